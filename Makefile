@@ -1,0 +1,92 @@
+# Skyport — every command a user or CI runs. `make help` lists them.
+
+SHELL        := /bin/bash
+GO           ?= go
+BIN          := bin
+VERSION      ?= 0.1.0-dev
+LDFLAGS      := -s -w -X main.version=$(VERSION)
+LAMBDAS      := admin publisher cluster authorizer
+GOLANGCI     := $(shell $(GO) env GOPATH)/bin/golangci-lint
+GOLANGCI_VER := v2.15.0
+FUZZTIME     ?= 10s
+# package:FuzzTarget pairs run briefly by `make test`.
+FUZZ_TARGETS ?= ./internal/declarative:FuzzParse ./internal/snapshot:FuzzDecode ./lambdas/admin:FuzzHandler
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## bin/skyport, and one bootstrap per Lambda (provided.al2023, arm64)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/skyport ./cmd/skyport
+	@for l in $(LAMBDAS); do \
+	  if [ -d lambdas/cmd/$$l ]; then \
+	    echo "lambda $$l"; \
+	    CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags '-s -w' \
+	      -o $(BIN)/lambda/$$l/bootstrap ./lambdas/cmd/$$l || exit 1; \
+	  fi; \
+	done
+
+.PHONY: run
+run: ## build and start `skyport local` (Admin API :8001, proxy :8000/:8443, status :8100)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/skyport ./cmd/skyport
+	exec $(BIN)/skyport local
+
+.PHONY: test
+test: ## every test that runs on this machine (unit, race, conformance, integration, e2e, CDK)
+	$(GO) test -race -count=1 -timeout 30m ./...
+	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory test-infra
+
+.PHONY: test-short
+test-short: ## unit tests only, fast
+	$(GO) test -short -count=1 ./...
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  if [ -d "$$pkg" ] && grep -rqs "func $$fn(" $$pkg; then \
+	    echo "fuzz $$pkg $$fn"; \
+	    $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  fi; \
+	done
+
+.PHONY: test-infra
+test-infra: ## CDK assertion tests, synth and cfn-lint
+	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory -C infra test; else echo "infra: no CDK app yet"; fi
+
+.PHONY: lint
+lint: $(GOLANGCI) ## gofmt, go vet and golangci-lint
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GOLANGCI) run ./...
+
+$(GOLANGCI):
+	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VER)
+
+.PHONY: image
+image: ## the data plane container image, tagged skyport:dev
+	docker build -f dataplane/Dockerfile -t skyport:dev .
+
+.PHONY: synth
+synth: build ## synthesize the CDK stack into cdk.out
+	$(MAKE) -C infra synth
+
+.PHONY: bench
+bench: ## benchmarks against nginx, Caddy and HAProxy; writes BENCHMARKS.md
+	./bench/run.sh
+
+.PHONY: localstack-up localstack-deploy localstack-e2e
+localstack-up: ## start LocalStack (needs LOCALSTACK_AUTH_TOKEN)
+	./localstack/up.sh
+localstack-deploy: build ## deploy the CDK app to LocalStack
+	./localstack/deploy.sh
+localstack-e2e: ## run the end-to-end suite against LocalStack
+	./localstack/e2e.sh
+
+.PHONY: clean
+clean: ## remove build output (not ./.skyport state)
+	rm -rf $(BIN) cdk.out infra/cdk.out

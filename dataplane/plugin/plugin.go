@@ -1,0 +1,121 @@
+// Package plugin is the data plane's plugin framework: the per-request
+// Context plugins share, the phase interfaces a plugin handler implements,
+// the Registry of plugin factories, and Set, the plugins of one snapshot
+// compiled once and resolved per request with Kong's scoping precedence and
+// priority order.
+//
+// The proxy drives a request through the phases:
+//
+//	pc := plugin.NewContext(r, route, service, captures, clientIP)
+//	if resp := set.Access(pc, r); resp != nil { write resp (after set.Header) and stop }
+//	… proxy …
+//	set.Header(pc, status, header)      // upstream response headers
+//	body = set.Body(pc, header, body)   // only when set.NeedsBody(pc)
+//	set.Log(pc, entry)                  // after the response
+package plugin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// Context is one request's state, shared by the plugins that run on it.
+type Context struct {
+	// Route and Service are what the router matched (Service may be nil
+	// for a route without one).
+	Route   *model.Route
+	Service *model.Service
+	// Consumer and Credential are set by the authentication plugin that
+	// identified the caller; later plugins (acl, rate-limiting by consumer,
+	// consumer-scoped plugins) read them.
+	Consumer   *model.Consumer
+	Credential model.Entity
+	// Captures are the regex path captures: named ones by name, numbered
+	// ones as "0", "1", …
+	Captures map[string]string
+	// ClientIP is the client's address, without port.
+	ClientIP string
+	// Start is when the data plane received the request.
+	Start time.Time
+	// Vars lets plugins hand values to later phases or plugins.
+	Vars map[string]any
+
+	resolved []Handler
+}
+
+// NewContext returns the context for one request.
+func NewContext(route *model.Route, service *model.Service, captures map[string]string, clientIP string) *Context {
+	return &Context{Route: route, Service: service, Captures: captures, ClientIP: clientIP,
+		Start: time.Now(), Vars: map[string]any{}}
+}
+
+// Response is an answer a plugin gives instead of proxying (Kong's
+// kong.response.exit): status, headers and body.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSONMessage returns a response with Kong's {"message": msg} body.
+func JSONMessage(status int, msg string) *Response {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	b := []byte(`{"message":` + quote(msg) + "}\n")
+	return &Response{Status: status, Header: h, Body: b}
+}
+
+// Handler is a plugin instance built for one snapshot. It implements one or
+// more of Accessor, HeaderFilter, BodyFilter and Logger.
+type Handler interface {
+	// Name is the plugin's name ("key-auth").
+	Name() string
+}
+
+// Accessor runs before proxying. It may change r (headers, query, body) and
+// pc; it answers the request itself by returning a non-nil Response.
+type Accessor interface {
+	Access(pc *Context, r *http.Request) *Response
+}
+
+// HeaderFilter runs on the response status and headers before they are
+// sent, whether they came from the upstream or from a plugin's Response.
+type HeaderFilter interface {
+	Header(pc *Context, status int, h http.Header)
+}
+
+// BodyFilter transforms a whole (buffered) response body. NeedsBody says,
+// per request, whether buffering is needed at all.
+type BodyFilter interface {
+	NeedsBody(pc *Context, status int, h http.Header) bool
+	Body(pc *Context, h http.Header, body []byte) []byte
+}
+
+// Logger runs after the response was sent.
+type Logger interface {
+	Log(pc *Context, e *LogEntry)
+}
+
+// LogEntry describes a finished request for loggers.
+type LogEntry struct {
+	Request *http.Request
+	Status  int
+	// Bytes is the response body size sent to the client.
+	Bytes int64
+	// Upstream is the time spent waiting for the upstream; Proxy the time
+	// spent in the data plane itself; Total both.
+	Upstream, Proxy, Total time.Duration
+}
+
+// Env is what a factory may read to build a handler: the whole snapshot
+// (for credentials and consumers) and the plugin entity being built.
+type Env struct {
+	Config *model.Config
+	Plugin *model.Plugin
+}
+
+// Factory builds a handler from a plugin's validated configuration (its
+// defaults already filled in by the shared schema).
+type Factory func(env Env) (Handler, error)

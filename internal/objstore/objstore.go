@@ -1,0 +1,46 @@
+// Package objstore is the object storage snapshots live in: S3 in AWS, a
+// directory locally, behind one interface with S3's conditional-write
+// semantics, so the publisher's forward-only pointer and create-only
+// snapshots work the same on both.
+package objstore
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every implementation returns, checked with errors.Is.
+var (
+	// ErrNotFound: no object at the key.
+	ErrNotFound = errors.New("object not found")
+	// ErrPrecondition: the If-None-Match or If-Match condition failed (or
+	// a concurrent conflicting write won).
+	ErrPrecondition = errors.New("precondition failed")
+)
+
+// Condition guards a Put.
+type Condition struct {
+	// IfNoneMatch creates only: the put fails if the key exists.
+	IfNoneMatch bool
+	// IfMatch replaces only the object with this ETag.
+	IfMatch string
+}
+
+// Store is a bucket (and prefix), or a directory with the same layout.
+type Store interface {
+	// Get returns the object and its ETag.
+	Get(ctx context.Context, key string) (data []byte, etag string, err error)
+	// Put writes the object under cond and returns its new ETag.
+	Put(ctx context.Context, key string, data []byte, cond Condition) (etag string, err error)
+	// Delete removes the object; absent is not an error.
+	Delete(ctx context.Context, key string) error
+	// List returns the keys below prefix, sorted.
+	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Presigner is implemented by stores that can hand out a short-lived URL
+// for a GET, for data planes without credentials.
+type Presigner interface {
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+}

@@ -1,0 +1,66 @@
+// Package protocol holds the WebSocket messages between data planes and
+// the control plane (DESIGN.md "WebSocket messages"). Frames are JSON text;
+// API Gateway routes DP → CP messages on their "action" field.
+package protocol
+
+// Actions (route keys) a data plane sends.
+const (
+	ActionHello  = "hello"
+	ActionStatus = "status"
+)
+
+// Types of messages the control plane sends.
+const (
+	TypeConfig = "config"
+)
+
+// States a data plane reports after an apply attempt.
+const (
+	StateApplied  = "applied"
+	StateRejected = "rejected"
+)
+
+// Hello is the first message a data plane sends after connecting.
+type Hello struct {
+	Action     string            `json:"action"`
+	NodeID     string            `json:"node_id"`
+	Hostname   string            `json:"hostname"`
+	Version    string            `json:"version"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Revision   int64             `json:"revision"`
+	ConfigHash string            `json:"config_hash"`
+	// Plugins lists the plugins this data plane has, so the control plane
+	// can report plugin_set_incompatible.
+	Plugins []string `json:"plugins,omitempty"`
+}
+
+// Status is an ack/nack after an apply attempt, and the heartbeat.
+type Status struct {
+	Action     string `json:"action"`
+	NodeID     string `json:"node_id"`
+	Revision   int64  `json:"revision"`
+	ConfigHash string `json:"config_hash"`
+	// State is applied or rejected.
+	State string `json:"state"`
+	// Error is why a revision was rejected.
+	Error string `json:"error,omitempty"`
+	// RejectedRevision is the revision that was refused, when State is
+	// rejected (Revision stays the running one).
+	RejectedRevision int64 `json:"rejected_revision,omitempty"`
+}
+
+// ConfigNotice tells a data plane that a newer revision exists.
+type ConfigNotice struct {
+	Type     string `json:"type"`
+	Revision int64  `json:"revision"`
+	Key      string `json:"key"`
+	SHA256   string `json:"sha256"`
+	Size     int64  `json:"size"`
+	// URL is a short-lived presigned GET, for data planes without AWS
+	// credentials; empty when the data plane reads the bucket itself.
+	URL string `json:"url,omitempty"`
+	// Signature and Format complete the pointer so the notice alone is
+	// enough to verify the snapshot.
+	Signature string `json:"signature,omitempty"`
+	Format    string `json:"format,omitempty"`
+}

@@ -1,0 +1,10 @@
+// Package snapshot is the format of a published configuration: canonical
+// JSON of the whole entity set at one revision, gzip-compressed, with a
+// SHA-256 digest over the stored bytes and an Ed25519 signature over that
+// digest. The publisher seals snapshots; data planes open them.
+//
+// Object layout (DESIGN.md "Snapshot and object layout"):
+//
+//	<prefix>/snapshots/<revision, 20 digits>.json.gz   immutable
+//	<prefix>/latest.json                                the Pointer, moved forward only
+package snapshot

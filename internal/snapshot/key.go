@@ -1,0 +1,196 @@
+package snapshot
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrKey reports a key that cannot be parsed.
+var ErrKey = errors.New("invalid Ed25519 key")
+
+// GenerateKey returns a new signing key pair.
+func GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generating key: %w", err)
+	}
+	return pub, priv, nil
+}
+
+// MarshalPrivateKey returns the PKCS #8 PEM of key.
+func MarshalPrivateKey(key ed25519.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("marshalling private key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// MarshalPublicKey returns the PKIX PEM of key.
+func MarshalPublicKey(key ed25519.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("marshalling public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// ParsePrivateKey reads a PKCS #8 PEM or a base64 seed or key.
+func ParsePrivateKey(data []byte) (ed25519.PrivateKey, error) {
+	if b, _ := pem.Decode(data); b != nil {
+		k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		}
+		ek, ok := k.(ed25519.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("%w: not an Ed25519 key", ErrKey)
+		}
+		return ek, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: neither PEM nor base64", ErrKey)
+	}
+	switch len(raw) {
+	case ed25519.SeedSize:
+		return ed25519.NewKeyFromSeed(raw), nil
+	case ed25519.PrivateKeySize:
+		return ed25519.PrivateKey(raw), nil
+	}
+	return nil, fmt.Errorf("%w: %d bytes", ErrKey, len(raw))
+}
+
+// ParsePublicKey reads a PKIX PEM or a base64 raw key.
+func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
+	if b, _ := pem.Decode(data); b != nil {
+		k, err := x509.ParsePKIXPublicKey(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		}
+		ek, ok := k.(ed25519.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("%w: not an Ed25519 key", ErrKey)
+		}
+		return ek, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(raw) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: neither PEM nor a base64 32-byte key", ErrKey)
+	}
+	return ed25519.PublicKey(raw), nil
+}
+
+// LoadPublicKey takes a file name or the key itself (PEM or base64), as
+// --verify-key does.
+func LoadPublicKey(fileOrKey string) (ed25519.PublicKey, error) {
+	if k, err := ParsePublicKey([]byte(fileOrKey)); err == nil {
+		return k, nil
+	}
+	data, err := os.ReadFile(fileOrKey)
+	if err != nil {
+		return nil, fmt.Errorf("reading verify key: %w", err)
+	}
+	return ParsePublicKey(data)
+}
+
+// LoadPrivateKey takes a file name or the key itself (PEM or base64).
+func LoadPrivateKey(fileOrKey string) (ed25519.PrivateKey, error) {
+	if k, err := ParsePrivateKey([]byte(fileOrKey)); err == nil {
+		return k, nil
+	}
+	data, err := os.ReadFile(fileOrKey)
+	if err != nil {
+		return nil, fmt.Errorf("reading signing key: %w", err)
+	}
+	return ParsePrivateKey(data)
+}
+
+// EnsureKeyPair loads dir/publisher.key and dir/publisher.pub, creating
+// them (mode 0600 and 0644, written atomically) on first use.
+func EnsureKeyPair(dir string) (ed25519.PublicKey, ed25519.PrivateKey, error) {
+	privPath := filepath.Join(dir, "publisher.key")
+	pubPath := filepath.Join(dir, "publisher.pub")
+	if data, err := os.ReadFile(privPath); err == nil {
+		priv, err := ParsePrivateKey(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading %s: %w", privPath, err)
+		}
+		pub := priv.Public().(ed25519.PublicKey)
+		if _, err := os.Stat(pubPath); err != nil {
+			pemPub, _ := MarshalPublicKey(pub)
+			if err := WriteFileAtomic(pubPath, pemPub, 0o644); err != nil {
+				return nil, nil, err
+			}
+		}
+		return pub, priv, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("reading %s: %w", privPath, err)
+	}
+	pub, priv, err := GenerateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	pemPriv, err := MarshalPrivateKey(priv)
+	if err != nil {
+		return nil, nil, err
+	}
+	pemPub, err := MarshalPublicKey(pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	if err := WriteFileAtomic(privPath, pemPriv, 0o600); err != nil {
+		return nil, nil, err
+	}
+	if err := WriteFileAtomic(pubPath, pemPub, 0o644); err != nil {
+		return nil, nil, err
+	}
+	return pub, priv, nil
+}
+
+// WriteFileAtomic writes data to a temporary file beside path, syncs it,
+// renames it over path and syncs the directory, so a crash leaves either
+// the old file or the new one.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("syncing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("renaming %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

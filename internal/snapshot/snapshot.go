@@ -1,0 +1,207 @@
+package snapshot
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// Format is the format version this build writes; FormatMajor is the only
+// major version it reads.
+const (
+	Format      = "1.0"
+	FormatMajor = 1
+)
+
+// LatestKey is the pointer object's key below the prefix.
+const LatestKey = "latest.json"
+
+// MaxDecompressed bounds the size of a decompressed snapshot.
+const MaxDecompressed = 512 << 20
+
+// Errors returned by Open, distinct so callers can report why.
+var (
+	ErrSize      = errors.New("snapshot size mismatch")
+	ErrDigest    = errors.New("snapshot digest mismatch")
+	ErrSignature = errors.New("snapshot signature invalid")
+	ErrFormat    = errors.New("snapshot format unsupported")
+	ErrRevision  = errors.New("snapshot revision mismatch")
+	ErrCorrupt   = errors.New("snapshot corrupt")
+)
+
+// Document is a snapshot's content: the configuration at one revision.
+type Document struct {
+	// Format is "major.minor"; a reader refuses a major it does not know.
+	Format string `json:"format"`
+	// Revision is the control plane's revision the snapshot was built at.
+	Revision int64 `json:"revision"`
+	// CreatedAt is when the publisher built it (RFC 3339, UTC).
+	CreatedAt string `json:"created_at"`
+	// Config is every entity, references resolved by id.
+	model.Config
+}
+
+// Pointer is latest.json, and the metadata a config notice carries.
+type Pointer struct {
+	Revision    int64  `json:"revision"`
+	Key         string `json:"key"`
+	SHA256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+	Signature   string `json:"signature"`
+	PublishedAt string `json:"published_at"`
+	Format      string `json:"format"`
+}
+
+// Key returns the object key of revision rev's snapshot below the prefix.
+func Key(rev int64) string { return fmt.Sprintf("snapshots/%020d.json.gz", rev) }
+
+// Encode returns the stored bytes of doc: canonical JSON (lists sorted by
+// id, map keys sorted), gzip with no timestamp, so equal documents encode
+// to equal bytes.
+func Encode(doc *Document) ([]byte, error) {
+	doc.Config.Sort()
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encoding snapshot: %w", err)
+	}
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		return nil, fmt.Errorf("compressing snapshot: %w", err)
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return nil, fmt.Errorf("compressing snapshot: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("compressing snapshot: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Seal encodes doc and signs it, returning the stored bytes and the
+// pointer that names them.
+func Seal(doc *Document, key ed25519.PrivateKey, now time.Time) ([]byte, Pointer, error) {
+	if doc.Format == "" {
+		doc.Format = Format
+	}
+	if doc.CreatedAt == "" {
+		doc.CreatedAt = now.UTC().Format(time.RFC3339Nano)
+	}
+	data, err := Encode(doc)
+	if err != nil {
+		return nil, Pointer{}, err
+	}
+	sum := sha256.Sum256(data)
+	return data, Pointer{
+		Revision:    doc.Revision,
+		Key:         Key(doc.Revision),
+		SHA256:      hex.EncodeToString(sum[:]),
+		Size:        int64(len(data)),
+		Signature:   base64.StdEncoding.EncodeToString(ed25519.Sign(key, sum[:])),
+		PublishedAt: now.UTC().Format(time.RFC3339Nano),
+		Format:      doc.Format,
+	}, nil
+}
+
+// Verify checks data against the pointer's size, digest and signature.
+func Verify(data []byte, p Pointer, pub ed25519.PublicKey) error {
+	if int64(len(data)) != p.Size {
+		return fmt.Errorf("%w: %d bytes, expected %d", ErrSize, len(data), p.Size)
+	}
+	sum := sha256.Sum256(data)
+	want, err := hex.DecodeString(p.SHA256)
+	if err != nil || !bytes.Equal(sum[:], want) {
+		return fmt.Errorf("%w: got %x", ErrDigest, sum)
+	}
+	sig, err := base64.StdEncoding.DecodeString(p.Signature)
+	if err != nil || len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, sum[:], sig) {
+		return ErrSignature
+	}
+	if err := checkFormat(p.Format); err != nil && p.Format != "" {
+		return err
+	}
+	return nil
+}
+
+// Open verifies data against p and pub, then decodes it. The document's
+// revision must equal the pointer's.
+func Open(data []byte, p Pointer, pub ed25519.PublicKey) (*Document, error) {
+	if err := Verify(data, p, pub); err != nil {
+		return nil, err
+	}
+	doc, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Revision != p.Revision {
+		return nil, fmt.Errorf("%w: document %d, pointer %d", ErrRevision, doc.Revision, p.Revision)
+	}
+	return doc, nil
+}
+
+// Decode decompresses and parses stored bytes without verifying them; use
+// Open for anything received from elsewhere.
+func Decode(data []byte) (*Document, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, MaxDecompressed+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if len(raw) > MaxDecompressed {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrCorrupt, MaxDecompressed)
+	}
+	var head struct {
+		Format string `json:"format"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if err := checkFormat(head.Format); err != nil {
+		return nil, err
+	}
+	var doc Document
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return &doc, nil
+}
+
+func checkFormat(f string) error {
+	major, _, _ := strings.Cut(f, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil || n != FormatMajor {
+		return fmt.Errorf("%w: %q (this build reads %d.x)", ErrFormat, f, FormatMajor)
+	}
+	return nil
+}
+
+// ConfigHash is the 32-hex hash of a configuration that a data plane
+// reports (Kong's contract); the empty configuration hashes to 32 zeros.
+func ConfigHash(cfg *model.Config) string {
+	if cfg == nil || cfg.Empty() {
+		return strings.Repeat("0", 32)
+	}
+	c := *cfg
+	c.Sort()
+	raw, err := json.Marshal(&c)
+	if err != nil {
+		return strings.Repeat("0", 32)
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,87 @@
+// Package store is the control plane's configuration store: the interface
+// both implementations (DynamoDB in AWS, an embedded file locally) satisfy,
+// and the conformance suite they both pass.
+//
+// Every successful write raises the revision by exactly one. Errors that a
+// client caused are *model.Error values with Kong's codes (unique
+// violation, foreign key violation, referenced by others, not found,
+// primary key violation); anything else is an internal failure.
+package store
+
+import (
+	"context"
+
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// Origin says who made a change, for the change history.
+type Origin struct {
+	// RequestID is the Admin API request id (or Lambda request id).
+	RequestID string `json:"request_id,omitempty"`
+	// Method and Path are the Admin API request line.
+	Method string `json:"method,omitempty"`
+	Path   string `json:"path,omitempty"`
+}
+
+// ListOptions selects a page of entities of one kind.
+type ListOptions struct {
+	// Size is the page size, 1 to 1000; 0 means 100.
+	Size int
+	// Offset is the opaque token from a previous page's Next.
+	Offset string
+	// Tags filters by tags: all of them (AND) unless TagsAny (OR).
+	Tags    []string
+	TagsAny bool
+	// Parent filters by a foreign key, for nested collections
+	// (routes of a service: {Field: "service", Kind: services, ID: …}).
+	Parent *model.Reference
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Items []model.Entity
+	// Next is the offset of the following page; empty on the last page.
+	Next string
+}
+
+// Change is one entry of the change history: what one revision changed.
+type Change struct {
+	Revision int64    `json:"revision"`
+	Time     int64    `json:"time"`
+	Origin   Origin   `json:"origin"`
+	Summary  []string `json:"summary"`
+}
+
+// Store is the configuration store.
+type Store interface {
+	// Get returns the entity of kind k whose id, or endpoint key
+	// (model.KindInfo.EndpointKey), is idOrKey; a *model.Error with
+	// CodeNotFound when there is none.
+	Get(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, error)
+	// List returns a page of entities of kind k in a stable order.
+	List(ctx context.Context, k model.Kind, opts ListOptions) (Page, error)
+	// Create inserts e, whose id and timestamps the caller set. It fails
+	// with CodePrimaryKeyViolation if the id exists, CodeUniqueViolation,
+	// or CodeForeignKeyViolation if a reference does not exist.
+	Create(ctx context.Context, e model.Entity, o Origin) (rev int64, err error)
+	// Upsert creates e or replaces the entity with its id, with the same
+	// checks as Create. created reports which.
+	Upsert(ctx context.Context, e model.Entity, o Origin) (rev int64, created bool, err error)
+	// Delete removes the entity of kind k with id, cascading as Kong does
+	// (a consumer's credentials and plugins, a service's or route's
+	// plugins, an upstream's targets, a certificate's snis) and refusing
+	// with CodeReferencedByOthers when other entities still point to it
+	// (routes to a service). Deleting an absent entity is not an error and
+	// does not raise the revision: rev is then the current revision.
+	Delete(ctx context.Context, k model.Kind, id string, o Origin) (rev int64, err error)
+	// ReplaceAll replaces the whole configuration as one revision,
+	// whatever its size.
+	ReplaceAll(ctx context.Context, cfg *model.Config, o Origin) (rev int64, err error)
+	// Revision returns the current revision, strongly consistent.
+	Revision(ctx context.Context) (int64, error)
+	// Export returns every entity and the revision they are at, read
+	// consistently; it never returns a partial set.
+	Export(ctx context.Context) (*model.Config, int64, error)
+	// Changes returns the history entries after revision since, oldest first.
+	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
+}
