@@ -1,0 +1,31 @@
+// Package cluster is the control plane's side of the data-plane
+// connection: the WebSocket route handlers ($connect, $disconnect, hello,
+// status), the cluster table of connections and data-plane status rows,
+// and the list behind GET /clustering/data-planes.
+package cluster
+
+// DataPlane is one row of GET /clustering/data-planes: Kong's fields plus
+// the revision the data plane runs and its last apply state.
+type DataPlane struct {
+	ID         string            `json:"id"`
+	IP         string            `json:"ip"`
+	Hostname   string            `json:"hostname"`
+	Version    string            `json:"version"`
+	ConfigHash string            `json:"config_hash"`
+	LastSeen   int64             `json:"last_seen"`
+	UpdatedAt  int64             `json:"updated_at"`
+	SyncStatus string            `json:"sync_status"`
+	Labels     map[string]string `json:"labels"`
+	TTL        int64             `json:"ttl"`
+	Revision   int64             `json:"revision"`
+	State      string            `json:"state"`
+	Error      string            `json:"error,omitempty"`
+}
+
+// Sync statuses, as Kong reports them.
+const (
+	SyncUnknown                 = "unknown"
+	SyncNormal                  = "normal"
+	SyncPluginSetIncompatible   = "plugin_set_incompatible"
+	SyncKongVersionIncompatible = "kong_version_incompatible"
+)
