@@ -1,0 +1,28 @@
+// Package status is the data plane's status API on --status-listen:
+// GET /status (Kong's shape plus configuration_hash and revision),
+// GET /status/ready (503 until a configuration is loaded) and GET /metrics
+// (Prometheus).
+package status
+
+import "time"
+
+// SyncState is what the data plane's connection to the control plane
+// reports on the status API and in metrics.
+type SyncState struct {
+	// CP is "connected", "connecting", "disconnected" or "disabled" (no --cp-url).
+	CP string `json:"cp"`
+	// Source is where the running configuration came from: "cache", "cp",
+	// "fallback" or "declarative".
+	Source string `json:"source"`
+	// LastError is the last sync or apply error; empty when none.
+	LastError string `json:"last_error,omitempty"`
+	// LastApply is when a configuration was last applied; zero if never.
+	LastApply time.Time `json:"last_apply"`
+	// RejectedRevision is the last revision refused, 0 if none.
+	RejectedRevision int64 `json:"rejected_revision,omitempty"`
+}
+
+// SyncReporter is implemented by the data plane's sync client.
+type SyncReporter interface {
+	SyncState() SyncState
+}
