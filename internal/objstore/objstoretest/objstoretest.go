@@ -1,0 +1,156 @@
+// Package objstoretest is the conformance suite every objstore.Store
+// implementation passes: the directory and S3 stores run the same tests.
+package objstoretest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/objstore"
+)
+
+// Run runs the suite; open returns a fresh, empty store for each test.
+func Run(t *testing.T, open func(t *testing.T) objstore.Store) {
+	t.Helper()
+	tests := []struct {
+		desc string
+		fn   func(t *testing.T, s objstore.Store)
+	}{
+		{"get absent is ErrNotFound", testGetAbsent},
+		{"put then get", testPutGet},
+		{"create-only refuses an existing key", testCreateOnly},
+		{"compare-and-swap", testCompareAndSwap},
+		{"concurrent create-only has one winner", testConcurrentCreate},
+		{"concurrent swaps never lose a write", testConcurrentSwap},
+		{"list and delete", testListDelete},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+func testGetAbsent(t *testing.T, s objstore.Store) {
+	_, _, err := s.Get(context.Background(), "latest.json")
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+}
+
+func testPutGet(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	etag, err := s.Put(ctx, "snapshots/1.json.gz", []byte("one"), objstore.Condition{})
+	require.NoError(t, err)
+	require.NotEmpty(t, etag)
+	data, got, err := s.Get(ctx, "snapshots/1.json.gz")
+	require.NoError(t, err)
+	require.Equal(t, "one", string(data))
+	require.Equal(t, etag, got)
+}
+
+func testCreateOnly(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	_, err := s.Put(ctx, "snapshots/2.json.gz", []byte("first"), objstore.Condition{IfNoneMatch: true})
+	require.NoError(t, err)
+	_, err = s.Put(ctx, "snapshots/2.json.gz", []byte("second"), objstore.Condition{IfNoneMatch: true})
+	require.ErrorIs(t, err, objstore.ErrPrecondition)
+	data, _, err := s.Get(ctx, "snapshots/2.json.gz")
+	require.NoError(t, err)
+	require.Equal(t, "first", string(data), "a refused create must not change the object")
+}
+
+func testCompareAndSwap(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	e1, err := s.Put(ctx, "latest.json", []byte(`{"revision":1}`), objstore.Condition{IfNoneMatch: true})
+	require.NoError(t, err)
+	e2, err := s.Put(ctx, "latest.json", []byte(`{"revision":2}`), objstore.Condition{IfMatch: e1})
+	require.NoError(t, err)
+	require.NotEqual(t, e1, e2)
+	_, err = s.Put(ctx, "latest.json", []byte(`{"revision":3}`), objstore.Condition{IfMatch: e1})
+	require.ErrorIs(t, err, objstore.ErrPrecondition, "a stale etag must be refused")
+	data, etag, err := s.Get(ctx, "latest.json")
+	require.NoError(t, err)
+	require.Equal(t, `{"revision":2}`, string(data))
+	require.Equal(t, e2, etag)
+}
+
+func testConcurrentCreate(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Put(ctx, "snapshots/3.json.gz", []byte(fmt.Sprint(i)), objstore.Condition{IfNoneMatch: true})
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+		} else {
+			require.ErrorIs(t, err, objstore.ErrPrecondition)
+		}
+	}
+	require.Equal(t, 1, won)
+}
+
+// testConcurrentSwap increments a counter with compare-and-swap from
+// several goroutines; every successful swap must be counted.
+func testConcurrentSwap(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	_, err := s.Put(ctx, "counter", []byte("0"), objstore.Condition{IfNoneMatch: true})
+	require.NoError(t, err)
+	const workers, each = 4, 5
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for done := 0; done < each; {
+				data, etag, err := s.Get(ctx, "counter")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var n int
+				fmt.Sscan(string(data), &n)
+				_, err = s.Put(ctx, "counter", []byte(fmt.Sprint(n+1)), objstore.Condition{IfMatch: etag})
+				if errors.Is(err, objstore.ErrPrecondition) {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				done++
+			}
+		}()
+	}
+	wg.Wait()
+	data, _, err := s.Get(ctx, "counter")
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(workers*each), string(data))
+}
+
+func testListDelete(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	for _, k := range []string{"snapshots/b", "snapshots/a", "latest.json"} {
+		_, err := s.Put(ctx, k, []byte(k), objstore.Condition{})
+		require.NoError(t, err)
+	}
+	keys, err := s.List(ctx, "snapshots/")
+	require.NoError(t, err)
+	require.Equal(t, []string{"snapshots/a", "snapshots/b"}, keys)
+	require.NoError(t, s.Delete(ctx, "snapshots/a"))
+	require.NoError(t, s.Delete(ctx, "snapshots/a"), "deleting an absent object is not an error")
+	_, _, err = s.Get(ctx, "snapshots/a")
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+}

@@ -1,0 +1,182 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// MaxObjectSize bounds what Get reads.
+const MaxObjectSize = 512 << 20
+
+// S3 is a Store on a bucket and key prefix. Conditional writes use S3's
+// If-None-Match and If-Match on PutObject.
+type S3 struct {
+	client  *s3.Client
+	presign *s3.PresignClient
+	bucket  string
+	prefix  string
+}
+
+var (
+	_ Store     = (*S3)(nil)
+	_ Presigner = (*S3)(nil)
+)
+
+// NewS3 returns a Store on bucket below prefix ("" or "a/b").
+func NewS3(client *s3.Client, bucket, prefix string) *S3 {
+	return &S3{client: client, presign: s3.NewPresignClient(client), bucket: bucket,
+		prefix: strings.Trim(prefix, "/")}
+}
+
+// ParseS3URL splits s3://bucket/prefix.
+func ParseS3URL(raw string) (bucket, prefix string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "s3" || u.Host == "" {
+		return "", "", fmt.Errorf("invalid S3 URL %q: want s3://bucket/prefix", raw)
+	}
+	return u.Host, strings.Trim(u.Path, "/"), nil
+}
+
+func (s *S3) key(k string) string {
+	if s.prefix == "" {
+		return k
+	}
+	return path.Join(s.prefix, k)
+}
+
+// Get implements Store.
+func (s *S3) Get(ctx context.Context, key string) ([]byte, string, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(key))})
+	if err != nil {
+		return nil, "", fmt.Errorf("getting s3://%s/%s: %w", s.bucket, s.key(key), mapErr(err))
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(out.Body, MaxObjectSize+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("reading s3://%s/%s: %w", s.bucket, s.key(key), err)
+	}
+	if len(data) > MaxObjectSize {
+		return nil, "", fmt.Errorf("reading s3://%s/%s: larger than %d bytes", s.bucket, s.key(key), MaxObjectSize)
+	}
+	return data, aws.ToString(out.ETag), nil
+}
+
+// Put implements Store.
+func (s *S3) Put(ctx context.Context, key string, data []byte, cond Condition) (string, error) {
+	in := &s3.PutObjectInput{
+		Bucket: &s.bucket, Key: aws.String(s.key(key)), Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))),
+	}
+	if strings.HasSuffix(key, ".gz") {
+		in.ContentType = aws.String("application/gzip")
+	} else if strings.HasSuffix(key, ".json") {
+		in.ContentType = aws.String("application/json")
+	}
+	if cond.IfNoneMatch {
+		in.IfNoneMatch = aws.String("*")
+	}
+	if cond.IfMatch != "" {
+		in.IfMatch = aws.String(cond.IfMatch)
+	}
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("putting s3://%s/%s: %w", s.bucket, s.key(key), mapErr(err))
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// Delete implements Store.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(key))})
+	if err != nil && !errors.Is(mapErr(err), ErrNotFound) {
+		return fmt.Errorf("deleting s3://%s/%s: %w", s.bucket, s.key(key), err)
+	}
+	return nil
+}
+
+// List implements Store.
+func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
+	full := s.key(prefix)
+	if prefix == "" && s.prefix != "" {
+		full = s.prefix + "/"
+	}
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(full)})
+	var keys []string
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing s3://%s/%s: %w", s.bucket, full, mapErr(err))
+		}
+		for _, o := range page.Contents {
+			k := aws.ToString(o.Key)
+			if s.prefix != "" {
+				k = strings.TrimPrefix(k, s.prefix+"/")
+			}
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// PresignGet implements Presigner.
+func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(key))},
+		s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("presigning s3://%s/%s: %w", s.bucket, s.key(key), err)
+	}
+	return req.URL, nil
+}
+
+// CreateBucket creates the bucket if it does not exist (for local use and tests).
+func (s *S3) CreateBucket(ctx context.Context) error {
+	_, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &s.bucket})
+	var api smithy.APIError
+	if err != nil && errors.As(err, &api) &&
+		(api.ErrorCode() == "BucketAlreadyOwnedByYou" || api.ErrorCode() == "BucketAlreadyExists") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("creating bucket %s: %w", s.bucket, err)
+	}
+	return nil
+}
+
+// mapErr turns S3's not-found and precondition answers into the package's
+// sentinels, keeping the original in the chain.
+func mapErr(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchKey", "NotFound", "NoSuchBucket":
+			return fmt.Errorf("%w: %v", ErrNotFound, err)
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return fmt.Errorf("%w: %v", ErrPrecondition, err)
+		}
+	}
+	var resp *smithyhttp.ResponseError
+	if errors.As(err, &resp) {
+		switch resp.HTTPStatusCode() {
+		case http.StatusNotFound:
+			return fmt.Errorf("%w: %v", ErrNotFound, err)
+		case http.StatusPreconditionFailed, http.StatusConflict:
+			return fmt.Errorf("%w: %v", ErrPrecondition, err)
+		}
+	}
+	return err
+}
