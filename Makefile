@@ -5,7 +5,7 @@ GO           ?= go
 BIN          := bin
 VERSION      ?= 0.1.0-dev
 LDFLAGS      := -s -w -X main.version=$(VERSION)
-LAMBDAS      := admin publisher cluster authorizer
+LAMBDAS      := admin publisher cluster authorizer keygen
 GOLANGCI     := $(shell $(GO) env GOPATH)/bin/golangci-lint
 GOLANGCI_VER := v2.15.0
 FUZZTIME     ?= 10s

@@ -1,0 +1,103 @@
+package router
+
+import "strings"
+
+// hostKind says how a route's host compares with the request's.
+type hostKind uint8
+
+const (
+	hostPlain  hostKind = iota // equal
+	hostSuffix                 // "*.example.com": ends with ".example.com"
+	hostPrefix                 // "example.*": starts with "example."
+)
+
+// hostKey is one compiled route host.
+type hostKey struct {
+	kind hostKind
+	key  string // lower case, without the wildcard and port
+	port int    // 0 matches any port
+}
+
+func parseHostKey(h string) hostKey {
+	host, port := splitHostPort(h)
+	host = strings.ToLower(host)
+	switch {
+	case strings.HasPrefix(host, "*"):
+		return hostKey{kind: hostSuffix, key: host[1:], port: port}
+	case strings.HasSuffix(host, "*"):
+		return hostKey{kind: hostPrefix, key: host[:len(host)-1], port: port}
+	}
+	return hostKey{kind: hostPlain, key: host, port: port}
+}
+
+// splitHostPort splits "host:port" and "[v6]:port"; a missing or invalid
+// port yields 0 and the whole string as host.
+func splitHostPort(h string) (string, int) {
+	i := strings.LastIndexByte(h, ':')
+	if i < 0 || strings.IndexByte(h[i:], ']') >= 0 {
+		return h, 0
+	}
+	if !strings.HasPrefix(h, "[") && strings.IndexByte(h[:i], ':') >= 0 {
+		return h, 0 // a bare IPv6 address
+	}
+	port := 0
+	digits := h[i+1:]
+	if digits == "" || len(digits) > 5 {
+		return h, 0
+	}
+	for j := 0; j < len(digits); j++ {
+		c := digits[j]
+		if c < '0' || c > '9' {
+			return h, 0
+		}
+		port = port*10 + int(c-'0')
+	}
+	if port > 65535 {
+		return h, 0
+	}
+	return h[:i], port
+}
+
+// lowerASCII lower-cases s, allocating only when s has upper-case letters.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// wildcards indexes wildcard hosts by their fixed part; lens lists the
+// distinct key lengths, shortest first, so a lookup tries one map probe per
+// length.
+type wildcards struct {
+	m    map[string]*bucket
+	lens []int
+}
+
+func (w *wildcards) bucket(key string) *bucket {
+	if w.m == nil {
+		w.m = map[string]*bucket{}
+	}
+	b := w.m[key]
+	if b == nil {
+		b = &bucket{}
+		w.m[key] = b
+		w.lens = insertLen(w.lens, len(key))
+	}
+	return b
+}
+
+// insertLen adds n to the sorted set lens.
+func insertLen(lens []int, n int) []int {
+	for i, l := range lens {
+		if l == n {
+			return lens
+		}
+		if l > n {
+			return append(lens[:i], append([]int{n}, lens[i:]...)...)
+		}
+	}
+	return append(lens, n)
+}

@@ -1,0 +1,100 @@
+package router
+
+import (
+	"net/http"
+
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// Input is one request as the router sees it.
+type Input struct {
+	// Method is the request method ("GET").
+	Method string
+	// Host is the Host header, possibly with ":port".
+	Host string
+	// Path is the raw request path (r.URL.EscapedPath()); the router
+	// normalizes it before matching.
+	Path string
+	// Header holds the request headers, with canonical keys.
+	Header http.Header
+	// SNI is the TLS server name, "" for plain HTTP.
+	SNI string
+	// Port is the listener's port, for port-aware host matching. When it
+	// is zero, the port in Host is used instead.
+	Port int
+}
+
+// Match is the router's answer.
+type Match struct {
+	// Route is the matched route.
+	Route *model.Route
+	// Service is the route's service (nil if the route has none).
+	Service *model.Service
+	// Path is the normalized path that was matched.
+	Path string
+	// Prefix is the part of Path the route's path matched: the prefix, or
+	// the regex's whole match; "" when the route has no paths.
+	Prefix string
+	// Captures holds regex captures, numbered ("0", "1", …) and named; nil
+	// for prefix matches.
+	Captures map[string]string
+}
+
+// Router is an immutable, compiled set of routes. It is safe for
+// concurrent use.
+type Router struct {
+	exact  map[string]*bucket // plain hosts, lowercased, without port
+	suffix wildcards          // "*.example.com", keyed ".example.com"
+	prefix wildcards          // "example.*", keyed "example."
+	any    *bucket            // routes without hosts
+	size   int                // compiled entries
+}
+
+// New compiles routes (and the services they point to) into an immutable
+// router. It refuses an invalid regex or a route pointing to an unknown
+// service with an error naming the route (wrapping ErrInvalidRegex or
+// ErrUnknownService). Routes whose service has enabled=false are left out,
+// as Kong does.
+func New(routes []*model.Route, services []*model.Service) (*Router, error) {
+	entries, err := compile(routes, services)
+	if err != nil {
+		return nil, err
+	}
+	return index(entries), nil
+}
+
+// Len reports how many route entries the router holds: one per route, or
+// more for a route whose paths Kong splits into groups.
+func (r *Router) Len() int { return r.size }
+
+// Match returns the best route for in, or nil.
+func (r *Router) Match(in *Input) *Match {
+	s := search{in: in, path: Normalize(in.Path)}
+	host, port := splitHostPort(in.Host)
+	s.port = in.Port
+	if s.port == 0 {
+		s.port = port
+	}
+	host = lowerASCII(host)
+	if b := r.exact[host]; b != nil {
+		s.scan(b)
+	}
+	for _, n := range r.suffix.lens {
+		if n > len(host) {
+			break
+		}
+		if b := r.suffix.m[host[len(host)-n:]]; b != nil {
+			s.scan(b)
+		}
+	}
+	for _, n := range r.prefix.lens {
+		if n > len(host) {
+			break
+		}
+		if b := r.prefix.m[host[:n]]; b != nil {
+			s.scan(b)
+		}
+	}
+	s.scan(r.any)
+	return s.result()
+}

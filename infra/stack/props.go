@@ -1,0 +1,72 @@
+// Package stack is Skyport's CDK stack: the serverless control plane
+// (DynamoDB, S3, the admin, publisher, cluster and authorizer Lambdas, the
+// HTTP and WebSocket APIs, the signing key) and, optionally, a fleet of
+// data planes on ECS Fargate built with package fleet.
+//
+// The stack takes every value through Props; nothing in it reads the
+// environment (main.go does).
+package stack
+
+import "github.com/aws/aws-cdk-go/awscdk/v2"
+
+// Auth modes for the Admin API and for data planes' WebSocket connections.
+const (
+	AuthIAM   = "iam"
+	AuthToken = "token"
+)
+
+// Props configures the stack.
+type Props struct {
+	awscdk.StackProps
+	// LambdaDir holds one directory per Lambda (admin, publisher, cluster,
+	// authorizer, keygen), each with a `bootstrap` built by `make build`.
+	LambdaDir string
+	// AdminAuth is "iam" (API Gateway IAM authorization, the default) or
+	// "token" (a bearer token from a generated secret, checked by the admin
+	// function).
+	AdminAuth string
+	// DataPlaneAuth is how data planes authenticate the WebSocket $connect:
+	// "iam" (SigV4, the default) or "token" (a Lambda REQUEST authorizer
+	// over a generated secret).
+	DataPlaneAuth string
+	// SnapshotPrefix is the key prefix of snapshots in the bucket; default "cp".
+	SnapshotPrefix string
+	// SupersededSnapshotDays is how long a snapshot that is no longer the
+	// latest is kept; default 30.
+	SupersededSnapshotDays float64
+	// DataPlane, when set, adds an ECS Fargate fleet of data planes.
+	DataPlane *DataPlaneProps
+	// AlarmEmail is unused unless set: reserved for an SNS subscription.
+	AlarmEmail string
+}
+
+// DataPlaneProps configures the stack's data-plane fleet.
+type DataPlaneProps struct {
+	// Image is the container image reference ("skyport:dev" pushed to a
+	// registry) or empty to build dataplane/Dockerfile from ImageDir.
+	Image string
+	// ImageDir is the Docker build context (the repository root) used when
+	// Image is empty.
+	ImageDir string
+	// DesiredCount, MinCount and MaxCount size the service; defaults 2, 2, 10.
+	DesiredCount, MinCount, MaxCount float64
+	// CPU (units) and MemoryMiB per task; defaults 512 and 1024.
+	CPU, MemoryMiB float64
+	// TargetCPUPercent is the scaling target; default 60.
+	TargetCPUPercent float64
+}
+
+func (p *Props) defaults() {
+	if p.AdminAuth == "" {
+		p.AdminAuth = AuthIAM
+	}
+	if p.DataPlaneAuth == "" {
+		p.DataPlaneAuth = AuthIAM
+	}
+	if p.SnapshotPrefix == "" {
+		p.SnapshotPrefix = "cp"
+	}
+	if p.SupersededSnapshotDays == 0 {
+		p.SupersededSnapshotDays = 30
+	}
+}

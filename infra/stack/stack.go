@@ -1,0 +1,177 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/skyport-gw/skyport/infra/fleet"
+)
+
+// RevisionKey is the partition and sort key of the revision item: the
+// stream's event-source mapping is filtered to its records.
+const RevisionKey = "REVISION"
+
+// Stack is the deployed Skyport control plane (and optional fleet).
+type Stack struct {
+	awscdk.Stack
+	Fleet *fleet.Fleet
+}
+
+// New builds the stack.
+func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
+	p := *props
+	p.defaults()
+	if p.LambdaDir == "" {
+		return nil, fmt.Errorf("stack: LambdaDir is required (run make build)")
+	}
+	if p.AdminAuth != AuthIAM && p.AdminAuth != AuthToken {
+		return nil, fmt.Errorf("stack: AdminAuth %q: want iam or token", p.AdminAuth)
+	}
+	if p.DataPlaneAuth != AuthIAM && p.DataPlaneAuth != AuthToken {
+		return nil, fmt.Errorf("stack: DataPlaneAuth %q: want iam or token", p.DataPlaneAuth)
+	}
+	s := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
+	out := &Stack{Stack: s}
+
+	d := newData(s, &p)
+	k := newKeys(s, &p)
+	bucketURL := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("s3://"), d.bucket.BucketName(), jsii.String("/" + p.SnapshotPrefix)})
+
+	adminEnv := map[string]*string{
+		"SKYPORT_TABLE":         d.entities.TableName(),
+		"SKYPORT_CLUSTER_TABLE": d.cluster.TableName(),
+	}
+	if k.admin != nil {
+		adminEnv["SKYPORT_ADMIN_TOKEN_SECRET"] = k.admin.SecretArn()
+	}
+	admin := newFunction(s, "AdminFunction", "admin", &p, adminEnv, 29)
+	cluster := newFunction(s, "ClusterFunction", "cluster", &p, map[string]*string{
+		"SKYPORT_CLUSTER_TABLE": d.cluster.TableName(),
+		"SKYPORT_BUCKET":        bucketURL,
+	}, 10)
+	var authorizer awslambda.IFunction
+	if k.dataPlane != nil {
+		az := newFunction(s, "AuthorizerFunction", "authorizer", &p, map[string]*string{
+			"SKYPORT_DP_TOKEN_SECRET": k.dataPlane.SecretArn(),
+		}, 10)
+		k.dataPlane.GrantRead(az.fn, nil)
+		authorizer = az.fn
+	}
+	a := newAPIs(s, &p, admin.fn, cluster.fn, authorizer)
+	endpoint := a.stage.CallbackUrl()
+	cluster.fn.AddEnvironment(jsii.String("SKYPORT_WS_ENDPOINT"), endpoint, nil)
+
+	publisher := newFunction(s, "PublisherFunction", "publisher", &p, map[string]*string{
+		"SKYPORT_TABLE":              d.entities.TableName(),
+		"SKYPORT_CLUSTER_TABLE":      d.cluster.TableName(),
+		"SKYPORT_BUCKET":             bucketURL,
+		"SKYPORT_SIGNING_KEY_SECRET": k.signing.SecretArn(),
+		"SKYPORT_WS_ENDPOINT":        endpoint,
+	}, 60)
+	publisher.fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(d.entities, &awslambdaeventsources.DynamoEventSourceProps{
+		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:               jsii.Number(100),
+		RetryAttempts:           jsii.Number(10),
+		BisectBatchOnError:      jsii.Bool(true),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(d.dlq),
+		ReportBatchItemFailures: jsii.Bool(true),
+		ParallelizationFactor:   jsii.Number(1),
+		Filters: &[]*map[string]interface{}{
+			awslambda.FilterCriteria_Filter(&map[string]interface{}{
+				"dynamodb": map[string]interface{}{
+					"Keys": map[string]interface{}{
+						"pk": map[string]interface{}{"S": awslambda.FilterRule_IsEqual(jsii.String(RevisionKey))},
+					},
+				},
+			}),
+		},
+	}))
+
+	grantAccess(&p, d, k, a, admin.fn, cluster.fn, publisher.fn)
+	newAlarms(s, publisher, cluster, d)
+
+	if p.DataPlane != nil {
+		out.Fleet = newFleet(s, &p, d, k, a)
+	}
+	newOutputs(s, &p, d, k, a, out.Fleet)
+	return out, nil
+}
+
+// grantAccess gives each function exactly what it uses.
+func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher awslambda.Function) {
+	// Admin: writes entities, reads data-plane status.
+	d.entities.GrantReadWriteData(admin)
+	d.cluster.GrantReadData(admin)
+	if k.admin != nil {
+		k.admin.GrantRead(admin, nil)
+	}
+	// Cluster routes: connection and status rows, the latest pointer, replies.
+	d.cluster.GrantReadWriteData(cluster)
+	cluster.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
+	}))
+	a.stage.GrantManagementApiAccess(cluster)
+	// Publisher: reads entities, writes snapshots (the only writer of the
+	// bucket), signs, notifies, cleans up connection rows.
+	d.entities.GrantReadData(publisher)
+	d.cluster.Grant(publisher, jsii.String("dynamodb:Query"), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:DeleteItem"))
+	k.signing.GrantRead(publisher, nil)
+	a.stage.GrantManagementApiAccess(publisher)
+	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
+		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
+	}))
+	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  &[]*string{d.bucket.BucketArn()},
+		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": []string{p.SnapshotPrefix + "/*"}}},
+	}))
+	// Nobody but the publisher writes the bucket.
+	d.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyThePublisherWrites"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("s3:PutObject", "s3:PutObjectTagging"),
+		Resources:  &[]*string{d.bucket.ArnForObjects(jsii.String("*"))},
+		Conditions: &map[string]interface{}{
+			"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": publisher.Role().RoleArn()},
+		},
+	}))
+}
+
+func newFleet(s awscdk.Stack, p *Props, d *data, k *keys, a *apis) *fleet.Fleet {
+	dp := p.DataPlane
+	var image awsecs.ContainerImage
+	if dp.Image != "" {
+		image = awsecs.ContainerImage_FromRegistry(jsii.String(dp.Image), nil)
+	} else {
+		image = awsecs.ContainerImage_FromAsset(jsii.String(dp.ImageDir), &awsecs.AssetImageProps{
+			File:    jsii.String("dataplane/Dockerfile"),
+			Exclude: jsii.Strings(".git", ".skyport", "bin", "cdk.out", "infra/cdk.out", "tests"),
+		})
+	}
+	return fleet.New(s, "DataPlanes", &fleet.Props{
+		Image:          image,
+		CPURL:          a.stage.Url(),
+		CPAuth:         p.DataPlaneAuth,
+		CPToken:        k.dataPlane,
+		ConnectArn:     a.connectArn,
+		Bucket:         d.bucket,
+		SnapshotPrefix: p.SnapshotPrefix,
+		VerifyKey:      k.publicKey,
+		DesiredCount:   dp.DesiredCount,
+		MinCount:       dp.MinCount,
+		MaxCount:       dp.MaxCount,
+		CPU:            dp.CPU,
+		MemoryMiB:      dp.MemoryMiB,
+		TargetCPU:      dp.TargetCPUPercent,
+	})
+}

@@ -1,0 +1,324 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/skyport-gw/skyport/infra/stack"
+)
+
+// lambdaDir makes a directory with a placeholder bootstrap per function, as
+// `make build` lays them out.
+func lambdaDir(t *testing.T) string {
+	dir := t.TempDir()
+	for _, name := range []string{"admin", "publisher", "cluster", "authorizer", "keygen"} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+var (
+	synthOnce sync.Map // mode → *synthesized
+)
+
+type synthesized struct {
+	once     sync.Once
+	template assertions.Template
+	raw      map[string]any
+}
+
+// synth builds the stack once per auth mode and shares the template.
+func synth(t *testing.T, auth string) (assertions.Template, map[string]any) {
+	t.Helper()
+	v, _ := synthOnce.LoadOrStore(auth, &synthesized{})
+	s := v.(*synthesized)
+	s.once.Do(func() {
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+		st, err := stack.New(app, "Test", &stack.Props{
+			LambdaDir:     lambdaDir(t),
+			AdminAuth:     auth,
+			DataPlaneAuth: auth,
+			DataPlane:     &stack.DataPlaneProps{Image: "skyport:dev"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.template = assertions.Template_FromStack(st.Stack, nil)
+		b, _ := json.Marshal(s.template.ToJSON())
+		_ = json.Unmarshal(b, &s.raw)
+	})
+	if s.template == nil {
+		t.Fatal("synthesis failed in an earlier test")
+	}
+	return s.template, s.raw
+}
+
+func props(m map[string]any) *map[string]interface{} {
+	out := map[string]interface{}(m)
+	return &out
+}
+
+func like(v any) assertions.Matcher { return assertions.Match_ObjectLike(props(v.(map[string]any))) }
+
+func TestStateful(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthIAM)
+	tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), props(map[string]any{
+		"KeySchema": []any{
+			map[string]any{"AttributeName": "pk", "KeyType": "HASH"},
+			map[string]any{"AttributeName": "sk", "KeyType": "RANGE"},
+		},
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"SSESpecification":                 map[string]any{"SSEEnabled": true},
+		"StreamSpecification":              map[string]any{"StreamViewType": "NEW_IMAGE"},
+	}))
+	tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), props(map[string]any{
+		"TimeToLiveSpecification": map[string]any{"AttributeName": "expires_at", "Enabled": true},
+		"StreamSpecification":     assertions.Match_Absent(),
+	}))
+	tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), props(map[string]any{
+		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
+		"BucketEncryption": like(map[string]any{
+			"ServerSideEncryptionConfiguration": []any{like(map[string]any{
+				"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"},
+			})},
+		}),
+		"PublicAccessBlockConfiguration": map[string]any{
+			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+		},
+		"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]interface{}{
+			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 30, "Status": "Enabled",
+				"TagFilters": []any{map[string]any{"Key": stack.SupersededTag, "Value": "true"}}}),
+		})},
+	}))
+	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), props(map[string]any{
+		"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 1209600,
+	}))
+}
+
+func TestBucketPolicy(t *testing.T) {
+	_, raw := synth(t, stack.AuthIAM)
+	policy := findOne(t, raw, "AWS::S3::BucketPolicy")
+	doc, _ := json.Marshal(policy)
+	s := string(doc)
+	for _, want := range []string{`"aws:SecureTransport":"false"`, `"OnlyThePublisherWrites"`, `"ArnNotEquals"`, `"aws:PrincipalArn"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("bucket policy lacks %s: %s", want, s)
+		}
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthIAM)
+	goFn := props(map[string]any{"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap"})
+	// admin, cluster, publisher, keygen (no authorizer in IAM mode)
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), goFn, jsii.Number(4))
+	tplTok, _ := synth(t, stack.AuthToken)
+	tplTok.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), goFn, jsii.Number(5))
+	for _, env := range []map[string]any{
+		{"SKYPORT_TABLE": assertions.Match_AnyValue(), "SKYPORT_CLUSTER_TABLE": assertions.Match_AnyValue()},
+		{"SKYPORT_SIGNING_KEY_SECRET": assertions.Match_AnyValue(), "SKYPORT_WS_ENDPOINT": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue()},
+	} {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props(map[string]any{
+			"Environment": map[string]any{"Variables": like(env)},
+		}))
+	}
+}
+
+func TestEventSourceMapping(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthIAM)
+	tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), props(map[string]any{
+		"StartingPosition":           "TRIM_HORIZON",
+		"MaximumRetryAttempts":       10,
+		"BisectBatchOnFunctionError": true,
+		"ParallelizationFactor":      1,
+		"FunctionResponseTypes":      []any{"ReportBatchItemFailures"},
+		"DestinationConfig":          map[string]any{"OnFailure": map[string]any{"Destination": assertions.Match_AnyValue()}},
+		"FilterCriteria": map[string]any{"Filters": []any{
+			map[string]any{"Pattern": `{"dynamodb":{"Keys":{"pk":{"S":["REVISION"]}}}}`},
+		}},
+	}))
+}
+
+func TestAPIs(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthIAM)
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), props(map[string]any{"ProtocolType": "HTTP"}))
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), props(map[string]any{
+		"ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action",
+	}))
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), props(map[string]any{
+		"RouteKey": "$connect", "AuthorizationType": "AWS_IAM",
+	}))
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), props(map[string]any{
+		"RouteKey": "$default", "AuthorizationType": "AWS_IAM", "Target": assertions.Match_AnyValue(),
+	}))
+	for _, key := range []string{"$disconnect", "hello", "status"} {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), props(map[string]any{"RouteKey": key}))
+	}
+	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), props(map[string]any{"StageName": "live", "AutoDeploy": true}))
+
+	tok, _ := synth(t, stack.AuthToken)
+	tok.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), props(map[string]any{
+		"AuthorizerType": "REQUEST", "IdentitySource": []any{"route.request.header.Authorization"},
+	}))
+	tok.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), props(map[string]any{
+		"RouteKey": "$connect", "AuthorizationType": "CUSTOM",
+	}))
+}
+
+// TestLeastPrivilege checks which role may do what.
+func TestLeastPrivilege(t *testing.T) {
+	_, raw := synth(t, stack.AuthIAM)
+	policies := policiesByRole(t, raw)
+	tests := []struct {
+		desc, role string
+		has, lacks []string
+	}{
+		{"publisher writes snapshots, signs, notifies", "PublisherFunction",
+			[]string{"s3:PutObject", "execute-api:ManageConnections", "secretsmanager:GetSecretValue", "dynamodb:Query"},
+			[]string{"dynamodb:PutItem", "s3:DeleteObject"}},
+		{"admin writes the table only", "AdminFunction",
+			[]string{"dynamodb:PutItem", "dynamodb:Query"},
+			[]string{"s3:", "execute-api:ManageConnections"}},
+		{"cluster manages connections, reads the pointer", "ClusterFunction",
+			[]string{"execute-api:ManageConnections", "s3:GetObject"},
+			[]string{"s3:PutObject", "secretsmanager:"}},
+		{"data planes read snapshots and connect", "DataPlanesTaskRole",
+			[]string{"s3:GetObject", "execute-api:Invoke"},
+			[]string{"s3:PutObject", "dynamodb:"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			doc := policies[tc.role]
+			if doc == "" {
+				t.Fatalf("no policy for role %s (have %v)", tc.role, keys(policies))
+			}
+			for _, a := range tc.has {
+				if !strings.Contains(doc, a) {
+					t.Errorf("%s lacks %s", tc.role, a)
+				}
+			}
+			for _, a := range tc.lacks {
+				if strings.Contains(doc, a) {
+					t.Errorf("%s must not have %s", tc.role, a)
+				}
+			}
+		})
+	}
+}
+
+func TestFleet(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthIAM)
+	tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), props(map[string]any{
+		"RequiresCompatibilities": []any{"FARGATE"},
+		"RuntimePlatform":         map[string]any{"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+		"ContainerDefinitions": []any{like(map[string]any{
+			"Image":       "skyport:dev",
+			"Command":     []any{"dp"},
+			"HealthCheck": like(map[string]any{"Command": []any{"CMD", "/skyport", "health"}}),
+		})},
+	}))
+	for _, env := range []map[string]any{
+		{"Name": "SKYPORT_CP_URL"}, {"Name": "SKYPORT_FALLBACK_URL"}, {"Name": "SKYPORT_VERIFY_KEY"},
+		{"Name": "SKYPORT_CP_AUTH", "Value": "iam"},
+	} {
+		tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), props(map[string]any{
+			"ContainerDefinitions": []any{like(map[string]any{
+				"Environment": assertions.Match_ArrayWith(&[]interface{}{like(env)}),
+			})},
+		}))
+	}
+	tpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), props(map[string]any{"LaunchType": "FARGATE"}))
+	for _, port := range []float64{80, 443} {
+		tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), props(map[string]any{"Port": port, "Protocol": "TCP"}))
+	}
+	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), props(map[string]any{
+		"HealthCheckPath": "/status/ready", "HealthCheckPort": "8100", "HealthCheckProtocol": "HTTP",
+	}))
+	tpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), props(map[string]any{
+		"PolicyType": "TargetTrackingScaling",
+		"TargetTrackingScalingPolicyConfiguration": like(map[string]any{
+			"PredefinedMetricSpecification": map[string]any{"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+			"TargetValue":                   60,
+		}),
+	}))
+}
+
+func TestAlarmsAndOutputs(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthIAM)
+	tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3))
+	tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), props(map[string]any{
+		"FilterPattern": `{ $.state = "rejected" }`,
+	}))
+	for _, o := range []string{"AdminApiUrl", "WebSocketUrl", "BucketName", "DataPlaneEndpoint", "VerifyKey", "FallbackUrl"} {
+		tpl.HasOutput(jsii.String(o), props(map[string]any{"Value": assertions.Match_AnyValue()}))
+	}
+	tpl.HasResourceProperties(jsii.String("Custom::SkyportSigningKey"), props(map[string]any{"SecretId": assertions.Match_AnyValue()}))
+}
+
+func TestPropsValidation(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	if _, err := stack.New(app, "A", &stack.Props{}); err == nil {
+		t.Error("missing LambdaDir accepted")
+	}
+	if _, err := stack.New(app, "B", &stack.Props{LambdaDir: "x", AdminAuth: "basic"}); err == nil {
+		t.Error("unknown AdminAuth accepted")
+	}
+}
+
+func findOne(t *testing.T, raw map[string]any, typ string) map[string]any {
+	t.Helper()
+	for _, r := range raw["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			return res
+		}
+	}
+	t.Fatalf("no %s in template", typ)
+	return nil
+}
+
+// policiesByRole joins, per role logical-id prefix, every IAM policy
+// document attached to it.
+func policiesByRole(t *testing.T, raw map[string]any) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, r := range raw["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::IAM::Policy" {
+			continue
+		}
+		p := res["Properties"].(map[string]any)
+		doc, _ := json.Marshal(p["PolicyDocument"])
+		for _, role := range p["Roles"].([]any) {
+			ref, _ := role.(map[string]any)["Ref"].(string)
+			for _, prefix := range []string{"PublisherFunction", "AdminFunction", "ClusterFunction", "DataPlanesTaskRole"} {
+				if strings.HasPrefix(ref, prefix) {
+					out[prefix] += string(doc)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
