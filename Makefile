@@ -67,9 +67,18 @@ lint: $(GOLANGCI) ## gofmt, go vet and golangci-lint
 $(GOLANGCI):
 	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VER)
 
-.PHONY: image
-image: ## the data plane container image, tagged skyport:dev
-	docker build -f dataplane/Dockerfile -t skyport:dev .
+ARCH ?= $(shell $(GO) env GOARCH)
+
+.PHONY: image image-files
+image: image-files ## the data plane container image, tagged skyport:dev (FROM scratch; ARCH=arm64 for Graviton)
+	docker build -f dataplane/Dockerfile --build-arg TARGETARCH=$(ARCH) -t skyport:dev .
+
+image-files: ## the static binary and root file system the image copies (bin/linux-$(ARCH), bin/rootfs)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-$(ARCH)/skyport ./cmd/skyport
+	rm -rf $(BIN)/rootfs && mkdir -p $(BIN)/rootfs/etc/ssl/certs $(BIN)/rootfs/var/lib/skyport $(BIN)/rootfs/tmp
+	cp /etc/ssl/certs/ca-certificates.crt $(BIN)/rootfs/etc/ssl/certs/
+	printf 'root:x:0:0::/:/sbin/nologin\nskyport:x:65532:65532::/var/lib/skyport:/sbin/nologin\n' > $(BIN)/rootfs/etc/passwd
+	printf 'root:x:0:\nskyport:x:65532:\n' > $(BIN)/rootfs/etc/group
 
 .PHONY: synth
 synth: build ## synthesize the CDK stack into cdk.out

@@ -34,6 +34,7 @@ func commands() []command {
 		{"local", "run the control plane and a data plane on this machine", runLocal},
 		{"dp", "run a data plane", runDP},
 		{"config", "validate and convert declarative configuration (kong.yml)", runConfig},
+		{"health", "exit 0 when the local data plane has a configuration (container health check)", runHealth},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "skyport", version)
 			return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -153,9 +154,12 @@ func newFleet(s awscdk.Stack, p *Props, d *data, k *keys, a *apis) *fleet.Fleet 
 	if dp.Image != "" {
 		image = awsecs.ContainerImage_FromRegistry(jsii.String(dp.Image), nil)
 	} else {
+		// `make image-files ARCH=arm64` prepares what the Dockerfile copies;
+		// .dockerignore keeps the build context to those files.
 		image = awsecs.ContainerImage_FromAsset(jsii.String(dp.ImageDir), &awsecs.AssetImageProps{
-			File:    jsii.String("dataplane/Dockerfile"),
-			Exclude: jsii.Strings(".git", ".skyport", "bin", "cdk.out", "infra/cdk.out", "tests"),
+			File:      jsii.String("dataplane/Dockerfile"),
+			Platform:  awsecrassets.Platform_LINUX_ARM64(),
+			BuildArgs: &map[string]*string{"TARGETARCH": jsii.String("arm64")},
 		})
 	}
 	return fleet.New(s, "DataPlanes", &fleet.Props{
