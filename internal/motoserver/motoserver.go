@@ -116,3 +116,10 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Stop kills the emulator now (its state is lost), to simulate AWS being
+// unreachable; the test's cleanup tolerates an already stopped server.
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Kill()
+	_, _ = s.cmd.Process.Wait()
+}
