@@ -145,3 +145,15 @@ func TestThreeDataPlanesServeAndConverge(t *testing.T) {
 		return nil
 	})
 }
+
+func dataPlanesRaw(t testing.TB, admin string) []map[string]any {
+	t.Helper()
+	var page struct {
+		Data []map[string]any `json:"data"`
+	}
+	body := mustRequest(t, http.StatusOK, http.MethodGet, "http://"+admin+"/clustering/data-planes", nil)
+	if err := json.Unmarshal(body, &page); err != nil {
+		t.Fatalf("decoding data planes: %v: %s", err, body)
+	}
+	return page.Data
+}
