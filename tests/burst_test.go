@@ -31,13 +31,6 @@ func TestBurstConverges(t *testing.T) {
 			map[string]any{"name": fmt.Sprintf("burst-%03d", i), "url": up.URL})
 	}
 	var want float64
-	eventually(t, 5*time.Second, "control plane revision", func() error {
-		body := mustRequest(t, http.StatusOK, http.MethodGet, "http://"+cp.admin+"/status", nil)
-		if !strings.Contains(string(body), "configuration_hash") {
-			return fmt.Errorf("no configuration_hash in %s", body)
-		}
-		return nil
-	})
 	eventually(t, 30*time.Second, "both data planes at the newest revision", func() error {
 		sa, sb := statusOf(t, a.status), statusOf(t, b.status)
 		ra, _ := sa["revision"].(float64)
@@ -54,14 +47,11 @@ func TestBurstConverges(t *testing.T) {
 		want = ra
 		return nil
 	})
-	// The newest revision carries every service of the burst.
-	eventually(t, 10*time.Second, "last service routed", func() error {
-		sa := statusOf(t, a.status)
-		if sa["revision"].(float64) < want {
-			return fmt.Errorf("went backwards")
-		}
-		return nil
-	})
+	// The revision the data planes run is the control plane's newest: the
+	// initial /config plus the 100 writes.
+	if want < 101 {
+		t.Errorf("data planes converged at revision %v, want at least 101", want)
+	}
 }
 
 // TestWrongKeyIsRejected: a data plane whose verify key is not the
