@@ -2,10 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/skyport-gw/skyport/dataplane/status"
+	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
+	"github.com/skyport-gw/skyport/dataplane/sync/cache"
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 // applier is what the sync client feeds: the proxy's compile-and-swap.
@@ -17,9 +29,151 @@ type applier interface {
 	Current() (revision int64, hash string)
 }
 
+// pluginLister is implemented by an applier that can name its plugins,
+// which the hello reports.
+type pluginLister interface {
+	Plugins() []string
+}
+
 // startSync starts the data plane's control-plane connection, cache and
 // fallback, as o configures them; it returns nil when none is configured.
 // It stops when ctx is done.
 func startSync(ctx context.Context, o *dpOptions, a applier, log *slog.Logger) (status.SyncReporter, error) {
-	return nil, nil
+	synced := o.CPURL != "" || o.FallbackURL != ""
+	if o.DeclarativeConfig != "" {
+		if synced {
+			return nil, errors.New("--declarative-config conflicts with --cp-url and --fallback-url: choose one")
+		}
+		return nil, nil
+	}
+	if !synced {
+		return nil, nil
+	}
+	cfg, err := syncConfig(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := a.(pluginLister); ok {
+		cfg.Plugins = p.Plugins()
+	}
+	cfg.Log = log.With("component", "sync")
+	client, err := dpsync.New(cfg, a)
+	if err != nil {
+		return nil, err
+	}
+	go client.Run(ctx)
+	return client, nil
+}
+
+// syncConfig turns the data plane's flags into the sync client's settings.
+func syncConfig(ctx context.Context, o *dpOptions) (dpsync.Config, error) {
+	if o.VerifyKey == "" {
+		return dpsync.Config{}, errors.New("--verify-key is required with --cp-url or --fallback-url")
+	}
+	key, err := snapshot.LoadPublicKey(o.VerifyKey)
+	if err != nil {
+		return dpsync.Config{}, fmt.Errorf("--verify-key: %w", err)
+	}
+	labels, err := parseLabels(o.Labels)
+	if err != nil {
+		return dpsync.Config{}, err
+	}
+	cfg := dpsync.Config{
+		CPURL:        o.CPURL,
+		VerifyKey:    key,
+		Labels:       labels,
+		Version:      version,
+		FallbackPoll: o.FallbackPoll,
+	}
+	cfg.Hostname, _ = os.Hostname()
+	if cfg.NodeID = o.NodeID; cfg.NodeID == "" {
+		if cfg.NodeID, err = cache.NodeID(o.CacheDir); err != nil {
+			return dpsync.Config{}, err
+		}
+	}
+	if o.CacheDir != "" {
+		cfg.Cache = cache.New(o.CacheDir, key)
+	}
+	if o.CPURL != "" {
+		if cfg.Auth, err = cpAuth(ctx, o); err != nil {
+			return dpsync.Config{}, err
+		}
+	}
+	if o.FallbackURL != "" {
+		if cfg.Fallback, err = fallbackStore(ctx, o.FallbackURL); err != nil {
+			return dpsync.Config{}, err
+		}
+	}
+	return cfg, nil
+}
+
+// cpAuth checks --cp-url and builds the credentials --cp-auth names.
+func cpAuth(ctx context.Context, o *dpOptions) (dpsync.Auth, error) {
+	u, err := url.Parse(o.CPURL)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return nil, fmt.Errorf("--cp-url %q: want ws://host:port or wss://host/stage", o.CPURL)
+	}
+	switch o.CPAuth {
+	case "token", "":
+		return dpsync.Bearer(o.CPToken), nil
+	case "iam":
+		awsCfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("--cp-auth iam: loading AWS configuration: %w", err)
+		}
+		if awsCfg.Credentials == nil {
+			return nil, errors.New("--cp-auth iam: no AWS credentials found")
+		}
+		return &dpsync.SigV4{Credentials: awsCfg.Credentials, Region: awsCfg.Region}, nil
+	}
+	return nil, fmt.Errorf("--cp-auth %q: want iam or token", o.CPAuth)
+}
+
+// fallbackStore opens s3://bucket/prefix or file:///dir.
+func fallbackStore(ctx context.Context, raw string) (objstore.Store, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("--fallback-url %q: want s3://bucket/prefix or file:///dir", raw)
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Path == "" {
+			return nil, fmt.Errorf("--fallback-url %q: want file:///absolute/dir", raw)
+		}
+		store, err := objstore.NewDir(u.Path)
+		if err != nil {
+			return nil, fmt.Errorf("--fallback-url: %w", err)
+		}
+		return store, nil
+	case "s3":
+		bucket, prefix, err := objstore.ParseS3URL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("--fallback-url: %w", err)
+		}
+		awsCfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("--fallback-url: loading AWS configuration: %w", err)
+		}
+		// Emulators (moto, LocalStack) serve buckets by path.
+		pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+		client := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
+		return objstore.NewS3(client, bucket, prefix), nil
+	}
+	return nil, fmt.Errorf("--fallback-url %q: want s3://bucket/prefix or file:///dir", raw)
+}
+
+// parseLabels reads --labels, k:v,k:v.
+func parseLabels(raw string) (map[string]string, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	labels := map[string]string{}
+	for _, pair := range strings.Split(raw, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--labels %q: want k:v,k:v", raw)
+		}
+		labels[k] = v
+	}
+	return labels, nil
 }

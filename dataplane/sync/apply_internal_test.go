@@ -1,0 +1,142 @@
+package sync
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"io"
+	"log/slog"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+// countingApplier runs revision rev and counts Apply calls.
+type countingApplier struct {
+	mu    stdsync.Mutex
+	rev   int64
+	calls int
+}
+
+func (a *countingApplier) Apply(_ context.Context, _ *model.Config, rev int64, _ string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	a.rev = rev
+	return nil
+}
+
+func (a *countingApplier) Current() (int64, string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.rev, ""
+}
+
+// TestApplyRefusesBadSnapshots checks each reason a snapshot is refused is
+// reported distinctly and that the proxy is never asked to apply it.
+func TestApplyRefusesBadSnapshots(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	_, otherPriv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+
+	seal := func(t *testing.T, store objstore.Store, key ed25519.PrivateKey, doc *snapshot.Document) snapshot.Pointer {
+		t.Helper()
+		data, p, err := snapshot.Seal(doc, key, time.Now())
+		require.NoError(t, err)
+		_, err = store.Put(context.Background(), p.Key, data, objstore.Condition{})
+		require.NoError(t, err)
+		return p
+	}
+	tests := []struct {
+		desc    string
+		pointer func(t *testing.T, store objstore.Store) snapshot.Pointer
+		want    error
+	}{
+		{
+			desc: "bad signature",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				return seal(t, store, otherPriv, &snapshot.Document{Revision: 11})
+			},
+			want: snapshot.ErrSignature,
+		},
+		{
+			desc: "bad digest",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				p := seal(t, store, priv, &snapshot.Document{Revision: 11})
+				p.SHA256 = "00" + p.SHA256[2:]
+				return p
+			},
+			want: snapshot.ErrDigest,
+		},
+		{
+			desc: "older revision",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				return seal(t, store, priv, &snapshot.Document{Revision: 9})
+			},
+			want: ErrNotNewer,
+		},
+		{
+			desc: "same revision",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				return seal(t, store, priv, &snapshot.Document{Revision: 10})
+			},
+			want: ErrNotNewer,
+		},
+		{
+			desc: "unknown format",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				return seal(t, store, priv, &snapshot.Document{Revision: 11, Format: "2.0"})
+			},
+			want: snapshot.ErrFormat,
+		},
+		{
+			desc: "missing object",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				return snapshot.Pointer{Revision: 12, Key: snapshot.Key(12)}
+			},
+			want: ErrFetch,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			store, err := objstore.NewDir(t.TempDir())
+			require.NoError(t, err)
+			a := &countingApplier{rev: 10}
+			c, err := New(Config{VerifyKey: pub, Fallback: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, a)
+			require.NoError(t, err)
+
+			err = c.apply(context.Background(), job{ptr: tt.pointer(t, store), source: SourceCP})
+			require.ErrorIs(t, err, tt.want)
+			for _, other := range []error{snapshot.ErrSignature, snapshot.ErrDigest, ErrNotNewer, snapshot.ErrFormat, ErrFetch} {
+				if other != tt.want {
+					require.False(t, errors.Is(err, other), "%v is also %v", err, other)
+				}
+			}
+			require.Zero(t, a.calls)
+			rev, _ := a.Current()
+			require.EqualValues(t, 10, rev)
+		})
+	}
+}
+
+func TestQueueKeepsNewest(t *testing.T) {
+	t.Parallel()
+	q := newQueue()
+	require.True(t, q.offer(job{ptr: snapshot.Pointer{Revision: 3}}))
+	require.True(t, q.offer(job{ptr: snapshot.Pointer{Revision: 5}}))
+	require.False(t, q.offer(job{ptr: snapshot.Pointer{Revision: 4}}))
+	j, ok := q.take()
+	require.True(t, ok)
+	require.EqualValues(t, 5, j.ptr.Revision)
+	_, ok = q.take()
+	require.False(t, ok)
+}

@@ -1,0 +1,103 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/skyport-gw/skyport/internal/protocol"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+// MaxSnapshot bounds a downloaded snapshot's size when the announcement
+// does not state one.
+const MaxSnapshot = 256 << 20
+
+// errNoSource reports a notice without a URL on a data plane without a
+// fallback store to read it from.
+var errNoSource = errors.New("notice has no url and no fallback store is configured")
+
+// fetch returns j's stored bytes: from its presigned URL when it has one,
+// else from the fallback store.
+func (c *Client) fetch(ctx context.Context, j job) ([]byte, error) {
+	if j.url != "" {
+		return c.download(ctx, j.url, j.ptr.Size)
+	}
+	if c.cfg.Fallback == nil {
+		return nil, errNoSource
+	}
+	data, _, err := c.cfg.Fallback.Get(ctx, j.ptr.Key)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", j.ptr.Key, err)
+	}
+	return data, nil
+}
+
+// download GETs rawURL, reading at most one byte more than size (so a
+// longer body fails verification rather than filling memory).
+func (c *Client) download(ctx context.Context, rawURL string, size int64) ([]byte, error) {
+	limit := int64(MaxSnapshot)
+	if size > 0 && size < limit {
+		limit = size
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		// The URL is presigned: it is a credential, kept out of errors.
+		return nil, errors.New("building download request: invalid url")
+	}
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("downloading snapshot from %s: %w", req.URL.Host, redact(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("downloading snapshot from %s: status %d", req.URL.Host, resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("downloading snapshot from %s: %w", req.URL.Host, redact(err))
+	}
+	return data, nil
+}
+
+// redact drops the URL (with its signature) from an HTTP client error.
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// noticeJob turns a control plane notice into a job.
+func noticeJob(n protocol.ConfigNotice) job {
+	return job{
+		ptr: snapshot.Pointer{
+			Revision:  n.Revision,
+			Key:       n.Key,
+			SHA256:    n.SHA256,
+			Size:      n.Size,
+			Signature: n.Signature,
+			Format:    n.Format,
+		},
+		url:    n.URL,
+		source: SourceCP,
+	}
+}
+
+// readPointer reads latest.json from the fallback store.
+func (c *Client) readPointer(ctx context.Context) (snapshot.Pointer, error) {
+	raw, _, err := c.cfg.Fallback.Get(ctx, snapshot.LatestKey)
+	if err != nil {
+		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
+	}
+	var p snapshot.Pointer
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %v", snapshot.LatestKey, snapshot.ErrCorrupt, err)
+	}
+	return p, nil
+}
