@@ -44,3 +44,9 @@ type Store interface {
 type Presigner interface {
 	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
+
+// Tagger is implemented by stores that can label an object, so that a
+// lifecycle rule can expire it (the publisher marks superseded snapshots).
+type Tagger interface {
+	Tag(ctx context.Context, key string, tags map[string]string) error
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 
@@ -112,4 +113,20 @@ func TestParseS3URL(t *testing.T) {
 			require.Equal(t, tc.prefix, p)
 		})
 	}
+}
+
+func TestS3Tag(t *testing.T) {
+	moto := motoserver.Start(t)
+	client := s3.NewFromConfig(moto.Config(), func(o *s3.Options) { o.UsePathStyle = true })
+	s := objstore.NewS3(client, "tags", "cp")
+	ctx := context.Background()
+	require.NoError(t, s.CreateBucket(ctx))
+	_, err := s.Put(ctx, "snapshots/1.json.gz", []byte("x"), objstore.Condition{})
+	require.NoError(t, err)
+	require.NoError(t, s.Tag(ctx, "snapshots/1.json.gz", map[string]string{"skyport:superseded": "true"}))
+	out, err := client.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("cp/snapshots/1.json.gz")})
+	require.NoError(t, err)
+	require.Len(t, out.TagSet, 1)
+	require.Equal(t, "skyport:superseded", *out.TagSet[0].Key)
+	require.ErrorIs(t, s.Tag(ctx, "snapshots/absent", map[string]string{"a": "b"}), objstore.ErrNotFound)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -34,6 +35,7 @@ type S3 struct {
 var (
 	_ Store     = (*S3)(nil)
 	_ Presigner = (*S3)(nil)
+	_ Tagger    = (*S3)(nil)
 )
 
 // NewS3 returns a Store on bucket below prefix ("" or "a/b").
@@ -141,6 +143,22 @@ func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration) (str
 		return "", fmt.Errorf("presigning s3://%s/%s: %w", s.bucket, s.key(key), err)
 	}
 	return req.URL, nil
+}
+
+// Tag implements Tagger: it replaces the object's tags.
+func (s *S3) Tag(ctx context.Context, key string, tags map[string]string) error {
+	set := make([]types.Tag, 0, len(tags))
+	for k, v := range tags {
+		set = append(set, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	sort.Slice(set, func(i, j int) bool { return *set[i].Key < *set[j].Key })
+	_, err := s.client.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{
+		Bucket: &s.bucket, Key: aws.String(s.key(key)), Tagging: &types.Tagging{TagSet: set},
+	})
+	if err != nil {
+		return fmt.Errorf("tagging s3://%s/%s: %w", s.bucket, s.key(key), mapErr(err))
+	}
+	return nil
 }
 
 // CreateBucket creates the bucket if it does not exist (for local use and tests).

@@ -1,0 +1,112 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/protocol"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+// ErrGone is returned by a Notifier when the connection no longer exists
+// (API Gateway's 410 GoneException); its row should be deleted.
+var ErrGone = errors.New("connection gone")
+
+// PresignTTL is how long the URL in a config notice stays valid.
+const PresignTTL = 15 * time.Minute
+
+// Notifier posts a message to one WebSocket connection.
+type Notifier interface {
+	// Post sends payload to the connection; ErrGone when it is gone.
+	Post(ctx context.Context, connectionID string, payload []byte) error
+}
+
+// ManagementAPI is the part of the API Gateway management client a
+// ManagementNotifier uses.
+type ManagementAPI interface {
+	PostToConnection(ctx context.Context, in *apigatewaymanagementapi.PostToConnectionInput, opts ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.PostToConnectionOutput, error)
+}
+
+var _ Notifier = (*ManagementNotifier)(nil)
+
+// ManagementNotifier posts through API Gateway's @connections API (or the
+// local hub that serves the same API).
+type ManagementNotifier struct {
+	client ManagementAPI
+}
+
+// NewManagementNotifier returns a Notifier on client, whose BaseEndpoint
+// is the stage's https management endpoint.
+func NewManagementNotifier(client ManagementAPI) *ManagementNotifier {
+	return &ManagementNotifier{client: client}
+}
+
+// Post implements Notifier.
+func (n *ManagementNotifier) Post(ctx context.Context, connectionID string, payload []byte) error {
+	_, err := n.client.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
+		ConnectionId: &connectionID,
+		Data:         payload,
+	})
+	var gone *types.GoneException
+	switch {
+	case errors.As(err, &gone):
+		return fmt.Errorf("posting to connection %s: %w", connectionID, ErrGone)
+	case err != nil:
+		return fmt.Errorf("posting to connection %s: %w", connectionID, err)
+	}
+	return nil
+}
+
+// Notice returns the config notice for p, with a presigned URL when
+// presigner is not nil.
+func Notice(ctx context.Context, p snapshot.Pointer, presigner objstore.Presigner) ([]byte, error) {
+	n := protocol.ConfigNotice{
+		Type:      protocol.TypeConfig,
+		Revision:  p.Revision,
+		Key:       p.Key,
+		SHA256:    p.SHA256,
+		Size:      p.Size,
+		Signature: p.Signature,
+		Format:    p.Format,
+	}
+	if presigner != nil {
+		url, err := presigner.PresignGet(ctx, p.Key, PresignTTL)
+		if err != nil {
+			return nil, fmt.Errorf("presigning %s: %w", p.Key, err)
+		}
+		n.URL = url
+	}
+	data, err := json.Marshal(n)
+	if err != nil {
+		return nil, fmt.Errorf("encoding config notice: %w", err)
+	}
+	return data, nil
+}
+
+// Behind reports whether node should be told about p: it runs an older
+// revision and has not rejected this one. A node not yet known (zero
+// value) is behind any published revision.
+func Behind(n Node, p snapshot.Pointer) bool {
+	return p.Revision > 0 && n.Revision < p.Revision && n.RejectedRevision != p.Revision
+}
+
+// ReadLatest returns the pointer in latest.json and its ETag; a zero
+// pointer and objstore.ErrNotFound when nothing is published yet.
+func ReadLatest(ctx context.Context, objects objstore.Store) (snapshot.Pointer, string, error) {
+	data, etag, err := objects.Get(ctx, snapshot.LatestKey)
+	if err != nil {
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
+	}
+	var p snapshot.Pointer
+	if err := json.Unmarshal(data, &p); err != nil {
+		return snapshot.Pointer{}, "", fmt.Errorf("decoding %s: %w", snapshot.LatestKey, err)
+	}
+	return p, etag, nil
+}

@@ -1,0 +1,102 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/protocol"
+)
+
+// hello records the data plane and, when it runs an older revision than
+// the published one, tells it at once (a server cannot post during
+// $connect, so this is the first moment it can).
+func (h *Handler) hello(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, body string, log *slog.Logger) error {
+	var m protocol.Hello
+	if err := decode(body, &m, &m.NodeID); err != nil {
+		return err
+	}
+	if err := h.touchConnection(ctx, rc, m.NodeID); err != nil {
+		return err
+	}
+	n, err := h.node(ctx, m.NodeID)
+	if err != nil {
+		return err
+	}
+	n.Hostname, n.Version, n.Labels = m.Hostname, m.Version, m.Labels
+	n.Revision, n.ConfigHash, n.Plugins = m.Revision, m.ConfigHash, m.Plugins
+	h.seen(&n, rc.Identity.SourceIP)
+	if err := h.opts.Registry.PutNode(ctx, n); err != nil {
+		return err
+	}
+	h.catchUp(ctx, rc.ConnectionID, n, log)
+	return nil
+}
+
+// catchUp posts the latest pointer to a data plane that is behind. A
+// failure is only logged: the data plane also polls the fallback store.
+func (h *Handler) catchUp(ctx context.Context, connID string, n Node, log *slog.Logger) {
+	p, _, err := ReadLatest(ctx, h.opts.Objects)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		log.WarnContext(ctx, "reading the published pointer", "error", err)
+		return
+	}
+	if !Behind(n, p) {
+		return
+	}
+	payload, err := Notice(ctx, p, h.opts.Presigner)
+	if err != nil {
+		log.WarnContext(ctx, "building config notice", "error", err)
+		return
+	}
+	err = h.opts.Notifier.Post(ctx, connID, payload)
+	switch {
+	case errors.Is(err, ErrGone):
+		if err := h.opts.Registry.DeleteConnection(ctx, connID); err != nil {
+			log.WarnContext(ctx, "deleting gone connection", "error", err)
+		}
+	case err != nil:
+		log.WarnContext(ctx, "posting config notice", "revision", p.Revision, "error", err)
+	}
+}
+
+// status records an apply result or a heartbeat.
+func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, body string) error {
+	var m protocol.Status
+	if err := decode(body, &m, &m.NodeID); err != nil {
+		return err
+	}
+	switch m.State {
+	case protocol.StateApplied, protocol.StateRejected:
+	default:
+		return fmt.Errorf("%w: state must be %q or %q", errBadRequest, protocol.StateApplied, protocol.StateRejected)
+	}
+	if err := h.touchConnection(ctx, rc, m.NodeID); err != nil {
+		return err
+	}
+	n, err := h.node(ctx, m.NodeID)
+	if err != nil {
+		return err
+	}
+	n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
+	if m.State == protocol.StateRejected {
+		n.Error = m.Error
+		if m.RejectedRevision != 0 {
+			n.RejectedRevision = m.RejectedRevision
+		}
+		// The stack's metric filter counts these lines ({ $.state = "rejected" }).
+		h.opts.Logger.WarnContext(ctx, "dp status", "node_id", m.NodeID, "state", m.State,
+			"revision", m.Revision, "rejected_revision", m.RejectedRevision, "error", m.Error)
+	} else {
+		n.Error = ""
+	}
+	h.seen(&n, rc.Identity.SourceIP)
+	return h.opts.Registry.PutNode(ctx, n)
+}

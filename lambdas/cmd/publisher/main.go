@@ -1,0 +1,104 @@
+// Command publisher is the Lambda behind the store's DynamoDB stream: it
+// publishes the newest revision as a signed snapshot in S3 and notifies
+// the connected data planes.
+//
+// Environment:
+//
+//	SKYPORT_TABLE               the configuration table
+//	SKYPORT_CLUSTER_TABLE       the cluster table (connections, data planes)
+//	SKYPORT_BUCKET              s3://bucket/prefix of the snapshots
+//	SKYPORT_SIGNING_KEY_SECRET  Secrets Manager id of the Ed25519 private key (PEM)
+//	SKYPORT_WS_ENDPOINT         https management endpoint of the WebSocket stage
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	p, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("starting publisher", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(p.HandleEvent)
+}
+
+func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) {
+	env, err := required("SKYPORT_TABLE", "SKYPORT_CLUSTER_TABLE", "SKYPORT_BUCKET", "SKYPORT_SIGNING_KEY_SECRET", "SKYPORT_WS_ENDPOINT")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	bucket, prefix, err := objstore.ParseS3URL(env["SKYPORT_BUCKET"])
+	if err != nil {
+		return nil, err
+	}
+	key, err := signingKey(ctx, secretsmanager.NewFromConfig(cfg), env["SKYPORT_SIGNING_KEY_SECRET"])
+	if err != nil {
+		return nil, err
+	}
+	ddb := dynamodb.NewFromConfig(cfg)
+	objects := objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix)
+	mgmt := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
+		o.BaseEndpoint = aws.String(env["SKYPORT_WS_ENDPOINT"])
+	})
+	return publisher.New(publisher.Options{
+		Source:      dynamo.New(ddb, env["SKYPORT_TABLE"]),
+		Objects:     objects,
+		Key:         key,
+		Notifier:    cluster.NewManagementNotifier(mgmt),
+		Connections: cluster.NewDynamo(ddb, env["SKYPORT_CLUSTER_TABLE"], nil),
+		Presigner:   objects,
+		Logger:      log,
+	}), nil
+}
+
+// signingKey reads the private key from Secrets Manager; the key never
+// appears in an error.
+func signingKey(ctx context.Context, sm *secretsmanager.Client, id string) (ed25519.PrivateKey, error) {
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
+	if err != nil {
+		return nil, fmt.Errorf("reading secret %s: %w", id, err)
+	}
+	key, err := snapshot.ParsePrivateKey([]byte(aws.ToString(out.SecretString)))
+	if err != nil {
+		return nil, fmt.Errorf("parsing signing key from secret %s: %w", id, snapshot.ErrKey)
+	}
+	return key, nil
+}
+
+// required returns the named environment variables, all of which must be set.
+func required(names ...string) (map[string]string, error) {
+	env := make(map[string]string, len(names))
+	for _, n := range names {
+		v := os.Getenv(n)
+		if v == "" {
+			return nil, fmt.Errorf("environment variable %s is required", n)
+		}
+		env[n] = v
+	}
+	return env, nil
+}

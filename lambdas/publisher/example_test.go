@@ -1,0 +1,45 @@
+package publisher_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/publisher"
+)
+
+// staticSource is a store frozen at one revision.
+type staticSource struct {
+	rev int64
+	cfg model.Config
+}
+
+func (s staticSource) Revision(context.Context) (int64, error) { return s.rev, nil }
+
+func (s staticSource) Export(context.Context) (*model.Config, int64, error) {
+	cfg := s.cfg
+	return &cfg, s.rev, nil
+}
+
+func ExamplePublisher_Publish() {
+	dir, _ := os.MkdirTemp("", "snapshots")
+	defer os.RemoveAll(dir)
+	objects, _ := objstore.NewDir(dir)
+	_, key, _ := snapshot.GenerateKey()
+
+	p := publisher.New(publisher.Options{Source: staticSource{rev: 7}, Objects: objects, Key: key})
+	ptr, err := p.Publish(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ptr.Revision, ptr.Key)
+	keys, _ := objects.List(context.Background(), "")
+	fmt.Println(keys)
+	// Output:
+	// 7 snapshots/00000000000000000007.json.gz
+	// [latest.json snapshots/00000000000000000007.json.gz]
+}
