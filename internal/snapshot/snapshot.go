@@ -196,9 +196,9 @@ func ConfigHash(cfg *model.Config) string {
 	if cfg == nil || cfg.Empty() {
 		return strings.Repeat("0", 32)
 	}
-	c := *cfg
+	c := cfg.Clone()
 	c.Sort()
-	raw, err := json.Marshal(&c)
+	raw, err := json.Marshal(c)
 	if err != nil {
 		return strings.Repeat("0", 32)
 	}

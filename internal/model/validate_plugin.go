@@ -1,0 +1,78 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/skyport-gw/skyport/internal/pluginschema"
+)
+
+// Plugin and consumer rules (kong/db/schema/entities/plugins.lua and
+// consumers.lua).
+
+var pluginProtocols = []string{"grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"}
+
+// Normalize implements Entity.
+func (p *Plugin) Normalize() {
+	if p.Config == nil {
+		p.Config = map[string]any{}
+	}
+}
+
+// Validate implements Entity. The config is checked by the plugin's schema
+// (pluginschema); on success p.Config is replaced by the normalized
+// configuration, defaults filled in.
+func (p *Plugin) Validate() error {
+	f := FieldErrors{}
+	checkBase(f, &p.Base)
+	checkName(f, "instance_name", p.InstanceName)
+	for i, proto := range p.Protocols {
+		checkOneOf(f, fmt.Sprintf("protocols.%d", i), proto, pluginProtocols...)
+	}
+	if slices.Contains(p.Protocols, "") || len(p.Protocols) == 0 {
+		f.Add("protocols", msgEmpty)
+	}
+	for _, r := range []struct {
+		field string
+		ref   *Ref
+	}{{"service", p.Service}, {"route", p.Route}, {"consumer", p.Consumer}} {
+		if r.ref != nil {
+			checkRef(f, r.field, r.ref)
+		}
+	}
+	if checkRequired(f, "name", p.Name) {
+		cfg, errs, known := pluginschema.Normalize(p.Name, p.Config)
+		switch {
+		case !known:
+			f.Add("name", fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", p.Name))
+		case len(errs) > 0:
+			for k, v := range errs {
+				f.Add(k, v)
+			}
+		default:
+			if len(f) == 0 {
+				p.Config = cfg
+			}
+		}
+	}
+	return f.Err()
+}
+
+// Normalize implements Entity.
+func (c *Consumer) Normalize() {}
+
+// Validate implements Entity: at least one of username and custom_id.
+func (c *Consumer) Validate() error {
+	f := FieldErrors{}
+	checkBase(f, &c.Base)
+	if deref(c.Username) == "" && deref(c.CustomID) == "" {
+		f.Add("@entity", "at least one of these fields must be non-empty: 'custom_id', 'username'")
+	}
+	if c.Username != nil && *c.Username == "" {
+		f.Add("username", msgEmpty)
+	}
+	if c.CustomID != nil && *c.CustomID == "" {
+		f.Add("custom_id", msgEmpty)
+	}
+	return f.Err()
+}

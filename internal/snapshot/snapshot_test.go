@@ -1,0 +1,185 @@
+package snapshot_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+var now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func sampleConfig() model.Config {
+	s1 := model.NewService()
+	s1.ID, s1.Name, s1.Host = "b0000000-0000-4000-8000-000000000001", model.String("b"), "b.local"
+	s2 := model.NewService()
+	s2.ID, s2.Name, s2.Host = "a0000000-0000-4000-8000-000000000002", model.String("a"), "a.local"
+	r := model.NewRoute()
+	r.ID, r.Paths, r.Service = "c0000000-0000-4000-8000-000000000003", []string{"/"}, &model.Ref{ID: s1.ID}
+	return model.Config{Services: []*model.Service{s1, s2}, Routes: []*model.Route{r}}
+}
+
+func sealed(t *testing.T, rev int64) ([]byte, snapshot.Pointer, ed25519.PublicKey, ed25519.PrivateKey) {
+	t.Helper()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	data, ptr, err := snapshot.Seal(&snapshot.Document{Revision: rev, Config: sampleConfig()}, priv, now)
+	require.NoError(t, err)
+	return data, ptr, pub, priv
+}
+
+func TestSealOpenRoundTrip(t *testing.T) {
+	t.Parallel()
+	data, ptr, pub, priv := sealed(t, 42)
+	require.Equal(t, int64(42), ptr.Revision)
+	require.Equal(t, snapshot.Key(42), ptr.Key)
+	require.Equal(t, "snapshots/00000000000000000042.json.gz", ptr.Key)
+	require.Equal(t, snapshot.Format, ptr.Format)
+	require.Equal(t, int64(len(data)), ptr.Size)
+
+	doc, err := snapshot.Open(data, ptr, pub)
+	require.NoError(t, err)
+	require.Equal(t, int64(42), doc.Revision)
+	require.Equal(t, now.Format(time.RFC3339Nano), doc.CreatedAt)
+	want := sampleConfig()
+	want.Sort()
+	require.Equal(t, want, doc.Config)
+
+	// Encoding is deterministic: the opened document seals to the same bytes.
+	again, ptr2, err := snapshot.Seal(doc, priv, now)
+	require.NoError(t, err)
+	require.Equal(t, data, again)
+	require.Equal(t, ptr, ptr2)
+	other := &snapshot.Document{Format: snapshot.Format, Revision: 42, CreatedAt: doc.CreatedAt, Config: sampleConfig()}
+	enc, err := snapshot.Encode(other)
+	require.NoError(t, err)
+	require.Equal(t, data, enc)
+}
+
+func TestOpenErrors(t *testing.T) {
+	data, ptr, pub, priv := sealed(t, 7)
+	otherPub, _, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	flipped := bytes.Clone(data)
+	flipped[len(flipped)/2] ^= 0x01
+
+	// A document of an unknown format major, correctly signed.
+	future := &snapshot.Document{Format: "2.0", Revision: 7, Config: sampleConfig()}
+	futureData, futurePtr, err := snapshot.Seal(future, priv, now)
+	require.NoError(t, err)
+	futurePtr.Format = ""
+
+	badSig := ptr
+	sig := []byte(ptr.Signature)
+	sig[0] ^= 0x01
+	badSig.Signature = string(sig)
+	wrongRev := ptr
+	wrongRev.Revision = 8
+	shortSize := ptr
+	shortSize.Size--
+
+	tests := []struct {
+		desc string
+		data []byte
+		ptr  snapshot.Pointer
+		pub  ed25519.PublicKey
+		want error
+	}{
+		{"flipped byte", flipped, ptr, pub, snapshot.ErrDigest},
+		{"truncated", data[:len(data)-1], ptr, pub, snapshot.ErrSize},
+		{"size mismatch", data, shortSize, pub, snapshot.ErrSize},
+		{"wrong key", data, ptr, otherPub, snapshot.ErrSignature},
+		{"bad signature", data, badSig, pub, snapshot.ErrSignature},
+		{"no key", data, ptr, nil, snapshot.ErrSignature},
+		{"unknown format major", futureData, futurePtr, pub, snapshot.ErrFormat},
+		{"revision mismatch", data, wrongRev, pub, snapshot.ErrRevision},
+	}
+	all := []error{snapshot.ErrDigest, snapshot.ErrSize, snapshot.ErrSignature, snapshot.ErrFormat,
+		snapshot.ErrRevision, snapshot.ErrCorrupt}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			doc, err := snapshot.Open(tc.data, tc.ptr, tc.pub)
+			require.Nil(t, doc)
+			require.ErrorIs(t, err, tc.want)
+			for _, other := range all {
+				if other != tc.want {
+					require.False(t, errors.Is(err, other), "%v is also %v", err, other)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	gz := func(s string) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write([]byte(s))
+		_ = zw.Close()
+		return buf.Bytes()
+	}
+	tests := []struct {
+		desc string
+		data []byte
+		want error
+	}{
+		{"not gzip", []byte("hello"), snapshot.ErrCorrupt},
+		{"not json", gz("{"), snapshot.ErrCorrupt},
+		{"no format", gz(`{"revision":1}`), snapshot.ErrFormat},
+		{"format 0", gz(`{"format":"0.9","revision":1}`), snapshot.ErrFormat},
+		{"bad entity", gz(`{"format":"1.0","services":{}}`), snapshot.ErrCorrupt},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			_, err := snapshot.Decode(tc.data)
+			require.ErrorIs(t, err, tc.want)
+		})
+	}
+	doc, err := snapshot.Decode(gz(`{"format":"1.7","revision":3}`))
+	require.NoError(t, err)
+	require.Equal(t, int64(3), doc.Revision)
+}
+
+func TestConfigHash(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, strings.Repeat("0", 32), snapshot.ConfigHash(nil))
+	require.Equal(t, strings.Repeat("0", 32), snapshot.ConfigHash(&model.Config{}))
+
+	a := sampleConfig()
+	h := snapshot.ConfigHash(&a)
+	require.Len(t, h, 32)
+	require.Regexp(t, "^[0-9a-f]{32}$", h)
+
+	b := sampleConfig()
+	b.Services[0], b.Services[1] = b.Services[1], b.Services[0]
+	first := b.Services[0]
+	require.Equal(t, h, snapshot.ConfigHash(&b), "hash must not depend on entity order")
+	require.Same(t, first, b.Services[0], "hashing must not reorder the caller's lists")
+
+	c := sampleConfig()
+	c.Services[0].Port = 81
+	require.NotEqual(t, h, snapshot.ConfigHash(&c))
+}
+
+func TestPointerJSON(t *testing.T) {
+	t.Parallel()
+	_, ptr, _, _ := sealed(t, 1)
+	raw, err := json.Marshal(ptr)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(raw, &m))
+	for _, k := range []string{"revision", "key", "sha256", "size", "signature", "published_at", "format"} {
+		require.Contains(t, m, k)
+	}
+}
