@@ -1,0 +1,119 @@
+// Package admin is Skyport's Kong-compatible Admin API: one net/http
+// handler that serves the entity collections, nested collections and
+// entities, GET /, GET /status, the declarative /config endpoints,
+// /schemas and /clustering over a store.Store.
+//
+// The handler is the only place where store and model errors become HTTP
+// statuses and Kong's error bodies. It runs unchanged behind API Gateway
+// (see the apigw subpackage) and in `skyport local`.
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/store"
+)
+
+// Body size limits.
+const (
+	// MaxBodyBytes bounds an entity request body.
+	MaxBodyBytes = 1 << 20
+	// MaxConfigBytes bounds a POST /config body.
+	MaxConfigBytes = 8 << 20
+)
+
+// DataPlanes lists the data planes connected to the control plane.
+type DataPlanes interface {
+	ListDataPlanes(ctx context.Context) ([]cluster.DataPlane, error)
+}
+
+// Options configures the handler.
+type Options struct {
+	// Store holds the configuration. Required.
+	Store store.Store
+	// DataPlanes backs GET /clustering/data-planes; nil lists none.
+	DataPlanes DataPlanes
+	// TokenHash is the SHA-256 of the admin token; nil leaves the API open.
+	TokenHash []byte
+	// NodeID and Hostname identify this node on GET /.
+	NodeID   string
+	Hostname string
+	// Version is reported on GET / (decK reads it).
+	Version string
+	// Database names the store on GET / ("dynamodb" or "embedded").
+	Database string
+	// Plugins lists the plugin names available on this server; empty
+	// allows every plugin that has a schema.
+	Plugins []string
+	// Logger receives unexpected errors; nil discards them.
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler is the Admin API.
+type Handler struct {
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	plugins map[string]bool
+
+	requests atomic.Int64
+	active   atomic.Int64
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns the Admin API handler.
+func New(opts Options) *Handler {
+	h := &Handler{opts: opts, log: opts.Logger, now: opts.Now}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.opts.Version == "" {
+		h.opts.Version = "3.9.0"
+	}
+	if len(opts.Plugins) > 0 {
+		h.plugins = make(map[string]bool, len(opts.Plugins))
+		for _, p := range opts.Plugins {
+			h.plugins[p] = true
+		}
+	}
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.requests.Add(1)
+	h.active.Add(1)
+	defer h.active.Add(-1)
+	defer func() {
+		if v := recover(); v != nil {
+			h.log.ErrorContext(r.Context(), "admin api panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+			writeJSON(w, http.StatusInternalServerError, message(msgUnexpected))
+		}
+	}()
+	if r.Header.Get("X-Request-Id") == "" {
+		r.Header.Set("X-Request-Id", uuid.NewString())
+	}
+	w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
+	if !h.authorized(r) {
+		writeJSON(w, http.StatusUnauthorized, message("Invalid authentication credentials"))
+		return
+	}
+	limit := int64(MaxBodyBytes)
+	if r.URL.Path == "/config" || r.URL.Path == "/config/" {
+		limit = MaxConfigBytes
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	h.route(w, r)
+}

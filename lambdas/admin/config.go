@@ -1,0 +1,138 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/skyport-gw/skyport/internal/declarative"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+// config serves GET /config (the current configuration as kong.yml) and
+// POST /config (replace everything with a declarative configuration).
+func (h *Handler) config(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h.exportConfig(w, r)
+	case http.MethodPost:
+		h.loadConfig(w, r)
+	default:
+		methodNotAllowed(w)
+	}
+}
+
+func (h *Handler) exportConfig(w http.ResponseWriter, r *http.Request) {
+	cfg, _, err := h.opts.Store.Export(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	doc, err := declarative.Export(cfg)
+	if err != nil {
+		h.writeError(w, r, fmt.Errorf("exporting configuration: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"config": string(doc)})
+}
+
+func (h *Handler) loadConfig(w http.ResponseWriter, r *http.Request) {
+	doc, err := configDocument(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	cfg, err := declarative.Parse(doc)
+	if err != nil {
+		var de *declarative.Error
+		if errors.As(err, &de) {
+			err = de.ToModel()
+		}
+		var me *model.Error
+		if !errors.As(err, &me) {
+			err = model.NewError(model.CodeInvalidDeclarative, "declarative config is invalid: %s", err)
+		}
+		h.writeError(w, r, err)
+		return
+	}
+	if checkHash := r.URL.Query().Get("check_hash"); checkHash == "1" || checkHash == "true" {
+		current, _, err := h.opts.Store.Export(r.Context())
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if contentHash(current) == contentHash(cfg) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	now := h.now().Unix()
+	cfg.Each(func(e model.Entity) {
+		m := e.Meta()
+		if m.CreatedAt == 0 {
+			m.CreatedAt = now
+		}
+		if m.UpdatedAt == 0 {
+			m.UpdatedAt = now
+		}
+	})
+	if _, err := h.opts.Store.ReplaceAll(r.Context(), cfg, origin(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, cfg)
+}
+
+// configDocument extracts the declarative document from the body: the raw
+// body (YAML or JSON), a JSON object whose "config" is the document as a
+// string, or a "config" form field.
+func configDocument(r *http.Request) ([]byte, error) {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading request body: %w", err)
+	}
+	values, isForm, err := formValues(r.Header.Get("Content-Type"), raw)
+	if err != nil {
+		return nil, err
+	}
+	if isForm {
+		if doc := values.Get("config"); doc != "" {
+			return []byte(doc), nil
+		}
+		return nil, model.NewError(model.CodeInvalidDeclarative, "declarative config is invalid: expected a 'config' field")
+	}
+	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '{' {
+		var wrapped struct {
+			Config *string `json:"config"`
+		}
+		if json.Unmarshal(trimmed, &wrapped) == nil && wrapped.Config != nil {
+			return []byte(*wrapped.Config), nil
+		}
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, model.NewError(model.CodeInvalidDeclarative, "declarative config is invalid: expected a declarative configuration")
+	}
+	return raw, nil
+}
+
+// contentHash is the config hash of cfg without timestamps, which a
+// declarative file does not carry: two loads of the same file compare equal.
+func contentHash(cfg *model.Config) string {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return ""
+	}
+	var c model.Config
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return ""
+	}
+	c.Each(func(e model.Entity) {
+		m := e.Meta()
+		m.CreatedAt, m.UpdatedAt = 0, 0
+	})
+	return snapshot.ConfigHash(&c)
+}

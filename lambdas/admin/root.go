@@ -1,0 +1,151 @@
+package admin
+
+import (
+	"net/http"
+	"sort"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/pluginschema"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/store"
+)
+
+// pluginInfo is one entry of plugins.available_on_server.
+type pluginInfo struct {
+	Version  string `json:"version"`
+	Priority int    `json:"priority"`
+}
+
+// root serves GET /: what decK and Kong's tools read to identify the node.
+func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
+	available := map[string]pluginInfo{}
+	for _, name := range h.available() {
+		info := pluginInfo{Version: h.opts.Version}
+		if s, ok := pluginschema.Lookup(name); ok {
+			info.Priority = s.Priority
+		}
+		available[name] = info
+	}
+	enabled, err := h.enabledPlugins(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"version":  h.opts.Version,
+		"edition":  "community",
+		"tagline":  "Welcome to kong",
+		"hostname": h.opts.Hostname,
+		"node_id":  h.opts.NodeID,
+		"configuration": map[string]any{
+			"database": h.opts.Database,
+			"role":     "control_plane",
+			"plugins":  h.available(),
+		},
+		"plugins": map[string]any{
+			"available_on_server": available,
+			"enabled_in_cluster":  enabled,
+		},
+	})
+}
+
+// available lists the plugins this server accepts.
+func (h *Handler) available() []string {
+	if len(h.opts.Plugins) > 0 {
+		out := append([]string(nil), h.opts.Plugins...)
+		sort.Strings(out)
+		return out
+	}
+	return pluginschema.Names()
+}
+
+// enabledPlugins lists the distinct names of the configured plugins.
+func (h *Handler) enabledPlugins(r *http.Request) ([]string, error) {
+	seen := map[string]bool{}
+	out := []string{}
+	opts := store.ListOptions{Size: maxSize}
+	for {
+		page, err := h.opts.Store.List(r.Context(), model.KindPlugin, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page.Items {
+			if name := pluginName(e); !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+		if page.Next == "" {
+			sort.Strings(out)
+			return out, nil
+		}
+		opts.Offset = page.Next
+	}
+}
+
+// status serves GET /status: store reachability, request counters and the
+// hash of the current configuration.
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
+	cfg, rev, err := h.opts.Store.Export(r.Context())
+	reachable := err == nil
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "admin api status: store unreachable", "error", err)
+	}
+	body := map[string]any{
+		"database": map[string]any{"reachable": reachable},
+		"server": map[string]any{
+			"total_requests":       h.requests.Load(),
+			"connections_active":   h.active.Load(),
+			"connections_accepted": h.requests.Load(),
+			"connections_handled":  h.requests.Load(),
+			"connections_reading":  0,
+			"connections_writing":  h.active.Load(),
+			"connections_waiting":  0,
+		},
+	}
+	if reachable {
+		body["configuration_hash"] = snapshot.ConfigHash(cfg)
+		body["revision"] = rev
+	}
+	status := http.StatusOK
+	if !reachable {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, body)
+}
+
+// dataPlanesBody is the body of GET /clustering/data-planes.
+type dataPlanesBody struct {
+	Data []cluster.DataPlane `json:"data"`
+	Next *string             `json:"next"`
+}
+
+// clustering serves /clustering/data-planes and /clustering/status.
+func (h *Handler) clustering(w http.ResponseWriter, r *http.Request, segs []string) {
+	if len(segs) != 1 || (segs[0] != "data-planes" && segs[0] != "status") {
+		notFound(w)
+		return
+	}
+	h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+		dps := []cluster.DataPlane{}
+		if h.opts.DataPlanes != nil {
+			list, err := h.opts.DataPlanes.ListDataPlanes(r.Context())
+			if err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+			dps = append(dps, list...)
+		}
+		if segs[0] == "data-planes" {
+			writeJSON(w, http.StatusOK, dataPlanesBody{Data: dps})
+			return
+		}
+		byID := make(map[string]any, len(dps))
+		for _, dp := range dps {
+			byID[dp.ID] = map[string]any{"config_hash": dp.ConfigHash, "hostname": dp.Hostname,
+				"ip": dp.IP, "last_seen": dp.LastSeen}
+		}
+		writeJSON(w, http.StatusOK, byID)
+	})
+}

@@ -1,0 +1,98 @@
+// Command admin is the Admin API Lambda behind the API Gateway HTTP API:
+// Kong's Admin API over the DynamoDB configuration table.
+//
+// Environment:
+//
+//	SKYPORT_TABLE               the configuration table (required)
+//	SKYPORT_CLUSTER_TABLE       the cluster table, for GET /clustering/data-planes (optional)
+//	SKYPORT_ADMIN_TOKEN_SECRET  Secrets Manager id of the admin token (optional: without
+//	                            it the API relies on API Gateway's own authorization)
+//
+// The token is read once, at cold start; only its SHA-256 is kept.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/google/uuid"
+
+	"github.com/skyport-gw/skyport/lambdas/admin"
+	"github.com/skyport-gw/skyport/lambdas/admin/apigw"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "3.9.0"
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("starting admin api", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(apigw.Handler(h))
+}
+
+func build(ctx context.Context, log *slog.Logger) (*admin.Handler, error) {
+	table := os.Getenv("SKYPORT_TABLE")
+	if table == "" {
+		return nil, errors.New("SKYPORT_TABLE is not set")
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	ddb := dynamodb.NewFromConfig(cfg)
+	opts := admin.Options{
+		Store:    dynamo.New(ddb, table),
+		NodeID:   uuid.NewString(),
+		Hostname: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		Version:  version,
+		Database: "dynamodb",
+		Logger:   log,
+	}
+	if t := os.Getenv("SKYPORT_CLUSTER_TABLE"); t != "" {
+		opts.DataPlanes = cluster.NewDynamo(ddb, t, nil)
+	}
+	if id := os.Getenv("SKYPORT_ADMIN_TOKEN_SECRET"); id != "" {
+		token, err := adminToken(ctx, secretsmanager.NewFromConfig(cfg), id)
+		if err != nil {
+			return nil, err
+		}
+		opts.TokenHash = admin.HashToken(token)
+	}
+	return admin.New(opts), nil
+}
+
+// adminToken reads the token: the secret string itself, or its "token"
+// field when it is a JSON object. The token never appears in an error.
+func adminToken(ctx context.Context, sm *secretsmanager.Client, id string) (string, error) {
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return "", fmt.Errorf("reading admin token secret %s: %w", id, err)
+	}
+	s := strings.TrimSpace(aws.ToString(out.SecretString))
+	var wrapped struct {
+		Token string `json:"token"`
+	}
+	if strings.HasPrefix(s, "{") && json.Unmarshal([]byte(s), &wrapped) == nil {
+		s = wrapped.Token
+	}
+	if s == "" {
+		return "", fmt.Errorf("admin token secret %s is empty", id)
+	}
+	return s, nil
+}
