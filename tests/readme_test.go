@@ -52,7 +52,6 @@ func TestReadmeQuickStart(t *testing.T) {
 		_, _, err := request("GET", "http://127.0.0.1:8001/", nil)
 		return err
 	})
-	ready(t, "127.0.0.1:8100", 30*time.Second)
 
 	run := func(cmd string) (string, error) {
 		out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
