@@ -6,7 +6,7 @@
 //
 // The proxy drives a request through the phases:
 //
-//	pc := plugin.NewContext(r, route, service, captures, clientIP)
+//	pc := plugin.NewContext(route, service, captures, clientIP)
 //	if resp := set.Access(pc, r); resp != nil { write resp (after set.Header) and stop }
 //	… proxy …
 //	set.Header(pc, status, header)      // upstream response headers
@@ -39,16 +39,58 @@ type Context struct {
 	ClientIP string
 	// Start is when the data plane received the request.
 	Start time.Time
-	// Vars lets plugins hand values to later phases or plugins.
+	// Vars lets plugins hand values to other plugins; nil until a plugin
+	// calls SetVar. A plugin's own per-request state goes in SetState.
 	Vars map[string]any
+	// UpstreamPath, when a plugin sets it (request-transformer's
+	// replace.uri), replaces the path sent to the upstream.
+	UpstreamPath string
 
-	resolved []Handler
+	// resolved are the instances Access selected, in priority order, with
+	// each one's per-request state; current indexes the one running.
+	resolved    []resolved
+	resolvedBuf [6]resolved
+	current     int
+}
+
+type resolved struct {
+	handler Handler
+	state   any
 }
 
 // NewContext returns the context for one request.
 func NewContext(route *model.Route, service *model.Service, captures map[string]string, clientIP string) *Context {
-	return &Context{Route: route, Service: service, Captures: captures, ClientIP: clientIP,
-		Start: time.Now(), Vars: map[string]any{}}
+	pc := &Context{Route: route, Service: service, Captures: captures, ClientIP: clientIP, Start: time.Now()}
+	pc.resolved = pc.resolvedBuf[:0]
+	return pc
+}
+
+// SetVar records a value for other plugins under key.
+func (pc *Context) SetVar(key string, v any) {
+	if pc.Vars == nil {
+		pc.Vars = map[string]any{}
+	}
+	pc.Vars[key] = v
+}
+
+// Var returns the value recorded under key, nil if none.
+func (pc *Context) Var(key string) any { return pc.Vars[key] }
+
+// SetState keeps per-request state for the plugin whose phase is running,
+// for its later phases (what its access phase decided, for its header
+// filter). Storing a pointer does not allocate.
+func (pc *Context) SetState(v any) {
+	if pc.current >= 0 && pc.current < len(pc.resolved) {
+		pc.resolved[pc.current].state = v
+	}
+}
+
+// State returns what the running plugin kept with SetState, nil if none.
+func (pc *Context) State() any {
+	if pc.current >= 0 && pc.current < len(pc.resolved) {
+		return pc.resolved[pc.current].state
+	}
+	return nil
 }
 
 // Response is an answer a plugin gives instead of proxying (Kong's

@@ -9,47 +9,18 @@ import (
 	"github.com/skyport-gw/skyport/internal/pluginschema"
 )
 
-// ErrIncompatible reports a snapshot naming a plugin this data plane does
-// not have (Kong's plugin_set_incompatible).
-var ErrIncompatible = fmt.Errorf("plugin_set_incompatible")
-
-// Registry maps plugin names to factories. The one registry of shipped
-// plugins is built by package plugins (dataplane/plugins).
-type Registry struct {
-	factories map[string]Factory
-}
-
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{factories: map[string]Factory{}} }
-
-// Register adds a plugin.
-func (r *Registry) Register(name string, f Factory) { r.factories[name] = f }
-
-// Names lists the registered plugins, sorted.
-func (r *Registry) Names() []string {
-	out := make([]string, 0, len(r.factories))
-	for n := range r.factories {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Set is the plugins of one snapshot, built once.
+// Set is the plugins of one snapshot, built once: for each request scheme,
+// every plugin name in priority order with its instances indexed by scope.
 type Set struct {
-	handlers []instance
-}
-
-type instance struct {
-	plugin   *model.Plugin
-	handler  Handler
-	priority int
+	http, https []*byName
 }
 
 // Build constructs a handler for every enabled plugin of cfg. A plugin
 // missing from the registry fails with ErrIncompatible.
 func Build(reg *Registry, cfg *model.Config) (*Set, error) {
-	s := &Set{}
+	names := map[string]*byName{}
+	var order []*byName
+	plain, tls := map[string]*byName{}, map[string]*byName{}
 	for _, p := range cfg.Plugins {
 		if !p.Enabled {
 			continue
@@ -62,32 +33,89 @@ func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("building plugin %s (%s): %w", p.Name, p.ID, err)
 		}
-		prio := 0
-		if sc, ok := pluginschema.Lookup(p.Name); ok {
-			prio = sc.Priority
+		if names[p.Name] == nil {
+			names[p.Name] = &byName{name: p.Name, priority: Priority(p.Name)}
+			order = append(order, names[p.Name])
 		}
-		s.handlers = append(s.handlers, instance{plugin: p, handler: h, priority: prio})
+		in := &instance{plugin: p, handler: h}
+		for scheme, idx := range map[string]map[string]*byName{"http": plain, "https": tls} {
+			if !runsOn(p, scheme) {
+				continue
+			}
+			if idx[p.Name] == nil {
+				idx[p.Name] = &byName{name: p.Name, priority: names[p.Name].priority}
+			}
+			idx[p.Name].add(in)
+		}
 	}
-	sort.SliceStable(s.handlers, func(i, j int) bool { return s.handlers[i].priority > s.handlers[j].priority })
+	sort.SliceStable(order, func(i, j int) bool {
+		if order[i].priority != order[j].priority {
+			return order[i].priority > order[j].priority
+		}
+		return order[i].name < order[j].name
+	})
+	s := &Set{}
+	for _, b := range order {
+		if x := plain[b.name]; x != nil {
+			s.http = append(s.http, x)
+		}
+		if x := tls[b.name]; x != nil {
+			s.https = append(s.https, x)
+		}
+	}
 	return s, nil
+}
+
+// Priority returns the named plugin's priority (higher runs first); 0 for
+// a plugin without a schema.
+func Priority(name string) int {
+	if sc, ok := pluginschema.Lookup(name); ok {
+		return sc.Priority
+	}
+	return 0
 }
 
 // Empty reports whether no plugin is configured, so the proxy can skip the
 // plugin phases entirely.
-func (s *Set) Empty() bool { return s == nil || len(s.handlers) == 0 }
+func (s *Set) Empty() bool { return s == nil || (len(s.http) == 0 && len(s.https) == 0) }
 
-// Access runs the access phase of the plugins that apply to pc, in priority
-// order, and returns the first Response a plugin gives.
+// Access resolves, plugin name by plugin name in priority order, the one
+// instance that applies to the request (Kong's precedence: the most
+// specific scope wins) and runs its access phase. Consumer-scoped
+// instances become candidates once an authentication plugin has set
+// pc.Consumer. It returns the first Response a plugin gives.
 func (s *Set) Access(pc *Context, r *http.Request) *Response {
 	if s.Empty() {
 		return nil
 	}
+	names := s.http
+	if r.TLS != nil {
+		names = s.https
+	}
+	if pc.resolved == nil {
+		pc.resolved = pc.resolvedBuf[:0]
+	}
 	pc.resolved = pc.resolved[:0]
-	for _, in := range s.handlers {
-		if !applies(in.plugin, pc) {
+	var route, service string
+	if pc.Route != nil {
+		route = pc.Route.ID
+	}
+	if pc.Service != nil {
+		service = pc.Service.ID
+	}
+	for _, b := range names {
+		consumer := ""
+		if pc.Consumer != nil {
+			consumer = pc.Consumer.ID
+		} else if b.consumerOnly {
 			continue
 		}
-		pc.resolved = append(pc.resolved, in.handler)
+		in := b.resolve(route, service, consumer)
+		if in == nil {
+			continue
+		}
+		pc.resolved = append(pc.resolved, resolved{handler: in.handler})
+		pc.current = len(pc.resolved) - 1
 		if a, ok := in.handler.(Accessor); ok {
 			if resp := a.Access(pc, r); resp != nil {
 				return resp
@@ -97,10 +125,20 @@ func (s *Set) Access(pc *Context, r *http.Request) *Response {
 	return nil
 }
 
+// Resolved returns the handlers Access selected for pc, in priority order.
+func (s *Set) Resolved(pc *Context) []Handler {
+	out := make([]Handler, len(pc.resolved))
+	for i, r := range pc.resolved {
+		out[i] = r.handler
+	}
+	return out
+}
+
 // Header runs the header filters of the plugins resolved for pc.
 func (s *Set) Header(pc *Context, status int, h http.Header) {
-	for _, hd := range pc.resolved {
-		if f, ok := hd.(HeaderFilter); ok {
+	for i, r := range pc.resolved {
+		if f, ok := r.handler.(HeaderFilter); ok {
+			pc.current = i
 			f.Header(pc, status, h)
 		}
 	}
@@ -108,9 +146,12 @@ func (s *Set) Header(pc *Context, status int, h http.Header) {
 
 // NeedsBody reports whether any resolved plugin wants the whole body.
 func (s *Set) NeedsBody(pc *Context, status int, h http.Header) bool {
-	for _, hd := range pc.resolved {
-		if f, ok := hd.(BodyFilter); ok && f.NeedsBody(pc, status, h) {
-			return true
+	for i, r := range pc.resolved {
+		if f, ok := r.handler.(BodyFilter); ok {
+			pc.current = i
+			if f.NeedsBody(pc, status, h) {
+				return true
+			}
 		}
 	}
 	return false
@@ -118,8 +159,9 @@ func (s *Set) NeedsBody(pc *Context, status int, h http.Header) bool {
 
 // Body runs the body filters of the plugins resolved for pc.
 func (s *Set) Body(pc *Context, h http.Header, body []byte) []byte {
-	for _, hd := range pc.resolved {
-		if f, ok := hd.(BodyFilter); ok {
+	for i, r := range pc.resolved {
+		if f, ok := r.handler.(BodyFilter); ok {
+			pc.current = i
 			body = f.Body(pc, h, body)
 		}
 	}
@@ -128,25 +170,10 @@ func (s *Set) Body(pc *Context, h http.Header, body []byte) []byte {
 
 // Log runs the loggers of the plugins resolved for pc.
 func (s *Set) Log(pc *Context, e *LogEntry) {
-	for _, hd := range pc.resolved {
-		if f, ok := hd.(Logger); ok {
+	for i, r := range pc.resolved {
+		if f, ok := r.handler.(Logger); ok {
+			pc.current = i
 			f.Log(pc, e)
 		}
 	}
-}
-
-// applies is the simplest scoping rule; Kong's full precedence (one
-// instance per plugin name, most specific scope wins, consumer scope
-// resolved after authentication) replaces it in the plugins work.
-func applies(p *model.Plugin, pc *Context) bool {
-	if p.Route != nil && (pc.Route == nil || pc.Route.ID != p.Route.ID) {
-		return false
-	}
-	if p.Service != nil && (pc.Service == nil || pc.Service.ID != p.Service.ID) {
-		return false
-	}
-	if p.Consumer != nil && (pc.Consumer == nil || pc.Consumer.ID != p.Consumer.ID) {
-		return false
-	}
-	return true
 }

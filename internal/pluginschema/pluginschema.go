@@ -7,6 +7,8 @@
 // It depends on nothing in the project, so the model can import it.
 package pluginschema
 
+import "sort"
+
 // Schema describes one plugin's configuration.
 type Schema struct {
 	// Name is the plugin name ("key-auth").
@@ -15,6 +17,14 @@ type Schema struct {
 	Priority int
 	// Fields describes the config record.
 	Fields []Field
+	// NoConsumer is true for plugins that cannot be scoped to a consumer
+	// (Kong's typedefs.no_consumer: the authentication plugins, acl and
+	// cors); the model answers consumer: "value must be null".
+	NoConsumer bool
+	// Check, when set, validates the whole normalized config after every
+	// field passed (Kong's entity checks). It returns messages keyed by
+	// field path relative to config ("@entity" for the record itself).
+	Check func(cfg map[string]any) map[string]string
 }
 
 // Field is one configuration field.
@@ -23,12 +33,19 @@ type Field struct {
 	// Type is string, integer, number, boolean, array, set, map or record.
 	Type     string
 	Required bool
-	Default  any
+	// Default is filled in when the field is absent or null; it is deep
+	// copied into every normalized config.
+	Default any
 	// OneOf lists the accepted values, when restricted.
 	OneOf []any
-	// Elements describes array/set elements; Fields a record's fields.
+	// Between, when set, is the inclusive [min, max] of a number or
+	// integer.
+	Between []float64
+	// Elements describes array/set elements; Fields a record's fields;
+	// Values a map's values (keys are strings).
 	Elements *Field
 	Fields   []Field
+	Values   *Field
 }
 
 // Lookup returns the schema of the named plugin.
@@ -43,37 +60,39 @@ func Names() []string {
 	for n := range schemas {
 		out = append(out, n)
 	}
-	sortStrings(out)
+	sort.Strings(out)
 	return out
 }
 
 // Normalize validates cfg against the named plugin's schema and returns a
 // copy with defaults filled in. errs maps "config.<field path>" to a
-// message; known is false for a plugin without a schema.
+// message (array elements are numbered from 1, as Kong does); known is
+// false for a plugin without a schema.
 func Normalize(name string, cfg map[string]any) (out map[string]any, errs map[string]string, known bool) {
 	s, ok := schemas[name]
 	if !ok {
 		return nil, nil, false
 	}
-	out, errs = s.normalize(cfg)
+	out, errs = s.Normalize(cfg)
 	return out, errs, true
 }
 
-// schemas is filled by the plugins work; every shipped plugin has an entry.
-var schemas = map[string]*Schema{}
-
-func (s *Schema) normalize(cfg map[string]any) (map[string]any, map[string]string) {
-	out := make(map[string]any, len(cfg))
-	for k, v := range cfg {
-		out[k] = v
+// Normalize validates cfg against s; see the package function Normalize.
+func (s *Schema) Normalize(cfg map[string]any) (map[string]any, map[string]string) {
+	n := &normalizer{errs: map[string]string{}}
+	out := n.record("config", s.Fields, cfg)
+	if len(n.errs) == 0 && s.Check != nil {
+		for k, v := range s.Check(out) {
+			n.errs["config."+k] = v
+		}
+	}
+	if len(n.errs) > 0 {
+		return nil, n.errs
 	}
 	return out, nil
 }
 
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
+// schemas holds every shipped plugin's schema, keyed by name.
+var schemas = map[string]*Schema{}
+
+func register(s *Schema) { schemas[s.Name] = s }

@@ -1,0 +1,117 @@
+// Package acl is Kong's acl plugin: it lets through, or refuses, the
+// authenticated consumer by the groups it belongs to.
+package acl
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+)
+
+// Name is the plugin's name.
+const Name = "acl"
+
+// HeaderGroups carries the consumer's groups upstream.
+const HeaderGroups = "X-Consumer-Groups"
+
+// Kong's messages.
+const (
+	msgForbidden    = "You cannot consume this service"
+	msgUnauthorized = "Unauthorized"
+)
+
+// Config is acl's configuration.
+type Config struct {
+	// Allow lets only members of these groups through.
+	Allow []string `json:"allow"`
+	// Deny refuses members of these groups.
+	Deny []string `json:"deny"`
+	// HideGroupsHeader stops X-Consumer-Groups from being sent upstream.
+	HideGroupsHeader bool `json:"hide_groups_header"`
+}
+
+// ACL is the handler built for one plugin instance of one snapshot: each
+// consumer's verdict and groups header computed once.
+type ACL struct {
+	conf     Config
+	verdicts map[string]verdict
+	// anyone is the verdict for a consumer in no group.
+	anyone verdict
+}
+
+type verdict struct {
+	allowed bool
+	groups  string
+}
+
+var (
+	_ plugin.Handler  = (*ACL)(nil)
+	_ plugin.Accessor = (*ACL)(nil)
+)
+
+// New builds the handler.
+func New(env plugin.Env) (plugin.Handler, error) {
+	var c Config
+	if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
+		return nil, fmt.Errorf("building acl: %w", err)
+	}
+	groups := map[string][]string{}
+	for _, a := range env.Config.ACLs {
+		if a.Consumer != nil {
+			groups[a.Consumer.ID] = append(groups[a.Consumer.ID], a.Group)
+		}
+	}
+	a := &ACL{conf: c, verdicts: make(map[string]verdict, len(groups))}
+	a.anyone = a.judge(nil)
+	for id, gs := range groups {
+		a.verdicts[id] = a.judge(gs)
+	}
+	return a, nil
+}
+
+func (a *ACL) judge(groups []string) verdict {
+	member := func(list []string) bool {
+		for _, g := range groups {
+			if slices.Contains(list, g) {
+				return true
+			}
+		}
+		return false
+	}
+	allowed := true
+	if len(a.conf.Allow) > 0 {
+		allowed = member(a.conf.Allow)
+	} else if len(a.conf.Deny) > 0 {
+		allowed = !member(a.conf.Deny)
+	}
+	return verdict{allowed: allowed, groups: strings.Join(groups, ", ")}
+}
+
+// Name implements plugin.Handler.
+func (a *ACL) Name() string { return Name }
+
+// Access implements plugin.Accessor.
+func (a *ACL) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
+	if pc.Consumer == nil {
+		if pc.Credential != nil {
+			return plugin.JSONMessage(http.StatusForbidden, msgForbidden)
+		}
+		return plugin.JSONMessage(http.StatusUnauthorized, msgUnauthorized)
+	}
+	v, ok := a.verdicts[pc.Consumer.ID]
+	if !ok {
+		v = a.anyone
+	}
+	if !v.allowed {
+		return plugin.JSONMessage(http.StatusForbidden, msgForbidden)
+	}
+	if !a.conf.HideGroupsHeader && v.groups != "" {
+		r.Header.Set(HeaderGroups, v.groups)
+	} else {
+		r.Header.Del(HeaderGroups)
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+// Package authn holds what the authentication plugins share: the
+// snapshot's consumers indexed for lookup, Kong's consumer headers sent
+// upstream, the anonymous fallback and the unauthorized answers.
+package authn
+
+import (
+	"net/http"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// Kong's upstream headers describing the authenticated caller.
+const (
+	HeaderConsumerID       = "X-Consumer-Id"
+	HeaderConsumerCustomID = "X-Consumer-Custom-Id"
+	HeaderConsumerUsername = "X-Consumer-Username"
+	HeaderCredential       = "X-Credential-Identifier"
+	HeaderAnonymous        = "X-Anonymous-Consumer"
+)
+
+// Consumers indexes a snapshot's consumers by id and by username.
+type Consumers struct {
+	byID, byUsername map[string]*model.Consumer
+}
+
+// NewConsumers indexes cfg's consumers.
+func NewConsumers(cfg *model.Config) *Consumers {
+	c := &Consumers{byID: make(map[string]*model.Consumer, len(cfg.Consumers)),
+		byUsername: make(map[string]*model.Consumer, len(cfg.Consumers))}
+	for _, co := range cfg.Consumers {
+		c.byID[co.ID] = co
+		if co.Username != nil {
+			c.byUsername[*co.Username] = co
+		}
+	}
+	return c
+}
+
+// ByRef returns the consumer a credential points at.
+func (c *Consumers) ByRef(ref *model.Ref) *model.Consumer {
+	if ref == nil {
+		return nil
+	}
+	return c.byID[ref.ID]
+}
+
+// Lookup finds a consumer by id, then by username (how Kong resolves the
+// anonymous setting).
+func (c *Consumers) Lookup(idOrName string) *model.Consumer {
+	if co := c.byID[idOrName]; co != nil {
+		return co
+	}
+	return c.byUsername[idOrName]
+}
+
+// Identity is a credential and its consumer with Kong's upstream header
+// values prepared once per snapshot, so identifying a caller allocates
+// nothing. The header value slices are shared: they are full (len ==
+// cap), so an append copies them.
+type Identity struct {
+	Consumer                           *model.Consumer
+	Credential                         model.Entity
+	id, customID, username, credential []string
+}
+
+// NewIdentity prepares the identity of cred, owned by co; identifier is
+// what X-Credential-Identifier carries (never a secret), empty for none.
+func NewIdentity(co *model.Consumer, cred model.Entity, identifier string) *Identity {
+	one := func(v string) []string { return []string{v}[:1:1] }
+	id := &Identity{Consumer: co, Credential: cred, id: one(co.ID)}
+	if co.CustomID != nil {
+		id.customID = one(*co.CustomID)
+	}
+	if co.Username != nil {
+		id.username = one(*co.Username)
+	}
+	if identifier != "" {
+		id.credential = one(identifier)
+	}
+	return id
+}
+
+// Apply records the caller on pc and sets Kong's consumer headers on the
+// upstream request, replacing any the client sent.
+func (id *Identity) Apply(pc *plugin.Context, r *http.Request) {
+	pc.Consumer, pc.Credential = id.Consumer, id.Credential
+	id.setHeaders(r.Header)
+	set(r.Header, HeaderCredential, id.credential)
+	delete(r.Header, HeaderAnonymous)
+}
+
+func (id *Identity) setHeaders(h http.Header) {
+	h[HeaderConsumerID] = id.id
+	set(h, HeaderConsumerCustomID, id.customID)
+	set(h, HeaderConsumerUsername, id.username)
+}
+
+func set(h http.Header, k string, v []string) {
+	if v == nil {
+		delete(h, k)
+		return
+	}
+	h[k] = v
+}
+
+// Anonymous is an auth plugin's anonymous setting: the consumer used when
+// authentication fails, resolved once per snapshot.
+type Anonymous struct {
+	set      bool
+	identity *Identity
+}
+
+// NewAnonymous resolves the anonymous setting (an id or username, nil or
+// empty for none) against the snapshot's consumers.
+func NewAnonymous(cs *Consumers, setting *string) Anonymous {
+	if setting == nil || *setting == "" {
+		return Anonymous{}
+	}
+	a := Anonymous{set: true}
+	if co := cs.Lookup(*setting); co != nil {
+		a.identity = NewIdentity(co, nil, "")
+	}
+	return a
+}
+
+// Configured reports whether an anonymous consumer is configured.
+func (a Anonymous) Configured() bool { return a.set }
+
+// AlreadyAuthenticated reports whether this plugin should stand aside:
+// with anonymous configured, an earlier plugin's credential satisfies the
+// request (Kong's "logical OR" of auth plugins).
+func (a Anonymous) AlreadyAuthenticated(pc *plugin.Context) bool {
+	return a.set && pc.Credential != nil
+}
+
+// Fallback answers a failed authentication: with anonymous configured it
+// records the anonymous consumer and lets the request through (nil), else
+// it returns fail. An anonymous consumer absent from the snapshot is
+// Kong's 500.
+func (a Anonymous) Fallback(pc *plugin.Context, r *http.Request, fail *plugin.Response) *plugin.Response {
+	if !a.set {
+		return fail
+	}
+	if a.identity == nil {
+		return plugin.JSONMessage(http.StatusInternalServerError, "An unexpected error occurred")
+	}
+	pc.Consumer, pc.Credential = a.identity.Consumer, nil
+	a.identity.setHeaders(r.Header)
+	delete(r.Header, HeaderCredential)
+	r.Header[HeaderAnonymous] = []string{"true"}
+	return nil
+}
+
+// Unauthorized is Kong's 401 with a WWW-Authenticate challenge.
+func Unauthorized(msg, scheme, realm string) *plugin.Response {
+	resp := plugin.JSONMessage(http.StatusUnauthorized, msg)
+	if realm == "" {
+		realm = "kong"
+	}
+	resp.Header.Set("WWW-Authenticate", scheme+` realm="`+realm+`"`)
+	return resp
+}
+
+// IsPreflight reports whether r is a CORS preflight request, which auth
+// plugins let through when run_on_preflight is false.
+func IsPreflight(r *http.Request) bool { return r.Method == http.MethodOptions }

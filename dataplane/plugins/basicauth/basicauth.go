@@ -1,0 +1,136 @@
+// Package basicauth is Kong's basic-auth plugin: the caller presents a
+// username and password (HTTP Basic) and is identified as the consumer
+// owning that credential.
+package basicauth
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/authn"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// Name is the plugin's name.
+const Name = "basic-auth"
+
+// Kong's messages.
+const (
+	msgUnauthorized = "Unauthorized"
+	msgInvalid      = "Invalid authentication credentials"
+)
+
+// Config is basic-auth's configuration.
+type Config struct {
+	// Anonymous is a consumer id or username used when authentication
+	// fails.
+	Anonymous *string `json:"anonymous"`
+	// HideCredentials removes the Authorization header before proxying.
+	HideCredentials bool `json:"hide_credentials"`
+	// Realm is the WWW-Authenticate realm; default "kong".
+	Realm *string `json:"realm"`
+}
+
+// BasicAuth is the handler built for one plugin instance of one snapshot.
+// Successful verifications are remembered (keyed by a digest of the
+// username and password, never the password itself) so that bcrypt runs
+// once per credential and snapshot, not on every request.
+type BasicAuth struct {
+	conf      Config
+	realm     string
+	users     map[string]credential
+	anonymous authn.Anonymous
+	verified  sync.Map // [sha256.Size]byte → credential
+}
+
+type credential struct {
+	cred     *model.BasicAuth
+	identity *authn.Identity
+}
+
+var (
+	_ plugin.Handler  = (*BasicAuth)(nil)
+	_ plugin.Accessor = (*BasicAuth)(nil)
+)
+
+// New builds the handler: the snapshot's credentials indexed by username.
+func New(env plugin.Env) (plugin.Handler, error) {
+	var c Config
+	if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
+		return nil, fmt.Errorf("building basic-auth: %w", err)
+	}
+	cs := authn.NewConsumers(env.Config)
+	b := &BasicAuth{conf: c, users: make(map[string]credential, len(env.Config.BasicAuths)),
+		anonymous: authn.NewAnonymous(cs, c.Anonymous)}
+	if c.Realm != nil {
+		b.realm = *c.Realm
+	}
+	for _, cred := range env.Config.BasicAuths {
+		if co := cs.ByRef(cred.Consumer); co != nil {
+			b.users[cred.Username] = credential{cred: cred, identity: authn.NewIdentity(co, cred, cred.Username)}
+		}
+	}
+	return b, nil
+}
+
+// Name implements plugin.Handler.
+func (b *BasicAuth) Name() string { return Name }
+
+// Access implements plugin.Accessor.
+func (b *BasicAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
+	if b.anonymous.AlreadyAuthenticated(pc) {
+		return nil
+	}
+	header := "Authorization"
+	value := r.Header.Get(header)
+	if value == "" {
+		header = "Proxy-Authorization"
+		value = r.Header.Get(header)
+	}
+	if value == "" {
+		return b.anonymous.Fallback(pc, r, authn.Unauthorized(msgUnauthorized, "Basic", b.realm))
+	}
+	c, ok := b.verify(value)
+	if !ok {
+		return b.anonymous.Fallback(pc, r, authn.Unauthorized(msgInvalid, "Basic", b.realm))
+	}
+	if b.conf.HideCredentials {
+		r.Header.Del(header)
+	}
+	c.identity.Apply(pc, r)
+	return nil
+}
+
+// verify checks a "Basic base64(user:pass)" header value.
+func (b *BasicAuth) verify(value string) (credential, bool) {
+	scheme, encoded, ok := strings.Cut(strings.TrimSpace(value), " ")
+	if !ok || !strings.EqualFold(scheme, "basic") {
+		return credential{}, false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
+	if err != nil {
+		return credential{}, false
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return credential{}, false
+	}
+	c, ok := b.users[user]
+	if !ok {
+		return credential{}, false
+	}
+	digest := sha256.Sum256(raw)
+	if v, ok := b.verified.Load(digest); ok {
+		return v.(credential), true
+	}
+	if !model.CheckPassword(c.cred.Password, pass) {
+		return credential{}, false
+	}
+	b.verified.Store(digest, c)
+	return c, true
+}

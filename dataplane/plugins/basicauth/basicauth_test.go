@@ -1,0 +1,102 @@
+package basicauth_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/basicauth"
+	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+const password = "correct horse"
+
+func fixture(t *testing.T, cfg map[string]any) *model.Config {
+	t.Helper()
+	hash, err := passwordHash()
+	require.NoError(t, err)
+	c := plugintest.Fixture()
+	c.BasicAuths = []*model.BasicAuth{{Base: model.Base{ID: "cred-1"}, Username: "alice-login", Password: hash,
+		Consumer: &model.Ref{ID: plugintest.AliceID}}}
+	c.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", basicauth.Name, cfg)}
+	return c
+}
+
+// passwordHash hashes once, at bcrypt's lowest cost, to keep tests fast.
+var passwordHash = sync.OnceValues(func() (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	return string(h), err
+})
+
+func basic(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+func TestBasicAuth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc       string
+		cfg        map[string]any
+		header     string
+		value      string
+		wantStatus int
+		wantMsg    string
+		hidden     bool
+	}{
+		{desc: "no credentials", wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "wrong password", header: "Authorization", value: basic("alice-login", "nope"), wantStatus: 401, wantMsg: "Invalid authentication credentials"},
+		{desc: "unknown user", header: "Authorization", value: basic("mallory", password), wantStatus: 401, wantMsg: "Invalid authentication credentials"},
+		{desc: "not basic", header: "Authorization", value: "Bearer abc", wantStatus: 401, wantMsg: "Invalid authentication credentials"},
+		{desc: "valid", header: "Authorization", value: basic("alice-login", password)},
+		{desc: "proxy authorization", header: "Proxy-Authorization", value: basic("alice-login", password)},
+		{desc: "hidden", cfg: map[string]any{"hide_credentials": true}, header: "Authorization", value: basic("alice-login", password), hidden: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tt.header != "" {
+				r.Header.Set(tt.header, tt.value)
+			}
+			res := plugintest.Run(t, plugintest.Registry(basicauth.Name, basicauth.New), fixture(t, tt.cfg), r, nil)
+			if tt.wantStatus != 0 {
+				require.NotNil(t, res.Response)
+				require.Equal(t, tt.wantStatus, res.Response.Status)
+				require.JSONEq(t, `{"message":"`+tt.wantMsg+`"}`, string(res.Response.Body))
+				require.Equal(t, `Basic realm="kong"`, res.Response.Header.Get("WWW-Authenticate"))
+				require.NotContains(t, string(res.Response.Body), password)
+				return
+			}
+			require.Nil(t, res.Response)
+			require.Equal(t, plugintest.AliceID, res.Context.Consumer.ID)
+			require.Equal(t, "alice-login", r.Header.Get("X-Credential-Identifier"))
+			require.Equal(t, tt.hidden, r.Header.Get(tt.header) == "")
+		})
+	}
+}
+
+func TestVerificationCached(t *testing.T) {
+	t.Parallel()
+	cfg := fixture(t, nil)
+	set, err := plugin.Build(plugintest.Registry(basicauth.Name, basicauth.New), cfg)
+	require.NoError(t, err)
+	ok := func(pass string) bool {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", basic("alice-login", pass))
+		return plugintest.RunSet(set, cfg, r, nil).Response == nil
+	}
+	require.True(t, ok(password))
+	// The stored hash changes under the running set: only the cached
+	// verification can still accept the password, and a wrong one is
+	// still refused.
+	cfg.BasicAuths[0].Password = "$2a$10$invalidinvalidinvalidinvalidinvalidinvalidinvalidinvali"
+	require.True(t, ok(password))
+	require.False(t, ok("other"))
+}

@@ -1,0 +1,96 @@
+package plugins_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
+	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// benchConfig is the snapshot with key-auth and a rate limit no request
+// reaches, or without plugins.
+func benchConfig(b *testing.B, host string, port int, withPlugins bool) *model.Config {
+	cfg := snapshot(b, host, port, false)
+	if withPlugins {
+		cfg.KeyAuths = []*model.KeyAuth{{Base: model.Base{ID: "cred-alice"}, Key: aliceKey, Consumer: &model.Ref{ID: plugintest.AliceID}}}
+		cfg.Plugins = []*model.Plugin{
+			plugintest.Plugin(b, "p-key", "key-auth", nil),
+			plugintest.Plugin(b, "p-rl", "rate-limiting", map[string]any{"second": 1e12}),
+		}
+	}
+	return cfg
+}
+
+// BenchmarkProxy measures the whole proxy path (router, plugins, upstream
+// round trip over loopback) with and without key-auth + rate-limiting.
+func BenchmarkProxy(b *testing.B) {
+	host, port := staticUpstream(b)
+	for _, tc := range []struct {
+		name    string
+		plugins bool
+	}{{"no-plugins", false}, {"key-auth+rate-limiting", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			px := proxy.New(proxy.Options{Registry: plugins.Registry(), Version: "bench",
+				Log: slog.New(slog.DiscardHandler), RetireTimeout: time.Second})
+			defer px.Close()
+			require.NoError(b, px.Apply(context.Background(), benchConfig(b, host, port, tc.plugins), 1, "bench"))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := httptest.NewRequest(http.MethodGet, "/api", nil)
+					r.Header.Set("apikey", aliceKey)
+					w := httptest.NewRecorder()
+					px.ServeHTTP(w, r)
+					if w.Code != http.StatusOK {
+						b.Fatalf("status %d: %s", w.Code, w.Body)
+					}
+				}
+			})
+		})
+	}
+}
+
+// staticUpstream answers a small fixed body, so the benchmark measures the
+// proxy rather than the upstream's work on the extra headers.
+func staticUpstream(b *testing.B) (host string, port int) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	b.Cleanup(srv.Close)
+	h, p, err := net.SplitHostPort(srv.Listener.Addr().String())
+	require.NoError(b, err)
+	port, err = strconv.Atoi(p)
+	require.NoError(b, err)
+	return h, port
+}
+
+// BenchmarkAccess measures the plugin phases alone for one request.
+func BenchmarkAccess(b *testing.B) {
+	cfg := benchConfig(b, "127.0.0.1", 80, true)
+	set, err := plugin.Build(plugins.Registry(), cfg)
+	require.NoError(b, err)
+	r := httptest.NewRequest(http.MethodGet, "/api", nil)
+	r.Header.Set("apikey", aliceKey)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		pc := plugin.NewContext(cfg.Routes[0], cfg.Services[0], nil, "127.0.0.1")
+		if set.Access(pc, r) != nil {
+			b.Fatal("refused")
+		}
+		set.Header(pc, http.StatusOK, http.Header{})
+	}
+}

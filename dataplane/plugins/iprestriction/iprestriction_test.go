@@ -1,0 +1,51 @@
+package iprestriction_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/iprestriction"
+	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+func TestIPRestriction(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc       string
+		cfg        map[string]any
+		ip         string
+		wantStatus int
+		wantMsg    string
+	}{
+		{desc: "allowed cidr", cfg: map[string]any{"allow": []any{"10.0.0.0/8"}}, ip: "10.1.2.3"},
+		{desc: "outside allow", cfg: map[string]any{"allow": []any{"10.0.0.0/8"}}, ip: "192.0.2.1", wantStatus: 403, wantMsg: "Your IP address is not allowed"},
+		{desc: "denied ip", cfg: map[string]any{"deny": []any{"192.0.2.1"}}, ip: "192.0.2.1", wantStatus: 403, wantMsg: "Your IP address is not allowed"},
+		{desc: "deny wins over allow", cfg: map[string]any{"allow": []any{"192.0.2.0/24"}, "deny": []any{"192.0.2.7"}}, ip: "192.0.2.7", wantStatus: 403, wantMsg: "Your IP address is not allowed"},
+		{desc: "not denied", cfg: map[string]any{"deny": []any{"192.0.2.1"}}, ip: "192.0.2.2"},
+		{desc: "ipv6", cfg: map[string]any{"allow": []any{"2001:db8::/32"}}, ip: "2001:db8::1"},
+		{desc: "custom answer", cfg: map[string]any{"deny": []any{"0.0.0.0/0"}, "status": 401, "message": "go away"}, ip: "198.51.100.1", wantStatus: 401, wantMsg: "go away"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			cfg := plugintest.Fixture()
+			cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", iprestriction.Name, tt.cfg)}
+			set, err := plugin.Build(plugintest.Registry(iprestriction.Name, iprestriction.New), cfg)
+			require.NoError(t, err)
+			pc := plugin.NewContext(cfg.Routes[0], cfg.Services[0], nil, tt.ip)
+			resp := set.Access(pc, httptest.NewRequest(http.MethodGet, "/", nil))
+			if tt.wantStatus == 0 {
+				require.Nil(t, resp)
+				return
+			}
+			require.NotNil(t, resp)
+			require.Equal(t, tt.wantStatus, resp.Status)
+			require.JSONEq(t, `{"message":"`+tt.wantMsg+`"}`, string(resp.Body))
+		})
+	}
+}

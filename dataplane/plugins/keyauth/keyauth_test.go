@@ -1,0 +1,122 @@
+package keyauth_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
+	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+const secretKey = "s3cr3t-key"
+
+func config(t *testing.T, cfg map[string]any) *model.Config {
+	c := plugintest.Fixture()
+	c.KeyAuths = []*model.KeyAuth{
+		{Base: model.Base{ID: "cred-alice"}, Key: secretKey, Consumer: &model.Ref{ID: plugintest.AliceID}},
+		{Base: model.Base{ID: "cred-old", CreatedAt: time.Now().Add(-time.Hour).Unix()}, Key: "expired", TTL: new(60), Consumer: &model.Ref{ID: plugintest.BobID}},
+	}
+	c.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", keyauth.Name, cfg)}
+	return c
+}
+
+func TestKeyAuth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc       string
+		cfg        map[string]any
+		req        func() *http.Request
+		wantStatus int
+		wantMsg    string
+		check      func(t *testing.T, r *http.Request, res plugintest.Result)
+	}{
+		{desc: "no key", req: get("/"), wantStatus: 401, wantMsg: "No API key found in request"},
+		{desc: "wrong key", req: withHeader("apikey", "nope"), wantStatus: 401, wantMsg: "Invalid authentication credentials"},
+		{desc: "expired key", req: withHeader("apikey", "expired"), wantStatus: 401, wantMsg: "Invalid authentication credentials"},
+		{desc: "duplicate key", req: get("/?apikey=a&apikey=b"), wantStatus: 401, wantMsg: "Duplicate API key found"},
+		{desc: "key in header", req: withHeader("apikey", secretKey), check: func(t *testing.T, r *http.Request, res plugintest.Result) {
+			require.Equal(t, plugintest.AliceID, res.Context.Consumer.ID)
+			require.Equal(t, plugintest.AliceID, r.Header.Get("X-Consumer-ID"))
+			require.Equal(t, "alice", r.Header.Get("X-Consumer-Username"))
+			require.Equal(t, "a-1", r.Header.Get("X-Consumer-Custom-ID"))
+			require.Equal(t, "cred-alice", r.Header.Get("X-Credential-Identifier"))
+			require.Equal(t, secretKey, r.Header.Get("apikey"), "kept without hide_credentials")
+		}},
+		{desc: "key in query hidden", cfg: map[string]any{"hide_credentials": true}, req: get("/?apikey=" + secretKey + "&x=1"),
+			check: func(t *testing.T, r *http.Request, res plugintest.Result) {
+				require.Equal(t, "x=1", r.URL.RawQuery)
+				require.Equal(t, plugintest.AliceID, res.Context.Consumer.ID)
+			}},
+		{desc: "header hidden", cfg: map[string]any{"hide_credentials": true}, req: withHeader("apikey", secretKey),
+			check: func(t *testing.T, r *http.Request, _ plugintest.Result) { require.Empty(t, r.Header.Get("apikey")) }},
+		{desc: "query disabled", cfg: map[string]any{"key_in_query": false}, req: get("/?apikey=" + secretKey), wantStatus: 401, wantMsg: "No API key found in request"},
+		{desc: "custom key name", cfg: map[string]any{"key_names": []any{"x-api-key"}}, req: withHeader("X-API-Key", secretKey)},
+		{desc: "key in form body hidden", cfg: map[string]any{"key_in_body": true, "hide_credentials": true}, req: func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("apikey="+secretKey+"&a=b"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		}, check: func(t *testing.T, r *http.Request, _ plugintest.Result) {
+			b := make([]byte, 100)
+			n, _ := r.Body.Read(b)
+			require.Equal(t, "a=b", string(b[:n]))
+			require.EqualValues(t, 3, r.ContentLength)
+		}},
+		{desc: "anonymous", cfg: map[string]any{"anonymous": "bob"}, req: get("/"), check: func(t *testing.T, r *http.Request, res plugintest.Result) {
+			require.Equal(t, plugintest.BobID, res.Context.Consumer.ID)
+			require.Nil(t, res.Context.Credential)
+			require.Equal(t, "true", r.Header.Get("X-Anonymous-Consumer"))
+		}},
+		{desc: "missing anonymous consumer", cfg: map[string]any{"anonymous": "nobody"}, req: get("/"), wantStatus: 500, wantMsg: "An unexpected error occurred"},
+		{desc: "preflight skipped", cfg: map[string]any{"run_on_preflight": false}, req: func() *http.Request {
+			return httptest.NewRequest(http.MethodOptions, "/", nil)
+		}, check: func(t *testing.T, _ *http.Request, res plugintest.Result) { require.Nil(t, res.Context.Consumer) }},
+		{desc: "spoofed consumer headers replaced", req: func() *http.Request {
+			r := withHeader("apikey", secretKey)()
+			r.Header.Set("X-Consumer-Username", "root")
+			r.Header.Set("X-Anonymous-Consumer", "true")
+			return r
+		}, check: func(t *testing.T, r *http.Request, _ plugintest.Result) {
+			require.Equal(t, "alice", r.Header.Get("X-Consumer-Username"))
+			require.Empty(t, r.Header.Get("X-Anonymous-Consumer"))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			r := tt.req()
+			res := plugintest.Run(t, plugintest.Registry(keyauth.Name, keyauth.New), config(t, tt.cfg), r, nil)
+			if tt.wantStatus != 0 {
+				require.NotNil(t, res.Response)
+				require.Equal(t, tt.wantStatus, res.Response.Status)
+				require.JSONEq(t, `{"message":"`+tt.wantMsg+`"}`, string(res.Response.Body))
+				if tt.wantStatus == 401 {
+					require.Equal(t, `Key realm="kong"`, res.Response.Header.Get("WWW-Authenticate"))
+				}
+				require.NotContains(t, string(res.Response.Body), secretKey)
+				return
+			}
+			require.Nil(t, res.Response)
+			if tt.check != nil {
+				tt.check(t, r, res)
+			}
+		})
+	}
+}
+
+func get(target string) func() *http.Request {
+	return func() *http.Request { return httptest.NewRequest(http.MethodGet, target, nil) }
+}
+
+func withHeader(k, v string) func() *http.Request {
+	return func() *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set(k, v)
+		return r
+	}
+}

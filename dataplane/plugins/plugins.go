@@ -1,0 +1,61 @@
+// Package plugins registers every plugin the data plane ships, one
+// sub-package each, in the one registry the proxy builds its plugin sets
+// from.
+package plugins
+
+import (
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/acl"
+	"github.com/skyport-gw/skyport/dataplane/plugins/basicauth"
+	"github.com/skyport-gw/skyport/dataplane/plugins/correlationid"
+	"github.com/skyport-gw/skyport/dataplane/plugins/cors"
+	"github.com/skyport-gw/skyport/dataplane/plugins/iprestriction"
+	"github.com/skyport-gw/skyport/dataplane/plugins/jwt"
+	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
+	"github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
+	"github.com/skyport-gw/skyport/dataplane/plugins/ratelimiting"
+	"github.com/skyport-gw/skyport/dataplane/plugins/requestsizelimiting"
+	"github.com/skyport-gw/skyport/dataplane/plugins/requesttermination"
+	"github.com/skyport-gw/skyport/dataplane/plugins/requesttransformer"
+	"github.com/skyport-gw/skyport/dataplane/plugins/responsetransformer"
+)
+
+// Options carry the long-lived state some plugins feed.
+type Options struct {
+	// Metrics receives the prometheus plugin's metrics; register it with
+	// the status server's registry. Nil keeps them unexported.
+	Metrics *prometheus.Metrics
+	// RateLimits keeps rate-limiting counters across snapshots; nil
+	// creates a store owned by the registry.
+	RateLimits *ratelimiting.Store
+}
+
+// Registry returns a registry of every shipped plugin with state of its
+// own (metrics not exported anywhere).
+func Registry() *plugin.Registry { return RegistryWith(Options{}) }
+
+// RegistryWith returns a registry of every shipped plugin using o's state.
+// Build one per data plane and keep it: rate-limiting counters live in it.
+func RegistryWith(o Options) *plugin.Registry {
+	if o.Metrics == nil {
+		o.Metrics = prometheus.NewMetrics()
+	}
+	if o.RateLimits == nil {
+		o.RateLimits = ratelimiting.NewStore()
+	}
+	r := plugin.NewRegistry()
+	r.Register(acl.Name, acl.New)
+	r.Register(basicauth.Name, basicauth.New)
+	r.Register(correlationid.Name, correlationid.New)
+	r.Register(cors.Name, cors.New)
+	r.Register(iprestriction.Name, iprestriction.New)
+	r.Register(jwt.Name, jwt.New)
+	r.Register(keyauth.Name, keyauth.New)
+	r.Register(prometheus.Name, prometheus.NewFactory(o.Metrics))
+	r.Register(ratelimiting.Name, ratelimiting.NewFactory(o.RateLimits))
+	r.Register(requestsizelimiting.Name, requestsizelimiting.New)
+	r.Register(requesttermination.Name, requesttermination.New)
+	r.Register(requesttransformer.Name, requesttransformer.New)
+	r.Register(responsetransformer.Name, responsetransformer.New)
+	return r
+}

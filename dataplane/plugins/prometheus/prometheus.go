@@ -1,0 +1,155 @@
+// Package prometheus is Kong's prometheus plugin: per-service and
+// per-route request counts, latencies and bandwidth, exported with Kong's
+// metric names by a long-lived Collector that every snapshot's handlers
+// feed. The data plane's status server registers the Collector once.
+package prometheus
+
+import (
+	"fmt"
+	"strconv"
+
+	prom "github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+)
+
+// Name is the plugin's name.
+const Name = "prometheus"
+
+// Config is prometheus's configuration.
+type Config struct {
+	// PerConsumer adds a consumer label to the request counter.
+	PerConsumer bool `json:"per_consumer"`
+	// StatusCodeMetrics, LatencyMetrics and BandwidthMetrics enable those
+	// metric families.
+	StatusCodeMetrics bool `json:"status_code_metrics"`
+	LatencyMetrics    bool `json:"latency_metrics"`
+	BandwidthMetrics  bool `json:"bandwidth_metrics"`
+	// UpstreamHealthMetrics is accepted; target health is exported by the
+	// status server itself.
+	UpstreamHealthMetrics bool `json:"upstream_health_metrics"`
+}
+
+// Metrics holds Kong's metric families; it is a prometheus.Collector that
+// outlives snapshots.
+type Metrics struct {
+	requests                 *prom.CounterVec
+	requestLatency, upstream *prom.HistogramVec
+	kongLatency              *prom.HistogramVec
+	bandwidth                *prom.CounterVec
+}
+
+var _ prom.Collector = (*Metrics)(nil)
+
+// Kong's latency buckets, in milliseconds.
+var latencyBuckets = []float64{1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000}
+
+// NewMetrics returns empty metric families.
+func NewMetrics() *Metrics {
+	hist := func(name, help string) *prom.HistogramVec {
+		return prom.NewHistogramVec(prom.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets},
+			[]string{"service", "route", "workspace"})
+	}
+	return &Metrics{
+		requests: prom.NewCounterVec(prom.CounterOpts{Name: "kong_http_requests_total",
+			Help: "HTTP status codes per consumer/service/route in Kong"},
+			[]string{"service", "route", "code", "source", "workspace", "consumer"}),
+		requestLatency: hist("kong_request_latency_ms", "Total latency incurred during requests for each service/route in Kong"),
+		upstream:       hist("kong_upstream_latency_ms", "Latency added by upstream response for each service/route in Kong"),
+		kongLatency:    hist("kong_kong_latency_ms", "Latency added by Kong and enabled plugins for each service/route in Kong"),
+		bandwidth: prom.NewCounterVec(prom.CounterOpts{Name: "kong_bandwidth_bytes",
+			Help: "Total bandwidth (ingress/egress) throughput in bytes"},
+			[]string{"service", "route", "direction", "workspace", "consumer"}),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prom.Desc) {
+	m.requests.Describe(ch)
+	m.requestLatency.Describe(ch)
+	m.upstream.Describe(ch)
+	m.kongLatency.Describe(ch)
+	m.bandwidth.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prom.Metric) {
+	m.requests.Collect(ch)
+	m.requestLatency.Collect(ch)
+	m.upstream.Collect(ch)
+	m.kongLatency.Collect(ch)
+	m.bandwidth.Collect(ch)
+}
+
+// Exporter is the handler built for one plugin instance of one snapshot.
+type Exporter struct {
+	conf Config
+	m    *Metrics
+}
+
+var (
+	_ plugin.Handler = (*Exporter)(nil)
+	_ plugin.Logger  = (*Exporter)(nil)
+)
+
+// NewFactory returns the plugin's factory, feeding m.
+func NewFactory(m *Metrics) plugin.Factory {
+	return func(env plugin.Env) (plugin.Handler, error) {
+		var c Config
+		if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
+			return nil, fmt.Errorf("building prometheus: %w", err)
+		}
+		return &Exporter{conf: c, m: m}, nil
+	}
+}
+
+// Name implements plugin.Handler.
+func (e *Exporter) Name() string { return Name }
+
+const workspace = "default"
+
+// Log implements plugin.Logger.
+func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
+	service, route := "", ""
+	if s := pc.Service; s != nil {
+		service = s.ID
+		if s.Name != nil {
+			service = *s.Name
+		}
+	}
+	if r := pc.Route; r != nil {
+		route = r.ID
+		if r.Name != nil {
+			route = *r.Name
+		}
+	}
+	consumer := ""
+	if e.conf.PerConsumer && pc.Consumer != nil {
+		consumer = pc.Consumer.ID
+		if pc.Consumer.Username != nil {
+			consumer = *pc.Consumer.Username
+		}
+	}
+	if e.conf.StatusCodeMetrics {
+		source := "service"
+		if le.Upstream == 0 {
+			source = "kong"
+		}
+		e.m.requests.WithLabelValues(service, route, strconv.Itoa(le.Status), source, workspace, consumer).Inc()
+	}
+	if e.conf.LatencyMetrics {
+		e.m.requestLatency.WithLabelValues(service, route, workspace).Observe(ms(le.Total.Seconds()))
+		if le.Upstream > 0 {
+			e.m.upstream.WithLabelValues(service, route, workspace).Observe(ms(le.Upstream.Seconds()))
+		}
+		e.m.kongLatency.WithLabelValues(service, route, workspace).Observe(ms(le.Proxy.Seconds()))
+	}
+	if e.conf.BandwidthMetrics {
+		e.m.bandwidth.WithLabelValues(service, route, "egress", workspace, consumer).Add(float64(le.Bytes))
+		if le.Request != nil && le.Request.ContentLength > 0 {
+			e.m.bandwidth.WithLabelValues(service, route, "ingress", workspace, consumer).Add(float64(le.Request.ContentLength))
+		}
+	}
+}
+
+func ms(seconds float64) float64 { return seconds * 1000 }

@@ -1,0 +1,64 @@
+package prometheus_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
+	"github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	m := prometheus.NewMetrics()
+	reg := prom.NewRegistry()
+	require.NoError(t, reg.Register(m))
+	cfg := plugintest.Fixture()
+	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", prometheus.Name, map[string]any{
+		"status_code_metrics": true, "latency_metrics": true, "bandwidth_metrics": true, "per_consumer": true})}
+	set, err := plugin.Build(plugintest.Registry(prometheus.Name, prometheus.NewFactory(m)), cfg)
+	require.NoError(t, err)
+	for _, status := range []int{200, 200, 404} {
+		pc := plugin.NewContext(cfg.Routes[0], cfg.Services[0], nil, "127.0.0.1")
+		pc.Consumer = cfg.Consumers[0]
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		require.Nil(t, set.Access(pc, r))
+		set.Log(pc, &plugin.LogEntry{Request: r, Status: status, Bytes: 10,
+			Upstream: 5 * time.Millisecond, Proxy: time.Millisecond, Total: 6 * time.Millisecond})
+	}
+	want := `
+# HELP kong_http_requests_total HTTP status codes per consumer/service/route in Kong
+# TYPE kong_http_requests_total counter
+kong_http_requests_total{code="200",consumer="alice",route="rt",service="svc",source="service",workspace="default"} 2
+kong_http_requests_total{code="404",consumer="alice",route="rt",service="svc",source="service",workspace="default"} 1
+# HELP kong_bandwidth_bytes Total bandwidth (ingress/egress) throughput in bytes
+# TYPE kong_bandwidth_bytes counter
+kong_bandwidth_bytes{consumer="alice",direction="egress",route="rt",service="svc",workspace="default"} 30
+`
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "kong_http_requests_total", "kong_bandwidth_bytes"))
+	n, err := testutil.GatherAndCount(reg, "kong_request_latency_ms")
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}
+
+func TestDisabledFamilies(t *testing.T) {
+	t.Parallel()
+	m := prometheus.NewMetrics()
+	cfg := plugintest.Fixture()
+	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", prometheus.Name, nil)}
+	set, err := plugin.Build(plugintest.Registry(prometheus.Name, prometheus.NewFactory(m)), cfg)
+	require.NoError(t, err)
+	pc := plugin.NewContext(cfg.Routes[0], cfg.Services[0], nil, "127.0.0.1")
+	require.Nil(t, set.Access(pc, httptest.NewRequest(http.MethodGet, "/", nil)))
+	set.Log(pc, &plugin.LogEntry{Status: 200})
+	require.Equal(t, 0, testutil.CollectAndCount(m))
+}

@@ -1,0 +1,211 @@
+// Package ratelimiting is Kong's rate-limiting plugin with the local
+// policy: fixed windows per second, minute, hour, day, month and year,
+// counted in memory on each data plane, keyed by consumer, credential,
+// client IP, service, a header or a path.
+package ratelimiting
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+)
+
+// Name is the plugin's name.
+const Name = "rate-limiting"
+
+// Kong's IETF draft headers, for the most restrictive window.
+const (
+	HeaderLimit     = "Ratelimit-Limit"
+	HeaderRemaining = "Ratelimit-Remaining"
+	HeaderReset     = "Ratelimit-Reset"
+	HeaderRetry     = "Retry-After"
+)
+
+// Config is rate-limiting's configuration.
+type Config struct {
+	// Second … Year are the request limits per window; nil for none.
+	Second *float64 `json:"second"`
+	Minute *float64 `json:"minute"`
+	Hour   *float64 `json:"hour"`
+	Day    *float64 `json:"day"`
+	Month  *float64 `json:"month"`
+	Year   *float64 `json:"year"`
+	// LimitBy is consumer (default), credential, ip, service, header or
+	// path; HeaderName and Path complete header and path.
+	LimitBy    string `json:"limit_by"`
+	HeaderName string `json:"header_name"`
+	Path       string `json:"path"`
+	// Policy is local; the schema refuses the others.
+	Policy string `json:"policy"`
+	// FaultTolerant proxies when counters are unavailable (they always are
+	// with the local policy).
+	FaultTolerant bool `json:"fault_tolerant"`
+	// HideClientHeaders stops the rate-limit headers being sent.
+	HideClientHeaders bool `json:"hide_client_headers"`
+	// ErrorCode and ErrorMessage make the answer when a limit is hit.
+	ErrorCode    int    `json:"error_code"`
+	ErrorMessage string `json:"error_message"`
+}
+
+// RateLimiting is the handler built for one plugin instance of one
+// snapshot; its counters outlive the snapshot (see Store).
+type RateLimiting struct {
+	conf   Config
+	limits [numPeriods]int64
+	// limitText holds the limits as header values, formatted once.
+	limitText [numPeriods]string
+	periods   int
+	counters  *Counters
+	now       func() time.Time
+}
+
+var (
+	_ plugin.Handler      = (*RateLimiting)(nil)
+	_ plugin.Accessor     = (*RateLimiting)(nil)
+	_ plugin.HeaderFilter = (*RateLimiting)(nil)
+)
+
+// NewFactory returns the plugin's factory, keeping counters in store.
+func NewFactory(store *Store) plugin.Factory {
+	return func(env plugin.Env) (plugin.Handler, error) {
+		var c Config
+		if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
+			return nil, fmt.Errorf("building rate-limiting: %w", err)
+		}
+		keep := map[string]bool{}
+		for _, p := range env.Config.Plugins {
+			if p.Name == Name {
+				keep[p.ID] = true
+			}
+		}
+		store.retain(keep)
+		rl := &RateLimiting{conf: c, counters: store.counters(env.Plugin.ID), now: store.now}
+		for p, v := range []*float64{c.Second, c.Minute, c.Hour, c.Day, c.Month, c.Year} {
+			if v != nil && *v > 0 {
+				rl.limits[p] = int64(*v)
+				rl.limitText[p] = strconv.FormatInt(rl.limits[p], 10)
+				rl.periods++
+			}
+		}
+		if rl.conf.ErrorCode == 0 {
+			rl.conf.ErrorCode = http.StatusTooManyRequests
+		}
+		return rl, nil
+	}
+}
+
+// Name implements plugin.Handler.
+func (rl *RateLimiting) Name() string { return Name }
+
+// headers is what Access computed for the header filter.
+type headers struct {
+	usage                   [numPeriods]usage
+	limit, remaining, reset int64
+}
+
+// Access implements plugin.Accessor.
+func (rl *RateLimiting) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
+	now := rl.now()
+	h := &headers{}
+	stop, starts := rl.counters.take(rl.identifier(pc, r), &rl.limits, now, &h.usage)
+	rl.summarize(h, stop, starts, now)
+	if stop >= 0 {
+		resp := plugin.JSONMessage(rl.conf.ErrorCode, rl.conf.ErrorMessage)
+		if !rl.conf.HideClientHeaders {
+			rl.write(h, resp.Header)
+		}
+		resp.Header.Set(HeaderRetry, strconv.FormatInt(h.reset, 10))
+		return resp
+	}
+	if !rl.conf.HideClientHeaders {
+		pc.SetState(h)
+	}
+	return nil
+}
+
+// summarize computes, as Kong does, each window's remaining count after
+// this request and picks the most restrictive window for the RateLimit-*
+// headers.
+func (rl *RateLimiting) summarize(h *headers, stop period, starts [numPeriods]int64, now time.Time) {
+	first := true
+	var window int64
+	for p := range numPeriods {
+		u := &h.usage[p]
+		if u.limit == 0 {
+			continue
+		}
+		if stop < 0 || stop == p {
+			u.remaining--
+		}
+		u.remaining = max(0, u.remaining)
+		if first || u.remaining < h.remaining || (u.remaining == h.remaining && expiration[p] > window) {
+			first = false
+			h.limit, h.remaining, window = u.limit, u.remaining, expiration[p]
+			h.reset = max(1, expiration[p]-(now.Unix()-starts[p]))
+		}
+	}
+}
+
+// write sets the rate-limit headers, their values in one allocation.
+func (rl *RateLimiting) write(h *headers, out http.Header) {
+	vals := make([]string, 0, 2*rl.periods+3)
+	put := func(k, v string) {
+		vals = append(vals, v)
+		out[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	limit := ""
+	for p := range numPeriods {
+		if u := h.usage[p]; u.limit > 0 {
+			put(headerLimit[p], rl.limitText[p])
+			put(headerRemaining[p], strconv.FormatInt(u.remaining, 10))
+			if u.limit == h.limit {
+				limit = rl.limitText[p]
+			}
+		}
+	}
+	put(HeaderLimit, limit)
+	put(HeaderRemaining, strconv.FormatInt(h.remaining, 10))
+	put(HeaderReset, strconv.FormatInt(h.reset, 10))
+}
+
+// Header implements plugin.HeaderFilter: the rate-limit headers on the
+// proxied response.
+func (rl *RateLimiting) Header(pc *plugin.Context, _ int, out http.Header) {
+	if h, ok := pc.State().(*headers); ok {
+		rl.write(h, out)
+	}
+}
+
+// identifier is who is counted, falling back to the client IP as Kong
+// does when the chosen key is absent.
+func (rl *RateLimiting) identifier(pc *plugin.Context, r *http.Request) string {
+	switch rl.conf.LimitBy {
+	case "consumer", "":
+		if pc.Consumer != nil {
+			return pc.Consumer.ID
+		}
+		if pc.Credential != nil {
+			return pc.Credential.Meta().ID
+		}
+	case "credential":
+		if pc.Credential != nil {
+			return pc.Credential.Meta().ID
+		}
+	case "service":
+		if pc.Service != nil {
+			return pc.Service.ID
+		}
+	case "header":
+		if v := r.Header.Get(rl.conf.HeaderName); v != "" {
+			return v
+		}
+	case "path":
+		if r.URL.Path == rl.conf.Path {
+			return r.URL.Path
+		}
+	}
+	return pc.ClientIP
+}

@@ -1,0 +1,139 @@
+// Package requesttransformer is Kong's request-transformer plugin: it
+// rewrites the request's method, path, headers, query string and form or
+// JSON body before it is proxied.
+package requesttransformer
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/reqbody"
+	"github.com/skyport-gw/skyport/dataplane/plugins/transform"
+)
+
+// Name is the plugin's name.
+const Name = "request-transformer"
+
+// Lists is one operation's entries per target.
+type Lists struct {
+	Body        []string `json:"body"`
+	Headers     []string `json:"headers"`
+	Querystring []string `json:"querystring"`
+}
+
+// Config is request-transformer's configuration.
+type Config struct {
+	// HTTPMethod replaces the request method.
+	HTTPMethod *string `json:"http_method"`
+	// Remove lists names; Rename "old:new"; Replace, Add and Append
+	// "name:value".
+	Remove  Lists `json:"remove"`
+	Rename  Lists `json:"rename"`
+	Replace struct {
+		Lists
+		// URI replaces the upstream path.
+		URI *string `json:"uri"`
+	} `json:"replace"`
+	Add    Lists `json:"add"`
+	Append Lists `json:"append"`
+}
+
+// Transformer is the handler built for one plugin instance of one
+// snapshot, its pairs parsed once.
+type Transformer struct {
+	method               string
+	uri                  string
+	headers, query, body transform.Ops
+}
+
+var (
+	_ plugin.Handler  = (*Transformer)(nil)
+	_ plugin.Accessor = (*Transformer)(nil)
+)
+
+// New builds the handler.
+func New(env plugin.Env) (plugin.Handler, error) {
+	var c Config
+	if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
+		return nil, fmt.Errorf("building request-transformer: %w", err)
+	}
+	t := &Transformer{}
+	if c.HTTPMethod != nil {
+		t.method = *c.HTTPMethod
+	}
+	if c.Replace.URI != nil {
+		t.uri = *c.Replace.URI
+	}
+	ops := func(pick func(*Lists) []string) transform.Ops {
+		return transform.Ops{
+			Remove:  transform.Names(pick(&c.Remove)),
+			Rename:  transform.Pairs(pick(&c.Rename)),
+			Replace: transform.Pairs(pick(&c.Replace.Lists)),
+			Add:     transform.Pairs(pick(&c.Add)),
+			Append:  transform.Pairs(pick(&c.Append)),
+		}
+	}
+	t.headers = ops(func(l *Lists) []string { return l.Headers })
+	t.query = ops(func(l *Lists) []string { return l.Querystring })
+	t.body = ops(func(l *Lists) []string { return l.Body })
+	return t, nil
+}
+
+// Name implements plugin.Handler.
+func (t *Transformer) Name() string { return Name }
+
+// Access implements plugin.Accessor, in Kong's order: method, headers,
+// query string, body, path. Templated values are rendered from the
+// request as it arrived, before any change.
+func (t *Transformer) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
+	headers, query, body := renderOps(&t.headers, pc, r), renderOps(&t.query, pc, r), renderOps(&t.body, pc, r)
+	uri := t.uri
+	if isTemplate(uri) {
+		uri = render(uri, pc, r)
+	}
+	if t.method != "" {
+		r.Method = t.method
+	}
+	headers.Headers(r.Header)
+	r.URL.RawQuery = query.Query(r.URL.RawQuery)
+	if !body.Empty() {
+		transformBody(body, r)
+	}
+	if uri != "" {
+		pc.UpstreamPath = uri
+	}
+	return nil
+}
+
+// transformBody rewrites a form or JSON body; other bodies pass through.
+func transformBody(ops *transform.Ops, r *http.Request) {
+	kind := reqbody.KindOf(r)
+	if kind == reqbody.Other {
+		return
+	}
+	b, err := reqbody.Read(r)
+	if err != nil {
+		return
+	}
+	switch kind {
+	case reqbody.Form:
+		vals, err := url.ParseQuery(string(b))
+		if err != nil {
+			return
+		}
+		ops.Form(vals)
+		reqbody.Replace(r, []byte(vals.Encode()))
+	case reqbody.JSON:
+		obj := map[string]any{}
+		if len(b) > 0 && json.Unmarshal(b, &obj) != nil {
+			return
+		}
+		ops.JSON(obj, func(p transform.Pair) any { return p.Value })
+		if nb, err := json.Marshal(obj); err == nil {
+			reqbody.Replace(r, nb)
+		}
+	}
+}

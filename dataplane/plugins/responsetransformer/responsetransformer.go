@@ -1,0 +1,129 @@
+// Package responsetransformer is Kong's response-transformer plugin: it
+// rewrites the upstream response's headers and, for JSON responses, the
+// top-level keys of its body.
+package responsetransformer
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/transform"
+)
+
+// Name is the plugin's name.
+const Name = "response-transformer"
+
+// Lists is one operation's entries.
+type Lists struct {
+	JSON      []string `json:"json"`
+	JSONTypes []string `json:"json_types"`
+	Headers   []string `json:"headers"`
+}
+
+// Config is response-transformer's configuration.
+type Config struct {
+	Remove  Lists `json:"remove"`
+	Rename  Lists `json:"rename"`
+	Replace Lists `json:"replace"`
+	Add     Lists `json:"add"`
+	Append  Lists `json:"append"`
+}
+
+// Transformer is the handler built for one plugin instance of one
+// snapshot.
+type Transformer struct {
+	headers, json transform.Ops
+}
+
+var (
+	_ plugin.Handler      = (*Transformer)(nil)
+	_ plugin.HeaderFilter = (*Transformer)(nil)
+	_ plugin.BodyFilter   = (*Transformer)(nil)
+)
+
+// New builds the handler.
+func New(env plugin.Env) (plugin.Handler, error) {
+	var c Config
+	if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
+		return nil, fmt.Errorf("building response-transformer: %w", err)
+	}
+	typed := func(l Lists) []transform.Pair {
+		ps := transform.Pairs(l.JSON)
+		for i := range ps {
+			if i < len(l.JSONTypes) {
+				ps[i].Type = l.JSONTypes[i]
+			}
+		}
+		return ps
+	}
+	t := &Transformer{
+		headers: transform.Ops{Remove: transform.Names(c.Remove.Headers), Rename: transform.Pairs(c.Rename.Headers),
+			Replace: transform.Pairs(c.Replace.Headers), Add: transform.Pairs(c.Add.Headers), Append: transform.Pairs(c.Append.Headers)},
+		json: transform.Ops{Remove: transform.Names(c.Remove.JSON), Rename: transform.Pairs(c.Rename.JSON),
+			Replace: typed(c.Replace), Add: typed(c.Add), Append: typed(c.Append)},
+	}
+	return t, nil
+}
+
+// Name implements plugin.Handler.
+func (t *Transformer) Name() string { return Name }
+
+// Header implements plugin.HeaderFilter. A body about to be rewritten
+// loses its Content-Length.
+func (t *Transformer) Header(pc *plugin.Context, status int, h http.Header) {
+	t.headers.Headers(h)
+	if t.NeedsBody(pc, status, h) {
+		h.Del("Content-Length")
+	}
+}
+
+// NeedsBody implements plugin.BodyFilter: only JSON responses, and only
+// when a json operation is configured.
+func (t *Transformer) NeedsBody(_ *plugin.Context, _ int, h http.Header) bool {
+	return !t.json.Empty() && isJSON(h.Get("Content-Type"))
+}
+
+// Body implements plugin.BodyFilter.
+func (t *Transformer) Body(pc *plugin.Context, h http.Header, body []byte) []byte {
+	if t.json.Empty() || !isJSON(h.Get("Content-Type")) {
+		return body
+	}
+	var obj map[string]any
+	if json.Unmarshal(body, &obj) != nil || obj == nil {
+		return body
+	}
+	t.json.JSON(obj, cast)
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+func isJSON(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// cast converts a configured value by its json_types entry, as Kong does;
+// an untyped value in double quotes loses them.
+func cast(p transform.Pair) any {
+	switch p.Type {
+	case "boolean":
+		return p.Value == "true"
+	case "number":
+		if f, err := strconv.ParseFloat(p.Value, 64); err == nil {
+			return f
+		}
+		return nil
+	}
+	if len(p.Value) >= 2 && p.Value[0] == '"' && p.Value[len(p.Value)-1] == '"' {
+		return p.Value[1 : len(p.Value)-1]
+	}
+	return p.Value
+}
