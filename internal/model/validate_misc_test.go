@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/skyport-gw/skyport/internal/model"
@@ -112,5 +113,24 @@ func TestTarget(t *testing.T) {
 		if tg.Target != want {
 			t.Errorf("Normalize(%q) = %q, want %q", in, tg.Target, want)
 		}
+	}
+}
+
+func TestPluginNoConsumerScope(t *testing.T) {
+	t.Parallel()
+	p := model.NewPlugin()
+	p.Name = "key-auth"
+	p.Consumer = &model.Ref{ID: "6f4d3c1e-3b7e-4e57-9d0d-000000000001"}
+	err := p.Validate()
+	var me *model.Error
+	if !errors.As(err, &me) || me.Fields["consumer"] != "value must be null" {
+		t.Fatalf("key-auth scoped to a consumer: got %v", err)
+	}
+	q := model.NewPlugin()
+	q.Name = "rate-limiting"
+	q.Config = map[string]any{"minute": 5}
+	q.Consumer = &model.Ref{ID: "6f4d3c1e-3b7e-4e57-9d0d-000000000001"}
+	if err := q.Validate(); err != nil {
+		t.Fatalf("rate-limiting scoped to a consumer refused: %v", err)
 	}
 }

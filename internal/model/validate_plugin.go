@@ -45,6 +45,10 @@ func (p *Plugin) Validate() error {
 		switch {
 		case !known:
 			f.Add("name", fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", p.Name))
+		case p.Consumer != nil && noConsumer(p.Name):
+			// Authentication plugins identify the consumer; they cannot be
+			// scoped to one (Kong: consumer = { eq = null }).
+			f.Add("consumer", "value must be null")
 		case len(errs) > 0:
 			for k, v := range errs {
 				f.Add(k, v)
@@ -56,6 +60,11 @@ func (p *Plugin) Validate() error {
 		}
 	}
 	return f.Err()
+}
+
+func noConsumer(name string) bool {
+	s, ok := pluginschema.Lookup(name)
+	return ok && s.NoConsumer
 }
 
 // Normalize implements Entity.
