@@ -2,11 +2,232 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/plugins"
 )
 
-// runLocal implements "skyport local" (publication work).
+// localOptions are the settings of "skyport local" (DESIGN.md "Local mode").
+type localOptions struct {
+	DataDir       string
+	AdminListen   string
+	ClusterListen string
+	DP            bool
+	Backend       string
+	Table         string
+	ClusterTable  string
+	Bucket        string
+	Create        bool
+	AdminToken    string
+	ClusterToken  string
+	// dp holds the built-in data plane's listen flags.
+	dp dpOptions
+}
+
+func (o *localOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.DataDir, "data-dir", "./.skyport", "state directory: cp.db, snapshots/, publisher.key/.pub, dp/")
+	fs.StringVar(&o.AdminListen, "admin-listen", "127.0.0.1:8001", "Admin API listen address")
+	fs.StringVar(&o.ClusterListen, "cluster-listen", "127.0.0.1:8005", "WebSocket hub listen address (data planes connect here)")
+	fs.BoolVar(&o.DP, "dp", true, "run a built-in data plane; --dp=false runs the control plane alone")
+	fs.StringVar(&o.Backend, "backend", "embedded", "embedded (a file under --data-dir) or aws (DynamoDB + its stream + S3, through the AWS SDK)")
+	fs.StringVar(&o.Table, "table", "skyport", "--backend aws: the configuration table")
+	fs.StringVar(&o.ClusterTable, "cluster-table", "skyport-cluster", "--backend aws: the cluster table (connections, data planes)")
+	fs.StringVar(&o.Bucket, "bucket", "s3://skyport-snapshots", "--backend aws: s3://bucket/prefix of the snapshots")
+	fs.BoolVar(&o.Create, "create", false, "--backend aws: create the tables and the bucket if absent")
+	fs.StringVar(&o.AdminToken, "admin-token", "", "Admin API token (Authorization: Bearer or Kong-Admin-Token); required unless --admin-listen is loopback")
+	fs.StringVar(&o.ClusterToken, "cluster-token", "", "token data planes present (skyport dp --cp-token); required unless --cluster-listen is loopback")
+	fs.StringVar(&o.dp.ProxyListen, "proxy-listen", "0.0.0.0:8000", "built-in data plane: HTTP proxy listen address")
+	fs.StringVar(&o.dp.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "built-in data plane: HTTPS proxy listen address (empty disables)")
+	fs.StringVar(&o.dp.StatusListen, "status-listen", "0.0.0.0:8100", "built-in data plane: status API listen address")
+	fs.StringVar(&o.dp.Labels, "labels", "", "built-in data plane: labels reported to the control plane, k:v,k:v")
+	fs.DurationVar(&o.dp.DrainTimeout, "drain-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
+}
+
+// check refuses settings that would expose an open API.
+func (o *localOptions) check() error {
+	switch {
+	case o.Backend != "embedded" && o.Backend != "aws":
+		return fmt.Errorf("--backend %q: want embedded or aws", o.Backend)
+	case o.AdminToken == "" && !isLoopback(o.AdminListen):
+		return fmt.Errorf("--admin-listen %s is not a loopback address: set --admin-token (or SKYPORT_ADMIN_TOKEN)", o.AdminListen)
+	case o.ClusterToken == "" && !isLoopback(o.ClusterListen):
+		return fmt.Errorf("--cluster-listen %s is not a loopback address: set --cluster-token (or SKYPORT_CLUSTER_TOKEN)", o.ClusterListen)
+	}
+	return nil
+}
+
+// isLoopback reports whether a listen address only accepts local clients.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// runLocal implements "skyport local": the control plane (Admin API,
+// publisher, WebSocket hub) and a data plane in one process.
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("not implemented yet")
+	var o localOptions
+	fs := flag.NewFlagSet("skyport local", flag.ContinueOnError)
+	o.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	dataDir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return fmt.Errorf("resolving --data-dir: %w", err)
+	}
+	o.DataDir = dataDir
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("creating --data-dir: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	return serveLocal(ctx, &o, stdout, log)
+}
+
+// serveLocal composes and runs everything until ctx is done, then stops
+// it all: listeners closed, WebSockets closed, goroutines joined, store
+// closed.
+func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slog.Logger) error {
+	adminLn, err := net.Listen("tcp", o.AdminListen)
+	if err != nil {
+		return fmt.Errorf("listening for the Admin API on %s: %w", o.AdminListen, err)
+	}
+	defer adminLn.Close()
+	clusterLn, err := net.Listen("tcp", o.ClusterListen)
+	if err != nil {
+		return fmt.Errorf("listening for the WebSocket hub on %s: %w", o.ClusterListen, err)
+	}
+	defer clusterLn.Close()
+
+	reg := plugins.Registry()
+	cp, err := buildControlPlane(ctx, o, dialable(clusterLn.Addr()), reg.Names(), log)
+	if err != nil {
+		return err
+	}
+	defer cp.close(log)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	fail := func(err error) {
+		if err != nil && ctx.Err() == nil {
+			errOnce.Do(func() { firstErr = err })
+			cancel()
+		}
+	}
+	adminSrv := &http.Server{Handler: cp.admin, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(log)}
+	hubSrv := &http.Server{Handler: cp.cluster, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(log)}
+	for name, s := range map[string]struct {
+		srv *http.Server
+		ln  net.Listener
+	}{"admin": {adminSrv, adminLn}, "cluster": {hubSrv, clusterLn}} {
+		log.Info("listening", "listener", name, "addr", s.ln.Addr().String())
+		wg.Go(func() {
+			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+				fail(fmt.Errorf("serving %s: %w", name, err))
+			}
+		})
+	}
+	wg.Go(func() { fail(cp.run(ctx)) })
+	if o.DP {
+		dpo := builtinDP(o, dialable(clusterLn.Addr()), cp.fallbackURL)
+		wg.Go(func() {
+			if err := runDataPlane(ctx, &dpo, reg, log.With("component", "dp")); err != nil {
+				fail(fmt.Errorf("built-in data plane: %w", err))
+			}
+		})
+	}
+	printNextSteps(stdout, o, dialable(adminLn.Addr()), dialable(clusterLn.Addr()), cp.fallbackURL)
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	cp.hub.Close()
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer scancel()
+	for _, s := range []*http.Server{adminSrv, hubSrv} {
+		if err := s.Shutdown(sctx); err != nil {
+			s.Close()
+		}
+	}
+	wg.Wait()
+	log.Info("stopped")
+	return firstErr
+}
+
+// dialable turns a listener's address into one a local client can dial:
+// an unspecified host (0.0.0.0, ::) becomes 127.0.0.1.
+func dialable(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// builtinDP returns the settings of the data plane that runs in-process.
+func builtinDP(o *localOptions, clusterAddr, fallbackURL string) dpOptions {
+	dpo := o.dp
+	dpo.CPURL = "ws://" + clusterAddr
+	dpo.CPAuth = "token"
+	dpo.CPToken = o.ClusterToken
+	dpo.FallbackURL = fallbackURL
+	dpo.VerifyKey = filepath.Join(o.DataDir, "publisher.pub")
+	dpo.CacheDir = filepath.Join(o.DataDir, "dp")
+	dpo.LatencyHeaders = true
+	dpo.FallbackPoll = 30 * time.Second
+	return dpo
+}
+
+// printNextSteps tells a new user what to try.
+func printNextSteps(w io.Writer, o *localOptions, adminAddr, clusterAddr, fallbackURL string) {
+	auth := ""
+	if o.AdminToken != "" {
+		auth = ` -H "Kong-Admin-Token: $SKYPORT_ADMIN_TOKEN"`
+	}
+	admin := "http://" + adminAddr
+	fmt.Fprintf(w, "\nSkyport is running (backend %s, state in %s).\n\n", o.Backend, o.DataDir)
+	fmt.Fprintf(w, "  Admin API:  %s\n  WebSocket:  ws://%s\n", admin, clusterAddr)
+	if o.DP {
+		fmt.Fprintf(w, "  Proxy:      http://%s   status: http://%s/status/ready\n", o.dp.ProxyListen, o.dp.StatusListen)
+	}
+	fmt.Fprintf(w, "\nTry (the service's upstream is the Admin API itself, so no other server is needed):\n")
+	fmt.Fprintf(w, "  curl -s%s %s/services -d name=example -d url=%s\n", auth, admin, admin)
+	fmt.Fprintf(w, "  curl -s%s %s/services/example/routes -d name=example -d paths[]=/example\n", auth, admin)
+	if o.DP {
+		_, port, _ := net.SplitHostPort(o.dp.ProxyListen)
+		fmt.Fprintf(w, "  curl -i http://127.0.0.1:%s/example\n", port)
+	}
+	fmt.Fprintf(w, "  curl -s%s %s/clustering/data-planes\n", auth, admin)
+	token := ""
+	if o.ClusterToken != "" {
+		token = " --cp-token $SKYPORT_CLUSTER_TOKEN"
+	}
+	fmt.Fprintf(w, "\nJoin another data plane:\n  skyport dp --cp-url ws://%s%s --fallback-url %s --verify-key %s --cache-dir ./dp2-cache --proxy-listen 127.0.0.1:9000 --proxy-tls-listen '' --status-listen 127.0.0.1:9100\n\n",
+		clusterAddr, token, fallbackURL, filepath.Join(o.DataDir, "publisher.pub"))
 }

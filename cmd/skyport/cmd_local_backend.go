@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/google/uuid"
+
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/protocol"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/admin"
+	"github.com/skyport-gw/skyport/lambdas/authorizer"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/eventsource"
+	"github.com/skyport-gw/skyport/lambdas/hub"
+	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/store"
+	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
+	"github.com/skyport-gw/skyport/lambdas/store/embedded"
+)
+
+// controlPlane is the local control plane, composed but not yet running.
+type controlPlane struct {
+	admin http.Handler
+	hub   *hub.Hub
+	// cluster serves the cluster listener: the hub, and presigned
+	// snapshot downloads with the embedded backend.
+	cluster http.Handler
+	// run drives publication until ctx is done: commit notifications
+	// (embedded) or the table's stream (aws).
+	run func(ctx context.Context) error
+	// fallbackURL is where data planes read snapshots directly.
+	fallbackURL string
+	closers     []func() error
+}
+
+func (cp *controlPlane) close(log *slog.Logger) {
+	for _, c := range cp.closers {
+		if err := c(); err != nil {
+			log.Warn("closing", "error", err)
+		}
+	}
+}
+
+// backend is what the two backends provide.
+type backend struct {
+	store     store.Store
+	objects   objstore.Store
+	presigner objstore.Presigner
+	registry  cluster.Registry
+	database  string
+	// onCommit registers a commit callback (embedded); nil when
+	// publication follows the table's stream instead (aws).
+	onCommit func(fn func(rev int64))
+}
+
+// buildControlPlane wires the store, the publisher, the WebSocket hub with
+// the cluster routes, and the Admin API, as o selects.
+func buildControlPlane(ctx context.Context, o *localOptions, clusterAddr string, pluginNames []string, log *slog.Logger) (*controlPlane, error) {
+	_, key, err := snapshot.EnsureKeyPair(o.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the signing key: %w", err)
+	}
+	cp := &controlPlane{}
+	var b backend
+	if o.Backend == "aws" {
+		b, err = awsBackend(ctx, o, cp, log)
+	} else {
+		b, err = embeddedBackend(o, cp, "http://"+clusterAddr)
+	}
+	if err != nil {
+		cp.close(log)
+		return nil, err
+	}
+	// The publisher and the $hello catch-up post through the AWS SDK's
+	// management API client, pointed at the hub as at API Gateway.
+	mgmt := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+		BaseEndpoint: aws.String("http://" + clusterAddr),
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	notifier := cluster.NewManagementNotifier(mgmt)
+	pub := publisher.New(publisher.Options{
+		Source: b.store, Objects: b.objects, Key: key, Notifier: notifier,
+		Connections: b.registry, Presigner: b.presigner, Logger: log.With("component", "publisher"),
+	})
+	if b.onCommit != nil {
+		runner := publisher.NewRunner(pub)
+		b.onCommit(func(int64) { runner.Kick() })
+		cp.run = func(ctx context.Context) error { return ignoreCanceled(runner.Run(ctx)) }
+	} else {
+		stream, err := streamPoller(ctx, o, pub, log)
+		if err != nil {
+			cp.close(log)
+			return nil, err
+		}
+		cp.run = func(ctx context.Context) error {
+			// Take the stream's position first, then catch up with what
+			// was committed while nothing ran: no commit falls between.
+			if _, err := stream.Poll(ctx); err != nil && ctx.Err() == nil {
+				log.Error("reading the table's stream", "error", err)
+			}
+			if _, err := pub.Publish(ctx); err != nil && ctx.Err() == nil {
+				log.Error("publishing at start", "error", err)
+			}
+			return ignoreCanceled(stream.Run(ctx))
+		}
+	}
+	routes := clusterRoutes(cluster.NewHandler(cluster.HandlerOptions{
+		Registry: b.registry, Objects: b.objects, Notifier: notifier, Presigner: b.presigner,
+		Logger: log.With("component", "cluster"),
+	}))
+	cp.hub = hub.New(hub.Options{Routes: routes, Authorize: hubAuthorizer(o.ClusterToken), Logger: log.With("component", "hub")})
+	cp.cluster = cp.hub
+	if lp, ok := b.presigner.(*localPresigner); ok {
+		cp.cluster = clusterHandler(cp.hub, lp)
+	}
+	hostname, _ := os.Hostname()
+	opts := admin.Options{
+		Store: b.store, DataPlanes: b.registry, NodeID: uuid.NewString(), Hostname: hostname,
+		Database: b.database, Plugins: pluginNames, Logger: log.With("component", "admin"),
+	}
+	if o.AdminToken != "" {
+		opts.TokenHash = admin.HashToken(o.AdminToken)
+	}
+	cp.admin = admin.New(opts)
+	return cp, nil
+}
+
+// clusterRoutes sends every route of the WebSocket API to the cluster
+// handler, as the API Gateway integration does.
+func clusterRoutes(h *cluster.Handler) map[string]hub.Handler {
+	routes := map[string]hub.Handler{}
+	for _, k := range []string{hub.RouteConnect, hub.RouteDisconnect, hub.RouteDefault, protocol.ActionHello, protocol.ActionStatus} {
+		routes[k] = h.Handle
+	}
+	return routes
+}
+
+// hubAuthorizer checks the data planes' bearer token, when one is set.
+func hubAuthorizer(token string) hub.Authorizer {
+	if token == "" {
+		return nil
+	}
+	a := authorizer.New(token)
+	return func(_ context.Context, req events.APIGatewayWebsocketProxyRequest) error {
+		if !a.CheckRequest(req) {
+			return hub.ErrUnauthorized
+		}
+		return nil
+	}
+}
+
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// embeddedBackend opens the store and snapshot directory under --data-dir;
+// the cluster listener at clusterBase serves presigned snapshot downloads.
+func embeddedBackend(o *localOptions, cp *controlPlane, clusterBase string) (backend, error) {
+	st, err := embedded.Open(filepath.Join(o.DataDir, "cp.db"))
+	if err != nil {
+		return backend{}, err
+	}
+	cp.closers = append(cp.closers, st.Close)
+	dir := filepath.Join(o.DataDir, "snapshots")
+	objects, err := objstore.NewDir(dir)
+	if err != nil {
+		return backend{}, fmt.Errorf("opening the snapshot directory: %w", err)
+	}
+	cp.fallbackURL = "file://" + filepath.ToSlash(dir)
+	return backend{
+		store: st, objects: objects, presigner: newLocalPresigner(clusterBase, objects),
+		registry: cluster.NewMemory(nil), database: "embedded", onCommit: st.OnCommit,
+	}, nil
+}
+
+// awsBackend connects to DynamoDB and S3 through the SDK (AWS_ENDPOINT_URL
+// points it at an emulator), creating the tables and bucket with --create.
+func awsBackend(ctx context.Context, o *localOptions, cp *controlPlane, log *slog.Logger) (backend, error) {
+	bucket, prefix, err := objstore.ParseS3URL(o.Bucket)
+	if err != nil {
+		return backend{}, fmt.Errorf("--bucket: %w", err)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return backend{}, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	ddb := dynamodb.NewFromConfig(cfg)
+	st := dynamo.New(ddb, o.Table)
+	registry := cluster.NewDynamo(ddb, o.ClusterTable, nil)
+	// Emulators (moto, LocalStack) serve buckets by path.
+	pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+	s3c := s3.NewFromConfig(cfg, func(so *s3.Options) { so.UsePathStyle = pathStyle })
+	if o.Create {
+		log.Info("creating the tables and the bucket if absent", "table", o.Table, "cluster_table", o.ClusterTable, "bucket", bucket)
+		if err := st.CreateTable(ctx); err != nil {
+			return backend{}, err
+		}
+		if err := registry.CreateTable(ctx); err != nil {
+			return backend{}, err
+		}
+		if err := createBucket(ctx, s3c, bucket, cfg.Region); err != nil {
+			return backend{}, err
+		}
+	}
+	objects := objstore.NewS3(s3c, bucket, prefix)
+	cp.fallbackURL = o.Bucket
+	return backend{store: st, objects: objects, presigner: objects, registry: registry, database: "dynamodb"}, nil
+}
+
+func createBucket(ctx context.Context, client *s3.Client, bucket, region string) error {
+	in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
+	if region != "" && region != "us-east-1" {
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}
+	}
+	_, err := client.CreateBucket(ctx, in)
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		return fmt.Errorf("creating bucket %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// streamPoller reads the configuration table's stream and hands the
+// revision records to the publisher, as Lambda's event-source mapping does.
+func streamPoller(ctx context.Context, o *localOptions, pub *publisher.Publisher, log *slog.Logger) (*eventsource.Poller, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	arn, err := eventsource.LatestStreamARN(ctx, dynamodb.NewFromConfig(cfg), o.Table)
+	if err != nil {
+		return nil, err
+	}
+	return eventsource.New(eventsource.Options{
+		Client:    dynamodbstreams.NewFromConfig(cfg),
+		StreamARN: arn,
+		Handler:   pub.HandleEvent,
+		Filter:    eventsource.RevisionFilter,
+		// Commits made while nothing ran are caught up by the publication
+		// at start, so the poller starts at the stream's tip.
+		StartingPosition: streamtypes.ShardIteratorTypeLatest,
+		Logger:           log.With("component", "eventsource"),
+	}), nil
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/objstore"
+)
+
+func TestLocalPresigner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	objects, err := objstore.NewDir(t.TempDir())
+	require.NoError(t, err)
+	_, err = objects.Put(ctx, "snapshots/1.json.gz", []byte("snapshot one"), objstore.Condition{})
+	require.NoError(t, err)
+	_, err = objects.Put(ctx, "latest.json", []byte("{}"), objstore.Condition{})
+	require.NoError(t, err)
+
+	var p *localPresigner
+	srv := httptest.NewServer(clusterHandler(http.NotFoundHandler(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.ServeHTTP(w, r)
+	})))
+	t.Cleanup(srv.Close)
+	p = newLocalPresigner(srv.URL, objects)
+
+	presign := func(key string, ttl time.Duration) string {
+		u, err := p.PresignGet(ctx, key, ttl)
+		require.NoError(t, err)
+		return u
+	}
+	tests := []struct {
+		desc   string
+		url    string
+		status int
+		body   string
+	}{
+		{desc: "valid", url: presign("snapshots/1.json.gz", time.Minute), status: http.StatusOK, body: "snapshot one"},
+		{desc: "absent snapshot", url: presign("snapshots/2.json.gz", time.Minute), status: http.StatusNotFound},
+		{desc: "expired", url: presign("snapshots/1.json.gz", -time.Minute), status: http.StatusForbidden},
+		{desc: "tampered key", url: strings.Replace(presign("snapshots/2.json.gz", time.Minute), "2.json", "1.json", 1), status: http.StatusForbidden},
+		{desc: "no signature", url: srv.URL + snapshotPath + "snapshots/1.json.gz", status: http.StatusForbidden},
+		{desc: "not a snapshot path", url: srv.URL + "/other", status: http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			resp, err := http.Get(tt.url)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			require.Equal(t, tt.status, resp.StatusCode)
+			if tt.body != "" {
+				b, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				require.Equal(t, tt.body, string(b))
+			}
+		})
+	}
+	_, err = p.PresignGet(ctx, "latest.json", time.Minute)
+	require.Error(t, err, "only snapshots are presigned")
+}

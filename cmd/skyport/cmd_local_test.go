@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/motoserver"
+)
+
+func TestLocalOptionsCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc    string
+		opts    localOptions
+		wantErr string
+	}{
+		{desc: "defaults", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "127.0.0.1:8005"}},
+		{desc: "IPv6 loopback and localhost", opts: localOptions{Backend: "aws", AdminListen: "[::1]:8001", ClusterListen: "localhost:8005"}},
+		{desc: "open admin without a token", opts: localOptions{Backend: "embedded", AdminListen: "0.0.0.0:8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--admin-token"},
+		{desc: "all interfaces without a token", opts: localOptions{Backend: "embedded", AdminListen: ":8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--admin-token"},
+		{desc: "open admin with a token", opts: localOptions{Backend: "embedded", AdminListen: "0.0.0.0:8001", ClusterListen: "127.0.0.1:8005", AdminToken: "t"}},
+		{desc: "open hub without a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "10.0.0.1:8005"}, wantErr: "--cluster-token"},
+		{desc: "open hub with a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t"}},
+		{desc: "unknown backend", opts: localOptions{Backend: "etcd", AdminListen: "127.0.0.1:8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--backend"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			err := tt.opts.check()
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.wantErr)
+			require.NotContains(t, err.Error(), "\n")
+		})
+	}
+}
+
+func TestLocalRefusesOpenAdminWithoutToken(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"local", "--data-dir", t.TempDir(), "--admin-listen", "0.0.0.0:0"}, io.Discard, &stderr)
+	require.Equal(t, 1, code)
+	require.Equal(t, 1, strings.Count(stderr.String(), "\n"), "a one-line error: %q", stderr.String())
+	require.Contains(t, stderr.String(), "--admin-token")
+}
+
+// localProcess is a running "skyport local".
+type localProcess struct {
+	cmd                           *exec.Cmd
+	admin, cluster, proxy, status string
+	stderr                        *bytes.Buffer
+}
+
+// buildSkyport builds the binary once per test.
+func buildSkyport(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "skyport")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "building skyport: %s", out)
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startLocal starts the binary with args plus free loopback ports.
+func startLocal(t *testing.T, bin string, env []string, args ...string) *localProcess {
+	t.Helper()
+	p := &localProcess{admin: freeAddr(t), cluster: freeAddr(t), proxy: freeAddr(t), status: freeAddr(t), stderr: &bytes.Buffer{}}
+	args = append([]string{"local", "--admin-listen", p.admin, "--cluster-listen", p.cluster,
+		"--proxy-listen", p.proxy, "--status-listen", p.status, "--proxy-tls-listen", ""}, args...)
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stderr = p.stderr
+	require.NoError(t, p.cmd.Start())
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+		if t.Failed() {
+			t.Logf("skyport local stderr:\n%s", p.stderr)
+		}
+	})
+	eventually(t, "the Admin API answers", func() bool {
+		resp, err := http.Get("http://" + p.admin + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return p
+}
+
+// stop interrupts the process, as Ctrl-C does, and waits for a clean exit.
+func (p *localProcess) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "skyport local exits cleanly on SIGINT")
+	case <-time.After(30 * time.Second):
+		t.Fatal("skyport local did not stop within 30s of SIGINT")
+	}
+}
+
+// eventually polls cond every 100ms for up to 60s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func adminPost(t *testing.T, p *localProcess, path, body string) {
+	t.Helper()
+	resp, err := http.Post("http://"+p.admin+path, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "POST %s: %s", path, b)
+}
+
+// served waits until the built-in data plane proxies path to the upstream.
+func served(t *testing.T, p *localProcess, path string) {
+	t.Helper()
+	eventually(t, "the data plane serves "+path, func() bool {
+		resp, err := http.Get("http://" + p.proxy + path)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK && string(b) == "from upstream"
+	})
+}
+
+// dataPlanes returns GET /clustering/data-planes.
+func dataPlanes(t *testing.T, p *localProcess) []map[string]any {
+	t.Helper()
+	resp, err := http.Get("http://" + p.admin + "/clustering/data-planes")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body struct {
+		Data []map[string]any `json:"data"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	return body.Data
+}
+
+// exerciseLocal creates a service and a route, sees the built-in data
+// plane serve them and report itself, restarts, and sees the state resume.
+func exerciseLocal(t *testing.T, env []string, args ...string) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "from upstream")
+	}))
+	t.Cleanup(upstream.Close)
+	bin := buildSkyport(t)
+	args = append([]string{"--data-dir", t.TempDir()}, args...)
+
+	p := startLocal(t, bin, env, args...)
+	adminPost(t, p, "/services", fmt.Sprintf(`{"name":"echo","url":%q}`, upstream.URL))
+	adminPost(t, p, "/services/echo/routes", `{"name":"echo","paths":["/echo"]}`)
+	served(t, p, "/echo")
+	eventually(t, "the data plane is listed at revision 2", func() bool {
+		dps := dataPlanes(t, p)
+		return len(dps) == 1 && dps[0]["revision"] == float64(2) && dps[0]["sync_status"] == "normal"
+	})
+	p.stop(t)
+
+	p = startLocal(t, bin, env, args...)
+	served(t, p, "/echo")
+	resp, err := http.Get("http://" + p.admin + "/services/echo")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the store resumed")
+	adminPost(t, p, "/services/echo/routes", `{"name":"again","paths":["/again"]}`)
+	served(t, p, "/again")
+	p.stop(t)
+}
+
+func TestLocalEmbedded(t *testing.T) {
+	t.Parallel()
+	exerciseLocal(t, nil)
+}
+
+func TestLocalClusterToken(t *testing.T) {
+	t.Parallel()
+	p := startLocal(t, buildSkyport(t), nil, "--data-dir", t.TempDir(), "--cluster-token", "dp-secret")
+	eventually(t, "the built-in data plane, which presents the token, is listed", func() bool {
+		return len(dataPlanes(t, p)) == 1
+	})
+	tests := []struct {
+		desc   string
+		header http.Header
+		status int
+	}{
+		{desc: "no token", status: http.StatusUnauthorized},
+		{desc: "wrong token", header: http.Header{"Authorization": {"Bearer nope"}}, status: http.StatusUnauthorized},
+		{desc: "the token", header: http.Header{"Authorization": {"Bearer dp-secret"}}, status: http.StatusSwitchingProtocols},
+	}
+	for _, tt := range tests {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, resp, _ := websocket.Dial(ctx, "ws://"+p.cluster, &websocket.DialOptions{HTTPHeader: tt.header})
+		cancel()
+		if c != nil {
+			_ = c.CloseNow()
+		}
+		require.NotNil(t, resp, tt.desc)
+		require.Equal(t, tt.status, resp.StatusCode, tt.desc)
+	}
+	p.stop(t)
+}
+
+func TestLocalAWS(t *testing.T) {
+	t.Parallel()
+	moto := motoserver.Start(t)
+	exerciseLocal(t, moto.Env(), "--backend", "aws", "--create",
+		"--table", "cfg", "--cluster-table", "cluster", "--bucket", "s3://snapshots/local")
+}
+
+// TestLocalControlPlaneAlone runs --dp=false and joins a separate data
+// plane with the command the startup message suggests (no fallback: the
+// snapshots come through the notices' presigned URLs).
+func TestLocalControlPlaneAlone(t *testing.T) {
+	t.Parallel()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "from upstream")
+	}))
+	t.Cleanup(upstream.Close)
+	bin := buildSkyport(t)
+	dataDir := t.TempDir()
+	cp := startLocal(t, bin, nil, "--data-dir", dataDir, "--dp=false", "--cluster-token", "dp-secret")
+	_, err := http.Get("http://" + cp.proxy)
+	require.Error(t, err, "no built-in data plane listens")
+
+	dp := &localProcess{proxy: freeAddr(t), status: freeAddr(t), stderr: &bytes.Buffer{}}
+	dp.cmd = exec.Command(bin, "dp", "--cp-url", "ws://"+cp.cluster, "--cp-token", "dp-secret",
+		"--verify-key", filepath.Join(dataDir, "publisher.pub"), "--cache-dir", t.TempDir(),
+		"--proxy-listen", dp.proxy, "--proxy-tls-listen", "", "--status-listen", dp.status)
+	dp.cmd.Stderr = dp.stderr
+	require.NoError(t, dp.cmd.Start())
+	t.Cleanup(func() {
+		_ = dp.cmd.Process.Kill()
+		_ = dp.cmd.Wait()
+		if t.Failed() {
+			t.Logf("skyport dp stderr:\n%s", dp.stderr)
+		}
+	})
+	eventually(t, "the data plane is listed", func() bool { return len(dataPlanes(t, cp)) == 1 })
+	adminPost(t, cp, "/services", fmt.Sprintf(`{"name":"echo","url":%q}`, upstream.URL))
+	adminPost(t, cp, "/services/echo/routes", `{"name":"echo","paths":["/echo"]}`)
+	served(t, dp, "/echo")
+	dp.stop(t)
+	cp.stop(t)
+}
