@@ -10,9 +10,15 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/skyport-gw/skyport/internal/model"
 )
+
+// ErrUnstable is returned by Export when writes kept moving the revision
+// while it read, so that no consistent set could be read in its bounded
+// attempts. The caller retries later; nothing partial is returned.
+var ErrUnstable = errors.New("the configuration kept changing while it was read")
 
 // Origin says who made a change, for the change history.
 type Origin struct {
@@ -56,9 +62,11 @@ type Change struct {
 type Store interface {
 	// Get returns the entity of kind k whose id, or endpoint key
 	// (model.KindInfo.EndpointKey), is idOrKey; a *model.Error with
-	// CodeNotFound when there is none.
+	// CodeNotFound when there is none. A target's key is
+	// "<upstream id>:<target>", or the bare target (the first by id).
 	Get(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, error)
-	// List returns a page of entities of kind k in a stable order.
+	// List returns a page of entities of kind k in id order. A bad
+	// Offset gives CodeInvalidOffset.
 	List(ctx context.Context, k model.Kind, opts ListOptions) (Page, error)
 	// Create inserts e, whose id and timestamps the caller set. It fails
 	// with CodePrimaryKeyViolation if the id exists, CodeUniqueViolation,
@@ -70,8 +78,11 @@ type Store interface {
 	// Delete removes the entity of kind k with id, cascading as Kong does
 	// (a consumer's credentials and plugins, a service's or route's
 	// plugins, an upstream's targets, a certificate's snis) and refusing
-	// with CodeReferencedByOthers when other entities still point to it
-	// (routes to a service). Deleting an absent entity is not an error and
+	// as Kong does when other entities still point to it: routes to a
+	// service, a service or upstream to its client certificate give
+	// CodeForeignKeyViolation ("an existing 'routes' entity references
+	// this 'services' entity"), a service to a CA certificate gives
+	// CodeReferencedByOthers. Deleting an absent entity is not an error and
 	// does not raise the revision: rev is then the current revision.
 	Delete(ctx context.Context, k model.Kind, id string, o Origin) (rev int64, err error)
 	// ReplaceAll replaces the whole configuration as one revision,
@@ -80,8 +91,10 @@ type Store interface {
 	// Revision returns the current revision, strongly consistent.
 	Revision(ctx context.Context) (int64, error)
 	// Export returns every entity and the revision they are at, read
-	// consistently; it never returns a partial set.
+	// consistently; it never returns a partial set (ErrUnstable when
+	// concurrent writes kept it from reading one).
 	Export(ctx context.Context) (*model.Config, int64, error)
-	// Changes returns the history entries after revision since, oldest first.
+	// Changes returns the history entries after revision since, oldest
+	// first, at most limit of them (0 means 100).
 	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
 }

@@ -1,0 +1,136 @@
+package dynamo_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/motoserver"
+	"github.com/skyport-gw/skyport/lambdas/store"
+	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
+	"github.com/skyport-gw/skyport/lambdas/store/storetest"
+)
+
+var tables atomic.Int64
+
+// emulator starts the emulator and returns a client of it.
+func emulator(t *testing.T) *dynamodb.Client {
+	srv := motoserver.Start(t)
+	cfg := srv.Config()
+	cfg.HTTPClient = &http.Client{Transport: &serialTransport{next: http.DefaultTransport}}
+	return dynamodb.NewFromConfig(cfg)
+}
+
+// newTable creates a fresh table and returns its name.
+func newTable(t *testing.T, client *dynamodb.Client) string {
+	t.Helper()
+	name := fmt.Sprintf("skyport-test-%d", tables.Add(1))
+	require.NoError(t, dynamo.New(client, name).CreateTable(context.Background()))
+	return name
+}
+
+// serialTransport sends one request at a time. The emulator applies a
+// TransactWriteItems item by item and rolls a cancelled one back by
+// restoring a copy of the whole table taken when it started, so
+// concurrent requests can see, undo or resurrect each other's writes;
+// DynamoDB's transactions are isolated. Serializing requests keeps the
+// interleaving of the store's operations (reads, conditional commits,
+// retries) while making each request atomic, as it is on AWS.
+type serialTransport struct {
+	mu   sync.Mutex
+	next http.RoundTripper
+}
+
+func (s *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resp, err := s.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// pool spreads calls over several Store values on one table, as several
+// Lambda instances would, so that concurrent writes race on the revision
+// item across stores.
+type pool struct {
+	stores []*dynamo.Store
+	next   atomic.Uint64
+}
+
+var _ store.Store = (*pool)(nil)
+
+func (p *pool) pick() *dynamo.Store {
+	return p.stores[p.next.Add(1)%uint64(len(p.stores))]
+}
+
+func (p *pool) Get(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, error) {
+	return p.pick().Get(ctx, k, idOrKey)
+}
+
+func (p *pool) List(ctx context.Context, k model.Kind, opts store.ListOptions) (store.Page, error) {
+	return p.pick().List(ctx, k, opts)
+}
+
+func (p *pool) Create(ctx context.Context, e model.Entity, o store.Origin) (int64, error) {
+	return p.pick().Create(ctx, e, o)
+}
+
+func (p *pool) Upsert(ctx context.Context, e model.Entity, o store.Origin) (int64, bool, error) {
+	return p.pick().Upsert(ctx, e, o)
+}
+
+func (p *pool) Delete(ctx context.Context, k model.Kind, id string, o store.Origin) (int64, error) {
+	return p.pick().Delete(ctx, k, id, o)
+}
+
+func (p *pool) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origin) (int64, error) {
+	return p.pick().ReplaceAll(ctx, cfg, o)
+}
+
+func (p *pool) Revision(ctx context.Context) (int64, error) { return p.pick().Revision(ctx) }
+
+func (p *pool) Export(ctx context.Context) (*model.Config, int64, error) {
+	return p.pick().Export(ctx)
+}
+
+func (p *pool) Changes(ctx context.Context, since int64, limit int) ([]store.Change, error) {
+	return p.pick().Changes(ctx, since, limit)
+}
+
+// TestConformance runs the suite over four Store values per table: reads
+// and writes of one test land on different stores, and concurrent writers
+// race on the revision item both within a store and across stores.
+func TestConformance(t *testing.T) {
+	client := emulator(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		name := newTable(t, client)
+		p := &pool{}
+		for range 4 {
+			p.stores = append(p.stores, dynamo.New(client, name))
+		}
+		return p
+	})
+}
+
+func TestCreateTableIdempotent(t *testing.T) {
+	client := emulator(t)
+	name := newTable(t, client)
+	require.NoError(t, dynamo.New(client, name).CreateTable(context.Background()))
+}

@@ -1,0 +1,157 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/lambdas/store"
+)
+
+// Get implements store.Store. For targets, idOrKey may also be
+// "<upstream id>:<target>" or a bare target (the first by id).
+func (s *Store) Get(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, error) {
+	if !k.Valid() {
+		return nil, fmt.Errorf("getting %s: unknown kind", k)
+	}
+	var e model.Entity
+	err := s.db.View(func(tx *bolt.Tx) error {
+		t := txn{tx}
+		var err error
+		if e, err = t.get(k, idOrKey); e != nil || err != nil {
+			return err
+		}
+		field := k.Info().EndpointKey
+		if field == "" {
+			return nil
+		}
+		if id := tx.Bucket(uniqueBucket(k)).Get(uniqueKey(model.UniqueKey{Field: field, Value: idOrKey})); id != nil {
+			e, err = t.get(k, string(id))
+			return err
+		}
+		if k == model.KindTarget {
+			e, err = t.firstTarget(idOrKey)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %s: %w", k, idOrKey, err)
+	}
+	if e == nil {
+		return nil, store.NotFound(k, idOrKey)
+	}
+	return e, nil
+}
+
+func (t txn) firstTarget(target string) (model.Entity, error) {
+	c := t.tx.Bucket(entityBucket(model.KindTarget)).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		e, err := store.DecodeEntity(model.KindTarget, v)
+		if err != nil {
+			return nil, err
+		}
+		if e.(*model.Target).Target == target {
+			return e, nil
+		}
+	}
+	return nil, nil
+}
+
+// List implements store.Store: entities in id order.
+func (s *Store) List(ctx context.Context, k model.Kind, opts store.ListOptions) (store.Page, error) {
+	if !k.Valid() {
+		return store.Page{}, fmt.Errorf("listing %s: unknown kind", k)
+	}
+	after := ""
+	if opts.Offset != "" {
+		var err error
+		if after, err = store.DecodeOffset(opts.Offset); err != nil {
+			return store.Page{}, err
+		}
+	}
+	size := opts.PageSize()
+	var page store.Page
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(entityBucket(k)).Cursor()
+		key, v := c.First()
+		if after != "" {
+			key, v = c.Seek([]byte(after))
+			if key != nil && bytes.Equal(key, []byte(after)) {
+				key, v = c.Next()
+			}
+		}
+		for ; key != nil; key, v = c.Next() {
+			e, err := store.DecodeEntity(k, v)
+			if err != nil {
+				return err
+			}
+			if !opts.Matches(e) {
+				continue
+			}
+			if len(page.Items) == size {
+				page.Next = store.EncodeOffset(page.Items[size-1].Meta().ID)
+				return nil
+			}
+			page.Items = append(page.Items, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Page{}, fmt.Errorf("listing %s: %w", k, err)
+	}
+	return page, nil
+}
+
+// Export implements store.Store: one read transaction.
+func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
+	cfg := &model.Config{}
+	var rev int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rev = revisionOf(tx)
+		for _, k := range model.Kinds {
+			err := tx.Bucket(entityBucket(k)).ForEach(func(_, v []byte) error {
+				e, err := store.DecodeEntity(k, v)
+				if err != nil {
+					return err
+				}
+				cfg.Add(e)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("exporting configuration: %w", err)
+	}
+	return cfg, rev, nil
+}
+
+// Changes implements store.Store; limit 0 means 100.
+func (s *Store) Changes(ctx context.Context, since int64, limit int) ([]store.Change, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []store.Change
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(changesBucket).Cursor()
+		for k, v := c.Seek(revKey(since + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			var ch store.Change
+			if err := json.Unmarshal(v, &ch); err != nil {
+				return fmt.Errorf("decoding change: %w", err)
+			}
+			out = append(out, ch)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading changes since %d: %w", since, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,115 @@
+// Package embedded is the configuration store of `skyport local`: one bbolt
+// file, every write one transaction. It passes the same conformance suite
+// as the DynamoDB store (storetest).
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/lambdas/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Bucket names. Entities live in one bucket per kind ("e:services"), keyed
+// by id; unique values in one bucket per kind ("u:services"), keyed by
+// "<field>\x00<value>" with the owner's id as value; references in refsBucket.
+var (
+	metaBucket    = []byte("meta")
+	changesBucket = []byte("changes")
+	refsBucket    = []byte("refs")
+	revisionKey   = []byte("revision")
+)
+
+func entityBucket(k model.Kind) []byte { return []byte("e:" + string(k)) }
+func uniqueBucket(k model.Kind) []byte { return []byte("u:" + string(k)) }
+
+// Store is the embedded configuration store.
+type Store struct {
+	db *bolt.DB
+
+	mu    sync.Mutex
+	hooks []func(rev int64)
+}
+
+// Open opens (creating if needed) the store in the file at path.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets() {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("initializing store %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+func allBuckets() [][]byte {
+	out := [][]byte{metaBucket, changesBucket, refsBucket}
+	for _, k := range model.Kinds {
+		out = append(out, entityBucket(k), uniqueBucket(k))
+	}
+	return out
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// OnCommit registers fn, called with the new revision after every
+// committed write that raised it, outside the transaction, on the
+// writer's goroutine: fn should hand the work off quickly. Calls from
+// concurrent writers may overlap and arrive out of order: fn should read
+// the newest state rather than trust the order of calls.
+func (s *Store) OnCommit(fn func(rev int64)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks = append(s.hooks, fn)
+}
+
+func (s *Store) committed(rev int64) {
+	s.mu.Lock()
+	hooks := slices.Clone(s.hooks)
+	s.mu.Unlock()
+	for _, fn := range hooks {
+		fn(rev)
+	}
+}
+
+// Revision implements store.Store.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	var rev int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rev = revisionOf(tx)
+		return nil
+	})
+	return rev, err
+}
+
+func revisionOf(tx *bolt.Tx) int64 {
+	v := tx.Bucket(metaBucket).Get(revisionKey)
+	if len(v) != 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(v))
+}
+
+func revKey(rev int64) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(rev))
+}

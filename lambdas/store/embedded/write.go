@@ -1,0 +1,162 @@
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/lambdas/store"
+)
+
+// write runs fn in one read-write transaction. When fn returns a non-nil
+// summary, the revision is raised by one and a change record written in
+// the same transaction; the commit hooks run after the commit. A nil
+// summary means nothing changed: the revision stays.
+func (s *Store) write(ctx context.Context, o store.Origin, fn func(t txn) ([]string, error)) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var rev int64
+	changed := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		summary, err := fn(txn{tx})
+		if err != nil {
+			return err
+		}
+		rev = revisionOf(tx)
+		if summary == nil {
+			return nil
+		}
+		rev++
+		changed = true
+		if err := tx.Bucket(metaBucket).Put(revisionKey, revKey(rev)); err != nil {
+			return fmt.Errorf("writing revision %d: %w", rev, err)
+		}
+		c, err := json.Marshal(store.Change{Revision: rev, Time: time.Now().Unix(), Origin: o, Summary: summary})
+		if err != nil {
+			return fmt.Errorf("encoding change %d: %w", rev, err)
+		}
+		if err := tx.Bucket(changesBucket).Put(revKey(rev), c); err != nil {
+			return fmt.Errorf("writing change %d: %w", rev, err)
+		}
+		return nil
+	})
+	var me *model.Error
+	if err != nil && !errors.As(err, &me) {
+		return 0, fmt.Errorf("writing to the store: %w", err)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if changed {
+		s.committed(rev)
+	}
+	return rev, nil
+}
+
+// Create implements store.Store.
+func (s *Store) Create(ctx context.Context, e model.Entity, o store.Origin) (int64, error) {
+	if e.Meta().ID == "" {
+		return 0, fmt.Errorf("creating %s: the entity has no id", e.Kind())
+	}
+	return s.write(ctx, o, func(t txn) ([]string, error) {
+		old, err := t.get(e.Kind(), e.Meta().ID)
+		if err != nil {
+			return nil, err
+		}
+		if old != nil {
+			return nil, store.PrimaryKeyViolation(e.Meta().ID)
+		}
+		if err := t.insert(e); err != nil {
+			return nil, err
+		}
+		return []string{store.Summary("create", e)}, nil
+	})
+}
+
+// Upsert implements store.Store.
+func (s *Store) Upsert(ctx context.Context, e model.Entity, o store.Origin) (int64, bool, error) {
+	if e.Meta().ID == "" {
+		return 0, false, fmt.Errorf("upserting %s: the entity has no id", e.Kind())
+	}
+	created := false
+	rev, err := s.write(ctx, o, func(t txn) ([]string, error) {
+		old, err := t.get(e.Kind(), e.Meta().ID)
+		if err != nil {
+			return nil, err
+		}
+		created = old == nil
+		verb := "create"
+		if old != nil {
+			verb = "update"
+			if err := t.remove(old); err != nil {
+				return nil, err
+			}
+		}
+		if err := t.insert(e); err != nil {
+			return nil, err
+		}
+		return []string{store.Summary(verb, e)}, nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return rev, created, nil
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, k model.Kind, id string, o store.Origin) (int64, error) {
+	if !k.Valid() {
+		return 0, fmt.Errorf("deleting %s %s: unknown kind", k, id)
+	}
+	return s.write(ctx, o, func(t txn) ([]string, error) {
+		root, err := t.get(k, id)
+		if err != nil || root == nil {
+			return nil, err
+		}
+		doomed, err := t.deletion(root)
+		if err != nil {
+			return nil, err
+		}
+		summary := make([]string, 0, len(doomed))
+		for _, e := range doomed {
+			if err := t.remove(e); err != nil {
+				return nil, err
+			}
+			summary = append(summary, store.Summary("delete", e))
+		}
+		return summary, nil
+	})
+}
+
+// ReplaceAll implements store.Store.
+func (s *Store) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origin) (int64, error) {
+	return s.write(ctx, o, func(t txn) ([]string, error) {
+		if err := t.clear(); err != nil {
+			return nil, err
+		}
+		var err error
+		cfg.Each(func(e model.Entity) {
+			if err != nil {
+				return
+			}
+			if old, gerr := t.get(e.Kind(), e.Meta().ID); gerr != nil || old != nil {
+				err = gerr
+				if old != nil {
+					err = store.PrimaryKeyViolation(e.Meta().ID)
+				}
+				return
+			}
+			err = t.insert(e)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}, nil
+	})
+}
