@@ -2,10 +2,28 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
 	"time"
+
+	prom "github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skyport-gw/skyport/dataplane/certs"
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins"
+	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
+	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/dataplane/status"
+	"github.com/skyport-gw/skyport/internal/declarative"
 )
 
 // dpOptions are the data plane's settings (DESIGN.md "The data plane's
@@ -26,6 +44,10 @@ type dpOptions struct {
 	LatencyHeaders    bool
 	DrainTimeout      time.Duration
 	FallbackPoll      time.Duration
+
+	// collectors are extra metrics served on /metrics (the prometheus
+	// plugin's); not a flag.
+	collectors []prom.Collector
 }
 
 // register adds the data plane's flags to fs.
@@ -55,5 +77,135 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	return fmt.Errorf("not implemented yet")
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	pm := promplugin.NewMetrics()
+	o.collectors = append(o.collectors, pm)
+	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm}), log)
+}
+
+// runDataPlane runs a data plane until ctx is done: the proxy on
+// --proxy-listen, the status API on --status-listen, the declarative
+// configuration or the sync client, then a graceful shutdown that stops
+// accepting and drains requests for up to --drain-timeout. Access logs go
+// to stdout as JSON lines.
+func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *slog.Logger) error {
+	metrics := status.NewMetrics()
+	for _, c := range o.collectors {
+		if err := metrics.Registry().Register(c); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	certificates, err := certs.New(certs.Options{CacheDir: o.CacheDir, Log: log.With("component", "certs")})
+	if err != nil {
+		return fmt.Errorf("starting the certificate manager: %w", err)
+	}
+	defer certificates.Close()
+	px := proxy.New(proxy.Options{
+		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders,
+		Observer: metrics, AccessLog: slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
+	})
+	defer px.Close()
+	if o.DeclarativeConfig != "" {
+		if err := loadDeclarative(ctx, px, o.DeclarativeConfig); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	reporter, err := startSync(ctx, o, px, log)
+	if err != nil {
+		return fmt.Errorf("starting sync: %w", err)
+	}
+	statusHandler, err := status.New(px, reporter, metrics)
+	if err != nil {
+		return err
+	}
+	proxyServer := func(tc *tls.Config) *http.Server {
+		return &http.Server{Handler: px, ConnState: metrics.ConnState, TLSConfig: tc,
+			ReadHeaderTimeout: 60 * time.Second, ErrorLog: slogErrorLog(log)}
+	}
+	servers := []*namedServer{{name: "proxy", addr: o.ProxyListen, srv: proxyServer(nil)}}
+	if o.ProxyTLSListen != "" {
+		servers = append(servers, &namedServer{name: "proxy-tls", addr: o.ProxyTLSListen, srv: proxyServer(certificates.TLSConfig())})
+	}
+	servers = append(servers, &namedServer{name: "status", addr: o.StatusListen, srv: &http.Server{Handler: statusHandler,
+		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(log)}})
+	return serveAll(ctx, servers, o.DrainTimeout, log)
+}
+
+// loadDeclarative applies a kong.yml file (Kong's DB-less mode).
+func loadDeclarative(ctx context.Context, px *proxy.Server, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading declarative configuration: %w", err)
+	}
+	cfg, err := declarative.Parse(data)
+	if err != nil {
+		return fmt.Errorf("parsing declarative configuration %s: %w", path, err)
+	}
+	if err := px.Apply(ctx, cfg, 1, "declarative"); err != nil {
+		return fmt.Errorf("loading declarative configuration %s: %w", path, err)
+	}
+	return nil
+}
+
+// namedServer is one listener of the data plane; a server with a
+// TLSConfig serves HTTPS (HTTP/2 and HTTP/1.1).
+type namedServer struct {
+	name, addr string
+	srv        *http.Server
+}
+
+// serveAll listens on every server's address, serves until ctx is done or
+// one fails, then shuts them all down gracefully within drain.
+func serveAll(ctx context.Context, servers []*namedServer, drain time.Duration, log *slog.Logger) error {
+	var lns []net.Listener
+	for _, s := range servers {
+		ln, err := net.Listen("tcp", s.addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return fmt.Errorf("listening for %s on %s: %w", s.name, s.addr, err)
+		}
+		lns = append(lns, ln)
+		log.Info("listening", "listener", s.name, "addr", ln.Addr().String())
+	}
+	errc := make(chan error, len(servers))
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		wg.Go(func() {
+			serve := s.srv.Serve
+			if s.srv.TLSConfig != nil {
+				serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
+			}
+			if err := serve(lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serving %s: %w", s.name, err)
+			}
+		})
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	log.Info("shutting down: draining requests in flight", "timeout", drain.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	defer cancel()
+	for _, s := range servers {
+		if e := s.srv.Shutdown(sctx); e != nil {
+			log.Warn("drain incomplete, closing connections", "listener", s.name, "error", e)
+			s.srv.Close()
+		}
+	}
+	wg.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// slogErrorLog routes net/http's own messages (TLS handshake errors,
+// panics in handlers) to log.
+func slogErrorLog(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
 }

@@ -1,0 +1,135 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/router"
+	"github.com/skyport-gw/skyport/dataplane/upstream"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// compiled is one configuration ready to serve: immutable once built,
+// except for the health state inside its pools.
+type compiled struct {
+	revision int64
+	hash     string
+	source   string
+	applied  time.Time
+
+	router   *router.Router
+	services map[string]*service
+	pools    map[string]*upstream.Pool
+	plugins  *plugin.Set
+
+	inflight atomic.Int64
+	stop     context.CancelFunc
+}
+
+// compile builds everything cfg needs; it starts nothing.
+func (s *Server) compile(cfg *model.Config) (*compiled, error) {
+	c := &compiled{services: map[string]*service{}, pools: map[string]*upstream.Pool{}}
+	byUpstream := map[string][]*model.Target{}
+	ids := map[string]string{}
+	for _, u := range cfg.Upstreams {
+		ids[u.ID] = u.Name
+	}
+	for _, t := range cfg.Targets {
+		if t.Upstream == nil || ids[t.Upstream.ID] == "" {
+			return nil, fmt.Errorf("target %s (%s): unknown upstream", t.Target, t.ID)
+		}
+		byUpstream[t.Upstream.ID] = append(byUpstream[t.Upstream.ID], t)
+	}
+	for _, u := range cfg.Upstreams {
+		p, err := upstream.New(u, byUpstream[u.ID], upstream.Options{Log: s.log})
+		if err != nil {
+			return nil, fmt.Errorf("compiling upstream %s: %w", u.Name, err)
+		}
+		c.pools[u.Name] = p
+	}
+	upstreams := map[string]*model.Upstream{}
+	for _, u := range cfg.Upstreams {
+		upstreams[u.Name] = u
+	}
+	for _, m := range cfg.Services {
+		var tc *tls.Config
+		if s.opts.UpstreamTLS != nil {
+			var err error
+			if tc, err = s.opts.UpstreamTLS(m, upstreams[m.Host], cfg); err != nil {
+				return nil, fmt.Errorf("compiling service %s: %w", m.ID, err)
+			}
+		}
+		svc, err := compileService(m, c.pools, tc)
+		if err != nil {
+			return nil, fmt.Errorf("compiling %w", err)
+		}
+		if svc != nil {
+			c.services[m.ID] = svc
+		}
+	}
+	routes := make([]*model.Route, 0, len(cfg.Routes))
+	for _, r := range cfg.Routes {
+		if len(r.Protocols) == 0 || slices.Contains(r.Protocols, "http") || slices.Contains(r.Protocols, "https") {
+			routes = append(routes, r)
+		}
+	}
+	rt, err := router.New(routes, cfg.Services)
+	if err != nil {
+		c.release()
+		return nil, fmt.Errorf("compiling routes: %w", err)
+	}
+	c.router = rt
+	set, err := plugin.Build(s.opts.Registry, cfg)
+	if err != nil {
+		c.release()
+		return nil, fmt.Errorf("building plugins: %w", err)
+	}
+	c.plugins = set
+	return c, nil
+}
+
+// start launches the pools' background loops.
+func (c *compiled) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	for _, p := range c.pools {
+		p.Start(ctx)
+	}
+}
+
+// retire waits (up to timeout) for the requests running on c, then stops
+// its health checkers and closes its idle connections. Requests still
+// running after timeout keep working: a transport stays usable.
+func (c *compiled) retire(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for c.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.release()
+}
+
+func (c *compiled) release() {
+	if c.stop != nil {
+		c.stop()
+	}
+	for _, p := range c.pools {
+		p.Stop()
+	}
+	for _, svc := range c.services {
+		svc.transport.CloseIdleConnections()
+	}
+}
+
+// health lists the state of every target of every upstream.
+func (c *compiled) health() []upstream.TargetHealth {
+	var out []upstream.TargetHealth
+	for _, p := range c.pools {
+		out = append(out, p.Health()...)
+	}
+	return out
+}

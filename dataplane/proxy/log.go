@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+)
+
+// recorder remembers the status and size of the response sent.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+// WriteHeader records the final status.
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write counts the bytes sent.
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher for streamed responses.
+func (w *recorder) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection (WebSocket
+// upgrades hijack it).
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// finish reports the request to the observer, the plugins' loggers and
+// the access log.
+func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
+	status := w.status
+	if status == 0 {
+		status = ex.status
+	}
+	end := time.Now()
+	var up, px time.Duration
+	if !ex.sent.IsZero() {
+		px = ex.sent.Sub(ex.start)
+		if !ex.received.IsZero() {
+			up = ex.received.Sub(ex.sent)
+		}
+	} else {
+		px = end.Sub(ex.start)
+	}
+	svc, route := "", ""
+	if ex.svc != nil {
+		svc = ex.svc.label
+	}
+	if ex.match != nil {
+		route = ex.match.Route.ID
+		if n := ex.match.Route.Name; n != nil && *n != "" {
+			route = *n
+		}
+	}
+	if s.opts.Observer != nil {
+		s.opts.Observer.ObserveRequest(svc, route, status, up, px)
+	}
+	if ex.pc != nil {
+		ex.c.plugins.Log(ex.pc, &plugin.LogEntry{Request: r, Status: status, Bytes: w.bytes,
+			Upstream: up, Proxy: px, Total: end.Sub(ex.start)})
+	}
+	if s.opts.AccessLog == nil {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.String("client_ip", ex.clientIP),
+		slog.String("route", route), slog.String("service", svc),
+		slog.Int64("bytes", w.bytes),
+		slog.Int64("latency_total_ms", end.Sub(ex.start).Milliseconds()),
+		slog.Int64("latency_upstream_ms", up.Milliseconds()),
+		slog.Int64("latency_proxy_ms", px.Milliseconds()),
+	}
+	if ex.target != nil {
+		attrs = append(attrs, slog.String("target", ex.target.Name))
+	}
+	if ex.retries > 0 {
+		attrs = append(attrs, slog.Int("retries", ex.retries))
+	}
+	if ex.err != nil {
+		attrs = append(attrs, slog.String("error", ex.err.Error()))
+	}
+	s.opts.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+// filter runs the plugins' header filters on an upstream response and,
+// when one of them needs it, buffers the body through their body filters.
+func (s *Server) filter(ex *exchange, res *http.Response) error {
+	set := ex.c.plugins
+	set.Header(ex.pc, res.StatusCode, res.Header)
+	if res.StatusCode == http.StatusSwitchingProtocols || !set.NeedsBody(ex.pc, res.StatusCode, res.Header) {
+		return nil
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return err
+	}
+	body = set.Body(ex.pc, res.Header, body)
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	res.ContentLength = int64(len(body))
+	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	res.Header.Del("Transfer-Encoding")
+	return nil
+}

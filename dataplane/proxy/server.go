@@ -1,0 +1,195 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/upstream"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+// Observer receives one call per proxied request, for metrics.
+type Observer interface {
+	ObserveRequest(service, route string, status int, upstream, proxy time.Duration)
+}
+
+var (
+	_ http.Handler      = (*Server)(nil)
+	_ http.RoundTripper = (*Server)(nil)
+)
+
+// Options configure a Server.
+type Options struct {
+	// Registry holds the plugins this data plane can run; nil means none.
+	Registry *plugin.Registry
+	// Version is reported in the Server and Via headers.
+	Version string
+	// LatencyHeaders adds X-Kong-Upstream-Latency, X-Kong-Proxy-Latency and
+	// X-Kong-Response-Latency to responses.
+	LatencyHeaders bool
+	// Observer receives per-request metrics; nil disables them.
+	Observer Observer
+	// AccessLog receives one line per request; nil disables access logs.
+	AccessLog *slog.Logger
+	// Log receives operational messages; nil discards them.
+	Log *slog.Logger
+	// RetireTimeout bounds how long a replaced configuration waits for its
+	// requests before its resources are released; default 60s.
+	RetireTimeout time.Duration
+	// Certificates, when set, is given every configuration after it
+	// compiled and before it is swapped in; its error refuses the
+	// configuration.
+	Certificates CertificateUpdater
+	// UpstreamTLS, when set, builds a service's TLS client settings
+	// (tls_verify, ca_certificates, client_certificate); up is the upstream
+	// its host names, nil when dialled directly. Nil keeps the minimal
+	// handling: verification only with tls_verify, against system roots.
+	UpstreamTLS func(svc *model.Service, up *model.Upstream, cfg *model.Config) (*tls.Config, error)
+}
+
+// CertificateUpdater serves the certificates of the running configuration
+// on the TLS listener.
+type CertificateUpdater interface {
+	Update(ctx context.Context, cfg *model.Config) error
+}
+
+// Server is the proxy: an http.Handler serving the configuration most
+// recently applied.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	server string
+	via    string
+	rp     *httputil.ReverseProxy
+
+	applyMu   sync.Mutex
+	cur       atomic.Pointer[compiled]
+	lastApply atomic.Int64
+	retiring  sync.WaitGroup
+}
+
+// New returns a proxy with no configuration: every request answers 404
+// until Apply succeeds.
+func New(o Options) *Server {
+	if o.Registry == nil {
+		o.Registry = plugin.NewRegistry()
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.RetireTimeout <= 0 {
+		o.RetireTimeout = 60 * time.Second
+	}
+	s := &Server{opts: o, log: o.Log, server: "skyport/" + o.Version, via: "1.1 skyport/" + o.Version}
+	s.rp = &httputil.ReverseProxy{
+		Rewrite:        s.rewrite,
+		Transport:      s,
+		ModifyResponse: s.respond,
+		ErrorHandler:   s.proxyError,
+		FlushInterval:  -1,
+		BufferPool:     &bufferPool{},
+		ErrorLog:       log.New(discard{}, "", 0),
+	}
+	return s
+}
+
+type discard struct{}
+
+// Write drops p: the proxy reports errors itself.
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Apply compiles cfg completely and swaps it in; on error the running
+// configuration is untouched. The replaced configuration is released in
+// the background once its requests finish.
+func (s *Server) Apply(ctx context.Context, cfg *model.Config, revision int64, source string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("applying revision %d: %w", revision, err)
+	}
+	if cfg == nil {
+		cfg = &model.Config{}
+	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	hash := snapshot.ConfigHash(cfg)
+	c, err := s.compile(cfg)
+	if err != nil {
+		return fmt.Errorf("applying revision %d: %w", revision, err)
+	}
+	if s.opts.Certificates != nil {
+		if err := s.opts.Certificates.Update(ctx, cfg); err != nil {
+			c.release()
+			return fmt.Errorf("applying revision %d: %w", revision, err)
+		}
+	}
+	c.revision, c.hash, c.source, c.applied = revision, hash, source, time.Now()
+	c.start()
+	old := s.cur.Swap(c)
+	s.lastApply.Store(c.applied.UnixNano())
+	s.log.Info("configuration applied", "revision", revision, "hash", hash, "source", source,
+		"routes", len(cfg.Routes), "services", len(cfg.Services), "upstreams", len(cfg.Upstreams))
+	if old != nil {
+		s.retiring.Go(func() { old.retire(s.opts.RetireTimeout) })
+	}
+	return nil
+}
+
+// Current returns the running revision and configuration hash; 0 and ""
+// before the first Apply.
+func (s *Server) Current() (revision int64, hash string) {
+	if c := s.cur.Load(); c != nil {
+		return c.revision, c.hash
+	}
+	return 0, ""
+}
+
+// Ready reports whether a configuration has been loaded.
+func (s *Server) Ready() bool { return s.cur.Load() != nil }
+
+// Source is where the running configuration came from, "" before any.
+func (s *Server) Source() string {
+	if c := s.cur.Load(); c != nil {
+		return c.source
+	}
+	return ""
+}
+
+// LastApply is when a configuration was last applied; zero if never.
+func (s *Server) LastApply() time.Time {
+	if n := s.lastApply.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// Health lists the health of every upstream target of the running
+// configuration.
+func (s *Server) Health() []upstream.TargetHealth {
+	if c := s.cur.Load(); c != nil {
+		return c.health()
+	}
+	return nil
+}
+
+// Close releases the running configuration (health checkers, idle
+// connections) after waiting for replaced ones; call it after the HTTP
+// servers have shut down.
+func (s *Server) Close() {
+	s.retiring.Wait()
+	if c := s.cur.Swap(nil); c != nil {
+		c.release()
+	}
+}
+
+// Plugins lists the plugins this data plane can run, for the control
+// plane's compatibility check.
+func (s *Server) Plugins() []string { return s.opts.Registry.Names() }

@@ -1,0 +1,103 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/skyport-gw/skyport/dataplane/upstream"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// service is one service compiled for proxying.
+type service struct {
+	m *model.Service
+	// label names the service in logs and metrics: its name, else its id.
+	label string
+	// scheme is http or https (ws and wss map to them).
+	scheme string
+	// hostPort is the URL host; hostHeader the Host header sent when the
+	// route does not preserve the client's; sni the TLS server name.
+	hostPort, hostHeader, sni string
+	// base is the service's path, "/" when unset.
+	base string
+	// pool is the upstream the host names, nil when the host is dialled.
+	pool *upstream.Pool
+	// hostOverride is the upstream's host_header, "" when unset.
+	hostOverride string
+	tls          *tls.Config
+	transport    *http.Transport
+}
+
+// compileService compiles m; it returns nil for a stream service (tcp,
+// tls, udp), which the HTTP proxy does not serve.
+// tc, when not nil, is the service's TLS client configuration.
+func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.Config) (*service, error) {
+	svc := &service{m: m, label: m.ID, base: "/"}
+	if m.Name != nil && *m.Name != "" {
+		svc.label = *m.Name
+	}
+	switch m.Protocol {
+	case "http", "ws", "grpc", "":
+		svc.scheme = "http"
+	case "https", "wss", "grpcs":
+		svc.scheme = "https"
+	case "tcp", "tls", "udp", "tls_passthrough":
+		return nil, nil // a stream service: not proxied over HTTP
+	default:
+		return nil, fmt.Errorf("service %s: unknown protocol %q", svc.label, m.Protocol)
+	}
+	if m.Host == "" {
+		return nil, fmt.Errorf("service %s: no host", svc.label)
+	}
+	if m.Path != nil && *m.Path != "" {
+		svc.base = *m.Path
+	}
+	port := m.Port
+	if port == 0 {
+		port = defaultPort(svc.scheme)
+	}
+	svc.pool = pools[m.Host]
+	svc.hostPort = net.JoinHostPort(m.Host, strconv.Itoa(port))
+	svc.hostHeader = hostWithPort(m.Host, port, svc.scheme)
+	if svc.pool == nil {
+		svc.sni = m.Host
+	} else {
+		if h := svc.pool.HostHeader(); h != "" {
+			svc.hostOverride, svc.sni = h, h
+		}
+	}
+	svc.tls = tc
+	if tc == nil {
+		verify := m.TLSVerify != nil && *m.TLSVerify
+		svc.tls = &tls.Config{InsecureSkipVerify: !verify, ServerName: svc.sni} //nolint:gosec // Kong verifies upstreams only with tls_verify
+	}
+	svc.transport = newTransport(svc)
+	return svc, nil
+}
+
+// targetHost is the Host header for a target of the service's upstream:
+// the upstream's host_header, else the target's host (with its port when
+// not the scheme's default), as Kong sends it.
+func (svc *service) targetHost(t *upstream.Target) string {
+	if svc.hostOverride != "" {
+		return svc.hostOverride
+	}
+	return hostWithPort(t.Host, t.Port, svc.scheme)
+}
+
+func hostWithPort(host string, port int, scheme string) string {
+	if port == defaultPort(scheme) {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+func defaultPort(scheme string) int {
+	if scheme == "https" {
+		return 443
+	}
+	return 80
+}

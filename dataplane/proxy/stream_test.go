@@ -1,0 +1,113 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+func TestWebSocketPassthrough(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := c.Write(r.Context(), typ, append([]byte("echo:"+r.URL.Path+":"), msg...)); err != nil {
+				return
+			}
+		}
+	}))
+	cfg := &model.Config{
+		Services: []*model.Service{service("s", b.host(), b.port(), "/socket")},
+		Routes:   []*model.Route{route("r", "s", "/ws")},
+	}
+	_, front := newProxy(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(front.URL, "http")+"/ws", nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	assert.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+	for _, msg := range []string{"one", "two", "three"} {
+		require.NoError(t, c.Write(ctx, websocket.MessageText, []byte(msg)))
+		_, got, err := c.Read(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, "echo:/socket:"+msg, string(got))
+	}
+	require.NoError(t, c.Close(websocket.StatusNormalClosure, ""))
+}
+
+func TestStreaming(t *testing.T) {
+	t.Parallel()
+	gotFirst, release := make(chan string, 1), make(chan struct{})
+	b := newBackend(t, "stream", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The request body arrives unbuffered: its first line is read
+		// while the client is still sending.
+		sc := bufio.NewScanner(r.Body)
+		if sc.Scan() {
+			gotFirst <- sc.Text()
+		}
+		for sc.Scan() {
+		}
+		// The response streams: the first chunk is flushed before the end.
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("chunk 1\n"))
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = w.Write([]byte("chunk 2\n"))
+	}))
+	cfg := &model.Config{
+		Services: []*model.Service{service("s", b.host(), b.port(), "")},
+		Routes:   []*model.Route{route("r", "s", "/")},
+	}
+	_, front := newProxy(t, cfg)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPost, front.URL+"/upload", pr)
+	require.NoError(t, err)
+	done := make(chan *http.Response, 1)
+	go func() {
+		defer close(done)
+		if res, err := front.Client().Do(req); err == nil {
+			done <- res
+		}
+	}()
+	_, err = pw.Write([]byte("first line\n"))
+	require.NoError(t, err)
+	select {
+	case line := <-gotFirst:
+		assert.Equal(t, "first line", line)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request body was held back by the proxy")
+	}
+	_, err = pw.Write([]byte("second line\n"))
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	res := <-done
+	require.NotNil(t, res)
+	defer res.Body.Close()
+	rd := bufio.NewReader(res.Body)
+	line, err := rd.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "chunk 1\n", line, "the first chunk arrives before the response is complete")
+	close(release)
+	line, err = rd.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "chunk 2\n", line)
+}

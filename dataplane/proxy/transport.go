@@ -1,0 +1,174 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/upstream"
+)
+
+// newTransport returns the keep-alive connection pool of one service: its
+// connect timeout, read and write timeouts applied between two successive
+// reads or writes (as nginx's proxy_read_timeout and proxy_send_timeout),
+// HTTP/2 over TLS, and dialling through pool when the service's host is an
+// upstream.
+func newTransport(svc *service) *http.Transport {
+	d := &net.Dialer{Timeout: msDuration(svc.m.ConnectTimeout), KeepAlive: 60 * time.Second}
+	read, write := msDuration(svc.m.ReadTimeout), msDuration(svc.m.WriteTimeout)
+	pool := svc.pool
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if pool != nil {
+			t := pool.Target(addr)
+			if t == nil {
+				return nil, errors.New("dialling " + addr + ": not a target of upstream " + pool.Name)
+			}
+			a, err := pool.Addr(ctx, t)
+			if err != nil {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+			}
+			addr = a
+		}
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &timeoutConn{Conn: c, read: read, write: write}, nil
+	}
+	return &http.Transport{
+		DialContext:         dial,
+		ForceAttemptHTTP2:   svc.scheme == "https",
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     60 * time.Second,
+		TLSHandshakeTimeout: msDuration(svc.m.ConnectTimeout),
+		TLSClientConfig:     svc.tls.Clone(),
+		DisableCompression:  true,
+	}
+}
+
+func msDuration(n int) time.Duration {
+	if n <= 0 {
+		return 60 * time.Second
+	}
+	return time.Duration(n) * time.Millisecond
+}
+
+// timeoutConn sets a deadline before every read and write.
+type timeoutConn struct {
+	net.Conn
+	read, write time.Duration
+}
+
+// Read fails when nothing arrives within the read timeout.
+func (c *timeoutConn) Read(b []byte) (int, error) {
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.read))
+	return c.Conn.Read(b)
+}
+
+// Write fails when nothing can be sent within the write timeout.
+func (c *timeoutConn) Write(b []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.write))
+	return c.Conn.Write(b)
+}
+
+// RoundTrip sends one upstream request: it picks a target (for a service
+// on an upstream), and retries up to the service's retries on another
+// target when the attempt fails (see retryable).
+func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
+	ex := exchangeFrom(req.Context())
+	svc := ex.svc
+	var body *onceBody
+	if req.Body != nil && req.Body != http.NoBody {
+		body = &onceBody{rc: req.Body}
+		req.Body = body
+	}
+	var key string
+	if svc.pool != nil && svc.pool.Hashing() {
+		key, ex.cookie = svc.pool.HashKey(ex.hashInput(req))
+	}
+	var tried []*upstream.Target
+	for attempt := 0; ; attempt++ {
+		if svc.pool != nil {
+			t, err := svc.pool.Pick(key, tried)
+			if err != nil {
+				return nil, err
+			}
+			ex.target = t
+			req.URL.Host = t.Name
+			if !ex.match.Route.PreserveHost {
+				req.Host = svc.targetHost(t)
+			}
+		}
+		ex.sent = time.Now()
+		res, err := svc.transport.RoundTrip(req)
+		if err == nil {
+			return res, nil
+		}
+		if ex.target != nil {
+			o := upstream.TCPFailure
+			if isTimeout(err) {
+				o = upstream.Timeout
+			}
+			svc.pool.Report(ex.target, o, 0)
+		}
+		if attempt >= svc.m.Retries || !retryable(req, err, body) {
+			return nil, err
+		}
+		if ex.target != nil {
+			tried = append(tried, ex.target)
+			ex.target.Done(0)
+			ex.target = nil
+		}
+		ex.retries++
+	}
+}
+
+// retryable applies nginx's proxy_next_upstream "error timeout", which
+// Kong's retries ride on: a failed connection is retried; an error or a
+// timeout before the response headers is retried for idempotent methods
+// without a body (nginx does not resend a non-idempotent request once it
+// was sent; a streamed body cannot be replayed).
+func retryable(req *http.Request, err error, body *onceBody) bool {
+	if req.Context().Err() != nil || errors.Is(err, upstream.ErrResolve) {
+		return false
+	}
+	if isDialError(err) {
+		// Nothing was written: the transport never started on the body.
+		return body == nil || !body.read
+	}
+	if body != nil {
+		// The transport may still be reading the body in the background.
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" && !errors.Is(err, upstream.ErrResolve)
+}
+
+// onceBody lets a request body survive a failed connection attempt: the
+// transport's Close is deferred to the server, and read says whether any
+// byte went out (then the request cannot be retried).
+type onceBody struct {
+	rc   io.ReadCloser
+	read bool
+}
+
+// Read marks the body as (partly) sent.
+func (b *onceBody) Read(p []byte) (int, error) {
+	b.read = true
+	return b.rc.Read(p)
+}
+
+// Close is left to the server, which closes the request body itself.
+func (b *onceBody) Close() error { return nil }

@@ -1,0 +1,163 @@
+package status_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/dataplane/status"
+	"github.com/skyport-gw/skyport/dataplane/upstream"
+)
+
+// source is a data plane state the test sets directly.
+type source struct {
+	rev   int64
+	hash  string
+	ready bool
+}
+
+func (s *source) Current() (int64, string) { return s.rev, s.hash }
+func (s *source) Ready() bool              { return s.ready }
+func (s *source) LastApply() time.Time     { return time.Unix(1700000000, 0) }
+func (s *source) Health() []upstream.TargetHealth {
+	return []upstream.TargetHealth{{Upstream: "u", Target: "10.0.0.1:80", Weight: 100, Healthy: true},
+		{Upstream: "u", Target: "10.0.0.2:80", Weight: 100, Healthy: false}}
+}
+
+type reporter struct{}
+
+func (reporter) SyncState() status.SyncState {
+	return status.SyncState{CP: "connected", Source: "cp", RejectedRevision: 7}
+}
+
+func call(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Code, rec.Body.String()
+}
+
+func TestReady(t *testing.T) {
+	t.Parallel()
+	src := &source{}
+	h, err := status.New(src, nil, status.NewMetrics())
+	require.NoError(t, err)
+	code, body := call(t, h, "/status/ready")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.JSONEq(t, `{"message":"no configuration available"}`, body)
+	src.ready = true
+	code, body = call(t, h, "/status/ready")
+	assert.Equal(t, http.StatusOK, code)
+	assert.JSONEq(t, `{"message":"ready"}`, body)
+}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc string
+		sync status.SyncReporter
+		want string
+	}{
+		{"without sync", nil, `{"server":{"connections_accepted":0,"connections_active":0,"connections_handled":0,
+			"connections_reading":0,"connections_waiting":0,"connections_writing":0,"total_requests":1},
+			"configuration_hash":"0123456789abcdef0123456789abcdef","revision":42}`},
+		{"with sync", reporter{}, `{"server":{"connections_accepted":0,"connections_active":0,"connections_handled":0,
+			"connections_reading":0,"connections_waiting":0,"connections_writing":0,"total_requests":1},
+			"configuration_hash":"0123456789abcdef0123456789abcdef","revision":42,
+			"sync":{"cp":"connected","source":"cp","last_apply":"0001-01-01T00:00:00Z","rejected_revision":7}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			m := status.NewMetrics()
+			m.ObserveRequest("svc", "route", 200, time.Millisecond, time.Millisecond)
+			h, err := status.New(&source{rev: 42, hash: "0123456789abcdef0123456789abcdef", ready: true}, tc.sync, m)
+			require.NoError(t, err)
+			code, body := call(t, h, "/status")
+			assert.Equal(t, http.StatusOK, code)
+			assert.JSONEq(t, tc.want, body)
+		})
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	m := status.NewMetrics()
+	h, err := status.New(&source{rev: 42, hash: "x", ready: true}, reporter{}, m)
+	require.NoError(t, err)
+	m.ObserveRequest("orders", "orders-api", 200, 12*time.Millisecond, 2*time.Millisecond)
+	m.ObserveRequest("orders", "orders-api", 502, 0, time.Millisecond)
+	code, body := call(t, h, "/metrics")
+	require.Equal(t, http.StatusOK, code)
+	for _, want := range []string{
+		`skyport_http_requests_total{code="200",route="orders-api",service="orders"} 1`,
+		`skyport_http_requests_total{code="502",route="orders-api",service="orders"} 1`,
+		`skyport_upstream_latency_ms_count{service="orders"} 1`,
+		`skyport_proxy_latency_ms_count{service="orders"} 2`,
+		`skyport_upstream_target_health{target="10.0.0.1:80",upstream="u"} 1`,
+		`skyport_upstream_target_health{target="10.0.0.2:80",upstream="u"} 0`,
+		`skyport_config_revision 42`,
+		`skyport_config_last_apply_timestamp_seconds 1.7e+09`,
+		`skyport_sync_connected 1`,
+		`skyport_sync_source{cp="connected",source="cp"} 1`,
+		`skyport_requests_total 2`,
+		`go_goroutines`,
+	} {
+		assert.Contains(t, body, want)
+	}
+	_, err = status.New(&source{}, nil, m)
+	assert.Error(t, err, "a Metrics serves one status API")
+}
+
+func TestConnectionCounters(t *testing.T) {
+	t.Parallel()
+	m := status.NewMetrics()
+	h, err := status.New(&source{ready: true}, nil, m)
+	require.NoError(t, err)
+	release := make(chan struct{})
+	inHandler := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/block" {
+			inHandler <- struct{}{}
+			<-release
+		}
+	}))
+	srv.Config.ConnState = m.ConnState
+	srv.Start()
+	defer srv.Close()
+
+	readStatus := func() status.Status {
+		_, body := call(t, h, "/status")
+		var st status.Status
+		require.NoError(t, json.Unmarshal([]byte(body), &st))
+		return st
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, err := http.Get(srv.URL + "/block")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	}()
+	<-inHandler
+	st := readStatus()
+	assert.Equal(t, int64(1), st.Server.ConnectionsAccepted)
+	assert.Equal(t, int64(1), st.Server.ConnectionsActive)
+	assert.Equal(t, int64(1), st.Server.ConnectionsWriting)
+	close(release)
+	<-done
+	require.Eventually(t, func() bool { return readStatus().Server.ConnectionsWaiting == 1 }, 5*time.Second, 10*time.Millisecond)
+	srv.CloseClientConnections()
+	require.Eventually(t, func() bool {
+		s := readStatus().Server
+		return s.ConnectionsActive == 0 && s.ConnectionsWaiting == 0
+	}, 5*time.Second, 10*time.Millisecond)
+}
