@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -123,23 +122,32 @@ func benchApply(ctx context.Context, e *env, o options, r *report) error {
 	if err := waitHTTP(ctx, url, 200, headers, 10*time.Second); err != nil {
 		return err
 	}
+	// wrk runs long enough for the applies, which are spread over its run.
+	loadFor := time.Duration(o.writes) * 200 * time.Millisecond
+	if loadFor < 10*time.Second {
+		loadFor = 10 * time.Second
+	}
+	gap := loadFor / time.Duration(o.writes+2)
 	done := make(chan wrkResult, 1)
 	errc := make(chan error, 1)
 	go func() {
-		w, err := runWrk(url, o.conns, o.threads, 30*time.Second, headers)
+		w, err := runWrk(url, o.conns, o.threads, loadFor, headers)
 		if err != nil {
 			errc <- err
 			return
 		}
 		done <- w
 	}()
-	time.Sleep(time.Second)
+	time.Sleep(gap)
 	for range o.writes {
+		start := time.Now()
 		if _, err := applyOnce(); err != nil {
 			return err
 		}
 		res.appliesUnderLoad++
-		runtime.Gosched()
+		if rest := gap - time.Since(start); rest > 0 {
+			time.Sleep(rest)
+		}
 	}
 	select {
 	case res.underLoad = <-done:

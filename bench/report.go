@@ -38,8 +38,8 @@ func machine() string {
 	}
 	ver := func(cmd string, args ...string) string {
 		out, err := exec.Command(cmd, args...).CombinedOutput()
-		if err != nil {
-			return "not found"
+		if err != nil && len(out) == 0 {
+			return cmd + " not found"
 		}
 		return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 	}
