@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
@@ -260,6 +262,9 @@ func streamPoller(ctx context.Context, o *localOptions, pub *publisher.Publisher
 		// Commits made while nothing ran are caught up by the publication
 		// at start, so the poller starts at the stream's tip.
 		StartingPosition: streamtypes.ShardIteratorTypeLatest,
-		Logger:           log.With("component", "eventsource"),
+		// Lambda's event-source mapping polls a DynamoDB stream's shards
+		// about four times a second.
+		PollInterval: 250 * time.Millisecond,
+		Logger:       log.With("component", "eventsource"),
 	}), nil
 }
