@@ -124,7 +124,7 @@ func waitHTTP(ctx context.Context, url string, want int, header map[string]strin
 		} else {
 			last = err.Error()
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	return fmt.Errorf("%s did not answer %d within %s (last: %s)", url, want, timeout, last)
 }
