@@ -55,7 +55,7 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	done
 
 .PHONY: test-infra
-test-infra: ## CDK assertion tests, synth and cfn-lint
+test-infra: build ## CDK assertion tests, synth and cfn-lint
 	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory -C infra test; else echo "infra: no CDK app yet"; fi
 
 .PHONY: lint
