@@ -278,12 +278,12 @@ services:
         plugins: [{name: rate-limiting, config: {minute: 5}}]
 consumers:
   - username: c
-    plugins: [{name: acl, config: {allow: [x]}}]
+    plugins: [{name: request-termination, config: {status_code: 403}}]
 plugins:
-  - {name: cors, service: s, consumer: c}
+  - {name: correlation-id, service: s, consumer: c}
 `
 	cfg, err := declarative.Parse([]byte(in))
-	names := []string{"key-auth", "rate-limiting", "acl", "cors"}
+	names := []string{"key-auth", "rate-limiting", "request-termination", "correlation-id"}
 	paths := []string{"services[0].plugins[0].name", "services[0].routes[0].plugins[0].name",
 		"consumers[0].plugins[0].name", "plugins[0].name"}
 	if err != nil {
@@ -302,9 +302,9 @@ plugins:
 	}
 	require.Equal(t, cfg.Services[0].ID, byName["key-auth"].Service.ID)
 	require.Equal(t, cfg.Routes[0].ID, byName["rate-limiting"].Route.ID)
-	require.Equal(t, cfg.Consumers[0].ID, byName["acl"].Consumer.ID)
-	require.Equal(t, cfg.Consumers[0].ID, byName["cors"].Consumer.ID)
-	require.Equal(t, cfg.Services[0].ID, byName["cors"].Service.ID)
+	require.Equal(t, cfg.Consumers[0].ID, byName["request-termination"].Consumer.ID)
+	require.Equal(t, cfg.Consumers[0].ID, byName["correlation-id"].Consumer.ID)
+	require.Equal(t, cfg.Services[0].ID, byName["correlation-id"].Service.ID)
 
 	out, err := declarative.Export(cfg)
 	require.NoError(t, err)

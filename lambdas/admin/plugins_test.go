@@ -34,10 +34,13 @@ func testPlugins(t *testing.T, c *client) {
 	require.Equal(t, map[string]any{"id": route["id"]}, fp["route"])
 	require.Equal(t, 10.0, fp["config"].(map[string]any)["minute"])
 	ka := c.must(http.StatusCreated, "POST", "/consumers/alice/plugins",
-		form("name=key-auth&config.key_names[]=k1&config.key_names[]=k2&config.hide_credentials=true"))
+		form("name=ip-restriction&config.allow[]=10.0.0.1&config.allow[]=10.0.0.2&config.status=401"))
 	require.Equal(t, map[string]any{"id": consumer["id"]}, ka["consumer"])
-	require.Equal(t, []any{"k1", "k2"}, ka["config"].(map[string]any)["key_names"])
-	require.Equal(t, true, ka["config"].(map[string]any)["hide_credentials"])
+	require.Equal(t, []any{"10.0.0.1", "10.0.0.2"}, ka["config"].(map[string]any)["allow"])
+	require.Equal(t, 401.0, ka["config"].(map[string]any)["status"])
+	// Authentication plugins cannot be scoped to a consumer, as in Kong.
+	c.must(http.StatusBadRequest, "POST", "/consumers/alice/plugins",
+		form("name=key-auth&config.key_names[]=k1&config.hide_credentials=true"))
 	require.Len(t, c.must(http.StatusOK, "GET", "/services/svc/plugins", nil)["data"], 1)
 	require.Len(t, c.must(http.StatusOK, "GET", "/plugins", nil)["data"], 3)
 
@@ -53,7 +56,7 @@ func testPlugins(t *testing.T, c *client) {
 
 	root := c.must(http.StatusOK, "GET", "/", nil)
 	plugins := root["plugins"].(map[string]any)
-	require.Equal(t, []any{"key-auth", "rate-limiting"}, plugins["enabled_in_cluster"])
+	require.Equal(t, []any{"ip-restriction", "rate-limiting"}, plugins["enabled_in_cluster"])
 	available := plugins["available_on_server"].(map[string]any)
 	require.Contains(t, available, "key-auth")
 	require.NotZero(t, available["key-auth"].(map[string]any)["priority"])
