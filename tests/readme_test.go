@@ -65,7 +65,7 @@ func TestReadmeQuickStart(t *testing.T) {
 			eventually(t, 10*time.Second, cmd, func() error {
 				out, err := run(cmd)
 				if err != nil {
-					return fmt.Errorf("%v: %s", err, out)
+					return fmt.Errorf("%w: %s", err, out)
 				}
 				if !strings.Contains(out, "tagline") {
 					return fmt.Errorf("unexpected body: %s", out)
@@ -76,13 +76,13 @@ func TestReadmeQuickStart(t *testing.T) {
 			eventually(t, 10*time.Second, cmd, func() error {
 				out, err := run(cmd)
 				if err != nil {
-					return fmt.Errorf("%v: %s", err, out)
+					return fmt.Errorf("%w: %s", err, out)
 				}
 				var page struct {
 					Data []map[string]any `json:"data"`
 				}
 				if err := json.Unmarshal([]byte(out), &page); err != nil {
-					return fmt.Errorf("%v: %s", err, out)
+					return fmt.Errorf("%w: %s", err, out)
 				}
 				if len(page.Data) != 1 {
 					return fmt.Errorf("want the built-in data plane listed: %s", out)
@@ -115,7 +115,7 @@ func TestReadmeQuickStart(t *testing.T) {
 	eventually(t, 10*time.Second, "route served after restart", func() error {
 		out, err := run(cmds[2])
 		if err != nil || !strings.Contains(out, "tagline") {
-			return fmt.Errorf("%v: %s", err, out)
+			return fmt.Errorf("%w: %s", err, out)
 		}
 		return nil
 	})

@@ -117,8 +117,8 @@ func (c *Client) keepAlive(ctx context.Context, conn *websocket.Conn, start time
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			conn.Close(websocket.StatusGoingAway, "shutting down")
-			<-reads
+			_ = conn.Close(websocket.StatusGoingAway, "shutting down")
+			<-reads //nolint:errcheck // waits for the reader to stop; its error is the close we caused
 			return sessionEnd{}
 		case err := <-reads:
 			timer.Stop()
@@ -127,13 +127,13 @@ func (c *Client) keepAlive(ctx context.Context, conn *websocket.Conn, start time
 		}
 		if reconnect {
 			c.log.Info("planned reconnect to the control plane")
-			conn.Close(websocket.StatusNormalClosure, "planned reconnect")
-			<-reads
+			_ = conn.Close(websocket.StatusNormalClosure, "planned reconnect")
+			<-reads //nolint:errcheck // waits for the reader to stop; its error is the close we caused
 			return sessionEnd{prompt: true}
 		}
 		if err := c.write(ctx, conn, c.statusMessage()); err != nil {
-			conn.CloseNow()
-			<-reads
+			_ = conn.CloseNow()
+			<-reads //nolint:errcheck // waits for the reader to stop; its error is the close we caused
 			return sessionEnd{err: fmt.Errorf("sending heartbeat: %w", err)}
 		}
 	}
@@ -170,7 +170,7 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 		}
 		opts.HTTPHeader = h
 	}
-	conn, resp, err := websocket.Dial(ctx, c.cfg.CPURL, opts)
+	conn, resp, err := websocket.Dial(ctx, c.cfg.CPURL, opts) //nolint:bodyclose // the websocket library owns the handshake response's body
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("connecting to the control plane: status %d", resp.StatusCode)

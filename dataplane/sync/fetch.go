@@ -97,7 +97,7 @@ func (c *Client) readPointer(ctx context.Context) (snapshot.Pointer, error) {
 	}
 	var p snapshot.Pointer
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %v", snapshot.LatestKey, snapshot.ErrCorrupt, err)
+		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
 	}
 	return p, nil
 }

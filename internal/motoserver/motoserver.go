@@ -7,12 +7,15 @@
 package motoserver
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +125,39 @@ func freePort() (int, error) {
 func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
 	_, _ = s.cmd.Process.Wait()
+}
+
+// SerialConfig is Config with an HTTP client that sends one request at a
+// time. The emulator's conditional writes (TransactWriteItems, S3
+// If-Match) are not isolated from concurrent requests: it applies a
+// transaction item by item and checks a condition and writes in separate
+// steps, so concurrent requests can see or undo each other's writes, where
+// AWS makes each request atomic. Serializing requests keeps the
+// interleaving of a test's operations (reads, conditional writes,
+// retries) while making each request atomic, as it is on AWS.
+func (s *Server) SerialConfig() aws.Config {
+	cfg := s.Config()
+	cfg.HTTPClient = &http.Client{Transport: &serialTransport{next: http.DefaultTransport}}
+	return cfg
+}
+
+type serialTransport struct {
+	mu   sync.Mutex
+	next http.RoundTripper
+}
+
+func (t *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }

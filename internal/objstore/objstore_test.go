@@ -60,7 +60,7 @@ func TestDirLeavesNoTemporaryFiles(t *testing.T) {
 
 func TestS3(t *testing.T) {
 	moto := motoserver.Start(t)
-	client := s3.NewFromConfig(moto.Config(), func(o *s3.Options) { o.UsePathStyle = true })
+	client := s3.NewFromConfig(moto.SerialConfig(), func(o *s3.Options) { o.UsePathStyle = true })
 	var n atomic.Int64
 	objstoretest.Run(t, func(t *testing.T) objstore.Store {
 		bucket := fmt.Sprintf("skyport-test-%d", n.Add(1))

@@ -182,18 +182,18 @@ func mapErr(err error) error {
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
 		case "NoSuchKey", "NotFound", "NoSuchBucket":
-			return fmt.Errorf("%w: %v", ErrNotFound, err)
+			return fmt.Errorf("%w: %w", ErrNotFound, err)
 		case "PreconditionFailed", "ConditionalRequestConflict":
-			return fmt.Errorf("%w: %v", ErrPrecondition, err)
+			return fmt.Errorf("%w: %w", ErrPrecondition, err)
 		}
 	}
 	var resp *smithyhttp.ResponseError
 	if errors.As(err, &resp) {
 		switch resp.HTTPStatusCode() {
 		case http.StatusNotFound:
-			return fmt.Errorf("%w: %v", ErrNotFound, err)
+			return fmt.Errorf("%w: %w", ErrNotFound, err)
 		case http.StatusPreconditionFailed, http.StatusConflict:
-			return fmt.Errorf("%w: %v", ErrPrecondition, err)
+			return fmt.Errorf("%w: %w", ErrPrecondition, err)
 		}
 	}
 	return err

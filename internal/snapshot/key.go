@@ -48,7 +48,7 @@ func ParsePrivateKey(data []byte) (ed25519.PrivateKey, error) {
 	if b, _ := pem.Decode(data); b != nil {
 		k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrKey, err)
+			return nil, fmt.Errorf("%w: %w", ErrKey, err)
 		}
 		ek, ok := k.(ed25519.PrivateKey)
 		if !ok {
@@ -74,7 +74,7 @@ func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
 	if b, _ := pem.Decode(data); b != nil {
 		k, err := x509.ParsePKIXPublicKey(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrKey, err)
+			return nil, fmt.Errorf("%w: %w", ErrKey, err)
 		}
 		ek, ok := k.(ed25519.PublicKey)
 		if !ok {

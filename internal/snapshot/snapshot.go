@@ -156,11 +156,11 @@ func Open(data []byte, p Pointer, pub ed25519.PublicKey) (*Document, error) {
 func Decode(data []byte) (*Document, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	raw, err := io.ReadAll(io.LimitReader(zr, MaxDecompressed+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if len(raw) > MaxDecompressed {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrCorrupt, MaxDecompressed)
@@ -169,14 +169,14 @@ func Decode(data []byte) (*Document, error) {
 		Format string `json:"format"`
 	}
 	if err := json.Unmarshal(raw, &head); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if err := checkFormat(head.Format); err != nil {
 		return nil, err
 	}
 	var doc Document
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return &doc, nil
 }

@@ -51,7 +51,7 @@ var tables atomic.Int64
 // startDynamo starts the emulator; every store is a fresh table on it.
 func startDynamo(t *testing.T) func(t *testing.T) store.Store {
 	srv := motoserver.Start(t)
-	client := dynamodb.NewFromConfig(srv.Config())
+	client := dynamodb.NewFromConfig(srv.SerialConfig())
 	return func(t *testing.T) store.Store {
 		t.Helper()
 		s := dynamo.New(client, fmt.Sprintf("skyport-admin-%d", tables.Add(1)))

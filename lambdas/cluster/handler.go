@@ -122,7 +122,7 @@ func (h *Handler) connect(ctx context.Context, rc events.APIGatewayWebsocketProx
 // decode parses a frame into v and checks that it names a node.
 func decode(body string, v any, nodeID *string) error {
 	if err := json.Unmarshal([]byte(body), v); err != nil {
-		return fmt.Errorf("%w: invalid JSON: %v", errBadRequest, err)
+		return fmt.Errorf("%w: invalid JSON: %w", errBadRequest, err)
 	}
 	if *nodeID == "" {
 		return fmt.Errorf("%w: node_id is required", errBadRequest)

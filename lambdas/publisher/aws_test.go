@@ -113,7 +113,7 @@ func TestStreamToSnapshot(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv := motoserver.Start(t)
-	cfg := srv.Config()
+	cfg := srv.SerialConfig()
 	ddb := dynamodb.NewFromConfig(cfg)
 
 	cp := dynamo.New(ddb, "skyport")

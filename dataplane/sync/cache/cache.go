@@ -52,7 +52,7 @@ func (c *Cache) Load() (*snapshot.Document, snapshot.Pointer, error) {
 	}
 	var p snapshot.Pointer
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, snapshot.Pointer{}, fmt.Errorf("reading cached pointer: %w: %v", snapshot.ErrCorrupt, err)
+		return nil, snapshot.Pointer{}, fmt.Errorf("reading cached pointer: %w: %w", snapshot.ErrCorrupt, err)
 	}
 	data, err := os.ReadFile(filepath.Join(c.dir, SnapshotFile))
 	if err != nil {

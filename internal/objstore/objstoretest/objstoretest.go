@@ -121,7 +121,7 @@ func testConcurrentSwap(t *testing.T, s objstore.Store) {
 					return
 				}
 				var n int
-				fmt.Sscan(string(data), &n)
+				_, _ = fmt.Sscan(string(data), &n)
 				_, err = s.Put(ctx, "counter", []byte(fmt.Sprint(n+1)), objstore.Condition{IfMatch: etag})
 				if errors.Is(err, objstore.ErrPrecondition) {
 					continue

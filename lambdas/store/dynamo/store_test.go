@@ -1,12 +1,8 @@
 package dynamo_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -24,10 +20,8 @@ var tables atomic.Int64
 
 // emulator starts the emulator and returns a client of it.
 func emulator(t *testing.T) *dynamodb.Client {
-	srv := motoserver.Start(t)
-	cfg := srv.Config()
-	cfg.HTTPClient = &http.Client{Transport: &serialTransport{next: http.DefaultTransport}}
-	return dynamodb.NewFromConfig(cfg)
+	// One request at a time: see motoserver.SerialConfig.
+	return dynamodb.NewFromConfig(motoserver.Start(t).SerialConfig())
 }
 
 // newTable creates a fresh table and returns its name.
@@ -36,34 +30,6 @@ func newTable(t *testing.T, client *dynamodb.Client) string {
 	name := fmt.Sprintf("skyport-test-%d", tables.Add(1))
 	require.NoError(t, dynamo.New(client, name).CreateTable(context.Background()))
 	return name
-}
-
-// serialTransport sends one request at a time. The emulator applies a
-// TransactWriteItems item by item and rolls a cancelled one back by
-// restoring a copy of the whole table taken when it started, so
-// concurrent requests can see, undo or resurrect each other's writes;
-// DynamoDB's transactions are isolated. Serializing requests keeps the
-// interleaving of the store's operations (reads, conditional commits,
-// retries) while making each request atomic, as it is on AWS.
-type serialTransport struct {
-	mu   sync.Mutex
-	next http.RoundTripper
-}
-
-func (s *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	resp, err := s.next.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, nil
 }
 
 // pool spreads calls over several Store values on one table, as several
