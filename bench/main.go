@@ -27,7 +27,7 @@ func main() {
 	flag.IntVar(&o.conns, "connections", 64, "wrk keep-alive connections")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&o.writes, "writes", 100, "Admin API writes for the propagation and apply rows")
-	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,router,apply,propagation,memory")
+	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,gobench,apply,propagation,memory")
 	flag.Parse()
 	o.skip = map[string]bool{}
 	for _, s := range splitComma(skip) {
@@ -65,7 +65,7 @@ func run(ctx context.Context, o options) error {
 		fn   func(context.Context, *env, options, *report) error
 	}{
 		{"proxy", benchProxy},
-		{"router", benchRouter},
+		{"gobench", benchRouter},
 		{"apply", benchApply},
 		{"propagation", benchPropagation},
 		{"memory", benchMemory},
