@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,11 +42,18 @@ type dpOptions struct {
 	ProxyListen       string
 	ProxyTLSListen    string
 	StatusListen      string
+	PprofListen       string
 	NodeID            string
 	Labels            string
 	LatencyHeaders    bool
-	DrainTimeout      time.Duration
-	FallbackPoll      time.Duration
+	// NoAccessLog turns the access log off (--access-log=false); the zero
+	// value keeps it on for every data plane, the built-in one included.
+	NoAccessLog  bool
+	DrainTimeout time.Duration
+	FallbackPoll time.Duration
+	// GCPercent is set as the garbage collector's target by "skyport dp"
+	// (not by the built-in data plane of "skyport local").
+	GCPercent int
 
 	// collectors are extra metrics served on /metrics (the prometheus
 	// plugin's); not a flag.
@@ -62,12 +72,35 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.ProxyListen, "proxy-listen", "0.0.0.0:8000", "HTTP proxy listen address")
 	fs.StringVar(&o.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "HTTPS proxy listen address (empty disables)")
 	fs.StringVar(&o.StatusListen, "status-listen", "0.0.0.0:8100", "status API listen address (/status, /status/ready, /metrics)")
+	fs.StringVar(&o.PprofListen, "pprof-listen", "", "profiling endpoints (/debug/pprof/) listen address; empty disables (keep it on loopback)")
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
+	fs.Var((*negatedBool)(&o.NoAccessLog), "access-log", "write one JSON line per proxied request to stdout (buffered, written at least every 200ms)")
+	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
 	fs.DurationVar(&o.FallbackPoll, "fallback-poll", 30*time.Second, "how often the fallback is polled while the control plane is unreachable")
 }
+
+// negatedBool is a boolean flag stored negated: the flag defaults to
+// true while the field it sets defaults to false.
+type negatedBool bool
+
+// String implements flag.Value.
+func (b *negatedBool) String() string { return strconv.FormatBool(b == nil || !bool(*b)) }
+
+// Set implements flag.Value.
+func (b *negatedBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b = negatedBool(!v)
+	return nil
+}
+
+// IsBoolFlag lets the flag be given without a value.
+func (b *negatedBool) IsBoolFlag() bool { return true }
 
 // runDP implements "skyport dp".
 func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,6 +109,11 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.register(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if _, set := os.LookupEnv("GOGC"); !set && o.GCPercent != 0 {
+		// A proxy's live heap is small and its allocation rate high: a
+		// higher target trades a few MB for fewer collections.
+		debug.SetGCPercent(o.GCPercent)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	pm := promplugin.NewMetrics()
@@ -100,9 +138,15 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		return fmt.Errorf("starting the certificate manager: %w", err)
 	}
 	defer certificates.Close()
+	var accessLog io.Writer
+	if !o.NoAccessLog {
+		lw := proxy.NewLogWriter(os.Stdout)
+		defer lw.Close()
+		accessLog = lw
+	}
 	px := proxy.New(proxy.Options{
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders,
-		Observer: metrics, AccessLog: slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+		Observer: metrics, AccessLogWriter: accessLog,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
 	})
 	defer px.Close()
@@ -131,6 +175,10 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	}
 	servers = append(servers, &namedServer{name: "status", addr: o.StatusListen, srv: &http.Server{Handler: statusHandler,
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(log)}})
+	if o.PprofListen != "" {
+		servers = append(servers, &namedServer{name: "pprof", addr: o.PprofListen, srv: &http.Server{Handler: pprofHandler(),
+			ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(log)}})
+	}
 	return serveAll(ctx, servers, o.DrainTimeout, log)
 }
 
@@ -202,6 +250,17 @@ func serveAll(ctx context.Context, servers []*namedServer, drain time.Duration, 
 	wg.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// pprofHandler serves the runtime profiles under /debug/pprof/.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // slogErrorLog routes net/http's own messages (TLS handshake errors,

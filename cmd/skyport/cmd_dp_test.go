@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -159,4 +160,26 @@ func dpFreeAddr(t *testing.T) string {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().String()
+}
+
+func TestAccessLogFlag(t *testing.T) {
+	tests := []struct {
+		desc string
+		args []string
+		want bool // access log on
+	}{
+		{"on by default", nil, true},
+		{"turned off", []string{"--access-log=false"}, false},
+		{"turned on explicitly", []string{"--access-log"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			var o dpOptions
+			fs := flag.NewFlagSet("dp", flag.ContinueOnError)
+			o.register(fs)
+			require.NoError(t, fs.Parse(tc.args))
+			assert.Equal(t, tc.want, !o.NoAccessLog)
+			assert.Equal(t, "true", fs.Lookup("access-log").DefValue)
+		})
+	}
 }

@@ -121,7 +121,7 @@ func (c *compiled) release() {
 		p.Stop()
 	}
 	for _, svc := range c.services {
-		svc.transport.CloseIdleConnections()
+		svc.closeIdle()
 	}
 }
 

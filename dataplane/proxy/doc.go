@@ -8,4 +8,13 @@
 //
 // A request runs on the configuration it started with: the old one is
 // drained, then its health checkers and idle connections are released.
+//
+// The hot path: a request without a body to a plain-HTTP service (most API
+// traffic) is forwarded by forward and sent by h1Client, in the request's
+// goroutine, on keep-alive connections of the service's own; other
+// requests (bodies, upgrades, HTTPS upstreams, HTTP/2) go through
+// httputil.ReverseProxy and http.Transport. Both paths share the upstream
+// selection, retries, header rules and plugin phases. Access log lines can
+// be encoded without slog and written asynchronously (AccessLogWriter,
+// LogWriter).
 package proxy

@@ -13,8 +13,13 @@ import (
 // rewrite prepares the upstream request (ReverseProxy has already removed
 // hop-by-hop and X-Forwarded-* headers from pr.Out).
 func (s *Server) rewrite(pr *httputil.ProxyRequest) {
-	ex := exchangeFrom(pr.In.Context())
-	svc, out, in := ex.svc, pr.Out, pr.In
+	s.prepare(exchangeFrom(pr.In.Context()), pr.In, pr.Out)
+}
+
+// prepare points out, the upstream request, at the service and sets the
+// Host and X-Forwarded-* headers.
+func (s *Server) prepare(ex *exchange, in, out *http.Request) {
+	svc := ex.svc
 	out.URL.Scheme = svc.scheme
 	out.URL.Host = svc.hostPort
 	setPath(out.URL, ex.upstreamPath)
@@ -24,18 +29,19 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 		out.Host = svc.hostHeader
 	}
 	h := out.Header
+	// One backing array for the values set here.
+	vals := [...]string{ex.clientIP, ex.clientIP, ex.scheme, ex.host, ex.port, in.URL.EscapedPath(), ex.match.Prefix}
 	if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
-		h["X-Forwarded-For"] = []string{joinComma(prior) + ", " + ex.clientIP}
-	} else {
-		h["X-Forwarded-For"] = []string{ex.clientIP}
+		vals[0] = joinComma(prior) + ", " + ex.clientIP
 	}
-	h["X-Real-Ip"] = []string{ex.clientIP}
-	h["X-Forwarded-Proto"] = []string{ex.scheme}
-	h["X-Forwarded-Host"] = []string{ex.host}
-	h["X-Forwarded-Port"] = []string{ex.port}
-	h["X-Forwarded-Path"] = []string{in.URL.EscapedPath()}
+	h["X-Forwarded-For"] = vals[0:1:1]
+	h["X-Real-Ip"] = vals[1:2:2]
+	h["X-Forwarded-Proto"] = vals[2:3:3]
+	h["X-Forwarded-Host"] = vals[3:4:4]
+	h["X-Forwarded-Port"] = vals[4:5:5]
+	h["X-Forwarded-Path"] = vals[5:6:6]
 	if ex.match.Route.StripPath && ex.match.Prefix != "" && ex.match.Prefix != "/" {
-		h["X-Forwarded-Prefix"] = []string{ex.match.Prefix}
+		h["X-Forwarded-Prefix"] = vals[6:7:7]
 	} else {
 		delete(h, "X-Forwarded-Prefix")
 	}
@@ -53,12 +59,15 @@ func (s *Server) respond(res *http.Response) error {
 	}
 	h := res.Header
 	appendVia(h, s.via)
+	// One backing array for the values set here.
+	vals := [...]string{s.server, "", ""}
 	if _, ok := h["Server"]; !ok {
-		h["Server"] = []string{s.server}
+		h["Server"] = vals[0:1:1]
 	}
 	if s.opts.LatencyHeaders {
-		h["X-Kong-Upstream-Latency"] = []string{ms(ex.received.Sub(ex.sent))}
-		h["X-Kong-Proxy-Latency"] = []string{ms(ex.sent.Sub(ex.start))}
+		vals[1], vals[2] = ms(ex.received.Sub(ex.sent)), ms(ex.sent.Sub(ex.start))
+		h["X-Kong-Upstream-Latency"] = vals[1:2:2]
+		h["X-Kong-Proxy-Latency"] = vals[2:3:3]
 	}
 	if ex.cookie != nil {
 		h.Add("Set-Cookie", ex.cookie.String())
@@ -67,6 +76,16 @@ func (s *Server) respond(res *http.Response) error {
 		return s.filter(ex, res)
 	}
 	return nil
+}
+
+// portName returns the decimal form of a listener's port, remembered.
+func (s *Server) portName(port int) string {
+	if v, ok := s.ports.Load(port); ok {
+		return v.(string)
+	}
+	name := strconv.Itoa(port)
+	s.ports.Store(port, name)
+	return name
 }
 
 func appendVia(h http.Header, via string) {
@@ -88,11 +107,26 @@ func joinComma(vs []string) string {
 	return out
 }
 
-func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+// msNames holds the names of the latencies most responses report, so
+// that formatting them does not allocate.
+var msNames = func() (names [1000]string) {
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	return names
+}()
+
+func ms(d time.Duration) string {
+	n := d.Milliseconds()
+	if n >= 0 && n < int64(len(msNames)) {
+		return msNames[n]
+	}
+	return strconv.FormatInt(n, 10)
+}
 
 // clientInfo returns the client's IP, the host without port and the port
 // the client connected to.
-func clientInfo(r *http.Request) (ip, host, port string) {
+func (s *Server) clientInfo(r *http.Request) (ip, host, port string) {
 	ip = r.RemoteAddr
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
@@ -101,7 +135,10 @@ func clientInfo(r *http.Request) (ip, host, port string) {
 	if h, p, err := net.SplitHostPort(host); err == nil {
 		host, port = h, p
 	}
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+	switch a := r.Context().Value(http.LocalAddrContextKey).(type) {
+	case *net.TCPAddr:
+		port = s.portName(a.Port)
+	case net.Addr:
 		if _, p, err := net.SplitHostPort(a.String()); err == nil {
 			port = p
 		}

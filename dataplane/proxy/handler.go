@@ -29,6 +29,12 @@ type exchange struct {
 
 	start, sent, received time.Time
 	status                int
+
+	// rec wraps the client's ResponseWriter (allocated with the exchange).
+	rec recorder
+	// direct says forward, not ReverseProxy, is proxying: informational
+	// responses are written to rec by the client.
+	direct bool
 }
 
 type exchangeKey struct{}
@@ -42,7 +48,8 @@ func exchangeFrom(ctx context.Context) *exchange {
 // arrived.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := &exchange{start: time.Now()}
-	rec := &recorder{ResponseWriter: w}
+	ex.rec.ResponseWriter = w
+	rec := &ex.rec
 	// Deferred: a response aborted while streaming (http.ErrAbortHandler)
 	// is still released and logged.
 	defer func() {
@@ -64,7 +71,7 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	ex.c = c
 	c.inflight.Add(1)
 	defer c.inflight.Add(-1)
-	ex.clientIP, ex.host, ex.port = clientInfo(r)
+	ex.clientIP, ex.host, ex.port = s.clientInfo(r)
 	ex.scheme = "http"
 	sni := ""
 	if r.TLS != nil {
@@ -98,6 +105,10 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	ex.upstreamPath = upstreamPath(m.Route.PathHandling, ex.svc.base, m.Path, m.Prefix, m.Route.StripPath)
 	if ex.pc != nil && ex.pc.UpstreamPath != "" {
 		ex.upstreamPath = ex.pc.UpstreamPath
+	}
+	if direct(r, ex.svc) {
+		s.forward(w, r, ex)
+		return
 	}
 	s.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }

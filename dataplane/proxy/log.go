@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
@@ -82,6 +84,9 @@ func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
 			Upstream: up, Proxy: px, Total: end.Sub(ex.start)})
 	}
 	if s.opts.AccessLog == nil {
+		if s.opts.AccessLogWriter != nil {
+			s.writeAccessLine(r, ex, end, status, route, svc, w.bytes, up, px)
+		}
 		return
 	}
 	attrs := []slog.Attr{
@@ -124,4 +129,98 @@ func (s *Server) filter(ex *exchange, res *http.Response) error {
 	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	res.Header.Del("Transfer-Encoding")
 	return nil
+}
+
+// linePool recycles the buffers access log lines are encoded in.
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// writeAccessLine encodes the access log line AccessLog would get, as
+// slog's JSON handler writes it, and hands it to AccessLogWriter.
+func (s *Server) writeAccessLine(r *http.Request, ex *exchange, end time.Time, status int,
+	route, svc string, bytes int64, up, px time.Duration) {
+	bp := linePool.Get().(*[]byte)
+	b := append((*bp)[:0], `{"time":"`...)
+	b = end.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","level":"INFO","msg":"request","method":`...)
+	b = appendJSONString(b, r.Method)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, r.URL.Path)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"client_ip":`...)
+	b = appendJSONString(b, ex.clientIP)
+	b = append(b, `,"route":`...)
+	b = appendJSONString(b, route)
+	b = append(b, `,"service":`...)
+	b = appendJSONString(b, svc)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendInt(b, bytes, 10)
+	b = append(b, `,"latency_total_ms":`...)
+	b = strconv.AppendInt(b, end.Sub(ex.start).Milliseconds(), 10)
+	b = append(b, `,"latency_upstream_ms":`...)
+	b = strconv.AppendInt(b, up.Milliseconds(), 10)
+	b = append(b, `,"latency_proxy_ms":`...)
+	b = strconv.AppendInt(b, px.Milliseconds(), 10)
+	if ex.target != nil {
+		b = append(b, `,"target":`...)
+		b = appendJSONString(b, ex.target.Name)
+	}
+	if ex.retries > 0 {
+		b = append(b, `,"retries":`...)
+		b = strconv.AppendInt(b, int64(ex.retries), 10)
+	}
+	if ex.err != nil {
+		b = append(b, `,"error":`...)
+		b = appendJSONString(b, ex.err.Error())
+	}
+	b = append(b, "}\n"...)
+	_, _ = s.opts.AccessLogWriter.Write(b)
+	if cap(b) <= 4<<10 {
+		*bp = b
+		linePool.Put(bp)
+	}
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes
+// U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, s[start:i]...)
+				b = append(b, `\ufffd`...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

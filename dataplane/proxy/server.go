@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net/http"
@@ -41,6 +42,11 @@ type Options struct {
 	Observer Observer
 	// AccessLog receives one line per request; nil disables access logs.
 	AccessLog *slog.Logger
+	// AccessLogWriter, used when AccessLog is nil, receives one JSON line
+	// per request (the fields AccessLog gets, in the shape of slog's JSON
+	// handler), each in one Write call; the proxy encodes it without slog.
+	// Give it a LogWriter to keep requests from waiting on the destination.
+	AccessLogWriter io.Writer
 	// Log receives operational messages; nil discards them.
 	Log *slog.Logger
 	// RetireTimeout bounds how long a replaced configuration waits for its
@@ -71,6 +77,9 @@ type Server struct {
 	server string
 	via    string
 	rp     *httputil.ReverseProxy
+	bufs   bufferPool
+	// ports caches the decimal names of listener ports (int → string).
+	ports sync.Map
 
 	applyMu   sync.Mutex
 	cur       atomic.Pointer[compiled]
@@ -96,12 +105,20 @@ func New(o Options) *Server {
 		Transport:      s,
 		ModifyResponse: s.respond,
 		ErrorHandler:   s.proxyError,
-		FlushInterval:  -1,
-		BufferPool:     &bufferPool{},
-		ErrorLog:       log.New(discard{}, "", 0),
+		// Responses of unknown length and event streams are flushed on
+		// every write (ReverseProxy's own rule); others are sent at the
+		// latest flushInterval after their bytes arrive, so a small
+		// response goes out in one write.
+		FlushInterval: flushInterval,
+		BufferPool:    &bufferPool{},
+		ErrorLog:      log.New(discard{}, "", 0),
 	}
 	return s
 }
+
+// flushInterval bounds how long a response's bytes wait in the
+// connection's buffer before they are sent.
+const flushInterval = 10 * time.Millisecond
 
 type discard struct{}
 

@@ -29,6 +29,9 @@ type service struct {
 	hostOverride string
 	tls          *tls.Config
 	transport    *http.Transport
+	// client sends plain-HTTP requests without a body (see h1Client); nil
+	// for https services.
+	client *h1Client
 }
 
 // compileService compiles m; it returns nil for a stream service (tcp,
@@ -75,7 +78,18 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 		svc.tls = &tls.Config{InsecureSkipVerify: !verify, ServerName: svc.sni} //nolint:gosec // Kong verifies upstreams only with tls_verify
 	}
 	svc.transport = newTransport(svc)
+	if svc.scheme == "http" {
+		svc.client = newH1Client(newDialer(svc))
+	}
 	return svc, nil
+}
+
+// closeIdle closes the service's idle upstream connections.
+func (svc *service) closeIdle() {
+	svc.transport.CloseIdleConnections()
+	if svc.client != nil {
+		svc.client.CloseIdleConnections()
+	}
 }
 
 // targetHost is the Host header for a target of the service's upstream:

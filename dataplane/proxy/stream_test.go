@@ -111,3 +111,48 @@ func TestStreaming(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "chunk 2\n", line)
 }
+
+// TestStreamingResponses: what the upstream has sent reaches the client
+// while the upstream pauses, whatever the framing of the response.
+func TestStreamingResponses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc   string
+		header map[string]string
+	}{
+		{"unknown length", map[string]string{"Content-Type": "text/plain"}},
+		{"known length", map[string]string{"Content-Type": "text/plain", "Content-Length": "16"}},
+		{"event stream", map[string]string{"Content-Type": "text/event-stream; charset=utf-8", "Content-Length": "16"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			release := make(chan struct{})
+			b := newBackend(t, "stream", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				for k, v := range tc.header {
+					w.Header().Set(k, v)
+				}
+				_, _ = w.Write([]byte("chunk 1\n"))
+				w.(http.Flusher).Flush()
+				<-release
+				_, _ = w.Write([]byte("chunk 2\n"))
+			}))
+			defer close(release)
+			front := proxyTo(t, b.addr)
+			res, err := front.Client().Get(front.URL + "/")
+			require.NoError(t, err)
+			defer res.Body.Close()
+			first := make(chan string, 1)
+			go func() {
+				line, _ := bufio.NewReader(res.Body).ReadString('\n')
+				first <- line
+			}()
+			select {
+			case line := <-first:
+				assert.Equal(t, "chunk 1\n", line)
+			case <-time.After(5 * time.Second):
+				t.Fatal("the first chunk was held back by the proxy")
+			}
+		})
+	}
+}

@@ -17,6 +17,22 @@ import (
 // HTTP/2 over TLS, and dialling through pool when the service's host is an
 // upstream.
 func newTransport(svc *service) *http.Transport {
+	return &http.Transport{
+		DialContext:         newDialer(svc),
+		ForceAttemptHTTP2:   svc.scheme == "https",
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     60 * time.Second,
+		TLSHandshakeTimeout: msDuration(svc.m.ConnectTimeout),
+		TLSClientConfig:     svc.tls.Clone(),
+		DisableCompression:  true,
+	}
+}
+
+// newDialer returns the service's dial function: the connect timeout,
+// the target's address when the host is an upstream, and the read and
+// write timeouts on the connection.
+func newDialer(svc *service) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: msDuration(svc.m.ConnectTimeout), KeepAlive: 60 * time.Second}
 	read, write := msDuration(svc.m.ReadTimeout), msDuration(svc.m.WriteTimeout)
 	pool := svc.pool
@@ -38,16 +54,7 @@ func newTransport(svc *service) *http.Transport {
 		}
 		return &timeoutConn{Conn: c, read: read, write: write}, nil
 	}
-	return &http.Transport{
-		DialContext:         dial,
-		ForceAttemptHTTP2:   svc.scheme == "https",
-		MaxIdleConns:        0,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     60 * time.Second,
-		TLSHandshakeTimeout: msDuration(svc.m.ConnectTimeout),
-		TLSClientConfig:     svc.tls.Clone(),
-		DisableCompression:  true,
-	}
+	return dial
 }
 
 func msDuration(n int) time.Duration {
@@ -104,7 +111,11 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		ex.sent = time.Now()
-		res, err := svc.transport.RoundTrip(req)
+		var rt http.RoundTripper = svc.transport
+		if svc.client != nil && svc.client.takes(req) {
+			rt = svc.client
+		}
+		res, err := rt.RoundTrip(req)
 		if err == nil {
 			return res, nil
 		}

@@ -34,8 +34,11 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	upstream *prometheus.HistogramVec
 	proxy    *prometheus.HistogramVec
+	// observers caches the metrics of each (service, route, status), so a
+	// request does not look its labels up in the vectors.
+	observers sync.Map // observerKey → *observer
 
-	conns                                                       sync.Map // net.Conn → http.ConnState
+	conns                                                       sync.Map // net.Conn → *atomic.Int64 (an http.ConnState)
 	accepted, handled, active, reading, writing, waiting, total atomic.Int64
 }
 
@@ -63,28 +66,56 @@ func NewMetrics() *Metrics {
 // Registry is the registry /metrics serves.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
+// observerKey names the metrics one request updates.
+type observerKey struct {
+	service, route string
+	status         int
+}
+
+// observer is the metrics of one observerKey.
+type observer struct {
+	requests        prometheus.Counter
+	upstream, proxy prometheus.Observer
+}
+
 // ObserveRequest counts one proxied request.
 func (m *Metrics) ObserveRequest(service, route string, status int, upstream, proxy time.Duration) {
 	m.total.Add(1)
-	m.requests.WithLabelValues(service, route, strconv.Itoa(status)).Inc()
-	if upstream > 0 {
-		m.upstream.WithLabelValues(service).Observe(float64(upstream.Microseconds()) / 1000)
+	key := observerKey{service, route, status}
+	v, ok := m.observers.Load(key)
+	if !ok {
+		v, _ = m.observers.LoadOrStore(key, &observer{
+			requests: m.requests.WithLabelValues(service, route, strconv.Itoa(status)),
+			upstream: m.upstream.WithLabelValues(service),
+			proxy:    m.proxy.WithLabelValues(service),
+		})
 	}
-	m.proxy.WithLabelValues(service).Observe(float64(proxy.Microseconds()) / 1000)
+	o := v.(*observer)
+	o.requests.Inc()
+	if upstream > 0 {
+		o.upstream.Observe(float64(upstream.Microseconds()) / 1000)
+	}
+	o.proxy.Observe(float64(proxy.Microseconds()) / 1000)
 }
 
 // ConnState is an http.Server ConnState hook keeping Kong's connection
 // counters: reading is connections accepted and not yet serving, writing
 // those serving a request, waiting idle keep-alive ones.
 func (m *Metrics) ConnState(c net.Conn, s http.ConnState) {
-	if prev, ok := m.conns.Load(c); ok {
-		if n := m.stateCounter(prev.(http.ConnState)); n != nil {
+	// Each connection's state lives in an atomic of its own, stored once:
+	// the transitions of a keep-alive connection do not allocate.
+	var state *atomic.Int64
+	if v, ok := m.conns.Load(c); ok {
+		state = v.(*atomic.Int64)
+		if n := m.stateCounter(http.ConnState(state.Load())); n != nil {
 			n.Add(-1)
 		}
 	}
 	switch s {
 	case http.StateHijacked, http.StateClosed:
-		m.conns.Delete(c)
+		if state != nil {
+			m.conns.Delete(c)
+		}
 		m.active.Add(-1)
 		return
 	case http.StateNew:
@@ -92,7 +123,11 @@ func (m *Metrics) ConnState(c net.Conn, s http.ConnState) {
 		m.handled.Add(1)
 		m.active.Add(1)
 	}
-	m.conns.Store(c, s)
+	if state == nil {
+		state = new(atomic.Int64)
+		m.conns.Store(c, state)
+	}
+	state.Store(int64(s))
 	if n := m.stateCounter(s); n != nil {
 		n.Add(1)
 	}

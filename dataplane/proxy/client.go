@@ -1,0 +1,380 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// h1Client sends plain HTTP/1.1 requests without a body on keep-alive
+// connections of its own, in the calling goroutine: no reader and writer
+// goroutine per connection and no hand-offs between them, which is most
+// of what http.Transport costs per request. Requests it does not take
+// (see takes) go to the service's http.Transport.
+type h1Client struct {
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	maxIdle  int
+	idleTime time.Duration
+
+	mu     sync.Mutex
+	idle   map[string][]*h1Conn
+	closed bool
+}
+
+// h1Conn is one upstream connection with its buffers.
+type h1Conn struct {
+	addr  string
+	conn  net.Conn
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	since time.Time
+}
+
+// errClosedIdle says a reused connection was found closed before anything
+// of the response arrived: the request is sent again on a new one.
+var errClosedIdle = errors.New("upstream closed an idle connection")
+
+// maxReuseAttempts bounds how many idle connections one request may find
+// closed before a new connection is dialled.
+const maxReuseAttempts = 3
+
+func newH1Client(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h1Client {
+	return &h1Client{dial: dial, maxIdle: 256, idleTime: 60 * time.Second, idle: map[string][]*h1Conn{}}
+}
+
+// takes reports whether req can be sent by the client: a request without
+// a body that may be sent again (http.Transport's replayable methods), not
+// an upgrade.
+func (c *h1Client) takes(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody {
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	default:
+		return false
+	}
+	_, upgrade := req.Header["Upgrade"]
+	return !upgrade && !req.Close && req.URL.Scheme == "http"
+}
+
+// RoundTrip sends req and reads the response headers; the body reads from
+// the connection, which returns to the pool once the body is read to its
+// end and closed.
+func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	addr := req.URL.Host
+	for attempt := 0; ; attempt++ {
+		var pc *h1Conn
+		if attempt < maxReuseAttempts {
+			pc = c.get(addr)
+		}
+		reused := pc != nil
+		if pc == nil {
+			var err error
+			if pc, err = c.connect(ctx, addr); err != nil {
+				return nil, err
+			}
+		}
+		res, err := c.exchange(ctx, pc, req, reused)
+		if errors.Is(err, errClosedIdle) {
+			continue
+		}
+		return res, err
+	}
+}
+
+// connect dials a new connection to addr.
+func (c *h1Client) connect(ctx context.Context, addr string) (*h1Conn, error) {
+	conn, err := c.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &h1Conn{addr: addr, conn: conn, br: bufio.NewReaderSize(conn, 4096), bw: bufio.NewWriterSize(conn, 4096)}, nil
+}
+
+// exchange writes req on pc and reads the response headers. A failure
+// before any byte of the response arrived on a reused connection is
+// errClosedIdle.
+func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, reused bool) (*http.Response, error) {
+	// A canceled request (the client went away) closes the connection,
+	// which ends a blocked read or write.
+	stop := context.AfterFunc(ctx, func() { _ = pc.conn.Close() })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		pc.conn.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if err := writeRequest(pc.bw, req); err != nil {
+		return fail(closedIdle(err, reused, false))
+	}
+	if err := pc.bw.Flush(); err != nil {
+		return fail(closedIdle(err, reused, false))
+	}
+	for {
+		if _, err := pc.br.Peek(1); err != nil {
+			return fail(closedIdle(err, reused, true))
+		}
+		res, err := http.ReadResponse(pc.br, req)
+		if err != nil {
+			return fail(err)
+		}
+		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
+			res.Body = &h1Body{rc: res.Body, c: c, pc: pc, stop: stop, reuse: !res.Close}
+			return res, nil
+		}
+		// An informational response (103 Early Hints) is forwarded, then
+		// the final one is read.
+		if ex := exchangeFrom(ctx); ex != nil && ex.direct {
+			h := ex.rec.Header()
+			for k, vv := range res.Header {
+				h[k] = vv
+			}
+			ex.rec.WriteHeader(res.StatusCode)
+			clear(h)
+		} else if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+}
+
+// closedIdle turns the failure of a reused connection before the response
+// started into errClosedIdle: a write that failed on the network, or a
+// read that found the connection closed or reset (peeked says the
+// request was fully written). Timeouts and malformed requests stay as they
+// are.
+func closedIdle(err error, reused, peeked bool) error {
+	if !reused || isTimeout(err) {
+		return err
+	}
+	var op *net.OpError
+	if (!peeked && errors.As(err, &op)) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return fmt.Errorf("%w: %w", errClosedIdle, err)
+	}
+	return err
+}
+
+// get takes the most recently used idle connection to addr, closing those
+// idle for too long; nil when none.
+func (c *h1Client) get(addr string) *h1Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := c.idle[addr]
+	for len(list) > 0 {
+		pc := list[len(list)-1]
+		list[len(list)-1] = nil
+		list = list[:len(list)-1]
+		if time.Since(pc.since) < c.idleTime {
+			c.idle[addr] = list
+			return pc
+		}
+		pc.conn.Close()
+	}
+	c.idle[addr] = list
+	return nil
+}
+
+// put returns pc to the pool, or closes it when the pool is full or
+// closed; the oldest connections idle for too long are closed on the way.
+func (c *h1Client) put(pc *h1Conn) {
+	if pc.br.Buffered() > 0 {
+		// Bytes the upstream sent beyond the response: not reusable.
+		pc.conn.Close()
+		return
+	}
+	pc.since = time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := c.idle[pc.addr]
+	for len(list) > 0 && pc.since.Sub(list[0].since) >= c.idleTime {
+		list[0].conn.Close()
+		list = list[1:]
+	}
+	if c.closed || len(list) >= c.maxIdle {
+		c.idle[pc.addr] = list
+		pc.conn.Close()
+		return
+	}
+	c.idle[pc.addr] = append(list, pc)
+}
+
+// CloseIdleConnections closes the idle connections; later ones are closed
+// instead of kept.
+func (c *h1Client) CloseIdleConnections() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for addr, list := range c.idle {
+		for _, pc := range list {
+			pc.conn.Close()
+		}
+		delete(c.idle, addr)
+	}
+	c.closed = true
+}
+
+// h1Body is a response body: read to its end and closed, its connection
+// returns to the pool; closed earlier, the connection is closed.
+type h1Body struct {
+	rc    io.ReadCloser
+	c     *h1Client
+	pc    *h1Conn
+	stop  func() bool
+	eof   bool
+	reuse bool
+	done  bool
+}
+
+// Read reads from the connection.
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, net.ErrClosed
+	}
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// Close releases the connection: back to the pool when the body was read
+// to its end, closed otherwise.
+func (b *h1Body) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	if b.rc == http.NoBody {
+		b.eof = true
+	}
+	if !b.eof {
+		// Unblock and end the body's reader rather than draining it.
+		b.pc.conn.Close()
+		b.stop()
+		_ = b.rc.Close()
+		return nil
+	}
+	_ = b.rc.Close()
+	if !b.stop() || !b.reuse {
+		// The request was canceled: the connection's deadline is spoiled.
+		b.pc.conn.Close()
+		return nil
+	}
+	b.c.put(b.pc)
+	return nil
+}
+
+// writeRequest writes the head of a request without a body as
+// Request.Write does, without sorting the header fields or formatting
+// through fmt; anything unusual (a host to convert, a request traced
+// field by field) goes through Request.Write.
+func writeRequest(w *bufio.Writer, req *http.Request) error {
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	trace := httptrace.ContextClientTrace(req.Context())
+	if req.URL.Opaque != "" || !plainHost(host) ||
+		(trace != nil && (trace.WroteHeaderField != nil || trace.WroteHeaders != nil || trace.WroteRequest != nil)) {
+		return req.Write(w)
+	}
+	uri := req.URL.RequestURI()
+	for i := 0; i < len(uri); i++ {
+		if uri[i] < ' ' || uri[i] == 0x7f {
+			return errors.New("net/http: can't write control character in Request.URL")
+		}
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	_, _ = w.WriteString(method)
+	_ = w.WriteByte(' ')
+	_, _ = w.WriteString(uri)
+	_, _ = w.WriteString(" HTTP/1.1\r\nHost: ")
+	_, _ = w.WriteString(host)
+	_, _ = w.WriteString("\r\n")
+	if ua, ok := req.Header["User-Agent"]; !ok {
+		_, _ = w.WriteString("User-Agent: Go-http-client/1.1\r\n")
+	} else if len(ua) > 0 && ua[0] != "" {
+		writeField(w, "User-Agent", ua[0])
+	}
+	for k, vs := range req.Header {
+		switch k {
+		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		}
+		if !validFieldName(k) {
+			continue
+		}
+		for _, v := range vs {
+			writeField(w, k, v)
+		}
+	}
+	_, err := w.WriteString("\r\n")
+	return err
+}
+
+// writeField writes one header field, its value on one line and trimmed
+// as Request.Write does.
+func writeField(w *bufio.Writer, k, v string) {
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	}
+	v = strings.Trim(v, " \t")
+	_, _ = w.WriteString(k)
+	_, _ = w.WriteString(": ")
+	_, _ = w.WriteString(v)
+	_, _ = w.WriteString("\r\n")
+}
+
+// plainHost reports whether host is an ASCII host[:port] Request.Write
+// would send unchanged.
+func plainHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '-', c == ':', c == '_':
+		case c == '[' || c == ']':
+			// An IPv6 literal without a zone: sent unchanged.
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldName reports whether k is an RFC 7230 token.
+func validFieldName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,62 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestWriteRequest: writeRequest sends what Request.Write sends, in any
+// header order.
+func TestWriteRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc   string
+		method string
+		url    string
+		host   string
+		header http.Header
+	}{
+		{"plain GET", http.MethodGet, "http://up.test:8080/a/b?x=1", "", http.Header{"Accept": {"*/*"}}},
+		{"Host header and empty User-Agent", http.MethodHead, "http://10.0.0.1/", "api.example.com",
+			http.Header{"User-Agent": {""}, "X-Forwarded-For": {"1.2.3.4"}}},
+		{"User-Agent and repeated fields", http.MethodGet, "http://up.test/p%2Fq", "",
+			http.Header{"User-Agent": {"curl/8"}, "Cookie": {"a=1", "b=2"}}},
+		{"values on one line, trimmed", http.MethodOptions, "http://up.test/", "",
+			http.Header{"X-Multi": {" a\r\nb "}, "Content-Length": {"5"}, "Trailer": {"X"}}},
+		{"invalid field name dropped", http.MethodGet, "http://up.test/", "",
+			http.Header{"Bad Name": {"x"}, "Good": {"y"}}},
+		{"IPv6 host", http.MethodGet, "http://[::1]:8080/", "", nil},
+		{"non-ASCII host converted", http.MethodGet, "http://bücher.test/", "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequest(tc.method, tc.url, nil)
+			require.NoError(t, err)
+			if tc.header != nil {
+				req.Header = tc.header
+			}
+			req.Host = tc.host
+			var want, got bytes.Buffer
+			require.NoError(t, req.Write(&want))
+			bw := bufio.NewWriter(&got)
+			require.NoError(t, writeRequest(bw, req))
+			require.NoError(t, bw.Flush())
+			assert.Equal(t, lines(want.String()), lines(got.String()))
+		})
+	}
+}
+
+// lines returns the request line and the sorted header fields.
+func lines(head string) []string {
+	ls := strings.Split(head, "\r\n")
+	slices.Sort(ls[1:])
+	return ls
+}

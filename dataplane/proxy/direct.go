@@ -1,0 +1,206 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// direct reports whether the request can be forwarded by forward rather
+// than ReverseProxy: a request h1Client sends (no body, a replayable
+// method, no upgrade) to a plain-HTTP service, whose query needs no
+// cleaning.
+func direct(r *http.Request, svc *service) bool {
+	if svc.client == nil || r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody) {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	default:
+		return false
+	}
+	_, upgrade := r.Header["Upgrade"]
+	return !upgrade && !strings.Contains(r.URL.RawQuery, ";")
+}
+
+// hopHeaders are the hop-by-hop header fields, which are not forwarded
+// (RFC 9110 section 7.6.1).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// Shared header values; never modified.
+var (
+	emptyValue    = []string{""}
+	trailersValue = []string{"trailers"}
+)
+
+// forward does what ReverseProxy does for the requests direct accepts,
+// with fewer copies: it builds the upstream request, sends it through
+// RoundTrip (retries, balancing), runs respond on the response and copies
+// it to the client, flushing whenever the upstream pauses.
+func (s *Server) forward(w *recorder, r *http.Request, ex *exchange) {
+	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
+	out := r.WithContext(ctx)
+	u := *r.URL
+	out.URL = &u
+	out.Close = false
+	out.Header = forwardHeader(r.Header)
+	s.prepare(ex, r, out)
+	ex.direct = true
+
+	res, err := s.RoundTrip(out)
+	if err != nil {
+		s.proxyError(w, out, err)
+		return
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		res.Body.Close()
+		s.proxyError(w, out, errors.New("upstream switched protocols without an upgrade requested"))
+		return
+	}
+	removeHopHeaders(res.Header)
+	if err := s.respond(res); err != nil {
+		res.Body.Close()
+		s.proxyError(w, out, err)
+		return
+	}
+	h := w.Header()
+	for k, vv := range res.Header {
+		if prior, ok := h[k]; ok {
+			h[k] = append(prior, vv...)
+		} else {
+			h[k] = vv
+		}
+	}
+	announced := len(res.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		h.Add("Trailer", strings.Join(keys, ", "))
+	}
+	w.WriteHeader(res.StatusCode)
+	if err := s.copyBody(w, res); err != nil {
+		res.Body.Close()
+		// The client cannot be told: the response is cut short, as
+		// ReverseProxy does.
+		panic(http.ErrAbortHandler)
+	}
+	res.Body.Close() // now, to read the trailers
+	if len(res.Trailer) == 0 {
+		return
+	}
+	w.Flush()
+	if len(res.Trailer) == announced {
+		for k, vv := range res.Trailer {
+			h[k] = append(h[k], vv...)
+		}
+		return
+	}
+	for k, vv := range res.Trailer {
+		k = http.TrailerPrefix + k
+		for _, v := range vv {
+			h.Add(k, v)
+		}
+	}
+}
+
+// copyBody copies the response body to the client. An event stream or a
+// body of unknown length is flushed after every read; another body when
+// the upstream pauses (a read returned less than the buffer holds).
+func (s *Server) copyBody(w *recorder, res *http.Response) error {
+	stream := res.ContentLength == -1
+	if !stream {
+		if ct := res.Header["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "text/event-stream") {
+			mt, _, _ := mime.ParseMediaType(ct[0])
+			stream = mt == "text/event-stream"
+		}
+	}
+	var buf []byte
+	for {
+		if buf == nil {
+			buf = s.bufs.Get()
+			defer s.bufs.Put(buf)
+		}
+		n, rerr := res.Body.Read(buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				return err
+			}
+			if stream || (rerr == nil && n < len(buf)) {
+				w.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// forwardHeader copies the client's header fields for the upstream, less
+// the hop-by-hop ones (and those Connection names) and the X-Forwarded-*
+// ones prepare sets; "Te: trailers" is kept. Values are shared with the
+// client's request, not copied.
+func forwardHeader(in http.Header) http.Header {
+	out := make(http.Header, len(in)+8)
+	for k, vv := range in {
+		switch k {
+		case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+			"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+			"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+			continue
+		}
+		out[k] = vv
+	}
+	for _, v := range in["Connection"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = textproto.TrimString(f); f != "" {
+				delete(out, textproto.CanonicalMIMEHeaderKey(f))
+			}
+		}
+	}
+	for _, v := range in["Te"] {
+		if hasToken(v, "trailers") {
+			out["Te"] = trailersValue
+			break
+		}
+	}
+	if _, ok := out["User-Agent"]; !ok {
+		out["User-Agent"] = emptyValue
+	}
+	return out
+}
+
+// removeHopHeaders deletes the hop-by-hop fields of a response and those
+// its Connection field names.
+func removeHopHeaders(h http.Header) {
+	for _, v := range h["Connection"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = textproto.TrimString(f); f != "" {
+				delete(h, textproto.CanonicalMIMEHeaderKey(f))
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
+}
+
+// hasToken reports whether the comma-separated list v holds token, in any
+// case.
+func hasToken(v, token string) bool {
+	for f := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(textproto.TrimString(f), token) {
+			return true
+		}
+	}
+	return false
+}
