@@ -55,6 +55,8 @@ type dpOptions struct {
 	// (not by the built-in data plane of "skyport local").
 	GCPercent int
 
+	tlsFlags
+
 	// collectors are extra metrics served on /metrics (the prometheus
 	// plugin's); not a flag.
 	collectors []prom.Collector
@@ -79,6 +81,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.Var((*negatedBool)(&o.NoAccessLog), "access-log", "write one JSON line per proxied request to stdout (buffered, written at least every 200ms)")
 	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
+	o.tlsFlags.register(fs)
 	fs.DurationVar(&o.FallbackPoll, "fallback-poll", 30*time.Second, "how often the fallback is polled while the control plane is unreachable")
 }
 
@@ -133,7 +136,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 			return fmt.Errorf("registering metrics: %w", err)
 		}
 	}
-	certificates, err := certs.New(certs.Options{CacheDir: o.CacheDir, Log: log.With("component", "certs")})
+	certificates, err := newCertManager(ctx, o, log.With("component", "certs"))
 	if err != nil {
 		return fmt.Errorf("starting the certificate manager: %w", err)
 	}
@@ -169,7 +172,9 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		return &http.Server{Handler: px, ConnState: metrics.ConnState, TLSConfig: tc,
 			ReadHeaderTimeout: 60 * time.Second, ErrorLog: slogErrorLog(log)}
 	}
-	servers := []*namedServer{{name: "proxy", addr: o.ProxyListen, srv: proxyServer(nil)}}
+	plain := proxyServer(nil)
+	plain.Handler = certificates.HTTPChallengeHandler(px)
+	servers := []*namedServer{{name: "proxy", addr: o.ProxyListen, srv: plain}}
 	if o.ProxyTLSListen != "" {
 		servers = append(servers, &namedServer{name: "proxy-tls", addr: o.ProxyTLSListen, srv: proxyServer(certificates.TLSConfig())})
 	}

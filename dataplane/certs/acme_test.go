@@ -17,85 +17,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/letsencrypt/challtestsrv"
-	"github.com/letsencrypt/pebble/v2/ca"
-	"github.com/letsencrypt/pebble/v2/db"
-	"github.com/letsencrypt/pebble/v2/va"
-	"github.com/letsencrypt/pebble/v2/wfe"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/certs"
+	"github.com/skyport-gw/skyport/dataplane/certs/certstest"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/motoserver"
 	"github.com/skyport-gw/skyport/internal/objstore"
 )
-
-// pebble is Let's Encrypt's test CA, run in this process.
-type pebble struct {
-	directory string
-	tlsRoots  *x509.CertPool // for the ACME endpoint itself
-	issued    *x509.CertPool // roots of the certificates it issues
-	orders    atomic.Int64   // finalized orders
-}
-
-// startPebble starts a CA whose validation authority answers every
-// challenge as valid, or with dp set really validates them: it resolves
-// every name to 127.0.0.1 and dials dp's listeners.
-func startPebble(t *testing.T, dp *listeners) *pebble {
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
-	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
-	logger := log.New(io.Discard, "", 0)
-	var httpPort, tlsPort int
-	var resolver string
-	if dp == nil {
-		t.Setenv("PEBBLE_VA_ALWAYS_VALID", "1")
-	} else {
-		t.Setenv("PEBBLE_VA_ALWAYS_VALID", "0")
-		httpPort, tlsPort, resolver = dp.httpPort(), dp.tlsPort(), startDNS(t)
-	}
-	store := db.NewMemoryStore()
-	authority := ca.New(logger, store, "", "ecdsa", 0, 1, map[string]ca.Profile{"default": {Description: "default"}})
-	validator := va.New(logger, httpPort, tlsPort, false, resolver, store)
-	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
-	p := &pebble{issued: x509.NewCertPool(), tlsRoots: x509.NewCertPool()}
-	p.issued.AddCert(authority.GetRootCert(0).Cert)
-	h := front.Handler()
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/finalize-order/") {
-			p.orders.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	}))
-	srv.Config.ErrorLog = logger
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	p.tlsRoots.AddCert(srv.Certificate())
-	p.directory = srv.URL + wfe.DirectoryPath
-	return p
-}
-
-// startDNS runs a DNS server answering 127.0.0.1 for every name.
-func startDNS(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	srv, err := challtestsrv.New(challtestsrv.Config{DNSAddrs: []string{addr}, Log: log.New(io.Discard, "", 0)})
-	require.NoError(t, err)
-	srv.SetDefaultDNSIPv4("127.0.0.1")
-	srv.SetDefaultDNSIPv6("")
-	srv.Run()
-	t.Cleanup(srv.Shutdown)
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond)
-	return addr
-}
 
 // listeners are a data plane's HTTP and HTTPS sockets, bound before the
 // CA starts so it knows where to validate.
@@ -124,9 +53,9 @@ type dataPlane struct {
 	http01, tlsALPN01 atomic.Int64
 }
 
-func startDataPlane(t *testing.T, p *pebble, l *listeners, o certs.ACMEOptions) *dataPlane {
+func startDataPlane(t *testing.T, p *certstest.Pebble, l *listeners, o certs.ACMEOptions) *dataPlane {
 	t.Helper()
-	o.Email, o.CA, o.TrustedRoots = "ops@example.com", p.directory, p.tlsRoots
+	o.Email, o.CA, o.TrustedRoots = "ops@example.com", p.Directory, p.DirectoryRoots()
 	o.AltHTTPPort, o.AltTLSALPNPort, o.ListenHost = l.httpPort(), l.tlsPort(), "127.0.0.1"
 	m := newManager(t, certs.Options{CacheDir: t.TempDir(), ACME: &o})
 	dp := &dataPlane{m: m}
@@ -173,35 +102,25 @@ func (d *dataPlane) handshake(t *testing.T, serverName string) []*x509.Certifica
 	return conn.ConnectionState().PeerCertificates
 }
 
-// verify checks chain against roots for name.
-func verify(chain []*x509.Certificate, roots *x509.CertPool, name string) error {
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
-	_, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name})
-	return err
-}
-
 func TestOnDemand(t *testing.T) {
-	p := startPebble(t, nil)
+	p := certstest.StartPebble(t, nil)
 	dp := startDataPlane(t, p, listen(t), certs.ACMEOptions{PerMinute: 1})
 
 	chain := dp.handshake(t, "shop.example.com")
-	require.NoError(t, verify(chain, p.issued, "shop.example.com"), "a Pebble certificate for the route host")
-	require.EqualValues(t, 1, p.orders.Load())
+	require.NoError(t, certstest.Verify(chain, p.Issued, "shop.example.com"), "a Pebble certificate for the route host")
+	require.EqualValues(t, 1, p.Orders())
 
 	again := dp.handshake(t, "shop.example.com")
 	require.Equal(t, chain[0].Raw, again[0].Raw, "served from the cache")
-	require.EqualValues(t, 1, p.orders.Load())
+	require.EqualValues(t, 1, p.Orders())
 
 	refused := dp.handshake(t, "evil.example.com")
 	require.Equal(t, "localhost", refused[0].Subject.CommonName, "a host in no route gets the default certificate")
-	require.EqualValues(t, 1, p.orders.Load())
+	require.EqualValues(t, 1, p.Orders())
 
 	limited := dp.handshake(t, "a.tenants.example.com")
 	require.Equal(t, "localhost", limited[0].Subject.CommonName, "over the issuance budget: the default certificate")
-	require.EqualValues(t, 1, p.orders.Load())
+	require.EqualValues(t, 1, p.Orders())
 
 	// A configured certificate whose SANs cover a route host is served
 	// without an order, even with no sni entity.
@@ -210,7 +129,7 @@ func TestOnDemand(t *testing.T) {
 	require.NoError(t, dp.m.Update(context.Background(), &model.Config{Routes: routes,
 		Certificates: []*model.Certificate{ca.Certificate(t, "san", "san", "san.example.com")}}))
 	require.Equal(t, "san", dp.handshake(t, "san.example.com")[0].Subject.CommonName)
-	require.EqualValues(t, 1, p.orders.Load())
+	require.EqualValues(t, 1, p.Orders())
 
 	// Once no route names the host, its on-demand certificate is no
 	// longer served.
@@ -232,11 +151,11 @@ func TestOnDemandSolvesChallenges(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			l := listen(t)
-			p := startPebble(t, l)
+			p := certstest.StartPebble(t, &certstest.Validation{HTTPPort: l.httpPort(), TLSPort: l.tlsPort()})
 			dp := startDataPlane(t, p, l, tc.o)
 			chain := dp.handshake(t, "shop.example.com")
-			require.NoError(t, verify(chain, p.issued, "shop.example.com"))
-			require.EqualValues(t, 1, p.orders.Load())
+			require.NoError(t, certstest.Verify(chain, p.Issued, "shop.example.com"))
+			require.EqualValues(t, 1, p.Orders())
 			require.Positive(t, tc.count(dp), "the CA validated through the data plane's listener")
 		})
 	}
@@ -247,14 +166,14 @@ func TestOnDemandSharedStorage(t *testing.T) {
 	client := s3.NewFromConfig(moto.Config(), func(o *s3.Options) { o.UsePathStyle = true })
 	bucket := objstore.NewS3(client, "fleet-certs", "certmagic")
 	require.NoError(t, bucket.CreateBucket(context.Background()))
-	p := startPebble(t, nil)
+	p := certstest.StartPebble(t, nil)
 	var dps []*dataPlane
 	for range 2 {
 		dps = append(dps, startDataPlane(t, p, listen(t), certs.ACMEOptions{Store: bucket}))
 	}
 	first := dps[0].handshake(t, "x.tenants.example.com")
-	require.NoError(t, verify(first, p.issued, "x.tenants.example.com"))
+	require.NoError(t, certstest.Verify(first, p.Issued, "x.tenants.example.com"))
 	second := dps[1].handshake(t, "x.tenants.example.com")
 	require.Equal(t, first[0].Raw, second[0].Raw, "the second data plane loads the certificate from the shared storage")
-	require.EqualValues(t, 1, p.orders.Load(), fmt.Sprintf("one order for the fleet, not %d", p.orders.Load()))
+	require.EqualValues(t, 1, p.Orders(), fmt.Sprintf("one order for the fleet, not %d", p.Orders()))
 }

@@ -33,7 +33,7 @@ func defaultCertificate(dir string, certPEM, keyPEM []byte) (*tls.Certificate, e
 	if len(certPEM) > 0 || len(keyPEM) > 0 {
 		c, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
-			return nil, fmt.Errorf("loading the default certificate: %w: %v", ErrBadCertificate, err)
+			return nil, fmt.Errorf("loading the default certificate: %w: %w", ErrBadCertificate, err)
 		}
 		return &c, nil
 	}
@@ -51,7 +51,7 @@ func defaultCertificate(dir string, certPEM, keyPEM []byte) (*tls.Certificate, e
 	if cerr == nil && kerr == nil {
 		c, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
-			return nil, fmt.Errorf("loading %s: %w: %v", certPath, ErrBadCertificate, err)
+			return nil, fmt.Errorf("loading %s: %w: %w", certPath, ErrBadCertificate, err)
 		}
 		return &c, nil
 	}

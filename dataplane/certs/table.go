@@ -66,7 +66,7 @@ func buildTable(cfg *model.Config) (*table, error) {
 func parsePair(c *model.Certificate) (*pair, error) {
 	main, err := tls.X509KeyPair([]byte(c.Cert), []byte(c.Key))
 	if err != nil {
-		return nil, fmt.Errorf("certificate %s: %w: %v", c.ID, ErrBadCertificate, err)
+		return nil, fmt.Errorf("certificate %s: %w: %w", c.ID, ErrBadCertificate, err)
 	}
 	p := &pair{id: c.ID, main: &main}
 	if c.CertAlt != nil && *c.CertAlt != "" {
@@ -75,7 +75,7 @@ func parsePair(c *model.Certificate) (*pair, error) {
 		}
 		alt, err := tls.X509KeyPair([]byte(*c.CertAlt), []byte(*c.KeyAlt))
 		if err != nil {
-			return nil, fmt.Errorf("certificate %s (alternate): %w: %v", c.ID, ErrBadCertificate, err)
+			return nil, fmt.Errorf("certificate %s (alternate): %w: %w", c.ID, ErrBadCertificate, err)
 		}
 		p.alt = &alt
 	}

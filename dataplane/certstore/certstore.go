@@ -185,7 +185,7 @@ func (s *Storage) below(ctx context.Context, prefix string) ([]string, error) {
 // expects, keeping the original error's text.
 func notExist(err error) error {
 	if errors.Is(err, objstore.ErrNotFound) {
-		return fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+		return fmt.Errorf("%w: %w", fs.ErrNotExist, err)
 	}
 	return err
 }

@@ -39,7 +39,7 @@ func startGateway(t *testing.T) *gateway {
 	require.NoError(t, err)
 	t.Cleanup(m.Close)
 	g := &gateway{m: m}
-	g.px = proxy.New(proxy.Options{})
+	g.px = proxy.New(proxy.Options{Certificates: m, UpstreamTLS: certs.UpstreamTLS})
 	t.Cleanup(g.px.Close)
 	g.plain = httptest.NewServer(g.m.HTTPChallengeHandler(g.px))
 	t.Cleanup(g.plain.Close)
@@ -51,11 +51,9 @@ func startGateway(t *testing.T) *gateway {
 	return g
 }
 
-// apply loads cfg as the next revision.
+// apply loads cfg as the next revision; the proxy updates the
+// certificates.
 func (g *gateway) apply(ctx context.Context, cfg *model.Config) error {
-	if err := g.m.Update(ctx, cfg); err != nil {
-		return err
-	}
 	g.revision++
 	return g.px.Apply(ctx, cfg, g.revision, "test")
 }
