@@ -26,6 +26,12 @@ func FuzzParse(f *testing.F) {
 		"consumers: [{username: c, plugins: [{name: acl, config: {allow: [x]}}]}]"))
 	f.Add([]byte(`{"_format_version":"3.0","upstreams":[{"name":"u","targets":[{"target":"[::1]"}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Plain basic-auth passwords are hashed with bcrypt, slow on
+		// purpose; inputs with them would stall the fuzzer rather than
+		// exercise the parser (TestReferences covers hashing).
+		if bytes.Contains(data, []byte("basicauth")) {
+			t.Skip()
+		}
 		cfg, err := declarative.Parse(data)
 		if err != nil {
 			return
