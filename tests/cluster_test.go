@@ -41,6 +41,7 @@ func startLocalCPAt(t testing.TB, dataDir, admin, cluster string, env []string, 
 type dataPlane struct {
 	proc   *process
 	proxy  string
+	tls    string
 	status string
 	cache  string
 	name   string
@@ -50,9 +51,9 @@ type dataPlane struct {
 // given fallback URL and verify key.
 func startDP(t testing.TB, name, cpURL, fallback, verifyKey, cache string, env []string) *dataPlane {
 	t.Helper()
-	dp := &dataPlane{proxy: addr(freePort(t)), status: addr(freePort(t)), cache: cache, name: name}
+	dp := &dataPlane{proxy: addr(freePort(t)), tls: addr(freePort(t)), status: addr(freePort(t)), cache: cache, name: name}
 	args := []string{"dp", "--node-id", name,
-		"--proxy-listen", dp.proxy, "--proxy-tls-listen", addr(freePort(t)), "--status-listen", dp.status,
+		"--proxy-listen", dp.proxy, "--proxy-tls-listen", dp.tls, "--status-listen", dp.status,
 		"--cache-dir", cache, "--verify-key", verifyKey, "--fallback-poll", "1s"}
 	if cpURL != "" {
 		args = append(args, "--cp-url", cpURL)
