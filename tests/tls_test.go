@@ -83,7 +83,7 @@ func TestCertificateThroughTheAdminAPI(t *testing.T) {
 	eventually(t, time.Second, "certificate served within a second of the write", func() error {
 		s, err := servedSerial(dp.tls, "secure.test")
 		if err != nil || s != 1001 {
-			return fmt.Errorf("serial %d, %v", s, err)
+			return fmt.Errorf("serial %d, %w", s, err)
 		}
 		return nil
 	})
@@ -129,7 +129,7 @@ func TestCertificateThroughTheAdminAPI(t *testing.T) {
 	eventually(t, 5*time.Second, "rotated certificate served", func() error {
 		s, err := servedSerial(dp.tls, "secure.test")
 		if err != nil || s != 1002 {
-			return fmt.Errorf("serial %d, %v", s, err)
+			return fmt.Errorf("serial %d, %w", s, err)
 		}
 		return nil
 	})
@@ -145,7 +145,7 @@ func TestCertificateThroughTheAdminAPI(t *testing.T) {
 	eventually(t, 5*time.Second, "default certificate after delete", func() error {
 		s, err := servedSerial(dp.tls, "secure.test")
 		if err != nil || s != before {
-			return fmt.Errorf("serial %d (default %d), %v", s, before, err)
+			return fmt.Errorf("serial %d (default %d), %w", s, before, err)
 		}
 		return nil
 	})
