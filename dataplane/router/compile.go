@@ -169,9 +169,9 @@ func (e *entry) setPaths(paths []string) error {
 // the ids of a split route's path groups from.
 var splitNamespace = uuid.MustParse("7f145bf9-0dce-4f91-98eb-debbce4b9f6b")
 
-// matcherID is the id atc-router breaks priority ties with: a UUID,
-// compared as 16 bytes; an id that is not a UUID compares as a string,
-// after every UUID.
+// matcherID is the id atc-router breaks priority ties with (the higher
+// wins): a UUID, compared as its 16 bytes. An id that is not a UUID (Kong's
+// always are) compares as a string, above every UUID.
 type matcherID struct {
 	uuid  uuid.UUID
 	valid bool
