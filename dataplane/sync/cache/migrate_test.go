@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,10 +34,9 @@ func TestMigrateOldLayout(t *testing.T) {
 		data     []byte
 		p        snapshot.Pointer
 		migrated bool
-		fail     error
 	}{
 		{desc: "a consistent pair", data: data5, p: p5, migrated: true},
-		{desc: "the pair a crash between the two renames left", data: data5, p: p4, fail: snapshot.ErrSize},
+		{desc: "the pair a crash between the two renames left", data: data5, p: p4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -46,10 +46,11 @@ func TestMigrateOldLayout(t *testing.T) {
 			c := cache.New(dir, pub)
 			migrated, err := c.Migrate()
 			require.Equal(t, tt.migrated, migrated)
-			if tt.fail != nil {
-				require.ErrorIs(t, err, tt.fail)
-			} else {
+			if tt.migrated {
 				require.NoError(t, err)
+			} else {
+				// The sizes may match (then the digest does not).
+				require.True(t, errors.Is(err, snapshot.ErrSize) || errors.Is(err, snapshot.ErrDigest), "%v", err)
 			}
 			for _, name := range []string{"cache.json.gz", "cache.pointer.json"} {
 				_, err := os.Lstat(filepath.Join(dir, name))
