@@ -11,9 +11,9 @@ import (
 
 // OpenRegular opens the regular file at path for reading and returns it
 // with its information. It never follows a final symbolic link and never
-// blocks on a FIFO: the name is checked with Lstat, opened with
-// O_NOFOLLOW|O_NONBLOCK, and the opened file must be the regular file
-// Lstat saw; anything else is refused with ErrNotRegular.
+// blocks on a FIFO: the name is checked with Lstat (so a device or FIFO is
+// not even opened), opened with O_NOFOLLOW|O_NONBLOCK, and the opened file
+// must be a regular file too; anything else is refused with ErrNotRegular.
 func OpenRegular(path string) (*os.File, fs.FileInfo, error) {
 	before, err := os.Lstat(path)
 	if err != nil {
@@ -34,9 +34,12 @@ func OpenRegular(path string) (*os.File, fs.FileInfo, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	if !fi.Mode().IsRegular() || !os.SameFile(before, fi) {
+	// The name may have been replaced between Lstat and open (an atomic
+	// rename is how objects are written): what was opened must be a
+	// regular file itself.
+	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w (replaced while opened)", path, ErrNotRegular)
+		return nil, nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, fi.Mode().Type())
 	}
 	return f, fi, nil
 }
