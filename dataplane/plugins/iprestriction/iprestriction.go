@@ -14,7 +14,6 @@ import (
 // Name is the plugin's name.
 const Name = "ip-restriction"
 
-
 // Config is ip-restriction's configuration.
 type Config struct {
 	// Allow and Deny are IPs or CIDR ranges; deny is checked first.

@@ -120,7 +120,7 @@ func TestJWT(t *testing.T) {
 			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key", "exp": nil}) }, want: `{"exp":"must be a number"}`},
 		{desc: "both absent", cfg: map[string]any{"claims_to_verify": []any{"exp", "nbf"}},
 			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key"}) },
-			want: `{"exp":"must be a number","nbf":"must be a number"}`},
+			want:  `{"exp":"must be a number","nbf":"must be a number"}`},
 		{desc: "valid exp and nbf", cfg: map[string]any{"claims_to_verify": []any{"exp", "nbf"}},
 			token: func(t *testing.T) string {
 				return sign(t, "HS256", map[string]any{"iss": "hs-key", "exp": now + 600, "nbf": now - 10})
