@@ -64,6 +64,7 @@ func TestSchemas(t *testing.T) {
 	routes := c.must(http.StatusOK, "GET", "/schemas/routes", nil)["fields"].([]any)
 	require.Equal(t, map[string]any{"type": "foreign", "reference": "services"}, field(routes, "service"))
 	require.Equal(t, []any{"http", "https"}, field(routes, "protocols")["default"])
+	require.Contains(t, field(routes, "path_handling")["description"], "always combines them as v0")
 
 	ups := c.must(http.StatusOK, "GET", "/schemas/upstreams", nil)["fields"].([]any)
 	hc := field(ups, "healthchecks")
