@@ -110,7 +110,7 @@ func (h *Healthchecks) check(f FieldErrors) {
 	}
 	for field, list := range statuses {
 		for i, s := range list {
-			checkBetween(f, fmt.Sprintf("%s%s.%d", p, field, i), s, 100, 999)
+			checkBetween(f, fmt.Sprintf("%s%s.%d", p, field, i+1), s, 100, 999)
 		}
 	}
 	checkOneOf(f, p+"passive.type", h.Passive.Type, healthcheckTypes...)

@@ -75,6 +75,7 @@ var suites = []struct {
 	{"CertificateSNIs", testCertificateSNIs},
 	{"Pagination", testPagination},
 	{"TagsFilter", testTagsFilter},
+	{"ListFilters", testListFilters},
 	{"FormBodies", testFormBodies},
 	{"Errors", testErrors},
 	{"PlainErrors", testPlainErrors},
