@@ -12,33 +12,35 @@ type Code int
 
 // Kong's error codes (kong/db/errors.lua).
 const (
-	CodeInvalidPrimaryKey    Code = 1
-	CodeSchemaViolation      Code = 2
-	CodePrimaryKeyViolation  Code = 3
-	CodeForeignKeyViolation  Code = 4
-	CodeUniqueViolation      Code = 5
-	CodeNotFound             Code = 6
-	CodeInvalidOffset        Code = 7
-	CodeInvalidSize          Code = 9
-	CodeInvalidOptions       Code = 11
-	CodeOperationUnsupported Code = 12
-	CodeInvalidDeclarative   Code = 14
-	CodeReferencedByOthers   Code = 19
+	CodeInvalidPrimaryKey     Code = 1
+	CodeSchemaViolation       Code = 2
+	CodePrimaryKeyViolation   Code = 3
+	CodeForeignKeyViolation   Code = 4
+	CodeUniqueViolation       Code = 5
+	CodeNotFound              Code = 6
+	CodeInvalidOffset         Code = 7
+	CodeInvalidSize           Code = 9
+	CodeInvalidOptions        Code = 11
+	CodeOperationUnsupported  Code = 12
+	CodeForeignKeysUnresolved Code = 13
+	CodeInvalidDeclarative    Code = 14
+	CodeReferencedByOthers    Code = 19
 )
 
 var codeNames = map[Code]string{
-	CodeInvalidPrimaryKey:    "invalid primary key",
-	CodeSchemaViolation:      "schema violation",
-	CodePrimaryKeyViolation:  "primary key violation",
-	CodeForeignKeyViolation:  "foreign key violation",
-	CodeUniqueViolation:      "unique constraint violation",
-	CodeNotFound:             "not found",
-	CodeInvalidOffset:        "invalid offset",
-	CodeInvalidSize:          "invalid size",
-	CodeInvalidOptions:       "invalid options",
-	CodeOperationUnsupported: "operation unsupported",
-	CodeInvalidDeclarative:   "invalid declarative configuration",
-	CodeReferencedByOthers:   "referenced by others",
+	CodeInvalidPrimaryKey:     "invalid primary key",
+	CodeSchemaViolation:       "schema violation",
+	CodePrimaryKeyViolation:   "primary key violation",
+	CodeForeignKeyViolation:   "foreign key violation",
+	CodeUniqueViolation:       "unique constraint violation",
+	CodeNotFound:              "not found",
+	CodeInvalidOffset:         "invalid offset",
+	CodeInvalidSize:           "invalid size",
+	CodeInvalidOptions:        "invalid options",
+	CodeOperationUnsupported:  "operation unsupported",
+	CodeForeignKeysUnresolved: "foreign keys unresolved",
+	CodeInvalidDeclarative:    "invalid declarative configuration",
+	CodeReferencedByOthers:    "referenced by others",
 }
 
 // Name returns Kong's name for the code ("schema violation").

@@ -38,20 +38,26 @@ func (h *Handler) readBody(r *http.Request, k model.Kind, plugin string) (map[st
 	if err != nil {
 		return nil, err
 	}
-	if isForm {
+	var body map[string]any
+	switch {
+	case isForm:
 		if plugin == "" {
 			plugin = values.Get("name")
 		}
-		return formToMap(values, newReflectNode(k, plugin))
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
+		if body, err = formToMap(values, newReflectNode(k, plugin)); err != nil {
+			return nil, err
+		}
+	case len(bytes.TrimSpace(raw)) == 0:
 		return map[string]any{}, nil
+	default:
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&body); err != nil || dec.More() || body == nil {
+			return nil, errCannotParse
+		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var body map[string]any
-	if err := dec.Decode(&body); err != nil || dec.More() || body == nil {
-		return nil, errCannotParse
+	if err := h.foreignKeys(r.Context(), k, body); err != nil {
+		return nil, err
 	}
 	return body, nil
 }
@@ -179,7 +185,8 @@ func toMap(e model.Entity) (map[string]any, error) {
 }
 
 // mergeInto merges a PATCH body into dst: records merge recursively,
-// anything else (arrays, scalars, null) replaces.
+// anything else (arrays, scalars, null) replaces. A foreign key merges as
+// a replacement: readBody has reduced it to its primary key.
 func mergeInto(dst, src map[string]any) {
 	for k, v := range src {
 		sm, ok := v.(map[string]any)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"sort"
@@ -99,7 +100,7 @@ func contains(list []string, s string) bool {
 // consumerByCustomID answers GET /consumers?custom_id=…: the consumer with
 // that custom_id, or none, on one page (Kong's select_by_custom_id).
 func (h *Handler) consumerByCustomID(w http.ResponseWriter, r *http.Request, customID string) {
-	found, err := h.findConsumer(r, customID)
+	found, err := h.findConsumer(r.Context(), customID)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -113,10 +114,10 @@ func (h *Handler) consumerByCustomID(w http.ResponseWriter, r *http.Request, cus
 
 // findConsumer pages through the consumers for the one whose custom_id is
 // customID (custom_id is unique).
-func (h *Handler) findConsumer(r *http.Request, customID string) (model.Entity, error) {
+func (h *Handler) findConsumer(ctx context.Context, customID string) (model.Entity, error) {
 	opts := store.ListOptions{Size: maxSize}
 	for {
-		page, err := h.opts.Store.List(r.Context(), model.KindConsumer, opts)
+		page, err := h.opts.Store.List(ctx, model.KindConsumer, opts)
 		if err != nil {
 			return nil, err
 		}

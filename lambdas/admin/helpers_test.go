@@ -76,6 +76,8 @@ var suites = []struct {
 	{"Pagination", testPagination},
 	{"TagsFilter", testTagsFilter},
 	{"ListFilters", testListFilters},
+	{"ForeignObjects", testForeignObjects},
+	{"SchemaValidate", testSchemaValidate},
 	{"FormBodies", testFormBodies},
 	{"Errors", testErrors},
 	{"PlainErrors", testPlainErrors},

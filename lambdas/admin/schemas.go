@@ -39,7 +39,7 @@ func (h *Handler) schemas(w http.ResponseWriter, r *http.Request, segs []string)
 			return
 		}
 		h.only(w, r, http.MethodPost, func(w http.ResponseWriter, r *http.Request) {
-			body, err := h.readBody(r, k, "")
+			body, err := h.readBody(withoutResolving(r), k, "")
 			if err == nil {
 				_, err = h.build(k, body)
 			}
