@@ -55,7 +55,7 @@ func TestUpstreamValidate(t *testing.T) {
 			want: map[string]string{"name": "must be a valid hostname"}},
 		{desc: "algorithm and slots", mutate: func(u *model.Upstream) { u.Algorithm, u.Slots = "random", 9 },
 			want: map[string]string{
-				"algorithm": "expected one of: round-robin, consistent-hashing, least-connections, latency",
+				"algorithm": "expected one of: consistent-hashing, least-connections, round-robin, latency",
 				"slots":     "value should be between 10 and 65536",
 			}},
 		{desc: "hash on header needs the header", mutate: func(u *model.Upstream) { u.HashOn = "header" },

@@ -27,8 +27,12 @@ func (p *Plugin) Validate() error {
 	f := FieldErrors{}
 	checkBase(f, &p.Base)
 	checkName(f, "instance_name", p.InstanceName)
+	allowed := pluginProtocols
+	if s, ok := pluginschema.Lookup(p.Name); ok && len(s.Protocols) > 0 {
+		allowed = s.Protocols // the plugin's own protocols field (its schema.lua)
+	}
 	for i, proto := range p.Protocols {
-		checkOneOf(f, fmt.Sprintf("protocols.%d", i+1), proto, pluginProtocols...)
+		checkOneOf(f, fmt.Sprintf("protocols.%d", i+1), proto, allowed...)
 	}
 	if slices.Contains(p.Protocols, "") || len(p.Protocols) == 0 {
 		f.Add("protocols", msgEmpty)

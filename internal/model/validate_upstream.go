@@ -25,7 +25,7 @@ func (u *Upstream) Validate() error {
 	if checkRequired(f, "name", u.Name) && !validHostname(u.Name) {
 		f.Add("name", "Invalid name ('"+u.Name+"'); must be a valid hostname")
 	}
-	checkOneOf(f, "algorithm", u.Algorithm, "round-robin", "consistent-hashing", "least-connections", "latency")
+	checkOneOf(f, "algorithm", u.Algorithm, "consistent-hashing", "least-connections", "round-robin", "latency")
 	checkOneOf(f, "hash_on", u.HashOn, hashOnValues...)
 	checkOneOf(f, "hash_fallback", u.HashFallback, hashOnValues...)
 	u.checkHashFields(f)

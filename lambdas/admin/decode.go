@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/pluginschema"
 )
 
 // httpError is a client error answered with Kong's plain {"message"} body.
@@ -105,6 +106,13 @@ func (h *Handler) build(k model.Kind, body map[string]any) (model.Entity, error)
 	e, err := model.New(k)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", k, err)
+	}
+	if k == model.KindPlugin && body["protocols"] == nil {
+		// Each plugin has its own default protocols (ip-restriction
+		// also runs for tcp and tls).
+		if s, ok := pluginschema.Lookup(fmt.Sprint(body["name"])); ok && len(s.DefaultProtocols) > 0 {
+			body["protocols"] = s.DefaultProtocols
+		}
 	}
 	raw, err := json.Marshal(body)
 	if err != nil {

@@ -97,46 +97,6 @@ func testStatus(t *testing.T, c *client) {
 	require.NotEqual(t, strings.Repeat("0", 32), b["configuration_hash"])
 }
 
-func TestSchemas(t *testing.T) {
-	t.Parallel()
-	c := newClient(t, openEmbedded(t), admin.Options{})
-	field := func(fields []any, name string) map[string]any {
-		for _, f := range fields {
-			if d, ok := f.(map[string]any)[name]; ok {
-				return d.(map[string]any)
-			}
-		}
-		return nil
-	}
-	svc := c.must(http.StatusOK, "GET", "/schemas/services", nil)["fields"].([]any)
-	require.Equal(t, map[string]any{"type": "integer", "default": 80.0}, field(svc, "port"))
-	require.Equal(t, true, field(svc, "host")["required"])
-	require.Nil(t, field(svc, "url"), "the url shorthand is not a field")
-	require.Equal(t, map[string]any{"type": "string", "uuid": true, "auto": true}, field(svc, "id"))
-
-	routes := c.must(http.StatusOK, "GET", "/schemas/routes", nil)["fields"].([]any)
-	require.Equal(t, map[string]any{"type": "foreign", "reference": "services"}, field(routes, "service"))
-	require.Equal(t, []any{"http", "https"}, field(routes, "protocols")["default"])
-
-	ups := c.must(http.StatusOK, "GET", "/schemas/upstreams", nil)["fields"].([]any)
-	hc := field(ups, "healthchecks")
-	require.Equal(t, "record", hc["type"])
-	active := field(hc["fields"].([]any), "active")
-	require.Equal(t, map[string]any{"type": "string", "default": "/"}, field(active["fields"].([]any), "http_path"))
-
-	for _, name := range []string{"consumers", "plugins", "targets", "certificates", "snis", "ca_certificates",
-		"keyauth_credentials", "basicauth_credentials", "jwt_secrets", "acls"} {
-		require.NotEmpty(t, c.must(http.StatusOK, "GET", "/schemas/"+name, nil)["fields"], name)
-	}
-	c.must(http.StatusNotFound, "GET", "/schemas/nope", nil)
-	c.must(http.StatusNotFound, "GET", "/schemas/plugins/no-such-plugin", nil)
-
-	c.must(http.StatusOK, "POST", "/schemas/services/validate", map[string]any{"host": "h"})
-	r := c.do("POST", "/schemas/services/validate", map[string]any{"port": 1})
-	requireCode(t, r, http.StatusBadRequest, 2)
-	require.Equal(t, int64(0), c.revision(), "validation writes nothing")
-}
-
 // fakeDataPlanes is a fixed data-plane list.
 type fakeDataPlanes struct {
 	dps []cluster.DataPlane
