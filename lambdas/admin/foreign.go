@@ -41,8 +41,10 @@ func (h *Handler) foreignKeys(ctx context.Context, k model.Kind, body map[string
 		if ff.Many {
 			if list, ok := v.([]any); ok {
 				for i, el := range list {
-					if id, ok := el.(map[string]any)["id"].(string); ok {
-						list[i] = id
+					if obj, ok := el.(map[string]any); ok {
+						if id, ok := obj["id"].(string); ok {
+							list[i] = id
+						}
 					}
 				}
 			}

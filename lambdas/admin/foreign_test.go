@@ -54,6 +54,8 @@ func testForeignObjects(t *testing.T, c *client) {
 	tls := c.must(http.StatusCreated, "POST", "/services", map[string]any{
 		"name": "tls", "url": "https://example.net", "ca_certificates": []any{map[string]any{"id": ca["id"], "cert": certPEM}}})
 	require.Equal(t, []any{ca["id"]}, tls["ca_certificates"], "ca_certificates elements keep their id")
+	mixed := c.must(http.StatusOK, "PATCH", "/services/tls", map[string]any{"ca_certificates": []any{ca["id"], map[string]any{"id": ca["id"]}}})
+	require.Equal(t, []any{ca["id"], ca["id"]}, mixed["ca_certificates"], "ids and objects mix")
 
 	// By unique field, on writes: Kong resolves {"name": …} to the id.
 	byName := c.must(http.StatusCreated, "POST", "/routes", map[string]any{
@@ -135,6 +137,15 @@ func testSchemaValidate(t *testing.T, c *client) {
 	requireCode(t, r, http.StatusBadRequest, 2)
 	require.Equal(t, "schema violation (paths.2: should start with: / (fixed path) or ~/ (regex path))", r.body["message"])
 	require.Equal(t, map[string]any{"paths": []any{nil, "should start with: / (fixed path) or ~/ (regex path)"}}, r.body["fields"])
+
+	// Kong's own spec (spec/02-integration/04-admin_api/02-kong_routes_spec.lua):
+	// an invalid plugin config is a schema violation.
+	r = c.do("POST", "/schemas/plugins/validate", map[string]any{"name": "key-auth", "config": map[string]any{"keys": "foo"}})
+	requireCode(t, r, http.StatusBadRequest, 2)
+	require.Equal(t, "schema violation (config.keys: unknown field)", r.body["message"])
+	r = c.do("POST", "/schemas/plugins/validate", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 0}})
+	requireCode(t, r, http.StatusBadRequest, 2)
+	require.Equal(t, map[string]any{"config": map[string]any{"minute": "value must be greater than 0"}}, r.body["fields"])
 
 	r = c.do("POST", "/schemas/routes/validate", map[string]any{"paths": []any{"/r"}, "service": map[string]any{"name": "svc"}})
 	requireCode(t, r, http.StatusBadRequest, 2)
