@@ -35,6 +35,7 @@ type dpOptions struct {
 	CPURL             string
 	CPAuth            string
 	CPToken           string
+	CPCA              string
 	FallbackURL       string
 	CacheDir          string
 	DeclarativeConfig string
@@ -60,6 +61,9 @@ type dpOptions struct {
 	// collectors are extra metrics served on /metrics (the prometheus
 	// plugin's); not a flag.
 	collectors []prom.Collector
+	// cpClient, when set, dials the control plane instead of the default
+	// client (the built-in data plane of skyport local); not a flag.
+	cpClient *http.Client
 }
 
 // register adds the data plane's flags to fs.
@@ -67,6 +71,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.CPURL, "cp-url", "", "control plane WebSocket URL: wss://… (API Gateway stage) or ws://127.0.0.1:8005")
 	fs.StringVar(&o.CPAuth, "cp-auth", "token", "how to authenticate to the control plane: iam (SigV4) or token")
 	fs.StringVar(&o.CPToken, "cp-token", "", "bearer token for --cp-auth token")
+	fs.StringVar(&o.CPCA, "cp-ca", "", "PEM file of certificates trusted, besides the system's roots, for a wss:// --cp-url and its snapshot downloads (skyport local --cluster-cert)")
 	fs.StringVar(&o.FallbackURL, "fallback-url", "", "s3://bucket/prefix or file:///dir: snapshots read when the control plane is unreachable")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "directory for the last known good snapshot (survives restarts)")
 	fs.StringVar(&o.DeclarativeConfig, "declarative-config", "", "a kong.yml file: run without a control plane (DB-less)")

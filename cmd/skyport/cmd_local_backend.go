@@ -74,7 +74,7 @@ type backend struct {
 
 // buildControlPlane wires the store, the publisher, the WebSocket hub with
 // the cluster routes, and the Admin API, as o selects.
-func buildControlPlane(ctx context.Context, o *localOptions, clusterAddr string, pluginNames []string, log *slog.Logger) (*controlPlane, error) {
+func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener, pluginNames []string, log *slog.Logger) (*controlPlane, error) {
 	_, key, err := snapshot.EnsureKeyPair(o.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the signing key: %w", err)
@@ -84,7 +84,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, clusterAddr string,
 	if o.Backend == "aws" {
 		b, err = awsBackend(ctx, o, cp, log)
 	} else {
-		b, err = embeddedBackend(o, cp, "http://"+clusterAddr)
+		b, err = embeddedBackend(o, cp, cl.baseURL())
 	}
 	if err != nil {
 		cp.close(log)
@@ -93,7 +93,8 @@ func buildControlPlane(ctx context.Context, o *localOptions, clusterAddr string,
 	// The publisher and the $hello catch-up post through the AWS SDK's
 	// management API client, pointed at the hub as at API Gateway.
 	mgmt := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
-		BaseEndpoint: aws.String("http://" + clusterAddr),
+		BaseEndpoint: aws.String(cl.baseURL()),
+		HTTPClient:   cl.client(),
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
@@ -141,8 +142,12 @@ func buildControlPlane(ctx context.Context, o *localOptions, clusterAddr string,
 	}
 	if o.AdminToken != "" {
 		opts.TokenHash = admin.HashToken(o.AdminToken)
+		cp.admin = admin.New(opts)
+	} else {
+		// Loopback is then the Admin API's only protection: refuse what
+		// came through the data plane's proxy, DNS rebinding and CSRF.
+		cp.admin = admin.LocalGuard(admin.New(opts))
 	}
-	cp.admin = admin.New(opts)
 	return cp, nil
 }
 
@@ -193,7 +198,7 @@ func embeddedBackend(o *localOptions, cp *controlPlane, clusterBase string) (bac
 	cp.fallbackURL = "file://" + filepath.ToSlash(dir)
 	return backend{
 		store: st, objects: objects, presigner: newLocalPresigner(clusterBase, objects),
-		registry: cluster.NewMemory(nil), database: "embedded", onCommit: st.OnCommit,
+		registry: cluster.NewMemory(nil, cluster.WithNodeLimit(o.ClusterMaxNodes)), database: "embedded", onCommit: st.OnCommit,
 	}, nil
 }
 
@@ -210,7 +215,7 @@ func awsBackend(ctx context.Context, o *localOptions, cp *controlPlane, log *slo
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	st := dynamo.New(ddb, o.Table)
-	registry := cluster.NewDynamo(ddb, o.ClusterTable, nil)
+	registry := cluster.NewDynamo(ddb, o.ClusterTable, nil, cluster.WithNodeLimit(o.ClusterMaxNodes))
 	// Emulators (moto, LocalStack) serve buckets by path.
 	pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
 	s3c := s3.NewFromConfig(cfg, func(so *s3.Options) { so.UsePathStyle = pathStyle })

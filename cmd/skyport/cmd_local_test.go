@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/internal/motoserver"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
 func TestLocalOptionsCheck(t *testing.T) {
@@ -36,12 +37,17 @@ func TestLocalOptionsCheck(t *testing.T) {
 		{desc: "all interfaces without a token", opts: localOptions{Backend: "embedded", AdminListen: ":8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--admin-token"},
 		{desc: "open admin with a token", opts: localOptions{Backend: "embedded", AdminListen: "0.0.0.0:8001", ClusterListen: "127.0.0.1:8005", AdminToken: "t"}},
 		{desc: "open hub without a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "10.0.0.1:8005"}, wantErr: "--cluster-token"},
-		{desc: "open hub with a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t"}},
+		{desc: "open hub with a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t", ClusterAdvertise: "cp.example:8005"}},
+		{desc: "open hub without an advertised address", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t"}, wantErr: "--cluster-advertise"},
+		{desc: "open hub on one address", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "10.0.0.1:8005", ClusterToken: "t"}},
+		{desc: "unspecified advertised address", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t", ClusterAdvertise: "0.0.0.0:8005"}, wantErr: "--cluster-advertise"},
+		{desc: "certificate without key", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "127.0.0.1:8005", ClusterCert: "c.pem"}, wantErr: "--cluster-cert-key"},
 		{desc: "unknown backend", opts: localOptions{Backend: "etcd", AdminListen: "127.0.0.1:8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--backend"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
+			tt.opts.ClusterMaxNodes = cluster.DefaultNodeLimit
 			err := tt.opts.check()
 			if tt.wantErr == "" {
 				require.NoError(t, err)

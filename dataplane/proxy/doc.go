@@ -2,7 +2,8 @@
 // (router, upstream pools, plugin set, one transport per service) into an
 // immutable value, swaps it in atomically with Server.Apply, and proxies
 // every request the way Kong does — route matching, protocol enforcement,
-// strip_path and path_handling, preserve_host, X-Forwarded-* headers,
+// strip_path (path_handling v0 always, as Kong's traditional_compatible
+// router), preserve_host, X-Forwarded-* headers,
 // per-service timeouts, retries to another target on connection failures,
 // passive health reporting, Kong's error bodies and latency headers.
 //

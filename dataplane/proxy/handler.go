@@ -79,7 +79,7 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	}
 	port, _ := strconv.Atoi(ex.port)
 	m := c.router.Match(&router.Input{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(),
-		Header: r.Header, SNI: sni, Port: port})
+		Header: r.Header, TLS: r.TLS != nil, SNI: sni, Port: port})
 	if m == nil || !s.protocolAllowed(w, r, ex, m) {
 		if ex.status == 0 {
 			ex.status = http.StatusNotFound
@@ -102,7 +102,7 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 		s.exit(w, ex, plugin.JSONMessage(http.StatusServiceUnavailable, msgUnavailable))
 		return
 	}
-	ex.upstreamPath = upstreamPath(m.Route.PathHandling, ex.svc.base, m.Path, m.Prefix, m.Route.StripPath)
+	ex.upstreamPath = upstreamPath(ex.svc.base, m.Path, m.Prefix, m.Route.StripPath)
 	if ex.pc != nil && ex.pc.UpstreamPath != "" {
 		ex.upstreamPath = ex.pc.UpstreamPath
 	}

@@ -8,10 +8,10 @@ import (
 
 // schemaFiles are the entity schemas as Kong 3.9.3's GET /schemas/{name}
 // renders them (kong/api/routes/kong.lua schema_to_jsonable over
-// kong/db/schema/entities/*.lua and the plugins' daos.lua), without the
-// fields' descriptions, and where Skyport accepts other values than Kong
-// (see the README's Kong compatibility section) saying what Skyport
-// accepts. Kong's clients fill defaults from them (decK, go-kong), so every
+// kong/db/schema/entities/*.lua and the plugins' daos.lua), without Kong's
+// field descriptions (a description says where Skyport behaves otherwise),
+// and where Skyport accepts other values than Kong (see the README's Kong
+// compatibility section) saying what Skyport accepts. Kong's clients fill defaults from them (decK, go-kong), so every
 // default here is the one the model gives (schema_test.go checks it).
 //
 //go:embed schemas/*.json

@@ -97,14 +97,21 @@ func testStatus(t *testing.T, c *client) {
 	require.NotEqual(t, strings.Repeat("0", 32), b["configuration_hash"])
 }
 
-// fakeDataPlanes is a fixed data-plane list.
-type fakeDataPlanes struct {
-	dps []cluster.DataPlane
-	err error
+// failingDataPlanes is a registry that cannot be read.
+type failingDataPlanes struct{}
+
+func (failingDataPlanes) ListDataPlanes(context.Context, cluster.ListOptions) (cluster.DataPlanePage, error) {
+	return cluster.DataPlanePage{}, errors.New("table unavailable")
 }
 
-func (f fakeDataPlanes) ListDataPlanes(context.Context) ([]cluster.DataPlane, error) {
-	return f.dps, f.err
+// registryWith returns an in-process registry holding nodes.
+func registryWith(t *testing.T, nodes ...cluster.Node) *cluster.Memory {
+	t.Helper()
+	reg := cluster.NewMemory(nil)
+	for _, n := range nodes {
+		require.NoError(t, reg.PutNode(context.Background(), n))
+	}
+	return reg
 }
 
 func TestClustering(t *testing.T) {
@@ -116,11 +123,11 @@ func TestClustering(t *testing.T) {
 		count  int
 	}{
 		{"no cluster", nil, http.StatusOK, 0},
-		{"two data planes", fakeDataPlanes{dps: []cluster.DataPlane{
-			{ID: "dp-1", Hostname: "a", SyncStatus: cluster.SyncNormal},
-			{ID: "dp-2", Hostname: "b", SyncStatus: cluster.SyncUnknown},
-		}}, http.StatusOK, 2},
-		{"listing fails", fakeDataPlanes{err: errors.New("table unavailable")}, http.StatusInternalServerError, 0},
+		{"two data planes", registryWith(t,
+			cluster.Node{NodeID: "dp-1", Hostname: "a", State: "applied"},
+			cluster.Node{NodeID: "dp-2", Hostname: "b"},
+		), http.StatusOK, 2},
+		{"listing fails", failingDataPlanes{}, http.StatusInternalServerError, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

@@ -57,6 +57,7 @@ func TestSchemas(t *testing.T) {
 	routes := c.must(http.StatusOK, "GET", "/schemas/routes", nil)["fields"]
 	require.Equal(t, map[string]any{"type": "integer", "default": 0.0}, field(routes, "regex_priority"))
 	require.Equal(t, "v0", field(routes, "path_handling")["default"])
+	require.Contains(t, field(routes, "path_handling")["description"], "always combines them as v0")
 	require.Equal(t, map[string]any{"type": "foreign", "reference": "services"}, field(routes, "service"),
 		"no foreign schema (kong.lua strip_foreign_schemas)")
 

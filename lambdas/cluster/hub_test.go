@@ -64,6 +64,10 @@ func TestThroughHub(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
+	_, resp, err = websocket.Dial(ctx, wsURL+"/?token=dp-token", nil)
+	require.Error(t, err)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the token is accepted in the header only")
+
 	c, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer dp-token"}}})
 	require.NoError(t, err)
 	defer c.CloseNow()
