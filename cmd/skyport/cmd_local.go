@@ -62,6 +62,7 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.dp.StatusListen, "status-listen", "0.0.0.0:8100", "built-in data plane: status API listen address")
 	fs.StringVar(&o.dp.Labels, "labels", "", "built-in data plane: labels reported to the control plane, k:v,k:v")
 	fs.DurationVar(&o.dp.DrainTimeout, "drain-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
+	o.dp.limitFlags.register(fs)
 }
 
 // check refuses settings that would expose an open API.

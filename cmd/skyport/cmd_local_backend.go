@@ -1,15 +1,15 @@
 package main
 
 import (
-	"time"
-
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -91,12 +91,14 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		return nil, err
 	}
 	// The publisher and the $hello catch-up post through the AWS SDK's
-	// management API client, pointed at the hub as at API Gateway.
+	// management API client, pointed at the hub as at API Gateway and
+	// signing with a key the hub alone knows besides them.
+	hubCreds := hubCredentials()
 	mgmt := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
 		BaseEndpoint: aws.String(cl.baseURL()),
 		HTTPClient:   cl.client(),
 		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(hubCreds.AccessKeyID, hubCreds.SecretAccessKey, ""),
 	})
 	notifier := cluster.NewManagementNotifier(mgmt)
 	pub := publisher.New(publisher.Options{
@@ -129,7 +131,10 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Registry: b.registry, Objects: b.objects, Notifier: notifier, Presigner: b.presigner,
 		Logger: log.With("component", "cluster"),
 	}))
-	cp.hub = hub.New(hub.Options{Routes: routes, Authorize: hubAuthorizer(o.ClusterToken), Logger: log.With("component", "hub")})
+	cp.hub = hub.New(hub.Options{
+		Routes: routes, Authorize: hubAuthorizer(o.ClusterToken), ManagementCredentials: hubCreds,
+		Logger: log.With("component", "hub"),
+	})
 	cp.cluster = cp.hub
 	if lp, ok := b.presigner.(*localPresigner); ok {
 		cp.cluster = clusterHandler(cp.hub, lp)
@@ -149,6 +154,18 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		cp.admin = admin.LocalGuard(admin.New(opts))
 	}
 	return cp, nil
+}
+
+// hubCredentials returns an access key and secret made for this process
+// alone: the hub's @connections API refuses any call not signed with them
+// (Signature Version 4), so no other local process can post to data
+// planes. They are never written anywhere.
+func hubCredentials() aws.Credentials {
+	return aws.Credentials{
+		AccessKeyID:     "SKY" + rand.Text()[:17],
+		SecretAccessKey: rand.Text() + rand.Text(),
+		Source:          "skyport local",
+	}
 }
 
 // clusterRoutes sends every route of the WebSocket API to the cluster

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
@@ -242,6 +247,20 @@ func TestLocalClusterToken(t *testing.T) {
 		}
 		require.NotNil(t, resp, tt.desc)
 		require.Equal(t, tt.status, resp.StatusCode, tt.desc)
+	}
+	// The hub's @connections API, loopback though it is, takes only calls
+	// signed with the key this process made for its publisher: not
+	// unsigned ones, nor ones signed with a key anyone can guess.
+	for _, creds := range []aws.CredentialsProvider{aws.AnonymousCredentials{}, credentials.NewStaticCredentialsProvider("local", "local", "")} {
+		api := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+			BaseEndpoint: aws.String("http://" + p.cluster), Region: "us-east-1", Credentials: creds,
+		})
+		_, err := api.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{
+			ConnectionId: aws.String("Y29ubg=="), Data: []byte(`{"type":"config","revision":9}`),
+		})
+		var re *awshttp.ResponseError
+		require.True(t, errors.As(err, &re), "%T: %v", creds, err)
+		require.Equal(t, http.StatusForbidden, re.HTTPStatusCode(), "%T: %v", creds, err)
 	}
 	p.stop(t)
 }

@@ -50,7 +50,7 @@ func TestThroughHub(t *testing.T) {
 			return hub.ErrUnauthorized
 		}
 		return nil
-	}})
+	}, ManagementCredentials: aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"}})
 	srv := httptest.NewServer(wsHub)
 	t.Cleanup(srv.Close)
 	mgmt := apigatewaymanagementapi.NewFromConfig(aws.Config{
