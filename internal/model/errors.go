@@ -18,6 +18,7 @@ const (
 	CodeUniqueViolation      Code = 5
 	CodeNotFound             Code = 6
 	CodeInvalidOffset        Code = 7
+	CodeDatabaseError        Code = 8
 	CodeInvalidSize          Code = 9
 	CodeOperationUnsupported Code = 12
 	CodeInvalidDeclarative   Code = 14
@@ -32,6 +33,7 @@ var codeNames = map[Code]string{
 	CodeUniqueViolation:      "unique constraint violation",
 	CodeNotFound:             "not found",
 	CodeInvalidOffset:        "invalid offset",
+	CodeDatabaseError:        "database error",
 	CodeInvalidSize:          "invalid size",
 	CodeOperationUnsupported: "operation unsupported",
 	CodeInvalidDeclarative:   "invalid declarative configuration",
