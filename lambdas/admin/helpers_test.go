@@ -84,6 +84,7 @@ var suites = []struct {
 	{"Plugins", testPlugins},
 	{"ConcurrentPatches", testConcurrentPatches},
 	{"CredentialDeleteRace", testCredentialDeleteRace},
+	{"LongValues", testLongValues},
 }
 
 // TestAdminAPI runs every suite over real HTTP on every backend.
