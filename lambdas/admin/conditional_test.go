@@ -178,7 +178,9 @@ func testConflictsInARow(t *testing.T, c *client, s *hooked) {
 func testPatchRacingConfigLoad(t *testing.T, c *client, s *hooked) {
 	svc := c.must(http.StatusCreated, "POST", "/services", map[string]any{"name": "x", "host": "x.internal"})
 	load := func(doc string) func() {
-		return func() { c.must(http.StatusCreated, "POST", "/config", map[string]any{"config": "_format_version: \"3.0\"\n" + doc}) }
+		return func() {
+			c.must(http.StatusCreated, "POST", "/config", map[string]any{"config": "_format_version: \"3.0\"\n" + doc})
+		}
 	}
 	s.onUpdate = once(load(fmt.Sprintf("services:\n- id: %s\n  name: x\n  host: loaded.internal\n", svc["id"])))
 	got := c.must(http.StatusOK, "PATCH", "/services/x", map[string]any{"retries": 2})
