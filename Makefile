@@ -80,6 +80,7 @@ image: image-files ## the data plane container image, tagged skyport:dev (FROM s
 image-files: ## the static binary and root file system the image copies (bin/linux-$(ARCH), bin/rootfs)
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-$(ARCH)/skyport ./cmd/skyport
 	rm -rf $(BIN)/rootfs && mkdir -p $(BIN)/rootfs/etc/ssl/certs $(BIN)/rootfs/var/lib/skyport $(BIN)/rootfs/tmp
+	chmod 700 $(BIN)/rootfs/var/lib/skyport # the cache refuses a directory others may write
 	cp /etc/ssl/certs/ca-certificates.crt $(BIN)/rootfs/etc/ssl/certs/
 	printf 'root:x:0:0::/:/sbin/nologin\nskyport:x:65532:65532::/var/lib/skyport:/sbin/nologin\n' > $(BIN)/rootfs/etc/passwd
 	printf 'root:x:0:\nskyport:x:65532:\n' > $(BIN)/rootfs/etc/group
