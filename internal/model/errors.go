@@ -19,6 +19,7 @@ const (
 	CodeUniqueViolation       Code = 5
 	CodeNotFound              Code = 6
 	CodeInvalidOffset         Code = 7
+	CodeDatabaseError         Code = 8
 	CodeInvalidSize           Code = 9
 	CodeInvalidOptions        Code = 11
 	CodeOperationUnsupported  Code = 12
@@ -35,6 +36,7 @@ var codeNames = map[Code]string{
 	CodeUniqueViolation:       "unique constraint violation",
 	CodeNotFound:              "not found",
 	CodeInvalidOffset:         "invalid offset",
+	CodeDatabaseError:         "database error",
 	CodeInvalidSize:           "invalid size",
 	CodeInvalidOptions:        "invalid options",
 	CodeOperationUnsupported:  "operation unsupported",

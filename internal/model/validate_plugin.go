@@ -95,5 +95,7 @@ func (c *Consumer) Validate() error {
 	if c.CustomID != nil && *c.CustomID == "" {
 		f.Add("custom_id", msgEmpty)
 	}
+	checkMaxLength(f, "username", deref(c.Username))
+	checkMaxLength(f, "custom_id", deref(c.CustomID))
 	return f.Err()
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,15 +28,20 @@ func (e *httpError) Error() string { return e.msg }
 
 var errCannotParse = &httpError{status: http.StatusBadRequest, msg: "Cannot parse JSON body"}
 
-// readBody reads the request body as a JSON object, a form or a multipart
-// form. Form values are coerced to the types of kind k's fields (plugin is
-// the plugin name, for typing config.* fields of a PATCH).
+// readBody reads the request body as parseBody does.
 func (h *Handler) readBody(r *http.Request, k model.Kind, plugin string) (map[string]any, error) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, fmt.Errorf("reading request body: %w", err)
 	}
-	values, isForm, err := formValues(r.Header.Get("Content-Type"), raw)
+	return h.decodeBody(r.Context(), raw, r.Header.Get("Content-Type"), k, plugin)
+}
+
+// parseBody parses a request body as a JSON object, a form or a multipart
+// form. Form values are coerced to the types of kind k's fields (plugin is
+// the plugin name, for typing config.* fields of a PATCH).
+func parseBody(raw []byte, contentType string, k model.Kind, plugin string) (map[string]any, error) {
+	values, isForm, err := formValues(contentType, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +63,17 @@ func (h *Handler) readBody(r *http.Request, k model.Kind, plugin string) (map[st
 			return nil, errCannotParse
 		}
 	}
-	if err := h.foreignKeys(r.Context(), k, body); err != nil {
+	return body, nil
+}
+
+// decodeBody parses raw as parseBody does and reduces the foreign keys it
+// holds as whole objects to their primary keys (foreignKeys).
+func (h *Handler) decodeBody(ctx context.Context, raw []byte, contentType string, k model.Kind, plugin string) (map[string]any, error) {
+	body, err := parseBody(raw, contentType, k, plugin)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.foreignKeys(ctx, k, body); err != nil {
 		return nil, err
 	}
 	return body, nil
