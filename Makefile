@@ -73,16 +73,19 @@ $(GOLANGCI):
 
 ARCH ?= $(shell $(GO) env GOARCH)
 
+IMAGE_DIR = $(BIN)/image/linux-$(ARCH)
+
 .PHONY: image image-files
 image: image-files ## the data plane container image, tagged skyport:dev (FROM scratch; ARCH=arm64 for Graviton)
-	docker build -f dataplane/Dockerfile --build-arg TARGETARCH=$(ARCH) -t skyport:dev .
+	docker build --platform linux/$(ARCH) -t skyport:dev $(IMAGE_DIR)
 
-image-files: ## the static binary and root file system the image copies (bin/linux-$(ARCH), bin/rootfs)
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-$(ARCH)/skyport ./cmd/skyport
-	rm -rf $(BIN)/rootfs && mkdir -p $(BIN)/rootfs/etc/ssl/certs $(BIN)/rootfs/var/lib/skyport $(BIN)/rootfs/tmp
-	cp /etc/ssl/certs/ca-certificates.crt $(BIN)/rootfs/etc/ssl/certs/
-	printf 'root:x:0:0::/:/sbin/nologin\nskyport:x:65532:65532::/var/lib/skyport:/sbin/nologin\n' > $(BIN)/rootfs/etc/passwd
-	printf 'root:x:0:\nskyport:x:65532:\n' > $(BIN)/rootfs/etc/group
+image-files: ## the image's build context in bin/image/linux-$(ARCH): Dockerfile, static binary, root file system
+	rm -rf $(IMAGE_DIR) && mkdir -p $(IMAGE_DIR)/rootfs/etc/ssl/certs $(IMAGE_DIR)/rootfs/var/lib/skyport $(IMAGE_DIR)/rootfs/tmp
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_DIR)/skyport ./cmd/skyport
+	cp dataplane/Dockerfile $(IMAGE_DIR)/Dockerfile
+	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_DIR)/rootfs/etc/ssl/certs/
+	printf 'root:x:0:0::/:/sbin/nologin\nskyport:x:65532:65532::/var/lib/skyport:/sbin/nologin\n' > $(IMAGE_DIR)/rootfs/etc/passwd
+	printf 'root:x:0:\nskyport:x:65532:\n' > $(IMAGE_DIR)/rootfs/etc/group
 
 .PHONY: synth
 synth: build ## synthesize the CDK stack into cdk.out

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/skyport-gw/skyport/infra/stack"
 )
@@ -63,6 +64,7 @@ func run() error {
 	if _, err := stack.New(app, env("SKYPORT_STACK_NAME", "Skyport"), props); err != nil {
 		return err
 	}
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(true), Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)
 	return nil
 }

@@ -1,11 +1,15 @@
 // Command keygen is the Lambda behind the stack's signing-key custom
-// resource (see package keygen).
+// resource (see package keygen). CloudFormation invokes it directly; its
+// answer is PUT to the event's presigned response URL.
 package main
 
 import (
 	"context"
-	"log"
+	"fmt"
+	"log/slog"
+	"os"
 
+	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -14,10 +18,19 @@ import (
 )
 
 func main() {
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	h, err := build(context.Background(), log)
 	if err != nil {
-		log.Fatalf("keygen: loading AWS configuration: %v", err)
+		log.Error("starting keygen", "error", err)
+		os.Exit(1)
 	}
-	h := &keygen.Handler{Secrets: secretsmanager.NewFromConfig(cfg)}
-	lambda.Start(h.Handle)
+	lambda.Start(cfn.LambdaWrap(h.Handle))
+}
+
+func build(ctx context.Context, log *slog.Logger) (*keygen.Handler, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	return &keygen.Handler{Secrets: secretsmanager.NewFromConfig(cfg), Logger: log}, nil
 }
