@@ -59,8 +59,9 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	done
 
 .PHONY: test-infra
-test-infra: build ## CDK assertion tests, synth and cfn-lint
-	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory -C infra test; else echo "infra: no CDK app yet"; fi
+test-infra: build ## CDK assertion tests with cdk-nag, synth, every asset built as `cdk deploy` builds it, cfn-lint
+	@$(MAKE) --no-print-directory image-files ARCH=arm64
+	$(MAKE) --no-print-directory -C infra test
 
 .PHONY: lint
 lint: $(GOLANGCI) ## gofmt, go vet and golangci-lint
@@ -88,7 +89,8 @@ image-files: ## the image's build context in bin/image/linux-$(ARCH): Dockerfile
 	printf 'root:x:0:\nskyport:x:65532:\n' > $(IMAGE_DIR)/rootfs/etc/group
 
 .PHONY: synth
-synth: build ## synthesize the CDK stack into cdk.out
+synth: build ## synthesize the CDK stack into infra/cdk.out (what `cdk deploy` deploys)
+	@$(MAKE) --no-print-directory image-files ARCH=arm64
 	$(MAKE) -C infra synth
 
 .PHONY: bench
