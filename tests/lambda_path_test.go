@@ -1,0 +1,5 @@
+package tests
+
+import "testing"
+
+func testLambdaPath(t *testing.T, a *awsFixture) { t.Skip("todo") }
