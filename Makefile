@@ -16,7 +16,7 @@ FUZZ_TARGETS ?= ./internal/declarative:FuzzParse ./internal/snapshot:FuzzDecode 
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## bin/skyport, and one bootstrap per Lambda (provided.al2023, arm64)
