@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -167,6 +168,27 @@ func (f *Function) InitDuration() (time.Duration, error) {
 		return 0, err
 	}
 	return time.Duration(ms * float64(time.Millisecond)), nil
+}
+
+// BootstrapPID returns the process id of the function's bootstrap (the
+// emulator's child), once an invocation has started it.
+func (f *Function) BootstrapPID() (int, error) {
+	pid := f.cmd.Process.Pid
+	// Any of the emulator's threads may have started it.
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if err != nil {
+		return 0, fmt.Errorf("listing the emulator's threads: %w", err)
+	}
+	for _, path := range tasks {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		if fields := strings.Fields(string(data)); len(fields) > 0 {
+			return strconv.Atoi(fields[0])
+		}
+	}
+	return 0, errors.New("the bootstrap is not running")
 }
 
 // Close stops the emulator and the function.
