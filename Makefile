@@ -82,6 +82,7 @@ image: image-files ## the data plane container image, tagged skyport:dev (FROM s
 
 image-files: ## the image's build context in bin/image/linux-$(ARCH): Dockerfile, static binary, root file system
 	rm -rf $(IMAGE_DIR) && mkdir -p $(IMAGE_DIR)/rootfs/etc/ssl/certs $(IMAGE_DIR)/rootfs/var/lib/skyport $(IMAGE_DIR)/rootfs/tmp
+	chmod 700 $(IMAGE_DIR)/rootfs/var/lib/skyport # the cache refuses a directory others may write
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_DIR)/skyport ./cmd/skyport
 	cp dataplane/Dockerfile $(IMAGE_DIR)/Dockerfile
 	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_DIR)/rootfs/etc/ssl/certs/

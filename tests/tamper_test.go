@@ -55,6 +55,8 @@ type syncStatus struct {
 		Source           string  `json:"source"`
 		LastError        string  `json:"last_error"`
 		RejectedRevision float64 `json:"rejected_revision"`
+		Cache            string  `json:"cache"`
+		CacheError       string  `json:"cache_error"`
 	} `json:"sync"`
 }
 
@@ -150,10 +152,11 @@ func TestTamperedSnapshotsAreRefused(t *testing.T) {
 		t.Fatalf("older revision changed what is served: %v", err)
 	}
 
-	// A crash mid-write leaves a truncated cache: detected and ignored at
-	// boot, so the data plane waits for a configuration from elsewhere.
+	// A cache damaged on disk (truncated) is detected and refused at boot,
+	// and reported lost, so the data plane waits for a configuration from
+	// elsewhere.
 	dp.proc.stop(t)
-	snap := filepath.Join(cache, "cache.json.gz")
+	snap := filepath.Join(cache, "lkg.snapshot")
 	info, err := os.Stat(snap)
 	if err != nil {
 		t.Fatalf("no cache written: %v", err)
@@ -173,6 +176,9 @@ func TestTamperedSnapshotsAreRefused(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if code, body, _ := request(http.MethodGet, "http://"+again.status+"/status/ready", nil); code != http.StatusServiceUnavailable {
 		t.Fatalf("booted from a truncated cache: /status/ready %d %s", code, body)
+	}
+	if s := syncOf(t, again.status); s.Sync.Cache != "lost" || !strings.Contains(s.Sync.CacheError, "size") {
+		t.Fatalf("a truncated cache is not reported lost in /status: %+v", s.Sync)
 	}
 	// A valid snapshot in the fallback then brings it up.
 	(&fallbackDir{t: t, objs: empty, key: priv}).publish(9, changed, priv, "", nil)

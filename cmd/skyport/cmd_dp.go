@@ -35,6 +35,7 @@ type dpOptions struct {
 	CPURL             string
 	CPAuth            string
 	CPToken           string
+	CPCA              string
 	FallbackURL       string
 	CacheDir          string
 	DeclarativeConfig string
@@ -56,10 +57,14 @@ type dpOptions struct {
 	GCPercent int
 
 	tlsFlags
+	limitFlags
 
 	// collectors are extra metrics served on /metrics (the prometheus
 	// plugin's); not a flag.
 	collectors []prom.Collector
+	// cpClient, when set, dials the control plane instead of the default
+	// client (the built-in data plane of skyport local); not a flag.
+	cpClient *http.Client
 }
 
 // register adds the data plane's flags to fs.
@@ -67,6 +72,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.CPURL, "cp-url", "", "control plane WebSocket URL: wss://… (API Gateway stage) or ws://127.0.0.1:8005")
 	fs.StringVar(&o.CPAuth, "cp-auth", "token", "how to authenticate to the control plane: iam (SigV4) or token")
 	fs.StringVar(&o.CPToken, "cp-token", "", "bearer token for --cp-auth token")
+	fs.StringVar(&o.CPCA, "cp-ca", "", "PEM file of certificates trusted, besides the system's roots, for a wss:// --cp-url and its snapshot downloads (skyport local --cluster-cert)")
 	fs.StringVar(&o.FallbackURL, "fallback-url", "", "s3://bucket/prefix or file:///dir: snapshots read when the control plane is unreachable")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "directory for the last known good snapshot (survives restarts)")
 	fs.StringVar(&o.DeclarativeConfig, "declarative-config", "", "a kong.yml file: run without a control plane (DB-less)")
@@ -82,6 +88,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
 	o.tlsFlags.register(fs)
+	o.limitFlags.register(fs)
 	fs.DurationVar(&o.FallbackPoll, "fallback-poll", 30*time.Second, "how often the fallback is polled while the control plane is unreachable")
 }
 
@@ -136,6 +143,10 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 			return fmt.Errorf("registering metrics: %w", err)
 		}
 	}
+	limits, err := o.limits()
+	if err != nil {
+		return err
+	}
 	certificates, err := newCertManager(ctx, o, log.With("component", "certs"))
 	if err != nil {
 		return fmt.Errorf("starting the certificate manager: %w", err)
@@ -151,6 +162,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders,
 		Observer: metrics, AccessLogWriter: accessLog,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
+		Limits: limits,
 	})
 	defer px.Close()
 	if o.DeclarativeConfig != "" {
@@ -168,15 +180,16 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	if err != nil {
 		return err
 	}
-	proxyServer := func(tc *tls.Config) *http.Server {
-		return &http.Server{Handler: px, ConnState: metrics.ConnState, TLSConfig: tc,
-			ReadHeaderTimeout: 60 * time.Second, ErrorLog: slogErrorLog(log)}
+	// The proxy's listeners apply the limits on clients (header size,
+	// idle and slow connections).
+	proxyServer := func(h http.Handler, tc *tls.Config) *http.Server {
+		srv := px.HTTPServer(h)
+		srv.ConnState, srv.TLSConfig, srv.ErrorLog = metrics.ConnState, tc, slogErrorLog(log)
+		return srv
 	}
-	plain := proxyServer(nil)
-	plain.Handler = certificates.HTTPChallengeHandler(px)
-	servers := []*namedServer{{name: "proxy", addr: o.ProxyListen, srv: plain}}
+	servers := []*namedServer{{name: "proxy", addr: o.ProxyListen, srv: proxyServer(certificates.HTTPChallengeHandler(px), nil)}}
 	if o.ProxyTLSListen != "" {
-		servers = append(servers, &namedServer{name: "proxy-tls", addr: o.ProxyTLSListen, srv: proxyServer(certificates.TLSConfig())})
+		servers = append(servers, &namedServer{name: "proxy-tls", addr: o.ProxyTLSListen, srv: proxyServer(px, certificates.TLSConfig())})
 	}
 	servers = append(servers, &namedServer{name: "status", addr: o.StatusListen, srv: &http.Server{Handler: statusHandler,
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(log)}})

@@ -85,6 +85,9 @@ func syncConfig(ctx context.Context, o *dpOptions) (dpsync.Config, error) {
 		Version:      version,
 		FallbackPoll: o.FallbackPoll,
 	}
+	if cfg.HTTPClient, err = cpHTTPClient(o); err != nil {
+		return dpsync.Config{}, err
+	}
 	cfg.Hostname, _ = os.Hostname()
 	if cfg.NodeID = o.NodeID; cfg.NodeID == "" {
 		if cfg.NodeID, err = cache.NodeID(o.CacheDir); err != nil {

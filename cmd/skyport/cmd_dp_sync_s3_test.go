@@ -68,4 +68,6 @@ func TestStartSyncS3Fallback(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return a.rev.Load() == 4 }, 20*time.Second, 20*time.Millisecond)
 	require.Equal(t, "fallback", rep.SyncState().Source)
+	// Saved to the cache directory before the test removes it.
+	require.Eventually(t, func() bool { return rep.SyncState().Cache == "ok" }, 20*time.Second, 20*time.Millisecond)
 }

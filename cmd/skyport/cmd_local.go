@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
 // localOptions are the settings of "skyport local" (DESIGN.md "Local mode").
@@ -30,6 +31,12 @@ type localOptions struct {
 	Create        bool
 	AdminToken    string
 	ClusterToken  string
+	// Cluster listener: the address data planes dial, its TLS
+	// certificate, and the data-plane rows one token may create.
+	ClusterAdvertise string
+	ClusterCert      string
+	ClusterCertKey   string
+	ClusterMaxNodes  int
 	// dp holds the built-in data plane's listen flags.
 	dp dpOptions
 }
@@ -46,11 +53,16 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Create, "create", false, "--backend aws: create the tables and the bucket if absent")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "Admin API token (Authorization: Bearer or Kong-Admin-Token); required unless --admin-listen is loopback")
 	fs.StringVar(&o.ClusterToken, "cluster-token", "", "token data planes present (skyport dp --cp-token); required unless --cluster-listen is loopback")
+	fs.StringVar(&o.ClusterAdvertise, "cluster-advertise", "", "host:port data planes dial to reach --cluster-listen, used in snapshot download URLs (default: the listen address; required when it is 0.0.0.0 or ::)")
+	fs.StringVar(&o.ClusterCert, "cluster-cert", "", "PEM certificate (chain) of the cluster listener: data planes connect with wss:// (skyport dp --cp-ca trusts it)")
+	fs.StringVar(&o.ClusterCertKey, "cluster-cert-key", "", "PEM file of --cluster-cert's key")
+	fs.IntVar(&o.ClusterMaxNodes, "cluster-max-nodes", cluster.DefaultNodeLimit, "data-plane rows the cluster token may create (a node unseen for 15 minutes gives its place up)")
 	fs.StringVar(&o.dp.ProxyListen, "proxy-listen", "0.0.0.0:8000", "built-in data plane: HTTP proxy listen address")
 	fs.StringVar(&o.dp.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "built-in data plane: HTTPS proxy listen address (empty disables)")
 	fs.StringVar(&o.dp.StatusListen, "status-listen", "0.0.0.0:8100", "built-in data plane: status API listen address")
 	fs.StringVar(&o.dp.Labels, "labels", "", "built-in data plane: labels reported to the control plane, k:v,k:v")
 	fs.DurationVar(&o.dp.DrainTimeout, "drain-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
+	o.dp.limitFlags.register(fs)
 }
 
 // check refuses settings that would expose an open API.
@@ -63,7 +75,7 @@ func (o *localOptions) check() error {
 	case o.ClusterToken == "" && !isLoopback(o.ClusterListen):
 		return fmt.Errorf("--cluster-listen %s is not a loopback address: set --cluster-token (or SKYPORT_CLUSTER_TOKEN)", o.ClusterListen)
 	}
-	return nil
+	return o.checkCluster()
 }
 
 // isLoopback reports whether a listen address only accepts local clients.
@@ -118,8 +130,12 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	}
 	defer clusterLn.Close()
 
+	cl, err := newClusterListener(o, clusterLn)
+	if err != nil {
+		return err
+	}
 	reg := plugins.Registry()
-	cp, err := buildControlPlane(ctx, o, dialable(clusterLn.Addr()), reg.Names(), log)
+	cp, err := buildControlPlane(ctx, o, cl, reg.Names(), log)
 	if err != nil {
 		return err
 	}
@@ -143,7 +159,7 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	for name, s := range map[string]struct {
 		srv *http.Server
 		ln  net.Listener
-	}{"admin": {adminSrv, adminLn}, "cluster": {hubSrv, clusterLn}} {
+	}{"admin": {adminSrv, adminLn}, "cluster": {hubSrv, cl.listener}} {
 		log.Info("listening", "listener", name, "addr", s.ln.Addr().String())
 		wg.Go(func() {
 			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
@@ -153,14 +169,14 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	}
 	wg.Go(func() { fail(cp.run(ctx)) })
 	if o.DP {
-		dpo := builtinDP(o, dialable(clusterLn.Addr()), cp.fallbackURL)
+		dpo := builtinDP(o, cl, cp.fallbackURL)
 		wg.Go(func() {
 			if err := runDataPlane(ctx, &dpo, reg, log.With("component", "dp")); err != nil {
 				fail(fmt.Errorf("built-in data plane: %w", err))
 			}
 		})
 	}
-	printNextSteps(stdout, o, dialable(adminLn.Addr()), dialable(clusterLn.Addr()), cp.fallbackURL)
+	printNextSteps(stdout, o, dialable(adminLn.Addr()), cl, cp.fallbackURL)
 
 	<-ctx.Done()
 	log.Info("shutting down")
@@ -190,10 +206,12 @@ func dialable(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-// builtinDP returns the settings of the data plane that runs in-process.
-func builtinDP(o *localOptions, clusterAddr, fallbackURL string) dpOptions {
+// builtinDP returns the settings of the data plane that runs in-process:
+// it dials the cluster listener as remote data planes do, over loopback.
+func builtinDP(o *localOptions, cl *clusterListener, fallbackURL string) dpOptions {
 	dpo := o.dp
-	dpo.CPURL = "ws://" + clusterAddr
+	dpo.CPURL = cl.wsURL()
+	dpo.cpClient = cl.client()
 	dpo.CPAuth = "token"
 	dpo.CPToken = o.ClusterToken
 	dpo.FallbackURL = fallbackURL
@@ -205,20 +223,21 @@ func builtinDP(o *localOptions, clusterAddr, fallbackURL string) dpOptions {
 }
 
 // printNextSteps tells a new user what to try.
-func printNextSteps(w io.Writer, o *localOptions, adminAddr, clusterAddr, fallbackURL string) {
+func printNextSteps(w io.Writer, o *localOptions, adminAddr string, cl *clusterListener, fallbackURL string) {
 	auth := ""
 	if o.AdminToken != "" {
 		auth = ` -H "Kong-Admin-Token: $SKYPORT_ADMIN_TOKEN"`
 	}
 	admin := "http://" + adminAddr
 	fmt.Fprintf(w, "\nSkyport is running (backend %s, state in %s).\n\n", o.Backend, o.DataDir)
-	fmt.Fprintf(w, "  Admin API:  %s\n  WebSocket:  ws://%s\n", admin, clusterAddr)
+	fmt.Fprintf(w, "  Admin API:  %s\n  WebSocket:  %s\n", admin, cl.wsURL())
 	if o.DP {
 		fmt.Fprintf(w, "  Proxy:      http://%s   status: http://%s/status/ready\n", o.dp.ProxyListen, o.dp.StatusListen)
 	}
-	fmt.Fprintf(w, "\nTry (the service's upstream is the Admin API itself, so no other server is needed):\n")
-	fmt.Fprintf(w, "  curl -s%s %s/services -d name=example -d url=%s\n", auth, admin, admin)
-	fmt.Fprintf(w, "  curl -s%s %s/services/example/routes -d name=example -d paths[]=/example\n", auth, admin)
+	fmt.Fprintf(w, "\nTry (the route answers by itself with the request-termination plugin, so no upstream is needed):\n")
+	fmt.Fprintf(w, "  curl -s%s %s/services -d name=example -d url=http://upstream.invalid\n", auth, admin)
+	fmt.Fprintf(w, "  curl -s%s %s/services/example/routes -d name=example-route -d paths[]=/example\n", auth, admin)
+	fmt.Fprintf(w, "  curl -s%s %s/routes/example-route/plugins -d name=request-termination -d config.status_code=200 -d config.message=hello\n", auth, admin)
 	if o.DP {
 		_, port, _ := net.SplitHostPort(o.dp.ProxyListen)
 		fmt.Fprintf(w, "  curl -i http://127.0.0.1:%s/example\n", port)
@@ -228,6 +247,9 @@ func printNextSteps(w io.Writer, o *localOptions, adminAddr, clusterAddr, fallba
 	if o.ClusterToken != "" {
 		token = " --cp-token $SKYPORT_CLUSTER_TOKEN"
 	}
-	fmt.Fprintf(w, "\nJoin another data plane:\n  skyport dp --cp-url ws://%s%s --fallback-url %s --verify-key %s --cache-dir ./dp2-cache --proxy-listen 127.0.0.1:9000 --proxy-tls-listen '' --status-listen 127.0.0.1:9100\n\n",
-		clusterAddr, token, fallbackURL, filepath.Join(o.DataDir, "publisher.pub"))
+	if o.ClusterCert != "" {
+		token += " --cp-ca " + o.ClusterCert
+	}
+	fmt.Fprintf(w, "\nJoin another data plane:\n  skyport dp --cp-url %s%s --fallback-url %s --verify-key %s --cache-dir ./dp2-cache --proxy-listen 127.0.0.1:9000 --proxy-tls-listen '' --status-listen 127.0.0.1:9100\n\n",
+		cl.wsURL(), token, fallbackURL, filepath.Join(o.DataDir, "publisher.pub"))
 }

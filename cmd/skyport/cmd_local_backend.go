@@ -1,15 +1,15 @@
 package main
 
 import (
-	"time"
-
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,7 +74,7 @@ type backend struct {
 
 // buildControlPlane wires the store, the publisher, the WebSocket hub with
 // the cluster routes, and the Admin API, as o selects.
-func buildControlPlane(ctx context.Context, o *localOptions, clusterAddr string, pluginNames []string, log *slog.Logger) (*controlPlane, error) {
+func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener, pluginNames []string, log *slog.Logger) (*controlPlane, error) {
 	_, key, err := snapshot.EnsureKeyPair(o.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the signing key: %w", err)
@@ -84,18 +84,21 @@ func buildControlPlane(ctx context.Context, o *localOptions, clusterAddr string,
 	if o.Backend == "aws" {
 		b, err = awsBackend(ctx, o, cp, log)
 	} else {
-		b, err = embeddedBackend(o, cp, "http://"+clusterAddr)
+		b, err = embeddedBackend(o, cp, cl.baseURL())
 	}
 	if err != nil {
 		cp.close(log)
 		return nil, err
 	}
 	// The publisher and the $hello catch-up post through the AWS SDK's
-	// management API client, pointed at the hub as at API Gateway.
+	// management API client, pointed at the hub as at API Gateway and
+	// signing with a key the hub alone knows besides them.
+	hubCreds := hubCredentials()
 	mgmt := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
-		BaseEndpoint: aws.String("http://" + clusterAddr),
+		BaseEndpoint: aws.String(cl.baseURL()),
+		HTTPClient:   cl.client(),
 		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(hubCreds.AccessKeyID, hubCreds.SecretAccessKey, ""),
 	})
 	notifier := cluster.NewManagementNotifier(mgmt)
 	pub := publisher.New(publisher.Options{
@@ -128,7 +131,10 @@ func buildControlPlane(ctx context.Context, o *localOptions, clusterAddr string,
 		Registry: b.registry, Objects: b.objects, Notifier: notifier, Presigner: b.presigner,
 		Logger: log.With("component", "cluster"),
 	}))
-	cp.hub = hub.New(hub.Options{Routes: routes, Authorize: hubAuthorizer(o.ClusterToken), Logger: log.With("component", "hub")})
+	cp.hub = hub.New(hub.Options{
+		Routes: routes, Authorize: hubAuthorizer(o.ClusterToken), ManagementCredentials: hubCreds,
+		Logger: log.With("component", "hub"),
+	})
 	cp.cluster = cp.hub
 	if lp, ok := b.presigner.(*localPresigner); ok {
 		cp.cluster = clusterHandler(cp.hub, lp)
@@ -140,9 +146,25 @@ func buildControlPlane(ctx context.Context, o *localOptions, clusterAddr string,
 	}
 	if o.AdminToken != "" {
 		opts.TokenHash = admin.HashToken(o.AdminToken)
+		cp.admin = admin.New(opts)
+	} else {
+		// Loopback is then the Admin API's only protection: refuse what
+		// came through the data plane's proxy, DNS rebinding and CSRF.
+		cp.admin = admin.LocalGuard(admin.New(opts))
 	}
-	cp.admin = admin.New(opts)
 	return cp, nil
+}
+
+// hubCredentials returns an access key and secret made for this process
+// alone: the hub's @connections API refuses any call not signed with them
+// (Signature Version 4), so no other local process can post to data
+// planes. They are never written anywhere.
+func hubCredentials() aws.Credentials {
+	return aws.Credentials{
+		AccessKeyID:     "SKY" + rand.Text()[:17],
+		SecretAccessKey: rand.Text() + rand.Text(),
+		Source:          "skyport local",
+	}
 }
 
 // clusterRoutes sends every route of the WebSocket API to the cluster
@@ -192,7 +214,7 @@ func embeddedBackend(o *localOptions, cp *controlPlane, clusterBase string) (bac
 	cp.fallbackURL = "file://" + filepath.ToSlash(dir)
 	return backend{
 		store: st, objects: objects, presigner: newLocalPresigner(clusterBase, objects),
-		registry: cluster.NewMemory(nil), database: "embedded", onCommit: st.OnCommit,
+		registry: cluster.NewMemory(nil, cluster.WithNodeLimit(o.ClusterMaxNodes)), database: "embedded", onCommit: st.OnCommit,
 	}, nil
 }
 
@@ -212,7 +234,7 @@ func awsBackend(ctx context.Context, o *localOptions, cp *controlPlane, log *slo
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	st := dynamo.New(ddb, o.Table)
-	registry := cluster.NewDynamo(ddb, o.ClusterTable, nil)
+	registry := cluster.NewDynamo(ddb, o.ClusterTable, nil, cluster.WithNodeLimit(o.ClusterMaxNodes))
 	// Emulators (moto, LocalStack) serve buckets by path.
 	pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
 	s3c := s3.NewFromConfig(cfg, func(so *s3.Options) { so.UsePathStyle = pathStyle })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,10 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/internal/motoserver"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
 func TestLocalOptionsCheck(t *testing.T) {
@@ -36,12 +42,17 @@ func TestLocalOptionsCheck(t *testing.T) {
 		{desc: "all interfaces without a token", opts: localOptions{Backend: "embedded", AdminListen: ":8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--admin-token"},
 		{desc: "open admin with a token", opts: localOptions{Backend: "embedded", AdminListen: "0.0.0.0:8001", ClusterListen: "127.0.0.1:8005", AdminToken: "t"}},
 		{desc: "open hub without a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "10.0.0.1:8005"}, wantErr: "--cluster-token"},
-		{desc: "open hub with a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t"}},
+		{desc: "open hub with a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t", ClusterAdvertise: "cp.example:8005"}},
+		{desc: "open hub without an advertised address", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t"}, wantErr: "--cluster-advertise"},
+		{desc: "open hub on one address", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "10.0.0.1:8005", ClusterToken: "t"}},
+		{desc: "unspecified advertised address", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t", ClusterAdvertise: "0.0.0.0:8005"}, wantErr: "--cluster-advertise"},
+		{desc: "certificate without key", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "127.0.0.1:8005", ClusterCert: "c.pem"}, wantErr: "--cluster-cert-key"},
 		{desc: "unknown backend", opts: localOptions{Backend: "etcd", AdminListen: "127.0.0.1:8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--backend"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
+			tt.opts.ClusterMaxNodes = cluster.DefaultNodeLimit
 			err := tt.opts.check()
 			if tt.wantErr == "" {
 				require.NoError(t, err)
@@ -236,6 +247,20 @@ func TestLocalClusterToken(t *testing.T) {
 		}
 		require.NotNil(t, resp, tt.desc)
 		require.Equal(t, tt.status, resp.StatusCode, tt.desc)
+	}
+	// The hub's @connections API, loopback though it is, takes only calls
+	// signed with the key this process made for its publisher: not
+	// unsigned ones, nor ones signed with a key anyone can guess.
+	for _, creds := range []aws.CredentialsProvider{aws.AnonymousCredentials{}, credentials.NewStaticCredentialsProvider("local", "local", "")} {
+		api := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+			BaseEndpoint: aws.String("http://" + p.cluster), Region: "us-east-1", Credentials: creds,
+		})
+		_, err := api.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{
+			ConnectionId: aws.String("Y29ubg=="), Data: []byte(`{"type":"config","revision":9}`),
+		})
+		var re *awshttp.ResponseError
+		require.True(t, errors.As(err, &re), "%T: %v", creds, err)
+		require.Equal(t, http.StatusForbidden, re.HTTPStatusCode(), "%T: %v", creds, err)
 	}
 	p.stop(t)
 }

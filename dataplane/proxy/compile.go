@@ -74,7 +74,9 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 	}
 	routes := make([]*model.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		if len(r.Protocols) == 0 || slices.Contains(r.Protocols, "http") || slices.Contains(r.Protocols, "https") {
+		if len(r.Protocols) == 0 || slices.ContainsFunc(r.Protocols, func(p string) bool {
+			return p == "http" || p == "https" || p == "ws" || p == "wss"
+		}) {
 			routes = append(routes, r)
 		}
 	}

@@ -2,7 +2,8 @@
 // (router, upstream pools, plugin set, one transport per service) into an
 // immutable value, swaps it in atomically with Server.Apply, and proxies
 // every request the way Kong does — route matching, protocol enforcement,
-// strip_path and path_handling, preserve_host, X-Forwarded-* headers,
+// strip_path (path_handling v0 always, as Kong's traditional_compatible
+// router), preserve_host, X-Forwarded-* headers,
 // per-service timeouts, retries to another target on connection failures,
 // passive health reporting, Kong's error bodies and latency headers.
 //
@@ -17,4 +18,12 @@
 // selection, retries, header rules and plugin phases. Access log lines can
 // be encoded without slog and written asynchronously (AccessLogWriter,
 // LogWriter).
+//
+// At the edge, Limits carry nginx's bounds on clients as Kong runs them
+// (header buffers, keep-alive, header and body timeouts, body size), which
+// HTTPServer applies to a listener; routes' request_buffering and
+// response_buffering buffer bodies in memory, then in temporary files, so
+// that slow clients hold no upstream connection. Hop-by-hop fields the
+// client names are removed before the plugins run, and only WebSocket
+// upgrades are forwarded.
 package proxy

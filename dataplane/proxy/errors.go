@@ -59,6 +59,11 @@ func isTimeout(err error) bool {
 // proxyError is ReverseProxy's ErrorHandler.
 func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeFrom(r.Context())
+	if berr := ex.body.failure(); berr != nil {
+		// The upstream request failed because the client's body did.
+		s.refuseBody(w, ex, berr)
+		return
+	}
 	ex.err = err
 	status, msg := classify(err)
 	if status == statusClientClosed {

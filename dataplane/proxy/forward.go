@@ -54,6 +54,9 @@ func (s *Server) respond(res *http.Response) error {
 	ex := exchangeFrom(res.Request.Context())
 	ex.received = time.Now()
 	ex.status = res.StatusCode
+	if ex.match.Route.ResponseBuffering {
+		res.Body = s.buffered(res)
+	}
 	if p := ex.svc.pool; p != nil && ex.target != nil {
 		p.Report(ex.target, upstream.Response, res.StatusCode)
 	}

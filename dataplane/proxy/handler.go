@@ -35,6 +35,8 @@ type exchange struct {
 	// direct says forward, not ReverseProxy, is proxying: informational
 	// responses are written to rec by the client.
 	direct bool
+	// body reads the client's request body; nil when there is none.
+	body *clientBody
 }
 
 type exchangeKey struct{}
@@ -72,6 +74,14 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	c.inflight.Add(1)
 	defer c.inflight.Add(-1)
 	ex.clientIP, ex.host, ex.port = s.clientInfo(r)
+	if s.tooLarge(r) {
+		ex.status = http.StatusRequestEntityTooLarge
+		s.refuseHead(w, http.StatusRequestEntityTooLarge, msgPayloadTooBig)
+		return
+	}
+	if ex.body = s.wrapBody(w, r); ex.body != nil {
+		defer ex.body.end()
+	}
 	ex.scheme = "http"
 	sni := ""
 	if r.TLS != nil {
@@ -79,8 +89,9 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	}
 	port, _ := strconv.Atoi(ex.port)
 	m := c.router.Match(&router.Input{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(),
-		Header: r.Header, SNI: sni, Port: port})
-	if m == nil || !s.protocolAllowed(w, r, ex, m) {
+		Header: r.Header, TLS: r.TLS != nil, SNI: sni, Port: port})
+	ws := isWebSocket(r)
+	if m == nil || !s.protocolAllowed(w, r, ex, m, ws) {
 		if ex.status == 0 {
 			ex.status = http.StatusNotFound
 			s.writeMessage(w, http.StatusNotFound, msgNoRoute)
@@ -91,6 +102,7 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	if m.Service != nil {
 		ex.svc = c.services[m.Service.ID]
 	}
+	stripHop(r.Header, ws && allowsWebSocket(m.Route, ex.scheme))
 	if !c.plugins.Empty() {
 		ex.pc = plugin.NewContext(m.Route, m.Service, m.Captures, ex.clientIP)
 		if resp := c.plugins.Access(ex.pc, r); resp != nil {
@@ -102,9 +114,17 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 		s.exit(w, ex, plugin.JSONMessage(http.StatusServiceUnavailable, msgUnavailable))
 		return
 	}
-	ex.upstreamPath = upstreamPath(m.Route.PathHandling, ex.svc.base, m.Path, m.Prefix, m.Route.StripPath)
+	ex.upstreamPath = upstreamPath(ex.svc.base, m.Path, m.Prefix, m.Route.StripPath)
 	if ex.pc != nil && ex.pc.UpstreamPath != "" {
 		ex.upstreamPath = ex.pc.UpstreamPath
+	}
+	if ex.body != nil && m.Route.RequestBuffering {
+		release, err := s.bufferBody(r)
+		if err != nil {
+			s.refuseBody(w, ex, err)
+			return
+		}
+		defer release()
 	}
 	if direct(r, ex.svc) {
 		s.forward(w, r, ex)
@@ -114,10 +134,11 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 }
 
 // protocolAllowed enforces the route's protocols: a plain-HTTP request on
-// an https-only route is answered with https_redirect_status_code.
-func (s *Server) protocolAllowed(w http.ResponseWriter, r *http.Request, ex *exchange, m *router.Match) bool {
+// an https-only route is answered with https_redirect_status_code; a
+// WebSocket request (ws) may use a ws or wss route.
+func (s *Server) protocolAllowed(w http.ResponseWriter, r *http.Request, ex *exchange, m *router.Match, ws bool) bool {
 	ps := m.Route.Protocols
-	if len(ps) == 0 || slices.Contains(ps, ex.scheme) {
+	if len(ps) == 0 || slices.Contains(ps, ex.scheme) || (ws && allowsWebSocket(m.Route, ex.scheme)) {
 		return true
 	}
 	if ex.scheme != "http" || !slices.Contains(ps, "https") {

@@ -6,10 +6,14 @@ import (
 )
 
 // upstreamPath joins the service's path (base, "/" when unset) and the
-// request path as Kong does for path_handling v0 and v1. reqPath is the
-// normalized request path and prefix the part of it the route matched
-// ("" when the route has no paths); strip is the route's strip_path.
-func upstreamPath(handling, base, reqPath, prefix string, strip bool) string {
+// request path as Kong does. reqPath is the normalized request path and
+// prefix the part of it the route matched ("" when the route has no
+// paths); strip is the route's strip_path. A route's path_handling plays
+// no part: Kong's traditional_compatible router always joins as v0
+// (kong/router/atc.lua set_upstream_uri calls get_upstream_uri_v0, and
+// kong/db/schema/entities/routes.lua warns that v1 "will not work under
+// 'expressions' or 'traditional_compatible' router_flavor").
+func upstreamPath(base, reqPath, prefix string, strip bool) string {
 	if base == "" {
 		base = "/"
 	}
@@ -17,17 +21,7 @@ func upstreamPath(handling, base, reqPath, prefix string, strip bool) string {
 	if strip && prefix != "" {
 		postfix = sanitizePostfix(reqPath[len(prefix):])
 	}
-	stripped := strip && prefix != ""
-	if handling == "v1" {
-		if stripped {
-			if strings.HasSuffix(base, "/") && strings.HasPrefix(postfix, "/") {
-				return base[:len(base)-1] + postfix
-			}
-			return base + postfix
-		}
-		return base + reqPath[min(1, len(reqPath)):]
-	}
-	return joinV0(base, reqPath, postfix, stripped)
+	return joinV0(base, reqPath, postfix, strip && prefix != "")
 }
 
 // joinV0 is Kong's get_upstream_uri (path_handling v0).

@@ -61,6 +61,9 @@ type Options struct {
 	// its host names, nil when dialled directly. Nil keeps the minimal
 	// handling: verification only with tls_verify, against system roots.
 	UpstreamTLS func(svc *model.Service, up *model.Upstream, cfg *model.Config) (*tls.Config, error)
+	// Limits bound what clients can make the proxy hold; zero fields take
+	// nginx's defaults. HTTPServer applies those of the connection.
+	Limits Limits
 }
 
 // CertificateUpdater serves the certificates of the running configuration
@@ -78,6 +81,7 @@ type Server struct {
 	via    string
 	rp     *httputil.ReverseProxy
 	bufs   bufferPool
+	limits Limits
 	// ports caches the decimal names of listener ports (int → string).
 	ports sync.Map
 
@@ -99,7 +103,8 @@ func New(o Options) *Server {
 	if o.RetireTimeout <= 0 {
 		o.RetireTimeout = 60 * time.Second
 	}
-	s := &Server{opts: o, log: o.Log, server: "skyport/" + o.Version, via: "1.1 skyport/" + o.Version}
+	s := &Server{opts: o, log: o.Log, server: "skyport/" + o.Version, via: "1.1 skyport/" + o.Version,
+		limits: o.Limits.withDefaults()}
 	s.rp = &httputil.ReverseProxy{
 		Rewrite:        s.rewrite,
 		Transport:      s,

@@ -1,12 +1,16 @@
 package router
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/skyport-gw/skyport/internal/model"
 )
@@ -25,11 +29,11 @@ var ErrUnknownService = errors.New("unknown service")
 type entry struct {
 	rank      int // position in priority order; lower wins
 	priority  uint64
+	id        matcherID
 	route     *model.Route
 	service   *model.Service
-	group     int      // index of the path group within the route
 	methods   []string // upper case; empty matches any
-	snis      []string // lower case, no trailing dot
+	snis      []sniKey
 	headers   []headerMatcher
 	hosts     []hostKey
 	prefixes  []string         // normalized prefix paths
@@ -62,17 +66,13 @@ func compile(routes []*model.Route, services []*model.Service) ([]*entry, error)
 		}
 		entries = append(entries, es...)
 	}
+	// atc-router tries matchers by (priority, id), both descending
+	// (src/router.rs); created_at plays no part.
 	slices.SortStableFunc(entries, func(a, b *entry) int {
 		if c := cmp.Compare(b.priority, a.priority); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.route.CreatedAt, b.route.CreatedAt); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.route.ID, b.route.ID); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.group, b.group)
+		return b.id.compare(a.id)
 	})
 	for i, e := range entries {
 		e.rank = i
@@ -87,11 +87,7 @@ func compileRoute(rt *model.Route, svc *model.Service) ([]*entry, error) {
 		base.methods = append(base.methods, strings.ToUpper(m))
 	}
 	for _, s := range rt.SNIs {
-		s = strings.ToLower(s)
-		if len(s) > 1 && strings.HasSuffix(s, ".") {
-			s = s[:len(s)-1]
-		}
-		base.snis = append(base.snis, s)
+		base.snis = append(base.snis, parseSNIKey(s))
 	}
 	for _, h := range rt.Hosts {
 		base.hosts = append(base.hosts, parseHostKey(h))
@@ -100,15 +96,19 @@ func compileRoute(rt *model.Route, svc *model.Service) ([]*entry, error) {
 	if base.headers, err = compileHeaders(rt.Headers); err != nil {
 		return nil, err
 	}
+	base.id = newMatcherID(rt.ID)
 	if len(rt.Paths) == 0 {
 		e := base
 		e.priority = priority(&e)
 		return []*entry{&e}, nil
 	}
+	groups := groupPaths(rt.Paths)
 	var out []*entry
-	for i, g := range groupPaths(rt.Paths) {
+	for i, g := range groups {
 		e := base
-		e.group = i
+		if len(groups) > 1 {
+			e.id = groupID(rt.ID, i)
+		}
 		if err := e.setPaths(g); err != nil {
 			return nil, err
 		}
@@ -163,6 +163,44 @@ func (e *entry) setPaths(paths []string) error {
 		e.literals = append(e.literals, lit)
 	}
 	return nil
+}
+
+// splitNamespace is the UUID namespace kong/router/transform.lua derives
+// the ids of a split route's path groups from.
+var splitNamespace = uuid.MustParse("7f145bf9-0dce-4f91-98eb-debbce4b9f6b")
+
+// matcherID is the id atc-router breaks priority ties with (the higher
+// wins): a UUID, compared as its 16 bytes. An id that is not a UUID (Kong's
+// always are) compares as a string, above every UUID.
+type matcherID struct {
+	uuid  uuid.UUID
+	valid bool
+	raw   string
+}
+
+func newMatcherID(id string) matcherID {
+	u, err := uuid.Parse(id)
+	return matcherID{uuid: u, valid: err == nil, raw: id}
+}
+
+// groupID is the id Kong gives path group i (from 0) of a route it splits:
+// the v5 UUID of "<route id>#<i+1>" (split_routes_and_services_by_path).
+func groupID(routeID string, i int) matcherID {
+	u := uuid.NewSHA1(splitNamespace, []byte(routeID+"#"+strconv.Itoa(i+1)))
+	return matcherID{uuid: u, valid: true, raw: u.String()}
+}
+
+func (a matcherID) compare(b matcherID) int {
+	switch {
+	case a.valid && b.valid:
+		return bytes.Compare(a.uuid[:], b.uuid[:])
+	case a.valid != b.valid:
+		if a.valid {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.raw, b.raw)
 }
 
 func isRegex(p string) bool { return strings.HasPrefix(p, "~") }

@@ -16,16 +16,23 @@
 //     priority, so a bucket's lists stop as soon as they cannot beat the
 //     best match found so far.
 //
-// Kong's priority, highest first: the number of matching fields present
-// (methods, hosts, headers, snis, paths), plain hosts over wildcards, the
-// number of headers, regex paths over prefixes, regex_priority, the length
-// of the prefix; then created_at and id break ties.
+// Kong's priority (kong/router/transform.lua, as LuaJIT runs it; see
+// priority.go), highest first: plain hosts only, a regex path, then in one
+// 32-bit word ORed together the number of matching fields (methods,
+// hosts, headers, snis, paths), the number of headers, regex_priority and
+// the length of the prefix. Equal priorities go to the higher id, as
+// atc-router orders its matchers by (priority, id); created_at plays no
+// part.
 //
 // Values within one field are ORed, fields are ANDed. Hosts compare
 // case-insensitively; a host with a port ("example.com:8000") only matches
-// that port. Header values compare case-insensitively, and a value starting
-// with "~*" is a case-insensitive regex. A path starting with "~" is a
-// regex anchored at the start; any other path is a plain prefix. Request
-// paths are normalized (see Normalize) before matching. Protocols are not
-// checked here: the proxy enforces them.
+// that port: the one in the Host header, or the listener's when Host has
+// none. SNIs may be wildcards ("*.example.com", "example.*") and only
+// apply to requests that came over TLS, so an https route with snis also
+// matches plain HTTP (and the proxy then answers 426). Header values
+// compare case-insensitively, and a value starting with "~*" is a
+// case-insensitive regex. A path starting with "~" is a regex anchored at
+// the start; any other path is a plain prefix. Request paths are
+// normalized (see Normalize) before matching. Protocols are not checked
+// here: the proxy enforces them.
 package router

@@ -19,7 +19,7 @@ type hostKey struct {
 }
 
 func parseHostKey(h string) hostKey {
-	host, port := splitHostPort(h)
+	host, port, _ := splitHostPort(h)
 	host = strings.ToLower(host)
 	switch {
 	case strings.HasPrefix(host, "*"):
@@ -30,32 +30,29 @@ func parseHostKey(h string) hostKey {
 	return hostKey{kind: hostPlain, key: host, port: port}
 }
 
-// splitHostPort splits "host:port" and "[v6]:port"; a missing or invalid
-// port yields 0 and the whole string as host.
-func splitHostPort(h string) (string, int) {
-	i := strings.LastIndexByte(h, ':')
-	if i < 0 || strings.IndexByte(h[i:], ']') >= 0 {
-		return h, 0
+// splitHostPort splits "host:port" as Kong's split_host_port does
+// (kong/router/transform.lua): at the first colon, when all that follows
+// is a number; otherwise the whole string is the host. So "[::1]:80" and
+// "::1" stay whole. A port beyond 65535 is reported as -1, which no route
+// port equals. ok reports whether there was a port.
+func splitHostPort(h string) (host string, port int, ok bool) {
+	i := strings.IndexByte(h, ':')
+	if i < 0 || i == len(h)-1 {
+		return h, 0, false
 	}
-	if !strings.HasPrefix(h, "[") && strings.IndexByte(h[:i], ':') >= 0 {
-		return h, 0 // a bare IPv6 address
-	}
-	port := 0
-	digits := h[i+1:]
-	if digits == "" || len(digits) > 5 {
-		return h, 0
-	}
-	for j := 0; j < len(digits); j++ {
-		c := digits[j]
+	for j := i + 1; j < len(h); j++ {
+		c := h[j]
 		if c < '0' || c > '9' {
-			return h, 0
+			return h, 0, false
 		}
-		port = port*10 + int(c-'0')
+		if port >= 0 {
+			port = port*10 + int(c-'0')
+			if port > 65535 {
+				port = -1
+			}
+		}
 	}
-	if port > 65535 {
-		return h, 0
-	}
-	return h[:i], port
+	return h[:i], port, true
 }
 
 // lowerASCII lower-cases s, allocating only when s has upper-case letters.

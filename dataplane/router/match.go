@@ -1,9 +1,6 @@
 package router
 
-import (
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // maxHits bounds the prefix-tree hits kept on the stack; deeper paths
 // fall back to the heap.
@@ -59,12 +56,15 @@ func (s *search) try(slots []slot) bool {
 	return false
 }
 
-// matchFields checks the fields other than hosts and paths.
+// matchFields checks the fields other than hosts and paths. A route's
+// SNIs only apply to requests that came over TLS: Kong's condition is
+// (net.protocol != "https" || tls.sni …) (kong/router/transform.lua,
+// get_expression).
 func (e *entry) matchFields(in *Input) bool {
 	if len(e.methods) > 0 && !contains(e.methods, in.Method) {
 		return false
 	}
-	if len(e.snis) > 0 && !e.matchSNI(in.SNI) {
+	if len(e.snis) > 0 && in.TLS && !matchSNI(e.snis, in.SNI) {
 		return false
 	}
 	for i := range e.headers {
@@ -73,18 +73,6 @@ func (e *entry) matchFields(in *Input) bool {
 		}
 	}
 	return true
-}
-
-func (e *entry) matchSNI(sni string) bool {
-	if len(sni) > 1 && sni[len(sni)-1] == '.' {
-		sni = sni[:len(sni)-1]
-	}
-	for _, s := range e.snis {
-		if strings.EqualFold(s, sni) {
-			return true
-		}
-	}
-	return false
 }
 
 func (e *entry) matchRegex(path string) int {

@@ -17,10 +17,13 @@ type Input struct {
 	Path string
 	// Header holds the request headers, with canonical keys.
 	Header http.Header
-	// SNI is the TLS server name, "" for plain HTTP.
+	// TLS reports whether the request came over TLS. A route's SNIs only
+	// apply to such requests.
+	TLS bool
+	// SNI is the TLS server name.
 	SNI string
-	// Port is the listener's port, for port-aware host matching. When it
-	// is zero, the port in Host is used instead.
+	// Port is the listener's port. A route host with a port compares
+	// with the port in Host, or with Port when Host has none.
 	Port int
 }
 
@@ -70,9 +73,11 @@ func (r *Router) Len() int { return r.size }
 // Match returns the best route for in, or nil.
 func (r *Router) Match(in *Input) *Match {
 	s := search{in: in, path: Normalize(in.Path)}
-	host, port := splitHostPort(in.Host)
+	// net.dst.port is the port in Host, else the listener's
+	// (kong/router/fields.lua; atc.lua splits Host with split_host_port).
+	host, port, ok := splitHostPort(in.Host)
 	s.port = in.Port
-	if s.port == 0 {
+	if ok {
 		s.port = port
 	}
 	host = lowerASCII(host)

@@ -33,7 +33,7 @@ func (s *source) Health() []upstream.TargetHealth {
 type reporter struct{}
 
 func (reporter) SyncState() status.SyncState {
-	return status.SyncState{CP: "connected", Source: "cp", RejectedRevision: 7}
+	return status.SyncState{CP: "connected", Source: "cp", RejectedRevision: 7, Cache: "lost", CacheError: "cache file missing"}
 }
 
 func call(t *testing.T, h http.Handler, path string) (int, string) {
@@ -70,7 +70,8 @@ func TestStatus(t *testing.T) {
 		{"with sync", reporter{}, `{"server":{"connections_accepted":0,"connections_active":0,"connections_handled":0,
 			"connections_reading":0,"connections_waiting":0,"connections_writing":0,"total_requests":1},
 			"configuration_hash":"0123456789abcdef0123456789abcdef","revision":42,
-			"sync":{"cp":"connected","source":"cp","last_apply":"0001-01-01T00:00:00Z","rejected_revision":7}}`},
+			"sync":{"cp":"connected","source":"cp","last_apply":"0001-01-01T00:00:00Z","rejected_revision":7,
+			"cache":"lost","cache_error":"cache file missing"}}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

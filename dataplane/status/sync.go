@@ -20,6 +20,13 @@ type SyncState struct {
 	LastApply time.Time `json:"last_apply"`
 	// RejectedRevision is the last revision refused, 0 if none.
 	RejectedRevision int64 `json:"rejected_revision,omitempty"`
+	// Cache is the disk cache's state: "disabled" (no --cache-dir),
+	// "empty" (nothing cached yet), "ok", "lost" (a configuration was
+	// cached but could not be booted from: damaged, refused, older than
+	// one already applied, or gone) or "failed" (the last save failed).
+	Cache string `json:"cache,omitempty"`
+	// CacheError says why the cache is lost or failed.
+	CacheError string `json:"cache_error,omitempty"`
 }
 
 // SyncReporter is implemented by the data plane's sync client.

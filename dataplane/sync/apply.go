@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/sync/cache"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
@@ -29,8 +30,8 @@ func (c *Client) submit(j job) {
 	switch {
 	case j.ptr.Revision <= cur:
 		c.log.Debug("announced revision not newer; ignored", "revision", j.ptr.Revision, "running", cur, "source", j.source)
-	case c.state.refused(j.ptr.Revision):
-		c.log.Debug("announced revision rejected before; ignored", "revision", j.ptr.Revision, "source", j.source)
+	case c.state.isRefused(j.ptr):
+		c.log.Debug("announced snapshot rejected before; ignored", "revision", j.ptr.Revision, "sha256", j.ptr.SHA256, "source", j.source)
 	default:
 		c.queue.offer(j)
 	}
@@ -62,7 +63,7 @@ func (c *Client) attempt(ctx context.Context, j job) {
 		return
 	case err != nil:
 		c.log.Warn("snapshot rejected", "revision", rev, "source", j.source, "error", err)
-		c.state.rejected(rev, err, !errors.Is(err, ErrFetch))
+		c.state.rejected(j.ptr, err, !errors.Is(err, ErrFetch))
 	default:
 		c.log.Info("configuration applied", "revision", rev, "source", j.source)
 	}
@@ -76,7 +77,13 @@ func (c *Client) apply(ctx context.Context, j job) error {
 	if cur, _ := c.applier.Current(); rev <= cur {
 		return fmt.Errorf("revision %d: %w (running %d)", rev, ErrNotNewer, cur)
 	}
+	if err := j.ptr.Check(); err != nil {
+		return fmt.Errorf("announced revision %d: %w", rev, err)
+	}
 	data, err := c.fetch(ctx, j)
+	if errors.Is(err, snapshot.ErrSize) {
+		return fmt.Errorf("verifying revision %d: %w", rev, err)
+	}
 	if err != nil {
 		return fmt.Errorf("revision %d: %w: %w", rev, ErrFetch, err)
 	}
@@ -94,31 +101,55 @@ func (c *Client) apply(ctx context.Context, j job) error {
 			// previous one, which a restart would serve until it syncs.
 			c.log.Error("applied configuration not cached", "revision", rev, "error", err)
 			c.state.setError(err)
+			c.state.setCache(cacheFailed, err)
+		} else {
+			c.state.setCache(cacheOK, nil)
 		}
 	}
 	return nil
 }
 
-// boot applies the cached snapshot, when there is a valid one.
+// boot applies the cached snapshot, when there is a valid one. A cache
+// that held a configuration but cannot be booted from is lost: a warning,
+// and "lost" in the sync state.
 func (c *Client) boot(ctx context.Context) {
 	if c.cfg.Cache == nil {
+		c.state.setCache(cacheDisabled, nil)
 		return
 	}
+	if migrated, err := c.cfg.Cache.Migrate(); err != nil {
+		c.log.Warn("cache in the old two-file layout not usable; removed", "error", err)
+	} else if migrated {
+		c.log.Info("cache moved from the old two-file layout to one file")
+	}
 	doc, p, err := c.cfg.Cache.Load()
+	if errors.Is(err, cache.ErrEmpty) {
+		c.log.Info("no cached configuration yet")
+		c.state.setCache(cacheEmpty, nil)
+		return
+	}
 	if err != nil {
-		c.log.Info("no usable cached configuration", "error", err)
+		c.lostCache(fmt.Errorf("cached configuration not usable: %w", err))
 		return
 	}
 	if cur, _ := c.applier.Current(); p.Revision <= cur {
+		c.state.setCache(cacheOK, nil)
 		return
 	}
 	if err := c.applier.Apply(ctx, &doc.Config, doc.Revision, SourceCache); err != nil {
-		c.log.Warn("cached configuration not applied", "revision", p.Revision, "error", err)
-		c.state.setError(fmt.Errorf("cached revision %d: %w: %w", p.Revision, ErrApply, err))
+		c.lostCache(fmt.Errorf("cached revision %d: %w: %w", p.Revision, ErrApply, err))
 		return
 	}
 	c.state.applied(SourceCache, time.Now())
+	c.state.setCache(cacheOK, nil)
 	c.log.Info("configuration loaded from cache", "revision", p.Revision)
+}
+
+// lostCache reports a cache that cannot be booted from.
+func (c *Client) lostCache(err error) {
+	c.log.Warn("cache lost: booting without it", "dir", c.cfg.Cache.Dir(), "error", err)
+	c.state.setError(err)
+	c.state.setCache(cacheLost, err)
 }
 
 // statusMessage is a status for the running revision and the last outcome.

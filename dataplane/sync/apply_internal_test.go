@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	stdsync "sync"
@@ -100,9 +101,45 @@ func TestApplyRefusesBadSnapshots(t *testing.T) {
 		{
 			desc: "missing object",
 			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
-				return snapshot.Pointer{Revision: 12, Key: snapshot.Key(12)}
+				return snapshot.Pointer{Revision: 12, Key: snapshot.Key(12), Size: 100}
 			},
 			want: ErrFetch,
+		},
+		{
+			desc: "no size",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				p := seal(t, store, priv, &snapshot.Document{Revision: 11})
+				p.Size = 0
+				return p
+			},
+			want: snapshot.ErrSize,
+		},
+		{
+			desc: "size beyond the bound",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				p := seal(t, store, priv, &snapshot.Document{Revision: 11})
+				p.Size = MaxSnapshot + 1
+				return p
+			},
+			want: snapshot.ErrSize,
+		},
+		{
+			desc: "object larger than announced",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				p := seal(t, store, priv, &snapshot.Document{Revision: 11})
+				p.Size--
+				return p
+			},
+			want: snapshot.ErrSize,
+		},
+		{
+			desc: "key of another object",
+			pointer: func(t *testing.T, store objstore.Store) snapshot.Pointer {
+				p := seal(t, store, priv, &snapshot.Document{Revision: 11})
+				p.Key = snapshot.LatestKey
+				return p
+			},
+			want: snapshot.ErrCorrupt,
 		},
 	}
 	for _, tt := range tests {
@@ -116,7 +153,7 @@ func TestApplyRefusesBadSnapshots(t *testing.T) {
 
 			err = c.apply(context.Background(), job{ptr: tt.pointer(t, store), source: SourceCP})
 			require.ErrorIs(t, err, tt.want)
-			for _, other := range []error{snapshot.ErrSignature, snapshot.ErrDigest, ErrNotNewer, snapshot.ErrFormat, ErrFetch} {
+			for _, other := range []error{snapshot.ErrSignature, snapshot.ErrDigest, ErrNotNewer, snapshot.ErrFormat, ErrFetch, snapshot.ErrSize, snapshot.ErrCorrupt} {
 				if other != tt.want {
 					require.False(t, errors.Is(err, other), "%v is also %v", err, other)
 				}
@@ -139,4 +176,24 @@ func TestQueueKeepsNewest(t *testing.T) {
 	require.EqualValues(t, 5, j.ptr.Revision)
 	_, ok = q.take()
 	require.False(t, ok)
+}
+
+// TestQueueKeepsEverySnapshotOfARevision: a forged announcement of a
+// revision, queued first, does not displace the genuine one.
+func TestQueueKeepsEverySnapshotOfARevision(t *testing.T) {
+	t.Parallel()
+	q := newQueue()
+	forged := job{ptr: snapshot.Pointer{Revision: 5, SHA256: "forged"}}
+	genuine := job{ptr: snapshot.Pointer{Revision: 5, SHA256: "genuine"}}
+	require.True(t, q.offer(forged))
+	require.True(t, q.offer(genuine))
+	require.False(t, q.offer(genuine), "the same snapshot is held once")
+	for i := range maxCandidates {
+		q.offer(job{ptr: snapshot.Pointer{Revision: 5, SHA256: fmt.Sprint(i)}})
+	}
+	var got []string
+	for j, ok := q.take(); ok; j, ok = q.take() {
+		got = append(got, j.ptr.SHA256)
+	}
+	require.Equal(t, []string{"forged", "genuine", "0", "1"}, got)
 }

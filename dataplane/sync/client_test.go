@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -263,9 +264,10 @@ func TestBootIgnoresDamagedCache(t *testing.T) {
 	cacheDir := t.TempDir()
 	data, p, err := snapshot.Seal(document(9), priv, fixedTime)
 	require.NoError(t, err)
-	require.NoError(t, cache.New(cacheDir, pub).Save(data[:len(data)-10], p))
+	require.NoError(t, cache.New(cacheDir, pub).Save(data, p))
+	flipLastByte(t, filepath.Join(cacheDir, cache.File))
 	store := dirStore(t)
-	publish(t, store, priv, 4)
+	publish(t, store, priv, 10)
 	a := &fakeApplier{}
 
 	cfg := testConfig(t, pub)
@@ -275,15 +277,15 @@ func TestBootIgnoresDamagedCache(t *testing.T) {
 	require.NoError(t, err)
 	run(t, c)
 
-	require.Eventually(t, func() bool { return a.revision() == 4 }, waitFor, waitFor/500)
+	require.Eventually(t, func() bool { return a.revision() == 10 }, waitFor, waitFor/500)
 	calls, _ := a.applied()
-	require.Equal(t, []int64{4}, calls, "the damaged cache is never applied")
+	require.Equal(t, []int64{10}, calls, "the damaged cache is never applied")
 	require.Equal(t, "disabled", c.SyncState().CP)
 	// The fallback's snapshot replaces the damaged cache, just after the
 	// apply.
 	require.Eventually(t, func() bool {
 		_, cached, err := cache.New(cacheDir, pub).Load()
-		return err == nil && cached.Revision == 4
+		return err == nil && cached.Revision == 10 && c.SyncState().Cache == "ok"
 	}, waitFor, waitFor/500)
 }
 

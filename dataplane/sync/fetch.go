@@ -9,20 +9,23 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
-// MaxSnapshot bounds a downloaded snapshot's size when the announcement
-// does not state one.
-const MaxSnapshot = 256 << 20
+// MaxSnapshot bounds the size an announcement may give a snapshot; every
+// snapshot is read with the size its announcement gives as the bound.
+const MaxSnapshot = snapshot.MaxStored
 
 // errNoSource reports a notice without a URL on a data plane without a
 // fallback store to read it from.
 var errNoSource = errors.New("notice has no url and no fallback store is configured")
 
 // fetch returns j's stored bytes: from its presigned URL when it has one,
-// else from the fallback store.
+// else from the fallback store. It reads at most the size j's pointer
+// gives (checked against MaxSnapshot before); an object larger than that
+// is refused with snapshot.ErrSize.
 func (c *Client) fetch(ctx context.Context, j job) ([]byte, error) {
 	if j.url != "" {
 		return c.download(ctx, j.url, j.ptr.Size)
@@ -30,7 +33,10 @@ func (c *Client) fetch(ctx context.Context, j job) ([]byte, error) {
 	if c.cfg.Fallback == nil {
 		return nil, errNoSource
 	}
-	data, _, err := c.cfg.Fallback.Get(ctx, j.ptr.Key)
+	data, _, err := objstore.GetMax(ctx, c.cfg.Fallback, j.ptr.Key, j.ptr.Size)
+	if errors.Is(err, objstore.ErrTooLarge) {
+		return nil, fmt.Errorf("reading %s: %w: %w", j.ptr.Key, snapshot.ErrSize, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", j.ptr.Key, err)
 	}
@@ -40,10 +46,6 @@ func (c *Client) fetch(ctx context.Context, j job) ([]byte, error) {
 // download GETs rawURL, reading at most one byte more than size (so a
 // longer body fails verification rather than filling memory).
 func (c *Client) download(ctx context.Context, rawURL string, size int64) ([]byte, error) {
-	limit := int64(MaxSnapshot)
-	if size > 0 && size < limit {
-		limit = size
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		// The URL is presigned: it is a credential, kept out of errors.
@@ -57,7 +59,7 @@ func (c *Client) download(ctx context.Context, rawURL string, size int64) ([]byt
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("downloading snapshot from %s: status %d", req.URL.Host, resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, size+1))
 	if err != nil {
 		return nil, fmt.Errorf("downloading snapshot from %s: %w", req.URL.Host, redact(err))
 	}
@@ -89,9 +91,13 @@ func noticeJob(n protocol.ConfigNotice) job {
 	}
 }
 
-// readPointer reads latest.json from the fallback store.
+// readPointer reads latest.json from the fallback store, at most
+// snapshot.MaxPointer bytes of it.
 func (c *Client) readPointer(ctx context.Context) (snapshot.Pointer, error) {
-	raw, _, err := c.cfg.Fallback.Get(ctx, snapshot.LatestKey)
+	raw, _, err := objstore.GetMax(ctx, c.cfg.Fallback, snapshot.LatestKey, snapshot.MaxPointer)
+	if errors.Is(err, objstore.ErrTooLarge) {
+		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
+	}
 	if err != nil {
 		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
 	}

@@ -16,26 +16,45 @@ type job struct {
 	source string
 }
 
-// queue holds the newest announced job only: the applier always moves to
-// the newest revision, skipping any it had no time to apply.
+// maxCandidates bounds the snapshots held for one revision.
+const maxCandidates = 4
+
+// queue holds the newest announced revision only: the applier always
+// moves to the newest revision, skipping any it had no time to apply. It
+// holds every distinct snapshot announced for that revision (up to
+// maxCandidates), so a forged announcement of a revision never displaces
+// the genuine one: the first that applies makes the others not newer.
 type queue struct {
 	mu   stdsync.Mutex
-	next *job
+	next []job
 	// wake has room for one signal: a pending job.
 	wake chan struct{}
 }
 
 func newQueue() queue { return queue{wake: make(chan struct{}, 1)} }
 
-// offer holds j unless a job at least as new is already held; it reports
-// whether j was kept.
+// offer holds j unless a newer revision, or the same snapshot, is held
+// already; it reports whether j was kept.
 func (q *queue) offer(j job) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.next != nil && q.next.ptr.Revision >= j.ptr.Revision {
-		return false
+	if len(q.next) > 0 {
+		held := q.next[0].ptr.Revision
+		switch {
+		case held > j.ptr.Revision:
+			return false
+		case held < j.ptr.Revision:
+			q.next = q.next[:0]
+		case len(q.next) == maxCandidates:
+			return false
+		}
+		for _, h := range q.next {
+			if h.ptr.SHA256 == j.ptr.SHA256 {
+				return false
+			}
+		}
 	}
-	q.next = &j
+	q.next = append(q.next, j)
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -43,14 +62,14 @@ func (q *queue) offer(j job) bool {
 	return true
 }
 
-// take removes and returns the held job.
+// take removes and returns the oldest held job.
 func (q *queue) take() (job, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.next == nil {
+	if len(q.next) == 0 {
 		return job{}, false
 	}
-	j := *q.next
-	q.next = nil
+	j := q.next[0]
+	q.next = q.next[1:]
 	return j, true
 }

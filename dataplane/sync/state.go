@@ -6,6 +6,7 @@ import (
 
 	"github.com/skyport-gw/skyport/dataplane/status"
 	"github.com/skyport-gw/skyport/internal/protocol"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 // States of the control plane connection.
@@ -16,6 +17,25 @@ const (
 	cpDisabled     = "disabled"
 )
 
+// States of the disk cache, as SyncState reports them.
+const (
+	cacheDisabled = "disabled"
+	cacheEmpty    = "empty"
+	cacheOK       = "ok"
+	cacheLost     = "lost"
+	cacheFailed   = "failed"
+)
+
+// maxRefused bounds how many refused snapshots are remembered.
+const maxRefused = 8
+
+// refusal names a refused snapshot: its revision and digest, so a forged
+// announcement of a revision never keeps the genuine one out.
+type refusal struct {
+	revision int64
+	sha256   string
+}
+
 // state is what SyncState reports, and the outcome heartbeats repeat.
 type state struct {
 	mu stdsync.Mutex
@@ -23,6 +43,8 @@ type state struct {
 	// outcome is the last apply attempt's state, error and refused
 	// revision, as a status message carries them.
 	outcome protocol.Status
+	// refused are the snapshots not to try again, newest last.
+	refused []refusal
 }
 
 func (s *state) get() status.SyncState {
@@ -53,23 +75,44 @@ func (s *state) applied(source string, at time.Time) {
 	s.outcome = protocol.Status{State: protocol.StateApplied}
 }
 
-// rejected records a refused revision; remember marks it as not to be
-// tried again until a newer one is announced.
-func (s *state) rejected(rev int64, err error, remember bool) {
+// rejected records a refused snapshot; remember marks it as not to be
+// tried again (the same revision with another digest still is).
+func (s *state) rejected(p snapshot.Pointer, err error, remember bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.s.LastError = err.Error()
 	if remember {
-		s.s.RejectedRevision = rev
+		s.s.RejectedRevision = p.Revision
+		if len(s.refused) == maxRefused {
+			s.refused = s.refused[1:]
+		}
+		s.refused = append(s.refused, refusal{p.Revision, p.SHA256})
 	}
-	s.outcome = protocol.Status{State: protocol.StateRejected, Error: err.Error(), RejectedRevision: rev}
+	s.outcome = protocol.Status{State: protocol.StateRejected, Error: err.Error(), RejectedRevision: p.Revision}
 }
 
-// refused reports whether rev was rejected and must not be tried again.
-func (s *state) refused(rev int64) bool {
+// isRefused reports whether the snapshot p names was refused and must not
+// be tried again.
+func (s *state) isRefused(p snapshot.Pointer) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return rev != 0 && rev == s.s.RejectedRevision
+	for _, r := range s.refused {
+		if r.revision == p.Revision && r.sha256 == p.SHA256 {
+			return true
+		}
+	}
+	return false
+}
+
+// setCache records the disk cache's state and, for a lost or failed
+// cache, why.
+func (s *state) setCache(state string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.s.Cache, s.s.CacheError = state, ""
+	if err != nil {
+		s.s.CacheError = err.Error()
+	}
 }
 
 // lastOutcome returns the last apply attempt's outcome; applied when there

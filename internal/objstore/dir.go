@@ -25,7 +25,10 @@ type Dir struct {
 	mu   sync.Mutex
 }
 
-var _ Store = (*Dir)(nil)
+var (
+	_ Store   = (*Dir)(nil)
+	_ Limiter = (*Dir)(nil)
+)
 
 // NewDir returns a Store rooted at dir, creating it if needed.
 func NewDir(dir string) (*Dir, error) {
@@ -52,13 +55,20 @@ func ETag(data []byte) string {
 	return `"` + hex.EncodeToString(sum[:]) + `"`
 }
 
-// Get implements Store.
-func (d *Dir) Get(_ context.Context, key string) ([]byte, string, error) {
+// Get implements Store: GetMax bounded by MaxObjectSize.
+func (d *Dir) Get(ctx context.Context, key string) ([]byte, string, error) {
+	return d.GetMax(ctx, key, MaxObjectSize)
+}
+
+// GetMax implements Limiter. An object must be a regular file: a symbolic
+// link, a FIFO or a device under the directory is refused with
+// ErrNotRegular, not followed, waited on or read.
+func (d *Dir) GetMax(_ context.Context, key string, max int64) ([]byte, string, error) {
 	p, err := d.path(key)
 	if err != nil {
 		return nil, "", err
 	}
-	data, err := os.ReadFile(p)
+	data, _, err := ReadRegularFile(p, max)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("reading %s: %w", key, ErrNotFound)
 	}
@@ -98,7 +108,7 @@ func (d *Dir) Put(_ context.Context, key string, data []byte, cond Condition) (s
 	}
 	defer unlock()
 	if cond.IfMatch != "" {
-		cur, err := os.ReadFile(p)
+		cur, _, err := ReadRegularFile(p, MaxObjectSize)
 		if err != nil || ETag(cur) != cond.IfMatch {
 			return "", fmt.Errorf("writing %s: %w", key, ErrPrecondition)
 		}

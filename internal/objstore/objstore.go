@@ -7,6 +7,7 @@ package objstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -17,6 +18,11 @@ var (
 	// ErrPrecondition: the If-None-Match or If-Match condition failed (or
 	// a concurrent conflicting write won).
 	ErrPrecondition = errors.New("precondition failed")
+	// ErrTooLarge: the object is larger than the reader allows.
+	ErrTooLarge = errors.New("object larger than allowed")
+	// ErrNotRegular: a file where an object was expected is not a regular
+	// file (a symbolic link, a FIFO, a device, a directory).
+	ErrNotRegular = errors.New("not a regular file")
 )
 
 // Condition guards a Put.
@@ -37,6 +43,28 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// List returns the keys below prefix, sorted.
 	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Limiter is implemented by stores that can refuse an object larger than
+// max without reading more of it than max+1 bytes.
+type Limiter interface {
+	GetMax(ctx context.Context, key string, max int64) (data []byte, etag string, err error)
+}
+
+// GetMax reads key from s, refusing an object larger than max bytes with
+// ErrTooLarge: through s's own GetMax when it has one, else after Get.
+func GetMax(ctx context.Context, s Store, key string, max int64) ([]byte, string, error) {
+	if l, ok := s.(Limiter); ok {
+		return l.GetMax(ctx, key, max)
+	}
+	data, etag, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, "", err
+	}
+	if int64(len(data)) > max {
+		return nil, "", fmt.Errorf("reading %s: %w (%d bytes, at most %d)", key, ErrTooLarge, len(data), max)
+	}
+	return data, etag, nil
 }
 
 // Presigner is implemented by stores that can hand out a short-lived URL

@@ -34,6 +34,7 @@ type S3 struct {
 
 var (
 	_ Store     = (*S3)(nil)
+	_ Limiter   = (*S3)(nil)
 	_ Presigner = (*S3)(nil)
 	_ Tagger    = (*S3)(nil)
 )
@@ -60,19 +61,29 @@ func (s *S3) key(k string) string {
 	return path.Join(s.prefix, k)
 }
 
-// Get implements Store.
+// Get implements Store: GetMax bounded by MaxObjectSize.
 func (s *S3) Get(ctx context.Context, key string) ([]byte, string, error) {
+	return s.GetMax(ctx, key, MaxObjectSize)
+}
+
+// GetMax implements Limiter: an object whose Content-Length is over max
+// is refused before its body is read, and no more than max+1 bytes of a
+// body are ever read.
+func (s *S3) GetMax(ctx context.Context, key string, max int64) ([]byte, string, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(key))})
 	if err != nil {
 		return nil, "", fmt.Errorf("getting s3://%s/%s: %w", s.bucket, s.key(key), mapErr(err))
 	}
 	defer out.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(out.Body, MaxObjectSize+1))
+	if n := aws.ToInt64(out.ContentLength); n > max {
+		return nil, "", fmt.Errorf("reading s3://%s/%s: %w (%d bytes, at most %d)", s.bucket, s.key(key), ErrTooLarge, n, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(out.Body, max+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("reading s3://%s/%s: %w", s.bucket, s.key(key), err)
 	}
-	if len(data) > MaxObjectSize {
-		return nil, "", fmt.Errorf("reading s3://%s/%s: larger than %d bytes", s.bucket, s.key(key), MaxObjectSize)
+	if int64(len(data)) > max {
+		return nil, "", fmt.Errorf("reading s3://%s/%s: %w (more than %d bytes)", s.bucket, s.key(key), ErrTooLarge, max)
 	}
 	return data, aws.ToString(out.ETag), nil
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -28,8 +27,15 @@ const (
 // LatestKey is the pointer object's key below the prefix.
 const LatestKey = "latest.json"
 
-// MaxDecompressed bounds the size of a decompressed snapshot.
-const MaxDecompressed = 512 << 20
+// Bounds on what a reader accepts, checked before anything is trusted.
+const (
+	// MaxDecompressed bounds the size of a decompressed snapshot.
+	MaxDecompressed = 512 << 20
+	// MaxStored bounds the stored (compressed) size a pointer may name.
+	MaxStored = 256 << 20
+	// MaxPointer bounds the size of an encoded pointer (latest.json).
+	MaxPointer = 8 << 10
+)
 
 // Errors returned by Open, distinct so callers can report why.
 var (
@@ -62,6 +68,22 @@ type Pointer struct {
 	Signature   string `json:"signature"`
 	PublishedAt string `json:"published_at"`
 	Format      string `json:"format"`
+}
+
+// Check refuses a pointer no reader should act on: a revision below 1, a
+// key other than Key(revision) (so a pointer cannot send a reader to
+// another object), or a size outside 1..MaxStored (so what it names is
+// read with a bound).
+func (p Pointer) Check() error {
+	switch {
+	case p.Revision < 1:
+		return fmt.Errorf("%w: pointer revision %d", ErrCorrupt, p.Revision)
+	case p.Key != Key(p.Revision):
+		return fmt.Errorf("%w: pointer key %q for revision %d", ErrCorrupt, p.Key, p.Revision)
+	case p.Size < 1 || p.Size > MaxStored:
+		return fmt.Errorf("%w: pointer size %d (1 to %d bytes)", ErrSize, p.Size, MaxStored)
+	}
+	return nil
 }
 
 // Key returns the object key of revision rev's snapshot below the prefix.
@@ -160,36 +182,6 @@ func Open(data []byte, p Pointer, pub ed25519.PublicKey) (*Document, error) {
 		return nil, fmt.Errorf("%w: document %d, pointer %d", ErrRevision, doc.Revision, p.Revision)
 	}
 	return doc, nil
-}
-
-// Decode decompresses and parses stored bytes without verifying them; use
-// Open for anything received from elsewhere.
-func Decode(data []byte) (*Document, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	raw, err := io.ReadAll(io.LimitReader(zr, MaxDecompressed+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	if len(raw) > MaxDecompressed {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrCorrupt, MaxDecompressed)
-	}
-	var head struct {
-		Format string `json:"format"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	if err := checkFormat(head.Format); err != nil {
-		return nil, err
-	}
-	var doc Document
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	return &doc, nil
 }
 
 func checkFormat(f string) error {

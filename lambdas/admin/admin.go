@@ -28,9 +28,10 @@ const (
 	MaxConfigBytes = 8 << 20
 )
 
-// DataPlanes lists the data planes connected to the control plane.
+// DataPlanes lists the data planes connected to the control plane, a
+// page at a time (cluster.ErrInvalidOffset for an offset it did not give).
 type DataPlanes interface {
-	ListDataPlanes(ctx context.Context) ([]cluster.DataPlane, error)
+	ListDataPlanes(ctx context.Context, opts cluster.ListOptions) (cluster.DataPlanePage, error)
 }
 
 // Options configures the handler.

@@ -7,7 +7,6 @@ import (
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/pluginschema"
 	"github.com/skyport-gw/skyport/internal/snapshot"
-	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
@@ -113,39 +112,4 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, body)
-}
-
-// dataPlanesBody is the body of GET /clustering/data-planes.
-type dataPlanesBody struct {
-	Data []cluster.DataPlane `json:"data"`
-	Next *string             `json:"next"`
-}
-
-// clustering serves /clustering/data-planes and /clustering/status.
-func (h *Handler) clustering(w http.ResponseWriter, r *http.Request, segs []string) {
-	if len(segs) != 1 || (segs[0] != "data-planes" && segs[0] != "status") {
-		notFound(w)
-		return
-	}
-	h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
-		dps := []cluster.DataPlane{}
-		if h.opts.DataPlanes != nil {
-			list, err := h.opts.DataPlanes.ListDataPlanes(r.Context())
-			if err != nil {
-				h.writeError(w, r, err)
-				return
-			}
-			dps = append(dps, list...)
-		}
-		if segs[0] == "data-planes" {
-			writeJSON(w, http.StatusOK, dataPlanesBody{Data: dps})
-			return
-		}
-		byID := make(map[string]any, len(dps))
-		for _, dp := range dps {
-			byID[dp.ID] = map[string]any{"config_hash": dp.ConfigHash, "hostname": dp.Hostname,
-				"ip": dp.IP, "last_seen": dp.LastSeen}
-		}
-		writeJSON(w, http.StatusOK, byID)
-	})
 }

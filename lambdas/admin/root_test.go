@@ -64,6 +64,7 @@ func TestSchemas(t *testing.T) {
 	routes := c.must(http.StatusOK, "GET", "/schemas/routes", nil)["fields"].([]any)
 	require.Equal(t, map[string]any{"type": "foreign", "reference": "services"}, field(routes, "service"))
 	require.Equal(t, []any{"http", "https"}, field(routes, "protocols")["default"])
+	require.Contains(t, field(routes, "path_handling")["description"], "always combines them as v0")
 
 	ups := c.must(http.StatusOK, "GET", "/schemas/upstreams", nil)["fields"].([]any)
 	hc := field(ups, "healthchecks")
@@ -84,14 +85,21 @@ func TestSchemas(t *testing.T) {
 	require.Equal(t, int64(0), c.revision(), "validation writes nothing")
 }
 
-// fakeDataPlanes is a fixed data-plane list.
-type fakeDataPlanes struct {
-	dps []cluster.DataPlane
-	err error
+// failingDataPlanes is a registry that cannot be read.
+type failingDataPlanes struct{}
+
+func (failingDataPlanes) ListDataPlanes(context.Context, cluster.ListOptions) (cluster.DataPlanePage, error) {
+	return cluster.DataPlanePage{}, errors.New("table unavailable")
 }
 
-func (f fakeDataPlanes) ListDataPlanes(context.Context) ([]cluster.DataPlane, error) {
-	return f.dps, f.err
+// registryWith returns an in-process registry holding nodes.
+func registryWith(t *testing.T, nodes ...cluster.Node) *cluster.Memory {
+	t.Helper()
+	reg := cluster.NewMemory(nil)
+	for _, n := range nodes {
+		require.NoError(t, reg.PutNode(context.Background(), n))
+	}
+	return reg
 }
 
 func TestClustering(t *testing.T) {
@@ -103,11 +111,11 @@ func TestClustering(t *testing.T) {
 		count  int
 	}{
 		{"no cluster", nil, http.StatusOK, 0},
-		{"two data planes", fakeDataPlanes{dps: []cluster.DataPlane{
-			{ID: "dp-1", Hostname: "a", SyncStatus: cluster.SyncNormal},
-			{ID: "dp-2", Hostname: "b", SyncStatus: cluster.SyncUnknown},
-		}}, http.StatusOK, 2},
-		{"listing fails", fakeDataPlanes{err: errors.New("table unavailable")}, http.StatusInternalServerError, 0},
+		{"two data planes", registryWith(t,
+			cluster.Node{NodeID: "dp-1", Hostname: "a", State: "applied"},
+			cluster.Node{NodeID: "dp-2", Hostname: "b"},
+		), http.StatusOK, 2},
+		{"listing fails", failingDataPlanes{}, http.StatusInternalServerError, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

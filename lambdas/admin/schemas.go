@@ -13,6 +13,14 @@ import (
 // shorthands are input-only fields that Kong's schemas do not list.
 var shorthands = map[model.Kind]string{model.KindService: "url", model.KindCertificate: "snis"}
 
+// descriptions are field descriptions the schemas show where Skyport's
+// behaviour needs saying.
+var descriptions = map[model.Kind]map[string]string{
+	model.KindRoute: {"path_handling": "Controls how the Service path, Route path and requested path are " +
+		"combined when sending a request to the upstream. Like Kong's traditional_compatible router, " +
+		"Skyport always combines them as v0: v1 is accepted and stored, and has no effect."},
+}
+
 // schemas serves GET /schemas/{entity}, GET /schemas/plugins/{name} and
 // POST /schemas/{entity}/validate.
 func (h *Handler) schemas(w http.ResponseWriter, r *http.Request, segs []string) {
@@ -91,6 +99,9 @@ func entityFields(k model.Kind) []map[string]any {
 		}
 		if required[name] {
 			d["required"] = true
+		}
+		if desc := descriptions[k][name]; desc != "" {
+			d["description"] = desc
 		}
 		out = append(out, map[string]any{name: d})
 	}

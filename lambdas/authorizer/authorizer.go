@@ -71,9 +71,10 @@ func (a *Authorizer) Check(token string) bool {
 	return ok == 1
 }
 
-// TokenFrom extracts the token of an upgrade request: the bearer token of
-// the Authorization header (any case), else the token query parameter.
-func TokenFrom(headers, query map[string]string) string {
+// TokenFrom extracts the bearer token of an upgrade request's
+// Authorization header (any case). The token is accepted in that header
+// only: a query string ends up in access logs and proxies' caches.
+func TokenFrom(headers map[string]string) string {
 	for k, v := range headers {
 		if !strings.EqualFold(k, "Authorization") {
 			continue
@@ -83,20 +84,33 @@ func TokenFrom(headers, query map[string]string) string {
 			return strings.TrimSpace(tok)
 		}
 	}
-	return query["token"]
+	return ""
+}
+
+// allowed reports whether an upgrade carries a valid token in its
+// Authorization header and none in its query string: a token in the URL
+// is refused even alongside a good header, so a data plane configured
+// that way fails at once rather than leaking its token on every connect.
+func (a *Authorizer) allowed(headers, query map[string]string) bool {
+	for k := range query {
+		if strings.EqualFold(k, "token") {
+			return false
+		}
+	}
+	return a.Check(TokenFrom(headers))
 }
 
 // CheckRequest reports whether a WebSocket $connect request carries a
 // valid token, for a hub that authorizes upgrades itself.
 func (a *Authorizer) CheckRequest(req events.APIGatewayWebsocketProxyRequest) bool {
-	return a.Check(TokenFrom(req.Headers, req.QueryStringParameters))
+	return a.allowed(req.Headers, req.QueryStringParameters)
 }
 
 // Handle is the Lambda REQUEST authorizer: it allows execute-api:Invoke on
 // the method ARN for a valid token and denies it otherwise.
 func (a *Authorizer) Handle(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	effect := "Deny"
-	if a.Check(TokenFrom(req.Headers, req.QueryStringParameters)) {
+	if a.allowed(req.Headers, req.QueryStringParameters) {
 		effect = "Allow"
 	}
 	return events.APIGatewayCustomAuthorizerResponse{

@@ -68,20 +68,44 @@ func TestTokenFrom(t *testing.T) {
 	tests := []struct {
 		desc    string
 		headers map[string]string
-		query   map[string]string
 		want    string
 	}{
 		{desc: "bearer header", headers: map[string]string{"Authorization": "Bearer abc"}, want: "abc"},
 		{desc: "lower-case header and scheme", headers: map[string]string{"authorization": "bearer abc"}, want: "abc"},
-		{desc: "query parameter", query: map[string]string{"token": "q"}, want: "q"},
-		{desc: "header wins", headers: map[string]string{"Authorization": "Bearer h"}, query: map[string]string{"token": "q"}, want: "h"},
 		{desc: "other scheme", headers: map[string]string{"Authorization": "Basic abc"}, want: ""},
+		{desc: "other header", headers: map[string]string{"X-Token": "abc"}, want: ""},
 		{desc: "nothing", want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tt.want, authorizer.TokenFrom(tt.headers, tt.query))
+			require.Equal(t, tt.want, authorizer.TokenFrom(tt.headers))
+		})
+	}
+}
+
+// TestCheckRequest: the local hub's check follows the same rule as the
+// Lambda: the token in the Authorization header only.
+func TestCheckRequest(t *testing.T) {
+	t.Parallel()
+	a := authorizer.New(token)
+	tests := []struct {
+		desc    string
+		headers map[string]string
+		query   map[string]string
+		want    bool
+	}{
+		{desc: "bearer header", headers: map[string]string{"Authorization": "Bearer " + token}, want: true},
+		{desc: "query parameter", query: map[string]string{"token": token}, want: false},
+		{desc: "query parameter, any case", query: map[string]string{"Token": token}, want: false},
+		{desc: "good header and a query token", headers: map[string]string{"Authorization": "Bearer " + token}, query: map[string]string{"token": token}, want: false},
+		{desc: "good header and other query", headers: map[string]string{"Authorization": "Bearer " + token}, query: map[string]string{"v": "1"}, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			req := events.APIGatewayWebsocketProxyRequest{Headers: tt.headers, QueryStringParameters: tt.query}
+			require.Equal(t, tt.want, a.CheckRequest(req))
 		})
 	}
 }
@@ -93,13 +117,16 @@ func TestHandle(t *testing.T) {
 	viaQuery := loadRequest(t)
 	viaQuery.Headers = nil
 	viaQuery.QueryStringParameters = map[string]string{"token": token}
+	bothWays := loadRequest(t)
+	bothWays.QueryStringParameters = map[string]string{"token": token}
 	tests := []struct {
 		desc   string
 		req    events.APIGatewayCustomAuthorizerRequestTypeRequest
 		effect string
 	}{
 		{desc: "valid bearer token", req: loadRequest(t), effect: "Allow"},
-		{desc: "valid query token", req: viaQuery, effect: "Allow"},
+		{desc: "valid token in the query string", req: viaQuery, effect: "Deny"},
+		{desc: "valid header, token also in the query string", req: bothWays, effect: "Deny"},
 		{desc: "wrong token", req: wrong, effect: "Deny"},
 	}
 	a := authorizer.New(token)

@@ -12,10 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Partition keys of the cluster table's two row kinds.
+// Partition keys of the cluster table's row kinds.
 const (
 	pkConnection = "CONN"
 	pkNode       = "DP"
+	// pkQuota holds one counter per credential (sk "OWNER#<owner>"): an
+	// upper bound of its live data-plane rows, recounted when it reaches
+	// the limit.
+	pkQuota = "QUOTA"
 )
 
 // TTLAttribute is the cluster table's TTL attribute (epoch seconds).
@@ -25,6 +29,8 @@ const TTLAttribute = "expires_at"
 type DynamoAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
@@ -37,19 +43,22 @@ var _ Registry = (*Dynamo)(nil)
 
 // Dynamo is the Registry on the cluster table (keys pk/sk, TTL on
 // expires_at): connection rows under pk "CONN", data-plane rows under pk
-// "DP", sk the connection or node id.
+// "DP", sk the connection or node id, and the credentials' row counters
+// under pk "QUOTA". DynamoDB removes expired rows within days, not at
+// once: every read hides them itself.
 type Dynamo struct {
 	client DynamoAPI
 	table  string
 	clock  func() time.Time
+	limits limits
 }
 
 // NewDynamo returns the registry on table; clock is time.Now when nil.
-func NewDynamo(client DynamoAPI, table string, clock func() time.Time) *Dynamo {
+func NewDynamo(client DynamoAPI, table string, clock func() time.Time, opts ...Option) *Dynamo {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Dynamo{client: client, table: table, clock: clock}
+	return &Dynamo{client: client, table: table, clock: clock, limits: newLimits(opts)}
 }
 
 // Rows are encoded with their json field names, so the attribute names
@@ -119,7 +128,8 @@ func (d *Dynamo) ListConnections(ctx context.Context) ([]Connection, error) {
 	return out, nil
 }
 
-// PutNode implements Registry.
+// PutNode writes n as it is, outside the limit and the version check:
+// for tests and restores, never for data planes' messages.
 func (d *Dynamo) PutNode(ctx context.Context, n Node) error {
 	return d.put(ctx, nodeItem{PK: pkNode, SK: n.NodeID, Node: n})
 }
@@ -150,15 +160,6 @@ func (d *Dynamo) ListNodes(ctx context.Context) ([]Node, error) {
 		}
 	}
 	return out, nil
-}
-
-// ListDataPlanes implements Registry.
-func (d *Dynamo) ListDataPlanes(ctx context.Context) ([]DataPlane, error) {
-	nodes, err := d.ListNodes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return DataPlanes(nodes, d.clock()), nil
 }
 
 func (d *Dynamo) put(ctx context.Context, item any) error {

@@ -66,8 +66,13 @@ func NewHandler(opts HandlerOptions) *Handler {
 	return &Handler{opts: opts}
 }
 
-// errBadRequest marks a message the data plane got wrong.
-var errBadRequest = errors.New("bad request")
+// Errors of the route handlers, answered as 4xx.
+var (
+	// errBadRequest marks a message the data plane got wrong.
+	errBadRequest = errors.New("bad request")
+	// errForbidden marks a message the data plane may not send.
+	errForbidden = errors.New("forbidden")
+)
 
 // Handle routes one WebSocket event. Client mistakes answer 4xx; only a
 // failure of the registry answers 500. It never returns an error, so a
@@ -97,6 +102,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayWebsocketProx
 	switch {
 	case errors.Is(err, errBadRequest):
 		return respond(http.StatusBadRequest, err.Error()), nil
+	case errors.Is(err, errForbidden):
+		log.WarnContext(ctx, "websocket message refused", "error", err)
+		return respond(http.StatusForbidden, err.Error()), nil
 	case err != nil:
 		log.ErrorContext(ctx, "handling websocket route", "error", err)
 		return respond(http.StatusInternalServerError, "internal error"), nil
@@ -113,45 +121,58 @@ func (h *Handler) connect(ctx context.Context, rc events.APIGatewayWebsocketProx
 	now := h.opts.Clock()
 	return h.opts.Registry.PutConnection(ctx, Connection{
 		ID:          rc.ConnectionID,
+		Owner:       principal(rc),
 		IP:          rc.Identity.SourceIP,
 		ConnectedAt: now.Unix(),
 		ExpiresAt:   now.Add(h.opts.ConnectionTTL).Unix(),
 	})
 }
 
-// decode parses a frame into v and checks that it names a node.
-func decode(body string, v any, nodeID *string) error {
-	if err := json.Unmarshal([]byte(body), v); err != nil {
-		return fmt.Errorf("%w: invalid JSON: %w", errBadRequest, err)
+// principal names the credential behind an event: the authorizer's
+// principal (token mode), else the IAM caller (IAM mode), else nobody
+// (an open local hub).
+func principal(rc events.APIGatewayWebsocketProxyRequestContext) string {
+	if m, ok := rc.Authorizer.(map[string]any); ok {
+		if p, ok := m["principalId"].(string); ok && p != "" {
+			return p
+		}
 	}
-	if *nodeID == "" {
-		return fmt.Errorf("%w: node_id is required", errBadRequest)
-	}
-	return nil
+	return rc.Identity.UserArn
 }
 
-// touchConnection records which node owns the connection and pushes its
-// expiry forward.
-func (h *Handler) touchConnection(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, nodeID string) error {
+// bind ties the connection to the node its message names: the first hello
+// (or status) fixes it, and a message for another node is refused. It
+// returns the credential the node's row counts against.
+func (h *Handler) bind(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, nodeID string) (string, error) {
 	now := h.opts.Clock()
-	c, err := h.opts.Registry.GetConnection(ctx, rc.ConnectionID)
-	if errors.Is(err, ErrNotFound) {
-		c = Connection{ID: rc.ConnectionID, IP: rc.Identity.SourceIP, ConnectedAt: now.Unix()}
-	} else if err != nil {
-		return err
+	c, err := h.opts.Registry.BindConnection(ctx, Connection{
+		ID:          rc.ConnectionID,
+		NodeID:      nodeID,
+		Owner:       principal(rc),
+		IP:          rc.Identity.SourceIP,
+		ConnectedAt: now.Unix(),
+		ExpiresAt:   now.Add(h.opts.ConnectionTTL).Unix(),
+	})
+	if errors.Is(err, ErrNodeMismatch) {
+		return "", fmt.Errorf("%w: this connection speaks for another node than %q", errForbidden, nodeID)
 	}
-	c.NodeID = nodeID
-	c.ExpiresAt = now.Add(h.opts.ConnectionTTL).Unix()
-	return h.opts.Registry.PutConnection(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	if c.Owner != "" {
+		return c.Owner, nil
+	}
+	return principal(rc), nil
 }
 
-// node returns the data plane's row, or a new one.
-func (h *Handler) node(ctx context.Context, nodeID string) (Node, error) {
-	n, err := h.opts.Registry.GetNode(ctx, nodeID)
-	if errors.Is(err, ErrNotFound) {
-		return Node{NodeID: nodeID}, nil
+// updateNode applies fn to the node's row; a credential at its row limit
+// is refused.
+func (h *Handler) updateNode(ctx context.Context, nodeID, owner string, fn func(*Node)) error {
+	err := h.opts.Registry.UpdateNode(ctx, nodeID, owner, fn)
+	if errors.Is(err, ErrNodeLimit) {
+		return fmt.Errorf("%w: %w", errForbidden, err)
 	}
-	return n, err
+	return err
 }
 
 func (h *Handler) seen(n *Node, ip string) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,8 +153,9 @@ func TestHandlerLifecycle(t *testing.T) {
 			// It applies 5 and acks.
 			clk.Advance(time.Second)
 			require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")))
-			dps, err := f.reg.ListDataPlanes(ctx)
+			page, err := f.reg.ListDataPlanes(ctx, cluster.ListOptions{})
 			require.NoError(t, err)
+			dps := page.Data
 			require.Len(t, dps, 1)
 			require.Equal(t, cluster.SyncNormal, dps[0].SyncStatus)
 			require.Equal(t, int64(5), dps[0].Revision)
@@ -166,8 +168,9 @@ func TestHandlerLifecycle(t *testing.T) {
 			hello5 := `{"action":"hello","node_id":"` + nodeID + `","revision":5}`
 			require.Equal(t, http.StatusOK, f.call(t, withBody(loadEvent(t, "hello.json"), hello5)))
 			require.Len(t, f.posts.notices(t, connID), 1, "a rejected revision is not sent again")
-			dps, err = f.reg.ListDataPlanes(ctx)
+			page, err = f.reg.ListDataPlanes(ctx, cluster.ListOptions{})
 			require.NoError(t, err)
+			dps = page.Data
 			require.Equal(t, cluster.SyncPluginSetIncompatible, dps[0].SyncStatus)
 
 			// 7 is newer: the next hello gets it.
@@ -218,6 +221,10 @@ func TestHandlerRejectsBadInput(t *testing.T) {
 		{desc: "hello without node id", ev: withBody(hello, `{"action":"hello","revision":1}`), code: http.StatusBadRequest},
 		{desc: "status with unknown state", ev: withBody(status, `{"action":"status","node_id":"n","state":"maybe"}`), code: http.StatusBadRequest},
 		{desc: "status with a wrong type", ev: withBody(status, `{"action":"status","node_id":"n","revision":"five"}`), code: http.StatusBadRequest},
+		{desc: "node id too long", ev: withBody(hello, `{"action":"hello","node_id":"`+strings.Repeat("n", 129)+`"}`), code: http.StatusBadRequest},
+		{desc: "node id with a control character", ev: withBody(hello, `{"action":"hello","node_id":"a\nb"}`), code: http.StatusBadRequest},
+		{desc: "hostname too long", ev: withBody(hello, `{"action":"hello","node_id":"n","hostname":"`+strings.Repeat("h", 256)+`"}`), code: http.StatusBadRequest},
+		{desc: "config hash too long", ev: withBody(status, `{"action":"status","node_id":"n","state":"applied","config_hash":"`+strings.Repeat("0", 65)+`"}`), code: http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -247,4 +254,68 @@ func TestHandlerStatusWithoutConnectRow(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, protocol.StateApplied, n.State)
 	require.Equal(t, start.Add(cluster.DefaultDataPlaneTTL).Unix(), n.ExpiresAt)
+}
+
+// TestHandlerBindsConnectionToNode: a connection speaks for the node of
+// its first hello only; a status (or hello) naming another node is
+// refused and changes no row, so a token holder cannot rewrite another
+// data plane's row through its own connection.
+func TestHandlerBindsConnectionToNode(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range registryKinds(t) {
+		t.Run(kind.name, func(t *testing.T) {
+			clk := newClock(start)
+			f := newFixture(t, kind.make(t, clk), clk)
+			victim := loadEvent(t, "hello.json")
+			victim.RequestContext.ConnectionID = "victim-conn"
+			victim.Body = `{"action":"hello","node_id":"victim","revision":7,"config_hash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}`
+			require.Equal(t, http.StatusOK, f.call(t, victim))
+			require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "connect.json")))
+			require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "hello.json")))
+			before, err := f.reg.GetNode(ctx, "victim")
+			require.NoError(t, err)
+
+			forged := `{"action":"status","node_id":"victim","revision":1,"config_hash":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","state":"rejected","error":"forged"}`
+			require.Equal(t, http.StatusForbidden, f.call(t, withBody(loadEvent(t, "status.json"), forged)))
+			rehello := `{"action":"hello","node_id":"victim","revision":1}`
+			require.Equal(t, http.StatusForbidden, f.call(t, withBody(loadEvent(t, "hello.json"), rehello)))
+			after, err := f.reg.GetNode(ctx, "victim")
+			require.NoError(t, err)
+			require.Equal(t, before, after, "the other node's row is untouched")
+			c, err := f.reg.GetConnection(ctx, connID)
+			require.NoError(t, err)
+			require.Equal(t, nodeID, c.NodeID)
+
+			require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")), "its own node's status is accepted")
+		})
+	}
+}
+
+// TestHandlerNodeLimit: a credential cannot create rows past its limit,
+// however many node ids its connections invent.
+func TestHandlerNodeLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock(start)
+	f := newFixture(t, cluster.NewMemory(clk.Now, cluster.WithNodeLimit(3)), clk)
+	hello := loadEvent(t, "hello.json")
+	codes := map[int]int{}
+	for i := range 10 {
+		ev := withBody(hello, fmt.Sprintf(`{"action":"hello","node_id":"invented-%d"}`, i))
+		ev.RequestContext.ConnectionID = fmt.Sprintf("conn-%d", i)
+		codes[f.call(t, ev)]++
+	}
+	require.Equal(t, map[int]int{http.StatusOK: 3, http.StatusForbidden: 7}, codes)
+	page, err := f.reg.ListDataPlanes(ctx, cluster.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, page.Data, 3)
+
+	// Another credential (the authorizer's principal) has its own rows.
+	other := withBody(hello, `{"action":"hello","node_id":"from-iam"}`)
+	other.RequestContext.ConnectionID = "conn-iam"
+	other.RequestContext.Authorizer = map[string]any{"principalId": "arn:aws:iam::123456789012:role/edge"}
+	require.Equal(t, http.StatusOK, f.call(t, other))
+	n, err := f.reg.GetNode(ctx, "from-iam")
+	require.NoError(t, err)
+	require.Equal(t, "arn:aws:iam::123456789012:role/edge", n.Owner)
 }

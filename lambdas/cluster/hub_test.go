@@ -50,7 +50,7 @@ func TestThroughHub(t *testing.T) {
 			return hub.ErrUnauthorized
 		}
 		return nil
-	}})
+	}, ManagementCredentials: aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local"}})
 	srv := httptest.NewServer(wsHub)
 	t.Cleanup(srv.Close)
 	mgmt := apigatewaymanagementapi.NewFromConfig(aws.Config{
@@ -63,6 +63,10 @@ func TestThroughHub(t *testing.T) {
 	_, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer wrong"}}})
 	require.Error(t, err)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	_, resp, err = websocket.Dial(ctx, wsURL+"/?token=dp-token", nil)
+	require.Error(t, err)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the token is accepted in the header only")
 
 	c, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer dp-token"}}})
 	require.NoError(t, err)

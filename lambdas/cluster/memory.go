@@ -12,9 +12,11 @@ import (
 var _ Registry = (*Memory)(nil)
 
 // Memory is an in-process Registry for `skyport local`: connections do
-// not outlive the process, so nothing is persisted.
+// not outlive the process, so nothing is persisted. Every method holds
+// one lock, so each read-modify-write is atomic.
 type Memory struct {
-	clock func() time.Time
+	clock  func() time.Time
+	limits limits
 
 	mu    sync.Mutex
 	conns map[string]Connection
@@ -22,11 +24,11 @@ type Memory struct {
 }
 
 // NewMemory returns an empty in-process registry; clock is time.Now when nil.
-func NewMemory(clock func() time.Time) *Memory {
+func NewMemory(clock func() time.Time, opts ...Option) *Memory {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Memory{clock: clock, conns: map[string]Connection{}, nodes: map[string]Node{}}
+	return &Memory{clock: clock, limits: newLimits(opts), conns: map[string]Connection{}, nodes: map[string]Node{}}
 }
 
 // PutConnection implements Registry.
@@ -35,6 +37,23 @@ func (m *Memory) PutConnection(_ context.Context, c Connection) error {
 	defer m.mu.Unlock()
 	m.conns[c.ID] = c
 	return nil
+}
+
+// BindConnection implements Registry.
+func (m *Memory) BindConnection(_ context.Context, c Connection) (Connection, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.conns[c.ID]
+	if !ok {
+		m.conns[c.ID] = c
+		return c, nil
+	}
+	if cur.NodeID != "" && cur.NodeID != c.NodeID {
+		return Connection{}, ErrNodeMismatch
+	}
+	cur.NodeID, cur.ExpiresAt = c.NodeID, c.ExpiresAt
+	m.conns[c.ID] = cur
+	return cur, nil
 }
 
 // GetConnection implements Registry.
@@ -73,11 +92,56 @@ func (m *Memory) ListConnections(_ context.Context) ([]Connection, error) {
 	return out, nil
 }
 
-// PutNode implements Registry.
+// PutNode writes n as it is, outside the limit and the version check:
+// for tests and restores, never for data planes' messages.
 func (m *Memory) PutNode(_ context.Context, n Node) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nodes[n.NodeID] = cloneNode(n)
+	return nil
+}
+
+// UpdateNode implements Registry.
+func (m *Memory) UpdateNode(_ context.Context, nodeID, owner string, fn func(*Node)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock()
+	n, ok := m.nodes[nodeID]
+	if !ok || !live(n.ExpiresAt, now) {
+		if err := m.makeRoom(owner, now); err != nil {
+			return err
+		}
+		n = Node{Owner: owner}
+	}
+	n = cloneNode(n)
+	fn(&n)
+	n.NodeID, n.Seq = nodeID, n.Seq+1
+	m.nodes[nodeID] = cloneNode(n)
+	return nil
+}
+
+// makeRoom checks that owner may add a row, forgetting its stalest row
+// when it is at its limit; expired rows are dropped on the way.
+func (m *Memory) makeRoom(owner string, now time.Time) error {
+	count, stalest := 0, ""
+	for id, n := range m.nodes {
+		switch {
+		case !live(n.ExpiresAt, now):
+			delete(m.nodes, id)
+		case n.Owner == owner:
+			count++
+			if stalest == "" || n.LastSeen < m.nodes[stalest].LastSeen {
+				stalest = id
+			}
+		}
+	}
+	if count < m.limits.nodes {
+		return nil
+	}
+	if !m.limits.stale(m.nodes[stalest].LastSeen, now) {
+		return ErrNodeLimit
+	}
+	delete(m.nodes, stalest)
 	return nil
 }
 
@@ -96,7 +160,12 @@ func (m *Memory) GetNode(_ context.Context, nodeID string) (Node, error) {
 func (m *Memory) ListNodes(_ context.Context) ([]Node, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.clock()
+	return m.liveNodes(m.clock()), nil
+}
+
+// liveNodes returns copies of the live rows sorted by node id, dropping
+// the expired ones.
+func (m *Memory) liveNodes(now time.Time) []Node {
 	out := make([]Node, 0, len(m.nodes))
 	for id, n := range m.nodes {
 		if !live(n.ExpiresAt, now) {
@@ -106,16 +175,31 @@ func (m *Memory) ListNodes(_ context.Context) ([]Node, error) {
 		out = append(out, cloneNode(n))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
-	return out, nil
+	return out
 }
 
 // ListDataPlanes implements Registry.
-func (m *Memory) ListDataPlanes(ctx context.Context) ([]DataPlane, error) {
-	nodes, err := m.ListNodes(ctx)
+func (m *Memory) ListDataPlanes(_ context.Context, opts ListOptions) (DataPlanePage, error) {
+	after, err := decodeOffset(opts.Offset)
 	if err != nil {
-		return nil, err
+		return DataPlanePage{}, err
 	}
-	return DataPlanes(nodes, m.clock()), nil
+	size := pageSize(opts.Size)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock()
+	nodes := m.liveNodes(now)
+	first := sort.Search(len(nodes), func(i int) bool { return nodes[i].NodeID > after })
+	nodes = nodes[first:]
+	page := DataPlanePage{Data: make([]DataPlane, 0, min(size, len(nodes)))}
+	for i, n := range nodes {
+		if i == size {
+			page.Next = encodeOffset(nodes[i-1].NodeID)
+			break
+		}
+		page.Data = append(page.Data, dataPlane(n, now))
+	}
+	return page, nil
 }
 
 // cloneNode copies the row's map and slice, so callers never share them.

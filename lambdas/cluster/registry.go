@@ -3,31 +3,53 @@ package cluster
 import (
 	"context"
 	"errors"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/skyport-gw/skyport/internal/protocol"
 )
 
-// ErrNotFound is returned by a Registry when a connection or data-plane
-// row does not exist (or has expired).
-var ErrNotFound = errors.New("cluster row not found")
+// Errors a Registry returns.
+var (
+	// ErrNotFound: a connection or data-plane row does not exist (or has
+	// expired).
+	ErrNotFound = errors.New("cluster row not found")
+	// ErrNodeMismatch: the connection already said hello as another node.
+	ErrNodeMismatch = errors.New("connection bound to another node")
+	// ErrNodeLimit: the credential already has its limit of data-plane
+	// rows, none of them stale enough to be replaced.
+	ErrNodeLimit = errors.New("too many data planes for this credential")
+	// ErrInvalidOffset: a list offset this registry did not hand out.
+	ErrInvalidOffset = errors.New("invalid offset")
+	// ErrConflict: a row kept changing under a conditional write, through
+	// every retry.
+	ErrConflict = errors.New("cluster row changed concurrently")
+)
 
-// Default lifetimes of the rows. A WebSocket connection lives at most 2
-// hours in API Gateway; a data plane that stops reporting is forgotten
-// after Kong's cluster_data_plane_purge_delay (14 days).
+// Default lifetimes and limits of the rows. A WebSocket connection lives
+// at most 2 hours in API Gateway; a data plane that stops reporting is
+// forgotten after Kong's cluster_data_plane_purge_delay (14 days). A
+// credential (the data planes' shared token, or one IAM principal) keeps
+// at most DefaultNodeLimit data-plane rows; when it is at the limit, a new
+// node replaces the row seen least recently if that row has not been seen
+// for DefaultStaleAfter (more than three missed 4-minute heartbeats), and
+// is refused otherwise.
 const (
 	DefaultConnectionTTL = 3 * time.Hour
 	DefaultDataPlaneTTL  = 14 * 24 * time.Hour
+	DefaultNodeLimit     = 1000
+	DefaultStaleAfter    = 15 * time.Minute
 )
 
 // Connection is one open WebSocket connection of a data plane.
 type Connection struct {
 	// ID is API Gateway's connection id.
 	ID string `json:"id"`
-	// NodeID is the data plane's node id, known after its hello.
+	// NodeID is the data plane's node id, fixed by its first hello.
 	NodeID string `json:"node_id,omitempty"`
+	// Owner is the credential that opened the connection (the
+	// authorizer's principal, or the IAM caller); empty on an open hub.
+	Owner string `json:"owner,omitempty"`
 	// IP is the source address of the upgrade request.
 	IP string `json:"ip,omitempty"`
 	// ConnectedAt is when the connection opened (epoch seconds).
@@ -57,8 +79,36 @@ type Node struct {
 	LastSeen         int64    `json:"last_seen"`
 	UpdatedAt        int64    `json:"updated_at"`
 	Plugins          []string `json:"plugins,omitempty"`
+	// Owner is the credential whose limit the row counts against, set
+	// when the row is created.
+	Owner string `json:"owner,omitempty"`
+	// Seq counts the row's writes; every update is conditional on it.
+	Seq int64 `json:"seq,omitempty"`
 	// ExpiresAt is when the row is forgotten (epoch seconds).
 	ExpiresAt int64 `json:"expires_at"`
+}
+
+// ListOptions select a page of GET /clustering/data-planes. Filters, when
+// they come, are fields here.
+type ListOptions struct {
+	// Size is the page size; 0 means DefaultPageSize, and more than
+	// MaxPageSize is read as MaxPageSize.
+	Size int
+	// Offset is the opaque Next of the previous page; empty for the first.
+	Offset string
+}
+
+// Page sizes of ListDataPlanes, as Kong's Admin API pages.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// DataPlanePage is one page of data planes, sorted by id.
+type DataPlanePage struct {
+	Data []DataPlane
+	// Next is the offset of the following page; empty on the last.
+	Next string
 }
 
 // Registry is the cluster table: connections and data-plane rows. Rows
@@ -67,55 +117,110 @@ type Node struct {
 type Registry interface {
 	// PutConnection creates or replaces a connection row.
 	PutConnection(ctx context.Context, c Connection) error
+	// BindConnection records that connection c.ID belongs to node
+	// c.NodeID and moves its expiry to c.ExpiresAt, creating the row from
+	// c when it is absent. It returns the row as stored, or
+	// ErrNodeMismatch when the connection is bound to another node.
+	BindConnection(ctx context.Context, c Connection) (Connection, error)
 	// GetConnection returns a connection row or ErrNotFound.
 	GetConnection(ctx context.Context, id string) (Connection, error)
 	// DeleteConnection removes a connection row; absent is not an error.
 	DeleteConnection(ctx context.Context, id string) error
 	// ListConnections returns every live connection, sorted by id.
 	ListConnections(ctx context.Context) ([]Connection, error)
-	// PutNode creates or replaces a data-plane row.
-	PutNode(ctx context.Context, n Node) error
+	// UpdateNode applies fn to the data plane's row (a new row owned by
+	// owner when there is none) and writes it, conditionally on the row
+	// not having changed since it was read. Creating a row beyond owner's
+	// limit returns ErrNodeLimit.
+	UpdateNode(ctx context.Context, nodeID, owner string, fn func(*Node)) error
 	// GetNode returns a data-plane row or ErrNotFound.
 	GetNode(ctx context.Context, nodeID string) (Node, error)
 	// ListNodes returns every live data-plane row, sorted by node id.
 	ListNodes(ctx context.Context) ([]Node, error)
-	// ListDataPlanes returns the rows of GET /clustering/data-planes.
-	ListDataPlanes(ctx context.Context) ([]DataPlane, error)
+	// ListDataPlanes returns a page of GET /clustering/data-planes, or
+	// ErrInvalidOffset.
+	ListDataPlanes(ctx context.Context, opts ListOptions) (DataPlanePage, error)
 }
 
-// DataPlanes converts data-plane rows to the Admin API's view at now.
-func DataPlanes(nodes []Node, now time.Time) []DataPlane {
-	out := make([]DataPlane, 0, len(nodes))
-	for _, n := range nodes {
-		if !live(n.ExpiresAt, now) {
-			continue
-		}
-		var ttl int64
-		if n.ExpiresAt != 0 {
-			ttl = n.ExpiresAt - now.Unix()
-		}
-		labels := n.Labels
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		out = append(out, DataPlane{
-			ID:         n.NodeID,
-			IP:         n.IP,
-			Hostname:   n.Hostname,
-			Version:    n.Version,
-			ConfigHash: n.ConfigHash,
-			LastSeen:   n.LastSeen,
-			UpdatedAt:  n.UpdatedAt,
-			SyncStatus: syncStatus(n),
-			Labels:     labels,
-			TTL:        ttl,
-			Revision:   n.Revision,
-			State:      n.State,
-			Error:      n.Error,
-		})
+// Option tunes a registry's limits.
+type Option func(*limits)
+
+// limits are a registry's row limits.
+type limits struct {
+	nodes      int
+	staleAfter time.Duration
+}
+
+func newLimits(opts []Option) limits {
+	l := limits{nodes: DefaultNodeLimit, staleAfter: DefaultStaleAfter}
+	for _, o := range opts {
+		o(&l)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return l
+}
+
+// WithNodeLimit sets how many data-plane rows one credential may keep;
+// n < 1 keeps DefaultNodeLimit.
+func WithNodeLimit(n int) Option {
+	return func(l *limits) {
+		if n > 0 {
+			l.nodes = n
+		}
+	}
+}
+
+// WithStaleAfter sets how long a row must go unseen before a new node of
+// a credential at its limit may replace it; d <= 0 keeps
+// DefaultStaleAfter.
+func WithStaleAfter(d time.Duration) Option {
+	return func(l *limits) {
+		if d > 0 {
+			l.staleAfter = d
+		}
+	}
+}
+
+// stale reports whether a row last seen at lastSeen may be replaced at now.
+func (l limits) stale(lastSeen int64, now time.Time) bool {
+	return now.Sub(time.Unix(lastSeen, 0)) >= l.staleAfter
+}
+
+// pageSize reads ListOptions.Size.
+func pageSize(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultPageSize
+	case n > MaxPageSize:
+		return MaxPageSize
+	}
+	return n
+}
+
+// dataPlane is a row as GET /clustering/data-planes shows it at now.
+func dataPlane(n Node, now time.Time) DataPlane {
+	var ttl int64
+	if n.ExpiresAt != 0 {
+		ttl = n.ExpiresAt - now.Unix()
+	}
+	labels := n.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	return DataPlane{
+		ID:         n.NodeID,
+		IP:         n.IP,
+		Hostname:   n.Hostname,
+		Version:    n.Version,
+		ConfigHash: n.ConfigHash,
+		LastSeen:   n.LastSeen,
+		UpdatedAt:  n.UpdatedAt,
+		SyncStatus: syncStatus(n),
+		Labels:     labels,
+		TTL:        ttl,
+		Revision:   n.Revision,
+		State:      n.State,
+		Error:      n.Error,
+	}
 }
 
 func syncStatus(n Node) string {

@@ -17,20 +17,24 @@ import (
 // $connect, so this is the first moment it can).
 func (h *Handler) hello(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, body string, log *slog.Logger) error {
 	var m protocol.Hello
-	if err := decode(body, &m, &m.NodeID); err != nil {
+	if err := decode(body, &m, &m.NodeID, &m.ConfigHash); err != nil {
 		return err
 	}
-	if err := h.touchConnection(ctx, rc, m.NodeID); err != nil {
+	if err := checkIdentity(m.Hostname, m.Version, m.Labels, m.Plugins); err != nil {
 		return err
 	}
-	n, err := h.node(ctx, m.NodeID)
+	owner, err := h.bind(ctx, rc, m.NodeID)
 	if err != nil {
 		return err
 	}
-	n.Hostname, n.Version, n.Labels = m.Hostname, m.Version, m.Labels
-	n.Revision, n.ConfigHash, n.Plugins = m.Revision, m.ConfigHash, m.Plugins
-	h.seen(&n, rc.Identity.SourceIP)
-	if err := h.opts.Registry.PutNode(ctx, n); err != nil {
+	var n Node
+	err = h.updateNode(ctx, m.NodeID, owner, func(row *Node) {
+		row.Hostname, row.Version, row.Labels = m.Hostname, m.Version, m.Labels
+		row.Revision, row.ConfigHash, row.Plugins = m.Revision, m.ConfigHash, m.Plugins
+		h.seen(row, rc.Identity.SourceIP)
+		n = *row
+	})
+	if err != nil {
 		return err
 	}
 	h.catchUp(ctx, rc.ConnectionID, n, log)
@@ -67,10 +71,11 @@ func (h *Handler) catchUp(ctx context.Context, connID string, n Node, log *slog.
 	}
 }
 
-// status records an apply result or a heartbeat.
+// status records an apply result or a heartbeat, for the node the
+// connection said hello as.
 func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, body string) error {
 	var m protocol.Status
-	if err := decode(body, &m, &m.NodeID); err != nil {
+	if err := decode(body, &m, &m.NodeID, &m.ConfigHash); err != nil {
 		return err
 	}
 	switch m.State {
@@ -78,25 +83,26 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 	default:
 		return fmt.Errorf("%w: state must be %q or %q", errBadRequest, protocol.StateApplied, protocol.StateRejected)
 	}
-	if err := h.touchConnection(ctx, rc, m.NodeID); err != nil {
-		return err
-	}
-	n, err := h.node(ctx, m.NodeID)
+	owner, err := h.bind(ctx, rc, m.NodeID)
 	if err != nil {
 		return err
 	}
-	n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
+	m.Error = truncate(m.Error, maxErrorLength)
 	if m.State == protocol.StateRejected {
-		n.Error = m.Error
-		if m.RejectedRevision != 0 {
-			n.RejectedRevision = m.RejectedRevision
-		}
 		// The stack's metric filter counts these lines ({ $.state = "rejected" }).
 		h.opts.Logger.WarnContext(ctx, "dp status", "node_id", m.NodeID, "state", m.State,
 			"revision", m.Revision, "rejected_revision", m.RejectedRevision, "error", m.Error)
-	} else {
-		n.Error = ""
 	}
-	h.seen(&n, rc.Identity.SourceIP)
-	return h.opts.Registry.PutNode(ctx, n)
+	return h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
+		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
+		if m.State == protocol.StateRejected {
+			n.Error = m.Error
+			if m.RejectedRevision != 0 {
+				n.RejectedRevision = m.RejectedRevision
+			}
+		} else {
+			n.Error = ""
+		}
+		h.seen(n, rc.Identity.SourceIP)
+	})
 }

@@ -6,9 +6,11 @@
 // message, idle and lifetime limits, and serves the @connections
 // management API that the AWS SDK's apigatewaymanagementapi client calls.
 //
-// The management API is not authenticated: it answers loopback clients
-// only, which is the whole of its protection. Do not expose the hub's
-// listener beyond the machine without a token check on $connect.
+// The management API answers loopback clients only, and only calls signed
+// with Signature Version 4 by the credentials in Options (as API Gateway
+// requires IAM-signed calls): a process on the same machine cannot post
+// to data planes without them. Do not expose the hub's listener beyond the
+// machine without a token check on $connect.
 package hub
 
 import (
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // API Gateway's WebSocket limits (REFERENCE.md).
@@ -69,6 +72,12 @@ type Options struct {
 	// and 2 hours.
 	IdleTimeout time.Duration
 	MaxLifetime time.Duration
+	// ManagementCredentials are the access key and secret the management
+	// API's callers sign with (Signature Version 4, service execute-api);
+	// without them every management call is refused.
+	ManagementCredentials aws.Credentials
+	// Now is the clock signatures are checked against; default time.Now.
+	Now func() time.Time
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 }
@@ -96,6 +105,9 @@ func New(opts Options) *Hub {
 	}
 	if opts.APIID == "" {
 		opts.APIID = "local"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	opts.Stage = strings.Trim(opts.Stage, "/")
 	log := opts.Logger
@@ -174,6 +186,8 @@ func (h *Hub) unregister(c *conn) {
 	delete(h.conns, c.id)
 	h.mu.Unlock()
 }
+
+func (h *Hub) now() time.Time { return h.opts.Now() }
 
 func (h *Hub) lookup(id string) *conn {
 	h.mu.Lock()

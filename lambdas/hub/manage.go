@@ -13,10 +13,26 @@ import (
 
 // manage serves the @connections management API for the connection whose
 // escaped id is rawID: POST sends the body as a text message, GET
-// describes the connection, DELETE closes it.
+// describes the connection, DELETE closes it. It answers loopback clients
+// only, and only calls signed (Signature Version 4) with the hub's
+// management credentials, as API Gateway requires IAM-signed calls.
 func (h *Hub) manage(w http.ResponseWriter, r *http.Request, rawID string) {
 	if ip := net.ParseIP(sourceIP(r)); ip == nil || !ip.IsLoopback() {
 		writeError(w, http.StatusForbidden, "ForbiddenException", "the management API answers loopback clients only")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MessageLimit+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "BadRequestException", "reading the message")
+		return
+	}
+	if len(body) > MessageLimit {
+		writeError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Message too long")
+		return
+	}
+	if e := h.authenticate(r.Context(), r, body); e != nil {
+		h.log.Warn("management call refused", "error_type", e.errType, "reason", e.msg)
+		writeError(w, http.StatusForbidden, e.errType, e.msg)
 		return
 	}
 	id, err := url.PathUnescape(rawID)
@@ -31,15 +47,6 @@ func (h *Hub) manage(w http.ResponseWriter, r *http.Request, rawID string) {
 	}
 	switch r.Method {
 	case http.MethodPost:
-		body, err := io.ReadAll(io.LimitReader(r.Body, MessageLimit+1))
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "BadRequestException", "reading the message")
-			return
-		}
-		if len(body) > MessageLimit {
-			writeError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Message too long")
-			return
-		}
 		if err := c.send(r.Context(), body); err != nil {
 			h.log.Debug("posting to a connection", "connection_id", id, "err", err)
 			writeError(w, http.StatusGone, "GoneException", "connection "+id+" is gone")

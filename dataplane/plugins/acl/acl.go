@@ -44,6 +44,9 @@ type ACL struct {
 
 type verdict struct {
 	allowed bool
+	// grouped says the consumer belongs to some group: Kong refuses a
+	// consumer in none differently (see Access).
+	grouped bool
 	groups  string
 }
 
@@ -81,13 +84,15 @@ func (a *ACL) judge(groups []string) verdict {
 		}
 		return false
 	}
-	allowed := true
-	if len(a.conf.Allow) > 0 {
-		allowed = member(a.conf.Allow)
-	} else if len(a.conf.Deny) > 0 {
+	// A deny list makes the plugin a deny list whatever allow holds
+	// (kong/plugins/acl/handler.lua: `(conf.deny or EMPTY)[1] and DENY`).
+	var allowed bool
+	if len(a.conf.Deny) > 0 {
 		allowed = !member(a.conf.Deny)
+	} else {
+		allowed = member(a.conf.Allow)
 	}
-	return verdict{allowed: allowed, groups: strings.Join(groups, ", ")}
+	return verdict{allowed: allowed, grouped: len(groups) > 0, groups: strings.Join(groups, ", ")}
 }
 
 // Name implements plugin.Handler.
@@ -106,6 +111,12 @@ func (a *ACL) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 		v = a.anyone
 	}
 	if !v.allowed {
+		// A consumer in no group facing an allow list is refused as an
+		// unauthenticated caller when no credential identified it (the
+		// anonymous consumer): 401, else 403 (kong/plugins/acl/handler.lua).
+		if !v.grouped && pc.Credential == nil {
+			return plugin.JSONMessage(http.StatusUnauthorized, msgUnauthorized)
+		}
 		return plugin.JSONMessage(http.StatusForbidden, msgForbidden)
 	}
 	if !a.conf.HideGroupsHeader && v.groups != "" {

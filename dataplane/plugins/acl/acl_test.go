@@ -13,6 +13,9 @@ import (
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
+// carolID is a consumer in no group.
+const carolID = "00000000-0000-4000-8000-0000000000c0"
+
 func TestACL(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -30,12 +33,19 @@ func TestACL(t *testing.T) {
 		{desc: "not in denied group", cfg: map[string]any{"deny": []any{"admin"}}, consumer: plugintest.BobID, wantGroups: "ops"},
 		{desc: "groups header hidden", cfg: map[string]any{"allow": []any{"dev"}, "hide_groups_header": true}, consumer: plugintest.AliceID},
 		{desc: "unauthenticated", cfg: map[string]any{"allow": []any{"admin"}}, wantStatus: 401, wantMsg: "Unauthorized"},
+		// kong/plugins/acl/handler.lua: a consumer in no group, facing an
+		// allow list, is 401 without a credential (anonymous), 403 with one;
+		// facing a deny list it passes.
+		{desc: "anonymous consumer in no group", cfg: map[string]any{"allow": []any{"admin"}}, consumer: carolID, wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "authenticated consumer in no group", cfg: map[string]any{"allow": []any{"admin"}}, consumer: carolID, credential: true, wantStatus: 403, wantMsg: "You cannot consume this service"},
+		{desc: "consumer in no group, deny list", cfg: map[string]any{"deny": []any{"admin"}}, consumer: carolID, credential: true},
 		{desc: "credential without consumer", cfg: map[string]any{"allow": []any{"admin"}}, credential: true, wantStatus: 403, wantMsg: "You cannot consume this service"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
 			cfg := plugintest.Fixture()
+			cfg.Consumers = append(cfg.Consumers, &model.Consumer{Base: model.Base{ID: carolID}})
 			cfg.ACLs = []*model.ACL{
 				{Group: "admin", Consumer: &model.Ref{ID: plugintest.AliceID}},
 				{Group: "dev", Consumer: &model.Ref{ID: plugintest.AliceID}},

@@ -19,11 +19,9 @@ import (
 // Name is the plugin's name.
 const Name = "basic-auth"
 
-// Kong's messages.
-const (
-	msgUnauthorized = "Unauthorized"
-	msgInvalid      = "Invalid authentication credentials"
-)
+// msgUnauthorized is Kong's answer to every failed authentication
+// (kong/plugins/basic-auth/access.lua).
+const msgUnauthorized = "Unauthorized"
 
 // Config is basic-auth's configuration.
 type Config struct {
@@ -81,29 +79,30 @@ func New(env plugin.Env) (plugin.Handler, error) {
 // Name implements plugin.Handler.
 func (b *BasicAuth) Name() string { return Name }
 
-// Access implements plugin.Accessor.
+// Access implements plugin.Accessor. As Kong's access.lua does, the
+// credentials in Proxy-Authorization are tried first, then those in
+// Authorization.
 func (b *BasicAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	if b.anonymous.AlreadyAuthenticated(pc) {
 		return nil
 	}
-	header := "Authorization"
-	value := r.Header.Get(header)
-	if value == "" {
-		header = "Proxy-Authorization"
-		value = r.Header.Get(header)
+	fail := authn.Unauthorized(msgUnauthorized, "Basic", b.realm)
+	for _, header := range [...]string{"Proxy-Authorization", "Authorization"} {
+		value := r.Header.Get(header)
+		if value == "" {
+			continue
+		}
+		c, ok := b.verify(value)
+		if !ok {
+			continue
+		}
+		if b.conf.HideCredentials {
+			r.Header.Del(header)
+		}
+		c.identity.Apply(pc, r)
+		return nil
 	}
-	if value == "" {
-		return b.anonymous.Fallback(pc, r, authn.Unauthorized(msgUnauthorized, "Basic", b.realm))
-	}
-	c, ok := b.verify(value)
-	if !ok {
-		return b.anonymous.Fallback(pc, r, authn.Unauthorized(msgInvalid, "Basic", b.realm))
-	}
-	if b.conf.HideCredentials {
-		r.Header.Del(header)
-	}
-	c.identity.Apply(pc, r)
-	return nil
+	return b.anonymous.Fallback(pc, r, fail)
 }
 
 // verify checks a "Basic base64(user:pass)" header value.
@@ -117,7 +116,8 @@ func (b *BasicAuth) verify(value string) (credential, bool) {
 		return credential{}, false
 	}
 	user, pass, ok := strings.Cut(string(raw), ":")
-	if !ok {
+	if !ok || user == "" {
+		// Kong's pattern is "([^:]+):(.*)": a username is required.
 		return credential{}, false
 	}
 	c, ok := b.users[user]

@@ -24,7 +24,9 @@ func fixture(t *testing.T, cfg map[string]any) *model.Config {
 	require.NoError(t, err)
 	c := plugintest.Fixture()
 	c.BasicAuths = []*model.BasicAuth{{Base: model.Base{ID: "cred-1"}, Username: "alice-login", Password: hash,
-		Consumer: &model.Ref{ID: plugintest.AliceID}}}
+		Consumer: &model.Ref{ID: plugintest.AliceID}},
+		// A credential with an empty username (a hand-made snapshot).
+		{Base: model.Base{ID: "cred-empty"}, Username: "", Password: hash, Consumer: &model.Ref{ID: plugintest.BobID}}}
 	c.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", basicauth.Name, cfg)}
 	return c
 }
@@ -51,9 +53,13 @@ func TestBasicAuth(t *testing.T) {
 		hidden     bool
 	}{
 		{desc: "no credentials", wantStatus: 401, wantMsg: "Unauthorized"},
-		{desc: "wrong password", header: "Authorization", value: basic("alice-login", "nope"), wantStatus: 401, wantMsg: "Invalid authentication credentials"},
-		{desc: "unknown user", header: "Authorization", value: basic("mallory", password), wantStatus: 401, wantMsg: "Invalid authentication credentials"},
-		{desc: "not basic", header: "Authorization", value: "Bearer abc", wantStatus: 401, wantMsg: "Invalid authentication credentials"},
+		{desc: "wrong password", header: "Authorization", value: basic("alice-login", "nope"), wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "unknown user", header: "Authorization", value: basic("mallory", password), wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "not basic", header: "Authorization", value: "Bearer abc", wantStatus: 401, wantMsg: "Unauthorized"},
+		// kong/plugins/basic-auth/access.lua matches "([^:]+):(.*)": no
+		// username, no credential.
+		{desc: "empty username", header: "Authorization", value: basic("", password), wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "no colon", header: "Authorization", value: "Basic " + base64.StdEncoding.EncodeToString([]byte("alice-login")), wantStatus: 401, wantMsg: "Unauthorized"},
 		{desc: "valid", header: "Authorization", value: basic("alice-login", password)},
 		{desc: "proxy authorization", header: "Proxy-Authorization", value: basic("alice-login", password)},
 		{desc: "hidden", cfg: map[string]any{"hide_credentials": true}, header: "Authorization", value: basic("alice-login", password), hidden: true},
@@ -80,6 +86,20 @@ func TestBasicAuth(t *testing.T) {
 			require.Equal(t, tt.hidden, r.Header.Get(tt.header) == "")
 		})
 	}
+}
+
+// TestProxyAuthorizationFirst: Kong tries Proxy-Authorization before
+// Authorization (kong/plugins/basic-auth/access.lua), so an Authorization
+// header meant for the upstream does not hide the proxy's credentials.
+func TestProxyAuthorizationFirst(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer for-the-upstream")
+	r.Header.Set("Proxy-Authorization", basic("alice-login", password))
+	res := plugintest.Run(t, plugintest.Registry(basicauth.Name, basicauth.New), fixture(t, nil), r, nil)
+	require.Nil(t, res.Response)
+	require.Equal(t, plugintest.AliceID, res.Context.Consumer.ID)
+	require.Equal(t, "Bearer for-the-upstream", r.Header.Get("Authorization"))
 }
 
 func TestVerificationCached(t *testing.T) {

@@ -14,8 +14,6 @@ import (
 // Name is the plugin's name.
 const Name = "ip-restriction"
 
-const msgDenied = "Your IP address is not allowed"
-
 // Config is ip-restriction's configuration.
 type Config struct {
 	// Allow and Deny are IPs or CIDR ranges; deny is checked first.
@@ -31,7 +29,9 @@ type Config struct {
 type IPRestriction struct {
 	allow, deny []netip.Prefix
 	status      int
-	message     string
+	// message is the configured answer; "" for Kong's default, which
+	// names the client's address.
+	message string
 }
 
 var (
@@ -45,7 +45,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 	if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
 		return nil, fmt.Errorf("building ip-restriction: %w", err)
 	}
-	h := &IPRestriction{status: http.StatusForbidden, message: msgDenied}
+	h := &IPRestriction{status: http.StatusForbidden}
 	if c.Status != nil {
 		h.status = *c.Status
 	}
@@ -77,20 +77,27 @@ func parse(list []string) ([]netip.Prefix, error) {
 // Name implements plugin.Handler.
 func (h *IPRestriction) Name() string { return Name }
 
-// Access implements plugin.Accessor.
+// Access implements plugin.Accessor, as kong/plugins/ip-restriction/handler.lua:
+// an address that cannot be read is always 403, whatever status is
+// configured.
 func (h *IPRestriction) Access(pc *plugin.Context, _ *http.Request) *plugin.Response {
 	ip, err := netip.ParseAddr(pc.ClientIP)
 	if err != nil {
-		return plugin.JSONMessage(h.status, "Cannot identify the client IP address, unix domain sockets are not supported.")
+		return plugin.JSONMessage(http.StatusForbidden, "Cannot identify the client IP address, unix domain sockets are not supported.")
 	}
 	ip = ip.Unmap()
-	if contains(h.deny, ip) {
-		return plugin.JSONMessage(h.status, h.message)
-	}
-	if len(h.allow) > 0 && !contains(h.allow, ip) {
-		return plugin.JSONMessage(h.status, h.message)
+	if contains(h.deny, ip) || (len(h.allow) > 0 && !contains(h.allow, ip)) {
+		return h.refuse(pc.ClientIP)
 	}
 	return nil
+}
+
+func (h *IPRestriction) refuse(ip string) *plugin.Response {
+	msg := h.message
+	if msg == "" {
+		msg = "IP address not allowed: " + ip
+	}
+	return plugin.JSONMessage(h.status, msg)
 }
 
 func contains(list []netip.Prefix, ip netip.Addr) bool {

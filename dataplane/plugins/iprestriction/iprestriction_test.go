@@ -23,11 +23,17 @@ func TestIPRestriction(t *testing.T) {
 		wantMsg    string
 	}{
 		{desc: "allowed cidr", cfg: map[string]any{"allow": []any{"10.0.0.0/8"}}, ip: "10.1.2.3"},
-		{desc: "outside allow", cfg: map[string]any{"allow": []any{"10.0.0.0/8"}}, ip: "192.0.2.1", wantStatus: 403, wantMsg: "Your IP address is not allowed"},
-		{desc: "denied ip", cfg: map[string]any{"deny": []any{"192.0.2.1"}}, ip: "192.0.2.1", wantStatus: 403, wantMsg: "Your IP address is not allowed"},
-		{desc: "deny wins over allow", cfg: map[string]any{"allow": []any{"192.0.2.0/24"}, "deny": []any{"192.0.2.7"}}, ip: "192.0.2.7", wantStatus: 403, wantMsg: "Your IP address is not allowed"},
+		{desc: "outside allow", cfg: map[string]any{"allow": []any{"10.0.0.0/8"}}, ip: "192.0.2.1", wantStatus: 403, wantMsg: "IP address not allowed: 192.0.2.1"},
+		{desc: "denied ip", cfg: map[string]any{"deny": []any{"192.0.2.1"}}, ip: "192.0.2.1", wantStatus: 403, wantMsg: "IP address not allowed: 192.0.2.1"},
+		{desc: "deny wins over allow", cfg: map[string]any{"allow": []any{"192.0.2.0/24"}, "deny": []any{"192.0.2.7"}}, ip: "192.0.2.7", wantStatus: 403, wantMsg: "IP address not allowed: 192.0.2.7"},
 		{desc: "not denied", cfg: map[string]any{"deny": []any{"192.0.2.1"}}, ip: "192.0.2.2"},
 		{desc: "ipv6", cfg: map[string]any{"allow": []any{"2001:db8::/32"}}, ip: "2001:db8::1"},
+		// kong/plugins/ip-restriction/handler.lua: an unreadable address is
+		// refused with 403 whatever status is configured.
+		{desc: "unreadable address", cfg: map[string]any{"allow": []any{"0.0.0.0/0"}, "status": 401}, ip: "@unix", wantStatus: 403,
+			wantMsg: "Cannot identify the client IP address, unix domain sockets are not supported."},
+		{desc: "unreadable address, no allow list", cfg: map[string]any{"deny": []any{"192.0.2.1"}}, ip: "", wantStatus: 403,
+			wantMsg: "Cannot identify the client IP address, unix domain sockets are not supported."},
 		{desc: "custom answer", cfg: map[string]any{"deny": []any{"0.0.0.0/0"}, "status": 401, "message": "go away"}, ip: "198.51.100.1", wantStatus: 401, wantMsg: "go away"},
 	}
 	for _, tt := range tests {

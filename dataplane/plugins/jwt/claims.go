@@ -8,16 +8,15 @@ import (
 )
 
 // checkClaims verifies the registered claims configured, with Kong's
-// messages keyed by claim.
+// messages keyed by claim. A claim to verify that is absent (or null) is
+// not a number: the token is refused, as Kong's verify_registered_claims
+// does (kong/plugins/jwt/jwt_parser.lua). maximum_expiration is checked
+// only once the registered claims passed, as Kong's handler.lua does.
 func (j *JWT) checkClaims(claims map[string]any) map[string]string {
 	errs := map[string]string{}
 	now := float64(j.now().Unix())
 	for _, name := range j.conf.ClaimsToVerify {
-		v, present := claims[name]
-		if !present {
-			continue
-		}
-		x, ok := v.(float64)
+		x, ok := claims[name].(float64)
 		if !ok {
 			errs[name] = "must be a number"
 			continue
@@ -33,7 +32,10 @@ func (j *JWT) checkClaims(claims map[string]any) map[string]string {
 			}
 		}
 	}
-	if j.conf.MaximumExpiration > 0 && errs["exp"] == "" {
+	if len(errs) > 0 {
+		return errs
+	}
+	if j.conf.MaximumExpiration > 0 {
 		exp, ok := claims["exp"].(float64)
 		if !ok || exp-now > j.conf.MaximumExpiration {
 			errs["exp"] = "exceeds maximum allowed expiration"

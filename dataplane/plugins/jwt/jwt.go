@@ -187,8 +187,11 @@ func (j *JWT) find(r *http.Request) (string, int) {
 	if len(j.conf.URIParamNames) > 0 && r.URL.RawQuery != "" {
 		q := r.URL.Query()
 		for _, n := range j.conf.URIParamNames {
-			if v := q.Get(n); v != "" {
-				add(v)
+			// Every value counts, as Kong's retrieve_tokens gathers them.
+			for _, v := range q[n] {
+				if v != "" {
+					add(v)
+				}
 			}
 		}
 	}

@@ -109,6 +109,33 @@ func TestJWT(t *testing.T) {
 			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key", "nbf": now + 600}) }, want: `{"nbf":"token not valid yet"}`},
 		{desc: "exp not a number", cfg: map[string]any{"claims_to_verify": []any{"exp"}},
 			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key", "exp": "soon"}) }, want: `{"exp":"must be a number"}`},
+		// Kong's verify_registered_claims (kong/plugins/jwt/jwt_parser.lua)
+		// checks type(claim) ~= "number" first: an absent claim to verify
+		// refuses the token.
+		{desc: "exp absent", cfg: map[string]any{"claims_to_verify": []any{"exp"}},
+			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key"}) }, want: `{"exp":"must be a number"}`},
+		{desc: "nbf absent", cfg: map[string]any{"claims_to_verify": []any{"nbf"}},
+			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key"}) }, want: `{"nbf":"must be a number"}`},
+		{desc: "exp null", cfg: map[string]any{"claims_to_verify": []any{"exp"}},
+			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key", "exp": nil}) }, want: `{"exp":"must be a number"}`},
+		{desc: "both absent", cfg: map[string]any{"claims_to_verify": []any{"exp", "nbf"}},
+			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key"}) },
+			want:  `{"exp":"must be a number","nbf":"must be a number"}`},
+		{desc: "valid exp and nbf", cfg: map[string]any{"claims_to_verify": []any{"exp", "nbf"}},
+			token: func(t *testing.T) string {
+				return sign(t, "HS256", map[string]any{"iss": "hs-key", "exp": now + 600, "nbf": now - 10})
+			}, wantKey: "hs-key"},
+		// kong/plugins/jwt/handler.lua checks maximum_expiration only once
+		// the registered claims passed.
+		{desc: "claims errors before maximum expiration", cfg: map[string]any{"claims_to_verify": []any{"exp", "nbf"}, "maximum_expiration": 60},
+			token: func(t *testing.T) string {
+				return sign(t, "HS256", map[string]any{"iss": "hs-key", "exp": now + 3600, "nbf": now + 600})
+			}, want: `{"nbf":"token not valid yet"}`},
+		// retrieve_tokens (kong/plugins/jwt/handler.lua) gathers every value
+		// of a query parameter: two different tokens are refused.
+		{desc: "two tokens in one query parameter", where: "query2",
+			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key"}) },
+			want:  `{"message":"Multiple tokens provided"}`},
 		{desc: "maximum expiration", cfg: map[string]any{"claims_to_verify": []any{"exp"}, "maximum_expiration": 60},
 			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key", "exp": now + 3600}) }, want: `{"exp":"exceeds maximum allowed expiration"}`},
 		{desc: "custom key claim", cfg: map[string]any{"key_claim_name": "kid"},
@@ -124,6 +151,8 @@ func TestJWT(t *testing.T) {
 			case tok == "":
 			case tt.where == "query":
 				r.URL.RawQuery = "jwt=" + tok
+			case tt.where == "query2":
+				r.URL.RawQuery = "jwt=" + tok + "&jwt=" + sign(t, "HS256", map[string]any{"iss": "rs-key"})
 			case tt.where == "cookie":
 				r.AddCookie(&http.Cookie{Name: "tok", Value: tok})
 			default:

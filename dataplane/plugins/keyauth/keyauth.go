@@ -16,10 +16,10 @@ import (
 // Name is the plugin's name.
 const Name = "key-auth"
 
-// Kong's messages.
+// Kong's messages (kong/plugins/key-auth/handler.lua).
 const (
 	msgNoKey     = "No API key found in request"
-	msgInvalid   = "Invalid authentication credentials"
+	msgInvalid   = "Unauthorized"
 	msgDuplicate = "Duplicate API key found"
 )
 
@@ -100,7 +100,9 @@ func (k *KeyAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	switch {
 	case dup:
 		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgDuplicate, "Key", k.realm))
-	case !found:
+	case !found || key == "":
+		// An empty key is no key (Kong: `if not key or key == ""`), never a
+		// lookup that a credential with an empty key could answer.
 		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgNoKey, "Key", k.realm))
 	}
 	c, ok := k.keys[key]

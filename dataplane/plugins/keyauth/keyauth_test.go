@@ -20,6 +20,9 @@ func config(t *testing.T, cfg map[string]any) *model.Config {
 	c := plugintest.Fixture()
 	c.KeyAuths = []*model.KeyAuth{
 		{Base: model.Base{ID: "cred-alice"}, Key: secretKey, Consumer: &model.Ref{ID: plugintest.AliceID}},
+		// A credential with an empty key (a hand-made snapshot): never
+		// matched by a missing or empty key.
+		{Base: model.Base{ID: "cred-empty"}, Key: "", Consumer: &model.Ref{ID: plugintest.BobID}},
 		{Base: model.Base{ID: "cred-old", CreatedAt: time.Now().Add(-time.Hour).Unix()}, Key: "expired", TTL: new(60), Consumer: &model.Ref{ID: plugintest.BobID}},
 	}
 	c.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", keyauth.Name, cfg)}
@@ -37,8 +40,12 @@ func TestKeyAuth(t *testing.T) {
 		check      func(t *testing.T, r *http.Request, res plugintest.Result)
 	}{
 		{desc: "no key", req: get("/"), wantStatus: 401, wantMsg: "No API key found in request"},
-		{desc: "wrong key", req: withHeader("apikey", "nope"), wantStatus: 401, wantMsg: "Invalid authentication credentials"},
-		{desc: "expired key", req: withHeader("apikey", "expired"), wantStatus: 401, wantMsg: "Invalid authentication credentials"},
+		{desc: "wrong key", req: withHeader("apikey", "nope"), wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "expired key", req: withHeader("apikey", "expired"), wantStatus: 401, wantMsg: "Unauthorized"},
+		// kong/plugins/key-auth/handler.lua: `if not key or key == ""` is
+		// "No API key found", whatever credentials exist.
+		{desc: "empty key with an empty-key credential", req: withHeader("apikey", ""), wantStatus: 401, wantMsg: "No API key found in request"},
+		{desc: "empty query key with an empty-key credential", req: get("/?apikey="), wantStatus: 401, wantMsg: "No API key found in request"},
 		{desc: "duplicate key", req: get("/?apikey=a&apikey=b"), wantStatus: 401, wantMsg: "Duplicate API key found"},
 		{desc: "key in header", req: withHeader("apikey", secretKey), check: func(t *testing.T, r *http.Request, res plugintest.Result) {
 			require.Equal(t, plugintest.AliceID, res.Context.Consumer.ID)

@@ -1,34 +1,60 @@
-// Package cache is a data plane's last known good snapshot on disk: the
-// stored bytes and the pointer that names them, verified with the
-// publisher's key on every read, so a restart serves the configuration it
-// last applied even when the control plane and the object store are gone.
+// Package cache is a data plane's last known good snapshot on disk, so a
+// restart serves the configuration it last applied even when the control
+// plane and the object store are gone.
+//
+// The cache is one file, File, replaced atomically (written to a
+// temporary name, synced, renamed): a header line, the snapshot's pointer
+// on one line, then the stored snapshot bytes. Beside it, MarkFile holds
+// the high-water mark: the newest revision (and digest) ever saved. A read
+// trusts nothing it finds: both files must be regular files owned by the
+// process's user and writable by no one else, in a directory of the same
+// kind, are read with bounds, and the snapshot is verified with the
+// publisher's key; a snapshot older than the mark is refused.
 package cache
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
-// File names inside the cache directory.
-const (
-	SnapshotFile = "cache.json.gz"
-	PointerFile  = "cache.pointer.json"
-)
+// File is the cache file's name inside the cache directory.
+const File = "lkg.snapshot"
+
+// header is the cache file's first line: its format and version.
+const header = "skyport-cache 1\n"
 
 // fileMode keeps the cached configuration (it holds credentials and
 // private keys) readable by the data plane's user alone.
 const fileMode = 0o600
 
-// ErrEmpty reports a cache with nothing in it yet.
-var ErrEmpty = errors.New("cache empty")
+// Errors of Load, beside the snapshot package's (ErrSize, ErrDigest,
+// ErrSignature, …) for a cache that does not verify.
+var (
+	// ErrEmpty: nothing was ever cached here.
+	ErrEmpty = errors.New("cache empty")
+	// ErrLost: a revision was saved (the mark says so) but the cache file
+	// is gone.
+	ErrLost = errors.New("cache file missing")
+	// ErrStale: the cached revision is older than the mark, or the same
+	// revision with another digest.
+	ErrStale = errors.New("cached revision older than one already applied")
+	// ErrUnsafe: a file or the directory is not a regular file (or
+	// directory) owned by the process's user and writable by it alone.
+	ErrUnsafe = errors.New("cache file not safe to trust")
+)
 
-// Cache is a directory holding one snapshot.
+// Cache is a directory holding one snapshot and its mark.
 type Cache struct {
 	dir string
 	key ed25519.PublicKey
@@ -39,24 +65,34 @@ func New(dir string, key ed25519.PublicKey) *Cache {
 	return &Cache{dir: dir, key: key}
 }
 
+// Dir returns the cache directory.
+func (c *Cache) Dir() string { return c.dir }
+
 // Load reads and verifies the cached snapshot. It returns ErrEmpty when
-// there is none, and the snapshot package's errors (ErrSize, ErrDigest,
-// ErrSignature, …) when what is there does not verify.
+// nothing was ever cached, ErrLost, ErrStale or ErrUnsafe when what is
+// there must not be booted from, and the snapshot package's errors when
+// it does not verify.
 func (c *Cache) Load() (*snapshot.Document, snapshot.Pointer, error) {
-	raw, err := os.ReadFile(filepath.Join(c.dir, PointerFile))
-	if errors.Is(err, os.ErrNotExist) {
+	if err := checkDir(c.dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, snapshot.Pointer{}, ErrEmpty
+	} else if err != nil {
+		return nil, snapshot.Pointer{}, err
 	}
+	m, err := c.mark()
 	if err != nil {
-		return nil, snapshot.Pointer{}, fmt.Errorf("reading cached pointer: %w", err)
+		return nil, snapshot.Pointer{}, err
 	}
-	var p snapshot.Pointer
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, snapshot.Pointer{}, fmt.Errorf("reading cached pointer: %w: %w", snapshot.ErrCorrupt, err)
+	data, p, err := c.read()
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && m.Revision == 0:
+		return nil, snapshot.Pointer{}, ErrEmpty
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, snapshot.Pointer{}, fmt.Errorf("%w: revision %d was saved", ErrLost, m.Revision)
+	case err != nil:
+		return nil, snapshot.Pointer{}, err
 	}
-	data, err := os.ReadFile(filepath.Join(c.dir, SnapshotFile))
-	if err != nil {
-		return nil, snapshot.Pointer{}, fmt.Errorf("reading cached snapshot: %w", err)
+	if p.Revision < m.Revision || (p.Revision == m.Revision && p.SHA256 != m.SHA256) {
+		return nil, snapshot.Pointer{}, fmt.Errorf("%w: cached revision %d, applied %d", ErrStale, p.Revision, m.Revision)
 	}
 	doc, err := snapshot.Open(data, p, c.key)
 	if err != nil {
@@ -65,22 +101,85 @@ func (c *Cache) Load() (*snapshot.Document, snapshot.Pointer, error) {
 	return doc, p, nil
 }
 
-// Save stores data and its pointer. The snapshot is written first and the
-// pointer last, each atomically, so a crash in between leaves the old pair
-// or a pair that fails verification, never a wrong configuration.
+// read returns the cache file's snapshot bytes and pointer, unverified,
+// reading no more than the header, the pointer's bound and the size the
+// pointer names.
+func (c *Cache) read() ([]byte, snapshot.Pointer, error) {
+	f, fi, err := openOwned(filepath.Join(c.dir, File))
+	if err != nil {
+		return nil, snapshot.Pointer{}, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(io.LimitReader(f, int64(len(header))+snapshot.MaxPointer+1), 512)
+	line, err := br.ReadString('\n')
+	if err != nil || line != header {
+		return nil, snapshot.Pointer{}, fmt.Errorf("reading cache file: %w: unknown header", snapshot.ErrCorrupt)
+	}
+	raw, err := br.ReadBytes('\n')
+	if err != nil {
+		return nil, snapshot.Pointer{}, fmt.Errorf("reading cache file: %w: pointer line: %w", snapshot.ErrCorrupt, err)
+	}
+	var p snapshot.Pointer
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, snapshot.Pointer{}, fmt.Errorf("reading cache file: %w: %w", snapshot.ErrCorrupt, err)
+	}
+	if err := p.Check(); err != nil {
+		return nil, snapshot.Pointer{}, fmt.Errorf("reading cache file: %w", err)
+	}
+	offset := int64(len(line) + len(raw))
+	if got := fi.Size() - offset; got != p.Size {
+		return nil, snapshot.Pointer{}, fmt.Errorf("reading cache file: %w: %d bytes, expected %d", snapshot.ErrSize, got, p.Size)
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, snapshot.Pointer{}, fmt.Errorf("reading cache file: %w", err)
+	}
+	data, err := objstore.ReadExactly(f, p.Size, p.Size)
+	if err != nil {
+		return nil, snapshot.Pointer{}, fmt.Errorf("reading cache file: %w: %w", snapshot.ErrSize, err)
+	}
+	return data, p, nil
+}
+
+// Save stores data and its pointer as one file, replaced atomically, then
+// moves the mark to p: a crash at any point leaves the previous cache or
+// the new one, each with a mark no newer than it. A snapshot older than
+// the mark is refused with ErrStale, since Load would refuse it.
 func (c *Cache) Save(data []byte, p snapshot.Pointer) error {
+	if err := p.Check(); err != nil {
+		return fmt.Errorf("caching snapshot: %w", err)
+	}
+	if int64(len(data)) != p.Size {
+		return fmt.Errorf("caching snapshot: %w: %d bytes, expected %d", snapshot.ErrSize, len(data), p.Size)
+	}
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return fmt.Errorf("creating cache directory: %w", err)
 	}
+	if err := checkDir(c.dir); err != nil {
+		return err
+	}
+	if m, err := c.mark(); err == nil && (p.Revision < m.Revision || (p.Revision == m.Revision && p.SHA256 != m.SHA256)) {
+		return fmt.Errorf("caching snapshot: %w: revision %d, applied %d", ErrStale, p.Revision, m.Revision)
+	}
+	if err := c.write(data, p); err != nil {
+		return err
+	}
+	return c.advance(p)
+}
+
+// write replaces the cache file with data and p.
+func (c *Cache) write(data []byte, p snapshot.Pointer) error {
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encoding cached pointer: %w", err)
 	}
-	if err := snapshot.WriteFileAtomic(filepath.Join(c.dir, SnapshotFile), data, fileMode); err != nil {
+	var buf bytes.Buffer
+	buf.Grow(len(header) + len(raw) + 1 + len(data))
+	buf.WriteString(header)
+	buf.Write(raw)
+	buf.WriteByte('\n')
+	buf.Write(data)
+	if err := snapshot.WriteFileAtomic(filepath.Join(c.dir, File), buf.Bytes(), fileMode); err != nil {
 		return fmt.Errorf("caching snapshot: %w", err)
-	}
-	if err := snapshot.WriteFileAtomic(filepath.Join(c.dir, PointerFile), raw, fileMode); err != nil {
-		return fmt.Errorf("caching pointer: %w", err)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) objstore.Store) {
 		{"concurrent create-only has one winner", testConcurrentCreate},
 		{"concurrent swaps never lose a write", testConcurrentSwap},
 		{"list and delete", testListDelete},
+		{"bounded get refuses a larger object", testGetMax},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -152,5 +153,18 @@ func testListDelete(t *testing.T, s objstore.Store) {
 	require.NoError(t, s.Delete(ctx, "snapshots/a"))
 	require.NoError(t, s.Delete(ctx, "snapshots/a"), "deleting an absent object is not an error")
 	_, _, err = s.Get(ctx, "snapshots/a")
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+}
+
+func testGetMax(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	_, err := s.Put(ctx, "latest.json", []byte("0123456789"), objstore.Condition{})
+	require.NoError(t, err)
+	data, _, err := objstore.GetMax(ctx, s, "latest.json", 10)
+	require.NoError(t, err)
+	require.Equal(t, "0123456789", string(data))
+	_, _, err = objstore.GetMax(ctx, s, "latest.json", 9)
+	require.ErrorIs(t, err, objstore.ErrTooLarge)
+	_, _, err = objstore.GetMax(ctx, s, "absent", 9)
 	require.ErrorIs(t, err, objstore.ErrNotFound)
 }

@@ -1,0 +1,4 @@
+package snapshot
+
+// DecodeMax is Decode with a bound small enough for a test.
+var DecodeMax = decode
