@@ -34,7 +34,6 @@ func TestKeyRing(t *testing.T) {
 	_, strangerPriv, err := snapshot.GenerateKey()
 	require.NoError(t, err)
 	now := time.Unix(1795239000, 0)
-	doc := &snapshot.Document{Revision: 7}
 
 	dir := t.TempDir()
 	file := filepath.Join(dir, "keys.pem")
@@ -52,12 +51,12 @@ func TestKeyRing(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, []ed25519.PublicKey{oldPub, newPub}, snapshot.RingKeys(ring))
 			for _, priv := range []ed25519.PrivateKey{oldPriv, newPriv} {
-				data, ptr, err := snapshot.Seal(doc, priv, now)
+				data, ptr, err := snapshot.Seal(&snapshot.Document{Revision: 7}, priv, now)
 				require.NoError(t, err)
 				_, err = snapshot.Open(data, ptr, ring)
 				require.NoError(t, err)
 			}
-			data, ptr, err := snapshot.Seal(doc, strangerPriv, now)
+			data, ptr, err := snapshot.Seal(&snapshot.Document{Revision: 7}, strangerPriv, now)
 			require.NoError(t, err)
 			_, err = snapshot.Open(data, ptr, ring)
 			require.ErrorIs(t, err, snapshot.ErrSignature)
