@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/stretchr/testify/require"
@@ -62,7 +63,11 @@ func testLambdaPath(t *testing.T, a *awsFixture) {
 	require.NoError(t, err)
 
 	routes := map[string]hub.Handler{}
-	ws := httptest.NewServer(hub.New(hub.Options{Routes: routes}))
+	// The functions sign their @connections calls with the credentials
+	// they run with (the emulator's test keys), as on AWS with their role.
+	ws := httptest.NewServer(hub.New(hub.Options{Routes: routes, ManagementCredentials: aws.Credentials{
+		AccessKeyID: "testing", SecretAccessKey: "testing",
+	}}))
 	t.Cleanup(ws.Close)
 	clusterFn := startFunction(t, "cluster", a.env("SKYPORT_CLUSTER_TABLE=path-cluster", "SKYPORT_BUCKET=s3://path-snapshots/cp",
 		"SKYPORT_WS_ENDPOINT="+ws.URL)...)

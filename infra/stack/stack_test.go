@@ -68,9 +68,10 @@ func synth(t *testing.T, auth string) (assertions.Template, map[string]any) {
 		_ = json.Unmarshal(b, &s.raw)
 		ann := assertions.Annotations_FromStack(st.Stack)
 		rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-"))
+		//nolint:staticcheck // the type Annotations.FindError returns in this CDK release
 		for _, msgs := range [][]*cxapi.SynthesisMessage{*ann.FindError(jsii.String("*"), rule), *ann.FindWarning(jsii.String("*"), rule)} {
 			for _, m := range msgs {
-				s.nag = append(s.nag, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
+				s.nag = append(s.nag, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data)) //nolint:staticcheck // as above
 			}
 		}
 	})
