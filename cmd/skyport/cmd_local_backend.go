@@ -143,6 +143,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 	opts := admin.Options{
 		Store: b.store, DataPlanes: b.registry, NodeID: uuid.NewString(), Hostname: hostname,
 		Database: b.database, Plugins: pluginNames, Logger: log.With("component", "admin"),
+		AdminListeners: []admin.Listener{{Addr: o.AdminListen}}, ProxyListeners: proxyListeners(o),
 	}
 	if o.AdminToken != "" {
 		opts.TokenHash = admin.HashToken(o.AdminToken)
@@ -292,4 +293,13 @@ func streamPoller(ctx context.Context, o *localOptions, pub *publisher.Publisher
 		PollInterval: 250 * time.Millisecond,
 		Logger:       log.With("component", "eventsource"),
 	}), nil
+}
+
+// proxyListeners are the built-in data plane's listeners, for GET /.
+func proxyListeners(o *localOptions) []admin.Listener {
+	out := []admin.Listener{{Addr: o.dp.ProxyListen}}
+	if o.dp.ProxyTLSListen != "" {
+		out = append(out, admin.Listener{Addr: o.dp.ProxyTLSListen, SSL: true, HTTP2: true})
+	}
+	return out
 }

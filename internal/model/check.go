@@ -28,7 +28,7 @@ func checkBase(f FieldErrors, b *Base) {
 	}
 	for i, t := range b.Tags {
 		if !validTag(t) {
-			f.Add(fmt.Sprintf("tags.%d", i), fmt.Sprintf(
+			f.Add(fmt.Sprintf("tags.%d", i+1), fmt.Sprintf(
 				"invalid tag '%s': expected printable ascii (except `,` and `/`) or valid utf-8 sequences", t))
 		}
 	}

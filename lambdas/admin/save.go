@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -36,7 +35,7 @@ func (h *Handler) complete(e model.Entity) error {
 		}
 	case *model.Plugin:
 		if h.plugins != nil && v.Name != "" && !h.plugins[v.Name] {
-			return fieldError("name", fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", v.Name))
+			return fieldError("name", model.UnsupportedPlugin(v.Name, h.available()))
 		}
 	}
 	return nil

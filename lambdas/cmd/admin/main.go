@@ -33,9 +33,6 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "3.9.0"
-
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	h, err := build(context.Background(), log)
@@ -60,7 +57,6 @@ func build(ctx context.Context, log *slog.Logger) (*admin.Handler, error) {
 		Store:    dynamo.New(ddb, table),
 		NodeID:   uuid.NewString(),
 		Hostname: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
-		Version:  version,
 		Database: "dynamodb",
 		Logger:   log,
 	}
