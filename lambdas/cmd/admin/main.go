@@ -22,11 +22,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
+	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/lambdas/admin"
 	"github.com/skyport-gw/skyport/lambdas/admin/apigw"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
@@ -48,9 +48,9 @@ func build(ctx context.Context, log *slog.Logger) (*admin.Handler, error) {
 	if table == "" {
 		return nil, errors.New("SKYPORT_TABLE is not set")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx, log)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, err
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	opts := admin.Options{
