@@ -47,6 +47,9 @@ type dpOptions struct {
 	NodeID            string
 	Labels            string
 	LatencyHeaders    bool
+	// AdoptCluster lets the data plane follow a control plane of another
+	// cluster than the one its cache holds (dpsync.Config.AdoptCluster).
+	AdoptCluster bool
 	// NoAccessLog turns the access log off (--access-log=false); the zero
 	// value keeps it on for every data plane, the built-in one included.
 	NoAccessLog  bool
@@ -83,6 +86,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.PprofListen, "pprof-listen", "", "profiling endpoints (/debug/pprof/) listen address; empty disables (keep it on loopback)")
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
+	fs.BoolVar(&o.AdoptCluster, "adopt-cluster", false, "follow a control plane of another cluster than the one the running configuration or --cache-dir belongs to (without it, such snapshots are refused and reported)")
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
 	fs.Var((*negatedBool)(&o.NoAccessLog), "access-log", "write one JSON line per proxied request to stdout (buffered, written at least every 200ms)")
 	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins)")

@@ -63,17 +63,21 @@ func (s *Store) identityItem(ctx context.Context) (item, error) {
 	return out.Item, nil
 }
 
-// createIdentity puts a new identity unless one exists already.
+// createIdentity writes a new identity unless one exists already. It is
+// an UpdateItem, as NewEpoch is, so that the publisher needs no other
+// write on the table than updates of this one item (the stack's grant).
 func (s *Store) createIdentity(ctx context.Context, table string) error {
-	it := key(clusterKey, clusterKey)
-	it[attrClusterID] = str(uuid.NewString())
-	it[attrEpoch] = num(1)
-	it[attrTable] = str(table)
-	it[attrSince] = num(time.Now().Unix())
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
-		Item:                it,
+		Key:                 key(clusterKey, clusterKey),
+		UpdateExpression:    aws.String("SET #cluster = :cluster, #epoch = :epoch, #table = :table, #since = :since"),
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ExpressionAttributeNames: map[string]string{
+			"#cluster": attrClusterID, "#epoch": attrEpoch, "#table": attrTable, "#since": attrSince,
+		},
+		ExpressionAttributeValues: item{
+			":cluster": str(uuid.NewString()), ":epoch": num(1), ":table": str(table), ":since": num(time.Now().Unix()),
+		},
 	})
 	var failed *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &failed) {
