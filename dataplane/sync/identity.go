@@ -125,7 +125,7 @@ func (t *identity) marked(id snapshot.Identity, rev int64) {
 func (t *identity) applied(id snapshot.Identity) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.l.id, t.l.known = id, true
+	t.l = lineage{id: id, known: true}
 }
 
 // running returns the identity of the running configuration, zero when
