@@ -253,7 +253,8 @@ func awsBackend(ctx context.Context, o *localOptions, cp *controlPlane, log *slo
 	pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
 	s3c := s3.NewFromConfig(cfg, func(so *s3.Options) { so.UsePathStyle = pathStyle })
 	if o.Create {
-		log.Info("creating the tables and the bucket if absent", "table", o.Table, "cluster_table", o.ClusterTable, "bucket", bucket)
+		log.Info("creating the tables, the bucket and the signing-key secret if absent", "table", o.Table, "cluster_table", o.ClusterTable,
+			"bucket", bucket, "signing_key_secret", o.SigningKeySecret)
 		if err := st.CreateTable(ctx); err != nil {
 			return backend{}, err
 		}
