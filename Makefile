@@ -4,7 +4,8 @@ SHELL        := /bin/bash
 GO           ?= go
 BIN          := bin
 VERSION      ?= 0.1.0-dev
-LDFLAGS      := -s -w -X main.version=$(VERSION)
+COMMIT       ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS      := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAMBDAS      := admin publisher cluster authorizer keygen
 GOLANGCI     := $(shell $(GO) env GOPATH)/bin/golangci-lint
 GOLANGCI_VER := v2.15.0
