@@ -52,7 +52,7 @@ func loadConfig(path string, stderr io.Writer) (*model.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	cfg, err := declarative.Parse(data)
+	cfg, err := declarative.ParseFile(path, data)
 	var de *declarative.Error
 	if errors.As(err, &de) {
 		for _, p := range de.Problems {

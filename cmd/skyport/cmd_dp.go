@@ -217,7 +217,7 @@ func loadDeclarative(ctx context.Context, px *proxy.Server, path string) error {
 	if err != nil {
 		return fmt.Errorf("reading declarative configuration: %w", err)
 	}
-	cfg, err := declarative.Parse(data)
+	cfg, err := declarative.ParseFile(path, data)
 	if err != nil {
 		return fmt.Errorf("parsing declarative configuration %s: %w", path, err)
 	}

@@ -14,20 +14,20 @@ import (
 var (
 	routeProtocols  = []string{"grpc", "grpcs", "http", "https", "tcp", "tls", "udp", "ws", "wss"}
 	streamProtocols = []string{"tcp", "tls", "udp"}
-	methodToken     = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*$`)
+	// methodToken is Kong's http_method: upper-case letters only
+	// (kong/db/schema/typedefs.lua, match = "^%u+$"); "get" is refused,
+	// not upper-cased.
+	methodToken = regexp.MustCompile(`^[A-Z]+$`)
 )
 
-// Normalize implements Entity: hosts and header names are lowercased,
-// methods uppercased.
+// Normalize implements Entity: hosts and header names are lowercased.
+// Methods are left as given: Kong refuses lower case.
 func (r *Route) Normalize() {
 	for i, h := range r.Hosts {
 		r.Hosts[i] = strings.ToLower(h)
 	}
 	for i, s := range r.SNIs {
 		r.SNIs[i] = strings.ToLower(s)
-	}
-	for i, m := range r.Methods {
-		r.Methods[i] = strings.ToUpper(m)
 	}
 	for i, p := range r.Protocols {
 		r.Protocols[i] = strings.ToLower(p)
