@@ -146,7 +146,9 @@ func eventually(t testing.TB, timeout time.Duration, what string, fn func() erro
 	}
 }
 
-var client = &http.Client{Timeout: 5 * time.Second}
+// client bounds each request generously: the processes it talks to run
+// with the race detector on a loaded machine.
+var client = &http.Client{Timeout: 30 * time.Second}
 
 // request makes an HTTP request and returns status and body.
 func request(method, url string, body any, header ...string) (int, []byte, error) {

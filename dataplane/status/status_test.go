@@ -202,7 +202,7 @@ func TestConnectionCounters(t *testing.T) {
 	assert.Equal(t, int64(1), st.Server.ConnectionsWriting)
 	close(release)
 	<-done
-	require.Eventually(t, func() bool { return readStatus().Server.ConnectionsWaiting == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return readStatus().Server.ConnectionsWaiting == 1 }, time.Minute, 10*time.Millisecond)
 	srv.CloseClientConnections()
 	require.Eventually(t, func() bool {
 		s := readStatus().Server
