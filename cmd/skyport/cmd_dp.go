@@ -28,8 +28,8 @@ import (
 	"github.com/skyport-gw/skyport/internal/declarative"
 )
 
-// dpOptions are the data plane's settings (DESIGN.md "The data plane's
-// settings"); every flag has a SKYPORT_* environment twin.
+// dpOptions are the data plane's settings (docs/contracts.md, "skyport
+// dp"); every flag has a SKYPORT_* environment twin.
 type dpOptions struct {
 	CPURL             string
 	CPAuth            string

@@ -19,7 +19,7 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
-// localOptions are the settings of "skyport local" (DESIGN.md "Local mode").
+// localOptions are the settings of "skyport local" (docs/contracts.md, "skyport local").
 type localOptions struct {
 	DataDir       string
 	AdminListen   string
