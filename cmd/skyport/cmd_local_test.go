@@ -28,6 +28,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/internal/freeport"
 	"github.com/skyport-gw/skyport/internal/motoserver"
 )
 
@@ -96,10 +97,9 @@ type localProcess struct {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := freeport.Addr()
 	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
+	return a
 }
 
 // startLocal starts the binary with args plus free loopback ports.

@@ -53,16 +53,16 @@ func (s recordingStore) Create(ctx context.Context, e model.Entity, o store.Orig
 	return rev, err
 }
 
-func (s recordingStore) Upsert(ctx context.Context, e model.Entity, o store.Origin) (int64, bool, error) {
-	rev, created, err := s.Store.Upsert(ctx, e, o)
+func (s recordingStore) Update(ctx context.Context, e model.Entity, ver store.Version, o store.Origin) (int64, error) {
+	rev, err := s.Store.Update(ctx, e, ver, o)
 	if err == nil {
 		committed(ctx, rev)
 	}
-	return rev, created, err
+	return rev, err
 }
 
-func (s recordingStore) Delete(ctx context.Context, k model.Kind, id string, o store.Origin) (int64, error) {
-	rev, err := s.Store.Delete(ctx, k, id, o)
+func (s recordingStore) Delete(ctx context.Context, k model.Kind, id string, ver store.Version, o store.Origin) (int64, error) {
+	rev, err := s.Store.Delete(ctx, k, id, ver, o)
 	if err == nil {
 		committed(ctx, rev)
 	}

@@ -30,7 +30,8 @@ type Config struct {
 	Anonymous *string `json:"anonymous"`
 	// HideCredentials removes the Authorization header before proxying.
 	HideCredentials bool `json:"hide_credentials"`
-	// Realm is the WWW-Authenticate realm; default "kong".
+	// Realm is the WWW-Authenticate realm; the schema's default is
+	// "service" (Kong 3.9), "kong" when absent.
 	Realm *string `json:"realm"`
 }
 

@@ -76,7 +76,7 @@ func TestBasicAuth(t *testing.T) {
 				require.NotNil(t, res.Response)
 				require.Equal(t, tt.wantStatus, res.Response.Status)
 				require.JSONEq(t, `{"message":"`+tt.wantMsg+`"}`, string(res.Response.Body))
-				require.Equal(t, `Basic realm="kong"`, res.Response.Header.Get("WWW-Authenticate"))
+				require.Equal(t, `Basic realm="service"`, res.Response.Header.Get("WWW-Authenticate"), "Kong 3.9's default realm")
 				require.NotContains(t, string(res.Response.Body), password)
 				return
 			}
