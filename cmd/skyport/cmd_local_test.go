@@ -211,6 +211,7 @@ func exerciseLocal(t *testing.T, env []string, args ...string) {
 		return len(dps) == 1 && dps[0]["revision"] == float64(2) && dps[0]["sync_status"] == "normal"
 	})
 	p.stop(t)
+	requireOneLinePerEvent(t, p.stderr.String())
 
 	p = startLocal(t, bin, env, args...)
 	served(t, p, "/echo")
@@ -414,4 +415,40 @@ func TestLocalDataDirHeld(t *testing.T) {
 	first.stop(t)
 	// Once the first one stopped, the directory is free again.
 	startLocal(t, bin, nil, "--data-dir", dataDir).stop(t)
+}
+
+// requireOneLinePerEvent checks a process's log (JSON, standard error is
+// not a terminal): every line one JSON object without a repeated key,
+// each revision's apply logged at most once (the newest once), and no access log line among them
+// (the access log is a stream of its own).
+func requireOneLinePerEvent(t *testing.T, logs string) {
+	t.Helper()
+	applied := map[float64]int{}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		dec := json.NewDecoder(strings.NewReader(line))
+		tok, err := dec.Token()
+		require.NoError(t, err, line)
+		require.Equal(t, json.Delim('{'), tok, line)
+		keys := map[string]bool{}
+		fields := map[string]any{}
+		for dec.More() {
+			k, err := dec.Token()
+			require.NoError(t, err, line)
+			key := k.(string)
+			require.False(t, keys[key], "key %q repeated in %s", key, line)
+			keys[key] = true
+			var v any
+			require.NoError(t, dec.Decode(&v), line)
+			fields[key] = v
+		}
+		require.NotEqual(t, "request", fields["msg"], "an access log line among the logs: %s", line)
+		if fields["msg"] == "configuration applied" {
+			applied[fields["revision"].(float64)]++
+		}
+	}
+	// A data plane may skip to the newest revision; none is logged twice.
+	require.Equal(t, 1, applied[2], "revision 2 applied: %v", applied)
+	for rev, n := range applied {
+		require.Equal(t, 1, n, "revision %v logged %d times", rev, n)
+	}
 }
