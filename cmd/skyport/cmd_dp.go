@@ -168,7 +168,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	if err != nil {
 		return err
 	}
-	defer access.close()
+	defer func() { _ = access.close() }()
 	px := proxy.New(proxy.Options{
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders,
 		Observer: metrics, AccessLog: access.logger, AccessLogWriter: access.writer,

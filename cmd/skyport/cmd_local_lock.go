@@ -31,7 +31,7 @@ func lockDataDir(dir string) (unlock func(), err error) {
 		holder := readHolder(f)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s %s%s: stop it first, or choose another --data-dir", errDataDirHeld, dir, holder)
+			return nil, fmt.Errorf("%w %s%s: stop it first, or choose another --data-dir", errDataDirHeld, dir, holder)
 		}
 		return nil, fmt.Errorf("locking the data directory %s: %w", dir, err)
 	}

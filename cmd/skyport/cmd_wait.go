@@ -65,7 +65,7 @@ func waitRevision(ctx context.Context, o waitOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	ready := strings.TrimSuffix(o.StatusURL, "/") + "/status/ready?revision=" + strconv.FormatInt(o.Revision, 10)
-	last := "no answer"
+	var last string
 	for {
 		done, why, err := askReady(ctx, ready)
 		switch {
