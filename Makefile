@@ -12,8 +12,10 @@ GOLANGCI_VER := v2.15.0
 FUZZTIME     ?= 10s
 LONG_FUZZTIME ?= 1m
 # The slowest test packages, listed first so that go test starts them
-# first: the longest one never starts last.
+# first: the longest one never starts last. The emulator's suites mostly
+# wait for moto_server, so one more package than CPUs runs at a time.
 SLOW_PKGS    := ./lambdas/store/dynamo ./lambdas/admin ./tests ./cmd/skyport
+TEST_P       ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2) + 1 )))
 # package:FuzzTarget pairs run by `make fuzz` and `make test-long`; their
 # seed corpora run in every `go test`.
 FUZZ_TARGETS ?= ./internal/declarative:FuzzParse ./internal/snapshot:FuzzDecode ./lambdas/admin:FuzzHandler
@@ -42,7 +44,7 @@ run: ## build and start `skyport local` (Admin API :8001, proxy :8000/:8443, sta
 
 .PHONY: test
 test: ## every test that runs on this machine (unit, race, conformance, integration, e2e, fuzz seeds, CDK); the first run downloads the test-only modules
-	$(GO) test -race -count=1 -timeout 30m $(SLOW_PKGS) ./...
+	$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m $(SLOW_PKGS) ./...
 	@$(MAKE) --no-print-directory test-infra
 
 .PHONY: test-long
