@@ -35,7 +35,7 @@ func TestHeaderAttackMemory(t *testing.T) {
 	proxyAddr, statusAddr := addr(freePort(t)), addr(freePort(t))
 	dp := start(t, "dp", nil, "dp", "--declarative-config", kongYML, "--cache-dir", filepath.Join(dir, "cache"),
 		"--proxy-listen", proxyAddr, "--proxy-tls-listen", "", "--status-listen", statusAddr,
-		"--access-log=false", "--keepalive-timeout", "300ms")
+		"--access-log=off", "--keepalive-timeout", "300ms")
 	ready(t, statusAddr, time.Minute)
 
 	t.Run("idle connections closed after --keepalive-timeout", func(t *testing.T) {

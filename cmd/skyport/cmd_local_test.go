@@ -60,6 +60,7 @@ func TestLocalOptionsCheck(t *testing.T) {
 		{desc: "bad status address", args: []string{"--status-listen", ""}, wantErr: "--status-listen"},
 		{desc: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
 		{desc: "empty access log", args: []string{"--access-log", ""}, wantErr: "--access-log"},
+		{desc: "boolean access log", args: []string{"--access-log=false"}, wantErr: "no longer a boolean"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

@@ -176,8 +176,13 @@ type accessLog struct {
 
 // checkAccessLog refuses an empty --access-log.
 func checkAccessLog(dest string) error {
-	if strings.TrimSpace(dest) == "" {
+	switch strings.ToLower(strings.TrimSpace(dest)) {
+	case "":
 		return fmt.Errorf("--access-log %q: want off, stdout or a file path", dest)
+	case "true", "false", "1", "0":
+		// The flag was a boolean once: a file named "false" is never what
+		// was meant.
+		return fmt.Errorf("--access-log %q: want off, stdout or a file path (the flag is no longer a boolean)", dest)
 	}
 	return nil
 }
