@@ -54,6 +54,9 @@ func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	good := writeFile(t, "kong.yml", validYAML)
 	bad := writeFile(t, "broken.yml", brokenYAML)
+	trailingComma := writeFile(t, "kong.json", `{"_format_version": "3.0", "services": [{"name": "a", "host": "a.internal"},]}`)
+	lowerMethod := writeFile(t, "methods.yml", "_format_version: \"3.0\"\nroutes: [{name: r, paths: [/], methods: [get]}]\n")
+	conf := writeFile(t, "kong.conf", validYAML)
 
 	tests := []struct {
 		desc       string
@@ -70,6 +73,16 @@ func TestConfigValidate(t *testing.T) {
 			bad + ": services[0].port: value should be between 0 and 65535\n",
 			bad + ": services[0].routes[0].paths[0]: invalid regex: '/(unclosed'",
 			"skyport config: " + bad + ": invalid declarative configuration (3 errors)\n",
+		}},
+		{desc: "json with a trailing comma", args: []string{"config", "validate", trailingComma}, code: 1, stderr: []string{
+			trailingComma + ": failed parsing declarative configuration: invalid character ']'",
+			"invalid declarative configuration (1 error)\n",
+		}},
+		{desc: "lower-case method", args: []string{"config", "validate", lowerMethod}, code: 1, stderr: []string{
+			"invalid value: get",
+		}},
+		{desc: "unknown file type", args: []string{"config", "validate", conf}, code: 1, stderr: []string{
+			"unknown file type: kong.conf. (Accepted types: json, yaml)",
 		}},
 		{desc: "missing file", args: []string{"config", "validate", filepath.Join(t.TempDir(), "absent.yml")}, code: 1,
 			stderr: []string{"skyport config: reading "}},

@@ -125,7 +125,7 @@ func TestLocalDataDirAcrossBackends(t *testing.T) {
 	notServed(t, p, "/aws")
 	p.stop(t)
 	logs := p.stderr.String()
-	require.Contains(t, logs, "level=ERROR msg=\"snapshot of another cluster refused\"")
+	require.Contains(t, logs, `"level":"ERROR","msg":"snapshot of another cluster refused"`)
 	require.Contains(t, logs, "signing key from Secrets Manager")
 	awsKey, err := os.ReadFile(filepath.Join(dir, "publisher.pub"))
 	require.NoError(t, err)
