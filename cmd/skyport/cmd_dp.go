@@ -47,6 +47,7 @@ type dpOptions struct {
 	NodeID            string
 	Labels            string
 	LatencyHeaders    bool
+	RequestIDHeaders  bool
 	// NoAccessLog turns the access log off (--access-log=false); the zero
 	// value keeps it on for every data plane, the built-in one included.
 	NoAccessLog  bool
@@ -84,6 +85,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
+	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")
 	fs.Var((*negatedBool)(&o.NoAccessLog), "access-log", "write one JSON line per proxied request to stdout (buffered, written at least every 200ms)")
 	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
@@ -159,7 +161,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		accessLog = lw
 	}
 	px := proxy.New(proxy.Options{
-		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders,
+		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
 		Observer: metrics, AccessLogWriter: accessLog,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
 		Limits: limits,

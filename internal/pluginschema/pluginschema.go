@@ -4,7 +4,8 @@
 // refuses a bad one and GET /schemas/plugins/{name} describes it), and
 // the data plane's plugins decode their already-validated config from it.
 //
-// It depends on nothing in the project, so the model can import it.
+// It depends on nothing in the project but internal/corsorigin (which
+// depends on nothing), so the model can import it.
 package pluginschema
 
 import "sort"

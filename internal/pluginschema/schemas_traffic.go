@@ -34,7 +34,7 @@ func init() {
 
 	methods := stringList("array", "methods", CORSMethods...)
 	methods.Elements.OneOf = methods.Default.([]any)
-	register(&Schema{Name: "cors", NoConsumer: true, Priority: 2000, Fields: []Field{
+	register(&Schema{Name: "cors", NoConsumer: true, Priority: 2000, Check: checkCORS, Fields: []Field{
 		stringList("array", "origins"),
 		stringList("array", "headers"),
 		stringList("array", "exposed_headers"),
