@@ -7,7 +7,11 @@
 // The proxy drives a request through the phases:
 //
 //	pc := plugin.NewContext(route, service, captures, clientIP)
-//	if resp := set.Access(pc, r); resp != nil { write resp (after set.Header) and stop }
+//	if resp := set.Access(pc, r); resp != nil {
+//		resp.Render(r, requestID) // Error and ErrorPage bodies, for r's Accept
+//		set.Header(…); set.Body(…) // the plugins after the one that answered too
+//		write resp and stop
+//	}
 //	… proxy …
 //	set.Header(pc, status, header)      // upstream response headers
 //	body = set.Body(pc, header, body)   // only when set.NeedsBody(pc)
@@ -46,8 +50,6 @@ type Context struct {
 	// header filters and loggers read it. Set by Set.Access and
 	// Set.Globals.
 	Request *http.Request
-	// RequestID is the request's id (Kong's X-Kong-Request-Id).
-	RequestID string
 	// Connection and ConnectionRequests are nginx's $connection (the
 	// client connection's serial number) and $connection_requests (the
 	// requests made on it so far, this one included); 0 when the server

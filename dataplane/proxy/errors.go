@@ -84,7 +84,7 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 // and body filters, then with the headers Kong's runloop sets after them
 // (kong/runloop/handler.lua, header_filter.after).
 func (s *Server) exit(w http.ResponseWriter, r *http.Request, ex *exchange, resp *plugin.Response) {
-	resp.Render(r, ex.rid)
+	resp.Render(r, ex.requestID())
 	h := w.Header()
 	for k, v := range resp.Header {
 		h[k] = v

@@ -31,10 +31,12 @@ type exchange struct {
 
 	clientIP, host, port, scheme string
 	upstreamPath                 string
-	// rid is the request id (X-Kong-Request-Id); rids holds it as a
-	// header value, shared by the upstream request and the response.
-	rid  string
-	rids []string
+	// rid is the request id (X-Kong-Request-Id), made on first use;
+	// rids holds it as a header value, shared by the upstream request and
+	// the response.
+	rid    string
+	rids   []string
+	ridBuf [1]string
 
 	start, sent, received time.Time
 	status                int
@@ -58,7 +60,7 @@ func exchangeFrom(ctx context.Context) *exchange {
 // ServeHTTP proxies one request with the configuration running when it
 // arrived.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{start: time.Now(), rid: newRequestID()}
+	ex := &exchange{start: time.Now()}
 	ex.rec.ResponseWriter = w
 	rec := &ex.rec
 	// Deferred: a response aborted while streaming (http.ErrAbortHandler)
@@ -72,10 +74,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serve(rec, r, ex)
 }
 
+// requestID returns the request's id, made on first use.
+func (ex *exchange) requestID() string {
+	if ex.rid == "" {
+		ex.rid = newRequestID()
+	}
+	return ex.rid
+}
+
 // ridValue returns the request id as a header value.
 func (ex *exchange) ridValue() []string {
 	if ex.rids == nil {
-		ex.rids = []string{ex.rid}
+		ex.ridBuf[0] = ex.requestID()
+		ex.rids = ex.ridBuf[:1:1]
 	}
 	return ex.rids
 }
@@ -92,7 +103,7 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	ex.clientIP, ex.host, ex.port = s.clientInfo(r)
 	if s.tooLarge(r) {
 		ex.status = http.StatusRequestEntityTooLarge
-		s.refuseHead(w, r, ex.rid, http.StatusRequestEntityTooLarge, msgPayloadTooBig)
+		s.refuseHead(w, r, ex.requestID(), http.StatusRequestEntityTooLarge, msgPayloadTooBig)
 		return
 	}
 	if ex.body = s.wrapBody(w, r); ex.body != nil {
@@ -160,7 +171,6 @@ func (s *Server) pluginContext(r *http.Request, ex *exchange, m *router.Match) *
 	}
 	pc := plugin.NewContext(route, svc, captures, ex.clientIP)
 	pc.Start = ex.start
-	pc.RequestID = ex.rid
 	pc.Connection, pc.ConnectionRequests = countRequest(r)
 	return pc
 }

@@ -110,7 +110,6 @@ func RunSet(set *plugin.Set, cfg *model.Config, r *http.Request, upstream http.H
 		svc = cfg.Services[0]
 	}
 	pc := plugin.NewContext(route, svc, nil, "192.0.2.10")
-	pc.RequestID = RequestID
 	for _, o := range opts {
 		o(pc)
 	}
