@@ -84,6 +84,9 @@ func ErrorPage(status int, msg string) *Response {
 // responses are left as they are. Content-Length is set on every
 // response whose status has a body.
 func (resp *Response) Render(r *http.Request, requestID string) {
+	if resp.Header == nil {
+		resp.Header = http.Header{}
+	}
 	switch resp.kind {
 	case negotiated:
 		mt := ""

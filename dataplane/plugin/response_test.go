@@ -127,6 +127,11 @@ func TestRenderNoBodyStatus(t *testing.T) {
 	resp := plugin.Empty(http.StatusNoContent)
 	resp.Render(httptest.NewRequest(http.MethodGet, "/", nil), "rid")
 	require.NotContains(t, resp.Header, "Content-Length")
+
+	// A plugin's own Response without a header map.
+	own := &plugin.Response{Status: http.StatusOK, Body: []byte("x")}
+	own.Render(httptest.NewRequest(http.MethodGet, "/", nil), "rid")
+	require.Equal(t, "1", own.Header.Get("Content-Length"))
 }
 
 func atoi(t *testing.T, s string) int {
