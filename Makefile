@@ -16,7 +16,7 @@ FUZZ_TARGETS ?= ./internal/declarative:FuzzParse ./internal/snapshot:FuzzDecode 
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## bin/skyport, and one bootstrap per Lambda (provided.al2023, arm64)
@@ -59,8 +59,9 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	done
 
 .PHONY: test-infra
-test-infra: build ## CDK assertion tests, synth and cfn-lint
-	@if [ -f infra/go.mod ]; then $(MAKE) --no-print-directory -C infra test; else echo "infra: no CDK app yet"; fi
+test-infra: build ## CDK assertion tests with cdk-nag, synth, every asset built as `cdk deploy` builds it, cfn-lint
+	@$(MAKE) --no-print-directory image-files ARCH=arm64
+	$(MAKE) --no-print-directory -C infra test
 
 .PHONY: lint
 lint: $(GOLANGCI) ## gofmt, go vet and golangci-lint
@@ -73,20 +74,24 @@ $(GOLANGCI):
 
 ARCH ?= $(shell $(GO) env GOARCH)
 
+IMAGE_DIR = $(BIN)/image/linux-$(ARCH)
+
 .PHONY: image image-files
 image: image-files ## the data plane container image, tagged skyport:dev (FROM scratch; ARCH=arm64 for Graviton)
-	docker build -f dataplane/Dockerfile --build-arg TARGETARCH=$(ARCH) -t skyport:dev .
+	docker build --platform linux/$(ARCH) -t skyport:dev $(IMAGE_DIR)
 
-image-files: ## the static binary and root file system the image copies (bin/linux-$(ARCH), bin/rootfs)
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-$(ARCH)/skyport ./cmd/skyport
-	rm -rf $(BIN)/rootfs && mkdir -p $(BIN)/rootfs/etc/ssl/certs $(BIN)/rootfs/var/lib/skyport $(BIN)/rootfs/tmp
-	chmod 700 $(BIN)/rootfs/var/lib/skyport # the cache refuses a directory others may write
-	cp /etc/ssl/certs/ca-certificates.crt $(BIN)/rootfs/etc/ssl/certs/
-	printf 'root:x:0:0::/:/sbin/nologin\nskyport:x:65532:65532::/var/lib/skyport:/sbin/nologin\n' > $(BIN)/rootfs/etc/passwd
-	printf 'root:x:0:\nskyport:x:65532:\n' > $(BIN)/rootfs/etc/group
+image-files: ## the image's build context in bin/image/linux-$(ARCH): Dockerfile, static binary, root file system
+	rm -rf $(IMAGE_DIR) && mkdir -p $(IMAGE_DIR)/rootfs/etc/ssl/certs $(IMAGE_DIR)/rootfs/var/lib/skyport $(IMAGE_DIR)/rootfs/tmp
+	chmod 700 $(IMAGE_DIR)/rootfs/var/lib/skyport # the cache refuses a directory others may write
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_DIR)/skyport ./cmd/skyport
+	cp dataplane/Dockerfile $(IMAGE_DIR)/Dockerfile
+	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_DIR)/rootfs/etc/ssl/certs/
+	printf 'root:x:0:0::/:/sbin/nologin\nskyport:x:65532:65532::/var/lib/skyport:/sbin/nologin\n' > $(IMAGE_DIR)/rootfs/etc/passwd
+	printf 'root:x:0:\nskyport:x:65532:\n' > $(IMAGE_DIR)/rootfs/etc/group
 
 .PHONY: synth
-synth: build ## synthesize the CDK stack into cdk.out
+synth: build ## synthesize the CDK stack into infra/cdk.out (what `cdk deploy` deploys)
+	@$(MAKE) --no-print-directory image-files ARCH=arm64
 	$(MAKE) -C infra synth
 
 .PHONY: bench

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/skyport-gw/skyport/internal/freeport"
 )
 
 // proc is a process the benchmark started; stop ends it.
@@ -91,12 +92,11 @@ func (p *proc) rssKB() int64 {
 }
 
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Deploy the same CDK app to LocalStack. Needs `make build` output (the
-# Makefile target runs it), the cdklocal wrapper (npm i -g aws-cdk-local
+# Makefile target runs it; with SKYPORT_DP=true also `make image-files ARCH=arm64`), the cdklocal wrapper (npm i -g aws-cdk-local
 # aws-cdk) and a running LocalStack (make localstack-up).
 set -euo pipefail
 cd "$(dirname "$0")/.."

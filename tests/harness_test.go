@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skyport-gw/skyport/internal/freeport"
 )
 
 // binary is the skyport CLI built once for the package.
@@ -43,12 +44,11 @@ func TestMain(m *testing.M) {
 // freePort returns a loopback port nobody listens on.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }

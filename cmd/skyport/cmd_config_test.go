@@ -84,7 +84,7 @@ func TestConfigValidate(t *testing.T) {
 		// and so does the data plane.
 		{desc: "cors with *", args: []string{"config", "validate", star}, code: 0, stdout: []string{star + ": ok (5 entities)"}},
 		{desc: "cors origin the data plane cannot compile", args: []string{"config", "validate", badOrigin}, code: 1,
-			stderr: []string{badOrigin + ": plugins[0].config.origins[2]: '(?<=x)a.test' is not a valid regex"}},
+			stderr: []string{badOrigin + ": plugins[0].config.origins[1]: '(?<=x)a.test' is not a valid regex"}},
 		{desc: "missing file", args: []string{"config", "validate", filepath.Join(t.TempDir(), "absent.yml")}, code: 1,
 			stderr: []string{"skyport config: reading "}},
 		{desc: "no file", args: []string{"config", "validate"}, code: 2, stderr: []string{"Usage: skyport config validate FILE"}},

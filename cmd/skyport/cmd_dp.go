@@ -77,7 +77,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.FallbackURL, "fallback-url", "", "s3://bucket/prefix or file:///dir: snapshots read when the control plane is unreachable")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "directory for the last known good snapshot (survives restarts)")
 	fs.StringVar(&o.DeclarativeConfig, "declarative-config", "", "a kong.yml file: run without a control plane (DB-less)")
-	fs.StringVar(&o.VerifyKey, "verify-key", "", "the publisher's Ed25519 public key: a file, or the key itself (PEM or base64)")
+	fs.StringVar(&o.VerifyKey, "verify-key", "", "the publisher's Ed25519 public key: a file, or the key itself (PEM or base64); while the key rotates, several (PEM blocks one after another, or base64 keys separated by commas)")
 	fs.StringVar(&o.ProxyListen, "proxy-listen", "0.0.0.0:8000", "HTTP proxy listen address")
 	fs.StringVar(&o.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "HTTPS proxy listen address (empty disables)")
 	fs.StringVar(&o.StatusListen, "status-listen", "0.0.0.0:8100", "status API listen address (/status, /status/ready, /metrics)")

@@ -9,12 +9,12 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/skyport-gw/skyport/dataplane/status"
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/dataplane/sync/cache"
+	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
@@ -120,12 +120,12 @@ func cpAuth(ctx context.Context, o *dpOptions) (dpsync.Auth, error) {
 	case "token", "":
 		return dpsync.Bearer(o.CPToken), nil
 	case "iam":
-		awsCfg, err := config.LoadDefaultConfig(ctx)
+		awsCfg, err := awsconfig.Load(ctx, nil)
 		if err != nil {
-			return nil, fmt.Errorf("--cp-auth iam: loading AWS configuration: %w", err)
+			return nil, fmt.Errorf("--cp-auth iam: %w", err)
 		}
-		if awsCfg.Credentials == nil {
-			return nil, errors.New("--cp-auth iam: no AWS credentials found")
+		if err := awsconfig.Check(ctx, awsCfg); err != nil {
+			return nil, fmt.Errorf("--cp-auth iam: %w", err)
 		}
 		return &dpsync.SigV4{Credentials: awsCfg.Credentials, Region: awsCfg.Region}, nil
 	}
@@ -153,9 +153,12 @@ func fallbackStore(ctx context.Context, raw string) (objstore.Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--fallback-url: %w", err)
 		}
-		awsCfg, err := config.LoadDefaultConfig(ctx)
+		awsCfg, err := awsconfig.Load(ctx, nil)
 		if err != nil {
-			return nil, fmt.Errorf("--fallback-url: loading AWS configuration: %w", err)
+			return nil, fmt.Errorf("--fallback-url: %w", err)
+		}
+		if err := awsconfig.Check(ctx, awsCfg); err != nil {
+			return nil, fmt.Errorf("--fallback-url %s: %w", raw, err)
 		}
 		// Emulators (moto, LocalStack) serve buckets by path.
 		pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""

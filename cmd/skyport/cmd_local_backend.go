@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -23,6 +22,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/uuid"
 
+	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
@@ -143,6 +143,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 	opts := admin.Options{
 		Store: b.store, DataPlanes: b.registry, NodeID: uuid.NewString(), Hostname: hostname,
 		Database: b.database, Plugins: pluginNames, Logger: log.With("component", "admin"),
+		AdminListeners: []admin.Listener{{Addr: o.AdminListen}}, ProxyListeners: proxyListeners(o),
 	}
 	if o.AdminToken != "" {
 		opts.TokenHash = admin.HashToken(o.AdminToken)
@@ -225,9 +226,12 @@ func awsBackend(ctx context.Context, o *localOptions, cp *controlPlane, log *slo
 	if err != nil {
 		return backend{}, fmt.Errorf("--bucket: %w", err)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx, log)
 	if err != nil {
-		return backend{}, fmt.Errorf("loading AWS configuration: %w", err)
+		return backend{}, err
+	}
+	if err := awsconfig.Check(ctx, cfg); err != nil {
+		return backend{}, fmt.Errorf("--backend aws: %w", err)
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	st := dynamo.New(ddb, o.Table)
@@ -268,9 +272,9 @@ func createBucket(ctx context.Context, client *s3.Client, bucket, region string)
 // streamPoller reads the configuration table's stream and hands the
 // revision records to the publisher, as Lambda's event-source mapping does.
 func streamPoller(ctx context.Context, o *localOptions, pub *publisher.Publisher, log *slog.Logger) (*eventsource.Poller, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx, log)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, err
 	}
 	arn, err := eventsource.LatestStreamARN(ctx, dynamodb.NewFromConfig(cfg), o.Table)
 	if err != nil {
@@ -289,4 +293,13 @@ func streamPoller(ctx context.Context, o *localOptions, pub *publisher.Publisher
 		PollInterval: 250 * time.Millisecond,
 		Logger:       log.With("component", "eventsource"),
 	}), nil
+}
+
+// proxyListeners are the built-in data plane's listeners, for GET /.
+func proxyListeners(o *localOptions) []admin.Listener {
+	out := []admin.Listener{{Addr: o.dp.ProxyListen}}
+	if o.dp.ProxyTLSListen != "" {
+		out = append(out, admin.Listener{Addr: o.dp.ProxyTLSListen, SSL: true, HTTP2: true})
+	}
+	return out
 }

@@ -53,7 +53,8 @@ type Config struct {
 	Fallback objstore.Store
 	// Cache is the last known good snapshot on disk; nil for none.
 	Cache *cache.Cache
-	// VerifyKey is the publisher's public key.
+	// VerifyKey is the publisher's public key, or several (snapshot.KeyRing)
+	// while it rotates.
 	VerifyKey ed25519.PublicKey
 	// NodeID, Hostname, Version, Labels and Plugins identify the data
 	// plane in its hello.
@@ -98,7 +99,7 @@ var _ status.SyncReporter = (*Client)(nil)
 
 // New returns a client feeding a; Run starts it.
 func New(cfg Config, a Applier) (*Client, error) {
-	if len(cfg.VerifyKey) != ed25519.PublicKeySize {
+	if len(cfg.VerifyKey) == 0 || len(cfg.VerifyKey)%ed25519.PublicKeySize != 0 {
 		return nil, ErrNoVerifyKey
 	}
 	if cfg.FallbackPoll <= 0 {

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/skyport-gw/skyport/infra/nag"
 )
 
 // Ports of the data plane container (Kong's).
@@ -75,6 +77,15 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 				{Name: jsii.String("public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24)},
 			},
 		})
+		// Flow logs: every connection to and from the data planes,
+		// accepted or rejected, kept a month.
+		awsec2.NewFlowLog(c, jsii.String("FlowLogs"), &awsec2.FlowLogProps{
+			ResourceType: awsec2.FlowLogResourceType_FromVpc(vpc),
+			Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(awslogs.NewLogGroup(c, jsii.String("FlowLogGroup"), &awslogs.LogGroupProps{
+				Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+			}), nil),
+			TrafficType: awsec2.FlowLogTrafficType_ALL,
+		})
 	}
 	f := &Fleet{}
 	f.TaskRole = awsiam.NewRole(c, jsii.String("TaskRole"), &awsiam.RoleProps{
@@ -85,6 +96,8 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 		Actions:   jsii.Strings("s3:GetObject"),
 		Resources: &[]*string{p.Bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
 	}))
+	nag.Suppress(f.TaskRole, "IAM5", "data planes read the snapshots under the prefix, named by revision; nothing outside it",
+		`/^Resource::<[A-Za-z0-9]+\.Arn>\/`+p.SnapshotPrefix+`\/\*$/`)
 	if p.CPAuth == "iam" {
 		f.TaskRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("execute-api:Invoke"),
@@ -109,6 +122,8 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 		"SKYPORT_CACHE_DIR":    jsii.String("/var/lib/skyport"),
 		"AWS_REGION":           awscdk.Stack_Of(c).Region(),
 	}
+	nag.Suppress(task, "ECS2", "the environment holds no secret: the control plane's URLs, the cache directory, the Region "+
+		"and the publisher's public keys; the data-plane token comes from Secrets Manager as a container secret")
 	var secrets map[string]awsecs.Secret
 	if p.CPAuth == "token" && p.CPToken != nil {
 		secrets = map[string]awsecs.Secret{"SKYPORT_CP_TOKEN": awsecs.Secret_FromSecretsManager(p.CPToken, nil)}
@@ -134,6 +149,8 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 		},
 		StopTimeout: awscdk.Duration_Seconds(jsii.Number(40)),
 	})
+	nag.Suppress(task, "IAM5", "ECR's GetAuthorizationToken has no resource-level permissions; the execution role pulls the image "+
+		"and writes the container's logs", `/^Resource::\*$/`)
 
 	cluster := awsecs.NewCluster(c, jsii.String("Cluster"), &awsecs.ClusterProps{
 		Vpc:                 vpc,
@@ -145,6 +162,8 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(ProxyPort)), jsii.String("proxy (through the load balancer, client IPs preserved)"), nil)
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(ProxyTLSPort)), jsii.String("proxy TLS"), nil)
 	sg.AddIngressRule(awsec2.Peer_Ipv4(vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(StatusPort)), jsii.String("health checks"), nil)
+	nag.Suppress(sg, "EC23", "a public API gateway: the proxy ports (8000, 8443) take clients from anywhere through the internet-facing "+
+		"load balancer, which preserves client addresses; the status port is open to the VPC only")
 	f.Service = awsecs.NewFargateService(c, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:           cluster,
 		TaskDefinition:    task,
@@ -158,6 +177,8 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 	f.LoadBalancer = elb.NewNetworkLoadBalancer(c, jsii.String("LoadBalancer"), &elb.NetworkLoadBalancerProps{
 		Vpc: vpc, InternetFacing: jsii.Bool(true),
 	})
+	nag.Suppress(f.LoadBalancer, "ELB2", "a network load balancer writes access logs for TLS listeners only; these listeners pass TCP "+
+		"through to the data planes, which terminate TLS and log every request themselves, and VPC flow logs record each connection")
 	for _, l := range []struct {
 		id         string
 		port, task float64

@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/skyport-gw/skyport/infra/nag"
 )
 
 // SupersededTag marks a snapshot object that is no longer the latest; the
@@ -18,6 +20,8 @@ type data struct {
 	cluster  awsdynamodb.Table
 	bucket   awss3.Bucket
 	dlq      awssqs.Queue
+	// logs receives the snapshot bucket's server access logs.
+	logs awss3.Bucket
 }
 
 func newData(s awscdk.Stack, p *Props) *data {
@@ -42,15 +46,33 @@ func newData(s awscdk.Stack, p *Props) *data {
 		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		TimeToLiveAttribute: jsii.String("expires_at"),
 		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
-		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	d.bucket = awss3.NewBucket(s, jsii.String("Snapshots"), &awss3.BucketProps{
-		Versioned:         jsii.Bool(true),
+	// Server access logs of the snapshot bucket: who read or wrote which
+	// snapshot. Kept 90 days.
+	d.logs = awss3.NewBucket(s, jsii.String("AccessLogs"), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{
+			{Id: jsii.String("expire-access-logs"), Expiration: awscdk.Duration_Days(jsii.Number(90))},
+		},
+	})
+	nag.Suppress(d.logs, "S1", "this bucket receives the snapshot bucket's server access logs; logging its own access would log every log delivery")
+	d.bucket = awss3.NewBucket(s, jsii.String("Snapshots"), &awss3.BucketProps{
+		ServerAccessLogsBucket: d.logs,
+		ServerAccessLogsPrefix: jsii.String("snapshots/"),
+		Versioned:              jsii.Bool(true),
+		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:             jsii.Bool(true),
+		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
 		LifecycleRules: &[]*awss3.LifecycleRule{
 			{
 				Id:         jsii.String("expire-superseded-snapshots"),
@@ -71,5 +93,7 @@ func newData(s awscdk.Stack, p *Props) *data {
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	nag.Suppress(d.dlq, "SQS3", "this queue is the dead-letter destination itself: the stream event-source mapping's on-failure "+
+		"queue, where batches the publisher gave up on wait 14 days behind the PublisherDeadLetters alarm")
 	return d
 }

@@ -57,7 +57,8 @@ func newOutputs(s awscdk.Stack, p *Props, d *data, k *keys, a *apis, f *fleet.Fl
 	output("ManagementEndpoint", a.stage.CallbackUrl(), "API Gateway management endpoint the publisher posts to")
 	output("BucketName", d.bucket.BucketName(), "snapshot bucket")
 	output("FallbackUrl", awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("s3://"), d.bucket.BucketName(), jsii.String("/" + p.SnapshotPrefix)}), "--fallback-url for data planes")
-	output("VerifyKey", k.publicKey, "--verify-key for data planes (the publisher's Ed25519 public key)")
+	output("VerifyKey", k.verifyKeys, "--verify-key for data planes: the publisher's Ed25519 public keys, base64, comma-separated (two while the key rotates)")
+	output("SigningKeyId", k.keyID, "names the key the publisher signs with")
 	if k.admin != nil {
 		output("AdminTokenSecret", k.admin.SecretArn(), "secret holding the Admin API token")
 	}

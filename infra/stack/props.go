@@ -38,15 +38,25 @@ type Props struct {
 	DataPlane *DataPlaneProps
 	// AlarmEmail is unused unless set: reserved for an SNS subscription.
 	AlarmEmail string
+	// SigningKeyRotation is the signing key's rotation phase: "none" (the
+	// default), "prepare" or "promote" (package keygen, README "Rotating
+	// the signing key").
+	SigningKeyRotation string
+	// ExistingAPIGatewayLogRole, when true, leaves API Gateway's
+	// account-level CloudWatch Logs role (which WebSocket access logs
+	// need) to the one the account already has; by default the stack sets
+	// its own.
+	ExistingAPIGatewayLogRole bool
 }
 
 // DataPlaneProps configures the stack's data-plane fleet.
 type DataPlaneProps struct {
 	// Image is the container image reference ("skyport:dev" pushed to a
-	// registry) or empty to build dataplane/Dockerfile from ImageDir.
+	// registry) or empty to build the image asset from ImageDir.
 	Image string
-	// ImageDir is the Docker build context (the repository root) used when
-	// Image is empty.
+	// ImageDir is the arm64 image's build context, with its Dockerfile
+	// (`make image-files ARCH=arm64` lays out bin/image/linux-arm64),
+	// used when Image is empty.
 	ImageDir string
 	// DesiredCount, MinCount and MaxCount size the service; defaults 2, 2, 10.
 	DesiredCount, MinCount, MaxCount float64
@@ -65,6 +75,9 @@ func (p *Props) defaults() {
 	}
 	if p.SnapshotPrefix == "" {
 		p.SnapshotPrefix = "cp"
+	}
+	if p.SigningKeyRotation == "" {
+		p.SigningKeyRotation = "none"
 	}
 	if p.SupersededSnapshotDays == 0 {
 		p.SupersededSnapshotDays = 30

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/skyport-gw/skyport/infra/fleet"
+	"github.com/skyport-gw/skyport/infra/nag"
 )
 
 // RevisionKey is the partition and sort key of the revision item: the
@@ -38,7 +39,17 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	if p.DataPlaneAuth != AuthIAM && p.DataPlaneAuth != AuthToken {
 		return nil, fmt.Errorf("stack: DataPlaneAuth %q: want iam or token", p.DataPlaneAuth)
 	}
+	switch p.SigningKeyRotation {
+	case "none", "prepare", "promote":
+	default:
+		return nil, fmt.Errorf("stack: SigningKeyRotation %q: want none, prepare or promote", p.SigningKeyRotation)
+	}
+	if p.DataPlane != nil && p.DataPlane.Image == "" && p.DataPlane.ImageDir == "" {
+		return nil, fmt.Errorf("stack: DataPlane needs an Image or an ImageDir")
+	}
 	s := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
+	// Server access logs are delivered under a bucket policy, not an ACL.
+	s.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
 	out := &Stack{Stack: s}
 
 	d := newData(s, &p)
@@ -74,6 +85,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 		"SKYPORT_CLUSTER_TABLE":      d.cluster.TableName(),
 		"SKYPORT_BUCKET":             bucketURL,
 		"SKYPORT_SIGNING_KEY_SECRET": k.signing.SecretArn(),
+		"SKYPORT_SIGNING_KEY_ID":     k.keyID,
 		"SKYPORT_WS_ENDPOINT":        endpoint,
 	}, 60)
 	publisher.fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(d.entities, &awslambdaeventsources.DynamoEventSourceProps{
@@ -96,6 +108,8 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	}))
 
 	grantAccess(&p, d, k, a, admin.fn, cluster.fn, publisher.fn)
+	nag.Suppress(publisher.role, "IAM5", "Lambda's DynamoDB event-source mapping calls ListStreams, which has no resource-level permissions",
+		`/^Resource::\*$/`)
 	newAlarms(s, publisher, cluster, d)
 
 	if p.DataPlane != nil {
@@ -119,17 +133,21 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 		Actions:   jsii.Strings("s3:GetObject"),
 		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
 	}))
-	a.stage.GrantManagementApiAccess(cluster)
+	grantPostToConnections(cluster, a)
 	// Publisher: reads entities, writes snapshots (the only writer of the
 	// bucket), signs, notifies, cleans up connection rows.
 	d.entities.GrantReadData(publisher)
 	d.cluster.Grant(publisher, jsii.String("dynamodb:Query"), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:DeleteItem"))
 	k.signing.GrantRead(publisher, nil)
-	a.stage.GrantManagementApiAccess(publisher)
+	grantPostToConnections(publisher, a)
 	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
 		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
 	}))
+	for _, fn := range []awslambda.Function{cluster, publisher} {
+		nag.Suppress(fn.Role(), "IAM5", "snapshot objects under the prefix are named by revision (snapshots/<rev>.json.gz, latest.json), "+
+			"so the grant covers the prefix; nothing outside it", `/^Resource::<Snapshots[0-9A-F]{8}\.Arn>\/`+p.SnapshotPrefix+`\/\*$/`)
+	}
 	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:    jsii.Strings("s3:ListBucket"),
 		Resources:  &[]*string{d.bucket.BucketArn()},
@@ -148,18 +166,31 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 	}))
 }
 
+// grantPostToConnections lets fn post to data planes' WebSocket
+// connections, the only management call Skyport makes.
+func grantPostToConnections(fn awslambda.Function, a *apis) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("execute-api:ManageConnections"),
+		Resources: &[]*string{awscdk.Stack_Of(fn).FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("execute-api"),
+			Resource:     a.ws.ApiId(),
+			ResourceName: jsii.String(stageName + "/POST/@connections/*"),
+		})},
+	}))
+	nag.Suppress(fn.Role(), "IAM5", "connection ids are assigned by API Gateway at $connect; the grant is POST to this API's stage only",
+		`/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<ClusterApi[0-9A-F]{8}>\/live\/POST\/@connections\/\*$/`)
+}
+
 func newFleet(s awscdk.Stack, p *Props, d *data, k *keys, a *apis) *fleet.Fleet {
 	dp := p.DataPlane
 	var image awsecs.ContainerImage
 	if dp.Image != "" {
 		image = awsecs.ContainerImage_FromRegistry(jsii.String(dp.Image), nil)
 	} else {
-		// `make image-files ARCH=arm64` prepares what the Dockerfile copies;
-		// .dockerignore keeps the build context to those files.
+		// `make image-files ARCH=arm64` lays out the build context: the
+		// Dockerfile, the binary and the root file system, nothing else.
 		image = awsecs.ContainerImage_FromAsset(jsii.String(dp.ImageDir), &awsecs.AssetImageProps{
-			File:      jsii.String("dataplane/Dockerfile"),
-			Platform:  awsecrassets.Platform_LINUX_ARM64(),
-			BuildArgs: &map[string]*string{"TARGETARCH": jsii.String("arm64")},
+			Platform: awsecrassets.Platform_LINUX_ARM64(),
 		})
 	}
 	return fleet.New(s, "DataPlanes", &fleet.Props{
@@ -170,7 +201,7 @@ func newFleet(s awscdk.Stack, p *Props, d *data, k *keys, a *apis) *fleet.Fleet 
 		ConnectArn:     a.connectArn,
 		Bucket:         d.bucket,
 		SnapshotPrefix: p.SnapshotPrefix,
-		VerifyKey:      k.publicKey,
+		VerifyKey:      k.verifyKeys,
 		DesiredCount:   dp.DesiredCount,
 		MinCount:       dp.MinCount,
 		MaxCount:       dp.MaxCount,

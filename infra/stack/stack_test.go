@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/skyport-gw/skyport/infra/nag"
 	"github.com/skyport-gw/skyport/infra/stack"
 )
 
@@ -38,6 +41,8 @@ type synthesized struct {
 	once     sync.Once
 	template assertions.Template
 	raw      map[string]any
+	// nag holds cdk-nag's AwsSolutions errors and warnings.
+	nag []string
 }
 
 // synth builds the stack once per auth mode and shares the template.
@@ -48,17 +53,27 @@ func synth(t *testing.T, auth string) (assertions.Template, map[string]any) {
 	s.once.Do(func() {
 		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 		st, err := stack.New(app, "Test", &stack.Props{
-			LambdaDir:     lambdaDir(t),
-			AdminAuth:     auth,
-			DataPlaneAuth: auth,
-			DataPlane:     &stack.DataPlaneProps{Image: "skyport:dev"},
+			LambdaDir:          lambdaDir(t),
+			AdminAuth:          auth,
+			DataPlaneAuth:      auth,
+			DataPlane:          &stack.DataPlaneProps{Image: "skyport:dev"},
+			SigningKeyRotation: map[string]string{stack.AuthToken: "prepare"}[auth],
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+		nag.Check(app)
 		s.template = assertions.Template_FromStack(st.Stack, nil)
 		b, _ := json.Marshal(s.template.ToJSON())
 		_ = json.Unmarshal(b, &s.raw)
+		ann := assertions.Annotations_FromStack(st.Stack)
+		rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-"))
+		//nolint:staticcheck // the type Annotations.FindError returns in this CDK release
+		for _, msgs := range [][]*cxapi.SynthesisMessage{*ann.FindError(jsii.String("*"), rule), *ann.FindWarning(jsii.String("*"), rule)} {
+			for _, m := range msgs {
+				s.nag = append(s.nag, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data)) //nolint:staticcheck // as above
+			}
+		}
 	})
 	if s.template == nil {
 		t.Fatal("synthesis failed in an earlier test")
@@ -269,6 +284,39 @@ func TestAlarmsAndOutputs(t *testing.T) {
 	tpl.HasResourceProperties(jsii.String("Custom::SkyportSigningKey"), props(map[string]any{"SecretId": assertions.Match_AnyValue()}))
 }
 
+// TestAwsSolutions applies cdk-nag's AwsSolutions pack to both auth modes:
+// every rule passes or is suppressed, in code, with its evidence.
+func TestAwsSolutions(t *testing.T) {
+	for _, auth := range []string{stack.AuthIAM, stack.AuthToken} {
+		t.Run(auth, func(t *testing.T) {
+			synth(t, auth)
+			v, _ := synthOnce.Load(auth)
+			for _, m := range v.(*synthesized).nag {
+				t.Error(m)
+			}
+		})
+	}
+}
+
+// TestSigningKeyRotation: the rotation phase reaches the custom resource,
+// whose answer feeds the data planes' keys and the publisher's key id.
+func TestSigningKeyRotation(t *testing.T) {
+	tpl, raw := synth(t, stack.AuthToken)
+	tpl.HasResourceProperties(jsii.String("Custom::SkyportSigningKey"), props(map[string]any{
+		"Rotation": "prepare", "ServiceToken": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^KeygenFunction")), "Arn"}},
+	}))
+	pub := findOne(t, raw, "AWS::Lambda::Function", "PublisherFunction")
+	env, _ := json.Marshal(pub["Properties"].(map[string]any)["Environment"])
+	if !strings.Contains(string(env), `"SKYPORT_SIGNING_KEY_ID":{"Fn::GetAtt":["SigningKeyPair`) {
+		t.Errorf("publisher environment: %s", env)
+	}
+	out, _ := json.Marshal(raw["Outputs"].(map[string]any)["VerifyKey"])
+	if !strings.Contains(string(out), "VerifyKeys") {
+		t.Errorf("VerifyKey output: %s", out)
+	}
+	tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(5))
+}
+
 func TestPropsValidation(t *testing.T) {
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	if _, err := stack.New(app, "A", &stack.Props{}); err == nil {
@@ -277,13 +325,19 @@ func TestPropsValidation(t *testing.T) {
 	if _, err := stack.New(app, "B", &stack.Props{LambdaDir: "x", AdminAuth: "basic"}); err == nil {
 		t.Error("unknown AdminAuth accepted")
 	}
+	if _, err := stack.New(app, "C", &stack.Props{LambdaDir: "x", SigningKeyRotation: "retire"}); err == nil {
+		t.Error("unknown SigningKeyRotation accepted")
+	}
+	if _, err := stack.New(app, "D", &stack.Props{LambdaDir: "x", DataPlane: &stack.DataPlaneProps{}}); err == nil {
+		t.Error("a fleet with neither image nor image directory accepted")
+	}
 }
 
-func findOne(t *testing.T, raw map[string]any, typ string) map[string]any {
+func findOne(t *testing.T, raw map[string]any, typ string, prefix ...string) map[string]any {
 	t.Helper()
-	for _, r := range raw["Resources"].(map[string]any) {
+	for id, r := range raw["Resources"].(map[string]any) {
 		res := r.(map[string]any)
-		if res["Type"] == typ {
+		if res["Type"] == typ && (len(prefix) == 0 || strings.HasPrefix(id, prefix[0])) {
 			return res
 		}
 	}

@@ -156,7 +156,7 @@ consumers: [{tags: ["a,b"]}]`,
 			desc: "unknown plugin",
 			in: `_format_version: "3.0"
 plugins: [{name: no-such-plugin}]`,
-			want: map[string]string{"plugins[0].name": "plugin 'no-such-plugin' not enabled; add it to the 'plugins' configuration property"},
+			want: map[string]string{"plugins[0].name": "plugin 'no-such-plugin' is not supported; supported plugins: acl, basic-auth, "},
 		},
 		{
 			desc: "entity that is not a record",
@@ -291,7 +291,7 @@ plugins:
 		require.ErrorAs(t, err, &de)
 		for _, p := range de.Problems {
 			require.Contains(t, paths, p.Path, "unexpected problem %s", p)
-			require.Contains(t, p.Message, "not enabled")
+			require.Contains(t, p.Message, "is not supported")
 		}
 		return
 	}

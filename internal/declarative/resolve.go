@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -124,7 +125,9 @@ func (p *parser) validate(it *item) {
 	}
 }
 
-// flatten turns nested model error fields back into dotted paths.
+// flatten turns nested model error fields back into dotted paths. The
+// model reports array elements as arrays (Kong's format); their indices
+// become 0-based, as the declarative paths count them ("paths[0]").
 func flatten(prefix string, fields map[string]any) map[string]string {
 	out := map[string]string{}
 	for k, v := range fields {
@@ -135,6 +138,16 @@ func flatten(prefix string, fields map[string]any) map[string]string {
 		switch t := v.(type) {
 		case map[string]any:
 			for kk, vv := range flatten(key, t) {
+				out[kk] = vv
+			}
+		case []any:
+			elems := make(map[string]any, len(t))
+			for i, el := range t {
+				if el != nil {
+					elems[strconv.Itoa(i)] = el
+				}
+			}
+			for kk, vv := range flatten(key, elems) {
 				out[kk] = vv
 			}
 		default:

@@ -17,7 +17,29 @@ const (
 	msgRequired = "required field missing"
 	msgUUID     = "expected a valid UUID"
 	msgEmpty    = "length must be at least 1"
+	msgTooLong  = "length must be at most %d"
 )
+
+// MaxKeyLength bounds, in bytes as Kong counts lengths, every unique value
+// a client chooses: names, usernames, custom ids, credential keys, acl
+// groups. Stores index these values: DynamoDB's sort keys hold at most
+// 1024 bytes and bbolt's keys 32 KiB, and the index key adds the field
+// and, for scoped values, an id. Kong's schemas set no bound on these
+// fields (its PostgreSQL unique indexes fail past about 2.7 KB with a
+// database error); Skyport refuses longer values with Kong's len_max
+// message (kong/db/schema/init.lua) before any store sees them. Hostnames
+// (upstream names, snis, targets) are bounded at 253 already.
+const MaxKeyLength = 512
+
+// checkMaxLength reports a value longer than MaxKeyLength; ok is false
+// when it did.
+func checkMaxLength(f FieldErrors, field, v string) (ok bool) {
+	if len(v) > MaxKeyLength {
+		f.Add(field, fmt.Sprintf(msgTooLong, MaxKeyLength))
+		return false
+	}
+	return true
+}
 
 // checkBase validates the id and tags every entity has.
 func checkBase(f FieldErrors, b *Base) {
@@ -28,7 +50,7 @@ func checkBase(f FieldErrors, b *Base) {
 	}
 	for i, t := range b.Tags {
 		if !validTag(t) {
-			f.Add(fmt.Sprintf("tags.%d", i), fmt.Sprintf(
+			f.Add(fmt.Sprintf("tags.%d", i+1), fmt.Sprintf(
 				"invalid tag '%s': expected printable ascii (except `,` and `/`) or valid utf-8 sequences", t))
 		}
 	}
@@ -59,6 +81,9 @@ func checkName(f FieldErrors, field string, name *string) {
 	}
 	if *name == "" {
 		f.Add(field, msgEmpty)
+		return
+	}
+	if !checkMaxLength(f, field, *name) {
 		return
 	}
 	if !utf8.ValidString(*name) {

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -11,31 +12,37 @@ type Code int
 
 // Kong's error codes (kong/db/errors.lua).
 const (
-	CodeInvalidPrimaryKey    Code = 1
-	CodeSchemaViolation      Code = 2
-	CodePrimaryKeyViolation  Code = 3
-	CodeForeignKeyViolation  Code = 4
-	CodeUniqueViolation      Code = 5
-	CodeNotFound             Code = 6
-	CodeInvalidOffset        Code = 7
-	CodeInvalidSize          Code = 9
-	CodeOperationUnsupported Code = 12
-	CodeInvalidDeclarative   Code = 14
-	CodeReferencedByOthers   Code = 19
+	CodeInvalidPrimaryKey     Code = 1
+	CodeSchemaViolation       Code = 2
+	CodePrimaryKeyViolation   Code = 3
+	CodeForeignKeyViolation   Code = 4
+	CodeUniqueViolation       Code = 5
+	CodeNotFound              Code = 6
+	CodeInvalidOffset         Code = 7
+	CodeDatabaseError         Code = 8
+	CodeInvalidSize           Code = 9
+	CodeInvalidOptions        Code = 11
+	CodeOperationUnsupported  Code = 12
+	CodeForeignKeysUnresolved Code = 13
+	CodeInvalidDeclarative    Code = 14
+	CodeReferencedByOthers    Code = 19
 )
 
 var codeNames = map[Code]string{
-	CodeInvalidPrimaryKey:    "invalid primary key",
-	CodeSchemaViolation:      "schema violation",
-	CodePrimaryKeyViolation:  "primary key violation",
-	CodeForeignKeyViolation:  "foreign key violation",
-	CodeUniqueViolation:      "unique constraint violation",
-	CodeNotFound:             "not found",
-	CodeInvalidOffset:        "invalid offset",
-	CodeInvalidSize:          "invalid size",
-	CodeOperationUnsupported: "operation unsupported",
-	CodeInvalidDeclarative:   "invalid declarative configuration",
-	CodeReferencedByOthers:   "referenced by others",
+	CodeInvalidPrimaryKey:     "invalid primary key",
+	CodeSchemaViolation:       "schema violation",
+	CodePrimaryKeyViolation:   "primary key violation",
+	CodeForeignKeyViolation:   "foreign key violation",
+	CodeUniqueViolation:       "unique constraint violation",
+	CodeNotFound:              "not found",
+	CodeInvalidOffset:         "invalid offset",
+	CodeDatabaseError:         "database error",
+	CodeInvalidSize:           "invalid size",
+	CodeInvalidOptions:        "invalid options",
+	CodeOperationUnsupported:  "operation unsupported",
+	CodeForeignKeysUnresolved: "foreign keys unresolved",
+	CodeInvalidDeclarative:    "invalid declarative configuration",
+	CodeReferencedByOthers:    "referenced by others",
 }
 
 // Name returns Kong's name for the code ("schema violation").
@@ -104,7 +111,8 @@ func (f FieldErrors) Err() error {
 }
 
 // nestFields turns {"a.b": "m"} into {"a": {"b": "m"}}, as Kong nests
-// record fields in error bodies.
+// record fields in error bodies; array positions (numbered from 1, as in
+// Kong's messages: "paths.2") become arrays, {"paths": [null, "m"]}.
 func nestFields(f FieldErrors) map[string]any {
 	out := map[string]any{}
 	for k, v := range f {
@@ -120,5 +128,38 @@ func nestFields(f FieldErrors) map[string]any {
 		}
 		m[parts[len(parts)-1]] = v
 	}
+	for k, v := range out {
+		out[k] = arrays(v)
+	}
 	return out
+}
+
+// arrays turns the maps of v whose keys are all positions (1, 2, …) into
+// arrays, null where a position has no error.
+func arrays(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	highest := 0
+	for k, sub := range m {
+		m[k] = arrays(sub)
+		n, err := strconv.Atoi(k)
+		switch {
+		case highest < 0:
+		case err != nil || n < 1 || strconv.Itoa(n) != k:
+			highest = -1
+		case n > highest:
+			highest = n
+		}
+	}
+	if highest <= 0 || highest > 1000 {
+		return m
+	}
+	list := make([]any, highest)
+	for k, sub := range m {
+		n, _ := strconv.Atoi(k)
+		list[n-1] = sub
+	}
+	return list
 }

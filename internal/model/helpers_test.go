@@ -53,14 +53,21 @@ func fieldErrors(t *testing.T, err error) map[string]string {
 	require.Equal(t, model.CodeSchemaViolation, me.Code)
 	require.True(t, errors.Is(err, &model.Error{Code: model.CodeSchemaViolation}))
 	out := map[string]string{}
-	var walk func(prefix string, m map[string]any)
-	walk = func(prefix string, m map[string]any) {
-		for k, v := range m {
-			if sub, ok := v.(map[string]any); ok {
-				walk(prefix+k+".", sub)
-				continue
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, sub := range x {
+				walk(path+"."+k, sub)
 			}
-			out[prefix+k] = fmt.Sprint(v)
+		case []any: // array positions count from 1, as in Kong's messages
+			for i, sub := range x {
+				if sub != nil {
+					walk(fmt.Sprintf("%s.%d", path, i+1), sub)
+				}
+			}
+		default:
+			out[path[1:]] = fmt.Sprint(v)
 		}
 	}
 	walk("", me.Fields)

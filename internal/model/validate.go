@@ -76,7 +76,7 @@ func (s *Service) Validate() error {
 	}
 	for i, id := range s.CACertificates {
 		if !validUUID(id) {
-			f.Add("ca_certificates."+strconv.Itoa(i), msgUUID)
+			f.Add("ca_certificates."+strconv.Itoa(i+1), msgUUID)
 		}
 	}
 	if s.ClientCertificate != nil {

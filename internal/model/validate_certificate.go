@@ -36,7 +36,7 @@ func (c *Certificate) Validate() error {
 	}
 	for i, s := range c.SNIs {
 		if msg := checkWildcardHost(s, false); msg != "" {
-			f.Add(fmt.Sprintf("snis.%d", i), msg)
+			f.Add(fmt.Sprintf("snis.%d", i+1), msg)
 		}
 	}
 	return f.Err()

@@ -75,7 +75,7 @@ func TestCertificateValidate(t *testing.T) {
 			{desc: "alt half set", mutate: func(c *model.Certificate) { c.CertAlt = model.String(b.cert) },
 				want: map[string]string{"@entity": "all or none of these fields must be set: 'cert_alt', 'key_alt'"}},
 			{desc: "bad sni", mutate: func(c *model.Certificate) { c.SNIs = []string{"a.*.com"} },
-				want: map[string]string{"snis.0": "invalid wildcard"}},
+				want: map[string]string{"snis.1": "invalid wildcard"}},
 		})
 }
 

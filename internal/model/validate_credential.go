@@ -30,6 +30,7 @@ func (c *KeyAuth) Validate() error {
 	f := FieldErrors{}
 	checkBase(f, &c.Base)
 	checkRequired(f, "key", c.Key)
+	checkMaxLength(f, "key", c.Key)
 	if c.TTL != nil {
 		checkBetween(f, "ttl", *c.TTL, 0, 100000000)
 	}
@@ -47,6 +48,7 @@ func (c *BasicAuth) Validate() error {
 	f := FieldErrors{}
 	checkBase(f, &c.Base)
 	checkRequired(f, "username", c.Username)
+	checkMaxLength(f, "username", c.Username)
 	checkRequired(f, "password", c.Password)
 	checkRef(f, "consumer", c.Consumer)
 	return f.Err()
@@ -68,6 +70,7 @@ func (c *JWTSecret) Validate() error {
 	f := FieldErrors{}
 	checkBase(f, &c.Base)
 	checkRequired(f, "key", c.Key)
+	checkMaxLength(f, "key", c.Key)
 	checkOneOf(f, "algorithm", c.Algorithm, "HS256", "HS384", "HS512", "RS256", "ES256")
 	if c.Algorithm == "RS256" || c.Algorithm == "ES256" {
 		switch {
@@ -101,6 +104,7 @@ func (c *ACL) Validate() error {
 	f := FieldErrors{}
 	checkBase(f, &c.Base)
 	checkRequired(f, "group", c.Group)
+	checkMaxLength(f, "group", c.Group)
 	checkRef(f, "consumer", c.Consumer)
 	return f.Err()
 }

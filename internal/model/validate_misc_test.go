@@ -28,7 +28,7 @@ func TestPluginValidate(t *testing.T) {
 		return p
 	}, []validCase[*model.Plugin]{
 		{desc: "unknown plugin", want: map[string]string{
-			"name": "plugin 'no-such-plugin' not enabled; add it to the 'plugins' configuration property"}},
+			"name": "plugin 'no-such-plugin' is not supported; supported plugins: acl, basic-auth, "}},
 		{desc: "name missing", mutate: func(p *model.Plugin) { p.Name = "" },
 			want: map[string]string{"name": "required field missing"}},
 		{desc: "protocols and scope", mutate: func(p *model.Plugin) {
@@ -36,7 +36,7 @@ func TestPluginValidate(t *testing.T) {
 			p.Service = &model.Ref{ID: "nope"}
 			p.Consumer = &model.Ref{}
 		}, want: map[string]string{
-			"name": "not enabled", "protocols.1": "expected one of:",
+			"name": "is not supported", "protocols.2": "expected one of:",
 			"service.id": "expected a valid UUID", "consumer": "required field missing",
 		}},
 	})
@@ -55,7 +55,7 @@ func TestUpstreamValidate(t *testing.T) {
 			want: map[string]string{"name": "must be a valid hostname"}},
 		{desc: "algorithm and slots", mutate: func(u *model.Upstream) { u.Algorithm, u.Slots = "random", 9 },
 			want: map[string]string{
-				"algorithm": "expected one of: round-robin, consistent-hashing, least-connections, latency",
+				"algorithm": "expected one of: consistent-hashing, least-connections, round-robin, latency",
 				"slots":     "value should be between 10 and 65536",
 			}},
 		{desc: "hash on header needs the header", mutate: func(u *model.Upstream) { u.HashOn = "header" },
@@ -80,7 +80,7 @@ func TestUpstreamValidate(t *testing.T) {
 			"healthchecks.active.type":                       "expected one of: tcp, http, https, grpc, grpcs",
 			"healthchecks.active.concurrency":                "value should be between 1 and 2147483648",
 			"healthchecks.active.healthy.successes":          "value should be between 0 and 255",
-			"healthchecks.passive.unhealthy.http_statuses.1": "value should be between 100 and 999",
+			"healthchecks.passive.unhealthy.http_statuses.2": "value should be between 100 and 999",
 			"healthchecks.threshold":                         "value should be between 0 and 100",
 		}},
 	})

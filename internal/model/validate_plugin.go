@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/skyport-gw/skyport/internal/pluginschema"
 )
@@ -26,8 +27,12 @@ func (p *Plugin) Validate() error {
 	f := FieldErrors{}
 	checkBase(f, &p.Base)
 	checkName(f, "instance_name", p.InstanceName)
+	allowed := pluginProtocols
+	if s, ok := pluginschema.Lookup(p.Name); ok && len(s.Protocols) > 0 {
+		allowed = s.Protocols // the plugin's own protocols field (its schema.lua)
+	}
 	for i, proto := range p.Protocols {
-		checkOneOf(f, fmt.Sprintf("protocols.%d", i), proto, pluginProtocols...)
+		checkOneOf(f, fmt.Sprintf("protocols.%d", i+1), proto, allowed...)
 	}
 	if slices.Contains(p.Protocols, "") || len(p.Protocols) == 0 {
 		f.Add("protocols", msgEmpty)
@@ -44,7 +49,7 @@ func (p *Plugin) Validate() error {
 		cfg, errs, known := pluginschema.Normalize(p.Name, p.Config)
 		switch {
 		case !known:
-			f.Add("name", fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", p.Name))
+			f.Add("name", UnsupportedPlugin(p.Name, pluginschema.Names()))
 		case p.Consumer != nil && noConsumer(p.Name):
 			// Authentication plugins identify the consumer; they cannot be
 			// scoped to one (Kong: consumer = { eq = null }).
@@ -60,6 +65,13 @@ func (p *Plugin) Validate() error {
 		}
 	}
 	return f.Err()
+}
+
+// UnsupportedPlugin is the message for a plugin this deployment does not
+// run: Kong says to add it to its 'plugins' property, which Skyport does
+// not have, so the message names the plugins that can be configured.
+func UnsupportedPlugin(name string, supported []string) string {
+	return fmt.Sprintf("plugin '%s' is not supported; supported plugins: %s", name, strings.Join(supported, ", "))
 }
 
 func noConsumer(name string) bool {
@@ -83,5 +95,7 @@ func (c *Consumer) Validate() error {
 	if c.CustomID != nil && *c.CustomID == "" {
 		f.Add("custom_id", msgEmpty)
 	}
+	checkMaxLength(f, "username", deref(c.Username))
+	checkMaxLength(f, "custom_id", deref(c.CustomID))
 	return f.Err()
 }

@@ -17,12 +17,10 @@ var (
 	methodToken     = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*$`)
 )
 
-// Normalize implements Entity: hosts and header names are lowercased,
-// methods uppercased.
+// Normalize implements Entity: header names and SNIs are lowercased,
+// methods uppercased. Hosts keep the case they were given, as Kong keeps
+// them; the data plane compares them without case.
 func (r *Route) Normalize() {
-	for i, h := range r.Hosts {
-		r.Hosts[i] = strings.ToLower(h)
-	}
 	for i, s := range r.SNIs {
 		r.SNIs[i] = strings.ToLower(s)
 	}
@@ -56,26 +54,26 @@ func (r *Route) Validate() error {
 		f.Add("protocols", msgEmpty)
 	}
 	for i, p := range r.Protocols {
-		checkOneOf(f, fmt.Sprintf("protocols.%d", i), p, routeProtocols...)
+		checkOneOf(f, fmt.Sprintf("protocols.%d", i+1), p, routeProtocols...)
 	}
 	for i, m := range r.Methods {
 		if !methodToken.MatchString(m) {
-			f.Add(fmt.Sprintf("methods.%d", i), fmt.Sprintf("invalid value: %s", m))
+			f.Add(fmt.Sprintf("methods.%d", i+1), fmt.Sprintf("invalid value: %s", m))
 		}
 	}
 	for i, h := range r.Hosts {
 		if msg := checkWildcardHost(h, true); msg != "" {
-			f.Add(fmt.Sprintf("hosts.%d", i), msg)
+			f.Add(fmt.Sprintf("hosts.%d", i+1), msg)
 		}
 	}
 	for i, s := range r.SNIs {
 		if msg := checkWildcardHost(s, false); msg != "" {
-			f.Add(fmt.Sprintf("snis.%d", i), msg)
+			f.Add(fmt.Sprintf("snis.%d", i+1), msg)
 		}
 	}
 	for i, p := range r.Paths {
 		if msg := checkRoutePath(p); msg != "" {
-			f.Add(fmt.Sprintf("paths.%d", i), msg)
+			f.Add(fmt.Sprintf("paths.%d", i+1), msg)
 		}
 	}
 	for name, values := range r.Headers {

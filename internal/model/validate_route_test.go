@@ -15,7 +15,7 @@ func TestRouteNormalize(t *testing.T) {
 	r.Methods = []string{"get", "Post"}
 	r.Headers = map[string][]string{"X-Version": {"1"}, "x-version": {"2"}}
 	r.Normalize()
-	require.Equal(t, []string{"api.example.com"}, r.Hosts)
+	require.Equal(t, []string{"API.Example.COM"}, r.Hosts, "Kong keeps the case of hosts")
 	require.Equal(t, []string{"GET", "POST"}, r.Methods)
 	require.Equal(t, map[string][]string{"x-version": {"1", "2"}}, r.Headers)
 }
@@ -54,24 +54,24 @@ func TestRouteValidate(t *testing.T) {
 		{desc: "sources on http", mutate: func(r *model.Route) { r.Sources = []model.CIDRPort{{Port: 1}} },
 			want: map[string]string{"sources": "cannot set 'sources' when 'protocols' is 'http' or 'https'"}},
 		{desc: "protocols", mutate: func(r *model.Route) { r.Protocols = []string{"http", "ftp"} },
-			want: map[string]string{"protocols.1": "expected one of: grpc, grpcs, http, https, tcp, tls, udp, ws, wss"}},
+			want: map[string]string{"protocols.2": "expected one of: grpc, grpcs, http, https, tcp, tls, udp, ws, wss"}},
 		{desc: "empty protocols", mutate: func(r *model.Route) { r.Protocols = nil },
 			want: map[string]string{"protocols": "length must be at least 1"}},
 		{desc: "paths", mutate: func(r *model.Route) { r.Paths = []string{"/ok", "nope", "~/(", "/a//b"} },
 			want: map[string]string{
-				"paths.1": "should start with: / (fixed path) or ~/ (regex path)",
-				"paths.2": "invalid regex: '/(' (",
-				"paths.3": "must not have empty segments",
+				"paths.2": "should start with: / (fixed path) or ~/ (regex path)",
+				"paths.3": "invalid regex: '/(' (",
+				"paths.4": "must not have empty segments",
 			}},
 		{desc: "hosts", mutate: func(r *model.Route) { r.Hosts = []string{"*.*.com", "a.*.com", "bad host", "a.com:99999"} },
 			want: map[string]string{
-				"hosts.0": "invalid wildcard: must have at most one wildcard",
-				"hosts.1": "invalid wildcard: must be placed at leftmost or rightmost label",
-				"hosts.2": "invalid hostname: bad host",
-				"hosts.3": "invalid value: a.com:99999",
+				"hosts.1": "invalid wildcard: must have at most one wildcard",
+				"hosts.2": "invalid wildcard: must be placed at leftmost or rightmost label",
+				"hosts.3": "invalid hostname: bad host",
+				"hosts.4": "invalid value: a.com:99999",
 			}},
 		{desc: "methods", mutate: func(r *model.Route) { r.Methods = []string{"GET", "B@D"} },
-			want: map[string]string{"methods.1": "invalid value: B@D"}},
+			want: map[string]string{"methods.2": "invalid value: B@D"}},
 		{desc: "host header", mutate: func(r *model.Route) { r.Headers = map[string][]string{"Host": {"x"}} },
 			want: map[string]string{"headers": "cannot contain 'host' header"}},
 		{desc: "path handling and redirect code", mutate: func(r *model.Route) { r.PathHandling, r.HTTPSRedirectStatusCode = "v2", 303 },

@@ -104,10 +104,10 @@ func TestServiceValidate(t *testing.T) {
 		{desc: "name charset", mutate: func(s *model.Service) { s.Name = model.String("a b") },
 			want: map[string]string{"name": "the only accepted ascii characters are alphanumerics or ., -, _, and ~"}},
 		{desc: "tags", mutate: func(s *model.Service) { s.Tags = []string{"ok", "a/b", ""} },
-			want: map[string]string{"tags.1": "invalid tag 'a/b'", "tags.2": "invalid tag ''"}},
+			want: map[string]string{"tags.2": "invalid tag 'a/b'", "tags.3": "invalid tag ''"}},
 		{desc: "host charset", mutate: func(s *model.Service) { s.Host = "bad_host!" },
 			want: map[string]string{"host": "invalid value"}},
 		{desc: "ca certificate ids", mutate: func(s *model.Service) { s.CACertificates = []string{"x"} },
-			want: map[string]string{"ca_certificates.0": "expected a valid UUID"}},
+			want: map[string]string{"ca_certificates.1": "expected a valid UUID"}},
 	})
 }

@@ -25,7 +25,7 @@ func (u *Upstream) Validate() error {
 	if checkRequired(f, "name", u.Name) && !validHostname(u.Name) {
 		f.Add("name", "Invalid name ('"+u.Name+"'); must be a valid hostname")
 	}
-	checkOneOf(f, "algorithm", u.Algorithm, "round-robin", "consistent-hashing", "least-connections", "latency")
+	checkOneOf(f, "algorithm", u.Algorithm, "consistent-hashing", "least-connections", "round-robin", "latency")
 	checkOneOf(f, "hash_on", u.HashOn, hashOnValues...)
 	checkOneOf(f, "hash_fallback", u.HashFallback, hashOnValues...)
 	u.checkHashFields(f)
@@ -110,7 +110,7 @@ func (h *Healthchecks) check(f FieldErrors) {
 	}
 	for field, list := range statuses {
 		for i, s := range list {
-			checkBetween(f, fmt.Sprintf("%s%s.%d", p, field, i), s, 100, 999)
+			checkBetween(f, fmt.Sprintf("%s%s.%d", p, field, i+1), s, 100, 999)
 		}
 	}
 	checkOneOf(f, p+"passive.type", h.Passive.Type, healthcheckTypes...)

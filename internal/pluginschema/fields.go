@@ -5,56 +5,6 @@ import (
 	"strings"
 )
 
-// Field constructors keep the schema tables short. They return values so
-// a table reads like Kong's Lua schema.
-
-func str(name string) Field { return Field{Name: name, Type: "string"} }
-
-func strDefault(name, def string) Field {
-	return Field{Name: name, Type: "string", Required: true, Default: def}
-}
-
-func boolean(name string, def bool) Field {
-	return Field{Name: name, Type: "boolean", Required: true, Default: def}
-}
-
-func integer(name string, def any, between ...float64) Field {
-	return Field{Name: name, Type: "integer", Default: def, Required: def != nil, Between: between}
-}
-
-func number(name string, between ...float64) Field {
-	return Field{Name: name, Type: "number", Between: between}
-}
-
-func oneOfStrings(name, def string, values ...string) Field {
-	f := Field{Name: name, Type: "string", OneOf: make([]any, len(values))}
-	for i, v := range values {
-		f.OneOf[i] = v
-	}
-	if def != "" {
-		f.Required, f.Default = true, def
-	}
-	return f
-}
-
-// strings returns an array (or set) of strings with a default; nil def
-// means no default (the field may be null).
-func stringList(typ, name string, def ...string) Field {
-	f := Field{Name: name, Type: typ, Elements: &Field{Type: "string"}}
-	if def != nil {
-		d := make([]any, len(def))
-		for i, v := range def {
-			d[i] = v
-		}
-		f.Default = d
-	}
-	return f
-}
-
-func record(name string, fields ...Field) Field {
-	return Field{Name: name, Type: "record", Required: true, Fields: fields}
-}
-
 // Entity checks, with Kong's messages.
 
 func atLeastOneOf(cfg map[string]any, names ...string) map[string]string {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Kong's schema violation messages.
@@ -83,6 +85,10 @@ func (n *normalizer) value(path string, f *Field, v any) any {
 			n.fail(path, "expected a string")
 			return nil
 		}
+		if msg := checkString(f, s); msg != "" {
+			n.fail(path, msg)
+			return nil
+		}
 		out = s
 	case "boolean":
 		b, ok := v.(bool)
@@ -95,6 +101,10 @@ func (n *normalizer) value(path string, f *Field, v any) any {
 		x, ok := toNumber(v)
 		if !ok || (f.Type == "integer" && x != math.Trunc(x)) {
 			n.fail(path, "expected "+article(f.Type))
+			return nil
+		}
+		if f.Gt != nil && x <= *f.Gt {
+			n.fail(path, "value must be greater than "+fmtNum(*f.Gt))
 			return nil
 		}
 		if len(f.Between) == 2 && (x < f.Between[0] || x > f.Between[1]) {
@@ -112,7 +122,7 @@ func (n *normalizer) value(path string, f *Field, v any) any {
 			n.fail(path, "expected a record")
 			return nil
 		}
-		return n.record(path, f.Fields, m)
+		return n.record(path, f.Fields, n.shorthands(path, f.Shorthands, m))
 	default:
 		out = v
 	}
@@ -135,6 +145,10 @@ func (n *normalizer) list(path string, f *Field, v any) any {
 			n.fail(path, "expected "+article(f.Type))
 			return nil
 		}
+	}
+	if f.LenMin != nil && len(items) < *f.LenMin {
+		n.fail(path, fmt.Sprintf("length must be at least %d", *f.LenMin))
+		return nil
 	}
 	out := make([]any, 0, len(items))
 	for i, it := range items {
@@ -168,4 +182,93 @@ func (n *normalizer) mapValue(path string, f *Field, v any) any {
 		out[k] = it
 	}
 	return out
+}
+
+// checkString runs Kong's string validators in Kong's order
+// (kong/db/schema/init.lua validators_order): one_of is checked by the
+// caller; then len_min (1 unless the field says otherwise), starts_with,
+// match_none and match.
+func checkString(f *Field, s string) string {
+	minLen := 1
+	if f.LenMin != nil {
+		minLen = *f.LenMin
+	}
+	switch {
+	case len(f.OneOf) > 0:
+		return ""
+	case utf8.RuneCountInString(s) < minLen:
+		return fmt.Sprintf("length must be at least %d", minLen)
+	case f.StartsWith != "" && !strings.HasPrefix(s, f.StartsWith):
+		return "should start with: " + f.StartsWith
+	}
+	for _, p := range f.MatchNone {
+		if p.Re.MatchString(s) {
+			if p.Err != "" {
+				return p.Err
+			}
+			return "invalid value: " + s
+		}
+	}
+	if f.Match != nil && !f.Match.MatchString(s) {
+		return "invalid value: " + s
+	}
+	return ""
+}
+
+// shorthands moves the values of a record's shorthand fields to the
+// fields that replace them, as Kong's process_auto_fields does: the value
+// must be valid for the shorthand, and when the replacement is also given
+// the two must agree (the replacement wins). It returns a copy of in.
+func (n *normalizer) shorthands(path string, list []Shorthand, in map[string]any) map[string]any {
+	if len(list) == 0 || in == nil {
+		return in
+	}
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	for i := range list {
+		sh := &list[i]
+		v, ok := out[sh.Name]
+		if !ok {
+			continue
+		}
+		delete(out, sh.Name)
+		if v == nil {
+			continue
+		}
+		sub := &normalizer{errs: map[string]string{}}
+		v = sub.value(path+"."+sh.Name, &sh.Field, v)
+		if len(sub.errs) > 0 {
+			for k, msg := range sub.errs {
+				n.fail(k, msg)
+			}
+			continue
+		}
+		parent := out
+		for _, seg := range sh.Path[:len(sh.Path)-1] {
+			m, _ := parent[seg].(map[string]any)
+			cp := make(map[string]any, len(m)+1)
+			for k, x := range m {
+				cp[k] = x
+			}
+			parent[seg], parent = cp, cp
+		}
+		last := sh.Path[len(sh.Path)-1]
+		if cur := parent[last]; cur != nil && !equalValue(cur, v) {
+			n.fail(path+"."+sh.Name, fmt.Sprintf(
+				"both deprecated and new field are used but their values mismatch: %s = %s vs %s = %s",
+				sh.Name, show(v), strings.Join(sh.Path, "."), show(cur)))
+			continue
+		}
+		parent[last] = v
+	}
+	return out
+}
+
+func show(v any) string {
+	if x, ok := toNumber(v); ok {
+		return fmtNum(x)
+	}
+	return fmt.Sprint(v)
 }

@@ -1,14 +1,25 @@
 // Package pluginschema holds the configuration schemas of the plugins the
-// project ships: Kong's field names, types and defaults for each. The
-// shared model validates plugin configurations with it (so the Admin API
-// refuses a bad one and GET /schemas/plugins/{name} describes it), and
-// the data plane's plugins decode their already-validated config from it.
+// project ships. Each is Kong 3.9.3's schema document for the plugin, as
+// Kong's GET /schemas/plugins/{name} renders it (schemas/*.json, the
+// fields' descriptions left out): the Admin API serves it as is, and the
+// field definitions it holds (types, defaults, one_of, between, gt,
+// len_min, patterns, shorthand fields) drive validation and default
+// filling here, so what Kong's clients fill from the schema is what the
+// Admin API stores. Kong's entity checks that are functions in Kong are
+// Go functions here (Schema.Check). The shared model validates plugin
+// configurations with it, and the data plane's plugins decode their
+// already-validated config from it.
 //
 // It depends on nothing in the project but internal/corsorigin (which
 // depends on nothing), so the model can import it.
 package pluginschema
 
-import "sort"
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+)
 
 // Schema describes one plugin's configuration.
 type Schema struct {
@@ -18,6 +29,12 @@ type Schema struct {
 	Priority int
 	// Fields describes the config record.
 	Fields []Field
+	// Shorthands are the config record's shorthand fields: deprecated
+	// names accepted on input and moved to their replacement.
+	Shorthands []Shorthand
+	// Protocols are the protocols the plugin may run for (its protocols
+	// field's one_of); DefaultProtocols those it runs for by default.
+	Protocols, DefaultProtocols []string
 	// NoConsumer is true for plugins that cannot be scoped to a consumer
 	// (Kong's typedefs.no_consumer: the authentication plugins, acl and
 	// cors); the model answers consumer: "value must be null".
@@ -26,27 +43,8 @@ type Schema struct {
 	// field passed (Kong's entity checks). It returns messages keyed by
 	// field path relative to config ("@entity" for the record itself).
 	Check func(cfg map[string]any) map[string]string
-}
-
-// Field is one configuration field.
-type Field struct {
-	Name string
-	// Type is string, integer, number, boolean, array, set, map or record.
-	Type     string
-	Required bool
-	// Default is filled in when the field is absent or null; it is deep
-	// copied into every normalized config.
-	Default any
-	// OneOf lists the accepted values, when restricted.
-	OneOf []any
-	// Between, when set, is the inclusive [min, max] of a number or
-	// integer.
-	Between []float64
-	// Elements describes array/set elements; Fields a record's fields;
-	// Values a map's values (keys are strings).
-	Elements *Field
-	Fields   []Field
-	Values   *Field
+	// Doc is the schema document GET /schemas/plugins/{name} answers.
+	Doc json.RawMessage
 }
 
 // Lookup returns the schema of the named plugin.
@@ -81,6 +79,7 @@ func Normalize(name string, cfg map[string]any) (out map[string]any, errs map[st
 // Normalize validates cfg against s; see the package function Normalize.
 func (s *Schema) Normalize(cfg map[string]any) (map[string]any, map[string]string) {
 	n := &normalizer{errs: map[string]string{}}
+	cfg = n.shorthands("config", s.Shorthands, cfg)
 	out := n.record("config", s.Fields, cfg)
 	if len(n.errs) == 0 && s.Check != nil {
 		for k, v := range s.Check(out) {
@@ -93,7 +92,23 @@ func (s *Schema) Normalize(cfg map[string]any) (map[string]any, map[string]strin
 	return out, nil
 }
 
+//go:embed schemas/*.json
+var docs embed.FS
+
 // schemas holds every shipped plugin's schema, keyed by name.
 var schemas = map[string]*Schema{}
 
-func register(s *Schema) { schemas[s.Name] = s }
+// register loads the named plugin's schema document and adds the plugin
+// with its priority and entity checks.
+func register(name string, priority int, check func(cfg map[string]any) map[string]string) {
+	raw, err := docs.ReadFile("schemas/" + name + ".json")
+	if err != nil {
+		panic(fmt.Sprintf("plugin %s: %v", name, err))
+	}
+	s, err := parseDoc(raw)
+	if err != nil {
+		panic(fmt.Sprintf("plugin %s: parsing its schema: %v", name, err))
+	}
+	s.Name, s.Priority, s.Check = name, priority, check
+	schemas[name] = s
+}

@@ -2,6 +2,7 @@ package pluginschema
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 )
@@ -15,57 +16,11 @@ var RateLimitPeriods = []string{"second", "minute", "hour", "day", "month", "yea
 var CORSMethods = []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 
 func init() {
-	rl := []Field{}
-	for _, p := range RateLimitPeriods {
-		rl = append(rl, Field{Name: p, Type: "number", Between: []float64{0, 1e18}})
-	}
-	rl = append(rl,
-		oneOfStrings("limit_by", "consumer", "consumer", "credential", "ip", "service", "header", "path"),
-		str("header_name"),
-		str("path"),
-		oneOfStrings("policy", "local", "local", "cluster", "redis"),
-		boolean("fault_tolerant", true),
-		boolean("hide_client_headers", false),
-		integer("error_code", float64(429), 0, 1e9),
-		strDefault("error_message", "API rate limit exceeded"),
-		integer("sync_rate", float64(-1)),
-	)
-	register(&Schema{Name: "rate-limiting", Priority: 910, Fields: rl, Check: checkRateLimiting})
-
-	methods := stringList("array", "methods", CORSMethods...)
-	methods.Elements.OneOf = methods.Default.([]any)
-	register(&Schema{Name: "cors", NoConsumer: true, Priority: 2000, Check: checkCORS, Fields: []Field{
-		stringList("array", "origins"),
-		stringList("array", "headers"),
-		stringList("array", "exposed_headers"),
-		methods,
-		number("max_age"),
-		boolean("credentials", false),
-		boolean("private_network", false),
-		boolean("preflight_continue", false),
-	}})
-
-	register(&Schema{Name: "ip-restriction", Priority: 990, Fields: []Field{
-		stringList("array", "allow"),
-		stringList("array", "deny"),
-		integer("status", nil, 100, 599),
-		str("message"),
-	}, Check: checkIPRestriction})
-
-	register(&Schema{Name: "request-size-limiting", Priority: 951, Fields: []Field{
-		integer("allowed_payload_size", float64(128), 0, 1e15),
-		oneOfStrings("size_unit", "megabytes", "megabytes", "kilobytes", "bytes"),
-		boolean("require_content_length", false),
-	}})
-
-	register(&Schema{Name: "request-termination", Priority: 2, Fields: []Field{
-		integer("status_code", float64(503), 100, 599),
-		str("message"),
-		str("content_type"),
-		str("body"),
-		boolean("echo", false),
-		str("trigger"),
-	}, Check: checkTermination})
+	register("rate-limiting", 910, checkRateLimiting)
+	register("cors", 2000, checkCORS)
+	register("ip-restriction", 990, checkIPRestriction)
+	register("request-size-limiting", 951, nil)
+	register("request-termination", 2, checkTermination)
 }
 
 func checkRateLimiting(cfg map[string]any) map[string]string {
@@ -76,6 +31,11 @@ func checkRateLimiting(cfg map[string]any) map[string]string {
 	if p, _ := cfg["policy"].(string); p != "local" {
 		errs = merge(errs, map[string]string{"policy": fmt.Sprintf(
 			"policy '%s' is not supported by this data plane (counters are kept per node): use 'local'", p)})
+	}
+	if code, ok := cfg["error_code"].(float64); ok && code != math.Trunc(code) {
+		// Kong's schema takes any number; the data plane answers with it
+		// as a status code.
+		errs = merge(errs, map[string]string{"error_code": "expected an integer"})
 	}
 	switch cfg["limit_by"] {
 	case "header":

@@ -8,9 +8,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 )
 
 // ErrKey reports a key that cannot be parsed.
@@ -89,17 +91,89 @@ func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(raw), nil
 }
 
-// LoadPublicKey takes a file name or the key itself (PEM or base64), as
-// --verify-key does.
+// MaxVerifyKeys bounds how many public keys one verify key may hold: the
+// current key and, during a rotation, the next or previous one.
+const MaxVerifyKeys = 4
+
+// maxKeyFile bounds a verify-key file read.
+const maxKeyFile = 64 << 10
+
+// KeyRing joins public keys into one verify key: the keys end to end.
+// Verify accepts a signature made by any of them, which is how data planes
+// trust the old and the new publisher key while it rotates.
+func KeyRing(keys ...ed25519.PublicKey) ed25519.PublicKey {
+	var ring ed25519.PublicKey
+	for _, k := range keys {
+		ring = append(ring, k...)
+	}
+	return ring
+}
+
+// RingKeys splits a verify key into its public keys; nil when it is not
+// one to MaxVerifyKeys whole Ed25519 keys.
+func RingKeys(ring ed25519.PublicKey) []ed25519.PublicKey {
+	n := len(ring) / ed25519.PublicKeySize
+	if n == 0 || n > MaxVerifyKeys || len(ring)%ed25519.PublicKeySize != 0 {
+		return nil
+	}
+	out := make([]ed25519.PublicKey, n)
+	for i := range out {
+		out[i] = ring[i*ed25519.PublicKeySize : (i+1)*ed25519.PublicKeySize]
+	}
+	return out
+}
+
+// ParsePublicKeys reads one or more public keys, as a key ring: PKIX PEM
+// blocks one after another, or base64 raw keys separated by commas or
+// white space (the stack's VerifyKey output).
+func ParsePublicKeys(data []byte) (ed25519.PublicKey, error) {
+	var keys []ed25519.PublicKey
+	if b, rest := pem.Decode(data); b != nil {
+		for ; b != nil; b, rest = pem.Decode(rest) {
+			k, err := ParsePublicKey(pem.EncodeToMemory(b))
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+		if strings.TrimSpace(string(rest)) != "" {
+			return nil, fmt.Errorf("%w: text after the last PEM block", ErrKey)
+		}
+	} else {
+		for _, f := range strings.FieldsFunc(string(data), func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			k, err := ParsePublicKey([]byte(f))
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 || len(keys) > MaxVerifyKeys {
+		return nil, fmt.Errorf("%w: %d keys, want 1 to %d", ErrKey, len(keys), MaxVerifyKeys)
+	}
+	return KeyRing(keys...), nil
+}
+
+// LoadPublicKey takes a file name or the keys themselves (PEM or base64,
+// one or more; see ParsePublicKeys), as --verify-key does, and returns a
+// key ring.
 func LoadPublicKey(fileOrKey string) (ed25519.PublicKey, error) {
-	if k, err := ParsePublicKey([]byte(fileOrKey)); err == nil {
+	if k, err := ParsePublicKeys([]byte(fileOrKey)); err == nil {
 		return k, nil
 	}
-	data, err := os.ReadFile(fileOrKey)
+	f, err := os.Open(fileOrKey)
 	if err != nil {
 		return nil, fmt.Errorf("reading verify key: %w", err)
 	}
-	return ParsePublicKey(data)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading verify key: %w", err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrKey, fileOrKey, maxKeyFile)
+	}
+	return ParsePublicKeys(data)
 }
 
 // LoadPrivateKey takes a file name or the key itself (PEM or base64).

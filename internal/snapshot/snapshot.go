@@ -138,6 +138,8 @@ func Seal(doc *Document, key ed25519.PrivateKey, now time.Time) ([]byte, Pointer
 }
 
 // Verify checks data against the pointer's size, digest and signature.
+// pub is one public key or a key ring (KeyRing): a signature by any of its
+// keys is accepted.
 func Verify(data []byte, p Pointer, pub ed25519.PublicKey) error {
 	if int64(len(data)) != p.Size {
 		return fmt.Errorf("%w: %d bytes, expected %d", ErrSize, len(data), p.Size)
@@ -148,13 +150,22 @@ func Verify(data []byte, p Pointer, pub ed25519.PublicKey) error {
 		return fmt.Errorf("%w: got %x", ErrDigest, sum)
 	}
 	sig, err := base64.StdEncoding.DecodeString(p.Signature)
-	if err != nil || len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, sum[:], sig) {
+	if err != nil || !signedByAny(RingKeys(pub), sum[:], sig) {
 		return ErrSignature
 	}
 	if err := checkFormat(p.Format); err != nil && p.Format != "" {
 		return err
 	}
 	return nil
+}
+
+func signedByAny(keys []ed25519.PublicKey, msg, sig []byte) bool {
+	for _, k := range keys {
+		if ed25519.Verify(k, msg, sig) {
+			return true
+		}
+	}
+	return false
 }
 
 // Open verifies data against p and pub, then decodes it. The document's

@@ -20,6 +20,10 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
+// KongVersion is the Kong release whose Admin API and entity schemas this
+// one follows.
+const KongVersion = "3.9.3"
+
 // Body size limits.
 const (
 	// MaxBodyBytes bounds an entity request body.
@@ -45,10 +49,20 @@ type Options struct {
 	// NodeID and Hostname identify this node on GET /.
 	NodeID   string
 	Hostname string
-	// Version is reported on GET / (decK reads it).
+	// Version is the Kong version whose Admin API this one matches,
+	// reported on GET / and in the Server header (decK reads both);
+	// empty means KongVersion.
 	Version string
-	// Database names the store on GET / ("dynamodb" or "embedded").
+	// Database names the store ("dynamodb" or "embedded"), reported on
+	// GET / as configuration.skyport_store. configuration.database says
+	// "postgres" whatever the store: Kong's clients read it to choose the
+	// entity-CRUD Admin API over DB-less /config.
 	Database string
+	// ProxyListeners and AdminListeners are the data plane's proxy and the
+	// Admin API's listen addresses, reported on GET / as Kong reports its
+	// listeners.
+	ProxyListeners []Listener
+	AdminListeners []Listener
 	// Plugins lists the plugin names available on this server; empty
 	// allows every plugin that has a schema.
 	Plugins []string
@@ -81,7 +95,7 @@ func New(opts Options) *Handler {
 		h.now = time.Now
 	}
 	if h.opts.Version == "" {
-		h.opts.Version = "3.9.0"
+		h.opts.Version = KongVersion
 	}
 	if len(opts.Plugins) > 0 {
 		h.plugins = make(map[string]bool, len(opts.Plugins))
@@ -107,6 +121,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set("X-Request-Id", uuid.NewString())
 	}
 	w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
+	// Kong answers every Admin API request with its server token
+	// (kong/init.lua admin_header_filter); decK's dump reads it.
+	w.Header().Set("Server", "kong/"+h.opts.Version)
 	if !h.authorized(r) {
 		writeJSON(w, http.StatusUnauthorized, message("Invalid authentication credentials"))
 		return

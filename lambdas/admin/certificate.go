@@ -16,10 +16,11 @@ import (
 // entities of the certificate, and a certificate is answered with the
 // names of its snis.
 
-// saveCertificate saves c and turns its snis shorthand into sni entities.
-// Without the shorthand (nil) the certificate's snis are left alone; with
-// it, they are made to match.
-func (h *Handler) saveCertificate(r *http.Request, c *model.Certificate, upsert bool) error {
+// saveCertificate saves c as saveEntity does and turns its snis shorthand
+// into sni entities. Without the shorthand (nil) the certificate's snis are
+// left alone; with it, they are made to match: an sni is removed only if
+// it still belongs to c.
+func (h *Handler) saveCertificate(r *http.Request, c *model.Certificate, cur current) error {
 	ctx := r.Context()
 	names := c.SNIs
 	c.SNIs = nil
@@ -39,19 +40,19 @@ func (h *Handler) saveCertificate(r *http.Request, c *model.Certificate, upsert 
 			return err
 		}
 	}
-	if err := h.saveEntity(r, c, upsert); err != nil {
+	if err := h.saveEntity(r, c, cur); err != nil {
 		return err
 	}
 	if names == nil {
 		return nil
 	}
-	current, err := h.certificateSNIs(ctx, c.ID)
+	existing, err := h.certificateSNIs(ctx, c.ID)
 	if err != nil {
 		return err
 	}
 	now := h.now().Unix()
 	for _, name := range names {
-		if slices.ContainsFunc(current, func(s *model.SNI) bool { return s.Name == name }) {
+		if slices.ContainsFunc(existing, func(s *model.SNI) bool { return s.Name == name }) {
 			continue
 		}
 		sni := &model.SNI{Base: model.Base{ID: uuid.NewString(), CreatedAt: now, UpdatedAt: now},
@@ -60,15 +61,29 @@ func (h *Handler) saveCertificate(r *http.Request, c *model.Certificate, upsert 
 			return err
 		}
 	}
-	for _, s := range current {
+	for _, s := range existing {
 		if !slices.Contains(names, s.Name) {
-			if _, err := h.opts.Store.Delete(ctx, model.KindSNI, s.ID, origin(r)); err != nil {
+			if err := h.deleteSNI(r, c.ID, s.ID); err != nil {
 				return err
 			}
 		}
 	}
 	c.SNIs = names
 	return nil
+}
+
+// deleteSNI deletes the sni with id if it still belongs to the certificate
+// certID, conditionally on the version that shows it does.
+func (h *Handler) deleteSNI(r *http.Request, certID, id string) error {
+	e, ver, err := h.opts.Store.GetVersioned(r.Context(), model.KindSNI, id)
+	if isNotFound(err) || (err == nil && refID(e, "certificate") != certID) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = h.opts.Store.Delete(r.Context(), model.KindSNI, id, ver, origin(r))
+	return err
 }
 
 // certificateSNIs lists the snis of the certificate with id.

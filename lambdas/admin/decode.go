@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/pluginschema"
 )
 
 // httpError is a client error answered with Kong's plain {"message"} body.
@@ -26,32 +28,53 @@ func (e *httpError) Error() string { return e.msg }
 
 var errCannotParse = &httpError{status: http.StatusBadRequest, msg: "Cannot parse JSON body"}
 
-// readBody reads the request body as a JSON object, a form or a multipart
-// form. Form values are coerced to the types of kind k's fields (plugin is
-// the plugin name, for typing config.* fields of a PATCH).
+// readBody reads the request body as parseBody does.
 func (h *Handler) readBody(r *http.Request, k model.Kind, plugin string) (map[string]any, error) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, fmt.Errorf("reading request body: %w", err)
 	}
-	values, isForm, err := formValues(r.Header.Get("Content-Type"), raw)
+	return h.decodeBody(r.Context(), raw, r.Header.Get("Content-Type"), k, plugin)
+}
+
+// parseBody parses a request body as a JSON object, a form or a multipart
+// form. Form values are coerced to the types of kind k's fields (plugin is
+// the plugin name, for typing config.* fields of a PATCH).
+func parseBody(raw []byte, contentType string, k model.Kind, plugin string) (map[string]any, error) {
+	values, isForm, err := formValues(contentType, raw)
 	if err != nil {
 		return nil, err
 	}
-	if isForm {
+	var body map[string]any
+	switch {
+	case isForm:
 		if plugin == "" {
 			plugin = values.Get("name")
 		}
-		return formToMap(values, newReflectNode(k, plugin))
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
+		if body, err = formToMap(values, newReflectNode(k, plugin)); err != nil {
+			return nil, err
+		}
+	case len(bytes.TrimSpace(raw)) == 0:
 		return map[string]any{}, nil
+	default:
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&body); err != nil || dec.More() || body == nil {
+			return nil, errCannotParse
+		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var body map[string]any
-	if err := dec.Decode(&body); err != nil || dec.More() || body == nil {
-		return nil, errCannotParse
+	return body, nil
+}
+
+// decodeBody parses raw as parseBody does and reduces the foreign keys it
+// holds as whole objects to their primary keys (foreignKeys).
+func (h *Handler) decodeBody(ctx context.Context, raw []byte, contentType string, k model.Kind, plugin string) (map[string]any, error) {
+	body, err := parseBody(raw, contentType, k, plugin)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.foreignKeys(ctx, k, body); err != nil {
+		return nil, err
 	}
 	return body, nil
 }
@@ -99,6 +122,13 @@ func (h *Handler) build(k model.Kind, body map[string]any) (model.Entity, error)
 	e, err := model.New(k)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", k, err)
+	}
+	if k == model.KindPlugin && body["protocols"] == nil {
+		// Each plugin has its own default protocols (ip-restriction
+		// also runs for tcp and tls).
+		if s, ok := pluginschema.Lookup(fmt.Sprint(body["name"])); ok && len(s.DefaultProtocols) > 0 {
+			body["protocols"] = s.DefaultProtocols
+		}
 	}
 	raw, err := json.Marshal(body)
 	if err != nil {
@@ -179,7 +209,8 @@ func toMap(e model.Entity) (map[string]any, error) {
 }
 
 // mergeInto merges a PATCH body into dst: records merge recursively,
-// anything else (arrays, scalars, null) replaces.
+// anything else (arrays, scalars, null) replaces. A foreign key merges as
+// a replacement: readBody has reduced it to its primary key.
 func mergeInto(dst, src map[string]any) {
 	for k, v := range src {
 		sm, ok := v.(map[string]any)

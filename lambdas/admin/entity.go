@@ -1,11 +1,13 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/google/uuid"
 
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
 // parent is the resolved owner of a nested collection.
@@ -30,7 +32,11 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request, k model.Kin
 func (h *Handler) entity(w http.ResponseWriter, r *http.Request, k model.Kind, key string, p *parent) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		e, err := h.lookup(r.Context(), k, key, p)
+		var e model.Entity
+		err := h.conditionally(r.Context(), func() (err error) {
+			e, _, err = h.lookup(r.Context(), k, key, p)
+			return err
+		})
 		if err != nil {
 			h.writeLookupError(w, r, err)
 			return
@@ -39,12 +45,9 @@ func (h *Handler) entity(w http.ResponseWriter, r *http.Request, k model.Kind, k
 	case http.MethodPut:
 		h.put(w, r, k, key, p)
 	case http.MethodPatch:
-		e, err := h.lookup(r.Context(), k, key, p)
-		if err != nil {
-			h.writeLookupError(w, r, err)
-			return
-		}
-		h.patch(w, r, e, p)
+		h.patch(w, r, func(ctx context.Context) (model.Entity, store.Version, error) {
+			return h.lookup(ctx, k, key, p)
+		}, p)
 	case http.MethodDelete:
 		h.delete(w, r, k, key, p)
 	default:
@@ -55,30 +58,30 @@ func (h *Handler) entity(w http.ResponseWriter, r *http.Request, k model.Kind, k
 // foreign serves /{child collection}/{child}/{field}: the entity the
 // child's reference field points to.
 func (h *Handler) foreign(w http.ResponseWriter, r *http.Request, rel relation, childKey string) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPatch {
+	load := func(ctx context.Context) (model.Entity, store.Version, error) {
+		child, err := h.opts.Store.Get(ctx, rel.child, childKey)
+		if err != nil {
+			return nil, "", err
+		}
+		id := refID(child, rel.field)
+		if id == "" {
+			return nil, "", model.NewError(model.CodeNotFound, "not found")
+		}
+		return h.opts.Store.GetVersioned(ctx, rel.parent, id)
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		e, _, err := load(r.Context())
+		if err != nil {
+			h.writeLookupError(w, r, err)
+			return
+		}
+		h.writeEntity(w, r, http.StatusOK, e)
+	case http.MethodPatch:
+		h.patch(w, r, load, nil)
+	default:
 		methodNotAllowed(w)
-		return
 	}
-	child, err := h.opts.Store.Get(r.Context(), rel.child, childKey)
-	if err != nil {
-		h.writeLookupError(w, r, err)
-		return
-	}
-	id := refID(child, rel.field)
-	if id == "" {
-		notFound(w)
-		return
-	}
-	e, err := h.opts.Store.Get(r.Context(), rel.parent, id)
-	if err != nil {
-		h.writeLookupError(w, r, err)
-		return
-	}
-	if r.Method == http.MethodPatch {
-		h.patch(w, r, e, nil)
-		return
-	}
-	h.writeEntity(w, r, http.StatusOK, e)
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request, k model.Kind, p *parent) {
@@ -102,119 +105,11 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, k model.Kind, p
 		return
 	}
 	m.CreatedAt, m.UpdatedAt = now, now
-	if err := h.save(r, e, false); err != nil {
+	if err := h.save(r, e, current{}); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	h.writeEntity(w, r, http.StatusCreated, e)
-}
-
-// put creates or replaces the entity at key: by id when key is a UUID,
-// otherwise by endpoint key.
-func (h *Handler) put(w http.ResponseWriter, r *http.Request, k model.Kind, key string, p *parent) {
-	body, err := h.readBody(r, k, "")
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	old, err := h.lookup(r.Context(), k, key, p)
-	if err != nil && !isNotFound(err) {
-		h.writeError(w, r, err)
-		return
-	}
-	id := ""
-	switch {
-	case isUUID(key):
-		id = key
-	case k.Info().EndpointKey == "":
-		h.writeError(w, r, &model.Error{Code: model.CodeInvalidPrimaryKey, Name: model.CodeInvalidPrimaryKey.Name(),
-			Message: "invalid primary key: expected a valid UUID", Fields: map[string]any{"id": "expected a valid UUID"}})
-		return
-	default:
-		ek := k.Info().EndpointKey
-		if v, ok := body[ek]; ok && v != key {
-			h.writeError(w, r, fieldError(ek, "must match the "+ek+" in the path"))
-			return
-		}
-		body[ek] = key
-		if old != nil {
-			id = old.Meta().ID
-		}
-	}
-	if v, ok := body["id"]; ok && id != "" && v != id {
-		h.writeError(w, r, fieldError("id", "must match the id in the path"))
-		return
-	}
-	p.set(body)
-	e, err := h.build(k, body)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.stamp(e, old, id)
-	if !isUUID(e.Meta().ID) {
-		h.writeError(w, r, fieldError("id", "expected a valid UUID"))
-		return
-	}
-	if err := h.save(r, e, true); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeEntity(w, r, http.StatusOK, e)
-}
-
-// patch merges the request body into old and saves the result.
-func (h *Handler) patch(w http.ResponseWriter, r *http.Request, old model.Entity, p *parent) {
-	k := old.Kind()
-	body, err := h.readBody(r, k, pluginName(old))
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	id := old.Meta().ID
-	if v, ok := body["id"]; ok && v != id {
-		h.writeError(w, r, fieldError("id", "must match the id in the path"))
-		return
-	}
-	merged, err := toMap(old)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	mergeInto(merged, body)
-	p.set(merged)
-	e, err := h.build(k, merged)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.stamp(e, old, id)
-	if err := h.save(r, e, true); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeEntity(w, r, http.StatusOK, e)
-}
-
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request, k model.Kind, key string, p *parent) {
-	id := key
-	if p != nil || !isUUID(key) {
-		e, err := h.lookup(r.Context(), k, key, p)
-		if isNotFound(err) {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		id = e.Meta().ID
-	}
-	if _, err := h.opts.Store.Delete(r.Context(), k, id, origin(r)); err != nil && !isNotFound(err) {
-		h.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // stamp sets the id and timestamps of a replacement for old (nil when new).

@@ -25,7 +25,9 @@ func message(m string) messageBody { return messageBody{Message: m} }
 // statusOf maps Kong's error codes to HTTP statuses.
 func statusOf(c model.Code) int {
 	switch c {
-	case model.CodeUniqueViolation:
+	case model.CodeUniqueViolation, model.CodeDatabaseError:
+		// Skyport's only database error is a write that kept losing to
+		// concurrent writes (see conflict): the client may retry.
 		return http.StatusConflict
 	case model.CodeNotFound:
 		return http.StatusNotFound

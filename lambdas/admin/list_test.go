@@ -76,3 +76,61 @@ func testTagsFilter(t *testing.T, c *client) {
 	b = c.must(http.StatusOK, "GET", b["next"].(string), nil)
 	require.Len(t, b["data"], 1)
 }
+
+// testListFilters replays the filters Kong's clients send: go-kong's
+// Consumers.GetByCustomID sends /consumers?custom_id=…, which Kong answers
+// with that consumer alone (kong/api/routes/consumers.lua); a parameter
+// naming a field no list filters by is refused rather than ignored.
+func testListFilters(t *testing.T, c *client) {
+	for i := range 5 {
+		c.must(http.StatusCreated, "POST", "/consumers", map[string]any{
+			"username": fmt.Sprintf("user-%d", i), "custom_id": fmt.Sprintf("ext-%d", i)})
+	}
+	c.must(http.StatusCreated, "POST", "/services", map[string]any{"name": "s", "host": "example.com"})
+
+	tests := []struct {
+		desc   string
+		path   string
+		status int
+		want   []string // usernames or names, in order
+		code   float64
+		msg    string
+	}{
+		{desc: "custom_id finds one", path: "/consumers?custom_id=ext-3", status: 200, want: []string{"user-3"}},
+		{desc: "custom_id finds none", path: "/consumers?custom_id=nobody", status: 200, want: []string{}},
+		{desc: "custom_id with size", path: "/consumers?custom_id=ext-0&size=1", status: 200, want: []string{"user-0"}},
+		{desc: "empty custom_id", path: "/consumers?custom_id=", status: 400, msg: "custom_id must be an unempty string"},
+		{desc: "username is not a filter", path: "/consumers?username=user-1", status: 400, code: 11,
+			msg: "invalid option (username: filtering by this field is not supported; this list filters by custom_id, tags, size and offset)"},
+		{desc: "name is not a filter", path: "/services?name=s", status: 400, code: 11},
+		{desc: "host is not a filter", path: "/services?host=example.com&size=5", status: 400, code: 11},
+		{desc: "a nested list refuses its reference field", path: "/services/s/routes?service=x", status: 400, code: 11},
+		{desc: "a parameter that names no field is ignored, as Kong does", path: "/services?_=12345", status: 200, want: []string{"s"}},
+	}
+	for _, tc := range tests {
+		r := c.do("GET", tc.path, nil)
+		require.Equal(t, tc.status, r.status, "%s: %s", tc.desc, r.raw)
+		if tc.code != 0 {
+			require.Equal(t, tc.code, r.body["code"], tc.desc)
+			require.Equal(t, "invalid options", r.body["name"], tc.desc)
+		}
+		if tc.msg != "" {
+			require.Equal(t, tc.msg, r.body["message"], tc.desc)
+		}
+		if tc.want == nil {
+			continue
+		}
+		names := []string{}
+		for _, e := range r.body["data"].([]any) {
+			m := e.(map[string]any)
+			n, ok := m["username"].(string)
+			if !ok {
+				n = m["name"].(string)
+			}
+			names = append(names, n)
+		}
+		require.Equal(t, tc.want, names, tc.desc)
+		require.Contains(t, r.body, "next", tc.desc)
+		require.Nil(t, r.body["next"], tc.desc)
+	}
+}

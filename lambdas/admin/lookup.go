@@ -25,22 +25,44 @@ func (h *Handler) withParent(w http.ResponseWriter, r *http.Request, rel relatio
 	fn(&parent{rel: rel, id: e.Meta().ID})
 }
 
-// lookup finds an entity by id or endpoint key, under p when nested.
-func (h *Handler) lookup(ctx context.Context, k model.Kind, key string, p *parent) (model.Entity, error) {
+// lookup finds an entity by id or endpoint key, under p when nested, and
+// returns it with its version. A nested entity found by key is read again
+// by id for its version; if it moved meanwhile, the read is out of date
+// (store.ErrConflict) and is to be retried.
+func (h *Handler) lookup(ctx context.Context, k model.Kind, key string, p *parent) (model.Entity, store.Version, error) {
 	if p == nil || isUUID(key) {
-		e, err := h.opts.Store.Get(ctx, k, key)
+		e, ver, err := h.opts.Store.GetVersioned(ctx, k, key)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if p != nil && refID(e, p.rel.field) != p.id {
-			return nil, model.NewError(model.CodeNotFound, "not found")
+			return nil, "", model.NewError(model.CodeNotFound, "not found")
 		}
-		return e, nil
+		return e, ver, nil
 	}
 	ek := k.Info().EndpointKey
 	if ek == "" {
-		return nil, model.NewError(model.CodeNotFound, "not found")
+		return nil, "", model.NewError(model.CodeNotFound, "not found")
 	}
+	found, err := h.findNested(ctx, k, ek, key, p)
+	if err != nil {
+		return nil, "", err
+	}
+	e, ver, err := h.opts.Store.GetVersioned(ctx, k, found.Meta().ID)
+	if isNotFound(err) {
+		return nil, "", store.ErrConflict
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if m, err := toMap(e); err != nil || m[ek] != key || refID(e, p.rel.field) != p.id {
+		return nil, "", store.ErrConflict
+	}
+	return e, ver, nil
+}
+
+// findNested lists the children of p for the one whose field ek is key.
+func (h *Handler) findNested(ctx context.Context, k model.Kind, ek, key string, p *parent) (model.Entity, error) {
 	opts := store.ListOptions{Size: 1000, Parent: &model.Reference{Field: p.rel.field, Kind: p.rel.parent, ID: p.id}}
 	for {
 		page, err := h.opts.Store.List(ctx, k, opts)

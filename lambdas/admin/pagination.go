@@ -26,6 +26,18 @@ type listBody struct {
 // list serves GET on a collection.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, k model.Kind, p *parent) {
 	q := r.URL.Query()
+	if err := checkFilters(q, k, p != nil); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if k == model.KindConsumer && p == nil && q.Has("custom_id") {
+		if q.Get("custom_id") == "" {
+			writeJSON(w, http.StatusBadRequest, message("custom_id must be an unempty string"))
+			return
+		}
+		h.consumerByCustomID(w, r, q.Get("custom_id"))
+		return
+	}
 	opts, err := listOptions(q)
 	if err != nil {
 		h.writeError(w, r, err)

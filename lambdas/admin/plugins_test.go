@@ -93,7 +93,8 @@ func TestAvailablePlugins(t *testing.T) {
 	c.must(http.StatusCreated, "POST", "/plugins", map[string]any{"name": "key-auth"})
 	r := c.do("POST", "/plugins", map[string]any{"name": "cors"})
 	requireCode(t, r, http.StatusBadRequest, 2)
-	require.Contains(t, r.body["message"], "not enabled")
+	require.Equal(t, map[string]any{"name": "plugin 'cors' is not supported; supported plugins: key-auth"}, r.body["fields"],
+		"names what this deployment runs, not Kong's 'plugins' property")
 	c.must(http.StatusNotFound, "GET", "/schemas/plugins/cors", nil)
 	root := c.must(http.StatusOK, "GET", "/", nil)
 	require.Equal(t, []any{"key-auth"}, root["configuration"].(map[string]any)["plugins"])

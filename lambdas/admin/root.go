@@ -20,7 +20,7 @@ type pluginInfo struct {
 func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
 	available := map[string]pluginInfo{}
 	for _, name := range h.available() {
-		info := pluginInfo{Version: h.opts.Version}
+		info := pluginInfo{Version: h.opts.Version} // Kong's bundled plugins carry Kong's version
 		if s, ok := pluginschema.Lookup(name); ok {
 			info.Priority = s.Priority
 		}
@@ -31,6 +31,10 @@ func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	loaded := make(map[string]bool, len(available))
+	for name := range available {
+		loaded[name] = true
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"version":  h.opts.Version,
 		"edition":  "community",
@@ -38,9 +42,20 @@ func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
 		"hostname": h.opts.Hostname,
 		"node_id":  h.opts.NodeID,
 		"configuration": map[string]any{
-			"database": h.opts.Database,
-			"role":     "control_plane",
-			"plugins":  h.available(),
+			// Kong's clients choose the entity-CRUD Admin API when the
+			// database is not "off"; the real store has its own key.
+			"database":         "postgres",
+			"skyport_store":    h.opts.Database,
+			"role":             "control_plane",
+			"router_flavor":    "traditional_compatible",
+			"plugins":          h.available(),
+			"loaded_plugins":   loaded,
+			"proxy_listen":     listens(h.opts.ProxyListeners),
+			"proxy_listeners":  parsedListeners(h.opts.ProxyListeners),
+			"admin_listen":     listens(h.opts.AdminListeners),
+			"admin_listeners":  parsedListeners(h.opts.AdminListeners),
+			"stream_listen":    []string{"off"},
+			"stream_listeners": []any{},
 		},
 		"plugins": map[string]any{
 			"available_on_server": available,

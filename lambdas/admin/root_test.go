@@ -13,76 +13,88 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
+// TestRoot checks GET / as Kong's clients read it: go-kong and decK pick
+// the entity-CRUD Admin API from configuration.database (kong/api/routes/kong.lua
+// renders kong.configuration; only "off" means DB-less), parse the
+// listeners (go-kong's listeners.go) and the version.
 func TestRoot(t *testing.T) {
 	t.Parallel()
-	c := newClient(t, openEmbedded(t), admin.Options{
-		NodeID: "node-1", Hostname: "cp.local", Version: "3.9.1", Database: "embedded",
-	})
-	b := c.must(http.StatusOK, "GET", "/", nil)
-	require.Equal(t, "3.9.1", b["version"])
-	require.Equal(t, "Welcome to kong", b["tagline"])
-	require.Equal(t, "node-1", b["node_id"])
-	require.Equal(t, "cp.local", b["hostname"])
-	require.NotContains(t, b, "lua_version")
-	conf := b["configuration"].(map[string]any)
-	require.Equal(t, "embedded", conf["database"])
-	require.Equal(t, "control_plane", conf["role"])
-	plugins := b["plugins"].(map[string]any)
-	require.Contains(t, plugins, "available_on_server")
-	require.Equal(t, []any{}, plugins["enabled_in_cluster"])
+	for _, store := range []string{"embedded", "dynamodb"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			c := newClient(t, openEmbedded(t), admin.Options{
+				NodeID: "7e8c0f36-3d2c-4a47-9a2b-1d0e0c3c9b51", Hostname: "cp.local", Database: store,
+				AdminListeners: []admin.Listener{{Addr: "127.0.0.1:8001"}},
+				ProxyListeners: []admin.Listener{{Addr: "0.0.0.0:8000"}, {Addr: "[::]:8443", SSL: true, HTTP2: true}},
+			})
+			r := c.do("GET", "/", nil)
+			require.Equal(t, http.StatusOK, r.status)
+			b := r.body
+			require.Equal(t, "kong/3.9.3", r.header.Get("Server"))
+			require.Equal(t, "3.9.3", b["version"])
+			require.Equal(t, "community", b["edition"])
+			require.Equal(t, "Welcome to kong", b["tagline"])
+			require.Equal(t, "7e8c0f36-3d2c-4a47-9a2b-1d0e0c3c9b51", b["node_id"])
+			require.Equal(t, "cp.local", b["hostname"])
+			for _, absent := range []string{"lua_version", "timers", "pids"} {
+				require.NotContains(t, b, absent)
+			}
+			conf := b["configuration"].(map[string]any)
+			require.Equal(t, "postgres", conf["database"], "the CRUD control plane on every store")
+			require.Equal(t, store, conf["skyport_store"])
+			require.Equal(t, "control_plane", conf["role"])
+			require.Equal(t, "traditional_compatible", conf["router_flavor"])
+			require.Equal(t, []any{"0.0.0.0:8000", "[::]:8443 http2 ssl"}, conf["proxy_listen"])
+			require.Equal(t, []any{"127.0.0.1:8001"}, conf["admin_listen"])
+			require.Equal(t, []any{
+				map[string]any{"ip": "0.0.0.0", "port": 8000.0, "ssl": false, "http2": false, "listener": "0.0.0.0:8000",
+					"bind": false, "deferred": false, "reuseport": false, "proxy_protocol": false, "backlog=%d+": false},
+				map[string]any{"ip": "[::]", "port": 8443.0, "ssl": true, "http2": true, "listener": "[::]:8443 http2 ssl",
+					"bind": false, "deferred": false, "reuseport": false, "proxy_protocol": false, "backlog=%d+": false},
+			}, conf["proxy_listeners"])
+			require.Len(t, conf["admin_listeners"], 1)
+			require.Equal(t, []any{}, conf["stream_listeners"])
+			plugins := b["plugins"].(map[string]any)
+			ka := plugins["available_on_server"].(map[string]any)["key-auth"]
+			require.Equal(t, map[string]any{"version": "3.9.3", "priority": 1250.0}, ka)
+			require.Equal(t, true, conf["loaded_plugins"].(map[string]any)["key-auth"])
+			require.Equal(t, []any{}, plugins["enabled_in_cluster"])
+		})
+	}
+}
+
+// TestServerHeader: every Admin API answer carries Kong's server token,
+// errors and refusals included (decK's dump reads it).
+func TestServerHeader(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, openEmbedded(t), admin.Options{Version: "3.9.1"})
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/"}, {"GET", "/status"}, {"GET", "/services"}, {"GET", "/nope"},
+		{"DELETE", "/"}, {"POST", "/services"}, {"GET", "/schemas/routes"},
+	} {
+		r := c.do(tc.method, tc.path, nil)
+		require.Equal(t, "kong/3.9.1", r.header.Get("Server"), "%s %s", tc.method, tc.path)
+	}
+	locked := newClient(t, openEmbedded(t), admin.Options{TokenHash: admin.HashToken("secret")})
+	r := locked.do("GET", "/", nil)
+	require.Equal(t, http.StatusUnauthorized, r.status)
+	require.Equal(t, "kong/3.9.3", r.header.Get("Server"))
 }
 
 func testStatus(t *testing.T, c *client) {
 	b := c.must(http.StatusOK, "GET", "/status", nil)
 	require.Equal(t, map[string]any{"reachable": true}, b["database"])
 	require.Equal(t, strings.Repeat("0", 32), b["configuration_hash"], "the empty configuration")
-	require.Contains(t, b["server"], "total_requests")
+	server := b["server"].(map[string]any)
+	for _, k := range []string{"total_requests", "connections_active", "connections_accepted", "connections_handled",
+		"connections_reading", "connections_writing", "connections_waiting"} {
+		require.Contains(t, server, k, "go-kong's Status")
+	}
 
 	c.must(http.StatusCreated, "POST", "/consumers", map[string]any{"username": "a"})
 	b = c.must(http.StatusOK, "GET", "/status", nil)
 	require.Len(t, b["configuration_hash"], 32)
 	require.NotEqual(t, strings.Repeat("0", 32), b["configuration_hash"])
-}
-
-func TestSchemas(t *testing.T) {
-	t.Parallel()
-	c := newClient(t, openEmbedded(t), admin.Options{})
-	field := func(fields []any, name string) map[string]any {
-		for _, f := range fields {
-			if d, ok := f.(map[string]any)[name]; ok {
-				return d.(map[string]any)
-			}
-		}
-		return nil
-	}
-	svc := c.must(http.StatusOK, "GET", "/schemas/services", nil)["fields"].([]any)
-	require.Equal(t, map[string]any{"type": "integer", "default": 80.0}, field(svc, "port"))
-	require.Equal(t, true, field(svc, "host")["required"])
-	require.Nil(t, field(svc, "url"), "the url shorthand is not a field")
-	require.Equal(t, map[string]any{"type": "string", "uuid": true, "auto": true}, field(svc, "id"))
-
-	routes := c.must(http.StatusOK, "GET", "/schemas/routes", nil)["fields"].([]any)
-	require.Equal(t, map[string]any{"type": "foreign", "reference": "services"}, field(routes, "service"))
-	require.Equal(t, []any{"http", "https"}, field(routes, "protocols")["default"])
-	require.Contains(t, field(routes, "path_handling")["description"], "always combines them as v0")
-
-	ups := c.must(http.StatusOK, "GET", "/schemas/upstreams", nil)["fields"].([]any)
-	hc := field(ups, "healthchecks")
-	require.Equal(t, "record", hc["type"])
-	active := field(hc["fields"].([]any), "active")
-	require.Equal(t, map[string]any{"type": "string", "default": "/"}, field(active["fields"].([]any), "http_path"))
-
-	for _, name := range []string{"consumers", "plugins", "targets", "certificates", "snis", "ca_certificates",
-		"keyauth_credentials", "basicauth_credentials", "jwt_secrets", "acls"} {
-		require.NotEmpty(t, c.must(http.StatusOK, "GET", "/schemas/"+name, nil)["fields"], name)
-	}
-	c.must(http.StatusNotFound, "GET", "/schemas/nope", nil)
-	c.must(http.StatusNotFound, "GET", "/schemas/plugins/no-such-plugin", nil)
-
-	c.must(http.StatusOK, "POST", "/schemas/services/validate", map[string]any{"host": "h"})
-	r := c.do("POST", "/schemas/services/validate", map[string]any{"port": 1})
-	requireCode(t, r, http.StatusBadRequest, 2)
-	require.Equal(t, int64(0), c.revision(), "validation writes nothing")
 }
 
 // failingDataPlanes is a registry that cannot be read.

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -36,7 +35,7 @@ func (h *Handler) complete(e model.Entity) error {
 		}
 	case *model.Plugin:
 		if h.plugins != nil && v.Name != "" && !h.plugins[v.Name] {
-			return fieldError("name", fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", v.Name))
+			return fieldError("name", model.UnsupportedPlugin(v.Name, h.available()))
 		}
 	}
 	return nil
@@ -48,17 +47,18 @@ func randomHex() string {
 	return strings.ReplaceAll(id.String(), "-", "")
 }
 
-// save writes e, creating it or replacing the entity with its id.
-func (h *Handler) save(r *http.Request, e model.Entity, upsert bool) error {
+// save writes e: a create when nothing was read (cur.e nil), otherwise an
+// update conditional on the version read.
+func (h *Handler) save(r *http.Request, e model.Entity, cur current) error {
 	if c, ok := e.(*model.Certificate); ok {
-		return h.saveCertificate(r, c, upsert)
+		return h.saveCertificate(r, c, cur)
 	}
-	return h.saveEntity(r, e, upsert)
+	return h.saveEntity(r, e, cur)
 }
 
-func (h *Handler) saveEntity(r *http.Request, e model.Entity, upsert bool) error {
-	if upsert {
-		_, _, err := h.opts.Store.Upsert(r.Context(), e, origin(r))
+func (h *Handler) saveEntity(r *http.Request, e model.Entity, cur current) error {
+	if cur.e != nil {
+		_, err := h.opts.Store.Update(r.Context(), e, cur.ver, origin(r))
 		return err
 	}
 	_, err := h.opts.Store.Create(r.Context(), e, origin(r))

@@ -2,24 +2,49 @@ package publisher
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 )
 
 // HandleEvent is the Lambda handler for the store's stream. The records
-// are only a trigger: any number of them makes one publication of the
-// newest revision. On failure it reports the first record as failed
-// (ReportBatchItemFailures), so the event-source mapping retries the whole
-// batch; a duplicate or late delivery publishes nothing new.
+// are a trigger: any number of them makes one publication of the newest
+// revision. It answers with ReportBatchItemFailures: when publication
+// fails, the first record (the event-source mapping retries the whole
+// batch); when the published revision is older than a record's (the
+// export read the table before that commit was visible), the first such
+// record, so the records it covers are not retried. A duplicate or late
+// delivery publishes nothing new.
 func (p *Publisher) HandleEvent(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	if len(ev.Records) == 0 {
 		return events.DynamoDBEventResponse{}, nil
 	}
-	if _, err := p.Publish(ctx); err != nil {
+	ptr, err := p.Publish(ctx)
+	if err != nil {
 		p.opts.Logger.ErrorContext(ctx, "publishing", "records", len(ev.Records), "error", err)
-		return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{
-			{ItemIdentifier: ev.Records[0].Change.SequenceNumber},
-		}}, nil
+		return failedFrom(ev.Records[0]), nil
+	}
+	for _, r := range ev.Records {
+		if rev, ok := recordRevision(r); ok && rev > ptr.Revision {
+			p.opts.Logger.WarnContext(ctx, "a record's revision is not published yet", "record_revision", rev, "published", ptr.Revision)
+			return failedFrom(r), nil
+		}
 	}
 	return events.DynamoDBEventResponse{}, nil
+}
+
+func failedFrom(r events.DynamoDBEventRecord) events.DynamoDBEventResponse {
+	return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{
+		{ItemIdentifier: r.Change.SequenceNumber},
+	}}
+}
+
+// recordRevision reads the revision a revision-item record carries.
+func recordRevision(r events.DynamoDBEventRecord) (int64, bool) {
+	v, ok := r.Change.NewImage["revision"]
+	if !ok || v.DataType() != events.DataTypeNumber {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v.Number(), 10, 64)
+	return n, err == nil
 }

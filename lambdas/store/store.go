@@ -6,6 +6,21 @@
 // client caused are *model.Error values with Kong's codes (unique
 // violation, foreign key violation, referenced by others, not found,
 // primary key violation); anything else is an internal failure.
+//
+// # Conditional writes
+//
+// Every entity carries a version that changes with every write of it:
+// the revision of the write that last stored it (plus, on DynamoDB, the
+// generation it lives in). GetVersioned returns it with the entity, and a
+// change computed from what was read states it: Update and Delete apply
+// only if the entity is still at that version, in the same transaction
+// as the revision raise, and fail with ErrConflict otherwise. The caller
+// then reads again, recomputes its change and retries, a bounded number
+// of times. Update never inserts: an entity deleted since it was read is
+// CodeNotFound. Create is guarded by the id (CodePrimaryKeyViolation), so
+// a create-or-replace is a Create when the read found nothing and an
+// Update of the version read otherwise. ReplaceAll replaces every entity
+// and so changes every version: a change computed before it conflicts.
 package store
 
 import (
@@ -19,6 +34,21 @@ import (
 // while it read, so that no consistent set could be read in its bounded
 // attempts. The caller retries later; nothing partial is returned.
 var ErrUnstable = errors.New("the configuration kept changing while it was read")
+
+// ErrConflict is returned by a conditional write when the entity is no
+// longer at the version the change was computed from: another write
+// changed (or deleted and recreated) it since it was read. The caller
+// reads again and retries, or reports the conflict.
+var ErrConflict = errors.New("the entity was changed by a concurrent write")
+
+// Version identifies the state of one entity as read by GetVersioned. It is
+// opaque: compare versions for equality only. Every write of an entity
+// gives it a version it never had before.
+type Version string
+
+// AnyVersion makes a Delete unconditional: it removes the entity whatever
+// its version.
+const AnyVersion Version = ""
 
 // Origin says who made a change, for the change history.
 type Origin struct {
@@ -65,6 +95,9 @@ type Store interface {
 	// CodeNotFound when there is none. A target's key is
 	// "<upstream id>:<target>", or the bare target (the first by id).
 	Get(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, error)
+	// GetVersioned is Get that also returns the entity's version, the
+	// precondition of an Update or Delete computed from what was read.
+	GetVersioned(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, Version, error)
 	// List returns a page of entities of kind k in id order. A bad
 	// Offset gives CodeInvalidOffset.
 	List(ctx context.Context, k model.Kind, opts ListOptions) (Page, error)
@@ -72,9 +105,11 @@ type Store interface {
 	// with CodePrimaryKeyViolation if the id exists, CodeUniqueViolation,
 	// or CodeForeignKeyViolation if a reference does not exist.
 	Create(ctx context.Context, e model.Entity, o Origin) (rev int64, err error)
-	// Upsert creates e or replaces the entity with its id, with the same
-	// checks as Create. created reports which.
-	Upsert(ctx context.Context, e model.Entity, o Origin) (rev int64, created bool, err error)
+	// Update replaces the entity with e's id by e, provided it is still at
+	// version ver: ErrConflict if it changed since it was read, a
+	// *model.Error with CodeNotFound if it is gone (Update never inserts),
+	// and the unique and foreign key checks of Create.
+	Update(ctx context.Context, e model.Entity, ver Version, o Origin) (rev int64, err error)
 	// Delete removes the entity of kind k with id, cascading as Kong does
 	// (a consumer's credentials and plugins, a service's or route's
 	// plugins, an upstream's targets, a certificate's snis) and refusing
@@ -83,8 +118,11 @@ type Store interface {
 	// CodeForeignKeyViolation ("an existing 'routes' entity references
 	// this 'services' entity"), a service to a CA certificate gives
 	// CodeReferencedByOthers. Deleting an absent entity is not an error and
-	// does not raise the revision: rev is then the current revision.
-	Delete(ctx context.Context, k model.Kind, id string, o Origin) (rev int64, err error)
+	// does not raise the revision: rev is then the current revision. Unless
+	// ver is AnyVersion, the entity must still be at version ver
+	// (ErrConflict otherwise); the cascade and the restricting references
+	// are read and removed in the same conditional write.
+	Delete(ctx context.Context, k model.Kind, id string, ver Version, o Origin) (rev int64, err error)
 	// ReplaceAll replaces the whole configuration as one revision,
 	// whatever its size.
 	ReplaceAll(ctx context.Context, cfg *model.Config, o Origin) (rev int64, err error)

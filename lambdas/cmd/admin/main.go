@@ -22,19 +22,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
+	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/lambdas/admin"
 	"github.com/skyport-gw/skyport/lambdas/admin/apigw"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "3.9.0"
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -51,16 +48,15 @@ func build(ctx context.Context, log *slog.Logger) (*admin.Handler, error) {
 	if table == "" {
 		return nil, errors.New("SKYPORT_TABLE is not set")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx, log)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, err
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	opts := admin.Options{
 		Store:    dynamo.New(ddb, table),
 		NodeID:   uuid.NewString(),
 		Hostname: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
-		Version:  version,
 		Database: "dynamodb",
 		Logger:   log,
 	}

@@ -15,15 +15,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/lambdas/authorizer"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	a, err := build(context.Background())
+	a, err := build(context.Background(), log)
 	if err != nil {
 		log.Error("starting authorizer", "error", err)
 		os.Exit(1)
@@ -31,14 +31,14 @@ func main() {
 	lambda.Start(a.Handle)
 }
 
-func build(ctx context.Context) (*authorizer.Authorizer, error) {
+func build(ctx context.Context, log *slog.Logger) (*authorizer.Authorizer, error) {
 	id := os.Getenv("SKYPORT_DP_TOKEN_SECRET")
 	if id == "" {
 		return nil, fmt.Errorf("environment variable SKYPORT_DP_TOKEN_SECRET is required")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx, log)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, err
 	}
 	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
 	if err != nil {

@@ -7,7 +7,8 @@
 //	SKYPORT_TABLE               the configuration table
 //	SKYPORT_CLUSTER_TABLE       the cluster table (connections, data planes)
 //	SKYPORT_BUCKET              s3://bucket/prefix of the snapshots
-//	SKYPORT_SIGNING_KEY_SECRET  Secrets Manager id of the Ed25519 private key (PEM)
+//	SKYPORT_SIGNING_KEY_SECRET  Secrets Manager id of the signing key (package keygen's Secret)
+//	SKYPORT_SIGNING_KEY_ID      the key id the stack expects (optional; a mismatch is logged)
 //	SKYPORT_WS_ENDPOINT         https management endpoint of the WebSocket stage
 package main
 
@@ -20,15 +21,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/objstore"
-	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/keygen"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 )
@@ -48,9 +49,9 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx, log)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, err
 	}
 	bucket, prefix, err := objstore.ParseS3URL(env["SKYPORT_BUCKET"])
 	if err != nil {
@@ -60,6 +61,11 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 	if err != nil {
 		return nil, err
 	}
+	id := keygen.KeyID(key.Public().(ed25519.PublicKey))
+	if want := os.Getenv("SKYPORT_SIGNING_KEY_ID"); want != "" && want != id {
+		log.Warn("the signing key is not the one the stack names: a rotation is under way", "key_id", id, "expected", want)
+	}
+	log.Info("signing key", "key_id", id)
 	ddb := dynamodb.NewFromConfig(cfg)
 	objects := objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix)
 	mgmt := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
@@ -76,18 +82,18 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 	}), nil
 }
 
-// signingKey reads the private key from Secrets Manager; the key never
-// appears in an error.
+// signingKey reads the current signing key from Secrets Manager; the key
+// never appears in an error.
 func signingKey(ctx context.Context, sm *secretsmanager.Client, id string) (ed25519.PrivateKey, error) {
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
 	if err != nil {
 		return nil, fmt.Errorf("reading secret %s: %w", id, err)
 	}
-	key, err := snapshot.ParsePrivateKey([]byte(aws.ToString(out.SecretString)))
+	s, err := keygen.ParseSecret(aws.ToString(out.SecretString))
 	if err != nil {
-		return nil, fmt.Errorf("parsing signing key from secret %s: %w", id, snapshot.ErrKey)
+		return nil, fmt.Errorf("reading the signing key from secret %s: %w", id, err)
 	}
-	return key, nil
+	return s.SigningKey()
 }
 
 // required returns the named environment variables, all of which must be set.

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -56,19 +57,56 @@ func generationPKs(gen string) []string {
 	return out
 }
 
-// entityItem is the stored form of e in generation gen.
-func entityItem(gen string, e model.Entity) (item, error) {
+// entityItem is the stored form of e in generation gen at version ver
+// (the revision of the write; 0, no attribute, for a generation written
+// aside).
+func entityItem(gen string, e model.Entity, ver int64) (item, error) {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s %s: %w", e.Kind(), e.Meta().ID, err)
 	}
 	it := entityKey(gen, e.Kind(), e.Meta().ID)
 	it[attrData] = str(string(b))
+	if ver > 0 {
+		it[attrVersion] = num(ver)
+	}
 	return it, nil
+}
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// versioned is an entity as stored, with its version within its generation.
+type versioned struct {
+	model.Entity
+	ver int64
 }
 
 func decodeItem(k model.Kind, it item) (model.Entity, error) {
 	return store.DecodeEntity(k, []byte(stringAttr(it, attrData)))
+}
+
+// decodeVersioned decodes an entity item and its version.
+func decodeVersioned(k model.Kind, it item) (versioned, error) {
+	e, err := decodeItem(k, it)
+	if err != nil {
+		return versioned{}, err
+	}
+	v := versioned{Entity: e}
+	if n, ok := it[attrVersion].(*types.AttributeValueMemberN); ok {
+		if v.ver, err = strconv.ParseInt(n.Value, 10, 64); err != nil {
+			return versioned{}, fmt.Errorf("reading the version of %s %s: %w", k, e.Meta().ID, err)
+		}
+	}
+	return v, nil
+}
+
+// encodeVersion is the version a caller holds, "<generation>:<ver>": an
+// entity read in a generation that a ReplaceAll has since replaced is out
+// of date whatever its ver.
+func encodeVersion(gen string, ver int64) store.Version {
+	return store.Version(gen + ":" + strconv.FormatInt(ver, 10))
 }
 
 func uniqueItem(gen string, e model.Entity, u model.UniqueKey) item {

@@ -17,20 +17,28 @@ import (
 // committed while it read.
 const exportAttempts = 20
 
-// get returns the entity of kind k with id in generation gen, nil if absent.
-func (s *Store) get(ctx context.Context, gen string, k model.Kind, id string) (model.Entity, error) {
+// maxSortKey is DynamoDB's limit on a sort key, in bytes: no item has a
+// longer one, and asking for one is a validation error.
+const maxSortKey = 1024
+
+// get returns the entity of kind k with id in generation gen and its
+// version; a nil Entity if absent.
+func (s *Store) get(ctx context.Context, gen string, k model.Kind, id string) (versioned, error) {
+	if id == "" || len(id) > maxSortKey {
+		return versioned{}, nil
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            entityKey(gen, k, id),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading %s %s: %w", k, id, err)
+		return versioned{}, fmt.Errorf("reading %s %s: %w", k, id, err)
 	}
 	if out.Item == nil {
-		return nil, nil
+		return versioned{}, nil
 	}
-	return decodeItem(k, out.Item)
+	return decodeVersioned(k, out.Item)
 }
 
 // query calls fn for every item of partition pk whose sort key is after
@@ -85,63 +93,72 @@ const generationAttempts = 3
 // Get implements store.Store. For targets, idOrKey may also be
 // "<upstream id>:<target>" or a bare target (the first by id).
 func (s *Store) Get(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, error) {
+	e, _, err := s.GetVersioned(ctx, k, idOrKey)
+	return e, err
+}
+
+// GetVersioned implements store.Store.
+func (s *Store) GetVersioned(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, store.Version, error) {
 	if !k.Valid() {
-		return nil, fmt.Errorf("getting %s: unknown kind", k)
+		return nil, "", fmt.Errorf("getting %s: unknown kind", k)
 	}
 	for range generationAttempts {
 		st, err := s.state(ctx)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		e, err := s.lookup(ctx, st.gen, k, idOrKey)
-		if err != nil || e != nil {
-			return e, err
+		v, err := s.lookup(ctx, st.gen, k, idOrKey)
+		if err != nil {
+			return nil, "", err
+		}
+		if v.Entity != nil {
+			return v.Entity, encodeVersion(st.gen, v.ver), nil
 		}
 		// Absent, unless the generation read was replaced meanwhile.
 		now, err := s.state(ctx)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if now.gen == st.gen {
-			return nil, store.NotFound(k, idOrKey)
+			return nil, "", store.NotFound(k, idOrKey)
 		}
 	}
-	return nil, store.NotFound(k, idOrKey)
+	return nil, "", store.NotFound(k, idOrKey)
 }
 
 // lookup finds an entity by id, endpoint key or, for targets, bare target
-// in generation gen; nil if there is none.
-func (s *Store) lookup(ctx context.Context, gen string, k model.Kind, idOrKey string) (model.Entity, error) {
-	e, err := s.get(ctx, gen, k, idOrKey)
-	if err != nil || e != nil {
-		return e, err
+// in generation gen; a nil Entity if there is none.
+func (s *Store) lookup(ctx context.Context, gen string, k model.Kind, idOrKey string) (versioned, error) {
+	v, err := s.get(ctx, gen, k, idOrKey)
+	if err != nil || v.Entity != nil {
+		return v, err
 	}
-	if field := k.Info().EndpointKey; field != "" {
+	if field := k.Info().EndpointKey; field != "" && len(uniqueSK(model.UniqueKey{Field: field, Value: idOrKey})) <= maxSortKey {
 		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName:      aws.String(s.table),
 			Key:            uniqueKey(gen, k, model.UniqueKey{Field: field, Value: idOrKey}),
 			ConsistentRead: aws.Bool(true),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("reading %s %s: %w", k, idOrKey, err)
+			return versioned{}, fmt.Errorf("reading %s %s: %w", k, idOrKey, err)
 		}
 		if owner := stringAttr(out.Item, attrOwner); owner != "" {
-			if e, err = s.get(ctx, gen, k, owner); err != nil || e != nil {
-				return e, err
+			if v, err = s.get(ctx, gen, k, owner); err != nil || v.Entity != nil {
+				return v, err
 			}
 		}
 	}
 	if k != model.KindTarget {
-		return nil, nil
+		return versioned{}, nil
 	}
 	err = s.query(ctx, entityPK(gen, k), "", "", func(it item) (bool, error) {
-		t, err := decodeItem(k, it)
-		if err == nil && t.(*model.Target).Target == idOrKey {
-			e = t
+		t, err := decodeVersioned(k, it)
+		if err == nil && t.Entity.(*model.Target).Target == idOrKey {
+			v = t
 		}
-		return e == nil, err
+		return v.Entity == nil, err
 	})
-	return e, err
+	return v, err
 }
 
 // List implements store.Store: entities in id order.

@@ -43,7 +43,7 @@ func (s *Store) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origi
 			return 0, err
 		}
 		old = st.gen
-		return s.commit(ctx, st, &txn{table: s.table}, gen, summary, o)
+		return s.commit(ctx, st, s.newTxn(st), gen, summary, o)
 	})
 	if err != nil {
 		s.dropGeneration(ctx, gen)
@@ -61,7 +61,7 @@ func (s *Store) swap(ctx context.Context, st state, cfg *model.Config, summary [
 		s.dropGeneration(ctx, gen)
 		return 0, err
 	}
-	rev, err := s.commit(ctx, st, &txn{table: s.table}, gen, summary, o)
+	rev, err := s.commit(ctx, st, s.newTxn(st), gen, summary, o)
 	if err != nil {
 		s.dropGeneration(ctx, gen)
 		return 0, err
@@ -79,7 +79,7 @@ func (s *Store) writeGeneration(ctx context.Context, gen string, cfg *model.Conf
 			return
 		}
 		var it item
-		if it, err = entityItem(gen, e); err != nil {
+		if it, err = entityItem(gen, e, 0); err != nil {
 			return
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})

@@ -4,7 +4,7 @@
 //
 //	pk="REVISION"           sk="REVISION"        revision (N), gen (S): the current generation
 //	pk="CHANGE"             sk=<20-digit rev>    data: the change record (store.Change JSON)
-//	pk="G#<gen>#E#<kind>"   sk=<id>              data: the entity JSON
+//	pk="G#<gen>#E#<kind>"   sk=<id>              data: the entity JSON, ver (N): its version
 //	pk="G#<gen>#U#<kind>"   sk=<field>#<value>   owner: the id holding a unique value
 //	pk="G#<gen>#R#<kind>"   sk=<id>#<kind>#<id>#<field>: a reverse reference
 //	                        (referenced id, then the referrer)
@@ -18,6 +18,15 @@
 // it current in the one transaction that raises the revision. A create or
 // update needing more than a transaction's 100 items (a service listing
 // dozens of CA certificates) is refused with an error.
+//
+// An entity's ver is the revision of the write that last stored it; items
+// written aside as a new generation, and items older than versions, have
+// none (version 0). The version handed to callers is "<gen>:<ver>", so an
+// entity read before a ReplaceAll is out of date after it whatever its
+// ver. Update and Delete compare the caller's version with the item they
+// read, and the transaction puts or deletes the entity item on the
+// condition that its ver is still the one read (ConditionExpression beside
+// the revision condition); a mismatch is store.ErrConflict.
 //
 // Transactions cancelled by a failed condition are mapped with their
 // CancellationReasons: the revision condition or a transaction conflict
@@ -52,6 +61,7 @@ const (
 	attrGen      = "gen"
 	attrData     = "data"
 	attrOwner    = "owner"
+	attrVersion  = "ver"
 
 	revisionKey = "REVISION"
 	changePK    = "CHANGE"

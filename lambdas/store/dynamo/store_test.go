@@ -58,12 +58,16 @@ func (p *pool) Create(ctx context.Context, e model.Entity, o store.Origin) (int6
 	return p.pick().Create(ctx, e, o)
 }
 
-func (p *pool) Upsert(ctx context.Context, e model.Entity, o store.Origin) (int64, bool, error) {
-	return p.pick().Upsert(ctx, e, o)
+func (p *pool) GetVersioned(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, store.Version, error) {
+	return p.pick().GetVersioned(ctx, k, idOrKey)
 }
 
-func (p *pool) Delete(ctx context.Context, k model.Kind, id string, o store.Origin) (int64, error) {
-	return p.pick().Delete(ctx, k, id, o)
+func (p *pool) Update(ctx context.Context, e model.Entity, ver store.Version, o store.Origin) (int64, error) {
+	return p.pick().Update(ctx, e, ver, o)
+}
+
+func (p *pool) Delete(ctx context.Context, k model.Kind, id string, ver store.Version, o store.Origin) (int64, error) {
+	return p.pick().Delete(ctx, k, id, ver, o)
 }
 
 func (p *pool) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origin) (int64, error) {

@@ -17,11 +17,27 @@ import (
 )
 
 // txn collects the items of one TransactWriteItems, each with the client
-// error its failed condition means (nil: a concurrent change, retry).
+// error its failed condition means (nil: a concurrent change, retry). rev
+// is the revision the transaction commits at, the version of every
+// entity it stores.
 type txn struct {
 	table  string
+	rev    int64
 	items  []types.TransactWriteItem
 	onFail []error
+}
+
+// newTxn starts the transaction of a write that read st.
+func (s *Store) newTxn(st state) *txn { return &txn{table: s.table, rev: st.rev + 1} }
+
+// atVersion is the condition that the entity item exists at version ver
+// (an item without a version is at version 0).
+func atVersion(ver int64) (cond string, names map[string]string, vals item) {
+	names = map[string]string{"#ver": attrVersion}
+	if ver == 0 {
+		return "attribute_exists(pk) AND attribute_not_exists(#ver)", names, nil
+	}
+	return "attribute_exists(pk) AND #ver = :ver", names, item{":ver": num(ver)}
 }
 
 func (t *txn) add(it types.TransactWriteItem, onFail error) {
@@ -53,11 +69,11 @@ func (t *txn) check(k item, cond string, onFail error) {
 	}}, onFail)
 }
 
-// insert adds e as a new entity of generation gen: the entity (its id must
-// be free), its unique guards, checks that its references exist, and its
-// reverse references.
+// insert adds e as a new entity of generation gen at version t.rev: the
+// entity (its id must be free), its unique guards, checks that its
+// references exist, and its reverse references.
 func (t *txn) insert(gen string, e model.Entity) error {
-	it, err := entityItem(gen, e)
+	it, err := entityItem(gen, e, t.rev)
 	if err != nil {
 		return err
 	}
@@ -80,16 +96,20 @@ func (t *txn) addRefs(gen string, e model.Entity, refs []model.Reference) {
 	}
 }
 
-// replace adds the update of old to e: the entity, the unique guards and
-// reverse references that changed.
-func (t *txn) replace(gen string, old, e model.Entity) error {
-	it, err := entityItem(gen, e)
+// replace adds the update of old, provided it is still at the version
+// read, to e at version t.rev: the entity, the unique guards and reverse
+// references that changed.
+func (t *txn) replace(gen string, cur versioned, e model.Entity) error {
+	it, err := entityItem(gen, e, t.rev)
 	if err != nil {
 		return err
 	}
+	old := cur.Entity
 	id := e.Meta().ID
 	owner := item{":id": str(id)}
-	t.put(it, "attribute_exists(pk)", nil, nil)
+	cond, names, vals := atVersion(cur.ver)
+	t.add(types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.table), Item: it,
+		ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: vals}}, nil)
 	oldKeys := map[string]bool{}
 	for _, u := range old.UniqueKeys() {
 		oldKeys[uniqueSK(u)] = true
@@ -127,10 +147,14 @@ func (t *txn) replace(gen string, old, e model.Entity) error {
 	return nil
 }
 
-// remove adds the deletion of e: the entity, its guards, its references.
-func (t *txn) remove(gen string, e model.Entity) {
+// remove adds the deletion of e, provided it is still at the version
+// read: the entity, its guards, its references.
+func (t *txn) remove(gen string, v versioned) {
+	e := v.Entity
 	owner := item{":id": str(e.Meta().ID)}
-	t.del(entityKey(gen, e.Kind(), e.Meta().ID), "attribute_exists(pk)", nil, nil)
+	cond, names, vals := atVersion(v.ver)
+	t.add(types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(t.table), Key: entityKey(gen, e.Kind(), e.Meta().ID),
+		ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: vals}}, nil)
 	for _, u := range e.UniqueKeys() {
 		t.del(uniqueKey(gen, e.Kind(), u), "#owner = :id", owner, nil)
 	}

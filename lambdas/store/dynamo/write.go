@@ -18,7 +18,7 @@ func (s *Store) Create(ctx context.Context, e model.Entity, o store.Origin) (int
 		if err != nil {
 			return 0, err
 		}
-		t := &txn{table: s.table}
+		t := s.newTxn(st)
 		if err := t.insert(st.gen, e); err != nil {
 			return 0, err
 		}
@@ -26,46 +26,42 @@ func (s *Store) Create(ctx context.Context, e model.Entity, o store.Origin) (int
 	})
 }
 
-// upserted is the outcome of one Upsert attempt.
-type upserted struct {
-	rev     int64
-	created bool
-}
-
-// Upsert implements store.Store.
-func (s *Store) Upsert(ctx context.Context, e model.Entity, o store.Origin) (int64, bool, error) {
-	if e.Meta().ID == "" {
-		return 0, false, fmt.Errorf("upserting %s: the entity has no id", e.Kind())
+// Update implements store.Store. The version is checked on the item read
+// and again by the entity's condition in the transaction that raises the
+// revision; a version from a generation since replaced is out of date.
+func (s *Store) Update(ctx context.Context, e model.Entity, ver store.Version, o store.Origin) (int64, error) {
+	k, id := e.Kind(), e.Meta().ID
+	if id == "" {
+		return 0, fmt.Errorf("updating %s: the entity has no id", k)
 	}
-	u, err := retry(ctx, &s.mu, func(ctx context.Context) (upserted, error) {
+	return retry(ctx, &s.mu, func(ctx context.Context) (int64, error) {
 		st, err := s.state(ctx)
 		if err != nil {
-			return upserted{}, err
+			return 0, err
 		}
-		old, err := s.get(ctx, st.gen, e.Kind(), e.Meta().ID)
+		cur, err := s.get(ctx, st.gen, k, id)
 		if err != nil {
-			return upserted{}, err
+			return 0, err
 		}
-		t := &txn{table: s.table}
-		verb := "create"
-		if old == nil {
-			err = t.insert(st.gen, e)
-		} else {
-			verb = "update"
-			err = t.replace(st.gen, old, e)
+		if cur.Entity == nil {
+			return 0, store.NotFound(k, id)
 		}
-		if err != nil {
-			return upserted{}, err
+		if encodeVersion(st.gen, cur.ver) != ver {
+			return 0, fmt.Errorf("updating %s %s: %w", k, id, store.ErrConflict)
 		}
-		rev, err := s.commit(ctx, st, t, "", []string{store.Summary(verb, e)}, o)
-		return upserted{rev, old == nil}, err
+		t := s.newTxn(st)
+		if err := t.replace(st.gen, cur, e); err != nil {
+			return 0, err
+		}
+		return s.commit(ctx, st, t, "", []string{store.Summary("update", e)}, o)
 	})
-	return u.rev, u.created, err
 }
 
-// Delete implements store.Store. A cascade too large for one transaction
-// is committed as a new generation, still as one revision.
-func (s *Store) Delete(ctx context.Context, k model.Kind, id string, o store.Origin) (int64, error) {
+// Delete implements store.Store. The cascade and the restricting
+// references are read at the revision the deleting transaction is
+// conditioned on. A cascade too large for one transaction is committed as
+// a new generation, still as one revision.
+func (s *Store) Delete(ctx context.Context, k model.Kind, id string, ver store.Version, o store.Origin) (int64, error) {
 	if !k.Valid() {
 		return 0, fmt.Errorf("deleting %s %s: unknown kind", k, id)
 	}
@@ -75,18 +71,21 @@ func (s *Store) Delete(ctx context.Context, k model.Kind, id string, o store.Ori
 			return 0, err
 		}
 		root, err := s.get(ctx, st.gen, k, id)
-		if err != nil || root == nil {
+		if err != nil || root.Entity == nil {
 			return st.rev, err
+		}
+		if ver != store.AnyVersion && encodeVersion(st.gen, root.ver) != ver {
+			return 0, fmt.Errorf("deleting %s %s: %w", k, id, store.ErrConflict)
 		}
 		doomed, err := s.deletion(ctx, st.gen, root)
 		if err != nil {
 			return 0, err
 		}
-		t := &txn{table: s.table}
+		t := s.newTxn(st)
 		summary := make([]string, 0, len(doomed))
-		for _, e := range doomed {
-			t.remove(st.gen, e)
-			summary = append(summary, store.Summary("delete", e))
+		for _, v := range doomed {
+			t.remove(st.gen, v)
+			summary = append(summary, store.Summary("delete", v.Entity))
 		}
 		if len(t.items)+2 > maxItems {
 			return s.deleteBySwap(ctx, st, doomed, summary, o)
@@ -97,9 +96,9 @@ func (s *Store) Delete(ctx context.Context, k model.Kind, id string, o store.Ori
 
 // deletion returns root and every entity its deletion cascades to, or the
 // error of a referrer that restricts it.
-func (s *Store) deletion(ctx context.Context, gen string, root model.Entity) ([]model.Entity, error) {
+func (s *Store) deletion(ctx context.Context, gen string, root versioned) ([]versioned, error) {
 	seen := map[string]bool{string(root.Kind()) + "/" + root.Meta().ID: true}
-	out := []model.Entity{root}
+	out := []versioned{root}
 	for i := 0; i < len(out); i++ {
 		e := out[i]
 		refs, err := s.referrers(ctx, gen, e.Kind(), e.Meta().ID)
@@ -116,7 +115,7 @@ func (s *Store) deletion(ctx context.Context, gen string, root model.Entity) ([]
 				if err != nil {
 					return nil, err
 				}
-				if child != nil {
+				if child.Entity != nil {
 					out = append(out, child)
 				}
 			}
@@ -128,7 +127,7 @@ func (s *Store) deletion(ctx context.Context, gen string, root model.Entity) ([]
 // deleteBySwap commits a large cascade: the current configuration without
 // the doomed entities becomes a new generation, provided the revision is
 // still st's.
-func (s *Store) deleteBySwap(ctx context.Context, st state, doomed []model.Entity, summary []string, o store.Origin) (int64, error) {
+func (s *Store) deleteBySwap(ctx context.Context, st state, doomed []versioned, summary []string, o store.Origin) (int64, error) {
 	cfg, rev, err := s.exportAt(ctx, st)
 	if err != nil {
 		return 0, err

@@ -2,8 +2,10 @@ package embedded
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -12,8 +14,13 @@ import (
 )
 
 // txn runs entity operations inside one bbolt transaction, keeping the
-// unique and reference indexes in step with the entities.
-type txn struct{ tx *bolt.Tx }
+// versions and the unique and reference indexes in step with the entities.
+// rev is the revision a write transaction commits at, the version of
+// every entity it stores.
+type txn struct {
+	tx  *bolt.Tx
+	rev int64
+}
 
 func uniqueKey(u model.UniqueKey) []byte { return []byte(u.Field + "\x00" + u.Value) }
 
@@ -32,8 +39,17 @@ func (t txn) get(k model.Kind, id string) (model.Entity, error) {
 	return store.DecodeEntity(k, v)
 }
 
-// insert writes e, whose id is free, after checking its unique keys and
-// references.
+// version returns the version of the stored entity of kind k with id.
+func (t txn) version(k model.Kind, id string) store.Version {
+	var rev uint64
+	if v := t.tx.Bucket(versionBucket(k)).Get([]byte(id)); len(v) == 8 {
+		rev = binary.BigEndian.Uint64(v)
+	}
+	return store.Version(strconv.FormatUint(rev, 10))
+}
+
+// insert writes e, whose id is free, at version t.rev after checking its
+// unique keys and references.
 func (t txn) insert(e model.Entity) error {
 	k, id := e.Kind(), e.Meta().ID
 	ub := t.tx.Bucket(uniqueBucket(k))
@@ -54,6 +70,9 @@ func (t txn) insert(e model.Entity) error {
 	if err := t.tx.Bucket(entityBucket(k)).Put([]byte(id), b); err != nil {
 		return fmt.Errorf("writing %s %s: %w", k, id, err)
 	}
+	if err := t.tx.Bucket(versionBucket(k)).Put([]byte(id), revKey(t.rev)); err != nil {
+		return fmt.Errorf("writing the version of %s %s: %w", k, id, err)
+	}
 	for _, u := range e.UniqueKeys() {
 		if err := ub.Put(uniqueKey(u), []byte(id)); err != nil {
 			return fmt.Errorf("writing unique key of %s %s: %w", k, id, err)
@@ -73,6 +92,9 @@ func (t txn) remove(e model.Entity) error {
 	k, id := e.Kind(), e.Meta().ID
 	if err := t.tx.Bucket(entityBucket(k)).Delete([]byte(id)); err != nil {
 		return fmt.Errorf("deleting %s %s: %w", k, id, err)
+	}
+	if err := t.tx.Bucket(versionBucket(k)).Delete([]byte(id)); err != nil {
+		return fmt.Errorf("deleting the version of %s %s: %w", k, id, err)
 	}
 	ub := t.tx.Bucket(uniqueBucket(k))
 	for _, u := range e.UniqueKeys() {

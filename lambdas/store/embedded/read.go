@@ -15,36 +15,50 @@ import (
 // Get implements store.Store. For targets, idOrKey may also be
 // "<upstream id>:<target>" or a bare target (the first by id).
 func (s *Store) Get(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, error) {
+	e, _, err := s.GetVersioned(ctx, k, idOrKey)
+	return e, err
+}
+
+// GetVersioned implements store.Store.
+func (s *Store) GetVersioned(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, store.Version, error) {
 	if !k.Valid() {
-		return nil, fmt.Errorf("getting %s: unknown kind", k)
+		return nil, "", fmt.Errorf("getting %s: unknown kind", k)
 	}
 	var e model.Entity
+	var ver store.Version
 	err := s.db.View(func(tx *bolt.Tx) error {
-		t := txn{tx}
+		t := txn{tx: tx}
 		var err error
-		if e, err = t.get(k, idOrKey); e != nil || err != nil {
-			return err
-		}
-		field := k.Info().EndpointKey
-		if field == "" {
-			return nil
-		}
-		if id := tx.Bucket(uniqueBucket(k)).Get(uniqueKey(model.UniqueKey{Field: field, Value: idOrKey})); id != nil {
-			e, err = t.get(k, string(id))
-			return err
-		}
-		if k == model.KindTarget {
-			e, err = t.firstTarget(idOrKey)
+		if e, err = t.lookup(k, idOrKey); e != nil {
+			ver = t.version(k, e.Meta().ID)
 		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading %s %s: %w", k, idOrKey, err)
+		return nil, "", fmt.Errorf("reading %s %s: %w", k, idOrKey, err)
 	}
 	if e == nil {
-		return nil, store.NotFound(k, idOrKey)
+		return nil, "", store.NotFound(k, idOrKey)
 	}
-	return e, nil
+	return e, ver, nil
+}
+
+// lookup finds the entity of kind k by id or endpoint key; nil if none.
+func (t txn) lookup(k model.Kind, idOrKey string) (model.Entity, error) {
+	if e, err := t.get(k, idOrKey); e != nil || err != nil {
+		return e, err
+	}
+	field := k.Info().EndpointKey
+	if field == "" {
+		return nil, nil
+	}
+	if id := t.tx.Bucket(uniqueBucket(k)).Get(uniqueKey(model.UniqueKey{Field: field, Value: idOrKey})); id != nil {
+		return t.get(k, string(id))
+	}
+	if k == model.KindTarget {
+		return t.firstTarget(idOrKey)
+	}
+	return nil, nil
 }
 
 func (t txn) firstTarget(target string) (model.Entity, error) {

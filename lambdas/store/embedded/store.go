@@ -20,7 +20,10 @@ import (
 var _ store.Store = (*Store)(nil)
 
 // Bucket names. Entities live in one bucket per kind ("e:services"), keyed
-// by id; unique values in one bucket per kind ("u:services"), keyed by
+// by id; their versions in one bucket per kind ("v:services"), keyed by id
+// with the revision of the write that last stored the entity (8 bytes, big
+// endian; an entity without one predates versions and is at version 0);
+// unique values in one bucket per kind ("u:services"), keyed by
 // "<field>\x00<value>" with the owner's id as value; references in refsBucket.
 var (
 	metaBucket    = []byte("meta")
@@ -29,8 +32,9 @@ var (
 	revisionKey   = []byte("revision")
 )
 
-func entityBucket(k model.Kind) []byte { return []byte("e:" + string(k)) }
-func uniqueBucket(k model.Kind) []byte { return []byte("u:" + string(k)) }
+func entityBucket(k model.Kind) []byte  { return []byte("e:" + string(k)) }
+func uniqueBucket(k model.Kind) []byte  { return []byte("u:" + string(k)) }
+func versionBucket(k model.Kind) []byte { return []byte("v:" + string(k)) }
 
 // Store is the embedded configuration store.
 type Store struct {
@@ -64,7 +68,7 @@ func Open(path string) (*Store, error) {
 func allBuckets() [][]byte {
 	out := [][]byte{metaBucket, changesBucket, refsBucket}
 	for _, k := range model.Kinds {
-		out = append(out, entityBucket(k), uniqueBucket(k))
+		out = append(out, entityBucket(k), uniqueBucket(k), versionBucket(k))
 	}
 	return out
 }

@@ -43,9 +43,9 @@ func TestOnCommit(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Create(ctx, svc, store.Origin{}) // fails: no commit
 	require.Error(t, err)
-	_, err = s.Delete(ctx, model.KindService, svc.ID, store.Origin{})
+	_, err = s.Delete(ctx, model.KindService, svc.ID, store.AnyVersion, store.Origin{})
 	require.NoError(t, err)
-	_, err = s.Delete(ctx, model.KindService, svc.ID, store.Origin{}) // absent: no commit
+	_, err = s.Delete(ctx, model.KindService, svc.ID, store.AnyVersion, store.Origin{}) // absent: no commit
 	require.NoError(t, err)
 	require.Equal(t, []int64{1, 2}, got)
 }

@@ -24,11 +24,11 @@ func (s *Store) write(ctx context.Context, o store.Origin, fn func(t txn) ([]str
 	var rev int64
 	changed := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		summary, err := fn(txn{tx})
+		rev = revisionOf(tx)
+		summary, err := fn(txn{tx: tx, rev: rev + 1})
 		if err != nil {
 			return err
 		}
-		rev = revisionOf(tx)
 		if summary == nil {
 			return nil
 		}
@@ -47,11 +47,11 @@ func (s *Store) write(ctx context.Context, o store.Origin, fn func(t txn) ([]str
 		return nil
 	})
 	var me *model.Error
-	if err != nil && !errors.As(err, &me) {
-		return 0, fmt.Errorf("writing to the store: %w", err)
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrConflict) || errors.As(err, &me):
 		return 0, err
+	case err != nil:
+		return 0, fmt.Errorf("writing to the store: %w", err)
 	}
 	if changed {
 		s.committed(rev)
@@ -79,38 +79,37 @@ func (s *Store) Create(ctx context.Context, e model.Entity, o store.Origin) (int
 	})
 }
 
-// Upsert implements store.Store.
-func (s *Store) Upsert(ctx context.Context, e model.Entity, o store.Origin) (int64, bool, error) {
-	if e.Meta().ID == "" {
-		return 0, false, fmt.Errorf("upserting %s: the entity has no id", e.Kind())
+// Update implements store.Store: the version check, the removal of the
+// old entity and the insert of the new one are one transaction.
+func (s *Store) Update(ctx context.Context, e model.Entity, ver store.Version, o store.Origin) (int64, error) {
+	k, id := e.Kind(), e.Meta().ID
+	if id == "" {
+		return 0, fmt.Errorf("updating %s: the entity has no id", k)
 	}
-	created := false
-	rev, err := s.write(ctx, o, func(t txn) ([]string, error) {
-		old, err := t.get(e.Kind(), e.Meta().ID)
+	return s.write(ctx, o, func(t txn) ([]string, error) {
+		old, err := t.get(k, id)
 		if err != nil {
 			return nil, err
 		}
-		created = old == nil
-		verb := "create"
-		if old != nil {
-			verb = "update"
-			if err := t.remove(old); err != nil {
-				return nil, err
-			}
+		if old == nil {
+			return nil, store.NotFound(k, id)
+		}
+		if t.version(k, id) != ver {
+			return nil, fmt.Errorf("updating %s %s: %w", k, id, store.ErrConflict)
+		}
+		if err := t.remove(old); err != nil {
+			return nil, err
 		}
 		if err := t.insert(e); err != nil {
 			return nil, err
 		}
-		return []string{store.Summary(verb, e)}, nil
+		return []string{store.Summary("update", e)}, nil
 	})
-	if err != nil {
-		return 0, false, err
-	}
-	return rev, created, nil
 }
 
-// Delete implements store.Store.
-func (s *Store) Delete(ctx context.Context, k model.Kind, id string, o store.Origin) (int64, error) {
+// Delete implements store.Store: the version check, the cascade and the
+// restricting references are read in the transaction that deletes.
+func (s *Store) Delete(ctx context.Context, k model.Kind, id string, ver store.Version, o store.Origin) (int64, error) {
 	if !k.Valid() {
 		return 0, fmt.Errorf("deleting %s %s: unknown kind", k, id)
 	}
@@ -118,6 +117,9 @@ func (s *Store) Delete(ctx context.Context, k model.Kind, id string, o store.Ori
 		root, err := t.get(k, id)
 		if err != nil || root == nil {
 			return nil, err
+		}
+		if ver != store.AnyVersion && t.version(k, id) != ver {
+			return nil, fmt.Errorf("deleting %s %s: %w", k, id, store.ErrConflict)
 		}
 		doomed, err := t.deletion(root)
 		if err != nil {

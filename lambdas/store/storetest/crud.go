@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
 // testCRUD creates, reads, updates and deletes one entity of every kind,
@@ -36,17 +37,15 @@ func testCRUD(t *testing.T, open Opener) {
 	for _, e := range all {
 		e.Meta().Tags = append(slices.Clone(e.Meta().Tags), "updated")
 		e.Meta().UpdatedAt = stamp + 60
-		rev, created, err := s.Upsert(ctx, e, origin)
+		rev, err := update(t, s, e)
 		require.NoError(t, err, "updating %s", e.Kind())
-		require.False(t, created)
 		require.Equal(t, revision(t, s), rev)
 		requireStored(t, s, e)
 	}
 
 	fresh := service("fresh")
-	rev, created, err := s.Upsert(ctx, fresh, origin)
+	rev, err = s.Create(ctx, fresh, origin)
 	require.NoError(t, err)
-	require.True(t, created)
 	require.Equal(t, int64(2*len(all)+1), rev)
 	requireStored(t, s, fresh)
 
@@ -54,7 +53,7 @@ func testCRUD(t *testing.T, open Opener) {
 	for i := len(all) - 1; i >= 0; i-- {
 		before, err := s.Revision(ctx)
 		require.NoError(t, err)
-		rev, err := s.Delete(ctx, all[i].Kind(), all[i].Meta().ID, origin)
+		rev, err := s.Delete(ctx, all[i].Kind(), all[i].Meta().ID, store.AnyVersion, origin)
 		require.NoError(t, err, "deleting %s", all[i].Kind())
 		require.Equal(t, before+1, rev)
 		requireAbsent(t, s, all[i])
@@ -120,7 +119,7 @@ func testGet(t *testing.T, open Opener) {
 		svc := service("before")
 		mustCreate(t, s, svc)
 		svc.Name = model.String("after")
-		_, _, err := s.Upsert(ctx, svc, origin)
+		_, err := update(t, s, svc)
 		require.NoError(t, err)
 		_, err = s.Get(ctx, model.KindService, "before")
 		requireCode(t, err, model.CodeNotFound)

@@ -69,7 +69,7 @@ func testCascades(t *testing.T, open Opener) {
 				}
 			}
 			before := revision(t, s)
-			rev, err := s.Delete(ctx, tc.root.Kind(), tc.root.Meta().ID, origin)
+			rev, err := s.Delete(ctx, tc.root.Kind(), tc.root.Meta().ID, store.AnyVersion, origin)
 			require.NoError(t, err)
 			require.Equal(t, before+1, rev, "a cascade is one revision")
 			requireAbsent(t, s, tc.root)
@@ -84,7 +84,7 @@ func testCascades(t *testing.T, open Opener) {
 
 	t.Run("absent entity", func(t *testing.T) {
 		before := take(t, s)
-		rev, err := s.Delete(ctx, model.KindService, service("never").ID, origin)
+		rev, err := s.Delete(ctx, model.KindService, service("never").ID, store.AnyVersion, origin)
 		require.NoError(t, err)
 		require.Equal(t, before.rev, rev)
 		requireUnchanged(t, s, before)
@@ -97,7 +97,7 @@ func testCascades(t *testing.T, open Opener) {
 		}
 		mustCreate(t, s, deps...)
 		before := take(t, s)
-		rev, err := s.Delete(ctx, model.KindConsumer, big.ID, origin)
+		rev, err := s.Delete(ctx, model.KindConsumer, big.ID, store.AnyVersion, origin)
 		require.NoError(t, err)
 		require.Equal(t, before.rev+1, rev, "a cascade is one revision, whatever its size")
 		after := take(t, s)
@@ -110,7 +110,7 @@ func testCascades(t *testing.T, open Opener) {
 	t.Run("cascaded credentials free their unique keys", func(t *testing.T) {
 		d := consumer("d")
 		mustCreate(t, s, d, keyAuth("reused", d))
-		_, err := s.Delete(ctx, model.KindConsumer, d.ID, origin)
+		_, err := s.Delete(ctx, model.KindConsumer, d.ID, store.AnyVersion, origin)
 		require.NoError(t, err)
 		mustCreate(t, s, keyAuth("reused", keep))
 	})
@@ -146,7 +146,7 @@ func testRestrict(t *testing.T, open Opener) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			before := take(t, s)
-			_, err := s.Delete(ctx, tc.root.Kind(), tc.root.Meta().ID, origin)
+			_, err := s.Delete(ctx, tc.root.Kind(), tc.root.Meta().ID, store.AnyVersion, origin)
 			me := requireCode(t, err, tc.code)
 			require.Equal(t, tc.message, me.Message)
 			requireUnchanged(t, s, before)
@@ -154,9 +154,9 @@ func testRestrict(t *testing.T, open Opener) {
 	}
 
 	t.Run("allowed once the referrer is gone", func(t *testing.T) {
-		_, err := s.Delete(ctx, model.KindRoute, rt.ID, origin)
+		_, err := s.Delete(ctx, model.KindRoute, rt.ID, store.AnyVersion, origin)
 		require.NoError(t, err)
-		_, err = s.Delete(ctx, model.KindService, svc.ID, origin)
+		_, err = s.Delete(ctx, model.KindService, svc.ID, store.AnyVersion, origin)
 		require.NoError(t, err)
 		requireAbsent(t, s, svc)
 		page, err := s.List(ctx, model.KindPlugin, store.ListOptions{})

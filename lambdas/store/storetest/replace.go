@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
 // testReplaceAll replaces a populated store and checks the set is
@@ -106,7 +107,7 @@ func testReplaceAllLarge(t *testing.T, open Opener) {
 	requireStored(t, s, cfg.Routes[500])
 	_, err = s.Create(ctx, service("svc-0001"), origin)
 	requireCode(t, err, model.CodeUniqueViolation)
-	rev2, err := s.Delete(ctx, model.KindConsumer, firstConsumer.ID, origin)
+	rev2, err := s.Delete(ctx, model.KindConsumer, firstConsumer.ID, store.AnyVersion, origin)
 	require.NoError(t, err)
 	require.Equal(t, rev+1, rev2)
 	requireAbsent(t, s, firstKey)

@@ -32,19 +32,18 @@ func testRevision(t *testing.T, open Opener) {
 		{"duplicate create", func() (int64, error) { return s.Create(ctx, svc, origin) }, false},
 		{"update", func() (int64, error) {
 			svc.Tags = []string{"v2"}
-			rev, _, err := s.Upsert(ctx, svc, origin)
-			return rev, err
+			return update(t, s, svc)
 		}, true},
 		{"dangling route", func() (int64, error) { return s.Create(ctx, route("r", ghost), origin) }, false},
 		{"route", func() (int64, error) { return s.Create(ctx, route("r", svc), origin) }, true},
-		{"restricted delete", func() (int64, error) { return s.Delete(ctx, model.KindService, svc.ID, origin) }, false},
+		{"restricted delete", func() (int64, error) { return s.Delete(ctx, model.KindService, svc.ID, store.AnyVersion, origin) }, false},
 		{"invalid replace", func() (int64, error) {
 			return s.ReplaceAll(ctx, &model.Config{Routes: []*model.Route{route("x", ghost)}}, origin)
 		}, false},
 		{"replace", func() (int64, error) {
 			return s.ReplaceAll(ctx, &model.Config{Services: []*model.Service{ghost}}, origin)
 		}, true},
-		{"delete", func() (int64, error) { return s.Delete(ctx, model.KindService, ghost.ID, origin) }, true},
+		{"delete", func() (int64, error) { return s.Delete(ctx, model.KindService, ghost.ID, store.AnyVersion, origin) }, true},
 		{"replace with nothing", func() (int64, error) { return s.ReplaceAll(ctx, &model.Config{}, origin) }, true},
 	}
 	want := int64(0)
@@ -71,9 +70,9 @@ func testChanges(t *testing.T, open Opener) {
 	svc, c := service("svc"), consumer("c")
 	o := store.Origin{RequestID: "abc", Method: "DELETE", Path: "/consumers/c"}
 	mustCreate(t, s, svc, c, keyAuth("k", c))
-	_, err := s.Delete(ctx, model.KindConsumer, c.ID, o)
+	_, err := s.Delete(ctx, model.KindConsumer, c.ID, store.AnyVersion, o)
 	require.NoError(t, err)
-	_, err = s.Delete(ctx, model.KindConsumer, c.ID, o) // absent: no change
+	_, err = s.Delete(ctx, model.KindConsumer, c.ID, store.AnyVersion, o) // absent: no change
 	require.NoError(t, err)
 
 	all, err := s.Changes(ctx, 0, 0)

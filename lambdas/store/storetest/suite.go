@@ -31,6 +31,9 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ReplaceAll", func(t *testing.T) { t.Parallel(); testReplaceAll(t, open) })
 	t.Run("ReplaceAllLarge", func(t *testing.T) { t.Parallel(); testReplaceAllLarge(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { t.Parallel(); testConcurrency(t, open) })
+	t.Run("Conditional", func(t *testing.T) { t.Parallel(); testConditional(t, open) })
+	t.Run("LostUpdates", func(t *testing.T) { t.Parallel(); testLostUpdates(t, open) })
+	t.Run("DeleteRace", func(t *testing.T) { t.Parallel(); testDeleteRace(t, open) })
 }
 
 // requireCode asserts that err is a *model.Error with code c.
@@ -78,6 +81,15 @@ func mustCreate(t *testing.T, s store.Store, es ...model.Entity) int64 {
 		require.NoError(t, err, "creating %s %s", e.Kind(), e.Meta().ID)
 	}
 	return rev
+}
+
+// update replaces the stored entity with e's id by e, conditionally on
+// the version it is at now.
+func update(t *testing.T, s store.Store, e model.Entity) (int64, error) {
+	t.Helper()
+	_, ver, err := s.GetVersioned(context.Background(), e.Kind(), e.Meta().ID)
+	require.NoError(t, err)
+	return s.Update(context.Background(), e, ver, origin)
 }
 
 // requireAbsent asserts that the entity is gone.
