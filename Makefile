@@ -4,12 +4,20 @@ SHELL        := /bin/bash
 GO           ?= go
 BIN          := bin
 VERSION      ?= 0.1.0-dev
-LDFLAGS      := -s -w -X main.version=$(VERSION)
+COMMIT       ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS      := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 LAMBDAS      := admin publisher cluster authorizer keygen
 GOLANGCI     := $(shell $(GO) env GOPATH)/bin/golangci-lint
 GOLANGCI_VER := v2.15.0
 FUZZTIME     ?= 10s
-# package:FuzzTarget pairs run briefly by `make test`.
+LONG_FUZZTIME ?= 1m
+# The slowest test packages, listed first so that go test starts them
+# first: the longest one never starts last. The emulator's suites mostly
+# wait for moto_server, so one more package than CPUs runs at a time.
+SLOW_PKGS    := ./lambdas/store/dynamo ./lambdas/admin ./tests ./cmd/skyport
+TEST_P       ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2) + 1 )))
+# package:FuzzTarget pairs run by `make fuzz` and `make test-long`; their
+# seed corpora run in every `go test`.
 FUZZ_TARGETS ?= ./internal/declarative:FuzzParse ./internal/snapshot:FuzzDecode ./lambdas/admin:FuzzHandler
 
 .DEFAULT_GOAL := help
@@ -35,10 +43,14 @@ run: ## build and start `skyport local` (Admin API :8001, proxy :8000/:8443, sta
 	exec $(BIN)/skyport local
 
 .PHONY: test
-test: ## every test that runs on this machine (unit, race, conformance, integration, e2e, CDK)
-	$(GO) test -race -count=1 -timeout 30m ./...
-	@$(MAKE) --no-print-directory fuzz
+test: ## every test that runs on this machine (unit, race, conformance, integration, e2e, fuzz seeds, CDK); the first run downloads the test-only modules
+	$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m $(SLOW_PKGS) ./...
 	@$(MAKE) --no-print-directory test-infra
+
+.PHONY: test-long
+test-long: ## what CI runs besides make test: each fuzz target for LONG_FUZZTIME (1m), and the measurements
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(LONG_FUZZTIME)
+	SKYPORT_MEASURE_BOMB_RSS=1 $(GO) test -count=1 -run '^TestDecodeBombPeakRSS$$' -v ./internal/snapshot
 
 .PHONY: test-short
 test-short: ## unit tests only, fast

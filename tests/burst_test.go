@@ -23,8 +23,8 @@ func TestBurstConverges(t *testing.T) {
 	fallback := "file://" + filepath.Join(cp.dataDir, "snapshots")
 	a := startDP(t, "dp-a", "ws://"+cp.cluster, fallback, pub, filepath.Join(dir, "a"), nil)
 	b := startDP(t, "dp-b", "ws://"+cp.cluster, fallback, pub, filepath.Join(dir, "b"), nil)
-	ready(t, a.status, 30*time.Second)
-	ready(t, b.status, 30*time.Second)
+	ready(t, a.status, time.Minute)
+	ready(t, b.status, time.Minute)
 
 	for i := range 100 {
 		mustRequest(t, http.StatusCreated, http.MethodPost, "http://"+cp.admin+"/services",
@@ -32,7 +32,7 @@ func TestBurstConverges(t *testing.T) {
 	}
 	// The newest revision: the /config load plus the 100 writes.
 	const want = 101
-	eventually(t, 30*time.Second, "both data planes at the newest revision", func() error {
+	eventually(t, time.Minute, "both data planes at the newest revision", func() error {
 		sa, sb := statusOf(t, a.status), statusOf(t, b.status)
 		ra, _ := sa["revision"].(float64)
 		rb, _ := sb["revision"].(float64)
@@ -67,7 +67,7 @@ func TestWrongKeyIsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	dp := startDP(t, "dp-wrong-key", "ws://"+cp.cluster, "", keyFile, filepath.Join(dir, "dp"), nil)
-	eventually(t, 20*time.Second, "rejection listed", func() error {
+	eventually(t, time.Minute, "rejection listed", func() error {
 		for _, r := range dataPlanesRaw(t, cp.admin) {
 			if r["id"] == "dp-wrong-key" && r["state"] == "rejected" && strings.Contains(fmt.Sprint(r["error"]), "signature") {
 				return nil

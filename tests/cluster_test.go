@@ -30,7 +30,7 @@ func startLocalCPAt(t testing.TB, dataDir, admin, cluster string, env []string, 
 	args := append([]string{"local", "--data-dir", dataDir, "--admin-listen", cp.admin,
 		"--cluster-listen", cp.cluster, "--dp=false"}, extra...)
 	cp.proc = start(t, "cp", env, args...)
-	eventually(t, 30*time.Second, "admin API up", func() error {
+	eventually(t, time.Minute, "admin API up", func() error {
 		_, _, err := request(http.MethodGet, "http://"+cp.admin+"/", nil)
 		return err
 	})
@@ -119,21 +119,21 @@ func TestThreeDataPlanesServeAndConverge(t *testing.T) {
 		dps = append(dps, startDP(t, name, "ws://"+cp.cluster, fallback, pub, filepath.Join(dir, name), nil))
 	}
 	for _, dp := range dps {
-		ready(t, dp.status, 30*time.Second)
-		eventually(t, 10*time.Second, dp.name+" serves alpha", func() error { return served(dp.proxy, "alpha.test", "/x", "a") })
-		eventually(t, 10*time.Second, dp.name+" serves beta", func() error { return served(dp.proxy, "beta.test", "/v1/y", "b") })
+		ready(t, dp.status, time.Minute)
+		eventually(t, time.Minute, dp.name+" serves alpha", func() error { return served(dp.proxy, "alpha.test", "/x", "a") })
+		eventually(t, time.Minute, dp.name+" serves beta", func() error { return served(dp.proxy, "beta.test", "/v1/y", "b") })
 	}
 
 	// Change a route: beta now goes to upstream c.
 	mustRequest(t, http.StatusOK, http.MethodPatch, "http://"+cp.admin+"/services/beta",
 		map[string]any{"url": upC.URL})
 	for _, dp := range dps {
-		eventually(t, 10*time.Second, dp.name+" follows the change", func() error {
+		eventually(t, time.Minute, dp.name+" follows the change", func() error {
 			return served(dp.proxy, "beta.test", "/v1/y", "c")
 		})
 	}
 
-	eventually(t, 15*time.Second, "three data planes listed at one revision", func() error {
+	eventually(t, time.Minute, "three data planes listed at one revision", func() error {
 		rows := dataPlanes(t, cp.admin)
 		if len(rows) != 3 {
 			return fmt.Errorf("%d data planes listed: %+v", len(rows), rows)

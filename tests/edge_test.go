@@ -35,8 +35,8 @@ func TestHeaderAttackMemory(t *testing.T) {
 	proxyAddr, statusAddr := addr(freePort(t)), addr(freePort(t))
 	dp := start(t, "dp", nil, "dp", "--declarative-config", kongYML, "--cache-dir", filepath.Join(dir, "cache"),
 		"--proxy-listen", proxyAddr, "--proxy-tls-listen", "", "--status-listen", statusAddr,
-		"--access-log=false", "--keepalive-timeout", "300ms")
-	ready(t, statusAddr, 30*time.Second)
+		"--access-log=off", "--keepalive-timeout", "300ms")
+	ready(t, statusAddr, time.Minute)
 
 	t.Run("idle connections closed after --keepalive-timeout", func(t *testing.T) {
 		conn, err := net.Dial("tcp", proxyAddr)

@@ -59,7 +59,7 @@ func TestImageJoinsLocalControlPlane(t *testing.T) {
 		_ = exec.Command("docker", "rm", "-f", name).Run()
 	})
 	ready(t, status, 60*time.Second)
-	eventually(t, 20*time.Second, "proxied through the container", func() error {
+	eventually(t, time.Minute, "proxied through the container", func() error {
 		return served(proxy, "alpha.test", "/", "a")
 	})
 	eventually(t, 60*time.Second, "docker reports the container healthy", func() error {

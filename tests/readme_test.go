@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,8 +15,8 @@ import (
 	"time"
 )
 
-// readmeCommands returns the shell commands of README.md's tested block.
-func readmeCommands(t *testing.T) []string {
+// readmeBlock returns the shell text of README.md's tested block.
+func readmeBlock(t *testing.T) string {
 	t.Helper()
 	raw, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -27,15 +28,32 @@ func readmeCommands(t *testing.T) []string {
 	if begin < 0 || end < begin {
 		t.Fatal("README.md has no readme-test block")
 	}
-	var cmds []string
-	for _, line := range strings.Split(s[begin:end], "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "curl ") {
-			cmds = append(cmds, line)
-		}
+	block := s[begin:end]
+	open := strings.Index(block, "```sh\n")
+	closing := strings.LastIndex(block, "```")
+	if open < 0 || closing <= open {
+		t.Fatal("the readme-test block has no sh code block")
 	}
-	if len(cmds) < 4 {
-		t.Fatalf("README block has %d curl commands, want at least 4", len(cmds))
+	return block[open+len("```sh\n") : closing]
+}
+
+// readmeCommands returns the block's commands, continuation lines
+// joined, comments left out.
+func readmeCommands(t *testing.T, block string) []string {
+	t.Helper()
+	var cmds []string
+	cur := ""
+	for _, line := range strings.Split(block, "\n") {
+		line = strings.TrimSpace(line)
+		if cur == "" && (line == "" || strings.HasPrefix(line, "#")) {
+			continue
+		}
+		if more, ok := strings.CutSuffix(line, "\\"); ok {
+			cur += strings.TrimSpace(more) + " "
+			continue
+		}
+		cmds = append(cmds, cur+line)
+		cur = ""
 	}
 	return cmds
 }
@@ -57,24 +75,27 @@ func (p localPorts) args() []string {
 // defaultAddr matches the default addresses the README's commands use.
 var defaultAddr = regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::1\]):(8000|8001|8005|8100|8443)\b`)
 
-// rewrite points a README command at ports instead of the defaults; a
-// command that names no default address is a test failure, so the test
-// never reaches a gateway running on this machine.
-func (p localPorts) rewrite(t *testing.T, cmd string) string {
+// rewrite points the README's block at ports instead of the defaults.
+// Every command that reaches a gateway (curl, skyport) must name an
+// address, rewritten here, so the test never reaches one running on this
+// machine: a command that names none is a test failure.
+func (p localPorts) rewrite(t *testing.T, block string) string {
 	t.Helper()
-	if !defaultAddr.MatchString(cmd) {
-		t.Fatalf("README command names no default address to rewrite: %s", cmd)
+	for _, cmd := range readmeCommands(t, block) {
+		reaches := strings.Contains(cmd, "curl ") || strings.Contains(cmd, "skyport ")
+		if reaches && !defaultAddr.MatchString(cmd) {
+			t.Fatalf("README command names no default address to rewrite: %s", cmd)
+		}
 	}
 	to := map[string]string{"8000": p.proxy, "8001": p.admin, "8005": p.cluster, "8100": p.status, "8443": p.proxyTLS}
-	return defaultAddr.ReplaceAllStringFunc(cmd, func(m string) string {
+	return defaultAddr.ReplaceAllStringFunc(block, func(m string) string {
 		return to[m[strings.LastIndex(m, ":")+1:]]
 	})
 }
 
 // waitApplied waits until the data plane on status runs the revision the
-// Admin API on admin last committed: the propagation the README's block
-// relies on, waited for explicitly so its commands run once each.
-func waitApplied(t *testing.T, admin, status string) int64 {
+// Admin API on admin last committed.
+func waitApplied(t *testing.T, admin, status string) {
 	t.Helper()
 	var cp struct {
 		Revision int64 `json:"revision"`
@@ -82,81 +103,64 @@ func waitApplied(t *testing.T, admin, status string) int64 {
 	if err := json.Unmarshal(mustRequest(t, http.StatusOK, http.MethodGet, "http://"+admin+"/status", nil), &cp); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, fmt.Sprintf("the data plane runs revision %d", cp.Revision), func() error {
-		if rev := int64(statusOf(t, status)["revision"].(float64)); rev < cp.Revision {
-			return fmt.Errorf("at revision %d", rev)
+	eventually(t, 30*time.Second, fmt.Sprintf("the data plane runs revision %d", cp.Revision), func() error {
+		code, body, err := request(http.MethodGet, fmt.Sprintf("http://%s/status/ready?revision=%d", status, cp.Revision), nil)
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("status %d: %s", code, body)
 		}
-		return nil
-	})
-	return cp.Revision
-}
-
-// waitListed waits until the control plane lists the built-in data plane
-// at revision rev (its acknowledgement arrived).
-func waitListed(t *testing.T, admin string, rev int64) {
-	t.Helper()
-	eventually(t, 10*time.Second, "the data plane's acknowledgement", func() error {
-		rows := dataPlanes(t, admin)
-		if len(rows) != 1 || rows[0].Revision < rev {
-			return fmt.Errorf("listed: %+v", rows)
-		}
-		return nil
+		return err
 	})
 }
 
-// TestReadmeQuickStart runs the README's curl block once, each command
-// once, against `skyport local` on free ports (the commands' default
-// addresses rewritten to them, the state in a temporary directory, so a
-// `make run` on this machine is never touched), then checks that Ctrl-C
-// stops it cleanly and that a restart resumes the state. Propagation to
-// the data plane is waited for explicitly, never by retrying a command.
+// TestReadmeQuickStart does what the README says: it starts `skyport
+// local` (on free ports, its state in a temporary directory, so a `make
+// run` on this machine is never touched), waits for its banner as a user
+// does, and runs the README's block once, as one shell script, verbatim
+// but for the ports, from a directory with bin/skyport: the block itself
+// waits for the data plane, with nothing around it retried or waited
+// for. Then Ctrl-C stops it cleanly and a restart resumes the state.
 func TestReadmeQuickStart(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatal("curl is needed to run the README's commands")
 	}
-	ports := freeLocalPorts(t)
-	var cmds []string
-	for _, c := range readmeCommands(t) {
-		cmds = append(cmds, ports.rewrite(t, c))
+	block := readmeBlock(t)
+	if n := len(readmeCommands(t, block)); n < 5 {
+		t.Fatalf("README block has %d commands, want at least 5", n)
 	}
-	dataDir := filepath.Join(t.TempDir(), ".skyport")
+	ports := freeLocalPorts(t)
+	script := ports.rewrite(t, block)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(binary, filepath.Join(dir, "bin", "skyport")); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(dir, ".skyport")
 	args := append([]string{"local", "--data-dir", dataDir}, ports.args()...)
 	cp := start(t, "make-run", nil, args...)
-	eventually(t, 30*time.Second, "the Admin API answers", func() error {
-		_, _, err := request(http.MethodGet, "http://"+ports.admin+"/", nil)
-		return err
+	eventually(t, 60*time.Second, "the banner", func() error {
+		if !strings.Contains(cp.output(), "Skyport is running") {
+			return errors.New("not printed yet")
+		}
+		return nil
 	})
 
-	run := func(cmd string) string {
-		t.Helper()
-		out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, out)
-		}
-		return string(out)
+	sh := exec.Command("sh", "-e", "-c", script)
+	sh.Dir = dir
+	out, err := sh.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README block failed: %v\n%s", err, out)
 	}
-	proxied := ""
-	for _, cmd := range cmds {
-		switch {
-		case strings.Contains(cmd, ports.proxy+"/"):
-			waitApplied(t, ports.admin, ports.status)
-			proxied = cmd
-			run(cmd)
-		case strings.Contains(cmd, "/clustering/data-planes"):
-			waitListed(t, ports.admin, waitApplied(t, ports.admin, ports.status))
-			var page struct {
-				Data []map[string]any `json:"data"`
-			}
-			out := run(cmd)
-			if err := json.Unmarshal([]byte(out), &page); err != nil || len(page.Data) != 1 {
-				t.Fatalf("want the built-in data plane listed: %v: %s", err, out)
-			}
-		default:
-			run(cmd)
-		}
+	if !strings.Contains(string(out), `"message":"Hello from Skyport"`) {
+		t.Fatalf("no answer from the route in the block's output:\n%s", out)
 	}
-	if proxied == "" {
-		t.Fatal("the README block sends no request through the data plane")
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var page struct {
+		Data []map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &page); err != nil || len(page.Data) != 1 {
+		t.Fatalf("want the built-in data plane listed last: %v:\n%s", err, out)
 	}
 
 	// Ctrl-C stops everything cleanly.
@@ -168,30 +172,34 @@ func TestReadmeQuickStart(t *testing.T) {
 		if code := cp.cmd.ProcessState.ExitCode(); code != 0 {
 			t.Fatalf("skyport local exited %d after Ctrl-C", code)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("skyport local did not stop within 20s of Ctrl-C")
+	case <-time.After(60 * time.Second):
+		t.Fatal("skyport local did not stop within 60s of Ctrl-C")
 	}
 
 	// A second start resumes with the same state.
 	start(t, "make-run-again", nil, args...)
-	ready(t, ports.status, 30*time.Second)
+	ready(t, ports.status, 60*time.Second)
 	waitApplied(t, ports.admin, ports.status)
-	run(proxied)
+	mustRequest(t, http.StatusOK, http.MethodGet, "http://"+ports.proxy+"/example", nil)
 }
 
 // TestReadmeRewrite: every default address the README may use is
-// rewritten, and a command without one is caught.
+// rewritten, and a command that reaches a gateway without naming one is
+// caught.
 func TestReadmeRewrite(t *testing.T) {
 	t.Parallel()
 	p := localPorts{admin: "127.0.0.1:1", proxy: "127.0.0.1:2", proxyTLS: "127.0.0.1:3", status: "127.0.0.1:4", cluster: "127.0.0.1:5"}
-	got := p.rewrite(t, "curl http://127.0.0.1:8001/x http://localhost:8000/y https://127.0.0.1:8443 http://[::1]:8100 ws://127.0.0.1:8005 http://127.0.0.1:80010")
-	want := "curl http://127.0.0.1:1/x http://127.0.0.1:2/y https://127.0.0.1:3 http://127.0.0.1:4 ws://127.0.0.1:5 http://127.0.0.1:80010"
+	block := "# http://127.0.0.1:8001 in a comment\ncurl http://127.0.0.1:8001/x http://localhost:8000/y https://127.0.0.1:8443 \\\n  http://[::1]:8100 ws://127.0.0.1:8005 http://127.0.0.1:80010\nrev=1\n"
+	got := p.rewrite(t, block)
+	want := "# http://127.0.0.1:1 in a comment\ncurl http://127.0.0.1:1/x http://127.0.0.1:2/y https://127.0.0.1:3 \\\n  http://127.0.0.1:4 ws://127.0.0.1:5 http://127.0.0.1:80010\nrev=1\n"
 	if got != want {
 		t.Fatalf("rewrite:\n got %s\nwant %s", got, want)
 	}
-	for _, cmd := range readmeCommands(t) {
-		if out := p.rewrite(t, cmd); defaultAddr.MatchString(out) {
-			t.Fatalf("a default address is left in %s", out)
-		}
+	if out := p.rewrite(t, readmeBlock(t)); defaultAddr.MatchString(out) {
+		t.Fatalf("a default address is left in %s", out)
+	}
+	cmds := readmeCommands(t, "curl a \\\n  b\n# c\nd\ne\nf\ng\n")
+	if cmds[0] != "curl a b" || len(cmds) != 5 {
+		t.Fatalf("commands: %q", cmds)
 	}
 }

@@ -106,8 +106,8 @@ func TestTamperedSnapshotsAreRefused(t *testing.T) {
 	fb.publish(5, good, priv, "", nil)
 	cache := filepath.Join(dir, "cache")
 	dp := startDP(t, "dp-tamper", "", "file://"+objs.Root(), keyFile, cache, nil)
-	ready(t, dp.status, 30*time.Second)
-	eventually(t, 10*time.Second, "serves revision 5", func() error { return served(dp.proxy, "alpha.test", "/", "a") })
+	ready(t, dp.status, time.Minute)
+	eventually(t, time.Minute, "serves revision 5", func() error { return served(dp.proxy, "alpha.test", "/", "a") })
 
 	tests := []struct {
 		desc   string
@@ -182,6 +182,6 @@ func TestTamperedSnapshotsAreRefused(t *testing.T) {
 	}
 	// A valid snapshot in the fallback then brings it up.
 	(&fallbackDir{t: t, objs: empty, key: priv}).publish(9, changed, priv, "", nil)
-	ready(t, again.status, 20*time.Second)
-	eventually(t, 10*time.Second, "serves the fallback's revision", func() error { return served(again.proxy, "alpha.test", "/", "b") })
+	ready(t, again.status, time.Minute)
+	eventually(t, time.Minute, "serves the fallback's revision", func() error { return served(again.proxy, "alpha.test", "/", "b") })
 }

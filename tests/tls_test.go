@@ -64,7 +64,7 @@ func TestCertificateThroughTheAdminAPI(t *testing.T) {
 	up := upstream(t, "a")
 	mustRequest(t, http.StatusCreated, http.MethodPost, "http://"+cp.admin+"/config", kongYAML(up.URL, up.URL))
 	dp := startDP(t, "dp-tls", "ws://"+cp.cluster, "", filepath.Join(cp.dataDir, "publisher.pub"), filepath.Join(dir, "dp"), nil)
-	ready(t, dp.status, 30*time.Second)
+	ready(t, dp.status, time.Minute)
 	before, err := servedSerial(dp.tls, "secure.test")
 	if err != nil {
 		t.Fatalf("TLS listener: %v", err)
@@ -126,7 +126,7 @@ func TestCertificateThroughTheAdminAPI(t *testing.T) {
 	cert2, key2 := selfSigned(t, "secure.test", 1002)
 	mustRequest(t, http.StatusOK, http.MethodPatch, "http://"+cp.admin+"/certificates/"+created.ID,
 		map[string]any{"cert": cert2, "key": key2})
-	eventually(t, 5*time.Second, "rotated certificate served", func() error {
+	eventually(t, time.Minute, "rotated certificate served", func() error {
 		s, err := servedSerial(dp.tls, "secure.test")
 		if err != nil || s != 1002 {
 			return fmt.Errorf("serial %d, %w", s, err)
@@ -142,7 +142,7 @@ func TestCertificateThroughTheAdminAPI(t *testing.T) {
 
 	// Deleted: the default certificate again.
 	mustRequest(t, http.StatusNoContent, http.MethodDelete, "http://"+cp.admin+"/certificates/"+created.ID, nil)
-	eventually(t, 5*time.Second, "default certificate after delete", func() error {
+	eventually(t, time.Minute, "default certificate after delete", func() error {
 		s, err := servedSerial(dp.tls, "secure.test")
 		if err != nil || s != before {
 			return fmt.Errorf("serial %d (default %d), %w", s, before, err)

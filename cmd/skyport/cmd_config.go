@@ -54,7 +54,7 @@ func loadConfig(path string, stderr io.Writer) (*model.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	cfg, err := declarative.Parse(data)
+	cfg, err := declarative.ParseFile(path, data)
 	var de *declarative.Error
 	if errors.As(err, &de) {
 		for _, p := range de.Problems {
@@ -81,7 +81,7 @@ func runConfigValidate(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: skyport config validate FILE\n\nChecks a kong.yml (YAML or JSON) and lists every error with its path.")
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseOnlyFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -118,7 +118,7 @@ func runConfigConvert(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(fs.Output(), "Usage: skyport config convert [flags] IN [OUT]\n\nNormalizes IN (kong.yml, YAML or JSON) and writes it to OUT (default: standard output).\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
+	if err := parseOnlyFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 || fs.NArg() > 2 {

@@ -63,6 +63,9 @@ func TestConfigValidate(t *testing.T) {
 	bad := writeFile(t, "broken.yml", brokenYAML)
 	star := writeFile(t, "star.yml", corsYAML(`["http://a.test", "*"]`))
 	badOrigin := writeFile(t, "origin.yml", corsYAML(`["http://a.test", "(?<=x)a.test"]`))
+	trailingComma := writeFile(t, "kong.json", `{"_format_version": "3.0", "services": [{"name": "a", "host": "a.internal"},]}`)
+	lowerMethod := writeFile(t, "methods.yml", "_format_version: \"3.0\"\nroutes: [{name: r, paths: [/], methods: [get]}]\n")
+	conf := writeFile(t, "kong.conf", validYAML)
 
 	tests := []struct {
 		desc       string
@@ -85,6 +88,16 @@ func TestConfigValidate(t *testing.T) {
 		{desc: "cors with *", args: []string{"config", "validate", star}, code: 0, stdout: []string{star + ": ok (5 entities)"}},
 		{desc: "cors origin the data plane cannot compile", args: []string{"config", "validate", badOrigin}, code: 1,
 			stderr: []string{badOrigin + ": plugins[0].config.origins[1]: '(?<=x)a.test' is not a valid regex"}},
+		{desc: "json with a trailing comma", args: []string{"config", "validate", trailingComma}, code: 1, stderr: []string{
+			trailingComma + ": failed parsing declarative configuration: invalid character ']'",
+			"invalid declarative configuration (1 error)\n",
+		}},
+		{desc: "lower-case method", args: []string{"config", "validate", lowerMethod}, code: 1, stderr: []string{
+			"invalid value: get",
+		}},
+		{desc: "unknown file type", args: []string{"config", "validate", conf}, code: 1, stderr: []string{
+			"unknown file type: kong.conf. (Accepted types: json, yaml)",
+		}},
 		{desc: "missing file", args: []string{"config", "validate", filepath.Join(t.TempDir(), "absent.yml")}, code: 1,
 			stderr: []string{"skyport config: reading "}},
 		{desc: "no file", args: []string{"config", "validate"}, code: 2, stderr: []string{"Usage: skyport config validate FILE"}},

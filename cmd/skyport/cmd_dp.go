@@ -14,7 +14,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"time"
 
@@ -29,8 +28,8 @@ import (
 	"github.com/skyport-gw/skyport/internal/declarative"
 )
 
-// dpOptions are the data plane's settings (DESIGN.md "The data plane's
-// settings"); every flag has a SKYPORT_* environment twin.
+// dpOptions are the data plane's settings (docs/contracts.md, "skyport
+// dp"); every flag has a SKYPORT_* environment twin.
 type dpOptions struct {
 	CPURL             string
 	CPAuth            string
@@ -48,9 +47,8 @@ type dpOptions struct {
 	Labels            string
 	LatencyHeaders    bool
 	RequestIDHeaders  bool
-	// NoAccessLog turns the access log off (--access-log=false); the zero
-	// value keeps it on for every data plane, the built-in one included.
-	NoAccessLog  bool
+	// AccessLog is off, stdout or a file path; empty means stdout.
+	AccessLog    string
 	DrainTimeout time.Duration
 	FallbackPoll time.Duration
 	// GCPercent is set as the garbage collector's target by "skyport dp"
@@ -59,6 +57,13 @@ type dpOptions struct {
 
 	tlsFlags
 	limitFlags
+
+	// logFormat is the process's log format, which the access log
+	// follows: "text" or "json"; not a flag.
+	logFormat string
+	// bound, when set, is called once every listener is bound, with the
+	// listeners' names and addresses; not a flag.
+	bound func([]boundAddr)
 
 	// collectors are extra metrics served on /metrics (the prometheus
 	// plugin's); not a flag.
@@ -86,7 +91,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
 	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")
-	fs.Var((*negatedBool)(&o.NoAccessLog), "access-log", "write one JSON line per proxied request to stdout (buffered, written at least every 200ms)")
+	registerAccessLog(fs, &o.AccessLog)
 	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
 	o.tlsFlags.register(fs)
@@ -94,40 +99,43 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.FallbackPoll, "fallback-poll", 30*time.Second, "how often the fallback is polled while the control plane is unreachable")
 }
 
-// negatedBool is a boolean flag stored negated: the flag defaults to
-// true while the field it sets defaults to false.
-type negatedBool bool
-
-// String implements flag.Value.
-func (b *negatedBool) String() string { return strconv.FormatBool(b == nil || !bool(*b)) }
-
-// Set implements flag.Value.
-func (b *negatedBool) Set(s string) error {
-	v, err := strconv.ParseBool(s)
-	if err != nil {
-		return err
-	}
-	*b = negatedBool(!v)
-	return nil
+// registerAccessLog adds --access-log to fs.
+func registerAccessLog(fs *flag.FlagSet, dest *string) {
+	fs.StringVar(dest, "access-log", "stdout", "where one line per proxied request goes: off, stdout or a file appended to (JSON, or text with --log-format text; written at least every 200ms)")
 }
 
-// IsBoolFlag lets the flag be given without a value.
-func (b *negatedBool) IsBoolFlag() bool { return true }
+// errNothingToServe: a data plane with no source of configuration.
+var errNothingToServe = errors.New("nothing to serve: set --cp-url (SKYPORT_CP_URL) to follow a control plane, " +
+	"or --declarative-config (SKYPORT_DECLARATIVE_CONFIG) to run a kong.yml without one (--fallback-url alone follows a snapshot store)")
 
 // runDP implements "skyport dp".
 func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o dpOptions
+	var (
+		o  dpOptions
+		lf logFlags
+	)
 	fs := flag.NewFlagSet("skyport dp", flag.ContinueOnError)
 	o.register(fs)
+	lf.register(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if err := lf.check(); err != nil {
+		return err
+	}
+	if err := checkAccessLog(o.AccessLog); err != nil {
+		return err
+	}
+	if o.CPURL == "" && o.DeclarativeConfig == "" && o.FallbackURL == "" {
+		return errNothingToServe
 	}
 	if _, set := os.LookupEnv("GOGC"); !set && o.GCPercent != 0 {
 		// A proxy's live heap is small and its allocation rate high: a
 		// higher target trades a few MB for fewer collections.
 		debug.SetGCPercent(o.GCPercent)
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	log := lf.logger(stderr)
+	o.logFormat = lf.format(stderr)
 	pm := promplugin.NewMetrics()
 	o.collectors = append(o.collectors, pm)
 	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm}), log)
@@ -137,7 +145,7 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // --proxy-listen, the status API on --status-listen, the declarative
 // configuration or the sync client, then a graceful shutdown that stops
 // accepting and drains requests for up to --drain-timeout. Access logs go
-// to stdout as JSON lines.
+// where --access-log says.
 func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *slog.Logger) error {
 	metrics := status.NewMetrics()
 	for _, c := range o.collectors {
@@ -154,15 +162,18 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		return fmt.Errorf("starting the certificate manager: %w", err)
 	}
 	defer certificates.Close()
-	var accessLog io.Writer
-	if !o.NoAccessLog {
-		lw := proxy.NewLogWriter(os.Stdout)
-		defer lw.Close()
-		accessLog = lw
+	dest := o.AccessLog
+	if dest == "" {
+		dest = "stdout"
 	}
+	access, err := openAccessLog(dest, o.logFormat, os.Stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = access.close() }()
 	px := proxy.New(proxy.Options{
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
-		Observer: metrics, AccessLogWriter: accessLog,
+		Observer: metrics, AccessLog: access.logger, AccessLogWriter: access.writer,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
 		Limits: limits,
 	})
@@ -199,7 +210,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		servers = append(servers, &namedServer{name: "pprof", addr: o.PprofListen, srv: &http.Server{Handler: pprofHandler(),
 			ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(log)}})
 	}
-	return serveAll(ctx, servers, o.DrainTimeout, log)
+	return serveAll(ctx, servers, o.DrainTimeout, log, o.bound)
 }
 
 // loadDeclarative applies a kong.yml file (Kong's DB-less mode).
@@ -208,7 +219,7 @@ func loadDeclarative(ctx context.Context, px *proxy.Server, path string) error {
 	if err != nil {
 		return fmt.Errorf("reading declarative configuration: %w", err)
 	}
-	cfg, err := declarative.Parse(data)
+	cfg, err := declarative.ParseFile(path, data)
 	if err != nil {
 		return fmt.Errorf("parsing declarative configuration %s: %w", path, err)
 	}
@@ -225,10 +236,17 @@ type namedServer struct {
 	srv        *http.Server
 }
 
-// serveAll listens on every server's address, serves until ctx is done or
-// one fails, then shuts them all down gracefully within drain.
-func serveAll(ctx context.Context, servers []*namedServer, drain time.Duration, log *slog.Logger) error {
-	var lns []net.Listener
+// boundAddr is a listener's name and the address it is bound to.
+type boundAddr struct{ name, addr string }
+
+// serveAll listens on every server's address, tells bound (when set) the
+// addresses once all are bound, serves until ctx is done or one fails,
+// then shuts them all down gracefully within drain.
+func serveAll(ctx context.Context, servers []*namedServer, drain time.Duration, log *slog.Logger, bound func([]boundAddr)) error {
+	var (
+		lns   []net.Listener
+		addrs []boundAddr
+	)
 	for _, s := range servers {
 		ln, err := net.Listen("tcp", s.addr)
 		if err != nil {
@@ -238,7 +256,11 @@ func serveAll(ctx context.Context, servers []*namedServer, drain time.Duration, 
 			return fmt.Errorf("listening for %s on %s: %w", s.name, s.addr, err)
 		}
 		lns = append(lns, ln)
+		addrs = append(addrs, boundAddr{s.name, ln.Addr().String()})
 		log.Info("listening", "listener", s.name, "addr", ln.Addr().String())
+	}
+	if bound != nil {
+		bound(addrs)
 	}
 	errc := make(chan error, len(servers))
 	var wg sync.WaitGroup

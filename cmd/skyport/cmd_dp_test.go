@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -58,9 +57,7 @@ upstreams:
 	file := filepath.Join(t.TempDir(), "kong.yml")
 	require.NoError(t, os.WriteFile(file, []byte(kongYML), 0o600))
 
-	bin := filepath.Join(t.TempDir(), "skyport")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "building skyport: %s", out)
+	bin := buildSkyport(t)
 	proxyAddr, tlsAddr, statusAddr := dpFreeAddr(t), dpFreeAddr(t), dpFreeAddr(t)
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(bin, "dp", "--declarative-config", file, "--proxy-listen", proxyAddr,
@@ -161,26 +158,4 @@ func dpFreeAddr(t *testing.T) string {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().String()
-}
-
-func TestAccessLogFlag(t *testing.T) {
-	tests := []struct {
-		desc string
-		args []string
-		want bool // access log on
-	}{
-		{"on by default", nil, true},
-		{"turned off", []string{"--access-log=false"}, false},
-		{"turned on explicitly", []string{"--access-log"}, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			var o dpOptions
-			fs := flag.NewFlagSet("dp", flag.ContinueOnError)
-			o.register(fs)
-			require.NoError(t, fs.Parse(tc.args))
-			assert.Equal(t, tc.want, !o.NoAccessLog)
-			assert.Equal(t, "true", fs.Lookup("access-log").DefValue)
-		})
-	}
 }

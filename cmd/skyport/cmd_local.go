@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
-// localOptions are the settings of "skyport local" (DESIGN.md "Local mode").
+// localOptions are the settings of "skyport local" (docs/contracts.md, "skyport local").
 type localOptions struct {
 	DataDir       string
 	AdminListen   string
@@ -38,7 +39,8 @@ type localOptions struct {
 	ClusterCertKey   string
 	ClusterMaxNodes  int
 	// dp holds the built-in data plane's listen flags.
-	dp dpOptions
+	dp  dpOptions
+	log logFlags
 }
 
 func (o *localOptions) register(fs *flag.FlagSet) {
@@ -62,11 +64,23 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.dp.StatusListen, "status-listen", "0.0.0.0:8100", "built-in data plane: status API listen address")
 	fs.StringVar(&o.dp.Labels, "labels", "", "built-in data plane: labels reported to the control plane, k:v,k:v")
 	fs.DurationVar(&o.dp.DrainTimeout, "drain-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
+	registerAccessLog(fs, &o.dp.AccessLog)
 	o.dp.limitFlags.register(fs)
+	o.log.register(fs)
 }
 
-// check refuses settings that would expose an open API.
+// check refuses a malformed listen address, then settings that would
+// expose an open API.
 func (o *localOptions) check() error {
+	if err := o.checkAddresses(); err != nil {
+		return err
+	}
+	if err := o.log.check(); err != nil {
+		return err
+	}
+	if err := checkAccessLog(o.dp.AccessLog); err != nil {
+		return err
+	}
 	switch {
 	case o.Backend != "embedded" && o.Backend != "aws":
 		return fmt.Errorf("--backend %q: want embedded or aws", o.Backend)
@@ -76,6 +90,36 @@ func (o *localOptions) check() error {
 		return fmt.Errorf("--cluster-listen %s is not a loopback address: set --cluster-token (or SKYPORT_CLUSTER_TOKEN)", o.ClusterListen)
 	}
 	return o.checkCluster()
+}
+
+// checkAddresses refuses a listen address that is not host:port (the
+// HTTPS proxy's may be empty: disabled).
+func (o *localOptions) checkAddresses() error {
+	for _, a := range []struct{ flag, addr string }{
+		{"admin-listen", o.AdminListen}, {"cluster-listen", o.ClusterListen},
+		{"proxy-listen", o.dp.ProxyListen}, {"proxy-tls-listen", o.dp.ProxyTLSListen}, {"status-listen", o.dp.StatusListen},
+	} {
+		if a.flag == "proxy-tls-listen" && a.addr == "" {
+			continue
+		}
+		if err := checkListen(a.addr); err != nil {
+			return fmt.Errorf("--%s %q: %w", a.flag, a.addr, err)
+		}
+	}
+	return nil
+}
+
+// checkListen checks that addr is host:port with a port number (host may
+// be empty: every interface).
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port: %w", err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Errorf("want host:port: bad port %q", port)
+	}
+	return nil
 }
 
 // isLoopback reports whether a listen address only accepts local clients.
@@ -111,8 +155,13 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("creating --data-dir: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	return serveLocal(ctx, &o, stdout, log)
+	unlock, err := lockDataDir(dataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	o.dp.logFormat = o.log.format(stderr)
+	return serveLocal(ctx, &o, stdout, o.log.logger(stderr))
 }
 
 // serveLocal composes and runs everything until ctx is done, then stops
@@ -168,15 +217,24 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 		})
 	}
 	wg.Go(func() { fail(cp.run(ctx)) })
+	var dpAddrs []boundAddr
 	if o.DP {
 		dpo := builtinDP(o, cl, cp.fallbackURL)
+		bound := make(chan []boundAddr, 1)
+		dpo.bound = func(a []boundAddr) { bound <- a }
 		wg.Go(func() {
 			if err := runDataPlane(ctx, &dpo, reg, log.With("component", "dp")); err != nil {
 				fail(fmt.Errorf("built-in data plane: %w", err))
 			}
 		})
+		select {
+		case dpAddrs = <-bound:
+		case <-ctx.Done():
+		}
 	}
-	printNextSteps(stdout, o, dialable(adminLn.Addr()), cl, cp.fallbackURL)
+	if ctx.Err() == nil {
+		printNextSteps(stdout, o, dialable(adminLn.Addr()), cl, cp.fallbackURL, dpAddrs)
+	}
 
 	<-ctx.Done()
 	log.Info("shutting down")
@@ -223,8 +281,13 @@ func builtinDP(o *localOptions, cl *clusterListener, fallbackURL string) dpOptio
 	return dpo
 }
 
-// printNextSteps tells a new user what to try.
-func printNextSteps(w io.Writer, o *localOptions, adminAddr string, cl *clusterListener, fallbackURL string) {
+// printNextSteps tells a new user what to try, once every listener is
+// bound: dp holds the built-in data plane's bound addresses.
+func printNextSteps(w io.Writer, o *localOptions, adminAddr string, cl *clusterListener, fallbackURL string, dp []boundAddr) {
+	bound := map[string]string{}
+	for _, a := range dp {
+		bound[a.name] = dialable(tcpAddr(a.addr))
+	}
 	auth := ""
 	if o.AdminToken != "" {
 		auth = ` -H "Kong-Admin-Token: $SKYPORT_ADMIN_TOKEN"`
@@ -233,15 +296,19 @@ func printNextSteps(w io.Writer, o *localOptions, adminAddr string, cl *clusterL
 	fmt.Fprintf(w, "\nSkyport is running (backend %s, state in %s).\n\n", o.Backend, o.DataDir)
 	fmt.Fprintf(w, "  Admin API:  %s\n  WebSocket:  %s\n", admin, cl.wsURL())
 	if o.DP {
-		fmt.Fprintf(w, "  Proxy:      http://%s   status: http://%s/status/ready\n", o.dp.ProxyListen, o.dp.StatusListen)
+		fmt.Fprintf(w, "  Proxy:      http://%s", bound["proxy"])
+		if tls, ok := bound["proxy-tls"]; ok {
+			fmt.Fprintf(w, "   https://%s", tls)
+		}
+		fmt.Fprintf(w, "\n  Status:     http://%s/status\n", bound["status"])
 	}
 	fmt.Fprintf(w, "\nTry (the route answers by itself with the request-termination plugin, so no upstream is needed):\n")
 	fmt.Fprintf(w, "  curl -s%s %s/services -d name=example -d url=http://upstream.invalid\n", auth, admin)
 	fmt.Fprintf(w, "  curl -s%s %s/services/example/routes -d name=example-route -d paths[]=/example\n", auth, admin)
-	fmt.Fprintf(w, "  curl -s%s %s/routes/example-route/plugins -d name=request-termination -d config.status_code=200 -d config.message=hello\n", auth, admin)
+	fmt.Fprintf(w, "  rev=$(curl -s%s -o /dev/null -w '%%header{x-skyport-revision}' %s/routes/example-route/plugins -d name=request-termination -d config.status_code=200 -d config.message=hello)\n", auth, admin)
 	if o.DP {
-		_, port, _ := net.SplitHostPort(o.dp.ProxyListen)
-		fmt.Fprintf(w, "  curl -i http://127.0.0.1:%s/example\n", port)
+		fmt.Fprintf(w, "  skyport wait --revision \"$rev\" --status-url http://%s\n", bound["status"])
+		fmt.Fprintf(w, "  curl -i http://%s/example\n", bound["proxy"])
 	}
 	fmt.Fprintf(w, "  curl -s%s %s/clustering/data-planes\n", auth, admin)
 	token := ""
@@ -251,6 +318,12 @@ func printNextSteps(w io.Writer, o *localOptions, adminAddr string, cl *clusterL
 	if o.ClusterCert != "" {
 		token += " --cp-ca " + o.ClusterCert
 	}
-	fmt.Fprintf(w, "\nJoin another data plane:\n  skyport dp --cp-url %s%s --fallback-url %s --verify-key %s --cache-dir ./dp2-cache --proxy-listen 127.0.0.1:9000 --proxy-tls-listen '' --status-listen 127.0.0.1:9100\n\n",
+	fmt.Fprintf(w, "\nJoin another data plane:\n  skyport dp --cp-url %s%s --fallback-url %s --verify-key %s --cache-dir ~/.cache/skyport/dp2 --proxy-listen 127.0.0.1:9000 --proxy-tls-listen '' --status-listen 127.0.0.1:9100\n\n",
 		cl.wsURL(), token, fallbackURL, filepath.Join(o.DataDir, "publisher.pub"))
 }
+
+// tcpAddr is a bound address as a net.Addr.
+type tcpAddr string
+
+func (a tcpAddr) Network() string { return "tcp" }
+func (a tcpAddr) String() string  { return string(a) }

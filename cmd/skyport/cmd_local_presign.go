@@ -29,6 +29,8 @@ type localPresigner struct {
 	base    string // http://host:port of the cluster listener
 	objects objstore.Store
 	secret  []byte
+	// now is the clock URLs expire by.
+	now func() time.Time
 }
 
 var (
@@ -39,7 +41,7 @@ var (
 func newLocalPresigner(base string, objects objstore.Store) *localPresigner {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	return &localPresigner{base: base, objects: objects, secret: secret}
+	return &localPresigner{base: base, objects: objects, secret: secret, now: time.Now}
 }
 
 // PresignGet returns a URL for key valid for ttl.
@@ -47,7 +49,7 @@ func (p *localPresigner) PresignGet(_ context.Context, key string, ttl time.Dura
 	if !strings.HasPrefix(key, "snapshots/") {
 		return "", fmt.Errorf("presigning %s: only snapshots are served", key)
 	}
-	exp := time.Now().Add(ttl).Unix()
+	exp := p.now().Add(ttl).Unix()
 	return fmt.Sprintf("%s%s%s?expires=%d&signature=%s", p.base, snapshotPath, key, exp, p.sign(key, exp)), nil
 }
 
@@ -68,7 +70,7 @@ func (p *localPresigner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	exp, err := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
 	sig, _ := hex.DecodeString(r.URL.Query().Get("signature"))
 	want, _ := hex.DecodeString(p.sign(key, exp))
-	if err != nil || !hmac.Equal(sig, want) || time.Now().Unix() > exp || !strings.HasPrefix(key, "snapshots/") {
+	if err != nil || !hmac.Equal(sig, want) || p.now().Unix() > exp || !strings.HasPrefix(key, "snapshots/") {
 		http.Error(w, "request signature is invalid or expired", http.StatusForbidden)
 		return
 	}

@@ -30,6 +30,10 @@ func TestLocalPresigner(t *testing.T) {
 	})))
 	t.Cleanup(srv.Close)
 	p = newLocalPresigner(srv.URL, objects)
+	// A fixed clock: the subtests may wait for a CPU longer than any
+	// expiry, and a URL must not expire while they do.
+	now := time.Unix(1700000000, 0)
+	p.now = func() time.Time { return now }
 
 	presign := func(key string, ttl time.Duration) string {
 		u, err := p.PresignGet(ctx, key, ttl)
@@ -44,7 +48,8 @@ func TestLocalPresigner(t *testing.T) {
 	}{
 		{desc: "valid", url: presign("snapshots/1.json.gz", time.Minute), status: http.StatusOK, body: "snapshot one"},
 		{desc: "absent snapshot", url: presign("snapshots/2.json.gz", time.Minute), status: http.StatusNotFound},
-		{desc: "expired", url: presign("snapshots/1.json.gz", -time.Minute), status: http.StatusForbidden},
+		{desc: "expired", url: presign("snapshots/1.json.gz", -time.Second), status: http.StatusForbidden},
+		{desc: "valid to the second", url: presign("snapshots/1.json.gz", 0), status: http.StatusOK, body: "snapshot one"},
 		{desc: "tampered key", url: strings.Replace(presign("snapshots/2.json.gz", time.Minute), "2.json", "1.json", 1), status: http.StatusForbidden},
 		{desc: "no signature", url: srv.URL + snapshotPath + "snapshots/1.json.gz", status: http.StatusForbidden},
 		{desc: "not a snapshot path", url: srv.URL + "/other", status: http.StatusNotFound},

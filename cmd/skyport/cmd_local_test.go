@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,34 +30,46 @@ import (
 
 	"github.com/skyport-gw/skyport/internal/freeport"
 	"github.com/skyport-gw/skyport/internal/motoserver"
-	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
 func TestLocalOptionsCheck(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		desc    string
-		opts    localOptions
+		args    []string
 		wantErr string
 	}{
-		{desc: "defaults", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "127.0.0.1:8005"}},
-		{desc: "IPv6 loopback and localhost", opts: localOptions{Backend: "aws", AdminListen: "[::1]:8001", ClusterListen: "localhost:8005"}},
-		{desc: "open admin without a token", opts: localOptions{Backend: "embedded", AdminListen: "0.0.0.0:8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--admin-token"},
-		{desc: "all interfaces without a token", opts: localOptions{Backend: "embedded", AdminListen: ":8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--admin-token"},
-		{desc: "open admin with a token", opts: localOptions{Backend: "embedded", AdminListen: "0.0.0.0:8001", ClusterListen: "127.0.0.1:8005", AdminToken: "t"}},
-		{desc: "open hub without a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "10.0.0.1:8005"}, wantErr: "--cluster-token"},
-		{desc: "open hub with a token", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t", ClusterAdvertise: "cp.example:8005"}},
-		{desc: "open hub without an advertised address", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t"}, wantErr: "--cluster-advertise"},
-		{desc: "open hub on one address", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "10.0.0.1:8005", ClusterToken: "t"}},
-		{desc: "unspecified advertised address", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "0.0.0.0:8005", ClusterToken: "t", ClusterAdvertise: "0.0.0.0:8005"}, wantErr: "--cluster-advertise"},
-		{desc: "certificate without key", opts: localOptions{Backend: "embedded", AdminListen: "127.0.0.1:8001", ClusterListen: "127.0.0.1:8005", ClusterCert: "c.pem"}, wantErr: "--cluster-cert-key"},
-		{desc: "unknown backend", opts: localOptions{Backend: "etcd", AdminListen: "127.0.0.1:8001", ClusterListen: "127.0.0.1:8005"}, wantErr: "--backend"},
+		{desc: "defaults"},
+		{desc: "IPv6 loopback and localhost", args: []string{"--backend", "aws", "--admin-listen", "[::1]:8001", "--cluster-listen", "localhost:8005"}},
+		{desc: "open admin without a token", args: []string{"--admin-listen", "0.0.0.0:8001"}, wantErr: "--admin-token"},
+		{desc: "all interfaces without a token", args: []string{"--admin-listen", ":8001"}, wantErr: "--admin-token"},
+		{desc: "open admin with a token", args: []string{"--admin-listen", "0.0.0.0:8001", "--admin-token", "t"}},
+		{desc: "open hub without a token", args: []string{"--cluster-listen", "10.0.0.1:8005"}, wantErr: "--cluster-token"},
+		{desc: "open hub with a token", args: []string{"--cluster-listen", "0.0.0.0:8005", "--cluster-token", "t", "--cluster-advertise", "cp.example:8005"}},
+		{desc: "open hub without an advertised address", args: []string{"--cluster-listen", "0.0.0.0:8005", "--cluster-token", "t"}, wantErr: "--cluster-advertise"},
+		{desc: "open hub on one address", args: []string{"--cluster-listen", "10.0.0.1:8005", "--cluster-token", "t"}},
+		{desc: "unspecified advertised address", args: []string{"--cluster-listen", "0.0.0.0:8005", "--cluster-token", "t", "--cluster-advertise", "0.0.0.0:8005"}, wantErr: "--cluster-advertise"},
+		{desc: "certificate without key", args: []string{"--cluster-cert", "c.pem"}, wantErr: "--cluster-cert-key"},
+		{desc: "unknown backend", args: []string{"--backend", "etcd"}, wantErr: "--backend"},
+		{desc: "HTTPS proxy disabled", args: []string{"--proxy-tls-listen", ""}},
+		// A malformed address is named before any rule about tokens.
+		{desc: "admin address without a port", args: []string{"--admin-listen", "nonsense"}, wantErr: `--admin-listen "nonsense": want host:port`},
+		{desc: "admin address with a bad port", args: []string{"--admin-listen", "127.0.0.1:http"}, wantErr: `--admin-listen "127.0.0.1:http": want host:port: bad port`},
+		{desc: "port out of range", args: []string{"--cluster-listen", "127.0.0.1:70000"}, wantErr: "--cluster-listen"},
+		{desc: "bad proxy address", args: []string{"--proxy-listen", "8000"}, wantErr: "--proxy-listen"},
+		{desc: "bad status address", args: []string{"--status-listen", ""}, wantErr: "--status-listen"},
+		{desc: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
+		{desc: "empty access log", args: []string{"--access-log", ""}, wantErr: "--access-log"},
+		{desc: "boolean access log", args: []string{"--access-log=false"}, wantErr: "no longer a boolean"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
-			tt.opts.ClusterMaxNodes = cluster.DefaultNodeLimit
-			err := tt.opts.check()
+			var o localOptions
+			fs := flag.NewFlagSet("local", flag.ContinueOnError)
+			o.register(fs)
+			require.NoError(t, fs.Parse(tt.args))
+			err := o.check()
 			if tt.wantErr == "" {
 				require.NoError(t, err)
 				return
@@ -78,15 +94,6 @@ type localProcess struct {
 	cmd                           *exec.Cmd
 	admin, cluster, proxy, status string
 	stderr                        *bytes.Buffer
-}
-
-// buildSkyport builds the binary once per test.
-func buildSkyport(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "skyport")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "building skyport: %s", out)
-	return bin
 }
 
 func freeAddr(t *testing.T) string {
@@ -133,8 +140,8 @@ func (p *localProcess) stop(t *testing.T) {
 	select {
 	case err := <-done:
 		require.NoError(t, err, "skyport local exits cleanly on SIGINT")
-	case <-time.After(30 * time.Second):
-		t.Fatal("skyport local did not stop within 30s of SIGINT")
+	case <-time.After(time.Minute):
+		t.Fatal("skyport local did not stop within a minute of SIGINT")
 	}
 }
 
@@ -205,6 +212,7 @@ func exerciseLocal(t *testing.T, env []string, args ...string) {
 		return len(dps) == 1 && dps[0]["revision"] == float64(2) && dps[0]["sync_status"] == "normal"
 	})
 	p.stop(t)
+	requireOneLinePerEvent(t, p.stderr.String())
 
 	p = startLocal(t, bin, env, args...)
 	served(t, p, "/echo")
@@ -305,4 +313,143 @@ func TestLocalControlPlaneAlone(t *testing.T) {
 	served(t, dp, "/echo")
 	dp.stop(t)
 	cp.stop(t)
+}
+
+// syncBuffer is a bytes.Buffer safe for a process to write while a test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestLocalBannerAfterBind: with every port chosen by the system (:0),
+// the banner appears once every listener is bound and names the bound
+// addresses, and they answer.
+func TestLocalBannerAfterBind(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr syncBuffer
+	cmd := exec.Command(buildSkyport(t), "local", "--data-dir", t.TempDir(), "--admin-listen", "127.0.0.1:0",
+		"--cluster-listen", "127.0.0.1:0", "--proxy-listen", "127.0.0.1:0", "--proxy-tls-listen", "127.0.0.1:0",
+		"--status-listen", "127.0.0.1:0")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+	})
+	eventually(t, "the banner", func() bool { return strings.Contains(stdout.String(), "Join another data plane") })
+	banner := stdout.String()
+	require.NotRegexp(t, `:0\b`, banner, "every address is a bound one")
+	addr := func(label string) string {
+		m := regexp.MustCompile(label + `\s+https?://(127\.0\.0\.1:\d+)`).FindStringSubmatch(banner)
+		require.Len(t, m, 2, "%s in %s", label, banner)
+		return m[1]
+	}
+	admin, proxy, status := addr("Admin API:"), addr("Proxy:"), addr("Status:")
+	for _, u := range []string{"http://" + admin + "/", "http://" + status + "/status"} {
+		resp, err := http.Get(u)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, u)
+	}
+	resp, err := http.Get("http://" + proxy + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the proxy answers, with no route yet")
+}
+
+// TestLocalPortInUse: a listener that cannot bind fails the start, and
+// no banner claims Skyport is running.
+func TestLocalPortInUse(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(buildSkyport(t), "local", "--data-dir", t.TempDir(), "--admin-listen", "127.0.0.1:0",
+		"--cluster-listen", "127.0.0.1:0", "--proxy-listen", taken.Addr().String(), "--proxy-tls-listen", "",
+		"--status-listen", "127.0.0.1:0")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "stderr: %s", &stderr)
+	require.Equal(t, 1, exit.ExitCode())
+	require.NotContains(t, stdout.String(), "Skyport is running")
+	require.Contains(t, stderr.String(), "listening for proxy on "+taken.Addr().String())
+	require.Contains(t, stderr.String(), "address already in use")
+}
+
+// TestLocalDataDirHeld: a second skyport local on the same data
+// directory is refused at once, naming the directory and its holder.
+func TestLocalDataDirHeld(t *testing.T) {
+	t.Parallel()
+	bin := buildSkyport(t)
+	dataDir := t.TempDir()
+	first := startLocal(t, bin, nil, "--data-dir", dataDir)
+	var stdout, stderr bytes.Buffer
+	second := exec.Command(bin, "local", "--data-dir", dataDir, "--admin-listen", freeAddr(t), "--cluster-listen", freeAddr(t),
+		"--proxy-listen", freeAddr(t), "--proxy-tls-listen", "", "--status-listen", freeAddr(t))
+	second.Stdout, second.Stderr = &stdout, &stderr
+	err := second.Run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, 1, exit.ExitCode())
+	msg := stderr.String()
+	require.Equal(t, fmt.Sprintf("skyport local: another skyport process holds the data directory %s (process %d): stop it first, or choose another --data-dir\n",
+		dataDir, first.cmd.Process.Pid), msg)
+	require.Empty(t, stdout.String())
+	first.stop(t)
+	// Once the first one stopped, the directory is free again.
+	startLocal(t, bin, nil, "--data-dir", dataDir).stop(t)
+}
+
+// requireOneLinePerEvent checks a process's log (JSON, standard error is
+// not a terminal): every line one JSON object without a repeated key,
+// each revision's apply logged at most once (the newest once), and no access log line among them
+// (the access log is a stream of its own).
+func requireOneLinePerEvent(t *testing.T, logs string) {
+	t.Helper()
+	applied := map[float64]int{}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		dec := json.NewDecoder(strings.NewReader(line))
+		tok, err := dec.Token()
+		require.NoError(t, err, line)
+		require.Equal(t, json.Delim('{'), tok, line)
+		keys := map[string]bool{}
+		fields := map[string]any{}
+		for dec.More() {
+			k, err := dec.Token()
+			require.NoError(t, err, line)
+			key := k.(string)
+			require.False(t, keys[key], "key %q repeated in %s", key, line)
+			keys[key] = true
+			var v any
+			require.NoError(t, dec.Decode(&v), line)
+			fields[key] = v
+		}
+		require.NotEqual(t, "request", fields["msg"], "an access log line among the logs: %s", line)
+		if fields["msg"] == "configuration applied" {
+			applied[fields["revision"].(float64)]++
+		}
+	}
+	// A data plane may skip to the newest revision; none is logged twice.
+	require.Equal(t, 1, applied[2], "revision 2 applied: %v", applied)
+	for rev, n := range applied {
+		require.Equal(t, 1, n, "revision %v logged %d times", rev, n)
+	}
 }

@@ -3,7 +3,8 @@
 //	skyport local     the control plane and a data plane in one process (embedded store)
 //	skyport dp        a data plane
 //	skyport config    validate and convert declarative configuration
-//	skyport version   print the version
+//	skyport wait      wait until a data plane runs a revision
+//	skyport version   print the version, commit and Go version
 //
 // main.go and the cmd_*.go files beside it are the only composition root:
 // they read flags and the environment, build clients and wire packages.
@@ -21,8 +22,13 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "0.1.0-dev"
+// version and commit are set at build time with
+// -ldflags "-X main.version=… -X main.commit=…"; without a commit, the
+// one the Go toolchain stamped (a build in a git checkout) is reported.
+var (
+	version = "0.1.0-dev"
+	commit  = ""
+)
 
 type command struct {
 	name, summary string
@@ -35,10 +41,8 @@ func commands() []command {
 		{"dp", "run a data plane", runDP},
 		{"config", "validate and convert declarative configuration (kong.yml)", runConfig},
 		{"health", "exit 0 when the local data plane has a configuration (container health check)", runHealth},
-		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
-			fmt.Fprintln(out, "skyport", version)
-			return nil
-		}},
+		{"wait", "wait until a data plane runs a revision (an Admin API write's X-Skyport-Revision)", runWait},
+		{"version", "print the version, commit and Go version", runVersion},
 	}
 }
 
@@ -49,9 +53,15 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
+		usage(stderr)
+		return 2
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
 		usage(stdout)
 		return 0
+	case args[0] == "--version" || args[0] == "-version":
+		args = []string{"version"}
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -111,20 +121,50 @@ func applyEnv(fs *flag.FlagSet) error {
 	return err
 }
 
-// parseFlags parses args into fs, then the environment twins, printing
-// usage (with each flag's twin) on --help.
+// parseFlags parses args into fs, then the environment twins of the
+// flags not given, printing usage (with an example twin) on --help. The
+// long-running commands (local, dp, health) take their settings this way.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	defaultUsage := fs.Usage
 	fs.Usage = func() {
 		defaultUsage()
-		fmt.Fprintln(fs.Output(), "\nEvery flag has an environment twin: --cp-url ⇔ SKYPORT_CP_URL; flags win.")
+		if f := twinExample(fs); f != "" {
+			fmt.Fprintf(fs.Output(), "\nEvery flag has an environment twin: --%s ⇔ %s; flags win.\n", f, envName(f))
+		}
 	}
+	if err := parseOnlyFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	return applyEnv(fs)
+}
+
+// parseOnlyFlags parses args into fs, without environment twins (the
+// one-shot commands: config, wait).
+func parseOnlyFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
 	}
-	return applyEnv(fs)
+	return nil
+}
+
+// twinExample names a flag of fs to show its environment twin: a
+// well-known one when fs has it, else its first; "" when it has none.
+func twinExample(fs *flag.FlagSet) string {
+	for _, name := range []string{"cp-url", "admin-listen", "status-listen"} {
+		if fs.Lookup(name) != nil {
+			return name
+		}
+	}
+	first := ""
+	fs.VisitAll(func(f *flag.Flag) {
+		if first == "" {
+			first = f.Name
+		}
+	})
+	return first
 }

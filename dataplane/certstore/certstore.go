@@ -43,6 +43,7 @@ type Storage struct {
 	owner string
 	ttl   time.Duration
 	poll  time.Duration
+	now   func() time.Time
 
 	mu   sync.Mutex
 	held map[string]*heldLock
@@ -60,6 +61,10 @@ func WithLockTTL(d time.Duration) Option { return func(s *Storage) { s.ttl = d }
 // else. Default one second.
 func WithPollInterval(d time.Duration) Option { return func(s *Storage) { s.poll = d } }
 
+// WithClock sets the clock lock expiries are written and judged by.
+// Default time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Storage) { s.now = now } }
+
 // New returns a Storage on store.
 func New(store objstore.Store, opts ...Option) *Storage {
 	s := &Storage{
@@ -67,6 +72,7 @@ func New(store objstore.Store, opts ...Option) *Storage {
 		owner: uuid.NewString(),
 		ttl:   time.Minute,
 		poll:  time.Second,
+		now:   time.Now,
 		held:  map[string]*heldLock{},
 	}
 	for _, o := range opts {

@@ -106,15 +106,45 @@ func testUnlockLost(t *testing.T, o objstore.Store) {
 	require.Contains(t, string(data), "thief", "the new holder's lock stays")
 }
 
-// testKeepAlive holds a lock with a short ttl for two ttls: the
-// holder's keep-alive must stop another instance from taking it over.
+// clock is a time tests set; safe for concurrent use.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock {
+	c := &clock{}
+	c.ns.Store(t.UnixNano())
+	return c
+}
+
+func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// lockExpiry reads the expiry a lock object states.
+func lockExpiry(t *testing.T, o objstore.Store, name string) time.Time {
+	data, _, err := o.Get(context.Background(), "locks/"+name)
+	require.NoError(t, err)
+	var body struct {
+		Expires time.Time `json:"expires"`
+	}
+	require.NoError(t, json.Unmarshal(data, &body))
+	return body.Expires
+}
+
+// testKeepAlive: two TTLs after a lock was taken (on a clock the test
+// moves), the holder's keep-alive has pushed its expiry past them, so
+// another instance cannot take it over. The clock makes it independent of
+// how long the machine takes to run the keep-alive.
 func testKeepAlive(t *testing.T, o objstore.Store) {
 	ctx := context.Background()
-	ttl := 900 * time.Millisecond
-	holder := newStorage(t, o, certstore.WithLockTTL(ttl))
+	clk := newClock(time.Now())
+	ttl := 300 * time.Millisecond // the keep-alive runs every 100ms
+	holder := newStorage(t, o, certstore.WithLockTTL(ttl), certstore.WithClock(clk.now))
 	require.NoError(t, holder.Lock(ctx, "n"))
-	short, cancel := context.WithTimeout(ctx, 2*ttl)
+	clk.advance(2 * ttl)
+	past := clk.now()
+	require.Eventually(t, func() bool { return lockExpiry(t, o, "n").After(past) }, time.Minute, 10*time.Millisecond,
+		"the keep-alive renews the lock")
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	require.ErrorIs(t, newStorage(t, o).Lock(short, "n"), context.DeadlineExceeded)
+	require.ErrorIs(t, newStorage(t, o, certstore.WithClock(clk.now)).Lock(short, "n"), context.DeadlineExceeded)
 	require.NoError(t, holder.Unlock(ctx, "n"))
 }

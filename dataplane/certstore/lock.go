@@ -90,7 +90,7 @@ func (s *Storage) takeOver(ctx context.Context, key string, body []byte) (string
 		return "", err
 	}
 	var cur lockBody
-	if json.Unmarshal(data, &cur) == nil && time.Now().Before(cur.Expires) {
+	if json.Unmarshal(data, &cur) == nil && s.now().Before(cur.Expires) {
 		return "", nil
 	}
 	tag, err := s.store.Put(ctx, key, body, objstore.Condition{IfMatch: etag})
@@ -189,6 +189,6 @@ func (s *Storage) Close() {
 }
 
 func (s *Storage) body(token string, lease time.Duration) []byte {
-	b, _ := json.Marshal(lockBody{Owner: s.owner, Token: token, Expires: time.Now().Add(lease).UTC()})
+	b, _ := json.Marshal(lockBody{Owner: s.owner, Token: token, Expires: s.now().Add(lease).UTC()})
 	return b
 }

@@ -158,35 +158,46 @@ func TestBufferedBodies(t *testing.T) {
 func TestClientBodyFaults(t *testing.T) {
 	t.Parallel()
 	b := newBackend(t, "b", nil)
-	limits := proxy.Limits{BodyTimeout: 100 * time.Millisecond, MaxBodySize: 1000}
+	// Only the stalled body waits for client_body_timeout, on edges of
+	// its own: a timeout that short would also expire on a complete body
+	// whose read waits for a CPU on a loaded machine.
+	limits := proxy.Limits{BodyTimeout: time.Minute, MaxBodySize: 1000}
+	stalling := proxy.Limits{BodyTimeout: 100 * time.Millisecond, MaxBodySize: 1000}
 	buffered := edgeTo(t, b.addr, limits)
 	streamed := edgeTo(t, b.addr, limits, unbufferedRequests)
+	bufferedStall := edgeTo(t, b.addr, stalling)
+	streamedStall := edgeTo(t, b.addr, stalling, unbufferedRequests)
 	const chunkedHead = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 	tests := []struct {
 		desc       string
 		request    string
 		wantStatus int
 		wantMsg    string
+		stalls     bool
 	}{
 		{desc: "bad chunk size", request: chunkedHead + "5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n",
 			wantStatus: http.StatusBadRequest, wantMsg: "Bad request"},
 		{desc: "chunk size overflowing", request: chunkedHead + "5\r\nhello\r\nffffffffffffffffff\r\n",
 			wantStatus: http.StatusBadRequest, wantMsg: "Bad request"},
 		{desc: "body stalled", request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab",
-			wantStatus: http.StatusRequestTimeout, wantMsg: "Request timeout"},
+			wantStatus: http.StatusRequestTimeout, wantMsg: "Request timeout", stalls: true},
 		{desc: "announced past the limit", request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n",
 			wantStatus: http.StatusRequestEntityTooLarge, wantMsg: "Payload too large"},
 		{desc: "chunked past the limit", request: chunkedHead + "7d0\r\n" + strings.Repeat("x", 2000) + "\r\n0\r\n\r\n",
 			wantStatus: http.StatusRequestEntityTooLarge, wantMsg: "Payload too large"},
 	}
 	for _, mode := range []struct {
-		name string
-		e    *edge
-	}{{"buffered", buffered}, {"streamed", streamed}} {
+		name     string
+		e, stall *edge
+	}{{"buffered", buffered, bufferedStall}, {"streamed", streamed, streamedStall}} {
 		for _, tt := range tests {
 			t.Run(mode.name+"/"+tt.desc, func(t *testing.T) {
 				t.Parallel()
-				conn, err := net.Dial("tcp", mode.e.addr)
+				e := mode.e
+				if tt.stalls {
+					e = mode.stall
+				}
+				conn, err := net.Dial("tcp", e.addr)
 				require.NoError(t, err)
 				defer conn.Close()
 				_, err = io.WriteString(conn, tt.request)

@@ -59,9 +59,12 @@ func upstreamOf(name string, targets ...string) (*model.Upstream, []*model.Targe
 
 func TestUpstreamErrors(t *testing.T) {
 	t.Parallel()
+	// The slow upstream answers only when the proxy gave up on it (or
+	// after a minute): a read timeout of 100ms is always reached first,
+	// however long the proxy waits for a CPU.
 	slow := newBackend(t, "slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case <-time.After(2 * time.Second):
+		case <-time.After(time.Minute):
 		case <-r.Context().Done():
 		}
 	}))

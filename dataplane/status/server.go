@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -78,12 +79,47 @@ func (h *Handler) status(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (h *Handler) ready(w http.ResponseWriter, _ *http.Request) {
+// ready answers 200 once a configuration is loaded and, with
+// ?revision=N, once the running revision is N or newer (a client that
+// wrote revision N through the Admin API waits on it); 503 otherwise, with
+// the revision it runs and the last one it refused.
+func (h *Handler) ready(w http.ResponseWriter, r *http.Request) {
+	var want int64
+	if v := r.URL.Query().Get("revision"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"message": "revision: expected a non-negative integer"})
+			return
+		}
+		want = n
+	}
 	if !h.src.Ready() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"message": "no configuration available"})
+		writeJSON(w, http.StatusServiceUnavailable, notReady{Message: "no configuration available"})
+		return
+	}
+	rev, _ := h.src.Current()
+	if rev < want {
+		body := notReady{Message: fmt.Sprintf("revision %d not applied yet: running revision %d", want, rev), Revision: rev}
+		if h.sync != nil {
+			if s := h.sync.SyncState(); s.RejectedRevision >= want {
+				body.RejectedRevision = s.RejectedRevision
+				body.Message = fmt.Sprintf("revision %d not applied: running revision %d, refused revision %d", want, rev, s.RejectedRevision)
+				if s.LastError != "" {
+					body.Message += ": " + s.LastError
+				}
+			}
+		}
+		writeJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"message": "ready"})
+}
+
+// notReady is the body of a 503 from /status/ready.
+type notReady struct {
+	Message          string `json:"message"`
+	Revision         int64  `json:"revision,omitempty"`
+	RejectedRevision int64  `json:"rejected_revision,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,6 +1,7 @@
 // Package status is the data plane's status API on --status-listen:
 // GET /status (Kong's shape plus configuration_hash and revision),
-// GET /status/ready (503 until a configuration is loaded) and GET /metrics
+// GET /status/ready (503 until a configuration is loaded; with
+// ?revision=N, until revision N or a newer one runs) and GET /metrics
 // (Prometheus).
 package status
 

@@ -65,7 +65,8 @@ func (c *Client) attempt(ctx context.Context, j job) {
 		c.log.Warn("snapshot rejected", "revision", rev, "source", j.source, "error", err)
 		c.state.rejected(j.ptr, err, !errors.Is(err, ErrFetch))
 	default:
-		c.log.Info("configuration applied", "revision", rev, "source", j.source)
+		// The proxy logs the apply itself, with what it compiled.
+		c.log.Debug("snapshot applied", "revision", rev, "source", j.source)
 	}
 	c.sendStatus(ctx)
 }

@@ -51,7 +51,7 @@ func TestNoticeAppliedAndAcknowledged(t *testing.T) {
 		Labels: map[string]string{"region": "eu"}, Revision: 0, ConfigHash: snapshot.ConfigHash(nil),
 		Plugins: []string{"key-auth"},
 	}, hello)
-	require.Eventually(t, func() bool { return c.SyncState().CP == "connected" }, waitFor, waitFor/100)
+	require.Eventually(t, func() bool { return c.SyncState().CP == "connected" }, waitFor, tick)
 
 	p := publish(t, store, priv, 3)
 	send(t, conn, notice(p))
@@ -223,9 +223,9 @@ func TestFallbackWhileCPDown(t *testing.T) {
 	require.NoError(t, err)
 	run(t, c)
 
-	require.Eventually(t, func() bool { return a.revision() == 1 }, waitFor, waitFor/500)
+	require.Eventually(t, func() bool { return a.revision() == 1 }, waitFor, tick)
 	publish(t, store, priv, 2)
-	require.Eventually(t, func() bool { return a.revision() == 2 }, waitFor, waitFor/500)
+	require.Eventually(t, func() bool { return a.revision() == 2 }, waitFor, tick)
 	state := c.SyncState()
 	require.Equal(t, dpsync.SourceFallback, state.Source)
 	require.NotEqual(t, "connected", state.CP)
@@ -251,7 +251,7 @@ func TestBootFromCache(t *testing.T) {
 	require.NoError(t, err)
 	run(t, c)
 
-	require.Eventually(t, func() bool { return c.SyncState().Source == dpsync.SourceCache }, waitFor, waitFor/500)
+	require.Eventually(t, func() bool { return c.SyncState().Source == dpsync.SourceCache }, waitFor, tick)
 	calls, sources := a.applied()
 	require.Equal(t, []int64{9}, calls)
 	require.Equal(t, []string{dpsync.SourceCache}, sources)
@@ -277,7 +277,7 @@ func TestBootIgnoresDamagedCache(t *testing.T) {
 	require.NoError(t, err)
 	run(t, c)
 
-	require.Eventually(t, func() bool { return a.revision() == 10 }, waitFor, waitFor/500)
+	require.Eventually(t, func() bool { return a.revision() == 10 }, waitFor, tick)
 	calls, _ := a.applied()
 	require.Equal(t, []int64{10}, calls, "the damaged cache is never applied")
 	require.Equal(t, "disabled", c.SyncState().CP)
@@ -286,7 +286,7 @@ func TestBootIgnoresDamagedCache(t *testing.T) {
 	require.Eventually(t, func() bool {
 		_, cached, err := cache.New(cacheDir, pub).Load()
 		return err == nil && cached.Revision == 10 && c.SyncState().Cache == "ok"
-	}, waitFor, waitFor/500)
+	}, waitFor, tick)
 }
 
 func TestHeartbeatAndPlannedReconnect(t *testing.T) {

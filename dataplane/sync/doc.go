@@ -7,5 +7,5 @@
 //
 // Applies are serialized and always move to the newest announced revision;
 // a snapshot that fails verification or compilation changes nothing but
-// the reported status (DESIGN.md invariant 3).
+// the reported status (docs/contracts.md, invariant 3).
 package sync

@@ -85,7 +85,7 @@ func TestBootReportsLostCache(t *testing.T) {
 			require.NoError(t, err)
 			run(t, c)
 
-			require.Eventually(t, func() bool { return c.SyncState().Cache == "lost" }, waitFor, waitFor/500)
+			require.Eventually(t, func() bool { return c.SyncState().Cache == "lost" }, waitFor, tick)
 			st := c.SyncState()
 			require.Contains(t, st.CacheError, tt.reason)
 			require.True(t, logs.has("level=WARN", "cache lost", tt.reason), "a lost cache is a warning")
@@ -126,7 +126,7 @@ func TestBootDoesNotHangOnSpecialFiles(t *testing.T) {
 				require.NoError(t, err)
 				run(t, c)
 
-				require.Eventually(t, func() bool { return a.revision() == 4 }, waitFor, waitFor/500)
+				require.Eventually(t, func() bool { return a.revision() == 4 }, waitFor, tick)
 				_, err = cache.NodeID(cacheDir)
 				if name == cache.NodeIDFile {
 					require.Error(t, err, "a node-id that is not a regular file is refused")
@@ -165,11 +165,11 @@ func TestFallbackSpecialFilesRefused(t *testing.T) {
 
 			require.Eventually(t, func() bool {
 				return a.revision() == 0 && c.SyncState().LastError != ""
-			}, waitFor, waitFor/500)
+			}, waitFor, tick)
 			require.Contains(t, c.SyncState().LastError, "not a regular file")
 			require.NoError(t, os.Remove(filepath.Join(store.Root(), snapshot.LatestKey)))
 			publish(t, store, priv, 3)
-			require.Eventually(t, func() bool { return a.revision() == 3 }, waitFor, waitFor/500)
+			require.Eventually(t, func() bool { return a.revision() == 3 }, waitFor, tick)
 		})
 	}
 }

@@ -29,8 +29,13 @@ import (
 // fixedTime is when test snapshots are sealed.
 var fixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// waitFor bounds how long a test waits for the client to act.
-const waitFor = 10 * time.Second
+// waitFor bounds how long a test waits for the client to act: generous,
+// so a loaded machine never fails a test that passes; tick is how often a
+// condition is checked meanwhile.
+const (
+	waitFor = time.Minute
+	tick    = 20 * time.Millisecond
+)
 
 // fakeApplier records applies; fail makes Apply refuse.
 type fakeApplier struct {

@@ -126,7 +126,8 @@ func TestStateful(t *testing.T) {
 
 func TestBucketPolicy(t *testing.T) {
 	_, raw := synth(t, stack.AuthIAM)
-	policy := findOne(t, raw, "AWS::S3::BucketPolicy")
+	// The snapshot bucket's policy, not the access-log bucket's.
+	policy := findOne(t, raw, "AWS::S3::BucketPolicy", "SnapshotsPolicy")
 	doc, _ := json.Marshal(policy)
 	s := string(doc)
 	for _, want := range []string{`"aws:SecureTransport":"false"`, `"OnlyThePublisherWrites"`, `"ArnNotEquals"`, `"aws:PrincipalArn"`} {

@@ -14,18 +14,19 @@ import (
 var (
 	routeProtocols  = []string{"grpc", "grpcs", "http", "https", "tcp", "tls", "udp", "ws", "wss"}
 	streamProtocols = []string{"tcp", "tls", "udp"}
-	methodToken     = regexp.MustCompile(`^[A-Z][A-Z0-9_-]*$`)
+	// methodToken is Kong's http_method: upper-case letters only
+	// (kong/db/schema/typedefs.lua, match = "^%u+$"); "get" is refused,
+	// not upper-cased.
+	methodToken = regexp.MustCompile(`^[A-Z]+$`)
 )
 
-// Normalize implements Entity: header names and SNIs are lowercased,
-// methods uppercased. Hosts keep the case they were given, as Kong keeps
-// them; the data plane compares them without case.
+// Normalize implements Entity: header names and SNIs are lowercased.
+// Hosts keep the case they were given, as Kong keeps them (the data plane
+// compares them without case); methods are left as given, since Kong
+// refuses lower case.
 func (r *Route) Normalize() {
 	for i, s := range r.SNIs {
 		r.SNIs[i] = strings.ToLower(s)
-	}
-	for i, m := range r.Methods {
-		r.Methods[i] = strings.ToUpper(m)
 	}
 	for i, p := range r.Protocols {
 		r.Protocols[i] = strings.ToLower(p)

@@ -16,7 +16,7 @@ func TestRouteNormalize(t *testing.T) {
 	r.Headers = map[string][]string{"X-Version": {"1"}, "x-version": {"2"}}
 	r.Normalize()
 	require.Equal(t, []string{"API.Example.COM"}, r.Hosts, "Kong keeps the case of hosts")
-	require.Equal(t, []string{"GET", "POST"}, r.Methods)
+	require.Equal(t, []string{"get", "Post"}, r.Methods, "methods are not upper-cased: Kong refuses lower case")
 	require.Equal(t, map[string][]string{"x-version": {"1", "2"}}, r.Headers)
 }
 
@@ -72,6 +72,11 @@ func TestRouteValidate(t *testing.T) {
 			}},
 		{desc: "methods", mutate: func(r *model.Route) { r.Methods = []string{"GET", "B@D"} },
 			want: map[string]string{"methods.2": "invalid value: B@D"}},
+		// kong/db/schema/typedefs.lua http_method: match = "^%u+$".
+		{desc: "lower-case methods", mutate: func(r *model.Route) { r.Methods = []string{"get", "Post", "PURGE"} },
+			want: map[string]string{"methods.1": "invalid value: get", "methods.2": "invalid value: Post"}},
+		{desc: "method with a digit or a dash", mutate: func(r *model.Route) { r.Methods = []string{"M1", "M-SEARCH"} },
+			want: map[string]string{"methods.1": "invalid value: M1", "methods.2": "invalid value: M-SEARCH"}},
 		{desc: "host header", mutate: func(r *model.Route) { r.Headers = map[string][]string{"Host": {"x"}} },
 			want: map[string]string{"headers": "cannot contain 'host' header"}},
 		{desc: "path handling and redirect code", mutate: func(r *model.Route) { r.PathHandling, r.HTTPSRedirectStatusCode = "v2", 303 },

@@ -1,5 +1,5 @@
 // Package protocol holds the WebSocket messages between data planes and
-// the control plane (DESIGN.md "WebSocket messages"). Frames are JSON text;
+// the control plane (docs/contracts.md, "WebSocket API"). Frames are JSON text;
 // API Gateway routes DP → CP messages on their "action" field.
 package protocol
 

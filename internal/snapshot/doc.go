@@ -3,7 +3,7 @@
 // SHA-256 digest over the stored bytes and an Ed25519 signature over that
 // digest. The publisher seals snapshots; data planes open them.
 //
-// Object layout (DESIGN.md "Snapshot and object layout"):
+// Object layout (docs/contracts.md, "Object layout"):
 //
 //	<prefix>/snapshots/<revision, 20 digits>.json.gz   immutable
 //	<prefix>/latest.json                                the Pointer, moved forward only

@@ -88,6 +88,7 @@ var _ http.Handler = (*Handler)(nil)
 // New returns the Admin API handler.
 func New(opts Options) *Handler {
 	h := &Handler{opts: opts, log: opts.Logger, now: opts.Now}
+	h.opts.Store = recordingStore{opts.Store}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -133,5 +134,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		limit = MaxConfigBytes
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if isWrite(r.Method) {
+		w, r = h.withRevision(w, r)
+	}
 	h.route(w, r)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -171,7 +172,20 @@ func (c *client) do(method, path string, body any) response {
 	if len(raw) > 0 && raw[0] == '{' {
 		require.NoError(c.t, json.Unmarshal(raw, &out.body), "body %s", raw)
 	}
+	c.requireRevisionHeader(method, path, out)
 	return out
+}
+
+// requireRevisionHeader checks that a successful write names the revision
+// it committed: the store's current one, since a client's requests run
+// one at a time.
+func (c *client) requireRevisionHeader(method, path string, r response) {
+	c.t.Helper()
+	if method == http.MethodGet || method == http.MethodHead || r.status >= http.StatusBadRequest {
+		return
+	}
+	require.Equal(c.t, strconv.FormatInt(c.revision(), 10), r.header.Get(admin.HeaderRevision),
+		"%s %s answered %d: %s", method, path, r.status, r.raw)
 }
 
 // must sends a request and requires the status.

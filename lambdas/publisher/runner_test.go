@@ -27,14 +27,14 @@ func TestRunnerPublishesOnKick(t *testing.T) {
 		src.mu.Lock()
 		defer src.mu.Unlock()
 		return src.exports > 0
-	}, 10*time.Second, 10*time.Millisecond)
+	}, time.Minute, 10*time.Millisecond)
 	src.mu.Lock()
 	src.exportErr = nil
 	src.mu.Unlock()
 	require.Eventually(t, func() bool {
 		_, _, err := objects.Get(ctx, snapshot.Key(1))
 		return err == nil
-	}, 10*time.Second, 10*time.Millisecond)
+	}, time.Minute, 10*time.Millisecond)
 
 	src.set(2)
 	for range 5 {
@@ -43,7 +43,7 @@ func TestRunnerPublishesOnKick(t *testing.T) {
 	require.Eventually(t, func() bool {
 		_, _, err := objects.Get(ctx, snapshot.LatestKey)
 		return err == nil && readLatest(t, objects).Revision == 2
-	}, 10*time.Second, 10*time.Millisecond)
+	}, time.Minute, 10*time.Millisecond)
 
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
