@@ -285,6 +285,7 @@ func builtinDP(o *localOptions, cl *clusterListener, fallbackURL string, verify 
 	dpo.VerifyKey = keygen.JoinKeys(snapshot.RingKeys(verify))
 	dpo.CacheDir = filepath.Join(o.DataDir, "dp")
 	dpo.LatencyHeaders = true
+	dpo.RequestIDHeaders = true
 	dpo.FallbackPoll = 30 * time.Second
 	return dpo
 }
