@@ -29,7 +29,9 @@ func TestDir(t *testing.T) {
 
 func TestS3(t *testing.T) {
 	moto := motoserver.Start(t)
-	client := s3.NewFromConfig(moto.Config(), func(o *s3.Options) { o.UsePathStyle = true })
+	// The lock tests race conditional writes, which moto does not make
+	// atomic between concurrent requests (S3 does): serialize them.
+	client := s3.NewFromConfig(moto.SerialConfig(), func(o *s3.Options) { o.UsePathStyle = true })
 	var n atomic.Int64
 	run(t, func(t *testing.T) objstore.Store {
 		s := objstore.NewS3(client, fmt.Sprintf("certs-%d", n.Add(1)), "fleet/certs")
