@@ -225,7 +225,8 @@ func (c *conn) readRequest(first bool) error {
 			c.readDeadline(s.lim.HeaderTimeout)
 			headDeadline = true
 		}
-		n, err := c.nc.Read(c.buf[c.w:])
+		// A head is never read past the header block.
+		n, err := c.nc.Read(c.buf[c.w:min(len(c.buf), c.scan.start+s.lim.headBlock())])
 		c.w += n
 		if n > 0 && !started {
 			started = true

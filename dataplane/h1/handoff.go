@@ -10,7 +10,7 @@ import (
 // runs HTTP/2 on the TLS connections that negotiated "h2":
 //
 //	ho := h1.NewHandoff(ln.Addr())
-//	h2 := &http.Server{Handler: h, TLSConfig: cfg}
+//	h2 := &http.Server{Handler: h, TLSConfig: cfg.Clone()}
 //	go h2.Serve(ho)
 //	srv := &h1.Server{Handler: px, TLSConfig: cfg, HTTP2: ho.Hand}
 //	go srv.Serve(ln)
