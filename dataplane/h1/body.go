@@ -3,6 +3,7 @@ package h1
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 )
@@ -151,6 +152,9 @@ func (b *body) beginChunk() error {
 	}
 	size, ok := parseChunkSize(line)
 	if !ok {
+		if len(line) == 16 && validHex(line) {
+			return errChunkSize
+		}
 		return ErrMalformedBody
 	}
 	// A sender may not make the proxy read much more framing than data
@@ -199,6 +203,18 @@ func parseChunkSize(v []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(n), true
+}
+
+// errChunkSize refuses a chunk size of 16 hex digits past 2^63-1.
+var errChunkSize = fmt.Errorf("%w: chunk size past 2^63-1", ErrMalformedBody)
+
+func validHex(b []byte) bool {
+	for _, c := range b {
+		if !isHex(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // endChunk reads the CRLF after a chunk's data.

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 )
 
@@ -76,6 +77,11 @@ func (c *conn) readChunkLine() ([]byte, error) {
 	}
 }
 
+// errTrailer refuses a trailer section: longer than maxChunkLine, or
+// with a line net/http's reader would take but a head may not have
+// (obs-fold, a bare LF).
+var errTrailer = fmt.Errorf("%w: malformed trailer", ErrMalformedBody)
+
 // readTrailer reads the trailer section after the last chunk into t: at
 // most maxChunkLine bytes of fields, each line ending with CRLF, checked
 // as header fields are. The fields view the read buffer.
@@ -92,7 +98,7 @@ func (c *conn) readTrailer(t *Header) error {
 			break
 		}
 		if len(rest) >= maxChunkLine {
-			return ErrMalformedBody
+			return errTrailer
 		}
 		if err := c.fillBody(len(rest) + 1); err != nil {
 			return err
@@ -105,19 +111,19 @@ func (c *conn) readTrailer(t *Header) error {
 		line := section[:i+1]
 		section = section[i+1:]
 		if bytes.IndexByte(line, '\r') != len(line)-2 {
-			return ErrMalformedBody
+			return errTrailer
 		}
 		line = line[:len(line)-2]
 		if line[0] == ' ' || line[0] == '\t' {
-			return ErrMalformedBody
+			return errTrailer
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 || !validToken(line[:colon]) {
-			return ErrMalformedBody
+			return errTrailer
 		}
 		v := trimOWS(line[colon+1:])
 		if !validValue(v) {
-			return ErrMalformedBody
+			return errTrailer
 		}
 		t.add(line[:colon], v)
 	}
