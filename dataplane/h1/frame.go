@@ -1,8 +1,10 @@
 package h1
 
 import (
+	"encoding/binary"
 	"net/http"
 	"net/netip"
+	"strings"
 )
 
 // frame applies the rules on the framing fields once the head is parsed:
@@ -128,27 +130,44 @@ func isAlnum(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= 
 // name).
 func validToken(b []byte) bool {
 	for _, c := range b {
-		if !isTchar(c) {
+		if !tchar[c] {
 			return false
 		}
 	}
 	return true
 }
 
-func isTchar(c byte) bool {
-	if isAlnum(c) {
-		return true
+// tchar marks the bytes of a token.
+var tchar = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isAlnum(byte(c)) || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
 	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
-}
+	return t
+}()
 
 // validValue reports whether b is a field value: no control characters
-// but HTAB (so no bare CR, LF or NUL), obs-text allowed.
+// but HTAB (so no bare CR, LF or NUL), obs-text allowed. Eight bytes are
+// checked at a time; a word holding a byte below 0x20 or a DEL is looked
+// at byte by byte.
 func validValue(b []byte) bool {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		y := x ^ (0x7f * ones)
+		if (x-0x20*ones)&^x&high != 0 || (y-ones)&^y&high != 0 {
+			if !validValueBytes(b[:8]) {
+				return false
+			}
+		}
+		b = b[8:]
+	}
+	return validValueBytes(b)
+}
+
+func validValueBytes(b []byte) bool {
 	for _, c := range b {
 		if c < 0x20 && c != '\t' || c == 0x7f {
 			return false

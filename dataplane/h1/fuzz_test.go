@@ -26,14 +26,14 @@ var fuzzServer = &h1.Server{Limits: h1.Limits{HeaderBufferSize: 1 << 20, HeaderB
 // refusedOnPurpose are the reasons the server refuses requests net/http
 // accepts, each listed with its case in framing_test.go and in doc.go.
 var refusedOnPurpose = []string{
-	"folded header line",                          // obs-fold
-	"both Content-Length and Transfer-Encoding",   // CL+TE
-	"more than one Content-Length field",          // equal duplicates
-	"Transfer-Encoding on an HTTP/1.0 request",    // ignored by net/http
-	"unsupported request target form",             // other schemes, opaque URIs
-	"invalid authority in absolute-form target",   // user information, odd hosts
-	"invalid CONNECT authority",                   // same, for CONNECT
-	"unsupported HTTP version",                    // "PRI * HTTP/2.0", handed to handlers by net/http
+	"folded header line",                        // obs-fold
+	"both Content-Length and Transfer-Encoding", // CL+TE
+	"more than one Content-Length field",        // equal duplicates
+	"Transfer-Encoding on an HTTP/1.0 request",  // ignored by net/http
+	"unsupported request target form",           // other schemes, opaque URIs
+	"invalid authority in absolute-form target", // user information, odd hosts
+	"invalid CONNECT authority",                 // same, for CONNECT
+	"unsupported HTTP version",                  // "PRI * HTTP/2.0", handed to handlers by net/http
 }
 
 // FuzzParse feeds the same bytes to the server's parser and to net/http's

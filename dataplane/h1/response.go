@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Response writes the response to one request. The head is written from
@@ -203,13 +204,17 @@ func (w *Response) Write(p []byte) (int, error) {
 
 // WriteString writes s as Write does.
 func (w *Response) WriteString(s string) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
 	c := w.c
-	if w.wroteHeader && w.framing == framePending && len(c.out)+len(s) <= cap(c.out) {
+	if w.framing == framePending && c.werr == nil && len(c.out)+len(s) <= cap(c.out) {
 		c.out = append(c.out, s...)
 		w.written += int64(len(s))
 		return len(s), nil
 	}
-	return w.Write([]byte(s))
+	// Write only reads p.
+	return w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 // Flush sends what is buffered; a body of unknown length becomes chunked.
