@@ -149,11 +149,12 @@ func (s *Server) trackListener(ln *net.Listener, add bool) bool {
 
 func (s *Server) track(c *conn) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.shutting.Load() {
+		s.mu.Unlock()
 		return false
 	}
 	s.conns[c] = struct{}{}
+	s.mu.Unlock()
 	if s.ConnState != nil {
 		s.ConnState(c.nc, http.StateNew)
 	}
