@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/internal/declarative"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/snapshot"
@@ -90,6 +92,10 @@ func runConfigValidate(args []string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(path, stderr)
 	if err != nil {
 		return err
+	}
+	// The data plane's own plugin compiler: what validates is what runs.
+	if _, err := plugin.Build(plugins.Registry(), cfg); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d %s)\n", path, cfg.Len(), plural(cfg.Len(), "entity", "entities"))
 	return nil

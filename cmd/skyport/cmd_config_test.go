@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/internal/declarative"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
@@ -50,10 +52,17 @@ func writeFile(t *testing.T, name, content string) string {
 	return path
 }
 
+// corsYAML has a cors plugin with the given origins (a YAML flow list).
+func corsYAML(origins string) string {
+	return validYAML + "plugins:\n  - name: cors\n    config: {origins: " + origins + "}\n"
+}
+
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	good := writeFile(t, "kong.yml", validYAML)
 	bad := writeFile(t, "broken.yml", brokenYAML)
+	star := writeFile(t, "star.yml", corsYAML(`["http://a.test", "*"]`))
+	badOrigin := writeFile(t, "origin.yml", corsYAML(`["http://a.test", "(?<=x)a.test"]`))
 	trailingComma := writeFile(t, "kong.json", `{"_format_version": "3.0", "services": [{"name": "a", "host": "a.internal"},]}`)
 	lowerMethod := writeFile(t, "methods.yml", "_format_version: \"3.0\"\nroutes: [{name: r, paths: [/], methods: [get]}]\n")
 	conf := writeFile(t, "kong.conf", validYAML)
@@ -74,6 +83,11 @@ func TestConfigValidate(t *testing.T) {
 			bad + ": services[0].routes[0].paths[0]: invalid regex: '/(unclosed'",
 			"skyport config: " + bad + ": invalid declarative configuration (3 errors)\n",
 		}},
+		// Kong's cors schema accepts "*" (kong/plugins/cors/schema.lua),
+		// and so does the data plane.
+		{desc: "cors with *", args: []string{"config", "validate", star}, code: 0, stdout: []string{star + ": ok (5 entities)"}},
+		{desc: "cors origin the data plane cannot compile", args: []string{"config", "validate", badOrigin}, code: 1,
+			stderr: []string{badOrigin + ": plugins[0].config.origins[1]: '(?<=x)a.test' is not a valid regex"}},
 		{desc: "json with a trailing comma", args: []string{"config", "validate", trailingComma}, code: 1, stderr: []string{
 			trailingComma + ": failed parsing declarative configuration: invalid character ']'",
 			"invalid declarative configuration (1 error)\n",
@@ -187,4 +201,27 @@ func TestConfigConvertSnapshot(t *testing.T) {
 	code, _, stderr = runCLI(t, "config", "convert", "--to", "snapshot", good)
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "needs OUT")
+}
+
+// TestValidateMatchesTheDataPlane: what "skyport config validate" accepts
+// is exactly what a data plane applies (the proxy compiles plugins with
+// the same code), origin by origin.
+func TestValidateMatchesTheDataPlane(t *testing.T) {
+	t.Parallel()
+	for _, origins := range []string{`["*"]`, `["http://a.test", "*"]`, `["http://a.test"]`, `["(.*[./])?a\\.test:8000"]`,
+		`["(unclosed"]`, `["(?<=x)a.test"]`, `["*", "(?!x)"]`} {
+		path := writeFile(t, "kong.yml", corsYAML(origins))
+		code, _, stderr := runCLI(t, "config", "validate", path)
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		cfg, parseErr := declarative.Parse(data)
+		var applyErr error
+		if parseErr == nil {
+			px := proxy.New(proxy.Options{Registry: plugins.Registry()})
+			applyErr = px.Apply(context.Background(), cfg, 1, "test")
+			px.Close()
+		}
+		accepted := parseErr == nil && applyErr == nil
+		require.Equal(t, accepted, code == 0, "origins %s: validate %d %s; data plane: parse %v, apply %v", origins, code, stderr, parseErr, applyErr)
+	}
 }

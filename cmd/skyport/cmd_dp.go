@@ -46,6 +46,7 @@ type dpOptions struct {
 	NodeID            string
 	Labels            string
 	LatencyHeaders    bool
+	RequestIDHeaders  bool
 	// AccessLog is off, stdout or a file path; empty means stdout.
 	AccessLog    string
 	DrainTimeout time.Duration
@@ -89,6 +90,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
+	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")
 	registerAccessLog(fs, &o.AccessLog)
 	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
@@ -170,7 +172,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	}
 	defer func() { _ = access.close() }()
 	px := proxy.New(proxy.Options{
-		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders,
+		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
 		Observer: metrics, AccessLog: access.logger, AccessLogWriter: access.writer,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
 		Limits: limits,

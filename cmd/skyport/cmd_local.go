@@ -276,6 +276,7 @@ func builtinDP(o *localOptions, cl *clusterListener, fallbackURL string) dpOptio
 	dpo.VerifyKey = filepath.Join(o.DataDir, "publisher.pub")
 	dpo.CacheDir = filepath.Join(o.DataDir, "dp")
 	dpo.LatencyHeaders = true
+	dpo.RequestIDHeaders = true
 	dpo.FallbackPoll = 30 * time.Second
 	return dpo
 }

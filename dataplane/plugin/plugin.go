@@ -7,7 +7,11 @@
 // The proxy drives a request through the phases:
 //
 //	pc := plugin.NewContext(route, service, captures, clientIP)
-//	if resp := set.Access(pc, r); resp != nil { write resp (after set.Header) and stop }
+//	if resp := set.Access(pc, r); resp != nil {
+//		resp.Render(r, requestID) // Error and ErrorPage bodies, for r's Accept
+//		set.Header(…); set.Body(…) // the plugins after the one that answered too
+//		write resp and stop
+//	}
 //	… proxy …
 //	set.Header(pc, status, header)      // upstream response headers
 //	body = set.Body(pc, header, body)   // only when set.NeedsBody(pc)
@@ -42,6 +46,15 @@ type Context struct {
 	// Vars lets plugins hand values to other plugins; nil until a plugin
 	// calls SetVar. A plugin's own per-request state goes in SetState.
 	Vars map[string]any
+	// Request is the client's request, as the access phase left it; the
+	// header filters and loggers read it. Set by Set.Access and
+	// Set.Globals.
+	Request *http.Request
+	// Connection and ConnectionRequests are nginx's $connection (the
+	// client connection's serial number) and $connection_requests (the
+	// requests made on it so far, this one included); 0 when the server
+	// does not count them.
+	Connection, ConnectionRequests uint64
 	// UpstreamPath, when a plugin sets it (request-transformer's
 	// replace.uri), replaces the path sent to the upstream.
 	UpstreamPath string
@@ -91,22 +104,6 @@ func (pc *Context) State() any {
 		return pc.resolved[pc.current].state
 	}
 	return nil
-}
-
-// Response is an answer a plugin gives instead of proxying (Kong's
-// kong.response.exit): status, headers and body.
-type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-// JSONMessage returns a response with Kong's {"message": msg} body.
-func JSONMessage(status int, msg string) *Response {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	b := []byte(`{"message":` + quote(msg) + "}\n")
-	return &Response{Status: status, Header: h, Body: b}
 }
 
 // Handler is a plugin instance built for one snapshot. It implements one or

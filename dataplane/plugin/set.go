@@ -83,19 +83,16 @@ func (s *Set) Empty() bool { return s == nil || (len(s.http) == 0 && len(s.https
 // instance that applies to the request (Kong's precedence: the most
 // specific scope wins) and runs its access phase. Consumer-scoped
 // instances become candidates once an authentication plugin has set
-// pc.Consumer. It returns the first Response a plugin gives.
+// pc.Consumer. It returns the first Response a plugin gives; the plugins
+// after it are still resolved, without running, so that their header
+// filters and loggers see that response (Kong's collecting iterator,
+// kong/runloop/plugins_iterator.lua, goes on collecting after a delayed
+// response).
 func (s *Set) Access(pc *Context, r *http.Request) *Response {
 	if s.Empty() {
 		return nil
 	}
-	names := s.http
-	if r.TLS != nil {
-		names = s.https
-	}
-	if pc.resolved == nil {
-		pc.resolved = pc.resolvedBuf[:0]
-	}
-	pc.resolved = pc.resolved[:0]
+	names := s.names(pc, r)
 	var route, service string
 	if pc.Route != nil {
 		route = pc.Route.ID
@@ -103,6 +100,7 @@ func (s *Set) Access(pc *Context, r *http.Request) *Response {
 	if pc.Service != nil {
 		service = pc.Service.ID
 	}
+	var answer *Response
 	for _, b := range names {
 		consumer := ""
 		if pc.Consumer != nil {
@@ -115,14 +113,44 @@ func (s *Set) Access(pc *Context, r *http.Request) *Response {
 			continue
 		}
 		pc.resolved = append(pc.resolved, resolved{handler: in.handler})
+		if answer != nil {
+			continue
+		}
 		pc.current = len(pc.resolved) - 1
 		if a, ok := in.handler.(Accessor); ok {
-			if resp := a.Access(pc, r); resp != nil {
-				return resp
-			}
+			answer = a.Access(pc, r)
 		}
 	}
-	return nil
+	return answer
+}
+
+// Globals resolves the global instances (no route, service or consumer)
+// for a request answered before the plugins' access phase (no route
+// matched, a route's protocol refused), whose header filters and loggers
+// still run: Kong falls back to the global plugins when none were
+// collected (kong/runloop/plugins_iterator.lua, get_collected_iterator).
+func (s *Set) Globals(pc *Context, r *http.Request) {
+	if s.Empty() {
+		return
+	}
+	for _, b := range s.names(pc, r) {
+		if in := b.resolve("", "", ""); in != nil {
+			pc.resolved = append(pc.resolved, resolved{handler: in.handler})
+		}
+	}
+}
+
+// names readies pc for a resolution and returns the plugins of r's scheme.
+func (s *Set) names(pc *Context, r *http.Request) []*byName {
+	pc.Request = r
+	if pc.resolved == nil {
+		pc.resolved = pc.resolvedBuf[:0]
+	}
+	pc.resolved = pc.resolved[:0]
+	if r.TLS != nil {
+		return s.https
+	}
+	return s.http
 }
 
 // Resolved returns the handlers Access selected for pc, in priority order.

@@ -194,7 +194,7 @@ func TestFactoryError(t *testing.T) {
 	require.ErrorIs(t, err, boom)
 }
 
-func TestJSONMessage(t *testing.T) {
+func TestJSONMessageShape(t *testing.T) {
 	t.Parallel()
 	resp := plugin.JSONMessage(http.StatusForbidden, `say "no"`)
 	require.Equal(t, http.StatusForbidden, resp.Status)
@@ -231,4 +231,63 @@ func TestPerPluginState(t *testing.T) {
 	set.Header(pc, http.StatusOK, h)
 	require.Equal(t, []string{"cors:/p", "acl:/p"}, h.Values("X-State"))
 	require.Nil(t, pc.Var("missing"))
+}
+
+// exiter answers every request; tagger tags every response.
+type exiter struct{}
+
+func (exiter) Name() string { return "cors" }
+
+func (exiter) Access(*plugin.Context, *http.Request) *plugin.Response {
+	return plugin.Error(http.StatusUnauthorized, "")
+}
+
+type tagger struct{ ran *bool }
+
+func (t tagger) Name() string { return "acl" }
+
+func (t tagger) Access(*plugin.Context, *http.Request) *plugin.Response { *t.ran = true; return nil }
+
+func (t tagger) Header(_ *plugin.Context, _ int, h http.Header) { h.Add("X-Tag", "acl") }
+
+// TestCollectedAfterAnAnswer: the plugins after the one that answered
+// are collected without running, so their header filters see the answer
+// (kong/runloop/plugins_iterator.lua get_next_and_collect).
+func TestCollectedAfterAnAnswer(t *testing.T) {
+	t.Parallel()
+	ran := false
+	reg := plugin.NewRegistry()
+	reg.Register("cors", func(plugin.Env) (plugin.Handler, error) { return exiter{}, nil })
+	reg.Register("acl", func(plugin.Env) (plugin.Handler, error) { return tagger{ran: &ran}, nil })
+	set, err := plugin.Build(reg, &model.Config{Plugins: []*model.Plugin{
+		scoped("c", "cors", "", "", ""), scoped("a", "acl", "", "", "")}})
+	require.NoError(t, err)
+	pc := plugin.NewContext(nil, nil, nil, "127.0.0.1")
+	resp := set.Access(pc, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.NotNil(t, resp)
+	require.False(t, ran, "acl's access phase did not run")
+	set.Header(pc, resp.Status, resp.Header)
+	require.Equal(t, []string{"acl"}, resp.Header.Values("X-Tag"))
+	require.Len(t, set.Resolved(pc), 2)
+}
+
+// TestGlobals: before the plugins ran (no route matched), only the
+// global instances are resolved (kong/runloop/plugins_iterator.lua
+// get_collected_iterator falls back to the global iterator).
+func TestGlobals(t *testing.T) {
+	t.Parallel()
+	ps := []*model.Plugin{
+		scoped("global", "rate-limiting", "", "", ""),
+		scoped("route", "cors", routeID, "", ""),
+		scoped("consumer", "acl", "", "", consumerID),
+	}
+	set, err := plugin.Build(registry("rate-limiting", "cors", "acl"), &model.Config{Plugins: ps})
+	require.NoError(t, err)
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	pc := plugin.NewContext(&model.Route{Base: model.Base{ID: routeID}}, nil, nil, "127.0.0.1")
+	set.Globals(pc, r)
+	hs := set.Resolved(pc)
+	require.Len(t, hs, 1)
+	require.Equal(t, "global", hs[0].(*recorder).id)
+	require.Same(t, r, pc.Request)
 }

@@ -73,12 +73,16 @@ func snapshot(t testing.TB, host string, port int, withPlugins bool) *model.Conf
 	return cfg
 }
 
+// serve runs the proxy with cfg behind a real listener, on the HTTP
+// server the data plane's listeners use (limits, numbered connections).
 func serve(t testing.TB, cfg *model.Config) *httptest.Server {
 	t.Helper()
-	px := proxy.New(proxy.Options{Registry: plugins.Registry(), Version: "test",
+	px := proxy.New(proxy.Options{Registry: plugins.Registry(), Version: "test", RequestID: true, LatencyHeaders: true,
 		Log: slog.New(slog.DiscardHandler), RetireTimeout: time.Second})
 	require.NoError(t, px.Apply(context.Background(), cfg, 1, "test"))
-	front := httptest.NewServer(px)
+	front := httptest.NewUnstartedServer(nil)
+	front.Config = px.HTTPServer(nil)
+	front.Start()
 	t.Cleanup(func() {
 		front.Close()
 		px.Close()
@@ -91,6 +95,10 @@ func send(t *testing.T, front *httptest.Server, method, path string, hdr map[str
 	req, err := http.NewRequest(method, front.URL+path, nil)
 	require.NoError(t, err)
 	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	res, err := front.Client().Do(req)
@@ -114,7 +122,7 @@ func TestEndToEnd(t *testing.T) {
 	res, body := send(t, front, http.MethodGet, "/api", origin)
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 	require.Equal(t, "No API key found in request", body["message"])
-	require.Equal(t, `Key realm="kong"`, res.Header.Get("WWW-Authenticate"))
+	require.Equal(t, "Key", res.Header.Get("WWW-Authenticate"))
 	require.Equal(t, "https://app.example", res.Header.Get("Access-Control-Allow-Origin"), "cors runs before auth")
 
 	res, body = send(t, front, http.MethodGet, "/api", map[string]string{"apikey": bobKey})
@@ -141,6 +149,7 @@ func TestEndToEnd(t *testing.T) {
 	res, body = send(t, front, http.MethodGet, "/api", map[string]string{"apikey": aliceKey})
 	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
 	require.Equal(t, "API rate limit exceeded", body["message"])
+	require.Equal(t, res.Header.Get("X-Kong-Request-Id"), body["request_id"])
 	require.NotEmpty(t, res.Header.Get("Retry-After"))
 }
 

@@ -23,10 +23,16 @@ func ExampleRegistry() {
 		return
 	}
 	pc := plugin.NewContext(nil, nil, nil, "192.0.2.1")
-	resp := set.Access(pc, httptest.NewRequest(http.MethodGet, "/", nil))
-	fmt.Println(resp.Status, resp.Header.Get("WWW-Authenticate"))
-	fmt.Print(string(resp.Body))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	resp := set.Access(pc, r)
+	// The proxy renders Kong's error body for the request, with its id.
+	resp.Render(r, "5c1e7d0f9a2b4c6d8e0f1a2b3c4d5e6f")
+	fmt.Println(resp.Status, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Content-Type"))
+	fmt.Println(string(resp.Body))
 	// Output:
-	// 401 Key realm="kong"
-	// {"message":"No API key found in request"}
+	// 401 Key application/json; charset=utf-8
+	// {
+	//   "message":"No API key found in request",
+	//   "request_id":"5c1e7d0f9a2b4c6d8e0f1a2b3c4d5e6f"
+	// }
 }

@@ -28,7 +28,7 @@ func BenchmarkProxy(b *testing.B) {
 			for i := range n {
 				cfg.Routes = append(cfg.Routes, route(fmt.Sprintf("r%d", i), "s", fmt.Sprintf("/api/v%d/items", i)))
 			}
-			px := proxy.New(proxy.Options{Version: "bench", LatencyHeaders: true})
+			px := proxy.New(proxy.Options{Version: "bench", LatencyHeaders: true, RequestID: true})
 			if err := px.Apply(b.Context(), cfg, 1, "bench"); err != nil {
 				b.Fatal(err)
 			}

@@ -32,6 +32,8 @@ var errBodyTooLarge = errors.New("request body larger than the client_max_body_s
 // and the first failure is kept, so that it is answered as the client's
 // fault (400, 408, 413) rather than the upstream's (502).
 type clientBody struct {
+	// req is the request whose body this is, rc the body net/http gave.
+	req     *http.Request
 	rc      io.ReadCloser
 	ctl     *http.ResponseController
 	timeout time.Duration
@@ -55,7 +57,7 @@ func (s *Server) wrapBody(w http.ResponseWriter, r *http.Request) *clientBody {
 	if !hasBody(r) {
 		return nil
 	}
-	b := &clientBody{rc: r.Body, ctl: http.NewResponseController(w), timeout: s.limits.BodyTimeout, left: -1}
+	b := &clientBody{req: r, rc: r.Body, ctl: http.NewResponseController(w), timeout: s.limits.BodyTimeout, left: -1}
 	if s.limits.MaxBodySize > 0 {
 		b.left = s.limits.MaxBodySize
 	}
@@ -96,11 +98,16 @@ func (b *clientBody) Read(p []byte) (int, error) {
 // Close closes the client's body.
 func (b *clientBody) Close() error { return b.rc.Close() }
 
-// end stops deadline changes: the request's handler is returning.
+// end stops deadline changes, the request's handler returning, and gives
+// the request back the body net/http made: net/http then sees what is
+// left of it, and a client that waits for "100 Continue" to send a body
+// nobody read gets the answer and a closed connection, not a "100
+// Continue" after the fact.
 func (b *clientBody) end() {
 	b.mu.Lock()
 	b.ended = true
 	b.mu.Unlock()
+	b.req.Body = b.rc
 }
 
 // failure is the first error reading the body, nil if none.
@@ -113,40 +120,41 @@ func (b *clientBody) failure() error {
 	return b.err
 }
 
-// clientFault maps a failure reading the request body to Kong's status
-// and message; 499 (nothing sent) when the client went away.
-func clientFault(err error) (int, string) {
+// clientFault maps a failure reading the request body to Kong's answer:
+// nginx's error page (400, 408, 413, 500), or request-size-limiting's
+// kong.response.error; nil (499, nothing sent) when the client went away.
+func clientFault(err error) *plugin.Response {
 	var ne net.Error
 	switch {
 	case errors.Is(err, errTempFile):
-		return http.StatusInternalServerError, msgUnexpected
+		return plugin.ErrorPage(http.StatusInternalServerError, msgUnexpected)
 	case errors.Is(err, plugin.ErrBodyTooLarge):
-		return http.StatusRequestEntityTooLarge, msgBodyTooLarge
+		return plugin.Error(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
 	case errors.Is(err, errBodyTooLarge):
-		return http.StatusRequestEntityTooLarge, msgPayloadTooBig
+		return plugin.ErrorPage(http.StatusRequestEntityTooLarge, msgPayloadTooBig)
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return http.StatusRequestTimeout, msgRequestTimeout
+		return plugin.ErrorPage(http.StatusRequestTimeout, msgRequestTimeout)
 	case errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return statusClientClosed, ""
+		return nil
 	}
 	// A malformed chunked body, or one cut short.
-	return http.StatusBadRequest, msgBadRequest
+	return plugin.ErrorPage(http.StatusBadRequest, msgBadRequest)
 }
 
 // refuseBody answers a request whose body could not be read and closes
 // the connection: what is left of the body cannot be trusted.
-func (s *Server) refuseBody(w http.ResponseWriter, ex *exchange, err error) {
+func (s *Server) refuseBody(w http.ResponseWriter, r *http.Request, ex *exchange, err error) {
 	ex.err = err
-	status, msg := clientFault(err)
-	switch status {
-	case statusClientClosed:
-		ex.status = status
+	resp := clientFault(err)
+	switch {
+	case resp == nil:
+		ex.status = statusClientClosed
 		return
-	case http.StatusInternalServerError:
+	case resp.Status == http.StatusInternalServerError:
 		s.log.Error("buffering a request body", "error", err)
 	}
 	w.Header()["Connection"] = []string{"close"}
-	s.exit(w, ex, plugin.JSONMessage(status, msg))
+	s.exit(w, r, ex, resp)
 }
 
 // tooLarge reports whether r announces a body past MaxBodySize; nginx

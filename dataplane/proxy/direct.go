@@ -150,7 +150,7 @@ func (s *Server) copyBody(w *recorder, res *http.Response) error {
 // ones prepare sets; "Te: trailers" is kept. Values are shared with the
 // client's request, not copied.
 func forwardHeader(in http.Header) http.Header {
-	out := make(http.Header, len(in)+8)
+	out := make(http.Header, len(in)+9)
 	for k, vv := range in {
 		switch k {
 		case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",

@@ -7,6 +7,15 @@
 // per-service timeouts, retries to another target on connection failures,
 // passive health reporting, Kong's error bodies and latency headers.
 //
+// Answers the proxy gives itself are Kong's: what Kong's runloop refuses
+// (no route, a protocol, no service, no peer) as kong.response.error does,
+// in the format the Accept header asks for (JSON by default); what nginx
+// fails at (an upstream that errs or times out, a bad body or head) as
+// kong/error_handlers.lua does (text/plain by default); both with the
+// request id (X-Kong-Request-Id, also sent upstream and back with
+// Options.RequestID). Plugins' header and body filters run on every such
+// answer, the global plugins' on answers given before the plugins ran.
+//
 // A request runs on the configuration it started with: the old one is
 // drained, then its health checkers and idle connections are released.
 //

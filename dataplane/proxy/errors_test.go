@@ -100,25 +100,63 @@ func TestUpstreamErrors(t *testing.T) {
 	logs := &syncBuffer{}
 	_, front := newProxy(t, cfg, func(o *proxy.Options) { o.AccessLog = slog.New(slog.NewJSONHandler(logs, nil)) })
 
+	// Kong answers an upstream that failed or timed out through nginx's
+	// error page (kong/error_handlers.lua: Accept, else the request's
+	// Content-Type, else error_default_type, text/plain), what it refuses
+	// itself through kong.response.error (kong/runloop/handler.lua: JSON
+	// without Accept). Both carry the request id.
 	tests := []struct {
 		desc, path string
 		status     int
 		message    string
+		page       bool // nginx's error page, not kong.response.error
+		proxied    bool // the upstream was tried: its latencies, not the response's
 	}{
-		{"read timeout", "/slow", http.StatusGatewayTimeout, "The upstream server is timing out"},
-		{"connection refused after retries", "/refused", http.StatusBadGateway, "An invalid response was received from the upstream server"},
-		{"every target refuses", "/alldead", http.StatusBadGateway, "An invalid response was received from the upstream server"},
-		{"upstream without targets", "/none", http.StatusServiceUnavailable, "failure to get a peer from the ring-balancer"},
-		{"name resolution", "/nxdomain", http.StatusServiceUnavailable, "name resolution failed"},
-		{"route without service", "/orphan", http.StatusServiceUnavailable, "Service unavailable"},
+		{"read timeout", "/slow", http.StatusGatewayTimeout, "The upstream server is timing out", true, true},
+		{"connection refused after retries", "/refused", http.StatusBadGateway, "An invalid response was received from the upstream server", true, true},
+		{"every target refuses", "/alldead", http.StatusBadGateway, "An invalid response was received from the upstream server", true, true},
+		{"upstream without targets", "/none", http.StatusServiceUnavailable, "failure to get a peer from the ring-balancer", false, false},
+		{"name resolution", "/nxdomain", http.StatusServiceUnavailable, "name resolution failed", false, false},
+		// kong/init.lua: kong.response.error(503, "no Service found with those values").
+		{"route without service", "/orphan", http.StatusServiceUnavailable, "no Service found with those values", false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			res, e := get(t, front, tc.path)
 			assert.Equal(t, tc.status, res.StatusCode)
-			assert.JSONEq(t, `{"message":"`+tc.message+`"}`, e.Body)
-			assert.Equal(t, "application/json; charset=utf-8", res.Header.Get("Content-Type"))
 			assert.Equal(t, "skyport/test", res.Header.Get("Server"))
+			assert.Regexp(t, `^[0-9a-f]{32}$`, res.Header.Get("X-Kong-Request-Id"))
+			if tc.page {
+				assert.Equal(t, kongPlain(res, tc.message), e.Body)
+				assert.Equal(t, "text/plain; charset=utf-8", res.Header.Get("Content-Type"))
+			} else {
+				assert.Equal(t, kongJSON(res, tc.message), e.Body)
+				assert.Equal(t, "application/json; charset=utf-8", res.Header.Get("Content-Type"))
+			}
+			// kong/runloop/handler.lua header_filter.after: a proxied
+			// request reports its latencies and Via, any other the
+			// response latency (spec/02-integration/05-proxy/14-server_tokens_spec.lua).
+			if tc.proxied {
+				assert.NotEmpty(t, res.Header.Get("X-Kong-Upstream-Latency"))
+				assert.NotEmpty(t, res.Header.Get("X-Kong-Proxy-Latency"))
+				assert.Equal(t, "1.1 skyport/test", res.Header.Get("Via"))
+				assert.Empty(t, res.Header.Get("X-Kong-Response-Latency"))
+			} else {
+				assert.NotEmpty(t, res.Header.Get("X-Kong-Response-Latency"))
+				assert.Empty(t, res.Header.Get("X-Kong-Upstream-Latency"))
+			}
+			// Accept picks the format of either kind.
+			res, e = get(t, front, tc.path, "Accept", "application/json")
+			assert.Equal(t, kongJSON(res, tc.message), e.Body)
+			// Without Accept, an error page follows the request's
+			// Content-Type; kong.response.error does not.
+			res, e = get(t, front, tc.path, "Content-Type", "application/xml")
+			if tc.page {
+				assert.Equal(t, "application/xml; charset=utf-8", res.Header.Get("Content-Type"))
+				assert.Contains(t, e.Body, "<message>"+tc.message+"</message>")
+			} else {
+				assert.Equal(t, kongJSON(res, tc.message), e.Body)
+			}
 		})
 	}
 	t.Run("retried on another target", func(t *testing.T) {

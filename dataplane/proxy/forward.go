@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/upstream"
@@ -46,6 +47,10 @@ func (s *Server) prepare(ex *exchange, in, out *http.Request) {
 		delete(h, "X-Forwarded-Prefix")
 	}
 	appendVia(h, s.via)
+	if s.opts.RequestID {
+		// Set after the plugins: a client's or a plugin's value is replaced.
+		h[headerRequestID] = ex.ridValue()
+	}
 }
 
 // respond decorates the upstream's response headers and runs the plugins'
@@ -76,7 +81,13 @@ func (s *Server) respond(res *http.Response) error {
 		h.Add("Set-Cookie", ex.cookie.String())
 	}
 	if ex.pc != nil {
-		return s.filter(ex, res)
+		if err := s.filter(ex, res); err != nil {
+			return err
+		}
+	}
+	if s.opts.RequestID {
+		// After the plugins' header filters, as Kong's runloop sets it.
+		h[headerRequestID] = ex.ridValue()
 	}
 	return nil
 }
@@ -127,8 +138,9 @@ func ms(d time.Duration) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// clientInfo returns the client's IP, the host without port and the port
-// the client connected to.
+// clientInfo returns the client's IP, the host as nginx's $host has it
+// (lowercase, without port or trailing dot) and the port the client
+// connected to.
 func (s *Server) clientInfo(r *http.Request) (ip, host, port string) {
 	ip = r.RemoteAddr
 	if h, _, err := net.SplitHostPort(ip); err == nil {
@@ -136,8 +148,12 @@ func (s *Server) clientInfo(r *http.Request) (ip, host, port string) {
 	}
 	host = r.Host
 	if h, p, err := net.SplitHostPort(host); err == nil {
+		if host[0] == '[' {
+			h = "[" + h + "]"
+		}
 		host, port = h, p
 	}
+	host = nginxHost(host)
 	switch a := r.Context().Value(http.LocalAddrContextKey).(type) {
 	case *net.TCPAddr:
 		port = s.portName(a.Port)
@@ -153,4 +169,17 @@ func (s *Server) clientInfo(r *http.Request) (ip, host, port string) {
 		}
 	}
 	return ip, host, port
+}
+
+// nginxHost lowercases a host and drops one trailing dot, as nginx
+// validates the Host header into $host (which Kong forwards as
+// X-Forwarded-Host); a host already in that form is returned as it is.
+func nginxHost(h string) string {
+	h = strings.TrimSuffix(h, ".")
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
 }

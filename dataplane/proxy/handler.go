@@ -10,6 +10,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/router"
 	"github.com/skyport-gw/skyport/dataplane/upstream"
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // exchange is one request's state, shared by the proxy's phases through
@@ -23,9 +24,19 @@ type exchange struct {
 	cookie  *upstream.Cookie
 	err     error
 	retries int
+	// refused: the proxy answered an error of its own after the upstream
+	// request started (a name that did not resolve, no target), which
+	// Kong answers before proxying.
+	refused bool
 
 	clientIP, host, port, scheme string
 	upstreamPath                 string
+	// rid is the request id (X-Kong-Request-Id), made on first use;
+	// rids holds it as a header value, shared by the upstream request and
+	// the response.
+	rid    string
+	rids   []string
+	ridBuf [1]string
 
 	start, sent, received time.Time
 	status                int
@@ -63,11 +74,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serve(rec, r, ex)
 }
 
+// requestID returns the request's id, made on first use.
+func (ex *exchange) requestID() string {
+	if ex.rid == "" {
+		ex.rid = newRequestID()
+	}
+	return ex.rid
+}
+
+// ridValue returns the request id as a header value.
+func (ex *exchange) ridValue() []string {
+	if ex.rids == nil {
+		ex.ridBuf[0] = ex.requestID()
+		ex.rids = ex.ridBuf[:1:1]
+	}
+	return ex.rids
+}
+
 func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	c := s.cur.Load()
 	if c == nil {
-		ex.status = http.StatusNotFound
-		s.writeMessage(w, http.StatusNotFound, msgNoRoute)
+		s.exit(w, r, ex, plugin.Error(http.StatusNotFound, msgNoRoute))
 		return
 	}
 	ex.c = c
@@ -76,7 +103,7 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	ex.clientIP, ex.host, ex.port = s.clientInfo(r)
 	if s.tooLarge(r) {
 		ex.status = http.StatusRequestEntityTooLarge
-		s.refuseHead(w, http.StatusRequestEntityTooLarge, msgPayloadTooBig)
+		s.refuseHead(w, r, ex.requestID(), http.StatusRequestEntityTooLarge, msgPayloadTooBig)
 		return
 	}
 	if ex.body = s.wrapBody(w, r); ex.body != nil {
@@ -91,11 +118,12 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	m := c.router.Match(&router.Input{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(),
 		Header: r.Header, TLS: r.TLS != nil, SNI: sni, Port: port})
 	ws := isWebSocket(r)
-	if m == nil || !s.protocolAllowed(w, r, ex, m, ws) {
-		if ex.status == 0 {
-			ex.status = http.StatusNotFound
-			s.writeMessage(w, http.StatusNotFound, msgNoRoute)
-		}
+	if m == nil {
+		s.globals(r, ex, nil)
+		s.exit(w, r, ex, plugin.Error(http.StatusNotFound, msgNoRoute))
+		return
+	}
+	if !s.protocolAllowed(w, r, ex, m, ws) {
 		return
 	}
 	ex.match = m
@@ -104,14 +132,14 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	}
 	stripHop(r.Header, ws && allowsWebSocket(m.Route, ex.scheme))
 	if !c.plugins.Empty() {
-		ex.pc = plugin.NewContext(m.Route, m.Service, m.Captures, ex.clientIP)
+		ex.pc = s.pluginContext(r, ex, m)
 		if resp := c.plugins.Access(ex.pc, r); resp != nil {
-			s.exit(w, ex, resp)
+			s.exit(w, r, ex, resp)
 			return
 		}
 	}
 	if ex.svc == nil {
-		s.exit(w, ex, plugin.JSONMessage(http.StatusServiceUnavailable, msgUnavailable))
+		s.exit(w, r, ex, plugin.Error(http.StatusServiceUnavailable, msgNoService))
 		return
 	}
 	ex.upstreamPath = upstreamPath(ex.svc.base, m.Path, m.Prefix, m.Route.StripPath)
@@ -121,7 +149,7 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	if ex.body != nil && m.Route.RequestBuffering {
 		release, err := s.bufferBody(r)
 		if err != nil {
-			s.refuseBody(w, ex, err)
+			s.refuseBody(w, r, ex, err)
 			return
 		}
 		defer release()
@@ -133,31 +161,63 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	s.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }
 
+// pluginContext returns the plugins' context for a request m matched.
+func (s *Server) pluginContext(r *http.Request, ex *exchange, m *router.Match) *plugin.Context {
+	var route *model.Route
+	var svc *model.Service
+	var captures map[string]string
+	if m != nil {
+		route, svc, captures = m.Route, m.Service, m.Captures
+	}
+	pc := plugin.NewContext(route, svc, captures, ex.clientIP)
+	pc.Start = ex.start
+	pc.Connection, pc.ConnectionRequests = countRequest(r)
+	return pc
+}
+
+// globals readies the global plugins' header filters and loggers for a
+// request answered before the plugins ran (m is the route matched, if
+// any).
+func (s *Server) globals(r *http.Request, ex *exchange, m *router.Match) {
+	if ex.c.plugins.Empty() {
+		return
+	}
+	ex.pc = s.pluginContext(r, ex, m)
+	ex.c.plugins.Globals(ex.pc, r)
+}
+
 // protocolAllowed enforces the route's protocols: a plain-HTTP request on
-// an https-only route is answered with https_redirect_status_code; a
-// WebSocket request (ws) may use a ws or wss route.
+// an https-only route is answered with https_redirect_status_code (426
+// by kong.response.error, a redirect with an empty body); a WebSocket
+// request (ws) may use a ws or wss route. A request refused otherwise is
+// answered 404.
 func (s *Server) protocolAllowed(w http.ResponseWriter, r *http.Request, ex *exchange, m *router.Match, ws bool) bool {
 	ps := m.Route.Protocols
 	if len(ps) == 0 || slices.Contains(ps, ex.scheme) || (ws && allowsWebSocket(m.Route, ex.scheme)) {
 		return true
 	}
 	if ex.scheme != "http" || !slices.Contains(ps, "https") {
+		s.globals(r, ex, nil)
+		s.exit(w, r, ex, plugin.Error(http.StatusNotFound, msgNoRoute))
 		return false
 	}
-	code := m.Route.HTTPSRedirectStatusCode
-	if code == 0 {
-		code = http.StatusUpgradeRequired
-	}
-	resp := plugin.JSONMessage(code, msgUseHTTPS)
-	switch code {
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		resp.Header.Set("Location", "https://"+ex.host+r.URL.RequestURI())
-	case http.StatusUpgradeRequired:
-		resp.Header.Set("Connection", "Upgrade")
-		resp.Header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
-	}
 	ex.match = m
-	s.exit(w, ex, resp)
+	s.globals(r, ex, m)
+	var resp *plugin.Response
+	switch code := m.Route.HTTPSRedirectStatusCode; code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		resp = plugin.Empty(code)
+		uri := r.RequestURI
+		if uri == "" || uri[0] != '/' {
+			uri = r.URL.RequestURI()
+		}
+		resp.Header["Location"] = []string{"https://" + ex.host + uri}
+	default:
+		resp = plugin.Error(http.StatusUpgradeRequired, msgUseHTTPS)
+		resp.Header["Connection"] = []string{"Upgrade"}
+		resp.Header["Upgrade"] = []string{"TLS/1.2, HTTP/1.1"}
+	}
+	s.exit(w, r, ex, resp)
 	return false
 }
 

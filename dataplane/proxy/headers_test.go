@@ -49,6 +49,16 @@ func TestForwardedHeaders(t *testing.T) {
 			absent: []string{"X-Forwarded-Prefix"},
 			host:   "api.example.com",
 		},
+		// nginx's $host, which Kong forwards (kong/runloop/handler.lua):
+		// lowercase, without the port or a trailing dot.
+		{
+			desc: "X-Forwarded-Host is nginx's $host", path: "/keep/z", header: []string{"Host", "API.Example.COM.:8080"},
+			want: map[string]string{"X-Forwarded-Host": "api.example.com"}, host: "API.Example.COM.:8080",
+		},
+		{
+			desc: "an IPv6 host keeps its brackets", path: "/keep/z", header: []string{"Host", "[::1]:8080"},
+			want: map[string]string{"X-Forwarded-Host": "[::1]"},
+		},
 		{
 			desc: "hop-by-hop headers removed", path: "/strip",
 			header: []string{"Connection", "X-Secret-Hop", "X-Secret-Hop", "1", "Keep-Alive", "timeout=5",
@@ -126,12 +136,19 @@ func TestHTTPSOnlyRoute(t *testing.T) {
 
 	res, e := get(t, front, "/upgrade/x")
 	assert.Equal(t, http.StatusUpgradeRequired, res.StatusCode)
-	assert.JSONEq(t, `{"message":"Please use HTTPS protocol"}`, e.Body)
+	// kong/runloop/handler.lua: kong.response.error(426, …) with the
+	// Connection and Upgrade headers.
+	assert.Equal(t, kongJSON(res, "Please use HTTPS protocol"), e.Body)
 	assert.Equal(t, "TLS/1.2, HTTP/1.1", res.Header.Get("Upgrade"))
+	assert.NotEmpty(t, res.Header.Get("X-Kong-Response-Latency"))
 
-	res, _ = get(t, front, "/redirect/x?a=b", "Host", "api.example.com")
+	// kong.response.exit(redirect_status_code): no body; the Location
+	// names nginx's $host (lowercase, no port) and the request URI as sent.
+	res, e = get(t, front, "/redirect/x?a=b%20c", "Host", "API.example.com:8080")
 	assert.Equal(t, http.StatusMovedPermanently, res.StatusCode)
-	assert.Equal(t, "https://api.example.com/redirect/x?a=b", res.Header.Get("Location"))
+	assert.Equal(t, "https://api.example.com/redirect/x?a=b%20c", res.Header.Get("Location"))
+	assert.Empty(t, e.Body)
+	assert.Equal(t, "0", res.Header.Get("Content-Length"))
 	assert.Zero(t, b.hits.Load())
 }
 
@@ -149,4 +166,48 @@ func TestKeepAlive(t *testing.T) {
 	}
 	assert.Equal(t, int64(20), b.hits.Load())
 	assert.Equal(t, int64(1), b.conns.Load(), "upstream connections are reused")
+}
+
+// TestRequestID: X-Kong-Request-Id goes upstream and back, the same id,
+// replacing what the client sent (Kong's default headers and
+// headers_upstream; spec/02-integration/05-proxy/33-request-id-header_spec.lua),
+// and error bodies carry it.
+func TestRequestID(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "b", nil)
+	cfg := &model.Config{
+		Services: []*model.Service{service("s", b.host(), b.port(), "")},
+		Routes:   []*model.Route{route("r", "s", "/r")},
+	}
+	_, front := newProxy(t, cfg)
+	hex32 := `^[0-9a-f]{32}$`
+
+	res, e := get(t, front, "/r", "X-Kong-Request-Id", "client_value")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	rid := res.Header.Get("X-Kong-Request-Id")
+	assert.Regexp(t, hex32, rid)
+	assert.Equal(t, []string{rid}, e.Header.Values("X-Kong-Request-Id"), "the upstream saw the same id")
+
+	res2, _ := get(t, front, "/r")
+	assert.NotEqual(t, rid, res2.Header.Get("X-Kong-Request-Id"), "one id per request")
+
+	res, e = get(t, front, "/nowhere")
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+	assert.Regexp(t, hex32, res.Header.Get("X-Kong-Request-Id"))
+	assert.Equal(t, kongJSON(res, "no Route matched with those values"), e.Body)
+	// Responses the proxy gives itself report their latency
+	// (spec/02-integration/05-proxy/14-server_tokens_spec.lua).
+	assert.NotEmpty(t, res.Header.Get("X-Kong-Response-Latency"))
+	assert.Empty(t, res.Header.Get("X-Kong-Upstream-Latency"))
+
+	t.Run("headers off", func(t *testing.T) {
+		t.Parallel()
+		_, front := newProxy(t, cfg, func(o *proxy.Options) { o.RequestID = false })
+		res, e := get(t, front, "/r")
+		assert.Empty(t, res.Header.Get("X-Kong-Request-Id"))
+		assert.Empty(t, e.Header.Get("X-Kong-Request-Id"))
+		res, e = get(t, front, "/nowhere")
+		assert.Empty(t, res.Header.Get("X-Kong-Request-Id"))
+		assert.Regexp(t, `"request_id":"[0-9a-f]{32}"`, e.Body, "error bodies carry the id all the same")
+	})
 }

@@ -115,7 +115,7 @@ func (b *backend) port() int {
 // newProxy returns a proxy with cfg applied, behind a real listener.
 func newProxy(t *testing.T, cfg *model.Config, opts ...func(*proxy.Options)) (*proxy.Server, *httptest.Server) {
 	t.Helper()
-	o := proxy.Options{Version: "test", LatencyHeaders: true, Log: slog.New(slog.DiscardHandler),
+	o := proxy.Options{Version: "test", LatencyHeaders: true, RequestID: true, Log: slog.New(slog.DiscardHandler),
 		RetireTimeout: 5 * time.Second}
 	for _, f := range opts {
 		f(&o)
@@ -188,6 +188,19 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// kongJSON is Kong's JSON error template (kong/tools/http.lua) for msg,
+// with the request id res carries.
+func kongJSON(res *http.Response, msg string) string {
+	return "{\n  \"message\":\"" + msg + "\",\n  \"request_id\":\"" + res.Header.Get("X-Kong-Request-Id") + "\"\n}"
+}
+
+// kongPlain is Kong's text/plain error template (kong/tools/http.lua),
+// what kong/error_handlers.lua answers a request without Accept
+// (error_default_type), for msg with the request id res carries.
+func kongPlain(res *http.Response, msg string) string {
+	return msg + "\nrequest_id: " + res.Header.Get("X-Kong-Request-Id") + "\n"
 }
 
 func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }

@@ -100,8 +100,10 @@ const netHTTPSlack = 4096
 
 // HTTPServer returns the HTTP server of a proxy listener, with the Limits
 // applied: h (the proxy itself when nil) behind the header checks, and
-// the server's own bounds. The caller sets what depends on the listener
-// (TLSConfig, ConnState, ErrorLog).
+// the server's own bounds, and its connections numbered (nginx's
+// $connection and $connection_requests, which correlation-id's tracker
+// reads). The caller sets what depends on the listener (TLSConfig,
+// ConnState, ErrorLog).
 //
 // On net/http, a header block past the bound is answered by net/http
 // itself, with 431 and the connection closed, where nginx answers 400: the
@@ -118,6 +120,7 @@ func (s *Server) HTTPServer(h http.Handler) *http.Server {
 	}
 	return &http.Server{
 		Handler:           &headerCheck{next: h, s: s},
+		ConnContext:       s.connContext,
 		MaxHeaderBytes:    maxHeader,
 		ReadHeaderTimeout: l.HeaderTimeout,
 		IdleTimeout:       l.KeepaliveTimeout,
@@ -143,29 +146,22 @@ func (c *headerCheck) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	size := c.s.limits.HeaderBufferSize
 	// "METHOD URI HTTP/1.1" and its CRLF.
 	if len(r.Method)+len(r.RequestURI)+len(r.Proto)+4 > size {
-		c.s.refuseHead(w, http.StatusRequestURITooLong, msgURITooLong)
+		c.s.refuseHead(w, r, newRequestID(), http.StatusRequestURITooLong, msgURITooLong)
 		return
 	}
 	// net/http keeps Host out of r.Header.
 	if len("Host")+len(r.Host)+4 > size {
-		c.s.refuseHead(w, http.StatusBadRequest, msgHeaderTooLarge)
+		c.s.refuseHead(w, r, newRequestID(), http.StatusBadRequest, msgHeaderTooLarge)
 		return
 	}
 	for k, vv := range r.Header {
 		for _, v := range vv {
 			// "Name: value" and its CRLF.
 			if len(k)+len(v)+4 > size {
-				c.s.refuseHead(w, http.StatusBadRequest, msgHeaderTooLarge)
+				c.s.refuseHead(w, r, newRequestID(), http.StatusBadRequest, msgHeaderTooLarge)
 				return
 			}
 		}
 	}
 	c.next.ServeHTTP(w, r)
-}
-
-// refuseHead answers a request refused before routing and closes the
-// connection, as nginx does after a bad request head.
-func (s *Server) refuseHead(w http.ResponseWriter, status int, msg string) {
-	w.Header()["Connection"] = []string{"close"}
-	s.writeMessage(w, status, msg)
 }

@@ -67,7 +67,7 @@ func TestSNIRoutes(t *testing.T) {
 		_, front := newProxy(t, cfg)
 		res, e := get(t, front, "/p")
 		assert.Equal(t, http.StatusUpgradeRequired, res.StatusCode)
-		assert.JSONEq(t, `{"message":"Please use HTTPS protocol"}`, e.Body)
+		assert.Equal(t, kongJSON(res, "Please use HTTPS protocol"), e.Body)
 		assert.Zero(t, secure.hits.Load()+plain.hits.Load())
 	})
 

@@ -38,6 +38,10 @@ type Options struct {
 	// LatencyHeaders adds X-Kong-Upstream-Latency, X-Kong-Proxy-Latency and
 	// X-Kong-Response-Latency to responses.
 	LatencyHeaders bool
+	// RequestID sends X-Kong-Request-Id (the id error bodies carry) to the
+	// upstream and back to the client, as Kong's default headers and
+	// headers_upstream do.
+	RequestID bool
 	// Observer receives per-request metrics; nil disables them.
 	Observer Observer
 	// AccessLog receives one line per request; nil disables access logs.
@@ -84,6 +88,8 @@ type Server struct {
 	limits Limits
 	// ports caches the decimal names of listener ports (int → string).
 	ports sync.Map
+	// conns numbers the client connections of HTTPServer's servers.
+	conns atomic.Uint64
 
 	applyMu   sync.Mutex
 	cur       atomic.Pointer[compiled]

@@ -10,7 +10,8 @@
 // configurations with it, and the data plane's plugins decode their
 // already-validated config from it.
 //
-// It depends on nothing in the project, so the model can import it.
+// It depends on nothing in the project but internal/corsorigin (which
+// depends on nothing), so the model can import it.
 package pluginschema
 
 import (

@@ -17,7 +17,7 @@ var CORSMethods = []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPT
 
 func init() {
 	register("rate-limiting", 910, checkRateLimiting)
-	register("cors", 2000, nil)
+	register("cors", 2000, checkCORS)
 	register("ip-restriction", 990, checkIPRestriction)
 	register("request-size-limiting", 951, nil)
 	register("request-termination", 2, checkTermination)

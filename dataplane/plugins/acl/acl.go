@@ -102,9 +102,9 @@ func (a *ACL) Name() string { return Name }
 func (a *ACL) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	if pc.Consumer == nil {
 		if pc.Credential != nil {
-			return plugin.JSONMessage(http.StatusForbidden, msgForbidden)
+			return plugin.Error(http.StatusForbidden, msgForbidden)
 		}
-		return plugin.JSONMessage(http.StatusUnauthorized, msgUnauthorized)
+		return plugin.Error(http.StatusUnauthorized, msgUnauthorized)
 	}
 	v, ok := a.verdicts[pc.Consumer.ID]
 	if !ok {
@@ -115,9 +115,9 @@ func (a *ACL) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 		// unauthenticated caller when no credential identified it (the
 		// anonymous consumer): 401, else 403 (kong/plugins/acl/handler.lua).
 		if !v.grouped && pc.Credential == nil {
-			return plugin.JSONMessage(http.StatusUnauthorized, msgUnauthorized)
+			return plugin.Error(http.StatusUnauthorized, msgUnauthorized)
 		}
-		return plugin.JSONMessage(http.StatusForbidden, msgForbidden)
+		return plugin.Error(http.StatusForbidden, msgForbidden)
 	}
 	if !a.conf.HideGroupsHeader && v.groups != "" {
 		r.Header.Set(HeaderGroups, v.groups)

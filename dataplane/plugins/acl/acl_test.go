@@ -69,7 +69,9 @@ func TestACL(t *testing.T) {
 			if tt.wantStatus != 0 {
 				require.NotNil(t, resp)
 				require.Equal(t, tt.wantStatus, resp.Status)
-				require.JSONEq(t, `{"message":"`+tt.wantMsg+`"}`, string(resp.Body))
+				// kong/plugins/acl/handler.lua: kong.response.error.
+				resp.Render(r, plugintest.RequestID)
+				require.Equal(t, plugintest.ErrorJSON(tt.wantMsg), string(resp.Body))
 				return
 			}
 			require.Nil(t, resp)

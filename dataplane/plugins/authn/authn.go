@@ -143,7 +143,9 @@ func (a Anonymous) Fallback(pc *plugin.Context, r *http.Request, fail *plugin.Re
 		return fail
 	}
 	if a.identity == nil {
-		return plugin.JSONMessage(http.StatusInternalServerError, "An unexpected error occurred")
+		// Kong's set_consumer(nil) fails in kong.client.authenticate: a
+		// Lua error, answered by kong/error_handlers.lua.
+		return plugin.ErrorPage(http.StatusInternalServerError, "")
 	}
 	pc.Consumer, pc.Credential = a.identity.Consumer, nil
 	a.identity.setHeaders(r.Header)
@@ -152,13 +154,21 @@ func (a Anonymous) Fallback(pc *plugin.Context, r *http.Request, fail *plugin.Re
 	return nil
 }
 
-// Unauthorized is Kong's 401 with a WWW-Authenticate challenge.
-func Unauthorized(msg, scheme, realm string) *plugin.Response {
-	resp := plugin.JSONMessage(http.StatusUnauthorized, msg)
-	if realm == "" {
-		realm = "kong"
+// Challenge is a WWW-Authenticate value: the scheme alone, or with
+// realm="…" when a realm is configured (key-auth and jwt leave it out by
+// default, basic-auth's schema defaults it to "service").
+func Challenge(scheme string, realm *string) string {
+	if realm == nil {
+		return scheme
 	}
-	resp.Header.Set("WWW-Authenticate", scheme+` realm="`+realm+`"`)
+	return scheme + ` realm="` + *realm + `"`
+}
+
+// Unauthorized is kong.response.error(401, msg) with a WWW-Authenticate
+// challenge, as key-auth and basic-auth answer.
+func Unauthorized(msg, challenge string) *plugin.Response {
+	resp := plugin.Error(http.StatusUnauthorized, msg)
+	resp.Header["Www-Authenticate"] = []string{challenge}
 	return resp
 }
 

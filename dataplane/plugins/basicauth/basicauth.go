@@ -23,6 +23,10 @@ const Name = "basic-auth"
 // (kong/plugins/basic-auth/access.lua).
 const msgUnauthorized = "Unauthorized"
 
+// defaultRealm is the default of basic-auth's realm
+// (kong/plugins/basic-auth/schema.lua).
+const defaultRealm = "service"
+
 // Config is basic-auth's configuration.
 type Config struct {
 	// Anonymous is a consumer id or username used when authentication
@@ -30,8 +34,8 @@ type Config struct {
 	Anonymous *string `json:"anonymous"`
 	// HideCredentials removes the Authorization header before proxying.
 	HideCredentials bool `json:"hide_credentials"`
-	// Realm is the WWW-Authenticate realm; the schema's default is
-	// "service" (Kong 3.9), "kong" when absent.
+	// Realm is the realm of the WWW-Authenticate challenge
+	// (`Basic realm="…"`); Kong's schema defaults it to "service".
 	Realm *string `json:"realm"`
 }
 
@@ -41,7 +45,7 @@ type Config struct {
 // once per credential and snapshot, not on every request.
 type BasicAuth struct {
 	conf      Config
-	realm     string
+	challenge string
 	users     map[string]credential
 	anonymous authn.Anonymous
 	verified  sync.Map // [sha256.Size]byte → credential
@@ -66,9 +70,11 @@ func New(env plugin.Env) (plugin.Handler, error) {
 	cs := authn.NewConsumers(env.Config)
 	b := &BasicAuth{conf: c, users: make(map[string]credential, len(env.Config.BasicAuths)),
 		anonymous: authn.NewAnonymous(cs, c.Anonymous)}
+	realm := defaultRealm
 	if c.Realm != nil {
-		b.realm = *c.Realm
+		realm = *c.Realm
 	}
+	b.challenge = authn.Challenge("Basic", &realm)
 	for _, cred := range env.Config.BasicAuths {
 		if co := cs.ByRef(cred.Consumer); co != nil {
 			b.users[cred.Username] = credential{cred: cred, identity: authn.NewIdentity(co, cred, cred.Username)}
@@ -87,7 +93,7 @@ func (b *BasicAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response
 	if b.anonymous.AlreadyAuthenticated(pc) {
 		return nil
 	}
-	fail := authn.Unauthorized(msgUnauthorized, "Basic", b.realm)
+	fail := authn.Unauthorized(msgUnauthorized, b.challenge)
 	for _, header := range [...]string{"Proxy-Authorization", "Authorization"} {
 		value := r.Header.Get(header)
 		if value == "" {

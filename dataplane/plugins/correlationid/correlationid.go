@@ -4,12 +4,13 @@
 package correlationid
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -64,7 +65,7 @@ func (h *CorrelationID) Name() string { return Name }
 func (h *CorrelationID) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	id := r.Header.Get(h.header)
 	if id == "" {
-		id = h.generate(r)
+		id = h.generate(pc, r)
 		r.Header.Set(h.header, id)
 	}
 	if h.conf.EchoDownstream {
@@ -73,21 +74,63 @@ func (h *CorrelationID) Access(pc *plugin.Context, r *http.Request) *plugin.Resp
 	return nil
 }
 
-// Header implements plugin.HeaderFilter.
+// Header implements plugin.HeaderFilter: with echo_downstream, the id goes
+// back to the client; when the access phase did not run (a response
+// given before it), the request's id or a new one, as Kong's
+// header_filter does.
 func (h *CorrelationID) Header(pc *plugin.Context, _ int, out http.Header) {
-	if id, ok := pc.State().(string); ok {
-		out.Set(h.header, id)
+	if !h.conf.EchoDownstream {
+		return
 	}
+	id, _ := pc.State().(string)
+	if id == "" && pc.Request != nil {
+		id = pc.Request.Header.Get(h.header)
+	}
+	if id == "" {
+		id = h.generate(pc, pc.Request)
+	}
+	out.Set(h.header, id)
 }
 
-func (h *CorrelationID) generate(r *http.Request) string {
+func (h *CorrelationID) generate(pc *plugin.Context, r *http.Request) string {
 	switch h.conf.Generator {
 	case "uuid":
 		return uuid.NewString()
 	case "tracker":
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		return r.RemoteAddr + "-" + hex.EncodeToString(b[:])
+		return tracker(pc, r, time.Now())
 	}
 	return h.prefix + "#" + strconv.FormatUint(h.counter.Add(1), 10)
+}
+
+// tracker is Kong's tracker id (kong/plugins/correlation-id/handler.lua):
+// the address and port the request came to, the process id, the
+// connection's serial number, the requests made on it so far, and the
+// time in seconds with milliseconds —
+// "127.0.0.1-8000-4242-7-1-1700000000.123".
+func tracker(pc *plugin.Context, r *http.Request, now time.Time) string {
+	addr, port := "0.0.0.0", "0"
+	if r != nil {
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			if h, p, err := net.SplitHostPort(a.String()); err == nil {
+				addr, port = h, p
+			}
+		}
+	}
+	msec := now.UnixMilli()
+	b := make([]byte, 0, 64)
+	b = append(b, addr...)
+	b = append(b, '-')
+	b = append(b, port...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(os.Getpid()), 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, pc.Connection, 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, pc.ConnectionRequests, 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, msec/1000, 10)
+	b = append(b, '.')
+	ms := msec % 1000
+	b = append(b, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return string(b)
 }

@@ -1,9 +1,13 @@
 package correlationid_test
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,7 +36,12 @@ func TestCorrelationID(t *testing.T) {
 		{desc: "default uuid#counter", header: "Kong-Request-ID", match: counterRE},
 		{desc: "uuid echoed", cfg: map[string]any{"generator": "uuid", "echo_downstream": true, "header_name": "X-Req"}, header: "X-Req", match: uuidRE, echoed: true},
 		{desc: "client id kept", cfg: map[string]any{"echo_downstream": true}, incoming: "abc", header: "Kong-Request-ID", match: regexp.MustCompile(`^abc$`), echoed: true},
-		{desc: "tracker", cfg: map[string]any{"generator": "tracker"}, header: "Kong-Request-ID", match: regexp.MustCompile(`^192\.0\.2\.1:1234-[0-9a-f]{32}$`)},
+		// kong/plugins/correlation-id/handler.lua: server address and port,
+		// pid, connection serial, requests on it, seconds.milliseconds
+		// (spec/03-plugins/11-correlation-id/01-access_spec.lua's
+		// TRACKER_PATTERN).
+		{desc: "tracker", cfg: map[string]any{"generator": "tracker"}, header: "Kong-Request-ID",
+			match: regexp.MustCompile(`^192\.0\.2\.1-8000-` + strconv.Itoa(os.Getpid()) + `-7-3-\d{10}\.\d{3}$`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -40,10 +49,13 @@ func TestCorrelationID(t *testing.T) {
 			cfg := plugintest.Fixture()
 			cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", correlationid.Name, tt.cfg)}
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey,
+				&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8000}))
 			if tt.incoming != "" {
 				r.Header.Set(tt.header, tt.incoming)
 			}
-			res := plugintest.Run(t, plugintest.Registry(correlationid.Name, correlationid.New), cfg, r, nil)
+			res := plugintest.Run(t, plugintest.Registry(correlationid.Name, correlationid.New), cfg, r, nil,
+				plugintest.WithConnection(7, 3))
 			require.Nil(t, res.Response)
 			id := r.Header.Get(tt.header)
 			require.Regexp(t, tt.match, id)
@@ -69,4 +81,31 @@ func TestCounterIncreases(t *testing.T) {
 		ids = append(ids, counterRE.FindStringSubmatch(r.Header.Get("Kong-Request-ID"))[1])
 	}
 	require.Equal(t, []string{"1", "2"}, ids)
+}
+
+// TestEchoWithoutAccess: the header filter of a correlation-id whose
+// access phase did not run (a response given before it) echoes the
+// request's id, or a new one, as kong/plugins/correlation-id/handler.lua's
+// header_filter does.
+func TestEchoWithoutAccess(t *testing.T) {
+	t.Parallel()
+	cfg := plugintest.Fixture()
+	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", correlationid.Name, map[string]any{"echo_downstream": true, "generator": "uuid"})}
+	set, err := plugin.Build(plugintest.Registry(correlationid.Name, correlationid.New), cfg)
+	require.NoError(t, err)
+	for _, incoming := range []string{"from-client", ""} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if incoming != "" {
+			r.Header.Set("Kong-Request-ID", incoming)
+		}
+		pc := plugin.NewContext(nil, nil, nil, "192.0.2.1")
+		set.Globals(pc, r)
+		h := http.Header{}
+		set.Header(pc, http.StatusNotFound, h)
+		if incoming != "" {
+			require.Equal(t, incoming, h.Get("Kong-Request-ID"))
+		} else {
+			require.Regexp(t, uuidRE, h.Get("Kong-Request-ID"))
+		}
+	}
 }

@@ -5,11 +5,12 @@ package cors
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/internal/corsorigin"
+	"github.com/skyport-gw/skyport/internal/pluginschema"
 )
 
 // Name is the plugin's name.
@@ -18,7 +19,7 @@ const Name = "cors"
 // Config is cors's configuration.
 type Config struct {
 	// Origins allowed: exact origins or regular expressions; none or "*"
-	// allows every origin.
+	// alone allows every origin (internal/corsorigin reads them).
 	Origins []string `json:"origins"`
 	// Headers for Access-Control-Allow-Headers; empty echoes the
 	// preflight's Access-Control-Request-Headers.
@@ -39,14 +40,12 @@ type Config struct {
 
 // CORS is the handler built for one plugin instance of one snapshot.
 type CORS struct {
-	conf     Config
-	allowAll bool
-	exact    map[string]bool
-	patterns []*regexp.Regexp
-	methods  string
-	headers  string
-	exposed  string
-	maxAge   string
+	conf    Config
+	origins *corsorigin.List
+	methods string
+	headers string
+	exposed string
+	maxAge  string
 }
 
 var (
@@ -55,31 +54,25 @@ var (
 	_ plugin.HeaderFilter = (*CORS)(nil)
 )
 
-// literal is how Kong tells an exact origin from a regular expression.
-var literal = regexp.MustCompile(`^[A-Za-z0-9.:/-]*$`)
-
-// New builds the handler: origin patterns compiled once.
+// New builds the handler: origins compiled once, by the compiler the
+// Admin API validates them with.
 func New(env plugin.Env) (plugin.Handler, error) {
 	var c Config
 	if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
 		return nil, fmt.Errorf("building cors: %w", err)
 	}
-	h := &CORS{conf: c, exact: map[string]bool{}, methods: strings.Join(c.Methods, ","),
+	origins, err := corsorigin.Compile(c.Origins)
+	if err != nil {
+		return nil, fmt.Errorf("building cors: %w", err)
+	}
+	h := &CORS{conf: c, origins: origins, methods: strings.Join(c.Methods, ","),
 		headers: strings.Join(c.Headers, ","), exposed: strings.Join(c.ExposedHeaders, ",")}
-	h.allowAll = len(c.Origins) == 0 || (len(c.Origins) == 1 && c.Origins[0] == "*")
-	for _, o := range c.Origins {
-		if literal.MatchString(o) {
-			h.exact[strings.ToLower(o)] = true
-			continue
-		}
-		re, err := regexp.Compile("^(?:" + o + ")$")
-		if err != nil {
-			return nil, fmt.Errorf("building cors: compiling origin %q: %w", o, err)
-		}
-		h.patterns = append(h.patterns, re)
+	if c.Methods == nil {
+		h.methods = strings.Join(pluginschema.CORSMethods, ",")
 	}
 	if c.MaxAge != nil {
-		h.maxAge = strconv.FormatInt(int64(*c.MaxAge), 10)
+		// Lua's tostring of a number.
+		h.maxAge = strconv.FormatFloat(*c.MaxAge, 'g', 14, 64)
 	}
 	return h, nil
 }
@@ -87,85 +80,109 @@ func New(env plugin.Env) (plugin.Handler, error) {
 // Name implements plugin.Handler.
 func (h *CORS) Name() string { return Name }
 
-// state is what Access leaves for the header filter.
-type state struct {
-	origin    string
-	preflight bool
-}
+// skip is the state Access leaves when it saw a preflight: the header
+// filter then adds nothing (Kong's skip_response_headers).
+type skip struct{}
 
-// Access implements plugin.Accessor: a preflight is answered 200 unless
-// preflight_continue is set.
+// Access implements plugin.Accessor, as kong/plugins/cors/handler.lua: a
+// preflight (OPTIONS with Origin and Access-Control-Request-Method) is
+// answered 200 with no body, unless preflight_continue sends it upstream.
 func (h *CORS) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
-	origin := r.Header.Get("Origin")
-	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" && !h.conf.PreflightContinue {
-		resp := &plugin.Response{Status: http.StatusOK, Header: http.Header{}}
-		out := resp.Header
-		h.setOrigin(out, origin)
-		if h.headers != "" {
-			out.Set("Access-Control-Allow-Headers", h.headers)
-		} else if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
-			out.Set("Access-Control-Allow-Headers", rh)
-		}
-		out.Set("Access-Control-Allow-Methods", h.methods)
-		if h.maxAge != "" {
-			out.Set("Access-Control-Max-Age", h.maxAge)
-		}
-		if h.conf.PrivateNetwork && r.Header.Get("Access-Control-Request-Private-Network") == "true" {
-			out.Set("Access-Control-Allow-Private-Network", "true")
-		}
-		out.Set("Content-Length", "0")
-		pc.SetState(state{preflight: true})
-		return resp
+	_, hasOrigin := r.Header["Origin"]
+	_, hasMethod := r.Header["Access-Control-Request-Method"]
+	if r.Method != http.MethodOptions || !hasOrigin || !hasMethod {
+		return nil
 	}
-	if origin != "" {
-		pc.SetState(state{origin: origin})
+	pc.SetState(skip{})
+	if h.conf.PreflightContinue {
+		return nil
 	}
-	return nil
+	resp := plugin.Empty(http.StatusOK)
+	out := resp.Header
+	allowAll := h.setOrigin(out, r.Header, false)
+	h.setCredentials(out, r.Header, allowAll, false)
+	if h.headers != "" {
+		out.Set("Access-Control-Allow-Headers", h.headers)
+	} else if rh, ok := r.Header["Access-Control-Request-Headers"]; ok {
+		out.Set("Access-Control-Allow-Headers", rh[0])
+	}
+	out.Set("Access-Control-Allow-Methods", h.methods)
+	if h.maxAge != "" {
+		out.Set("Access-Control-Max-Age", h.maxAge)
+	}
+	if h.conf.PrivateNetwork && r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+		out.Set("Access-Control-Allow-Private-Network", "true")
+	}
+	return resp
 }
 
-// Header implements plugin.HeaderFilter: the CORS headers on the proxied
-// response.
+// Header implements plugin.HeaderFilter: the CORS headers on any other
+// response, the upstream's or one the data plane gave.
 func (h *CORS) Header(pc *plugin.Context, _ int, out http.Header) {
-	st, _ := pc.State().(state)
-	if st.preflight {
+	if _, ok := pc.State().(skip); ok {
 		return
 	}
-	h.setOrigin(out, st.origin)
+	var req http.Header
+	if pc.Request != nil {
+		req = pc.Request.Header
+	}
+	allowAll := h.setOrigin(out, req, true)
+	h.setCredentials(out, req, allowAll, true)
 	if h.exposed != "" {
 		out.Set("Access-Control-Expose-Headers", h.exposed)
 	}
 }
 
-// setOrigin sets Access-Control-Allow-Origin (and -Credentials) for
-// origin, as Kong's configure_origin and configure_credentials do.
-func (h *CORS) setOrigin(out http.Header, origin string) {
-	if h.allowAll {
-		if h.conf.Credentials && origin != "" {
-			out.Set("Access-Control-Allow-Origin", origin)
-			out.Add("Vary", "Origin")
-		} else {
-			out.Set("Access-Control-Allow-Origin", "*")
-		}
-	} else {
-		out.Add("Vary", "Origin")
-		if origin == "" || !h.allowed(origin) {
-			return
-		}
-		out.Set("Access-Control-Allow-Origin", origin)
+// setOrigin is Kong's configure_origin: it sets (or removes, the
+// upstream's included) Access-Control-Allow-Origin and reports whether
+// every origin is allowed. Vary is added on a response's own header
+// filter, set on a preflight.
+func (h *CORS) setOrigin(out, req http.Header, filter bool) bool {
+	if h.origins.AllowAll {
+		out.Set("Access-Control-Allow-Origin", "*")
+		return true
 	}
-	if h.conf.Credentials {
+	vary(out, filter)
+	if h.origins.Single != "" {
+		out.Set("Access-Control-Allow-Origin", h.origins.Single)
+		return false
+	}
+	if origin, ok := req["Origin"]; ok && len(origin) > 0 {
+		if h.origins.Wildcard {
+			out.Set("Access-Control-Allow-Origin", "*")
+			return true
+		}
+		if allowed, ok := h.origins.Match(origin[0]); ok {
+			out.Set("Access-Control-Allow-Origin", allowed)
+			return false
+		}
+	}
+	out.Del("Access-Control-Allow-Origin")
+	return false
+}
+
+// setCredentials is Kong's configure_credentials: with credentials on,
+// Access-Control-Allow-Credentials is sent whenever the origin is not "*";
+// with "*", the request's own Origin replaces it (when there is one).
+func (h *CORS) setCredentials(out, req http.Header, allowAll, filter bool) {
+	if !h.conf.Credentials {
+		return
+	}
+	if !allowAll {
+		out.Set("Access-Control-Allow-Credentials", "true")
+		return
+	}
+	if origin, ok := req["Origin"]; ok && len(origin) > 0 {
+		vary(out, filter)
+		out.Set("Access-Control-Allow-Origin", origin[0])
 		out.Set("Access-Control-Allow-Credentials", "true")
 	}
 }
 
-func (h *CORS) allowed(origin string) bool {
-	if h.exact[strings.ToLower(origin)] {
-		return true
+func vary(out http.Header, filter bool) {
+	if filter {
+		out.Add("Vary", "Origin")
+		return
 	}
-	for _, re := range h.patterns {
-		if re.MatchString(origin) {
-			return true
-		}
-	}
-	return false
+	out.Set("Vary", "Origin")
 }

@@ -83,7 +83,7 @@ func (h *IPRestriction) Name() string { return Name }
 func (h *IPRestriction) Access(pc *plugin.Context, _ *http.Request) *plugin.Response {
 	ip, err := netip.ParseAddr(pc.ClientIP)
 	if err != nil {
-		return plugin.JSONMessage(http.StatusForbidden, "Cannot identify the client IP address, unix domain sockets are not supported.")
+		return plugin.Error(http.StatusForbidden, "Cannot identify the client IP address, unix domain sockets are not supported.")
 	}
 	ip = ip.Unmap()
 	if contains(h.deny, ip) || (len(h.allow) > 0 && !contains(h.allow, ip)) {
@@ -97,7 +97,7 @@ func (h *IPRestriction) refuse(ip string) *plugin.Response {
 	if msg == "" {
 		msg = "IP address not allowed: " + ip
 	}
-	return plugin.JSONMessage(h.status, msg)
+	return plugin.Error(h.status, msg)
 }
 
 func contains(list []netip.Prefix, ip netip.Addr) bool {

@@ -44,14 +44,18 @@ func TestIPRestriction(t *testing.T) {
 			set, err := plugin.Build(plugintest.Registry(iprestriction.Name, iprestriction.New), cfg)
 			require.NoError(t, err)
 			pc := plugin.NewContext(cfg.Routes[0], cfg.Services[0], nil, tt.ip)
-			resp := set.Access(pc, httptest.NewRequest(http.MethodGet, "/", nil))
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			resp := set.Access(pc, r)
 			if tt.wantStatus == 0 {
 				require.Nil(t, resp)
 				return
 			}
 			require.NotNil(t, resp)
+			// kong/plugins/ip-restriction/handler.lua answers with
+			// kong.response.error: Kong's JSON template with the request id.
+			resp.Render(r, plugintest.RequestID)
 			require.Equal(t, tt.wantStatus, resp.Status)
-			require.JSONEq(t, `{"message":"`+tt.wantMsg+`"}`, string(resp.Body))
+			require.Equal(t, plugintest.ErrorJSON(tt.wantMsg), string(resp.Body))
 		})
 	}
 }

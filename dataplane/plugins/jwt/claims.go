@@ -44,10 +44,12 @@ func (j *JWT) checkClaims(claims map[string]any) map[string]string {
 	return errs
 }
 
-// claimErrors is Kong's 401 whose body is the claim errors themselves.
-func claimErrors(errs map[string]string) *plugin.Response {
+// claimErrors is Kong's 401 whose body is the claim errors themselves,
+// with the invalid_token challenge.
+func claimErrors(errs map[string]string, challenge string) *plugin.Response {
 	b, _ := json.Marshal(errs)
 	h := http.Header{}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	return &plugin.Response{Status: http.StatusUnauthorized, Header: h, Body: append(b, '\n')}
+	h["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h["Www-Authenticate"] = []string{challenge}
+	return &plugin.Response{Status: http.StatusUnauthorized, Header: h, Body: b}
 }

@@ -40,7 +40,8 @@ type Config struct {
 	// MaximumExpiration limits how far in the future exp may be, in
 	// seconds; 0 for no limit.
 	MaximumExpiration float64 `json:"maximum_expiration"`
-	// Realm is the WWW-Authenticate realm; default "kong".
+	// Realm, when set, is the realm of the WWW-Authenticate challenge
+	// (`Bearer realm="…"`); without it the challenge is `Bearer`.
 	Realm *string `json:"realm"`
 }
 
@@ -48,7 +49,7 @@ type Config struct {
 // credential's verifier built once.
 type JWT struct {
 	conf      Config
-	realm     string
+	challenge string
 	creds     map[string]*credential
 	anonymous authn.Anonymous
 	now       func() time.Time
@@ -78,9 +79,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 	cs := authn.NewConsumers(env.Config)
 	j := &JWT{conf: c, creds: make(map[string]*credential, len(env.Config.JWTSecrets)),
 		anonymous: authn.NewAnonymous(cs, c.Anonymous), now: time.Now}
-	if c.Realm != nil {
-		j.realm = *c.Realm
-	}
+	j.challenge = authn.Challenge("Bearer", c.Realm)
 	for _, s := range env.Config.JWTSecrets {
 		cr := &credential{secret: s}
 		if co := cs.ByRef(s.Consumer); co != nil {
@@ -121,15 +120,28 @@ func (j *JWT) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	return nil
 }
 
+// unauthorized is Kong's refusal of a token that was presented (every
+// failure but a missing token): the challenge says error="invalid_token".
 func (j *JWT) unauthorized(msg string) *plugin.Response {
-	return authn.Unauthorized(msg, "Bearer", j.realm)
+	return exit(msg, j.challenge+` error="invalid_token"`)
 }
 
+// exit is kong.response.exit(401, {message = msg}) with a challenge (jwt
+// answers with exit, not error: no request id, no content negotiation).
+func exit(msg, challenge string) *plugin.Response {
+	resp := plugin.JSONMessage(http.StatusUnauthorized, msg)
+	if challenge != "" {
+		resp.Header["Www-Authenticate"] = []string{challenge}
+	}
+	return resp
+}
+
+// authenticate follows kong/plugins/jwt/handler.lua's do_authentication.
 func (j *JWT) authenticate(r *http.Request) (*credential, *plugin.Response) {
 	raw, n := j.find(r)
 	switch {
 	case n == 0:
-		return nil, j.unauthorized("Unauthorized")
+		return nil, exit("Unauthorized", j.challenge)
 	case n > 1:
 		return nil, j.unauthorized("Multiple tokens provided")
 	}
@@ -163,10 +175,11 @@ func (j *JWT) authenticate(r *http.Request) (*credential, *plugin.Response) {
 		return nil, j.unauthorized("Invalid signature")
 	}
 	if errs := j.checkClaims(t.claims); len(errs) > 0 {
-		return nil, claimErrors(errs)
+		return nil, claimErrors(errs, j.challenge+` error="invalid_token"`)
 	}
 	if cr.identity == nil {
-		return nil, j.unauthorized("Could not find consumer for '" + name + "=" + ks + "'")
+		// Kong answers this one without a challenge.
+		return nil, exit("Could not find consumer for '"+name+"="+ks+"'", "")
 	}
 	return cr, nil
 }

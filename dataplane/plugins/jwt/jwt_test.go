@@ -90,6 +90,8 @@ func TestJWT(t *testing.T) {
 		where   string // header (default), query, cookie
 		want    string // expected 401 body; empty for success
 		wantKey string
+		// challenge is the WWW-Authenticate expected when it is not the default.
+		challenge string
 	}{
 		{desc: "hs256", token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key"}) }, wantKey: "hs-key"},
 		{desc: "rs256", token: func(t *testing.T) string { return sign(t, "RS256", map[string]any{"iss": "rs-key"}) }, wantKey: "rs-key"},
@@ -141,6 +143,14 @@ func TestJWT(t *testing.T) {
 		{desc: "custom key claim", cfg: map[string]any{"key_claim_name": "kid"},
 			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"kid": "hs-key"}) }, wantKey: "hs-key"},
 		{desc: "consumer gone", token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "orphan"}) }, want: `{"message":"Could not find consumer for 'iss=orphan'"}`},
+		{desc: "realm, no token", cfg: map[string]any{"realm": "kong-test"}, token: func(*testing.T) string { return "" },
+			want: `{"message":"Unauthorized"}`, challenge: `Bearer realm="kong-test"`},
+		{desc: "realm, bad signature", cfg: map[string]any{"realm": "kong-test"},
+			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key"}) + "x" },
+			want:  `{"message":"Invalid signature"}`, challenge: `Bearer realm="kong-test" error="invalid_token"`},
+		{desc: "realm, expired", cfg: map[string]any{"realm": "kong-test", "claims_to_verify": []any{"exp"}},
+			token: func(t *testing.T) string { return sign(t, "HS256", map[string]any{"iss": "hs-key", "exp": now - 10}) },
+			want:  `{"exp":"token expired"}`, challenge: `Bearer realm="kong-test" error="invalid_token"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -162,8 +172,21 @@ func TestJWT(t *testing.T) {
 			if tt.want != "" {
 				require.NotNil(t, res.Response)
 				require.Equal(t, http.StatusUnauthorized, res.Response.Status)
-				require.JSONEq(t, tt.want, string(res.Response.Body))
+				// kong.response.exit: cjson's bytes, no request id.
+				require.Equal(t, tt.want, string(res.Response.Body))
 				require.NotContains(t, string(res.Response.Body), hmacSecret)
+				// kong/plugins/jwt/handler.lua: "Bearer" without a token,
+				// error="invalid_token" for every token refused (claims
+				// included), none when the consumer is gone.
+				challenge := tt.challenge
+				switch {
+				case challenge != "":
+				case tt.desc == "no token":
+					challenge = "Bearer"
+				case tt.desc != "consumer gone":
+					challenge = `Bearer error="invalid_token"`
+				}
+				require.Equal(t, challenge, res.Response.Header.Get("WWW-Authenticate"))
 				return
 			}
 			require.Nil(t, res.Response)

@@ -6,11 +6,13 @@ package keyauth
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/authn"
 	"github.com/skyport-gw/skyport/dataplane/plugins/reqbody"
+	"github.com/skyport-gw/skyport/dataplane/plugins/uriargs"
 )
 
 // Name is the plugin's name.
@@ -39,14 +41,15 @@ type Config struct {
 	KeyInBody   bool `json:"key_in_body"`
 	// RunOnPreflight authenticates OPTIONS requests too; default true.
 	RunOnPreflight bool `json:"run_on_preflight"`
-	// Realm is the WWW-Authenticate realm; default "kong".
+	// Realm, when set, is the realm of the WWW-Authenticate challenge
+	// (`Key realm="…"`); without it the challenge is `Key`.
 	Realm *string `json:"realm"`
 }
 
 // KeyAuth is the handler built for one plugin instance of one snapshot.
 type KeyAuth struct {
 	conf      Config
-	realm     string
+	challenge string
 	keys      map[string]credential
 	anonymous authn.Anonymous
 	now       func() time.Time
@@ -70,10 +73,8 @@ func New(env plugin.Env) (plugin.Handler, error) {
 	}
 	cs := authn.NewConsumers(env.Config)
 	k := &KeyAuth{conf: c, keys: make(map[string]credential, len(env.Config.KeyAuths)),
-		anonymous: authn.NewAnonymous(cs, c.Anonymous), now: time.Now}
-	if c.Realm != nil {
-		k.realm = *c.Realm
-	}
+		anonymous: authn.NewAnonymous(cs, c.Anonymous), now: time.Now,
+		challenge: authn.Challenge("Key", c.Realm)}
 	for _, cred := range env.Config.KeyAuths {
 		co := cs.ByRef(cred.Consumer)
 		if co == nil {
@@ -96,50 +97,104 @@ func (k *KeyAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	if (!k.conf.RunOnPreflight && authn.IsPreflight(r)) || k.anonymous.AlreadyAuthenticated(pc) {
 		return nil
 	}
-	key, found, dup := k.find(r)
+	key, dup := k.find(r)
 	switch {
 	case dup:
-		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgDuplicate, "Key", k.realm))
-	case !found || key == "":
+		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgDuplicate, k.challenge))
+	case key == "":
 		// An empty key is no key (Kong: `if not key or key == ""`), never a
 		// lookup that a credential with an empty key could answer.
-		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgNoKey, "Key", k.realm))
+		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgNoKey, k.challenge))
 	}
 	c, ok := k.keys[key]
 	if !ok || (c.expires > 0 && k.now().Unix() >= c.expires) {
-		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgInvalid, "Key", k.realm))
+		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgInvalid, k.challenge))
 	}
 	c.identity.Apply(pc, r)
 	return nil
 }
 
-// find looks for the key, name by name: header, then query, then body.
-// It removes what it finds when hide_credentials is on.
-func (k *KeyAuth) find(r *http.Request) (key string, found, duplicate bool) {
+// find looks for the key as kong/plugins/key-auth/handler.lua does, name
+// by name: in the header, else the query string, else the body. A name
+// found once with a string value is the key; found several times
+// (Kong's table) it is a duplicate; a value of another kind (a bare
+// query flag, a JSON number) passes on to the next name. With
+// hide_credentials, the name is then removed from the header, the query
+// string and (with key_in_body) the body.
+func (k *KeyAuth) find(r *http.Request) (key string, duplicate bool) {
+	var query uriargs.Args
 	for _, name := range k.conf.KeyNames {
+		n := 0
 		if k.conf.KeyInHeader {
-			if vs := r.Header.Values(name); len(vs) > 0 {
-				if k.conf.HideCredentials {
-					r.Header.Del(name)
-				}
-				return vs[0], true, len(vs) > 1
+			vs := headerValues(r.Header, name)
+			key, n = first(vs), len(vs)
+		}
+		if n == 0 && k.conf.KeyInQuery && r.URL.RawQuery != "" {
+			if query == nil {
+				query = uriargs.Parse(r.URL.RawQuery)
+			}
+			var flag bool
+			key, n, flag = query.Lookup(name)
+			if flag {
+				n = -1
 			}
 		}
-		if k.conf.KeyInQuery && r.URL.RawQuery != "" {
-			q := r.URL.Query()
-			if vs, ok := q[name]; ok {
-				if k.conf.HideCredentials {
-					q.Del(name)
-					r.URL.RawQuery = q.Encode()
-				}
-				return vs[0], true, len(vs) > 1
+		if n == 0 && k.conf.KeyInBody {
+			var f reqbody.Field
+			key, f = reqbody.Lookup(r, name)
+			switch f {
+			case reqbody.String:
+				n = 1
+			case reqbody.Multiple:
+				n = 2
 			}
 		}
-		if k.conf.KeyInBody {
-			if v, ok := reqbody.Take(r, name, k.conf.HideCredentials); ok {
-				return v, true, false
+		switch {
+		case n == 1:
+			if k.conf.HideCredentials {
+				k.hide(r, name, query)
 			}
+			return key, false
+		case n > 1:
+			return "", true
 		}
 	}
-	return "", false, false
+	return "", false
+}
+
+// hide removes the key named name from where it may have come.
+func (k *KeyAuth) hide(r *http.Request, name string, query uriargs.Args) {
+	if r.URL.RawQuery != "" {
+		if query == nil {
+			query = uriargs.Parse(r.URL.RawQuery)
+		}
+		if query.Has(name) {
+			r.URL.RawQuery = query.Without(name)
+			r.URL.ForceQuery = false
+		}
+	}
+	r.Header.Del(name)
+	if strings.Contains(name, "_") {
+		r.Header.Del(strings.ReplaceAll(name, "_", "-"))
+	}
+	if k.conf.KeyInBody {
+		reqbody.Remove(r, name)
+	}
+}
+
+// headerValues returns the values of the header field name; a name with
+// underscores also matches the field with dashes, as nginx's header
+// table is read by Kong (kong.request.get_headers()[name]).
+func headerValues(h http.Header, name string) []string {
+	if vs := h.Values(name); len(vs) > 0 || !strings.Contains(name, "_") {
+		return vs
+	}
+	return h.Values(strings.ReplaceAll(name, "_", "-"))
+}
+
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
 }

@@ -37,7 +37,10 @@ func TestKeyAuth(t *testing.T) {
 		req        func() *http.Request
 		wantStatus int
 		wantMsg    string
-		check      func(t *testing.T, r *http.Request, res plugintest.Result)
+		// wantChallenge is the WWW-Authenticate of a 401; default "Key"
+		// (kong/plugins/key-auth/handler.lua: no realm unless configured).
+		wantChallenge string
+		check         func(t *testing.T, r *http.Request, res plugintest.Result)
 	}{
 		{desc: "no key", req: get("/"), wantStatus: 401, wantMsg: "No API key found in request"},
 		{desc: "wrong key", req: withHeader("apikey", "nope"), wantStatus: 401, wantMsg: "Unauthorized"},
@@ -79,7 +82,41 @@ func TestKeyAuth(t *testing.T) {
 			require.Nil(t, res.Context.Credential)
 			require.Equal(t, "true", r.Header.Get("X-Anonymous-Consumer"))
 		}},
+		// Kong fails in kong.client.authenticate: a Lua error, answered by
+		// kong/error_handlers.lua (text/plain by default).
 		{desc: "missing anonymous consumer", cfg: map[string]any{"anonymous": "nobody"}, req: get("/"), wantStatus: 500, wantMsg: "An unexpected error occurred"},
+		// spec/03-plugins/09-key-auth/02-access_spec.lua: the order of the
+		// other parameters is kept, encoded ones come out decoded.
+		{desc: "hidden query key keeps the order", cfg: map[string]any{"hide_credentials": true},
+			req: get("/request?c=value1&b=value2&apikey=" + secretKey + "&a=value3"),
+			check: func(t *testing.T, r *http.Request, _ plugintest.Result) {
+				require.Equal(t, "c=value1&b=value2&a=value3", r.URL.RawQuery)
+			}},
+		{desc: "hidden encoded query key", cfg: map[string]any{"hide_credentials": true},
+			req: get("/request?c=valu%651&b=value2&api%6B%65%79=" + secretKey + "&a=valu%653"),
+			check: func(t *testing.T, r *http.Request, _ plugintest.Result) {
+				require.Equal(t, "c=value1&b=value2&a=value3", r.URL.RawQuery)
+			}},
+		{desc: "query kept without hide_credentials", req: get("/request?c=value1&b=value2&apikey=" + secretKey + "&a=value3"),
+			check: func(t *testing.T, r *http.Request, _ plugintest.Result) {
+				require.Equal(t, "c=value1&b=value2&apikey="+secretKey+"&a=value3", r.URL.RawQuery)
+			}},
+		// A bare "?apikey" is nginx's true, not a string: no key.
+		{desc: "bare query flag", req: get("/?apikey"), wantStatus: 401, wantMsg: "No API key found in request"},
+		{desc: "duplicate form body key", cfg: map[string]any{"key_in_body": true}, req: post("application/x-www-form-urlencoded", "apikey=kong&apikey=kong"),
+			wantStatus: 401, wantMsg: "Duplicate API key found"},
+		{desc: "duplicate json body key", cfg: map[string]any{"key_in_body": true}, req: post("application/json", `{"apikey":["kong","kong"]}`),
+			wantStatus: 401, wantMsg: "Duplicate API key found"},
+		{desc: "apikey[] is not the key", cfg: map[string]any{"key_in_body": true}, req: post("application/x-www-form-urlencoded", "apikey[]=kong&apikey[]=kong"),
+			wantStatus: 401, wantMsg: "No API key found in request"},
+		{desc: "json body key", cfg: map[string]any{"key_in_body": true}, req: post("application/json", `{"apikey":"`+secretKey+`"}`)},
+		// nginx's header table reads "api_key" as "api-key" too.
+		{desc: "underscore name, dash header", cfg: map[string]any{"key_names": []any{"api_key"}}, req: withHeader("api-key", secretKey)},
+		{desc: "underscore name, underscore header", cfg: map[string]any{"key_names": []any{"api_key"}}, req: withHeader("api_key", secretKey)},
+		{desc: "underscore name, wrong key", cfg: map[string]any{"key_names": []any{"api_key"}}, req: withHeader("api-key", "123"),
+			wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "realm configured", cfg: map[string]any{"realm": "test-realm"}, req: withHeader("apikey", ""),
+			wantStatus: 401, wantMsg: "No API key found in request", wantChallenge: `Key realm="test-realm"`},
 		{desc: "preflight skipped", cfg: map[string]any{"run_on_preflight": false}, req: func() *http.Request {
 			return httptest.NewRequest(http.MethodOptions, "/", nil)
 		}, check: func(t *testing.T, _ *http.Request, res plugintest.Result) { require.Nil(t, res.Context.Consumer) }},
@@ -101,9 +138,17 @@ func TestKeyAuth(t *testing.T) {
 			if tt.wantStatus != 0 {
 				require.NotNil(t, res.Response)
 				require.Equal(t, tt.wantStatus, res.Response.Status)
-				require.JSONEq(t, `{"message":"`+tt.wantMsg+`"}`, string(res.Response.Body))
+				want := plugintest.ErrorJSON(tt.wantMsg)
+				if tt.wantStatus == http.StatusInternalServerError {
+					want = plugintest.ErrorPlain(tt.wantMsg)
+				}
+				require.Equal(t, want, string(res.Response.Body))
 				if tt.wantStatus == 401 {
-					require.Equal(t, `Key realm="kong"`, res.Response.Header.Get("WWW-Authenticate"))
+					challenge := tt.wantChallenge
+					if challenge == "" {
+						challenge = "Key"
+					}
+					require.Equal(t, challenge, res.Response.Header.Get("WWW-Authenticate"))
 				}
 				require.NotContains(t, string(res.Response.Body), secretKey)
 				return
@@ -118,6 +163,14 @@ func TestKeyAuth(t *testing.T) {
 
 func get(target string) func() *http.Request {
 	return func() *http.Request { return httptest.NewRequest(http.MethodGet, target, nil) }
+}
+
+func post(contentType, body string) func() *http.Request {
+	return func() *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", contentType)
+		return r
+	}
 }
 
 func withHeader(k, v string) func() *http.Request {

@@ -45,10 +45,25 @@ func Plugin(t testing.TB, id, name string, cfg map[string]any) *model.Plugin {
 	return p
 }
 
+// RequestID is the request id of every request Run runs.
+const RequestID = "0123456789abcdef0123456789abcdef"
+
+// ErrorJSON is the body kong.response.error gives msg for a request
+// without Accept: Kong's JSON template (kong/tools/http.lua) with
+// RequestID.
+func ErrorJSON(msg string) string {
+	return "{\n  \"message\":\"" + msg + "\",\n  \"request_id\":\"" + RequestID + "\"\n}"
+}
+
+// ErrorPlain is the text/plain body of Kong's error pages
+// (kong/error_handlers.lua, error_default_type) for msg, with RequestID.
+func ErrorPlain(msg string) string { return msg + "\nrequest_id: " + RequestID + "\n" }
+
 // Result is what one request produced.
 type Result struct {
-	// Response is the answer a plugin gave instead of proxying, with the
-	// header filters applied; nil when the request would be proxied.
+	// Response is the answer a plugin gave instead of proxying, rendered
+	// for the request (with RequestID) and with the header filters
+	// applied; nil when the request would be proxied.
 	Response *plugin.Response
 	// Header is the response header after the header filters; for a
 	// proxied request it starts from upstream.
@@ -78,6 +93,12 @@ func WithCaptures(c map[string]string) Option { return func(pc *plugin.Context) 
 // WithClientIP sets the client address (default 192.0.2.10).
 func WithClientIP(ip string) Option { return func(pc *plugin.Context) { pc.ClientIP = ip } }
 
+// WithConnection sets the connection's serial number and its request
+// count (nginx's $connection and $connection_requests).
+func WithConnection(serial, requests uint64) Option {
+	return func(pc *plugin.Context) { pc.Connection, pc.ConnectionRequests = serial, requests }
+}
+
 // RunSet is Run with a set already built (to keep state across requests).
 func RunSet(set *plugin.Set, cfg *model.Config, r *http.Request, upstream http.Header, opts ...Option) Result {
 	var route *model.Route
@@ -93,6 +114,7 @@ func RunSet(set *plugin.Set, cfg *model.Config, r *http.Request, upstream http.H
 		o(pc)
 	}
 	if resp := set.Access(pc, r); resp != nil {
+		resp.Render(r, RequestID)
 		set.Header(pc, resp.Status, resp.Header)
 		return Result{Response: resp, Header: resp.Header, Context: pc}
 	}

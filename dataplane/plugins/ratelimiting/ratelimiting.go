@@ -113,11 +113,13 @@ func (rl *RateLimiting) Access(pc *plugin.Context, r *http.Request) *plugin.Resp
 	stop, starts := rl.counters.take(rl.identifier(pc, r), &rl.limits, now, &h.usage)
 	rl.summarize(h, stop, starts, now)
 	if stop >= 0 {
-		resp := plugin.JSONMessage(rl.conf.ErrorCode, rl.conf.ErrorMessage)
+		resp := plugin.Error(rl.conf.ErrorCode, rl.conf.ErrorMessage)
+		// hide_client_headers hides Retry-After too
+		// (kong/plugins/rate-limiting/handler.lua).
 		if !rl.conf.HideClientHeaders {
 			rl.write(h, resp.Header)
+			resp.Header.Set(HeaderRetry, strconv.FormatInt(h.reset, 10))
 		}
-		resp.Header.Set(HeaderRetry, strconv.FormatInt(h.reset, 10))
 		return resp
 	}
 	if !rl.conf.HideClientHeaders {

@@ -79,44 +79,89 @@ func Replace(r *http.Request, b []byte) {
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 }
 
-// Take returns the value of a top-level form or JSON string field named
-// name, removing it from the body when remove is true.
-func Take(r *http.Request, name string, remove bool) (string, bool) {
+// Field is what a top-level body field holds, as Kong's key-auth tells
+// the values of kong.request.get_body() apart.
+type Field int
+
+// The kinds of field.
+const (
+	// Absent: no such field, or a body that is neither form nor JSON.
+	Absent Field = iota
+	// String: one string value.
+	String
+	// Multiple: a repeated form field, or a JSON array or object (a Lua
+	// table).
+	Multiple
+	// Scalar: a JSON number, boolean or null.
+	Scalar
+)
+
+// Lookup returns what the top-level form or JSON field name holds, and
+// its value when that is one string.
+func Lookup(r *http.Request, name string) (string, Field) {
 	kind := KindOf(r)
 	if kind == Other {
-		return "", false
+		return "", Absent
 	}
 	b, err := Read(r)
 	if err != nil || len(b) == 0 {
-		return "", false
+		return "", Absent
 	}
-	switch kind {
-	case Form:
-		vals, err := url.ParseQuery(string(b))
-		if err != nil || !vals.Has(name) {
-			return "", false
+	if kind == Form {
+		vals, _ := url.ParseQuery(string(b))
+		switch vs := vals[name]; len(vs) {
+		case 0:
+			return "", Absent
+		case 1:
+			return vs[0], String
 		}
-		v := vals.Get(name)
-		if remove {
+		return "", Multiple
+	}
+	var obj map[string]any
+	if json.Unmarshal(b, &obj) != nil {
+		return "", Absent
+	}
+	v, ok := obj[name]
+	if !ok {
+		return "", Absent
+	}
+	switch v := v.(type) {
+	case string:
+		return v, String
+	case []any, map[string]any:
+		return "", Multiple
+	}
+	return "", Scalar
+}
+
+// Remove deletes the top-level form or JSON field name from r's body,
+// re-encoding the body when the field was there.
+func Remove(r *http.Request, name string) {
+	kind := KindOf(r)
+	if kind == Other {
+		return
+	}
+	b, err := Read(r)
+	if err != nil || len(b) == 0 {
+		return
+	}
+	if kind == Form {
+		vals, _ := url.ParseQuery(string(b))
+		if vals.Has(name) {
 			vals.Del(name)
 			Replace(r, []byte(vals.Encode()))
 		}
-		return v, true
-	default:
-		var obj map[string]any
-		if json.Unmarshal(b, &obj) != nil {
-			return "", false
-		}
-		v, ok := obj[name].(string)
-		if !ok {
-			return "", false
-		}
-		if remove {
-			delete(obj, name)
-			if nb, err := json.Marshal(obj); err == nil {
-				Replace(r, nb)
-			}
-		}
-		return v, true
+		return
+	}
+	var obj map[string]any
+	if json.Unmarshal(b, &obj) != nil {
+		return
+	}
+	if _, ok := obj[name]; !ok {
+		return
+	}
+	delete(obj, name)
+	if nb, err := json.Marshal(obj); err == nil {
+		Replace(r, nb)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
@@ -64,23 +66,43 @@ func New(env plugin.Env) (plugin.Handler, error) {
 // Name implements plugin.Handler.
 func (l *Limiter) Name() string { return Name }
 
-// Access implements plugin.Accessor.
+// Access implements plugin.Accessor, as kong/plugins/request-size-limiting/handler.lua:
+// a declared size is checked at once (417 instead of 413 when the client
+// waits for "100 Continue", which it then never gets); a body without
+// one is refused with 411 when require_content_length is set, unless it
+// is chunked: a chunked body is measured as it streams.
 func (l *Limiter) Access(_ *plugin.Context, r *http.Request) *plugin.Response {
 	switch {
 	case r.ContentLength > l.limit:
-		return plugin.JSONMessage(http.StatusRequestEntityTooLarge, msgTooLarge)
+		if expectsContinue(r) {
+			return plugin.Error(http.StatusExpectationFailed, msgTooLarge)
+		}
+		return plugin.Error(http.StatusRequestEntityTooLarge, msgTooLarge)
 	case r.ContentLength >= 0:
-		if r.ContentLength == 0 && l.requireLength && r.Header.Get("Content-Length") == "" {
-			return plugin.JSONMessage(http.StatusLengthRequired, msgLengthRequired)
+		if r.ContentLength == 0 && l.requireLength && len(r.Header["Content-Length"]) == 0 {
+			return plugin.Error(http.StatusLengthRequired, msgLengthRequired)
 		}
 		return nil
-	case l.requireLength:
-		return plugin.JSONMessage(http.StatusLengthRequired, msgLengthRequired)
+	case l.requireLength && !chunked(r):
+		return plugin.Error(http.StatusLengthRequired, msgLengthRequired)
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &limitedBody{rc: r.Body, left: l.limit}
 	}
 	return nil
+}
+
+// expectsContinue reports an "Expect: 100-continue" request (Kong
+// compares the lowercased, trimmed value).
+func expectsContinue(r *http.Request) bool {
+	vs := r.Header["Expect"]
+	return len(vs) > 0 && strings.EqualFold(strings.TrimSpace(vs[0]), "100-continue")
+}
+
+// chunked reports a body sent with "Transfer-Encoding: chunked" (which
+// net/http moves out of the header into TransferEncoding).
+func chunked(r *http.Request) bool {
+	return slices.Contains(r.TransferEncoding, "chunked") || slices.Contains(r.Header["Transfer-Encoding"], "chunked")
 }
 
 // limitedBody fails a streamed body once it passes the limit.

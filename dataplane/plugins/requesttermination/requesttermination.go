@@ -4,12 +4,12 @@
 package requesttermination
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/uriargs"
 )
 
 // Name is the plugin's name.
@@ -56,78 +56,56 @@ func New(env plugin.Env) (plugin.Handler, error) {
 // Name implements plugin.Handler.
 func (t *Terminator) Name() string { return Name }
 
-// Access implements plugin.Accessor.
+// Access implements plugin.Accessor, as kong/plugins/request-termination/handler.lua.
 func (t *Terminator) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
-	if tr := t.conf.Trigger; tr != nil && *tr != "" {
-		if r.Header.Get(*tr) == "" && !r.URL.Query().Has(*tr) {
-			return nil
-		}
+	if tr := t.conf.Trigger; tr != nil && *tr != "" && !triggered(r, *tr) {
+		return nil
 	}
 	if t.conf.Echo {
 		return t.echo(pc, r)
 	}
 	if t.conf.Body != nil {
 		h := http.Header{}
-		ct := "application/json; charset=utf-8"
+		// Without content_type Kong sends none (and nothing guesses one).
+		h["Content-Type"] = nil
 		if t.conf.ContentType != nil {
-			ct = *t.conf.ContentType
+			h["Content-Type"] = []string{*t.conf.ContentType}
 		}
-		h.Set("Content-Type", ct)
 		return &plugin.Response{Status: t.conf.StatusCode, Header: h, Body: []byte(*t.conf.Body)}
 	}
 	msg, ok := defaultMessages[t.conf.StatusCode]
-	if !ok {
-		msg = http.StatusText(t.conf.StatusCode)
-	}
 	if t.conf.Message != nil {
-		msg = *t.conf.Message
+		msg, ok = *t.conf.Message, true
+	}
+	if !ok {
+		// kong.response.exit(status, nil): no body at all.
+		return plugin.Empty(t.conf.StatusCode)
 	}
 	return plugin.JSONMessage(t.conf.StatusCode, msg)
 }
 
-// defaultMessages are Kong's messages for a status without one configured.
+// triggered reports whether r carries the trigger as a header (a name
+// with underscores also matching dashes, as Kong reads nginx's headers)
+// or as a query parameter, whatever their value.
+func triggered(r *http.Request, trigger string) bool {
+	if _, ok := r.Header[http.CanonicalHeaderKey(trigger)]; ok {
+		return true
+	}
+	if strings.Contains(trigger, "_") {
+		if _, ok := r.Header[http.CanonicalHeaderKey(strings.ReplaceAll(trigger, "_", "-"))]; ok {
+			return true
+		}
+	}
+	return uriargs.Parse(r.URL.RawQuery).Has(trigger)
+}
+
+// defaultMessages are Kong's messages for a status without one configured
+// (DEFAULT_RESPONSE); other statuses have none.
 var defaultMessages = map[int]string{
 	http.StatusUnauthorized:        "Unauthorized",
-	http.StatusForbidden:           "Forbidden",
 	http.StatusNotFound:            "Not found",
 	http.StatusMethodNotAllowed:    "Method not allowed",
 	http.StatusInternalServerError: "An unexpected error occurred",
 	http.StatusBadGateway:          "Bad Gateway",
 	http.StatusServiceUnavailable:  "Service unavailable",
-}
-
-// echo describes the request back to the caller, as Kong's echo does.
-func (t *Terminator) echo(pc *plugin.Context, r *http.Request) *plugin.Response {
-	headers := map[string]string{}
-	for k, vs := range r.Header {
-		headers[strings.ToLower(k)] = strings.Join(vs, ", ")
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	query := map[string]any{}
-	for k, vs := range r.URL.Query() {
-		query[k] = vs[0]
-	}
-	doc := map[string]any{
-		"message": t.conf.Message,
-		"request": map[string]any{
-			"scheme": scheme, "host": r.Host, "method": r.Method, "path": r.URL.Path,
-			"query": query, "headers": headers, "uri_captures": pc.Captures,
-			"raw_query": r.URL.RawQuery,
-		},
-		"matched_route":   pc.Route,
-		"matched_service": pc.Service,
-	}
-	if pc.Consumer != nil {
-		doc["consumer"] = pc.Consumer
-	}
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return plugin.JSONMessage(http.StatusInternalServerError, "An unexpected error occurred")
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	return &plugin.Response{Status: t.conf.StatusCode, Header: h, Body: b}
 }

@@ -70,6 +70,20 @@ func TestRequestTransformer(t *testing.T) {
 				require.JSONEq(t, `{"user":"a","source":"gateway","tags":["old","new"]}`, string(b))
 				require.EqualValues(t, len(b), r.ContentLength)
 			}},
+		// kong/plugins/request-transformer/access.lua's append_value: an
+		// absent member becomes a list.
+		{desc: "json append to an absent member",
+			cfg: map[string]any{"append": map[string]any{"body": []any{"p2:a2"}}},
+			req: func() *http.Request {
+				r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"p1":"v"}`))
+				r.Header.Set("Content-Type", "application/json")
+				return r
+			},
+			check: func(t *testing.T, r *http.Request, _ string) {
+				b, err := io.ReadAll(r.Body)
+				require.NoError(t, err)
+				require.JSONEq(t, `{"p1":"v","p2":["a2"]}`, string(b))
+			}},
 		{desc: "form body",
 			cfg: map[string]any{"replace": map[string]any{"body": []any{"a:2"}}, "rename": map[string]any{"body": []any{"b:c"}}},
 			req: func() *http.Request {

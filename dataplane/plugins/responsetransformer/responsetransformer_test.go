@@ -43,6 +43,16 @@ func TestResponseTransformer(t *testing.T) {
 		}, header: http.Header{"Content-Type": {"application/json; charset=utf-8"}, "Content-Length": {"42"}},
 			body: `{"secret":"s","tags":["a"]}`, wantBody: `{"count":3,"ok":true,"name":"x","tags":["a","b"]}`, needsBody: true,
 			check: func(t *testing.T, h http.Header) { require.Empty(t, h.Get("Content-Length")) }},
+		// kong/plugins/response-transformer/body_transformer.lua's
+		// append_value: an absent member becomes a list of the value, a
+		// string a list of both, a number is replaced by a list.
+		{desc: "append to absent members", cfg: map[string]any{
+			"append": map[string]any{"json": []any{"p2:a2", "n:7", "s:v2", "num:8"}, "json_types": []any{"string", "number", "string", "number"}},
+		}, header: http.Header{"Content-Type": {"application/json"}},
+			body: `{"s":"v1","num":5}`, wantBody: `{"p2":["a2"],"n":[7],"s":["v1","v2"],"num":[8]}`, needsBody: true},
+		{desc: "append of a number that does not parse is skipped", cfg: map[string]any{
+			"append": map[string]any{"json": []any{"n:x"}, "json_types": []any{"number"}},
+		}, header: http.Header{"Content-Type": {"application/json"}}, body: `{}`, wantBody: `{}`, needsBody: true},
 		{desc: "non-json body untouched", cfg: map[string]any{"add": map[string]any{"json": []any{"a:1"}}},
 			header: http.Header{"Content-Type": {"text/plain"}}, body: "plain", wantBody: "plain"},
 		{desc: "no json ops, no buffering", cfg: map[string]any{"add": map[string]any{"headers": []any{"a:1"}}},

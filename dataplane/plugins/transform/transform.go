@@ -154,24 +154,45 @@ func (o *Ops) JSON(obj map[string]any, cast func(Pair) any) {
 	}
 	for _, p := range o.Replace {
 		if _, ok := obj[p.Name]; ok {
-			obj[p.Name] = cast(p)
+			if v := cast(p); v != nil {
+				obj[p.Name] = v
+			}
 		}
 	}
 	for _, p := range o.Add {
 		if _, ok := obj[p.Name]; !ok {
-			obj[p.Name] = cast(p)
+			if v := cast(p); v != nil {
+				obj[p.Name] = v
+			}
 		}
 	}
 	for _, p := range o.Append {
-		switch cur := obj[p.Name].(type) {
-		case nil:
-			obj[p.Name] = cast(p)
-		case []any:
-			obj[p.Name] = append(cur, cast(p))
-		default:
-			obj[p.Name] = []any{cur, cast(p)}
+		v := cast(p)
+		if v == nil {
+			// A number that does not parse: Kong skips the entry.
+			continue
 		}
+		obj[p.Name] = appendValue(obj[p.Name], v)
 	}
+}
+
+// appendValue is Kong's append_value (request-transformer's access.lua,
+// response-transformer's body_transformer.lua): a string becomes a list
+// of it and v, a list grows, anything else (absent, a number, a boolean)
+// is replaced by a list of v alone.
+func appendValue(cur, v any) any {
+	switch cur := cur.(type) {
+	case string:
+		return []any{cur, v}
+	case []any:
+		return append(cur, v)
+	case map[string]any:
+		// A Lua table that is an object: table.insert adds v at index 1,
+		// which cjson cannot encode as an array; the object is kept, and v
+		// with it.
+		return []any{cur, v}
+	}
+	return []any{v}
 }
 
 // Names returns the name part of "name:value" entries (remove lists may
