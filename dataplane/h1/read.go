@@ -110,7 +110,7 @@ func (c *conn) readTrailer(t *Header) error {
 		i := bytes.IndexByte(section, '\n')
 		line := section[:i+1]
 		section = section[i+1:]
-		if bytes.IndexByte(line, '\r') != len(line)-2 {
+		if len(line) < 3 || bytes.IndexByte(line, '\r') != len(line)-2 {
 			return errTrailer
 		}
 		line = line[:len(line)-2]
