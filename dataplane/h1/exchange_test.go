@@ -372,3 +372,59 @@ func TestPanicCloses(t *testing.T) {
 	_, body := roundTrip(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	assert.Equal(t, "ok", body)
 }
+
+// TestEarlyHints: a 103 goes out with the fields set so far, before the
+// final response.
+func TestEarlyHints(t *testing.T) {
+	t.Parallel()
+	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		_, _ = w.WriteString("final")
+	})})
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	rd := bufio.NewReader(conn)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	hints, err := http.ReadResponse(rd, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusEarlyHints, hints.StatusCode)
+	assert.Equal(t, "</style.css>; rel=preload", hints.Header.Get("Link"))
+	res, body := readResponse(t, conn, rd)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Empty(t, res.Header.Get("Link"))
+	assert.Equal(t, "final", body)
+}
+
+// TestSendTimeout: a client that stops reading a response is dropped
+// after SendTimeout; the handler's write fails.
+func TestSendTimeout(t *testing.T) {
+	t.Parallel()
+	failed := make(chan error, 1)
+	addr := start(t, &h1.Server{Limits: h1.Limits{SendTimeout: 100 * time.Millisecond},
+		Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+			chunk := make([]byte, 64<<10)
+			for {
+				if _, err := w.Write(chunk); err != nil {
+					failed <- err
+					return
+				}
+			}
+		})})
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	select {
+	case err := <-failed:
+		var ne net.Error
+		assert.ErrorAs(t, err, &ne)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the write never timed out")
+	}
+}
