@@ -47,6 +47,9 @@ type dpOptions struct {
 	Labels            string
 	LatencyHeaders    bool
 	RequestIDHeaders  bool
+	// AdoptCluster lets the data plane follow a control plane of another
+	// cluster than the one its cache holds (dpsync.Config.AdoptCluster).
+	AdoptCluster bool
 	// AccessLog is off, stdout or a file path; empty means stdout.
 	AccessLog    string
 	DrainTimeout time.Duration
@@ -89,6 +92,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.PprofListen, "pprof-listen", "", "profiling endpoints (/debug/pprof/) listen address; empty disables (keep it on loopback)")
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
+	fs.BoolVar(&o.AdoptCluster, "adopt-cluster", false, "follow a control plane of another cluster than the one the running configuration or --cache-dir belongs to (without it, such snapshots are refused and reported)")
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
 	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")
 	registerAccessLog(fs, &o.AccessLog)

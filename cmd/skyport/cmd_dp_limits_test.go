@@ -67,7 +67,7 @@ func TestLocalHasLimitFlags(t *testing.T) {
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	o.register(fs)
 	require.NoError(t, fs.Parse([]string{"--keepalive-timeout", "3s", "--client-max-body-size", "1k"}))
-	dpo := builtinDP(&o, &clusterListener{local: "127.0.0.1:1"}, "file:///x")
+	dpo := builtinDP(&o, &clusterListener{local: "127.0.0.1:1"}, "file:///x", nil)
 	l, err := dpo.limits()
 	require.NoError(t, err)
 	assert.Equal(t, 3*time.Second, l.KeepaliveTimeout)

@@ -81,6 +81,7 @@ func syncConfig(ctx context.Context, o *dpOptions) (dpsync.Config, error) {
 	cfg := dpsync.Config{
 		CPURL:        o.CPURL,
 		VerifyKey:    key,
+		AdoptCluster: o.AdoptCluster,
 		Labels:       labels,
 		Version:      version,
 		FallbackPoll: o.FallbackPoll,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,7 +17,9 @@ import (
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/keygen"
 )
 
 // localOptions are the settings of "skyport local" (docs/contracts.md, "skyport local").
@@ -29,9 +32,12 @@ type localOptions struct {
 	Table         string
 	ClusterTable  string
 	Bucket        string
-	Create        bool
-	AdminToken    string
-	ClusterToken  string
+	// SigningKeySecret is the Secrets Manager secret of the signing key
+	// (--backend aws).
+	SigningKeySecret string
+	Create           bool
+	AdminToken       string
+	ClusterToken     string
 	// Cluster listener: the address data planes dial, its TLS
 	// certificate, and the data-plane rows one token may create.
 	ClusterAdvertise string
@@ -44,7 +50,7 @@ type localOptions struct {
 }
 
 func (o *localOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.DataDir, "data-dir", "./.skyport", "state directory: cp.db, snapshots/, publisher.key/.pub, dp/")
+	fs.StringVar(&o.DataDir, "data-dir", "./.skyport", "state directory: the embedded backend's cp.db, snapshots/ and publisher.key; publisher.pub (the verify keys); dp/ (the built-in data plane's cache)")
 	fs.StringVar(&o.AdminListen, "admin-listen", "127.0.0.1:8001", "Admin API listen address")
 	fs.StringVar(&o.ClusterListen, "cluster-listen", "127.0.0.1:8005", "WebSocket hub listen address (data planes connect here)")
 	fs.BoolVar(&o.DP, "dp", true, "run a built-in data plane; --dp=false runs the control plane alone")
@@ -52,7 +58,8 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Table, "table", "skyport", "--backend aws: the configuration table")
 	fs.StringVar(&o.ClusterTable, "cluster-table", "skyport-cluster", "--backend aws: the cluster table (connections, data planes)")
 	fs.StringVar(&o.Bucket, "bucket", "s3://skyport-snapshots", "--backend aws: s3://bucket/prefix of the snapshots")
-	fs.BoolVar(&o.Create, "create", false, "--backend aws: create the tables and the bucket if absent")
+	fs.StringVar(&o.SigningKeySecret, "signing-key-secret", "skyport-signing-key", "--backend aws: the Secrets Manager secret (name or ARN; the stack's SigningKey secret) holding the publisher's signing key")
+	fs.BoolVar(&o.Create, "create", false, "--backend aws: create the tables, the bucket and the signing-key secret if absent")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "Admin API token (Authorization: Bearer or Kong-Admin-Token); required unless --admin-listen is loopback")
 	fs.StringVar(&o.ClusterToken, "cluster-token", "", "token data planes present (skyport dp --cp-token); required unless --cluster-listen is loopback")
 	fs.StringVar(&o.ClusterAdvertise, "cluster-advertise", "", "host:port data planes dial to reach --cluster-listen, used in snapshot download URLs (default: the listen address; required when it is 0.0.0.0 or ::)")
@@ -63,6 +70,7 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.dp.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "built-in data plane: HTTPS proxy listen address (empty disables)")
 	fs.StringVar(&o.dp.StatusListen, "status-listen", "0.0.0.0:8100", "built-in data plane: status API listen address")
 	fs.StringVar(&o.dp.Labels, "labels", "", "built-in data plane: labels reported to the control plane, k:v,k:v")
+	fs.BoolVar(&o.dp.AdoptCluster, "adopt-cluster", false, "built-in data plane: follow this control plane even though its cache (--data-dir/dp) holds another cluster's configuration")
 	fs.DurationVar(&o.dp.DrainTimeout, "drain-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
 	registerAccessLog(fs, &o.dp.AccessLog)
 	o.dp.limitFlags.register(fs)
@@ -219,7 +227,7 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	wg.Go(func() { fail(cp.run(ctx)) })
 	var dpAddrs []boundAddr
 	if o.DP {
-		dpo := builtinDP(o, cl, cp.fallbackURL)
+		dpo := builtinDP(o, cl, cp.fallbackURL, cp.verifyKey)
 		bound := make(chan []boundAddr, 1)
 		dpo.bound = func(a []boundAddr) { bound <- a }
 		wg.Go(func() {
@@ -265,15 +273,16 @@ func dialable(a net.Addr) string {
 }
 
 // builtinDP returns the settings of the data plane that runs in-process:
-// it dials the cluster listener as remote data planes do, over loopback.
-func builtinDP(o *localOptions, cl *clusterListener, fallbackURL string) dpOptions {
+// it dials the cluster listener as remote data planes do, over loopback,
+// and verifies with the backend's verify keys.
+func builtinDP(o *localOptions, cl *clusterListener, fallbackURL string, verify ed25519.PublicKey) dpOptions {
 	dpo := o.dp
 	dpo.CPURL = cl.wsURL()
 	dpo.cpClient = cl.client()
 	dpo.CPAuth = "token"
 	dpo.CPToken = o.ClusterToken
 	dpo.FallbackURL = fallbackURL
-	dpo.VerifyKey = filepath.Join(o.DataDir, "publisher.pub")
+	dpo.VerifyKey = keygen.JoinKeys(snapshot.RingKeys(verify))
 	dpo.CacheDir = filepath.Join(o.DataDir, "dp")
 	dpo.LatencyHeaders = true
 	dpo.RequestIDHeaders = true
@@ -319,7 +328,7 @@ func printNextSteps(w io.Writer, o *localOptions, adminAddr string, cl *clusterL
 		token += " --cp-ca " + o.ClusterCert
 	}
 	fmt.Fprintf(w, "\nJoin another data plane:\n  skyport dp --cp-url %s%s --fallback-url %s --verify-key %s --cache-dir ~/.cache/skyport/dp2 --proxy-listen 127.0.0.1:9000 --proxy-tls-listen '' --status-listen 127.0.0.1:9100\n\n",
-		cl.wsURL(), token, fallbackURL, filepath.Join(o.DataDir, "publisher.pub"))
+		cl.wsURL(), token, fallbackURL, filepath.Join(o.DataDir, verifyKeyFile))
 }
 
 // tcpAddr is a bound address as a net.Addr.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -25,7 +26,6 @@ import (
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
-	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/admin"
 	"github.com/skyport-gw/skyport/lambdas/authorizer"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
@@ -49,7 +49,10 @@ type controlPlane struct {
 	run func(ctx context.Context) error
 	// fallbackURL is where data planes read snapshots directly.
 	fallbackURL string
-	closers     []func() error
+	// verifyKey is what the built-in data plane verifies snapshots with:
+	// the public half of the backend's signing key(s).
+	verifyKey ed25519.PublicKey
+	closers   []func() error
 }
 
 func (cp *controlPlane) close(log *slog.Logger) {
@@ -60,8 +63,12 @@ func (cp *controlPlane) close(log *slog.Logger) {
 	}
 }
 
-// backend is what the two backends provide.
+// backend is what the two backends provide, the signing key included:
+// it lives where the backend keeps its state (the embedded backend's
+// --data-dir, Secrets Manager for aws).
 type backend struct {
+	key       ed25519.PrivateKey
+	verify    ed25519.PublicKey
 	store     store.Store
 	objects   objstore.Store
 	presigner objstore.Presigner
@@ -75,12 +82,11 @@ type backend struct {
 // buildControlPlane wires the store, the publisher, the WebSocket hub with
 // the cluster routes, and the Admin API, as o selects.
 func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener, pluginNames []string, log *slog.Logger) (*controlPlane, error) {
-	_, key, err := snapshot.EnsureKeyPair(o.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("preparing the signing key: %w", err)
-	}
 	cp := &controlPlane{}
-	var b backend
+	var (
+		b   backend
+		err error
+	)
 	if o.Backend == "aws" {
 		b, err = awsBackend(ctx, o, cp, log)
 	} else {
@@ -90,6 +96,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		cp.close(log)
 		return nil, err
 	}
+	cp.verifyKey = b.verify
 	// The publisher and the $hello catch-up post through the AWS SDK's
 	// management API client, pointed at the hub as at API Gateway and
 	// signing with a key the hub alone knows besides them.
@@ -102,7 +109,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 	})
 	notifier := cluster.NewManagementNotifier(mgmt)
 	pub := publisher.New(publisher.Options{
-		Source: b.store, Objects: b.objects, Key: key, Notifier: notifier,
+		Source: b.store, Objects: b.objects, Key: b.key, Notifier: notifier,
 		Connections: b.registry, Presigner: b.presigner, Logger: log.With("component", "publisher"),
 	})
 	if b.onCommit != nil {
@@ -202,6 +209,10 @@ func ignoreCanceled(err error) error {
 // embeddedBackend opens the store and snapshot directory under --data-dir;
 // the cluster listener at clusterBase serves presigned snapshot downloads.
 func embeddedBackend(o *localOptions, cp *controlPlane, clusterBase string) (backend, error) {
+	key, verify, err := embeddedKeys(o.DataDir)
+	if err != nil {
+		return backend{}, err
+	}
 	st, err := embedded.Open(filepath.Join(o.DataDir, "cp.db"))
 	if err != nil {
 		return backend{}, err
@@ -214,13 +225,15 @@ func embeddedBackend(o *localOptions, cp *controlPlane, clusterBase string) (bac
 	}
 	cp.fallbackURL = "file://" + filepath.ToSlash(dir)
 	return backend{
+		key: key, verify: verify,
 		store: st, objects: objects, presigner: newLocalPresigner(clusterBase, objects),
 		registry: cluster.NewMemory(nil, cluster.WithNodeLimit(o.ClusterMaxNodes)), database: "embedded", onCommit: st.OnCommit,
 	}, nil
 }
 
-// awsBackend connects to DynamoDB and S3 through the SDK (AWS_ENDPOINT_URL
-// points it at an emulator), creating the tables and bucket with --create.
+// awsBackend connects to DynamoDB, S3 and Secrets Manager through the SDK
+// (AWS_ENDPOINT_URL points it at an emulator), creating the tables, the
+// bucket and the signing-key secret with --create.
 func awsBackend(ctx context.Context, o *localOptions, cp *controlPlane, log *slog.Logger) (backend, error) {
 	bucket, prefix, err := objstore.ParseS3URL(o.Bucket)
 	if err != nil {
@@ -240,7 +253,8 @@ func awsBackend(ctx context.Context, o *localOptions, cp *controlPlane, log *slo
 	pathStyle := os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
 	s3c := s3.NewFromConfig(cfg, func(so *s3.Options) { so.UsePathStyle = pathStyle })
 	if o.Create {
-		log.Info("creating the tables and the bucket if absent", "table", o.Table, "cluster_table", o.ClusterTable, "bucket", bucket)
+		log.Info("creating the tables, the bucket and the signing-key secret if absent", "table", o.Table, "cluster_table", o.ClusterTable,
+			"bucket", bucket, "signing_key_secret", o.SigningKeySecret)
 		if err := st.CreateTable(ctx); err != nil {
 			return backend{}, err
 		}
@@ -251,9 +265,13 @@ func awsBackend(ctx context.Context, o *localOptions, cp *controlPlane, log *slo
 			return backend{}, err
 		}
 	}
+	key, verify, err := awsKeys(ctx, cfg, o, log)
+	if err != nil {
+		return backend{}, err
+	}
 	objects := objstore.NewS3(s3c, bucket, prefix)
 	cp.fallbackURL = o.Bucket
-	return backend{store: st, objects: objects, presigner: objects, registry: registry, database: "dynamodb"}, nil
+	return backend{key: key, verify: verify, store: st, objects: objects, presigner: objects, registry: registry, database: "dynamodb"}, nil
 }
 
 func createBucket(ctx context.Context, client *s3.Client, bucket, region string) error {

@@ -28,6 +28,15 @@ type SyncState struct {
 	Cache string `json:"cache,omitempty"`
 	// CacheError says why the cache is lost or failed.
 	CacheError string `json:"cache_error,omitempty"`
+	// ClusterID and Epoch are the cluster identity of the running
+	// configuration; empty before one is applied, or when its control
+	// plane does not identify its cluster.
+	ClusterID string `json:"cluster_id,omitempty"`
+	Epoch     int64  `json:"epoch,omitempty"`
+	// Reason classifies the last refusal when the operator must act on
+	// it: "cluster_mismatch" (a snapshot of another cluster, or of an
+	// older epoch, refused; LastError says which and what to do).
+	Reason string `json:"reason,omitempty"`
 }
 
 // SyncReporter is implemented by the data plane's sync client.

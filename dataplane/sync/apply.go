@@ -24,11 +24,11 @@ var (
 )
 
 // submit queues an announced revision unless it is not newer than the
-// running one or was rejected already.
+// running one (within its cluster identity) or was rejected already.
 func (c *Client) submit(j job) {
 	cur, _ := c.applier.Current()
 	switch {
-	case j.ptr.Revision <= cur:
+	case judge(c.ident.lineage(cur), j.ptr, c.cfg.AdoptCluster) == notNewer:
 		c.log.Debug("announced revision not newer; ignored", "revision", j.ptr.Revision, "running", cur, "source", j.source)
 	case c.state.isRefused(j.ptr):
 		c.log.Debug("announced snapshot rejected before; ignored", "revision", j.ptr.Revision, "sha256", j.ptr.SHA256, "source", j.source)
@@ -61,6 +61,10 @@ func (c *Client) attempt(ctx context.Context, j job) {
 		return
 	case ctx.Err() != nil:
 		return
+	case errors.Is(err, ErrClusterMismatch):
+		c.log.Error("snapshot of another cluster refused", "revision", rev, "cluster_id", j.ptr.ClusterID, "epoch", j.ptr.Epoch,
+			"source", j.source, "error", err)
+		c.state.rejected(j.ptr, err, true)
 	case err != nil:
 		c.log.Warn("snapshot rejected", "revision", rev, "source", j.source, "error", err)
 		c.state.rejected(j.ptr, err, !errors.Is(err, ErrFetch))
@@ -71,11 +75,15 @@ func (c *Client) attempt(ctx context.Context, j job) {
 	c.sendStatus(ctx)
 }
 
-// apply fetches, verifies, applies and caches j's snapshot. Any error
-// leaves the running configuration and the cache as they were.
+// apply fetches, verifies, applies and caches j's snapshot, by the
+// identity rules (judge). Any error leaves the running configuration and
+// the cache as they were.
 func (c *Client) apply(ctx context.Context, j job) error {
 	rev := j.ptr.Revision
-	if cur, _ := c.applier.Current(); rev <= cur {
+	cur, _ := c.applier.Current()
+	l := c.ident.lineage(cur)
+	v := judge(l, j.ptr, c.cfg.AdoptCluster)
+	if v == notNewer {
 		return fmt.Errorf("revision %d: %w (running %d)", rev, ErrNotNewer, cur)
 	}
 	if err := j.ptr.Check(); err != nil {
@@ -88,16 +96,27 @@ func (c *Client) apply(ctx context.Context, j job) error {
 	if err != nil {
 		return fmt.Errorf("revision %d: %w: %w", rev, ErrFetch, err)
 	}
+	// Verified first: what refuses a cluster is the signed document's
+	// identity, never a notice's claim.
 	doc, err := snapshot.Open(data, j.ptr, c.cfg.VerifyKey)
 	if err != nil {
 		return fmt.Errorf("verifying revision %d: %w", rev, err)
 	}
+	if v == otherCluster || v == olderEpoch {
+		return refuse(v, l, j.ptr)
+	}
 	if err := c.applier.Apply(ctx, &doc.Config, doc.Revision, j.source); err != nil {
 		return fmt.Errorf("revision %d: %w: %w", rev, ErrApply, err)
 	}
-	c.state.applied(j.source, time.Now())
+	c.ident.applied(j.ptr.Identity())
+	c.state.applied(j.source, time.Now(), j.ptr.Identity())
+	c.switched(v, l, j)
 	if c.cfg.Cache != nil {
-		if err := c.cfg.Cache.Save(data, j.ptr); err != nil {
+		save := c.cfg.Cache.Save
+		if v == newEpoch || v == adopt {
+			save = c.cfg.Cache.Replace
+		}
+		if err := save(data, j.ptr); err != nil {
 			// The proxy runs the revision already; the cache keeps the
 			// previous one, which a restart would serve until it syncs.
 			c.log.Error("applied configuration not cached", "revision", rev, "error", err)
@@ -141,13 +160,32 @@ func (c *Client) boot(ctx context.Context) {
 		c.lostCache(fmt.Errorf("cached revision %d: %w: %w", p.Revision, ErrApply, err))
 		return
 	}
-	c.state.applied(SourceCache, time.Now())
+	c.ident.applied(p.Identity())
+	c.state.applied(SourceCache, time.Now(), p.Identity())
 	c.state.setCache(cacheOK, nil)
 	c.log.Info("configuration loaded from cache", "revision", p.Revision)
 }
 
-// lostCache reports a cache that cannot be booted from.
+// switched logs, loudly, a move to a new epoch or an adopted cluster.
+func (c *Client) switched(v verdict, l lineage, j job) {
+	from := []any{"revision", j.ptr.Revision, "cluster_id", j.ptr.ClusterID, "epoch", j.ptr.Epoch,
+		"previous_revision", max(l.running, l.marked), "previous_cluster_id", l.id.ClusterID, "previous_epoch", l.id.Epoch, "source", j.source}
+	switch {
+	case v == newEpoch:
+		c.log.Warn("following a new epoch of the cluster (its store was restored): revisions start over from this one", from...)
+	case v == adopt && l.id.IsZero():
+		c.log.Warn("the control plane now identifies its cluster: following it", from...)
+	case v == adopt:
+		c.log.Warn("adopting another cluster, as allowed: the configuration of the previous one is replaced", from...)
+	}
+}
+
+// lostCache reports a cache that cannot be booted from, and keeps the
+// cluster identity its mark names to judge what comes next by.
 func (c *Client) lostCache(err error) {
+	if m, merr := c.cfg.Cache.Mark(); merr == nil && m.Revision > 0 {
+		c.ident.marked(m.Identity(), m.Revision)
+	}
 	c.log.Warn("cache lost: booting without it", "dir", c.cfg.Cache.Dir(), "error", err)
 	c.state.setError(err)
 	c.state.setCache(cacheLost, err)
@@ -159,6 +197,8 @@ func (c *Client) statusMessage() protocol.Status {
 	st.Action = protocol.ActionStatus
 	st.NodeID = c.cfg.NodeID
 	st.Revision, st.ConfigHash = c.current()
+	id := c.ident.running(st.Revision)
+	st.ClusterID, st.Epoch = id.ClusterID, id.Epoch
 	return st
 }
 

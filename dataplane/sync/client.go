@@ -56,6 +56,10 @@ type Config struct {
 	// VerifyKey is the publisher's public key, or several (snapshot.KeyRing)
 	// while it rotates.
 	VerifyKey ed25519.PublicKey
+	// AdoptCluster allows following a control plane of another cluster
+	// than the one the running configuration (or the cache) belongs to;
+	// without it such snapshots are refused, loudly.
+	AdoptCluster bool
 	// NodeID, Hostname, Version, Labels and Plugins identify the data
 	// plane in its hello.
 	NodeID   string
@@ -87,6 +91,7 @@ type Client struct {
 	applier Applier
 	log     *slog.Logger
 	state   state
+	ident   identity
 	queue   queue
 	// conn is the live control plane connection, nil when there is none.
 	conn atomic.Pointer[websocket.Conn]

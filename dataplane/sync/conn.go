@@ -201,7 +201,10 @@ func (c *Client) readNotices(ctx context.Context, conn *websocket.Conn) error {
 // hello is the first message on a connection.
 func (c *Client) hello() protocol.Hello {
 	rev, hash := c.current()
+	id := c.ident.running(rev)
 	return protocol.Hello{
+		ClusterID:  id.ClusterID,
+		Epoch:      id.Epoch,
 		Action:     protocol.ActionHello,
 		NodeID:     c.cfg.NodeID,
 		Hostname:   c.cfg.Hostname,

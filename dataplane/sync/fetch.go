@@ -79,6 +79,8 @@ func redact(err error) error {
 func noticeJob(n protocol.ConfigNotice) job {
 	return job{
 		ptr: snapshot.Pointer{
+			ClusterID: n.ClusterID,
+			Epoch:     n.Epoch,
 			Revision:  n.Revision,
 			Key:       n.Key,
 			SHA256:    n.SHA256,

@@ -105,7 +105,7 @@ func publish(t *testing.T, store objstore.Store, priv ed25519.PrivateKey, rev in
 func notice(p snapshot.Pointer) protocol.ConfigNotice {
 	return protocol.ConfigNotice{
 		Type: protocol.TypeConfig, Revision: p.Revision, Key: p.Key, SHA256: p.SHA256,
-		Size: p.Size, Signature: p.Signature, Format: p.Format,
+		Size: p.Size, Signature: p.Signature, Format: p.Format, ClusterID: p.ClusterID, Epoch: p.Epoch,
 	}
 }
 

@@ -33,17 +33,16 @@ type queue struct {
 
 func newQueue() queue { return queue{wake: make(chan struct{}, 1)} }
 
-// offer holds j unless a newer revision, or the same snapshot, is held
-// already; it reports whether j was kept.
+// offer holds j unless a newer revision (or epoch: newer), or the same
+// snapshot, is held already; it reports whether j was kept.
 func (q *queue) offer(j job) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.next) > 0 {
-		held := q.next[0].ptr.Revision
-		switch {
-		case held > j.ptr.Revision:
+		switch order := newer(q.next[0].ptr, j.ptr); {
+		case order < 0:
 			return false
-		case held < j.ptr.Revision:
+		case order > 0:
 			q.next = q.next[:0]
 		case len(q.next) == maxCandidates:
 			return false

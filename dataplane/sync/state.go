@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"errors"
 	stdsync "sync"
 	"time"
 
@@ -65,13 +66,16 @@ func (s *state) setError(err error) {
 	s.s.LastError = err.Error()
 }
 
-// applied records a successful apply from source.
-func (s *state) applied(source string, at time.Time) {
+// applied records a successful apply from source of a snapshot of
+// identity id.
+func (s *state) applied(source string, at time.Time, id snapshot.Identity) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.s.Source = source
 	s.s.LastApply = at
 	s.s.LastError = ""
+	s.s.Reason = ""
+	s.s.ClusterID, s.s.Epoch = id.ClusterID, id.Epoch
 	s.outcome = protocol.Status{State: protocol.StateApplied}
 }
 
@@ -89,6 +93,11 @@ func (s *state) rejected(p snapshot.Pointer, err error, remember bool) {
 		s.refused = append(s.refused, refusal{p.Revision, p.SHA256})
 	}
 	s.outcome = protocol.Status{State: protocol.StateRejected, Error: err.Error(), RejectedRevision: p.Revision}
+	s.s.Reason = ""
+	if errors.Is(err, ErrClusterMismatch) {
+		s.outcome.Reason = protocol.ReasonClusterMismatch
+		s.s.Reason = protocol.ReasonClusterMismatch
+	}
 }
 
 // isRefused reports whether the snapshot p names was refused and must not

@@ -20,6 +20,10 @@ import (
 // stream's event-source mapping is filtered to its records.
 const RevisionKey = "REVISION"
 
+// ClusterKey is the partition and sort key of the cluster identity item,
+// the one item of the entity table the publisher writes.
+const ClusterKey = "CLUSTER"
+
 // Stack is the deployed Skyport control plane (and optional fleet).
 type Stack struct {
 	awscdk.Stack
@@ -137,6 +141,15 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 	// Publisher: reads entities, writes snapshots (the only writer of the
 	// bucket), signs, notifies, cleans up connection rows.
 	d.entities.GrantReadData(publisher)
+	// The cluster identity item (created on first use, its epoch moved
+	// when the table is a restored copy): updates of that item only.
+	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:UpdateItem"),
+		Resources: &[]*string{d.entities.TableArn()},
+		Conditions: &map[string]interface{}{
+			"ForAllValues:StringEquals": map[string]interface{}{"dynamodb:LeadingKeys": []string{ClusterKey}},
+		},
+	}))
 	d.cluster.Grant(publisher, jsii.String("dynamodb:Query"), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:DeleteItem"))
 	k.signing.GrantRead(publisher, nil)
 	grantPostToConnections(publisher, a)
@@ -145,7 +158,7 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
 	}))
 	for _, fn := range []awslambda.Function{cluster, publisher} {
-		nag.Suppress(fn.Role(), "IAM5", "snapshot objects under the prefix are named by revision (snapshots/<rev>.json.gz, latest.json), "+
+		nag.Suppress(fn.Role(), "IAM5", "snapshot objects under the prefix are named by cluster, epoch and revision (snapshots/<cluster>/<epoch>/<rev>.json.gz, latest.json), "+
 			"so the grant covers the prefix; nothing outside it", `/^Resource::<Snapshots[0-9A-F]{8}\.Arn>\/`+p.SnapshotPrefix+`\/\*$/`)
 	}
 	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

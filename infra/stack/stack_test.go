@@ -204,8 +204,9 @@ func TestLeastPrivilege(t *testing.T) {
 		has, lacks []string
 	}{
 		{"publisher writes snapshots, signs, notifies", "PublisherFunction",
-			[]string{"s3:PutObject", "execute-api:ManageConnections", "secretsmanager:GetSecretValue", "dynamodb:Query"},
-			[]string{"dynamodb:PutItem", "s3:DeleteObject"}},
+			[]string{"s3:PutObject", "execute-api:ManageConnections", "secretsmanager:GetSecretValue", "dynamodb:Query",
+				`"dynamodb:LeadingKeys"`},
+			[]string{"dynamodb:PutItem", "dynamodb:BatchWriteItem", "s3:DeleteObject"}},
 		{"admin writes the table only", "AdminFunction",
 			[]string{"dynamodb:PutItem", "dynamodb:Query"},
 			[]string{"s3:", "execute-api:ManageConnections"}},

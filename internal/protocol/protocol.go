@@ -20,6 +20,13 @@ const (
 	StateRejected = "rejected"
 )
 
+// Reasons a data plane gives for a rejection the operator must act on.
+const (
+	// ReasonClusterMismatch: the snapshot belongs to another cluster than
+	// the one the data plane runs (or caches), or to an older epoch of it.
+	ReasonClusterMismatch = "cluster_mismatch"
+)
+
 // Hello is the first message a data plane sends after connecting.
 type Hello struct {
 	Action     string            `json:"action"`
@@ -29,6 +36,10 @@ type Hello struct {
 	Labels     map[string]string `json:"labels,omitempty"`
 	Revision   int64             `json:"revision"`
 	ConfigHash string            `json:"config_hash"`
+	// ClusterID and Epoch are the identity of the running configuration
+	// (snapshot.Identity); empty before one is loaded.
+	ClusterID string `json:"cluster_id,omitempty"`
+	Epoch     int64  `json:"epoch,omitempty"`
 	// Plugins lists the plugins this data plane has, so the control plane
 	// can report plugin_set_incompatible.
 	Plugins []string `json:"plugins,omitempty"`
@@ -47,6 +58,12 @@ type Status struct {
 	// RejectedRevision is the revision that was refused, when State is
 	// rejected (Revision stays the running one).
 	RejectedRevision int64 `json:"rejected_revision,omitempty"`
+	// Reason classifies a rejection the operator must act on
+	// (ReasonClusterMismatch); empty for the others.
+	Reason string `json:"reason,omitempty"`
+	// ClusterID and Epoch are the identity of the running configuration.
+	ClusterID string `json:"cluster_id,omitempty"`
+	Epoch     int64  `json:"epoch,omitempty"`
 }
 
 // ConfigNotice tells a data plane that a newer revision exists.
@@ -63,4 +80,7 @@ type ConfigNotice struct {
 	// enough to verify the snapshot.
 	Signature string `json:"signature,omitempty"`
 	Format    string `json:"format,omitempty"`
+	// ClusterID and Epoch are the snapshot's identity (snapshot.Identity).
+	ClusterID string `json:"cluster_id,omitempty"`
+	Epoch     int64  `json:"epoch,omitempty"`
 }

@@ -5,6 +5,9 @@
 //
 // Object layout (docs/contracts.md, "Object layout"):
 //
-//	<prefix>/snapshots/<revision, 20 digits>.json.gz   immutable
-//	<prefix>/latest.json                                the Pointer, moved forward only
+//	<prefix>/snapshots/<cluster_id>/<epoch>/<revision, 20 digits>.json.gz   immutable
+//	<prefix>/latest.json         the Pointer, moved forward only (a newer epoch is forward)
+//
+// Snapshots published before cluster identities (Identity) existed are at
+// <prefix>/snapshots/<revision, 20 digits>.json.gz.
 package snapshot

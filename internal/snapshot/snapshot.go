@@ -55,12 +55,20 @@ type Document struct {
 	Revision int64 `json:"revision"`
 	// CreatedAt is when the publisher built it (RFC 3339, UTC).
 	CreatedAt string `json:"created_at"`
+	// ClusterID and Epoch are the control plane's Identity the revision
+	// belongs to; signed with the rest, so a pointer cannot lie about it.
+	// Empty in a snapshot published before identities existed.
+	ClusterID string `json:"cluster_id,omitempty"`
+	Epoch     int64  `json:"epoch,omitempty"`
 	// Config is every entity, references resolved by id.
 	model.Config
 }
 
 // Pointer is latest.json, and the metadata a config notice carries.
 type Pointer struct {
+	// ClusterID and Epoch are the snapshot's Identity (its document's).
+	ClusterID   string `json:"cluster_id,omitempty"`
+	Epoch       int64  `json:"epoch,omitempty"`
 	Revision    int64  `json:"revision"`
 	Key         string `json:"key"`
 	SHA256      string `json:"sha256"`
@@ -70,15 +78,19 @@ type Pointer struct {
 	Format      string `json:"format"`
 }
 
-// Check refuses a pointer no reader should act on: a revision below 1, a
-// key other than Key(revision) (so a pointer cannot send a reader to
-// another object), or a size outside 1..MaxStored (so what it names is
-// read with a bound).
+// Check refuses a pointer no reader should act on: a malformed identity,
+// a revision below 1, a key other than its identity's Key(revision) (so a
+// pointer cannot send a reader to another object), or a size outside
+// 1..MaxStored (so what it names is read with a bound).
 func (p Pointer) Check() error {
+	id := p.Identity()
+	if err := id.Check(); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
 	switch {
 	case p.Revision < 1:
 		return fmt.Errorf("%w: pointer revision %d", ErrCorrupt, p.Revision)
-	case p.Key != Key(p.Revision):
+	case p.Key != id.Key(p.Revision):
 		return fmt.Errorf("%w: pointer key %q for revision %d", ErrCorrupt, p.Key, p.Revision)
 	case p.Size < 1 || p.Size > MaxStored:
 		return fmt.Errorf("%w: pointer size %d (1 to %d bytes)", ErrSize, p.Size, MaxStored)
@@ -86,7 +98,14 @@ func (p Pointer) Check() error {
 	return nil
 }
 
-// Key returns the object key of revision rev's snapshot below the prefix.
+// Identity returns the cluster and epoch the pointer names.
+func (p Pointer) Identity() Identity { return Identity{ClusterID: p.ClusterID, Epoch: p.Epoch} }
+
+// Identity returns the cluster and epoch of the document.
+func (d *Document) Identity() Identity { return Identity{ClusterID: d.ClusterID, Epoch: d.Epoch} }
+
+// Key returns the object key of revision rev's snapshot below the prefix
+// for an unidentified snapshot (Identity.Key for the others).
 func Key(rev int64) string { return fmt.Sprintf("snapshots/%020d.json.gz", rev) }
 
 // Encode returns the stored bytes of doc: canonical JSON (lists sorted by
@@ -121,14 +140,20 @@ func Seal(doc *Document, key ed25519.PrivateKey, now time.Time) ([]byte, Pointer
 	if doc.CreatedAt == "" {
 		doc.CreatedAt = now.UTC().Format(time.RFC3339Nano)
 	}
+	id := doc.Identity()
+	if err := id.Check(); err != nil {
+		return nil, Pointer{}, fmt.Errorf("sealing snapshot: %w", err)
+	}
 	data, err := Encode(doc)
 	if err != nil {
 		return nil, Pointer{}, err
 	}
 	sum := sha256.Sum256(data)
 	return data, Pointer{
+		ClusterID:   doc.ClusterID,
+		Epoch:       doc.Epoch,
 		Revision:    doc.Revision,
-		Key:         Key(doc.Revision),
+		Key:         id.Key(doc.Revision),
 		SHA256:      hex.EncodeToString(sum[:]),
 		Size:        int64(len(data)),
 		Signature:   base64.StdEncoding.EncodeToString(ed25519.Sign(key, sum[:])),
@@ -169,7 +194,7 @@ func signedByAny(keys []ed25519.PublicKey, msg, sig []byte) bool {
 }
 
 // Open verifies data against p and pub, then decodes it. The document's
-// revision must equal the pointer's.
+// revision and identity must equal the pointer's.
 func Open(data []byte, p Pointer, pub ed25519.PublicKey) (*Document, error) {
 	if err := Verify(data, p, pub); err != nil {
 		return nil, err
@@ -180,6 +205,9 @@ func Open(data []byte, p Pointer, pub ed25519.PublicKey) (*Document, error) {
 	}
 	if doc.Revision != p.Revision {
 		return nil, fmt.Errorf("%w: document %d, pointer %d", ErrRevision, doc.Revision, p.Revision)
+	}
+	if doc.Identity() != p.Identity() {
+		return nil, fmt.Errorf("%w: document of %s, pointer of %s", ErrIdentity, doc.Identity(), p.Identity())
 	}
 	return doc, nil
 }

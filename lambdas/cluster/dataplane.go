@@ -20,12 +20,20 @@ type DataPlane struct {
 	Revision   int64             `json:"revision"`
 	State      string            `json:"state"`
 	Error      string            `json:"error,omitempty"`
+	// ClusterID and Epoch are the cluster identity of the configuration
+	// the data plane runs (snapshot.Identity).
+	ClusterID string `json:"cluster_id,omitempty"`
+	Epoch     int64  `json:"epoch,omitempty"`
 }
 
-// Sync statuses, as Kong reports them.
+// Sync statuses, as Kong reports them, and Skyport's
+// SyncClusterMismatch: the data plane refuses this control plane's
+// snapshots because it runs (or caches) another cluster's configuration,
+// or a newer epoch of this one (Error says which and what to do).
 const (
 	SyncUnknown                 = "unknown"
 	SyncNormal                  = "normal"
 	SyncPluginSetIncompatible   = "plugin_set_incompatible"
 	SyncKongVersionIncompatible = "kong_version_incompatible"
+	SyncClusterMismatch         = "cluster_mismatch"
 )

@@ -225,6 +225,9 @@ func TestHandlerRejectsBadInput(t *testing.T) {
 		{desc: "node id with a control character", ev: withBody(hello, `{"action":"hello","node_id":"a\nb"}`), code: http.StatusBadRequest},
 		{desc: "hostname too long", ev: withBody(hello, `{"action":"hello","node_id":"n","hostname":"`+strings.Repeat("h", 256)+`"}`), code: http.StatusBadRequest},
 		{desc: "config hash too long", ev: withBody(status, `{"action":"status","node_id":"n","state":"applied","config_hash":"`+strings.Repeat("0", 65)+`"}`), code: http.StatusBadRequest},
+		{desc: "cluster id not a UUID", ev: withBody(hello, `{"action":"hello","node_id":"n","cluster_id":"../x","epoch":1}`), code: http.StatusBadRequest},
+		{desc: "cluster id without an epoch", ev: withBody(hello, `{"action":"hello","node_id":"n","cluster_id":"`+clusterA+`"}`), code: http.StatusBadRequest},
+		{desc: "status with an unknown reason", ev: withBody(status, `{"action":"status","node_id":"n","state":"rejected","reason":"because"}`), code: http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

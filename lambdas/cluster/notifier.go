@@ -75,6 +75,8 @@ func Notice(ctx context.Context, p snapshot.Pointer, presigner objstore.Presigne
 		Size:      p.Size,
 		Signature: p.Signature,
 		Format:    p.Format,
+		ClusterID: p.ClusterID,
+		Epoch:     p.Epoch,
 	}
 	if presigner != nil {
 		url, err := presigner.PresignGet(ctx, p.Key, PresignTTL)
@@ -91,10 +93,14 @@ func Notice(ctx context.Context, p snapshot.Pointer, presigner objstore.Presigne
 }
 
 // Behind reports whether node should be told about p: it runs an older
-// revision and has not rejected this one. A node not yet known (zero
-// value) is behind any published revision.
+// revision, or another cluster or epoch (whatever the revision), and has
+// not rejected this revision. A node not yet known (zero value) is behind
+// any published revision.
 func Behind(n Node, p snapshot.Pointer) bool {
-	return p.Revision > 0 && n.Revision < p.Revision && n.RejectedRevision != p.Revision
+	if p.Revision < 1 || n.RejectedRevision == p.Revision {
+		return false
+	}
+	return n.Revision < p.Revision || n.ClusterID != p.ClusterID || n.Epoch != p.Epoch
 }
 
 // ReadLatest returns the pointer in latest.json and its ETag; a zero

@@ -74,11 +74,18 @@ type Node struct {
 	// Error is why the last rejected revision was refused.
 	Error string `json:"error,omitempty"`
 	// RejectedRevision is the last revision the data plane refused; it is
-	// not sent to it again.
-	RejectedRevision int64    `json:"rejected_revision,omitempty"`
-	LastSeen         int64    `json:"last_seen"`
-	UpdatedAt        int64    `json:"updated_at"`
-	Plugins          []string `json:"plugins,omitempty"`
+	// not sent to it again (after a cluster mismatch, until its next
+	// hello).
+	RejectedRevision int64 `json:"rejected_revision,omitempty"`
+	// Reason classifies the last rejection (protocol.ReasonClusterMismatch).
+	Reason string `json:"reason,omitempty"`
+	// ClusterID and Epoch are the identity of the configuration the data
+	// plane runs.
+	ClusterID string   `json:"cluster_id,omitempty"`
+	Epoch     int64    `json:"epoch,omitempty"`
+	LastSeen  int64    `json:"last_seen"`
+	UpdatedAt int64    `json:"updated_at"`
+	Plugins   []string `json:"plugins,omitempty"`
 	// Owner is the credential whose limit the row counts against, set
 	// when the row is created.
 	Owner string `json:"owner,omitempty"`
@@ -220,6 +227,8 @@ func dataPlane(n Node, now time.Time) DataPlane {
 		Revision:   n.Revision,
 		State:      n.State,
 		Error:      n.Error,
+		ClusterID:  n.ClusterID,
+		Epoch:      n.Epoch,
 	}
 }
 
@@ -227,6 +236,8 @@ func syncStatus(n Node) string {
 	switch {
 	case n.State == protocol.StateApplied:
 		return SyncNormal
+	case n.State == protocol.StateRejected && n.Reason == protocol.ReasonClusterMismatch:
+		return SyncClusterMismatch
 	case n.State == protocol.StateRejected && strings.Contains(n.Error, SyncPluginSetIncompatible):
 		return SyncPluginSetIncompatible
 	case n.State == protocol.StateRejected && strings.Contains(n.Error, SyncKongVersionIncompatible):

@@ -23,6 +23,9 @@ func (h *Handler) hello(ctx context.Context, rc events.APIGatewayWebsocketProxyR
 	if err := checkIdentity(m.Hostname, m.Version, m.Labels, m.Plugins); err != nil {
 		return err
 	}
+	if err := checkCluster(m.ClusterID, m.Epoch, ""); err != nil {
+		return err
+	}
 	owner, err := h.bind(ctx, rc, m.NodeID)
 	if err != nil {
 		return err
@@ -31,6 +34,13 @@ func (h *Handler) hello(ctx context.Context, rc events.APIGatewayWebsocketProxyR
 	err = h.updateNode(ctx, m.NodeID, owner, func(row *Node) {
 		row.Hostname, row.Version, row.Labels = m.Hostname, m.Version, m.Labels
 		row.Revision, row.ConfigHash, row.Plugins = m.Revision, m.ConfigHash, m.Plugins
+		row.ClusterID, row.Epoch = m.ClusterID, m.Epoch
+		// A refusal for another cluster is the data plane's setting to
+		// change (--adopt-cluster): after a hello, that revision is
+		// announced again.
+		if row.Reason == protocol.ReasonClusterMismatch {
+			row.RejectedRevision = 0
+		}
 		h.seen(row, rc.Identity.SourceIP)
 		n = *row
 	})
@@ -83,6 +93,9 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 	default:
 		return fmt.Errorf("%w: state must be %q or %q", errBadRequest, protocol.StateApplied, protocol.StateRejected)
 	}
+	if err := checkCluster(m.ClusterID, m.Epoch, m.Reason); err != nil {
+		return err
+	}
 	owner, err := h.bind(ctx, rc, m.NodeID)
 	if err != nil {
 		return err
@@ -91,17 +104,18 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 	if m.State == protocol.StateRejected {
 		// The stack's metric filter counts these lines ({ $.state = "rejected" }).
 		h.opts.Logger.WarnContext(ctx, "dp status", "node_id", m.NodeID, "state", m.State,
-			"revision", m.Revision, "rejected_revision", m.RejectedRevision, "error", m.Error)
+			"revision", m.Revision, "rejected_revision", m.RejectedRevision, "reason", m.Reason, "error", m.Error)
 	}
 	return h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
 		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
+		n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
 		if m.State == protocol.StateRejected {
-			n.Error = m.Error
+			n.Error, n.Reason = m.Error, m.Reason
 			if m.RejectedRevision != 0 {
 				n.RejectedRevision = m.RejectedRevision
 			}
 		} else {
-			n.Error = ""
+			n.Error, n.Reason = "", ""
 		}
 		h.seen(n, rc.Identity.SourceIP)
 	})

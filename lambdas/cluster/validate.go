@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/skyport-gw/skyport/internal/protocol"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 // Bounds of what a data plane reports; a message beyond them is refused
@@ -62,6 +65,19 @@ func checkIdentity(hostname, version string, labels map[string]string, plugins [
 		}
 	}
 	return nil
+}
+
+// checkCluster bounds the identity a data plane reports and the reason it
+// gives for a rejection.
+func checkCluster(clusterID string, epoch int64, reason string) error {
+	if err := (snapshot.Identity{ClusterID: clusterID, Epoch: epoch}).Check(); err != nil {
+		return fmt.Errorf("%w: %w", errBadRequest, err)
+	}
+	switch reason {
+	case "", protocol.ReasonClusterMismatch:
+		return nil
+	}
+	return fmt.Errorf("%w: unknown reason %q", errBadRequest, truncate(reason, maxLabelLength))
 }
 
 // printable reports whether s is UTF-8 with no control characters.

@@ -146,6 +146,8 @@ func TestStreamToSnapshot(t *testing.T) {
 		})
 	}
 	pub := newPublisher(cp)
+	id, err := cp.Identity(ctx)
+	require.NoError(t, err)
 
 	var batches []events.DynamoDBEvent
 	poller := eventsource.New(eventsource.Options{
@@ -168,7 +170,7 @@ func TestStreamToSnapshot(t *testing.T) {
 		require.True(t, eventsource.RevisionFilter(r))
 		require.Equal(t, streamARN, r.EventSourceArn)
 	}
-	require.Equal(t, []string{snapshot.LatestKey, snapshot.Key(rev)}, keys(t, objects))
+	require.Equal(t, []string{snapshot.LatestKey, id.Key(rev)}, keys(t, objects))
 	latest := readLatest(t, objects)
 	require.Equal(t, rev, latest.Revision)
 	data, _, err := objects.Get(ctx, latest.Key)
@@ -218,13 +220,13 @@ func TestStreamToSnapshot(t *testing.T) {
 	require.Equal(t, ptrs[0], ptrs[1])
 	require.Equal(t, rev2, ptrs[0].Revision)
 	require.Equal(t, ptrs[0], readLatest(t, objects))
-	require.Equal(t, []string{snapshot.LatestKey, snapshot.Key(rev), snapshot.Key(rev2)}, keys(t, objects))
+	require.Equal(t, []string{snapshot.LatestKey, id.Key(rev), id.Key(rev2)}, keys(t, objects))
 	_, err = poller.Poll(ctx)
 	require.NoError(t, err)
 	require.Equal(t, rev2, readLatest(t, objects).Revision)
 	// The snapshot latest.json no longer names is tagged for the lifecycle rule.
 	tags, err := s3c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
-		Bucket: aws.String("skyport-snapshots"), Key: aws.String("cp/" + snapshot.Key(rev)),
+		Bucket: aws.String("skyport-snapshots"), Key: aws.String("cp/" + id.Key(rev)),
 	})
 	require.NoError(t, err)
 	require.Len(t, tags.TagSet, 1)

@@ -20,7 +20,12 @@ func (p *Publisher) HandleEvent(ctx context.Context, ev events.DynamoDBEvent) (e
 		return events.DynamoDBEventResponse{}, nil
 	}
 	ptr, err := p.Publish(ctx)
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// Shutting down (or out of time): the batch is retried.
+		p.opts.Logger.InfoContext(ctx, "publishing interrupted", "records", len(ev.Records), "error", err)
+		return failedFrom(ev.Records[0]), nil
+	case err != nil:
 		p.opts.Logger.ErrorContext(ctx, "publishing", "records", len(ev.Records), "error", err)
 		return failedFrom(ev.Records[0]), nil
 	}

@@ -67,6 +67,7 @@ func TestNotifyOnlyDataPlanesBehind(t *testing.T) {
 		{ID: "behind", NodeID: "n-behind"},
 		{ID: "rejected", NodeID: "n-rejected"},
 		{ID: "current", NodeID: "n-current"},
+		{ID: "other-cluster", NodeID: "n-other-cluster"},
 		{ID: "no-hello-yet"},
 		{ID: "gone", NodeID: "n-gone"},
 	} {
@@ -79,6 +80,13 @@ func TestNotifyOnlyDataPlanesBehind(t *testing.T) {
 		{NodeID: "n-current", Revision: 3},
 		{NodeID: "n-gone", Revision: 1},
 	} {
+		n.ClusterID, n.Epoch, n.ExpiresAt = testID.ClusterID, testID.Epoch, exp
+		require.NoError(t, reg.PutNode(ctx, n))
+	}
+	// A data plane of another cluster, ahead in revision, is told too.
+	for _, n := range []cluster.Node{
+		{NodeID: "n-other-cluster", Revision: 9, ClusterID: "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", Epoch: 1},
+	} {
 		n.ExpiresAt = exp
 		require.NoError(t, reg.PutNode(ctx, n))
 	}
@@ -90,12 +98,12 @@ func TestNotifyOnlyDataPlanesBehind(t *testing.T) {
 
 	ptr, err := p.Publish(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []string{"behind", "no-hello-yet"}, note.posted())
+	require.Equal(t, []string{"behind", "no-hello-yet", "other-cluster"}, note.posted())
 	got := note.posts["behind"][0]
 	require.Equal(t, protocol.ConfigNotice{
 		Type: protocol.TypeConfig, Revision: 3, Key: ptr.Key, SHA256: ptr.SHA256, Size: ptr.Size,
 		URL:       "https://bucket.example/" + ptr.Key + "?ttl=" + cluster.PresignTTL.String(),
-		Signature: ptr.Signature, Format: ptr.Format,
+		Signature: ptr.Signature, Format: ptr.Format, ClusterID: testID.ClusterID, Epoch: testID.Epoch,
 	}, got)
 	_, err = reg.GetConnection(ctx, "gone")
 	require.ErrorIs(t, err, cluster.ErrNotFound, "a gone connection loses its row")

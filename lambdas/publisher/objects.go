@@ -28,7 +28,8 @@ func (p *Publisher) latest(ctx context.Context) (snapshot.Pointer, string, error
 // write seals doc and stores it create-only. When the snapshot of this
 // revision already exists (another publisher, or an earlier attempt), the
 // pointer is derived from the stored bytes instead, so every publisher of
-// one revision agrees on one pointer.
+// one revision agrees on one pointer; provided they hold doc's identity
+// and configuration, which a key shared by two histories would not.
 func (p *Publisher) write(ctx context.Context, doc *snapshot.Document) (snapshot.Pointer, error) {
 	data, ptr, err := snapshot.Seal(doc, p.opts.Key, p.opts.Clock())
 	if err != nil {
@@ -37,17 +38,23 @@ func (p *Publisher) write(ctx context.Context, doc *snapshot.Document) (snapshot
 	_, err = p.opts.Objects.Put(ctx, ptr.Key, data, objstore.Condition{IfNoneMatch: true})
 	switch {
 	case errors.Is(err, objstore.ErrPrecondition):
-		return p.existing(ctx, ptr.Key)
+		return p.existing(ctx, ptr.Key, data)
 	case err != nil:
 		return snapshot.Pointer{}, fmt.Errorf("writing %s: %w", ptr.Key, err)
 	}
 	return ptr, nil
 }
 
+// ErrOccupied reports a snapshot key that holds another configuration or
+// identity than the one this publisher would store there.
+var ErrOccupied = errors.New("the snapshot's key holds another configuration")
+
 // existing derives the pointer of a stored snapshot: digest and size of
 // its bytes, this publisher's (deterministic) Ed25519 signature over the
-// digest, and the time it was sealed as the publication time.
-func (p *Publisher) existing(ctx context.Context, key string) (snapshot.Pointer, error) {
+// digest, and the time it was sealed as the publication time. It refuses
+// a stored document of another identity or configuration than mine, the
+// bytes this publisher sealed for the key.
+func (p *Publisher) existing(ctx context.Context, key string, mine []byte) (snapshot.Pointer, error) {
 	data, _, err := p.opts.Objects.Get(ctx, key)
 	if err != nil {
 		return snapshot.Pointer{}, fmt.Errorf("reading existing %s: %w", key, err)
@@ -56,11 +63,20 @@ func (p *Publisher) existing(ctx context.Context, key string) (snapshot.Pointer,
 	if err != nil {
 		return snapshot.Pointer{}, fmt.Errorf("reading existing %s: %w", key, err)
 	}
-	if snapshot.Key(doc.Revision) != key {
-		return snapshot.Pointer{}, fmt.Errorf("reading existing %s: %w: document holds revision %d", key, snapshot.ErrRevision, doc.Revision)
+	if doc.Identity().Key(doc.Revision) != key {
+		return snapshot.Pointer{}, fmt.Errorf("reading existing %s: %w: document holds revision %d of %s", key, snapshot.ErrRevision, doc.Revision, doc.Identity())
+	}
+	want, err := snapshot.Decode(mine)
+	if err != nil {
+		return snapshot.Pointer{}, fmt.Errorf("writing %s: %w", key, err)
+	}
+	if doc.Identity() != want.Identity() || snapshot.ConfigHash(&doc.Config) != snapshot.ConfigHash(&want.Config) {
+		return snapshot.Pointer{}, fmt.Errorf("writing %s: %w", key, ErrOccupied)
 	}
 	sum := sha256.Sum256(data)
 	return snapshot.Pointer{
+		ClusterID:   doc.ClusterID,
+		Epoch:       doc.Epoch,
 		Revision:    doc.Revision,
 		Key:         key,
 		SHA256:      hex.EncodeToString(sum[:]),
@@ -72,15 +88,16 @@ func (p *Publisher) existing(ctx context.Context, key string) (snapshot.Pointer,
 }
 
 // advance moves latest.json from cur (read with etag) to ptr, only
-// forwards: when another publisher moved it to ptr's revision or beyond,
-// that pointer stays and is returned.
+// forwards (supersedes): when another publisher moved it to ptr's
+// revision or beyond, or to a newer epoch, that pointer stays and is
+// returned.
 func (p *Publisher) advance(ctx context.Context, ptr, cur snapshot.Pointer, etag string) (snapshot.Pointer, error) {
 	data, err := json.Marshal(ptr)
 	if err != nil {
 		return snapshot.Pointer{}, fmt.Errorf("encoding %s: %w", snapshot.LatestKey, err)
 	}
 	for range maxCASAttempts {
-		if cur.Revision >= ptr.Revision {
+		if !supersedes(cur, ptr.Identity(), ptr.Revision) {
 			return cur, nil
 		}
 		cond := objstore.Condition{IfMatch: etag, IfNoneMatch: etag == ""}

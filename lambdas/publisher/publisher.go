@@ -6,6 +6,14 @@
 // Publishing is idempotent: duplicate or out-of-order triggers, and two
 // publishers racing, leave one snapshot per revision and a pointer that
 // never moves backwards. Nothing is written when the export fails.
+//
+// Every snapshot carries the store's cluster identity (snapshot.Identity).
+// The pointer moves forward within an epoch, to any revision of a newer
+// epoch of the cluster, and over a pointer of another cluster (logged);
+// never to an older epoch. A store behind what its own epoch published —
+// restored from a backup, its revision lower than latest.json's or its
+// epoch older, or a table the store reports Restored — gets a new epoch,
+// one past both the store's and the pointer's, before it is published.
 package publisher
 
 import (
@@ -20,6 +28,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
 // Source is the configuration store as the publisher reads it.
@@ -28,6 +37,10 @@ type Source interface {
 	Export(ctx context.Context) (*model.Config, int64, error)
 	// Revision returns the current revision.
 	Revision(ctx context.Context) (int64, error)
+	// Identity returns the store's cluster identity (store.Store).
+	Identity(ctx context.Context) (store.Identity, error)
+	// NewEpoch starts epoch to of the store's cluster (store.Store).
+	NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error)
 }
 
 // Connections is the cluster registry as the publisher uses it.
@@ -84,24 +97,45 @@ func New(opts Options) *Publisher {
 }
 
 // Publish publishes the store's current revision unless latest.json
-// already points at it or beyond, then notifies the data planes that are
-// behind the pointer. It returns the pointer latest.json holds at the end.
+// already points at it or beyond (in the same epoch), then notifies the
+// data planes that are behind the pointer. It returns the pointer
+// latest.json holds at the end.
 func (p *Publisher) Publish(ctx context.Context) (snapshot.Pointer, error) {
+	// The pointer is read first: a store read after it is never behind it
+	// unless it went back (the restore rule below).
 	cur, etag, err := p.latest(ctx)
 	if err != nil {
 		return snapshot.Pointer{}, err
+	}
+	sid, err := p.opts.Source.Identity(ctx)
+	if err != nil {
+		return snapshot.Pointer{}, fmt.Errorf("reading the cluster identity: %w", err)
 	}
 	rev, err := p.opts.Source.Revision(ctx)
 	if err != nil {
 		return snapshot.Pointer{}, fmt.Errorf("reading revision: %w", err)
 	}
-	if rev > cur.Revision {
-		cur, err = p.publish(ctx, cur, etag)
-		if err != nil {
+	id := sid.Identity
+	if why := restored(sid, rev, cur); why != "" {
+		if id, err = p.newEpoch(ctx, sid.Identity, cur, why); err != nil {
 			return snapshot.Pointer{}, err
 		}
 	}
-	if cur.Revision == 0 {
+	if rev > 0 && supersedes(cur, id, rev) {
+		p.replacing(ctx, cur, id)
+		if cur, err = p.publish(ctx, id, cur, etag); err != nil {
+			return snapshot.Pointer{}, err
+		}
+	}
+	switch {
+	case cur.Revision == 0:
+		return cur, nil
+	case cur.Identity() != id:
+		// Nothing of this store's is published yet (it is empty) or a
+		// newer epoch is: the pointer is not this control plane's to
+		// announce.
+		p.opts.Logger.WarnContext(ctx, "latest.json names another cluster or epoch; not announced",
+			"latest", cur.Identity().String(), "store", id.String(), "revision", rev)
 		return cur, nil
 	}
 	if err := p.Notify(ctx, cur); err != nil {
@@ -110,8 +144,9 @@ func (p *Publisher) Publish(ctx context.Context) (snapshot.Pointer, error) {
 	return cur, nil
 }
 
-// publish writes the export's snapshot and moves latest.json to it.
-func (p *Publisher) publish(ctx context.Context, cur snapshot.Pointer, etag string) (snapshot.Pointer, error) {
+// publish writes the export's snapshot as identity id and moves
+// latest.json to it.
+func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snapshot.Pointer, etag string) (snapshot.Pointer, error) {
 	cfg, rev, err := p.opts.Source.Export(ctx)
 	if err != nil {
 		return snapshot.Pointer{}, fmt.Errorf("exporting configuration: %w", err)
@@ -119,10 +154,10 @@ func (p *Publisher) publish(ctx context.Context, cur snapshot.Pointer, etag stri
 	if cfg == nil {
 		return snapshot.Pointer{}, errors.New("exporting configuration: no configuration returned")
 	}
-	if rev <= cur.Revision {
+	if !supersedes(cur, id, rev) {
 		return cur, nil
 	}
-	ptr, err := p.write(ctx, &snapshot.Document{Revision: rev, Config: *cfg})
+	ptr, err := p.write(ctx, &snapshot.Document{ClusterID: id.ClusterID, Epoch: id.Epoch, Revision: rev, Config: *cfg})
 	if err != nil {
 		return snapshot.Pointer{}, err
 	}
@@ -130,8 +165,9 @@ func (p *Publisher) publish(ctx context.Context, cur snapshot.Pointer, etag stri
 	if err != nil {
 		return snapshot.Pointer{}, err
 	}
-	if final.Revision == ptr.Revision {
-		p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size)
+	if final == ptr {
+		p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
+			"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch)
 	}
 	return final, nil
 }

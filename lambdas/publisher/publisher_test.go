@@ -16,15 +16,20 @@ import (
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
 var errRead = errors.New("read failed")
+
+// testID is the identity of the stores these tests publish.
+var testID = snapshot.Identity{ClusterID: "6f1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6f", Epoch: 1}
 
 // source is a configuration store held in memory.
 type source struct {
 	mu        sync.Mutex
 	rev       int64
 	cfg       *model.Config
+	id        store.Identity
 	exportErr error
 	exports   int
 }
@@ -38,7 +43,23 @@ func newSource(rev int64, names ...string) *source {
 		s.Host = n + ".internal"
 		cfg.Add(s)
 	}
-	return &source{rev: rev, cfg: cfg}
+	return &source{rev: rev, cfg: cfg, id: store.Identity{Identity: testID}}
+}
+
+func (s *source) Identity(context.Context) (store.Identity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id, nil
+}
+
+func (s *source) NewEpoch(_ context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.id.Identity != from {
+		return snapshot.Identity{}, store.ErrEpochMoved
+	}
+	s.id = store.Identity{Identity: snapshot.Identity{ClusterID: from.ClusterID, Epoch: to}}
+	return s.id.Identity, nil
 }
 
 func (s *source) set(rev int64) {
@@ -114,9 +135,9 @@ func TestPublishSealsAndPoints(t *testing.T) {
 	ptr, err := p.Publish(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(3), ptr.Revision)
-	require.Equal(t, snapshot.Key(3), ptr.Key)
+	require.Equal(t, testID.Key(3), ptr.Key)
 	require.Equal(t, ptr, readLatest(t, objects))
-	require.Equal(t, []string{snapshot.LatestKey, snapshot.Key(3)}, keys(t, objects))
+	require.Equal(t, []string{snapshot.LatestKey, testID.Key(3)}, keys(t, objects))
 
 	data, _, err := objects.Get(ctx, ptr.Key)
 	require.NoError(t, err)
@@ -191,7 +212,7 @@ func TestPublishersRacing(t *testing.T) {
 		require.NoError(t, errs[i])
 		require.Equal(t, ptrs[0], ptrs[i], "publisher %d", i)
 	}
-	require.Equal(t, []string{snapshot.LatestKey, snapshot.Key(9)}, keys(t, objects))
+	require.Equal(t, []string{snapshot.LatestKey, testID.Key(9)}, keys(t, objects))
 	latest := readLatest(t, objects)
 	require.Equal(t, ptrs[0], latest)
 	data, _, err := objects.Get(ctx, latest.Key)
@@ -221,7 +242,7 @@ func TestPointerNeverMovesBackwards(t *testing.T) {
 	t.Parallel()
 	_, priv := newKey(t)
 	dir := newDir(t)
-	newer, err := json.Marshal(snapshot.Pointer{Revision: 12, Key: snapshot.Key(12)})
+	newer, err := json.Marshal(snapshot.Pointer{ClusterID: testID.ClusterID, Epoch: testID.Epoch, Revision: 12, Key: testID.Key(12)})
 	require.NoError(t, err)
 	objects := &racingStore{Store: dir, newer: newer}
 	p := publisher.New(publisher.Options{Source: newSource(11, "orders"), Objects: objects, Key: priv})
@@ -230,6 +251,6 @@ func TestPointerNeverMovesBackwards(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(12), ptr.Revision, "the newer pointer stays")
 	require.Equal(t, int64(12), readLatest(t, dir).Revision)
-	_, _, err = dir.Get(context.Background(), snapshot.Key(11))
+	_, _, err = dir.Get(context.Background(), testID.Key(11))
 	require.NoError(t, err, "the snapshot itself is still written")
 }

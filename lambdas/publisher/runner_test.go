@@ -32,7 +32,7 @@ func TestRunnerPublishesOnKick(t *testing.T) {
 	src.exportErr = nil
 	src.mu.Unlock()
 	require.Eventually(t, func() bool {
-		_, _, err := objects.Get(ctx, snapshot.Key(1))
+		_, _, err := objects.Get(ctx, testID.Key(1))
 		return err == nil
 	}, time.Minute, 10*time.Millisecond)
 

@@ -21,6 +21,23 @@
 // a create-or-replace is a Create when the read found nothing and an
 // Update of the version read otherwise. ReplaceAll replaces every entity
 // and so changes every version: a change computed before it conflicts.
+//
+// # Identity
+//
+// A store holds its cluster identity (snapshot.Identity): a random
+// cluster id created with the store (the embedded store's file; on
+// DynamoDB an item created conditionally on first use, so concurrent
+// processes agree on one) and an epoch, 1 at first. Revisions never go
+// back within an epoch. A store restored from a backup is the same
+// cluster whose revisions went back: it gets a new epoch, larger than any
+// published, which data planes follow by rule (ARCHITECTURE.md,
+// "Contracts"). What a store can tell by itself it reports as
+// Identity.Restored (DynamoDB: a restore creates a new table, whose
+// TableId differs from the one the identity item recorded); the embedded
+// store cannot tell a copy of its file from the file, and the publisher
+// tells both stores' restores by a revision behind what their epoch
+// published. NewEpoch starts the epoch, conditionally on the identity
+// read.
 package store
 
 import (
@@ -28,6 +45,7 @@ import (
 	"errors"
 
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 // ErrUnstable is returned by Export when writes kept moving the revision
@@ -135,4 +153,12 @@ type Store interface {
 	// Changes returns the history entries after revision since, oldest
 	// first, at most limit of them (0 means 100).
 	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
+	// Identity returns the store's cluster identity, creating it when the
+	// store has none yet.
+	Identity(ctx context.Context) (Identity, error)
+	// NewEpoch moves the store's identity from `from` to epoch `to`
+	// (greater than from.Epoch), and records this store as the one the
+	// epoch began in. It fails with ErrEpochMoved when the identity is no
+	// longer from.
+	NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error)
 }

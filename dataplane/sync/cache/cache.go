@@ -9,7 +9,8 @@
 // trusts nothing it finds: both files must be regular files owned by the
 // process's user and writable by no one else, in a directory of the same
 // kind, are read with bounds, and the snapshot is verified with the
-// publisher's key; a snapshot older than the mark is refused.
+// publisher's key; a snapshot older than the mark, or of another cluster
+// identity than the mark's, is refused.
 package cache
 
 import (
@@ -46,8 +47,9 @@ var (
 	// ErrLost: a revision was saved (the mark says so) but the cache file
 	// is gone.
 	ErrLost = errors.New("cache file missing")
-	// ErrStale: the cached revision is older than the mark, or the same
-	// revision with another digest.
+	// ErrStale: the cached revision is older than the mark, the same
+	// revision with another digest, or of another cluster or epoch than
+	// the mark.
 	ErrStale = errors.New("cached revision older than one already applied")
 	// ErrUnsafe: a file or the directory is not a regular file (or
 	// directory) owned by the process's user and writable by it alone.
@@ -91,8 +93,8 @@ func (c *Cache) Load() (*snapshot.Document, snapshot.Pointer, error) {
 	case err != nil:
 		return nil, snapshot.Pointer{}, err
 	}
-	if p.Revision < m.Revision || (p.Revision == m.Revision && p.SHA256 != m.SHA256) {
-		return nil, snapshot.Pointer{}, fmt.Errorf("%w: cached revision %d, applied %d", ErrStale, p.Revision, m.Revision)
+	if m.behind(p) {
+		return nil, snapshot.Pointer{}, fmt.Errorf("%w: cached revision %d of %s, applied %d of %s", ErrStale, p.Revision, p.Identity(), m.Revision, m.Identity())
 	}
 	doc, err := snapshot.Open(data, p, c.key)
 	if err != nil {
@@ -143,8 +145,22 @@ func (c *Cache) read() ([]byte, snapshot.Pointer, error) {
 // Save stores data and its pointer as one file, replaced atomically, then
 // moves the mark to p: a crash at any point leaves the previous cache or
 // the new one, each with a mark no newer than it. A snapshot older than
-// the mark is refused with ErrStale, since Load would refuse it.
+// the mark, or of another cluster or epoch, is refused with ErrStale,
+// since Load would refuse it.
 func (c *Cache) Save(data []byte, p snapshot.Pointer) error {
+	return c.save(data, p, false)
+}
+
+// Replace is Save for a snapshot that replaces the mark whatever it holds:
+// a new epoch of the cluster (whose revisions may be lower) or a cluster
+// the data plane was told to adopt. The mark moves first, so a crash
+// between the two writes leaves a cache that Load refuses rather than one
+// that takes the data plane back to the identity it left.
+func (c *Cache) Replace(data []byte, p snapshot.Pointer) error {
+	return c.save(data, p, true)
+}
+
+func (c *Cache) save(data []byte, p snapshot.Pointer, replace bool) error {
 	if err := p.Check(); err != nil {
 		return fmt.Errorf("caching snapshot: %w", err)
 	}
@@ -157,13 +173,19 @@ func (c *Cache) Save(data []byte, p snapshot.Pointer) error {
 	if err := checkDir(c.dir); err != nil {
 		return err
 	}
-	if m, err := c.mark(); err == nil && (p.Revision < m.Revision || (p.Revision == m.Revision && p.SHA256 != m.SHA256)) {
-		return fmt.Errorf("caching snapshot: %w: revision %d, applied %d", ErrStale, p.Revision, m.Revision)
+	if replace {
+		if err := c.advance(p, true); err != nil {
+			return err
+		}
+		return c.write(data, p)
+	}
+	if m, err := c.mark(); err == nil && m.behind(p) {
+		return fmt.Errorf("caching snapshot: %w: revision %d of %s, applied %d of %s", ErrStale, p.Revision, p.Identity(), m.Revision, m.Identity())
 	}
 	if err := c.write(data, p); err != nil {
 		return err
 	}
-	return c.advance(p)
+	return c.advance(p, false)
 }
 
 // write replaces the cache file with data and p.

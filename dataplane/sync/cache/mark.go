@@ -14,12 +14,35 @@ import (
 // MarkFile holds the high-water mark, beside File.
 const MarkFile = "applied.json"
 
-// Mark is the newest revision saved to the cache, with its digest: a boot
-// never goes back before it.
+// Mark is the newest revision saved to the cache, with its digest and the
+// cluster identity it belongs to: a boot never goes back before it within
+// that identity, and a snapshot of another identity replaces it only by
+// Replace (a new epoch, or a cluster the data plane was told to adopt).
 type Mark struct {
 	Revision int64  `json:"revision"`
 	SHA256   string `json:"sha256"`
+	// ClusterID and Epoch are the snapshot's identity; empty in a mark
+	// saved before identities existed (or of an unidentified snapshot).
+	ClusterID string `json:"cluster_id,omitempty"`
+	Epoch     int64  `json:"epoch,omitempty"`
 }
+
+// Identity returns the cluster and epoch of the marked revision.
+func (m Mark) Identity() snapshot.Identity {
+	return snapshot.Identity{ClusterID: m.ClusterID, Epoch: m.Epoch}
+}
+
+// behind reports whether p may not be saved over m by Save: another
+// identity, an older revision, or the same revision with another digest.
+func (m Mark) behind(p snapshot.Pointer) bool {
+	if m.Revision == 0 {
+		return false
+	}
+	return p.Identity() != m.Identity() || p.Revision < m.Revision || (p.Revision == m.Revision && p.SHA256 != m.SHA256)
+}
+
+// Mark returns the high-water mark: the zero Mark when nothing was saved.
+func (c *Cache) Mark() (Mark, error) { return c.mark() }
 
 // mark reads the mark; the zero Mark when there is none.
 func (c *Cache) mark() (Mark, error) {
@@ -31,18 +54,19 @@ func (c *Cache) mark() (Mark, error) {
 		return Mark{}, fmt.Errorf("reading the applied revision: %w", err)
 	}
 	var m Mark
-	if err := json.Unmarshal(raw, &m); err != nil || m.Revision < 1 {
+	if err := json.Unmarshal(raw, &m); err != nil || m.Revision < 1 || m.Identity().Check() != nil {
 		return Mark{}, fmt.Errorf("reading the applied revision: %w: %q", snapshot.ErrCorrupt, raw)
 	}
 	return m, nil
 }
 
-// advance moves the mark to p's revision, never backwards.
-func (c *Cache) advance(p snapshot.Pointer) error {
-	if m, err := c.mark(); err == nil && m.Revision >= p.Revision {
+// advance moves the mark to p's revision, never backwards within p's
+// identity; replace moves it to p whatever it was.
+func (c *Cache) advance(p snapshot.Pointer, replace bool) error {
+	if m, err := c.mark(); err == nil && !replace && m.Identity() == p.Identity() && m.Revision >= p.Revision {
 		return nil
 	}
-	raw, err := json.Marshal(Mark{Revision: p.Revision, SHA256: p.SHA256})
+	raw, err := json.Marshal(Mark{Revision: p.Revision, SHA256: p.SHA256, ClusterID: p.ClusterID, Epoch: p.Epoch})
 	if err != nil {
 		return fmt.Errorf("encoding the applied revision: %w", err)
 	}

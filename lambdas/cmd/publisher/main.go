@@ -57,7 +57,11 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 	if err != nil {
 		return nil, err
 	}
-	key, err := signingKey(ctx, secretsmanager.NewFromConfig(cfg), env["SKYPORT_SIGNING_KEY_SECRET"])
+	secret, err := keygen.ReadSecret(ctx, secretsmanager.NewFromConfig(cfg), env["SKYPORT_SIGNING_KEY_SECRET"])
+	if err != nil {
+		return nil, err
+	}
+	key, err := secret.SigningKey()
 	if err != nil {
 		return nil, err
 	}
@@ -80,20 +84,6 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 		Presigner:   objects,
 		Logger:      log,
 	}), nil
-}
-
-// signingKey reads the current signing key from Secrets Manager; the key
-// never appears in an error.
-func signingKey(ctx context.Context, sm *secretsmanager.Client, id string) (ed25519.PrivateKey, error) {
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
-	if err != nil {
-		return nil, fmt.Errorf("reading secret %s: %w", id, err)
-	}
-	s, err := keygen.ParseSecret(aws.ToString(out.SecretString))
-	if err != nil {
-		return nil, fmt.Errorf("reading the signing key from secret %s: %w", id, err)
-	}
-	return s.SigningKey()
 }
 
 // required returns the named environment variables, all of which must be set.

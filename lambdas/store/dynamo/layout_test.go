@@ -86,6 +86,9 @@ func requireLayout(t *testing.T, client *dynamodb.Client, table string, rev int6
 	for _, it := range items {
 		switch pk := s(it, "pk"); {
 		case pk == "REVISION":
+		case pk == "CLUSTER":
+			require.Equal(t, "CLUSTER", s(it, "sk"))
+			require.Regexp(t, `^[0-9a-f-]{36}$`, s(it, "cluster_id"))
 		case pk == "CHANGE":
 			require.Regexp(t, twenty, s(it, "sk"))
 			changes++

@@ -3,6 +3,8 @@
 // Table layout (the CDK stack and the stream filter depend on it):
 //
 //	pk="REVISION"           sk="REVISION"        revision (N), gen (S): the current generation
+//	pk="CLUSTER"            sk="CLUSTER"         cluster_id (S), epoch (N), table_id (S): the
+//	                        identity (store.Identity) and the table its epoch began in
 //	pk="CHANGE"             sk=<20-digit rev>    data: the change record (store.Change JSON)
 //	pk="G#<gen>#E#<kind>"   sk=<id>              data: the entity JSON, ver (N): its version
 //	pk="G#<gen>#U#<kind>"   sk=<field>#<value>   owner: the id holding a unique value
@@ -90,6 +92,9 @@ type Store struct {
 	db    *dynamodb.Client
 	table string
 	mu    sync.Mutex
+	// idMu guards tableIncarnation, read once (tableID).
+	idMu             sync.Mutex
+	tableIncarnation string
 }
 
 // New returns a store over table.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/motoserver"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/store"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 	"github.com/skyport-gw/skyport/lambdas/store/storetest"
@@ -82,6 +83,12 @@ func (p *pool) Export(ctx context.Context) (*model.Config, int64, error) {
 
 func (p *pool) Changes(ctx context.Context, since int64, limit int) ([]store.Change, error) {
 	return p.pick().Changes(ctx, since, limit)
+}
+
+func (p *pool) Identity(ctx context.Context) (store.Identity, error) { return p.pick().Identity(ctx) }
+
+func (p *pool) NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error) {
+	return p.pick().NewEpoch(ctx, from, to)
 }
 
 // TestConformance runs the suite over four Store values per table: reads

@@ -1,6 +1,7 @@
 // Package embedded is the configuration store of `skyport local`: one bbolt
 // file, every write one transaction. It passes the same conformance suite
-// as the DynamoDB store (storetest).
+// as the DynamoDB store (storetest). The file holds the cluster identity
+// (store.Identity), created with it.
 package embedded
 
 import (
@@ -56,7 +57,7 @@ func Open(path string) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		return ensureIdentity(tx)
 	})
 	if err != nil {
 		db.Close()

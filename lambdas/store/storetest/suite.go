@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Conditional", func(t *testing.T) { t.Parallel(); testConditional(t, open) })
 	t.Run("LostUpdates", func(t *testing.T) { t.Parallel(); testLostUpdates(t, open) })
 	t.Run("DeleteRace", func(t *testing.T) { t.Parallel(); testDeleteRace(t, open) })
+	t.Run("Identity", func(t *testing.T) { t.Parallel(); testIdentity(t, open) })
 }
 
 // requireCode asserts that err is a *model.Error with code c.
