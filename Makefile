@@ -18,7 +18,7 @@ SLOW_PKGS    := ./lambdas/store/dynamo ./lambdas/admin ./tests ./cmd/skyport
 TEST_P       ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2) + 1 )))
 # package:FuzzTarget pairs run by `make fuzz` and `make test-long`; their
 # seed corpora run in every `go test`.
-FUZZ_TARGETS ?= ./internal/declarative:FuzzParse ./internal/snapshot:FuzzDecode ./lambdas/admin:FuzzHandler
+FUZZ_TARGETS ?= ./internal/declarative:FuzzParse ./internal/snapshot:FuzzDecode ./lambdas/admin:FuzzHandler ./dataplane/h1:FuzzParse
 
 .DEFAULT_GOAL := help
 

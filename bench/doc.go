@@ -1,7 +1,9 @@
 // Command bench measures Skyport's data plane side by side with the peers a
 // user would pick instead (nginx, Caddy, HAProxy) and writes BENCHMARKS.md:
 // proxy throughput and latency (1 and 10k routes, with and without
-// key-auth + rate-limiting), router match time, the cost of applying a
+// key-auth + rate-limiting), the HTTP/1.1 floor (section floor: nginx
+// against `bench h1proxy`, a minimal proxy on dataplane/h1, in CPU time
+// and syscalls per request), router match time, the cost of applying a
 // 10k-route snapshot (and requests served while 100 applies happen),
 // propagation from an Admin API write to three data planes (local and AWS
 // backends), and data-plane memory. Every row of one run is measured on the

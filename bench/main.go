@@ -20,6 +20,13 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "h1proxy" {
+		if err := runH1Proxy(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench h1proxy:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	var skip string
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "where to write the report")
@@ -27,7 +34,7 @@ func main() {
 	flag.IntVar(&o.conns, "connections", 64, "wrk keep-alive connections")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&o.writes, "writes", 100, "Admin API writes for the propagation and apply rows")
-	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,gobench,apply,propagation,memory")
+	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,floor,gobench,apply,propagation,memory")
 	flag.Parse()
 	o.skip = map[string]bool{}
 	for _, s := range splitComma(skip) {
@@ -65,6 +72,7 @@ func run(ctx context.Context, o options) error {
 		fn   func(context.Context, *env, options, *report) error
 	}{
 		{"proxy", benchProxy},
+		{"floor", benchFloor},
 		{"gobench", benchRouter},
 		{"apply", benchApply},
 		{"propagation", benchPropagation},

@@ -15,6 +15,7 @@ type report struct {
 	started, finished time.Time
 	machine           string
 	proxy             []proxyRow
+	floor             []floorRow
 	gobench           []goBench
 	apply             *applyResult
 	propagation       []propagationRow
@@ -104,6 +105,7 @@ func (r *report) markdown() string {
 			w("\n\n")
 		}
 	}
+	b.WriteString(r.floorMarkdown())
 	if len(r.gobench) > 0 {
 		w("## Go benchmarks: router and proxy path\n\n")
 		for _, gb := range goBenchmarks {

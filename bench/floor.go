@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// floorRow is one proxy measured in one layout: the medians of the
+// interleaved passes.
+type floorRow struct {
+	layout, scheme, proxy string
+	rps, cpuUS, sysPerReq float64
+	p99                   time.Duration
+	errors                int64
+}
+
+// floorPasses is how many times each row is measured, interleaved.
+const floorPasses = 3
+
+// benchFloor measures the HTTP/1.1 floor: nginx proxy_pass against the
+// minimal proxy on dataplane/h1 (`bench h1proxy`), plain and over TLS,
+// with each proxy pinned to one core (wrk and the upstream on the other)
+// and unpinned. CPU time per request comes from /proc (utime+stime of
+// the proxy's processes over the run), the stable figure on a shared
+// machine; syscalls per request from perf when it can attach.
+func benchFloor(ctx context.Context, e *env, o options, r *report) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	certFile, keyFile, err := writeCert(e.dir)
+	if err != nil {
+		return err
+	}
+	upPort := freePort()
+	up, err := startUpstream(e.dir, upPort)
+	if err != nil {
+		return err
+	}
+	defer up.stop()
+	if err := waitHTTP(ctx, "http://"+addr(upPort)+"/", 200, nil, 10*time.Second); err != nil {
+		return fmt.Errorf("upstream: %w", err)
+	}
+	type key struct{ layout, scheme, proxy string }
+	samples := map[key][]floorSample{}
+	var order []key
+	for pass := range floorPasses {
+		for _, layout := range []string{"1 core", "unpinned"} {
+			for _, scheme := range []string{"http", "https"} {
+				for _, proxy := range []string{"nginx", "h1"} {
+					k := key{layout, scheme, proxy}
+					if pass == 0 {
+						order = append(order, k)
+					}
+					s, err := measureFloor(ctx, e, o, self, certFile, keyFile, upPort, layout == "1 core", scheme, proxy, pass == 0)
+					if err != nil {
+						return fmt.Errorf("%s %s %s: %w", proxy, scheme, layout, err)
+					}
+					fmt.Fprintf(os.Stderr, "  pass %d %-8s %-5s %-5s %9.0f req/s  %6.2f µs/req  p99 %s\n",
+						pass+1, layout, scheme, proxy, s.res.RPS, s.cpuUS, ms(s.res.P99))
+					samples[k] = append(samples[k], s)
+				}
+			}
+		}
+	}
+	for _, k := range order {
+		ss := samples[k]
+		row := floorRow{layout: k.layout, scheme: k.scheme, proxy: k.proxy,
+			rps:   median(ss, func(s floorSample) float64 { return s.res.RPS }),
+			cpuUS: median(ss, func(s floorSample) float64 { return s.cpuUS }),
+			p99:   time.Duration(median(ss, func(s floorSample) float64 { return float64(s.res.P99) })),
+		}
+		for _, s := range ss {
+			row.errors += s.res.Errors
+			row.sysPerReq = max(row.sysPerReq, s.sysPerReq)
+		}
+		r.floor = append(r.floor, row)
+	}
+	return nil
+}
+
+type floorSample struct {
+	res       wrkResult
+	cpuUS     float64
+	sysPerReq float64
+}
+
+func median(ss []floorSample, f func(floorSample) float64) float64 {
+	v := make([]float64, len(ss))
+	for i, s := range ss {
+		v[i] = f(s)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+// measureFloor runs one proxy, loads it with wrk -t1 and reads its CPU
+// time; with syscalls set, a second short run counts its syscalls.
+func measureFloor(ctx context.Context, e *env, o options, self, cert, key string, upPort int, pinned bool,
+	scheme, proxy string, syscalls bool) (floorSample, error) {
+	port := freePort()
+	var p *proc
+	var err error
+	pin := func(cpu string, args ...string) (string, []string) {
+		if !pinned {
+			return args[0], args[1:]
+		}
+		return "taskset", append([]string{"-c", cpu}, args...)
+	}
+	switch proxy {
+	case "nginx":
+		conf := floorNginxConf(e.dir, port, upPort, pinned, scheme == "https", cert, key)
+		path := filepath.Join(e.dir, "floor-nginx.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			return floorSample{}, err
+		}
+		bin, args := pin("1", "nginx", "-c", path, "-e", filepath.Join(e.dir, "floor-nginx.stderr"))
+		p, err = startProc("nginx", nil, bin, args...)
+	default:
+		args := []string{self, "h1proxy", "-listen", addr(port), "-upstream", addr(upPort)}
+		if scheme == "https" {
+			args = append(args, "-cert", cert, "-key", key)
+		}
+		bin, args := pin("1", args...)
+		p, err = startProc("h1proxy", nil, bin, args...)
+	}
+	if err != nil {
+		return floorSample{}, err
+	}
+	defer p.stop()
+	url := scheme + "://" + addr(port) + "/"
+	if err := waitFloor(ctx, url); err != nil {
+		return floorSample{}, fmt.Errorf("%w\n%s", err, p.output())
+	}
+	wrk := func(d time.Duration) (wrkResult, error) {
+		bin, args := pin("0", "wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", d.String(), "--latency", url)
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			return wrkResult{}, fmt.Errorf("wrk: %w: %s", err, out)
+		}
+		return parseWrk(string(out))
+	}
+	if _, err := wrk(time.Second); err != nil {
+		return floorSample{}, err
+	}
+	before, err := groupCPU(p.cmd.Process.Pid)
+	if err != nil {
+		return floorSample{}, err
+	}
+	res, err := wrk(o.duration)
+	if err != nil {
+		return floorSample{}, err
+	}
+	after, err := groupCPU(p.cmd.Process.Pid)
+	if err != nil {
+		return floorSample{}, err
+	}
+	s := floorSample{res: res}
+	if res.Requests > 0 {
+		s.cpuUS = float64(after-before) * 1e6 / float64(clockTicks) / float64(res.Requests)
+	}
+	if syscalls {
+		s.sysPerReq = countSyscalls(p.cmd.Process.Pid, wrk)
+	}
+	return s, nil
+}
+
+// waitFloor waits for a proxy to answer 200, over TLS without verifying.
+func waitFloor(ctx context.Context, url string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := exec.CommandContext(ctx, "wrk", "-t1", "-c1", "-d1s", url).CombinedOutput()
+		if err == nil && !strings.Contains(string(out), "Non-2xx") && !strings.Contains(string(out), "Socket errors") &&
+			strings.Contains(string(out), "Requests/sec") {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not answer 200", url)
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times.
+const clockTicks = 100
+
+// groupCPU sums utime and stime of every process in pid's process group
+// (nginx's master and workers; the Go proxy's one process).
+func groupCPU(pgid int) (int64, error) {
+	pids, err := groupPIDs(pgid)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, pid := range pids {
+		f, err := procStat(pid)
+		if err != nil {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		total += u + s
+	}
+	return total, nil
+}
+
+// procStat returns the fields of /proc/pid/stat after the command name:
+// state is [0], pgrp [2], utime [11], stime [12].
+func procStat(pid int) ([]string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return nil, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	return f, nil
+}
+
+func groupPIDs(pgid int) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f, err := procStat(pid); err == nil && f[2] == strconv.Itoa(pgid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// countSyscalls counts the proxy's syscalls with perf during a 3 s wrk
+// run and divides by its requests; 0 when perf cannot attach.
+func countSyscalls(pgid int, wrk func(time.Duration) (wrkResult, error)) float64 {
+	pids, err := groupPIDs(pgid)
+	if err != nil || len(pids) == 0 {
+		return 0
+	}
+	list := make([]string, len(pids))
+	for i, p := range pids {
+		list[i] = strconv.Itoa(p)
+	}
+	perf := exec.Command("perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p", strings.Join(list, ","), "--", "sleep", "4")
+	var out strings.Builder
+	perf.Stderr = &out
+	if err := perf.Start(); err != nil {
+		return 0
+	}
+	time.Sleep(300 * time.Millisecond)
+	res, err := wrk(3 * time.Second)
+	_ = perf.Wait()
+	if err != nil || res.Requests == 0 {
+		return 0
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if f := strings.Split(line, ","); len(f) > 2 && strings.Contains(line, "raw_syscalls") {
+			n, err := strconv.ParseFloat(f[0], 64)
+			if err == nil {
+				// perf counted 4 s; wrk ran 3 of them.
+				return n / float64(res.Requests)
+			}
+		}
+	}
+	return 0
+}
+
+func floorNginxConf(dir string, port, upstream int, pinned, tls bool, cert, key string) string {
+	workers, listen := "auto", fmt.Sprintf("127.0.0.1:%d", port)
+	if pinned {
+		workers = "1"
+	}
+	ssl := ""
+	if tls {
+		listen += " ssl"
+		ssl = fmt.Sprintf("ssl_certificate %s; ssl_certificate_key %s;", cert, key)
+	}
+	return fmt.Sprintf(`worker_processes %[4]s;
+daemon off;
+pid %[1]s/floor-nginx.pid;
+error_log %[1]s/floor-nginx.err warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path %[1]s/fb; proxy_temp_path %[1]s/fp; fastcgi_temp_path %[1]s/ff; uwsgi_temp_path %[1]s/fu; scgi_temp_path %[1]s/fs;
+  upstream up { server 127.0.0.1:%[3]d; keepalive 256; }
+  server {
+    listen %[2]s;
+    %[5]s
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`, dir, listen, upstream, workers, ssl)
+}
+
+// writeCert writes a self-signed ECDSA certificate for 127.0.0.1.
+func writeCert(dir string) (string, string, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return "", "", err
+	}
+	kd, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		return "", "", err
+	}
+	cert, key := filepath.Join(dir, "floor.crt"), filepath.Join(dir, "floor.key")
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return "", "", err
+	}
+	return cert, key, os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
+}

@@ -1,0 +1,120 @@
+package h1
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/netip"
+)
+
+// Request is one request as received. Its byte slices are views into the
+// connection's buffer: they are valid until the handler returns and must
+// be copied to be kept. The server reuses a Request for the connection's
+// next request.
+type Request struct {
+	method, target, path, query, host []byte
+	// minor is the x of HTTP/1.x.
+	minor  int
+	header Header
+	known  known
+	// contentLength is the body's length, -1 when chunked.
+	contentLength int64
+	chunked       bool
+	// close says the connection ends after this exchange.
+	close          bool
+	expectContinue bool
+	upgrade        bool
+	hostFromTarget bool
+	body           body
+	trailer        Header
+	c              *conn
+}
+
+func (r *Request) reset() {
+	r.header.Reset()
+	r.trailer.Reset()
+	c := r.c
+	hdr, trl := r.header, r.trailer
+	*r = Request{header: hdr, trailer: trl, c: c}
+}
+
+// Method is the request method, as sent ("GET").
+func (r *Request) Method() []byte { return r.method }
+
+// Target is the request-target as sent: "/p?q", an absolute URI, "*" or,
+// for CONNECT, an authority.
+func (r *Request) Target() []byte { return r.target }
+
+// Path is the target's path, still percent-encoded (net/http's
+// URL.EscapedPath of a raw request); "/" for an absolute-form target
+// without one, empty for a CONNECT authority.
+func (r *Request) Path() []byte { return r.path }
+
+// Query is the target's query without the "?", nil when there is none.
+func (r *Request) Query() []byte { return r.query }
+
+// Host is the host the request is for: the authority of an absolute-form
+// target, else the Host field (possibly with ":port"; empty on an
+// HTTP/1.0 request without one).
+func (r *Request) Host() []byte { return r.host }
+
+// ProtoMinor is the x of HTTP/1.x (0 or 1; a later 1.x is served as 1.1).
+func (r *Request) ProtoMinor() int { return r.minor }
+
+// Proto is "HTTP/1.0" or "HTTP/1.1".
+func (r *Request) Proto() string {
+	if r.minor == 0 {
+		return "HTTP/1.0"
+	}
+	return "HTTP/1.1"
+}
+
+// Header is the request's fields, in the order received, Host included.
+// A handler may change them (they then own copies of what it sets).
+func (r *Request) Header() *Header { return &r.header }
+
+// ContentLength is the body's length: 0 without a body, -1 when chunked.
+func (r *Request) ContentLength() int64 { return r.contentLength }
+
+// Chunked reports whether the body has the chunked transfer coding.
+func (r *Request) Chunked() bool { return r.chunked }
+
+// Close reports whether the connection ends after this exchange.
+func (r *Request) Close() bool { return r.close }
+
+// Upgrade reports whether the request asks for a protocol upgrade
+// (Connection: upgrade and an Upgrade field), such as WebSocket's.
+func (r *Request) Upgrade() bool { return r.upgrade }
+
+// ExpectContinue reports whether the client waits for "100 Continue"
+// before sending the body; the server sends it on the body's first Read.
+func (r *Request) ExpectContinue() bool { return r.expectContinue }
+
+// Body reads the request body, streamed from the connection: it returns
+// io.EOF at the end, ErrBodyTooLarge, ErrBodyTimeout or ErrMalformedBody
+// when the client gets it wrong. It is valid until the handler returns.
+func (r *Request) Body() io.Reader { return &r.body }
+
+// HasBody reports whether the request announced a body.
+func (r *Request) HasBody() bool { return r.contentLength != 0 }
+
+// Trailer is the chunked body's trailer fields, complete once Body
+// returned io.EOF.
+func (r *Request) Trailer() *Header { return &r.trailer }
+
+// RemoteAddr is the client's address.
+func (r *Request) RemoteAddr() net.Addr { return r.c.nc.RemoteAddr() }
+
+// ClientAddr is the client's address and port.
+func (r *Request) ClientAddr() netip.AddrPort { return r.c.remote }
+
+// TLS is the connection's TLS state, nil on plain connections.
+func (r *Request) TLS() *tls.ConnectionState { return r.c.tlsState }
+
+// LocalPort is the port the connection was accepted on.
+func (r *Request) LocalPort() int { return int(r.c.localPort) }
+
+// Context is the server's context: it is canceled when the server closes.
+// A client that goes away is noticed when the response is written.
+func (r *Request) Context() context.Context { return r.c.s.ctx }

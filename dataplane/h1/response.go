@@ -1,0 +1,427 @@
+package h1
+
+import (
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Response writes the response to one request. The head is written from
+// Header when WriteHeader is called (or the first Write); the body is
+// framed by the Content-Length the handler set, else by the server: a body
+// that ends within the write buffer gets a Content-Length, a longer or
+// flushed one is chunked (on HTTP/1.0, delimited by closing).
+type Response struct {
+	c       *conn
+	header  Header
+	trailer Header
+	status  int
+	// wroteHeader: the final status is decided and the head written to
+	// the buffer (framing lines aside while pending).
+	wroteHeader bool
+	framing     uint8
+	// headEnd is where the framing lines go while pending; the body bytes
+	// buffered so far follow it.
+	headEnd  int
+	length   int64
+	written  int64
+	trailers bool
+}
+
+// How the body is framed.
+const (
+	framePending uint8 = iota
+	frameNone
+	frameLength
+	frameChunked
+	frameClose
+)
+
+func (w *Response) begin() {
+	w.status, w.wroteHeader, w.framing, w.headEnd = 0, false, framePending, 0
+	w.length, w.written, w.trailers = -1, 0, false
+}
+
+func (w *Response) reset() {
+	w.header.Reset()
+	w.trailer.Reset()
+}
+
+// Header is the response's fields, sent by WriteHeader; later changes are
+// not sent. Transfer-Encoding is the server's to set.
+func (w *Response) Header() *Header { return &w.header }
+
+// Trailer is the fields sent after the body. Using it before the head is
+// written makes the body chunked; on a body framed otherwise they are
+// dropped.
+func (w *Response) Trailer() *Header {
+	w.trailers = true
+	return &w.trailer
+}
+
+// Status is the status written, 0 before WriteHeader.
+func (w *Response) Status() int { return w.status }
+
+// Written is the number of body bytes written.
+func (w *Response) Written() int64 { return w.written }
+
+// WriteHeader writes the head with status. A 1xx status other than 101
+// (100, 103 Early Hints) is sent at once, with the current fields for
+// 103, and a final status may follow; later calls are ignored.
+func (w *Response) WriteHeader(status int) {
+	c := w.c
+	if w.wroteHeader || c.hijacked {
+		return
+	}
+	if status < 100 || status > 999 {
+		status = http.StatusInternalServerError
+	}
+	if status < 200 && status != http.StatusSwitchingProtocols {
+		w.writeInformational(status)
+		return
+	}
+	w.status, w.wroteHeader = status, true
+	out := appendStatusLine(c.outBuf(), status)
+	hasDate, hasConn := false, false
+	for i := range w.header.fields {
+		f := &w.header.fields[i]
+		switch {
+		case equalFold(f.name, "transfer-encoding"):
+			continue
+		case equalFold(f.name, "content-length"):
+			n, ok := parseLength(trimOWS(f.value))
+			if !ok || w.length >= 0 {
+				continue
+			}
+			w.length = n
+		case equalFold(f.name, "date"):
+			hasDate = true
+		case equalFold(f.name, "connection"):
+			hasConn = true
+			if hasToken(f.value, "close") {
+				c.closeAfter = true
+			}
+		}
+		out = appendField(out, f.name, f.value)
+	}
+	if !hasDate {
+		out = append(out, "Date: "...)
+		out = append(out, httpDate()...)
+		out = append(out, "\r\n"...)
+	}
+	if status == http.StatusSwitchingProtocols {
+		c.closeAfter = true
+		hasConn = true // the handler's Connection: upgrade
+	}
+	switch {
+	case status == http.StatusSwitchingProtocols || status == http.StatusNoContent ||
+		status == http.StatusNotModified || string(c.req.method) == http.MethodHead:
+		w.framing = frameNone
+	case w.length >= 0:
+		w.framing = frameLength
+	default:
+		w.headEnd = len(out)
+		c.out = out
+		return
+	}
+	if !hasConn {
+		out = w.appendConnection(out)
+	}
+	c.out = append(out, "\r\n"...)
+}
+
+// appendConnection adds the Connection field the persistence needs: close
+// when the connection ends after this response, keep-alive for an
+// HTTP/1.0 client that asked for it.
+func (w *Response) appendConnection(out []byte) []byte {
+	c := w.c
+	if c.s.shutting.Load() {
+		c.closeAfter = true
+	}
+	switch {
+	case c.closeAfter:
+		return append(out, "Connection: close\r\n"...)
+	case c.req.minor == 0:
+		return append(out, "Connection: keep-alive\r\n"...)
+	}
+	return out
+}
+
+func (w *Response) writeInformational(status int) {
+	c := w.c
+	out := appendStatusLine(c.outBuf(), status)
+	if status == http.StatusEarlyHints {
+		for i := range w.header.fields {
+			f := &w.header.fields[i]
+			out = appendField(out, f.name, f.value)
+		}
+	}
+	c.out = append(out, "\r\n"...)
+	_ = c.flush()
+}
+
+// Write writes body bytes, writing the head with 200 first if needed.
+func (w *Response) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	c := w.c
+	if c.hijacked {
+		return 0, ErrHijacked
+	}
+	if c.werr != nil {
+		return 0, c.werr
+	}
+	switch w.framing {
+	case frameNone:
+		return len(p), nil
+	case frameLength:
+		if left := w.length - w.written; int64(len(p)) > left {
+			n, err := w.writeRaw(p[:left])
+			if err == nil {
+				err = ErrContentLength
+			}
+			return n, err
+		}
+		return w.writeRaw(p)
+	case framePending:
+		if len(c.out)+len(p) <= cap(c.out) {
+			c.out = append(c.out, p...)
+			w.written += int64(len(p))
+			return len(p), nil
+		}
+		w.commitStreaming()
+	}
+	if w.framing == frameClose {
+		return w.writeRaw(p)
+	}
+	return w.writeChunk(p)
+}
+
+// WriteString writes s as Write does.
+func (w *Response) WriteString(s string) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	c := w.c
+	if w.framing == framePending && c.werr == nil && len(c.out)+len(s) <= cap(c.out) {
+		c.out = append(c.out, s...)
+		w.written += int64(len(s))
+		return len(s), nil
+	}
+	// Write only reads p.
+	return w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// Flush sends what is buffered; a body of unknown length becomes chunked.
+func (w *Response) Flush() error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.c.hijacked {
+		return ErrHijacked
+	}
+	if w.framing == framePending {
+		w.commitStreaming()
+	}
+	return w.c.flush()
+}
+
+// commitStreaming frames a body whose length is not known: chunked (or
+// until close for HTTP/1.0), the bytes buffered so far as its first chunk.
+func (w *Response) commitStreaming() {
+	c := w.c
+	var ins [96]byte
+	b := ins[:0]
+	buffered := len(c.out) - w.headEnd
+	if c.req.minor >= 1 {
+		w.framing = frameChunked
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	} else {
+		w.framing = frameClose
+		c.closeAfter = true
+	}
+	b = w.appendConnection(b)
+	b = append(b, "\r\n"...)
+	if w.framing == frameChunked && buffered > 0 {
+		b = strconv.AppendInt(b, int64(buffered), 16)
+		b = append(b, "\r\n"...)
+		c.out = append(c.out, "\r\n"...)
+	}
+	c.out = slices.Insert(c.out, w.headEnd, b...)
+}
+
+// finish completes the response when the handler returns.
+func (w *Response) finish() {
+	c := w.c
+	if !w.wroteHeader {
+		if st := StatusOf(c.req.body.err); st != 0 {
+			c.closeAfter = true
+			w.header.Reset()
+			w.header.Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(st)
+			_, _ = w.WriteString(Message(st) + "\n")
+		} else {
+			w.WriteHeader(http.StatusOK)
+		}
+	}
+	switch w.framing {
+	case framePending:
+		if w.trailers && c.req.minor >= 1 {
+			w.commitStreaming()
+			w.endChunked()
+			return
+		}
+		var ins [64]byte
+		b := append(ins[:0], "Content-Length: "...)
+		b = strconv.AppendInt(b, w.written, 10)
+		b = append(b, "\r\n"...)
+		b = w.appendConnection(b)
+		b = append(b, "\r\n"...)
+		c.out = slices.Insert(c.out, w.headEnd, b...)
+		w.framing = frameLength
+	case frameChunked:
+		w.endChunked()
+	case frameLength:
+		if w.written < w.length {
+			c.closeAfter = true
+		}
+	case frameClose:
+		c.closeAfter = true
+	}
+}
+
+func (w *Response) endChunked() {
+	c := w.c
+	out := append(c.outBuf(), "0\r\n"...)
+	for i := range w.trailer.fields {
+		f := &w.trailer.fields[i]
+		out = appendField(out, f.name, f.value)
+	}
+	c.out = append(out, "\r\n"...)
+}
+
+func (w *Response) writeRaw(p []byte) (int, error) {
+	c := w.c
+	w.written += int64(len(p))
+	if len(c.out)+len(p) <= cap(c.out) {
+		c.out = append(c.out, p...)
+		return len(p), nil
+	}
+	return c.writeThrough(p)
+}
+
+func (w *Response) writeChunk(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c := w.c
+	w.written += int64(len(p))
+	out := strconv.AppendInt(c.outBuf(), int64(len(p)), 16)
+	out = append(out, "\r\n"...)
+	if len(out)+len(p)+2 <= cap(out) {
+		out = append(out, p...)
+		c.out = append(out, "\r\n"...)
+		return len(p), nil
+	}
+	c.out = out
+	n, err := c.writeThrough(p)
+	c.out = append(c.out, "\r\n"...)
+	return n, err
+}
+
+// Hijack hands the connection over (for a WebSocket after "101 Switching
+// Protocols"): what is buffered is sent first, and the returned conn
+// reads the bytes the client sent past the head before the socket's. The
+// server no longer reads, writes, times or closes the connection; the
+// Request stays valid until the handler returns.
+func (w *Response) Hijack() (net.Conn, error) {
+	c := w.c
+	if c.hijacked {
+		return nil, ErrHijacked
+	}
+	if w.framing == framePending && w.wroteHeader {
+		c.out = append(c.out, "\r\n"...)
+		w.framing = frameNone
+	}
+	if err := c.flush(); err != nil {
+		return nil, err
+	}
+	c.hijacked = true
+	_ = c.nc.SetDeadline(time.Time{})
+	var pre []byte
+	if c.r < c.w {
+		pre = append([]byte(nil), c.buf[c.r:c.w]...)
+		c.r = c.w
+	}
+	c.s.forget(c, http.StateHijacked)
+	return &hijackedConn{Conn: c.nc, pre: pre}, nil
+}
+
+// hijackedConn reads the bytes buffered before the hijack first.
+type hijackedConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (h *hijackedConn) Read(p []byte) (int, error) {
+	if len(h.pre) > 0 {
+		n := copy(p, h.pre)
+		h.pre = h.pre[n:]
+		return n, nil
+	}
+	return h.Conn.Read(p)
+}
+
+func appendStatusLine(out []byte, status int) []byte {
+	out = append(out, "HTTP/1.1 "...)
+	out = append(out, byte('0'+status/100), byte('0'+status/10%10), byte('0'+status%10), ' ')
+	out = append(out, http.StatusText(status)...)
+	return append(out, "\r\n"...)
+}
+
+// appendField writes "name: value\r\n". A name that is not a token is
+// dropped and control characters in a value become spaces, so a handler
+// passing on bytes it did not check cannot split the response.
+func appendField(out, name, value []byte) []byte {
+	if len(name) == 0 || !validToken(name) {
+		return out
+	}
+	out = append(out, name...)
+	out = append(out, ": "...)
+	start := len(out)
+	out = append(out, value...)
+	if !validValue(value) {
+		for i := start; i < len(out); i++ {
+			if c := out[i]; c < 0x20 && c != '\t' || c == 0x7f {
+				out[i] = ' '
+			}
+		}
+	}
+	return append(out, "\r\n"...)
+}
+
+// dateValue is the Date field of one second.
+type dateValue struct {
+	sec int64
+	b   []byte
+}
+
+var dateCache atomic.Pointer[dateValue]
+
+// httpDate is the current time in the Date field's format, formatted
+// once a second.
+func httpDate() []byte {
+	now := time.Now()
+	sec := now.Unix()
+	if d := dateCache.Load(); d != nil && d.sec == sec {
+		return d.b
+	}
+	d := &dateValue{sec: sec, b: now.UTC().AppendFormat(make([]byte, 0, 32), http.TimeFormat)}
+	dateCache.Store(d)
+	return d.b
+}

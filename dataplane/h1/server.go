@@ -1,0 +1,234 @@
+package h1
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Handler serves one request. It must not keep r, w or any slice they
+// return after it returns.
+type Handler interface {
+	ServeH1(w *Response, r *Request)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w *Response, r *Request)
+
+// ServeH1 calls f.
+func (f HandlerFunc) ServeH1(w *Response, r *Request) { f(w, r) }
+
+// Server serves HTTP/1.x on listeners. Set its fields before the first
+// Serve; they are not changed afterwards.
+type Server struct {
+	// Handler serves every request.
+	Handler Handler
+	// Limits bound what clients can make the server hold.
+	Limits Limits
+	// TLSConfig, when set, makes every connection TLS (the certificates
+	// come from it, certmagic's GetCertificate in the data plane).
+	TLSConfig *tls.Config
+	// HTTP2 receives the TLS connections that negotiated "h2" (ALPN),
+	// after the handshake; it owns them from then on (Handoff passes them
+	// to net/http's server). When nil, "h2" is not offered.
+	HTTP2 func(c net.Conn)
+	// Refuse writes the answer to a request the server refuses itself
+	// (a bad or oversized head, an unsupported version or expectation, a
+	// body announced past MaxBodySize): status and Kong's message for it.
+	// The connection closes after it. Nil writes the message as text.
+	Refuse func(w *Response, status int, msg string)
+	// ConnState, when set, is told each connection's state changes, as
+	// net/http's Server.ConnState is.
+	ConnState func(net.Conn, http.ConnState)
+	// Log receives operational messages (handler panics); nil discards
+	// them.
+	Log *slog.Logger
+
+	initOnce  sync.Once
+	lim       Limits
+	tlsConfig *tls.Config
+	log       *slog.Logger
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	connPool, smallPool, bigPool, outPool sync.Pool
+
+	mu        sync.Mutex
+	listeners map[*net.Listener]struct{}
+	conns     map[*conn]struct{}
+	shutting  atomic.Bool
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		s.lim = s.Limits.withDefaults()
+		s.log = s.Log
+		if s.log == nil {
+			s.log = slog.New(slog.DiscardHandler)
+		}
+		if s.Handler == nil {
+			s.Handler = HandlerFunc(func(w *Response, _ *Request) { w.WriteHeader(http.StatusNotFound) })
+		}
+		if s.TLSConfig != nil {
+			s.tlsConfig = s.TLSConfig.Clone()
+			if s.HTTP2 == nil {
+				s.tlsConfig.NextProtos = slices.DeleteFunc(slices.Clone(s.tlsConfig.NextProtos),
+					func(p string) bool { return p == "h2" })
+			}
+		}
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		s.listeners = map[*net.Listener]struct{}{}
+		s.conns = map[*conn]struct{}{}
+		big := s.lim.headBlock() + 8<<10
+		s.connPool.New = func() any { return new(conn) }
+		s.smallPool.New = func() any { b := make([]byte, smallBuf); return &b }
+		s.bigPool.New = func() any { b := make([]byte, big); return &b }
+		s.outPool.New = func() any { b := make([]byte, 0, outBufSize); return &b }
+	})
+}
+
+func (s *Server) getSmall() *[]byte { return s.smallPool.Get().(*[]byte) }
+func (s *Server) getBig() *[]byte   { return s.bigPool.Get().(*[]byte) }
+func (s *Server) getOut() *[]byte   { return s.outPool.Get().(*[]byte) }
+
+// Serve accepts connections on ln and serves each on its own goroutine
+// until Shutdown or Close, when it returns ErrServerClosed.
+func (s *Server) Serve(ln net.Listener) error {
+	s.init()
+	if !s.trackListener(&ln, true) {
+		return ErrServerClosed
+	}
+	defer s.trackListener(&ln, false)
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := s.connPool.Get().(*conn)
+		c.init(s, nc)
+		if !s.track(c) {
+			nc.Close()
+			c.release()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+func (s *Server) trackListener(ln *net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !add {
+		delete(s.listeners, ln)
+		return true
+	}
+	if s.shutting.Load() {
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	if s.shutting.Load() {
+		s.mu.Unlock()
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	if s.ConnState != nil {
+		s.ConnState(c.nc, http.StateNew)
+	}
+	return true
+}
+
+// forget stops tracking c, which ends (closed) or leaves (hijacked).
+func (s *Server) forget(c *conn, st http.ConnState) {
+	s.mu.Lock()
+	_, ok := s.conns[c]
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if ok && s.ConnState != nil {
+		s.ConnState(c.nc, st)
+	}
+}
+
+// Shutdown stops accepting, closes idle connections, lets requests in
+// flight finish (their connections close after the response) and waits
+// for every connection to end, or for ctx: then it returns ctx's error
+// and the caller may Close.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	s.shutting.Store(true)
+	s.closeListeners()
+	wait := time.Millisecond
+	for {
+		if s.nudgeIdle() == 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// nudgeIdle wakes the connections waiting for a request, which then see
+// the shutdown and close; it returns how many connections remain.
+func (s *Server) nudgeIdle() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for c := range s.conns {
+		if c.state.Load() != stateActive {
+			c.nudged.Store(true)
+			_ = c.raw.SetReadDeadline(now)
+		}
+	}
+	return len(s.conns)
+}
+
+// Close stops accepting and closes every connection at once.
+func (s *Server) Close() error {
+	s.init()
+	s.shutting.Store(true)
+	s.closeListeners()
+	s.cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.raw.Close()
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ln := range s.listeners {
+		(*ln).Close()
+	}
+}
