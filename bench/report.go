@@ -20,6 +20,7 @@ type report struct {
 	apply             *applyResult
 	propagation       []propagationRow
 	memory            []memoryRow
+	fleet             []*fleetResult
 	notes             []string
 }
 
@@ -143,6 +144,9 @@ func (r *report) markdown() string {
 			w("| %d | %d MB | %d MB |\n", m.routes, m.idleKB/1024, m.loadKB/1024)
 		}
 		w("\n")
+	}
+	if len(r.fleet) > 0 {
+		w("%s\n", fleetMarkdown(r.fleet))
 	}
 	w("## Against the targets\n\n")
 	targets := r.targets()
