@@ -322,3 +322,28 @@ func TestHandlerNodeLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "arn:aws:iam::123456789012:role/edge", n.Owner)
 }
+
+// TestHandlerStatusCatchesUpAStaleDataPlane: a data plane that missed a
+// notice is told by the answer to its next status (a heartbeat), from a
+// pointer at most LatestTTL old.
+func TestHandlerStatusCatchesUpAStaleDataPlane(t *testing.T) {
+	clk := newClock(start)
+	f := newFixture(t, cluster.NewMemory(clk.Now), clk)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "connect.json")))
+	publish(t, f.objects, 5)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")))
+	require.Empty(t, f.posts.notices(t, connID), "a data plane at the published revision is not told")
+
+	// 6 is published; the notice is lost. Within LatestTTL the pointer
+	// read for the last status still serves.
+	publish(t, f.objects, 6)
+	clk.Advance(cluster.DefaultLatestTTL / 2)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")))
+	require.Empty(t, f.posts.notices(t, connID))
+
+	clk.Advance(cluster.DefaultLatestTTL)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")))
+	notices := f.posts.notices(t, connID)
+	require.Len(t, notices, 1, "the heartbeat of a data plane behind is answered with a notice")
+	require.Equal(t, int64(6), notices[0].Revision)
+}

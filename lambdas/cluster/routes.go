@@ -10,6 +10,7 @@ import (
 
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 // hello records the data plane and, when it runs an older revision than
@@ -47,14 +48,15 @@ func (h *Handler) hello(ctx context.Context, rc events.APIGatewayWebsocketProxyR
 	if err != nil {
 		return err
 	}
-	h.catchUp(ctx, rc.ConnectionID, n, log)
+	p, _, err := ReadLatest(ctx, h.opts.Objects)
+	h.catchUp(ctx, rc.ConnectionID, n, p, err, log)
 	return nil
 }
 
-// catchUp posts the latest pointer to a data plane that is behind. A
-// failure is only logged: the data plane also polls the fallback store.
-func (h *Handler) catchUp(ctx context.Context, connID string, n Node, log *slog.Logger) {
-	p, _, err := ReadLatest(ctx, h.opts.Objects)
+// catchUp posts the latest pointer p (read with err) to a data plane that
+// is behind. A failure is only logged: the data plane also polls the
+// fallback store.
+func (h *Handler) catchUp(ctx context.Context, connID string, n Node, p snapshot.Pointer, err error, log *slog.Logger) {
 	if errors.Is(err, objstore.ErrNotFound) {
 		return
 	}
@@ -82,8 +84,10 @@ func (h *Handler) catchUp(ctx context.Context, connID string, n Node, log *slog.
 }
 
 // status records an apply result or a heartbeat, for the node the
-// connection said hello as.
-func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, body string) error {
+// connection said hello as, and tells a data plane still behind the
+// published pointer (it missed a notice) about it: the pointer read at
+// most LatestTTL ago serves, so a fleet's heartbeats cost few reads.
+func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, body string, log *slog.Logger) error {
 	var m protocol.Status
 	if err := decode(body, &m, &m.NodeID, &m.ConfigHash); err != nil {
 		return err
@@ -106,7 +110,8 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 		h.opts.Logger.WarnContext(ctx, "dp status", "node_id", m.NodeID, "state", m.State,
 			"revision", m.Revision, "rejected_revision", m.RejectedRevision, "reason", m.Reason, "error", m.Error)
 	}
-	return h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
+	var row Node
+	err = h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
 		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
 		n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
 		if m.State == protocol.StateRejected {
@@ -118,5 +123,12 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 			n.Error, n.Reason = "", ""
 		}
 		h.seen(n, rc.Identity.SourceIP)
+		row = *n
 	})
+	if err != nil {
+		return err
+	}
+	p, err := h.latest.get(ctx, h.opts.Objects, h.opts.Clock())
+	h.catchUp(ctx, rc.ConnectionID, row, p, err, log)
+	return nil
 }

@@ -10,14 +10,17 @@ import (
 func TestAcceptLimiterRefills(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
-	l := newAcceptLimiter(10, now)
-	accepted := 0
-	// Over three simulated seconds, one attempt every millisecond: the
-	// burst of 10, then 10 a second.
-	for i := range 3000 {
+	l := newAcceptLimiter(100, now)
+	// One attempt every millisecond for ten simulated seconds: no second
+	// lets more than 100 through, and the bucket keeps accepting.
+	var perSecond [10]int
+	for i := range 10_000 {
 		if l.allow(now.Add(time.Duration(i) * time.Millisecond)) {
-			accepted++
+			perSecond[i/1000]++
 		}
 	}
-	require.InDelta(t, 10+30, accepted, 1)
+	for s, n := range perSecond {
+		require.LessOrEqual(t, n, 100, "second %d", s)
+		require.GreaterOrEqual(t, n, 89, "second %d", s)
+	}
 }

@@ -313,10 +313,10 @@ func TestCloseGoesAway(t *testing.T) {
 
 func TestAcceptRateRefusesBeyondTheBucket(t *testing.T) {
 	t.Parallel()
-	// A stopped clock: the bucket never refills, so exactly its burst is
-	// accepted.
+	// A stopped clock: the bucket never refills, so exactly its burst (a
+	// tenth of the rate) is accepted.
 	at := time.Unix(1_700_000_000, 0)
-	_, url := serve(t, hub.Options{AcceptRate: 3, Now: func() time.Time { return at }})
+	_, url := serve(t, hub.Options{AcceptRate: 30, Now: func() time.Time { return at }})
 	for range 3 {
 		dial(t, url)
 	}
