@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -100,7 +101,7 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 	if err := checkCluster(m.ClusterID, m.Epoch, m.Reason); err != nil {
 		return err
 	}
-	owner, err := h.bind(ctx, rc, m.NodeID)
+	owner, err := h.bound(ctx, rc, m.NodeID)
 	if err != nil {
 		return err
 	}
@@ -110,25 +111,66 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 		h.opts.Logger.WarnContext(ctx, "dp status", "node_id", m.NodeID, "state", m.State,
 			"revision", m.Revision, "rejected_revision", m.RejectedRevision, "reason", m.Reason, "error", m.Error)
 	}
-	var row Node
-	err = h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
-		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
-		n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
-		if m.State == protocol.StateRejected {
-			n.Error, n.Reason = m.Error, m.Reason
-			if m.RejectedRevision != 0 {
-				n.RejectedRevision = m.RejectedRevision
+	row, fresh := h.unchanged(ctx, m, rc.Identity.SourceIP)
+	if !fresh {
+		err = h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
+			n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
+			n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
+			if m.State == protocol.StateRejected {
+				n.Error, n.Reason = m.Error, m.Reason
+				if m.RejectedRevision != 0 {
+					n.RejectedRevision = m.RejectedRevision
+				}
+			} else {
+				n.Error, n.Reason = "", ""
 			}
-		} else {
-			n.Error, n.Reason = "", ""
-		}
-		h.seen(n, rc.Identity.SourceIP)
-		row = *n
-	})
+			h.seen(n, rc.Identity.SourceIP)
+			row = *n
+		})
+	}
 	if err != nil {
 		return err
 	}
 	p, err := h.latest.get(ctx, h.opts.Objects, h.opts.Clock())
 	h.catchUp(ctx, rc.ConnectionID, row, p, err, log)
 	return nil
+}
+
+// HeartbeatWrite is how often a status that changes nothing but the data
+// plane's liveness is written to its row: every other 4-minute heartbeat,
+// well inside DefaultStaleAfter, so registry writes per data plane stay
+// near eight an hour plus one per apply.
+const HeartbeatWrite = 7 * time.Minute
+
+// unchanged returns the node's row when status m changes nothing in it
+// and the row was written less than HeartbeatWrite ago: the status needs
+// no write. A failed read answers false (the status is written).
+func (h *Handler) unchanged(ctx context.Context, m protocol.Status, ip string) (Node, bool) {
+	n, err := h.opts.Registry.GetNode(ctx, m.NodeID)
+	if err != nil {
+		return Node{}, false
+	}
+	same := n.Revision == m.Revision && n.ConfigHash == m.ConfigHash && n.State == m.State &&
+		n.ClusterID == m.ClusterID && n.Epoch == m.Epoch && (ip == "" || n.IP == ip)
+	if m.State == protocol.StateRejected {
+		same = same && n.Error == m.Error && n.Reason == m.Reason &&
+			(m.RejectedRevision == 0 || n.RejectedRevision == m.RejectedRevision)
+	} else {
+		same = same && n.Error == "" && n.Reason == ""
+	}
+	return n, same && h.opts.Clock().Sub(time.Unix(n.LastSeen, 0)) < HeartbeatWrite
+}
+
+// bound returns the credential a connection's row counts against when
+// the connection is bound to nodeID already (a read), else binds it (a
+// write), as the first message on a connection does.
+func (h *Handler) bound(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, nodeID string) (string, error) {
+	c, err := h.opts.Registry.GetConnection(ctx, rc.ConnectionID)
+	if err != nil || c.NodeID != nodeID {
+		return h.bind(ctx, rc, nodeID)
+	}
+	if c.Owner != "" {
+		return c.Owner, nil
+	}
+	return principal(rc), nil
 }
