@@ -133,8 +133,26 @@ func cpAuth(ctx context.Context, o *dpOptions) (dpsync.Auth, error) {
 	return nil, fmt.Errorf("--cp-auth %q: want iam or token", o.CPAuth)
 }
 
-// fallbackStore opens s3://bucket/prefix or file:///dir.
+// fallbackStore opens --fallback-url: one store, or several separated by
+// commas (a bucket per Region, the home Region's first), read in order.
 func fallbackStore(ctx context.Context, raw string) (objstore.Store, error) {
+	urls := strings.Split(raw, ",")
+	if len(urls) == 1 {
+		return openFallback(ctx, raw)
+	}
+	stores := make([]objstore.Store, 0, len(urls))
+	for _, u := range urls {
+		s, err := openFallback(ctx, strings.TrimSpace(u))
+		if err != nil {
+			return nil, err
+		}
+		stores = append(stores, s)
+	}
+	return objstore.NewFailover(stores...), nil
+}
+
+// openFallback opens s3://bucket/prefix or file:///dir.
+func openFallback(ctx context.Context, raw string) (objstore.Store, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("--fallback-url %q: want s3://bucket/prefix or file:///dir", raw)
