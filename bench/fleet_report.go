@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -21,6 +22,26 @@ func benchFleet(ctx context.Context, e *env, o options, r *report) error {
 		r.fleet = append(r.fleet, res)
 		fmt.Fprintf(os.Stderr, "  %d data planes: p50 %.0f ms p99 %.0f ms, control plane %.0f MB\n", n, res.P50MS, res.P99MS, res.CPPeakRSSMB)
 	}
+	return nil
+}
+
+// runFleetReport prints the fleet section for the JSON lines `bench fleet`
+// printed, one file each, so runs made on demand (N = 10,000) join the
+// table.
+func runFleetReport(files []string) error {
+	var rs []*fleetResult
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var r fleetResult
+		if err := json.Unmarshal(data, &r); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		rs = append(rs, &r)
+	}
+	fmt.Print(fleetMarkdown(rs))
 	return nil
 }
 

@@ -27,6 +27,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "fleet-report" {
+		if err := runFleetReport(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench fleet-report:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "fleet" {
 		if err := runFleet(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "bench fleet:", err)
