@@ -82,7 +82,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.CPAuth, "cp-auth", "token", "how to authenticate to the control plane: iam (SigV4) or token")
 	fs.StringVar(&o.CPToken, "cp-token", "", "bearer token for --cp-auth token")
 	fs.StringVar(&o.CPCA, "cp-ca", "", "PEM file of certificates trusted, besides the system's roots, for a wss:// --cp-url and its snapshot downloads (skyport local --cluster-cert)")
-	fs.StringVar(&o.FallbackURL, "fallback-url", "", "s3://bucket/prefix or file:///dir, or several separated by commas (read in order): snapshots read when the control plane is unreachable")
+	fs.StringVar(&o.FallbackURL, "fallback-url", "", "s3://bucket/prefix, file:///dir or https://host/prefix, or several separated by commas (read in order): snapshots read when the control plane is unreachable")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "directory for the last known good snapshot (survives restarts)")
 	fs.StringVar(&o.DeclarativeConfig, "declarative-config", "", "a kong.yml file: run without a control plane (DB-less)")
 	fs.StringVar(&o.VerifyKey, "verify-key", "", "the publisher's Ed25519 public key: a file, or the key itself (PEM or base64); while the key rotates, several (PEM blocks one after another, or base64 keys separated by commas)")
