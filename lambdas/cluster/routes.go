@@ -111,29 +111,37 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 		h.opts.Logger.WarnContext(ctx, "dp status", "node_id", m.NodeID, "state", m.State,
 			"revision", m.Revision, "rejected_revision", m.RejectedRevision, "reason", m.Reason, "error", m.Error)
 	}
-	row, fresh := h.unchanged(ctx, m, rc.Identity.SourceIP)
-	if !fresh {
-		err = h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
-			n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
-			n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
-			if m.State == protocol.StateRejected {
-				n.Error, n.Reason = m.Error, m.Reason
-				if m.RejectedRevision != 0 {
-					n.RejectedRevision = m.RejectedRevision
-				}
-			} else {
-				n.Error, n.Reason = "", ""
-			}
-			h.seen(n, rc.Identity.SourceIP)
-			row = *n
-		})
-	}
+	row, err := h.record(ctx, m, owner, rc.Identity.SourceIP)
 	if err != nil {
 		return err
 	}
 	p, err := h.latest.get(ctx, h.opts.Objects, h.opts.Clock())
 	h.catchUp(ctx, rc.ConnectionID, row, p, err, log)
 	return nil
+}
+
+// record writes status m to the node's row, unless it changes nothing but
+// the row's liveness and the row is recent (unchanged); it returns the row.
+func (h *Handler) record(ctx context.Context, m protocol.Status, owner, ip string) (Node, error) {
+	row, fresh := h.unchanged(ctx, m, ip)
+	if fresh {
+		return row, nil
+	}
+	err := h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
+		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
+		n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
+		if m.State == protocol.StateRejected {
+			n.Error, n.Reason = m.Error, m.Reason
+			if m.RejectedRevision != 0 {
+				n.RejectedRevision = m.RejectedRevision
+			}
+		} else {
+			n.Error, n.Reason = "", ""
+		}
+		h.seen(n, ip)
+		row = *n
+	})
+	return row, err
 }
 
 // HeartbeatWrite is how often a status that changes nothing but the data
