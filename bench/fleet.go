@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/proxy"
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/dataplane/sync/backoff"
 	"github.com/skyport-gw/skyport/internal/snapshot"
@@ -30,14 +31,17 @@ type fleetOptions struct {
 	backend string
 	labels  string
 	storm   bool
+	compile bool
 	timeout time.Duration
 }
 
 // fleetResult is the one JSON line the fleet simulator prints.
 type fleetResult struct {
-	DPs     int          `json:"dps"`
-	Backend string       `json:"backend"`
-	Writes  []fleetWrite `json:"writes"`
+	DPs     int    `json:"dps"`
+	Backend string `json:"backend"`
+	// Compiled is whether each data plane compiled its configurations.
+	Compiled bool         `json:"compiled"`
+	Writes   []fleetWrite `json:"writes"`
 	// P50MS, P99MS and MaxMS summarize every write's per-DP latencies.
 	P50MS float64 `json:"p50_ms"`
 	P99MS float64 `json:"p99_ms"`
@@ -110,6 +114,7 @@ func runFleet(args []string) error {
 	fs.IntVar(&o.writes, "writes", 10, "Admin API writes, each measured until every data plane applied it")
 	fs.StringVar(&o.backend, "backend", "embedded", "embedded or aws (against moto_server)")
 	fs.StringVar(&o.labels, "labels", "", "k:v,k:v labels every data plane reports")
+	fs.BoolVar(&o.compile, "compile", false, "compile every configuration in a proxy per data plane (listeners aside), as data planes do; costs memory and CPU per data plane")
 	fs.BoolVar(&o.storm, "storm", true, "kill the control plane with the fleet connected, restart it, time the reconnection")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long one write (or the reconnection) may take")
 	if err := fs.Parse(args); err != nil {
@@ -143,7 +148,7 @@ func fleet(ctx context.Context, e *env, o fleetOptions) (*fleetResult, error) {
 		return nil, err
 	}
 	defer cp.stop()
-	res := &fleetResult{DPs: o.dps, Backend: o.backend, Errors: []string{}}
+	res := &fleetResult{DPs: o.dps, Backend: o.backend, Compiled: o.compile, Errors: []string{}}
 	if _, err := adminWrite(cp.admin, "/services", map[string]any{"name": "fleet", "url": "http://127.0.0.1:9"}); err != nil {
 		return nil, err
 	}
@@ -164,6 +169,9 @@ func fleet(ctx context.Context, e *env, o fleetOptions) (*fleetResult, error) {
 	start := time.Now()
 	for i := range o.dps {
 		d := &simDP{idx: i, fleet: f}
+		if o.compile {
+			d.proxy = proxy.New(proxy.Options{Version: "3.9.3", RetireTimeout: time.Second})
+		}
 		c, err := dpsync.New(dpsync.Config{
 			CPURL: "ws://" + cp.cluster, VerifyKey: key, NodeID: fmt.Sprintf("fleet-%05d", i),
 			Hostname: "fleet", Version: "3.9.3", Labels: labels, HTTPClient: client, Log: log,

@@ -51,7 +51,7 @@ func fleetMarkdown(rs []*fleetResult) string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## Fleet\n\n")
 	w("`go run ./bench fleet --dps N --writes 10` (and `make bench` for N ≤ 2,000): `skyport local --dp=false` and N simulated data planes in one process, ")
-	w("each the real `dataplane/sync` client (hello, status, verified fetch of the presigned snapshot) with an applier that records the revision instead of compiling a proxy. ")
+	w("each the real `dataplane/sync` client (hello, status, verified fetch of the presigned snapshot) with an applier that records the revision (with `--compile`, \"compiled\" below, it first compiles each configuration in a proxy per data plane, listeners aside, as data planes do). ")
 	w("Latency is from the Admin API write to each data plane's apply of its `X-Skyport-Revision`, over every write and data plane. ")
 	w("The storm kills the control plane (SIGKILL) with the fleet connected and restarts it: the time from its Admin API answering to every data plane connected again, and the most upgrades accepted in any one second, as the data planes saw the answers (the hub admits at most 500 a second).\n\n")
 	w("| backend | DPs | p50 | p99 | max | CP peak RSS | CP CPU | simulator RSS | snapshot GETs | DP messages | reconnect | peak accepts/s | after the storm p99 | errors |\n")
@@ -67,8 +67,12 @@ func fleetMarkdown(rs []*fleetResult) string {
 		if len(r.Errors) > 0 {
 			errs = strings.Join(r.Errors, "; ")
 		}
+		backend := r.Backend
+		if r.Compiled {
+			backend += ", compiled"
+		}
 		w("| %s | %d | %.0f ms | %.0f ms | %.0f ms | %.0f MB | %.1f s | %.0f MB | %d | %d | %s | %s | %s | %s |\n",
-			r.Backend, r.DPs, r.P50MS, r.P99MS, r.MaxMS, r.CPPeakRSSMB, r.CPCPUSeconds, r.SimRSSMB, r.Downloads, r.DPMessages,
+			backend, r.DPs, r.P50MS, r.P99MS, r.MaxMS, r.CPPeakRSSMB, r.CPCPUSeconds, r.SimRSSMB, r.Downloads, r.DPMessages,
 			recon, peak, after, errs)
 	}
 	return b.String()

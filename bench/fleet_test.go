@@ -9,7 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestFleet runs the fleet simulator small: every data plane converges on
+// TestFleet runs the fleet simulator small, each data plane compiling
+// its configurations in a proxy: every data plane converges on
 // every write and after a control plane crash, none applies a revision
 // twice, and the registry reports the last revision for each.
 func TestFleet(t *testing.T) {
@@ -20,7 +21,7 @@ func TestFleet(t *testing.T) {
 	e := &env{dir: dir, binary: filepath.Join(dir, "skyport")}
 	require.NoError(t, buildSkyport(e))
 	const n = 50
-	res, err := fleet(context.Background(), e, fleetOptions{dps: n, writes: 2, backend: "embedded", storm: true, timeout: 3 * time.Minute})
+	res, err := fleet(context.Background(), e, fleetOptions{dps: n, writes: 2, backend: "embedded", storm: true, compile: true, timeout: 3 * time.Minute})
 	require.NoError(t, err)
 	require.Empty(t, res.Errors)
 	require.Len(t, res.Writes, 2)

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
@@ -16,6 +17,9 @@ import (
 type simDP struct {
 	idx   int
 	fleet *fleetSim
+	// proxy, when set, compiles each configuration as a data plane does
+	// (router, plugin chains, upstream pools), without its listeners.
+	proxy *proxy.Server
 	// rev is the running revision; hash its config hash.
 	rev  atomic.Int64
 	hash atomic.Pointer[string]
@@ -23,10 +27,16 @@ type simDP struct {
 	appliedAt atomic.Int64
 }
 
-// Apply implements dpsync.Applier: it records the revision (a revision
+// Apply implements dpsync.Applier: it compiles the configuration when
+// the fleet runs proxies, then records the revision (a revision
 // not newer than the running one counts as a duplicate apply) and hashes
 // the configuration, as a real data plane reports it.
-func (d *simDP) Apply(_ context.Context, cfg *model.Config, revision int64, _ string) error {
+func (d *simDP) Apply(ctx context.Context, cfg *model.Config, revision int64, source string) error {
+	if d.proxy != nil {
+		if err := d.proxy.Apply(ctx, cfg, revision, source); err != nil {
+			return err
+		}
+	}
 	h := snapshot.ConfigHash(cfg)
 	d.hash.Store(&h)
 	d.appliedAt.Store(d.fleet.now())
