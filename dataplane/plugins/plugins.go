@@ -4,20 +4,28 @@
 package plugins
 
 import (
+	"log/slog"
+
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/acl"
 	"github.com/skyport-gw/skyport/dataplane/plugins/basicauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/correlationid"
 	"github.com/skyport-gw/skyport/dataplane/plugins/cors"
+	"github.com/skyport-gw/skyport/dataplane/plugins/filelog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/httplog"
 	"github.com/skyport-gw/skyport/dataplane/plugins/iprestriction"
 	"github.com/skyport-gw/skyport/dataplane/plugins/jwt"
 	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
+	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
 	"github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/plugins/ratelimiting"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requestsizelimiting"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttermination"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttransformer"
 	"github.com/skyport-gw/skyport/dataplane/plugins/responsetransformer"
+	"github.com/skyport-gw/skyport/dataplane/plugins/syslog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/tcplog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/udplog"
 )
 
 // Options carry the long-lived state some plugins feed.
@@ -28,6 +36,16 @@ type Options struct {
 	// RateLimits keeps rate-limiting counters across snapshots; nil
 	// creates a store owned by the registry.
 	RateLimits *ratelimiting.Store
+	// LogQueues counts the logging plugins' delivered, dropped and failed
+	// entries; register it with the status server's registry. Nil keeps
+	// the counts unexported.
+	LogQueues *logqueue.Metrics
+	// Log receives the logging plugins' delivery errors; nil is
+	// slog.Default().
+	Log *slog.Logger
+	// SyslogSocket is the local syslog socket the syslog plugin writes
+	// to; "" tries /dev/log, /var/run/syslog and /var/run/log.
+	SyslogSocket string
 }
 
 // Registry returns a registry of every shipped plugin with state of its
@@ -43,11 +61,19 @@ func RegistryWith(o Options) *plugin.Registry {
 	if o.RateLimits == nil {
 		o.RateLimits = ratelimiting.NewStore()
 	}
+	if o.LogQueues == nil {
+		o.LogQueues = logqueue.NewMetrics()
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
 	r := plugin.NewRegistry()
 	r.Register(acl.Name, acl.New)
 	r.Register(basicauth.Name, basicauth.New)
 	r.Register(correlationid.Name, correlationid.New)
 	r.Register(cors.Name, cors.New)
+	r.Register(filelog.Name, filelog.NewFactory(o.LogQueues, o.Log))
+	r.Register(httplog.Name, httplog.NewFactory(o.LogQueues, o.Log))
 	r.Register(iprestriction.Name, iprestriction.New)
 	r.Register(jwt.Name, jwt.New)
 	r.Register(keyauth.Name, keyauth.New)
@@ -57,5 +83,8 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(requesttermination.Name, requesttermination.New)
 	r.Register(requesttransformer.Name, requesttransformer.New)
 	r.Register(responsetransformer.Name, responsetransformer.New)
+	r.Register(syslog.Name, syslog.NewFactory(o.LogQueues, o.Log, o.SyslogSocket))
+	r.Register(tcplog.Name, tcplog.NewFactory(o.LogQueues, o.Log))
+	r.Register(udplog.Name, udplog.NewFactory(o.LogQueues, o.Log))
 	return r
 }

@@ -67,6 +67,10 @@ func TestDocDefaultsAreNormalizes(t *testing.T) {
 		"acl":            {"allow": []any{"admin"}},
 		"ip-restriction": {"deny": []any{"10.0.0.0/8"}},
 		"rate-limiting":  {"minute": 10.0},
+		"http-log":       {"http_endpoint": "http://logs.example/x"},
+		"file-log":       {"path": "/var/log/skyport.log"},
+		"tcp-log":        {"host": "logs.example", "port": 514.0},
+		"udp-log":        {"host": "10.0.0.1", "port": 514.0},
 	}
 	for _, name := range pluginschema.Names() {
 		t.Run(name, func(t *testing.T) {

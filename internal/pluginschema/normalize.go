@@ -176,6 +176,12 @@ func (n *normalizer) mapValue(path string, f *Field, v any) any {
 	}
 	out := make(map[string]any, len(m))
 	for k, it := range m {
+		if f.Keys != nil && f.Keys.Type == "string" {
+			if msg := checkString(f.Keys, k); msg != "" {
+				n.fail(path, msg)
+				continue
+			}
+		}
 		if f.Values != nil && it != nil {
 			it = n.value(path+"."+k, f.Values, it)
 		}
@@ -210,6 +216,9 @@ func checkString(f *Field, s string) string {
 		}
 	}
 	if f.Match != nil && !f.Match.MatchString(s) {
+		if f.MatchErr != "" {
+			return f.MatchErr
+		}
 		return "invalid value: " + s
 	}
 	return ""
