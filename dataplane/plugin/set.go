@@ -55,12 +55,12 @@ func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 		}
 		f, ok := reg.factories[p.Name]
 		if !ok {
-			closeAll(built)
+			_ = closeAll(built)
 			return nil, fmt.Errorf("%w: plugin %q is not available on this data plane", ErrIncompatible, p.Name)
 		}
 		h, err := f(Env{Config: cfg, Plugin: p})
 		if err != nil {
-			closeAll(built)
+			_ = closeAll(built)
 			return nil, fmt.Errorf("building plugin %s (%s): %w", p.Name, p.ID, err)
 		}
 		built = append(built, h)
