@@ -145,7 +145,7 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	lq := logqueue.NewMetrics()
 	o.collectors = append(o.collectors, pm, lq)
 	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, LogQueues: lq,
-		Log: log.With("component", "log-plugins")}), log)
+		Log: log.With("component", "log-plugins"), NodeID: o.NodeID, Version: version}), log)
 }
 
 // runDataPlane runs a data plane until ctx is done: the proxy on

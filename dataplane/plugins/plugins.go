@@ -17,6 +17,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/jwt"
 	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
+	"github.com/skyport-gw/skyport/dataplane/plugins/opentelemetry"
 	"github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/plugins/ratelimiting"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requestsizelimiting"
@@ -46,6 +47,9 @@ type Options struct {
 	// SyslogSocket is the local syslog socket the syslog plugin writes
 	// to; "" tries /dev/log, /var/run/syslog and /var/run/log.
 	SyslogSocket string
+	// NodeID and Version describe the data plane to the tracing plugins
+	// (opentelemetry's service.instance.id and service.version).
+	NodeID, Version string
 }
 
 // Registry returns a registry of every shipped plugin with state of its
@@ -77,6 +81,8 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(iprestriction.Name, iprestriction.New)
 	r.Register(jwt.Name, jwt.New)
 	r.Register(keyauth.Name, keyauth.New)
+	r.Register(opentelemetry.Name, opentelemetry.NewFactory(opentelemetry.Options{NodeID: o.NodeID,
+		Version: o.Version, Metrics: o.LogQueues, Log: o.Log}))
 	r.Register(prometheus.Name, prometheus.NewFactory(o.Metrics))
 	r.Register(ratelimiting.Name, ratelimiting.NewFactory(o.RateLimits))
 	r.Register(requestsizelimiting.Name, requestsizelimiting.New)

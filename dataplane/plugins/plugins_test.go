@@ -22,6 +22,7 @@ var minimal = map[string]map[string]any{
 	"file-log":            {"path": "/var/log/skyport.log"},
 	"tcp-log":             {"host": "logs.example", "port": 514},
 	"udp-log":             {"host": "logs.example", "port": 514},
+	"opentelemetry":       {"traces_endpoint": "http://otel.example:4318/v1/traces"},
 }
 
 func TestRegistryHasEverySchema(t *testing.T) {

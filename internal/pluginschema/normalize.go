@@ -42,6 +42,11 @@ func (n *normalizer) record(path string, fields []Field, in map[string]any) map[
 		}
 		if !present {
 			switch {
+			case f.Default != nil && f.Type == "record":
+				// A record's default is filled like a given value: its
+				// other fields take their defaults (Kong's
+				// typedefs.queue{ default = { max_batch_size = 200 } }).
+				out[f.Name] = n.value(path+"."+f.Name, f, map[string]any{})
 			case f.Default != nil:
 				out[f.Name] = deepCopy(f.Default)
 			case f.Type == "record":
@@ -122,7 +127,15 @@ func (n *normalizer) value(path string, f *Field, v any) any {
 			n.fail(path, "expected a record")
 			return nil
 		}
-		return n.record(path, f.Fields, n.shorthands(path, f.Shorthands, m))
+		m = n.shorthands(path, f.Shorthands, m)
+		if def, ok := f.Default.(map[string]any); ok {
+			// A field absent from a record with a default takes the
+			// record default's value first, as go-kong fills it
+			// (fillConfigRecord), so decK's view and the stored
+			// config agree.
+			m = withDefaults(m, def)
+		}
+		return n.record(path, f.Fields, m)
 	default:
 		out = v
 	}
@@ -280,4 +293,19 @@ func show(v any) string {
 		return fmtNum(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// withDefaults returns m with def's values for the keys m lacks (or
+// holds null).
+func withDefaults(m, def map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+len(def))
+	for k, v := range def {
+		out[k] = deepCopy(v)
+	}
+	for k, v := range m {
+		if v != nil || out[k] == nil {
+			out[k] = v
+		}
+	}
+	return out
 }

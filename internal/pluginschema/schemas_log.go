@@ -104,3 +104,28 @@ func checkURL(s string) (*url.URL, string) {
 	}
 	return u, ""
 }
+
+// The tracing plugins (kong/plugins/opentelemetry).
+
+func init() {
+	register("opentelemetry", 14, checkOpenTelemetry)
+}
+
+// MsgOTelLogs refuses logs_endpoint: only traces are exported.
+const MsgOTelLogs = "logs_endpoint is not supported by this data plane: only traces are exported (traces_endpoint)"
+
+func checkOpenTelemetry(cfg map[string]any) map[string]string {
+	if errs := atLeastOneOf(cfg, "traces_endpoint", "logs_endpoint"); errs != nil {
+		return errs
+	}
+	var errs map[string]string
+	if !empty(cfg["logs_endpoint"]) {
+		errs = merge(errs, map[string]string{"logs_endpoint": MsgOTelLogs})
+	}
+	if s, ok := cfg["traces_endpoint"].(string); ok {
+		if _, msg := checkURL(s); msg != "" {
+			errs = merge(errs, map[string]string{"traces_endpoint": msg})
+		}
+	}
+	return errs
+}
