@@ -271,3 +271,58 @@ func TestSyslogEndToEnd(t *testing.T) {
 	_, dropped, _ := m.Counts("syslog")
 	require.Zero(t, dropped)
 }
+
+func TestStatsdEndToEnd(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc string
+		conf map[string]any
+		want func(t *testing.T, lines []string)
+	}{
+		{"kong names", map[string]any{}, func(t *testing.T, lines []string) {
+			for _, want := range []string{"kong.service.svc.request.count:1|c", "kong.service.svc.status.200:1|c",
+				"kong.service.svc.workspace.default.status.200:1|c"} {
+				require.Contains(t, lines, want)
+			}
+			prefixes := []string{"kong.service.svc.latency:", "kong.service.svc.upstream_latency:", "kong.service.svc.kong_latency:",
+				"kong.service.svc.request.size:", "kong.service.svc.response.size:"}
+			for _, p := range prefixes {
+				found := false
+				for _, l := range lines {
+					found = found || strings.HasPrefix(l, p)
+				}
+				require.True(t, found, "%s in %v", p, lines)
+			}
+		}},
+		{"dogstatsd tags, packed", map[string]any{"tag_style": "dogstatsd", "udp_packet_size": 1000, "prefix": "gw",
+			"metrics": []any{map[string]any{"name": "request_count", "stat_type": "counter", "sample_rate": 0.5},
+				map[string]any{"name": "status_count", "stat_type": "counter", "sample_rate": 1}}},
+			func(t *testing.T, lines []string) {
+				require.Len(t, lines, 1, "status_count has no tagged form; one packet")
+				require.Regexp(t, `^gw\.request\.count:1\|c\|@0\.5\|#service:svc,route:rt,workspace:default,node:[^,]+,status:200$`, lines[0])
+			}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+			require.NoError(t, err)
+			got := packetReceiver(t, pc)
+			conf := map[string]any{"host": "127.0.0.1", "port": pc.LocalAddr().(*net.UDPAddr).Port}
+			for k, v := range tc.conf {
+				conf[k] = v
+			}
+			front := serveWith(t, &plugins.Options{}, logSnapshot(t, "statsd", conf))
+			res, _ := send(t, front, http.MethodGet, "/api/m", nil)
+			require.Equal(t, http.StatusOK, res.StatusCode)
+			var lines []string
+			require.Eventually(t, func() bool {
+				lines = nil
+				for _, p := range got.all() {
+					lines = append(lines, strings.Split(p, "\n")...)
+				}
+				return len(lines) >= 1 && (tc.desc != "kong names" || len(lines) >= 8)
+			}, 20*time.Second, 10*time.Millisecond)
+			tc.want(t, lines)
+		})
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttermination"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttransformer"
 	"github.com/skyport-gw/skyport/dataplane/plugins/responsetransformer"
+	"github.com/skyport-gw/skyport/dataplane/plugins/statsd"
 	"github.com/skyport-gw/skyport/dataplane/plugins/syslog"
 	"github.com/skyport-gw/skyport/dataplane/plugins/tcplog"
 	"github.com/skyport-gw/skyport/dataplane/plugins/udplog"
@@ -89,6 +90,7 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(requesttermination.Name, requesttermination.New)
 	r.Register(requesttransformer.Name, requesttransformer.New)
 	r.Register(responsetransformer.Name, responsetransformer.New)
+	r.Register(statsd.Name, statsd.NewFactory(o.LogQueues, o.Log))
 	r.Register(syslog.Name, syslog.NewFactory(o.LogQueues, o.Log, o.SyslogSocket))
 	r.Register(tcplog.Name, tcplog.NewFactory(o.LogQueues, o.Log))
 	r.Register(udplog.Name, udplog.NewFactory(o.LogQueues, o.Log))

@@ -32,6 +32,16 @@ func fill(record map[string]any, cfg map[string]any) map[string]any {
 			if ok {
 				continue
 			}
+			if el, _ := def["elements"].(map[string]any); el["type"] == "record" && def["default"] != nil {
+				// Kong answers a default list of records with each
+				// record's absent fields as null; decK ignores nulls.
+				var list []any
+				for _, e := range def["default"].([]any) {
+					list = append(list, fill(el, e.(map[string]any)))
+				}
+				out[name] = list
+				continue
+			}
 			if v, has := recordDefault[name]; has {
 				out[name] = v
 				continue

@@ -47,6 +47,10 @@ func (n *normalizer) record(path string, fields []Field, in map[string]any) map[
 				// other fields take their defaults (Kong's
 				// typedefs.queue{ default = { max_batch_size = 200 } }).
 				out[f.Name] = n.value(path+"."+f.Name, f, map[string]any{})
+			case f.Default != nil && (f.Type == "array" || f.Type == "set") && f.Elements != nil && f.Elements.Type == "record":
+				// Records in a default list are filled as given ones are
+				// (statsd's metrics), as Kong's process_auto_fields does.
+				out[f.Name] = n.value(path+"."+f.Name, f, deepCopy(f.Default))
 			case f.Default != nil:
 				out[f.Name] = deepCopy(f.Default)
 			case f.Type == "record":

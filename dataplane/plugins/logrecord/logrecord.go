@@ -117,7 +117,7 @@ func New(pc *plugin.Context, e *plugin.LogEntry) *Record {
 			Size: RequestSize(r), TLS: tlsInfo(r.TLS)},
 		UpstreamURI: e.UpstreamURI,
 		Response: Response{Status: e.Status, Headers: ResponseHeaders(e.ResponseHeader),
-			Size: responseSize(e)},
+			Size: ResponseSize(e)},
 		Latencies: Latencies{Kong: ms(e.Proxy), Proxy: -1, Request: ms(e.Total), Receive: ms(e.Receive)},
 		ClientIP:  pc.ClientIP, StartedAt: pc.Start.UnixMilli(), Source: "kong", WorkspaceName: "default",
 		Route: pc.Route, Service: pc.Service, Consumer: pc.Consumer,
@@ -246,9 +246,9 @@ func RequestSize(r *http.Request) int64 {
 	return n
 }
 
-// responseSize is nginx's $bytes_sent: the status line, the headers and
+// ResponseSize is nginx's $bytes_sent: the status line, the headers and
 // the body bytes sent.
-func responseSize(e *plugin.LogEntry) int64 {
+func ResponseSize(e *plugin.LogEntry) int64 {
 	return int64(len("HTTP/1.1 200 ")+len(http.StatusText(e.Status))+2) + headerSize(e.ResponseHeader) + 2 + e.Bytes
 }
 
