@@ -326,3 +326,25 @@ func TestStatsdEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+func TestDatadogEndToEnd(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	got := packetReceiver(t, pc)
+	cfg := logSnapshot(t, "datadog", map[string]any{"host": "127.0.0.1", "port": pc.LocalAddr().(*net.UDPAddr).Port})
+	cfg.KeyAuths = []*model.KeyAuth{{Base: model.Base{ID: "cred-alice"}, Key: aliceKey, Consumer: &model.Ref{ID: plugintest.AliceID}}}
+	cfg.Plugins = append(cfg.Plugins, plugintest.Plugin(t, "p-key", "key-auth", nil))
+	front := serveWith(t, &plugins.Options{}, cfg)
+	res, _ := send(t, front, http.MethodGet, "/api/dd", map[string]string{"apikey": aliceKey})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	lines := got.await(t, 6)
+	require.Contains(t, lines, "kong.request.count:1|c|#name:svc,status:200,consumer:a-1,app:kong")
+	for _, stat := range []string{"latency", "request.size", "response.size", "upstream_latency", "kong_latency"} {
+		found := false
+		for _, l := range lines {
+			found = found || (strings.HasPrefix(l, "kong."+stat+":") && strings.HasSuffix(l, "|ms|#name:svc,status:200,consumer:a-1,app:kong"))
+		}
+		require.True(t, found, "%s in %v", stat, lines)
+	}
+}

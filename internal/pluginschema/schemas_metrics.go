@@ -2,14 +2,15 @@ package pluginschema
 
 import "strconv"
 
-// The metrics plugins (kong/plugins/statsd).
+// The metrics plugins (kong/plugins/statsd, kong/plugins/datadog).
 
 func init() {
 	register("statsd", 11, checkStatsd)
+	register("datadog", 10, checkStatsd)
 }
 
 // checkStatsd is the host check and each metric's entity check: a
-// counter or gauge needs a sample_rate.
+// counter or gauge needs a sample_rate (statsd's and datadog's).
 func checkStatsd(cfg map[string]any) map[string]string {
 	var errs map[string]string
 	if h, _ := cfg["host"].(string); h != "" {
