@@ -33,6 +33,7 @@ type Config struct {
 
 // FileLog is the handler of one plugin instance of one snapshot.
 type FileLog struct {
+	enc   logrecord.Encoder
 	conf  Config
 	queue *logqueue.Queue
 
@@ -64,9 +65,7 @@ func (h *FileLog) Name() string { return Name }
 
 // Log implements plugin.Logger.
 func (h *FileLog) Log(pc *plugin.Context, e *plugin.LogEntry) {
-	if b, err := logrecord.JSON(pc, e); err == nil {
-		_ = h.queue.Add(b) // a refusal is counted
-	}
+	_ = h.queue.Add(h.enc.Append(make([]byte, 0, 1024), pc, e)) // a refusal is counted
 }
 
 // Close writes what is queued and closes the file.

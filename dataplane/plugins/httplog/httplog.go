@@ -63,6 +63,7 @@ type HTTPLog struct {
 	client *http.Client
 	queue  *logqueue.Queue
 	log    *slog.Logger
+	enc    logrecord.Encoder
 }
 
 var (
@@ -129,10 +130,7 @@ func (h *HTTPLog) Name() string { return Name }
 
 // Log implements plugin.Logger: the record is encoded now and queued.
 func (h *HTTPLog) Log(pc *plugin.Context, e *plugin.LogEntry) {
-	b, err := logrecord.JSON(pc, e)
-	if err == nil {
-		err = h.queue.Add(b)
-	}
+	err := h.queue.Add(h.enc.Append(make([]byte, 0, 1024), pc, e))
 	if err != nil && h.log != nil {
 		h.log.Debug("http-log: entry not queued", "error", err)
 	}

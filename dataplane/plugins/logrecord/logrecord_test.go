@@ -79,3 +79,55 @@ func TestNew(t *testing.T) {
 	require.Equal(t, map[string]any{"x-a": "1"}, rec.Response.Headers)
 	require.Greater(t, rec.Response.Size, int64(10))
 }
+
+func TestEncoderMatchesRecord(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest(http.MethodGet, "http://api.example/v1/x?a=1&a=2&flag&q=a%20b", nil)
+	r.Header.Set("Authorization", "Bearer secret")
+	r.Header.Add("X-Multi", "a")
+	r.Header.Add("X-Multi", "b\"\n\xff")
+	name := "svc"
+	pc := plugin.NewContext(&model.Route{Base: model.Base{ID: "r1"}, Paths: []string{"/v1"}},
+		&model.Service{Base: model.Base{ID: "s1"}, Name: &name, Host: "up"}, nil, "192.0.2.1")
+	pc.Consumer = &model.Consumer{Base: model.Base{ID: "c1"}}
+	pc.Credential = &model.KeyAuth{Base: model.Base{ID: "cred"}}
+	start := time.Unix(1_700_000_000, 5)
+	for _, e := range []*plugin.LogEntry{
+		{Request: r, Status: 200, Bytes: 3, Total: 9 * time.Millisecond, Proxy: time.Millisecond, Upstream: 5 * time.Millisecond,
+			RequestID: "rid", Scheme: "http", Host: "api.example", Port: "8000", UpstreamURI: "/x?a=1", UpstreamStatus: 200,
+			ResponseHeader: http.Header{"Content-Type": {"text/plain"}}, Proxied: true,
+			Tries: []plugin.Try{{IP: "10.0.0.1", Port: 80, Start: start, Failed: true, Code: 504}, {IP: "10.0.0.2", Port: 80, Start: start}}},
+		{Request: r, Status: 401, Scheme: "http", Host: "api.example", ResponseHeader: http.Header{}},
+	} {
+		want, err := logrecord.JSON(pc, e)
+		require.NoError(t, err)
+		var enc logrecord.Encoder
+		got := enc.Append(nil, pc, e)
+		require.JSONEq(t, string(want), string(got))
+		require.JSONEq(t, string(want), string(enc.Append(nil, pc, e)), "cached entities")
+	}
+}
+
+func BenchmarkEncoder(b *testing.B) {
+	r := httptest.NewRequest(http.MethodGet, "http://api.example/v1/x?a=1", nil)
+	r.Header.Set("User-Agent", "bench")
+	r.Header.Set("Accept", "*/*")
+	pc := plugin.NewContext(&model.Route{Base: model.Base{ID: "r1"}}, &model.Service{Base: model.Base{ID: "s1"}}, nil, "192.0.2.1")
+	e := &plugin.LogEntry{Request: r, Status: 200, Scheme: "http", Host: "api.example", Port: "8000", Proxied: true,
+		ResponseHeader: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"11"}},
+		Tries: []plugin.Try{{IP: "10.0.0.1", Port: 80}}}
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = logrecord.JSON(pc, e)
+		}
+	})
+	b.Run("encoder", func(b *testing.B) {
+		var enc logrecord.Encoder
+		buf := make([]byte, 0, 2048)
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = enc.Append(buf[:0], pc, e)
+		}
+	})
+}

@@ -53,6 +53,7 @@ type Config struct {
 
 // Syslog is the handler of one plugin instance of one snapshot.
 type Syslog struct {
+	enc      logrecord.Encoder
 	conf     Config
 	sockets  []string
 	facility int
@@ -112,10 +113,7 @@ func (h *Syslog) Log(pc *plugin.Context, e *plugin.LogEntry) {
 	if severity > h.level {
 		return
 	}
-	b, err := logrecord.JSON(pc, e)
-	if err != nil {
-		return
-	}
+	b := h.enc.Append(make([]byte, 0, 1024), pc, e)
 	_ = h.queue.Add(Format(h.facility*8+severity, time.Now(), os.Getpid(), b)) // a refusal is counted
 }
 

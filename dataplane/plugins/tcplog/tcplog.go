@@ -39,6 +39,7 @@ type Config struct {
 
 // TCPLog is the handler of one plugin instance of one snapshot.
 type TCPLog struct {
+	enc                logrecord.Encoder
 	addr               string
 	tls                *tls.Config
 	timeout, keepalive time.Duration
@@ -88,9 +89,7 @@ func (h *TCPLog) Name() string { return Name }
 
 // Log implements plugin.Logger.
 func (h *TCPLog) Log(pc *plugin.Context, e *plugin.LogEntry) {
-	if b, err := logrecord.JSON(pc, e); err == nil {
-		_ = h.queue.Add(b) // a refusal is counted
-	}
+	_ = h.queue.Add(h.enc.Append(make([]byte, 0, 1024), pc, e)) // a refusal is counted
 }
 
 // Close sends what is queued and closes the connection.

@@ -31,6 +31,7 @@ type Config struct {
 
 // UDPLog is the handler of one plugin instance of one snapshot.
 type UDPLog struct {
+	enc     logrecord.Encoder
 	addr    string
 	timeout time.Duration
 	queue   *logqueue.Queue
@@ -67,9 +68,7 @@ func (h *UDPLog) Name() string { return Name }
 
 // Log implements plugin.Logger.
 func (h *UDPLog) Log(pc *plugin.Context, e *plugin.LogEntry) {
-	if b, err := logrecord.JSON(pc, e); err == nil {
-		_ = h.queue.Add(b) // a refusal is counted
-	}
+	_ = h.queue.Add(h.enc.Append(make([]byte, 0, 1024), pc, e)) // a refusal is counted
 }
 
 // Close sends what is queued and closes the socket.
