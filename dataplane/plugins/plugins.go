@@ -29,6 +29,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/syslog"
 	"github.com/skyport-gw/skyport/dataplane/plugins/tcplog"
 	"github.com/skyport-gw/skyport/dataplane/plugins/udplog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/zipkin"
 )
 
 // Options carry the long-lived state some plugins feed.
@@ -96,5 +97,6 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(syslog.Name, syslog.NewFactory(o.LogQueues, o.Log, o.SyslogSocket))
 	r.Register(tcplog.Name, tcplog.NewFactory(o.LogQueues, o.Log))
 	r.Register(udplog.Name, udplog.NewFactory(o.LogQueues, o.Log))
+	r.Register(zipkin.Name, zipkin.NewFactory(zipkin.Options{NodeID: o.NodeID, Metrics: o.LogQueues, Log: o.Log}))
 	return r
 }

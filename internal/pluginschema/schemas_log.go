@@ -1,6 +1,7 @@
 package pluginschema
 
 import (
+	"fmt"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -126,6 +127,41 @@ func checkOpenTelemetry(cfg map[string]any) map[string]string {
 		if _, msg := checkURL(s); msg != "" {
 			errs = merge(errs, map[string]string{"traces_endpoint": msg})
 		}
+	}
+	return errs
+}
+
+func init() {
+	register("zipkin", 100000, checkZipkin)
+}
+
+// zipkinProtectedTags are the tags the plugin sets itself.
+var zipkinProtectedTags = []string{"error", "http.method", "http.path", "http.status_code", "kong.balancer.state",
+	"kong.balancer.try", "kong.consumer", "kong.credential", "kong.node.id", "kong.route", "kong.service", "lc",
+	"peer.hostname"}
+
+// checkZipkin is http_endpoint's URL check, static_tags' not_one_of and
+// its custom validator (no repeated tag).
+func checkZipkin(cfg map[string]any) map[string]string {
+	var errs map[string]string
+	if s, ok := cfg["http_endpoint"].(string); ok {
+		if _, msg := checkURL(s); msg != "" {
+			errs = merge(errs, map[string]string{"http_endpoint": msg})
+		}
+	}
+	tags, _ := cfg["static_tags"].([]any)
+	seen := map[string]bool{}
+	for i, t := range tags {
+		name, _ := t.(map[string]any)["name"].(string)
+		for _, p := range zipkinProtectedTags {
+			if name == p {
+				errs = merge(errs, map[string]string{fmt.Sprintf("static_tags.%d.name", i+1): "expected none of: " + strings.Join(zipkinProtectedTags, ", ")})
+			}
+		}
+		if seen[name] {
+			errs = merge(errs, map[string]string{"static_tags": "repeated tags are not allowed: " + name})
+		}
+		seen[name] = true
 	}
 	return errs
 }

@@ -31,6 +31,14 @@ func TestLogPluginErrors(t *testing.T) {
 		{"tcp-log port", "tcp-log", map[string]any{"host": "h", "port": 70000}, map[string]string{"config.port": "value should be between 0 and 65535"}},
 		{"tcp-log host with port", "tcp-log", map[string]any{"host": "h:80", "port": 1}, map[string]string{"config.host": "must not have a port"}},
 		{"udp-log host", "udp-log", map[string]any{"host": "a b", "port": 1}, map[string]string{"config.host": "invalid value: a b"}},
+		{"otel endpoint needed", "opentelemetry", map[string]any{}, map[string]string{"config.@entity": "at least one of these fields must be non-empty: 'config.traces_endpoint', 'config.logs_endpoint'"}},
+		{"otel logs refused", "opentelemetry", map[string]any{"logs_endpoint": "http://c/v1/logs"}, map[string]string{"config.logs_endpoint": pluginschema.MsgOTelLogs}},
+		{"otel propagation format", "opentelemetry", map[string]any{"traces_endpoint": "http://c/v1/traces", "propagation": map[string]any{"extract": []any{"b3-single"}}}, map[string]string{"config.propagation.extract.1": "expected one of: w3c, b3, jaeger, ot, datadog, aws, gcp"}},
+		{"statsd sample rate for counters", "statsd", map[string]any{"metrics": []any{map[string]any{"name": "request_count", "stat_type": "counter"}}}, map[string]string{"config.metrics.1.sample_rate": "required field missing"}},
+		{"statsd status ranges", "statsd", map[string]any{"allow_status_codes": []any{"200"}}, map[string]string{"config.allow_status_codes.1": "invalid value: 200"}},
+		{"datadog tag", "datadog", map[string]any{"metrics": []any{map[string]any{"name": "latency", "stat_type": "timer", "tags": []any{"a:"}}}}, map[string]string{"config.metrics.1.tags.1": "invalid value: a:"}},
+		{"zipkin protected tag", "zipkin", map[string]any{"static_tags": []any{map[string]any{"name": "lc", "value": "x"}}}, map[string]string{"config.static_tags.1.name": "expected none of: error, http.method, http.path, http.status_code, kong.balancer.state, kong.balancer.try, kong.consumer, kong.credential, kong.node.id, kong.route, kong.service, lc, peer.hostname"}},
+		{"zipkin repeated tag", "zipkin", map[string]any{"static_tags": []any{map[string]any{"name": "a", "value": "x"}, map[string]any{"name": "a", "value": "y"}}}, map[string]string{"config.static_tags": "repeated tags are not allowed: a"}},
 		{"syslog severity", "syslog", map[string]any{"log_level": "loud"}, map[string]string{"config.log_level": "expected one of: debug, info, notice, warning, err, crit, alert, emerg"}},
 	}
 	for _, tt := range tests {

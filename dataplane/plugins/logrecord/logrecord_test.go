@@ -115,7 +115,7 @@ func BenchmarkEncoder(b *testing.B) {
 	pc := plugin.NewContext(&model.Route{Base: model.Base{ID: "r1"}}, &model.Service{Base: model.Base{ID: "s1"}}, nil, "192.0.2.1")
 	e := &plugin.LogEntry{Request: r, Status: 200, Scheme: "http", Host: "api.example", Port: "8000", Proxied: true,
 		ResponseHeader: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"11"}},
-		Tries: []plugin.Try{{IP: "10.0.0.1", Port: 80}}}
+		Tries:          []plugin.Try{{IP: "10.0.0.1", Port: 80}}}
 	b.Run("json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
