@@ -78,6 +78,16 @@ func NewContext(route *model.Route, service *model.Service, captures map[string]
 	return pc
 }
 
+// Values plugins hand to the loggers, which add them to Kong's log record
+// (kong.log.set_serialize_value).
+const (
+	// VarCorrelationID is the correlation-id plugin's id (a string).
+	VarCorrelationID = "correlation_id"
+	// VarTraceID is the trace id in each format a tracing plugin
+	// propagated (a map[string]string, format → id).
+	VarTraceID = "trace_id"
+)
+
 // SetVar records a value for other plugins under key.
 func (pc *Context) SetVar(key string, v any) {
 	if pc.Vars == nil {

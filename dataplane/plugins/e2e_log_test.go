@@ -56,6 +56,7 @@ func TestHTTPLogEndToEnd(t *testing.T) {
 	cfg.KeyAuths = []*model.KeyAuth{{Base: model.Base{ID: "cred-alice"}, Key: aliceKey, Consumer: &model.Ref{ID: plugintest.AliceID}}}
 	cfg.Plugins = []*model.Plugin{
 		plugintest.Plugin(t, "p-key", "key-auth", nil),
+		plugintest.Plugin(t, "p-corr", "correlation-id", nil),
 		plugintest.Plugin(t, "p-log", "http-log", map[string]any{
 			"http_endpoint": "http://logger:s3cret@" + lr.Listener.Addr().String() + "/logs",
 			"headers":       map[string]any{"X-Tenant": "t1"},
@@ -105,6 +106,7 @@ func TestHTTPLogEndToEnd(t *testing.T) {
 	require.Equal(t, "upstream", ok["source"])
 	require.Equal(t, "127.0.0.1", ok["client_ip"])
 	require.Equal(t, "default", ok["workspace_name"])
+	require.Equal(t, headers["kong-request-id"], ok["correlation_id"], "correlation-id's value")
 	require.Equal(t, plugintest.RouteID, ok["route"].(map[string]any)["id"])
 	require.Equal(t, plugintest.ServiceID, ok["service"].(map[string]any)["id"])
 	require.Equal(t, plugintest.AliceID, ok["consumer"].(map[string]any)["id"])

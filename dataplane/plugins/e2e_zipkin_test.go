@@ -17,8 +17,8 @@ func TestZipkinEndToEnd(t *testing.T) {
 	collector := newLogReceiver(t)
 	cfg := logSnapshot(t, "zipkin", map[string]any{
 		"http_endpoint": collector.URL + "/api/v2/spans", "sample_ratio": 1,
-		"static_tags":   []any{map[string]any{"name": "env", "value": "test"}},
-		"queue":         map[string]any{"max_batch_size": 10, "max_coalescing_delay": 0.01},
+		"static_tags": []any{map[string]any{"name": "env", "value": "test"}},
+		"queue":       map[string]any{"max_batch_size": 10, "max_coalescing_delay": 0.01},
 	})
 	front := serveWith(t, &plugins.Options{NodeID: "node-1"}, cfg)
 	const traceHex, parentHex = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"

@@ -141,7 +141,26 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 	} else {
 		b = append(b, `"kong"`...)
 	}
-	return append(b, `,"workspace_name":"default"}`...)
+	b = append(b, `,"workspace_name":"default"`...)
+	if ids, _ := pc.Var(plugin.VarTraceID).(map[string]string); len(ids) > 0 {
+		b = append(b, `,"trace_id":{`...)
+		first := true
+		for f, id := range ids {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendString(b, f)
+			b = append(b, ':')
+			b = appendString(b, id)
+		}
+		b = append(b, '}')
+	}
+	if id, _ := pc.Var(plugin.VarCorrelationID).(string); id != "" {
+		b = append(b, `,"correlation_id":`...)
+		b = appendString(b, id)
+	}
+	return append(b, '}')
 }
 
 // appendHeaders writes h as Kong's headers table; for a request, host is

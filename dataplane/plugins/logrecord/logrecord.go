@@ -4,8 +4,9 @@
 // authorization headers redacted, size, tls), upstream_uri,
 // upstream_status, response (status, headers, size), latencies (kong,
 // proxy, request, receive, in milliseconds), tries, authenticated_entity,
-// route, service, consumer, client_ip, started_at, source and
-// workspace_name.
+// route, service, consumer, client_ip, started_at, source,
+// workspace_name, and trace_id and correlation_id when a tracing plugin or
+// correlation-id ran.
 //
 // Where the data plane differs: there are no workspaces, so workspace (an
 // id) is absent and workspace_name is "default"; request.tls.cipher is
@@ -43,6 +44,10 @@ type Record struct {
 	StartedAt           int64           `json:"started_at"`
 	Source              string          `json:"source"`
 	WorkspaceName       string          `json:"workspace_name"`
+	// TraceID and CorrelationID are set by the tracing plugins and
+	// correlation-id when they ran (plugin.VarTraceID, VarCorrelationID).
+	TraceID       map[string]string `json:"trace_id,omitempty"`
+	CorrelationID string            `json:"correlation_id,omitempty"`
 }
 
 // Request is the client's request.
@@ -130,6 +135,8 @@ func New(pc *plugin.Context, e *plugin.LogEntry) *Record {
 	if pc.Credential != nil {
 		rec.AuthenticatedEntity = &Credential{ID: pc.Credential.Meta().ID}
 	}
+	rec.TraceID, _ = pc.Var(plugin.VarTraceID).(map[string]string)
+	rec.CorrelationID, _ = pc.Var(plugin.VarCorrelationID).(string)
 	for _, t := range e.Tries {
 		try := Try{IP: t.IP, Port: t.Port, BalancerStart: t.Start.UnixMilli(), BalancerStartNS: t.Start.UnixNano(),
 			BalancerLatency: ms(t.Latency), BalancerLatencyNS: t.Latency.Nanoseconds()}

@@ -91,6 +91,8 @@ func TestEncoderMatchesRecord(t *testing.T) {
 		&model.Service{Base: model.Base{ID: "s1"}, Name: &name, Host: "up"}, nil, "192.0.2.1")
 	pc.Consumer = &model.Consumer{Base: model.Base{ID: "c1"}}
 	pc.Credential = &model.KeyAuth{Base: model.Base{ID: "cred"}}
+	pc.SetVar(plugin.VarTraceID, map[string]string{"w3c": "abc", "b3": "abc"})
+	pc.SetVar(plugin.VarCorrelationID, "corr-1")
 	start := time.Unix(1_700_000_000, 5)
 	for _, e := range []*plugin.LogEntry{
 		{Request: r, Status: 200, Bytes: 3, Total: 9 * time.Millisecond, Proxy: time.Millisecond, Upstream: 5 * time.Millisecond,

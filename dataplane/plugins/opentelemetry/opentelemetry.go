@@ -214,7 +214,9 @@ func (h *OpenTelemetry) Access(pc *plugin.Context, r *http.Request) *plugin.Resp
 	out := tracecontext.Context{TraceID: t.ctx.TraceID, SpanID: t.balancer, ParentID: t.root,
 		Sampled: &t.sampled, Flags: t.ctx.Flags}
 	h.propagation.ClearHeaders(r.Header)
-	h.propagation.InjectAll(r.Header, out, t.ctx.Format)
+	if ids := h.propagation.InjectAll(r.Header, out, t.ctx.Format); ids != nil {
+		pc.SetVar(plugin.VarTraceID, ids)
+	}
 	return nil
 }
 

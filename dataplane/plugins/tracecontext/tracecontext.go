@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 )
 
 // The formats, by Kong's names.
@@ -135,9 +136,11 @@ func (c Config) ClearHeaders(h http.Header) {
 }
 
 // InjectAll writes ctx in every format of c.Inject ("preserve" is
-// extracted, the format ctx was read from, else c.DefaultFormat).
-func (c Config) InjectAll(h http.Header, ctx Context, extracted string) {
-	done := map[string]bool{}
+// extracted, the format ctx was read from, else c.DefaultFormat). It
+// returns the trace id as each format wrote it (Kong's trace_id log
+// value); nil when nothing was injected.
+func (c Config) InjectAll(h http.Header, ctx Context, extracted string) map[string]string {
+	var ids map[string]string
 	for _, f := range c.Inject {
 		if f == Preserve {
 			f = extracted
@@ -145,14 +148,32 @@ func (c Config) InjectAll(h http.Header, ctx Context, extracted string) {
 				f = c.DefaultFormat
 			}
 		}
-		if done[f] {
+		if _, done := ids[f]; done {
 			continue
 		}
-		done[f] = true
 		if in := injectors[f]; in != nil {
 			in(h, ctx)
+			if ids == nil {
+				ids = map[string]string{}
+			}
+			ids[f] = formatTraceID(f, ctx.TraceID)
 		}
 	}
+	return ids
+}
+
+// formatTraceID is the trace id as format f spells it.
+func formatTraceID(f string, t TraceID) string {
+	switch f {
+	case Datadog:
+		return strconv.FormatUint(low64(t), 10)
+	case OT:
+		return hex.EncodeToString(t[8:])
+	case AWS:
+		s := t.String()
+		return "1-" + s[:8] + "-" + s[8:]
+	}
+	return t.String()
 }
 
 func sampled(ctx Context) bool { return ctx.Sampled != nil && *ctx.Sampled }

@@ -94,8 +94,12 @@ func TestPreserveAndDefault(t *testing.T) {
 	c := tracecontext.Config{Inject: []string{"preserve"}, DefaultFormat: "w3c"}
 	ctx := tracecontext.Context{TraceID: tracecontext.NewTraceID(), SpanID: tracecontext.NewSpanID()}
 	h := http.Header{}
-	c.InjectAll(h, ctx, "")
+	ids := c.InjectAll(h, ctx, "")
 	require.NotEmpty(t, h.Get("traceparent"), "nothing extracted: the default format")
+	require.Equal(t, map[string]string{"w3c": ctx.TraceID.String()}, ids)
+	ids = tracecontext.Config{Inject: []string{"aws", "datadog"}}.InjectAll(http.Header{}, ctx, "")
+	require.Equal(t, "1-"+ctx.TraceID.String()[:8]+"-"+ctx.TraceID.String()[8:], ids["aws"])
+	require.Regexp(t, `^\d+$`, ids["datadog"])
 	h = http.Header{}
 	c.InjectAll(h, ctx, "jaeger")
 	require.NotEmpty(t, h.Get("uber-trace-id"))

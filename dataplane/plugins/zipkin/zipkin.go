@@ -180,7 +180,9 @@ func (h *Zipkin) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	out := tracecontext.Context{TraceID: t.ctx.TraceID, SpanID: t.proxySpan, ParentID: t.requestSpan,
 		Sampled: &t.sampled, Flags: t.ctx.Flags}
 	h.propagation.ClearHeaders(r.Header)
-	h.propagation.InjectAll(r.Header, out, t.extractedFmt)
+	if ids := h.propagation.InjectAll(r.Header, out, t.extractedFmt); ids != nil {
+		pc.SetVar(plugin.VarTraceID, ids)
+	}
 	return nil
 }
 
