@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
+	"github.com/skyport-gw/skyport/internal/freeport"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -132,4 +133,50 @@ func TestHTTPLogEndToEnd(t *testing.T) {
 	require.Equal(t, -1.0, refused["latencies"].(map[string]any)["proxy"])
 	require.Nil(t, refused["consumer"])
 	require.Nil(t, refused["tries"])
+}
+
+// TestHTTPLogTriesAfterARetry: an upstream with a dead target and a live
+// one; the request that tried the dead one first logs two tries, the
+// first failed with 502.
+func TestHTTPLogTriesAfterARetry(t *testing.T) {
+	t.Parallel()
+	host, port := upstream(t)
+	dead, err := freeport.Port()
+	require.NoError(t, err)
+	lr := newLogReceiver(t)
+	cfg := snapshot(t, "pool", 80, false)
+	u := model.NewUpstream()
+	u.ID, u.Name = "u-1", "pool"
+	cfg.Upstreams = []*model.Upstream{u}
+	for i, target := range []string{"127.0.0.1:" + strconv.Itoa(dead), host + ":" + strconv.Itoa(port)} {
+		tg := model.NewTarget()
+		tg.ID, tg.Target, tg.Upstream = "t-"+strconv.Itoa(i), target, &model.Ref{ID: u.ID}
+		cfg.Targets = append(cfg.Targets, tg)
+	}
+	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p-log", "http-log", map[string]any{
+		"http_endpoint": lr.URL, "queue": map[string]any{"max_coalescing_delay": 0.01}})}
+	front := serve(t, cfg)
+	for range 2 {
+		res, _ := send(t, front, http.MethodGet, "/api", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+	}
+	var retried map[string]any
+	require.Eventually(t, func() bool {
+		bodies, _ := lr.received()
+		for _, b := range bodies {
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal(b, &rec))
+			if tries, _ := rec["tries"].([]any); len(tries) == 2 {
+				retried = rec
+			}
+		}
+		return retried != nil
+	}, 20*time.Second, 10*time.Millisecond)
+	tries := retried["tries"].([]any)
+	first, second := tries[0].(map[string]any), tries[1].(map[string]any)
+	require.Equal(t, "failed", first["state"])
+	require.Equal(t, 502.0, first["code"])
+	require.Equal(t, float64(dead), first["port"])
+	require.Nil(t, second["state"])
+	require.Equal(t, float64(port), second["port"])
 }
