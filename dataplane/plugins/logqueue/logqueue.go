@@ -6,7 +6,9 @@
 // exponential backoff (initial_retry_delay doubling up to
 // max_retry_delay) until max_retry_time has passed, then dropping it.
 // The queue holds at most max_entries entries (and max_bytes bytes when
-// set): a full queue drops its oldest entry, as Kong's does. Drops and
+// set): a full queue drops its oldest entry, as Kong's does. With
+// concurrency_limit -1 batches are delivered in parallel (at most
+// MaxConcurrent at once), unordered, as Kong's timers deliver them. Drops and
 // failures are counted in Metrics, which the status listener's /metrics
 // exports.
 package logqueue
@@ -31,7 +33,14 @@ type Params struct {
 	MaxRetryTime      time.Duration
 	InitialRetryDelay time.Duration
 	MaxRetryDelay     time.Duration
+	// Concurrent, Kong's concurrency_limit -1, delivers batches in
+	// parallel (up to MaxConcurrent at once) instead of one after the
+	// other.
+	Concurrent bool
 }
+
+// MaxConcurrent bounds the deliveries running at once with Concurrent.
+const MaxConcurrent = 64
 
 // Config is the queue record of a plugin's configuration, in Kong's
 // units (seconds).
@@ -43,13 +52,15 @@ type Config struct {
 	MaxRetryTime       float64 `json:"max_retry_time"`
 	InitialRetryDelay  float64 `json:"initial_retry_delay"`
 	MaxRetryDelay      float64 `json:"max_retry_delay"`
+	ConcurrencyLimit   int     `json:"concurrency_limit"`
 }
 
 // Params converts c to Params.
 func (c Config) Params() Params {
 	p := Params{MaxBatchSize: max(c.MaxBatchSize, 1), MaxEntries: max(c.MaxEntries, 1),
 		MaxCoalescingDelay: seconds(c.MaxCoalescingDelay), MaxRetryTime: seconds(c.MaxRetryTime),
-		InitialRetryDelay: seconds(c.InitialRetryDelay), MaxRetryDelay: seconds(c.MaxRetryDelay)}
+		InitialRetryDelay: seconds(c.InitialRetryDelay), MaxRetryDelay: seconds(c.MaxRetryDelay),
+		Concurrent: c.ConcurrencyLimit == -1}
 	if c.MaxBytes != nil {
 		p.MaxBytes = *c.MaxBytes
 	}
@@ -185,12 +196,23 @@ func (q *Queue) run() {
 		case <-ctx.Done():
 		}
 	}()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, MaxConcurrent)
 	for {
 		batch, ok := q.next()
 		if !ok {
 			return
 		}
-		q.deliver(ctx, batch)
+		if !q.p.Concurrent {
+			q.deliver(ctx, batch)
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			q.deliver(ctx, batch)
+		})
 	}
 }
 

@@ -156,4 +156,23 @@ func TestConfigParams(t *testing.T) {
 		MaxRetryTime: 60, InitialRetryDelay: 0.01, MaxRetryDelay: 60}
 	require.Equal(t, logqueue.Params{MaxBatchSize: 10, MaxCoalescingDelay: 500 * time.Millisecond, MaxEntries: 5,
 		MaxBytes: 100, MaxRetryTime: time.Minute, InitialRetryDelay: 10 * time.Millisecond, MaxRetryDelay: time.Minute}, c.Params())
+	c.ConcurrencyLimit = -1
+	require.True(t, c.Params().Concurrent)
+}
+
+func TestConcurrentDeliveries(t *testing.T) {
+	t.Parallel()
+	s := &sink{block: make(chan struct{})}
+	p := params()
+	p.Concurrent = true
+	m := logqueue.NewMetrics()
+	q := logqueue.New("concurrent", p, s.send, m, nil)
+	for i := range 3 {
+		require.NoError(t, q.Add([]byte(fmt.Sprint(i))))
+	}
+	// Every batch is taken although the first delivery is still blocked.
+	require.Eventually(t, func() bool { return q.Len() == 0 }, 10*time.Second, time.Millisecond)
+	close(s.block)
+	require.NoError(t, q.Close())
+	require.Len(t, s.got(), 3)
 }
