@@ -163,6 +163,23 @@ func TestFileLogEndToEnd(t *testing.T) {
 	require.Len(t, read(path+".1"), 1)
 }
 
+func TestFileLogReopen(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "access.log")
+	front := serveWith(t, &plugins.Options{}, logSnapshot(t, "file-log", map[string]any{"path": path, "reopen": true}))
+	send(t, front, http.MethodGet, "/api/one", nil)
+	require.Eventually(t, func() bool { b, _ := os.ReadFile(path); return strings.Count(string(b), "\n") == 1 }, 20*time.Second, 10*time.Millisecond)
+	// Replaced by a new file at the same path (not moved): reopen writes
+	// to the new one.
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.WriteFile(path, nil, 0o644))
+	send(t, front, http.MethodGet, "/api/two", nil)
+	require.Eventually(t, func() bool { b, _ := os.ReadFile(path); return strings.Count(string(b), "\n") == 1 }, 20*time.Second, 10*time.Millisecond)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	record(t, strings.TrimSpace(string(b)), "/api/two", 200)
+}
+
 func TestTCPLogEndToEnd(t *testing.T) {
 	t.Parallel()
 	for _, useTLS := range []bool{false, true} {
