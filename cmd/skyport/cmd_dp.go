@@ -22,6 +22,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/certs"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
 	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/dataplane/status"
@@ -69,7 +70,7 @@ type dpOptions struct {
 	bound func([]boundAddr)
 
 	// collectors are extra metrics served on /metrics (the prometheus
-	// plugin's); not a flag.
+	// plugin's, the logging plugins' queues'); not a flag.
 	collectors []prom.Collector
 	// cpClient, when set, dials the control plane instead of the default
 	// client (the built-in data plane of skyport local); not a flag.
@@ -141,8 +142,10 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := lf.logger(stderr)
 	o.logFormat = lf.format(stderr)
 	pm := promplugin.NewMetrics()
-	o.collectors = append(o.collectors, pm)
-	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm}), log)
+	lq := logqueue.NewMetrics()
+	o.collectors = append(o.collectors, pm, lq)
+	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, LogQueues: lq,
+		Log: log.With("component", "log-plugins"), NodeID: o.NodeID, Version: version}), log)
 }
 
 // runDataPlane runs a data plane until ctx is done: the proxy on
