@@ -50,8 +50,8 @@ func (o *limitFlags) limits() (proxy.Limits, error) {
 			return proxy.Limits{}, fmt.Errorf("--proxy-temp-dir %s: not a directory", o.TempDir)
 		}
 	}
-	if o.H2Streams < 1 || o.H2Streams > 1<<16 {
-		return proxy.Limits{}, fmt.Errorf("--http2-max-concurrent-streams %d: want 1 to 65536", o.H2Streams)
+	if o.H2Streams < 0 || o.H2Streams > 1<<16 {
+		return proxy.Limits{}, fmt.Errorf("--http2-max-concurrent-streams %d: want 1 to 65536 (0 for the default)", o.H2Streams)
 	}
 	return proxy.Limits{
 		H2MaxConcurrentStreams: o.H2Streams,

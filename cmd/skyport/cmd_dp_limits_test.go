@@ -31,7 +31,7 @@ func TestLimitFlags(t *testing.T) {
 			want: proxy.Limits{HeaderBufferSize: 16 << 10, HeaderBuffers: 8, HeaderTimeout: 6 * time.Second,
 				BodyTimeout: 7 * time.Second, KeepaliveTimeout: 5 * time.Second, MaxBodySize: 10 << 20,
 				BodyBufferSize: 1 << 20, TempDir: dir, H2MaxConcurrentStreams: 64}},
-		{desc: "no HTTP/2 streams", args: []string{"--http2-max-concurrent-streams", "0"}, wantErr: "want 1 to 65536"},
+		{desc: "negative HTTP/2 streams", args: []string{"--http2-max-concurrent-streams", "-1"}, wantErr: "want 1 to 65536"},
 		{desc: "buffers without a size", args: []string{"--large-client-header-buffers", "4"}, wantErr: "want a number and a size"},
 		{desc: "buffers too small", args: []string{"--large-client-header-buffers", "4 100"}, wantErr: "want a number and a size"},
 		{desc: "a size with a bad unit", args: []string{"--client-max-body-size", "10x"}, wantErr: "want a size"},

@@ -75,7 +75,7 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 	routes := make([]*model.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
 		if len(r.Protocols) == 0 || slices.ContainsFunc(r.Protocols, func(p string) bool {
-			return p == "http" || p == "https" || p == "ws" || p == "wss"
+			return p == "http" || p == "https" || p == "ws" || p == "wss" || p == "grpc" || p == "grpcs"
 		}) {
 			routes = append(routes, r)
 		}

@@ -17,7 +17,8 @@ import (
 // HTTPServer returns, on a real socket, with TLS when it has a config.
 type listener struct {
 	addr string
-	// roots trusts the TLS listener's certificate (for "localhost").
+	// roots trusts the TLS listener's certificate (for "localhost" and
+	// "*.test").
 	roots *tls.Config
 }
 
@@ -32,7 +33,7 @@ func serveProxy(t *testing.T, px *proxy.Server, secure bool) *listener {
 	serve := func() error { return srv.Serve(ln) }
 	if secure {
 		ca := certstest.NewAuthority(t, "proxy CA")
-		certPEM, keyPEM := ca.Issue(t, "localhost", "localhost", "127.0.0.1")
+		certPEM, keyPEM := ca.Issue(t, "localhost", "localhost", "127.0.0.1", "*.test")
 		cert, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
 		require.NoError(t, err)
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
