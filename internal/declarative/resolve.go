@@ -118,7 +118,7 @@ func (p *parser) validate(it *item) {
 		return
 	}
 	for field, msg := range flatten("", me.Fields) {
-		if field == "@entity" {
+		if field == "@entity" || field == "@entity.0" {
 			field = ""
 		}
 		p.errs.add(fieldPath(it.path, field), "%s", msg)

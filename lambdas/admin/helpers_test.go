@@ -89,6 +89,10 @@ var suites = []struct {
 	{"ConcurrentPatches", testConcurrentPatches},
 	{"CredentialDeleteRace", testCredentialDeleteRace},
 	{"LongValues", testLongValues},
+	{"ACLByGroup", testACLByGroup},
+	{"HMACAndOAuth2", testHMACAndOAuth2},
+	{"KeysAndKeySets", testKeysAndKeySets},
+	{"Vaults", testVaults},
 }
 
 // TestAdminAPI runs every suite over real HTTP on every backend.

@@ -40,7 +40,7 @@ func (h *Handler) lookup(ctx context.Context, k model.Kind, key string, p *paren
 		}
 		return e, ver, nil
 	}
-	ek := k.Info().EndpointKey
+	ek := endpointKey(k, p)
 	if ek == "" {
 		return nil, "", model.NewError(model.CodeNotFound, "not found")
 	}
@@ -59,6 +59,18 @@ func (h *Handler) lookup(ctx context.Context, k model.Kind, key string, p *paren
 		return nil, "", store.ErrConflict
 	}
 	return e, ver, nil
+}
+
+// endpointKey is the field that may stand for the id of an entity of
+// kind k in a path: the kind's endpoint key, or under its parent its
+// nested key (an acl's group under /consumers/{c}/acls/{group}, as
+// kong/plugins/acl/api.lua serves it).
+func endpointKey(k model.Kind, p *parent) string {
+	i := k.Info()
+	if i.EndpointKey == "" && p != nil {
+		return i.NestedKey
+	}
+	return i.EndpointKey
 }
 
 // findNested lists the children of p for the one whose field ek is key.

@@ -28,6 +28,9 @@ var relations = []relation{
 	{model.KindConsumer, "basic-auth", model.KindBasicAuth, "consumer"},
 	{model.KindConsumer, "jwt", model.KindJWT, "consumer"},
 	{model.KindConsumer, "acls", model.KindACL, "consumer"},
+	{model.KindConsumer, "hmac-auth", model.KindHMACAuth, "consumer"},
+	{model.KindConsumer, "oauth2", model.KindOAuth2, "consumer"},
+	{model.KindKeySet, "keys", model.KindKey, "set"},
 	{model.KindUpstream, "targets", model.KindTarget, "upstream"},
 	{model.KindCertificate, "snis", model.KindSNI, "certificate"},
 }

@@ -33,6 +33,14 @@ func (h *Handler) complete(e model.Entity) error {
 			}
 			v.Password = hash
 		}
+	case *model.OAuth2Credential:
+		if v.HashSecret && !model.IsPasswordHash(v.ClientSecret) {
+			hash, err := model.HashPassword(v.ClientSecret)
+			if err != nil {
+				return fieldError("client_secret", "cannot be hashed: "+err.Error())
+			}
+			v.ClientSecret = hash
+		}
 	case *model.Plugin:
 		if h.plugins != nil && v.Name != "" && !h.plugins[v.Name] {
 			return fieldError("name", model.UnsupportedPlugin(v.Name, h.available()))
