@@ -59,7 +59,7 @@ var kindInfos = map[Kind]KindInfo{
 	KindService:       {KindService, "services", "", "name", "services", ""},
 	KindRoute:         {KindRoute, "routes", "routes", "name", "routes", ""},
 	KindConsumer:      {KindConsumer, "consumers", "", "username", "consumers", ""},
-	KindPlugin:        {KindPlugin, "plugins", "plugins", "", "plugins", ""},
+	KindPlugin:        {KindPlugin, "plugins", "plugins", "instance_name", "plugins", ""},
 	KindUpstream:      {KindUpstream, "upstreams", "", "name", "upstreams", ""},
 	KindTarget:        {KindTarget, "", "targets", "target", "targets", ""},
 	KindCertificate:   {KindCertificate, "certificates", "", "", "certificates", ""},

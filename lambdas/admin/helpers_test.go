@@ -93,6 +93,10 @@ var suites = []struct {
 	{"HMACAndOAuth2", testHMACAndOAuth2},
 	{"KeysAndKeySets", testKeysAndKeySets},
 	{"Vaults", testVaults},
+	{"Tags", testTags},
+	{"PluginByInstanceName", testPluginByInstanceName},
+	{"KeyAuthTTL", testKeyAuthTTL},
+	{"UpstreamHealth", testUpstreamHealth},
 }
 
 // TestAdminAPI runs every suite over real HTTP on every backend.

@@ -1,11 +1,16 @@
 package admin_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/lambdas/admin"
 )
 
 // testACLByGroup serves /consumers/{c}/acls/{group} as
@@ -143,4 +148,111 @@ func testVaults(t *testing.T, c *client) {
 		require.Equal(t, tc.want, r.body["fields"], tc.desc)
 	}
 	requireCode(t, c.do("POST", "/vaults", map[string]any{"prefix": "my-env", "name": "env"}), http.StatusConflict, 5)
+}
+
+func testTags(t *testing.T, c *client) {
+	svc := c.must(http.StatusCreated, "POST", "/services", map[string]any{"name": "s", "host": "h.internal", "tags": []string{"a", "b"}})
+	cons := c.must(http.StatusCreated, "POST", "/consumers", map[string]any{"username": "u", "tags": []string{"a"}})
+	ks := c.must(http.StatusCreated, "POST", "/key-sets", map[string]any{"name": "ks", "tags": []string{"b"}})
+	c.must(http.StatusCreated, "POST", "/consumers", map[string]any{"username": "untagged"})
+
+	row := func(kind string, e map[string]any, tag string) any {
+		return map[string]any{"entity_name": kind, "entity_id": e["id"], "tag": tag}
+	}
+	byA := c.must(http.StatusOK, "GET", "/tags/a", nil)
+	require.ElementsMatch(t, []any{row("services", svc, "a"), row("consumers", cons, "a")}, byA["data"])
+	require.Nil(t, byA["next"])
+	require.Nil(t, byA["offset"])
+
+	// Every row, a page of one at a time.
+	var got []any
+	path := "/tags?size=1"
+	for range 10 {
+		page := c.must(http.StatusOK, "GET", path, nil)
+		require.LessOrEqual(t, len(page["data"].([]any)), 1)
+		got = append(got, page["data"].([]any)...)
+		if page["next"] == nil {
+			break
+		}
+		path = page["next"].(string)
+		require.Contains(t, path, "size=1")
+	}
+	require.ElementsMatch(t, []any{row("services", svc, "a"), row("services", svc, "b"),
+		row("consumers", cons, "a"), row("key_sets", ks, "b")}, got)
+
+	require.Empty(t, c.must(http.StatusOK, "GET", "/tags/none", nil)["data"])
+	requireCode(t, c.do("GET", "/tags?offset=!!", nil), http.StatusBadRequest, 7)
+	requireCode(t, c.do("GET", "/tags?size=0", nil), http.StatusBadRequest, 9)
+	c.must(http.StatusMethodNotAllowed, "POST", "/tags", map[string]any{})
+}
+
+func testPluginByInstanceName(t *testing.T, c *client) {
+	c.must(http.StatusCreated, "POST", "/services", map[string]any{"name": "s", "host": "h.internal"})
+	p := c.must(http.StatusCreated, "POST", "/services/s/plugins", map[string]any{"name": "cors", "instance_name": "my-cors"})
+	require.Equal(t, p["id"], c.must(http.StatusOK, "GET", "/plugins/my-cors", nil)["id"])
+	require.Equal(t, p["id"], c.must(http.StatusOK, "GET", "/services/s/plugins/my-cors", nil)["id"])
+	patched := c.must(http.StatusOK, "PATCH", "/plugins/my-cors", map[string]any{"enabled": false})
+	require.Equal(t, false, patched["enabled"])
+	put := c.must(http.StatusOK, "PUT", "/plugins/global-cors", map[string]any{"name": "cors"})
+	require.Equal(t, "global-cors", put["instance_name"])
+	c.must(http.StatusNoContent, "DELETE", "/plugins/my-cors", nil)
+	c.must(http.StatusNotFound, "GET", "/plugins/my-cors", nil)
+}
+
+// testKeyAuthTTL: a key-auth credential answers the seconds it has left,
+// disappears once expired and is then removed from the store.
+func testKeyAuthTTL(t *testing.T, c *client) {
+	now := fixedNow
+	clocked := newClient(t, c.store, admin.Options{Now: func() time.Time { return now }})
+	clocked.must(http.StatusCreated, "POST", "/consumers", map[string]any{"username": "alice"})
+	k := clocked.must(http.StatusCreated, "POST", "/consumers/alice/key-auth", map[string]any{"key": "temp", "ttl": 100})
+	require.Equal(t, 100.0, k["ttl"])
+
+	now = now.Add(40 * time.Second)
+	require.Equal(t, 60.0, clocked.must(http.StatusOK, "GET", "/key-auths/temp", nil)["ttl"])
+	list := clocked.must(http.StatusOK, "GET", "/consumers/alice/key-auth", nil)["data"].([]any)
+	require.Equal(t, 60.0, list[0].(map[string]any)["ttl"])
+	// A PATCH without a ttl keeps the expiry; one with a ttl restarts it.
+	require.Equal(t, 60.0, clocked.must(http.StatusOK, "PATCH", "/key-auths/temp", map[string]any{"tags": []string{"x"}})["ttl"])
+	require.Equal(t, 100.0, clocked.must(http.StatusOK, "PATCH", "/key-auths/temp", map[string]any{"ttl": 100})["ttl"])
+
+	now = now.Add(100 * time.Second)
+	clocked.must(http.StatusNotFound, "GET", "/key-auths/temp", nil)
+	require.Empty(t, clocked.must(http.StatusOK, "GET", "/key-auths", nil)["data"])
+	_, err := c.store.Get(context.Background(), model.KindKeyAuth, k["id"].(string))
+	require.Error(t, err, "the expired credential is removed")
+	// Its key is free again.
+	clocked.must(http.StatusCreated, "POST", "/consumers/alice/key-auth", map[string]any{"key": "temp"})
+}
+
+// testUpstreamHealth answers as Kong's control plane: targets without a
+// health state, and no healthy/unhealthy endpoints.
+func testUpstreamHealth(t *testing.T, c *client) {
+	c.must(http.StatusCreated, "POST", "/upstreams", map[string]any{"name": "up"})
+	tg := c.must(http.StatusCreated, "POST", "/upstreams/up/targets", map[string]any{"target": "10.0.0.1:80"})
+	c.must(http.StatusCreated, "POST", "/upstreams/up/targets", map[string]any{"target": "10.0.0.2:80", "weight": 0})
+
+	health := c.must(http.StatusOK, "GET", "/upstreams/up/health", nil)
+	require.Len(t, health["data"], 2)
+	require.Contains(t, health, "node_id")
+	require.Nil(t, health["next"])
+	for _, d := range health["data"].([]any) {
+		require.NotContains(t, d, "health", "a control plane has no balancer to ask")
+	}
+	paged := c.must(http.StatusOK, "GET", "/upstreams/up/health?size=1", nil)
+	require.Len(t, paged["data"], 1)
+	require.NotNil(t, paged["next"])
+	require.Len(t, c.must(http.StatusOK, "GET", paged["next"].(string), nil)["data"], 1)
+
+	bh := c.must(http.StatusOK, "GET", "/upstreams/up/health?balancer_health=1", nil)
+	require.NotContains(t, bh, "data")
+	require.Len(t, c.must(http.StatusOK, "GET", "/upstreams/up/targets/all", nil)["data"], 2)
+	c.must(http.StatusNotFound, "GET", "/upstreams/nope/health", nil)
+
+	for _, p := range []string{"/targets/10.0.0.1:80/healthy", "/targets/" + tg["id"].(string) + "/unhealthy",
+		"/targets/10.0.0.1:80/10.0.0.1:80/healthy"} {
+		r := c.do("PUT", "/upstreams/up"+p, nil)
+		require.Equal(t, http.StatusNotFound, r.status, p)
+		require.Equal(t, map[string]any{"message": "Not found"}, r.body, p)
+	}
 }

@@ -28,8 +28,19 @@ func (h *Handler) withParent(w http.ResponseWriter, r *http.Request, rel relatio
 // lookup finds an entity by id or endpoint key, under p when nested, and
 // returns it with its version. A nested entity found by key is read again
 // by id for its version; if it moved meanwhile, the read is out of date
-// (store.ErrConflict) and is to be retried.
+// (store.ErrConflict) and is to be retried. An expired credential is not
+// found, and is removed.
 func (h *Handler) lookup(ctx context.Context, k model.Kind, key string, p *parent) (model.Entity, store.Version, error) {
+	e, ver, err := h.lookupStored(ctx, k, key, p)
+	if err == nil && h.expired(e) {
+		h.reapExpired(ctx, e, ver)
+		return nil, "", model.NewError(model.CodeNotFound, "not found")
+	}
+	return e, ver, err
+}
+
+// lookupStored is lookup of whatever the store holds.
+func (h *Handler) lookupStored(ctx context.Context, k model.Kind, key string, p *parent) (model.Entity, store.Version, error) {
 	if p == nil || isUUID(key) {
 		e, ver, err := h.opts.Store.GetVersioned(ctx, k, key)
 		if err != nil {

@@ -81,5 +81,8 @@ func (h *Handler) writeEntity(w http.ResponseWriter, r *http.Request, status int
 			return
 		}
 	}
+	if shown, ok := h.presented(e); ok {
+		e = shown
+	}
 	writeJSON(w, status, e)
 }

@@ -137,6 +137,7 @@ func (h *Handler) replacement(k model.Kind, key string, body map[string]any, old
 		return nil, err
 	}
 	h.stamp(e, old, id)
+	h.rebaseTTL(e, body["ttl"] != nil)
 	if !isUUID(e.Meta().ID) {
 		return nil, fieldError("id", "expected a valid UUID")
 	}
@@ -192,6 +193,7 @@ func (h *Handler) merged(ctx context.Context, raw []byte, contentType string, ol
 		return nil, err
 	}
 	h.stamp(e, old, id)
+	h.rebaseTTL(e, body["ttl"] != nil)
 	return e, nil
 }
 
