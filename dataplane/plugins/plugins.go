@@ -9,6 +9,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/basicauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/correlationid"
 	"github.com/skyport-gw/skyport/dataplane/plugins/cors"
+	"github.com/skyport-gw/skyport/dataplane/plugins/hmacauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/iprestriction"
 	"github.com/skyport-gw/skyport/dataplane/plugins/jwt"
 	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
@@ -48,6 +49,7 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(basicauth.Name, basicauth.New)
 	r.Register(correlationid.Name, correlationid.New)
 	r.Register(cors.Name, cors.New)
+	r.Register(hmacauth.Name, hmacauth.New)
 	r.Register(iprestriction.Name, iprestriction.New)
 	r.Register(jwt.Name, jwt.New)
 	r.Register(keyauth.Name, keyauth.New)

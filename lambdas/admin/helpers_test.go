@@ -97,6 +97,7 @@ var suites = []struct {
 	{"PluginByInstanceName", testPluginByInstanceName},
 	{"KeyAuthTTL", testKeyAuthTTL},
 	{"UpstreamHealth", testUpstreamHealth},
+	{"OAuth2PluginRefused", testOAuth2PluginRefused},
 }
 
 // TestAdminAPI runs every suite over real HTTP on every backend.

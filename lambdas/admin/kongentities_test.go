@@ -256,3 +256,12 @@ func testUpstreamHealth(t *testing.T, c *client) {
 		require.Equal(t, map[string]any{"message": "Not found"}, r.body, p)
 	}
 }
+
+func testOAuth2PluginRefused(t *testing.T, c *client) {
+	r := c.do("POST", "/plugins", map[string]any{"name": "oauth2", "config": map[string]any{"enable_password_grant": true}})
+	requireCode(t, r, http.StatusBadRequest, 2)
+	require.Contains(t, r.body["fields"].(map[string]any)["name"], "incompatible with hybrid mode")
+	r = c.do("POST", "/plugins", map[string]any{"name": "hmac-auth"})
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.raw)
+	require.Equal(t, []any{"hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"}, r.body["config"].(map[string]any)["algorithms"])
+}
