@@ -15,6 +15,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/kong/go-kong/kong"
 	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/motoserver"
 )
 
 // Kong's own Go client (go-kong, which decK, Kong's Ingress Controller and
@@ -31,10 +33,40 @@ const deckTag = "managed-by-deck"
 
 func TestGoKongDeckWorkflow(t *testing.T) {
 	t.Parallel()
+	// Every write on the emulator is a few HTTP requests made one at a
+	// time: the DynamoDB run syncs a smaller configuration.
+	for _, tc := range []struct {
+		backend string
+		size    size
+	}{
+		{"embedded", size{services: 30, consumers: 10, upstreams: 3}},
+		{"dynamodb", size{services: 2, consumers: 2, upstreams: 1}},
+	} {
+		t.Run(tc.backend, func(t *testing.T) {
+			t.Parallel()
+			var env, args []string
+			if tc.backend == "dynamodb" {
+				if testing.Short() {
+					t.Skip("the emulator run is long")
+				}
+				env = motoserver.Start(t).Env()
+				args = []string{"--backend", "aws", "--table", "skyport-gokong", "--cluster-table", "skyport-gokong-cluster",
+					"--bucket", "s3://skyport-gokong/cp", "--create"}
+			}
+			deckWorkflow(t, tc.size, env, args)
+		})
+	}
+}
+
+// size is how many services (two routes each), consumers (one credential
+// of each type) and upstreams (three targets each) a run syncs.
+type size struct{ services, consumers, upstreams int }
+
+func deckWorkflow(t *testing.T, n size, env, args []string) {
 	up := upstream(t, "gokong")
 	proxy, status := addr(freePort(t)), addr(freePort(t))
-	cp := startLocalCP(t, t.TempDir(), nil, "--dp=true", "--proxy-listen", proxy,
-		"--proxy-tls-listen", "", "--status-listen", status)
+	cp := startLocalCP(t, t.TempDir(), env, append(args, "--dp=true", "--proxy-listen", proxy,
+		"--proxy-tls-listen", "", "--status-listen", status)...)
 	ctx := context.Background()
 	client, err := kong.NewClient(kong.String("http://"+cp.admin), &http.Client{Timeout: 2 * time.Minute})
 	require.NoError(t, err)
@@ -55,7 +87,7 @@ func TestGoKongDeckWorkflow(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, st.Database.Reachable)
 
-	want := desiredState(t, up.URL)
+	want := desiredState(t, n, up.URL)
 	syncState(t, ctx, client, want)
 
 	got := dumpState(t, ctx, client)
@@ -175,16 +207,18 @@ func deepCopy[T any](list []T) []T {
 
 func id() *string { return kong.String(uuid.NewString()) }
 
-func tagged(extra ...string) []*string { return kong.StringSlice(append([]string{deckTag}, extra...)...) }
+func tagged(extra ...string) []*string {
+	return kong.StringSlice(append([]string{deckTag}, extra...)...)
+}
 
 // desiredState is a realistic kong.yml's worth of entities: services with
 // routes, plugins at every scope, consumers with every credential type,
 // upstreams with targets and health checks, certificates with SNIs, a CA
 // certificate, a key set with keys and a vault, all tagged.
-func desiredState(t *testing.T, upstreamURL string) *state {
+func desiredState(t *testing.T, n size, upstreamURL string) *state {
 	s := &state{}
 	host, port := hostPort(t, upstreamURL)
-	for i := range 30 {
+	for i := range n.services {
 		svc := &kong.Service{ID: id(), Name: kong.String(fmt.Sprintf("svc-%d", i)), Host: kong.String(host),
 			Port: kong.Int(port), Protocol: kong.String("http"), Tags: tagged(fmt.Sprintf("team-%d", i%3))}
 		s.services = append(s.services, svc)
@@ -195,7 +229,7 @@ func desiredState(t *testing.T, upstreamURL string) *state {
 		}
 	}
 	ref := func(c *kong.Consumer) *kong.Consumer { return &kong.Consumer{ID: c.ID} }
-	for i := range 10 {
+	for i := range n.consumers {
 		c := &kong.Consumer{ID: id(), Username: kong.String(fmt.Sprintf("user-%d", i)),
 			CustomID: kong.String(fmt.Sprintf("cid-%d", i)), Tags: tagged()}
 		s.consumers = append(s.consumers, c)
@@ -212,7 +246,7 @@ func desiredState(t *testing.T, upstreamURL string) *state {
 			RedirectURIs: kong.StringSlice("https://app.example.com/cb"), HashSecret: kong.Bool(false),
 			ClientType: kong.String("confidential"), Consumer: ref(c), Tags: tagged()})
 	}
-	for i := range 3 {
+	for i := range n.upstreams {
 		u := &kong.Upstream{ID: id(), Name: kong.String(fmt.Sprintf("up-%d.internal", i)), Tags: tagged(),
 			Healthchecks: &kong.Healthcheck{Active: &kong.ActiveHealthcheck{HTTPPath: kong.String("/health"),
 				Healthy: &kong.Healthy{Interval: kong.Int(5), Successes: kong.Int(2)}}}}
