@@ -98,6 +98,7 @@ var suites = []struct {
 	{"KeyAuthTTL", testKeyAuthTTL},
 	{"UpstreamHealth", testUpstreamHealth},
 	{"OAuth2PluginRefused", testOAuth2PluginRefused},
+	{"EndpointsAndVaultSchemas", testEndpointsAndVaultSchemas},
 }
 
 // TestAdminAPI runs every suite over real HTTP on every backend.

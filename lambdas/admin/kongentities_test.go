@@ -265,3 +265,40 @@ func testOAuth2PluginRefused(t *testing.T, c *client) {
 	require.Equal(t, http.StatusCreated, r.status, "%s", r.raw)
 	require.Equal(t, []any{"hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"}, r.body["config"].(map[string]any)["algorithms"])
 }
+
+func testEndpointsAndVaultSchemas(t *testing.T, c *client) {
+	list := c.must(http.StatusOK, "GET", "/endpoints", nil)["data"].([]any)
+	for _, want := range []string{"/", "/consumers/{consumers}/hmac-auth/{hmacauth_credentials}", "/oauth2/{oauth2_credentials}",
+		"/key-sets/{key_sets}/keys", "/keys/{keys}/set", "/vaults/{vaults}", "/tags/{tags}", "/upstreams/{upstreams}/health"} {
+		require.Contains(t, list, want)
+	}
+	// Kong sorts segment by segment.
+	require.Less(t, indexOf(list, "/consumers/{consumers}"), indexOf(list, "/consumers/{consumers}/acls"))
+	require.Less(t, indexOf(list, "/key-sets/{key_sets}/keys/{keys}"), indexOf(list, "/keys"))
+	// Every endpoint without a parameter that answers GET is served.
+	for _, e := range list {
+		p := e.(string)
+		if strings.Contains(p, "{") || strings.HasSuffix(p, "/validate") {
+			continue
+		}
+		r := c.do("GET", p, nil)
+		require.Equal(t, http.StatusOK, r.status, "%s: %s", p, r.raw)
+	}
+
+	env := c.must(http.StatusOK, "GET", "/schemas/vaults/env", nil)
+	require.Equal(t, "record", env["fields"].([]any)[0].(map[string]any)["config"].(map[string]any)["type"])
+	r := c.do("GET", "/schemas/vaults/aws", nil)
+	require.Equal(t, http.StatusNotFound, r.status)
+	require.Equal(t, "No vault named 'aws'", r.body["message"])
+	c.must(http.StatusOK, "POST", "/schemas/vaults/validate", map[string]any{"prefix": "my-env", "name": "env"})
+	requireCode(t, c.do("POST", "/schemas/vaults/validate", map[string]any{"prefix": "env", "name": "env"}), http.StatusBadRequest, 2)
+}
+
+func indexOf(list []any, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}

@@ -87,6 +87,11 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	case "clustering":
 		h.clustering(w, r, segs[1:])
 		return
+	case "endpoints":
+		if len(segs) == 1 {
+			h.only(w, r, http.MethodGet, h.endpoints)
+			return
+		}
 	case "tags":
 		h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) { h.tags(w, r, segs[1:]) })
 		return

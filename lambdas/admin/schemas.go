@@ -24,6 +24,20 @@ func (h *Handler) schemas(w http.ResponseWriter, r *http.Request, segs []string)
 			}
 			writeRaw(w, http.StatusOK, s.Doc)
 		})
+	case len(segs) == 2 && segs[0] == "vaults" && segs[1] != "validate":
+		h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+			doc, ok := model.VaultSchema(segs[1])
+			if !ok {
+				writeJSON(w, http.StatusNotFound, message("No vault named '"+segs[1]+"'"))
+				return
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, doc); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+			writeRaw(w, http.StatusOK, compact.Bytes())
+		})
 	case len(segs) == 1 || (len(segs) == 2 && segs[1] == "validate"):
 		k, ok := kindBySchema(segs[0])
 		if !ok {
