@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/lambdas/admin"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
 // testACLByGroup serves /consumers/{c}/acls/{group} as
@@ -301,4 +303,40 @@ func indexOf(list []any, s string) int {
 		}
 	}
 	return -1
+}
+
+// TestUpstreamHealthFromDataPlanes: the health of an upstream's targets is
+// what the data plane seen last among those reporting it reported.
+func TestUpstreamHealthFromDataPlanes(t *testing.T) {
+	t.Parallel()
+	up := "6f0d2b7e-3f7e-4c1a-9d3e-2b1f4c5d6e7f"
+	other := "0a0b0c0d-0e0f-4a1b-8c2d-3e4f5a6b7c8d"
+	expires := time.Now().Add(time.Hour).Unix()
+	nodes := []cluster.Node{
+		{NodeID: "dp-old", LastSeen: 100, ExpiresAt: expires, Health: []protocol.TargetHealth{
+			{UpstreamID: up, Target: "10.0.0.1:80", Health: protocol.HealthHealthy}}},
+		{NodeID: "dp-new", LastSeen: 200, ExpiresAt: expires, Health: []protocol.TargetHealth{
+			{UpstreamID: up, Target: "10.0.0.1:80", Health: protocol.HealthUnhealthy},
+			{UpstreamID: up, Target: "10.0.0.2:80", Health: protocol.HealthHealthy}}},
+		{NodeID: "dp-elsewhere", LastSeen: 300, ExpiresAt: expires, Health: []protocol.TargetHealth{
+			{UpstreamID: other, Target: "10.9.9.9:80", Health: protocol.HealthOff}}},
+	}
+	c := newClient(t, openEmbedded(t), admin.Options{DataPlanes: registryWith(t, nodes...), NodeID: "cp-node"})
+	c.must(http.StatusOK, "PUT", "/upstreams/"+up, map[string]any{"name": "up"})
+	for _, tg := range []string{"10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"} {
+		c.must(http.StatusCreated, "POST", "/upstreams/up/targets", map[string]any{"target": tg})
+	}
+	body := c.must(http.StatusOK, "GET", "/upstreams/up/health", nil)
+	require.Equal(t, "dp-new", body["node_id"])
+	got := map[string]any{}
+	for _, d := range body["data"].([]any) {
+		m := d.(map[string]any)
+		got[m["target"].(string)] = m["health"]
+	}
+	require.Equal(t, map[string]any{"10.0.0.1:80": "UNHEALTHY", "10.0.0.2:80": "HEALTHY", "10.0.0.3:80": nil}, got)
+
+	// An upstream no data plane reports: no health, this node's id.
+	c.must(http.StatusCreated, "POST", "/upstreams", map[string]any{"name": "quiet"})
+	quiet := c.must(http.StatusOK, "GET", "/upstreams/quiet/health", nil)
+	require.Equal(t, "cp-node", quiet["node_id"])
 }

@@ -109,6 +109,7 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 	return h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
 		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
 		n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
+		n.Health = validHealth(m.Health)
 		if m.State == protocol.StateRejected {
 			n.Error, n.Reason = m.Error, m.Reason
 			if m.RejectedRevision != 0 {
@@ -119,4 +120,25 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 		}
 		h.seen(n, rc.Identity.SourceIP)
 	})
+}
+
+// validHealth keeps the well-formed entries of a status's health, at most
+// protocol.MaxHealth: a data plane's report is bounded before it is kept.
+func validHealth(in []protocol.TargetHealth) []protocol.TargetHealth {
+	var out []protocol.TargetHealth
+	for _, th := range in {
+		if len(out) == protocol.MaxHealth {
+			break
+		}
+		switch th.Health {
+		case protocol.HealthHealthy, protocol.HealthUnhealthy, protocol.HealthOff:
+		default:
+			continue
+		}
+		if len(th.UpstreamID) != 36 || th.Target == "" || len(th.Target) > 300 {
+			continue
+		}
+		out = append(out, th)
+	}
+	return out
 }
