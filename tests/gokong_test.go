@@ -88,7 +88,9 @@ func deckWorkflow(t *testing.T, n size, env, args []string) {
 	require.True(t, st.Database.Reachable)
 
 	want := desiredState(t, n, up.URL)
+	began := time.Now()
 	syncState(t, ctx, client, want)
+	t.Logf("synced %d entities in %s", want.count(), time.Since(began).Round(time.Millisecond))
 
 	got := dumpState(t, ctx, client)
 	requireSameEntities(t, want, got)

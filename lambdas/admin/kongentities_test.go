@@ -287,6 +287,9 @@ func testEndpointsAndVaultSchemas(t *testing.T, c *client) {
 		require.Equal(t, http.StatusOK, r.status, "%s: %s", p, r.raw)
 	}
 
+	tagsDoc := c.must(http.StatusOK, "GET", "/schemas/tags", nil)
+	require.Len(t, tagsDoc["fields"], 3)
+
 	env := c.must(http.StatusOK, "GET", "/schemas/vaults/env", nil)
 	require.Equal(t, "record", env["fields"].([]any)[0].(map[string]any)["config"].(map[string]any)["type"])
 	r := c.do("GET", "/schemas/vaults/aws", nil)

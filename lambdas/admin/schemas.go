@@ -38,6 +38,10 @@ func (h *Handler) schemas(w http.ResponseWriter, r *http.Request, segs []string)
 			}
 			writeRaw(w, http.StatusOK, compact.Bytes())
 		})
+	case len(segs) == 1 && segs[0] == "tags":
+		h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+			writeRaw(w, http.StatusOK, []byte(tagsSchema))
+		})
 	case len(segs) == 1 || (len(segs) == 2 && segs[1] == "validate"):
 		k, ok := kindBySchema(segs[0])
 		if !ok {
@@ -90,3 +94,9 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))
 }
+
+// tagsSchema is Kong 3.9's schema of the tags entity
+// (kong/db/schema/entities/tags.lua), the rows GET /tags lists.
+const tagsSchema = `{"entity_checks":[],"fields":[{"tag":{"required":true,"type":"string"}},` +
+	`{"entity_name":{"required":true,"type":"string"}},` +
+	`{"entity_id":{"auto":true,"required":true,"type":"string","uuid":true}}]}`
