@@ -14,7 +14,7 @@ var fixedEndpoints = []string{
 	"/schemas/{name}", "/schemas/{db_entity_name}/validate",
 	"/schemas/plugins/validate", "/schemas/plugins/{name}",
 	"/schemas/vaults/validate", "/schemas/vaults/{name}",
-	"/plugins/enabled", "/clustering/data-planes", "/clustering/status",
+	"/plugins/enabled", "/clustering/data-planes", "/clustering/status", "/clustering/summary",
 	"/upstreams/{upstreams}/health", "/upstreams/{upstreams}/targets/all",
 }
 
