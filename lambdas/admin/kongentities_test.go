@@ -218,11 +218,16 @@ func testKeyAuthTTL(t *testing.T, c *client) {
 	require.Equal(t, 60.0, clocked.must(http.StatusOK, "PATCH", "/key-auths/temp", map[string]any{"tags": []string{"x"}})["ttl"])
 	require.Equal(t, 100.0, clocked.must(http.StatusOK, "PATCH", "/key-auths/temp", map[string]any{"ttl": 100})["ttl"])
 
+	other := clocked.must(http.StatusCreated, "POST", "/consumers/alice/key-auth", map[string]any{"key": "listed", "ttl": 50})
+
 	now = now.Add(100 * time.Second)
-	clocked.must(http.StatusNotFound, "GET", "/key-auths/temp", nil)
+	// A listing leaves out, and removes, what expired.
 	require.Empty(t, clocked.must(http.StatusOK, "GET", "/key-auths", nil)["data"])
-	_, err := c.store.Get(context.Background(), model.KindKeyAuth, k["id"].(string))
-	require.Error(t, err, "the expired credential is removed")
+	for _, id := range []any{k["id"], other["id"]} {
+		_, err := c.store.Get(context.Background(), model.KindKeyAuth, id.(string))
+		require.Error(t, err, "the expired credential is removed")
+	}
+	clocked.must(http.StatusNotFound, "GET", "/key-auths/temp", nil)
 	// Its key is free again.
 	clocked.must(http.StatusCreated, "POST", "/consumers/alice/key-auth", map[string]any{"key": "temp"})
 }

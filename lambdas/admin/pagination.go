@@ -55,7 +55,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, k model.Kind, p *
 	for _, e := range page.Items {
 		if shown, ok := h.presented(e); ok {
 			body.Data = append(body.Data, shown)
+			continue
 		}
+		h.reapListed(r.Context(), e)
 	}
 	if page.Next != "" {
 		next := url.Values{}

@@ -48,6 +48,15 @@ func (h *Handler) expired(e model.Entity) bool {
 	return !ok
 }
 
+// reapListed deletes an expired credential a listing came across: read
+// again for its version, and deleted only if still expired.
+func (h *Handler) reapListed(ctx context.Context, e model.Entity) {
+	cur, ver, err := h.opts.Store.GetVersioned(ctx, e.Kind(), e.Meta().ID)
+	if err == nil && h.expired(cur) {
+		h.reapExpired(ctx, cur, ver)
+	}
+}
+
 // reapExpired deletes an expired credential the Admin API came across,
 // conditionally on the version read, as Kong's database drops expired
 // rows; a failure leaves it for the next read.
