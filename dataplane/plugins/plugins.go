@@ -7,6 +7,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/acl"
 	"github.com/skyport-gw/skyport/dataplane/plugins/basicauth"
+	"github.com/skyport-gw/skyport/dataplane/plugins/botdetection"
 	"github.com/skyport-gw/skyport/dataplane/plugins/correlationid"
 	"github.com/skyport-gw/skyport/dataplane/plugins/cors"
 	"github.com/skyport-gw/skyport/dataplane/plugins/iprestriction"
@@ -14,6 +15,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/plugins/ratelimiting"
+	"github.com/skyport-gw/skyport/dataplane/plugins/redirect"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requestsizelimiting"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttermination"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttransformer"
@@ -46,6 +48,7 @@ func RegistryWith(o Options) *plugin.Registry {
 	r := plugin.NewRegistry()
 	r.Register(acl.Name, acl.New)
 	r.Register(basicauth.Name, basicauth.New)
+	r.Register(botdetection.Name, botdetection.New)
 	r.Register(correlationid.Name, correlationid.New)
 	r.Register(cors.Name, cors.New)
 	r.Register(iprestriction.Name, iprestriction.New)
@@ -53,6 +56,7 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(keyauth.Name, keyauth.New)
 	r.Register(prometheus.Name, prometheus.NewFactory(o.Metrics))
 	r.Register(ratelimiting.Name, ratelimiting.NewFactory(o.RateLimits))
+	r.Register(redirect.Name, redirect.New)
 	r.Register(requestsizelimiting.Name, requestsizelimiting.New)
 	r.Register(requesttermination.Name, requesttermination.New)
 	r.Register(requesttransformer.Name, requesttransformer.New)

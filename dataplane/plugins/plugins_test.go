@@ -14,10 +14,13 @@ import (
 
 // minimal is the smallest valid config of each plugin.
 var minimal = map[string]map[string]any{
-	"acl":                 {"allow": []any{"admin"}},
-	"ip-restriction":      {"allow": []any{"127.0.0.1"}},
-	"rate-limiting":       {"minute": 10},
-	"request-termination": {},
+	"acl":                   {"allow": []any{"admin"}},
+	"ip-restriction":        {"allow": []any{"127.0.0.1"}},
+	"rate-limiting":         {"minute": 10},
+	"request-termination":   {},
+	"redirect":              {"location": "https://example.com"},
+	"proxy-cache":           {"strategy": "memory"},
+	"response-ratelimiting": {"limits": map[string]any{"videos": map[string]any{"minute": 10}}},
 }
 
 func TestRegistryHasEverySchema(t *testing.T) {

@@ -12,7 +12,8 @@ import (
 // fill completes cfg from a config record's schema the way decK and
 // go-kong do before comparing with what the Admin API returns
 // (go-kong's kong/utils.go fillConfigRecord): a field that is absent gets
-// its default, or null; a record is filled when it is required or given.
+// its default, or null; a record is filled when it is required or given,
+// and so is each record of a map of records.
 func fill(record map[string]any, cfg map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range cfg {
@@ -26,6 +27,17 @@ func fill(record map[string]any, cfg map[string]any) map[string]any {
 				sub, _ := given.(map[string]any)
 				out[name] = fill(def, sub)
 				continue
+			}
+			if vals, isRec := def["values"].(map[string]any); def["type"] == "map" && isRec && vals["type"] == "record" {
+				if m, isMap := given.(map[string]any); isMap {
+					filled := map[string]any{}
+					for k, v := range m {
+						sub, _ := v.(map[string]any)
+						filled[k] = fill(vals, sub)
+					}
+					out[name] = filled
+					continue
+				}
 			}
 			if ok {
 				continue
@@ -64,9 +76,12 @@ func asJSON(t *testing.T, v any) string {
 func TestDocDefaultsAreNormalizes(t *testing.T) {
 	t.Parallel()
 	minimal := map[string]map[string]any{
-		"acl":            {"allow": []any{"admin"}},
-		"ip-restriction": {"deny": []any{"10.0.0.0/8"}},
-		"rate-limiting":  {"minute": 10.0},
+		"acl":                   {"allow": []any{"admin"}},
+		"ip-restriction":        {"deny": []any{"10.0.0.0/8"}},
+		"rate-limiting":         {"minute": 10.0},
+		"proxy-cache":           {"strategy": "memory"},
+		"redirect":              {"location": "https://example.com"},
+		"response-ratelimiting": {"limits": map[string]any{"videos": map[string]any{"minute": 10.0}}},
 	}
 	for _, name := range pluginschema.Names() {
 		t.Run(name, func(t *testing.T) {

@@ -84,13 +84,15 @@ func TestNormalizeDefaults(t *testing.T) {
 
 func TestEverySchema(t *testing.T) {
 	t.Parallel()
-	want := []string{"acl", "basic-auth", "correlation-id", "cors", "ip-restriction", "jwt", "key-auth",
-		"prometheus", "rate-limiting", "request-size-limiting", "request-termination",
-		"request-transformer", "response-transformer"}
+	want := []string{"acl", "basic-auth", "bot-detection", "correlation-id", "cors",
+		"ip-restriction", "jwt", "key-auth", "prometheus", "rate-limiting", "redirect",
+		"request-size-limiting", "request-termination", "request-transformer",
+		"response-transformer"}
 	require.Equal(t, want, pluginschema.Names())
 	prio := map[string]int{"correlation-id": 100001, "ip-restriction": 990, "cors": 2000, "jwt": 1450,
 		"key-auth": 1250, "basic-auth": 1100, "acl": 950, "rate-limiting": 910, "request-size-limiting": 951,
-		"request-termination": 2, "request-transformer": 801, "response-transformer": 800, "prometheus": 13}
+		"request-termination": 2, "request-transformer": 801, "response-transformer": 800, "prometheus": 13,
+		"redirect": 779, "bot-detection": 2500}
 	for name, p := range prio {
 		s, ok := pluginschema.Lookup(name)
 		require.True(t, ok, name)
@@ -103,9 +105,12 @@ func TestEverySchema(t *testing.T) {
 func TestNormalizeIdempotent(t *testing.T) {
 	t.Parallel()
 	minimal := map[string]map[string]any{
-		"acl":            {"allow": []any{"admin"}},
-		"ip-restriction": {"deny": []any{"10.0.0.0/8"}},
-		"rate-limiting":  {"minute": 10},
+		"acl":                   {"allow": []any{"admin"}},
+		"ip-restriction":        {"deny": []any{"10.0.0.0/8"}},
+		"rate-limiting":         {"minute": 10},
+		"proxy-cache":           {"strategy": "memory"},
+		"redirect":              {"location": "https://example.com"},
+		"response-ratelimiting": {"limits": map[string]any{"videos": map[string]any{"minute": 10}}},
 	}
 	for _, name := range pluginschema.Names() {
 		t.Run(name, func(t *testing.T) {
@@ -123,7 +128,8 @@ func TestNoConsumer(t *testing.T) {
 	t.Parallel()
 	for _, name := range pluginschema.Names() {
 		s, _ := pluginschema.Lookup(name)
-		want := map[string]bool{"key-auth": true, "basic-auth": true, "jwt": true, "acl": true, "cors": true}[name]
+		want := map[string]bool{"key-auth": true, "basic-auth": true, "jwt": true, "acl": true, "cors": true,
+			"bot-detection": true}[name]
 		require.Equal(t, want, s.NoConsumer, name)
 	}
 }
