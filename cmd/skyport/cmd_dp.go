@@ -23,6 +23,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
+	"github.com/skyport-gw/skyport/dataplane/plugins/proxycache"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/dataplane/status"
 	"github.com/skyport-gw/skyport/internal/declarative"
@@ -71,6 +72,9 @@ type dpOptions struct {
 	// collectors are extra metrics served on /metrics (the prometheus
 	// plugin's); not a flag.
 	collectors []prom.Collector
+	// mounts are plugin Admin API routes served on the status listener,
+	// by path prefix (proxy-cache's /proxy-cache).
+	mounts map[string]http.Handler
 	// cpClient, when set, dials the control plane instead of the default
 	// client (the built-in data plane of skyport local); not a flag.
 	cpClient *http.Client
@@ -142,7 +146,9 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.logFormat = lf.format(stderr)
 	pm := promplugin.NewMetrics()
 	o.collectors = append(o.collectors, pm)
-	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm}), log)
+	cache := proxycache.NewStore()
+	o.mounts = map[string]http.Handler{"/proxy-cache": cache.API()}
+	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, ProxyCache: cache}), log)
 }
 
 // runDataPlane runs a data plane until ctx is done: the proxy on
@@ -196,6 +202,9 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	statusHandler, err := status.New(px, reporter, metrics)
 	if err != nil {
 		return err
+	}
+	for prefix, h := range o.mounts {
+		statusHandler.Mount(prefix, h)
 	}
 	// The proxy's listeners apply the limits on clients (header size,
 	// idle and slow connections).

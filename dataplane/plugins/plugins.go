@@ -14,6 +14,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/jwt"
 	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
+	"github.com/skyport-gw/skyport/dataplane/plugins/proxycache"
 	"github.com/skyport-gw/skyport/dataplane/plugins/ratelimiting"
 	"github.com/skyport-gw/skyport/dataplane/plugins/redirect"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requestsizelimiting"
@@ -30,6 +31,9 @@ type Options struct {
 	// RateLimits keeps rate-limiting counters across snapshots; nil
 	// creates a store owned by the registry.
 	RateLimits *ratelimiting.Store
+	// ProxyCache holds proxy-cache's entries; serve its API on the status
+	// listener. Nil creates a store owned by the registry.
+	ProxyCache *proxycache.Store
 }
 
 // Registry returns a registry of every shipped plugin with state of its
@@ -45,6 +49,9 @@ func RegistryWith(o Options) *plugin.Registry {
 	if o.RateLimits == nil {
 		o.RateLimits = ratelimiting.NewStore()
 	}
+	if o.ProxyCache == nil {
+		o.ProxyCache = proxycache.NewStore()
+	}
 	r := plugin.NewRegistry()
 	r.Register(acl.Name, acl.New)
 	r.Register(basicauth.Name, basicauth.New)
@@ -55,6 +62,7 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(jwt.Name, jwt.New)
 	r.Register(keyauth.Name, keyauth.New)
 	r.Register(prometheus.Name, prometheus.NewFactory(o.Metrics))
+	r.Register(proxycache.Name, proxycache.NewFactory(o.ProxyCache))
 	r.Register(ratelimiting.Name, ratelimiting.NewFactory(o.RateLimits))
 	r.Register(redirect.Name, redirect.New)
 	r.Register(requestsizelimiting.Name, requestsizelimiting.New)

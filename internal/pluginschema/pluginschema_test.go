@@ -85,14 +85,14 @@ func TestNormalizeDefaults(t *testing.T) {
 func TestEverySchema(t *testing.T) {
 	t.Parallel()
 	want := []string{"acl", "basic-auth", "bot-detection", "correlation-id", "cors",
-		"ip-restriction", "jwt", "key-auth", "prometheus", "rate-limiting", "redirect",
+		"ip-restriction", "jwt", "key-auth", "prometheus", "proxy-cache", "rate-limiting", "redirect",
 		"request-size-limiting", "request-termination", "request-transformer",
 		"response-transformer"}
 	require.Equal(t, want, pluginschema.Names())
 	prio := map[string]int{"correlation-id": 100001, "ip-restriction": 990, "cors": 2000, "jwt": 1450,
 		"key-auth": 1250, "basic-auth": 1100, "acl": 950, "rate-limiting": 910, "request-size-limiting": 951,
 		"request-termination": 2, "request-transformer": 801, "response-transformer": 800, "prometheus": 13,
-		"redirect": 779, "bot-detection": 2500}
+		"redirect": 779, "bot-detection": 2500, "proxy-cache": 100}
 	for name, p := range prio {
 		s, ok := pluginschema.Lookup(name)
 		require.True(t, ok, name)

@@ -17,7 +17,7 @@ import (
 const ProxyCacheDictionary = "kong_db_cache"
 
 func init() {
-	// register("proxy-cache", 100, checkProxyCache)
+	register("proxy-cache", 100, checkProxyCache)
 	register("redirect", 779, func(cfg map[string]any) map[string]string {
 		return checkURL(cfg, "location")
 	})
