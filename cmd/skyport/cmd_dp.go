@@ -22,6 +22,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/certs"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
 	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/plugins/proxycache"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
@@ -148,7 +149,9 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.collectors = append(o.collectors, pm)
 	cache := proxycache.NewStore()
 	o.mounts = map[string]http.Handler{"/proxy-cache": cache.API()}
-	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, ProxyCache: cache}), log)
+	redises := counters.NewRedises()
+	defer func() { _ = redises.Close() }()
+	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, ProxyCache: cache, Redis: redises}), log)
 }
 
 // runDataPlane runs a data plane until ctx is done: the proxy on

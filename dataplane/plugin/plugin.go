@@ -59,6 +59,10 @@ type Context struct {
 	// replace.uri), replaces the path sent to the upstream.
 	UpstreamPath string
 
+	// exitStatus, when set by a header filter, replaces the upstream
+	// response's status and empties its body.
+	exitStatus int
+
 	// resolved are the instances Access selected, in priority order, with
 	// each one's per-request state; current indexes the one running.
 	resolved    []resolved
@@ -105,6 +109,15 @@ func (pc *Context) State() any {
 	}
 	return nil
 }
+
+// ExitInHeader is kong.response.exit(status) called from a header filter
+// on an upstream response: the client gets status, the headers as the
+// filters leave them, and no body (Content-Length 0).
+func (pc *Context) ExitInHeader(status int) { pc.exitStatus = status }
+
+// HeaderExit returns the status a header filter set with ExitInHeader, 0
+// when none did.
+func (pc *Context) HeaderExit() int { return pc.exitStatus }
 
 // Handler is a plugin instance built for one snapshot. It implements one or
 // more of Accessor, HeaderFilter, BodyFilter and Logger.

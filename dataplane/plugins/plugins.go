@@ -4,12 +4,15 @@
 package plugins
 
 import (
+	"time"
+
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/acl"
 	"github.com/skyport-gw/skyport/dataplane/plugins/basicauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/botdetection"
 	"github.com/skyport-gw/skyport/dataplane/plugins/correlationid"
 	"github.com/skyport-gw/skyport/dataplane/plugins/cors"
+	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
 	"github.com/skyport-gw/skyport/dataplane/plugins/iprestriction"
 	"github.com/skyport-gw/skyport/dataplane/plugins/jwt"
 	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
@@ -20,6 +23,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/requestsizelimiting"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttermination"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttransformer"
+	"github.com/skyport-gw/skyport/dataplane/plugins/responseratelimiting"
 	"github.com/skyport-gw/skyport/dataplane/plugins/responsetransformer"
 )
 
@@ -34,6 +38,16 @@ type Options struct {
 	// ProxyCache holds proxy-cache's entries; serve its API on the status
 	// listener. Nil creates a store owned by the registry.
 	ProxyCache *proxycache.Store
+	// Counters keep response-ratelimiting's local counts; Redis its redis
+	// policy's connections (close them at shutdown); Cluster, when set,
+	// is the fleet-wide store of the cluster policy. Nil Counters and
+	// Redis are created, owned by the registry.
+	Counters *counters.Memory
+	Redis    *counters.Redises
+	Cluster  counters.Store
+	// Now is response-ratelimiting's clock (the windows counted in); nil
+	// is time.Now.
+	Now func() time.Time
 }
 
 // Registry returns a registry of every shipped plugin with state of its
@@ -52,6 +66,12 @@ func RegistryWith(o Options) *plugin.Registry {
 	if o.ProxyCache == nil {
 		o.ProxyCache = proxycache.NewStore()
 	}
+	if o.Counters == nil {
+		o.Counters = counters.NewMemory(o.Now)
+	}
+	if o.Redis == nil {
+		o.Redis = counters.NewRedises()
+	}
 	r := plugin.NewRegistry()
 	r.Register(acl.Name, acl.New)
 	r.Register(basicauth.Name, basicauth.New)
@@ -68,6 +88,8 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(requestsizelimiting.Name, requestsizelimiting.New)
 	r.Register(requesttermination.Name, requesttermination.New)
 	r.Register(requesttransformer.Name, requesttransformer.New)
+	r.Register(responseratelimiting.Name, responseratelimiting.NewFactory(responseratelimiting.Stores{
+		Local: o.Counters, Redis: o.Redis, Cluster: o.Cluster, Now: o.Now}))
 	r.Register(responsetransformer.Name, responsetransformer.New)
 	return r
 }

@@ -115,6 +115,15 @@ func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
 func (s *Server) filter(ex *exchange, res *http.Response) error {
 	set := ex.c.plugins
 	set.Header(ex.pc, res.StatusCode, res.Header)
+	if status := ex.pc.HeaderExit(); status != 0 {
+		res.Body.Close()
+		res.StatusCode, res.Status = status, ""
+		res.Body, res.ContentLength = http.NoBody, 0
+		res.Header["Content-Length"] = []string{"0"}
+		res.Header.Del("Transfer-Encoding")
+		ex.status = status
+		return nil
+	}
 	if res.StatusCode == http.StatusSwitchingProtocols || !set.NeedsBody(ex.pc, res.StatusCode, res.Header) {
 		return nil
 	}

@@ -86,13 +86,13 @@ func TestEverySchema(t *testing.T) {
 	t.Parallel()
 	want := []string{"acl", "basic-auth", "bot-detection", "correlation-id", "cors",
 		"ip-restriction", "jwt", "key-auth", "prometheus", "proxy-cache", "rate-limiting", "redirect",
-		"request-size-limiting", "request-termination", "request-transformer",
+		"request-size-limiting", "request-termination", "request-transformer", "response-ratelimiting",
 		"response-transformer"}
 	require.Equal(t, want, pluginschema.Names())
 	prio := map[string]int{"correlation-id": 100001, "ip-restriction": 990, "cors": 2000, "jwt": 1450,
 		"key-auth": 1250, "basic-auth": 1100, "acl": 950, "rate-limiting": 910, "request-size-limiting": 951,
 		"request-termination": 2, "request-transformer": 801, "response-transformer": 800, "prometheus": 13,
-		"redirect": 779, "bot-detection": 2500, "proxy-cache": 100}
+		"redirect": 779, "bot-detection": 2500, "proxy-cache": 100, "response-ratelimiting": 900}
 	for name, p := range prio {
 		s, ok := pluginschema.Lookup(name)
 		require.True(t, ok, name)

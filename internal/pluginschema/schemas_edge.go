@@ -22,7 +22,7 @@ func init() {
 		return checkURL(cfg, "location")
 	})
 	register("bot-detection", 2500, checkBotDetection)
-	// register("response-ratelimiting", 900, checkResponseRateLimiting)
+	register("response-ratelimiting", 900, checkResponseRateLimiting)
 	// register("aws-lambda", 750, checkAWSLambda)
 }
 
