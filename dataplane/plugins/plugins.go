@@ -83,7 +83,8 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(keyauth.Name, keyauth.New)
 	r.Register(prometheus.Name, prometheus.NewFactory(o.Metrics))
 	r.Register(proxycache.Name, proxycache.NewFactory(o.ProxyCache))
-	r.Register(ratelimiting.Name, ratelimiting.NewFactory(o.RateLimits))
+	r.Register(ratelimiting.Name, ratelimiting.NewFactory(o.RateLimits,
+		ratelimiting.Shared{Redis: o.Redis, Cluster: o.Cluster}))
 	r.Register(redirect.Name, redirect.New)
 	r.Register(requestsizelimiting.Name, requestsizelimiting.New)
 	r.Register(requesttermination.Name, requesttermination.New)

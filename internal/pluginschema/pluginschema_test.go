@@ -26,7 +26,7 @@ func TestNormalizeErrors(t *testing.T) {
 		{"element one of", "cors", map[string]any{"methods": []any{"GET", "FETCH"}}, map[string]string{"config.methods.2": "expected one of: GET, HEAD, PUT, PATCH, POST, DELETE, OPTIONS, TRACE, CONNECT"}},
 		{"nested unknown", "request-transformer", map[string]any{"add": map[string]any{"cookies": []any{}}}, map[string]string{"config.add.cookies": "unknown field"}},
 		{"rate limit needs a period", "rate-limiting", map[string]any{}, map[string]string{"config.@entity": "at least one of these fields must be non-empty: 'config.second', 'config.minute', 'config.hour', 'config.day', 'config.month', 'config.year'"}},
-		{"rate limit policy", "rate-limiting", map[string]any{"minute": 5.0, "policy": "redis"}, map[string]string{"config.policy": "policy 'redis' is not supported by this data plane (counters are kept per node): use 'local'"}},
+		{"rate limit policy", "rate-limiting", map[string]any{"minute": 5.0, "policy": "redis"}, map[string]string{"config.redis.host": "required field missing"}},
 		{"rate limit order", "rate-limiting", map[string]any{"second": 10.0, "minute": 5.0}, map[string]string{"config.@entity": "The limit for minute(5) cannot be lower than the limit for second(10)"}},
 		{"rate limit header name", "rate-limiting", map[string]any{"minute": 5.0, "limit_by": "header"}, map[string]string{"config.header_name": "required field missing"}},
 		{"acl both", "acl", map[string]any{"allow": []any{"a"}, "deny": []any{"b"}}, map[string]string{"config.@entity": "only one of these fields must be non-empty: 'config.allow', 'config.deny'"}},

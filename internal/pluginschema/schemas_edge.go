@@ -83,15 +83,7 @@ func checkBotDetection(cfg map[string]any) map[string]string {
 }
 
 func checkResponseRateLimiting(cfg map[string]any) map[string]string {
-	var errs map[string]string
-	if p, _ := cfg["policy"].(string); p == "redis" {
-		redis, _ := cfg["redis"].(map[string]any)
-		for _, f := range []string{"host", "port", "timeout"} {
-			if redis == nil || empty(redis[f]) {
-				errs = merge(errs, map[string]string{"redis." + f: msgRequired})
-			}
-		}
-	}
+	errs := redisRequired(cfg)
 	limits, _ := cfg["limits"].(map[string]any)
 	if len(limits) == 0 {
 		return merge(errs, map[string]string{"limits": "length must be at least 1"})
