@@ -151,7 +151,8 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.mounts = map[string]http.Handler{"/proxy-cache": cache.API()}
 	redises := counters.NewRedises()
 	defer func() { _ = redises.Close() }()
-	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, ProxyCache: cache, Redis: redises}), log)
+	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm,
+		ProxyCache: cache, Redis: redises, AWS: pluginAWS(log), Log: log.With("component", "plugins")}), log)
 }
 
 // runDataPlane runs a data plane until ctx is done: the proxy on

@@ -59,6 +59,9 @@ type Context struct {
 	// replace.uri), replaces the path sent to the upstream.
 	UpstreamPath string
 
+	// ids gives the request id, made when first asked for.
+	ids interface{ RequestID() string }
+
 	// exitStatus, when set by a header filter, replaces the upstream
 	// response's status and empties its body.
 	exitStatus int
@@ -108,6 +111,19 @@ func (pc *Context) State() any {
 		return pc.resolved[pc.current].state
 	}
 	return nil
+}
+
+// SetRequestIDSource makes src answer RequestID (the proxy's exchange,
+// which makes the id when first asked).
+func (pc *Context) SetRequestIDSource(src interface{ RequestID() string }) { pc.ids = src }
+
+// RequestID returns the request's id (X-Kong-Request-Id), "" when the
+// server does not give one.
+func (pc *Context) RequestID() string {
+	if pc.ids == nil {
+		return ""
+	}
+	return pc.ids.RequestID()
 }
 
 // ExitInHeader is kong.response.exit(status) called from a header filter

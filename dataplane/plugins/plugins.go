@@ -4,10 +4,12 @@
 package plugins
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/acl"
+	"github.com/skyport-gw/skyport/dataplane/plugins/awslambda"
 	"github.com/skyport-gw/skyport/dataplane/plugins/basicauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/botdetection"
 	"github.com/skyport-gw/skyport/dataplane/plugins/correlationid"
@@ -45,6 +47,12 @@ type Options struct {
 	Counters *counters.Memory
 	Redis    *counters.Redises
 	Cluster  counters.Store
+	// AWS is the data plane's Region and credentials, for aws-lambda
+	// instances without their own.
+	AWS awslambda.AWS
+	// Log receives the plugins' failures (a store or a function that
+	// cannot be reached); nil discards them.
+	Log *slog.Logger
 	// Now is response-ratelimiting's clock (the windows counted in); nil
 	// is time.Now.
 	Now func() time.Time
@@ -74,6 +82,7 @@ func RegistryWith(o Options) *plugin.Registry {
 	}
 	r := plugin.NewRegistry()
 	r.Register(acl.Name, acl.New)
+	r.Register(awslambda.Name, awslambda.NewFactory(o.AWS, o.Log))
 	r.Register(basicauth.Name, basicauth.New)
 	r.Register(botdetection.Name, botdetection.New)
 	r.Register(correlationid.Name, correlationid.New)
@@ -84,13 +93,13 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(prometheus.Name, prometheus.NewFactory(o.Metrics))
 	r.Register(proxycache.Name, proxycache.NewFactory(o.ProxyCache))
 	r.Register(ratelimiting.Name, ratelimiting.NewFactory(o.RateLimits,
-		ratelimiting.Shared{Redis: o.Redis, Cluster: o.Cluster}))
+		ratelimiting.Shared{Redis: o.Redis, Cluster: o.Cluster, Log: o.Log}))
 	r.Register(redirect.Name, redirect.New)
 	r.Register(requestsizelimiting.Name, requestsizelimiting.New)
 	r.Register(requesttermination.Name, requesttermination.New)
 	r.Register(requesttransformer.Name, requesttransformer.New)
 	r.Register(responseratelimiting.Name, responseratelimiting.NewFactory(responseratelimiting.Stores{
-		Local: o.Counters, Redis: o.Redis, Cluster: o.Cluster, Now: o.Now}))
+		Local: o.Counters, Redis: o.Redis, Cluster: o.Cluster, Now: o.Now, Log: o.Log}))
 	r.Register(responsetransformer.Name, responsetransformer.New)
 	return r
 }

@@ -84,7 +84,7 @@ func TestNormalizeDefaults(t *testing.T) {
 
 func TestEverySchema(t *testing.T) {
 	t.Parallel()
-	want := []string{"acl", "basic-auth", "bot-detection", "correlation-id", "cors",
+	want := []string{"acl", "aws-lambda", "basic-auth", "bot-detection", "correlation-id", "cors",
 		"ip-restriction", "jwt", "key-auth", "prometheus", "proxy-cache", "rate-limiting", "redirect",
 		"request-size-limiting", "request-termination", "request-transformer", "response-ratelimiting",
 		"response-transformer"}
@@ -92,7 +92,7 @@ func TestEverySchema(t *testing.T) {
 	prio := map[string]int{"correlation-id": 100001, "ip-restriction": 990, "cors": 2000, "jwt": 1450,
 		"key-auth": 1250, "basic-auth": 1100, "acl": 950, "rate-limiting": 910, "request-size-limiting": 951,
 		"request-termination": 2, "request-transformer": 801, "response-transformer": 800, "prometheus": 13,
-		"redirect": 779, "bot-detection": 2500, "proxy-cache": 100, "response-ratelimiting": 900}
+		"redirect": 779, "bot-detection": 2500, "proxy-cache": 100, "response-ratelimiting": 900, "aws-lambda": 750}
 	for name, p := range prio {
 		s, ok := pluginschema.Lookup(name)
 		require.True(t, ok, name)

@@ -23,7 +23,7 @@ func init() {
 	})
 	register("bot-detection", 2500, checkBotDetection)
 	register("response-ratelimiting", 900, checkResponseRateLimiting)
-	// register("aws-lambda", 750, checkAWSLambda)
+	register("aws-lambda", 750, checkAWSLambda)
 }
 
 // checkProxyCache is Kong's shared dictionary check: the memory strategy

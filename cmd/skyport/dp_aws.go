@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/skyport-gw/skyport/dataplane/plugins/awslambda"
+	"github.com/skyport-gw/skyport/internal/awsconfig"
+)
+
+// pluginAWS is the data plane's Region and credentials for the
+// aws-lambda plugin: AWS_REGION (or AWS_DEFAULT_REGION), and the SDK's
+// default chain (the ECS task role on AWS), loaded when first needed so
+// a data plane without aws-lambda never asks for them.
+func pluginAWS(log *slog.Logger) awslambda.AWS {
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	return awslambda.AWS{Region: region, Credentials: aws.NewCredentialsCache(&lazyCredentials{log: log})}
+}
+
+// lazyCredentials loads the SDK's default configuration on the first
+// Retrieve and hands out its credentials.
+type lazyCredentials struct {
+	log  *slog.Logger
+	once sync.Once
+	p    aws.CredentialsProvider
+	err  error
+}
+
+func (l *lazyCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	l.once.Do(func() {
+		cfg, err := awsconfig.Load(ctx, l.log)
+		if err != nil {
+			l.err = err
+			return
+		}
+		if cfg.Credentials == nil {
+			l.err = awsconfig.ErrNoCredentials
+			return
+		}
+		l.p = cfg.Credentials
+	})
+	if l.err != nil {
+		return aws.Credentials{}, fmt.Errorf("loading the data plane's AWS credentials: %w", l.err)
+	}
+	return l.p.Retrieve(ctx)
+}
