@@ -40,13 +40,15 @@ type Options struct {
 	// ProxyCache holds proxy-cache's entries; serve its API on the status
 	// listener. Nil creates a store owned by the registry.
 	ProxyCache *proxycache.Store
-	// Counters keep response-ratelimiting's local counts; Redis its redis
+	// Counters keep response-ratelimiting's local counts; Redis the redis
 	// policy's connections (close them at shutdown); Cluster, when set,
-	// is the fleet-wide store of the cluster policy. Nil Counters and
-	// Redis are created, owned by the registry.
+	// the cluster policy's stores over the counter table (close it at
+	// shutdown; without it the cluster policy fails, and fault_tolerant
+	// instances let requests through). Nil Counters and Redis are
+	// created, owned by the registry.
 	Counters *counters.Memory
 	Redis    *counters.Redises
-	Cluster  counters.Store
+	Cluster  *counters.Cluster
 	// AWS is the data plane's Region and credentials, for aws-lambda
 	// instances without their own.
 	AWS awslambda.AWS

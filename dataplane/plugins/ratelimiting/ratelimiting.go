@@ -50,6 +50,10 @@ type Config struct {
 	// Policy is local, redis or cluster; Redis configures redis.
 	Policy string               `json:"policy"`
 	Redis  counters.RedisConfig `json:"redis"`
+	// SyncRate is how often, in seconds, the cluster policy synchronizes
+	// this node's counts with the fleet's; -1 (or 0) counts in the table
+	// on every request.
+	SyncRate float64 `json:"sync_rate"`
 	// FaultTolerant proxies when a shared store cannot be reached (local
 	// counters always can).
 	FaultTolerant bool `json:"fault_tolerant"`
@@ -87,9 +91,9 @@ var (
 type Shared struct {
 	// Redis hands out a store per Redis server.
 	Redis *counters.Redises
-	// Cluster is the cluster policy's store; nil when the data plane has
-	// none.
-	Cluster counters.Store
+	// Cluster gives the cluster policy's stores; nil when the data plane
+	// has no counter table.
+	Cluster *counters.Cluster
 	// Log receives store failures.
 	Log *slog.Logger
 }
@@ -117,10 +121,7 @@ func NewFactory(store *Store, shared Shared) plugin.Factory {
 		case "redis":
 			rl.remote = shared.Redis.For(c.Redis)
 		case "cluster":
-			if shared.Cluster == nil {
-				return nil, fmt.Errorf("building rate-limiting: %w", ErrNoCluster)
-			}
-			rl.remote = shared.Cluster
+			rl.remote = shared.Cluster.Store(time.Duration(c.SyncRate * float64(time.Second)))
 		}
 		rl.scope = scopeOf(env)
 		for p, v := range []*float64{c.Second, c.Minute, c.Hour, c.Day, c.Month, c.Year} {

@@ -56,9 +56,9 @@ type Stores struct {
 	Local *counters.Memory
 	// Redis hands out a store per Redis server.
 	Redis *counters.Redises
-	// Cluster counts across the fleet; nil when the data plane has no
-	// cluster store.
-	Cluster counters.Store
+	// Cluster gives the cluster policy's stores; nil when the data plane
+	// has no counter table.
+	Cluster *counters.Cluster
 	// Log receives store failures.
 	Log *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -109,10 +109,7 @@ func NewFactory(stores Stores) plugin.Factory {
 		case "redis":
 			rl.store = stores.Redis.For(c.Redis)
 		case "cluster":
-			if stores.Cluster == nil {
-				return nil, fmt.Errorf("building response-ratelimiting: %w", ErrNoCluster)
-			}
-			rl.store = stores.Cluster
+			rl.store = stores.Cluster.Store(0)
 		default:
 			rl.store = stores.Local
 		}
