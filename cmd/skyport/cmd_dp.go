@@ -49,6 +49,9 @@ type dpOptions struct {
 	Labels            string
 	LatencyHeaders    bool
 	RequestIDHeaders  bool
+	// CountersTable is the DynamoDB table of the rate-limiting plugins'
+	// cluster policy; empty leaves the policy unavailable.
+	CountersTable string
 	// AdoptCluster lets the data plane follow a control plane of another
 	// cluster than the one its cache holds (dpsync.Config.AdoptCluster).
 	AdoptCluster bool
@@ -98,6 +101,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.AdoptCluster, "adopt-cluster", false, "follow a control plane of another cluster than the one the running configuration or --cache-dir belongs to (without it, such snapshots are refused and reported)")
+	fs.StringVar(&o.CountersTable, "counters-table", "", "DynamoDB table of the rate-limiting plugins' cluster policy (the stack's counter table); empty: the cluster policy is unavailable")
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
 	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")
 	registerAccessLog(fs, &o.AccessLog)
@@ -151,8 +155,15 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.mounts = map[string]http.Handler{"/proxy-cache": cache.API()}
 	redises := counters.NewRedises()
 	defer func() { _ = redises.Close() }()
-	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm,
-		ProxyCache: cache, Redis: redises, AWS: pluginAWS(log), Log: log.With("component", "plugins")}), log)
+	cluster, err := clusterCounters(ctx, o.CountersTable, log)
+	if err != nil {
+		return err
+	}
+	if cluster != nil {
+		defer cluster.Close()
+	}
+	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, ProxyCache: cache,
+		Redis: redises, Cluster: cluster, AWS: pluginAWS(log), Log: log.With("component", "plugins")}), log)
 }
 
 // runDataPlane runs a data plane until ctx is done: the proxy on

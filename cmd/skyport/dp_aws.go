@@ -8,8 +8,10 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/skyport-gw/skyport/dataplane/plugins/awslambda"
+	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 )
 
@@ -51,4 +53,21 @@ func (l *lazyCredentials) Retrieve(ctx context.Context) (aws.Credentials, error)
 		return aws.Credentials{}, fmt.Errorf("loading the data plane's AWS credentials: %w", l.err)
 	}
 	return l.p.Retrieve(ctx)
+}
+
+// clusterCounters opens the cluster policy's counter table (--counters-table);
+// nil when none is set.
+func clusterCounters(ctx context.Context, table string, log *slog.Logger) (*counters.Cluster, error) {
+	if table == "" {
+		return nil, nil
+	}
+	cfg, err := awsconfig.Load(ctx, log)
+	if err != nil {
+		return nil, fmt.Errorf("--counters-table: %w", err)
+	}
+	if err := awsconfig.Check(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("--counters-table %s: %w", table, err)
+	}
+	db := counters.NewDynamoDB(dynamodb.NewFromConfig(cfg), table, nil)
+	return counters.NewCluster(db, log.With("component", "counters")), nil
 }
