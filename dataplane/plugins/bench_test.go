@@ -22,6 +22,7 @@ import (
 // benchConfig is the snapshot with key-auth and a rate limit no request
 // reaches, or without plugins.
 func benchConfig(b *testing.B, host string, port int, withPlugins bool) *model.Config {
+	b.Helper()
 	cfg := snapshot(b, host, port, false)
 	if withPlugins {
 		cfg.KeyAuths = []*model.KeyAuth{{Base: model.Base{ID: "cred-alice"}, Key: aliceKey, Consumer: &model.Ref{ID: plugintest.AliceID}}}
@@ -40,12 +41,19 @@ func BenchmarkProxy(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
 		plugins bool
-	}{{"no-plugins", false}, {"key-auth+rate-limiting", true}} {
+		cache   bool
+	}{{"no-plugins", false, false}, {"key-auth+rate-limiting", true, false}, {"proxy-cache-hit", false, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			px := proxy.New(proxy.Options{Registry: plugins.Registry(), Version: "bench",
 				Log: slog.New(slog.DiscardHandler), RetireTimeout: time.Second})
 			defer px.Close()
-			require.NoError(b, px.Apply(context.Background(), benchConfig(b, host, port, tc.plugins), 1, "bench"))
+			cfg := benchConfig(b, host, port, tc.plugins)
+			if tc.cache {
+				// Every request after the first is answered from the cache.
+				cfg.Plugins = append(cfg.Plugins, plugintest.Plugin(b, "p-cache", "proxy-cache",
+					map[string]any{"strategy": "memory", "cache_ttl": 3600}))
+			}
+			require.NoError(b, px.Apply(context.Background(), cfg, 1, "bench"))
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
