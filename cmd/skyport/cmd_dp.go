@@ -21,10 +21,7 @@ import (
 
 	"github.com/skyport-gw/skyport/dataplane/certs"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
-	"github.com/skyport-gw/skyport/dataplane/plugins"
-	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
 	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
-	"github.com/skyport-gw/skyport/dataplane/plugins/proxycache"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/dataplane/status"
 	"github.com/skyport-gw/skyport/internal/declarative"
@@ -151,19 +148,12 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.logFormat = lf.format(stderr)
 	pm := promplugin.NewMetrics()
 	o.collectors = append(o.collectors, pm)
-	cache := proxycache.NewStore()
-	o.mounts = map[string]http.Handler{"/proxy-cache": cache.API()}
-	redises := counters.NewRedises()
-	defer func() { _ = redises.Close() }()
-	cluster, err := clusterCounters(ctx, o.CountersTable, log)
+	reg, closePlugins, err := dataPlanePlugins(ctx, &o, pm, log)
 	if err != nil {
 		return err
 	}
-	if cluster != nil {
-		defer cluster.Close()
-	}
-	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, ProxyCache: cache,
-		Redis: redises, Cluster: cluster, AWS: pluginAWS(log), Log: log.With("component", "plugins")}), log)
+	defer closePlugins()
+	return runDataPlane(ctx, &o, reg, log)
 }
 
 // runDataPlane runs a data plane until ctx is done: the proxy on

@@ -230,8 +230,13 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 		dpo := builtinDP(o, cl, cp.fallbackURL, cp.verifyKey)
 		bound := make(chan []boundAddr, 1)
 		dpo.bound = func(a []boundAddr) { bound <- a }
+		dpReg, closePlugins, err := dataPlanePlugins(ctx, &dpo, nil, log.With("component", "dp"))
+		if err != nil {
+			return err
+		}
+		defer closePlugins()
 		wg.Go(func() {
-			if err := runDataPlane(ctx, &dpo, reg, log.With("component", "dp")); err != nil {
+			if err := runDataPlane(ctx, &dpo, dpReg, log.With("component", "dp")); err != nil {
 				fail(fmt.Errorf("built-in data plane: %w", err))
 			}
 		})

@@ -4,16 +4,48 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/plugins/awslambda"
 	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
+	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
+	"github.com/skyport-gw/skyport/dataplane/plugins/proxycache"
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 )
+
+// dataPlanePlugins builds a data plane's plugin registry with the state
+// its plugins keep for as long as it runs: metrics (nil: not exported),
+// the proxy-cache store (its routes mounted on o's status listener),
+// Redis connections, the cluster policy's counter table
+// (--counters-table) and the AWS Region and credentials. close releases
+// them after the data plane stopped.
+func dataPlanePlugins(ctx context.Context, o *dpOptions, metrics *promplugin.Metrics, log *slog.Logger) (reg *plugin.Registry, closeAll func(), err error) {
+	cluster, err := clusterCounters(ctx, o.CountersTable, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	cache := proxycache.NewStore()
+	if o.mounts == nil {
+		o.mounts = map[string]http.Handler{}
+	}
+	o.mounts["/proxy-cache"] = cache.API()
+	redises := counters.NewRedises()
+	reg = plugins.RegistryWith(plugins.Options{Metrics: metrics, ProxyCache: cache, Redis: redises,
+		Cluster: cluster, AWS: pluginAWS(log), Log: log.With("component", "plugins")})
+	return reg, func() {
+		if cluster != nil {
+			cluster.Close()
+		}
+		_ = redises.Close()
+	}, nil
+}
 
 // pluginAWS is the data plane's Region and credentials for the
 // aws-lambda plugin: AWS_REGION (or AWS_DEFAULT_REGION), and the SDK's
