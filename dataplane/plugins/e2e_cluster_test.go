@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
@@ -101,4 +102,28 @@ func TestEndToEndRateLimitingClusterSynced(t *testing.T) {
 		res := f.send(t, dp)
 		require.Equal(t, http.StatusTooManyRequests, res.StatusCode, "after a sync every node sees 6 of 6 (data plane %d)", dp)
 	}
+}
+
+// TestEndToEndRateLimitingClusterSyncLoop: the nodes' own sync loops,
+// every sync_rate, bring each node the others' counts.
+func TestEndToEndRateLimitingClusterSyncLoop(t *testing.T) {
+	t.Parallel()
+	const syncRate = 200 * time.Millisecond
+	f := newFleet(t, "counters-loop", map[string]any{"month": 4, "policy": "cluster", "sync_rate": syncRate.Seconds(),
+		"limit_by": "header", "header_name": "X-Tenant"})
+	require.Equal(t, http.StatusOK, f.send(t, 0).StatusCode, "1 of 4, in the table")
+	require.Equal(t, http.StatusOK, f.send(t, 1).StatusCode, "2 of 4, in the table")
+	require.Equal(t, http.StatusOK, f.send(t, 0).StatusCode, "3 of 4, on node 0 only")
+	require.Equal(t, http.StatusOK, f.send(t, 0).StatusCode, "4 of 4, on node 0 only")
+
+	// Kong's key of the counter (a global plugin: no route, no service).
+	const none = "00000000-0000-0000-0000-000000000000"
+	key := "ratelimit:" + none + ":" + none + ":acme:" +
+		strconv.FormatInt(counters.WindowStart("month", time.Now()), 10) + ":month"
+	node1 := f.clusters[1].Store(syncRate)
+	require.Eventually(t, func() bool {
+		v, err := node1.Get(context.Background(), []string{key})
+		return err == nil && v[0] == 4
+	}, 60*time.Second, 20*time.Millisecond, "node 0's loop adds its counts, node 1's reads them back")
+	require.Equal(t, http.StatusTooManyRequests, f.send(t, 1).StatusCode)
 }
