@@ -15,18 +15,17 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/plugins/awslambda"
 	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
-	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/plugins/proxycache"
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 )
 
-// dataPlanePlugins builds a data plane's plugin registry with the state
-// its plugins keep for as long as it runs: metrics (nil: not exported),
-// the proxy-cache store (its routes mounted on o's status listener),
-// Redis connections, the cluster policy's counter table
-// (--counters-table) and the AWS Region and credentials. close releases
-// them after the data plane stopped.
-func dataPlanePlugins(ctx context.Context, o *dpOptions, metrics *promplugin.Metrics, log *slog.Logger) (reg *plugin.Registry, closeAll func(), err error) {
+// dataPlanePlugins builds a data plane's plugin registry from base (the
+// metrics and queues the caller exports, the node's identity) and the
+// state its plugins keep for as long as it runs: the proxy-cache store
+// (its routes mounted on o's status listener), Redis connections, the
+// cluster policy's counter table (--counters-table) and the AWS Region
+// and credentials. closeAll releases them after the data plane stopped.
+func dataPlanePlugins(ctx context.Context, o *dpOptions, base plugins.Options, log *slog.Logger) (reg *plugin.Registry, closeAll func(), err error) {
 	cluster, err := clusterCounters(ctx, o.CountersTable, log)
 	if err != nil {
 		return nil, nil, err
@@ -37,8 +36,9 @@ func dataPlanePlugins(ctx context.Context, o *dpOptions, metrics *promplugin.Met
 	}
 	o.mounts["/proxy-cache"] = cache.API()
 	redises := counters.NewRedises()
-	reg = plugins.RegistryWith(plugins.Options{Metrics: metrics, ProxyCache: cache, Redis: redises,
-		Cluster: cluster, AWS: pluginAWS(log), Log: log.With("component", "plugins")})
+	base.ProxyCache, base.Redis, base.Cluster, base.AWS = cache, redises, cluster, pluginAWS(log)
+	base.Log = log.With("component", "plugins")
+	reg = plugins.RegistryWith(base)
 	return reg, func() {
 		if cluster != nil {
 			cluster.Close()

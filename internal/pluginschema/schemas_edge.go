@@ -3,7 +3,6 @@ package pluginschema
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,7 +18,7 @@ const ProxyCacheDictionary = "kong_db_cache"
 func init() {
 	register("proxy-cache", 100, checkProxyCache)
 	register("redirect", 779, func(cfg map[string]any) map[string]string {
-		return checkURL(cfg, "location")
+		return checkURLFields(cfg, "location")
 	})
 	register("bot-detection", 2500, checkBotDetection)
 	register("response-ratelimiting", 900, checkResponseRateLimiting)
@@ -39,31 +38,18 @@ func checkProxyCache(cfg map[string]any) map[string]string {
 
 // checkURL is Kong's typedefs.url validator on the named fields that are
 // set.
-func checkURL(cfg map[string]any, names ...string) map[string]string {
+func checkURLFields(cfg map[string]any, names ...string) map[string]string {
 	var errs map[string]string
 	for _, n := range names {
 		s, ok := cfg[n].(string)
 		if !ok {
 			continue
 		}
-		if msg := urlProblem(s); msg != "" {
+		if _, msg := checkURL(s); msg != "" {
 			errs = merge(errs, map[string]string{n: msg})
 		}
 	}
 	return errs
-}
-
-func urlProblem(s string) string {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return "could not parse url. " + err.Error()
-	case u.Host == "":
-		return "missing host in url"
-	case u.Scheme == "":
-		return "missing scheme in url"
-	}
-	return ""
 }
 
 // checkBotDetection compiles each pattern. The data plane matches with
@@ -134,7 +120,7 @@ func checkAWSLambda(cfg map[string]any) map[string]string {
 	if empty(cfg["aws_key"]) != empty(cfg["aws_secret"]) {
 		return map[string]string{"@entity": "all or none of these fields must be set: 'config.aws_key', 'config.aws_secret'"}
 	}
-	errs := checkURL(cfg, "aws_sts_endpoint_url", "proxy_url")
+	errs := checkURLFields(cfg, "aws_sts_endpoint_url", "proxy_url")
 	for _, n := range []string{"aws_region", "host"} {
 		if s, ok := cfg[n].(string); ok {
 			if msg := hostProblem(s); msg != "" {
