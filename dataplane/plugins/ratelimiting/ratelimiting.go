@@ -75,10 +75,10 @@ type RateLimiting struct {
 	counters  *Counters
 	// remote, when set, is the shared store counted in instead; scope is
 	// "route:service" in its keys.
-	remote counters.Store
-	scope  string
-	log    *slog.Logger
-	now    func() time.Time
+	remote   counters.Store
+	scope    string
+	failures *counters.FailureLog
+	now      func() time.Time
 }
 
 var (
@@ -116,7 +116,8 @@ func NewFactory(store *Store, shared Shared) plugin.Factory {
 			}
 		}
 		store.retain(keep)
-		rl := &RateLimiting{conf: c, counters: store.counters(env.Plugin.ID), now: store.now, log: shared.Log}
+		rl := &RateLimiting{conf: c, counters: store.counters(env.Plugin.ID), now: store.now,
+			failures: counters.NewFailureLog(shared.Log, time.Minute)}
 		switch c.Policy {
 		case "redis":
 			rl.remote = shared.Redis.For(c.Redis)
@@ -159,7 +160,7 @@ func (rl *RateLimiting) Access(pc *plugin.Context, r *http.Request) *plugin.Resp
 			if !rl.conf.FaultTolerant {
 				return plugin.Error(http.StatusInternalServerError, "")
 			}
-			rl.log.Error("rate-limiting: counting in the shared store", "policy", rl.conf.Policy, "error", err)
+			rl.failures.Error("rate-limiting: counting in the shared store", "policy", rl.conf.Policy, "error", err)
 			return nil
 		}
 	} else {

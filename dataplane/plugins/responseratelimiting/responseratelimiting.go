@@ -79,7 +79,7 @@ type ResponseRateLimiting struct {
 	names           []string
 	store           counters.Store
 	scope           string // "route:service" of the instance
-	log             *slog.Logger
+	failures        *counters.FailureLog
 	now             func() time.Time
 	remainingHeader map[string]string
 }
@@ -104,7 +104,8 @@ func NewFactory(stores Stores) plugin.Factory {
 		if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
 			return nil, fmt.Errorf("building response-ratelimiting: %w", err)
 		}
-		rl := &ResponseRateLimiting{conf: c, log: stores.Log, now: stores.Now, remainingHeader: map[string]string{}}
+		rl := &ResponseRateLimiting{conf: c, failures: counters.NewFailureLog(stores.Log, time.Minute), now: stores.Now,
+			remainingHeader: map[string]string{}}
 		switch c.Policy {
 		case "redis":
 			rl.store = stores.Redis.For(c.Redis)
@@ -174,7 +175,7 @@ func (rl *ResponseRateLimiting) Access(pc *plugin.Context, r *http.Request) *plu
 		if !rl.conf.FaultTolerant {
 			return plugin.Error(http.StatusInternalServerError, "")
 		}
-		rl.log.Error("response-ratelimiting: reading counters", "error", err)
+		rl.failures.Error("response-ratelimiting: reading counters", "error", err)
 		return nil
 	}
 	st.remaining = make([]int64, len(rl.limits))
@@ -302,6 +303,6 @@ func (rl *ResponseRateLimiting) Log(pc *plugin.Context, e *plugin.LogEntry) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	if _, err := rl.store.Add(ctx, incs); err != nil {
-		rl.log.Error("response-ratelimiting: counting usage", "error", err)
+		rl.failures.Error("response-ratelimiting: counting usage", "error", err)
 	}
 }
