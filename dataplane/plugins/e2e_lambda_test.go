@@ -69,6 +69,8 @@ func lambdaAPI(t *testing.T) *httptest.Server {
 		case "proxy":
 			_, _ = w.Write([]byte(`{"statusCode":201,"headers":{"X-Fn":"yes","Content-Type":"text/plain"},` +
 				`"multiValueHeaders":{"X-Multi":["a","b"]},"body":"aGVsbG8=","isBase64Encoded":true}`))
+		case "proxyjson":
+			_, _ = w.Write([]byte(`{"statusCode":"200","headers":{"Content-Type":"application/json"},"body":"{\"items\":[]}"}`))
 		case "crash":
 			w.Header().Set("X-Amz-Function-Error", "Unhandled")
 			_, _ = w.Write([]byte(`{"errorMessage":"boom","errorType":"Error"}`))
@@ -187,6 +189,10 @@ func TestEndToEndAWSLambda(t *testing.T) {
 				require.Equal(t, []string{"a", "b"}, res.Header.Values("X-Multi"))
 				require.Equal(t, "text/plain", res.Header.Get("Content-Type"))
 			}},
+		{desc: "a proxy response's JSON body is left as it is", conf: map[string]any{"function_name": "proxyjson",
+			"is_proxy_integration": true},
+			method: http.MethodGet, path: "/api/fn", status: http.StatusOK,
+			check: func(t *testing.T, _ *http.Response, body string) { require.Equal(t, `{"items":[]}`, body) }},
 		{desc: "not a proxy response", conf: map[string]any{"function_name": "crash", "is_proxy_integration": true},
 			method: http.MethodGet, path: "/api/fn", status: http.StatusBadGateway,
 			check: func(t *testing.T, _ *http.Response, body string) {

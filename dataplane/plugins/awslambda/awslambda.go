@@ -112,7 +112,9 @@ func (l *Lambda) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	} else if l.conf.UnhandledStatus != nil && aws.ToString(out.FunctionError) == "Unhandled" {
 		status = *l.conf.UnhandledStatus
 	}
-	if l.conf.EmptyArraysMode == "legacy" && jsonType.MatchString(strings.ToLower(h.Get("Content-Type"))) {
+	// A proxy response's body is text to Kong, left as it is.
+	if !l.conf.IsProxyIntegration && l.conf.EmptyArraysMode == "legacy" &&
+		jsonType.MatchString(strings.ToLower(h.Get("Content-Type"))) {
 		body = legacyEmptyArrays(body)
 	}
 	if _, ok := h["Content-Type"]; !ok {
