@@ -261,3 +261,28 @@ func TestEndToEndProxyCacheVaryAndBound(t *testing.T) {
 	res, _ = c.get(t, "/api/v?page=1", http.Header{"X-Tenant": {"a"}})
 	require.Equal(t, "Miss", res.Header.Get("X-Cache-Status"), "evicted")
 }
+
+// TestEndToEndProxyCacheByConsumer: an authenticated request's key starts
+// with its consumer, so consumers never share an entry.
+func TestEndToEndProxyCacheByConsumer(t *testing.T) {
+	t.Parallel()
+	host, port, calls := countingUpstream(t)
+	cfg := snapshot(t, host, port, true)
+	cfg.Plugins = []*model.Plugin{
+		plugintest.Plugin(t, "p-key", "key-auth", nil),
+		plugintest.Plugin(t, "p-cache", "proxy-cache", map[string]any{"strategy": "memory"}),
+	}
+	front := serveRegistry(t, cfg, plugins.RegistryWith(plugins.Options{ProxyCache: proxycache.NewStore()}))
+	get := func(key string) *http.Response {
+		res, _ := raw(t, front, http.MethodGet, front.URL+"/api/c?q=1", http.Header{"Apikey": {key}})
+		return res
+	}
+	res := get(aliceKey)
+	require.Equal(t, "Miss", res.Header.Get("X-Cache-Status"))
+	sum := sha256.Sum256([]byte(plugintest.AliceID + ":" + plugintest.RouteID + "|GET|GET /api/c|q=1|"))
+	require.Equal(t, hex.EncodeToString(sum[:]), res.Header.Get("X-Cache-Key"))
+	require.Equal(t, "Hit", get(aliceKey).Header.Get("X-Cache-Status"))
+	require.Equal(t, "Miss", get(bobKey).Header.Get("X-Cache-Status"), "bob has his own entry")
+	require.Equal(t, "Hit", get(bobKey).Header.Get("X-Cache-Status"))
+	require.EqualValues(t, 2, calls.Load())
+}
