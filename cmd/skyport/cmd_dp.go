@@ -48,6 +48,9 @@ type dpOptions struct {
 	Labels            string
 	LatencyHeaders    bool
 	RequestIDHeaders  bool
+	// ProxyCacheAPI serves proxy-cache's Admin API routes on the status
+	// listener.
+	ProxyCacheAPI bool
 	// CountersTable is the DynamoDB table of the rate-limiting plugins'
 	// cluster policy; empty leaves the policy unavailable.
 	CountersTable string
@@ -100,6 +103,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.AdoptCluster, "adopt-cluster", false, "follow a control plane of another cluster than the one the running configuration or --cache-dir belongs to (without it, such snapshots are refused and reported)")
+	fs.BoolVar(&o.ProxyCacheAPI, "proxy-cache-api", false, "serve proxy-cache's Admin API routes (/proxy-cache: read and purge cached responses) on --status-listen; keep that listener private")
 	fs.StringVar(&o.CountersTable, "counters-table", "", "DynamoDB table of the rate-limiting plugins' cluster policy (the stack's counter table); empty: the cluster policy is unavailable")
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
 	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")

@@ -45,7 +45,7 @@ services:
 	proxyAddr, statusAddr := dpFreeAddr(t), dpFreeAddr(t)
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "dp", "--declarative-config", file, "--proxy-listen", proxyAddr,
-		"--status-listen", statusAddr, "--proxy-tls-listen", "", "--access-log", "off")
+		"--status-listen", statusAddr, "--proxy-tls-listen", "", "--access-log", "off", "--proxy-cache-api")
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {

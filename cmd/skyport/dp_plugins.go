@@ -22,7 +22,8 @@ import (
 // dataPlanePlugins builds a data plane's plugin registry from base (the
 // metrics and queues the caller exports, the node's identity) and the
 // state its plugins keep for as long as it runs: the proxy-cache store
-// (its routes mounted on o's status listener), Redis connections, the
+// (its routes mounted on o's status listener with --proxy-cache-api),
+// Redis connections, the
 // cluster policy's counter table (--counters-table) and the AWS Region
 // and credentials. closeAll releases them after the data plane stopped.
 func dataPlanePlugins(ctx context.Context, o *dpOptions, base plugins.Options, log *slog.Logger) (reg *plugin.Registry, closeAll func(), err error) {
@@ -31,10 +32,12 @@ func dataPlanePlugins(ctx context.Context, o *dpOptions, base plugins.Options, l
 		return nil, nil, err
 	}
 	cache := proxycache.NewStore()
-	if o.mounts == nil {
-		o.mounts = map[string]http.Handler{}
+	if o.ProxyCacheAPI {
+		if o.mounts == nil {
+			o.mounts = map[string]http.Handler{}
+		}
+		o.mounts["/proxy-cache"] = cache.API()
 	}
-	o.mounts["/proxy-cache"] = cache.API()
 	redises := counters.NewRedises()
 	base.ProxyCache, base.Redis, base.Cluster, base.AWS = cache, redises, cluster, pluginAWS(log)
 	base.Log = log.With("component", "plugins")
