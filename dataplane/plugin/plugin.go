@@ -171,6 +171,15 @@ type BodyFilter interface {
 	Body(pc *Context, h http.Header, body []byte) []byte
 }
 
+// BodyLimiter is a BodyFilter that wants a body only up to MaxBody
+// bytes (proxy-cache, which stores bounded entries): when the body is
+// longer, BodyTooLarge is called instead of Body and the body streams to
+// the client untouched, never buffered whole.
+type BodyLimiter interface {
+	MaxBody() int64
+	BodyTooLarge(pc *Context)
+}
+
 // Logger runs after the response was sent.
 type Logger interface {
 	Log(pc *Context, e *LogEntry)

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -284,5 +286,55 @@ func TestEndToEndProxyCacheByConsumer(t *testing.T) {
 	require.Equal(t, "Hit", get(aliceKey).Header.Get("X-Cache-Status"))
 	require.Equal(t, "Miss", get(bobKey).Header.Get("X-Cache-Status"), "bob has his own entry")
 	require.Equal(t, "Hit", get(bobKey).Header.Get("X-Cache-Status"))
+	require.EqualValues(t, 2, calls.Load())
+}
+
+// TestEndToEndProxyCacheLargeBody: a response longer than an entry may
+// be is not buffered but streams through, uncached, even without a
+// Content-Length: the client reads its first part while the upstream
+// still waits to send the rest. A short one is cached.
+func TestEndToEndProxyCacheLargeBody(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	chunk := strings.Repeat("x", 16<<10)
+	resume := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte(chunk))
+		w.(http.Flusher).Flush() // chunked: no Content-Length
+		if r.URL.Query().Get("wait") != "" {
+			select {
+			case <-resume:
+			case <-time.After(60 * time.Second):
+				return
+			}
+			_, _ = w.Write([]byte(chunk))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	host, port := splitHostPort(t, srv.Listener.Addr().String())
+	cfg := snapshot(t, host, port, false)
+	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p-cache", "proxy-cache", map[string]any{"strategy": "memory"})}
+	// Entries of at most 8 KiB.
+	store := proxycache.NewStore(proxycache.WithCapacity(64 << 10))
+	front := serveRegistry(t, cfg, plugins.RegistryWith(plugins.Options{ProxyCache: store}))
+
+	res, err := front.Client().Get(front.URL + "/api/big?wait=1")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, "Miss", res.Header.Get("X-Cache-Status"))
+	first := make([]byte, len(chunk))
+	_, err = io.ReadFull(res.Body, first)
+	require.NoError(t, err, "the first part arrives before the upstream sends the rest")
+	close(resume)
+	rest, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Len(t, rest, len(chunk), "then the rest")
+	require.Zero(t, store.Used(), "too large to keep")
+
+	res2, body := raw(t, front, http.MethodGet, front.URL+"/api/big", nil)
+	require.Equal(t, "Miss", res2.Header.Get("X-Cache-Status"))
+	require.Len(t, body, len(chunk))
 	require.EqualValues(t, 2, calls.Load())
 }

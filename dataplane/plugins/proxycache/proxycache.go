@@ -62,6 +62,7 @@ var (
 	_ plugin.Accessor     = (*ProxyCache)(nil)
 	_ plugin.HeaderFilter = (*ProxyCache)(nil)
 	_ plugin.BodyFilter   = (*ProxyCache)(nil)
+	_ plugin.BodyLimiter  = (*ProxyCache)(nil)
 )
 
 // NewFactory returns the plugin's factory, caching in store.
@@ -279,6 +280,17 @@ func (pc *ProxyCache) NeedsBody(ctx *plugin.Context, _ int, h http.Header) bool 
 		}
 	}
 	return true
+}
+
+// MaxBody implements plugin.BodyLimiter: the largest body an entry may
+// hold, so a longer one is never buffered for the cache.
+func (pc *ProxyCache) MaxBody() int64 { return pc.store.maxEntry }
+
+// BodyTooLarge implements plugin.BodyLimiter: the response is not stored.
+func (pc *ProxyCache) BodyTooLarge(ctx *plugin.Context) {
+	if st, ok := ctx.State().(*state); ok {
+		st.store = false
+	}
 }
 
 // Body implements plugin.BodyFilter: the response is stored, and passed
