@@ -70,6 +70,7 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.dp.ProxyListen, "proxy-listen", "0.0.0.0:8000", "built-in data plane: HTTP proxy listen address")
 	fs.StringVar(&o.dp.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "built-in data plane: HTTPS proxy listen address (empty disables)")
 	fs.StringVar(&o.dp.StatusListen, "status-listen", "0.0.0.0:8100", "built-in data plane: status API listen address")
+	fs.BoolVar(&o.dp.ProxyCacheAPI, "proxy-cache-api", false, "built-in data plane: serve proxy-cache's Admin API routes (/proxy-cache) on --status-listen")
 	fs.StringVar(&o.dp.Labels, "labels", "", "built-in data plane: labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.dp.AdoptCluster, "adopt-cluster", false, "built-in data plane: follow this control plane even though its cache (--data-dir/dp) holds another cluster's configuration")
 	fs.DurationVar(&o.dp.DrainTimeout, "drain-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
@@ -233,8 +234,13 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 		dpo.collectors = append(dpo.collectors, lq)
 		bound := make(chan []boundAddr, 1)
 		dpo.bound = func(a []boundAddr) { bound <- a }
+		dpReg, closePlugins, err := dataPlanePlugins(ctx, &dpo, plugins.Options{LogQueues: lq}, log.With("component", "dp"))
+		if err != nil {
+			return err
+		}
+		defer closePlugins()
 		wg.Go(func() {
-			if err := runDataPlane(ctx, &dpo, reg, log.With("component", "dp")); err != nil {
+			if err := runDataPlane(ctx, &dpo, dpReg, log.With("component", "dp")); err != nil {
 				fail(fmt.Errorf("built-in data plane: %w", err))
 			}
 		})

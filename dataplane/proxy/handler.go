@@ -88,6 +88,9 @@ func (ex *exchange) requestID() string {
 	return ex.rid
 }
 
+// RequestID is requestID for the plugins (plugin.Context.RequestID).
+func (ex *exchange) RequestID() string { return ex.requestID() }
+
 // ridValue returns the request id as a header value.
 func (ex *exchange) ridValue() []string {
 	if ex.rids == nil {
@@ -177,6 +180,7 @@ func (s *Server) pluginContext(r *http.Request, ex *exchange, m *router.Match) *
 	}
 	pc := plugin.NewContext(route, svc, captures, ex.clientIP)
 	pc.Start = ex.start
+	pc.SetRequestIDSource(ex)
 	pc.Connection, pc.ConnectionRequests = countRequest(r)
 	return pc
 }

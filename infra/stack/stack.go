@@ -215,6 +215,7 @@ func newFleet(s awscdk.Stack, p *Props, d *data, k *keys, a *apis) *fleet.Fleet 
 		Bucket:         d.bucket,
 		SnapshotPrefix: p.SnapshotPrefix,
 		VerifyKey:      k.verifyKeys,
+		Counters:       d.counters,
 		DesiredCount:   dp.DesiredCount,
 		MinCount:       dp.MinCount,
 		MaxCount:       dp.MaxCount,

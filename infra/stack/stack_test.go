@@ -104,6 +104,11 @@ func TestStateful(t *testing.T) {
 		"TimeToLiveSpecification": map[string]any{"AttributeName": "expires_at", "Enabled": true},
 		"StreamSpecification":     assertions.Match_Absent(),
 	}))
+	tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), props(map[string]any{
+		"KeySchema":               []any{map[string]any{"AttributeName": "pk", "KeyType": "HASH"}},
+		"TimeToLiveSpecification": map[string]any{"AttributeName": "expires", "Enabled": true},
+		"SSESpecification":        map[string]any{"SSEEnabled": true},
+	}))
 	tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), props(map[string]any{
 		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
 		"BucketEncryption": like(map[string]any{
@@ -213,9 +218,10 @@ func TestLeastPrivilege(t *testing.T) {
 		{"cluster manages connections, reads the pointer", "ClusterFunction",
 			[]string{"execute-api:ManageConnections", "s3:GetObject"},
 			[]string{"s3:PutObject", "secretsmanager:"}},
-		{"data planes read snapshots and connect", "DataPlanesTaskRole",
-			[]string{"s3:GetObject", "execute-api:Invoke"},
-			[]string{"s3:PutObject", "dynamodb:"}},
+		{"data planes read snapshots, connect, and count rate limits", "DataPlanesTaskRole",
+			[]string{"s3:GetObject", "execute-api:Invoke", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", `"Counters`},
+			[]string{"s3:PutObject", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan",
+				"dynamodb:*", "Entities"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -250,7 +256,7 @@ func TestFleet(t *testing.T) {
 	}))
 	for _, env := range []map[string]any{
 		{"Name": "SKYPORT_CP_URL"}, {"Name": "SKYPORT_FALLBACK_URL"}, {"Name": "SKYPORT_VERIFY_KEY"},
-		{"Name": "SKYPORT_CP_AUTH", "Value": "iam"},
+		{"Name": "SKYPORT_CP_AUTH", "Value": "iam"}, {"Name": "SKYPORT_COUNTERS_TABLE"},
 	} {
 		tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), props(map[string]any{
 			"ContainerDefinitions": []any{like(map[string]any{
