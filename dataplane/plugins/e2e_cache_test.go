@@ -338,3 +338,41 @@ func TestEndToEndProxyCacheLargeBody(t *testing.T) {
 	require.Len(t, body, len(chunk))
 	require.EqualValues(t, 2, calls.Load())
 }
+
+// TestBodyFilterBound: a body-filtering plugin without a bound of its own
+// (response-transformer) reads at most Limits.FilterBodySize of the
+// upstream's body; a larger body answers 502 instead of passing through
+// unfiltered.
+func TestBodyFilterBound(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		n := 100
+		if r.URL.Query().Get("big") != "" {
+			n = 8 << 10
+		}
+		_, _ = w.Write([]byte(`{"secret":"s","pad":"` + strings.Repeat("x", n) + `"}`))
+	}))
+	t.Cleanup(srv.Close)
+	host, port := splitHostPort(t, srv.Listener.Addr().String())
+	cfg := snapshot(t, host, port, false)
+	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p-resp", "response-transformer",
+		map[string]any{"remove": map[string]any{"json": []any{"secret"}}})}
+	px := proxy.New(proxy.Options{Registry: plugins.Registry(), Version: "test",
+		Log: slog.New(slog.DiscardHandler), Limits: proxy.Limits{FilterBodySize: 4 << 10}})
+	require.NoError(t, px.Apply(context.Background(), cfg, 1, "test"))
+	front := httptest.NewUnstartedServer(nil)
+	front.Config = px.HTTPServer(nil)
+	front.Start()
+	t.Cleanup(func() {
+		front.Close()
+		px.Close()
+	})
+
+	res, body := raw(t, front, http.MethodGet, front.URL+"/api/small", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.NotContains(t, body, "secret")
+	res, body = raw(t, front, http.MethodGet, front.URL+"/api/big?big=1", nil)
+	require.Equal(t, http.StatusBadGateway, res.StatusCode)
+	require.NotContains(t, body, "secret")
+}

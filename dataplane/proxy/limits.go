@@ -46,6 +46,11 @@ type Limits struct {
 	// response (proxy_max_temp_file_size, 1 GiB); past it the response
 	// is read from the upstream as fast as the client takes it.
 	ResponseTempFileSize int64
+	// FilterBodySize bounds the upstream response body a body-filtering
+	// plugin without a limit of its own (response-transformer) reads into
+	// memory (16 MiB); a larger body answers 502 rather than passing
+	// through unfiltered, as the filter may exist to remove something.
+	FilterBodySize int64
 	// TempDir holds the temporary files of buffered bodies, removed as soon
 	// as they are created (they live while open); "" is the system's.
 	TempDir string
@@ -65,6 +70,7 @@ const (
 	DefaultBodyBufferSize         = 8 << 10
 	DefaultResponseBufferSize     = 32 << 10
 	DefaultResponseTempFileSize   = 1 << 30
+	DefaultFilterBodySize         = 16 << 20
 	DefaultH2MaxConcurrentStreams = 128
 )
 
@@ -96,6 +102,9 @@ func (l Limits) withDefaults() Limits {
 	setD(&l.HeaderTimeout, DefaultHeaderTimeout)
 	setD(&l.BodyTimeout, DefaultBodyTimeout)
 	setD(&l.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	if l.FilterBodySize <= 0 {
+		l.FilterBodySize = DefaultFilterBodySize
+	}
 	if l.ResponseTempFileSize <= 0 {
 		l.ResponseTempFileSize = DefaultResponseTempFileSize
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -165,7 +166,11 @@ func (s *Server) filter(ex *exchange, res *http.Response) error {
 			return nil
 		}
 	} else {
-		body, err = io.ReadAll(res.Body)
+		limit := s.limits.FilterBodySize
+		body, err = io.ReadAll(io.LimitReader(res.Body, limit+1))
+		if err == nil && int64(len(body)) > limit {
+			err = fmt.Errorf("upstream response body over %d bytes, the bound of a body-filtering plugin", limit)
+		}
 	}
 	res.Body.Close()
 	if err != nil {
