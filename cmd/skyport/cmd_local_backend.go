@@ -30,6 +30,7 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/authorizer"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/eventsource"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/hub"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
 	"github.com/skyport-gw/skyport/lambdas/store"
@@ -108,9 +109,10 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Credentials:  credentials.NewStaticCredentialsProvider(hubCreds.AccessKeyID, hubCreds.SecretAccessKey, ""),
 	})
 	notifier := cluster.NewManagementNotifier(mgmt)
+	hist := history.New(b.objects, history.Retention{Revisions: o.HistoryMaxRevisions, Age: o.HistoryMaxAge}, nil)
 	pub := publisher.New(publisher.Options{
 		Source: b.store, Objects: b.objects, Key: b.key, Notifier: notifier,
-		Connections: b.registry, Presigner: b.presigner, Logger: log.With("component", "publisher"),
+		Connections: b.registry, Presigner: b.presigner, History: hist, PruneHistory: true, Logger: log.With("component", "publisher"),
 	})
 	if b.onCommit != nil {
 		runner := publisher.NewRunner(pub)
@@ -148,7 +150,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 	}
 	hostname, _ := os.Hostname()
 	opts := admin.Options{
-		Store: b.store, DataPlanes: b.registry, NodeID: uuid.NewString(), Hostname: hostname,
+		Store: b.store, History: hist, DataPlanes: b.registry, NodeID: uuid.NewString(), Hostname: hostname,
 		Database: b.database, Plugins: pluginNames, Logger: log.With("component", "admin"),
 		AdminListeners: []admin.Listener{{Addr: o.AdminListen}}, ProxyListeners: proxyListeners(o),
 	}

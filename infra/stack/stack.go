@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
@@ -60,9 +61,14 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	k := newKeys(s, &p)
 	bucketURL := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("s3://"), d.bucket.BucketName(), jsii.String("/" + p.SnapshotPrefix)})
 
+	historyMaxRevisions := jsii.String(strconv.FormatFloat(p.HistoryMaxRevisions, 'f', 0, 64))
+	historyMaxAge := jsii.String(strconv.FormatFloat(p.HistoryMaxDays*24, 'f', 0, 64) + "h")
 	adminEnv := map[string]*string{
-		"SKYPORT_TABLE":         d.entities.TableName(),
-		"SKYPORT_CLUSTER_TABLE": d.cluster.TableName(),
+		"SKYPORT_TABLE":                 d.entities.TableName(),
+		"SKYPORT_CLUSTER_TABLE":         d.cluster.TableName(),
+		"SKYPORT_BUCKET":                bucketURL,
+		"SKYPORT_HISTORY_MAX_REVISIONS": historyMaxRevisions,
+		"SKYPORT_HISTORY_MAX_AGE":       historyMaxAge,
 	}
 	if k.admin != nil {
 		adminEnv["SKYPORT_ADMIN_TOKEN_SECRET"] = k.admin.SecretArn()
@@ -85,12 +91,14 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	cluster.fn.AddEnvironment(jsii.String("SKYPORT_WS_ENDPOINT"), endpoint, nil)
 
 	publisher := newFunction(s, "PublisherFunction", "publisher", &p, map[string]*string{
-		"SKYPORT_TABLE":              d.entities.TableName(),
-		"SKYPORT_CLUSTER_TABLE":      d.cluster.TableName(),
-		"SKYPORT_BUCKET":             bucketURL,
-		"SKYPORT_SIGNING_KEY_SECRET": k.signing.SecretArn(),
-		"SKYPORT_SIGNING_KEY_ID":     k.keyID,
-		"SKYPORT_WS_ENDPOINT":        endpoint,
+		"SKYPORT_TABLE":                 d.entities.TableName(),
+		"SKYPORT_CLUSTER_TABLE":         d.cluster.TableName(),
+		"SKYPORT_BUCKET":                bucketURL,
+		"SKYPORT_SIGNING_KEY_SECRET":    k.signing.SecretArn(),
+		"SKYPORT_SIGNING_KEY_ID":        k.keyID,
+		"SKYPORT_WS_ENDPOINT":           endpoint,
+		"SKYPORT_HISTORY_MAX_REVISIONS": historyMaxRevisions,
+		"SKYPORT_HISTORY_MAX_AGE":       historyMaxAge,
 	}, 60)
 	publisher.fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(d.entities, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
@@ -131,6 +139,11 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 	if k.admin != nil {
 		k.admin.GrantRead(admin, nil)
 	}
+	// Admin: reads the configuration history (records and snapshots).
+	admin.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
+	}))
 	// Cluster routes: connection and status rows, the latest pointer, replies.
 	d.cluster.GrantReadWriteData(cluster)
 	cluster.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -157,15 +170,17 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
 		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
 	}))
-	for _, fn := range []awslambda.Function{cluster, publisher} {
+	for _, fn := range []awslambda.Function{admin, cluster, publisher} {
 		nag.Suppress(fn.Role(), "IAM5", "snapshot objects under the prefix are named by cluster, epoch and revision (snapshots/<cluster>/<epoch>/<rev>.json.gz, latest.json), "+
 			"so the grant covers the prefix; nothing outside it", `/^Resource::<Snapshots[0-9A-F]{8}\.Arn>\/`+p.SnapshotPrefix+`\/\*$/`)
 	}
-	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:    jsii.Strings("s3:ListBucket"),
-		Resources:  &[]*string{d.bucket.BucketArn()},
-		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": []string{p.SnapshotPrefix + "/*"}}},
-	}))
+	for _, fn := range []awslambda.Function{admin, publisher} {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:    jsii.Strings("s3:ListBucket"),
+			Resources:  &[]*string{d.bucket.BucketArn()},
+			Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": []string{p.SnapshotPrefix + "/*"}}},
+		}))
+	}
 	// Nobody but the publisher writes the bucket.
 	d.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("OnlyThePublisherWrites"),

@@ -115,8 +115,9 @@ func TestStateful(t *testing.T) {
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
 		},
 		"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]interface{}{
-			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 30, "Status": "Enabled",
+			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 90, "Status": "Enabled",
 				"TagFilters": []any{map[string]any{"Key": stack.SupersededTag, "Value": "true"}}}),
+			like(map[string]any{"Prefix": "cp/revisions/", "ExpirationInDays": 90, "Status": "Enabled"}),
 		})},
 	}))
 	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), props(map[string]any{
@@ -145,8 +146,10 @@ func TestFunctions(t *testing.T) {
 	tplTok, _ := synth(t, stack.AuthToken)
 	tplTok.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), goFn, jsii.Number(5))
 	for _, env := range []map[string]any{
-		{"SKYPORT_TABLE": assertions.Match_AnyValue(), "SKYPORT_CLUSTER_TABLE": assertions.Match_AnyValue()},
-		{"SKYPORT_SIGNING_KEY_SECRET": assertions.Match_AnyValue(), "SKYPORT_WS_ENDPOINT": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue()},
+		{"SKYPORT_TABLE": assertions.Match_AnyValue(), "SKYPORT_CLUSTER_TABLE": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue(),
+			"SKYPORT_HISTORY_MAX_REVISIONS": "1000", "SKYPORT_HISTORY_MAX_AGE": "2160h"},
+		{"SKYPORT_SIGNING_KEY_SECRET": assertions.Match_AnyValue(), "SKYPORT_WS_ENDPOINT": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue(),
+			"SKYPORT_HISTORY_MAX_REVISIONS": "1000", "SKYPORT_HISTORY_MAX_AGE": "2160h"},
 	} {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props(map[string]any{
 			"Environment": map[string]any{"Variables": like(env)},
@@ -208,8 +211,8 @@ func TestLeastPrivilege(t *testing.T) {
 				`"dynamodb:LeadingKeys"`},
 			[]string{"dynamodb:PutItem", "dynamodb:BatchWriteItem", "s3:DeleteObject"}},
 		{"admin writes the table only", "AdminFunction",
-			[]string{"dynamodb:PutItem", "dynamodb:Query"},
-			[]string{"s3:", "execute-api:ManageConnections"}},
+			[]string{"dynamodb:PutItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket"},
+			[]string{"s3:PutObject", "s3:DeleteObject", "execute-api:ManageConnections"}},
 		{"cluster manages connections, reads the pointer", "ClusterFunction",
 			[]string{"execute-api:ManageConnections", "s3:GetObject"},
 			[]string{"s3:PutObject", "secretsmanager:"}},

@@ -78,6 +78,10 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 			h.config(w, r)
 			return
 		}
+		if segs[1] == "revisions" {
+			h.revisions(w, r, segs[2:])
+			return
+		}
 	case "schemas":
 		h.schemas(w, r, segs[1:])
 		return

@@ -28,6 +28,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
@@ -70,6 +71,14 @@ type Options struct {
 	Connections Connections
 	// Presigner, when set, puts a presigned URL in config notices.
 	Presigner objstore.Presigner
+	// History, when set, receives a record of every revision published
+	// and is pruned to its retention.
+	History *history.Log
+	// PruneHistory deletes records and snapshots past the history's
+	// retention after each publication; without it they are only
+	// reported as expired (in AWS, the bucket's lifecycle rules expire
+	// them by age, and the publisher's role cannot delete).
+	PruneHistory bool
 	// Concurrency bounds concurrent posts; DefaultConcurrency when 0.
 	Concurrency int
 	// Logger defaults to slog.Default(); Clock to time.Now.
@@ -161,6 +170,13 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if err != nil {
 		return snapshot.Pointer{}, err
 	}
+	at, err := time.Parse(time.RFC3339, ptr.PublishedAt)
+	if err != nil {
+		at = p.opts.Clock()
+	}
+	if err := p.record(ctx, id, rev, cfg, cur, at, history.StatePublished, ""); err != nil {
+		return snapshot.Pointer{}, err
+	}
 	final, err := p.advance(ctx, ptr, cur, etag)
 	if err != nil {
 		return snapshot.Pointer{}, err
@@ -168,6 +184,7 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if final == ptr {
 		p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
 			"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch)
+		p.prune(ctx, final)
 	}
 	return final, nil
 }

@@ -5,6 +5,8 @@
 //
 //	SKYPORT_TABLE               the configuration table (required)
 //	SKYPORT_CLUSTER_TABLE       the cluster table, for GET /clustering/data-planes (optional)
+//	SKYPORT_BUCKET              s3://bucket/prefix of the snapshots, for /config/revisions (optional)
+//	SKYPORT_HISTORY_MAX_REVISIONS, SKYPORT_HISTORY_MAX_AGE  the history's retention (default 1000, 2160h)
 //	SKYPORT_ADMIN_TOKEN_SECRET  Secrets Manager id of the admin token (optional: without
 //	                            it the API relies on API Gateway's own authorization)
 //
@@ -23,13 +25,16 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
 	"github.com/skyport-gw/skyport/internal/awsconfig"
+	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/lambdas/admin"
 	"github.com/skyport-gw/skyport/lambdas/admin/apigw"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 )
 
@@ -62,6 +67,17 @@ func build(ctx context.Context, log *slog.Logger) (*admin.Handler, error) {
 	}
 	if t := os.Getenv("SKYPORT_CLUSTER_TABLE"); t != "" {
 		opts.DataPlanes = cluster.NewDynamo(ddb, t, nil)
+	}
+	if b := os.Getenv("SKYPORT_BUCKET"); b != "" {
+		bucket, prefix, err := objstore.ParseS3URL(b)
+		if err != nil {
+			return nil, err
+		}
+		ret, err := history.ParseRetention(os.Getenv("SKYPORT_HISTORY_MAX_REVISIONS"), os.Getenv("SKYPORT_HISTORY_MAX_AGE"))
+		if err != nil {
+			return nil, err
+		}
+		opts.History = history.New(objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix), ret, nil)
 	}
 	if id := os.Getenv("SKYPORT_ADMIN_TOKEN_SECRET"); id != "" {
 		token, err := adminToken(ctx, secretsmanager.NewFromConfig(cfg), id)

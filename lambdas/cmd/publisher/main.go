@@ -10,6 +10,7 @@
 //	SKYPORT_SIGNING_KEY_SECRET  Secrets Manager id of the signing key (package keygen's Secret)
 //	SKYPORT_SIGNING_KEY_ID      the key id the stack expects (optional; a mismatch is logged)
 //	SKYPORT_WS_ENDPOINT         https management endpoint of the WebSocket stage
+//	SKYPORT_HISTORY_MAX_REVISIONS, SKYPORT_HISTORY_MAX_AGE  the history's retention (default 1000, 2160h)
 package main
 
 import (
@@ -29,6 +30,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/keygen"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
@@ -70,6 +72,10 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 		log.Warn("the signing key is not the one the stack names: a rotation is under way", "key_id", id, "expected", want)
 	}
 	log.Info("signing key", "key_id", id)
+	ret, err := history.ParseRetention(os.Getenv("SKYPORT_HISTORY_MAX_REVISIONS"), os.Getenv("SKYPORT_HISTORY_MAX_AGE"))
+	if err != nil {
+		return nil, err
+	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	objects := objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix)
 	mgmt := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
@@ -82,6 +88,7 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 		Notifier:    cluster.NewManagementNotifier(mgmt),
 		Connections: cluster.NewDynamo(ddb, env["SKYPORT_CLUSTER_TABLE"], nil),
 		Presigner:   objects,
+		History:     history.New(objects, ret, nil),
 		Logger:      log,
 	}), nil
 }
