@@ -238,6 +238,7 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	var dpAddrs []boundAddr
 	if o.DP {
 		dpo := builtinDP(o, cl, cp.fallbackURL, cp.verifyKey)
+		dpo.collectors = append(dpo.collectors, cp.collectors...)
 		bound := make(chan []boundAddr, 1)
 		dpo.bound = func(a []boundAddr) { bound <- a }
 		wg.Go(func() {

@@ -22,7 +22,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/uuid"
+	prom "github.com/prometheus/client_golang/prometheus"
 
+	"github.com/skyport-gw/skyport/dataplane/preflight"
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
@@ -53,7 +55,10 @@ type controlPlane struct {
 	// verifyKey is what the built-in data plane verifies snapshots with:
 	// the public half of the backend's signing key(s).
 	verifyKey ed25519.PublicKey
-	closers   []func() error
+	// collectors are the control plane's metrics, served on the built-in
+	// data plane's /metrics.
+	collectors []prom.Collector
+	closers    []func() error
 }
 
 func (cp *controlPlane) close(log *slog.Logger) {
@@ -109,10 +114,14 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Credentials:  credentials.NewStaticCredentialsProvider(hubCreds.AccessKeyID, hubCreds.SecretAccessKey, ""),
 	})
 	notifier := cluster.NewManagementNotifier(mgmt)
+	refused := prom.NewCounter(prom.CounterOpts{Name: "skyport_cp_refused_revisions_total",
+		Help: "Revisions the publisher refused to publish, since a data plane would reject them"})
+	cp.collectors = append(cp.collectors, refused)
 	hist := history.New(b.objects, history.Retention{Revisions: o.HistoryMaxRevisions, Age: o.HistoryMaxAge}, nil)
 	pub := publisher.New(publisher.Options{
 		Source: b.store, Objects: b.objects, Key: b.key, Notifier: notifier,
-		Connections: b.registry, Presigner: b.presigner, History: hist, PruneHistory: true, Logger: log.With("component", "publisher"),
+		Connections: b.registry, Presigner: b.presigner, History: hist, PruneHistory: true,
+		Validator: preflight.New(), OnRefused: func(int64, error) { refused.Inc() }, Logger: log.With("component", "publisher"),
 	})
 	if b.onCommit != nil {
 		runner := publisher.NewRunner(pub)

@@ -279,10 +279,10 @@ func TestFleet(t *testing.T) {
 
 func TestAlarmsAndOutputs(t *testing.T) {
 	tpl, _ := synth(t, stack.AuthIAM)
-	tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3))
-	tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), props(map[string]any{
-		"FilterPattern": `{ $.state = "rejected" }`,
-	}))
+	tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(4))
+	for _, pattern := range []string{`{ $.state = "rejected" }`, `{ $.msg = "revision refused" }`} {
+		tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), props(map[string]any{"FilterPattern": pattern}))
+	}
 	for _, o := range []string{"AdminApiUrl", "WebSocketUrl", "BucketName", "DataPlaneEndpoint", "VerifyKey", "FallbackUrl"} {
 		tpl.HasOutput(jsii.String(o), props(map[string]any{"Value": assertions.Match_AnyValue()}))
 	}

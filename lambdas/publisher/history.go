@@ -54,3 +54,22 @@ func (p *Publisher) prune(ctx context.Context, latest snapshot.Pointer) {
 		p.opts.Logger.InfoContext(ctx, "pruned the history", "revisions", n)
 	}
 }
+
+// refuse records that revision rev, whose configuration a data plane
+// would reject (why), is not published: latest.json stays where it is,
+// so data planes stay on the last good revision. A refusal already
+// recorded for the same configuration is not repeated.
+func (p *Publisher) refuse(ctx context.Context, id snapshot.Identity, rev int64, cfg *model.Config, cur snapshot.Pointer, why error) error {
+	if p.opts.History != nil {
+		rec, err := p.opts.History.Get(ctx, id, rev, rev)
+		if err == nil && rec.State == history.StateRefused && rec.ConfigHash == snapshot.ConfigHash(cfg) {
+			return nil
+		}
+	}
+	p.opts.Logger.ErrorContext(ctx, "revision refused", "revision", rev, "cluster_id", id.ClusterID, "epoch", id.Epoch,
+		"published", cur.Revision, "error", why)
+	if p.opts.OnRefused != nil {
+		p.opts.OnRefused(rev, why)
+	}
+	return p.record(ctx, id, rev, cfg, cur, p.opts.Clock(), history.StateRefused, why.Error())
+}

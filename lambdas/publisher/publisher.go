@@ -44,6 +44,11 @@ type Source interface {
 	NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error)
 }
 
+// Validator compiles a configuration as a data plane would.
+type Validator interface {
+	Check(ctx context.Context, cfg *model.Config) error
+}
+
 // Connections is the cluster registry as the publisher uses it.
 type Connections interface {
 	ListConnections(ctx context.Context) ([]cluster.Connection, error)
@@ -74,6 +79,12 @@ type Options struct {
 	// History, when set, receives a record of every revision published
 	// and is pruned to its retention.
 	History *history.Log
+	// Validator, when set, compiles every revision as a data plane would
+	// before it is signed (package preflight); a revision it refuses is
+	// not published, is recorded as refused in the History, logged at
+	// ERROR ("revision refused") and passed to OnRefused.
+	Validator Validator
+	OnRefused func(rev int64, err error)
 	// PruneHistory deletes records and snapshots past the history's
 	// retention after each publication; without it they are only
 	// reported as expired (in AWS, the bucket's lifecycle rules expire
@@ -165,6 +176,11 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	}
 	if !supersedes(cur, id, rev) {
 		return cur, nil
+	}
+	if p.opts.Validator != nil {
+		if err := p.opts.Validator.Check(ctx, cfg); err != nil {
+			return cur, p.refuse(ctx, id, rev, cfg, cur, err)
+		}
 	}
 	ptr, err := p.write(ctx, &snapshot.Document{ClusterID: id.ClusterID, Epoch: id.Epoch, Revision: rev, Config: *cfg})
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/skyport-gw/skyport/dataplane/preflight"
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
@@ -89,6 +90,7 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 		Connections: cluster.NewDynamo(ddb, env["SKYPORT_CLUSTER_TABLE"], nil),
 		Presigner:   objects,
 		History:     history.New(objects, ret, nil),
+		Validator:   preflight.New(),
 		Logger:      log,
 	}), nil
 }
