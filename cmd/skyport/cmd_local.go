@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugins"
+	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/history"
@@ -298,6 +299,7 @@ func builtinDP(o *localOptions, cl *clusterListener, fallbackURL string, verify 
 	dpo.LatencyHeaders = true
 	dpo.RequestIDHeaders = true
 	dpo.FallbackPoll = 30 * time.Second
+	dpo.ReportInterval = dpsync.DefaultReportInterval
 	return dpo
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/internal/wave"
 )
 
 // MaxSnapshot bounds the size an announcement may give a snapshot; every
@@ -96,7 +97,23 @@ func noticeJob(n protocol.ConfigNotice) job {
 // readPointer reads latest.json from the fallback store, at most
 // snapshot.MaxPointer bytes of it.
 func (c *Client) readPointer(ctx context.Context) (snapshot.Pointer, error) {
-	raw, _, err := objstore.GetMax(ctx, c.cfg.Fallback, snapshot.LatestKey, snapshot.MaxPointer)
+	// Under a rollout policy, released.json names what this data plane's
+	// wave may run; latest.json may be ahead of it.
+	raw, _, err := objstore.GetMax(ctx, c.cfg.Fallback, wave.ReleasedKey, wave.MaxReleased)
+	switch {
+	case err == nil:
+		r, err := wave.Parse(raw)
+		if err != nil {
+			return snapshot.Pointer{}, err
+		}
+		p, _ := r.For(c.cfg.Labels)
+		return p, nil
+	case errors.Is(err, objstore.ErrTooLarge):
+		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %w", wave.ReleasedKey, snapshot.ErrCorrupt, err)
+	case !errors.Is(err, objstore.ErrNotFound):
+		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w", wave.ReleasedKey, err)
+	}
+	raw, _, err = objstore.GetMax(ctx, c.cfg.Fallback, snapshot.LatestKey, snapshot.MaxPointer)
 	if errors.Is(err, objstore.ErrTooLarge) {
 		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
 	}

@@ -62,6 +62,12 @@ func (h *Handler) catchUp(ctx context.Context, connID string, n Node, log *slog.
 		log.WarnContext(ctx, "reading the published pointer", "error", err)
 		return
 	}
+	released, staged, err := ReadReleased(ctx, h.opts.Objects)
+	if err != nil {
+		log.WarnContext(ctx, "reading the released pointers", "error", err)
+		return
+	}
+	p = Released(released, staged, p, n.Labels)
 	if !Behind(n, p) {
 		return
 	}
@@ -109,6 +115,7 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 	return h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
 		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
 		n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
+		n.Requests, n.Errors5xx = max(m.Requests, 0), max(m.Errors5xx, 0)
 		if m.State == protocol.StateRejected {
 			n.Error, n.Reason = m.Error, m.Reason
 			if m.RejectedRevision != 0 {

@@ -19,7 +19,7 @@ func (p *Publisher) HandleEvent(ctx context.Context, ev events.DynamoDBEvent) (e
 	if len(ev.Records) == 0 {
 		return events.DynamoDBEventResponse{}, nil
 	}
-	ptr, err := p.Publish(ctx)
+	ptr, handled, err := p.publishNewest(ctx)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// Shutting down (or out of time): the batch is retried.
@@ -30,7 +30,7 @@ func (p *Publisher) HandleEvent(ctx context.Context, ev events.DynamoDBEvent) (e
 		return failedFrom(ev.Records[0]), nil
 	}
 	for _, r := range ev.Records {
-		if rev, ok := recordRevision(r); ok && rev > ptr.Revision {
+		if rev, ok := recordRevision(r); ok && rev > handled {
 			p.opts.Logger.WarnContext(ctx, "a record's revision is not published yet", "record_revision", rev, "published", ptr.Revision)
 			return failedFrom(r), nil
 		}

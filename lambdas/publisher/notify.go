@@ -11,7 +11,9 @@ import (
 )
 
 // Notify posts ptr's config notice to every connection whose data plane
-// is behind it (cluster.Behind), at most Concurrency at a time. A
+// is behind it (cluster.Behind), at most Concurrency at a time; under a
+// rollout policy, each data plane's wave's pointer in released.json
+// instead. A
 // connection that is gone loses its row; other post failures are logged,
 // since data planes also catch up on their next hello or poll. Only a
 // failure to list the registry is returned.
@@ -34,15 +36,26 @@ func (p *Publisher) Notify(ctx context.Context, ptr snapshot.Pointer) error {
 	for _, n := range nodes {
 		byID[n.NodeID] = n
 	}
-	payload, err := cluster.Notice(ctx, ptr, p.opts.Presigner)
+	released, staged, err := cluster.ReadReleased(ctx, p.opts.Objects)
 	if err != nil {
 		return err
 	}
+	payloads := map[snapshot.Pointer][]byte{}
 	sem := make(chan struct{}, p.opts.Concurrency)
 	var wg sync.WaitGroup
 	for _, c := range conns {
-		if !cluster.Behind(byID[c.NodeID], ptr) {
+		node := byID[c.NodeID]
+		ptr := cluster.Released(released, staged, ptr, node.Labels)
+		if !cluster.Behind(node, ptr) {
 			continue
+		}
+		payload, ok := payloads[ptr]
+		if !ok {
+			if payload, err = cluster.Notice(ctx, ptr, p.opts.Presigner); err != nil {
+				wg.Wait()
+				return err
+			}
+			payloads[ptr] = payload
 		}
 		select {
 		case sem <- struct{}{}:
