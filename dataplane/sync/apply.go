@@ -215,6 +215,10 @@ func (c *Client) markApplied() {
 		c.baseErrors.Store(errs)
 	}
 	c.appliedAt.Store(time.Now().UnixNano())
+	select {
+	case c.reports <- struct{}{}:
+	default:
+	}
 }
 
 // reportDue returns when the next status report after an apply is due,

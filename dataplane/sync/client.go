@@ -116,6 +116,9 @@ type Client struct {
 	// baseline is the traffic counted when the running revision was
 	// applied, and appliedAt when (unix nanoseconds).
 	baseRequests, baseErrors, appliedAt atomic.Int64
+	// reports is signalled on an apply, so the heartbeat schedule takes
+	// the reports after it into account at once.
+	reports chan struct{}
 }
 
 var _ status.SyncReporter = (*Client)(nil)
@@ -146,6 +149,7 @@ func New(cfg Config, a Applier) (*Client, error) {
 		log:     cfg.Log,
 		queue:   newQueue(),
 		down:    make(chan struct{}, 1),
+		reports: make(chan struct{}, 1),
 	}
 	c.state.s.CP = cpDisabled
 	if cfg.CPURL != "" {

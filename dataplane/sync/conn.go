@@ -127,6 +127,11 @@ func (c *Client) keepAlive(ctx context.Context, conn *websocket.Conn, start time
 		case err := <-reads:
 			timer.Stop()
 			return c.classify(err)
+		case <-c.reports:
+			// An apply: its status is sent by the applier; the reports
+			// after it start now.
+			timer.Stop()
+			continue
 		case <-timer.C:
 		}
 		if reconnect {

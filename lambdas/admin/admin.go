@@ -46,6 +46,9 @@ type Options struct {
 	// History backs /config/revisions (the configuration history and
 	// rollback); nil answers 404 there.
 	History *history.Log
+	// Rollouts backs /config/rollout-policy and /config/rollouts (the
+	// staged rollout); nil answers 404 there.
+	Rollouts Rollouts
 	// DataPlanes backs GET /clustering/data-planes; nil lists none.
 	DataPlanes DataPlanes
 	// TokenHash is the SHA-256 of the admin token; nil leaves the API open.

@@ -233,7 +233,7 @@ func count(r *Rollout, sel []string, nodes []cluster.Node) {
 		if w.State == WavePending {
 			continue
 		}
-		w.DataPlanes, w.Acked, w.Rejected, w.Requests, w.Errors5xx = 0, 0, 0, 0, 0
+		w.DataPlanes, w.Acked, w.Rejected, w.Reported, w.Requests, w.Errors5xx = 0, 0, 0, 0, 0, 0
 		for _, n := range nodes {
 			if wave.Index(sel, n.Labels) != i {
 				continue
@@ -242,6 +242,9 @@ func count(r *Rollout, sel []string, nodes []cluster.Node) {
 			switch {
 			case n.ClusterID == r.Pointer.ClusterID && n.Epoch == r.Pointer.Epoch && n.Revision >= r.Revision:
 				w.Acked++
+				if n.UpdatedAt >= w.ReleasedAt+w.BakeSeconds {
+					w.Reported++
+				}
 				if n.Revision == r.Revision {
 					w.Requests += n.Requests
 					w.Errors5xx += n.Errors5xx
@@ -284,14 +287,17 @@ func acked(w WaveState, pol Policy) bool {
 }
 
 // promote releases r to the next waves whose predecessor baked (or was
-// promoted through the Admin API), and completes it after the last.
+// promoted through the Admin API), and completes it after the last. A
+// wave has baked when its bake time passed, enough of its data planes
+// run the revision, and each of those reported after the bake ended (so
+// the halt conditions saw the whole bake).
 func promote(st *State, r *Rollout, pol Policy, now int64) {
 	for i := range r.Waves {
 		w := &r.Waves[i]
 		if w.State != WaveBaking {
 			continue
 		}
-		if !r.PromoteRequested && (now < w.ReleasedAt+w.BakeSeconds || !acked(*w, pol)) {
+		if !r.PromoteRequested && (now < w.ReleasedAt+w.BakeSeconds || !acked(*w, pol) || (w.BakeSeconds > 0 && w.Reported < w.Acked)) {
 			return
 		}
 		r.PromoteRequested = false

@@ -168,6 +168,9 @@ func TestWavesBakeAndComplete(t *testing.T) {
 	require.Equal(t, []int64{2, 1}, e.released(), "not before the bake")
 	e.now = e.now.Add(time.Second)
 	e.step()
+	require.Equal(t, []int64{2, 1}, e.released(), "not before a report covers the bake")
+	e.fleet.set("canary-1", func(n *cluster.Node) { n.UpdatedAt = e.now.Unix() })
+	e.step()
 	require.Equal(t, []int64{2, 2}, e.released(), "after the bake, the next wave")
 	r := e.rollouts()[0]
 	require.Equal(t, rollout.StateCompleted, r.State, "the last wave bakes 0 s")

@@ -77,6 +77,10 @@ type WaveState struct {
 	DataPlanes int `json:"data_planes"`
 	Acked      int `json:"acked"`
 	Rejected   int `json:"rejected"`
+	// Reported counts the acked data planes whose last report came after
+	// the bake ended: the wave is promoted once all have, so the verdict
+	// covers the whole bake.
+	Reported int `json:"reported"`
 	// Requests and Errors5xx are the wave's traffic on the revision.
 	Requests  int64 `json:"requests"`
 	Errors5xx int64 `json:"errors_5xx"`
