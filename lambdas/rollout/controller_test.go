@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/motoserver"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/internal/wave"
@@ -71,6 +73,21 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	objects, err := objstore.NewDir(t.TempDir())
 	require.NoError(t, err)
+	return newEnvOn(t, objects)
+}
+
+// newS3Env is newEnv on S3, in the emulator: the AWS path's conditional
+// writes.
+func newS3Env(t *testing.T) *env {
+	t.Helper()
+	srv := motoserver.Start(t)
+	objects := objstore.NewS3(s3.NewFromConfig(srv.SerialConfig(), func(o *s3.Options) { o.UsePathStyle = true }), "skyport-rollout", "cp")
+	require.NoError(t, objects.CreateBucket(context.Background()))
+	return newEnvOn(t, objects)
+}
+
+func newEnvOn(t *testing.T, objects objstore.Store) *env {
+	t.Helper()
 	e := &env{t: t, objects: objects, now: time.Unix(1800000000, 0), fleet: &fleet{nodes: map[string]*cluster.Node{
 		"canary-1": {NodeID: "canary-1", Labels: map[string]string{"ring": "canary"}},
 		"main-1":   {NodeID: "main-1", Labels: map[string]string{"ring": "main"}},
@@ -151,7 +168,18 @@ var policy = rollout.Policy{
 
 func TestWavesBakeAndComplete(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	for _, b := range []struct {
+		name string
+		env  func(*testing.T) *env
+	}{{"directory", newEnv}, {"s3", newS3Env}} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testWavesBakeAndComplete(t, b.env(t))
+		})
+	}
+}
+
+func testWavesBakeAndComplete(t *testing.T, e *env) {
 	e.publish("a")
 	require.NoError(t, e.c.SetPolicy(context.Background(), policy))
 	e.step()
