@@ -31,6 +31,8 @@ func newAlarms(s awscdk.Stack, publisher, cluster *function, d *data) {
 	})
 	logAlarm(s, publisher.log, "RefusedRevisions", `{ $.msg = "revision refused" }`,
 		"The publisher refused a revision a data plane would reject: data planes stay on the last good revision (GET /config/revisions/{rev} says why)")
+	logAlarm(s, publisher.log, "RolloutHalts", `{ $.msg = "rollout halted" }`,
+		"A staged rollout halted: the waves that took the revision are rolled back to the last good one (GET /config/rollouts says why)")
 	mf := awslogs.NewMetricFilter(s, jsii.String("RejectedApplies"), &awslogs.MetricFilterProps{
 		LogGroup:        cluster.log,
 		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ $.state = "rejected" }`)),

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -119,6 +121,14 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 		},
 	}))
 
+	// The staged rollout's bake timers and halt conditions are stepped
+	// every minute (and after every publication).
+	awsevents.NewRule(s, jsii.String("RolloutSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Steps Skyport's staged rollout: bake timers, halt conditions, promotions"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(publisher.fn, nil)},
+	})
+
 	grantAccess(&p, d, k, a, admin.fn, cluster.fn, publisher.fn)
 	nag.Suppress(publisher.role, "IAM5", "Lambda's DynamoDB event-source mapping calls ListStreams, which has no resource-level permissions",
 		`/^Resource::\*$/`)
@@ -139,11 +149,18 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 	if k.admin != nil {
 		k.admin.GrantRead(admin, nil)
 	}
-	// Admin: reads the configuration history (records and snapshots).
+	// Admin: reads the configuration history (records and snapshots),
+	// writes the rollout policy and the Admin API's promote and halt.
 	admin.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("s3:GetObject"),
 		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
 	}))
+	admin.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:PutObject", "s3:DeleteObject"),
+		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/rollout/*"))},
+	}))
+	nag.Suppress(admin.Role(), "IAM5", "the rollout's policy and state objects live under <prefix>/rollout/; the grant covers that folder only",
+		`/^Resource::<Snapshots[0-9A-F]{8}\.Arn>\/`+p.SnapshotPrefix+`\/rollout\/\*$/`)
 	// Cluster routes: connection and status rows, the latest pointer, replies.
 	d.cluster.GrantReadWriteData(cluster)
 	cluster.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -152,8 +169,12 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 	}))
 	grantPostToConnections(cluster, a)
 	// Publisher: reads entities, writes snapshots (the only writer of the
-	// bucket), signs, notifies, cleans up connection rows.
-	d.entities.GrantReadData(publisher)
+	// bucket besides the Admin API's rollout folder), signs, notifies,
+	// cleans up connection rows. It writes the table for one thing: a
+	// halted rollout's rollback revision (the last good configuration). It
+	// holds the signing key, so it could make data planes run anything
+	// already: the write adds no reach.
+	d.entities.GrantReadWriteData(publisher)
 	// The cluster identity item (created on first use, its epoch moved
 	// when the table is a restored copy): updates of that item only.
 	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -181,15 +202,27 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 			Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": []string{p.SnapshotPrefix + "/*"}}},
 		}))
 	}
-	// Nobody but the publisher writes the bucket.
+	// Nobody but the publisher writes the bucket; the Admin API writes
+	// the rollout folder too.
+	rolloutFolder := d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/rollout/*"))
 	d.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("OnlyThePublisherWrites"),
+		Sid:          jsii.String("OnlyThePublisherWrites"),
+		Effect:       awsiam.Effect_DENY,
+		Principals:   &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:      jsii.Strings("s3:PutObject", "s3:PutObjectTagging"),
+		NotResources: &[]*string{rolloutFolder},
+		Conditions: &map[string]interface{}{
+			"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": publisher.Role().RoleArn()},
+		},
+	}))
+	d.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyThePublisherAndAdminWriteTheRollout"),
 		Effect:     awsiam.Effect_DENY,
 		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
 		Actions:    jsii.Strings("s3:PutObject", "s3:PutObjectTagging"),
-		Resources:  &[]*string{d.bucket.ArnForObjects(jsii.String("*"))},
+		Resources:  &[]*string{rolloutFolder},
 		Conditions: &map[string]interface{}{
-			"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": publisher.Role().RoleArn()},
+			"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": []*string{publisher.Role().RoleArn(), admin.Role().RoleArn()}},
 		},
 	}))
 }

@@ -131,7 +131,7 @@ func TestBucketPolicy(t *testing.T) {
 	policy := findOne(t, raw, "AWS::S3::BucketPolicy", "SnapshotsPolicy")
 	doc, _ := json.Marshal(policy)
 	s := string(doc)
-	for _, want := range []string{`"aws:SecureTransport":"false"`, `"OnlyThePublisherWrites"`, `"ArnNotEquals"`, `"aws:PrincipalArn"`} {
+	for _, want := range []string{`"aws:SecureTransport":"false"`, `"OnlyThePublisherWrites"`, `"OnlyThePublisherAndAdminWriteTheRollout"`, `"NotResource"`, `"ArnNotEquals"`, `"aws:PrincipalArn"`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("bucket policy lacks %s: %s", want, s)
 		}
@@ -209,10 +209,10 @@ func TestLeastPrivilege(t *testing.T) {
 		{"publisher writes snapshots, signs, notifies", "PublisherFunction",
 			[]string{"s3:PutObject", "execute-api:ManageConnections", "secretsmanager:GetSecretValue", "dynamodb:Query",
 				`"dynamodb:LeadingKeys"`},
-			[]string{"dynamodb:PutItem", "dynamodb:BatchWriteItem", "s3:DeleteObject"}},
+			[]string{"s3:DeleteObject"}},
 		{"admin writes the table only", "AdminFunction",
-			[]string{"dynamodb:PutItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket"},
-			[]string{"s3:PutObject", "s3:DeleteObject", "execute-api:ManageConnections"}},
+			[]string{"dynamodb:PutItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket", "s3:PutObject"},
+			[]string{"s3:PutObjectTagging", "execute-api:ManageConnections"}},
 		{"cluster manages connections, reads the pointer", "ClusterFunction",
 			[]string{"execute-api:ManageConnections", "s3:GetObject"},
 			[]string{"s3:PutObject", "secretsmanager:"}},
@@ -279,8 +279,9 @@ func TestFleet(t *testing.T) {
 
 func TestAlarmsAndOutputs(t *testing.T) {
 	tpl, _ := synth(t, stack.AuthIAM)
-	tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(4))
-	for _, pattern := range []string{`{ $.state = "rejected" }`, `{ $.msg = "revision refused" }`} {
+	tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(5))
+	tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), props(map[string]any{"ScheduleExpression": "rate(1 minute)"}))
+	for _, pattern := range []string{`{ $.state = "rejected" }`, `{ $.msg = "revision refused" }`, `{ $.msg = "rollout halted" }`} {
 		tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), props(map[string]any{"FilterPattern": pattern}))
 	}
 	for _, o := range []string{"AdminApiUrl", "WebSocketUrl", "BucketName", "DataPlaneEndpoint", "VerifyKey", "FallbackUrl"} {

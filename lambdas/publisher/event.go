@@ -2,6 +2,8 @@ package publisher
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -52,4 +54,29 @@ func recordRevision(r events.DynamoDBEventRecord) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(v.Number(), 10, 64)
 	return n, err == nil
+}
+
+// scheduled is the part of an EventBridge scheduled event HandleInvoke
+// reads.
+type scheduled struct {
+	Source     string `json:"source"`
+	DetailType string `json:"detail-type"`
+}
+
+// HandleInvoke is the publisher Lambda's handler: an EventBridge
+// scheduled event (the stack's rule, every minute) steps the staged
+// rollout (Reconcile); anything else is the store's stream (HandleEvent).
+func (p *Publisher) HandleInvoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var s scheduled
+	if json.Unmarshal(raw, &s) == nil && s.Source == "aws.events" && s.DetailType == "Scheduled Event" {
+		if err := p.Reconcile(ctx); err != nil {
+			p.opts.Logger.ErrorContext(ctx, "stepping the rollout", "error", err)
+		}
+		return nil, nil
+	}
+	var ev events.DynamoDBEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, fmt.Errorf("decoding the event: %w", err)
+	}
+	return p.HandleEvent(ctx, ev)
 }

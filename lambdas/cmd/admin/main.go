@@ -5,7 +5,7 @@
 //
 //	SKYPORT_TABLE               the configuration table (required)
 //	SKYPORT_CLUSTER_TABLE       the cluster table, for GET /clustering/data-planes (optional)
-//	SKYPORT_BUCKET              s3://bucket/prefix of the snapshots, for /config/revisions (optional)
+//	SKYPORT_BUCKET              s3://bucket/prefix of the snapshots, for /config/revisions and the rollout (optional)
 //	SKYPORT_HISTORY_MAX_REVISIONS, SKYPORT_HISTORY_MAX_AGE  the history's retention (default 1000, 2160h)
 //	SKYPORT_ADMIN_TOKEN_SECRET  Secrets Manager id of the admin token (optional: without
 //	                            it the API relies on API Gateway's own authorization)
@@ -35,6 +35,7 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/admin/apigw"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/history"
+	"github.com/skyport-gw/skyport/lambdas/rollout"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 )
 
@@ -77,7 +78,9 @@ func build(ctx context.Context, log *slog.Logger) (*admin.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.History = history.New(objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix), ret, nil)
+		objects := objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix)
+		opts.History = history.New(objects, ret, nil)
+		opts.Rollouts = rollout.New(rollout.Options{Objects: objects, History: opts.History, Logger: log})
 	}
 	if id := os.Getenv("SKYPORT_ADMIN_TOKEN_SECRET"); id != "" {
 		token, err := adminToken(ctx, secretsmanager.NewFromConfig(cfg), id)

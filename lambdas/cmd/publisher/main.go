@@ -1,6 +1,7 @@
 // Command publisher is the Lambda behind the store's DynamoDB stream: it
 // publishes the newest revision as a signed snapshot in S3 and notifies
-// the connected data planes.
+// the connected data planes. The stack's EventBridge rule invokes it
+// every minute to step the staged rollout.
 //
 // Environment:
 //
@@ -34,6 +35,7 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/keygen"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/rollout"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 )
 
@@ -44,7 +46,7 @@ func main() {
 		log.Error("starting publisher", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(p.HandleEvent)
+	lambda.Start(p.HandleInvoke)
 }
 
 func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) {
@@ -82,16 +84,22 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 	mgmt := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(env["SKYPORT_WS_ENDPOINT"])
 	})
+	src := dynamo.New(ddb, env["SKYPORT_TABLE"])
+	registry := cluster.NewDynamo(ddb, env["SKYPORT_CLUSTER_TABLE"], nil)
+	hist := history.New(objects, ret, nil)
 	return publisher.New(publisher.Options{
-		Source:      dynamo.New(ddb, env["SKYPORT_TABLE"]),
+		Source:      src,
 		Objects:     objects,
 		Key:         key,
 		Notifier:    cluster.NewManagementNotifier(mgmt),
-		Connections: cluster.NewDynamo(ddb, env["SKYPORT_CLUSTER_TABLE"], nil),
+		Connections: registry,
 		Presigner:   objects,
-		History:     history.New(objects, ret, nil),
+		History:     hist,
 		Validator:   preflight.New(),
-		Logger:      log,
+		Rollout: rollout.New(rollout.Options{
+			Objects: objects, History: hist, Nodes: registry, Restorer: rollout.StoreRestorer(src), Logger: log,
+		}),
+		Logger: log,
 	}), nil
 }
 
