@@ -49,6 +49,9 @@ type localOptions struct {
 	// History is the retention of the configuration history.
 	HistoryMaxRevisions int
 	HistoryMaxAge       time.Duration
+	// RolloutPolicy is a JSON file: the staged rollout's policy when none
+	// is set through the Admin API.
+	RolloutPolicy string
 	// dp holds the built-in data plane's listen flags.
 	dp  dpOptions
 	log logFlags
@@ -73,6 +76,7 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.ClusterMaxNodes, "cluster-max-nodes", cluster.DefaultNodeLimit, "data-plane rows the cluster token may create (a node unseen for 15 minutes gives its place up)")
 	fs.IntVar(&o.HistoryMaxRevisions, "history-max-revisions", history.DefaultRetentionRevisions, "configuration history: revisions kept (older ones answer 410)")
 	fs.DurationVar(&o.HistoryMaxAge, "history-max-age", history.DefaultRetentionAge, "configuration history: how long a revision is kept (older ones answer 410)")
+	fs.StringVar(&o.RolloutPolicy, "rollout-policy", "", "a JSON file: the staged rollout's policy (waves, halt conditions) when none is set with PUT /config/rollout-policy")
 	fs.StringVar(&o.dp.ProxyListen, "proxy-listen", "0.0.0.0:8000", "built-in data plane: HTTP proxy listen address")
 	fs.StringVar(&o.dp.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "built-in data plane: HTTPS proxy listen address (empty disables)")
 	fs.StringVar(&o.dp.StatusListen, "status-listen", "0.0.0.0:8100", "built-in data plane: status API listen address")

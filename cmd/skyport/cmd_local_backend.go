@@ -122,8 +122,13 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Help: "Staged rollouts halted by a halt condition or through the Admin API"})
 	cp.collectors = append(cp.collectors, refused, halts)
 	hist := history.New(b.objects, history.Retention{Revisions: o.HistoryMaxRevisions, Age: o.HistoryMaxAge}, nil)
+	def, err := defaultPolicy(o.RolloutPolicy)
+	if err != nil {
+		cp.close(log)
+		return nil, err
+	}
 	rollouts := rollout.New(rollout.Options{
-		Objects: b.objects, History: hist, Nodes: b.registry, Restorer: rollout.StoreRestorer(b.store),
+		Objects: b.objects, History: hist, Nodes: b.registry, Restorer: rollout.StoreRestorer(b.store), Default: def,
 		OnHalt: func(int64, string) { halts.Inc() }, Logger: log.With("component", "rollout"),
 	})
 	pub := publisher.New(publisher.Options{
@@ -188,6 +193,23 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		cp.admin = admin.LocalGuard(admin.New(opts))
 	}
 	return cp, nil
+}
+
+// defaultPolicy reads --rollout-policy; nil when it is not set.
+func defaultPolicy(path string) (*rollout.Policy, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--rollout-policy: %w", err)
+	}
+	defer f.Close()
+	p, err := rollout.ParsePolicy(f)
+	if err != nil {
+		return nil, fmt.Errorf("--rollout-policy %s: %w", path, err)
+	}
+	return &p, nil
 }
 
 // reconcileInterval is how often the staged rollout is stepped: bake

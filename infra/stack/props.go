@@ -39,6 +39,10 @@ type Props struct {
 	// answer 410 and are pruned; defaults 1000 and 90.
 	HistoryMaxRevisions float64
 	HistoryMaxDays      float64
+	// RolloutPolicy is the staged rollout's policy as JSON (the body of
+	// PUT /config/rollout-policy), in force until one is set through the
+	// Admin API; empty means everything at once.
+	RolloutPolicy string
 	// DataPlane, when set, adds an ECS Fargate fleet of data planes.
 	DataPlane *DataPlaneProps
 	// AlarmEmail is unused unless set: reserved for an SNS subscription.

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -54,6 +55,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	if p.DataPlane != nil && p.DataPlane.Image == "" && p.DataPlane.ImageDir == "" {
 		return nil, fmt.Errorf("stack: DataPlane needs an Image or an ImageDir")
 	}
+	if p.RolloutPolicy != "" && !json.Valid([]byte(p.RolloutPolicy)) {
+		return nil, fmt.Errorf("stack: RolloutPolicy is not JSON")
+	}
 	s := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
 	// Server access logs are delivered under a bucket policy, not an ACL.
 	s.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
@@ -74,6 +78,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	}
 	if k.admin != nil {
 		adminEnv["SKYPORT_ADMIN_TOKEN_SECRET"] = k.admin.SecretArn()
+	}
+	if p.RolloutPolicy != "" {
+		adminEnv["SKYPORT_ROLLOUT_POLICY"] = jsii.String(p.RolloutPolicy)
 	}
 	admin := newFunction(s, "AdminFunction", "admin", &p, adminEnv, 29)
 	cluster := newFunction(s, "ClusterFunction", "cluster", &p, map[string]*string{
@@ -102,6 +109,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 		"SKYPORT_HISTORY_MAX_REVISIONS": historyMaxRevisions,
 		"SKYPORT_HISTORY_MAX_AGE":       historyMaxAge,
 	}, 60)
+	if p.RolloutPolicy != "" {
+		publisher.fn.AddEnvironment(jsii.String("SKYPORT_ROLLOUT_POLICY"), jsii.String(p.RolloutPolicy), nil)
+	}
 	publisher.fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(d.entities, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
 		BatchSize:               jsii.Number(100),

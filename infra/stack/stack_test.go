@@ -58,6 +58,7 @@ func synth(t *testing.T, auth string) (assertions.Template, map[string]any) {
 			DataPlaneAuth:      auth,
 			DataPlane:          &stack.DataPlaneProps{Image: "skyport:dev"},
 			SigningKeyRotation: map[string]string{stack.AuthToken: "prepare"}[auth],
+			RolloutPolicy:      map[string]string{stack.AuthToken: rolloutPolicy}[auth],
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -154,6 +155,20 @@ func TestFunctions(t *testing.T) {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props(map[string]any{
 			"Environment": map[string]any{"Variables": like(env)},
 		}))
+	}
+}
+
+// rolloutPolicy is the token-mode synthesis's RolloutPolicy prop.
+const rolloutPolicy = `{"waves":[{"selector":"ring:canary","bake_seconds":60},{"selector":"*"}]}`
+
+func TestRolloutPolicyProp(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthToken)
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), props(map[string]any{
+		"Environment": map[string]any{"Variables": like(map[string]any{"SKYPORT_ROLLOUT_POLICY": rolloutPolicy})},
+	}), jsii.Number(2))
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	if _, err := stack.New(app, "Bad", &stack.Props{LambdaDir: lambdaDir(t), RolloutPolicy: "waves"}); err == nil {
+		t.Fatal("a RolloutPolicy that is not JSON was accepted")
 	}
 }
 

@@ -51,6 +51,10 @@ type Options struct {
 	// Restorer commits the rollback revision; without it a halt stops the
 	// rollout but leaves the waves that took the revision on it.
 	Restorer Restorer
+	// Default is the policy in force when none was set through the Admin
+	// API (the stack's RolloutPolicy, skyport local's --rollout-policy);
+	// nil means everything at once.
+	Default *Policy
 	// OnHalt is called on every halt (a metric).
 	OnHalt func(rev int64, reason string)
 	Logger *slog.Logger

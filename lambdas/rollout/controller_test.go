@@ -333,3 +333,23 @@ func TestParsePolicy(t *testing.T) {
 		})
 	}
 }
+
+func TestDefaultPolicy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	objects, err := objstore.NewDir(t.TempDir())
+	require.NoError(t, err)
+	def := rollout.Policy{Waves: []rollout.WaveSpec{{Selector: "*"}}}
+	c := rollout.New(rollout.Options{Objects: objects, Default: &def})
+	got, err := c.Policy(ctx)
+	require.NoError(t, err)
+	require.Equal(t, def, got)
+	require.NoError(t, c.SetPolicy(ctx, policy))
+	got, err = c.Policy(ctx)
+	require.NoError(t, err)
+	require.Equal(t, policy, got, "the Admin API's policy overrides the default")
+	require.NoError(t, c.DeletePolicy(ctx))
+	got, err = c.Policy(ctx)
+	require.NoError(t, err)
+	require.Equal(t, def, got)
+}

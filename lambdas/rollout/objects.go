@@ -44,10 +44,14 @@ func (c *Controller) putJSON(ctx context.Context, key string, v any, etag string
 	return nil
 }
 
-// Policy returns the rollout policy, ErrNoPolicy when none is set.
+// Policy returns the rollout policy set through the Admin API, else the
+// default one; ErrNoPolicy when there is neither.
 func (c *Controller) Policy(ctx context.Context) (Policy, error) {
 	data, _, err := objstore.GetMax(ctx, c.opts.Objects, PolicyKey, maxPolicyBytes)
 	if errors.Is(err, objstore.ErrNotFound) {
+		if c.opts.Default != nil {
+			return *c.opts.Default, nil
+		}
 		return Policy{}, ErrNoPolicy
 	}
 	if err != nil {
@@ -75,8 +79,9 @@ func (c *Controller) SetPolicy(ctx context.Context, p Policy) error {
 	return nil
 }
 
-// DeletePolicy removes the policy: the next step sends every data plane
-// back to latest.json. Absent is not an error.
+// DeletePolicy removes the policy set through the Admin API: the default
+// policy applies again, or, without one, the next step sends every data
+// plane back to latest.json. Absent is not an error.
 func (c *Controller) DeletePolicy(ctx context.Context) error {
 	if err := c.opts.Objects.Delete(ctx, PolicyKey); err != nil {
 		return fmt.Errorf("deleting %s: %w", PolicyKey, err)

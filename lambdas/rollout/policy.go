@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/skyport-gw/skyport/internal/wave"
 )
@@ -155,4 +156,17 @@ func (p Policy) selectors() []string {
 		out[i] = w.Selector
 	}
 	return out
+}
+
+// PolicyFromEnv reads a default policy from its JSON text, as the
+// Lambdas' environment carries it; nil for an empty text.
+func PolicyFromEnv(text string) (*Policy, error) {
+	if text == "" {
+		return nil, nil
+	}
+	p, err := ParsePolicy(strings.NewReader(text))
+	if err != nil {
+		return nil, fmt.Errorf("SKYPORT_ROLLOUT_POLICY: %w", err)
+	}
+	return &p, nil
 }

@@ -7,6 +7,7 @@
 //	SKYPORT_CLUSTER_TABLE       the cluster table, for GET /clustering/data-planes (optional)
 //	SKYPORT_BUCKET              s3://bucket/prefix of the snapshots, for /config/revisions and the rollout (optional)
 //	SKYPORT_HISTORY_MAX_REVISIONS, SKYPORT_HISTORY_MAX_AGE  the history's retention (default 1000, 2160h)
+//	SKYPORT_ROLLOUT_POLICY      the staged rollout's default policy, JSON (optional)
 //	SKYPORT_ADMIN_TOKEN_SECRET  Secrets Manager id of the admin token (optional: without
 //	                            it the API relies on API Gateway's own authorization)
 //
@@ -80,7 +81,11 @@ func build(ctx context.Context, log *slog.Logger) (*admin.Handler, error) {
 		}
 		objects := objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix)
 		opts.History = history.New(objects, ret, nil)
-		opts.Rollouts = rollout.New(rollout.Options{Objects: objects, History: opts.History, Logger: log})
+		def, err := rollout.PolicyFromEnv(os.Getenv("SKYPORT_ROLLOUT_POLICY"))
+		if err != nil {
+			return nil, err
+		}
+		opts.Rollouts = rollout.New(rollout.Options{Objects: objects, History: opts.History, Default: def, Logger: log})
 	}
 	if id := os.Getenv("SKYPORT_ADMIN_TOKEN_SECRET"); id != "" {
 		token, err := adminToken(ctx, secretsmanager.NewFromConfig(cfg), id)

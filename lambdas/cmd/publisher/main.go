@@ -12,6 +12,7 @@
 //	SKYPORT_SIGNING_KEY_ID      the key id the stack expects (optional; a mismatch is logged)
 //	SKYPORT_WS_ENDPOINT         https management endpoint of the WebSocket stage
 //	SKYPORT_HISTORY_MAX_REVISIONS, SKYPORT_HISTORY_MAX_AGE  the history's retention (default 1000, 2160h)
+//	SKYPORT_ROLLOUT_POLICY      the staged rollout's default policy, JSON (optional)
 package main
 
 import (
@@ -79,6 +80,10 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 	if err != nil {
 		return nil, err
 	}
+	def, err := rollout.PolicyFromEnv(os.Getenv("SKYPORT_ROLLOUT_POLICY"))
+	if err != nil {
+		return nil, err
+	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	objects := objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix)
 	mgmt := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
@@ -97,7 +102,7 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 		History:     hist,
 		Validator:   preflight.New(),
 		Rollout: rollout.New(rollout.Options{
-			Objects: objects, History: hist, Nodes: registry, Restorer: rollout.StoreRestorer(src), Logger: log,
+			Objects: objects, History: hist, Nodes: registry, Restorer: rollout.StoreRestorer(src), Default: def, Logger: log,
 		}),
 		Logger: log,
 	}), nil
