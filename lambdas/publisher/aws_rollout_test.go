@@ -79,7 +79,7 @@ func TestStagedRolloutAWS(t *testing.T) {
 		require.NoError(t, reg.PutConnection(ctx, cluster.Connection{ID: ring + "=", NodeID: ring, ExpiresAt: exp}))
 		require.NoError(t, reg.UpdateNode(ctx, ring, "", func(n *cluster.Node) {
 			n.Labels, n.Revision, n.ClusterID, n.Epoch, n.State = map[string]string{"ring": ring}, rev1, id.ClusterID, id.Epoch, protocol.StateApplied
-			n.ExpiresAt = exp
+			n.ExpiresAt, n.LastSeen = exp, now.Unix()
 		}))
 	}
 

@@ -107,6 +107,8 @@ func (c *Controller) Step(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		// A halt found now, not a rollback tried again.
+		fresh := restore != nil && !wasHalted(before, restore.Revision)
 		after, _ := json.Marshal(st)
 		if string(before) != string(after) {
 			err = c.putJSON(ctx, StateKey, st, etag)
@@ -115,6 +117,13 @@ func (c *Controller) Step(ctx context.Context) (bool, error) {
 			}
 			if err != nil {
 				return false, err
+			}
+		}
+		if fresh {
+			c.opts.Logger.ErrorContext(ctx, "rollout halted", "revision", restore.Revision, "reason", restore.HaltReason,
+				"rollback_to", restore.RollbackTo)
+			if c.opts.OnHalt != nil {
+				c.opts.OnHalt(restore.Revision, restore.HaltReason)
 			}
 		}
 		if restore != nil {
@@ -163,9 +172,9 @@ func (c *Controller) advance(ctx context.Context, st *State, pol Policy, latest 
 	if err != nil {
 		return nil, fmt.Errorf("listing data planes: %w", err)
 	}
-	count(r, sel, nodes)
+	count(r, sel, live(nodes, c.opts.Clock()))
 	if why := halted(r, pol, now); why != "" {
-		c.halt(ctx, st, r, why, now)
+		halt(st, r, why, now)
 		return r, nil
 	}
 	promote(st, r, pol, now)
@@ -228,6 +237,19 @@ func (c *Controller) hash(ctx context.Context, p snapshot.Pointer) (string, erro
 		return "", fmt.Errorf("reading revision %d's record: %w", p.Revision, err)
 	}
 	return rec.ConfigHash, nil
+}
+
+// live drops the rows of data planes not seen for cluster.DefaultStaleAfter
+// (three missed heartbeats): a data plane that is gone must not keep a
+// wave from its acknowledgement share.
+func live(nodes []cluster.Node, now time.Time) []cluster.Node {
+	out := nodes[:0:0]
+	for _, n := range nodes {
+		if now.Sub(time.Unix(n.LastSeen, 0)) < cluster.DefaultStaleAfter {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // count refreshes the released waves' data-plane counts and traffic.
@@ -318,8 +340,9 @@ func promote(st *State, r *Rollout, pol Policy, now int64) {
 }
 
 // halt stops r for why: its waves are marked halted, and the revision
-// every wave ran is to be restored.
-func (c *Controller) halt(ctx context.Context, st *State, r *Rollout, why string, now int64) {
+// every wave ran is to be restored. Step logs it (and calls OnHalt) once
+// the state is written.
+func halt(st *State, r *Rollout, why string, now int64) {
 	r.State, r.HaltReason, r.EndedAt, r.HaltRequested, r.PromoteRequested = StateHalted, why, now, "", false
 	for i := range r.Waves {
 		if r.Waves[i].State != WavePending {
@@ -327,10 +350,6 @@ func (c *Controller) halt(ctx context.Context, st *State, r *Rollout, why string
 		}
 	}
 	r.RollbackTo = st.Good.Revision
-	c.opts.Logger.ErrorContext(ctx, "rollout halted", "revision", r.Revision, "reason", why, "rollback_to", st.Good.Revision)
-	if c.opts.OnHalt != nil {
-		c.opts.OnHalt(r.Revision, why)
-	}
 }
 
 // restore commits the configuration every wave ran as a new revision,
@@ -419,4 +438,16 @@ type storeRestorer struct {
 // ReplaceAll commits cfg, its change record naming the reason.
 func (r storeRestorer) ReplaceAll(ctx context.Context, cfg *model.Config, reason string) (int64, error) {
 	return r.s.ReplaceAll(ctx, cfg, store.Origin{RequestID: "rollout", Method: "ROLLBACK", Path: reason})
+}
+
+// wasHalted reports whether the state encoded in before already had
+// rev's rollout halted: the halt Step found is then a retried rollback,
+// not a new halt.
+func wasHalted(before []byte, rev int64) bool {
+	var st State
+	if json.Unmarshal(before, &st) != nil {
+		return false
+	}
+	r := st.find(rev)
+	return r != nil && r.State == StateHalted
 }

@@ -88,10 +88,14 @@ func newS3Env(t *testing.T) *env {
 
 func newEnvOn(t *testing.T, objects objstore.Store) *env {
 	t.Helper()
-	e := &env{t: t, objects: objects, now: time.Unix(1800000000, 0), fleet: &fleet{nodes: map[string]*cluster.Node{
-		"canary-1": {NodeID: "canary-1", Labels: map[string]string{"ring": "canary"}},
-		"main-1":   {NodeID: "main-1", Labels: map[string]string{"ring": "main"}},
-		"main-2":   {NodeID: "main-2"},
+	start := time.Unix(1800000000, 0)
+	seen := start.Add(time.Hour).Unix() // seen throughout the test
+	e := &env{t: t, objects: objects, now: start, fleet: &fleet{nodes: map[string]*cluster.Node{
+		"canary-1": {NodeID: "canary-1", Labels: map[string]string{"ring": "canary"}, LastSeen: seen},
+		"main-1":   {NodeID: "main-1", Labels: map[string]string{"ring": "main"}, LastSeen: seen},
+		"main-2":   {NodeID: "main-2", LastSeen: seen},
+		// Gone for an hour: it counts in no wave.
+		"main-3": {NodeID: "main-3", Labels: map[string]string{"ring": "main"}, LastSeen: start.Add(-time.Hour).Unix()},
 	}}}
 	clock := func() time.Time { return e.now }
 	e.hist = history.New(objects, history.Retention{}, clock)
