@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/motoserver"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/lambdas/admin"
@@ -75,6 +77,19 @@ type historyClient struct {
 	pub *publisher.Publisher
 }
 
+// refuseNamed stands for the data plane's compiler: it refuses a
+// configuration holding a service named "refuse-me".
+type refuseNamed struct{}
+
+func (refuseNamed) Check(_ context.Context, cfg *model.Config) error {
+	for _, s := range cfg.Services {
+		if s.Name != nil && *s.Name == "refuse-me" {
+			return errors.New("compiling service refuse-me: refused")
+		}
+	}
+	return nil
+}
+
 func newHistoryClient(t *testing.T, b historyBackend, ret history.Retention, clk *clock) *historyClient {
 	t.Helper()
 	st, objects := b.open(t)
@@ -82,7 +97,7 @@ func newHistoryClient(t *testing.T, b historyBackend, ret history.Retention, clk
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	pub := publisher.New(publisher.Options{Source: st, Objects: objects, Key: key, History: hist, PruneHistory: true, Clock: clk.Now,
-		Logger: slog.New(slog.DiscardHandler)})
+		Validator: refuseNamed{}, Logger: slog.New(slog.DiscardHandler)})
 	return &historyClient{client: newClient(t, st, admin.Options{History: hist}), pub: pub}
 }
 
@@ -201,6 +216,18 @@ func TestRevisionHistory(t *testing.T) {
 			require.Equal(t, c.must(200, "GET", "/config/revisions/1", nil)["config_hash"], r6["config_hash"])
 			c.must(404, "POST", "/config/revisions/3/rollback", nil)
 			require.EqualValues(t, 6, c.revision(), "a refused rollback commits nothing")
+
+			// A revision the data planes' compiler refuses: recorded, not
+			// published.
+			c.must(201, "POST", "/services", map[string]any{"name": "refuse-me", "host": "x.internal"})
+			c.publish()
+			refused := c.must(200, "GET", "/config/revisions/7", nil)
+			require.Equal(t, "refused", refused["state"])
+			require.Contains(t, refused["error"], "refuse-me")
+			require.EqualValues(t, 6, refused["since"])
+			c.must(404, "GET", "/config/revisions/7/config", nil)
+			c.must(404, "POST", "/config/revisions/7/rollback", nil)
+			require.EqualValues(t, 7, c.must(200, "GET", "/config/revisions", nil)["data"].([]any)[0].(map[string]any)["revision"])
 		})
 	}
 }
