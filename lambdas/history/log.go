@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/skyport-gw/skyport/internal/model"
@@ -158,34 +159,69 @@ func (l *Log) pruned(ctx context.Context, id snapshot.Identity, rev, newest int6
 // List returns the records of identity id within the retention, newest
 // first: at most size of them, starting below revision before (0: from
 // the newest). next is the revision to pass as before for the following
-// page, 0 on the last.
+// page, 0 on the last. The page's records are read concurrently.
 func (l *Log) List(ctx context.Context, id snapshot.Identity, newest int64, before int64, size int) (recs []Record, next int64, err error) {
 	revs, err := l.revisions(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
-	now := l.now()
+	var page []int64
+	more := false
 	for i := len(revs) - 1; i >= 0; i-- {
-		rev := revs[i]
-		if before > 0 && rev >= before {
+		if before > 0 && revs[i] >= before {
 			continue
 		}
-		if len(recs) == size {
-			return recs, recs[len(recs)-1].Revision, nil
-		}
-		rec, err := l.read(ctx, Key(id, rev))
-		if errors.Is(err, objstore.ErrNotFound) {
-			continue // pruned while listed
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		if l.retention.expired(rec.Revision, rec.CreatedAt, newest, now) {
+		if len(page) == size {
+			more = true
 			break
 		}
-		recs = append(recs, rec)
+		page = append(page, revs[i])
 	}
-	return recs, 0, nil
+	read, err := l.readAll(ctx, id, page)
+	if err != nil {
+		return nil, 0, err
+	}
+	now := l.now()
+	for _, rec := range read {
+		if rec == nil {
+			continue // pruned while listed
+		}
+		if l.retention.expired(rec.Revision, rec.CreatedAt, newest, now) {
+			return recs, 0, nil
+		}
+		recs = append(recs, *rec)
+	}
+	if more && len(recs) > 0 {
+		next = recs[len(recs)-1].Revision
+	}
+	return recs, next, nil
+}
+
+// listConcurrency bounds the records List reads at once.
+const listConcurrency = 16
+
+// readAll reads the records of revs, in order; nil for one gone.
+func (l *Log) readAll(ctx context.Context, id snapshot.Identity, revs []int64) ([]*Record, error) {
+	out := make([]*Record, len(revs))
+	errs := make([]error, len(revs))
+	sem := make(chan struct{}, listConcurrency)
+	var wg sync.WaitGroup
+	for i, rev := range revs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			rec, err := l.read(ctx, Key(id, rev))
+			switch {
+			case errors.Is(err, objstore.ErrNotFound):
+			case err != nil:
+				errs[i] = err
+			default:
+				out[i] = &rec
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // revisions lists the revisions identity id has records of, ascending.
