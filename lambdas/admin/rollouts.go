@@ -116,6 +116,8 @@ func rolloutError(err error) error {
 		return &httpError{status: http.StatusNotFound, msg: msgNotFound}
 	case errors.Is(err, rollout.ErrNotInProgress):
 		return &httpError{status: http.StatusConflict, msg: "the rollout is not in progress"}
+	case errors.Is(err, rollout.ErrConflict):
+		return model.NewError(model.CodeDatabaseError, "the rollout was changed by concurrent requests; try again")
 	}
 	return err
 }
