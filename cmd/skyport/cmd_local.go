@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
@@ -206,7 +207,8 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	if err != nil {
 		return err
 	}
-	reg := plugins.Registry()
+	lq := logqueue.NewMetrics()
+	reg := plugins.RegistryWith(plugins.Options{LogQueues: lq, Log: log.With("component", "log-plugins")})
 	cp, err := buildControlPlane(ctx, o, cl, reg.Names(), log)
 	if err != nil {
 		return err
@@ -243,6 +245,7 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	var dpAddrs []boundAddr
 	if o.DP {
 		dpo := builtinDP(o, cl, cp.fallbackURL, cp.verifyKey)
+		dpo.collectors = append(dpo.collectors, lq)
 		dpo.collectors = append(dpo.collectors, cp.collectors...)
 		bound := make(chan []boundAddr, 1)
 		dpo.bound = func(a []boundAddr) { bound <- a }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
@@ -94,35 +95,47 @@ func noticeJob(n protocol.ConfigNotice) job {
 	}
 }
 
-// readPointer reads latest.json from the fallback store, at most
-// snapshot.MaxPointer bytes of it.
-func (c *Client) readPointer(ctx context.Context) (snapshot.Pointer, error) {
-	// Under a rollout policy, released.json names what this data plane's
-	// wave may run; latest.json may be ahead of it.
-	raw, _, err := objstore.GetMax(ctx, c.cfg.Fallback, wave.ReleasedKey, wave.MaxReleased)
+// readPointerIfChanged reads the pointer this data plane may run from the
+// fallback store: its wave's in released.json under a rollout policy,
+// else latest.json, each bounded, unless the object it came from still
+// has the ETag etag (objstore.ErrNotModified); an empty etag reads
+// unconditionally. The ETag it returns names the object ("r:" released,
+// "l:" latest), so a policy set or removed between polls is noticed.
+func (c *Client) readPointerIfChanged(ctx context.Context, etag string) (snapshot.Pointer, string, error) {
+	released, _ := strings.CutPrefix(etag, "r:")
+	if !strings.HasPrefix(etag, "r:") {
+		released = ""
+	}
+	raw, got, err := objstore.GetIfChanged(ctx, c.cfg.Fallback, wave.ReleasedKey, released, wave.MaxReleased)
 	switch {
 	case err == nil:
 		r, err := wave.Parse(raw)
 		if err != nil {
-			return snapshot.Pointer{}, err
+			return snapshot.Pointer{}, "", err
 		}
 		p, _ := r.For(c.cfg.Labels)
-		return p, nil
+		return p, "r:" + got, nil
+	case errors.Is(err, objstore.ErrNotModified):
+		return snapshot.Pointer{}, etag, err
 	case errors.Is(err, objstore.ErrTooLarge):
-		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %w", wave.ReleasedKey, snapshot.ErrCorrupt, err)
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w: %w", wave.ReleasedKey, snapshot.ErrCorrupt, err)
 	case !errors.Is(err, objstore.ErrNotFound):
-		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w", wave.ReleasedKey, err)
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w", wave.ReleasedKey, err)
 	}
-	raw, _, err = objstore.GetMax(ctx, c.cfg.Fallback, snapshot.LatestKey, snapshot.MaxPointer)
+	latest, _ := strings.CutPrefix(etag, "l:")
+	if !strings.HasPrefix(etag, "l:") {
+		latest = ""
+	}
+	raw, got, err = objstore.GetIfChanged(ctx, c.cfg.Fallback, snapshot.LatestKey, latest, snapshot.MaxPointer)
 	if errors.Is(err, objstore.ErrTooLarge) {
-		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
 	}
 	if err != nil {
-		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
 	}
 	var p snapshot.Pointer
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
 	}
-	return p, nil
+	return p, "l:" + got, nil
 }
