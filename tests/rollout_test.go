@@ -134,8 +134,8 @@ func TestStagedRollout(t *testing.T) {
 	if got := runningRevision(t, main.status); got >= good {
 		t.Fatalf("main runs revision %d before canary's bake", got)
 	}
-	eventually(t, time.Minute, "main serves b after the bake", func() error { return served(main.proxy, "alpha.test", "/", "b") })
-	eventually(t, time.Minute, "rollout completed", func() error {
+	eventually(t, 2*time.Minute, "main serves b after the bake", func() error { return served(main.proxy, "alpha.test", "/", "b") })
+	eventually(t, 2*time.Minute, "rollout completed", func() error {
 		r, err := rolloutOf(t, cp.admin, good)
 		if err != nil || r.State != "completed" {
 			return fmt.Errorf("rollout %+v: %v", r, err)
@@ -183,7 +183,7 @@ func TestStagedRollout(t *testing.T) {
 	// A rollback through the API, to the first configuration.
 	mustRequest(t, http.StatusCreated, http.MethodPost, admin+"/config/revisions/1/rollback", nil)
 	for _, dp := range []*dataPlane{canary, main} {
-		eventually(t, time.Minute, dp.name+" serves a again", func() error { return served(dp.proxy, "alpha.test", "/", "a") })
+		eventually(t, 2*time.Minute, dp.name+" serves a again", func() error { return served(dp.proxy, "alpha.test", "/", "a") })
 	}
 
 	// Canary runs a revision main does not have yet; the control plane

@@ -158,6 +158,7 @@ func (h *Handler) record(ctx context.Context, m protocol.Status, owner, ip strin
 const HeartbeatWrite = 7 * time.Minute
 
 // unchanged returns the node's row when status m changes nothing in it
+// (traffic counts included: a staged rollout's halt conditions read them)
 // and the row was written less than HeartbeatWrite ago: the status needs
 // no write. A failed read answers false (the status is written).
 func (h *Handler) unchanged(ctx context.Context, m protocol.Status, ip string) (Node, bool) {
@@ -166,7 +167,8 @@ func (h *Handler) unchanged(ctx context.Context, m protocol.Status, ip string) (
 		return Node{}, false
 	}
 	same := n.Revision == m.Revision && n.ConfigHash == m.ConfigHash && n.State == m.State &&
-		n.ClusterID == m.ClusterID && n.Epoch == m.Epoch && (ip == "" || n.IP == ip)
+		n.ClusterID == m.ClusterID && n.Epoch == m.Epoch && (ip == "" || n.IP == ip) &&
+		n.Requests == max(m.Requests, 0) && n.Errors5xx == max(m.Errors5xx, 0)
 	if m.State == protocol.StateRejected {
 		same = same && n.Error == m.Error && n.Reason == m.Reason &&
 			(m.RejectedRevision == 0 || n.RejectedRevision == m.RejectedRevision)

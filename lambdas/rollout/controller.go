@@ -78,6 +78,10 @@ func New(opts Options) *Controller {
 	return &Controller{opts: opts}
 }
 
+// ReportGrace is how many seconds after a wave's bake its promotion waits
+// for every data plane's report covering the bake, at most.
+const ReportGrace = 30
+
 // maxAttempts bounds retries of conditional writes.
 const maxAttempts = 8
 
@@ -323,7 +327,9 @@ func promote(st *State, r *Rollout, pol Policy, now int64) {
 		if w.State != WaveBaking {
 			continue
 		}
-		if !r.PromoteRequested && (now < w.ReleasedAt+w.BakeSeconds || !acked(*w, pol) || (w.BakeSeconds > 0 && w.Reported < w.Acked)) {
+		baked := now >= w.ReleasedAt+w.BakeSeconds && acked(*w, pol) &&
+			(w.BakeSeconds == 0 || w.Reported == w.Acked || now >= w.ReleasedAt+w.BakeSeconds+ReportGrace)
+		if !r.PromoteRequested && !baked {
 			return
 		}
 		r.PromoteRequested = false

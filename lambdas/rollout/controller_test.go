@@ -357,3 +357,22 @@ func TestDefaultPolicy(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, def, got)
 }
+
+// TestReportGrace: a wave whose data planes send no report after the bake
+// (an unchanged status is not written) is promoted ReportGrace later.
+func TestReportGrace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.publish("a")
+	require.NoError(t, e.c.SetPolicy(context.Background(), policy))
+	e.step()
+	e.publish("b")
+	e.step()
+	e.apply("canary", 2, 0, 0)
+	e.now = e.now.Add(60*time.Second + rollout.ReportGrace*time.Second - time.Second)
+	e.step()
+	require.Equal(t, []int64{2, 1}, e.released())
+	e.now = e.now.Add(time.Second)
+	e.step()
+	require.Equal(t, []int64{2, 2}, e.released())
+}
