@@ -12,6 +12,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/internal/wave"
 )
 
 // hello records the data plane and, when it runs an older revision than
@@ -50,14 +51,15 @@ func (h *Handler) hello(ctx context.Context, rc events.APIGatewayWebsocketProxyR
 		return err
 	}
 	p, _, err := ReadLatest(ctx, h.opts.Objects)
-	h.catchUp(ctx, rc.ConnectionID, n, p, err, log)
+	h.catchUp(ctx, rc.ConnectionID, n, p, err, false, log)
 	return nil
 }
 
 // catchUp posts the latest pointer p (read with err) to a data plane that
-// is behind. A failure is only logged: the data plane also polls the
-// fallback store.
-func (h *Handler) catchUp(ctx context.Context, connID string, n Node, p snapshot.Pointer, err error, log *slog.Logger) {
+// is behind, or, under a rollout policy, its wave's pointer from
+// released.json (the one read for an earlier status when cached). A
+// failure is only logged: the data plane also polls the fallback store.
+func (h *Handler) catchUp(ctx context.Context, connID string, n Node, p snapshot.Pointer, err error, cached bool, log *slog.Logger) {
 	if errors.Is(err, objstore.ErrNotFound) {
 		return
 	}
@@ -65,7 +67,14 @@ func (h *Handler) catchUp(ctx context.Context, connID string, n Node, p snapshot
 		log.WarnContext(ctx, "reading the published pointer", "error", err)
 		return
 	}
-	released, staged, err := ReadReleased(ctx, h.opts.Objects)
+	// Under a rollout policy the data plane is told its wave's pointer.
+	var released wave.Released
+	var staged bool
+	if cached {
+		released, staged, err = h.released.get(ctx, h.opts.Objects, h.opts.Clock())
+	} else {
+		released, staged, err = ReadReleased(ctx, h.opts.Objects)
+	}
 	if err != nil {
 		log.WarnContext(ctx, "reading the released pointers", "error", err)
 		return
@@ -122,7 +131,7 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 		return err
 	}
 	p, err := h.latest.get(ctx, h.opts.Objects, h.opts.Clock())
-	h.catchUp(ctx, rc.ConnectionID, row, p, err, log)
+	h.catchUp(ctx, rc.ConnectionID, row, p, err, true, log)
 	return nil
 }
 
