@@ -137,8 +137,11 @@ func TestStagedRollout(t *testing.T) {
 	eventually(t, 2*time.Minute, "main serves b after the bake", func() error { return served(main.proxy, "alpha.test", "/", "b") })
 	eventually(t, 2*time.Minute, "rollout completed", func() error {
 		r, err := rolloutOf(t, cp.admin, good)
-		if err != nil || r.State != "completed" {
-			return fmt.Errorf("rollout %+v: %v", r, err)
+		if err != nil {
+			return err
+		}
+		if r.State != "completed" {
+			return fmt.Errorf("rollout %+v", r)
 		}
 		if d := r.Waves[1].ReleasedAt - r.Waves[0].ReleasedAt; d < 5 {
 			return fmt.Errorf("main released %d s after canary, before the 5 s bake", d)
@@ -159,8 +162,11 @@ func TestStagedRollout(t *testing.T) {
 	}
 	eventually(t, time.Minute, "the rollout halts", func() error {
 		r, err := rolloutOf(t, cp.admin, badRev)
-		if err != nil || r.State != "halted" {
-			return fmt.Errorf("rollout %+v: %v", r, err)
+		if err != nil {
+			return err
+		}
+		if r.State != "halted" {
+			return fmt.Errorf("rollout %+v", r)
 		}
 		if !strings.Contains(r.HaltReason, "5xx ratio") {
 			return fmt.Errorf("halt reason %q", r.HaltReason)
