@@ -204,6 +204,12 @@ func (c *Client) statusMessage() protocol.Status {
 		req, errs := c.cfg.Traffic()
 		st.Requests, st.Errors5xx = req-c.baseRequests.Load(), errs-c.baseErrors.Load()
 	}
+	if c.cfg.Health != nil {
+		st.Health = c.cfg.Health()
+		if len(st.Health) > protocol.MaxHealth {
+			st.Health = st.Health[:protocol.MaxHealth]
+		}
+	}
 	return st
 }
 
