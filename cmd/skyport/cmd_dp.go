@@ -26,6 +26,7 @@ import (
 	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/dataplane/status"
+	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/declarative"
 )
 
@@ -61,6 +62,11 @@ type dpOptions struct {
 	AccessLog    string
 	DrainTimeout time.Duration
 	FallbackPoll time.Duration
+	// ReportInterval is how often status is sent after an apply, for a
+	// staged rollout's halt conditions (dpsync.Config.ReportInterval).
+	ReportInterval time.Duration
+	// traffic counts requests for the status reports (set by runDataPlane).
+	traffic func() (requests, errors5xx int64)
 	// GCPercent is set as the garbage collector's target by "skyport dp"
 	// (not by the built-in data plane of "skyport local").
 	GCPercent int
@@ -113,6 +119,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	o.tlsFlags.register(fs)
 	o.limitFlags.register(fs)
 	fs.DurationVar(&o.FallbackPoll, "fallback-poll", 30*time.Second, "how often the fallback is polled while the control plane is unreachable")
+	fs.DurationVar(&o.ReportInterval, "report-interval", dpsync.DefaultReportInterval, "how often status (requests and 5xx since the revision was applied) is reported in the 10 minutes after an apply, for staged rollouts")
 }
 
 // registerAccessLog adds --access-log to fs.
@@ -208,6 +215,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	o.traffic = metrics.Traffic
 	reporter, err := startSync(ctx, o, px, log)
 	if err != nil {
 		return fmt.Errorf("starting sync: %w", err)

@@ -142,3 +142,18 @@ func (c *compiled) health() []upstream.TargetHealth {
 	}
 	return out
 }
+
+// Check compiles cfg as Apply does (upstreams, services and their TLS
+// settings, routes, plugins) and releases the result at once: the error
+// Apply would refuse cfg with, before its certificates are loaded.
+func (s *Server) Check(cfg *model.Config) error {
+	if cfg == nil {
+		return nil
+	}
+	c, err := s.compile(cfg)
+	if err != nil {
+		return err
+	}
+	c.release()
+	return nil
+}

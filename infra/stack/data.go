@@ -94,6 +94,11 @@ func newData(s awscdk.Stack, p *Props) *data {
 				Expiration: awscdk.Duration_Days(jsii.Number(p.SupersededSnapshotDays)),
 			},
 			{
+				Id:         jsii.String("expire-history-records"),
+				Prefix:     jsii.String(p.SnapshotPrefix + "/revisions/"),
+				Expiration: awscdk.Duration_Days(jsii.Number(p.HistoryMaxDays)),
+			},
+			{
 				Id:                                  jsii.String("expire-old-versions"),
 				NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
 				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),

@@ -58,6 +58,7 @@ func synth(t *testing.T, auth string) (assertions.Template, map[string]any) {
 			DataPlaneAuth:      auth,
 			DataPlane:          &stack.DataPlaneProps{Image: "skyport:dev"},
 			SigningKeyRotation: map[string]string{stack.AuthToken: "prepare"}[auth],
+			RolloutPolicy:      map[string]string{stack.AuthToken: rolloutPolicy}[auth],
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -120,8 +121,9 @@ func TestStateful(t *testing.T) {
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
 		},
 		"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]interface{}{
-			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 30, "Status": "Enabled",
+			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 90, "Status": "Enabled",
 				"TagFilters": []any{map[string]any{"Key": stack.SupersededTag, "Value": "true"}}}),
+			like(map[string]any{"Prefix": "cp/revisions/", "ExpirationInDays": 90, "Status": "Enabled"}),
 		})},
 	}))
 	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), props(map[string]any{
@@ -135,7 +137,7 @@ func TestBucketPolicy(t *testing.T) {
 	policy := findOne(t, raw, "AWS::S3::BucketPolicy", "SnapshotsPolicy")
 	doc, _ := json.Marshal(policy)
 	s := string(doc)
-	for _, want := range []string{`"aws:SecureTransport":"false"`, `"OnlyThePublisherWrites"`, `"ArnNotEquals"`, `"aws:PrincipalArn"`} {
+	for _, want := range []string{`"aws:SecureTransport":"false"`, `"OnlyThePublisherWrites"`, `"OnlyThePublisherAndAdminWriteTheRollout"`, `"NotResource"`, `"ArnNotEquals"`, `"aws:PrincipalArn"`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("bucket policy lacks %s: %s", want, s)
 		}
@@ -150,12 +152,28 @@ func TestFunctions(t *testing.T) {
 	tplTok, _ := synth(t, stack.AuthToken)
 	tplTok.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), goFn, jsii.Number(5))
 	for _, env := range []map[string]any{
-		{"SKYPORT_TABLE": assertions.Match_AnyValue(), "SKYPORT_CLUSTER_TABLE": assertions.Match_AnyValue()},
-		{"SKYPORT_SIGNING_KEY_SECRET": assertions.Match_AnyValue(), "SKYPORT_WS_ENDPOINT": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue()},
+		{"SKYPORT_TABLE": assertions.Match_AnyValue(), "SKYPORT_CLUSTER_TABLE": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue(),
+			"SKYPORT_HISTORY_MAX_REVISIONS": "1000", "SKYPORT_HISTORY_MAX_AGE": "2160h"},
+		{"SKYPORT_SIGNING_KEY_SECRET": assertions.Match_AnyValue(), "SKYPORT_WS_ENDPOINT": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue(),
+			"SKYPORT_HISTORY_MAX_REVISIONS": "1000", "SKYPORT_HISTORY_MAX_AGE": "2160h"},
 	} {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props(map[string]any{
 			"Environment": map[string]any{"Variables": like(env)},
 		}))
+	}
+}
+
+// rolloutPolicy is the token-mode synthesis's RolloutPolicy prop.
+const rolloutPolicy = `{"waves":[{"selector":"ring:canary","bake_seconds":60},{"selector":"*"}]}`
+
+func TestRolloutPolicyProp(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthToken)
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), props(map[string]any{
+		"Environment": map[string]any{"Variables": like(map[string]any{"SKYPORT_ROLLOUT_POLICY": rolloutPolicy})},
+	}), jsii.Number(2))
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	if _, err := stack.New(app, "Bad", &stack.Props{LambdaDir: lambdaDir(t), RolloutPolicy: "waves"}); err == nil {
+		t.Fatal("a RolloutPolicy that is not JSON was accepted")
 	}
 }
 
@@ -211,10 +229,10 @@ func TestLeastPrivilege(t *testing.T) {
 		{"publisher writes snapshots, signs, notifies", "PublisherFunction",
 			[]string{"s3:PutObject", "execute-api:ManageConnections", "secretsmanager:GetSecretValue", "dynamodb:Query",
 				`"dynamodb:LeadingKeys"`},
-			[]string{"dynamodb:PutItem", "dynamodb:BatchWriteItem", "s3:DeleteObject"}},
+			[]string{"s3:DeleteObject"}},
 		{"admin writes the table only", "AdminFunction",
-			[]string{"dynamodb:PutItem", "dynamodb:Query"},
-			[]string{"s3:", "execute-api:ManageConnections"}},
+			[]string{"dynamodb:PutItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket", "s3:PutObject"},
+			[]string{"s3:PutObjectTagging", "execute-api:ManageConnections"}},
 		{"cluster manages connections, reads the pointer", "ClusterFunction",
 			[]string{"execute-api:ManageConnections", "s3:GetObject"},
 			[]string{"s3:PutObject", "secretsmanager:"}},
@@ -282,10 +300,11 @@ func TestFleet(t *testing.T) {
 
 func TestAlarmsAndOutputs(t *testing.T) {
 	tpl, _ := synth(t, stack.AuthIAM)
-	tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3))
-	tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), props(map[string]any{
-		"FilterPattern": `{ $.state = "rejected" }`,
-	}))
+	tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(5))
+	tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), props(map[string]any{"ScheduleExpression": "rate(1 minute)"}))
+	for _, pattern := range []string{`{ $.state = "rejected" }`, `{ $.msg = "revision refused" }`, `{ $.msg = "rollout halted" }`} {
+		tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), props(map[string]any{"FilterPattern": pattern}))
+	}
 	for _, o := range []string{"AdminApiUrl", "WebSocketUrl", "BucketName", "DataPlaneEndpoint", "VerifyKey", "FallbackUrl"} {
 		tpl.HasOutput(jsii.String(o), props(map[string]any{"Value": assertions.Match_AnyValue()}))
 	}
