@@ -57,25 +57,27 @@ func planReplace(cfg *model.Config) (*replacement, error) {
 			err = store.PrimaryKeyViolation(id)
 			return
 		}
-		for _, u := range e.UniqueKeys() {
-			key := string(uniqueKey(u))
-			if owner, taken := owners[k][key]; taken && owner != id {
+		uniques, refs := e.UniqueKeys(), e.References()
+		keys := make([][]byte, len(uniques))
+		for i, u := range uniques {
+			keys[i] = uniqueKey(u)
+			if owner, taken := owners[k][string(keys[i])]; taken && owner != id {
 				err = store.UniqueViolation(e, u)
 				return
 			}
 		}
-		for _, ref := range e.References() {
+		for _, ref := range refs {
 			if _, ok := ids[ref.Kind][ref.ID]; !ok {
 				err = store.ForeignKeyViolation(ref)
 				return
 			}
 		}
 		ids[k][id] = struct{}{}
-		for _, u := range e.UniqueKeys() {
-			owners[k][string(uniqueKey(u))] = id
-			r.unique[k] = append(r.unique[k], kv{uniqueKey(u), []byte(id)})
+		for _, key := range keys {
+			owners[k][string(key)] = id
+			r.unique[k] = append(r.unique[k], kv{key, []byte(id)})
 		}
-		for _, ref := range e.References() {
+		for _, ref := range refs {
 			r.refs = append(r.refs, refKey(ref, e))
 		}
 		r.byKind[k] = append(r.byKind[k], e)
