@@ -3,6 +3,7 @@ package scale_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -89,4 +90,81 @@ func BenchmarkLoadConfig(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkListConsumers loads a generated configuration, then pages
+// through every consumer with GET /consumers?size=1000, and one
+// consumer's key-auth credentials by the nested endpoint.
+func BenchmarkListConsumers(b *testing.B) {
+	for _, n := range entityCounts(b) {
+		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
+			shape := scale.ShapeFor(n)
+			h, _ := newAdmin(b)
+			load(b, h, document(b, n, scale.JSON))
+			b.ResetTimer()
+			cpu := cpuTime()
+			for range b.N {
+				if got := pageAll(b, h, "/consumers?size=1000"); got != shape.Consumers {
+					b.Fatalf("paged through %d consumers, want %d", got, shape.Consumers)
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(shape.Consumers*b.N)/b.Elapsed().Seconds(), "entities/s")
+		})
+	}
+}
+
+// BenchmarkNestedList measures GET /consumers/{username}/key-auth, one
+// consumer's credentials among every consumer's.
+func BenchmarkNestedList(b *testing.B) {
+	for _, n := range entityCounts(b) {
+		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
+			h, _ := newAdmin(b)
+			load(b, h, document(b, n, scale.JSON))
+			b.ResetTimer()
+			for i := range b.N {
+				path := fmt.Sprintf("/consumers/user-%d/key-auth", i%scale.ShapeFor(n).Consumers)
+				if got := pageAll(b, h, path); got != 1 {
+					b.Fatalf("%s: %d credentials, want 1", path, got)
+				}
+			}
+		})
+	}
+}
+
+func load(b *testing.B, h http.Handler, doc []byte) {
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/config", bytes.NewReader(doc))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		b.Fatalf("POST /config: %d %.300s", rec.Code, rec.Body.String())
+	}
+}
+
+// pageAll follows next links from path and returns how many entities the
+// pages held.
+func pageAll(b *testing.B, h http.Handler, path string) int {
+	total := 0
+	for path != "" {
+		req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, path, nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET %s: %d %.300s", path, rec.Code, rec.Body.String())
+		}
+		var page struct {
+			Data []json.RawMessage `json:"data"`
+			Next *string           `json:"next"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+			b.Fatalf("GET %s: %v", path, err)
+		}
+		total += len(page.Data)
+		path = ""
+		if page.Next != nil {
+			path = *page.Next
+		}
+	}
+	return total
 }
