@@ -22,7 +22,8 @@ type Shape struct {
 }
 
 // ShapeFor returns a shape of about n entities: 80% consumers and their
-// credentials, 20% services and their routes.
+// credentials, 20% services and their routes, plus the global key-auth
+// plugin that makes every data plane index the credentials.
 func ShapeFor(n int) Shape {
 	services := max(1, n/5/(1+RoutesPerService))
 	consumers := max(1, (n-services*(1+RoutesPerService))/2)
@@ -31,7 +32,7 @@ func ShapeFor(n int) Shape {
 
 // Entities is the number of entities the shape generates.
 func (s Shape) Entities() int {
-	return 2*s.Consumers + s.Services*(1+RoutesPerService)
+	return 2*s.Consumers + s.Services*(1+RoutesPerService) + 1
 }
 
 // Format is the syntax Write emits.
@@ -56,7 +57,7 @@ func Write(w io.Writer, s Shape, f Format) error {
 }
 
 func writeYAML(b *bufio.Writer, s Shape) {
-	b.WriteString("_format_version: \"3.0\"\nservices:\n")
+	b.WriteString("_format_version: \"3.0\"\nplugins:\n- name: key-auth\nservices:\n")
 	for i := range s.Services {
 		fmt.Fprintf(b, "- name: svc-%d\n  url: http://upstream-%d.internal:8080/v1\n  routes:\n", i, i%64)
 		for j := range RoutesPerService {
@@ -70,7 +71,7 @@ func writeYAML(b *bufio.Writer, s Shape) {
 }
 
 func writeJSON(b *bufio.Writer, s Shape) {
-	b.WriteString("{\"_format_version\":\"3.0\",\"services\":[")
+	b.WriteString("{\"_format_version\":\"3.0\",\"plugins\":[{\"name\":\"key-auth\"}],\"services\":[")
 	for i := range s.Services {
 		if i > 0 {
 			b.WriteByte(',')
