@@ -99,12 +99,25 @@ func (p *pool) NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (
 	return p.pick().NewEpoch(ctx, from, to)
 }
 
+// conformanceShards is how many emulator processes the conformance
+// suite spreads its parallel subtests over. The emulator answers one
+// request at a time per process (and each client here sends one at a
+// time, see emulator), so a single process would run the whole suite on
+// one core.
+const conformanceShards = 3
+
 // TestConformance runs the suite over four Store values per table: reads
 // and writes of one test land on different stores, and concurrent writers
-// race on the revision item both within a store and across stores.
+// race on the revision item both within a store and across stores. Each
+// subtest's table lives on one of conformanceShards emulators.
 func TestConformance(t *testing.T) {
-	client := emulator(t)
+	clients := make([]*dynamodb.Client, conformanceShards)
+	for i := range clients {
+		clients[i] = emulator(t)
+	}
+	var next atomic.Uint64
 	storetest.Run(t, func(t *testing.T) store.Store {
+		client := clients[next.Add(1)%uint64(len(clients))]
 		name := newTable(t, client)
 		p := &pool{}
 		for range 4 {
