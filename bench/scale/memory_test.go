@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,9 +44,13 @@ func BenchmarkDataPlaneMemory(b *testing.B) {
 			}
 			b.StopTimer()
 			data = nil
+			runtime.GC() // as skyport dp's releaseMemory: sync.Pools drop what they hold
 			debug.FreeOSMemory()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
+			if path := os.Getenv("SCALE_HEAP_PROFILE"); path != "" {
+				writeHeapProfile(b, path)
+			}
 			b.ReportMetric(float64(rssKB())/1024, "rss-MB")
 			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MB")
 			b.ReportMetric(float64(peakRSSKB())/1024, "peak-rss-MB")
@@ -53,6 +58,19 @@ func BenchmarkDataPlaneMemory(b *testing.B) {
 				b.Fatalf("running revision %d, want 1", rev)
 			}
 		})
+	}
+}
+
+// writeHeapProfile writes the heap profile of what the running
+// configuration holds (SCALE_HEAP_PROFILE=file names the file).
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 
