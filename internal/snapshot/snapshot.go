@@ -220,19 +220,3 @@ func checkFormat(f string) error {
 	}
 	return nil
 }
-
-// ConfigHash is the 32-hex hash of a configuration that a data plane
-// reports (Kong's contract); the empty configuration hashes to 32 zeros.
-func ConfigHash(cfg *model.Config) string {
-	if cfg == nil || cfg.Empty() {
-		return strings.Repeat("0", 32)
-	}
-	c := cfg.Clone()
-	c.Sort()
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return strings.Repeat("0", 32)
-	}
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:16])
-}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -170,6 +172,15 @@ func TestConfigHash(t *testing.T) {
 	c := sampleConfig()
 	c.Services[0].Port = 81
 	require.NotEqual(t, h, snapshot.ConfigHash(&c))
+
+	// Written an entity at a time, the hash is still that of the whole
+	// configuration's JSON, as data planes of earlier releases compute it.
+	whole := sampleConfig()
+	whole.Sort()
+	raw, err := json.Marshal(&whole)
+	require.NoError(t, err)
+	sum := sha256.Sum256(raw)
+	require.Equal(t, hex.EncodeToString(sum[:16]), h)
 }
 
 func TestPointerJSON(t *testing.T) {
