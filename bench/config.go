@@ -27,3 +27,10 @@ func kongYAML(upstream, routes int, plugins bool) string {
 	}
 	return b.String()
 }
+
+// withHTTPLog adds a global http-log plugin sending to endpoint in batches
+// of 100 to a configuration kongYAML made.
+func withHTTPLog(yaml, endpoint string) string {
+	return yaml + fmt.Sprintf("plugins:\n- name: http-log\n  config:\n    http_endpoint: %s\n"+
+		"    queue:\n      max_batch_size: 100\n      max_coalescing_delay: 0.1\n", endpoint)
+}

@@ -1,7 +1,8 @@
 // Command bench measures Skyport's data plane side by side with the peers a
 // user would pick instead (nginx, Caddy, HAProxy) and writes BENCHMARKS.md:
 // proxy throughput and latency (1 and 10k routes, with and without
-// key-auth + rate-limiting), the HTTP/1.1 floor (section floor: nginx
+// key-auth + rate-limiting, and with http-log batching to a log server
+// the command runs), the HTTP/1.1 floor (section floor: nginx
 // against `bench h1proxy`, a minimal proxy on dataplane/h1, in CPU time
 // and syscalls per request), router match time, the cost of applying a
 // 10k-route snapshot (and requests served while 100 applies happen),

@@ -27,6 +27,20 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "fleet-report" {
+		if err := runFleetReport(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench fleet-report:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "fleet" {
+		if err := runFleet(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench fleet:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	var skip string
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "where to write the report")
@@ -34,7 +48,7 @@ func main() {
 	flag.IntVar(&o.conns, "connections", 64, "wrk keep-alive connections")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&o.writes, "writes", 100, "Admin API writes for the propagation and apply rows")
-	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,floor,gobench,apply,propagation,memory")
+	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,floor,gobench,apply,propagation,memory,fleet")
 	flag.Parse()
 	o.skip = map[string]bool{}
 	for _, s := range splitComma(skip) {
@@ -59,11 +73,8 @@ func run(ctx context.Context, o options) error {
 	}
 	defer os.RemoveAll(dir)
 	e := &env{dir: dir, binary: filepath.Join(dir, "skyport")}
-	fmt.Fprintln(os.Stderr, "bench: building skyport")
-	build := exec.Command("go", "build", "-trimpath", "-o", e.binary, "./cmd/skyport")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building skyport: %w: %s", err, out)
+	if err := buildSkyport(e); err != nil {
+		return err
 	}
 	r := &report{started: time.Now(), opts: o}
 	r.machine = machine()
@@ -77,6 +88,7 @@ func run(ctx context.Context, o options) error {
 		{"apply", benchApply},
 		{"propagation", benchPropagation},
 		{"memory", benchMemory},
+		{"fleet", benchFleet},
 	}
 	for _, s := range sections {
 		if o.skip[s.name] {
@@ -109,4 +121,15 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
+}
+
+// buildSkyport builds the skyport binary the sections run.
+func buildSkyport(e *env) error {
+	fmt.Fprintln(os.Stderr, "bench: building skyport")
+	build := exec.Command("go", "build", "-trimpath", "-o", e.binary, "github.com/skyport-gw/skyport/cmd/skyport")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building skyport: %w: %s", err, out)
+	}
+	return nil
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -89,17 +92,28 @@ func benchProxy(ctx context.Context, e *env, o options, r *report) error {
 			return err
 		}
 	}
+	logs, err := startLogReceiver()
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
 	for _, c := range []struct {
 		name    string
 		routes  int
 		plugins bool
+		httpLog bool
 	}{
-		{"Skyport, 1 route", 1, false},
-		{"Skyport, 10k routes", 10000, false},
-		{"Skyport, 1 route, key-auth + rate-limiting", 1, true},
-		{"Skyport, 10k routes, key-auth + rate-limiting", 10000, true},
+		{"Skyport, 1 route", 1, false, false},
+		{"Skyport, 10k routes", 10000, false, false},
+		{"Skyport, 1 route, key-auth + rate-limiting", 1, true, false},
+		{"Skyport, 10k routes, key-auth + rate-limiting", 10000, true, false},
+		{"Skyport, 1 route, http-log", 1, false, true},
 	} {
-		p, proxy, _, err := startSkyportDP(ctx, e, fmt.Sprintf("dp-%d-%t", c.routes, c.plugins), kongYAML(upPort, c.routes, c.plugins))
+		yaml := kongYAML(upPort, c.routes, c.plugins)
+		if c.httpLog {
+			yaml = withHTTPLog(yaml, "http://"+logs.Addr().String()+"/logs")
+		}
+		p, proxy, _, err := startSkyportDP(ctx, e, fmt.Sprintf("dp-%d-%t-%t", c.routes, c.plugins, c.httpLog), yaml)
 		if err != nil {
 			return err
 		}
@@ -114,4 +128,18 @@ func benchProxy(ctx context.Context, e *env, o options, r *report) error {
 		}
 	}
 	return nil
+}
+
+// startLogReceiver runs the log server http-log sends to: it reads and
+// discards each batch.
+func startLogReceiver() (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listening for logs: %w", err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return ln, nil
 }

@@ -20,6 +20,7 @@ type report struct {
 	apply             *applyResult
 	propagation       []propagationRow
 	memory            []memoryRow
+	fleet             []*fleetResult
 	notes             []string
 }
 
@@ -97,6 +98,7 @@ func (r *report) markdown() string {
 				{"Skyport, 10k routes", "Skyport, 1 route"},
 				{"Skyport, 1 route, key-auth + rate-limiting", "Skyport, 1 route"},
 				{"Skyport, 10k routes, key-auth + rate-limiting", "Skyport, 10k routes"},
+				{"Skyport, 1 route, http-log", "Skyport, 1 route"},
 			} {
 				if a, b2 := r.row(c[0]), r.row(c[1]); a != nil && b2 != nil {
 					w("\n%s: %s of %s's throughput.", c[0], ratio(a.result.RPS, b2.result.RPS), c[1])
@@ -144,6 +146,9 @@ func (r *report) markdown() string {
 		}
 		w("\n")
 	}
+	if len(r.fleet) > 0 {
+		w("%s\n", fleetMarkdown(r.fleet))
+	}
 	w("## Against the targets\n\n")
 	targets := r.targets()
 	b.WriteString(targets)
@@ -180,6 +185,10 @@ func (r *report) targets() string {
 	if pl := r.row("Skyport, 1 route, key-auth + rate-limiting"); pl != nil && sky != nil {
 		t := pl.result.RPS / sky.result.RPS
 		check("key-auth + rate-limiting ≥ 0.85 of no plugins", t >= 0.85, fmt.Sprintf("%.2f", t))
+	}
+	if hl := r.row("Skyport, 1 route, http-log"); hl != nil && sky != nil {
+		t := hl.result.RPS / sky.result.RPS
+		check("http-log (batches of 100) ≥ 0.9 of no plugins", t >= 0.9, fmt.Sprintf("%.2f", t))
 	}
 	for _, gb := range r.gobench {
 		if strings.HasSuffix(gb.name, "BenchmarkMatch/routes=10000") {

@@ -94,9 +94,11 @@ func runConfigValidate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// The data plane's own plugin compiler: what validates is what runs.
-	if _, err := plugin.Build(plugins.Registry(), cfg); err != nil {
+	set, err := plugin.Build(plugins.Registry(), cfg)
+	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	_ = set.Close() // nothing was started: loggers start on their first entry
 	fmt.Fprintf(stdout, "%s: ok (%d %s)\n", path, cfg.Len(), plural(cfg.Len(), "entity", "entities"))
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/certs"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
 	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/dataplane/status"
@@ -69,7 +70,7 @@ type dpOptions struct {
 	bound func([]boundAddr)
 
 	// collectors are extra metrics served on /metrics (the prometheus
-	// plugin's); not a flag.
+	// plugin's, the logging plugins' queues'); not a flag.
 	collectors []prom.Collector
 	// cpClient, when set, dials the control plane instead of the default
 	// client (the built-in data plane of skyport local); not a flag.
@@ -82,7 +83,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.CPAuth, "cp-auth", "token", "how to authenticate to the control plane: iam (SigV4) or token")
 	fs.StringVar(&o.CPToken, "cp-token", "", "bearer token for --cp-auth token")
 	fs.StringVar(&o.CPCA, "cp-ca", "", "PEM file of certificates trusted, besides the system's roots, for a wss:// --cp-url and its snapshot downloads (skyport local --cluster-cert)")
-	fs.StringVar(&o.FallbackURL, "fallback-url", "", "s3://bucket/prefix or file:///dir: snapshots read when the control plane is unreachable")
+	fs.StringVar(&o.FallbackURL, "fallback-url", "", "s3://bucket/prefix, file:///dir or https://host/prefix, or several separated by commas (read in order): snapshots read when the control plane is unreachable")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "directory for the last known good snapshot (survives restarts)")
 	fs.StringVar(&o.DeclarativeConfig, "declarative-config", "", "a kong.yml file: run without a control plane (DB-less)")
 	fs.StringVar(&o.VerifyKey, "verify-key", "", "the publisher's Ed25519 public key: a file, or the key itself (PEM or base64); while the key rotates, several (PEM blocks one after another, or base64 keys separated by commas)")
@@ -141,8 +142,10 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := lf.logger(stderr)
 	o.logFormat = lf.format(stderr)
 	pm := promplugin.NewMetrics()
-	o.collectors = append(o.collectors, pm)
-	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm}), log)
+	lq := logqueue.NewMetrics()
+	o.collectors = append(o.collectors, pm, lq)
+	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, LogQueues: lq,
+		Log: log.With("component", "log-plugins"), NodeID: o.NodeID, Version: version}), log)
 }
 
 // runDataPlane runs a data plane until ctx is done: the proxy on

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -104,7 +105,7 @@ func syncConfig(ctx context.Context, o *dpOptions) (dpsync.Config, error) {
 		}
 	}
 	if o.FallbackURL != "" {
-		if cfg.Fallback, err = fallbackStore(ctx, o.FallbackURL); err != nil {
+		if cfg.Fallback, err = fallbackStores(ctx, o.FallbackURL, cfg.HTTPClient); err != nil {
 			return dpsync.Config{}, err
 		}
 	}
@@ -131,6 +132,35 @@ func cpAuth(ctx context.Context, o *dpOptions) (dpsync.Auth, error) {
 		return &dpsync.SigV4{Credentials: awsCfg.Credentials, Region: awsCfg.Region}, nil
 	}
 	return nil, fmt.Errorf("--cp-auth %q: want iam or token", o.CPAuth)
+}
+
+// fallbackStores opens --fallback-url: one store, or several separated by
+// commas (a bucket per Region, the home Region's first) read in order.
+// Besides s3:// and file://, a fallback may be https:// (a CDN or web
+// server in front of the layout), read with client.
+func fallbackStores(ctx context.Context, raw string, client *http.Client) (objstore.Store, error) {
+	var stores []objstore.Store
+	for _, u := range strings.Split(raw, ",") {
+		u = strings.TrimSpace(u)
+		var s objstore.Store
+		var err error
+		if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+			s, err = objstore.NewHTTP(u, client)
+			if err != nil {
+				err = fmt.Errorf("--fallback-url: %w", err)
+			}
+		} else {
+			s, err = fallbackStore(ctx, u)
+		}
+		if err != nil {
+			return nil, err
+		}
+		stores = append(stores, s)
+	}
+	if len(stores) == 1 {
+		return stores[0], nil
+	}
+	return objstore.NewFailover(stores...), nil
 }
 
 // fallbackStore opens s3://bucket/prefix or file:///dir.

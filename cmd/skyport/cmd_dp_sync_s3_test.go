@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -70,4 +72,48 @@ func TestStartSyncS3Fallback(t *testing.T) {
 	require.Equal(t, "fallback", rep.SyncState().Source)
 	// Saved to the cache directory before the test removes it.
 	require.Eventually(t, func() bool { return rep.SyncState().Cache == "ok" }, 20*time.Second, 20*time.Millisecond)
+}
+
+// TestStartSyncHTTPFallback follows a snapshot layout served over HTTP
+// (a CDN in front of the bucket), with a bucket that is down listed first.
+func TestStartSyncHTTPFallback(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir, err := objstore.NewDir(t.TempDir())
+	require.NoError(t, err)
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	data, p, err := snapshot.Seal(&snapshot.Document{Revision: 7}, priv, time.Now())
+	require.NoError(t, err)
+	_, err = dir.Put(ctx, p.Key, data, objstore.Condition{IfNoneMatch: true})
+	require.NoError(t, err)
+	raw, err := json.Marshal(p)
+	require.NoError(t, err)
+	_, err = dir.Put(ctx, snapshot.LatestKey, raw, objstore.Condition{})
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.StripPrefix("/cp/", http.FileServer(http.Dir(dir.Root()))))
+	t.Cleanup(srv.Close)
+
+	pemPub, err := snapshot.MarshalPublicKey(pub)
+	require.NoError(t, err)
+	o := dpOptions{
+		FallbackURL:  closedHTTP(t) + "/cp," + srv.URL + "/cp",
+		VerifyKey:    string(pemPub),
+		CacheDir:     t.TempDir(),
+		FallbackPoll: time.Hour,
+	}
+	a := &revApplier{}
+	rep, err := startSync(ctx, &o, a, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return a.rev.Load() == 7 }, 20*time.Second, 20*time.Millisecond)
+	require.Equal(t, "fallback", rep.SyncState().Source)
+}
+
+// closedHTTP is the URL of a loopback port nothing listens on.
+func closedHTTP(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	return url
 }

@@ -41,6 +41,10 @@ func TestStartSyncFlags(t *testing.T) {
 		{desc: "bad cp url", opts: dpOptions{CPURL: "http://x", VerifyKey: key}, wantErr: "--cp-url"},
 		{desc: "bad cp auth", opts: dpOptions{CPURL: "ws://127.0.0.1:8005", CPAuth: "basic", VerifyKey: key}, wantErr: "--cp-auth"},
 		{desc: "bad fallback url", opts: dpOptions{FallbackURL: "ftp://x", VerifyKey: key}, wantErr: "--fallback-url"},
+		{desc: "bad second fallback url", opts: dpOptions{FallbackURL: dir + ",ftp://x", VerifyKey: key}, wantErr: "--fallback-url"},
+		{desc: "fallback in two Regions", opts: dpOptions{FallbackURL: dir + ", " + dir, VerifyKey: key}},
+		{desc: "https fallback", opts: dpOptions{FallbackURL: "https://d111111abcdef8.cloudfront.net/cp", VerifyKey: key}},
+		{desc: "plain http fallback off loopback", opts: dpOptions{FallbackURL: "http://snapshots.example.com/cp", VerifyKey: key}, wantErr: "--fallback-url"},
 		{desc: "bad labels", opts: dpOptions{FallbackURL: dir, VerifyKey: key, Labels: "region"}, wantErr: "--labels"},
 		{desc: "cp and fallback", opts: dpOptions{CPURL: "ws://127.0.0.1:1", CPAuth: "token", FallbackURL: dir, VerifyKey: key, Labels: "region:eu,tier:1"}},
 	}

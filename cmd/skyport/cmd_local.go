@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/keygen"
@@ -191,7 +192,8 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	if err != nil {
 		return err
 	}
-	reg := plugins.Registry()
+	lq := logqueue.NewMetrics()
+	reg := plugins.RegistryWith(plugins.Options{LogQueues: lq, Log: log.With("component", "log-plugins")})
 	cp, err := buildControlPlane(ctx, o, cl, reg.Names(), log)
 	if err != nil {
 		return err
@@ -228,6 +230,7 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	var dpAddrs []boundAddr
 	if o.DP {
 		dpo := builtinDP(o, cl, cp.fallbackURL, cp.verifyKey)
+		dpo.collectors = append(dpo.collectors, lq)
 		bound := make(chan []boundAddr, 1)
 		dpo.bound = func(a []boundAddr) { bound <- a }
 		wg.Go(func() {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/skyport-gw/skyport/lambdas/publisher"
 )
 
 // checkCluster checks the cluster listener's flags.
@@ -98,6 +100,9 @@ func (cl *clusterListener) wsURL() string {
 func (cl *clusterListener) client() *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	// The publisher posts notices this many at a time: keep as many
+	// connections to the hub alive between posts.
+	t.MaxIdleConnsPerHost = publisher.DefaultConcurrency
 	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if addr == cl.advertised {
 			addr = cl.local

@@ -78,6 +78,16 @@ func NewContext(route *model.Route, service *model.Service, captures map[string]
 	return pc
 }
 
+// Values plugins hand to the loggers, which add them to Kong's log record
+// (kong.log.set_serialize_value).
+const (
+	// VarCorrelationID is the correlation-id plugin's id (a string).
+	VarCorrelationID = "correlation_id"
+	// VarTraceID is the trace id in each format a tracing plugin
+	// propagated (a map[string]string, format → id).
+	VarTraceID = "trace_id"
+)
+
 // SetVar records a value for other plugins under key.
 func (pc *Context) SetVar(key string, v any) {
 	if pc.Vars == nil {
@@ -146,6 +156,46 @@ type LogEntry struct {
 	// Upstream is the time spent waiting for the upstream; Proxy the time
 	// spent in the data plane itself; Total both.
 	Upstream, Proxy, Total time.Duration
+
+	// What Kong's log serializer reports besides (kong.log.serialize).
+
+	// RequestID is the request's id (X-Kong-Request-Id).
+	RequestID string
+	// Scheme, Host and Port are the client's: the request's URL is
+	// Scheme://Host:Port followed by the request URI.
+	Scheme, Host, Port string
+	// UpstreamURI is the path and query sent to the upstream; empty when
+	// the request was not proxied.
+	UpstreamURI string
+	// UpstreamStatus is the upstream's status code; 0 when none answered.
+	UpstreamStatus int
+	// ResponseHeader holds the headers sent to the client.
+	ResponseHeader http.Header
+	// RequestSize is the size of the request as received: request line,
+	// headers and body bytes read.
+	RequestSize int64
+	// Tries are the upstream connection attempts, first to last.
+	Tries []Try
+	// Receive is the time spent relaying the response body.
+	Receive time.Duration
+	// Proxied is true when the upstream answered the response sent
+	// (Kong's source "upstream"; "kong" otherwise).
+	Proxied bool
+}
+
+// Try is one upstream attempt (Kong's balancer_data.tries entry).
+type Try struct {
+	// IP and Port are the address tried.
+	IP   string
+	Port int
+	// Start is when the target was picked; Latency how long picking took.
+	Start   time.Time
+	Latency time.Duration
+	// Failed is set on an attempt that failed and was retried, with the
+	// status Kong records for it (502 on a connection error, 504 on a
+	// timeout).
+	Failed bool
+	Code   int
 }
 
 // Env is what a factory may read to build a handler: the whole snapshot

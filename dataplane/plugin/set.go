@@ -1,7 +1,9 @@
 package plugin
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 
@@ -13,6 +15,31 @@ import (
 // every plugin name in priority order with its instances indexed by scope.
 type Set struct {
 	http, https []*byName
+	// handlers are every handler built, for Close.
+	handlers []Handler
+}
+
+// Close releases what the set's handlers hold (a logger's queue and its
+// connection or file, which deliver what is queued first): a handler
+// that holds anything implements io.Closer. Call it once the set serves
+// no request any more; a nil set is fine.
+func (s *Set) Close() error {
+	if s == nil {
+		return nil
+	}
+	return closeAll(s.handlers)
+}
+
+func closeAll(hs []Handler) error {
+	var errs []error
+	for _, h := range hs {
+		if c, ok := h.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("closing plugin %s: %w", h.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Build constructs a handler for every enabled plugin of cfg. A plugin
@@ -20,6 +47,7 @@ type Set struct {
 func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 	names := map[string]*byName{}
 	var order []*byName
+	var built []Handler
 	plain, tls := map[string]*byName{}, map[string]*byName{}
 	for _, p := range cfg.Plugins {
 		if !p.Enabled {
@@ -27,12 +55,15 @@ func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 		}
 		f, ok := reg.factories[p.Name]
 		if !ok {
+			_ = closeAll(built)
 			return nil, fmt.Errorf("%w: plugin %q is not available on this data plane", ErrIncompatible, p.Name)
 		}
 		h, err := f(Env{Config: cfg, Plugin: p})
 		if err != nil {
+			_ = closeAll(built)
 			return nil, fmt.Errorf("building plugin %s (%s): %w", p.Name, p.ID, err)
 		}
+		built = append(built, h)
 		if names[p.Name] == nil {
 			names[p.Name] = &byName{name: p.Name, priority: Priority(p.Name)}
 			order = append(order, names[p.Name])
@@ -54,7 +85,7 @@ func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 		}
 		return order[i].name < order[j].name
 	})
-	s := &Set{}
+	s := &Set{handlers: built}
 	for _, b := range order {
 		if x := plain[b.name]; x != nil {
 			s.http = append(s.http, x)

@@ -2,6 +2,7 @@ package plugins_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,7 +23,17 @@ import (
 // benchConfig is the snapshot with key-auth and a rate limit no request
 // reaches, or without plugins.
 func benchConfig(b *testing.B, host string, port int, withPlugins bool) *model.Config {
+	return benchConfigLog(b, host, port, withPlugins, "")
+}
+
+// benchConfigLog adds a global http-log to logURL (batches of 100) when
+// logURL is set.
+func benchConfigLog(b *testing.B, host string, port int, withPlugins bool, logURL string) *model.Config {
 	cfg := snapshot(b, host, port, false)
+	if logURL != "" {
+		cfg.Plugins = append(cfg.Plugins, plugintest.Plugin(b, "p-log", "http-log", map[string]any{
+			"http_endpoint": logURL, "queue": map[string]any{"max_batch_size": 100, "max_coalescing_delay": 0.1}}))
+	}
 	if withPlugins {
 		cfg.KeyAuths = []*model.KeyAuth{{Base: model.Base{ID: "cred-alice"}, Key: aliceKey, Consumer: &model.Ref{ID: plugintest.AliceID}}}
 		cfg.Plugins = []*model.Plugin{
@@ -34,18 +45,24 @@ func benchConfig(b *testing.B, host string, port int, withPlugins bool) *model.C
 }
 
 // BenchmarkProxy measures the whole proxy path (router, plugins, upstream
-// round trip over loopback) with and without key-auth + rate-limiting.
+// round trip over loopback) with and without key-auth + rate-limiting,
+// and with http-log batching to a loopback log server.
 func BenchmarkProxy(b *testing.B) {
 	host, port := staticUpstream(b)
+	logs := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	b.Cleanup(logs.Close)
 	for _, tc := range []struct {
 		name    string
 		plugins bool
-	}{{"no-plugins", false}, {"key-auth+rate-limiting", true}} {
+		log     string
+	}{{"no-plugins", false, ""}, {"key-auth+rate-limiting", true, ""}, {"http-log", false, logs.URL}} {
 		b.Run(tc.name, func(b *testing.B) {
 			px := proxy.New(proxy.Options{Registry: plugins.Registry(), Version: "bench",
 				Log: slog.New(slog.DiscardHandler), RetireTimeout: time.Second})
 			defer px.Close()
-			require.NoError(b, px.Apply(context.Background(), benchConfig(b, host, port, tc.plugins), 1, "bench"))
+			require.NoError(b, px.Apply(context.Background(), benchConfigLog(b, host, port, tc.plugins, tc.log), 1, "bench"))
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

@@ -4,20 +4,32 @@
 package plugins
 
 import (
+	"log/slog"
+
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/acl"
 	"github.com/skyport-gw/skyport/dataplane/plugins/basicauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/correlationid"
 	"github.com/skyport-gw/skyport/dataplane/plugins/cors"
+	"github.com/skyport-gw/skyport/dataplane/plugins/datadog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/filelog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/httplog"
 	"github.com/skyport-gw/skyport/dataplane/plugins/iprestriction"
 	"github.com/skyport-gw/skyport/dataplane/plugins/jwt"
 	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
+	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
+	"github.com/skyport-gw/skyport/dataplane/plugins/opentelemetry"
 	"github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/plugins/ratelimiting"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requestsizelimiting"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttermination"
 	"github.com/skyport-gw/skyport/dataplane/plugins/requesttransformer"
 	"github.com/skyport-gw/skyport/dataplane/plugins/responsetransformer"
+	"github.com/skyport-gw/skyport/dataplane/plugins/statsd"
+	"github.com/skyport-gw/skyport/dataplane/plugins/syslog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/tcplog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/udplog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/zipkin"
 )
 
 // Options carry the long-lived state some plugins feed.
@@ -28,6 +40,19 @@ type Options struct {
 	// RateLimits keeps rate-limiting counters across snapshots; nil
 	// creates a store owned by the registry.
 	RateLimits *ratelimiting.Store
+	// LogQueues counts the logging plugins' delivered, dropped and failed
+	// entries; register it with the status server's registry. Nil keeps
+	// the counts unexported.
+	LogQueues *logqueue.Metrics
+	// Log receives the logging plugins' delivery errors; nil is
+	// slog.Default().
+	Log *slog.Logger
+	// SyslogSocket is the local syslog socket the syslog plugin writes
+	// to; "" tries /dev/log, /var/run/syslog and /var/run/log.
+	SyslogSocket string
+	// NodeID and Version describe the data plane to the tracing plugins
+	// (opentelemetry's service.instance.id and service.version).
+	NodeID, Version string
 }
 
 // Registry returns a registry of every shipped plugin with state of its
@@ -43,19 +68,35 @@ func RegistryWith(o Options) *plugin.Registry {
 	if o.RateLimits == nil {
 		o.RateLimits = ratelimiting.NewStore()
 	}
+	if o.LogQueues == nil {
+		o.LogQueues = logqueue.NewMetrics()
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
 	r := plugin.NewRegistry()
 	r.Register(acl.Name, acl.New)
 	r.Register(basicauth.Name, basicauth.New)
 	r.Register(correlationid.Name, correlationid.New)
 	r.Register(cors.Name, cors.New)
+	r.Register(datadog.Name, datadog.NewFactory(o.LogQueues, o.Log))
+	r.Register(filelog.Name, filelog.NewFactory(o.LogQueues, o.Log))
+	r.Register(httplog.Name, httplog.NewFactory(o.LogQueues, o.Log))
 	r.Register(iprestriction.Name, iprestriction.New)
 	r.Register(jwt.Name, jwt.New)
 	r.Register(keyauth.Name, keyauth.New)
+	r.Register(opentelemetry.Name, opentelemetry.NewFactory(opentelemetry.Options{NodeID: o.NodeID,
+		Version: o.Version, Metrics: o.LogQueues, Log: o.Log}))
 	r.Register(prometheus.Name, prometheus.NewFactory(o.Metrics))
 	r.Register(ratelimiting.Name, ratelimiting.NewFactory(o.RateLimits))
 	r.Register(requestsizelimiting.Name, requestsizelimiting.New)
 	r.Register(requesttermination.Name, requesttermination.New)
 	r.Register(requesttransformer.Name, requesttransformer.New)
 	r.Register(responsetransformer.Name, responsetransformer.New)
+	r.Register(statsd.Name, statsd.NewFactory(o.LogQueues, o.Log))
+	r.Register(syslog.Name, syslog.NewFactory(o.LogQueues, o.Log, o.SyslogSocket))
+	r.Register(tcplog.Name, tcplog.NewFactory(o.LogQueues, o.Log))
+	r.Register(udplog.Name, udplog.NewFactory(o.LogQueues, o.Log))
+	r.Register(zipkin.Name, zipkin.NewFactory(zipkin.Options{NodeID: o.NodeID, Metrics: o.LogQueues, Log: o.Log}))
 	return r
 }

@@ -18,6 +18,11 @@ var minimal = map[string]map[string]any{
 	"ip-restriction":      {"allow": []any{"127.0.0.1"}},
 	"rate-limiting":       {"minute": 10},
 	"request-termination": {},
+	"http-log":            {"http_endpoint": "http://logs.example/x"},
+	"file-log":            {"path": "/var/log/skyport.log"},
+	"tcp-log":             {"host": "logs.example", "port": 514},
+	"udp-log":             {"host": "logs.example", "port": 514},
+	"opentelemetry":       {"traces_endpoint": "http://otel.example:4318/v1/traces"},
 }
 
 func TestRegistryHasEverySchema(t *testing.T) {
@@ -32,6 +37,7 @@ func TestRegistryHasEverySchema(t *testing.T) {
 			set, err := plugin.Build(reg, cfg)
 			require.NoError(t, err, "defaults decode into the plugin's config")
 			require.False(t, set.Empty())
+			require.NoError(t, set.Close(), "nothing was started")
 		})
 	}
 }

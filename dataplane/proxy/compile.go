@@ -125,6 +125,7 @@ func (c *compiled) release() {
 	for _, svc := range c.services {
 		svc.closeIdle()
 	}
+	_ = c.plugins.Close() // loggers deliver what they queued, in the background
 }
 
 // health lists the state of every target of every upstream.

@@ -40,6 +40,9 @@ type exchange struct {
 
 	start, sent, received time.Time
 	status                int
+	// tries are the upstream attempts, for the loggers.
+	tries    []plugin.Try
+	triesBuf [1]plugin.Try
 
 	// rec wraps the client's ResponseWriter (allocated with the exchange).
 	rec recorder

@@ -80,8 +80,7 @@ func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
 		s.opts.Observer.ObserveRequest(svc, route, status, up, px)
 	}
 	if ex.pc != nil {
-		ex.c.plugins.Log(ex.pc, &plugin.LogEntry{Request: r, Status: status, Bytes: w.bytes,
-			Upstream: up, Proxy: px, Total: end.Sub(ex.start)})
+		ex.c.plugins.Log(ex.pc, s.logEntry(w, r, ex, status, up, px, end))
 	}
 	if s.opts.AccessLog == nil {
 		if s.opts.AccessLogWriter != nil {
@@ -108,6 +107,30 @@ func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
 		attrs = append(attrs, slog.String("error", ex.err.Error()))
 	}
 	s.opts.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+// logEntry describes the finished request to the plugins' loggers.
+func (s *Server) logEntry(w *recorder, r *http.Request, ex *exchange, status int, up, px time.Duration, end time.Time) *plugin.LogEntry {
+	e := &plugin.LogEntry{Request: r, Status: status, Bytes: w.bytes, Upstream: up, Proxy: px,
+		Total: end.Sub(ex.start), RequestID: ex.requestID(), Scheme: ex.scheme, Host: ex.host, Port: ex.port,
+		ResponseHeader: w.Header(), Tries: ex.tries, Proxied: !ex.received.IsZero()}
+	if ex.upstreamPath != "" {
+		e.UpstreamURI = ex.upstreamPath
+		if r.URL.RawQuery != "" || r.URL.ForceQuery {
+			e.UpstreamURI += "?" + r.URL.RawQuery
+		}
+	}
+	if e.Proxied {
+		e.UpstreamStatus = ex.status
+		e.Receive = max(e.Total-px-up, 0)
+	}
+	if e.Scheme == "" {
+		e.Scheme = "http"
+		if r.TLS != nil {
+			e.Scheme = "https"
+		}
+	}
+	return e
 }
 
 // filter runs the plugins' header filters on an upstream response and,

@@ -209,8 +209,9 @@ func (s *Server) Health() []upstream.TargetHealth {
 }
 
 // Close releases the running configuration (health checkers, idle
-// connections) after waiting for replaced ones; call it after the HTTP
-// servers have shut down.
+// connections, and the logging plugins' queues, which deliver what they
+// hold for up to 5 s) after waiting for replaced ones; call it after the
+// HTTP servers have shut down.
 func (s *Server) Close() {
 	s.retiring.Wait()
 	if c := s.cur.Swap(nil); c != nil {

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/upstream"
 )
 
@@ -99,9 +101,11 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var tried []*upstream.Target
 	for attempt := 0; ; attempt++ {
+		try := ex.startTry()
 		if svc.pool != nil {
 			t, err := svc.pool.Pick(key, tried)
 			if err != nil {
+				ex.tries = ex.tries[:len(ex.tries)-1]
 				return nil, err
 			}
 			ex.target = t
@@ -111,6 +115,7 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		ex.sent = time.Now()
+		ex.endTry(try, req.URL.Host)
 		var rt http.RoundTripper
 		if svc.client != nil && svc.client.takes(req) {
 			rt = svc.client
@@ -130,6 +135,10 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if attempt >= svc.m.Retries || !retryable(req, err, body) {
 			return nil, err
+		}
+		ex.tries[try].Failed, ex.tries[try].Code = true, http.StatusBadGateway
+		if isTimeout(err) {
+			ex.tries[try].Code = http.StatusGatewayTimeout
 		}
 		if ex.target != nil {
 			tried = append(tried, ex.target)
@@ -185,3 +194,27 @@ func (b *onceBody) Read(p []byte) (int, error) {
 
 // Close is left to the server, which closes the request body itself.
 func (b *onceBody) Close() error { return nil }
+
+// startTry records the start of an upstream attempt; it returns its index
+// in ex.tries.
+func (ex *exchange) startTry() int {
+	if ex.tries == nil {
+		ex.tries = ex.triesBuf[:0]
+	}
+	ex.tries = append(ex.tries, plugin.Try{Start: time.Now()})
+	return len(ex.tries) - 1
+}
+
+// endTry completes attempt i: the target picked (host:port) and how long
+// picking it took.
+func (ex *exchange) endTry(i int, hostPort string) {
+	t := &ex.tries[i]
+	t.Latency = ex.sent.Sub(t.Start)
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		t.IP = hostPort
+		return
+	}
+	t.IP = host
+	t.Port, _ = strconv.Atoi(port)
+}

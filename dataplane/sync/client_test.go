@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	stdsync "sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/dataplane/sync/cache"
+	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
@@ -313,4 +315,58 @@ func TestHeartbeatAndPlannedReconnect(t *testing.T) {
 	// The connection is replaced when its lifetime is up.
 	cp.accept(t)
 	cp.next(t, protocol.ActionHello, &hello)
+}
+
+// countingStore counts the reads of latest.json that returned a body.
+type countingStore struct {
+	objstore.Store
+	mu                 stdsync.Mutex
+	bodies, unmodified int
+}
+
+func (s *countingStore) GetIfChanged(ctx context.Context, key, etag string, max int64) ([]byte, string, error) {
+	data, got, err := objstore.GetIfChanged(ctx, s.Store, key, etag, max)
+	if key == snapshot.LatestKey {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch {
+		case errors.Is(err, objstore.ErrNotModified):
+			s.unmodified++
+		case err == nil:
+			s.bodies++
+		}
+	}
+	return data, got, err
+}
+
+func (s *countingStore) counts() (int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bodies, s.unmodified
+}
+
+func TestFallbackPollIsConditional(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	dir := dirStore(t)
+	store := &countingStore{Store: dir}
+	publish(t, dir, priv, 1)
+	a := &fakeApplier{}
+	cfg := testConfig(t, pub)
+	cfg.CPURL = closedURL()
+	cfg.Fallback = store
+	c, err := dpsync.New(cfg, a)
+	require.NoError(t, err)
+	run(t, c)
+
+	require.Eventually(t, func() bool { return a.revision() == 1 }, waitFor, tick)
+	require.Eventually(t, func() bool { _, n := store.counts(); return n >= 3 }, waitFor, tick,
+		"an unchanged pointer is answered not modified")
+	bodies, _ := store.counts()
+	require.Equal(t, 1, bodies, "the pointer's body is read once while it does not change")
+	publish(t, dir, priv, 2)
+	require.Eventually(t, func() bool { return a.revision() == 2 }, waitFor, tick)
+	calls, _ := a.applied()
+	require.Equal(t, []int64{1, 2}, calls, "each revision applied once")
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/skyport-gw/skyport/dataplane/sync/backoff"
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 // pollJitter spreads a fleet's fallback polls.
@@ -20,6 +21,7 @@ func (c *Client) runFallback(ctx context.Context) {
 	if c.cfg.CPURL == "" {
 		wait = 0
 	}
+	var last polled
 	for {
 		timer := time.NewTimer(wait)
 		select {
@@ -31,25 +33,38 @@ func (c *Client) runFallback(ctx context.Context) {
 		case <-timer.C:
 		}
 		if !c.connected() {
-			c.poll(ctx)
+			last = c.poll(ctx, last)
 		}
 		wait = backoff.Jitter(c.cfg.FallbackPoll, pollJitter, nil)
 	}
 }
 
-// poll reads latest.json and queues the revision it names.
-func (c *Client) poll(ctx context.Context) {
-	p, err := c.readPointer(ctx)
+// polled is the pointer the last poll read and latest.json's ETag then.
+type polled struct {
+	etag string
+	ptr  snapshot.Pointer
+}
+
+// poll reads latest.json, conditionally on the ETag it had at the last
+// poll (so an unchanged pointer costs no body), and queues the revision
+// it names; an unchanged pointer's revision is queued again, so a fetch
+// that failed is retried. It returns what the next poll starts from.
+func (c *Client) poll(ctx context.Context, last polled) polled {
+	p, etag, err := c.readPointerIfChanged(ctx, last.etag)
 	switch {
+	case errors.Is(err, objstore.ErrNotModified):
+		c.log.Debug("fallback pointer unchanged", "revision", last.ptr.Revision)
+		p, etag = last.ptr, last.etag
 	case errors.Is(err, objstore.ErrNotFound):
 		c.log.Debug("fallback has nothing published yet")
-		return
+		return polled{}
 	case err != nil:
 		if ctx.Err() == nil {
 			c.log.Warn("fallback unreachable", "error", err)
 			c.state.setError(err)
 		}
-		return
+		return last
 	}
 	c.submit(job{ptr: p, source: SourceFallback})
+	return polled{etag: etag, ptr: p}
 }

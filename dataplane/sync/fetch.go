@@ -93,19 +93,20 @@ func noticeJob(n protocol.ConfigNotice) job {
 	}
 }
 
-// readPointer reads latest.json from the fallback store, at most
-// snapshot.MaxPointer bytes of it.
-func (c *Client) readPointer(ctx context.Context) (snapshot.Pointer, error) {
-	raw, _, err := objstore.GetMax(ctx, c.cfg.Fallback, snapshot.LatestKey, snapshot.MaxPointer)
+// readPointerIfChanged reads latest.json from the fallback store, at most
+// snapshot.MaxPointer bytes of it, unless its ETag is still etag
+// (objstore.ErrNotModified); an empty etag reads it unconditionally.
+func (c *Client) readPointerIfChanged(ctx context.Context, etag string) (snapshot.Pointer, string, error) {
+	raw, got, err := objstore.GetIfChanged(ctx, c.cfg.Fallback, snapshot.LatestKey, etag, snapshot.MaxPointer)
 	if errors.Is(err, objstore.ErrTooLarge) {
-		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
 	}
 	if err != nil {
-		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
 	}
 	var p snapshot.Pointer
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
 	}
-	return p, nil
+	return p, got, nil
 }

@@ -20,6 +20,9 @@ var (
 	ErrPrecondition = errors.New("precondition failed")
 	// ErrTooLarge: the object is larger than the reader allows.
 	ErrTooLarge = errors.New("object larger than allowed")
+	// ErrNotModified: a conditional read found the object unchanged
+	// (its ETag is still the one the reader holds).
+	ErrNotModified = errors.New("object not modified")
 	// ErrNotRegular: a file where an object was expected is not a regular
 	// file (a symbolic link, a FIFO, a device, a directory).
 	ErrNotRegular = errors.New("not a regular file")
@@ -65,6 +68,31 @@ func GetMax(ctx context.Context, s Store, key string, max int64) ([]byte, string
 		return nil, "", fmt.Errorf("reading %s: %w (%d bytes, at most %d)", key, ErrTooLarge, len(data), max)
 	}
 	return data, etag, nil
+}
+
+// ChangeGetter is implemented by stores that can make a read conditional
+// on the ETag the reader holds (HTTP's If-None-Match), so an unchanged
+// object costs no body.
+type ChangeGetter interface {
+	GetIfChanged(ctx context.Context, key, etag string, max int64) (data []byte, newETag string, err error)
+}
+
+// GetIfChanged reads key from s, at most max bytes, unless its ETag is
+// still etag: then it returns ErrNotModified. An empty etag reads
+// unconditionally. Stores without a conditional read are read in full and
+// compared.
+func GetIfChanged(ctx context.Context, s Store, key, etag string, max int64) ([]byte, string, error) {
+	if c, ok := s.(ChangeGetter); ok {
+		return c.GetIfChanged(ctx, key, etag, max)
+	}
+	data, got, err := GetMax(ctx, s, key, max)
+	if err != nil {
+		return nil, "", err
+	}
+	if etag != "" && got == etag {
+		return nil, got, fmt.Errorf("reading %s: %w", key, ErrNotModified)
+	}
+	return data, got, nil
 }
 
 // Presigner is implemented by stores that can hand out a short-lived URL

@@ -70,7 +70,17 @@ func (s *S3) Get(ctx context.Context, key string) ([]byte, string, error) {
 // is refused before its body is read, and no more than max+1 bytes of a
 // body are ever read.
 func (s *S3) GetMax(ctx context.Context, key string, max int64) ([]byte, string, error) {
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(key))})
+	return s.GetIfChanged(ctx, key, "", max)
+}
+
+// GetIfChanged implements ChangeGetter with GetObject's If-None-Match: S3
+// answers 304 Not Modified, without a body, while the ETag is etag.
+func (s *S3) GetIfChanged(ctx context.Context, key, etag string, max int64) ([]byte, string, error) {
+	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(key))}
+	if etag != "" {
+		in.IfNoneMatch = aws.String(etag)
+	}
+	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		return nil, "", fmt.Errorf("getting s3://%s/%s: %w", s.bucket, s.key(key), mapErr(err))
 	}
@@ -205,6 +215,8 @@ func mapErr(err error) error {
 			return fmt.Errorf("%w: %w", ErrNotFound, err)
 		case http.StatusPreconditionFailed, http.StatusConflict:
 			return fmt.Errorf("%w: %w", ErrPrecondition, err)
+		case http.StatusNotModified:
+			return fmt.Errorf("%w: %w", ErrNotModified, err)
 		}
 	}
 	return err

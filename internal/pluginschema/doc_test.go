@@ -12,12 +12,14 @@ import (
 // fill completes cfg from a config record's schema the way decK and
 // go-kong do before comparing with what the Admin API returns
 // (go-kong's kong/utils.go fillConfigRecord): a field that is absent gets
-// its default, or null; a record is filled when it is required or given.
+// its default (the record's default for it first), or null; a record is
+// filled when it is required or given.
 func fill(record map[string]any, cfg map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range cfg {
 		out[k] = v
 	}
+	recordDefault, _ := record["default"].(map[string]any)
 	for _, f := range record["fields"].([]any) {
 		for name, d := range f.(map[string]any) {
 			def := d.(map[string]any)
@@ -28,6 +30,20 @@ func fill(record map[string]any, cfg map[string]any) map[string]any {
 				continue
 			}
 			if ok {
+				continue
+			}
+			if el, _ := def["elements"].(map[string]any); el["type"] == "record" && def["default"] != nil {
+				// Kong answers a default list of records with each
+				// record's absent fields as null; decK ignores nulls.
+				var list []any
+				for _, e := range def["default"].([]any) {
+					list = append(list, fill(el, e.(map[string]any)))
+				}
+				out[name] = list
+				continue
+			}
+			if v, has := recordDefault[name]; has {
+				out[name] = v
 				continue
 			}
 			out[name] = def["default"]
@@ -67,6 +83,11 @@ func TestDocDefaultsAreNormalizes(t *testing.T) {
 		"acl":            {"allow": []any{"admin"}},
 		"ip-restriction": {"deny": []any{"10.0.0.0/8"}},
 		"rate-limiting":  {"minute": 10.0},
+		"http-log":       {"http_endpoint": "http://logs.example/x"},
+		"file-log":       {"path": "/var/log/skyport.log"},
+		"tcp-log":        {"host": "logs.example", "port": 514.0},
+		"udp-log":        {"host": "10.0.0.1", "port": 514.0},
+		"opentelemetry":  {"traces_endpoint": "http://otel.example:4318/v1/traces"},
 	}
 	for _, name := range pluginschema.Names() {
 		t.Run(name, func(t *testing.T) {

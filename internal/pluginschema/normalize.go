@@ -42,6 +42,15 @@ func (n *normalizer) record(path string, fields []Field, in map[string]any) map[
 		}
 		if !present {
 			switch {
+			case f.Default != nil && f.Type == "record":
+				// A record's default is filled like a given value: its
+				// other fields take their defaults (Kong's
+				// typedefs.queue{ default = { max_batch_size = 200 } }).
+				out[f.Name] = n.value(path+"."+f.Name, f, map[string]any{})
+			case f.Default != nil && (f.Type == "array" || f.Type == "set") && f.Elements != nil && f.Elements.Type == "record":
+				// Records in a default list are filled as given ones are
+				// (statsd's metrics), as Kong's process_auto_fields does.
+				out[f.Name] = n.value(path+"."+f.Name, f, deepCopy(f.Default))
 			case f.Default != nil:
 				out[f.Name] = deepCopy(f.Default)
 			case f.Type == "record":
@@ -122,7 +131,15 @@ func (n *normalizer) value(path string, f *Field, v any) any {
 			n.fail(path, "expected a record")
 			return nil
 		}
-		return n.record(path, f.Fields, n.shorthands(path, f.Shorthands, m))
+		m = n.shorthands(path, f.Shorthands, m)
+		if def, ok := f.Default.(map[string]any); ok {
+			// A field absent from a record with a default takes the
+			// record default's value first, as go-kong fills it
+			// (fillConfigRecord), so decK's view and the stored
+			// config agree.
+			m = withDefaults(m, def)
+		}
+		return n.record(path, f.Fields, m)
 	default:
 		out = v
 	}
@@ -176,6 +193,12 @@ func (n *normalizer) mapValue(path string, f *Field, v any) any {
 	}
 	out := make(map[string]any, len(m))
 	for k, it := range m {
+		if f.Keys != nil && f.Keys.Type == "string" {
+			if msg := checkString(f.Keys, k); msg != "" {
+				n.fail(path, msg)
+				continue
+			}
+		}
 		if f.Values != nil && it != nil {
 			it = n.value(path+"."+k, f.Values, it)
 		}
@@ -210,6 +233,9 @@ func checkString(f *Field, s string) string {
 		}
 	}
 	if f.Match != nil && !f.Match.MatchString(s) {
+		if f.MatchErr != "" {
+			return f.MatchErr
+		}
 		return "invalid value: " + s
 	}
 	return ""
@@ -271,4 +297,19 @@ func show(v any) string {
 		return fmtNum(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// withDefaults returns m with def's values for the keys m lacks (or
+// holds null).
+func withDefaults(m, def map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+len(def))
+	for k, v := range def {
+		out[k] = deepCopy(v)
+	}
+	for k, v := range m {
+		if v != nil || out[k] == nil {
+			out[k] = v
+		}
+	}
+	return out
 }

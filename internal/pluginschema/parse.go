@@ -32,10 +32,13 @@ type Field struct {
 	StartsWith string
 	Match      *regexp.Regexp
 	MatchNone  []Pattern
+	// MatchErr replaces Match's message when set (Kong's err).
+	MatchErr string
 	// Elements describes array/set elements; Fields a record's fields;
-	// Values a map's values (keys are strings).
+	// Keys and Values a map's keys (strings) and values.
 	Elements *Field
 	Fields   []Field
+	Keys     *Field
 	Values   *Field
 	// Shorthands are a record's shorthand fields.
 	Shorthands []Shorthand
@@ -66,9 +69,11 @@ type rawField struct {
 	LenMin      *int                            `json:"len_min"`
 	StartsWith  string                          `json:"starts_with"`
 	Match       string                          `json:"match"`
+	Err         string                          `json:"err"`
 	MatchNone   []struct{ Pattern, Err string } `json:"match_none"`
 	Elements    *rawField                       `json:"elements"`
 	Fields      []map[string]*rawField          `json:"fields"`
+	Keys        *rawField                       `json:"keys"`
 	Values      *rawField                       `json:"values"`
 	Eq          json.RawMessage                 `json:"eq"`
 	Shorthands  []map[string]*rawField          `json:"shorthand_fields"`
@@ -129,7 +134,7 @@ func parseFields(list []map[string]*rawField) ([]Field, error) {
 
 func parseField(name string, d *rawField) (Field, error) {
 	f := Field{Name: name, Type: d.Type, Required: d.Required, Default: d.Default, OneOf: d.OneOf,
-		Between: d.Between, Gt: d.Gt, LenMin: d.LenMin, StartsWith: d.StartsWith}
+		Between: d.Between, Gt: d.Gt, LenMin: d.LenMin, StartsWith: d.StartsWith, MatchErr: d.Err}
 	var err error
 	if d.Match != "" {
 		if f.Match, err = luaPattern(d.Match); err != nil {
@@ -146,7 +151,7 @@ func parseField(name string, d *rawField) (Field, error) {
 	for _, sub := range []struct {
 		raw *rawField
 		dst **Field
-	}{{d.Elements, &f.Elements}, {d.Values, &f.Values}} {
+	}{{d.Elements, &f.Elements}, {d.Keys, &f.Keys}, {d.Values, &f.Values}} {
 		if sub.raw != nil {
 			el, err := parseField("", sub.raw)
 			if err != nil {
@@ -192,6 +197,8 @@ func luaPattern(p string) (*regexp.Regexp, error) {
 				continue
 			}
 			b.WriteString(regexp.QuoteMeta(string(p[i])))
+		case c == '\\':
+			b.WriteString(`\\`) // a plain character in Lua patterns
 		case c == '[':
 			inClass = true
 			b.WriteByte(c)

@@ -41,7 +41,8 @@ type Schema struct {
 	NoConsumer bool
 	// Check, when set, validates the whole normalized config after every
 	// field passed (Kong's entity checks). It returns messages keyed by
-	// field path relative to config ("@entity" for the record itself).
+	// field path relative to config ("@entity" for the record's entity
+	// checks, "" for its custom validator, reported at "config" itself).
 	Check func(cfg map[string]any) map[string]string
 	// Doc is the schema document GET /schemas/plugins/{name} answers.
 	Doc json.RawMessage
@@ -83,6 +84,10 @@ func (s *Schema) Normalize(cfg map[string]any) (map[string]any, map[string]strin
 	out := n.record("config", s.Fields, cfg)
 	if len(n.errs) == 0 && s.Check != nil {
 		for k, v := range s.Check(out) {
+			if k == "" {
+				n.errs["config"] = v // the record's own validator
+				continue
+			}
 			n.errs["config."+k] = v
 		}
 	}

@@ -84,13 +84,14 @@ func TestNormalizeDefaults(t *testing.T) {
 
 func TestEverySchema(t *testing.T) {
 	t.Parallel()
-	want := []string{"acl", "basic-auth", "correlation-id", "cors", "ip-restriction", "jwt", "key-auth",
-		"prometheus", "rate-limiting", "request-size-limiting", "request-termination",
-		"request-transformer", "response-transformer"}
+	want := []string{"acl", "basic-auth", "correlation-id", "cors", "datadog", "file-log", "http-log", "ip-restriction",
+		"jwt", "key-auth", "opentelemetry", "prometheus", "rate-limiting", "request-size-limiting", "request-termination",
+		"request-transformer", "response-transformer", "statsd", "syslog", "tcp-log", "udp-log", "zipkin"}
 	require.Equal(t, want, pluginschema.Names())
 	prio := map[string]int{"correlation-id": 100001, "ip-restriction": 990, "cors": 2000, "jwt": 1450,
 		"key-auth": 1250, "basic-auth": 1100, "acl": 950, "rate-limiting": 910, "request-size-limiting": 951,
-		"request-termination": 2, "request-transformer": 801, "response-transformer": 800, "prometheus": 13}
+		"request-termination": 2, "request-transformer": 801, "response-transformer": 800, "prometheus": 13,
+		"opentelemetry": 14, "http-log": 12, "statsd": 11, "datadog": 10, "zipkin": 100000, "file-log": 9, "udp-log": 8, "tcp-log": 7, "syslog": 4}
 	for name, p := range prio {
 		s, ok := pluginschema.Lookup(name)
 		require.True(t, ok, name)
@@ -106,6 +107,11 @@ func TestNormalizeIdempotent(t *testing.T) {
 		"acl":            {"allow": []any{"admin"}},
 		"ip-restriction": {"deny": []any{"10.0.0.0/8"}},
 		"rate-limiting":  {"minute": 10},
+		"http-log":       {"http_endpoint": "http://logs.example/x"},
+		"file-log":       {"path": "/var/log/skyport.log"},
+		"tcp-log":        {"host": "logs.example", "port": 514.0},
+		"udp-log":        {"host": "10.0.0.1", "port": 514.0},
+		"opentelemetry":  {"traces_endpoint": "http://otel.example:4318/v1/traces"},
 	}
 	for _, name := range pluginschema.Names() {
 		t.Run(name, func(t *testing.T) {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
@@ -21,16 +23,19 @@ type dataPlanesBody struct {
 // collection: size, offset, next) and /clustering/status (Kong's
 // deprecated map of every data plane).
 func (h *Handler) clustering(w http.ResponseWriter, r *http.Request, segs []string) {
-	if len(segs) != 1 || (segs[0] != "data-planes" && segs[0] != "status") {
+	if len(segs) != 1 || (segs[0] != "data-planes" && segs[0] != "status" && segs[0] != "summary") {
 		notFound(w)
 		return
 	}
 	h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
-		if segs[0] == "data-planes" {
+		switch segs[0] {
+		case "data-planes":
 			h.dataPlanes(w, r)
-			return
+		case "summary":
+			h.clusteringSummary(w, r)
+		default:
+			h.clusteringStatus(w, r)
 		}
-		h.clusteringStatus(w, r)
 	})
 }
 
@@ -54,8 +59,10 @@ func (h *Handler) dataPlanes(w http.ResponseWriter, r *http.Request) {
 		body.Data = append(body.Data, page.Data...)
 		if page.Next != "" {
 			next := url.Values{}
-			if v := q.Get("size"); v != "" {
-				next.Set("size", v)
+			for _, k := range []string{"size", "sync_status", "labels"} {
+				if v := q.Get(k); v != "" {
+					next.Set(k, v)
+				}
 			}
 			next.Set("offset", page.Next)
 			link := pathPrefix(r) + r.URL.EscapedPath() + "?" + next.Encode()
@@ -65,9 +72,25 @@ func (h *Handler) dataPlanes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// dataPlaneOptions reads size and offset as every list does.
+// dataPlaneOptions reads size and offset as every list does, and the
+// filters: sync_status (one of cluster.SyncStatuses) and labels (k:v,k:v,
+// every one required, as Kong's cluster_dp_labels are written).
 func dataPlaneOptions(q url.Values) (cluster.ListOptions, error) {
-	opts := cluster.ListOptions{Size: defaultSize, Offset: q.Get("offset")}
+	opts := cluster.ListOptions{Size: defaultSize, Offset: q.Get("offset"), SyncStatus: q.Get("sync_status")}
+	if opts.SyncStatus != "" && !slices.Contains(cluster.SyncStatuses, opts.SyncStatus) {
+		return opts, model.NewError(model.CodeSchemaViolation, "sync_status must be one of %s",
+			strings.Join(cluster.SyncStatuses, ", "))
+	}
+	if v := q.Get("labels"); v != "" {
+		opts.Labels = map[string]string{}
+		for _, kv := range strings.Split(v, ",") {
+			k, val, ok := strings.Cut(kv, ":")
+			if !ok || k == "" {
+				return opts, model.NewError(model.CodeSchemaViolation, "labels must be key:value pairs separated by commas")
+			}
+			opts.Labels[k] = val
+		}
+	}
 	if s := q.Get("size"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -104,4 +127,50 @@ func (h *Handler) clusteringStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Deprecation", "true")
 	writeJSON(w, http.StatusOK, byID)
+}
+
+// summaryBody is the body of GET /clustering/summary: data planes counted
+// by the revision they run, their sync_status, their last apply state and
+// their version.
+type summaryBody struct {
+	Total        int            `json:"total"`
+	ByRevision   map[string]int `json:"by_revision"`
+	BySyncStatus map[string]int `json:"by_sync_status"`
+	ByState      map[string]int `json:"by_state"`
+	ByVersion    map[string]int `json:"by_version"`
+}
+
+// clusteringSummary serves GET /clustering/summary, read a page at a time
+// with the same filters as /clustering/data-planes.
+func (h *Handler) clusteringSummary(w http.ResponseWriter, r *http.Request) {
+	opts, err := dataPlaneOptions(r.URL.Query())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	opts.Size, opts.Offset = maxSize, ""
+	body := summaryBody{ByRevision: map[string]int{}, BySyncStatus: map[string]int{}, ByState: map[string]int{}, ByVersion: map[string]int{}}
+	for h.opts.DataPlanes != nil {
+		page, err := h.opts.DataPlanes.ListDataPlanes(r.Context(), opts)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		for _, dp := range page.Data {
+			body.Total++
+			body.ByRevision[strconv.FormatInt(dp.Revision, 10)]++
+			body.BySyncStatus[dp.SyncStatus]++
+			state := dp.State
+			if state == "" {
+				state = "none"
+			}
+			body.ByState[state]++
+			body.ByVersion[dp.Version]++
+		}
+		if page.Next == "" {
+			break
+		}
+		opts.Offset = page.Next
+	}
+	writeJSON(w, http.StatusOK, body)
 }

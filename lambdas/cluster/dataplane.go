@@ -29,11 +29,18 @@ type DataPlane struct {
 // Sync statuses, as Kong reports them, and Skyport's
 // SyncClusterMismatch: the data plane refuses this control plane's
 // snapshots because it runs (or caches) another cluster's configuration,
-// or a newer epoch of this one (Error says which and what to do).
+// or a newer epoch of this one (Error says which and what to do); and
+// SyncStale: the data plane has not been heard from for DefaultStaleAfter
+// (it died, or lost its connection and has not come back).
 const (
 	SyncUnknown                 = "unknown"
 	SyncNormal                  = "normal"
 	SyncPluginSetIncompatible   = "plugin_set_incompatible"
 	SyncKongVersionIncompatible = "kong_version_incompatible"
 	SyncClusterMismatch         = "cluster_mismatch"
+	SyncStale                   = "stale"
 )
+
+// SyncStatuses are the values of sync_status, for validating filters.
+var SyncStatuses = []string{SyncUnknown, SyncNormal, SyncPluginSetIncompatible, SyncKongVersionIncompatible,
+	SyncClusterMismatch, SyncStale}

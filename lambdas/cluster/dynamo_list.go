@@ -29,8 +29,8 @@ func (d *Dynamo) ListDataPlanes(ctx context.Context, opts ListOptions) (DataPlan
 	if after != "" {
 		in.ExclusiveStartKey = key(pkNode, after)
 	}
-	var nodes []Node
-	for len(nodes) <= size {
+	var rows []DataPlane
+	for len(rows) <= size {
 		out, err := d.client.Query(ctx, in)
 		if err != nil {
 			return DataPlanePage{}, fmt.Errorf("listing data planes: %w", err)
@@ -40,8 +40,11 @@ func (d *Dynamo) ListDataPlanes(ctx context.Context, opts ListOptions) (DataPlan
 			return DataPlanePage{}, fmt.Errorf("decoding data plane rows: %w", err)
 		}
 		for _, it := range items {
-			if live(it.ExpiresAt, now) {
-				nodes = append(nodes, it.Node)
+			if !live(it.ExpiresAt, now) {
+				continue
+			}
+			if dp := dataPlane(it.Node, now); opts.match(dp) {
+				rows = append(rows, dp)
 			}
 		}
 		if len(out.LastEvaluatedKey) == 0 {
@@ -49,13 +52,13 @@ func (d *Dynamo) ListDataPlanes(ctx context.Context, opts ListOptions) (DataPlan
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	page := DataPlanePage{Data: make([]DataPlane, 0, min(size, len(nodes)))}
-	if len(nodes) > size {
-		nodes = nodes[:size]
-		page.Next = encodeOffset(nodes[size-1].NodeID)
+	page := DataPlanePage{Data: rows}
+	if page.Data == nil {
+		page.Data = []DataPlane{}
 	}
-	for _, n := range nodes {
-		page.Data = append(page.Data, dataPlane(n, now))
+	if len(rows) > size {
+		page.Data = rows[:size]
+		page.Next = encodeOffset(rows[size-1].ID)
 	}
 	return page, nil
 }

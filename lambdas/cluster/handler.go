@@ -41,12 +41,22 @@ type HandlerOptions struct {
 	// DefaultDataPlaneTTL.
 	ConnectionTTL time.Duration
 	DataPlaneTTL  time.Duration
+	// LatestTTL is how long a status message may be answered from the
+	// pointer read for an earlier one; default DefaultLatestTTL.
+	LatestTTL time.Duration
 }
+
+// DefaultLatestTTL bounds how stale the pointer a status is checked
+// against may be: a data plane that missed a notice is told within a
+// heartbeat, and a fleet's heartbeats cost one read of latest.json every
+// few seconds per handler instance, not one each.
+const DefaultLatestTTL = 5 * time.Second
 
 // Handler serves the WebSocket API's routes, as a Lambda in AWS and
 // behind the local hub in `skyport local`.
 type Handler struct {
-	opts HandlerOptions
+	opts   HandlerOptions
+	latest latestCache
 }
 
 // NewHandler returns a route handler; it fills the options' defaults.
@@ -63,7 +73,10 @@ func NewHandler(opts HandlerOptions) *Handler {
 	if opts.DataPlaneTTL <= 0 {
 		opts.DataPlaneTTL = DefaultDataPlaneTTL
 	}
-	return &Handler{opts: opts}
+	if opts.LatestTTL <= 0 {
+		opts.LatestTTL = DefaultLatestTTL
+	}
+	return &Handler{opts: opts, latest: latestCache{ttl: opts.LatestTTL}}
 }
 
 // Errors of the route handlers, answered as 4xx.
@@ -95,7 +108,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayWebsocketProx
 	case protocol.ActionHello:
 		err = h.hello(ctx, rc, req.Body, log)
 	case protocol.ActionStatus:
-		err = h.status(ctx, rc, req.Body)
+		err = h.status(ctx, rc, req.Body, log)
 	default:
 		return respond(http.StatusBadRequest, "unknown action"), nil
 	}

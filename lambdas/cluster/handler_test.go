@@ -322,3 +322,76 @@ func TestHandlerNodeLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "arn:aws:iam::123456789012:role/edge", n.Owner)
 }
+
+// TestHandlerStatusCatchesUpAStaleDataPlane: a data plane that missed a
+// notice is told by the answer to its next status (a heartbeat), from a
+// pointer at most LatestTTL old.
+func TestHandlerStatusCatchesUpAStaleDataPlane(t *testing.T) {
+	clk := newClock(start)
+	f := newFixture(t, cluster.NewMemory(clk.Now), clk)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "connect.json")))
+	publish(t, f.objects, 5)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")))
+	require.Empty(t, f.posts.notices(t, connID), "a data plane at the published revision is not told")
+
+	// 6 is published; the notice is lost. Within LatestTTL the pointer
+	// read for the last status still serves.
+	publish(t, f.objects, 6)
+	clk.Advance(cluster.DefaultLatestTTL / 2)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")))
+	require.Empty(t, f.posts.notices(t, connID))
+
+	clk.Advance(cluster.DefaultLatestTTL)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")))
+	notices := f.posts.notices(t, connID)
+	require.Len(t, notices, 1, "the heartbeat of a data plane behind is answered with a notice")
+	require.Equal(t, int64(6), notices[0].Revision)
+}
+
+// countingRegistry counts the writes to data-plane and connection rows.
+type countingRegistry struct {
+	cluster.Registry
+	nodeWrites, binds int
+}
+
+func (r *countingRegistry) UpdateNode(ctx context.Context, nodeID, owner string, fn func(*cluster.Node)) error {
+	r.nodeWrites++
+	return r.Registry.UpdateNode(ctx, nodeID, owner, fn)
+}
+
+func (r *countingRegistry) BindConnection(ctx context.Context, c cluster.Connection) (cluster.Connection, error) {
+	r.binds++
+	return r.Registry.BindConnection(ctx, c)
+}
+
+// TestHandlerHeartbeatsWriteSparingly: an hour of 4-minute heartbeats that
+// change nothing writes the row every other one, never stale in between;
+// a status that changes something is written at once.
+func TestHandlerHeartbeatsWriteSparingly(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(start)
+	reg := &countingRegistry{Registry: cluster.NewMemory(clk.Now)}
+	f := newFixture(t, reg, clk)
+	publish(t, f.objects, 5)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "connect.json")))
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")))
+	require.Equal(t, 1, reg.nodeWrites)
+	require.Equal(t, 1, reg.binds)
+	for range 15 {
+		clk.Advance(4 * time.Minute)
+		require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "status.json")))
+		page, err := reg.ListDataPlanes(ctx, cluster.ListOptions{})
+		require.NoError(t, err)
+		require.Equal(t, cluster.SyncNormal, page.Data[0].SyncStatus, "a heartbeating data plane is never stale")
+	}
+	require.Equal(t, 1+7, reg.nodeWrites, "every other heartbeat is written")
+	require.Equal(t, 1, reg.binds, "a bound connection is read, not bound again")
+
+	clk.Advance(time.Second)
+	nack := `{"action":"status","node_id":"` + nodeID + `","revision":5,"config_hash":"a3c5e7f90b1d2e3f4a5b6c7d8e9f0a1b","state":"rejected","error":"bad","rejected_revision":6}`
+	require.Equal(t, http.StatusOK, f.call(t, withBody(loadEvent(t, "status.json"), nack)))
+	require.Equal(t, 1+7+1, reg.nodeWrites, "a change is written at once")
+	n, err := reg.GetNode(ctx, nodeID)
+	require.NoError(t, err)
+	require.Equal(t, int64(6), n.RejectedRevision)
+}

@@ -190,14 +190,17 @@ func (m *Memory) ListDataPlanes(_ context.Context, opts ListOptions) (DataPlaneP
 	now := m.clock()
 	nodes := m.liveNodes(now)
 	first := sort.Search(len(nodes), func(i int) bool { return nodes[i].NodeID > after })
-	nodes = nodes[first:]
-	page := DataPlanePage{Data: make([]DataPlane, 0, min(size, len(nodes)))}
-	for i, n := range nodes {
-		if i == size {
-			page.Next = encodeOffset(nodes[i-1].NodeID)
+	page := DataPlanePage{Data: []DataPlane{}}
+	for _, n := range nodes[first:] {
+		dp := dataPlane(n, now)
+		if !opts.match(dp) {
+			continue
+		}
+		if len(page.Data) == size {
+			page.Next = encodeOffset(page.Data[size-1].ID)
 			break
 		}
-		page.Data = append(page.Data, dataPlane(n, now))
+		page.Data = append(page.Data, dp)
 	}
 	return page, nil
 }

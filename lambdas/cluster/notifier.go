@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -18,6 +19,11 @@ import (
 // ErrGone is returned by a Notifier when the connection no longer exists
 // (API Gateway's 410 GoneException); its row should be deleted.
 var ErrGone = errors.New("connection gone")
+
+// ErrThrottled is returned by a Notifier when API Gateway throttles the
+// @connections API (429 TooManyRequests or LimitExceeded): the notice was
+// not delivered and may be posted again after a pause.
+var ErrThrottled = errors.New("connection api throttled")
 
 // PresignTTL is how long the URL in a config notice stays valid.
 const PresignTTL = 15 * time.Minute
@@ -55,9 +61,14 @@ func (n *ManagementNotifier) Post(ctx context.Context, connectionID string, payl
 		Data:         payload,
 	})
 	var gone *types.GoneException
+	var limit *types.LimitExceededException
+	var status interface{ HTTPStatusCode() int }
 	switch {
 	case errors.As(err, &gone):
 		return fmt.Errorf("posting to connection %s: %w", connectionID, ErrGone)
+	case errors.As(err, &limit),
+		errors.As(err, &status) && status.HTTPStatusCode() == http.StatusTooManyRequests:
+		return fmt.Errorf("posting to connection %s: %w: %w", connectionID, ErrThrottled, err)
 	case err != nil:
 		return fmt.Errorf("posting to connection %s: %w", connectionID, err)
 	}

@@ -23,6 +23,7 @@ type managementAPI struct {
 	mu       sync.Mutex
 	received map[string]string
 	gone     map[string]bool
+	throttle map[string]bool
 }
 
 func (m *managementAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -41,18 +42,29 @@ func (m *managementAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"message":null}`)
 		return
 	}
+	if m.throttle[id] {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-Errortype", "LimitExceededException")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, `{"message":"Too Many Requests"}`)
+		return
+	}
 	m.received[id] = string(body)
 }
 
 func TestManagementNotifier(t *testing.T) {
 	t.Parallel()
-	api := &managementAPI{received: map[string]string{}, gone: map[string]bool{"gone=": true}}
+	api := &managementAPI{received: map[string]string{}, gone: map[string]bool{"gone=": true},
+		throttle: map[string]bool{"busy=": true}}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	client := apigatewaymanagementapi.NewFromConfig(aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-	}, func(o *apigatewaymanagementapi.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	}, func(o *apigatewaymanagementapi.Options) {
+		o.BaseEndpoint = aws.String(srv.URL)
+		o.RetryMaxAttempts = 1
+	})
 	n := cluster.NewManagementNotifier(client)
 
 	tests := []struct {
@@ -62,6 +74,7 @@ func TestManagementNotifier(t *testing.T) {
 	}{
 		{desc: "delivered", id: "live="},
 		{desc: "gone", id: "gone=", wantErr: cluster.ErrGone},
+		{desc: "throttled", id: "busy=", wantErr: cluster.ErrThrottled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

@@ -95,14 +95,30 @@ type Node struct {
 	ExpiresAt int64 `json:"expires_at"`
 }
 
-// ListOptions select a page of GET /clustering/data-planes. Filters, when
-// they come, are fields here.
+// ListOptions select a page of GET /clustering/data-planes.
 type ListOptions struct {
 	// Size is the page size; 0 means DefaultPageSize, and more than
 	// MaxPageSize is read as MaxPageSize.
 	Size int
 	// Offset is the opaque Next of the previous page; empty for the first.
 	Offset string
+	// SyncStatus, when set, keeps the rows of that sync_status.
+	SyncStatus string
+	// Labels, when set, keeps the rows carrying every one of these labels.
+	Labels map[string]string
+}
+
+// match reports whether a row passes the options' filters.
+func (o ListOptions) match(dp DataPlane) bool {
+	if o.SyncStatus != "" && dp.SyncStatus != o.SyncStatus {
+		return false
+	}
+	for k, v := range o.Labels {
+		if got, ok := dp.Labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // Page sizes of ListDataPlanes, as Kong's Admin API pages.
@@ -221,7 +237,7 @@ func dataPlane(n Node, now time.Time) DataPlane {
 		ConfigHash: n.ConfigHash,
 		LastSeen:   n.LastSeen,
 		UpdatedAt:  n.UpdatedAt,
-		SyncStatus: syncStatus(n),
+		SyncStatus: syncStatus(n, now),
 		Labels:     labels,
 		TTL:        ttl,
 		Revision:   n.Revision,
@@ -232,8 +248,13 @@ func dataPlane(n Node, now time.Time) DataPlane {
 	}
 }
 
-func syncStatus(n Node) string {
+// syncStatus is Kong's sync_status of a row at now; SyncStale for a data
+// plane not heard from for DefaultStaleAfter (three missed heartbeats),
+// whatever it last reported.
+func syncStatus(n Node, now time.Time) string {
 	switch {
+	case n.LastSeen > 0 && now.Sub(time.Unix(n.LastSeen, 0)) >= DefaultStaleAfter:
+		return SyncStale
 	case n.State == protocol.StateApplied:
 		return SyncNormal
 	case n.State == protocol.StateRejected && n.Reason == protocol.ReasonClusterMismatch:

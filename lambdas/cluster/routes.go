@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 // hello records the data plane and, when it runs an older revision than
@@ -47,14 +49,15 @@ func (h *Handler) hello(ctx context.Context, rc events.APIGatewayWebsocketProxyR
 	if err != nil {
 		return err
 	}
-	h.catchUp(ctx, rc.ConnectionID, n, log)
+	p, _, err := ReadLatest(ctx, h.opts.Objects)
+	h.catchUp(ctx, rc.ConnectionID, n, p, err, log)
 	return nil
 }
 
-// catchUp posts the latest pointer to a data plane that is behind. A
-// failure is only logged: the data plane also polls the fallback store.
-func (h *Handler) catchUp(ctx context.Context, connID string, n Node, log *slog.Logger) {
-	p, _, err := ReadLatest(ctx, h.opts.Objects)
+// catchUp posts the latest pointer p (read with err) to a data plane that
+// is behind. A failure is only logged: the data plane also polls the
+// fallback store.
+func (h *Handler) catchUp(ctx context.Context, connID string, n Node, p snapshot.Pointer, err error, log *slog.Logger) {
 	if errors.Is(err, objstore.ErrNotFound) {
 		return
 	}
@@ -82,8 +85,10 @@ func (h *Handler) catchUp(ctx context.Context, connID string, n Node, log *slog.
 }
 
 // status records an apply result or a heartbeat, for the node the
-// connection said hello as.
-func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, body string) error {
+// connection said hello as, and tells a data plane still behind the
+// published pointer (it missed a notice) about it: the pointer read at
+// most LatestTTL ago serves, so a fleet's heartbeats cost few reads.
+func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, body string, log *slog.Logger) error {
 	var m protocol.Status
 	if err := decode(body, &m, &m.NodeID, &m.ConfigHash); err != nil {
 		return err
@@ -96,7 +101,7 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 	if err := checkCluster(m.ClusterID, m.Epoch, m.Reason); err != nil {
 		return err
 	}
-	owner, err := h.bind(ctx, rc, m.NodeID)
+	owner, err := h.bound(ctx, rc, m.NodeID)
 	if err != nil {
 		return err
 	}
@@ -106,7 +111,23 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 		h.opts.Logger.WarnContext(ctx, "dp status", "node_id", m.NodeID, "state", m.State,
 			"revision", m.Revision, "rejected_revision", m.RejectedRevision, "reason", m.Reason, "error", m.Error)
 	}
-	return h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
+	row, err := h.record(ctx, m, owner, rc.Identity.SourceIP)
+	if err != nil {
+		return err
+	}
+	p, err := h.latest.get(ctx, h.opts.Objects, h.opts.Clock())
+	h.catchUp(ctx, rc.ConnectionID, row, p, err, log)
+	return nil
+}
+
+// record writes status m to the node's row, unless it changes nothing but
+// the row's liveness and the row is recent (unchanged); it returns the row.
+func (h *Handler) record(ctx context.Context, m protocol.Status, owner, ip string) (Node, error) {
+	row, fresh := h.unchanged(ctx, m, ip)
+	if fresh {
+		return row, nil
+	}
+	err := h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
 		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
 		n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
 		if m.State == protocol.StateRejected {
@@ -117,6 +138,47 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 		} else {
 			n.Error, n.Reason = "", ""
 		}
-		h.seen(n, rc.Identity.SourceIP)
+		h.seen(n, ip)
+		row = *n
 	})
+	return row, err
+}
+
+// HeartbeatWrite is how often a status that changes nothing but the data
+// plane's liveness is written to its row: every other 4-minute heartbeat,
+// well inside DefaultStaleAfter, so registry writes per data plane stay
+// near eight an hour plus one per apply.
+const HeartbeatWrite = 7 * time.Minute
+
+// unchanged returns the node's row when status m changes nothing in it
+// and the row was written less than HeartbeatWrite ago: the status needs
+// no write. A failed read answers false (the status is written).
+func (h *Handler) unchanged(ctx context.Context, m protocol.Status, ip string) (Node, bool) {
+	n, err := h.opts.Registry.GetNode(ctx, m.NodeID)
+	if err != nil {
+		return Node{}, false
+	}
+	same := n.Revision == m.Revision && n.ConfigHash == m.ConfigHash && n.State == m.State &&
+		n.ClusterID == m.ClusterID && n.Epoch == m.Epoch && (ip == "" || n.IP == ip)
+	if m.State == protocol.StateRejected {
+		same = same && n.Error == m.Error && n.Reason == m.Reason &&
+			(m.RejectedRevision == 0 || n.RejectedRevision == m.RejectedRevision)
+	} else {
+		same = same && n.Error == "" && n.Reason == ""
+	}
+	return n, same && h.opts.Clock().Sub(time.Unix(n.LastSeen, 0)) < HeartbeatWrite
+}
+
+// bound returns the credential a connection's row counts against when
+// the connection is bound to nodeID already (a read), else binds it (a
+// write), as the first message on a connection does.
+func (h *Handler) bound(ctx context.Context, rc events.APIGatewayWebsocketProxyRequestContext, nodeID string) (string, error) {
+	c, err := h.opts.Registry.GetConnection(ctx, rc.ConnectionID)
+	if err != nil || c.NodeID != nodeID {
+		return h.bind(ctx, rc, nodeID)
+	}
+	if c.Owner != "" {
+		return c.Owner, nil
+	}
+	return principal(rc), nil
 }

@@ -88,6 +88,10 @@ func (h *Hub) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUpgradeRequired, "BadRequestException", "WebSocket upgrade required")
 		return
 	}
+	if h.accepts != nil && !h.accepts.allow(h.now()) {
+		writeError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
+		return
+	}
 	if !h.begin() {
 		writeError(w, http.StatusServiceUnavailable, "", "Service Unavailable")
 		return

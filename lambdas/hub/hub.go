@@ -76,7 +76,12 @@ type Options struct {
 	// API's callers sign with (Signature Version 4, service execute-api);
 	// without them every management call is refused.
 	ManagementCredentials aws.Credentials
-	// Now is the clock signatures are checked against; default time.Now.
+	// AcceptRate bounds new connections a second (a token bucket with one
+	// second's burst); beyond it upgrades are refused with 429. 0 means
+	// DefaultAcceptRate, a negative value no bound.
+	AcceptRate int
+	// Now is the clock signatures and the accept rate are checked
+	// against; default time.Now.
 	Now func() time.Time
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
@@ -84,8 +89,9 @@ type Options struct {
 
 // Hub is the WebSocket API and its management API, as one http.Handler.
 type Hub struct {
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	accepts *acceptLimiter
 
 	mu     sync.Mutex
 	conns  map[string]*conn
@@ -114,7 +120,14 @@ func New(opts Options) *Hub {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{opts: opts, log: log, conns: map[string]*conn{}}
+	if opts.AcceptRate == 0 {
+		opts.AcceptRate = DefaultAcceptRate
+	}
+	h := &Hub{opts: opts, log: log, conns: map[string]*conn{}}
+	if opts.AcceptRate > 0 {
+		h.accepts = newAcceptLimiter(opts.AcceptRate, opts.Now())
+	}
+	return h
 }
 
 // ServeHTTP serves WebSocket upgrades on the stage path and the

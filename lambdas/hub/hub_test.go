@@ -310,3 +310,23 @@ func TestCloseGoesAway(t *testing.T) {
 	require.Error(t, err, "a closed hub refuses new connections")
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 }
+
+func TestAcceptRateRefusesBeyondTheBucket(t *testing.T) {
+	t.Parallel()
+	// A stopped clock: the bucket never refills, so exactly its burst (a
+	// tenth of the rate) is accepted.
+	at := time.Unix(1_700_000_000, 0)
+	_, url := serve(t, hub.Options{AcceptRate: 30, Now: func() time.Time { return at }})
+	for range 3 {
+		dial(t, url)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, url, nil)
+	if c != nil {
+		_ = c.CloseNow()
+	}
+	require.Error(t, err)
+	require.NotNil(t, resp)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+}

@@ -148,3 +148,71 @@ func TestHandleEvent(t *testing.T) {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// throttling answers ErrThrottled to each connection's first posts, and
+// ErrGone to the connections in gone.
+type throttling struct {
+	mu        sync.Mutex
+	throttles int
+	calls     map[string]int
+	delivered map[string]int
+	gone      map[string]bool
+}
+
+func (n *throttling) Post(_ context.Context, id string, _ []byte) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.calls[id]++
+	switch {
+	case n.gone[id]:
+		return fmt.Errorf("posting: %w", cluster.ErrGone)
+	case n.calls[id] <= n.throttles:
+		return fmt.Errorf("posting: %w", cluster.ErrThrottled)
+	}
+	n.delivered[id]++
+	return nil
+}
+
+func TestNotifyBacksOffWhenThrottled(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc      string
+		throttles int
+		attempts  int
+		delivered int
+	}{
+		{desc: "throttled twice, then delivered once", throttles: 2, attempts: 5, delivered: 1},
+		{desc: "throttled past the attempts: given up", throttles: 9, attempts: 3, delivered: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			_, priv := newKey(t)
+			reg := cluster.NewMemory(nil)
+			exp := time.Now().Add(time.Hour).Unix()
+			var live []string
+			for i := range 20 {
+				id := fmt.Sprintf("c%02d", i)
+				require.NoError(t, reg.PutConnection(ctx, cluster.Connection{ID: id, ExpiresAt: exp}))
+				live = append(live, id)
+			}
+			require.NoError(t, reg.PutConnection(ctx, cluster.Connection{ID: "gone", ExpiresAt: exp}))
+			note := &throttling{throttles: tt.throttles, calls: map[string]int{}, delivered: map[string]int{},
+				gone: map[string]bool{"gone": true}}
+			p := publisher.New(publisher.Options{
+				Source: newSource(3, "orders"), Objects: newDir(t), Key: priv, Logger: quiet(),
+				Notifier: note, Connections: reg, Concurrency: 4,
+				Throttle: publisher.Throttle{Base: time.Millisecond, Cap: 4 * time.Millisecond, Attempts: tt.attempts},
+			})
+			_, err := p.Publish(ctx)
+			require.NoError(t, err)
+			for _, id := range live {
+				require.Equal(t, tt.delivered, note.delivered[id], id)
+				require.Equal(t, min(tt.throttles+1, tt.attempts), note.calls[id], id)
+			}
+			_, err = reg.GetConnection(ctx, "gone")
+			require.ErrorIs(t, err, cluster.ErrNotFound, "a gone connection loses its row in the same pass")
+		})
+	}
+}

@@ -70,8 +70,10 @@ type Connections interface {
 	DeleteConnection(ctx context.Context, id string) error
 }
 
-// DefaultConcurrency is how many notices are posted at once.
-const DefaultConcurrency = 16
+// DefaultConcurrency is how many notices are posted at once: API
+// Gateway's @connections API answers in milliseconds, so a fleet of
+// thousands is told within a second or two by one publisher.
+const DefaultConcurrency = 64
 
 // maxCASAttempts bounds the compare-and-swap loop on latest.json.
 const maxCASAttempts = 8
@@ -92,6 +94,9 @@ type Options struct {
 	Presigner objstore.Presigner
 	// Concurrency bounds concurrent posts; DefaultConcurrency when 0.
 	Concurrency int
+	// Throttle paces posts API Gateway throttles; DefaultThrottle when
+	// zero.
+	Throttle Throttle
 	// Logger defaults to slog.Default(); Clock to time.Now.
 	Logger *slog.Logger
 	Clock  func() time.Time
@@ -112,6 +117,9 @@ func New(opts Options) *Publisher {
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.Throttle == (Throttle{}) {
+		opts.Throttle = DefaultThrottle
 	}
 	return &Publisher{opts: opts}
 }

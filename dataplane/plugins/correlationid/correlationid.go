@@ -68,6 +68,7 @@ func (h *CorrelationID) Access(pc *plugin.Context, r *http.Request) *plugin.Resp
 		id = h.generate(pc, r)
 		r.Header.Set(h.header, id)
 	}
+	pc.SetVar(plugin.VarCorrelationID, id)
 	if h.conf.EchoDownstream {
 		pc.SetState(id)
 	}

@@ -81,6 +81,7 @@ func Run(t testing.TB, reg *plugin.Registry, cfg *model.Config, r *http.Request,
 	if err != nil {
 		t.Fatalf("building plugins: %v", err)
 	}
+	t.Cleanup(func() { _ = set.Close() })
 	return RunSet(set, cfg, r, upstream, opts...)
 }
 

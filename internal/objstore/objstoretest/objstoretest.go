@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) objstore.Store) {
 		{"concurrent swaps never lose a write", testConcurrentSwap},
 		{"list and delete", testListDelete},
 		{"bounded get refuses a larger object", testGetMax},
+		{"conditional get answers not modified while the etag holds", testGetIfChanged},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -166,5 +167,27 @@ func testGetMax(t *testing.T, s objstore.Store) {
 	_, _, err = objstore.GetMax(ctx, s, "latest.json", 9)
 	require.ErrorIs(t, err, objstore.ErrTooLarge)
 	_, _, err = objstore.GetMax(ctx, s, "absent", 9)
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+}
+
+func testGetIfChanged(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	etag, err := s.Put(ctx, "latest.json", []byte(`{"revision":1}`), objstore.Condition{})
+	require.NoError(t, err)
+	data, got, err := objstore.GetIfChanged(ctx, s, "latest.json", "", 64)
+	require.NoError(t, err, "no etag: an unconditional read")
+	require.Equal(t, `{"revision":1}`, string(data))
+	require.Equal(t, etag, got)
+	_, _, err = objstore.GetIfChanged(ctx, s, "latest.json", etag, 64)
+	require.ErrorIs(t, err, objstore.ErrNotModified)
+	next, err := s.Put(ctx, "latest.json", []byte(`{"revision":2}`), objstore.Condition{IfMatch: etag})
+	require.NoError(t, err)
+	data, got, err = objstore.GetIfChanged(ctx, s, "latest.json", etag, 64)
+	require.NoError(t, err)
+	require.Equal(t, `{"revision":2}`, string(data))
+	require.Equal(t, next, got)
+	_, _, err = objstore.GetIfChanged(ctx, s, "latest.json", next, 64)
+	require.ErrorIs(t, err, objstore.ErrNotModified)
+	_, _, err = objstore.GetIfChanged(ctx, s, "absent", etag, 64)
 	require.ErrorIs(t, err, objstore.ErrNotFound)
 }
