@@ -45,7 +45,8 @@ const (
 )
 
 // Write writes the declarative configuration of shape s to w. Names, keys
-// and hosts are numbered, so the document is the same on every call.
+// and hosts are numbered, so the document is the same on every call. A
+// failed write sticks to the buffered writer and surfaces at its Flush.
 func Write(w io.Writer, s Shape, f Format) error {
 	b := bufio.NewWriterSize(w, 64<<10)
 	if f == JSON {
@@ -57,40 +58,40 @@ func Write(w io.Writer, s Shape, f Format) error {
 }
 
 func writeYAML(b *bufio.Writer, s Shape) {
-	b.WriteString("_format_version: \"3.0\"\nplugins:\n- name: key-auth\nservices:\n")
+	fmt.Fprint(b, "_format_version: \"3.0\"\nplugins:\n- name: key-auth\nservices:\n")
 	for i := range s.Services {
 		fmt.Fprintf(b, "- name: svc-%d\n  url: http://upstream-%d.internal:8080/v1\n  routes:\n", i, i%64)
 		for j := range RoutesPerService {
 			fmt.Fprintf(b, "  - name: route-%d-%d\n    hosts: [api-%d.example.test]\n    paths: [/r%d]\n", i, j, i, j)
 		}
 	}
-	b.WriteString("consumers:\n")
+	fmt.Fprint(b, "consumers:\n")
 	for i := range s.Consumers {
 		fmt.Fprintf(b, "- username: user-%d\n  custom_id: cid-%d\n  keyauth_credentials:\n  - key: key-%016x\n", i, i, uint64(i)*0x9e3779b97f4a7c15)
 	}
 }
 
 func writeJSON(b *bufio.Writer, s Shape) {
-	b.WriteString("{\"_format_version\":\"3.0\",\"plugins\":[{\"name\":\"key-auth\"}],\"services\":[")
+	fmt.Fprint(b, "{\"_format_version\":\"3.0\",\"plugins\":[{\"name\":\"key-auth\"}],\"services\":[")
 	for i := range s.Services {
 		if i > 0 {
-			b.WriteByte(',')
+			fmt.Fprint(b, ",")
 		}
 		fmt.Fprintf(b, "\n{\"name\":\"svc-%d\",\"url\":\"http://upstream-%d.internal:8080/v1\",\"routes\":[", i, i%64)
 		for j := range RoutesPerService {
 			if j > 0 {
-				b.WriteByte(',')
+				fmt.Fprint(b, ",")
 			}
 			fmt.Fprintf(b, "{\"name\":\"route-%d-%d\",\"hosts\":[\"api-%d.example.test\"],\"paths\":[\"/r%d\"]}", i, j, i, j)
 		}
-		b.WriteString("]}")
+		fmt.Fprint(b, "]}")
 	}
-	b.WriteString("],\"consumers\":[")
+	fmt.Fprint(b, "],\"consumers\":[")
 	for i := range s.Consumers {
 		if i > 0 {
-			b.WriteByte(',')
+			fmt.Fprint(b, ",")
 		}
 		fmt.Fprintf(b, "\n{\"username\":\"user-%d\",\"custom_id\":\"cid-%d\",\"keyauth_credentials\":[{\"key\":\"key-%016x\"}]}", i, i, uint64(i)*0x9e3779b97f4a7c15)
 	}
-	b.WriteString("]}\n")
+	fmt.Fprint(b, "]}\n")
 }

@@ -43,7 +43,6 @@ func BenchmarkDataPlaneMemory(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			data = nil
 			runtime.GC() // as skyport dp's releaseMemory: sync.Pools drop what they hold
 			debug.FreeOSMemory()
 			var ms runtime.MemStats

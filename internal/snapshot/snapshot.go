@@ -150,8 +150,12 @@ func writeDocument(w *bufio.Writer, doc *Document) error {
 		_, err := w.Write(head)
 		return err
 	}
-	w.Write(head[:len(head)-1])
-	w.WriteByte(',')
+	if _, err := w.Write(head[:len(head)-1]); err != nil {
+		return err
+	}
+	if err := w.WriteByte(','); err != nil {
+		return err
+	}
 	// The configuration's object, less its opening brace.
 	return doc.Config.WriteJSON(&skipFirst{w: w}, true)
 }
