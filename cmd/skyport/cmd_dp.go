@@ -182,7 +182,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
 		Observer: metrics, AccessLog: access.logger, AccessLogWriter: access.writer,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
-		Limits: limits,
+		Limits: limits, VaultEnv: os.LookupEnv,
 	})
 	defer px.Close()
 	releasing := &releasingProxy{Server: px}

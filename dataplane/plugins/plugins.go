@@ -13,6 +13,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/cors"
 	"github.com/skyport-gw/skyport/dataplane/plugins/datadog"
 	"github.com/skyport-gw/skyport/dataplane/plugins/filelog"
+	"github.com/skyport-gw/skyport/dataplane/plugins/hmacauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/httplog"
 	"github.com/skyport-gw/skyport/dataplane/plugins/iprestriction"
 	"github.com/skyport-gw/skyport/dataplane/plugins/jwt"
@@ -79,6 +80,7 @@ func RegistryWith(o Options) *plugin.Registry {
 	r.Register(basicauth.Name, basicauth.New)
 	r.Register(correlationid.Name, correlationid.New)
 	r.Register(cors.Name, cors.New)
+	r.Register(hmacauth.Name, hmacauth.New)
 	r.Register(datadog.Name, datadog.NewFactory(o.LogQueues, o.Log))
 	r.Register(filelog.Name, filelog.NewFactory(o.LogQueues, o.Log))
 	r.Register(httplog.Name, httplog.NewFactory(o.LogQueues, o.Log))

@@ -11,6 +11,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/router"
 	"github.com/skyport-gw/skyport/dataplane/upstream"
+	"github.com/skyport-gw/skyport/dataplane/vault"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -86,7 +87,12 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 		return nil, fmt.Errorf("compiling routes: %w", err)
 	}
 	c.router = rt
-	set, err := plugin.Build(s.opts.Registry, cfg)
+	resolved, err := vault.Resolve(cfg, s.opts.VaultEnv)
+	if err != nil {
+		c.release()
+		return nil, fmt.Errorf("resolving vault references: %w", err)
+	}
+	set, err := plugin.Build(s.opts.Registry, resolved)
 	if err != nil {
 		c.release()
 		return nil, fmt.Errorf("building plugins: %w", err)

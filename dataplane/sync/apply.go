@@ -199,6 +199,12 @@ func (c *Client) statusMessage() protocol.Status {
 	st.Revision, st.ConfigHash = c.current()
 	id := c.ident.running(st.Revision)
 	st.ClusterID, st.Epoch = id.ClusterID, id.Epoch
+	if c.cfg.Health != nil {
+		st.Health = c.cfg.Health()
+		if len(st.Health) > protocol.MaxHealth {
+			st.Health = st.Health[:protocol.MaxHealth]
+		}
+	}
 	return st
 }
 

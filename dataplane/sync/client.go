@@ -17,6 +17,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/sync/cache"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/protocol"
 )
 
 // Applier is the proxy as the sync client sees it.
@@ -78,6 +79,9 @@ type Config struct {
 	Lifetime time.Duration
 	// Backoff paces reconnects after failures; default backoff.Default.
 	Backoff backoff.Policy
+	// Health, when set, gives the targets' health each status reports
+	// (at most protocol.MaxHealth are sent).
+	Health func() []protocol.TargetHealth
 	// HTTPClient dials the control plane and downloads presigned URLs;
 	// default one with a two-minute timeout.
 	HTTPClient *http.Client

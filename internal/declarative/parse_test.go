@@ -322,7 +322,7 @@ routes:
 	require.ErrorAs(t, err, &de)
 	require.Equal(t, map[string]any{
 		"routes": []any{map[string]any{
-			"@entity": "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'http'",
+			"@entity": []any{"must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'http'"},
 			"tags":    []any{"invalid tag 'a/b': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"},
 		}},
 	}, de.ToModel().Fields)

@@ -84,12 +84,12 @@ func TestNormalizeDefaults(t *testing.T) {
 
 func TestEverySchema(t *testing.T) {
 	t.Parallel()
-	want := []string{"acl", "basic-auth", "correlation-id", "cors", "datadog", "file-log", "http-log", "ip-restriction",
+	want := []string{"acl", "basic-auth", "correlation-id", "cors", "datadog", "file-log", "hmac-auth", "http-log", "ip-restriction",
 		"jwt", "key-auth", "opentelemetry", "prometheus", "rate-limiting", "request-size-limiting", "request-termination",
 		"request-transformer", "response-transformer", "statsd", "syslog", "tcp-log", "udp-log", "zipkin"}
 	require.Equal(t, want, pluginschema.Names())
 	prio := map[string]int{"correlation-id": 100001, "ip-restriction": 990, "cors": 2000, "jwt": 1450,
-		"key-auth": 1250, "basic-auth": 1100, "acl": 950, "rate-limiting": 910, "request-size-limiting": 951,
+		"key-auth": 1250, "basic-auth": 1100, "hmac-auth": 1030, "acl": 950, "rate-limiting": 910, "request-size-limiting": 951,
 		"request-termination": 2, "request-transformer": 801, "response-transformer": 800, "prometheus": 13,
 		"opentelemetry": 14, "http-log": 12, "statsd": 11, "datadog": 10, "zipkin": 100000, "file-log": 9, "udp-log": 8, "tcp-log": 7, "syslog": 4}
 	for name, p := range prio {
@@ -129,7 +129,7 @@ func TestNoConsumer(t *testing.T) {
 	t.Parallel()
 	for _, name := range pluginschema.Names() {
 		s, _ := pluginschema.Lookup(name)
-		want := map[string]bool{"key-auth": true, "basic-auth": true, "jwt": true, "acl": true, "cors": true}[name]
+		want := map[string]bool{"key-auth": true, "basic-auth": true, "hmac-auth": true, "jwt": true, "acl": true, "cors": true}[name]
 		require.Equal(t, want, s.NoConsumer, name)
 	}
 }

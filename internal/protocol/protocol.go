@@ -64,6 +64,27 @@ type Status struct {
 	// ClusterID and Epoch are the identity of the running configuration.
 	ClusterID string `json:"cluster_id,omitempty"`
 	Epoch     int64  `json:"epoch,omitempty"`
+	// Health is the state of the targets of the running configuration's
+	// upstreams, at most MaxHealth of them; absent when there are none.
+	Health []TargetHealth `json:"health,omitempty"`
+}
+
+// Health states of a target, in Kong's words (GET /upstreams/{u}/health).
+const (
+	HealthHealthy   = "HEALTHY"
+	HealthUnhealthy = "UNHEALTHY"
+	HealthOff       = "HEALTHCHECKS_OFF"
+)
+
+// MaxHealth bounds the targets a status reports, so that a status stays
+// far below API Gateway's 128 KB message limit.
+const MaxHealth = 500
+
+// TargetHealth is one target's state as a data plane sees it.
+type TargetHealth struct {
+	UpstreamID string `json:"upstream_id"`
+	Target     string `json:"target"`
+	Health     string `json:"health"`
 }
 
 // ConfigNotice tells a data plane that a newer revision exists.

@@ -40,6 +40,9 @@ const (
 // page at a time (cluster.ErrInvalidOffset for an offset it did not give).
 type DataPlanes interface {
 	ListDataPlanes(ctx context.Context, opts cluster.ListOptions) (cluster.DataPlanePage, error)
+	// ListNodes returns every live data plane's row, with the health of
+	// the targets it last reported.
+	ListNodes(ctx context.Context) ([]cluster.Node, error)
 }
 
 // Options configures the handler.

@@ -323,6 +323,35 @@ func TestHandlerNodeLimit(t *testing.T) {
 	require.Equal(t, "arn:aws:iam::123456789012:role/edge", n.Owner)
 }
 
+// TestHandlerStatusHealth: a status's target health is kept on the node's
+// row, its malformed entries dropped, and replaced by the next status.
+func TestHandlerStatusHealth(t *testing.T) {
+	ctx := context.Background()
+	up := "6f0d2b7e-3f7e-4c1a-9d3e-2b1f4c5d6e7f"
+	for _, kind := range registryKinds(t) {
+		t.Run(kind.name, func(t *testing.T) {
+			clk := newClock(start)
+			f := newFixture(t, kind.make(t, clk), clk)
+			require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "connect.json")))
+			require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "hello.json")))
+			status := `{"action":"status","node_id":"` + nodeID + `","revision":3,"config_hash":"a3c5e7f90b1d2e3f4a5b6c7d8e9f0a1b","state":"applied","health":[` +
+				`{"upstream_id":"` + up + `","target":"10.0.0.1:80","health":"HEALTHY"},` +
+				`{"upstream_id":"` + up + `","target":"10.0.0.2:80","health":"SICK"},` +
+				`{"upstream_id":"short","target":"10.0.0.3:80","health":"HEALTHY"}]}`
+			require.Equal(t, http.StatusOK, f.call(t, withBody(loadEvent(t, "status.json"), status)))
+			n, err := f.reg.GetNode(ctx, nodeID)
+			require.NoError(t, err)
+			require.Equal(t, []protocol.TargetHealth{{UpstreamID: up, Target: "10.0.0.1:80", Health: "HEALTHY"}}, n.Health)
+
+			heartbeat := `{"action":"status","node_id":"` + nodeID + `","revision":3,"config_hash":"a3c5e7f90b1d2e3f4a5b6c7d8e9f0a1b","state":"applied"}`
+			require.Equal(t, http.StatusOK, f.call(t, withBody(loadEvent(t, "status.json"), heartbeat)))
+			n, err = f.reg.GetNode(ctx, nodeID)
+			require.NoError(t, err)
+			require.Empty(t, n.Health, "a status without targets clears them")
+		})
+	}
+}
+
 // TestHandlerStatusCatchesUpAStaleDataPlane: a data plane that missed a
 // notice is told by the answer to its next status (a heartbeat), from a
 // pointer at most LatestTTL old.

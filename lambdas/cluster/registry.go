@@ -86,6 +86,8 @@ type Node struct {
 	LastSeen  int64    `json:"last_seen"`
 	UpdatedAt int64    `json:"updated_at"`
 	Plugins   []string `json:"plugins,omitempty"`
+	// Health is the targets' health the last status reported.
+	Health []protocol.TargetHealth `json:"health,omitempty"`
 	// Owner is the credential whose limit the row counts against, set
 	// when the row is created.
 	Owner string `json:"owner,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -130,6 +131,7 @@ func (h *Handler) record(ctx context.Context, m protocol.Status, owner, ip strin
 	err := h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
 		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
 		n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
+		n.Health = validHealth(m.Health)
 		if m.State == protocol.StateRejected {
 			n.Error, n.Reason = m.Error, m.Reason
 			if m.RejectedRevision != 0 {
@@ -151,6 +153,7 @@ func (h *Handler) record(ctx context.Context, m protocol.Status, owner, ip strin
 const HeartbeatWrite = 7 * time.Minute
 
 // unchanged returns the node's row when status m changes nothing in it
+// (its targets' health included)
 // and the row was written less than HeartbeatWrite ago: the status needs
 // no write. A failed read answers false (the status is written).
 func (h *Handler) unchanged(ctx context.Context, m protocol.Status, ip string) (Node, bool) {
@@ -159,7 +162,8 @@ func (h *Handler) unchanged(ctx context.Context, m protocol.Status, ip string) (
 		return Node{}, false
 	}
 	same := n.Revision == m.Revision && n.ConfigHash == m.ConfigHash && n.State == m.State &&
-		n.ClusterID == m.ClusterID && n.Epoch == m.Epoch && (ip == "" || n.IP == ip)
+		n.ClusterID == m.ClusterID && n.Epoch == m.Epoch && (ip == "" || n.IP == ip) &&
+		slices.Equal(n.Health, validHealth(m.Health))
 	if m.State == protocol.StateRejected {
 		same = same && n.Error == m.Error && n.Reason == m.Reason &&
 			(m.RejectedRevision == 0 || n.RejectedRevision == m.RejectedRevision)
@@ -181,4 +185,25 @@ func (h *Handler) bound(ctx context.Context, rc events.APIGatewayWebsocketProxyR
 		return c.Owner, nil
 	}
 	return principal(rc), nil
+}
+
+// validHealth keeps the well-formed entries of a status's health, at most
+// protocol.MaxHealth: a data plane's report is bounded before it is kept.
+func validHealth(in []protocol.TargetHealth) []protocol.TargetHealth {
+	var out []protocol.TargetHealth
+	for _, th := range in {
+		if len(out) == protocol.MaxHealth {
+			break
+		}
+		switch th.Health {
+		case protocol.HealthHealthy, protocol.HealthUnhealthy, protocol.HealthOff:
+		default:
+			continue
+		}
+		if len(th.UpstreamID) != 36 || th.Target == "" || len(th.Target) > 300 {
+			continue
+		}
+		out = append(out, th)
+	}
+	return out
 }
