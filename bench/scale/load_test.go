@@ -168,3 +168,21 @@ func pageAll(b *testing.B, h http.Handler, path string) int {
 	}
 	return total
 }
+
+// BenchmarkConsumerByCustomID measures GET /consumers?custom_id=…, which
+// decK and go-kong use to find a consumer.
+func BenchmarkConsumerByCustomID(b *testing.B) {
+	for _, n := range entityCounts(b) {
+		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
+			h, _ := newAdmin(b)
+			load(b, h, document(b, n, scale.JSON))
+			b.ResetTimer()
+			for i := range b.N {
+				path := fmt.Sprintf("/consumers?custom_id=cid-%d", i%scale.ShapeFor(n).Consumers)
+				if got := pageAll(b, h, path); got != 1 {
+					b.Fatalf("%s: %d consumers, want 1", path, got)
+				}
+			}
+		})
+	}
+}

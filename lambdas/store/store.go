@@ -89,6 +89,10 @@ type ListOptions struct {
 	// Parent filters by a foreign key, for nested collections
 	// (routes of a service: {Field: "service", Kind: services, ID: …}).
 	Parent *model.Reference
+	// Unique keeps only the entity holding this unique value (a
+	// consumer's custom_id): a lookup by the store's unique index, not a
+	// scan.
+	Unique *model.UniqueKey
 }
 
 // Page is one page of a listing.

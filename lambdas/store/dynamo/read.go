@@ -196,6 +196,9 @@ func (s *Store) List(ctx context.Context, k model.Kind, opts store.ListOptions) 
 }
 
 func (s *Store) list(ctx context.Context, gen string, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	if opts.Unique != nil {
+		return s.listUnique(ctx, gen, k, after, opts)
+	}
 	if opts.Parent != nil && opts.Parent.Kind != "" {
 		return s.listChildren(ctx, gen, k, after, opts)
 	}
@@ -217,6 +220,31 @@ func (s *Store) list(ctx context.Context, gen string, k model.Kind, after string
 		return store.Page{}, fmt.Errorf("listing %s: %w", k, err)
 	}
 	return page, nil
+}
+
+// listUnique returns the page of the one entity holding opts.Unique, by
+// the unique guard item.
+func (s *Store) listUnique(ctx context.Context, gen string, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	if len(uniqueSK(*opts.Unique)) > maxSortKey {
+		return store.Page{}, nil
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            uniqueKey(gen, k, *opts.Unique),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return store.Page{}, fmt.Errorf("listing %s by %s: %w", k, opts.Unique.Field, err)
+	}
+	owner := stringAttr(out.Item, attrOwner)
+	if owner == "" || (after != "" && owner <= after) {
+		return store.Page{}, nil
+	}
+	v, err := s.get(ctx, gen, k, owner)
+	if err != nil || v.Entity == nil || !opts.Matches(v.Entity) {
+		return store.Page{}, err
+	}
+	return store.Page{Items: []model.Entity{v.Entity}}, nil
 }
 
 // listChildren pages through the entities of kind k that reference

@@ -90,9 +90,12 @@ func (s *Store) List(ctx context.Context, k model.Kind, opts store.ListOptions) 
 	var page store.Page
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		if opts.Parent != nil && opts.Parent.Kind != "" {
+		switch {
+		case opts.Unique != nil:
+			page, err = listUnique(tx, k, after, opts)
+		case opts.Parent != nil && opts.Parent.Kind != "":
 			page, err = listChildren(tx, k, after, opts)
-		} else {
+		default:
 			page, err = listAll(tx, k, after, opts)
 		}
 		return err
@@ -101,6 +104,20 @@ func (s *Store) List(ctx context.Context, k model.Kind, opts store.ListOptions) 
 		return store.Page{}, fmt.Errorf("listing %s: %w", k, err)
 	}
 	return page, nil
+}
+
+// listUnique returns the page of the one entity holding opts.Unique, by
+// the unique index.
+func listUnique(tx *bolt.Tx, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	id := tx.Bucket(uniqueBucket(k)).Get(uniqueKey(*opts.Unique))
+	if id == nil || (after != "" && string(id) <= after) {
+		return store.Page{}, nil
+	}
+	e, err := txn{tx: tx}.get(k, string(id))
+	if err != nil || e == nil || !opts.Matches(e) {
+		return store.Page{}, err
+	}
+	return store.Page{Items: []model.Entity{e}}, nil
 }
 
 // listAll pages through the entity bucket of kind k from after.
