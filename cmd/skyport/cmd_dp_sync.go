@@ -107,12 +107,14 @@ func syncConfig(ctx context.Context, o *dpOptions) (dpsync.Config, error) {
 		return dpsync.Config{}, err
 	}
 	cfg := dpsync.Config{
-		CPURL:        o.CPURL,
-		VerifyKey:    key,
-		AdoptCluster: o.AdoptCluster,
-		Labels:       labels,
-		Version:      version,
-		FallbackPoll: o.FallbackPoll,
+		CPURL:          o.CPURL,
+		VerifyKey:      key,
+		AdoptCluster:   o.AdoptCluster,
+		Labels:         labels,
+		Version:        version,
+		FallbackPoll:   o.FallbackPoll,
+		ReportInterval: o.ReportInterval,
+		Traffic:        o.traffic,
 	}
 	if cfg.HTTPClient, err = cpHTTPClient(o); err != nil {
 		return dpsync.Config{}, err

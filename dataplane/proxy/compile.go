@@ -76,7 +76,7 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 	routes := make([]*model.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
 		if len(r.Protocols) == 0 || slices.ContainsFunc(r.Protocols, func(p string) bool {
-			return p == "http" || p == "https" || p == "ws" || p == "wss"
+			return p == "http" || p == "https" || p == "ws" || p == "wss" || p == "grpc" || p == "grpcs"
 		}) {
 			routes = append(routes, r)
 		}
@@ -141,4 +141,19 @@ func (c *compiled) health() []upstream.TargetHealth {
 		out = append(out, p.Health()...)
 	}
 	return out
+}
+
+// Check compiles cfg as Apply does (upstreams, services and their TLS
+// settings, routes, plugins) and releases the result at once: the error
+// Apply would refuse cfg with, before its certificates are loaded.
+func (s *Server) Check(cfg *model.Config) error {
+	if cfg == nil {
+		return nil
+	}
+	c, err := s.compile(cfg)
+	if err != nil {
+		return err
+	}
+	c.release()
+	return nil
 }

@@ -156,7 +156,7 @@ consumers: [{tags: ["a,b"]}]`,
 			desc: "unknown plugin",
 			in: `_format_version: "3.0"
 plugins: [{name: no-such-plugin}]`,
-			want: map[string]string{"plugins[0].name": "plugin 'no-such-plugin' is not supported; supported plugins: acl, basic-auth, "},
+			want: map[string]string{"plugins[0].name": "plugin 'no-such-plugin' is not supported; supported plugins: acl, aws-lambda, basic-auth, "},
 		},
 		{
 			desc: "entity that is not a record",

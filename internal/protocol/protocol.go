@@ -64,6 +64,11 @@ type Status struct {
 	// ClusterID and Epoch are the identity of the running configuration.
 	ClusterID string `json:"cluster_id,omitempty"`
 	Epoch     int64  `json:"epoch,omitempty"`
+	// Requests and Errors5xx count the proxied requests, and those
+	// answered 5xx, since the running revision was applied: what a staged
+	// rollout's error-ratio halt condition reads.
+	Requests  int64 `json:"requests,omitempty"`
+	Errors5xx int64 `json:"errors_5xx,omitempty"`
 	// Health is the state of the targets of the running configuration's
 	// upstreams, at most MaxHealth of them; absent when there are none.
 	Health []TargetHealth `json:"health,omitempty"`

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
@@ -49,6 +50,12 @@ type DataPlanes interface {
 type Options struct {
 	// Store holds the configuration. Required.
 	Store store.Store
+	// History backs /config/revisions (the configuration history and
+	// rollback); nil answers 404 there.
+	History *history.Log
+	// Rollouts backs /config/rollout-policy and /config/rollouts (the
+	// staged rollout); nil answers 404 there.
+	Rollouts Rollouts
 	// DataPlanes backs GET /clustering/data-planes; nil lists none.
 	DataPlanes DataPlanes
 	// TokenHash is the SHA-256 of the admin token; nil leaves the API open.

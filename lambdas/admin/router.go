@@ -81,6 +81,17 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 			h.config(w, r)
 			return
 		}
+		switch {
+		case segs[1] == "revisions":
+			h.revisions(w, r, segs[2:])
+			return
+		case h.opts.Rollouts != nil && segs[1] == "rollout-policy" && len(segs) == 2:
+			h.rolloutPolicy(w, r)
+			return
+		case h.opts.Rollouts != nil && segs[1] == "rollouts":
+			h.rollouts(w, r, segs[2:])
+			return
+		}
 	case "schemas":
 		h.schemas(w, r, segs[1:])
 		return
