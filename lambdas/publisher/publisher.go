@@ -44,6 +44,26 @@ type Source interface {
 	NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error)
 }
 
+// hashRecorder is a Source that keeps the configuration hash of a
+// revision with it (store.Store does), so that GET /status need not
+// export the configuration to report it.
+type hashRecorder interface {
+	RecordConfigHash(ctx context.Context, rev int64, hash string) error
+}
+
+// recordHash records the hash of the configuration just published at rev,
+// when the source keeps hashes. A failure costs only a later export by
+// GET /status: it is logged, not returned.
+func (p *Publisher) recordHash(ctx context.Context, rev int64, cfg *model.Config) {
+	rec, ok := p.opts.Source.(hashRecorder)
+	if !ok {
+		return
+	}
+	if err := rec.RecordConfigHash(ctx, rev, snapshot.ConfigHash(cfg)); err != nil {
+		p.opts.Logger.WarnContext(ctx, "recording the configuration hash", "revision", rev, "error", err)
+	}
+}
+
 // Stepper moves staged rollouts forward; it reports whether the
 // pointers data planes may run changed.
 type Stepper interface {
@@ -252,6 +272,7 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
+	p.recordHash(ctx, rev, cfg)
 	if final == ptr {
 		p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
 			"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch)
