@@ -1,0 +1,99 @@
+package delta
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+// ref names one entity.
+type ref struct {
+	kind model.Kind
+	id   string
+}
+
+// Diff returns the delta from base (at revision baseRev) to target (at
+// revision rev) of identity id: every entity of target that base lacks
+// or holds with other content, and every entity of base that target
+// lacks, with target's configuration hash. Entities are compared by
+// their JSON encoding.
+func Diff(id snapshot.Identity, baseRev int64, base *model.Config, rev int64, target *model.Config) (*Document, error) {
+	old := make(map[ref][]byte, base.Len())
+	var err error
+	base.Each(func(e model.Entity) {
+		if err != nil {
+			return
+		}
+		var raw []byte
+		if raw, err = json.Marshal(e); err == nil {
+			old[ref{e.Kind(), e.Meta().ID}] = raw
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("diffing revision %d: %w", baseRev, err)
+	}
+	doc := &Document{
+		Base: baseRev, Revision: rev, ClusterID: id.ClusterID, Epoch: id.Epoch,
+		ConfigHash: snapshot.ConfigHash(target),
+	}
+	target.Each(func(e model.Entity) {
+		if err != nil {
+			return
+		}
+		r := ref{e.Kind(), e.Meta().ID}
+		was, ok := old[r]
+		delete(old, r)
+		var raw []byte
+		if raw, err = json.Marshal(e); err != nil {
+			return
+		}
+		if !ok || !bytes.Equal(was, raw) {
+			doc.Upserts.Add(e)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("diffing revision %d: %w", rev, err)
+	}
+	for r := range old {
+		if doc.Deletes == nil {
+			doc.Deletes = make(map[model.Kind][]string)
+		}
+		doc.Deletes[r.kind] = append(doc.Deletes[r.kind], r.id)
+	}
+	doc.Upserts.Sort()
+	return doc, nil
+}
+
+// Apply returns the configuration doc yields from base, which must be
+// the configuration at doc.Base: base's entities less the deleted and
+// the upserted ones, plus the upserted ones. base is not modified; the
+// result shares its unchanged entities. The result's hash must equal
+// doc.ConfigHash (ErrResult otherwise), so a reader never holds a
+// configuration the control plane did not publish.
+func Apply(base *model.Config, baseRev int64, doc *Document) (*model.Config, error) {
+	if doc.Base != baseRev {
+		return nil, fmt.Errorf("%w: delta from revision %d applied to %d", ErrBase, doc.Base, baseRev)
+	}
+	drop := make(map[ref]struct{}, len(doc.Deletes))
+	for k, ids := range doc.Deletes {
+		for _, id := range ids {
+			drop[ref{k, id}] = struct{}{}
+		}
+	}
+	doc.Upserts.Each(func(e model.Entity) { drop[ref{e.Kind(), e.Meta().ID}] = struct{}{} })
+	out := &model.Config{}
+	base.Each(func(e model.Entity) {
+		if _, gone := drop[ref{e.Kind(), e.Meta().ID}]; !gone {
+			out.Add(e)
+		}
+	})
+	doc.Upserts.Each(out.Add)
+	out.Sort()
+	if got := snapshot.ConfigHash(out); got != doc.ConfigHash {
+		return nil, fmt.Errorf("%w: revision %d from %d hashes to %s, the control plane's is %s", ErrResult, doc.Revision, doc.Base, got, doc.ConfigHash)
+	}
+	return out, nil
+}
