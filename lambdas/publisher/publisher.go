@@ -22,8 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/skyport-gw/skyport/internal/delta"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
@@ -77,6 +79,9 @@ type Options struct {
 	// Throttle paces posts API Gateway throttles; DefaultThrottle when
 	// zero.
 	Throttle Throttle
+	// NoDeltas turns deltas off: every revision is announced by its
+	// full snapshot only.
+	NoDeltas bool
 	// Logger defaults to slog.Default(); Clock to time.Now.
 	Logger *slog.Logger
 	Clock  func() time.Time
@@ -85,6 +90,10 @@ type Options struct {
 // Publisher publishes snapshots. It is safe for concurrent use.
 type Publisher struct {
 	opts Options
+
+	mu    sync.Mutex
+	last  published      // the configuration written last
+	delta *delta.Pointer // the delta written last
 }
 
 // New returns a Publisher; it fills the options' defaults.
@@ -169,6 +178,7 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if err != nil {
 		return snapshot.Pointer{}, err
 	}
+	p.writeDelta(ctx, cur, id, rev, cfg)
 	final, err := p.advance(ctx, ptr, cur, etag)
 	if err != nil {
 		return snapshot.Pointer{}, err

@@ -1,0 +1,179 @@
+package publisher
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/skyport-gw/skyport/internal/delta"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/protocol"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/cluster"
+)
+
+// published is the configuration of the last revision this publisher
+// wrote, the base of the next delta without reading it back.
+type published struct {
+	id  snapshot.Identity
+	rev int64
+	cfg *model.Config
+}
+
+// writeDelta writes the delta from the revision latest.json names (cur)
+// to rev, when cur is of identity id and older, and remembers it for the
+// notices of rev. The base configuration is the one this publisher wrote
+// last, or else cur's snapshot read back. Revisions published in between
+// by nobody (a burst committed while the previous publication ran) are
+// coalesced into the one delta. A delta is an optimization: a failure is
+// logged and the revision is announced with its full snapshot only.
+func (p *Publisher) writeDelta(ctx context.Context, cur snapshot.Pointer, id snapshot.Identity, rev int64, cfg *model.Config) {
+	defer p.remember(id, rev, cfg)
+	if cur.Revision < 1 || cur.Revision >= rev || cur.Identity() != id || p.opts.NoDeltas {
+		return
+	}
+	ptr, err := p.sealDelta(ctx, cur, id, rev, cfg)
+	if err != nil {
+		p.opts.Logger.WarnContext(ctx, "delta not written; the revision is announced by its snapshot only",
+			"base", cur.Revision, "revision", rev, "error", err)
+		return
+	}
+	p.mu.Lock()
+	p.delta = &ptr
+	p.mu.Unlock()
+	p.opts.Logger.InfoContext(ctx, "published delta", "base", ptr.Base, "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size)
+}
+
+func (p *Publisher) sealDelta(ctx context.Context, cur snapshot.Pointer, id snapshot.Identity, rev int64, cfg *model.Config) (delta.Pointer, error) {
+	base, err := p.base(ctx, cur)
+	if err != nil {
+		return delta.Pointer{}, err
+	}
+	doc, err := delta.Diff(id, cur.Revision, base, rev, cfg)
+	if err != nil {
+		return delta.Pointer{}, err
+	}
+	data, ptr, err := delta.Seal(doc, p.opts.Key, p.opts.Clock())
+	if err != nil {
+		return delta.Pointer{}, err
+	}
+	_, err = p.opts.Objects.Put(ctx, ptr.Key, data, objstore.Condition{IfNoneMatch: true})
+	switch {
+	case errors.Is(err, objstore.ErrPrecondition):
+		return p.existingDelta(ctx, ptr, doc.ConfigHash)
+	case err != nil:
+		return delta.Pointer{}, fmt.Errorf("writing %s: %w", ptr.Key, err)
+	}
+	return ptr, nil
+}
+
+// base returns the configuration at cur: the one this publisher wrote
+// last when it is cur's, else cur's snapshot read back (bounded by its
+// pointer's size).
+func (p *Publisher) base(ctx context.Context, cur snapshot.Pointer) (*model.Config, error) {
+	p.mu.Lock()
+	last := p.last
+	p.mu.Unlock()
+	if last.cfg != nil && last.id == cur.Identity() && last.rev == cur.Revision {
+		return last.cfg, nil
+	}
+	if err := cur.Check(); err != nil {
+		return nil, fmt.Errorf("reading the base snapshot: %w", err)
+	}
+	data, _, err := objstore.GetMax(ctx, p.opts.Objects, cur.Key, cur.Size)
+	if err != nil {
+		return nil, fmt.Errorf("reading the base snapshot %s: %w", cur.Key, err)
+	}
+	doc, err := snapshot.Open(data, cur, p.opts.Key.Public().(ed25519.PublicKey))
+	if err != nil {
+		// Signed by a key since rotated: the bytes are ours all the same
+		// (create-only in our bucket), their digest is checked.
+		if !errors.Is(err, snapshot.ErrSignature) {
+			return nil, fmt.Errorf("reading the base snapshot %s: %w", cur.Key, err)
+		}
+		if doc, err = snapshot.Decode(data); err != nil || doc.Revision != cur.Revision || doc.Identity() != cur.Identity() {
+			return nil, fmt.Errorf("reading the base snapshot %s: %w", cur.Key, errors.Join(snapshot.ErrSignature, err))
+		}
+	}
+	return &doc.Config, nil
+}
+
+// existingDelta derives the pointer of a delta another publisher (or an
+// earlier attempt) stored at ptr's key, provided it yields the same
+// configuration (hash).
+func (p *Publisher) existingDelta(ctx context.Context, ptr delta.Pointer, hash string) (delta.Pointer, error) {
+	data, _, err := objstore.GetMax(ctx, p.opts.Objects, ptr.Key, snapshot.MaxStored)
+	if err != nil {
+		return delta.Pointer{}, fmt.Errorf("reading existing %s: %w", ptr.Key, err)
+	}
+	doc, err := delta.Decode(data)
+	if err != nil {
+		return delta.Pointer{}, fmt.Errorf("reading existing %s: %w", ptr.Key, err)
+	}
+	if doc.Base != ptr.Base || doc.Revision != ptr.Revision || doc.Identity() != ptr.Identity() || doc.ConfigHash != hash {
+		return delta.Pointer{}, fmt.Errorf("writing %s: %w", ptr.Key, ErrOccupied)
+	}
+	sum := sha256.Sum256(data)
+	ptr.SHA256 = hex.EncodeToString(sum[:])
+	ptr.Size = int64(len(data))
+	ptr.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(p.opts.Key, sum[:]))
+	ptr.Format = doc.Format
+	return ptr, nil
+}
+
+// remember keeps cfg as the configuration of rev, the next delta's base.
+func (p *Publisher) remember(id snapshot.Identity, rev int64, cfg *model.Config) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.last.cfg == nil || p.last.id != id || rev > p.last.rev {
+		p.last = published{id: id, rev: rev, cfg: cfg}
+	}
+}
+
+// deltaFor returns the delta written for ptr's revision, if any.
+func (p *Publisher) deltaFor(ptr snapshot.Pointer) *delta.Pointer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.delta == nil || p.delta.Revision != ptr.Revision || p.delta.Identity() != ptr.Identity() {
+		return nil
+	}
+	d := *p.delta
+	return &d
+}
+
+// notice is ptr's config notice (cluster.Notice), offering the delta
+// written for its revision when there is one.
+func (p *Publisher) notice(ctx context.Context, ptr snapshot.Pointer) ([]byte, error) {
+	payload, err := cluster.Notice(ctx, ptr, p.opts.Presigner)
+	if err != nil {
+		return nil, err
+	}
+	d := p.deltaFor(ptr)
+	if d == nil {
+		return payload, nil
+	}
+	var n protocol.ConfigNotice
+	if err := json.Unmarshal(payload, &n); err != nil {
+		return nil, fmt.Errorf("encoding config notice: %w", err)
+	}
+	n.Delta = &protocol.DeltaNotice{
+		Base: d.Base, Revision: d.Revision, Key: d.Key, SHA256: d.SHA256,
+		Size: d.Size, Signature: d.Signature, Format: d.Format,
+	}
+	if p.opts.Presigner != nil {
+		if n.Delta.URL, err = p.opts.Presigner.PresignGet(ctx, d.Key, cluster.PresignTTL); err != nil {
+			return nil, fmt.Errorf("presigning %s: %w", d.Key, err)
+		}
+	}
+	data, err := json.Marshal(n)
+	if err != nil {
+		return nil, fmt.Errorf("encoding config notice: %w", err)
+	}
+	return data, nil
+}
