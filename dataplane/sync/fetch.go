@@ -90,6 +90,7 @@ func noticeJob(n protocol.ConfigNotice) job {
 		},
 		url:    n.URL,
 		source: SourceCP,
+		delta:  n.Delta,
 	}
 }
 

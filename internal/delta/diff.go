@@ -19,7 +19,7 @@ type ref struct {
 // revision rev) of identity id: every entity of target that base lacks
 // or holds with other content, and every entity of base that target
 // lacks, with target's configuration hash. Entities are compared by
-// their JSON encoding.
+// their JSON encoding. The delta's upserts are target's entities, shared.
 func Diff(id snapshot.Identity, baseRev int64, base *model.Config, rev int64, target *model.Config) (*Document, error) {
 	old := make(map[ref][]byte, base.Len())
 	var err error
