@@ -164,19 +164,20 @@ func (c *Client) boot(ctx context.Context) {
 		c.lostCache(fmt.Errorf("cached configuration not usable: %w", err))
 		return
 	}
-	if cur, _ := c.applier.Current(); p.Revision <= cur {
+	cfg, rev := c.cachedDeltas(p, &doc.Config)
+	if cur, _ := c.applier.Current(); rev <= cur {
 		c.state.setCache(cacheOK, nil)
 		return
 	}
-	if err := c.applier.Apply(ctx, &doc.Config, doc.Revision, SourceCache); err != nil {
-		c.lostCache(fmt.Errorf("cached revision %d: %w: %w", p.Revision, ErrApply, err))
+	if err := c.applier.Apply(ctx, cfg, rev, SourceCache); err != nil {
+		c.lostCache(fmt.Errorf("cached revision %d: %w: %w", rev, ErrApply, err))
 		return
 	}
-	c.run.set(p.Identity(), doc.Revision, &doc.Config)
+	c.run.set(p.Identity(), rev, cfg)
 	c.ident.applied(p.Identity())
 	c.state.applied(SourceCache, time.Now(), p.Identity())
 	c.state.setCache(cacheOK, nil)
-	c.log.Info("configuration loaded from cache", "revision", p.Revision)
+	c.log.Info("configuration loaded from cache", "revision", rev)
 }
 
 // switched logs, loudly, a move to a new epoch or an adopted cluster.

@@ -7,6 +7,7 @@ import (
 	stdsync "sync"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/sync/cache"
 	"github.com/skyport-gw/skyport/internal/delta"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
@@ -92,9 +93,67 @@ func (c *Client) applyDelta(ctx context.Context, j job) error {
 	c.ident.applied(id)
 	c.state.applied(SourceDelta, time.Now(), id)
 	c.state.delta(true)
-	// The disk cache keeps the last full snapshot, signed as published:
-	// a restart boots from it and catches up from the control plane.
+	c.cacheDelta(ctx, j, data, ptr, doc.ConfigHash)
 	return nil
+}
+
+// cacheDelta adds the applied delta to the disk cache's chain. When the
+// chain is full (or does not continue the cache), the revision's full
+// snapshot, which the notice names, is fetched and saved instead,
+// provided it holds the configuration that runs (hash).
+func (c *Client) cacheDelta(ctx context.Context, j job, data []byte, ptr delta.Pointer, hash string) {
+	if c.cfg.Cache == nil {
+		return
+	}
+	err := c.cfg.Cache.AppendDelta(data, ptr)
+	if errors.Is(err, cache.ErrChainFull) || errors.Is(err, cache.ErrChainGap) {
+		err = c.cacheSnapshot(ctx, j, hash)
+	}
+	if err != nil {
+		// The proxy runs the revision already; the cache keeps the
+		// previous one, which a restart would serve until it syncs.
+		c.log.Error("applied configuration not cached", "revision", ptr.Revision, "error", err)
+		c.state.setError(err)
+		c.state.setCache(cacheFailed, err)
+		return
+	}
+	c.state.setCache(cacheOK, nil)
+}
+
+// cacheSnapshot fetches, verifies and caches j's full snapshot, which
+// must hold the configuration of the given hash.
+func (c *Client) cacheSnapshot(ctx context.Context, j job, hash string) error {
+	data, err := c.fetch(ctx, j)
+	if err != nil {
+		return fmt.Errorf("fetching revision %d to cache it: %w", j.ptr.Revision, err)
+	}
+	doc, err := snapshot.Open(data, j.ptr, c.cfg.VerifyKey)
+	if err != nil {
+		return fmt.Errorf("verifying revision %d to cache it: %w", j.ptr.Revision, err)
+	}
+	if got := snapshot.ConfigHash(&doc.Config); got != hash {
+		return fmt.Errorf("revision %d to cache: %w: snapshot %s, running %s", j.ptr.Revision, delta.ErrResult, got, hash)
+	}
+	return c.cfg.Cache.Save(data, j.ptr)
+}
+
+// cachedDeltas applies the cache's delta chain to the cached snapshot's
+// configuration, as far as it verifies and each result's hash matches.
+func (c *Client) cachedDeltas(p snapshot.Pointer, cfg *model.Config) (*model.Config, int64) {
+	rev := p.Revision
+	docs, err := c.cfg.Cache.Deltas(p)
+	for _, d := range docs {
+		next, aerr := delta.Apply(cfg, rev, d)
+		if aerr != nil {
+			err = aerr
+			break
+		}
+		cfg, rev = next, d.Revision
+	}
+	if err != nil {
+		c.log.Warn("cached deltas not all applied; booting an older revision", "revision", rev, "error", err)
+	}
+	return cfg, rev
 }
 
 // fetchObject returns an object's stored bytes, from its presigned URL

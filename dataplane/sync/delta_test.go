@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
+	"github.com/skyport-gw/skyport/dataplane/sync/cache"
 	"github.com/skyport-gw/skyport/internal/delta"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
@@ -190,4 +191,81 @@ func TestDeltaWithNothingRunning(t *testing.T) {
 	runs(t, a, 2, p.cfgs[2])
 	_, sources := a.applied()
 	require.Equal(t, []string{dpsync.SourceCP}, sources)
+}
+
+// TestDeltasCached: the deltas applied are cached after the snapshot, and
+// a restarted data plane with no control plane boots the revision they
+// reach; past the chain's bound, the full snapshot of the running
+// revision is cached instead.
+func TestDeltasCached(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	store := dirStore(t)
+	cacheDir := t.TempDir()
+	cp := newFakeCP(t)
+	cfg := testConfig(t, pub)
+	cfg.CPURL, cfg.Fallback, cfg.Cache = cp.url(), store, cache.New(cacheDir, pub)
+	a := &fakeApplier{}
+	c, err := dpsync.New(cfg, a)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	conn := cp.accept(t)
+	var hello protocol.Hello
+	cp.next(t, protocol.ActionHello, &hello)
+	p := &published{store: store, priv: priv, cfgs: map[int64]*model.Config{}}
+
+	send(t, conn, p.put(t, 0, 1, services("a.local"), nil))
+	runs(t, a, 1, p.cfgs[1])
+	for rev := int64(2); rev <= 4; rev++ {
+		send(t, conn, p.put(t, rev-1, rev, services("a.local", fmt.Sprintf("r%d.local", rev)), nil))
+		runs(t, a, rev, p.cfgs[rev])
+	}
+	require.Equal(t, int64(3), c.SyncState().Deltas)
+	cancel()
+	<-done
+
+	boot := func(t *testing.T) *fakeApplier {
+		t.Helper()
+		cfg := testConfig(t, pub)
+		cfg.CPURL, cfg.Cache = closedURL(), cache.New(cacheDir, pub)
+		a := &fakeApplier{}
+		c, err := dpsync.New(cfg, a)
+		require.NoError(t, err)
+		run(t, c)
+		return a
+	}
+	restarted := boot(t)
+	runs(t, restarted, 4, p.cfgs[4])
+	_, sources := restarted.applied()
+	require.Equal(t, []string{dpsync.SourceCache}, sources)
+	_, lp, err := cache.New(cacheDir, pub).Load()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), lp.Revision, "the snapshot cached is revision 1's, the deltas after it")
+
+	// A chain past its bound: the running revision's snapshot is cached.
+	a2 := &fakeApplier{}
+	cfg.Log = testConfig(t, pub).Log
+	c2, err := dpsync.New(cfg, a2)
+	require.NoError(t, err)
+	run(t, c2)
+	conn = cp.accept(t)
+	cp.next(t, protocol.ActionHello, &hello)
+	runs(t, a2, 4, p.cfgs[4])
+	for rev := int64(5); rev <= 4+cache.MaxChain; rev++ {
+		send(t, conn, p.put(t, rev-1, rev, services("a.local", fmt.Sprintf("r%d.local", rev)), nil))
+		runs(t, a2, rev, p.cfgs[rev])
+	}
+	require.Eventually(t, func() bool {
+		_, lp, err := cache.New(cacheDir, pub).Load()
+		return err == nil && lp.Revision > 1
+	}, waitFor, tick, "a full snapshot cached once the chain was full")
+	_, lp, err = cache.New(cacheDir, pub).Load()
+	require.NoError(t, err)
+	// Deltas 2 to 65 filled the chain after revision 1's snapshot.
+	require.Equal(t, int64(2+cache.MaxChain), lp.Revision, "the revision whose delta did not fit")
+	require.Zero(t, c2.SyncState().DeltaFallbacks)
+	require.Equal(t, "ok", c2.SyncState().Cache)
 }

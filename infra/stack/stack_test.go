@@ -117,6 +117,7 @@ func TestStateful(t *testing.T) {
 		"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]interface{}{
 			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 30, "Status": "Enabled",
 				"TagFilters": []any{map[string]any{"Key": stack.SupersededTag, "Value": "true"}}}),
+			like(map[string]any{"Prefix": "cp/deltas/", "ExpirationInDays": stack.DeltaDays, "Status": "Enabled"}),
 		})},
 	}))
 	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), props(map[string]any{

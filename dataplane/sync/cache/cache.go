@@ -10,7 +10,9 @@
 // process's user and writable by no one else, in a directory of the same
 // kind, are read with bounds, and the snapshot is verified with the
 // publisher's key; a snapshot older than the mark, or of another cluster
-// identity than the mark's, is refused.
+// identity than the mark's, is refused. Beside them, DeltaFile holds the
+// deltas applied since the snapshot, verified and applied on top of it at
+// boot.
 package cache
 
 import (
@@ -177,12 +179,18 @@ func (c *Cache) save(data []byte, p snapshot.Pointer, replace bool) error {
 		if err := c.advance(p, true); err != nil {
 			return err
 		}
-		return c.write(data, p)
+		if err := c.write(data, p); err != nil {
+			return err
+		}
+		return c.dropDeltas()
 	}
 	if m, err := c.mark(); err == nil && m.behind(p) {
 		return fmt.Errorf("caching snapshot: %w: revision %d of %s, applied %d of %s", ErrStale, p.Revision, p.Identity(), m.Revision, m.Identity())
 	}
 	if err := c.write(data, p); err != nil {
+		return err
+	}
+	if err := c.dropDeltas(); err != nil {
 		return err
 	}
 	return c.advance(p, false)
