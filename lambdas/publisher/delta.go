@@ -18,12 +18,12 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
-// published is the configuration of the last revision this publisher
-// wrote, the base of the next delta without reading it back.
+// published is the index of the last revision this publisher wrote, the
+// base of the next delta without reading it back.
 type published struct {
 	id  snapshot.Identity
 	rev int64
-	cfg *model.Config
+	idx delta.Index
 }
 
 // writeDelta writes the delta from the revision latest.json names (cur)
@@ -34,8 +34,12 @@ type published struct {
 // coalesced into the one delta. A delta is an optimization: a failure is
 // logged and the revision is announced with its full snapshot only.
 func (p *Publisher) writeDelta(ctx context.Context, cur snapshot.Pointer, id snapshot.Identity, rev int64, cfg *model.Config) {
-	defer p.remember(id, rev, cfg)
 	if cur.Revision < 1 || cur.Revision >= rev || cur.Identity() != id || p.opts.NoDeltas {
+		if !p.opts.NoDeltas {
+			if idx, err := delta.IndexOf(cfg); err == nil {
+				p.remember(id, rev, idx)
+			}
+		}
 		return
 	}
 	ptr, err := p.sealDelta(ctx, cur, id, rev, cfg)
@@ -55,10 +59,11 @@ func (p *Publisher) sealDelta(ctx context.Context, cur snapshot.Pointer, id snap
 	if err != nil {
 		return delta.Pointer{}, err
 	}
-	doc, err := delta.Diff(id, cur.Revision, base, rev, cfg)
+	doc, next, err := delta.DiffIndex(id, cur.Revision, base, rev, cfg)
 	if err != nil {
 		return delta.Pointer{}, err
 	}
+	p.remember(id, rev, next)
 	data, ptr, err := delta.Seal(doc, p.opts.Key, p.opts.Clock())
 	if err != nil {
 		return delta.Pointer{}, err
@@ -73,15 +78,15 @@ func (p *Publisher) sealDelta(ctx context.Context, cur snapshot.Pointer, id snap
 	return ptr, nil
 }
 
-// base returns the configuration at cur: the one this publisher wrote
-// last when it is cur's, else cur's snapshot read back (bounded by its
-// pointer's size).
-func (p *Publisher) base(ctx context.Context, cur snapshot.Pointer) (*model.Config, error) {
+// base returns the index of the configuration at cur: the one this
+// publisher wrote last when it is cur's, else that of cur's snapshot read
+// back (bounded by its pointer's size).
+func (p *Publisher) base(ctx context.Context, cur snapshot.Pointer) (delta.Index, error) {
 	p.mu.Lock()
 	last := p.last
 	p.mu.Unlock()
-	if last.cfg != nil && last.id == cur.Identity() && last.rev == cur.Revision {
-		return last.cfg, nil
+	if last.idx != nil && last.id == cur.Identity() && last.rev == cur.Revision {
+		return last.idx, nil
 	}
 	if err := cur.Check(); err != nil {
 		return nil, fmt.Errorf("reading the base snapshot: %w", err)
@@ -101,7 +106,7 @@ func (p *Publisher) base(ctx context.Context, cur snapshot.Pointer) (*model.Conf
 			return nil, fmt.Errorf("reading the base snapshot %s: %w", cur.Key, errors.Join(snapshot.ErrSignature, err))
 		}
 	}
-	return &doc.Config, nil
+	return delta.IndexOf(&doc.Config)
 }
 
 // existingDelta derives the pointer of a delta another publisher (or an
@@ -127,12 +132,12 @@ func (p *Publisher) existingDelta(ctx context.Context, ptr delta.Pointer, hash s
 	return ptr, nil
 }
 
-// remember keeps cfg as the configuration of rev, the next delta's base.
-func (p *Publisher) remember(id snapshot.Identity, rev int64, cfg *model.Config) {
+// remember keeps idx as the index of rev, the next delta's base.
+func (p *Publisher) remember(id snapshot.Identity, rev int64, idx delta.Index) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.last.cfg == nil || p.last.id != id || rev > p.last.rev {
-		p.last = published{id: id, rev: rev, cfg: cfg}
+	if p.last.idx == nil || p.last.id != id || rev > p.last.rev {
+		p.last = published{id: id, rev: rev, idx: idx}
 	}
 }
 
