@@ -269,3 +269,22 @@ func TestDeltasCached(t *testing.T) {
 	require.Zero(t, c2.SyncState().DeltaFallbacks)
 	require.Equal(t, "ok", c2.SyncState().Cache)
 }
+
+// Notices out of order: a delta whose base was skipped is not applied
+// (the snapshot is), and an older revision's notice arriving late is not
+// newer, so nothing goes back.
+func TestDeltaReordered(t *testing.T) {
+	t.Parallel()
+	c, a, p, send := deltaClient(t)
+	send(p.put(t, 0, 1, services("a.local"), nil))
+	runs(t, a, 1, p.cfgs[1])
+	n2 := p.put(t, 1, 2, services("a.local", "b.local"), nil)
+	send(p.put(t, 2, 3, services("a.local", "b.local", "c.local"), nil))
+	runs(t, a, 3, p.cfgs[3])
+	send(n2)
+	send(p.put(t, 3, 4, services("a.local", "", "c.local"), nil))
+	runs(t, a, 4, p.cfgs[4])
+	_, sources := a.applied()
+	require.Equal(t, []string{dpsync.SourceCP, dpsync.SourceCP, dpsync.SourceDelta}, sources)
+	require.Equal(t, int64(1), c.SyncState().DeltaFallbacks)
+}
