@@ -3,6 +3,12 @@
 // to object storage, moves latest.json forward with compare-and-swap, and
 // tells connected data planes.
 //
+// Beside each snapshot but an epoch's first, it writes the delta from the
+// revision latest.json named (internal/delta), diffed against the index
+// of the revision it published last (or of that snapshot, read back), and
+// offers it in the config notice; data planes running its base apply it
+// instead of the full snapshot.
+//
 // Publishing is idempotent: duplicate or out-of-order triggers, and two
 // publishers racing, leave one snapshot per revision and a pointer that
 // never moves backwards. Nothing is written when the export fails.
