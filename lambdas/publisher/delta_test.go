@@ -3,6 +3,8 @@ package publisher_test
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
 // edit changes the source's configuration and revision together.
@@ -129,4 +132,62 @@ func TestPublishWithoutDeltas(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, deltaKeys(t, objects))
 	require.Len(t, keys(t, objects), 3)
+}
+
+// TestDeltasFromEmbeddedStore: writes through the embedded store, each
+// published, give a chain of deltas that takes the first snapshot to the
+// last, with a delete among them.
+func TestDeltasFromEmbeddedStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pubKey, priv := newKey(t)
+	objects := newDir(t)
+	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
+	t.Cleanup(func() { _ = st.Close() })
+	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, Logger: quiet()})
+	origin := store.Origin{RequestID: "test"}
+
+	svc := func(n int) *model.Service {
+		s := model.NewService()
+		s.ID, s.Name, s.Host = fmt.Sprintf("00000000-0000-4000-8000-%012d", n), model.String(fmt.Sprintf("s%d", n)), "example.com"
+		s.CreatedAt, s.UpdatedAt = 1795239000, 1795239000
+		return s
+	}
+	_, err := st.Create(ctx, svc(1), origin)
+	require.NoError(t, err)
+	first, err := p.Publish(ctx)
+	require.NoError(t, err)
+	_, err = st.Create(ctx, svc(2), origin)
+	require.NoError(t, err)
+	_, err = p.Publish(ctx)
+	require.NoError(t, err)
+	_, err = st.Delete(ctx, model.KindService, svc(1).ID, store.AnyVersion, origin)
+	require.NoError(t, err)
+	last, err := p.Publish(ctx)
+	require.NoError(t, err)
+
+	id, err := st.Identity(ctx)
+	require.NoError(t, err)
+	require.Len(t, deltaKeys(t, objects), 2)
+	raw, _, err := objects.Get(ctx, first.Key)
+	require.NoError(t, err)
+	doc, err := snapshot.Open(raw, first, pubKey)
+	require.NoError(t, err)
+	cfg, rev := &doc.Config, first.Revision
+	for _, key := range deltaKeys(t, objects) {
+		data, _, err := objects.Get(ctx, key)
+		require.NoError(t, err)
+		d, err := delta.Decode(data)
+		require.NoError(t, err)
+		require.Equal(t, delta.Key(id.Identity, d.Base, d.Revision), key)
+		cfg, err = delta.Apply(cfg, rev, d)
+		require.NoError(t, err)
+		rev = d.Revision
+	}
+	require.Equal(t, last.Revision, rev)
+	require.Len(t, cfg.Services, 1)
+	require.Equal(t, svc(2).ID, cfg.Services[0].ID)
+	exported, _, err := st.Export(ctx)
+	require.NoError(t, err)
+	require.Equal(t, snapshot.ConfigHash(exported), snapshot.ConfigHash(cfg))
 }
