@@ -44,6 +44,17 @@ func (r *running) get() (snapshot.Identity, int64, *model.Config) {
 	return r.id, r.rev, r.cfg
 }
 
+// pointerDelta is the delta a pointer (latest.json) names, as a notice
+// offers it; nil when it names none.
+func pointerDelta(p snapshot.Pointer) *protocol.DeltaNotice {
+	d := p.Delta
+	if d.Key == "" {
+		return nil
+	}
+	return &protocol.DeltaNotice{Base: d.Base, Revision: p.Revision, Key: d.Key, SHA256: d.SHA256,
+		Size: d.Size, Signature: d.Signature, Format: d.Format}
+}
+
 // deltaPointer is the pointer of the delta a notice offers for ptr's
 // revision, with ptr's identity.
 func deltaPointer(ptr snapshot.Pointer, d *protocol.DeltaNotice) delta.Pointer {

@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -286,5 +287,51 @@ func TestDeltaReordered(t *testing.T) {
 	runs(t, a, 4, p.cfgs[4])
 	_, sources := a.applied()
 	require.Equal(t, []string{dpsync.SourceCP, dpsync.SourceCP, dpsync.SourceDelta}, sources)
+	require.Equal(t, int64(1), c.SyncState().DeltaFallbacks)
+}
+
+// latest writes latest.json naming n's snapshot and, when n offers one,
+// its delta, as the publisher does.
+func (p *published) latest(t *testing.T, n protocol.ConfigNotice) {
+	t.Helper()
+	ptr := snapshot.Pointer{ClusterID: n.ClusterID, Epoch: n.Epoch, Revision: n.Revision, Key: n.Key,
+		SHA256: n.SHA256, Size: n.Size, Signature: n.Signature, Format: n.Format}
+	if d := n.Delta; d != nil {
+		ptr.Delta = snapshot.DeltaRef{Base: d.Base, Key: d.Key, SHA256: d.SHA256, Size: d.Size, Signature: d.Signature, Format: d.Format}
+	}
+	raw, err := json.Marshal(ptr)
+	require.NoError(t, err)
+	_, err = p.store.Put(context.Background(), snapshot.LatestKey, raw, objstore.Condition{})
+	require.NoError(t, err)
+}
+
+// TestDeltaFromFallback: with the control plane unreachable, a data plane
+// polling latest.json applies the delta it names when it runs its base,
+// and the full snapshot when it does not.
+func TestDeltaFromFallback(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	store := dirStore(t)
+	cfg := testConfig(t, pub)
+	cfg.Fallback = store
+	a := &fakeApplier{}
+	c, err := dpsync.New(cfg, a)
+	require.NoError(t, err)
+	p := &published{store: store, priv: priv, cfgs: map[int64]*model.Config{}}
+
+	p.latest(t, p.put(t, 0, 1, services("a.local"), nil))
+	run(t, c)
+	runs(t, a, 1, p.cfgs[1])
+	p.latest(t, p.put(t, 1, 2, services("a.local", "b.local"), nil))
+	runs(t, a, 2, p.cfgs[2])
+	// Revision 3 is never seen: the delta to 4 is from it.
+	p.put(t, 2, 3, services("a.local", "b2.local"), nil)
+	p.latest(t, p.put(t, 3, 4, services("a.local", "b2.local", "c.local"), nil))
+	runs(t, a, 4, p.cfgs[4])
+
+	_, sources := a.applied()
+	require.Equal(t, []string{dpsync.SourceFallback, dpsync.SourceDelta, dpsync.SourceFallback}, sources)
+	require.Equal(t, int64(1), c.SyncState().Deltas)
 	require.Equal(t, int64(1), c.SyncState().DeltaFallbacks)
 }

@@ -6,16 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/skyport-gw/skyport/internal/delta"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
-	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
-	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
 // published is the index of the last revision this publisher wrote, the
@@ -27,31 +24,29 @@ type published struct {
 }
 
 // writeDelta writes the delta from the revision latest.json names (cur)
-// to rev, when cur is of identity id and older, and remembers it for the
-// notices of rev. The base configuration is the one this publisher wrote
+// to rev, when cur is of identity id and older, and returns its reference
+// for rev's pointer (latest.json and the notices); zero when none. The base configuration is the one this publisher wrote
 // last, or else cur's snapshot read back. Revisions published in between
 // by nobody (a burst committed while the previous publication ran) are
 // coalesced into the one delta. A delta is an optimization: a failure is
 // logged and the revision is announced with its full snapshot only.
-func (p *Publisher) writeDelta(ctx context.Context, cur snapshot.Pointer, id snapshot.Identity, rev int64, cfg *model.Config) {
+func (p *Publisher) writeDelta(ctx context.Context, cur snapshot.Pointer, id snapshot.Identity, rev int64, cfg *model.Config) snapshot.DeltaRef {
 	if cur.Revision < 1 || cur.Revision >= rev || cur.Identity() != id || p.opts.NoDeltas {
 		if !p.opts.NoDeltas {
 			if idx, err := delta.IndexOf(cfg); err == nil {
 				p.remember(id, rev, idx)
 			}
 		}
-		return
+		return snapshot.DeltaRef{}
 	}
 	ptr, err := p.sealDelta(ctx, cur, id, rev, cfg)
 	if err != nil {
 		p.opts.Logger.WarnContext(ctx, "delta not written; the revision is announced by its snapshot only",
 			"base", cur.Revision, "revision", rev, "error", err)
-		return
+		return snapshot.DeltaRef{}
 	}
-	p.mu.Lock()
-	p.delta = &ptr
-	p.mu.Unlock()
 	p.opts.Logger.InfoContext(ctx, "published delta", "base", ptr.Base, "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size)
+	return snapshot.DeltaRef{Base: ptr.Base, Key: ptr.Key, SHA256: ptr.SHA256, Size: ptr.Size, Signature: ptr.Signature, Format: ptr.Format}
 }
 
 func (p *Publisher) sealDelta(ctx context.Context, cur snapshot.Pointer, id snapshot.Identity, rev int64, cfg *model.Config) (delta.Pointer, error) {
@@ -139,46 +134,4 @@ func (p *Publisher) remember(id snapshot.Identity, rev int64, idx delta.Index) {
 	if p.last.idx == nil || p.last.id != id || rev > p.last.rev {
 		p.last = published{id: id, rev: rev, idx: idx}
 	}
-}
-
-// deltaFor returns the delta written for ptr's revision, if any.
-func (p *Publisher) deltaFor(ptr snapshot.Pointer) *delta.Pointer {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.delta == nil || p.delta.Revision != ptr.Revision || p.delta.Identity() != ptr.Identity() {
-		return nil
-	}
-	d := *p.delta
-	return &d
-}
-
-// notice is ptr's config notice (cluster.Notice), offering the delta
-// written for its revision when there is one.
-func (p *Publisher) notice(ctx context.Context, ptr snapshot.Pointer) ([]byte, error) {
-	payload, err := cluster.Notice(ctx, ptr, p.opts.Presigner)
-	if err != nil {
-		return nil, err
-	}
-	d := p.deltaFor(ptr)
-	if d == nil {
-		return payload, nil
-	}
-	var n protocol.ConfigNotice
-	if err := json.Unmarshal(payload, &n); err != nil {
-		return nil, fmt.Errorf("encoding config notice: %w", err)
-	}
-	n.Delta = &protocol.DeltaNotice{
-		Base: d.Base, Revision: d.Revision, Key: d.Key, SHA256: d.SHA256,
-		Size: d.Size, Signature: d.Signature, Format: d.Format,
-	}
-	if p.opts.Presigner != nil {
-		if n.Delta.URL, err = p.opts.Presigner.PresignGet(ctx, d.Key, cluster.PresignTTL); err != nil {
-			return nil, fmt.Errorf("presigning %s: %w", d.Key, err)
-		}
-	}
-	data, err := json.Marshal(n)
-	if err != nil {
-		return nil, fmt.Errorf("encoding config notice: %w", err)
-	}
-	return data, nil
 }

@@ -94,6 +94,9 @@ func TestPublishWritesDeltas(t *testing.T) {
 	require.Equal(t, int64(3), ptr.Revision, "latest.json names the full snapshot")
 	require.Equal(t, testID.Key(3), ptr.Key)
 	require.Equal(t, []string{delta.Key(testID, 1, 3)}, deltaKeys(t, objects))
+	require.Equal(t, ptr, readLatest(t, objects))
+	require.Equal(t, int64(1), ptr.Delta.Base, "latest.json names the delta too")
+	require.Equal(t, delta.Key(testID, 1, 3), ptr.Delta.Key)
 	n := note.posts["dp"][1]
 	require.Equal(t, int64(3), n.Revision)
 	require.NotNil(t, n.Delta, "the notice offers the delta")

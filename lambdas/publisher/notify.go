@@ -54,7 +54,7 @@ func (p *Publisher) Notify(ctx context.Context, ptr snapshot.Pointer) error {
 	for _, n := range nodes {
 		byID[n.NodeID] = n
 	}
-	payload, err := p.notice(ctx, ptr)
+	payload, err := cluster.Notice(ctx, ptr, p.opts.Presigner)
 	if err != nil {
 		return err
 	}

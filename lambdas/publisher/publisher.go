@@ -31,7 +31,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/skyport-gw/skyport/internal/delta"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
@@ -97,9 +96,8 @@ type Options struct {
 type Publisher struct {
 	opts Options
 
-	mu    sync.Mutex
-	last  published      // the configuration written last
-	delta *delta.Pointer // the delta written last
+	mu   sync.Mutex
+	last published // the index of the revision written last
 }
 
 // New returns a Publisher; it fills the options' defaults.
@@ -184,7 +182,7 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if err != nil {
 		return snapshot.Pointer{}, err
 	}
-	p.writeDelta(ctx, cur, id, rev, cfg)
+	ptr.Delta = p.writeDelta(ctx, cur, id, rev, cfg)
 	final, err := p.advance(ctx, ptr, cur, etag)
 	if err != nil {
 		return snapshot.Pointer{}, err
