@@ -164,7 +164,11 @@ func (c *Client) boot(ctx context.Context) {
 		c.lostCache(fmt.Errorf("cached configuration not usable: %w", err))
 		return
 	}
-	cfg, rev := c.cachedDeltas(p, &doc.Config)
+	cfg, rev, err := c.cachedDeltas(p, &doc.Config)
+	if err != nil {
+		c.lostCache(err)
+		return
+	}
 	if cur, _ := c.applier.Current(); rev <= cur {
 		c.state.setCache(cacheOK, nil)
 		return

@@ -149,22 +149,22 @@ func (c *Client) cacheSnapshot(ctx context.Context, j job, hash string) error {
 }
 
 // cachedDeltas applies the cache's delta chain to the cached snapshot's
-// configuration, as far as it verifies and each result's hash matches.
-func (c *Client) cachedDeltas(p snapshot.Pointer, cfg *model.Config) (*model.Config, int64) {
+// configuration: every delta must verify and each result's hash match,
+// since the mark is the chain's end and a boot never goes back before it.
+func (c *Client) cachedDeltas(p snapshot.Pointer, cfg *model.Config) (*model.Config, int64, error) {
 	rev := p.Revision
 	docs, err := c.cfg.Cache.Deltas(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cached configuration not usable: %w", err)
+	}
 	for _, d := range docs {
-		next, aerr := delta.Apply(cfg, rev, d)
-		if aerr != nil {
-			err = aerr
-			break
+		next, err := delta.Apply(cfg, rev, d)
+		if err != nil {
+			return nil, 0, fmt.Errorf("cached configuration not usable: %w", err)
 		}
 		cfg, rev = next, d.Revision
 	}
-	if err != nil {
-		c.log.Warn("cached deltas not all applied; booting an older revision", "revision", rev, "error", err)
-	}
-	return cfg, rev
+	return cfg, rev, nil
 }
 
 // fetchObject returns an object's stored bytes, from its presigned URL

@@ -95,8 +95,14 @@ func (c *Cache) Load() (*snapshot.Document, snapshot.Pointer, error) {
 	case err != nil:
 		return nil, snapshot.Pointer{}, err
 	}
-	if m.behind(p) {
-		return nil, snapshot.Pointer{}, fmt.Errorf("%w: cached revision %d of %s, applied %d of %s", ErrStale, p.Revision, p.Identity(), m.Revision, m.Identity())
+	// The revision the cache reaches is its delta chain's end.
+	reach := p
+	if chain := c.chain(p); len(chain) > 0 {
+		last := chain[len(chain)-1].Pointer
+		reach.Revision, reach.SHA256 = last.Revision, last.SHA256
+	}
+	if m.behind(reach) {
+		return nil, snapshot.Pointer{}, fmt.Errorf("%w: cached revision %d of %s, applied %d of %s", ErrStale, reach.Revision, p.Identity(), m.Revision, m.Identity())
 	}
 	doc, err := snapshot.Open(data, p, c.key)
 	if err != nil {

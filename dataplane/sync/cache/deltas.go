@@ -43,8 +43,8 @@ type link struct {
 // AppendDelta adds a delta to the chain after the cached snapshot. Its
 // base must be the revision the cache reaches now (the snapshot's, or the
 // last delta's) in the snapshot's identity (ErrChainGap otherwise). The
-// mark stays the snapshot's: a chain lost or damaged leaves a cache that
-// boots the snapshot.
+// mark moves to the delta's revision: a chain lost or damaged then leaves
+// a cache that Load refuses (ErrStale), as a snapshot older than the mark.
 func (c *Cache) AppendDelta(data []byte, p delta.Pointer) error {
 	if err := p.Check(); err != nil {
 		return fmt.Errorf("caching delta: %w", err)
@@ -77,6 +77,18 @@ func (c *Cache) AppendDelta(data []byte, p delta.Pointer) error {
 	if err := snapshot.WriteFileAtomic(filepath.Join(c.dir, DeltaFile), raw, fileMode); err != nil {
 		return fmt.Errorf("caching delta: %w", err)
 	}
+	return c.advanceDelta(p)
+}
+
+// advanceDelta moves the mark to the delta's revision.
+func (c *Cache) advanceDelta(p delta.Pointer) error {
+	raw, err := json.Marshal(Mark{Revision: p.Revision, SHA256: p.SHA256, ClusterID: p.ClusterID, Epoch: p.Epoch, Delta: true})
+	if err != nil {
+		return fmt.Errorf("encoding the applied revision: %w", err)
+	}
+	if err := snapshot.WriteFileAtomic(filepath.Join(c.dir, MarkFile), raw, fileMode); err != nil {
+		return fmt.Errorf("storing the applied revision: %w", err)
+	}
 	return nil
 }
 
@@ -84,7 +96,7 @@ func (c *Cache) AppendDelta(data []byte, p delta.Pointer) error {
 // verified with the publisher's key, in order: the deltas to apply to it
 // (delta.Apply checks each result). It stops at the first delta that does
 // not verify or continue the previous one, returning those before it and
-// the error.
+// the error; the caller then holds a revision older than the mark.
 func (c *Cache) Deltas(p snapshot.Pointer) ([]*delta.Document, error) {
 	var out []*delta.Document
 	end := p.Revision

@@ -53,7 +53,10 @@ func TestDeltaChain(t *testing.T) {
 
 	doc, lp, err := c.Load()
 	require.NoError(t, err)
-	require.EqualValues(t, 3, lp.Revision, "the snapshot and the mark stay at the snapshot")
+	require.EqualValues(t, 3, lp.Revision, "the snapshot stays")
+	m, err := c.Mark()
+	require.NoError(t, err)
+	require.EqualValues(t, 6, m.Revision, "the mark is the chain's end")
 	docs, err := c.Deltas(lp)
 	require.NoError(t, err)
 	require.Len(t, docs, 2)
@@ -95,9 +98,20 @@ func TestDeltaChain(t *testing.T) {
 	d, dp := sealDelta(t, priv, rev, rev+1)
 	require.ErrorIs(t, c.AppendDelta(d, dp), cache.ErrChainFull)
 
-	// A damaged chain file is an empty chain: the snapshot boots.
+	// A damaged chain file is an empty chain, which leaves the snapshot
+	// behind the mark: not booted from.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, cache.DeltaFile), []byte("{"), 0o600))
 	docs, err = c.Deltas(p)
 	require.NoError(t, err)
 	require.Empty(t, docs)
+	_, _, err = c.Load()
+	require.ErrorIs(t, err, cache.ErrStale)
+
+	// The running revision's snapshot replaces the mark a delta set.
+	data, p, err = snapshot.Seal(&snapshot.Document{Revision: rev, Config: *hosted(rev)}, priv, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, c.Save(data, p))
+	_, lp, err = c.Load()
+	require.NoError(t, err)
+	require.Equal(t, rev, lp.Revision)
 }
