@@ -190,10 +190,21 @@ func (r *report) targets() string {
 		t := hl.result.RPS / sky.result.RPS
 		check("http-log (batches of 100) ≥ 0.9 of no plugins", t >= 0.9, fmt.Sprintf("%.2f", t))
 	}
+	var proxied, cached float64
 	for _, gb := range r.gobench {
 		if strings.HasSuffix(gb.name, "BenchmarkMatch/routes=10000") {
 			check("router ≤ 1 µs per match at 10k routes", gb.nsPerOp <= 1000, fmt.Sprintf("%.0f ns", gb.nsPerOp))
 		}
+		switch {
+		case strings.HasSuffix(gb.name, "plugins BenchmarkProxy/no-plugins"):
+			proxied = gb.nsPerOp
+		case strings.HasSuffix(gb.name, "plugins BenchmarkProxy/proxy-cache-hit"):
+			cached = gb.nsPerOp
+		}
+	}
+	if proxied > 0 && cached > 0 {
+		t := proxied / cached
+		check("proxy-cache hit ≥ 1.5× the throughput of a proxied request", t >= 1.5, fmt.Sprintf("%.2f×", t))
 	}
 	if a := r.apply; a != nil {
 		check("10k-route apply ≤ 200 ms", a.p50 <= 200*time.Millisecond, ms(a.p50)+" (p50)")

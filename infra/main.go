@@ -7,6 +7,7 @@
 //	SKYPORT_DP_AUTH      iam (default) or token
 //	SKYPORT_DP           "false" to deploy the control plane without a data-plane fleet
 //	SKYPORT_DP_IMAGE     an image reference for the fleet; default: build the image asset
+//	SKYPORT_ROLLOUT_POLICY  the staged rollout's policy, JSON (PUT /config/rollout-policy's body)
 //	                     from ../bin/image/linux-arm64 (make image-files ARCH=arm64)
 //	SKYPORT_KEY_ROTATION the signing key's rotation phase: none (default), prepare, promote
 //	SKYPORT_APIGW_LOG_ROLE "existing" to keep the account's API Gateway CloudWatch Logs role
@@ -62,6 +63,7 @@ func run() error {
 		DataPlaneAuth:             env("SKYPORT_DP_AUTH", stack.AuthIAM),
 		SigningKeyRotation:        os.Getenv("SKYPORT_KEY_ROTATION"),
 		ExistingAPIGatewayLogRole: os.Getenv("SKYPORT_APIGW_LOG_ROLE") == "existing",
+		RolloutPolicy:             os.Getenv("SKYPORT_ROLLOUT_POLICY"),
 	}
 	for _, name := range []string{"admin", "publisher", "cluster", "authorizer", "keygen"} {
 		if _, err := os.Stat(filepath.Join(props.LambdaDir, name, "bootstrap")); err != nil {

@@ -26,6 +26,7 @@ import (
 	promplugin "github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/dataplane/status"
+	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/declarative"
 )
 
@@ -48,6 +49,12 @@ type dpOptions struct {
 	Labels            string
 	LatencyHeaders    bool
 	RequestIDHeaders  bool
+	// ProxyCacheAPI serves proxy-cache's Admin API routes on the status
+	// listener.
+	ProxyCacheAPI bool
+	// CountersTable is the DynamoDB table of the rate-limiting plugins'
+	// cluster policy; empty leaves the policy unavailable.
+	CountersTable string
 	// AdoptCluster lets the data plane follow a control plane of another
 	// cluster than the one its cache holds (dpsync.Config.AdoptCluster).
 	AdoptCluster bool
@@ -55,6 +62,11 @@ type dpOptions struct {
 	AccessLog    string
 	DrainTimeout time.Duration
 	FallbackPoll time.Duration
+	// ReportInterval is how often status is sent after an apply, for a
+	// staged rollout's halt conditions (dpsync.Config.ReportInterval).
+	ReportInterval time.Duration
+	// traffic counts requests for the status reports (set by runDataPlane).
+	traffic func() (requests, errors5xx int64)
 	// GCPercent is set as the garbage collector's target by "skyport dp"
 	// (not by the built-in data plane of "skyport local").
 	GCPercent int
@@ -72,6 +84,9 @@ type dpOptions struct {
 	// collectors are extra metrics served on /metrics (the prometheus
 	// plugin's, the logging plugins' queues'); not a flag.
 	collectors []prom.Collector
+	// mounts are plugin Admin API routes served on the status listener,
+	// by path prefix (proxy-cache's /proxy-cache).
+	mounts map[string]http.Handler
 	// cpClient, when set, dials the control plane instead of the default
 	// client (the built-in data plane of skyport local); not a flag.
 	cpClient *http.Client
@@ -94,6 +109,8 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.AdoptCluster, "adopt-cluster", false, "follow a control plane of another cluster than the one the running configuration or --cache-dir belongs to (without it, such snapshots are refused and reported)")
+	fs.BoolVar(&o.ProxyCacheAPI, "proxy-cache-api", false, "serve proxy-cache's Admin API routes (/proxy-cache: read and purge cached responses) on --status-listen; keep that listener private")
+	fs.StringVar(&o.CountersTable, "counters-table", "", "DynamoDB table of the rate-limiting plugins' cluster policy (the stack's counter table); empty: the cluster policy is unavailable")
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
 	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")
 	registerAccessLog(fs, &o.AccessLog)
@@ -102,6 +119,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	o.tlsFlags.register(fs)
 	o.limitFlags.register(fs)
 	fs.DurationVar(&o.FallbackPoll, "fallback-poll", 30*time.Second, "how often the fallback is polled while the control plane is unreachable")
+	fs.DurationVar(&o.ReportInterval, "report-interval", dpsync.DefaultReportInterval, "how often status (requests and 5xx since the revision was applied) is reported in the 10 minutes after an apply, for staged rollouts")
 }
 
 // registerAccessLog adds --access-log to fs.
@@ -144,8 +162,13 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pm := promplugin.NewMetrics()
 	lq := logqueue.NewMetrics()
 	o.collectors = append(o.collectors, pm, lq)
-	return runDataPlane(ctx, &o, plugins.RegistryWith(plugins.Options{Metrics: pm, LogQueues: lq,
-		Log: log.With("component", "log-plugins"), NodeID: o.NodeID, Version: version}), log)
+	reg, closePlugins, err := dataPlanePlugins(ctx, &o, plugins.Options{Metrics: pm, LogQueues: lq,
+		NodeID: o.NodeID, Version: version}, log)
+	if err != nil {
+		return err
+	}
+	defer closePlugins()
+	return runDataPlane(ctx, &o, reg, log)
 }
 
 // runDataPlane runs a data plane until ctx is done: the proxy on
@@ -182,7 +205,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
 		Observer: metrics, AccessLog: access.logger, AccessLogWriter: access.writer,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
-		Limits: limits,
+		Limits: limits, VaultEnv: os.LookupEnv,
 	})
 	defer px.Close()
 	if o.DeclarativeConfig != "" {
@@ -192,6 +215,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	o.traffic = metrics.Traffic
 	reporter, err := startSync(ctx, o, px, log)
 	if err != nil {
 		return fmt.Errorf("starting sync: %w", err)
@@ -199,6 +223,9 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	statusHandler, err := status.New(px, reporter, metrics)
 	if err != nil {
 		return err
+	}
+	for prefix, h := range o.mounts {
+		statusHandler.Mount(prefix, h)
 	}
 	// The proxy's listeners apply the limits on clients (header size,
 	// idle and slow connections).

@@ -22,6 +22,7 @@ type limitFlags struct {
 	MaxBodySize      size
 	BodyBufferSize   size
 	TempDir          string
+	H2Streams        int
 }
 
 // register adds the limits' flags to fs.
@@ -34,6 +35,7 @@ func (o *limitFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.BodyTimeout, "client-body-timeout", proxy.DefaultBodyTimeout, "answer 408 when a request body sends nothing for this long (nginx client_body_timeout)")
 	fs.Var(&o.MaxBodySize, "client-max-body-size", "refuse request bodies larger than this with 413, e.g. 10m; 0 for no limit (nginx client_max_body_size, Kong's default 0)")
 	fs.Var(&o.BodyBufferSize, "client-body-buffer-size", "request bodies of routes with request_buffering are kept in memory up to this, then in a temporary file (nginx client_body_buffer_size)")
+	fs.IntVar(&o.H2Streams, "http2-max-concurrent-streams", proxy.DefaultH2MaxConcurrentStreams, "streams an HTTP/2 client may have open on one connection (nginx http2_max_concurrent_streams)")
 	fs.StringVar(&o.TempDir, "proxy-temp-dir", "", "directory of the temporary files of buffered request and response bodies (default: $TMPDIR or /tmp)")
 }
 
@@ -48,8 +50,12 @@ func (o *limitFlags) limits() (proxy.Limits, error) {
 			return proxy.Limits{}, fmt.Errorf("--proxy-temp-dir %s: not a directory", o.TempDir)
 		}
 	}
+	if o.H2Streams < 0 || o.H2Streams > 1<<16 {
+		return proxy.Limits{}, fmt.Errorf("--http2-max-concurrent-streams %d: want 1 to 65536 (0 for the default)", o.H2Streams)
+	}
 	return proxy.Limits{
-		HeaderBufferSize: int(o.HeaderBuffers.size), HeaderBuffers: o.HeaderBuffers.n,
+		H2MaxConcurrentStreams: o.H2Streams,
+		HeaderBufferSize:       int(o.HeaderBuffers.size), HeaderBuffers: o.HeaderBuffers.n,
 		HeaderTimeout: o.HeaderTimeout, BodyTimeout: o.BodyTimeout, KeepaliveTimeout: o.KeepaliveTimeout,
 		MaxBodySize: int64(o.MaxBodySize), BodyBufferSize: int(o.BodyBufferSize), TempDir: o.TempDir,
 	}, nil

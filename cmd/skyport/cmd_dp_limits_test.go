@@ -23,13 +23,15 @@ func TestLimitFlags(t *testing.T) {
 		wantErr string
 	}{
 		{desc: "nginx's defaults, as Kong runs them", want: proxy.Limits{HeaderBufferSize: 8 << 10, HeaderBuffers: 4,
-			HeaderTimeout: 60 * time.Second, BodyTimeout: 60 * time.Second, KeepaliveTimeout: 75 * time.Second, BodyBufferSize: 8 << 10}},
+			HeaderTimeout: 60 * time.Second, BodyTimeout: 60 * time.Second, KeepaliveTimeout: 75 * time.Second, BodyBufferSize: 8 << 10,
+			H2MaxConcurrentStreams: 128}},
 		{desc: "every flag", args: []string{"--large-client-header-buffers", "8 16k", "--keepalive-timeout", "5s",
 			"--client-header-timeout", "6s", "--client-body-timeout", "7s", "--client-max-body-size", "10m",
-			"--client-body-buffer-size", "1M", "--proxy-temp-dir", dir},
+			"--client-body-buffer-size", "1M", "--proxy-temp-dir", dir, "--http2-max-concurrent-streams", "64"},
 			want: proxy.Limits{HeaderBufferSize: 16 << 10, HeaderBuffers: 8, HeaderTimeout: 6 * time.Second,
 				BodyTimeout: 7 * time.Second, KeepaliveTimeout: 5 * time.Second, MaxBodySize: 10 << 20,
-				BodyBufferSize: 1 << 20, TempDir: dir}},
+				BodyBufferSize: 1 << 20, TempDir: dir, H2MaxConcurrentStreams: 64}},
+		{desc: "negative HTTP/2 streams", args: []string{"--http2-max-concurrent-streams", "-1"}, wantErr: "want 1 to 65536"},
 		{desc: "buffers without a size", args: []string{"--large-client-header-buffers", "4"}, wantErr: "want a number and a size"},
 		{desc: "buffers too small", args: []string{"--large-client-header-buffers", "4 100"}, wantErr: "want a number and a size"},
 		{desc: "a size with a bad unit", args: []string{"--client-max-body-size", "10x"}, wantErr: "want a size"},

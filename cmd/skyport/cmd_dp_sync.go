@@ -15,9 +15,11 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/status"
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/dataplane/sync/cache"
+	"github.com/skyport-gw/skyport/dataplane/upstream"
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
@@ -34,6 +36,28 @@ type applier interface {
 // which the hello reports.
 type pluginLister interface {
 	Plugins() []string
+}
+
+// healthLister is an applier that knows its upstreams' targets' health.
+type healthLister interface {
+	Health() []upstream.TargetHealth
+}
+
+// reportedHealth turns the proxy's view of its targets into what a status
+// reports, in Kong's words.
+func reportedHealth(in []upstream.TargetHealth) []protocol.TargetHealth {
+	out := make([]protocol.TargetHealth, 0, len(in))
+	for _, t := range in {
+		h := protocol.HealthOff
+		switch {
+		case t.Checked && t.Healthy:
+			h = protocol.HealthHealthy
+		case t.Checked:
+			h = protocol.HealthUnhealthy
+		}
+		out = append(out, protocol.TargetHealth{UpstreamID: t.UpstreamID, Target: t.Target, Health: h})
+	}
+	return out
 }
 
 // startSync starts the data plane's control-plane connection, cache and
@@ -56,6 +80,9 @@ func startSync(ctx context.Context, o *dpOptions, a applier, log *slog.Logger) (
 	}
 	if p, ok := a.(pluginLister); ok {
 		cfg.Plugins = p.Plugins()
+	}
+	if h, ok := a.(healthLister); ok {
+		cfg.Health = func() []protocol.TargetHealth { return reportedHealth(h.Health()) }
 	}
 	cfg.Log = log.With("component", "sync")
 	client, err := dpsync.New(cfg, a)
@@ -80,12 +107,14 @@ func syncConfig(ctx context.Context, o *dpOptions) (dpsync.Config, error) {
 		return dpsync.Config{}, err
 	}
 	cfg := dpsync.Config{
-		CPURL:        o.CPURL,
-		VerifyKey:    key,
-		AdoptCluster: o.AdoptCluster,
-		Labels:       labels,
-		Version:      version,
-		FallbackPoll: o.FallbackPoll,
+		CPURL:          o.CPURL,
+		VerifyKey:      key,
+		AdoptCluster:   o.AdoptCluster,
+		Labels:         labels,
+		Version:        version,
+		FallbackPoll:   o.FallbackPoll,
+		ReportInterval: o.ReportInterval,
+		Traffic:        o.traffic,
 	}
 	if cfg.HTTPClient, err = cpHTTPClient(o); err != nil {
 		return dpsync.Config{}, err

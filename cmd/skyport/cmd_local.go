@@ -18,8 +18,10 @@ import (
 
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
+	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/keygen"
 )
 
@@ -45,6 +47,12 @@ type localOptions struct {
 	ClusterCert      string
 	ClusterCertKey   string
 	ClusterMaxNodes  int
+	// History is the retention of the configuration history.
+	HistoryMaxRevisions int
+	HistoryMaxAge       time.Duration
+	// RolloutPolicy is a JSON file: the staged rollout's policy when none
+	// is set through the Admin API.
+	RolloutPolicy string
 	// dp holds the built-in data plane's listen flags.
 	dp  dpOptions
 	log logFlags
@@ -67,9 +75,13 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.ClusterCert, "cluster-cert", "", "PEM certificate (chain) of the cluster listener: data planes connect with wss:// (skyport dp --cp-ca trusts it)")
 	fs.StringVar(&o.ClusterCertKey, "cluster-cert-key", "", "PEM file of --cluster-cert's key")
 	fs.IntVar(&o.ClusterMaxNodes, "cluster-max-nodes", cluster.DefaultNodeLimit, "data-plane rows the cluster token may create (a node unseen for 15 minutes gives its place up)")
+	fs.IntVar(&o.HistoryMaxRevisions, "history-max-revisions", history.DefaultRetentionRevisions, "configuration history: revisions kept (older ones answer 410)")
+	fs.DurationVar(&o.HistoryMaxAge, "history-max-age", history.DefaultRetentionAge, "configuration history: how long a revision is kept (older ones answer 410)")
+	fs.StringVar(&o.RolloutPolicy, "rollout-policy", "", "a JSON file: the staged rollout's policy (waves, halt conditions) when none is set with PUT /config/rollout-policy")
 	fs.StringVar(&o.dp.ProxyListen, "proxy-listen", "0.0.0.0:8000", "built-in data plane: HTTP proxy listen address")
 	fs.StringVar(&o.dp.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "built-in data plane: HTTPS proxy listen address (empty disables)")
 	fs.StringVar(&o.dp.StatusListen, "status-listen", "0.0.0.0:8100", "built-in data plane: status API listen address")
+	fs.BoolVar(&o.dp.ProxyCacheAPI, "proxy-cache-api", false, "built-in data plane: serve proxy-cache's Admin API routes (/proxy-cache) on --status-listen")
 	fs.StringVar(&o.dp.Labels, "labels", "", "built-in data plane: labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.dp.AdoptCluster, "adopt-cluster", false, "built-in data plane: follow this control plane even though its cache (--data-dir/dp) holds another cluster's configuration")
 	fs.DurationVar(&o.dp.DrainTimeout, "drain-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
@@ -95,6 +107,10 @@ func (o *localOptions) check() error {
 		return fmt.Errorf("--backend %q: want embedded or aws", o.Backend)
 	case o.AdminToken == "" && !isLoopback(o.AdminListen):
 		return fmt.Errorf("--admin-listen %s is not a loopback address: set --admin-token (or SKYPORT_ADMIN_TOKEN)", o.AdminListen)
+	case o.HistoryMaxRevisions < 1:
+		return fmt.Errorf("--history-max-revisions %d: want 1 or more", o.HistoryMaxRevisions)
+	case o.HistoryMaxAge <= 0:
+		return fmt.Errorf("--history-max-age %s: want a positive duration", o.HistoryMaxAge)
 	case o.ClusterToken == "" && !isLoopback(o.ClusterListen):
 		return fmt.Errorf("--cluster-listen %s is not a loopback address: set --cluster-token (or SKYPORT_CLUSTER_TOKEN)", o.ClusterListen)
 	}
@@ -231,10 +247,16 @@ func serveLocal(ctx context.Context, o *localOptions, stdout io.Writer, log *slo
 	if o.DP {
 		dpo := builtinDP(o, cl, cp.fallbackURL, cp.verifyKey)
 		dpo.collectors = append(dpo.collectors, lq)
+		dpo.collectors = append(dpo.collectors, cp.collectors...)
 		bound := make(chan []boundAddr, 1)
 		dpo.bound = func(a []boundAddr) { bound <- a }
+		dpReg, closePlugins, err := dataPlanePlugins(ctx, &dpo, plugins.Options{LogQueues: lq}, log.With("component", "dp"))
+		if err != nil {
+			return err
+		}
+		defer closePlugins()
 		wg.Go(func() {
-			if err := runDataPlane(ctx, &dpo, reg, log.With("component", "dp")); err != nil {
+			if err := runDataPlane(ctx, &dpo, dpReg, log.With("component", "dp")); err != nil {
 				fail(fmt.Errorf("built-in data plane: %w", err))
 			}
 		})
@@ -290,6 +312,7 @@ func builtinDP(o *localOptions, cl *clusterListener, fallbackURL string, verify 
 	dpo.LatencyHeaders = true
 	dpo.RequestIDHeaders = true
 	dpo.FallbackPoll = 30 * time.Second
+	dpo.ReportInterval = dpsync.DefaultReportInterval
 	return dpo
 }
 

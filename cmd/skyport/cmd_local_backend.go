@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -22,7 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/uuid"
+	prom "github.com/prometheus/client_golang/prometheus"
 
+	"github.com/skyport-gw/skyport/dataplane/preflight"
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
@@ -30,8 +33,10 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/authorizer"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/eventsource"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/hub"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/rollout"
 	"github.com/skyport-gw/skyport/lambdas/store"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 	"github.com/skyport-gw/skyport/lambdas/store/embedded"
@@ -52,7 +57,10 @@ type controlPlane struct {
 	// verifyKey is what the built-in data plane verifies snapshots with:
 	// the public half of the backend's signing key(s).
 	verifyKey ed25519.PublicKey
-	closers   []func() error
+	// collectors are the control plane's metrics, served on the built-in
+	// data plane's /metrics.
+	collectors []prom.Collector
+	closers    []func() error
 }
 
 func (cp *controlPlane) close(log *slog.Logger) {
@@ -108,14 +116,35 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Credentials:  credentials.NewStaticCredentialsProvider(hubCreds.AccessKeyID, hubCreds.SecretAccessKey, ""),
 	})
 	notifier := cluster.NewManagementNotifier(mgmt)
+	refused := prom.NewCounter(prom.CounterOpts{Name: "skyport_cp_refused_revisions_total",
+		Help: "Revisions the publisher refused to publish, since a data plane would reject them"})
+	halts := prom.NewCounter(prom.CounterOpts{Name: "skyport_cp_rollout_halts_total",
+		Help: "Staged rollouts halted by a halt condition or through the Admin API"})
+	cp.collectors = append(cp.collectors, refused, halts)
+	hist := history.New(b.objects, history.Retention{Revisions: o.HistoryMaxRevisions, Age: o.HistoryMaxAge}, nil)
+	def, err := defaultPolicy(o.RolloutPolicy)
+	if err != nil {
+		cp.close(log)
+		return nil, err
+	}
+	rollouts := rollout.New(rollout.Options{
+		Objects: b.objects, History: hist, Nodes: b.registry, Restorer: rollout.StoreRestorer(b.store), Default: def,
+		OnHalt: func(int64, string) { halts.Inc() }, Logger: log.With("component", "rollout"),
+	})
 	pub := publisher.New(publisher.Options{
 		Source: b.store, Objects: b.objects, Key: b.key, Notifier: notifier,
-		Connections: b.registry, Presigner: b.presigner, Logger: log.With("component", "publisher"),
+		Connections: b.registry, Presigner: b.presigner, History: hist, PruneHistory: true,
+		Validator: preflight.New(), OnRefused: func(int64, error) { refused.Inc() }, Rollout: rollouts, Logger: log.With("component", "publisher"),
 	})
 	if b.onCommit != nil {
 		runner := publisher.NewRunner(pub)
 		b.onCommit(func(int64) { runner.Kick() })
-		cp.run = func(ctx context.Context) error { return ignoreCanceled(runner.Run(ctx)) }
+		cp.run = func(ctx context.Context) error {
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			wg.Go(func() { reconcile(ctx, pub, log) })
+			return ignoreCanceled(runner.Run(ctx))
+		}
 	} else {
 		stream, err := streamPoller(ctx, o, pub, log)
 		if err != nil {
@@ -131,6 +160,9 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 			if _, err := pub.Publish(ctx); err != nil && ctx.Err() == nil {
 				log.Error("publishing at start", "error", err)
 			}
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			wg.Go(func() { reconcile(ctx, pub, log) })
 			return ignoreCanceled(stream.Run(ctx))
 		}
 	}
@@ -148,7 +180,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 	}
 	hostname, _ := os.Hostname()
 	opts := admin.Options{
-		Store: b.store, DataPlanes: b.registry, NodeID: uuid.NewString(), Hostname: hostname,
+		Store: b.store, History: hist, Rollouts: rollouts, DataPlanes: b.registry, NodeID: uuid.NewString(), Hostname: hostname,
 		Database: b.database, Plugins: pluginNames, Logger: log.With("component", "admin"),
 		AdminListeners: []admin.Listener{{Addr: o.AdminListen}}, ProxyListeners: proxyListeners(o),
 	}
@@ -161,6 +193,44 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		cp.admin = admin.LocalGuard(admin.New(opts))
 	}
 	return cp, nil
+}
+
+// defaultPolicy reads --rollout-policy; nil when it is not set.
+func defaultPolicy(path string) (*rollout.Policy, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--rollout-policy: %w", err)
+	}
+	defer f.Close()
+	p, err := rollout.ParsePolicy(f)
+	if err != nil {
+		return nil, fmt.Errorf("--rollout-policy %s: %w", path, err)
+	}
+	return &p, nil
+}
+
+// reconcileInterval is how often the staged rollout is stepped: bake
+// timers, halt conditions, the Admin API's promote and halt.
+const reconcileInterval = time.Second
+
+// reconcile steps the staged rollout every reconcileInterval until ctx
+// is done.
+func reconcile(ctx context.Context, pub *publisher.Publisher, log *slog.Logger) {
+	t := time.NewTicker(reconcileInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := pub.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("stepping the rollout", "error", err)
+		}
+	}
 }
 
 // hubCredentials returns an access key and secret made for this process

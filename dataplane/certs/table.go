@@ -157,3 +157,15 @@ func stripPort(h string) string {
 	}
 	return h
 }
+
+// Check parses cfg's certificates and resolves its SNIs as Update does,
+// without loading them anywhere: the error Update would refuse cfg with.
+func Check(cfg *model.Config) error {
+	if cfg == nil {
+		return nil
+	}
+	if _, err := buildTable(cfg); err != nil {
+		return fmt.Errorf("loading certificates: %w", err)
+	}
+	return nil
+}

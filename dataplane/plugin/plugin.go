@@ -59,6 +59,13 @@ type Context struct {
 	// replace.uri), replaces the path sent to the upstream.
 	UpstreamPath string
 
+	// ids gives the request id, made when first asked for.
+	ids interface{ RequestID() string }
+
+	// exitStatus, when set by a header filter, replaces the upstream
+	// response's status and empties its body.
+	exitStatus int
+
 	// resolved are the instances Access selected, in priority order, with
 	// each one's per-request state; current indexes the one running.
 	resolved    []resolved
@@ -116,6 +123,28 @@ func (pc *Context) State() any {
 	return nil
 }
 
+// SetRequestIDSource makes src answer RequestID (the proxy's exchange,
+// which makes the id when first asked).
+func (pc *Context) SetRequestIDSource(src interface{ RequestID() string }) { pc.ids = src }
+
+// RequestID returns the request's id (X-Kong-Request-Id), "" when the
+// server does not give one.
+func (pc *Context) RequestID() string {
+	if pc.ids == nil {
+		return ""
+	}
+	return pc.ids.RequestID()
+}
+
+// ExitInHeader is kong.response.exit(status) called from a header filter
+// on an upstream response: the client gets status, the headers as the
+// filters leave them, and no body (Content-Length 0).
+func (pc *Context) ExitInHeader(status int) { pc.exitStatus = status }
+
+// HeaderExit returns the status a header filter set with ExitInHeader, 0
+// when none did.
+func (pc *Context) HeaderExit() int { return pc.exitStatus }
+
 // Handler is a plugin instance built for one snapshot. It implements one or
 // more of Accessor, HeaderFilter, BodyFilter and Logger.
 type Handler interface {
@@ -140,6 +169,15 @@ type HeaderFilter interface {
 type BodyFilter interface {
 	NeedsBody(pc *Context, status int, h http.Header) bool
 	Body(pc *Context, h http.Header, body []byte) []byte
+}
+
+// BodyLimiter is a BodyFilter that wants a body only up to MaxBody
+// bytes (proxy-cache, which stores bounded entries): when the body is
+// longer, BodyTooLarge is called instead of Body and the body streams to
+// the client untouched, never buffered whole.
+type BodyLimiter interface {
+	MaxBody() int64
+	BodyTooLarge(pc *Context)
 }
 
 // Logger runs after the response was sent.

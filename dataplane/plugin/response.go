@@ -31,6 +31,9 @@ const (
 	// page: kong/error_handlers.lua, formatted by Accept, else the
 	// request's Content-Type, else error_default_type (text/plain).
 	page
+	// message: kong.response.exit(status, {message = …}): Body is final,
+	// except for a gRPC request, where Message is its grpc-message.
+	message
 )
 
 // errorDefaultType is Kong's error_default_type default
@@ -47,7 +50,7 @@ func JSONMessage(status int, msg string) *Response {
 	b = append(b, `{"message":`...)
 	b = appendCJSON(b, msg)
 	b = append(b, '}')
-	return &Response{Status: status, Header: h, Body: b}
+	return &Response{Status: status, Header: h, Body: b, Message: msg, kind: message}
 }
 
 // Empty is kong.response.exit(status) with no body: Content-Length 0 and
@@ -82,10 +85,24 @@ func ErrorPage(status int, msg string) *Response {
 // Render writes the body of a response made by Error or ErrorPage for
 // request r, with requestID in it, and sets its Content-Type; other
 // responses are left as they are. Content-Length is set on every
-// response whose status has a body.
+// response whose status has a body. A gRPC request (IsGRPC) is answered
+// with grpc-status and grpc-message as Kong answers it (see renderGRPC).
 func (resp *Response) Render(r *http.Request, requestID string) {
 	if resp.Header == nil {
 		resp.Header = http.Header{}
+	}
+	if resp.kind == message {
+		// Only a JSON body kept as made stands for Kong's {message = …}.
+		if ct := resp.Header["Content-Type"]; len(ct) != 1 || ct[0] != contentTypeJSON {
+			resp.kind = exit
+		}
+	}
+	if IsGRPC(r) && resp.renderGRPC() {
+		resp.kind = exit
+		if bodyAllowed(resp.Status) {
+			resp.Header["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+		}
+		return
 	}
 	switch resp.kind {
 	case negotiated:

@@ -216,6 +216,39 @@ func (s *Set) NeedsBody(pc *Context, status int, h http.Header) bool {
 	return false
 }
 
+// BodyLimit returns how much of the body the resolved plugins that want
+// it accept: the largest MaxBody of theirs, or 0 (no limit) when one of
+// them is not a BodyLimiter.
+func (s *Set) BodyLimit(pc *Context, status int, h http.Header) int64 {
+	var limit int64
+	for i, r := range pc.resolved {
+		f, ok := r.handler.(BodyFilter)
+		if !ok {
+			continue
+		}
+		pc.current = i
+		if !f.NeedsBody(pc, status, h) {
+			continue
+		}
+		l, ok := r.handler.(BodyLimiter)
+		if !ok {
+			return 0
+		}
+		limit = max(limit, l.MaxBody())
+	}
+	return limit
+}
+
+// BodyTooLarge tells the resolved BodyLimiters the body passed the limit.
+func (s *Set) BodyTooLarge(pc *Context) {
+	for i, r := range pc.resolved {
+		if l, ok := r.handler.(BodyLimiter); ok {
+			pc.current = i
+			l.BodyTooLarge(pc)
+		}
+	}
+}
+
 // Body runs the body filters of the plugins resolved for pc.
 func (s *Set) Body(pc *Context, h http.Header, body []byte) []byte {
 	for i, r := range pc.resolved {

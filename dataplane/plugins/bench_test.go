@@ -57,12 +57,20 @@ func BenchmarkProxy(b *testing.B) {
 		name    string
 		plugins bool
 		log     string
-	}{{"no-plugins", false, ""}, {"key-auth+rate-limiting", true, ""}, {"http-log", false, logs.URL}} {
+		cache   bool
+	}{{"no-plugins", false, "", false}, {"key-auth+rate-limiting", true, "", false}, {"http-log", false, logs.URL, false},
+		{"proxy-cache-hit", false, "", true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			px := proxy.New(proxy.Options{Registry: plugins.Registry(), Version: "bench",
 				Log: slog.New(slog.DiscardHandler), RetireTimeout: time.Second})
 			defer px.Close()
-			require.NoError(b, px.Apply(context.Background(), benchConfigLog(b, host, port, tc.plugins, tc.log), 1, "bench"))
+			cfg := benchConfigLog(b, host, port, tc.plugins, tc.log)
+			if tc.cache {
+				// Every request after the first is answered from the cache.
+				cfg.Plugins = append(cfg.Plugins, plugintest.Plugin(b, "p-cache", "proxy-cache",
+					map[string]any{"strategy": "memory", "cache_ttl": 3600}))
+			}
+			require.NoError(b, px.Apply(context.Background(), cfg, 1, "bench"))
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

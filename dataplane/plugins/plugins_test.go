@@ -14,15 +14,18 @@ import (
 
 // minimal is the smallest valid config of each plugin.
 var minimal = map[string]map[string]any{
-	"acl":                 {"allow": []any{"admin"}},
-	"ip-restriction":      {"allow": []any{"127.0.0.1"}},
-	"rate-limiting":       {"minute": 10},
-	"request-termination": {},
-	"http-log":            {"http_endpoint": "http://logs.example/x"},
-	"file-log":            {"path": "/var/log/skyport.log"},
-	"tcp-log":             {"host": "logs.example", "port": 514},
-	"udp-log":             {"host": "logs.example", "port": 514},
-	"opentelemetry":       {"traces_endpoint": "http://otel.example:4318/v1/traces"},
+	"acl":                   {"allow": []any{"admin"}},
+	"ip-restriction":        {"allow": []any{"127.0.0.1"}},
+	"rate-limiting":         {"minute": 10},
+	"request-termination":   {},
+	"redirect":              {"location": "https://example.com"},
+	"proxy-cache":           {"strategy": "memory"},
+	"response-ratelimiting": {"limits": map[string]any{"videos": map[string]any{"minute": 10}}},
+	"http-log":              {"http_endpoint": "http://logs.example/x"},
+	"file-log":              {"path": "/var/log/skyport.log"},
+	"tcp-log":               {"host": "logs.example", "port": 514},
+	"udp-log":               {"host": "logs.example", "port": 514},
+	"opentelemetry":         {"traces_endpoint": "http://otel.example:4318/v1/traces"},
 }
 
 func TestRegistryHasEverySchema(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/router"
 	"github.com/skyport-gw/skyport/dataplane/upstream"
+	"github.com/skyport-gw/skyport/dataplane/vault"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -75,7 +76,7 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 	routes := make([]*model.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
 		if len(r.Protocols) == 0 || slices.ContainsFunc(r.Protocols, func(p string) bool {
-			return p == "http" || p == "https" || p == "ws" || p == "wss"
+			return p == "http" || p == "https" || p == "ws" || p == "wss" || p == "grpc" || p == "grpcs"
 		}) {
 			routes = append(routes, r)
 		}
@@ -86,7 +87,12 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 		return nil, fmt.Errorf("compiling routes: %w", err)
 	}
 	c.router = rt
-	set, err := plugin.Build(s.opts.Registry, cfg)
+	resolved, err := vault.Resolve(cfg, s.opts.VaultEnv)
+	if err != nil {
+		c.release()
+		return nil, fmt.Errorf("resolving vault references: %w", err)
+	}
+	set, err := plugin.Build(s.opts.Registry, resolved)
 	if err != nil {
 		c.release()
 		return nil, fmt.Errorf("building plugins: %w", err)
@@ -135,4 +141,19 @@ func (c *compiled) health() []upstream.TargetHealth {
 		out = append(out, p.Health()...)
 	}
 	return out
+}
+
+// Check compiles cfg as Apply does (upstreams, services and their TLS
+// settings, routes, plugins) and releases the result at once: the error
+// Apply would refuse cfg with, before its certificates are loaded.
+func (s *Server) Check(cfg *model.Config) error {
+	if cfg == nil {
+		return nil
+	}
+	c, err := s.compile(cfg)
+	if err != nil {
+		return err
+	}
+	c.release()
+	return nil
 }

@@ -35,4 +35,13 @@
 // that slow clients hold no upstream connection. Hop-by-hop fields the
 // client names are removed before the plugins run, and only WebSocket
 // upgrades are forwarded.
+//
+// Protocols: HTTPServer's listeners speak HTTP/1.1 and HTTP/2 (ALPN on
+// TLS, h2c with prior knowledge on plain ones), with its streams, header
+// list and frames bounded. ws and wss routes and services carry WebSocket
+// upgrades, relayed frame for frame after the plugins ran on the
+// handshake; grpc and grpcs routes take gRPC only (415 and 426 otherwise,
+// as Kong), grpc and grpcs services are reached over h2c and HTTP/2 on
+// TLS, bodies streamed and trailers relayed, and the proxy's own answers
+// carry grpc-status (plugin.Response.Render).
 package proxy

@@ -59,7 +59,7 @@ func (s *Server) respond(res *http.Response) error {
 	ex := exchangeFrom(res.Request.Context())
 	ex.received = time.Now()
 	ex.status = res.StatusCode
-	if ex.match.Route.ResponseBuffering {
+	if ex.match.Route.ResponseBuffering && !ex.grpc {
 		res.Body = s.buffered(res)
 	}
 	if p := ex.svc.pool; p != nil && ex.target != nil {

@@ -24,6 +24,9 @@ type exchange struct {
 	cookie  *upstream.Cookie
 	err     error
 	retries int
+	// grpc: a gRPC request on a grpc or grpcs route, proxied without
+	// buffering either body.
+	grpc bool
 	// refused: the proxy answered an error of its own after the upstream
 	// request started (a name that did not resolve, no target), which
 	// Kong answers before proxying.
@@ -84,6 +87,9 @@ func (ex *exchange) requestID() string {
 	}
 	return ex.rid
 }
+
+// RequestID is requestID for the plugins (plugin.Context.RequestID).
+func (ex *exchange) RequestID() string { return ex.requestID() }
 
 // ridValue returns the request id as a header value.
 func (ex *exchange) ridValue() []string {
@@ -149,7 +155,7 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	if ex.pc != nil && ex.pc.UpstreamPath != "" {
 		ex.upstreamPath = ex.pc.UpstreamPath
 	}
-	if ex.body != nil && m.Route.RequestBuffering {
+	if ex.body != nil && m.Route.RequestBuffering && !ex.grpc {
 		release, err := s.bufferBody(r)
 		if err != nil {
 			s.refuseBody(w, r, ex, err)
@@ -174,6 +180,7 @@ func (s *Server) pluginContext(r *http.Request, ex *exchange, m *router.Match) *
 	}
 	pc := plugin.NewContext(route, svc, captures, ex.clientIP)
 	pc.Start = ex.start
+	pc.SetRequestIDSource(ex)
 	pc.Connection, pc.ConnectionRequests = countRequest(r)
 	return pc
 }
@@ -192,12 +199,16 @@ func (s *Server) globals(r *http.Request, ex *exchange, m *router.Match) {
 // protocolAllowed enforces the route's protocols: a plain-HTTP request on
 // an https-only route is answered with https_redirect_status_code (426
 // by kong.response.error, a redirect with an empty body); a WebSocket
-// request (ws) may use a ws or wss route. A request refused otherwise is
-// answered 404.
+// request (ws) may use a ws or wss route; grpc routes take plain
+// requests and grpcs routes TLS ones, gRPC only (grpcAllowed). A request
+// refused otherwise is answered 404.
 func (s *Server) protocolAllowed(w http.ResponseWriter, r *http.Request, ex *exchange, m *router.Match, ws bool) bool {
 	ps := m.Route.Protocols
 	if len(ps) == 0 || slices.Contains(ps, ex.scheme) || (ws && allowsWebSocket(m.Route, ex.scheme)) {
 		return true
+	}
+	if allowsGRPC(ps, ex.scheme) {
+		return s.grpcAllowed(w, r, ex, m)
 	}
 	if ex.scheme != "http" || !slices.Contains(ps, "https") {
 		s.globals(r, ex, nil)

@@ -46,21 +46,40 @@ type Limits struct {
 	// response (proxy_max_temp_file_size, 1 GiB); past it the response
 	// is read from the upstream as fast as the client takes it.
 	ResponseTempFileSize int64
+	// FilterBodySize bounds the upstream response body a body-filtering
+	// plugin without a limit of its own (response-transformer) reads into
+	// memory (16 MiB); a larger body answers 502 rather than passing
+	// through unfiltered, as the filter may exist to remove something.
+	FilterBodySize int64
 	// TempDir holds the temporary files of buffered bodies, removed as soon
 	// as they are created (they live while open); "" is the system's.
 	TempDir string
+	// H2MaxConcurrentStreams bounds the streams an HTTP/2 client may have
+	// open on one connection (http2_max_concurrent_streams, 128); more are
+	// refused with REFUSED_STREAM.
+	H2MaxConcurrentStreams int
 }
 
 // The defaults of Limits.
 const (
-	DefaultHeaderBufferSize     = 8 << 10
-	DefaultHeaderBuffers        = 4
-	DefaultHeaderTimeout        = 60 * time.Second
-	DefaultBodyTimeout          = 60 * time.Second
-	DefaultKeepaliveTimeout     = 75 * time.Second
-	DefaultBodyBufferSize       = 8 << 10
-	DefaultResponseBufferSize   = 32 << 10
-	DefaultResponseTempFileSize = 1 << 30
+	DefaultHeaderBufferSize       = 8 << 10
+	DefaultHeaderBuffers          = 4
+	DefaultHeaderTimeout          = 60 * time.Second
+	DefaultBodyTimeout            = 60 * time.Second
+	DefaultKeepaliveTimeout       = 75 * time.Second
+	DefaultBodyBufferSize         = 8 << 10
+	DefaultResponseBufferSize     = 32 << 10
+	DefaultResponseTempFileSize   = 1 << 30
+	DefaultFilterBodySize         = 16 << 20
+	DefaultH2MaxConcurrentStreams = 128
+)
+
+// HTTP/2's fixed bounds: frames are read up to the protocol's default
+// size (16 KiB, nginx's too), and the header compression table a client
+// can make the proxy keep is HPACK's default 4 KiB.
+const (
+	h2MaxReadFrameSize = 16 << 10
+	h2HeaderTableSize  = 4 << 10
 )
 
 // withDefaults fills the zero fields.
@@ -79,9 +98,13 @@ func (l Limits) withDefaults() Limits {
 	set(&l.HeaderBuffers, DefaultHeaderBuffers)
 	set(&l.BodyBufferSize, DefaultBodyBufferSize)
 	set(&l.ResponseBufferSize, DefaultResponseBufferSize)
+	set(&l.H2MaxConcurrentStreams, DefaultH2MaxConcurrentStreams)
 	setD(&l.HeaderTimeout, DefaultHeaderTimeout)
 	setD(&l.BodyTimeout, DefaultBodyTimeout)
 	setD(&l.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	if l.FilterBodySize <= 0 {
+		l.FilterBodySize = DefaultFilterBodySize
+	}
 	if l.ResponseTempFileSize <= 0 {
 		l.ResponseTempFileSize = DefaultResponseTempFileSize
 	}
@@ -105,6 +128,14 @@ const netHTTPSlack = 4096
 // reads). The caller sets what depends on the listener (TLSConfig,
 // ConnState, ErrorLog).
 //
+// The server speaks HTTP/1.1, HTTP/2 over TLS (ALPN "h2") and HTTP/2
+// without TLS when the client starts with its preface (h2c with prior
+// knowledge, which gRPC clients use on plain listeners; the "Upgrade: h2c"
+// dance is not offered). HTTP/2 is bounded: H2MaxConcurrentStreams
+// streams per connection, the header list at the header block (as
+// SETTINGS_MAX_HEADER_LIST_SIZE), frames read up to 16 KiB, a 4 KiB HPACK
+// table; idle connections close after KeepaliveTimeout.
+//
 // On net/http, a header block past the bound is answered by net/http
 // itself, with 431 and the connection closed, where nginx answers 400: the
 // connection is never read further than the block. Lines longer than
@@ -118,12 +149,23 @@ func (s *Server) HTTPServer(h http.Handler) *http.Server {
 	if maxHeader < 1 {
 		maxHeader = 1
 	}
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
+	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
 		Handler:           &headerCheck{next: h, s: s},
 		ConnContext:       s.connContext,
 		MaxHeaderBytes:    maxHeader,
 		ReadHeaderTimeout: l.HeaderTimeout,
 		IdleTimeout:       l.KeepaliveTimeout,
+		Protocols:         protocols,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams:      l.H2MaxConcurrentStreams,
+			MaxReadFrameSize:          h2MaxReadFrameSize,
+			MaxDecoderHeaderTableSize: h2HeaderTableSize,
+			MaxEncoderHeaderTableSize: h2HeaderTableSize,
+		},
 	}
 }
 

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -138,10 +139,39 @@ func (s *Server) logEntry(w *recorder, r *http.Request, ex *exchange, status int
 func (s *Server) filter(ex *exchange, res *http.Response) error {
 	set := ex.c.plugins
 	set.Header(ex.pc, res.StatusCode, res.Header)
+	if status := ex.pc.HeaderExit(); status != 0 {
+		res.Body.Close()
+		res.StatusCode, res.Status = status, ""
+		res.Body, res.ContentLength = http.NoBody, 0
+		res.Header["Content-Length"] = []string{"0"}
+		res.Header.Del("Transfer-Encoding")
+		ex.status = status
+		return nil
+	}
 	if res.StatusCode == http.StatusSwitchingProtocols || !set.NeedsBody(ex.pc, res.StatusCode, res.Header) {
 		return nil
 	}
-	body, err := io.ReadAll(res.Body)
+	var body []byte
+	var err error
+	if limit := set.BodyLimit(ex.pc, res.StatusCode, res.Header); limit > 0 {
+		// Only bounded filters want it: past their limit the body
+		// streams on, untouched.
+		body, err = io.ReadAll(io.LimitReader(res.Body, limit+1))
+		if err == nil && int64(len(body)) > limit {
+			set.BodyTooLarge(ex.pc)
+			res.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(body), res.Body), res.Body}
+			return nil
+		}
+	} else {
+		limit := s.limits.FilterBodySize
+		body, err = io.ReadAll(io.LimitReader(res.Body, limit+1))
+		if err == nil && int64(len(body)) > limit {
+			err = fmt.Errorf("upstream response body over %d bytes, the bound of a body-filtering plugin", limit)
+		}
+	}
 	res.Body.Close()
 	if err != nil {
 		return err

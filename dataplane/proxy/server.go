@@ -15,6 +15,7 @@ import (
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/upstream"
+	"github.com/skyport-gw/skyport/dataplane/vault"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
@@ -68,6 +69,10 @@ type Options struct {
 	// Limits bound what clients can make the proxy hold; zero fields take
 	// nginx's defaults. HTTPServer applies those of the connection.
 	Limits Limits
+	// VaultEnv reads the environment variables {vault://env/…}
+	// references in plugin configurations name (os.LookupEnv); nil leaves
+	// references as written.
+	VaultEnv vault.Lookup
 }
 
 // CertificateUpdater serves the certificates of the running configuration

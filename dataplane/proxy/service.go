@@ -16,8 +16,10 @@ type service struct {
 	m *model.Service
 	// label names the service in logs and metrics: its name, else its id.
 	label string
-	// scheme is http or https (ws and wss map to them).
+	// scheme is http or https (ws and grpc, wss and grpcs map to them).
 	scheme string
+	// grpc: the upstream speaks gRPC, so HTTP/2 only (h2c for grpc).
+	grpc bool
 	// hostPort is the URL host; hostHeader the Host header sent when the
 	// route does not preserve the client's; sni the TLS server name.
 	hostPort, hostHeader, sni string
@@ -77,8 +79,9 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 		verify := m.TLSVerify != nil && *m.TLSVerify
 		svc.tls = &tls.Config{InsecureSkipVerify: !verify, ServerName: svc.sni} //nolint:gosec // Kong verifies upstreams only with tls_verify
 	}
+	svc.grpc = m.Protocol == "grpc" || m.Protocol == "grpcs"
 	svc.transport = newTransport(svc)
-	if svc.scheme == "http" {
+	if svc.scheme == "http" && !svc.grpc {
 		svc.client = newH1Client(newDialer(svc))
 	}
 	return svc, nil

@@ -16,10 +16,18 @@ import (
 // newTransport returns the keep-alive connection pool of one service: its
 // connect timeout, read and write timeouts applied between two successive
 // reads or writes (as nginx's proxy_read_timeout and proxy_send_timeout),
-// HTTP/2 over TLS, and dialling through pool when the service's host is an
-// upstream.
+// HTTP/2 over TLS (only HTTP/2 for grpcs, h2c for grpc), and dialling
+// through pool when the service's host is an upstream.
 func newTransport(svc *service) *http.Transport {
+	var protocols *http.Protocols
+	if svc.grpc {
+		// gRPC is HTTP/2 only: over TLS (grpcs) or with prior knowledge.
+		protocols = new(http.Protocols)
+		protocols.SetHTTP2(svc.scheme == "https")
+		protocols.SetUnencryptedHTTP2(svc.scheme == "http")
+	}
 	return &http.Transport{
+		Protocols:           protocols,
 		DialContext:         newDialer(svc),
 		ForceAttemptHTTP2:   svc.scheme == "https",
 		MaxIdleConns:        0,

@@ -40,6 +40,14 @@ type Metrics struct {
 
 	conns                                                       sync.Map // net.Conn → *atomic.Int64 (an http.ConnState)
 	accepted, handled, active, reading, writing, waiting, total atomic.Int64
+	// errors5xx counts requests answered 5xx.
+	errors5xx atomic.Int64
+}
+
+// Traffic returns the requests proxied and those answered 5xx since the
+// data plane started.
+func (m *Metrics) Traffic() (requests, errors5xx int64) {
+	return m.total.Load(), m.errors5xx.Load()
 }
 
 // NewMetrics registers the data plane's request metrics in a registry of
@@ -81,6 +89,9 @@ type observer struct {
 // ObserveRequest counts one proxied request.
 func (m *Metrics) ObserveRequest(service, route string, status int, upstream, proxy time.Duration) {
 	m.total.Add(1)
+	if status >= 500 && status < 600 {
+		m.errors5xx.Add(1)
+	}
 	key := observerKey{service, route, status}
 	v, ok := m.observers.Load(key)
 	if !ok {

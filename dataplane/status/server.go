@@ -34,6 +34,14 @@ func New(src Source, sync SyncReporter, m *Metrics) (*Handler, error) {
 	return h, nil
 }
 
+// Mount serves the routes of h2 under prefix ("/proxy-cache" and
+// everything below it) beside the status routes: the plugins' Admin API
+// routes that act on one data plane's state.
+func (h *Handler) Mount(prefix string, h2 http.Handler) {
+	h.mux.Handle(prefix, h2)
+	h.mux.Handle(prefix+"/", h2)
+}
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 

@@ -122,6 +122,7 @@ func (c *Client) apply(ctx context.Context, j job) error {
 	c.run.set(j.ptr.Identity(), doc.Revision, &doc.Config)
 	c.ident.applied(j.ptr.Identity())
 	c.state.applied(j.source, time.Now(), j.ptr.Identity())
+	c.markApplied()
 	c.switched(v, l, j)
 	if c.cfg.Cache != nil {
 		save := c.cfg.Cache.Save
@@ -217,7 +218,41 @@ func (c *Client) statusMessage() protocol.Status {
 	st.Revision, st.ConfigHash = c.current()
 	id := c.ident.running(st.Revision)
 	st.ClusterID, st.Epoch = id.ClusterID, id.Epoch
+	if c.cfg.Traffic != nil {
+		req, errs := c.cfg.Traffic()
+		st.Requests, st.Errors5xx = req-c.baseRequests.Load(), errs-c.baseErrors.Load()
+	}
+	if c.cfg.Health != nil {
+		st.Health = c.cfg.Health()
+		if len(st.Health) > protocol.MaxHealth {
+			st.Health = st.Health[:protocol.MaxHealth]
+		}
+	}
 	return st
+}
+
+// markApplied starts counting traffic for the revision just applied.
+func (c *Client) markApplied() {
+	if c.cfg.Traffic != nil {
+		req, errs := c.cfg.Traffic()
+		c.baseRequests.Store(req)
+		c.baseErrors.Store(errs)
+	}
+	c.appliedAt.Store(time.Now().UnixNano())
+	select {
+	case c.reports <- struct{}{}:
+	default:
+	}
+}
+
+// reportDue returns when the next status report after an apply is due,
+// and false outside the ReportWindow after the last apply.
+func (c *Client) reportDue(now time.Time) (time.Time, bool) {
+	at := c.appliedAt.Load()
+	if at == 0 || now.Sub(time.Unix(0, at)) > ReportWindow {
+		return time.Time{}, false
+	}
+	return now.Add(c.cfg.ReportInterval), true
 }
 
 // current returns the running revision and config hash; the hash of the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
@@ -196,4 +197,26 @@ func TestQueueKeepsEverySnapshotOfARevision(t *testing.T) {
 		got = append(got, j.ptr.SHA256)
 	}
 	require.Equal(t, []string{"forged", "genuine", "0", "1"}, got)
+}
+
+// TestStatusReportsHealth: every status carries the targets' health the
+// data plane gives, at most protocol.MaxHealth of them.
+func TestStatusReportsHealth(t *testing.T) {
+	t.Parallel()
+	pub, _, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	var health []protocol.TargetHealth
+	for i := range protocol.MaxHealth + 10 {
+		health = append(health, protocol.TargetHealth{UpstreamID: "u", Target: fmt.Sprintf("10.0.0.%d:80", i), Health: protocol.HealthHealthy})
+	}
+	c, err := New(Config{VerifyKey: pub, NodeID: "n", Health: func() []protocol.TargetHealth { return health },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, &countingApplier{})
+	require.NoError(t, err)
+	st := c.statusMessage()
+	require.Len(t, st.Health, protocol.MaxHealth)
+	require.Equal(t, health[0], st.Health[0])
+
+	c, err = New(Config{VerifyKey: pub, NodeID: "n", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, &countingApplier{})
+	require.NoError(t, err)
+	require.Nil(t, c.statusMessage().Health)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/sync/cache"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/protocol"
 )
 
 // Applier is the proxy as the sync client sees it.
@@ -38,6 +39,13 @@ const (
 // DefaultFallbackPoll is how often the fallback is polled while the control
 // plane is unreachable.
 const DefaultFallbackPoll = 30 * time.Second
+
+// DefaultReportInterval and ReportWindow: for ReportWindow after an apply,
+// status is sent every ReportInterval besides the heartbeat.
+const (
+	DefaultReportInterval = 10 * time.Second
+	ReportWindow          = 10 * time.Minute
+)
 
 // ErrNoVerifyKey reports a client configured without the publisher's key.
 var ErrNoVerifyKey = errors.New("a verify key is required")
@@ -67,6 +75,14 @@ type Config struct {
 	Version  string
 	Labels   map[string]string
 	Plugins  []string
+	// Traffic, when set, returns the requests proxied and those answered
+	// 5xx since the data plane started; status messages report both as
+	// counted since the running revision was applied.
+	Traffic func() (requests, errors5xx int64)
+	// ReportInterval is how often status is sent in the ReportWindow after
+	// an apply, so a staged rollout sees the new revision's error ratio
+	// while it bakes; default DefaultReportInterval.
+	ReportInterval time.Duration
 	// FallbackPoll is the fallback's polling interval (jittered ±20%);
 	// default DefaultFallbackPoll.
 	FallbackPoll time.Duration
@@ -78,6 +94,9 @@ type Config struct {
 	Lifetime time.Duration
 	// Backoff paces reconnects after failures; default backoff.Default.
 	Backoff backoff.Policy
+	// Health, when set, gives the targets' health each status reports
+	// (at most protocol.MaxHealth are sent).
+	Health func() []protocol.TargetHealth
 	// HTTPClient dials the control plane and downloads presigned URLs;
 	// default one with a two-minute timeout.
 	HTTPClient *http.Client
@@ -99,6 +118,12 @@ type Client struct {
 	// down is signalled when the control plane becomes unreachable, so the
 	// fallback is polled at once.
 	down chan struct{}
+	// baseline is the traffic counted when the running revision was
+	// applied, and appliedAt when (unix nanoseconds).
+	baseRequests, baseErrors, appliedAt atomic.Int64
+	// reports is signalled on an apply, so the heartbeat schedule takes
+	// the reports after it into account at once.
+	reports chan struct{}
 }
 
 var _ status.SyncReporter = (*Client)(nil)
@@ -114,6 +139,9 @@ func New(cfg Config, a Applier) (*Client, error) {
 	if cfg.Backoff == (backoff.Policy{}) {
 		cfg.Backoff = backoff.Default
 	}
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = DefaultReportInterval
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
 	}
@@ -126,6 +154,7 @@ func New(cfg Config, a Applier) (*Client, error) {
 		log:     cfg.Log,
 		queue:   newQueue(),
 		down:    make(chan struct{}, 1),
+		reports: make(chan struct{}, 1),
 	}
 	c.state.s.CP = cpDisabled
 	if cfg.CPURL != "" {

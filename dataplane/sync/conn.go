@@ -112,7 +112,11 @@ func (c *Client) session(ctx context.Context) sessionEnd {
 func (c *Client) keepAlive(ctx context.Context, conn *websocket.Conn, start time.Time, reads <-chan error) sessionEnd {
 	sched := backoff.NewSession(start, c.cfg.Heartbeat, c.cfg.Lifetime, nil)
 	for {
-		at, reconnect := sched.Next(time.Now())
+		now := time.Now()
+		at, reconnect := sched.Next(now)
+		if due, ok := c.reportDue(now); ok && due.Before(at) {
+			at, reconnect = due, false
+		}
 		timer := time.NewTimer(time.Until(at))
 		select {
 		case <-ctx.Done():
@@ -123,6 +127,11 @@ func (c *Client) keepAlive(ctx context.Context, conn *websocket.Conn, start time
 		case err := <-reads:
 			timer.Stop()
 			return c.classify(err)
+		case <-c.reports:
+			// An apply: its status is sent by the applier; the reports
+			// after it start now.
+			timer.Stop()
+			continue
 		case <-timer.C:
 		}
 		if reconnect {

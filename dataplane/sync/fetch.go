@@ -8,10 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/internal/wave"
 )
 
 // MaxSnapshot bounds the size an announcement may give a snapshot; every
@@ -94,11 +96,38 @@ func noticeJob(n protocol.ConfigNotice) job {
 	}
 }
 
-// readPointerIfChanged reads latest.json from the fallback store, at most
-// snapshot.MaxPointer bytes of it, unless its ETag is still etag
-// (objstore.ErrNotModified); an empty etag reads it unconditionally.
+// readPointerIfChanged reads the pointer this data plane may run from the
+// fallback store: its wave's in released.json under a rollout policy,
+// else latest.json, each bounded, unless the object it came from still
+// has the ETag etag (objstore.ErrNotModified); an empty etag reads
+// unconditionally. The ETag it returns names the object ("r:" released,
+// "l:" latest), so a policy set or removed between polls is noticed.
 func (c *Client) readPointerIfChanged(ctx context.Context, etag string) (snapshot.Pointer, string, error) {
-	raw, got, err := objstore.GetIfChanged(ctx, c.cfg.Fallback, snapshot.LatestKey, etag, snapshot.MaxPointer)
+	released, _ := strings.CutPrefix(etag, "r:")
+	if !strings.HasPrefix(etag, "r:") {
+		released = ""
+	}
+	raw, got, err := objstore.GetIfChanged(ctx, c.cfg.Fallback, wave.ReleasedKey, released, wave.MaxReleased)
+	switch {
+	case err == nil:
+		r, err := wave.Parse(raw)
+		if err != nil {
+			return snapshot.Pointer{}, "", err
+		}
+		p, _ := r.For(c.cfg.Labels)
+		return p, "r:" + got, nil
+	case errors.Is(err, objstore.ErrNotModified):
+		return snapshot.Pointer{}, etag, err
+	case errors.Is(err, objstore.ErrTooLarge):
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w: %w", wave.ReleasedKey, snapshot.ErrCorrupt, err)
+	case !errors.Is(err, objstore.ErrNotFound):
+		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w", wave.ReleasedKey, err)
+	}
+	latest, _ := strings.CutPrefix(etag, "l:")
+	if !strings.HasPrefix(etag, "l:") {
+		latest = ""
+	}
+	raw, got, err = objstore.GetIfChanged(ctx, c.cfg.Fallback, snapshot.LatestKey, latest, snapshot.MaxPointer)
 	if errors.Is(err, objstore.ErrTooLarge) {
 		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
 	}
@@ -109,5 +138,5 @@ func (c *Client) readPointerIfChanged(ctx context.Context, etag string) (snapsho
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w: %w", snapshot.LatestKey, snapshot.ErrCorrupt, err)
 	}
-	return p, got, nil
+	return p, "l:" + got, nil
 }

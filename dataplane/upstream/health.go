@@ -84,10 +84,14 @@ func (h *health) set(healthy bool) {
 
 // TargetHealth is one target's state, for metrics and the status API.
 type TargetHealth struct {
-	Upstream string
-	Target   string
-	Weight   int
-	Healthy  bool
+	Upstream   string
+	UpstreamID string
+	Target     string
+	Weight     int
+	Healthy    bool
+	// Checked is false when the upstream has no health check, active or
+	// passive (Kong's HEALTHCHECKS_OFF).
+	Checked bool
 }
 
 // Report feeds the passive health check with the outcome of a proxied
@@ -119,9 +123,16 @@ func (p *Pool) SetHealthy(target string, healthy bool) bool {
 func (p *Pool) Health() []TargetHealth {
 	out := make([]TargetHealth, len(p.targets))
 	for i, t := range p.targets {
-		out[i] = TargetHealth{Upstream: p.Name, Target: t.Name, Weight: t.Weight, Healthy: t.Healthy()}
+		out[i] = TargetHealth{Upstream: p.Name, UpstreamID: p.up.ID, Target: t.Name, Weight: t.Weight,
+			Healthy: t.Healthy(), Checked: p.checked()}
 	}
 	return out
+}
+
+// checked reports whether any health check runs on the pool.
+func (p *Pool) checked() bool {
+	a := &p.up.Healthchecks.Active
+	return p.passive || a.Healthy.Interval > 0 || a.Unhealthy.Interval > 0
 }
 
 // upstreamHealthy applies healthchecks.threshold: the pool serves only

@@ -196,7 +196,8 @@ func TestPassiveHealthCounters(t *testing.T) {
 	p.Report(tg, upstream.TCPFailure, 0) // tcp_failures is 0: not counted
 	p.Report(tg, upstream.Timeout, 0)
 	assert.False(t, tg.Healthy(), "two timeouts")
-	assert.Equal(t, []upstream.TargetHealth{{Upstream: "u.internal", Target: "10.0.0.1:80", Weight: 100, Healthy: false}}, p.Health())
+	assert.Equal(t, []upstream.TargetHealth{{Upstream: "u.internal", UpstreamID: "u", Target: "10.0.0.1:80", Weight: 100, Healthy: false, Checked: true}}, p.Health(),
+		"the passive check makes the target checked")
 }
 
 func TestThreshold(t *testing.T) {

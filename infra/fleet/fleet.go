@@ -7,6 +7,7 @@ package fleet
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elb "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
@@ -47,6 +48,10 @@ type Props struct {
 	SnapshotPrefix string
 	// VerifyKey is the publisher's public key.
 	VerifyKey *string
+	// Counters is the rate-limiting plugins' counter table (the cluster
+	// policy); the task role may read and increment its items only. Nil
+	// leaves the cluster policy unavailable.
+	Counters awsdynamodb.ITable
 	// Counts, task size and the CPU scaling target; see defaults in New.
 	DesiredCount, MinCount, MaxCount, CPU, MemoryMiB, TargetCPU float64
 }
@@ -98,6 +103,12 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 	}))
 	nag.Suppress(f.TaskRole, "IAM5", "data planes read the snapshots under the prefix, named by revision; nothing outside it",
 		`/^Resource::<[A-Za-z0-9]+\.Arn>\/`+p.SnapshotPrefix+`\/\*$/`)
+	if p.Counters != nil {
+		f.TaskRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("dynamodb:UpdateItem", "dynamodb:BatchGetItem"),
+			Resources: &[]*string{p.Counters.TableArn()},
+		}))
+	}
 	if p.CPAuth == "iam" {
 		f.TaskRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("execute-api:Invoke"),
@@ -121,6 +132,9 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 		"SKYPORT_VERIFY_KEY":   p.VerifyKey,
 		"SKYPORT_CACHE_DIR":    jsii.String("/var/lib/skyport"),
 		"AWS_REGION":           awscdk.Stack_Of(c).Region(),
+	}
+	if p.Counters != nil {
+		env["SKYPORT_COUNTERS_TABLE"] = p.Counters.TableName()
 	}
 	nag.Suppress(task, "ECS2", "the environment holds no secret: the control plane's URLs, the cache directory, the Region "+
 		"and the publisher's public keys; the data-plane token comes from Secrets Manager as a container secret")

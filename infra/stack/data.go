@@ -21,6 +21,8 @@ const DeltaDays = 1
 type data struct {
 	entities awsdynamodb.Table
 	cluster  awsdynamodb.Table
+	// counters holds the rate-limiting plugins' cluster policy counters.
+	counters awsdynamodb.Table
 	bucket   awss3.Bucket
 	dlq      awssqs.Queue
 	// logs receives the snapshot bucket's server access logs.
@@ -54,6 +56,17 @@ func newData(s awscdk.Stack, p *Props) *data {
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	// Rate-limit counters of the cluster policy: one item per window,
+	// incremented by the data planes, gone through TTL after the window.
+	// Losing them only resets the current windows: no backups.
+	d.counters = awsdynamodb.NewTable(s, jsii.String("Counters"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("expires"),
+		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
+		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
+	})
+	nag.Suppress(d.counters, "DDB3", "rate-limit counters live one window (at most a year) and are rebuilt by traffic: point-in-time recovery would restore nothing of value")
 	// Server access logs of the snapshot bucket: who read or wrote which
 	// snapshot. Kept 90 days.
 	d.logs = awss3.NewBucket(s, jsii.String("AccessLogs"), &awss3.BucketProps{
@@ -82,6 +95,11 @@ func newData(s awscdk.Stack, p *Props) *data {
 				Prefix:     jsii.String(p.SnapshotPrefix + "/snapshots/"),
 				TagFilters: &map[string]interface{}{SupersededTag: "true"},
 				Expiration: awscdk.Duration_Days(jsii.Number(p.SupersededSnapshotDays)),
+			},
+			{
+				Id:         jsii.String("expire-history-records"),
+				Prefix:     jsii.String(p.SnapshotPrefix + "/revisions/"),
+				Expiration: awscdk.Duration_Days(jsii.Number(p.HistoryMaxDays)),
 			},
 			{
 				// A delta is offered once, in the notice of its revision;

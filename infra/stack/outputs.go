@@ -29,6 +29,10 @@ func newAlarms(s awscdk.Stack, publisher, cluster *function, d *data) {
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
+	logAlarm(s, publisher.log, "RefusedRevisions", `{ $.msg = "revision refused" }`,
+		"The publisher refused a revision a data plane would reject: data planes stay on the last good revision (GET /config/revisions/{rev} says why)")
+	logAlarm(s, publisher.log, "RolloutHalts", `{ $.msg = "rollout halted" }`,
+		"A staged rollout halted: the waves that took the revision are rolled back to the last good one (GET /config/rollouts says why)")
 	mf := awslogs.NewMetricFilter(s, jsii.String("RejectedApplies"), &awslogs.MetricFilterProps{
 		LogGroup:        cluster.log,
 		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ $.state = "rejected" }`)),
@@ -68,4 +72,26 @@ func newOutputs(s awscdk.Stack, p *Props, d *data, k *keys, a *apis, f *fleet.Fl
 	if f != nil {
 		output("DataPlaneEndpoint", f.LoadBalancer.LoadBalancerDnsName(), "the data planes' load balancer (ports 80 and 443)")
 	}
+}
+
+// logAlarm counts the log lines of group matching pattern as the metric
+// Skyport/<name> and alarms on any.
+func logAlarm(s awscdk.Stack, group awslogs.ILogGroup, name, pattern, desc string) {
+	mf := awslogs.NewMetricFilter(s, jsii.String(name+"Filter"), &awslogs.MetricFilterProps{
+		LogGroup:        group,
+		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(pattern)),
+		MetricNamespace: jsii.String("Skyport"),
+		MetricName:      jsii.String(name),
+		MetricValue:     jsii.String("1"),
+	})
+	awscloudwatch.NewAlarm(s, jsii.String(name), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(desc),
+		Metric: mf.Metric(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 }

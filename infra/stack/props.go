@@ -32,8 +32,17 @@ type Props struct {
 	// SnapshotPrefix is the key prefix of snapshots in the bucket; default "cp".
 	SnapshotPrefix string
 	// SupersededSnapshotDays is how long a snapshot that is no longer the
-	// latest is kept; default 30.
+	// latest is kept; default HistoryMaxDays.
 	SupersededSnapshotDays float64
+	// HistoryMaxRevisions and HistoryMaxDays bound the configuration
+	// history (GET /config/revisions, rollback): revisions past either
+	// answer 410 and are pruned; defaults 1000 and 90.
+	HistoryMaxRevisions float64
+	HistoryMaxDays      float64
+	// RolloutPolicy is the staged rollout's policy as JSON (the body of
+	// PUT /config/rollout-policy), in force until one is set through the
+	// Admin API; empty means everything at once.
+	RolloutPolicy string
 	// DataPlane, when set, adds an ECS Fargate fleet of data planes.
 	DataPlane *DataPlaneProps
 	// AlarmEmail is unused unless set: reserved for an SNS subscription.
@@ -79,7 +88,13 @@ func (p *Props) defaults() {
 	if p.SigningKeyRotation == "" {
 		p.SigningKeyRotation = "none"
 	}
+	if p.HistoryMaxRevisions == 0 {
+		p.HistoryMaxRevisions = 1000
+	}
+	if p.HistoryMaxDays == 0 {
+		p.HistoryMaxDays = 90
+	}
 	if p.SupersededSnapshotDays == 0 {
-		p.SupersededSnapshotDays = 30
+		p.SupersededSnapshotDays = p.HistoryMaxDays
 	}
 }

@@ -1,11 +1,15 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -51,6 +55,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	if p.DataPlane != nil && p.DataPlane.Image == "" && p.DataPlane.ImageDir == "" {
 		return nil, fmt.Errorf("stack: DataPlane needs an Image or an ImageDir")
 	}
+	if p.RolloutPolicy != "" && !json.Valid([]byte(p.RolloutPolicy)) {
+		return nil, fmt.Errorf("stack: RolloutPolicy is not JSON")
+	}
 	s := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
 	// Server access logs are delivered under a bucket policy, not an ACL.
 	s.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
@@ -60,12 +67,20 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	k := newKeys(s, &p)
 	bucketURL := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("s3://"), d.bucket.BucketName(), jsii.String("/" + p.SnapshotPrefix)})
 
+	historyMaxRevisions := jsii.String(strconv.FormatFloat(p.HistoryMaxRevisions, 'f', 0, 64))
+	historyMaxAge := jsii.String(strconv.FormatFloat(p.HistoryMaxDays*24, 'f', 0, 64) + "h")
 	adminEnv := map[string]*string{
-		"SKYPORT_TABLE":         d.entities.TableName(),
-		"SKYPORT_CLUSTER_TABLE": d.cluster.TableName(),
+		"SKYPORT_TABLE":                 d.entities.TableName(),
+		"SKYPORT_CLUSTER_TABLE":         d.cluster.TableName(),
+		"SKYPORT_BUCKET":                bucketURL,
+		"SKYPORT_HISTORY_MAX_REVISIONS": historyMaxRevisions,
+		"SKYPORT_HISTORY_MAX_AGE":       historyMaxAge,
 	}
 	if k.admin != nil {
 		adminEnv["SKYPORT_ADMIN_TOKEN_SECRET"] = k.admin.SecretArn()
+	}
+	if p.RolloutPolicy != "" {
+		adminEnv["SKYPORT_ROLLOUT_POLICY"] = jsii.String(p.RolloutPolicy)
 	}
 	admin := newFunction(s, "AdminFunction", "admin", &p, adminEnv, 29)
 	cluster := newFunction(s, "ClusterFunction", "cluster", &p, map[string]*string{
@@ -85,13 +100,18 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	cluster.fn.AddEnvironment(jsii.String("SKYPORT_WS_ENDPOINT"), endpoint, nil)
 
 	publisher := newFunction(s, "PublisherFunction", "publisher", &p, map[string]*string{
-		"SKYPORT_TABLE":              d.entities.TableName(),
-		"SKYPORT_CLUSTER_TABLE":      d.cluster.TableName(),
-		"SKYPORT_BUCKET":             bucketURL,
-		"SKYPORT_SIGNING_KEY_SECRET": k.signing.SecretArn(),
-		"SKYPORT_SIGNING_KEY_ID":     k.keyID,
-		"SKYPORT_WS_ENDPOINT":        endpoint,
+		"SKYPORT_TABLE":                 d.entities.TableName(),
+		"SKYPORT_CLUSTER_TABLE":         d.cluster.TableName(),
+		"SKYPORT_BUCKET":                bucketURL,
+		"SKYPORT_SIGNING_KEY_SECRET":    k.signing.SecretArn(),
+		"SKYPORT_SIGNING_KEY_ID":        k.keyID,
+		"SKYPORT_WS_ENDPOINT":           endpoint,
+		"SKYPORT_HISTORY_MAX_REVISIONS": historyMaxRevisions,
+		"SKYPORT_HISTORY_MAX_AGE":       historyMaxAge,
 	}, 60)
+	if p.RolloutPolicy != "" {
+		publisher.fn.AddEnvironment(jsii.String("SKYPORT_ROLLOUT_POLICY"), jsii.String(p.RolloutPolicy), nil)
+	}
 	publisher.fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(d.entities, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
 		BatchSize:               jsii.Number(100),
@@ -110,6 +130,14 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 			}),
 		},
 	}))
+
+	// The staged rollout's bake timers and halt conditions are stepped
+	// every minute (and after every publication).
+	awsevents.NewRule(s, jsii.String("RolloutSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Steps Skyport's staged rollout: bake timers, halt conditions, promotions"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(publisher.fn, nil)},
+	})
 
 	grantAccess(&p, d, k, a, admin.fn, cluster.fn, publisher.fn)
 	nag.Suppress(publisher.role, "IAM5", "Lambda's DynamoDB event-source mapping calls ListStreams, which has no resource-level permissions",
@@ -131,6 +159,18 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 	if k.admin != nil {
 		k.admin.GrantRead(admin, nil)
 	}
+	// Admin: reads the configuration history (records and snapshots),
+	// writes the rollout policy and the Admin API's promote and halt.
+	admin.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
+	}))
+	admin.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:PutObject", "s3:DeleteObject"),
+		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/rollout/*"))},
+	}))
+	nag.Suppress(admin.Role(), "IAM5", "the rollout's policy and state objects live under <prefix>/rollout/; the grant covers that folder only",
+		`/^Resource::<Snapshots[0-9A-F]{8}\.Arn>\/`+p.SnapshotPrefix+`\/rollout\/\*$/`)
 	// Cluster routes: connection and status rows, the latest pointer, replies.
 	d.cluster.GrantReadWriteData(cluster)
 	cluster.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -139,8 +179,12 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 	}))
 	grantPostToConnections(cluster, a)
 	// Publisher: reads entities, writes snapshots (the only writer of the
-	// bucket), signs, notifies, cleans up connection rows.
-	d.entities.GrantReadData(publisher)
+	// bucket besides the Admin API's rollout folder), signs, notifies,
+	// cleans up connection rows. It writes the table for one thing: a
+	// halted rollout's rollback revision (the last good configuration). It
+	// holds the signing key, so it could make data planes run anything
+	// already: the write adds no reach.
+	d.entities.GrantReadWriteData(publisher)
 	// The cluster identity item (created on first use, its epoch moved
 	// when the table is a restored copy): updates of that item only.
 	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -157,24 +201,38 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"),
 		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/*"))},
 	}))
-	for _, fn := range []awslambda.Function{cluster, publisher} {
+	for _, fn := range []awslambda.Function{admin, cluster, publisher} {
 		nag.Suppress(fn.Role(), "IAM5", "snapshot objects under the prefix are named by cluster, epoch and revision (snapshots/<cluster>/<epoch>/<rev>.json.gz, latest.json), "+
 			"so the grant covers the prefix; nothing outside it", `/^Resource::<Snapshots[0-9A-F]{8}\.Arn>\/`+p.SnapshotPrefix+`\/\*$/`)
 	}
-	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:    jsii.Strings("s3:ListBucket"),
-		Resources:  &[]*string{d.bucket.BucketArn()},
-		Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": []string{p.SnapshotPrefix + "/*"}}},
-	}))
-	// Nobody but the publisher writes the bucket.
+	for _, fn := range []awslambda.Function{admin, publisher} {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:    jsii.Strings("s3:ListBucket"),
+			Resources:  &[]*string{d.bucket.BucketArn()},
+			Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": []string{p.SnapshotPrefix + "/*"}}},
+		}))
+	}
+	// Nobody but the publisher writes the bucket; the Admin API writes
+	// the rollout folder too.
+	rolloutFolder := d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/rollout/*"))
 	d.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("OnlyThePublisherWrites"),
+		Sid:          jsii.String("OnlyThePublisherWrites"),
+		Effect:       awsiam.Effect_DENY,
+		Principals:   &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:      jsii.Strings("s3:PutObject", "s3:PutObjectTagging"),
+		NotResources: &[]*string{rolloutFolder},
+		Conditions: &map[string]interface{}{
+			"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": publisher.Role().RoleArn()},
+		},
+	}))
+	d.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyThePublisherAndAdminWriteTheRollout"),
 		Effect:     awsiam.Effect_DENY,
 		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
 		Actions:    jsii.Strings("s3:PutObject", "s3:PutObjectTagging"),
-		Resources:  &[]*string{d.bucket.ArnForObjects(jsii.String("*"))},
+		Resources:  &[]*string{rolloutFolder},
 		Conditions: &map[string]interface{}{
-			"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": publisher.Role().RoleArn()},
+			"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": []*string{publisher.Role().RoleArn(), admin.Role().RoleArn()}},
 		},
 	}))
 }
@@ -215,6 +273,7 @@ func newFleet(s awscdk.Stack, p *Props, d *data, k *keys, a *apis) *fleet.Fleet 
 		Bucket:         d.bucket,
 		SnapshotPrefix: p.SnapshotPrefix,
 		VerifyKey:      k.verifyKeys,
+		Counters:       d.counters,
 		DesiredCount:   dp.DesiredCount,
 		MinCount:       dp.MinCount,
 		MaxCount:       dp.MaxCount,

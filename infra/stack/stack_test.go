@@ -58,6 +58,7 @@ func synth(t *testing.T, auth string) (assertions.Template, map[string]any) {
 			DataPlaneAuth:      auth,
 			DataPlane:          &stack.DataPlaneProps{Image: "skyport:dev"},
 			SigningKeyRotation: map[string]string{stack.AuthToken: "prepare"}[auth],
+			RolloutPolicy:      map[string]string{stack.AuthToken: rolloutPolicy}[auth],
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -104,6 +105,11 @@ func TestStateful(t *testing.T) {
 		"TimeToLiveSpecification": map[string]any{"AttributeName": "expires_at", "Enabled": true},
 		"StreamSpecification":     assertions.Match_Absent(),
 	}))
+	tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), props(map[string]any{
+		"KeySchema":               []any{map[string]any{"AttributeName": "pk", "KeyType": "HASH"}},
+		"TimeToLiveSpecification": map[string]any{"AttributeName": "expires", "Enabled": true},
+		"SSESpecification":        map[string]any{"SSEEnabled": true},
+	}))
 	tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), props(map[string]any{
 		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
 		"BucketEncryption": like(map[string]any{
@@ -115,9 +121,10 @@ func TestStateful(t *testing.T) {
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
 		},
 		"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]interface{}{
-			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 30, "Status": "Enabled",
+			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 90, "Status": "Enabled",
 				"TagFilters": []any{map[string]any{"Key": stack.SupersededTag, "Value": "true"}}}),
 			like(map[string]any{"Prefix": "cp/deltas/", "ExpirationInDays": stack.DeltaDays, "Status": "Enabled"}),
+			like(map[string]any{"Prefix": "cp/revisions/", "ExpirationInDays": 90, "Status": "Enabled"}),
 		})},
 	}))
 	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), props(map[string]any{
@@ -131,7 +138,7 @@ func TestBucketPolicy(t *testing.T) {
 	policy := findOne(t, raw, "AWS::S3::BucketPolicy", "SnapshotsPolicy")
 	doc, _ := json.Marshal(policy)
 	s := string(doc)
-	for _, want := range []string{`"aws:SecureTransport":"false"`, `"OnlyThePublisherWrites"`, `"ArnNotEquals"`, `"aws:PrincipalArn"`} {
+	for _, want := range []string{`"aws:SecureTransport":"false"`, `"OnlyThePublisherWrites"`, `"OnlyThePublisherAndAdminWriteTheRollout"`, `"NotResource"`, `"ArnNotEquals"`, `"aws:PrincipalArn"`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("bucket policy lacks %s: %s", want, s)
 		}
@@ -146,12 +153,28 @@ func TestFunctions(t *testing.T) {
 	tplTok, _ := synth(t, stack.AuthToken)
 	tplTok.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), goFn, jsii.Number(5))
 	for _, env := range []map[string]any{
-		{"SKYPORT_TABLE": assertions.Match_AnyValue(), "SKYPORT_CLUSTER_TABLE": assertions.Match_AnyValue()},
-		{"SKYPORT_SIGNING_KEY_SECRET": assertions.Match_AnyValue(), "SKYPORT_WS_ENDPOINT": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue()},
+		{"SKYPORT_TABLE": assertions.Match_AnyValue(), "SKYPORT_CLUSTER_TABLE": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue(),
+			"SKYPORT_HISTORY_MAX_REVISIONS": "1000", "SKYPORT_HISTORY_MAX_AGE": "2160h"},
+		{"SKYPORT_SIGNING_KEY_SECRET": assertions.Match_AnyValue(), "SKYPORT_WS_ENDPOINT": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue(),
+			"SKYPORT_HISTORY_MAX_REVISIONS": "1000", "SKYPORT_HISTORY_MAX_AGE": "2160h"},
 	} {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props(map[string]any{
 			"Environment": map[string]any{"Variables": like(env)},
 		}))
+	}
+}
+
+// rolloutPolicy is the token-mode synthesis's RolloutPolicy prop.
+const rolloutPolicy = `{"waves":[{"selector":"ring:canary","bake_seconds":60},{"selector":"*"}]}`
+
+func TestRolloutPolicyProp(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthToken)
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), props(map[string]any{
+		"Environment": map[string]any{"Variables": like(map[string]any{"SKYPORT_ROLLOUT_POLICY": rolloutPolicy})},
+	}), jsii.Number(2))
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	if _, err := stack.New(app, "Bad", &stack.Props{LambdaDir: lambdaDir(t), RolloutPolicy: "waves"}); err == nil {
+		t.Fatal("a RolloutPolicy that is not JSON was accepted")
 	}
 }
 
@@ -207,16 +230,17 @@ func TestLeastPrivilege(t *testing.T) {
 		{"publisher writes snapshots, signs, notifies", "PublisherFunction",
 			[]string{"s3:PutObject", "execute-api:ManageConnections", "secretsmanager:GetSecretValue", "dynamodb:Query",
 				`"dynamodb:LeadingKeys"`},
-			[]string{"dynamodb:PutItem", "dynamodb:BatchWriteItem", "s3:DeleteObject"}},
+			[]string{"s3:DeleteObject"}},
 		{"admin writes the table only", "AdminFunction",
-			[]string{"dynamodb:PutItem", "dynamodb:Query"},
-			[]string{"s3:", "execute-api:ManageConnections"}},
+			[]string{"dynamodb:PutItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket", "s3:PutObject"},
+			[]string{"s3:PutObjectTagging", "execute-api:ManageConnections"}},
 		{"cluster manages connections, reads the pointer", "ClusterFunction",
 			[]string{"execute-api:ManageConnections", "s3:GetObject"},
 			[]string{"s3:PutObject", "secretsmanager:"}},
-		{"data planes read snapshots and connect", "DataPlanesTaskRole",
-			[]string{"s3:GetObject", "execute-api:Invoke"},
-			[]string{"s3:PutObject", "dynamodb:"}},
+		{"data planes read snapshots, connect, and count rate limits", "DataPlanesTaskRole",
+			[]string{"s3:GetObject", "execute-api:Invoke", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", `"Counters`},
+			[]string{"s3:PutObject", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan",
+				"dynamodb:*", "Entities"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -251,7 +275,7 @@ func TestFleet(t *testing.T) {
 	}))
 	for _, env := range []map[string]any{
 		{"Name": "SKYPORT_CP_URL"}, {"Name": "SKYPORT_FALLBACK_URL"}, {"Name": "SKYPORT_VERIFY_KEY"},
-		{"Name": "SKYPORT_CP_AUTH", "Value": "iam"},
+		{"Name": "SKYPORT_CP_AUTH", "Value": "iam"}, {"Name": "SKYPORT_COUNTERS_TABLE"},
 	} {
 		tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), props(map[string]any{
 			"ContainerDefinitions": []any{like(map[string]any{
@@ -277,10 +301,11 @@ func TestFleet(t *testing.T) {
 
 func TestAlarmsAndOutputs(t *testing.T) {
 	tpl, _ := synth(t, stack.AuthIAM)
-	tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3))
-	tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), props(map[string]any{
-		"FilterPattern": `{ $.state = "rejected" }`,
-	}))
+	tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(5))
+	tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), props(map[string]any{"ScheduleExpression": "rate(1 minute)"}))
+	for _, pattern := range []string{`{ $.state = "rejected" }`, `{ $.msg = "revision refused" }`, `{ $.msg = "rollout halted" }`} {
+		tpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), props(map[string]any{"FilterPattern": pattern}))
+	}
 	for _, o := range []string{"AdminApiUrl", "WebSocketUrl", "BucketName", "DataPlaneEndpoint", "VerifyKey", "FallbackUrl"} {
 		tpl.HasOutput(jsii.String(o), props(map[string]any{"Value": assertions.Match_AnyValue()}))
 	}

@@ -129,7 +129,7 @@ func insert(m map[string]any, segs []any, msg string) {
 				m[key] = msg
 			case map[string]any:
 				if _, ok := cur["@entity"]; !ok {
-					cur["@entity"] = msg
+					cur["@entity"] = []any{msg}
 				}
 			}
 			return
@@ -138,7 +138,7 @@ func insert(m map[string]any, segs []any, msg string) {
 		if !ok {
 			next = map[string]any{}
 			if prev, isMsg := m[key].(string); isMsg {
-				next["@entity"] = prev
+				next["@entity"] = []any{prev}
 			}
 			m[key] = next
 		}

@@ -112,8 +112,10 @@ func placement(e model.Entity) (key string, parent model.Kind, field string) {
 		return "targets", model.KindUpstream, "upstream"
 	case *model.SNI:
 		return "snis", model.KindCertificate, "certificate"
-	case *model.KeyAuth, *model.BasicAuth, *model.JWTSecret, *model.ACL:
+	case *model.KeyAuth, *model.BasicAuth, *model.JWTSecret, *model.ACL, *model.HMACAuth, *model.OAuth2Credential:
 		return string(e.Kind()), model.KindConsumer, "consumer"
+	case *model.Key:
+		return "keys", model.KindKeySet, "set"
 	case *model.Plugin:
 		switch {
 		case v.Service != nil && v.Route == nil && v.Consumer == nil:

@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // its export with the goldens, and checks that the export parses back to
 // the same configuration.
 func TestGolden(t *testing.T) {
-	for _, name := range []string{"full.yml", "minimal.json", "references.yml"} {
+	for _, name := range []string{"full.yml", "minimal.json", "references.yml", "kong-entities.yml"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			in, err := os.ReadFile(filepath.Join("testdata", name))

@@ -156,7 +156,7 @@ consumers: [{tags: ["a,b"]}]`,
 			desc: "unknown plugin",
 			in: `_format_version: "3.0"
 plugins: [{name: no-such-plugin}]`,
-			want: map[string]string{"plugins[0].name": "plugin 'no-such-plugin' is not supported; supported plugins: acl, basic-auth, "},
+			want: map[string]string{"plugins[0].name": "plugin 'no-such-plugin' is not supported; supported plugins: acl, aws-lambda, basic-auth, "},
 		},
 		{
 			desc: "entity that is not a record",
@@ -322,7 +322,7 @@ routes:
 	require.ErrorAs(t, err, &de)
 	require.Equal(t, map[string]any{
 		"routes": []any{map[string]any{
-			"@entity": "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'http'",
+			"@entity": []any{"must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'http'"},
 			"tags":    []any{"invalid tag 'a/b': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"},
 		}},
 	}, de.ToModel().Fields)

@@ -118,7 +118,7 @@ func (p *parser) validate(it *item) {
 		return
 	}
 	for field, msg := range flatten("", me.Fields) {
-		if field == "@entity" {
+		if field == "@entity" || field == "@entity.0" {
 			field = ""
 		}
 		p.errs.add(fieldPath(it.path, field), "%s", msg)
@@ -200,7 +200,8 @@ func displayKey(e model.Entity, u model.UniqueKey) (string, string) {
 	return u.Field, u.Value
 }
 
-// hashPasswords replaces plain basic-auth passwords by their hash.
+// hashPasswords replaces plain basic-auth passwords, and oauth2 client
+// secrets of credentials with hash_secret, by their hash.
 func hashPasswords(cfg *model.Config) error {
 	for _, c := range cfg.BasicAuths {
 		if model.IsPasswordHash(c.Password) {
@@ -211,6 +212,16 @@ func hashPasswords(cfg *model.Config) error {
 			return fmt.Errorf("basic-auth credential %s: %w", c.ID, err)
 		}
 		c.Password = h
+	}
+	for _, c := range cfg.OAuth2s {
+		if !c.HashSecret || model.IsPasswordHash(c.ClientSecret) {
+			continue
+		}
+		h, err := model.HashPassword(c.ClientSecret)
+		if err != nil {
+			return fmt.Errorf("oauth2 credential %s: %w", c.ID, err)
+		}
+		c.ClientSecret = h
 	}
 	return nil
 }

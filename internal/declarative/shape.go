@@ -24,7 +24,10 @@ var children = map[model.Kind][]child{
 		{"basicauth_credentials", model.KindBasicAuth, "consumer"},
 		{"jwt_secrets", model.KindJWT, "consumer"},
 		{"acls", model.KindACL, "consumer"},
+		{"hmacauth_credentials", model.KindHMACAuth, "consumer"},
+		{"oauth2_credentials", model.KindOAuth2, "consumer"},
 	},
+	model.KindKeySet:      {{"keys", model.KindKey, "set"}},
 	model.KindUpstream:    {{"targets", model.KindTarget, "upstream"}},
 	model.KindCertificate: {{"snis", model.KindSNI, "certificate"}},
 }
@@ -50,6 +53,9 @@ var refFields = map[model.Kind][]refField{
 	model.KindBasicAuth: {{"consumer", model.KindConsumer, false}},
 	model.KindJWT:       {{"consumer", model.KindConsumer, false}},
 	model.KindACL:       {{"consumer", model.KindConsumer, false}},
+	model.KindHMACAuth:  {{"consumer", model.KindConsumer, false}},
+	model.KindOAuth2:    {{"consumer", model.KindConsumer, false}},
+	model.KindKey:       {{"set", model.KindKeySet, false}},
 }
 
 // setRef stores a resolved reference in e.
@@ -87,6 +93,12 @@ func setRef(e model.Entity, field, id string) {
 		v.Consumer = r
 	case *model.ACL:
 		v.Consumer = r
+	case *model.HMACAuth:
+		v.Consumer = r
+	case *model.OAuth2Credential:
+		v.Consumer = r
+	case *model.Key:
+		v.Set = r
 	}
 }
 
@@ -102,6 +114,8 @@ func names(e model.Entity) []string {
 		return nonEmpty(v.Username)
 	case *model.Upstream:
 		return []string{v.Name}
+	case *model.KeySet:
+		return nonEmpty(v.Name)
 	}
 	return nil
 }

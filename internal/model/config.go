@@ -6,19 +6,24 @@ import "sort"
 // resolved to ids. It is what the declarative format normalizes to, what a
 // snapshot carries and what the data plane compiles.
 type Config struct {
-	CACertificates []*CACertificate `json:"ca_certificates,omitempty"`
-	Certificates   []*Certificate   `json:"certificates,omitempty"`
-	SNIs           []*SNI           `json:"snis,omitempty"`
-	Services       []*Service       `json:"services,omitempty"`
-	Routes         []*Route         `json:"routes,omitempty"`
-	Consumers      []*Consumer      `json:"consumers,omitempty"`
-	Upstreams      []*Upstream      `json:"upstreams,omitempty"`
-	Targets        []*Target        `json:"targets,omitempty"`
-	Plugins        []*Plugin        `json:"plugins,omitempty"`
-	KeyAuths       []*KeyAuth       `json:"keyauth_credentials,omitempty"`
-	BasicAuths     []*BasicAuth     `json:"basicauth_credentials,omitempty"`
-	JWTSecrets     []*JWTSecret     `json:"jwt_secrets,omitempty"`
-	ACLs           []*ACL           `json:"acls,omitempty"`
+	Vaults         []*Vault            `json:"vaults,omitempty"`
+	CACertificates []*CACertificate    `json:"ca_certificates,omitempty"`
+	Certificates   []*Certificate      `json:"certificates,omitempty"`
+	SNIs           []*SNI              `json:"snis,omitempty"`
+	Services       []*Service          `json:"services,omitempty"`
+	Routes         []*Route            `json:"routes,omitempty"`
+	Consumers      []*Consumer         `json:"consumers,omitempty"`
+	Upstreams      []*Upstream         `json:"upstreams,omitempty"`
+	Targets        []*Target           `json:"targets,omitempty"`
+	Plugins        []*Plugin           `json:"plugins,omitempty"`
+	KeyAuths       []*KeyAuth          `json:"keyauth_credentials,omitempty"`
+	BasicAuths     []*BasicAuth        `json:"basicauth_credentials,omitempty"`
+	JWTSecrets     []*JWTSecret        `json:"jwt_secrets,omitempty"`
+	ACLs           []*ACL              `json:"acls,omitempty"`
+	HMACAuths      []*HMACAuth         `json:"hmacauth_credentials,omitempty"`
+	OAuth2s        []*OAuth2Credential `json:"oauth2_credentials,omitempty"`
+	KeySets        []*KeySet           `json:"key_sets,omitempty"`
+	Keys           []*Key              `json:"keys,omitempty"`
 }
 
 // Add appends e to the set.
@@ -50,11 +55,22 @@ func (c *Config) Add(e Entity) {
 		c.JWTSecrets = append(c.JWTSecrets, v)
 	case *ACL:
 		c.ACLs = append(c.ACLs, v)
+	case *HMACAuth:
+		c.HMACAuths = append(c.HMACAuths, v)
+	case *OAuth2Credential:
+		c.OAuth2s = append(c.OAuth2s, v)
+	case *KeySet:
+		c.KeySets = append(c.KeySets, v)
+	case *Key:
+		c.Keys = append(c.Keys, v)
+	case *Vault:
+		c.Vaults = append(c.Vaults, v)
 	}
 }
 
 // Each calls fn for every entity, kinds in dependency order (Kinds).
 func (c *Config) Each(fn func(Entity)) {
+	each(c.Vaults, fn)
 	each(c.CACertificates, fn)
 	each(c.Certificates, fn)
 	each(c.SNIs, fn)
@@ -68,6 +84,10 @@ func (c *Config) Each(fn func(Entity)) {
 	each(c.BasicAuths, fn)
 	each(c.JWTSecrets, fn)
 	each(c.ACLs, fn)
+	each(c.HMACAuths, fn)
+	each(c.OAuth2s, fn)
+	each(c.KeySets, fn)
+	each(c.Keys, fn)
 }
 
 func each[T Entity](list []T, fn func(Entity)) {
@@ -88,6 +108,7 @@ func (c *Config) Empty() bool { return c.Len() == 0 }
 
 // Sort orders every list by id, so that equal sets serialize equally.
 func (c *Config) Sort() {
+	sortByID(c.Vaults)
 	sortByID(c.CACertificates)
 	sortByID(c.Certificates)
 	sortByID(c.SNIs)
@@ -101,6 +122,10 @@ func (c *Config) Sort() {
 	sortByID(c.BasicAuths)
 	sortByID(c.JWTSecrets)
 	sortByID(c.ACLs)
+	sortByID(c.HMACAuths)
+	sortByID(c.OAuth2s)
+	sortByID(c.KeySets)
+	sortByID(c.Keys)
 }
 
 func sortByID[T Entity](list []T) {

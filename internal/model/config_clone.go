@@ -6,6 +6,7 @@ import "slices"
 // touching c's; the entities themselves are shared.
 func (c *Config) Clone() *Config {
 	return &Config{
+		Vaults:         slices.Clone(c.Vaults),
 		CACertificates: slices.Clone(c.CACertificates),
 		Certificates:   slices.Clone(c.Certificates),
 		SNIs:           slices.Clone(c.SNIs),
@@ -19,5 +20,9 @@ func (c *Config) Clone() *Config {
 		BasicAuths:     slices.Clone(c.BasicAuths),
 		JWTSecrets:     slices.Clone(c.JWTSecrets),
 		ACLs:           slices.Clone(c.ACLs),
+		HMACAuths:      slices.Clone(c.HMACAuths),
+		OAuth2s:        slices.Clone(c.OAuth2s),
+		KeySets:        slices.Clone(c.KeySets),
+		Keys:           slices.Clone(c.Keys),
 	}
 }

@@ -131,6 +131,10 @@ func nestFields(f FieldErrors) map[string]any {
 	for k, v := range out {
 		out[k] = arrays(v)
 	}
+	if v, ok := out["@entity"]; ok {
+		// Kong lists the entity checks that failed.
+		out["@entity"] = []any{v}
+	}
 	return out
 }
 

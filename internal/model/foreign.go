@@ -23,6 +23,9 @@ var foreignFields = map[Kind][]ForeignField{
 	KindBasicAuth: {{Name: "consumer", Kind: KindConsumer}},
 	KindJWT:       {{Name: "consumer", Kind: KindConsumer}},
 	KindACL:       {{Name: "consumer", Kind: KindConsumer}},
+	KindHMACAuth:  {{Name: "consumer", Kind: KindConsumer}},
+	KindOAuth2:    {{Name: "consumer", Kind: KindConsumer}},
+	KindKey:       {{Name: "set", Kind: KindKeySet}},
 }
 
 // Foreign lists the foreign keys of kind k, in Kong's schema order.
@@ -33,7 +36,7 @@ func (k Kind) Foreign() []ForeignField { return foreignFields[k] }
 // without an id by the first of them that finds an entity.
 func (k Kind) UniqueFields() []string {
 	switch k {
-	case KindService, KindRoute, KindUpstream, KindSNI:
+	case KindService, KindRoute, KindUpstream, KindSNI, KindKeySet:
 		return []string{"name"}
 	case KindConsumer:
 		return []string{"username", "custom_id"}

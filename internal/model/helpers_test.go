@@ -71,5 +71,9 @@ func fieldErrors(t *testing.T, err error) map[string]string {
 		}
 	}
 	walk("", me.Fields)
+	if msg, ok := out["@entity.1"]; ok { // Kong lists the failed entity checks
+		delete(out, "@entity.1")
+		out["@entity"] = msg
+	}
 	return out
 }

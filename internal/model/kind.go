@@ -8,6 +8,7 @@ type Kind string
 // The entity kinds, in dependency order: an entity only references kinds
 // listed before it.
 const (
+	KindVault         Kind = "vaults"
 	KindCACertificate Kind = "ca_certificates"
 	KindCertificate   Kind = "certificates"
 	KindSNI           Kind = "snis"
@@ -21,13 +22,18 @@ const (
 	KindBasicAuth     Kind = "basicauth_credentials"
 	KindJWT           Kind = "jwt_secrets"
 	KindACL           Kind = "acls"
+	KindHMACAuth      Kind = "hmacauth_credentials"
+	KindOAuth2        Kind = "oauth2_credentials"
+	KindKeySet        Kind = "key_sets"
+	KindKey           Kind = "keys"
 )
 
 // Kinds lists every kind in dependency order (referenced kinds first).
 var Kinds = []Kind{
-	KindCACertificate, KindCertificate, KindSNI, KindService, KindRoute,
+	KindVault, KindCACertificate, KindCertificate, KindSNI, KindService, KindRoute,
 	KindConsumer, KindUpstream, KindTarget, KindPlugin,
-	KindKeyAuth, KindBasicAuth, KindJWT, KindACL,
+	KindKeyAuth, KindBasicAuth, KindJWT, KindACL, KindHMACAuth, KindOAuth2,
+	KindKeySet, KindKey,
 }
 
 // KindInfo describes how a kind appears on Kong's Admin API.
@@ -44,22 +50,30 @@ type KindInfo struct {
 	EndpointKey string
 	// Schema is the name used by GET /schemas/{name}.
 	Schema string
+	// NestedKey is the field that stands for the id under the parent
+	// only (an acl's group under its consumer); empty when none.
+	NestedKey string
 }
 
 var kindInfos = map[Kind]KindInfo{
-	KindService:       {KindService, "services", "", "name", "services"},
-	KindRoute:         {KindRoute, "routes", "routes", "name", "routes"},
-	KindConsumer:      {KindConsumer, "consumers", "", "username", "consumers"},
-	KindPlugin:        {KindPlugin, "plugins", "plugins", "", "plugins"},
-	KindUpstream:      {KindUpstream, "upstreams", "", "name", "upstreams"},
-	KindTarget:        {KindTarget, "", "targets", "target", "targets"},
-	KindCertificate:   {KindCertificate, "certificates", "", "", "certificates"},
-	KindSNI:           {KindSNI, "snis", "snis", "name", "snis"},
-	KindCACertificate: {KindCACertificate, "ca_certificates", "", "", "ca_certificates"},
-	KindKeyAuth:       {KindKeyAuth, "key-auths", "key-auth", "key", "keyauth_credentials"},
-	KindBasicAuth:     {KindBasicAuth, "basic-auths", "basic-auth", "username", "basicauth_credentials"},
-	KindJWT:           {KindJWT, "jwts", "jwt", "key", "jwt_secrets"},
-	KindACL:           {KindACL, "acls", "acls", "", "acls"},
+	KindService:       {KindService, "services", "", "name", "services", ""},
+	KindRoute:         {KindRoute, "routes", "routes", "name", "routes", ""},
+	KindConsumer:      {KindConsumer, "consumers", "", "username", "consumers", ""},
+	KindPlugin:        {KindPlugin, "plugins", "plugins", "instance_name", "plugins", ""},
+	KindUpstream:      {KindUpstream, "upstreams", "", "name", "upstreams", ""},
+	KindTarget:        {KindTarget, "", "targets", "target", "targets", ""},
+	KindCertificate:   {KindCertificate, "certificates", "", "", "certificates", ""},
+	KindSNI:           {KindSNI, "snis", "snis", "name", "snis", ""},
+	KindCACertificate: {KindCACertificate, "ca_certificates", "", "", "ca_certificates", ""},
+	KindKeyAuth:       {KindKeyAuth, "key-auths", "key-auth", "key", "keyauth_credentials", ""},
+	KindBasicAuth:     {KindBasicAuth, "basic-auths", "basic-auth", "username", "basicauth_credentials", ""},
+	KindJWT:           {KindJWT, "jwts", "jwt", "key", "jwt_secrets", ""},
+	KindACL:           {KindACL, "acls", "acls", "", "acls", "group"},
+	KindHMACAuth:      {KindHMACAuth, "hmac-auths", "hmac-auth", "username", "hmacauth_credentials", ""},
+	KindOAuth2:        {KindOAuth2, "oauth2", "oauth2", "client_id", "oauth2_credentials", ""},
+	KindKeySet:        {KindKeySet, "key-sets", "", "name", "key_sets", ""},
+	KindKey:           {KindKey, "keys", "keys", "name", "keys", ""},
+	KindVault:         {KindVault, "vaults", "", "prefix", "vaults", ""},
 }
 
 // Info returns the Admin API description of k.
@@ -109,6 +123,16 @@ func New(k Kind) (Entity, error) {
 		return NewJWTSecret(), nil
 	case KindACL:
 		return &ACL{}, nil
+	case KindHMACAuth:
+		return &HMACAuth{}, nil
+	case KindOAuth2:
+		return NewOAuth2Credential(), nil
+	case KindKeySet:
+		return &KeySet{}, nil
+	case KindKey:
+		return &Key{}, nil
+	case KindVault:
+		return NewVault(), nil
 	}
 	return nil, fmt.Errorf("unknown entity kind %q", k)
 }

@@ -14,7 +14,7 @@ import (
 // compatibility section) saying what Skyport accepts. Kong's clients fill defaults from them (decK, go-kong), so every
 // default here is the one the model gives (schema_test.go checks it).
 //
-//go:embed schemas/*.json
+//go:embed schemas/*.json schemas/vaults/*.json
 var schemaFiles embed.FS
 
 // SchemaDoc is one schema document: "fields" is an array of one-key
@@ -35,4 +35,15 @@ func Schema(k Kind) ([]byte, error) {
 		return nil, fmt.Errorf("reading the schema of %s: %w", k, err)
 	}
 	return b, nil
+}
+
+// VaultSchema returns the schema document of the vault implementation
+// name, as GET /schemas/vaults/{name} serves it; ok is false for a vault
+// Skyport does not ship.
+func VaultSchema(name string) (doc []byte, ok bool) {
+	if !contains(Vaults, name) {
+		return nil, false
+	}
+	b, err := schemaFiles.ReadFile("schemas/vaults/" + name + ".json")
+	return b, err == nil
 }

@@ -28,7 +28,7 @@ func TestPluginValidate(t *testing.T) {
 		return p
 	}, []validCase[*model.Plugin]{
 		{desc: "unknown plugin", want: map[string]string{
-			"name": "plugin 'no-such-plugin' is not supported; supported plugins: acl, basic-auth, "}},
+			"name": "plugin 'no-such-plugin' is not supported; supported plugins: acl, aws-lambda, basic-auth, "}},
 		{desc: "name missing", mutate: func(p *model.Plugin) { p.Name = "" },
 			want: map[string]string{"name": "required field missing"}},
 		{desc: "protocols and scope", mutate: func(p *model.Plugin) {

@@ -71,6 +71,14 @@ func (p *Plugin) Validate() error {
 // run: Kong says to add it to its 'plugins' property, which Skyport does
 // not have, so the message names the plugins that can be configured.
 func UnsupportedPlugin(name string, supported []string) string {
+	if name == "oauth2" {
+		// Kong's oauth2 plugin writes tokens and codes from the node that
+		// proxies, which data planes cannot: Kong documents it as
+		// incompatible with hybrid mode and DB-less.
+		return fmt.Sprintf("plugin 'oauth2' is not supported: it is incompatible with hybrid mode "+
+			"(data planes cannot write its tokens); oauth2 credentials are kept for Kong's clients; "+
+			"supported plugins: %s", strings.Join(supported, ", "))
+	}
 	return fmt.Sprintf("plugin '%s' is not supported; supported plugins: %s", name, strings.Join(supported, ", "))
 }
 

@@ -57,6 +57,9 @@ func (r *Route) Validate() error {
 	for i, p := range r.Protocols {
 		checkOneOf(f, fmt.Sprintf("protocols.%d", i+1), p, routeProtocols...)
 	}
+	if msg := exclusiveProtocols(r.Protocols); msg != "" {
+		f.Add("protocols", msg)
+	}
 	for i, m := range r.Methods {
 		if !methodToken.MatchString(m) {
 			f.Add(fmt.Sprintf("methods.%d", i+1), fmt.Sprintf("invalid value: %s", m))
@@ -91,6 +94,36 @@ func (r *Route) Validate() error {
 	}
 	r.checkMatchFields(f)
 	return f.Err()
+}
+
+// protocolSets are the route protocols that cannot be mixed (routes.lua's
+// mutually_exclusive_subsets); ws and wss, Skyport's, mix with http.
+var protocolSets = [][]string{{"http", "https"}, {"tcp", "tls", "udp"}, {"tls_passthrough"}, {"grpc", "grpcs"}}
+
+// exclusiveProtocols returns Kong's message when protocols draws on more
+// than one of protocolSets (the sets named in the order their first
+// member appears), or "".
+func exclusiveProtocols(protocols []string) string {
+	var sets []int
+	for _, p := range protocols {
+		for i, set := range protocolSets {
+			if slices.Contains(set, p) && !slices.Contains(sets, i) {
+				sets = append(sets, i)
+			}
+		}
+	}
+	if len(sets) <= 1 {
+		return ""
+	}
+	names := make([]string, len(sets))
+	for i, set := range sets {
+		quoted := make([]string, len(protocolSets[set]))
+		for j, p := range protocolSets[set] {
+			quoted[j] = "'" + p + "'"
+		}
+		names[i] = "(" + strings.Join(quoted, ", ") + ")"
+	}
+	return "these sets are mutually exclusive: " + strings.Join(names, ", ")
 }
 
 // checkMatchFields is Kong's per-protocol "at least one matching field"

@@ -13,7 +13,8 @@ import (
 // go-kong do before comparing with what the Admin API returns
 // (go-kong's kong/utils.go fillConfigRecord): a field that is absent gets
 // its default (the record's default for it first), or null; a record is
-// filled when it is required or given.
+// filled when it is required or given, and so is each record of a map of
+// records.
 func fill(record map[string]any, cfg map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range cfg {
@@ -28,6 +29,17 @@ func fill(record map[string]any, cfg map[string]any) map[string]any {
 				sub, _ := given.(map[string]any)
 				out[name] = fill(def, sub)
 				continue
+			}
+			if vals, isRec := def["values"].(map[string]any); def["type"] == "map" && isRec && vals["type"] == "record" {
+				if m, isMap := given.(map[string]any); isMap {
+					filled := map[string]any{}
+					for k, v := range m {
+						sub, _ := v.(map[string]any)
+						filled[k] = fill(vals, sub)
+					}
+					out[name] = filled
+					continue
+				}
 			}
 			if ok {
 				continue
@@ -80,14 +92,17 @@ func asJSON(t *testing.T, v any) string {
 func TestDocDefaultsAreNormalizes(t *testing.T) {
 	t.Parallel()
 	minimal := map[string]map[string]any{
-		"acl":            {"allow": []any{"admin"}},
-		"ip-restriction": {"deny": []any{"10.0.0.0/8"}},
-		"rate-limiting":  {"minute": 10.0},
-		"http-log":       {"http_endpoint": "http://logs.example/x"},
-		"file-log":       {"path": "/var/log/skyport.log"},
-		"tcp-log":        {"host": "logs.example", "port": 514.0},
-		"udp-log":        {"host": "10.0.0.1", "port": 514.0},
-		"opentelemetry":  {"traces_endpoint": "http://otel.example:4318/v1/traces"},
+		"acl":                   {"allow": []any{"admin"}},
+		"ip-restriction":        {"deny": []any{"10.0.0.0/8"}},
+		"rate-limiting":         {"minute": 10.0},
+		"proxy-cache":           {"strategy": "memory"},
+		"redirect":              {"location": "https://example.com"},
+		"response-ratelimiting": {"limits": map[string]any{"videos": map[string]any{"minute": 10.0}}},
+		"http-log":              {"http_endpoint": "http://logs.example/x"},
+		"file-log":              {"path": "/var/log/skyport.log"},
+		"tcp-log":               {"host": "logs.example", "port": 514.0},
+		"udp-log":               {"host": "10.0.0.1", "port": 514.0},
+		"opentelemetry":         {"traces_endpoint": "http://otel.example:4318/v1/traces"},
 	}
 	for _, name := range pluginschema.Names() {
 		t.Run(name, func(t *testing.T) {

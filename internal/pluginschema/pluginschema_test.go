@@ -26,7 +26,7 @@ func TestNormalizeErrors(t *testing.T) {
 		{"element one of", "cors", map[string]any{"methods": []any{"GET", "FETCH"}}, map[string]string{"config.methods.2": "expected one of: GET, HEAD, PUT, PATCH, POST, DELETE, OPTIONS, TRACE, CONNECT"}},
 		{"nested unknown", "request-transformer", map[string]any{"add": map[string]any{"cookies": []any{}}}, map[string]string{"config.add.cookies": "unknown field"}},
 		{"rate limit needs a period", "rate-limiting", map[string]any{}, map[string]string{"config.@entity": "at least one of these fields must be non-empty: 'config.second', 'config.minute', 'config.hour', 'config.day', 'config.month', 'config.year'"}},
-		{"rate limit policy", "rate-limiting", map[string]any{"minute": 5.0, "policy": "redis"}, map[string]string{"config.policy": "policy 'redis' is not supported by this data plane (counters are kept per node): use 'local'"}},
+		{"rate limit policy", "rate-limiting", map[string]any{"minute": 5.0, "policy": "redis"}, map[string]string{"config.redis.host": "required field missing"}},
 		{"rate limit order", "rate-limiting", map[string]any{"second": 10.0, "minute": 5.0}, map[string]string{"config.@entity": "The limit for minute(5) cannot be lower than the limit for second(10)"}},
 		{"rate limit header name", "rate-limiting", map[string]any{"minute": 5.0, "limit_by": "header"}, map[string]string{"config.header_name": "required field missing"}},
 		{"acl both", "acl", map[string]any{"allow": []any{"a"}, "deny": []any{"b"}}, map[string]string{"config.@entity": "only one of these fields must be non-empty: 'config.allow', 'config.deny'"}},
@@ -84,13 +84,16 @@ func TestNormalizeDefaults(t *testing.T) {
 
 func TestEverySchema(t *testing.T) {
 	t.Parallel()
-	want := []string{"acl", "basic-auth", "correlation-id", "cors", "datadog", "file-log", "http-log", "ip-restriction",
-		"jwt", "key-auth", "opentelemetry", "prometheus", "rate-limiting", "request-size-limiting", "request-termination",
-		"request-transformer", "response-transformer", "statsd", "syslog", "tcp-log", "udp-log", "zipkin"}
+	want := []string{"acl", "aws-lambda", "basic-auth", "bot-detection", "correlation-id", "cors", "datadog",
+		"file-log", "hmac-auth", "http-log", "ip-restriction", "jwt", "key-auth", "opentelemetry", "prometheus",
+		"proxy-cache", "rate-limiting", "redirect", "request-size-limiting", "request-termination",
+		"request-transformer", "response-ratelimiting", "response-transformer", "statsd", "syslog", "tcp-log",
+		"udp-log", "zipkin"}
 	require.Equal(t, want, pluginschema.Names())
 	prio := map[string]int{"correlation-id": 100001, "ip-restriction": 990, "cors": 2000, "jwt": 1450,
-		"key-auth": 1250, "basic-auth": 1100, "acl": 950, "rate-limiting": 910, "request-size-limiting": 951,
+		"key-auth": 1250, "basic-auth": 1100, "hmac-auth": 1030, "acl": 950, "rate-limiting": 910, "request-size-limiting": 951,
 		"request-termination": 2, "request-transformer": 801, "response-transformer": 800, "prometheus": 13,
+		"redirect": 779, "bot-detection": 2500, "proxy-cache": 100, "response-ratelimiting": 900, "aws-lambda": 750,
 		"opentelemetry": 14, "http-log": 12, "statsd": 11, "datadog": 10, "zipkin": 100000, "file-log": 9, "udp-log": 8, "tcp-log": 7, "syslog": 4}
 	for name, p := range prio {
 		s, ok := pluginschema.Lookup(name)
@@ -104,14 +107,17 @@ func TestEverySchema(t *testing.T) {
 func TestNormalizeIdempotent(t *testing.T) {
 	t.Parallel()
 	minimal := map[string]map[string]any{
-		"acl":            {"allow": []any{"admin"}},
-		"ip-restriction": {"deny": []any{"10.0.0.0/8"}},
-		"rate-limiting":  {"minute": 10},
-		"http-log":       {"http_endpoint": "http://logs.example/x"},
-		"file-log":       {"path": "/var/log/skyport.log"},
-		"tcp-log":        {"host": "logs.example", "port": 514.0},
-		"udp-log":        {"host": "10.0.0.1", "port": 514.0},
-		"opentelemetry":  {"traces_endpoint": "http://otel.example:4318/v1/traces"},
+		"acl":                   {"allow": []any{"admin"}},
+		"ip-restriction":        {"deny": []any{"10.0.0.0/8"}},
+		"rate-limiting":         {"minute": 10},
+		"proxy-cache":           {"strategy": "memory"},
+		"redirect":              {"location": "https://example.com"},
+		"response-ratelimiting": {"limits": map[string]any{"videos": map[string]any{"minute": 10}}},
+		"http-log":              {"http_endpoint": "http://logs.example/x"},
+		"file-log":              {"path": "/var/log/skyport.log"},
+		"tcp-log":               {"host": "logs.example", "port": 514.0},
+		"udp-log":               {"host": "10.0.0.1", "port": 514.0},
+		"opentelemetry":         {"traces_endpoint": "http://otel.example:4318/v1/traces"},
 	}
 	for _, name := range pluginschema.Names() {
 		t.Run(name, func(t *testing.T) {
@@ -129,7 +135,8 @@ func TestNoConsumer(t *testing.T) {
 	t.Parallel()
 	for _, name := range pluginschema.Names() {
 		s, _ := pluginschema.Lookup(name)
-		want := map[string]bool{"key-auth": true, "basic-auth": true, "jwt": true, "acl": true, "cors": true}[name]
+		want := map[string]bool{"key-auth": true, "basic-auth": true, "hmac-auth": true, "jwt": true, "acl": true, "cors": true,
+			"bot-detection": true}[name]
 		require.Equal(t, want, s.NoConsumer, name)
 	}
 }

@@ -5,6 +5,7 @@ package pluginschema
 func init() {
 	register("key-auth", 1250, nil)
 	register("basic-auth", 1100, nil)
+	register("hmac-auth", 1030, nil)
 	register("jwt", 1450, checkJWT)
 	register("acl", 950, func(cfg map[string]any) map[string]string {
 		if errs := onlyOneOf(cfg, "allow", "deny"); errs != nil {

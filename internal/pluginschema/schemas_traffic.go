@@ -27,11 +27,7 @@ func checkRateLimiting(cfg map[string]any) map[string]string {
 	if errs := atLeastOneOf(cfg, RateLimitPeriods...); errs != nil {
 		return errs
 	}
-	var errs map[string]string
-	if p, _ := cfg["policy"].(string); p != "local" {
-		errs = merge(errs, map[string]string{"policy": fmt.Sprintf(
-			"policy '%s' is not supported by this data plane (counters are kept per node): use 'local'", p)})
-	}
+	errs := redisRequired(cfg)
 	if code, ok := cfg["error_code"].(float64); ok && code != math.Trunc(code) {
 		// Kong's schema takes any number; the data plane answers with it
 		// as a status code.
@@ -97,4 +93,20 @@ func checkTermination(cfg map[string]any) map[string]string {
 		return map[string]string{"@entity": "content_type requires a body"}
 	}
 	return nil
+}
+
+// redisRequired is the conditional entity checks of the rate-limiting
+// plugins: the redis policy needs config.redis's host, port and timeout.
+func redisRequired(cfg map[string]any) map[string]string {
+	if p, _ := cfg["policy"].(string); p != "redis" {
+		return nil
+	}
+	var errs map[string]string
+	redis, _ := cfg["redis"].(map[string]any)
+	for _, f := range []string{"host", "port", "timeout"} {
+		if redis == nil || empty(redis[f]) {
+			errs = merge(errs, map[string]string{"redis." + f: msgRequired})
+		}
+	}
+	return errs
 }

@@ -64,6 +64,32 @@ type Status struct {
 	// ClusterID and Epoch are the identity of the running configuration.
 	ClusterID string `json:"cluster_id,omitempty"`
 	Epoch     int64  `json:"epoch,omitempty"`
+	// Requests and Errors5xx count the proxied requests, and those
+	// answered 5xx, since the running revision was applied: what a staged
+	// rollout's error-ratio halt condition reads.
+	Requests  int64 `json:"requests,omitempty"`
+	Errors5xx int64 `json:"errors_5xx,omitempty"`
+	// Health is the state of the targets of the running configuration's
+	// upstreams, at most MaxHealth of them; absent when there are none.
+	Health []TargetHealth `json:"health,omitempty"`
+}
+
+// Health states of a target, in Kong's words (GET /upstreams/{u}/health).
+const (
+	HealthHealthy   = "HEALTHY"
+	HealthUnhealthy = "UNHEALTHY"
+	HealthOff       = "HEALTHCHECKS_OFF"
+)
+
+// MaxHealth bounds the targets a status reports, so that a status stays
+// far below API Gateway's 128 KB message limit.
+const MaxHealth = 500
+
+// TargetHealth is one target's state as a data plane sees it.
+type TargetHealth struct {
+	UpstreamID string `json:"upstream_id"`
+	Target     string `json:"target"`
+	Health     string `json:"health"`
 }
 
 // ConfigNotice tells a data plane that a newer revision exists.

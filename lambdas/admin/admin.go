@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
@@ -36,12 +37,21 @@ const (
 // page at a time (cluster.ErrInvalidOffset for an offset it did not give).
 type DataPlanes interface {
 	ListDataPlanes(ctx context.Context, opts cluster.ListOptions) (cluster.DataPlanePage, error)
+	// ListNodes returns every live data plane's row, with the health of
+	// the targets it last reported.
+	ListNodes(ctx context.Context) ([]cluster.Node, error)
 }
 
 // Options configures the handler.
 type Options struct {
 	// Store holds the configuration. Required.
 	Store store.Store
+	// History backs /config/revisions (the configuration history and
+	// rollback); nil answers 404 there.
+	History *history.Log
+	// Rollouts backs /config/rollout-policy and /config/rollouts (the
+	// staged rollout); nil answers 404 there.
+	Rollouts Rollouts
 	// DataPlanes backs GET /clustering/data-planes; nil lists none.
 	DataPlanes DataPlanes
 	// TokenHash is the SHA-256 of the admin token; nil leaves the API open.

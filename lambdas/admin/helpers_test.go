@@ -89,6 +89,16 @@ var suites = []struct {
 	{"ConcurrentPatches", testConcurrentPatches},
 	{"CredentialDeleteRace", testCredentialDeleteRace},
 	{"LongValues", testLongValues},
+	{"ACLByGroup", testACLByGroup},
+	{"HMACAndOAuth2", testHMACAndOAuth2},
+	{"KeysAndKeySets", testKeysAndKeySets},
+	{"Vaults", testVaults},
+	{"Tags", testTags},
+	{"PluginByInstanceName", testPluginByInstanceName},
+	{"KeyAuthTTL", testKeyAuthTTL},
+	{"UpstreamHealth", testUpstreamHealth},
+	{"OAuth2PluginRefused", testOAuth2PluginRefused},
+	{"EndpointsAndVaultSchemas", testEndpointsAndVaultSchemas},
 }
 
 // TestAdminAPI runs every suite over real HTTP on every backend.

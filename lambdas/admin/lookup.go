@@ -28,8 +28,19 @@ func (h *Handler) withParent(w http.ResponseWriter, r *http.Request, rel relatio
 // lookup finds an entity by id or endpoint key, under p when nested, and
 // returns it with its version. A nested entity found by key is read again
 // by id for its version; if it moved meanwhile, the read is out of date
-// (store.ErrConflict) and is to be retried.
+// (store.ErrConflict) and is to be retried. An expired credential is not
+// found, and is removed.
 func (h *Handler) lookup(ctx context.Context, k model.Kind, key string, p *parent) (model.Entity, store.Version, error) {
+	e, ver, err := h.lookupStored(ctx, k, key, p)
+	if err == nil && h.expired(e) {
+		h.reapExpired(ctx, e, ver)
+		return nil, "", model.NewError(model.CodeNotFound, "not found")
+	}
+	return e, ver, err
+}
+
+// lookupStored is lookup of whatever the store holds.
+func (h *Handler) lookupStored(ctx context.Context, k model.Kind, key string, p *parent) (model.Entity, store.Version, error) {
 	if p == nil || isUUID(key) {
 		e, ver, err := h.opts.Store.GetVersioned(ctx, k, key)
 		if err != nil {
@@ -40,7 +51,7 @@ func (h *Handler) lookup(ctx context.Context, k model.Kind, key string, p *paren
 		}
 		return e, ver, nil
 	}
-	ek := k.Info().EndpointKey
+	ek := endpointKey(k, p)
 	if ek == "" {
 		return nil, "", model.NewError(model.CodeNotFound, "not found")
 	}
@@ -59,6 +70,18 @@ func (h *Handler) lookup(ctx context.Context, k model.Kind, key string, p *paren
 		return nil, "", store.ErrConflict
 	}
 	return e, ver, nil
+}
+
+// endpointKey is the field that may stand for the id of an entity of
+// kind k in a path: the kind's endpoint key, or under its parent its
+// nested key (an acl's group under /consumers/{c}/acls/{group}, as
+// kong/plugins/acl/api.lua serves it).
+func endpointKey(k model.Kind, p *parent) string {
+	i := k.Info()
+	if i.EndpointKey == "" && p != nil {
+		return i.NestedKey
+	}
+	return i.EndpointKey
 }
 
 // findNested lists the children of p for the one whose field ek is key.

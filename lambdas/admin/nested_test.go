@@ -59,7 +59,10 @@ func testConsumerCredentials(t *testing.T, c *client) {
 		{"key-auth", "key-auth", "key-auths", "k-1", map[string]any{"key": "k-1"}},
 		{"basic-auth", "basic-auth", "basic-auths", "alice-basic", map[string]any{"username": "alice-basic", "password": "pw"}},
 		{"jwt", "jwt", "jwts", "iss", map[string]any{"key": "iss"}},
-		{"acl", "acls", "acls", "", map[string]any{"group": "admins"}},
+		{"acl by id", "acls", "acls", "", map[string]any{"group": "readers"}},
+		{"acl by group", "acls", "acls", "admins", map[string]any{"group": "admins"}},
+		{"hmac-auth", "hmac-auth", "hmac-auths", "alice-hmac", map[string]any{"username": "alice-hmac"}},
+		{"oauth2", "oauth2", "oauth2", "app-1", map[string]any{"name": "app", "client_id": "app-1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

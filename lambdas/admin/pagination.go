@@ -51,9 +51,13 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, k model.Kind, p *
 		h.writeError(w, r, err)
 		return
 	}
-	body := listBody{Data: page.Items}
-	if body.Data == nil {
-		body.Data = []model.Entity{}
+	body := listBody{Data: make([]model.Entity, 0, len(page.Items))}
+	for _, e := range page.Items {
+		if shown, ok := h.presented(e); ok {
+			body.Data = append(body.Data, shown)
+			continue
+		}
+		h.reapListed(r.Context(), e)
 	}
 	if page.Next != "" {
 		next := url.Values{}

@@ -104,6 +104,10 @@ func (failingDataPlanes) ListDataPlanes(context.Context, cluster.ListOptions) (c
 	return cluster.DataPlanePage{}, errors.New("table unavailable")
 }
 
+func (failingDataPlanes) ListNodes(context.Context) ([]cluster.Node, error) {
+	return nil, errors.New("table unavailable")
+}
+
 // registryWith returns an in-process registry holding nodes.
 func registryWith(t *testing.T, nodes ...cluster.Node) *cluster.Memory {
 	t.Helper()

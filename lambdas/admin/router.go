@@ -28,6 +28,9 @@ var relations = []relation{
 	{model.KindConsumer, "basic-auth", model.KindBasicAuth, "consumer"},
 	{model.KindConsumer, "jwt", model.KindJWT, "consumer"},
 	{model.KindConsumer, "acls", model.KindACL, "consumer"},
+	{model.KindConsumer, "hmac-auth", model.KindHMACAuth, "consumer"},
+	{model.KindConsumer, "oauth2", model.KindOAuth2, "consumer"},
+	{model.KindKeySet, "keys", model.KindKey, "set"},
 	{model.KindUpstream, "targets", model.KindTarget, "upstream"},
 	{model.KindCertificate, "snis", model.KindSNI, "certificate"},
 }
@@ -78,11 +81,30 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 			h.config(w, r)
 			return
 		}
+		switch {
+		case segs[1] == "revisions":
+			h.revisions(w, r, segs[2:])
+			return
+		case h.opts.Rollouts != nil && segs[1] == "rollout-policy" && len(segs) == 2:
+			h.rolloutPolicy(w, r)
+			return
+		case h.opts.Rollouts != nil && segs[1] == "rollouts":
+			h.rollouts(w, r, segs[2:])
+			return
+		}
 	case "schemas":
 		h.schemas(w, r, segs[1:])
 		return
 	case "clustering":
 		h.clustering(w, r, segs[1:])
+		return
+	case "endpoints":
+		if len(segs) == 1 {
+			h.only(w, r, http.MethodGet, h.endpoints)
+			return
+		}
+	case "tags":
+		h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) { h.tags(w, r, segs[1:]) })
 		return
 	case "plugins":
 		if len(segs) == 2 && segs[1] == "enabled" {
@@ -103,6 +125,10 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	case 2:
 		h.entity(w, r, kind, segs[1], nil)
 	case 3:
+		if kind == model.KindUpstream && segs[2] == "health" {
+			h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) { h.upstreamHealth(w, r, segs[1]) })
+			return
+		}
 		if rel, ok := nestedRelation(kind, segs[2]); ok {
 			h.withParent(w, r, rel, segs[1], func(p *parent) { h.collection(w, r, rel.child, p) })
 			return
@@ -116,6 +142,13 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		rel, ok := nestedRelation(kind, segs[2])
 		if !ok {
 			notFound(w)
+			return
+		}
+		if rel.child == model.KindTarget && segs[3] == "all" {
+			// Kong's /upstreams/{u}/targets/all: every target, as listed.
+			h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+				h.withParent(w, r, rel, segs[1], func(p *parent) { h.list(w, r, rel.child, p) })
+			})
 			return
 		}
 		h.withParent(w, r, rel, segs[1], func(p *parent) { h.entity(w, r, rel.child, segs[3], p) })

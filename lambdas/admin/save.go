@@ -33,6 +33,14 @@ func (h *Handler) complete(e model.Entity) error {
 			}
 			v.Password = hash
 		}
+	case *model.OAuth2Credential:
+		if v.HashSecret && !model.IsPasswordHash(v.ClientSecret) {
+			hash, err := model.HashPassword(v.ClientSecret)
+			if err != nil {
+				return fieldError("client_secret", "cannot be hashed: "+err.Error())
+			}
+			v.ClientSecret = hash
+		}
 	case *model.Plugin:
 		if h.plugins != nil && v.Name != "" && !h.plugins[v.Name] {
 			return fieldError("name", model.UnsupportedPlugin(v.Name, h.available()))
@@ -72,6 +80,9 @@ func (h *Handler) writeEntity(w http.ResponseWriter, r *http.Request, status int
 			h.writeError(w, r, err)
 			return
 		}
+	}
+	if shown, ok := h.presented(e); ok {
+		e = shown
 	}
 	writeJSON(w, status, e)
 }

@@ -24,6 +24,24 @@ func (h *Handler) schemas(w http.ResponseWriter, r *http.Request, segs []string)
 			}
 			writeRaw(w, http.StatusOK, s.Doc)
 		})
+	case len(segs) == 2 && segs[0] == "vaults" && segs[1] != "validate":
+		h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+			doc, ok := model.VaultSchema(segs[1])
+			if !ok {
+				writeJSON(w, http.StatusNotFound, message("No vault named '"+segs[1]+"'"))
+				return
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, doc); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+			writeRaw(w, http.StatusOK, compact.Bytes())
+		})
+	case len(segs) == 1 && segs[0] == "tags":
+		h.only(w, r, http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+			writeRaw(w, http.StatusOK, []byte(tagsSchema))
+		})
 	case len(segs) == 1 || (len(segs) == 2 && segs[1] == "validate"):
 		k, ok := kindBySchema(segs[0])
 		if !ok {
@@ -76,3 +94,9 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))
 }
+
+// tagsSchema is Kong 3.9's schema of the tags entity
+// (kong/db/schema/entities/tags.lua), the rows GET /tags lists.
+const tagsSchema = `{"entity_checks":[],"fields":[{"tag":{"required":true,"type":"string"}},` +
+	`{"entity_name":{"required":true,"type":"string"}},` +
+	`{"entity_id":{"auto":true,"required":true,"type":"string","uuid":true}}]}`

@@ -115,11 +115,11 @@ func (h *Handler) replacement(k model.Kind, key string, body map[string]any, old
 	switch {
 	case isUUID(key):
 		id = key
-	case k.Info().EndpointKey == "":
+	case endpointKey(k, p) == "":
 		return nil, &model.Error{Code: model.CodeInvalidPrimaryKey, Name: model.CodeInvalidPrimaryKey.Name(),
 			Message: "invalid primary key: expected a valid UUID", Fields: map[string]any{"id": "expected a valid UUID"}}
 	default:
-		ek := k.Info().EndpointKey
+		ek := endpointKey(k, p)
 		if v, ok := body[ek]; ok && v != key {
 			return nil, fieldError(ek, "must match the "+ek+" in the path")
 		}
@@ -137,6 +137,7 @@ func (h *Handler) replacement(k model.Kind, key string, body map[string]any, old
 		return nil, err
 	}
 	h.stamp(e, old, id)
+	h.rebaseTTL(e, body["ttl"] != nil)
 	if !isUUID(e.Meta().ID) {
 		return nil, fieldError("id", "expected a valid UUID")
 	}
@@ -192,6 +193,7 @@ func (h *Handler) merged(ctx context.Context, raw []byte, contentType string, ol
 		return nil, err
 	}
 	h.stamp(e, old, id)
+	h.rebaseTTL(e, body["ttl"] != nil)
 	return e, nil
 }
 

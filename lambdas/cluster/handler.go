@@ -42,7 +42,8 @@ type HandlerOptions struct {
 	ConnectionTTL time.Duration
 	DataPlaneTTL  time.Duration
 	// LatestTTL is how long a status message may be answered from the
-	// pointer read for an earlier one; default DefaultLatestTTL.
+	// pointer (and released.json) read for an earlier one; default
+	// DefaultLatestTTL.
 	LatestTTL time.Duration
 }
 
@@ -55,8 +56,9 @@ const DefaultLatestTTL = 5 * time.Second
 // Handler serves the WebSocket API's routes, as a Lambda in AWS and
 // behind the local hub in `skyport local`.
 type Handler struct {
-	opts   HandlerOptions
-	latest latestCache
+	opts     HandlerOptions
+	latest   latestCache
+	released releasedCache
 }
 
 // NewHandler returns a route handler; it fills the options' defaults.
@@ -76,7 +78,7 @@ func NewHandler(opts HandlerOptions) *Handler {
 	if opts.LatestTTL <= 0 {
 		opts.LatestTTL = DefaultLatestTTL
 	}
-	return &Handler{opts: opts, latest: latestCache{ttl: opts.LatestTTL}}
+	return &Handler{opts: opts, latest: latestCache{ttl: opts.LatestTTL}, released: releasedCache{ttl: opts.LatestTTL}}
 }
 
 // Errors of the route handlers, answered as 4xx.

@@ -18,6 +18,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/internal/wave"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 )
 
@@ -323,6 +324,35 @@ func TestHandlerNodeLimit(t *testing.T) {
 	require.Equal(t, "arn:aws:iam::123456789012:role/edge", n.Owner)
 }
 
+// TestHandlerStatusHealth: a status's target health is kept on the node's
+// row, its malformed entries dropped, and replaced by the next status.
+func TestHandlerStatusHealth(t *testing.T) {
+	ctx := context.Background()
+	up := "6f0d2b7e-3f7e-4c1a-9d3e-2b1f4c5d6e7f"
+	for _, kind := range registryKinds(t) {
+		t.Run(kind.name, func(t *testing.T) {
+			clk := newClock(start)
+			f := newFixture(t, kind.make(t, clk), clk)
+			require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "connect.json")))
+			require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "hello.json")))
+			status := `{"action":"status","node_id":"` + nodeID + `","revision":3,"config_hash":"a3c5e7f90b1d2e3f4a5b6c7d8e9f0a1b","state":"applied","health":[` +
+				`{"upstream_id":"` + up + `","target":"10.0.0.1:80","health":"HEALTHY"},` +
+				`{"upstream_id":"` + up + `","target":"10.0.0.2:80","health":"SICK"},` +
+				`{"upstream_id":"short","target":"10.0.0.3:80","health":"HEALTHY"}]}`
+			require.Equal(t, http.StatusOK, f.call(t, withBody(loadEvent(t, "status.json"), status)))
+			n, err := f.reg.GetNode(ctx, nodeID)
+			require.NoError(t, err)
+			require.Equal(t, []protocol.TargetHealth{{UpstreamID: up, Target: "10.0.0.1:80", Health: "HEALTHY"}}, n.Health)
+
+			heartbeat := `{"action":"status","node_id":"` + nodeID + `","revision":3,"config_hash":"a3c5e7f90b1d2e3f4a5b6c7d8e9f0a1b","state":"applied"}`
+			require.Equal(t, http.StatusOK, f.call(t, withBody(loadEvent(t, "status.json"), heartbeat)))
+			n, err = f.reg.GetNode(ctx, nodeID)
+			require.NoError(t, err)
+			require.Empty(t, n.Health, "a status without targets clears them")
+		})
+	}
+}
+
 // TestHandlerStatusCatchesUpAStaleDataPlane: a data plane that missed a
 // notice is told by the answer to its next status (a heartbeat), from a
 // pointer at most LatestTTL old.
@@ -394,4 +424,37 @@ func TestHandlerHeartbeatsWriteSparingly(t *testing.T) {
 	n, err := reg.GetNode(ctx, nodeID)
 	require.NoError(t, err)
 	require.Equal(t, int64(6), n.RejectedRevision)
+}
+
+// TestHandlerTellsEachWaveItsPointer: under a rollout policy, hello and
+// status catch a data plane up to its wave's pointer in released.json,
+// never to latest.json beyond it.
+func TestHandlerTellsEachWaveItsPointer(t *testing.T) {
+	clk := newClock(start)
+	f := newFixture(t, cluster.NewMemory(clk.Now), clk)
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "connect.json")))
+	latest := publish(t, f.objects, 7)
+	held := latest
+	held.Revision, held.Key = 5, snapshot.Key(5)
+	raw, err := json.Marshal(wave.Released{Waves: []wave.Wave{
+		{Selector: "tier:canary", Pointer: latest},
+		{Selector: "*", Pointer: held},
+	}})
+	require.NoError(t, err)
+	_, err = f.objects.Put(context.Background(), wave.ReleasedKey, raw, objstore.Condition{})
+	require.NoError(t, err)
+
+	require.Equal(t, http.StatusOK, f.call(t, loadEvent(t, "hello.json"))) // tier:edge, at 3
+	notices := f.posts.notices(t, connID)
+	require.Len(t, notices, 1)
+	require.EqualValues(t, 5, notices[0].Revision, "its wave's pointer, not latest.json's")
+
+	at5 := `{"action":"status","node_id":"` + nodeID + `","revision":5,"config_hash":"a3c5e7f90b1d2e3f4a5b6c7d8e9f0a1b","state":"applied","requests":40,"errors_5xx":2}`
+	clk.Advance(cluster.DefaultLatestTTL * 2)
+	require.Equal(t, http.StatusOK, f.call(t, withBody(loadEvent(t, "status.json"), at5)))
+	require.Len(t, f.posts.notices(t, connID), 1, "a data plane at its wave's pointer is not told of latest.json")
+	n, err := f.reg.GetNode(context.Background(), nodeID)
+	require.NoError(t, err)
+	require.EqualValues(t, 40, n.Requests)
+	require.EqualValues(t, 2, n.Errors5xx)
 }

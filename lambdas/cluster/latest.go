@@ -7,6 +7,7 @@ import (
 
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/internal/wave"
 )
 
 // latestCache holds the pointer read from latest.json for ttl, so that
@@ -40,4 +41,37 @@ func (c *latestCache) get(ctx context.Context, objects objstore.Store, now time.
 		c.ptr, c.at, c.have = p, now, true
 	}
 	return p, nil
+}
+
+// releasedCache holds released.json (package wave) for ttl, as
+// latestCache holds latest.json, for status messages.
+type releasedCache struct {
+	ttl    time.Duration
+	mu     sync.Mutex
+	at     time.Time
+	r      wave.Released
+	staged bool
+	have   bool
+}
+
+// get returns released.json and whether a rollout policy is in force,
+// read again when what is held is older than ttl at now.
+func (c *releasedCache) get(ctx context.Context, objects objstore.Store, now time.Time) (wave.Released, bool, error) {
+	c.mu.Lock()
+	if c.have && now.Sub(c.at) < c.ttl {
+		r, staged := c.r, c.staged
+		c.mu.Unlock()
+		return r, staged, nil
+	}
+	c.mu.Unlock()
+	r, staged, err := ReadReleased(ctx, objects)
+	if err != nil {
+		return r, staged, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.have || now.After(c.at) {
+		c.r, c.staged, c.at, c.have = r, staged, now, true
+	}
+	return r, staged, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/internal/wave"
 )
 
 // ErrGone is returned by a Notifier when the connection no longer exists
@@ -135,4 +136,33 @@ func ReadLatest(ctx context.Context, objects objstore.Store) (snapshot.Pointer, 
 		return snapshot.Pointer{}, "", fmt.Errorf("decoding %s: %w", snapshot.LatestKey, err)
 	}
 	return p, etag, nil
+}
+
+// ReadReleased returns released.json (package wave), false when no
+// rollout policy is in force.
+func ReadReleased(ctx context.Context, objects objstore.Store) (wave.Released, bool, error) {
+	data, _, err := objstore.GetMax(ctx, objects, wave.ReleasedKey, wave.MaxReleased)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return wave.Released{}, false, nil
+	}
+	if err != nil {
+		return wave.Released{}, false, fmt.Errorf("reading %s: %w", wave.ReleasedKey, err)
+	}
+	r, err := wave.Parse(data)
+	if err != nil {
+		return wave.Released{}, false, err
+	}
+	return r, true, nil
+}
+
+// Released returns the pointer a data plane with labels may run: its
+// wave's in released.json, else latest (no rollout policy).
+func Released(r wave.Released, staged bool, latest snapshot.Pointer, labels map[string]string) snapshot.Pointer {
+	if !staged {
+		return latest
+	}
+	if p, ok := r.For(labels); ok {
+		return p
+	}
+	return latest
 }

@@ -81,11 +81,17 @@ type Node struct {
 	Reason string `json:"reason,omitempty"`
 	// ClusterID and Epoch are the identity of the configuration the data
 	// plane runs.
-	ClusterID string   `json:"cluster_id,omitempty"`
-	Epoch     int64    `json:"epoch,omitempty"`
+	ClusterID string `json:"cluster_id,omitempty"`
+	Epoch     int64  `json:"epoch,omitempty"`
+	// Requests and Errors5xx are the requests proxied, and those answered
+	// 5xx, since the running revision was applied (the last status).
+	Requests  int64    `json:"requests,omitempty"`
+	Errors5xx int64    `json:"errors_5xx,omitempty"`
 	LastSeen  int64    `json:"last_seen"`
 	UpdatedAt int64    `json:"updated_at"`
 	Plugins   []string `json:"plugins,omitempty"`
+	// Health is the targets' health the last status reported.
+	Health []protocol.TargetHealth `json:"health,omitempty"`
 	// Owner is the credential whose limit the row counts against, set
 	// when the row is created.
 	Owner string `json:"owner,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -12,6 +13,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/internal/wave"
 )
 
 // hello records the data plane and, when it runs an older revision than
@@ -50,14 +52,15 @@ func (h *Handler) hello(ctx context.Context, rc events.APIGatewayWebsocketProxyR
 		return err
 	}
 	p, _, err := ReadLatest(ctx, h.opts.Objects)
-	h.catchUp(ctx, rc.ConnectionID, n, p, err, log)
+	h.catchUp(ctx, rc.ConnectionID, n, p, err, false, log)
 	return nil
 }
 
 // catchUp posts the latest pointer p (read with err) to a data plane that
-// is behind. A failure is only logged: the data plane also polls the
-// fallback store.
-func (h *Handler) catchUp(ctx context.Context, connID string, n Node, p snapshot.Pointer, err error, log *slog.Logger) {
+// is behind, or, under a rollout policy, its wave's pointer from
+// released.json (the one read for an earlier status when cached). A
+// failure is only logged: the data plane also polls the fallback store.
+func (h *Handler) catchUp(ctx context.Context, connID string, n Node, p snapshot.Pointer, err error, cached bool, log *slog.Logger) {
 	if errors.Is(err, objstore.ErrNotFound) {
 		return
 	}
@@ -65,6 +68,19 @@ func (h *Handler) catchUp(ctx context.Context, connID string, n Node, p snapshot
 		log.WarnContext(ctx, "reading the published pointer", "error", err)
 		return
 	}
+	// Under a rollout policy the data plane is told its wave's pointer.
+	var released wave.Released
+	var staged bool
+	if cached {
+		released, staged, err = h.released.get(ctx, h.opts.Objects, h.opts.Clock())
+	} else {
+		released, staged, err = ReadReleased(ctx, h.opts.Objects)
+	}
+	if err != nil {
+		log.WarnContext(ctx, "reading the released pointers", "error", err)
+		return
+	}
+	p = Released(released, staged, p, n.Labels)
 	if !Behind(n, p) {
 		return
 	}
@@ -116,7 +132,7 @@ func (h *Handler) status(ctx context.Context, rc events.APIGatewayWebsocketProxy
 		return err
 	}
 	p, err := h.latest.get(ctx, h.opts.Objects, h.opts.Clock())
-	h.catchUp(ctx, rc.ConnectionID, row, p, err, log)
+	h.catchUp(ctx, rc.ConnectionID, row, p, err, true, log)
 	return nil
 }
 
@@ -130,6 +146,8 @@ func (h *Handler) record(ctx context.Context, m protocol.Status, owner, ip strin
 	err := h.updateNode(ctx, m.NodeID, owner, func(n *Node) {
 		n.Revision, n.ConfigHash, n.State = m.Revision, m.ConfigHash, m.State
 		n.ClusterID, n.Epoch = m.ClusterID, m.Epoch
+		n.Requests, n.Errors5xx = max(m.Requests, 0), max(m.Errors5xx, 0)
+		n.Health = validHealth(m.Health)
 		if m.State == protocol.StateRejected {
 			n.Error, n.Reason = m.Error, m.Reason
 			if m.RejectedRevision != 0 {
@@ -151,6 +169,8 @@ func (h *Handler) record(ctx context.Context, m protocol.Status, owner, ip strin
 const HeartbeatWrite = 7 * time.Minute
 
 // unchanged returns the node's row when status m changes nothing in it
+// (its targets' health and traffic counts included: a staged rollout's
+// halt conditions read the counts)
 // and the row was written less than HeartbeatWrite ago: the status needs
 // no write. A failed read answers false (the status is written).
 func (h *Handler) unchanged(ctx context.Context, m protocol.Status, ip string) (Node, bool) {
@@ -159,7 +179,9 @@ func (h *Handler) unchanged(ctx context.Context, m protocol.Status, ip string) (
 		return Node{}, false
 	}
 	same := n.Revision == m.Revision && n.ConfigHash == m.ConfigHash && n.State == m.State &&
-		n.ClusterID == m.ClusterID && n.Epoch == m.Epoch && (ip == "" || n.IP == ip)
+		n.ClusterID == m.ClusterID && n.Epoch == m.Epoch && (ip == "" || n.IP == ip) &&
+		n.Requests == max(m.Requests, 0) && n.Errors5xx == max(m.Errors5xx, 0) &&
+		slices.Equal(n.Health, validHealth(m.Health))
 	if m.State == protocol.StateRejected {
 		same = same && n.Error == m.Error && n.Reason == m.Reason &&
 			(m.RejectedRevision == 0 || n.RejectedRevision == m.RejectedRevision)
@@ -181,4 +203,25 @@ func (h *Handler) bound(ctx context.Context, rc events.APIGatewayWebsocketProxyR
 		return c.Owner, nil
 	}
 	return principal(rc), nil
+}
+
+// validHealth keeps the well-formed entries of a status's health, at most
+// protocol.MaxHealth: a data plane's report is bounded before it is kept.
+func validHealth(in []protocol.TargetHealth) []protocol.TargetHealth {
+	var out []protocol.TargetHealth
+	for _, th := range in {
+		if len(out) == protocol.MaxHealth {
+			break
+		}
+		switch th.Health {
+		case protocol.HealthHealthy, protocol.HealthUnhealthy, protocol.HealthOff:
+		default:
+			continue
+		}
+		if len(th.UpstreamID) != 36 || th.Target == "" || len(th.Target) > 300 {
+			continue
+		}
+		out = append(out, th)
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package publisher
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -19,7 +21,7 @@ func (p *Publisher) HandleEvent(ctx context.Context, ev events.DynamoDBEvent) (e
 	if len(ev.Records) == 0 {
 		return events.DynamoDBEventResponse{}, nil
 	}
-	ptr, err := p.Publish(ctx)
+	ptr, handled, err := p.publishNewest(ctx)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// Shutting down (or out of time): the batch is retried.
@@ -30,7 +32,7 @@ func (p *Publisher) HandleEvent(ctx context.Context, ev events.DynamoDBEvent) (e
 		return failedFrom(ev.Records[0]), nil
 	}
 	for _, r := range ev.Records {
-		if rev, ok := recordRevision(r); ok && rev > ptr.Revision {
+		if rev, ok := recordRevision(r); ok && rev > handled {
 			p.opts.Logger.WarnContext(ctx, "a record's revision is not published yet", "record_revision", rev, "published", ptr.Revision)
 			return failedFrom(r), nil
 		}
@@ -52,4 +54,29 @@ func recordRevision(r events.DynamoDBEventRecord) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(v.Number(), 10, 64)
 	return n, err == nil
+}
+
+// scheduled is the part of an EventBridge scheduled event HandleInvoke
+// reads.
+type scheduled struct {
+	Source     string `json:"source"`
+	DetailType string `json:"detail-type"`
+}
+
+// HandleInvoke is the publisher Lambda's handler: an EventBridge
+// scheduled event (the stack's rule, every minute) steps the staged
+// rollout (Reconcile); anything else is the store's stream (HandleEvent).
+func (p *Publisher) HandleInvoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var s scheduled
+	if json.Unmarshal(raw, &s) == nil && s.Source == "aws.events" && s.DetailType == "Scheduled Event" {
+		if err := p.Reconcile(ctx); err != nil {
+			p.opts.Logger.ErrorContext(ctx, "stepping the rollout", "error", err)
+		}
+		return nil, nil
+	}
+	var ev events.DynamoDBEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, fmt.Errorf("decoding the event: %w", err)
+	}
+	return p.HandleEvent(ctx, ev)
 }

@@ -29,8 +29,9 @@ type Throttle struct {
 var DefaultThrottle = Throttle{Base: 100 * time.Millisecond, Cap: 5 * time.Second, Attempts: 8}
 
 // Notify posts ptr's config notice to every connection whose data plane
-// is behind it (cluster.Behind), at most Concurrency at a time. A
-// connection that is gone loses its row in the same pass; a throttled
+// is behind it (cluster.Behind), at most Concurrency at a time; under a
+// rollout policy, each data plane's wave's pointer in released.json
+// instead. A connection that is gone loses its row in the same pass; a throttled
 // post is retried after a pause every post of the pass observes
 // (Throttle); other post failures are logged, since data planes also
 // catch up on their next hello or poll. Only a failure to list the
@@ -54,16 +55,27 @@ func (p *Publisher) Notify(ctx context.Context, ptr snapshot.Pointer) error {
 	for _, n := range nodes {
 		byID[n.NodeID] = n
 	}
-	payload, err := cluster.Notice(ctx, ptr, p.opts.Presigner)
+	released, staged, err := cluster.ReadReleased(ctx, p.opts.Objects)
 	if err != nil {
 		return err
 	}
-	pass := &fanout{p: p, rev: ptr.Revision, payload: payload}
+	payloads := map[snapshot.Pointer][]byte{}
+	pass := &fanout{p: p}
 	sem := make(chan struct{}, p.opts.Concurrency)
 	var wg sync.WaitGroup
 	for _, c := range conns {
-		if !cluster.Behind(byID[c.NodeID], ptr) {
+		node := byID[c.NodeID]
+		ptr := cluster.Released(released, staged, ptr, node.Labels)
+		if !cluster.Behind(node, ptr) {
 			continue
+		}
+		payload, ok := payloads[ptr]
+		if !ok {
+			if payload, err = cluster.Notice(ctx, ptr, p.opts.Presigner); err != nil {
+				wg.Wait()
+				return err
+			}
+			payloads[ptr] = payload
 		}
 		select {
 		case sem <- struct{}{}:
@@ -73,32 +85,31 @@ func (p *Publisher) Notify(ctx context.Context, ptr snapshot.Pointer) error {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			pass.post(ctx, c.ID)
+			pass.post(ctx, c.ID, ptr.Revision, payload)
 		})
 	}
 	wg.Wait()
 	return nil
 }
 
-// fanout is one Notify pass: its notice, and the pause a throttled post
-// imposes on every post of the pass.
+// fanout is one Notify pass: the pause a throttled post imposes on every
+// post of the pass.
 type fanout struct {
-	p       *Publisher
-	rev     int64
-	payload []byte
-	mu      sync.Mutex
-	until   time.Time
+	p     *Publisher
+	mu    sync.Mutex
+	until time.Time
 }
 
-// post delivers the notice to one connection, retrying while throttled.
-func (f *fanout) post(ctx context.Context, connID string) {
-	log := f.p.opts.Logger.With("connection_id", connID, "revision", f.rev)
+// post delivers a notice of revision rev to one connection, retrying
+// while throttled.
+func (f *fanout) post(ctx context.Context, connID string, rev int64, payload []byte) {
+	log := f.p.opts.Logger.With("connection_id", connID, "revision", rev)
 	t := f.p.opts.Throttle
 	for attempt := 1; ; attempt++ {
 		if !f.wait(ctx) {
 			return
 		}
-		err := f.p.opts.Notifier.Post(ctx, connID, f.payload)
+		err := f.p.opts.Notifier.Post(ctx, connID, payload)
 		switch {
 		case err == nil:
 			return

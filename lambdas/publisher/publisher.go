@@ -35,6 +35,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
@@ -48,6 +49,17 @@ type Source interface {
 	Identity(ctx context.Context) (store.Identity, error)
 	// NewEpoch starts epoch to of the store's cluster (store.Store).
 	NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error)
+}
+
+// Stepper moves staged rollouts forward; it reports whether the
+// pointers data planes may run changed.
+type Stepper interface {
+	Step(ctx context.Context) (bool, error)
+}
+
+// Validator compiles a configuration as a data plane would.
+type Validator interface {
+	Check(ctx context.Context, cfg *model.Config) error
 }
 
 // Connections is the cluster registry as the publisher uses it.
@@ -79,6 +91,24 @@ type Options struct {
 	Connections Connections
 	// Presigner, when set, puts a presigned URL in config notices.
 	Presigner objstore.Presigner
+	// History, when set, receives a record of every revision published
+	// and is pruned to its retention.
+	History *history.Log
+	// Validator, when set, compiles every revision as a data plane would
+	// before it is signed (package preflight); a revision it refuses is
+	// not published, is recorded as refused in the History, logged at
+	// ERROR ("revision refused") and passed to OnRefused.
+	Validator Validator
+	OnRefused func(rev int64, err error)
+	// Rollout, when set, stages each published revision through the
+	// rollout policy's waves (package rollout): it runs after every
+	// publication, before data planes are told, and on Reconcile.
+	Rollout Stepper
+	// PruneHistory deletes records and snapshots past the history's
+	// retention after each publication; without it they are only
+	// reported as expired (in AWS, the bucket's lifecycle rules expire
+	// them by age, and the publisher's role cannot delete).
+	PruneHistory bool
 	// Concurrency bounds concurrent posts; DefaultConcurrency when 0.
 	Concurrency int
 	// Throttle paces posts API Gateway throttles; DefaultThrottle when
@@ -122,74 +152,124 @@ func New(opts Options) *Publisher {
 // data planes that are behind the pointer. It returns the pointer
 // latest.json holds at the end.
 func (p *Publisher) Publish(ctx context.Context) (snapshot.Pointer, error) {
+	ptr, _, err := p.publishNewest(ctx)
+	return ptr, err
+}
+
+// publishNewest is Publish that also returns the newest revision it
+// handled: the published one, or a newer one it refused.
+func (p *Publisher) publishNewest(ctx context.Context) (snapshot.Pointer, int64, error) {
+	var refused int64
 	// The pointer is read first: a store read after it is never behind it
 	// unless it went back (the restore rule below).
 	cur, etag, err := p.latest(ctx)
 	if err != nil {
-		return snapshot.Pointer{}, err
+		return snapshot.Pointer{}, 0, err
 	}
 	sid, err := p.opts.Source.Identity(ctx)
 	if err != nil {
-		return snapshot.Pointer{}, fmt.Errorf("reading the cluster identity: %w", err)
+		return snapshot.Pointer{}, 0, fmt.Errorf("reading the cluster identity: %w", err)
 	}
 	rev, err := p.opts.Source.Revision(ctx)
 	if err != nil {
-		return snapshot.Pointer{}, fmt.Errorf("reading revision: %w", err)
+		return snapshot.Pointer{}, 0, fmt.Errorf("reading revision: %w", err)
 	}
 	id := sid.Identity
 	if why := restored(sid, rev, cur); why != "" {
 		if id, err = p.newEpoch(ctx, sid.Identity, cur, why); err != nil {
-			return snapshot.Pointer{}, err
+			return snapshot.Pointer{}, 0, err
 		}
 	}
 	if rev > 0 && supersedes(cur, id, rev) {
 		p.replacing(ctx, cur, id)
-		if cur, err = p.publish(ctx, id, cur, etag); err != nil {
-			return snapshot.Pointer{}, err
+		if cur, refused, err = p.publish(ctx, id, cur, etag); err != nil {
+			return snapshot.Pointer{}, 0, err
 		}
 	}
 	switch {
 	case cur.Revision == 0:
-		return cur, nil
+		return cur, max(cur.Revision, refused), nil
 	case cur.Identity() != id:
 		// Nothing of this store's is published yet (it is empty) or a
 		// newer epoch is: the pointer is not this control plane's to
 		// announce.
 		p.opts.Logger.WarnContext(ctx, "latest.json names another cluster or epoch; not announced",
 			"latest", cur.Identity().String(), "store", id.String(), "revision", rev)
-		return cur, nil
+		return cur, max(cur.Revision, refused), nil
 	}
+	p.step(ctx)
 	if err := p.Notify(ctx, cur); err != nil {
-		return cur, err
+		return cur, max(cur.Revision, refused), err
 	}
-	return cur, nil
+	return cur, max(cur.Revision, refused), nil
+}
+
+// step runs the rollout controller; a failure is logged, and the next
+// step (a publication or Reconcile) tries again.
+func (p *Publisher) step(ctx context.Context) bool {
+	if p.opts.Rollout == nil {
+		return false
+	}
+	changed, err := p.opts.Rollout.Step(ctx)
+	if err != nil && ctx.Err() == nil {
+		p.opts.Logger.ErrorContext(ctx, "stepping the rollout", "error", err)
+	}
+	return changed
+}
+
+// Reconcile moves the staged rollout forward (bake timers, halt
+// conditions, promotions and halts asked through the Admin API) and tells
+// the data planes whose wave was released a revision. It is run on a
+// timer: every second by skyport local, every minute in AWS.
+func (p *Publisher) Reconcile(ctx context.Context) error {
+	if !p.step(ctx) {
+		return nil
+	}
+	cur, _, err := p.latest(ctx)
+	if err != nil || cur.Revision == 0 {
+		return err
+	}
+	return p.Notify(ctx, cur)
 }
 
 // publish writes the export's snapshot as identity id and moves
 // latest.json to it.
-func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snapshot.Pointer, etag string) (snapshot.Pointer, error) {
+func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snapshot.Pointer, etag string) (snapshot.Pointer, int64, error) {
 	cfg, rev, err := p.opts.Source.Export(ctx)
 	if err != nil {
-		return snapshot.Pointer{}, fmt.Errorf("exporting configuration: %w", err)
+		return snapshot.Pointer{}, 0, fmt.Errorf("exporting configuration: %w", err)
 	}
 	if cfg == nil {
-		return snapshot.Pointer{}, errors.New("exporting configuration: no configuration returned")
+		return snapshot.Pointer{}, 0, errors.New("exporting configuration: no configuration returned")
 	}
 	if !supersedes(cur, id, rev) {
-		return cur, nil
+		return cur, 0, nil
+	}
+	if p.opts.Validator != nil {
+		if err := p.opts.Validator.Check(ctx, cfg); err != nil {
+			return cur, rev, p.refuse(ctx, id, rev, cfg, cur, err)
+		}
 	}
 	ptr, err := p.write(ctx, &snapshot.Document{ClusterID: id.ClusterID, Epoch: id.Epoch, Revision: rev, Config: *cfg})
 	if err != nil {
-		return snapshot.Pointer{}, err
+		return snapshot.Pointer{}, 0, err
+	}
+	at, err := time.Parse(time.RFC3339, ptr.PublishedAt)
+	if err != nil {
+		at = p.opts.Clock()
+	}
+	if err := p.record(ctx, id, rev, cfg, cur, at, history.StatePublished, ""); err != nil {
+		return snapshot.Pointer{}, 0, err
 	}
 	ptr.Delta = p.writeDelta(ctx, cur, id, rev, cfg)
 	final, err := p.advance(ctx, ptr, cur, etag)
 	if err != nil {
-		return snapshot.Pointer{}, err
+		return snapshot.Pointer{}, 0, err
 	}
 	if final == ptr {
 		p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
 			"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch)
+		p.prune(ctx, final)
 	}
-	return final, nil
+	return final, 0, nil
 }

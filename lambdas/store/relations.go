@@ -23,6 +23,9 @@ var cascades = map[string]bool{
 	string(model.KindBasicAuth) + ".consumer": true,
 	string(model.KindJWT) + ".consumer":       true,
 	string(model.KindACL) + ".consumer":       true,
+	string(model.KindHMACAuth) + ".consumer":  true,
+	string(model.KindOAuth2) + ".consumer":    true,
+	string(model.KindKey) + ".set":            true,
 	string(model.KindTarget) + ".upstream":    true,
 	string(model.KindSNI) + ".certificate":    true,
 }

@@ -1,17 +1,26 @@
-// Package ratelimiting is Kong's rate-limiting plugin with the local
-// policy: fixed windows per second, minute, hour, day, month and year,
-// counted in memory on each data plane, keyed by consumer, credential,
-// client IP, service, a header or a path.
+// Package ratelimiting is Kong's rate-limiting plugin: fixed windows per
+// second, minute, hour, day, month and year, keyed by consumer,
+// credential, client IP, service, a header or a path, counted in memory
+// on each data plane (the local policy) or in a store the fleet shares
+// (redis, and Skyport's cluster policy).
 package ratelimiting
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
 )
+
+// emptyUUID stands for a plugin not scoped on a route or service in
+// shared counter keys, as in Kong.
+const emptyUUID = "00000000-0000-0000-0000-000000000000"
 
 // Name is the plugin's name.
 const Name = "rate-limiting"
@@ -38,10 +47,15 @@ type Config struct {
 	LimitBy    string `json:"limit_by"`
 	HeaderName string `json:"header_name"`
 	Path       string `json:"path"`
-	// Policy is local; the schema refuses the others.
-	Policy string `json:"policy"`
-	// FaultTolerant proxies when counters are unavailable (they always are
-	// with the local policy).
+	// Policy is local, redis or cluster; Redis configures redis.
+	Policy string               `json:"policy"`
+	Redis  counters.RedisConfig `json:"redis"`
+	// SyncRate is how often, in seconds, the cluster policy synchronizes
+	// this node's counts with the fleet's; -1 (or 0) counts in the table
+	// on every request.
+	SyncRate float64 `json:"sync_rate"`
+	// FaultTolerant proxies when a shared store cannot be reached (local
+	// counters always can).
 	FaultTolerant bool `json:"fault_tolerant"`
 	// HideClientHeaders stops the rate-limit headers being sent.
 	HideClientHeaders bool `json:"hide_client_headers"`
@@ -59,7 +73,12 @@ type RateLimiting struct {
 	limitText [numPeriods]string
 	periods   int
 	counters  *Counters
-	now       func() time.Time
+	// remote, when set, is the shared store counted in instead; scope is
+	// "route:service" in its keys.
+	remote   counters.Store
+	scope    string
+	failures *counters.FailureLog
+	now      func() time.Time
 }
 
 var (
@@ -68,8 +87,23 @@ var (
 	_ plugin.HeaderFilter = (*RateLimiting)(nil)
 )
 
-// NewFactory returns the plugin's factory, keeping counters in store.
-func NewFactory(store *Store) plugin.Factory {
+// Shared are the stores of the policies that count across data planes.
+type Shared struct {
+	// Redis hands out a store per Redis server.
+	Redis *counters.Redises
+	// Cluster gives the cluster policy's stores; nil when the data plane
+	// has no counter table.
+	Cluster *counters.Cluster
+	// Log receives store failures.
+	Log *slog.Logger
+}
+
+// NewFactory returns the plugin's factory, keeping local counters in
+// store and shared ones in shared.
+func NewFactory(store *Store, shared Shared) plugin.Factory {
+	if shared.Log == nil {
+		shared.Log = slog.New(slog.DiscardHandler)
+	}
 	return func(env plugin.Env) (plugin.Handler, error) {
 		var c Config
 		if err := plugin.DecodeConfig(env.Plugin.Config, &c); err != nil {
@@ -82,7 +116,15 @@ func NewFactory(store *Store) plugin.Factory {
 			}
 		}
 		store.retain(keep)
-		rl := &RateLimiting{conf: c, counters: store.counters(env.Plugin.ID), now: store.now}
+		rl := &RateLimiting{conf: c, counters: store.counters(env.Plugin.ID), now: store.now,
+			failures: counters.NewFailureLog(shared.Log, time.Minute)}
+		switch c.Policy {
+		case "redis":
+			rl.remote = shared.Redis.For(c.Redis)
+		case "cluster":
+			rl.remote = shared.Cluster.Store(time.Duration(c.SyncRate * float64(time.Second)))
+		}
+		rl.scope = scopeOf(env)
 		for p, v := range []*float64{c.Second, c.Minute, c.Hour, c.Day, c.Month, c.Year} {
 			if v != nil && *v > 0 {
 				rl.limits[p] = int64(*v)
@@ -110,7 +152,20 @@ type headers struct {
 func (rl *RateLimiting) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	now := rl.now()
 	h := &headers{}
-	stop, starts := rl.counters.take(rl.identifier(pc, r), &rl.limits, now, &h.usage)
+	var stop period
+	var starts [numPeriods]int64
+	if rl.remote != nil {
+		var err error
+		if stop, starts, err = rl.takeShared(r.Context(), rl.identifier(pc, r), now, &h.usage); err != nil {
+			if !rl.conf.FaultTolerant {
+				return plugin.Error(http.StatusInternalServerError, "")
+			}
+			rl.failures.Error("rate-limiting: counting in the shared store", "policy", rl.conf.Policy, "error", err)
+			return nil
+		}
+	} else {
+		stop, starts = rl.counters.take(rl.identifier(pc, r), &rl.limits, now, &h.usage)
+	}
 	rl.summarize(h, stop, starts, now)
 	if stop >= 0 {
 		resp := plugin.Error(rl.conf.ErrorCode, rl.conf.ErrorMessage)
@@ -210,4 +265,54 @@ func (rl *RateLimiting) identifier(pc *plugin.Context, r *http.Request) string {
 		}
 	}
 	return pc.ClientIP
+}
+
+// scopeOf is "route:service" of a plugin instance, Kong's empty UUID for
+// what it is not scoped on.
+func scopeOf(env plugin.Env) string {
+	route, service := emptyUUID, emptyUUID
+	if env.Plugin.Route != nil {
+		route = env.Plugin.Route.ID
+	}
+	if env.Plugin.Service != nil {
+		service = env.Plugin.Service.ID
+	}
+	return route + ":" + service
+}
+
+// takeShared counts the request in each limited window of the shared
+// store, as Kong's redis policy does with sync_rate -1: every request is
+// counted, refused ones too, and the window is full when the count
+// before this request reached the limit.
+func (rl *RateLimiting) takeShared(ctx context.Context, identifier string, now time.Time, out *[numPeriods]usage) (stop period, starts [numPeriods]int64, err error) {
+	route, service, _ := strings.Cut(rl.scope, ":")
+	incs := make([]counters.Increment, 0, rl.periods)
+	for p := range numPeriods {
+		if rl.limits[p] == 0 {
+			continue
+		}
+		starts[p] = windowStart(p, now)
+		name := periodNames[p]
+		incs = append(incs, counters.Increment{N: 1, TTL: counters.Expiration(name),
+			Key: "ratelimit:" + route + ":" + service + ":" + identifier + ":" +
+				strconv.FormatInt(counters.WindowStart(name, now), 10) + ":" + name})
+	}
+	vals, err := rl.remote.Add(ctx, incs)
+	if err != nil {
+		return 0, starts, err
+	}
+	stop = -1
+	i := 0
+	for p := range numPeriods {
+		if rl.limits[p] == 0 {
+			continue
+		}
+		rem := rl.limits[p] - (vals[i] - 1)
+		i++
+		out[p] = usage{limit: rl.limits[p], remaining: rem}
+		if rem <= 0 && stop < 0 {
+			stop = p
+		}
+	}
+	return stop, starts, nil
 }

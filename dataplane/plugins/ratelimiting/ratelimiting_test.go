@@ -20,7 +20,7 @@ func build(t *testing.T, store *Store, id string, conf map[string]any, now time.
 	store.now = func() time.Time { return now }
 	cfg := plugintest.Fixture()
 	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, id, Name, conf)}
-	set, err := plugin.Build(plugintest.Registry(Name, NewFactory(store)), cfg)
+	set, err := plugin.Build(plugintest.Registry(Name, NewFactory(store, Shared{})), cfg)
 	require.NoError(t, err)
 	return set, cfg
 }

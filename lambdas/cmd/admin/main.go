@@ -5,6 +5,9 @@
 //
 //	SKYPORT_TABLE               the configuration table (required)
 //	SKYPORT_CLUSTER_TABLE       the cluster table, for GET /clustering/data-planes (optional)
+//	SKYPORT_BUCKET              s3://bucket/prefix of the snapshots, for /config/revisions and the rollout (optional)
+//	SKYPORT_HISTORY_MAX_REVISIONS, SKYPORT_HISTORY_MAX_AGE  the history's retention (default 1000, 2160h)
+//	SKYPORT_ROLLOUT_POLICY      the staged rollout's default policy, JSON (optional)
 //	SKYPORT_ADMIN_TOKEN_SECRET  Secrets Manager id of the admin token (optional: without
 //	                            it the API relies on API Gateway's own authorization)
 //
@@ -23,13 +26,17 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
 	"github.com/skyport-gw/skyport/internal/awsconfig"
+	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/lambdas/admin"
 	"github.com/skyport-gw/skyport/lambdas/admin/apigw"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/history"
+	"github.com/skyport-gw/skyport/lambdas/rollout"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 )
 
@@ -62,6 +69,23 @@ func build(ctx context.Context, log *slog.Logger) (*admin.Handler, error) {
 	}
 	if t := os.Getenv("SKYPORT_CLUSTER_TABLE"); t != "" {
 		opts.DataPlanes = cluster.NewDynamo(ddb, t, nil)
+	}
+	if b := os.Getenv("SKYPORT_BUCKET"); b != "" {
+		bucket, prefix, err := objstore.ParseS3URL(b)
+		if err != nil {
+			return nil, err
+		}
+		ret, err := history.ParseRetention(os.Getenv("SKYPORT_HISTORY_MAX_REVISIONS"), os.Getenv("SKYPORT_HISTORY_MAX_AGE"))
+		if err != nil {
+			return nil, err
+		}
+		objects := objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix)
+		opts.History = history.New(objects, ret, nil)
+		def, err := rollout.PolicyFromEnv(os.Getenv("SKYPORT_ROLLOUT_POLICY"))
+		if err != nil {
+			return nil, err
+		}
+		opts.Rollouts = rollout.New(rollout.Options{Objects: objects, History: opts.History, Default: def, Logger: log})
 	}
 	if id := os.Getenv("SKYPORT_ADMIN_TOKEN_SECRET"); id != "" {
 		token, err := adminToken(ctx, secretsmanager.NewFromConfig(cfg), id)

@@ -1,6 +1,7 @@
 // Command publisher is the Lambda behind the store's DynamoDB stream: it
 // publishes the newest revision as a signed snapshot in S3 and notifies
-// the connected data planes.
+// the connected data planes. The stack's EventBridge rule invokes it
+// every minute to step the staged rollout.
 //
 // Environment:
 //
@@ -10,6 +11,8 @@
 //	SKYPORT_SIGNING_KEY_SECRET  Secrets Manager id of the signing key (package keygen's Secret)
 //	SKYPORT_SIGNING_KEY_ID      the key id the stack expects (optional; a mismatch is logged)
 //	SKYPORT_WS_ENDPOINT         https management endpoint of the WebSocket stage
+//	SKYPORT_HISTORY_MAX_REVISIONS, SKYPORT_HISTORY_MAX_AGE  the history's retention (default 1000, 2160h)
+//	SKYPORT_ROLLOUT_POLICY      the staged rollout's default policy, JSON (optional)
 package main
 
 import (
@@ -26,11 +29,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/skyport-gw/skyport/dataplane/preflight"
 	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
+	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/keygen"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/rollout"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 )
 
@@ -41,7 +47,7 @@ func main() {
 		log.Error("starting publisher", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(p.HandleEvent)
+	lambda.Start(p.HandleInvoke)
 }
 
 func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) {
@@ -70,19 +76,35 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 		log.Warn("the signing key is not the one the stack names: a rotation is under way", "key_id", id, "expected", want)
 	}
 	log.Info("signing key", "key_id", id)
+	ret, err := history.ParseRetention(os.Getenv("SKYPORT_HISTORY_MAX_REVISIONS"), os.Getenv("SKYPORT_HISTORY_MAX_AGE"))
+	if err != nil {
+		return nil, err
+	}
+	def, err := rollout.PolicyFromEnv(os.Getenv("SKYPORT_ROLLOUT_POLICY"))
+	if err != nil {
+		return nil, err
+	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	objects := objstore.NewS3(s3.NewFromConfig(cfg), bucket, prefix)
 	mgmt := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(env["SKYPORT_WS_ENDPOINT"])
 	})
+	src := dynamo.New(ddb, env["SKYPORT_TABLE"])
+	registry := cluster.NewDynamo(ddb, env["SKYPORT_CLUSTER_TABLE"], nil)
+	hist := history.New(objects, ret, nil)
 	return publisher.New(publisher.Options{
-		Source:      dynamo.New(ddb, env["SKYPORT_TABLE"]),
+		Source:      src,
 		Objects:     objects,
 		Key:         key,
 		Notifier:    cluster.NewManagementNotifier(mgmt),
-		Connections: cluster.NewDynamo(ddb, env["SKYPORT_CLUSTER_TABLE"], nil),
+		Connections: registry,
 		Presigner:   objects,
-		Logger:      log,
+		History:     hist,
+		Validator:   preflight.New(),
+		Rollout: rollout.New(rollout.Options{
+			Objects: objects, History: hist, Nodes: registry, Restorer: rollout.StoreRestorer(src), Default: def, Logger: log,
+		}),
+		Logger: log,
 	}), nil
 }
 

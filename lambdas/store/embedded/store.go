@@ -63,8 +63,13 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("initializing store %s: %w", path, err)
 	}
+	db.MaxBatchDelay = maxBatchDelay
 	return &Store{db: db}, nil
 }
+
+// maxBatchDelay is how long a write waits for concurrent ones to share
+// its commit: short, since a lone writer waits it out every time.
+const maxBatchDelay = 2 * time.Millisecond
 
 func allBuckets() [][]byte {
 	out := [][]byte{metaBucket, changesBucket, refsBucket}

@@ -89,6 +89,11 @@ func testGet(t *testing.T, open Opener) {
 		{"key-auth by key", model.KindKeyAuth, "alice-key", byKind[model.KindKeyAuth]},
 		{"basic-auth by username", model.KindBasicAuth, "alice", byKind[model.KindBasicAuth]},
 		{"jwt by key", model.KindJWT, "alice-iss", byKind[model.KindJWT]},
+		{"hmac-auth by username", model.KindHMACAuth, "alice-hmac", byKind[model.KindHMACAuth]},
+		{"oauth2 by client_id", model.KindOAuth2, "alice-app", byKind[model.KindOAuth2]},
+		{"key-set by name", model.KindKeySet, "signing", byKind[model.KindKeySet]},
+		{"key by name", model.KindKey, "signing-1", byKind[model.KindKey]},
+		{"vault by prefix", model.KindVault, "secrets", byKind[model.KindVault]},
 		{"target by upstream-scoped target", model.KindTarget, up.Meta().ID + ":10.0.0.1:8000", byKind[model.KindTarget]},
 		{"target by target", model.KindTarget, "10.0.0.1:8000", byKind[model.KindTarget]},
 	}

@@ -21,7 +21,8 @@ func testCascades(t *testing.T, open Opener) {
 	rt := route("rt", svc)
 	up := upstream("up")
 	cert := certificate()
-	mustCreate(t, s, cert, svc, other, rt, c, keep, up)
+	ks := keySet("ks")
+	mustCreate(t, s, cert, svc, other, rt, c, keep, up, ks)
 
 	tests := []struct {
 		desc   string
@@ -30,9 +31,10 @@ func testCascades(t *testing.T, open Opener) {
 		remain []model.Entity
 	}{
 		{
-			desc:   "consumer takes its credentials and plugins",
-			root:   c,
-			gone:   []model.Entity{keyAuth("ck", c), basicAuth("cb", c), jwtSecret("cj", c), acl("cg", c), plugin("acl", nil, nil, c)},
+			desc: "consumer takes its credentials and plugins",
+			root: c,
+			gone: []model.Entity{keyAuth("ck", c), basicAuth("cb", c), jwtSecret("cj", c), acl("cg", c),
+				hmacAuth("ch", c), oauth2("co", c), plugin("acl", nil, nil, c)},
 			remain: []model.Entity{keyAuth("kk", keep), plugin("acl", nil, nil, keep), rt},
 		},
 		{
@@ -52,6 +54,12 @@ func testCascades(t *testing.T, open Opener) {
 			root:   up,
 			gone:   []model.Entity{target("10.0.0.1:80", up), target("10.0.0.2:80", up)},
 			remain: []model.Entity{cert},
+		},
+		{
+			desc:   "key set takes its keys",
+			root:   ks,
+			gone:   []model.Entity{key("k1", "kid-1", ks), key("k2", "kid-2", ks)},
+			remain: []model.Entity{key("free", "kid-1", nil)},
 		},
 		{
 			desc:   "certificate takes its snis",

@@ -139,6 +139,50 @@ func acl(group string, c *model.Consumer) *model.ACL {
 	return a
 }
 
+func hmacAuth(username string, c *model.Consumer) *model.HMACAuth {
+	h := newEntity[*model.HMACAuth](model.KindHMACAuth)
+	h.Username = username
+	h.Secret = "hmac-secret"
+	h.Consumer = ref(c)
+	return h
+}
+
+func oauth2(clientID string, c *model.Consumer) *model.OAuth2Credential {
+	o := newEntity[*model.OAuth2Credential](model.KindOAuth2)
+	o.Name = "app"
+	o.ClientID = clientID
+	o.ClientSecret = "client-secret"
+	o.ClientType = "confidential"
+	o.RedirectURIs = []string{"https://app.example.com/cb"}
+	o.Consumer = ref(c)
+	return o
+}
+
+func keySet(name string) *model.KeySet {
+	s := newEntity[*model.KeySet](model.KindKeySet)
+	s.Name = model.String(name)
+	return s
+}
+
+func key(name, kid string, set *model.KeySet) *model.Key {
+	k := newEntity[*model.Key](model.KindKey)
+	k.Name = model.String(name)
+	k.KID = kid
+	k.JWK = model.String(`{"kty":"oct","kid":"` + kid + `","k":"c2VjcmV0"}`)
+	if set != nil {
+		k.Set = ref(set)
+	}
+	return k
+}
+
+func vault(prefix string) *model.Vault {
+	v := newEntity[*model.Vault](model.KindVault)
+	v.Prefix = prefix
+	v.Name = "env"
+	v.Config = &model.VaultConfig{Prefix: model.String("SKYPORT_")}
+	return v
+}
+
 // graph is one entity of every kind, wired together, in dependency order.
 func graph() []model.Entity {
 	ca := caCertificate("0f1e2d")
@@ -163,6 +207,8 @@ func graph() []model.Entity {
 	ttl := 3600
 	ka := keyAuth("alice-key", c)
 	ka.TTL = &ttl
+	ks := keySet("signing")
 	return []model.Entity{ca, cert, sn, svc, rt, c, up, tg, pl, ka,
-		basicAuth("alice", c), jwtSecret("alice-iss", c), acl("admins", c)}
+		basicAuth("alice", c), jwtSecret("alice-iss", c), acl("admins", c),
+		hmacAuth("alice-hmac", c), oauth2("alice-app", c), ks, key("signing-1", "kid-1", ks), vault("secrets")}
 }

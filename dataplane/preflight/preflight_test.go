@@ -1,0 +1,83 @@
+package preflight_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/dataplane/preflight"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+func service() *model.Service {
+	s := model.NewService()
+	s.ID, s.Host = "11111111-1111-4111-8111-111111111111", "orders.internal"
+	name := "orders"
+	s.Name = &name
+	return s
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	c := preflight.New()
+	for _, tc := range []struct {
+		desc string
+		cfg  func() *model.Config
+		want string
+	}{
+		{"empty", func() *model.Config { return &model.Config{} }, ""},
+		{"a service", func() *model.Config { return &model.Config{Services: []*model.Service{service()}} }, ""},
+		{"a plugin this data plane lacks", func() *model.Config {
+			p := model.NewPlugin()
+			p.ID, p.Name, p.Enabled = "22222222-2222-4222-8222-222222222222", "no-such-plugin", true
+			return &model.Config{Plugins: []*model.Plugin{p}}
+		}, "not available on this data plane"},
+		{"a target of no upstream", func() *model.Config {
+			tg := model.NewTarget()
+			tg.ID, tg.Target = "33333333-3333-4333-8333-333333333333", "10.0.0.1:80"
+			tg.Upstream = &model.Ref{ID: "44444444-4444-4444-8444-444444444444"}
+			return &model.Config{Targets: []*model.Target{tg}}
+		}, "unknown upstream"},
+		{"a certificate that does not parse", func() *model.Config {
+			return &model.Config{Certificates: []*model.Certificate{{Base: model.Base{ID: "55555555-5555-4555-8555-555555555555"}, Cert: "x", Key: "y"}}}
+		}, "certificate"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			err := c.Check(context.Background(), tc.cfg())
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+// BenchmarkCheck measures what the publisher adds to each publication: a
+// compile of the whole configuration (1,000 services with a route each).
+func BenchmarkCheck(b *testing.B) {
+	cfg := &model.Config{}
+	for i := range 1000 {
+		s := model.NewService()
+		s.ID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		name := fmt.Sprintf("svc-%d", i)
+		s.Name, s.Host = &name, name+".internal"
+		r := model.NewRoute()
+		r.ID = fmt.Sprintf("10000000-0000-4000-8000-%012d", i)
+		r.Paths = []string{"/" + name}
+		r.Service = &model.Ref{ID: s.ID}
+		cfg.Services = append(cfg.Services, s)
+		cfg.Routes = append(cfg.Routes, r)
+	}
+	c := preflight.New()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Check(ctx, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

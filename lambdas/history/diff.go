@@ -1,0 +1,146 @@
+package history
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// Operations of a Change.
+const (
+	OpCreated = "created"
+	OpUpdated = "updated"
+	OpDeleted = "deleted"
+)
+
+// Change is one entity's difference between two configurations.
+type Change struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	// Name is the entity's endpoint key (name, username, …) when it has one.
+	Name string `json:"name,omitempty"`
+	Op   string `json:"op"`
+	// Before and After are the entity in the older and newer configuration.
+	Before model.Entity `json:"before,omitempty"`
+	After  model.Entity `json:"after,omitempty"`
+}
+
+// Counts are the changes of one kind.
+type Counts struct {
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	Deleted int `json:"deleted"`
+}
+
+// Summary counts changes by kind; kinds without changes are absent.
+type Summary map[string]Counts
+
+// Count returns the number of entities of each kind in cfg (kinds with
+// none are absent).
+func Count(cfg *model.Config) map[string]int {
+	out := map[string]int{}
+	if cfg == nil {
+		return out
+	}
+	cfg.Each(func(e model.Entity) { out[string(e.Kind())]++ })
+	return out
+}
+
+// Diff returns the entity-level differences from a to b (either may be
+// nil, the empty configuration), sorted by kind, then id.
+func Diff(a, b *model.Config) []Change {
+	before, after := index(a), index(b)
+	var out []Change
+	for k, e := range after {
+		old, ok := before[k]
+		switch {
+		case !ok:
+			out = append(out, change(OpCreated, nil, e))
+		case !sameEntity(old, e):
+			out = append(out, change(OpUpdated, old, e))
+		}
+	}
+	for k, e := range before {
+		if _, ok := after[k]; !ok {
+			out = append(out, change(OpDeleted, e, nil))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Summarize counts changes by kind.
+func Summarize(changes []Change) Summary {
+	s := Summary{}
+	for _, c := range changes {
+		n := s[c.Kind]
+		switch c.Op {
+		case OpCreated:
+			n.Created++
+		case OpUpdated:
+			n.Updated++
+		case OpDeleted:
+			n.Deleted++
+		}
+		s[c.Kind] = n
+	}
+	return s
+}
+
+type entityKey struct {
+	kind model.Kind
+	id   string
+}
+
+func index(cfg *model.Config) map[entityKey]model.Entity {
+	out := map[entityKey]model.Entity{}
+	if cfg == nil {
+		return out
+	}
+	cfg.Each(func(e model.Entity) { out[entityKey{e.Kind(), e.Meta().ID}] = e })
+	return out
+}
+
+func change(op string, before, after model.Entity) Change {
+	e := after
+	if e == nil {
+		e = before
+	}
+	c := Change{Kind: string(e.Kind()), ID: e.Meta().ID, Op: op, Before: before, After: after}
+	c.Name = endpointKey(e)
+	return c
+}
+
+// endpointKey reads the entity's endpoint key field (name, username, …)
+// from its JSON, empty when it has none.
+func endpointKey(e model.Entity) string {
+	field := e.Kind().Info().EndpointKey
+	if field == "" {
+		return ""
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return ""
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return ""
+	}
+	s, _ := m[field].(string)
+	return s
+}
+
+// sameEntity compares two entities by their JSON, which encodes every
+// field in a fixed order.
+func sameEntity(a, b model.Entity) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
+}

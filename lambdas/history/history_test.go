@@ -1,0 +1,115 @@
+package history_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/history"
+)
+
+func svc(id, name, host string) *model.Service {
+	s := model.NewService()
+	s.ID, s.Name, s.Host = id, &name, host
+	return s
+}
+
+func TestDiff(t *testing.T) {
+	t.Parallel()
+	a := &model.Config{Services: []*model.Service{svc("1", "a", "a.internal"), svc("2", "b", "b.internal")}}
+	b := &model.Config{Services: []*model.Service{svc("2", "b", "b2.internal"), svc("3", "c", "c.internal")}}
+	for _, tc := range []struct {
+		desc     string
+		from, to *model.Config
+		want     []string
+		summary  history.Summary
+	}{
+		{"nothing", nil, nil, nil, history.Summary{}},
+		{"same", a, a, nil, history.Summary{}},
+		{"from empty", nil, a, []string{"created 1", "created 2"}, history.Summary{"services": {Created: 2}}},
+		{"to empty", a, &model.Config{}, []string{"deleted 1", "deleted 2"}, history.Summary{"services": {Deleted: 2}}},
+		{"mixed", a, b, []string{"deleted 1", "updated 2", "created 3"}, history.Summary{"services": {Created: 1, Updated: 1, Deleted: 1}}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			changes := history.Diff(tc.from, tc.to)
+			var got []string
+			for _, c := range changes {
+				got = append(got, c.Op+" "+c.ID)
+				require.NotEmpty(t, c.Name)
+			}
+			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.summary, history.Summarize(changes))
+		})
+	}
+}
+
+func TestParseRetention(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc, revs, age string
+		want            history.Retention
+		bad             bool
+	}{
+		{desc: "defaults", want: history.DefaultRetention},
+		{desc: "both", revs: "10", age: "24h", want: history.Retention{Revisions: 10, Age: 24 * time.Hour}},
+		{desc: "zero revisions", revs: "0", bad: true},
+		{desc: "not a number", revs: "many", bad: true},
+		{desc: "negative age", age: "-1h", bad: true},
+		{desc: "days are not a Go duration", age: "90d", bad: true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			got, err := history.ParseRetention(tc.revs, tc.age)
+			if tc.bad {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestPrune removes what is past the retention, records and snapshots,
+// never the revision latest.json names, and remembers what it removed.
+func TestPrune(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	objects, err := objstore.NewDir(t.TempDir())
+	require.NoError(t, err)
+	now := time.Unix(1800000000, 0)
+	log := history.New(objects, history.Retention{Revisions: 2, Age: time.Hour}, func() time.Time { return now })
+	id := snapshot.Identity{ClusterID: "6f1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6f", Epoch: 1}
+	for rev := int64(1); rev <= 4; rev++ {
+		require.NoError(t, log.Put(ctx, history.Record{Revision: rev, CreatedAt: now.Unix(), Since: rev - 1, ClusterID: id.ClusterID, Epoch: id.Epoch, State: history.StatePublished}))
+		_, err := objects.Put(ctx, id.Key(rev), []byte("x"), objstore.Condition{})
+		require.NoError(t, err)
+	}
+	n, err := log.Prune(ctx, id, 4, 4)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	_, err = log.Get(ctx, id, 1, 4)
+	require.ErrorIs(t, err, history.ErrExpired)
+	_, _, err = objects.Get(ctx, id.Key(2))
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+	_, err = log.Get(ctx, id, 3, 4)
+	require.NoError(t, err)
+	_, err = log.Get(ctx, id, 9, 4)
+	require.ErrorIs(t, err, history.ErrNotFound)
+
+	// Past the age, everything but the kept revision goes.
+	now = now.Add(2 * time.Hour)
+	n, err = log.Prune(ctx, id, 4, 4)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, _, err = objects.Get(ctx, id.Key(4))
+	require.NoError(t, err, "the revision latest.json names is kept")
+	_, err = log.Get(ctx, id, 3, 4)
+	require.ErrorIs(t, err, history.ErrExpired)
+}

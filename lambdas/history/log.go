@@ -1,0 +1,349 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+// Errors of a Log's reads.
+var (
+	// ErrNotFound: no record of the revision exists (it was never
+	// published, or is in the future).
+	ErrNotFound = errors.New("revision not found in the history")
+	// ErrExpired: the revision is past the retention and was, or is
+	// about to be, pruned.
+	ErrExpired = errors.New("revision expired from the history")
+	// ErrNoSnapshot: the record exists but its snapshot does not (a
+	// refused revision, or one pruned by a lifecycle rule).
+	ErrNoSnapshot = errors.New("revision has no snapshot")
+)
+
+// Default retention: Kong has none; AWS AppConfig keeps 100 versions,
+// API Gateway every deployment. A thousand revisions or 90 days, the
+// first reached, keeps weeks of busy history and a quarter of a quiet one.
+const (
+	DefaultRetentionRevisions = 1000
+	DefaultRetentionAge       = 90 * 24 * time.Hour
+)
+
+// maxRecord bounds a record's size when read.
+const maxRecord = 64 << 10
+
+// maxPruned bounds how many revisions one Prune removes, so a publication
+// never waits on a large backlog; the next one continues.
+const maxPruned = 100
+
+// Retention is how much history is kept: at most Revisions revisions
+// (counted back from the newest) and none older than Age.
+type Retention struct {
+	Revisions int
+	Age       time.Duration
+}
+
+// DefaultRetention is DefaultRetentionRevisions or DefaultRetentionAge.
+var DefaultRetention = Retention{Revisions: DefaultRetentionRevisions, Age: DefaultRetentionAge}
+
+// expired reports whether revision rev, created at createdAt, is past r
+// when newest is the newest revision, at now.
+func (r Retention) expired(rev, createdAt, newest int64, now time.Time) bool {
+	if r.Revisions > 0 && rev <= newest-int64(r.Revisions) {
+		return true
+	}
+	return r.Age > 0 && createdAt > 0 && now.Sub(time.Unix(createdAt, 0)) > r.Age
+}
+
+// Log reads and writes the history in an object store.
+type Log struct {
+	objects   objstore.Store
+	retention Retention
+	now       func() time.Time
+}
+
+// New returns the history kept in objects; a zero retention field keeps
+// its default, and now nil means time.Now.
+func New(objects objstore.Store, r Retention, now func() time.Time) *Log {
+	if r.Revisions == 0 {
+		r.Revisions = DefaultRetentionRevisions
+	}
+	if r.Age == 0 {
+		r.Age = DefaultRetentionAge
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Log{objects: objects, retention: r, now: now}
+}
+
+// Retention returns the log's retention.
+func (l *Log) Retention() Retention { return l.retention }
+
+// Put stores rec under its identity and revision, replacing a record of
+// the same revision (a refused revision published after all).
+func (l *Log) Put(ctx context.Context, rec Record) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encoding the record of revision %d: %w", rec.Revision, err)
+	}
+	key := Key(rec.Identity(), rec.Revision)
+	if _, err := l.objects.Put(ctx, key, data, objstore.Condition{}); err != nil {
+		return fmt.Errorf("writing %s: %w", key, err)
+	}
+	return nil
+}
+
+// Get returns revision rev's record of identity id; ErrExpired when it is
+// past the retention (newest is the newest revision), ErrNotFound when
+// there is none.
+func (l *Log) Get(ctx context.Context, id snapshot.Identity, rev, newest int64) (Record, error) {
+	rec, err := l.read(ctx, Key(id, rev))
+	if errors.Is(err, objstore.ErrNotFound) {
+		if l.pruned(ctx, id, rev, newest) {
+			return Record{}, fmt.Errorf("revision %d: %w", rev, ErrExpired)
+		}
+		return Record{}, fmt.Errorf("revision %d: %w", rev, ErrNotFound)
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	if l.retention.expired(rec.Revision, rec.CreatedAt, newest, l.now()) {
+		return Record{}, fmt.Errorf("revision %d: %w", rev, ErrExpired)
+	}
+	return rec, nil
+}
+
+func (l *Log) read(ctx context.Context, key string) (Record, error) {
+	data, _, err := objstore.GetMax(ctx, l.objects, key, maxRecord)
+	if err != nil {
+		return Record{}, err
+	}
+	var rec Record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return Record{}, fmt.Errorf("reading %s: %w", key, err)
+	}
+	return rec, nil
+}
+
+// pruned reports whether revision rev, which has no record, had one
+// removed: it is past the count, or older than the oldest record kept,
+// which was not the first one published (its Since names an older one).
+// Pruning (Prune, or a bucket's lifecycle rule) removes the oldest first.
+func (l *Log) pruned(ctx context.Context, id snapshot.Identity, rev, newest int64) bool {
+	if rev < 1 || rev > newest {
+		return false
+	}
+	if rev <= newest-int64(l.retention.Revisions) {
+		return true
+	}
+	revs, err := l.revisions(ctx, id)
+	if err != nil || len(revs) == 0 {
+		return false
+	}
+	if rev > revs[0] {
+		return false
+	}
+	oldest, err := l.read(ctx, Key(id, revs[0]))
+	return err == nil && oldest.Since > 0
+}
+
+// List returns the records of identity id within the retention, newest
+// first: at most size of them, starting below revision before (0: from
+// the newest). next is the revision to pass as before for the following
+// page, 0 on the last. The page's records are read concurrently.
+func (l *Log) List(ctx context.Context, id snapshot.Identity, newest int64, before int64, size int) (recs []Record, next int64, err error) {
+	revs, err := l.revisions(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	var page []int64
+	more := false
+	for i := len(revs) - 1; i >= 0; i-- {
+		if before > 0 && revs[i] >= before {
+			continue
+		}
+		if len(page) == size {
+			more = true
+			break
+		}
+		page = append(page, revs[i])
+	}
+	read, err := l.readAll(ctx, id, page)
+	if err != nil {
+		return nil, 0, err
+	}
+	now := l.now()
+	for _, rec := range read {
+		if rec == nil {
+			continue // pruned while listed
+		}
+		if l.retention.expired(rec.Revision, rec.CreatedAt, newest, now) {
+			return recs, 0, nil
+		}
+		recs = append(recs, *rec)
+	}
+	if more && len(recs) > 0 {
+		next = recs[len(recs)-1].Revision
+	}
+	return recs, next, nil
+}
+
+// listConcurrency bounds the records List reads at once.
+const listConcurrency = 16
+
+// readAll reads the records of revs, in order; nil for one gone.
+func (l *Log) readAll(ctx context.Context, id snapshot.Identity, revs []int64) ([]*Record, error) {
+	out := make([]*Record, len(revs))
+	errs := make([]error, len(revs))
+	sem := make(chan struct{}, listConcurrency)
+	var wg sync.WaitGroup
+	for i, rev := range revs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			rec, err := l.read(ctx, Key(id, rev))
+			switch {
+			case errors.Is(err, objstore.ErrNotFound):
+			case err != nil:
+				errs[i] = err
+			default:
+				out[i] = &rec
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// revisions lists the revisions identity id has records of, ascending.
+func (l *Log) revisions(ctx context.Context, id snapshot.Identity) ([]int64, error) {
+	p := prefix(id)
+	keys, err := l.objects.List(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", p, err)
+	}
+	var revs []int64
+	for _, k := range keys {
+		name := strings.TrimPrefix(k, p)
+		if strings.Contains(name, "/") || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		if rev, err := strconv.ParseInt(strings.TrimSuffix(name, ".json"), 10, 64); err == nil && len(name) == 25 {
+			revs = append(revs, rev)
+		}
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i] < revs[j] })
+	return revs, nil
+}
+
+// Config returns the configuration of revision rev of identity id, read
+// from its snapshot (bounded as data planes bound it).
+func (l *Log) Config(ctx context.Context, id snapshot.Identity, rev int64) (*model.Config, error) {
+	key := id.Key(rev)
+	data, _, err := objstore.GetMax(ctx, l.objects, key, snapshot.MaxStored)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return nil, fmt.Errorf("revision %d: %w", rev, ErrNoSnapshot)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	doc, err := snapshot.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	if doc.Revision != rev || doc.Identity() != id {
+		return nil, fmt.Errorf("reading %s: %w: document holds revision %d of %s", key, snapshot.ErrRevision, doc.Revision, doc.Identity())
+	}
+	return &doc.Config, nil
+}
+
+// Prune removes the records and snapshots of identity id past the
+// retention, newest being the newest revision, at most maxPruned a call,
+// and never the snapshot latest.json names (keep). It reports how many
+// revisions it removed.
+func (l *Log) Prune(ctx context.Context, id snapshot.Identity, newest, keep int64) (int, error) {
+	revs, err := l.revisions(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	now := l.now()
+	var gone []int64
+	for _, rev := range revs {
+		if rev >= keep || len(gone) == maxPruned {
+			break
+		}
+		expired := l.retention.Revisions > 0 && rev <= newest-int64(l.retention.Revisions)
+		if !expired {
+			rec, err := l.read(ctx, Key(id, rev))
+			if err != nil && !errors.Is(err, objstore.ErrNotFound) {
+				return 0, err
+			}
+			expired = err != nil || l.retention.expired(rec.Revision, rec.CreatedAt, newest, now)
+		}
+		if !expired {
+			break // records are in revision order, so in time order
+		}
+		gone = append(gone, rev)
+	}
+	// The snapshot goes first: a record without one reads as expired.
+	for _, rev := range gone {
+		if err := l.objects.Delete(ctx, id.Key(rev)); err != nil {
+			return 0, fmt.Errorf("deleting %s: %w", id.Key(rev), err)
+		}
+		if err := l.objects.Delete(ctx, Key(id, rev)); err != nil {
+			return 0, fmt.Errorf("deleting %s: %w", Key(id, rev), err)
+		}
+	}
+	return len(gone), nil
+}
+
+// Latest returns the pointer latest.json holds (bounded as data planes
+// bound it), the zero pointer when nothing is published yet.
+func (l *Log) Latest(ctx context.Context) (snapshot.Pointer, error) {
+	data, _, err := objstore.GetMax(ctx, l.objects, snapshot.LatestKey, snapshot.MaxPointer)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return snapshot.Pointer{}, nil
+	}
+	if err != nil {
+		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
+	}
+	var p snapshot.Pointer
+	if err := json.Unmarshal(data, &p); err != nil {
+		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
+	}
+	if err := p.Identity().Check(); err != nil {
+		return snapshot.Pointer{}, fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
+	}
+	return p, nil
+}
+
+// ParseRetention reads a retention from its text forms (a count of
+// revisions, a Go duration), as the Lambdas' environment carries them;
+// an empty value keeps the default.
+func ParseRetention(revisions, age string) (Retention, error) {
+	r := DefaultRetention
+	if revisions != "" {
+		n, err := strconv.Atoi(revisions)
+		if err != nil || n < 1 {
+			return r, fmt.Errorf("history retention: %q is not a number of revisions of 1 or more", revisions)
+		}
+		r.Revisions = n
+	}
+	if age != "" {
+		d, err := time.ParseDuration(age)
+		if err != nil || d <= 0 {
+			return r, fmt.Errorf("history retention: %q is not a positive duration", age)
+		}
+		r.Age = d
+	}
+	return r, nil
+}

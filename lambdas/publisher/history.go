@@ -1,0 +1,75 @@
+package publisher
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/history"
+)
+
+// record writes the history record of revision rev of identity id, whose
+// configuration is cfg, against the revision cur names (the one published
+// before it), with state and, for a refusal, why.
+func (p *Publisher) record(ctx context.Context, id snapshot.Identity, rev int64, cfg *model.Config, cur snapshot.Pointer, at time.Time, state, why string) error {
+	if p.opts.History == nil {
+		return nil
+	}
+	var prev *model.Config
+	var since int64
+	if cur.Revision > 0 && cur.Identity() == id && cur.Revision < rev {
+		c, err := p.opts.History.Config(ctx, id, cur.Revision)
+		if err != nil {
+			// The summary is then against the empty configuration, said
+			// by since = 0; the publication goes on.
+			p.opts.Logger.WarnContext(ctx, "reading the previous revision for the change summary", "revision", cur.Revision, "error", err)
+		} else {
+			prev, since = c, cur.Revision
+		}
+	}
+	rec := history.Record{
+		Revision: rev, CreatedAt: at.Unix(), ConfigHash: snapshot.ConfigHash(cfg),
+		ClusterID: id.ClusterID, Epoch: id.Epoch, State: state, Error: why,
+		Entities: history.Count(cfg), Changes: history.Summarize(history.Diff(prev, cfg)), Since: since,
+	}
+	if err := p.opts.History.Put(ctx, rec); err != nil {
+		return fmt.Errorf("recording revision %d in the history: %w", rev, err)
+	}
+	return nil
+}
+
+// prune removes history past the retention; a failure only delays it.
+func (p *Publisher) prune(ctx context.Context, latest snapshot.Pointer) {
+	if p.opts.History == nil || !p.opts.PruneHistory || latest.Revision == 0 {
+		return
+	}
+	n, err := p.opts.History.Prune(ctx, latest.Identity(), latest.Revision, latest.Revision)
+	if err != nil {
+		p.opts.Logger.WarnContext(ctx, "pruning the history", "error", err)
+		return
+	}
+	if n > 0 {
+		p.opts.Logger.InfoContext(ctx, "pruned the history", "revisions", n)
+	}
+}
+
+// refuse records that revision rev, whose configuration a data plane
+// would reject (why), is not published: latest.json stays where it is,
+// so data planes stay on the last good revision. A refusal already
+// recorded for the same configuration is not repeated.
+func (p *Publisher) refuse(ctx context.Context, id snapshot.Identity, rev int64, cfg *model.Config, cur snapshot.Pointer, why error) error {
+	if p.opts.History != nil {
+		rec, err := p.opts.History.Get(ctx, id, rev, rev)
+		if err == nil && rec.State == history.StateRefused && rec.ConfigHash == snapshot.ConfigHash(cfg) {
+			return nil
+		}
+	}
+	p.opts.Logger.ErrorContext(ctx, "revision refused", "revision", rev, "cluster_id", id.ClusterID, "epoch", id.Epoch,
+		"published", cur.Revision, "error", why)
+	if p.opts.OnRefused != nil {
+		p.opts.OnRefused(rev, why)
+	}
+	return p.record(ctx, id, rev, cfg, cur, p.opts.Clock(), history.StateRefused, why.Error())
+}
