@@ -77,6 +77,21 @@ type Pointer struct {
 	Signature   string `json:"signature"`
 	PublishedAt string `json:"published_at"`
 	Format      string `json:"format"`
+	// Delta, when set, names the delta (internal/delta) from an older
+	// revision of the same identity to this one: a reader running its
+	// base may apply it instead of the snapshot.
+	Delta DeltaRef `json:"delta,omitzero"`
+}
+
+// DeltaRef names a stored delta to a pointer's revision and what
+// verifies it; its identity and target revision are the pointer's.
+type DeltaRef struct {
+	Base      int64  `json:"base"`
+	Key       string `json:"key"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	Signature string `json:"signature"`
+	Format    string `json:"format,omitempty"`
 }
 
 // Check refuses a pointer no reader should act on: a malformed identity,

@@ -3,6 +3,12 @@
 // to object storage, moves latest.json forward with compare-and-swap, and
 // tells connected data planes.
 //
+// Beside each snapshot but an epoch's first, it writes the delta from the
+// revision latest.json named (internal/delta), diffed against the index
+// of the revision it published last (or of that snapshot, read back), and
+// offers it in the config notice; data planes running its base apply it
+// instead of the full snapshot.
+//
 // Publishing is idempotent: duplicate or out-of-order triggers, and two
 // publishers racing, leave one snapshot per revision and a pointer that
 // never moves backwards. Nothing is written when the export fails.
@@ -22,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/skyport-gw/skyport/internal/model"
@@ -127,6 +134,9 @@ type Options struct {
 	// Throttle paces posts API Gateway throttles; DefaultThrottle when
 	// zero.
 	Throttle Throttle
+	// NoDeltas turns deltas off: every revision is announced by its
+	// full snapshot only.
+	NoDeltas bool
 	// Logger defaults to slog.Default(); Clock to time.Now.
 	Logger *slog.Logger
 	Clock  func() time.Time
@@ -135,6 +145,9 @@ type Options struct {
 // Publisher publishes snapshots. It is safe for concurrent use.
 type Publisher struct {
 	opts Options
+
+	mu   sync.Mutex
+	last published // the index of the revision written last
 }
 
 // New returns a Publisher; it fills the options' defaults.
@@ -268,6 +281,7 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if err := p.record(ctx, id, rev, cfg, cur, at, history.StatePublished, ""); err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
+	ptr.Delta = p.writeDelta(ctx, cur, id, rev, cfg)
 	final, err := p.advance(ctx, ptr, cur, etag)
 	if err != nil {
 		return snapshot.Pointer{}, 0, err
