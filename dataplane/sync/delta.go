@@ -103,6 +103,7 @@ func (c *Client) applyDelta(ctx context.Context, j job) error {
 	c.run.set(id, doc.Revision, cfg)
 	c.ident.applied(id)
 	c.state.applied(SourceDelta, time.Now(), id)
+	c.markApplied()
 	c.state.delta(true)
 	c.cacheDelta(ctx, j, data, ptr, doc.ConfigHash)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -334,4 +335,44 @@ func TestDeltaFromFallback(t *testing.T) {
 	require.Equal(t, []string{dpsync.SourceFallback, dpsync.SourceDelta, dpsync.SourceFallback}, sources)
 	require.Equal(t, int64(1), c.SyncState().Deltas)
 	require.Equal(t, int64(1), c.SyncState().DeltaFallbacks)
+}
+
+// TestDeltaResetsTraffic: the traffic a status reports is counted from
+// the apply of the revision it names, whether a delta or a full snapshot
+// brought it (a staged rollout judges each revision by it).
+func TestDeltaResetsTraffic(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	store := dirStore(t)
+	cp := newFakeCP(t)
+	cfg := testConfig(t, pub)
+	cfg.CPURL, cfg.Fallback = cp.url(), store
+	var requests, errs atomic.Int64
+	cfg.Traffic = func() (int64, int64) { return requests.Load(), errs.Load() }
+	a := &fakeApplier{}
+	c, err := dpsync.New(cfg, a)
+	require.NoError(t, err)
+	run(t, c)
+	conn := cp.accept(t)
+	var hello protocol.Hello
+	cp.next(t, protocol.ActionHello, &hello)
+	p := &published{store: store, priv: priv, cfgs: map[int64]*model.Config{}}
+
+	send(t, conn, p.put(t, 0, 1, services("a.local"), nil))
+	runs(t, a, 1, p.cfgs[1])
+	requests.Store(10)
+	errs.Store(9)
+	send(t, conn, p.put(t, 1, 2, services("a.local", "b.local"), nil))
+	runs(t, a, 2, p.cfgs[2])
+	require.Equal(t, int64(1), c.SyncState().Deltas)
+	for {
+		var st protocol.Status
+		cp.next(t, protocol.ActionStatus, &st)
+		if st.Revision == 2 {
+			require.Zero(t, st.Requests, "requests of revision 1 counted for revision 2")
+			require.Zero(t, st.Errors5xx, "5xx of revision 1 counted for revision 2")
+			return
+		}
+	}
 }
