@@ -247,8 +247,11 @@ func TestStagedRollout(t *testing.T) {
 	var rollbackRev int64
 	eventually(t, time.Minute, "the plugin is rolled back", func() error {
 		code, _, err := request(http.MethodGet, admin+"/plugins/"+plugin.ID, nil)
-		if err != nil || code != http.StatusNotFound {
-			return fmt.Errorf("GET /plugins/%s: %d %v", plugin.ID, code, err)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusNotFound {
+			return fmt.Errorf("GET /plugins/%s: %d", plugin.ID, code)
 		}
 		rollbackRev = cpRevision(t, cp.admin)
 		return nil
