@@ -107,6 +107,8 @@ func TestStartSyncHTTPFallback(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return a.rev.Load() == 7 }, 20*time.Second, 20*time.Millisecond)
 	require.Equal(t, "fallback", rep.SyncState().Source)
+	// Saved to the cache directory before the test removes it.
+	require.Eventually(t, func() bool { return rep.SyncState().Cache == "ok" }, 20*time.Second, 20*time.Millisecond)
 }
 
 // closedHTTP is the URL of a loopback port nothing listens on.
