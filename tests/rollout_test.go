@@ -97,20 +97,20 @@ func cpRevision(t testing.TB, admin string) int64 {
 	return st.Revision
 }
 
+// rolloutSecretEnv is the environment variable only the main data plane
+// of TestStagedRollout has.
+const rolloutSecretEnv = "SKYPORT_ROLLOUT_TEST_SECRET"
+
 // TestStagedRollout is the staged rollout with real processes: a control
 // plane, a canary and a main data plane, the policy [canary bake 5 s,
 // main]. A write reaches canary at once and main only after the bake; a
 // revision that makes canary's upstream answer 5xx never reaches main,
 // canary returns to the last good configuration and the rollout shows
-// halted with the reason; a revision canary rejects (a vault reference
-// to an environment variable only main has) never reaches main and the
-// rollout shows halted as rejected; a rollback through the API reaches both; a main
-// data plane booting from the fallback with the control plane down comes
-// up on main's revision, not canary's.
-// rolloutSecretEnv is the environment variable only the main data plane
-// of TestStagedRollout has.
-const rolloutSecretEnv = "SKYPORT_ROLLOUT_TEST_SECRET"
-
+// halted with the reason; a revision canary rejects (a vault reference to
+// an environment variable only main has) never reaches main, the rollout
+// shows halted as rejected and both run the rollback; a rollback through
+// the API reaches both; a main data plane booting from the fallback with
+// the control plane down comes up on main's revision, not canary's.
 func TestStagedRollout(t *testing.T) {
 	dir := t.TempDir()
 	cp := startLocalCP(t, filepath.Join(dir, "cp"), nil)
