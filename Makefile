@@ -110,6 +110,13 @@ synth: build ## synthesize the CDK stack into infra/cdk.out (what `cdk deploy` d
 bench: ## benchmarks against nginx, Caddy and HAProxy; writes BENCHMARKS.md
 	./bench/run.sh
 
+SCALE_ENTITIES ?= 10000,110000,1000000
+
+.PHONY: bench-scale
+bench-scale: ## the scale benchmarks (bench/scale): POST /config, paging, data-plane memory at SCALE_ENTITIES entities; a million takes minutes and GBs
+	$(GO) test -run '^$$' -bench 'LoadConfig|ListConsumers|NestedList|ConsumerByCustomID' -benchtime 1x -timeout 60m ./bench/scale -args -scale.entities=$(SCALE_ENTITIES)
+	$(GO) test -run '^$$' -bench 'DataPlaneMemory' -benchtime 1x -timeout 60m ./bench/scale -args -scale.entities=$(SCALE_ENTITIES)
+
 .PHONY: localstack-up localstack-deploy localstack-e2e
 localstack-up: ## start LocalStack (needs LOCALSTACK_AUTH_TOKEN)
 	./localstack/up.sh

@@ -208,15 +208,17 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		Limits: limits, VaultEnv: os.LookupEnv,
 	})
 	defer px.Close()
+	releasing := &releasingProxy{Server: px}
+	defer releasing.stopRelease()
 	if o.DeclarativeConfig != "" {
-		if err := loadDeclarative(ctx, px, o.DeclarativeConfig); err != nil {
+		if err := loadDeclarative(ctx, releasing, o.DeclarativeConfig); err != nil {
 			return err
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	o.traffic = metrics.Traffic
-	reporter, err := startSync(ctx, o, px, log)
+	reporter, err := startSync(ctx, o, releasing, log)
 	if err != nil {
 		return fmt.Errorf("starting sync: %w", err)
 	}
@@ -248,7 +250,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 }
 
 // loadDeclarative applies a kong.yml file (Kong's DB-less mode).
-func loadDeclarative(ctx context.Context, px *proxy.Server, path string) error {
+func loadDeclarative(ctx context.Context, px applier, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("reading declarative configuration: %w", err)

@@ -46,11 +46,17 @@ func newLocalPresigner(base string, objects objstore.Store) *localPresigner {
 
 // PresignGet returns a URL for key valid for ttl.
 func (p *localPresigner) PresignGet(_ context.Context, key string, ttl time.Duration) (string, error) {
-	if !strings.HasPrefix(key, "snapshots/") {
-		return "", fmt.Errorf("presigning %s: only snapshots are served", key)
+	if !presignable(key) {
+		return "", fmt.Errorf("presigning %s: only snapshots and deltas are served", key)
 	}
 	exp := p.now().Add(ttl).Unix()
 	return fmt.Sprintf("%s%s%s?expires=%d&signature=%s", p.base, snapshotPath, key, exp, p.sign(key, exp)), nil
+}
+
+// presignable reports whether key is a snapshot's or a delta's, the objects
+// presigned URLs may name.
+func presignable(key string) bool {
+	return strings.HasPrefix(key, "snapshots/") || strings.HasPrefix(key, "deltas/")
 }
 
 func (p *localPresigner) sign(key string, exp int64) string {
@@ -70,7 +76,7 @@ func (p *localPresigner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	exp, err := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
 	sig, _ := hex.DecodeString(r.URL.Query().Get("signature"))
 	want, _ := hex.DecodeString(p.sign(key, exp))
-	if err != nil || !hmac.Equal(sig, want) || p.now().Unix() > exp || !strings.HasPrefix(key, "snapshots/") {
+	if err != nil || !hmac.Equal(sig, want) || p.now().Unix() > exp || !presignable(key) {
 		http.Error(w, "request signature is invalid or expired", http.StatusForbidden)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/skyport-gw/skyport/dataplane/upstream"
 	"github.com/skyport-gw/skyport/internal/model"
@@ -30,7 +31,10 @@ type service struct {
 	// hostOverride is the upstream's host_header, "" when unset.
 	hostOverride string
 	tls          *tls.Config
-	transport    *http.Transport
+	// transport is built on first use (roundTripper): of a hundred
+	// thousand services most may never be called between two applies,
+	// and each transport costs a few kilobytes.
+	transport atomic.Pointer[http.Transport]
 	// client sends plain-HTTP requests without a body (see h1Client); nil
 	// for https services.
 	client *h1Client
@@ -80,16 +84,29 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 		svc.tls = &tls.Config{InsecureSkipVerify: !verify, ServerName: svc.sni} //nolint:gosec // Kong verifies upstreams only with tls_verify
 	}
 	svc.grpc = m.Protocol == "grpc" || m.Protocol == "grpcs"
-	svc.transport = newTransport(svc)
 	if svc.scheme == "http" && !svc.grpc {
 		svc.client = newH1Client(newDialer(svc))
 	}
 	return svc, nil
 }
 
+// roundTripper returns the service's transport, built on first use.
+func (svc *service) roundTripper() *http.Transport {
+	if t := svc.transport.Load(); t != nil {
+		return t
+	}
+	t := newTransport(svc)
+	if !svc.transport.CompareAndSwap(nil, t) {
+		return svc.transport.Load()
+	}
+	return t
+}
+
 // closeIdle closes the service's idle upstream connections.
 func (svc *service) closeIdle() {
-	svc.transport.CloseIdleConnections()
+	if t := svc.transport.Load(); t != nil {
+		t.CloseIdleConnections()
+	}
 	if svc.client != nil {
 		svc.client.CloseIdleConnections()
 	}

@@ -124,9 +124,11 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		ex.sent = time.Now()
 		ex.endTry(try, req.URL.Host)
-		var rt http.RoundTripper = svc.transport
+		var rt http.RoundTripper
 		if svc.client != nil && svc.client.takes(req) {
 			rt = svc.client
+		} else {
+			rt = svc.roundTripper()
 		}
 		res, err := rt.RoundTrip(req)
 		if err == nil {

@@ -19,6 +19,8 @@ var (
 		"Where the running configuration came from (the label), always 1.", []string{"source", "cp"}, nil)
 	descRejected = prometheus.NewDesc("skyport_sync_rejected_revision",
 		"The last revision refused, 0 if none.", nil, nil)
+	descDeltas = prometheus.NewDesc("skyport_sync_deltas_total",
+		"Deltas offered by the control plane: applied, or not applied (fallback: the full snapshot was fetched).", []string{"outcome"}, nil)
 	descConns = prometheus.NewDesc("skyport_connections",
 		"Proxy connections by state, as Kong's /status reports them.", []string{"state"}, nil)
 	descRequests = prometheus.NewDesc("skyport_requests_total",
@@ -36,7 +38,7 @@ type stateCollector struct {
 // Describe implements prometheus.Collector.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHealth, descRevision, descLastApply, descReady,
-		descConnected, descSource, descRejected, descConns, descRequests} {
+		descConnected, descSource, descRejected, descDeltas, descConns, descRequests} {
 		ch <- d
 	}
 }
@@ -57,6 +59,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descConnected, prometheus.GaugeValue, b2f(st.CP == "connected"))
 		ch <- prometheus.MustNewConstMetric(descSource, prometheus.GaugeValue, 1, st.Source, st.CP)
 		ch <- prometheus.MustNewConstMetric(descRejected, prometheus.GaugeValue, float64(st.RejectedRevision))
+		ch <- prometheus.MustNewConstMetric(descDeltas, prometheus.CounterValue, float64(st.Deltas), "applied")
+		ch <- prometheus.MustNewConstMetric(descDeltas, prometheus.CounterValue, float64(st.DeltaFallbacks), "fallback")
 	}
 	m := c.m
 	for state, n := range map[string]int64{"active": m.active.Load(), "reading": m.reading.Load(),

@@ -33,7 +33,8 @@ func (s *source) Health() []upstream.TargetHealth {
 type reporter struct{}
 
 func (reporter) SyncState() status.SyncState {
-	return status.SyncState{CP: "connected", Source: "cp", RejectedRevision: 7, Cache: "lost", CacheError: "cache file missing"}
+	return status.SyncState{CP: "connected", Source: "cp", RejectedRevision: 7, Cache: "lost", CacheError: "cache file missing",
+		Deltas: 5, DeltaFallbacks: 1}
 }
 
 func call(t *testing.T, h http.Handler, path string) (int, string) {
@@ -118,7 +119,7 @@ func TestStatus(t *testing.T) {
 			"connections_reading":0,"connections_waiting":0,"connections_writing":0,"total_requests":1},
 			"configuration_hash":"0123456789abcdef0123456789abcdef","revision":42,
 			"sync":{"cp":"connected","source":"cp","last_apply":"0001-01-01T00:00:00Z","rejected_revision":7,
-			"cache":"lost","cache_error":"cache file missing"}}`},
+			"cache":"lost","cache_error":"cache file missing","deltas_applied":5,"delta_fallbacks":1}}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -155,6 +156,8 @@ func TestMetrics(t *testing.T) {
 		`skyport_sync_connected 1`,
 		`skyport_sync_source{cp="connected",source="cp"} 1`,
 		`skyport_requests_total 2`,
+		`skyport_sync_deltas_total{outcome="applied"} 5`,
+		`skyport_sync_deltas_total{outcome="fallback"} 1`,
 		`go_goroutines`,
 	} {
 		assert.Contains(t, body, want)

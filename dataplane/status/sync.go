@@ -13,7 +13,8 @@ type SyncState struct {
 	// CP is "connected", "connecting", "disconnected" or "disabled" (no --cp-url).
 	CP string `json:"cp"`
 	// Source is where the running configuration came from: "cache", "cp",
-	// "fallback" or "declarative".
+	// "delta" (a delta from the control plane applied to the previous
+	// one), "fallback" or "declarative".
 	Source string `json:"source"`
 	// LastError is the last sync or apply error; empty when none.
 	LastError string `json:"last_error,omitempty"`
@@ -37,6 +38,11 @@ type SyncState struct {
 	// it: "cluster_mismatch" (a snapshot of another cluster, or of an
 	// older epoch, refused; LastError says which and what to do).
 	Reason string `json:"reason,omitempty"`
+	// Deltas counts the deltas applied; DeltaFallbacks those offered but
+	// not applied (base not running, fetch or verification failed, result
+	// hash mismatch), for which the full snapshot was fetched.
+	Deltas         int64 `json:"deltas_applied,omitempty"`
+	DeltaFallbacks int64 `json:"delta_fallbacks,omitempty"`
 }
 
 // SyncReporter is implemented by the data plane's sync client.

@@ -89,6 +89,17 @@ func (c *Client) apply(ctx context.Context, j job) error {
 	if err := j.ptr.Check(); err != nil {
 		return fmt.Errorf("announced revision %d: %w", rev, err)
 	}
+	if j.delta != nil && v == follow {
+		err := c.applyDelta(ctx, j)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		c.state.delta(false)
+		c.log.Info("delta not applied; applying the full snapshot", "revision", rev, "base", j.delta.Base, "error", err)
+	}
 	data, err := c.fetch(ctx, j)
 	if errors.Is(err, snapshot.ErrSize) {
 		return fmt.Errorf("verifying revision %d: %w", rev, err)
@@ -108,6 +119,7 @@ func (c *Client) apply(ctx context.Context, j job) error {
 	if err := c.applier.Apply(ctx, &doc.Config, doc.Revision, j.source); err != nil {
 		return fmt.Errorf("revision %d: %w: %w", rev, ErrApply, err)
 	}
+	c.run.set(j.ptr.Identity(), doc.Revision, &doc.Config)
 	c.ident.applied(j.ptr.Identity())
 	c.state.applied(j.source, time.Now(), j.ptr.Identity())
 	c.markApplied()
@@ -153,18 +165,24 @@ func (c *Client) boot(ctx context.Context) {
 		c.lostCache(fmt.Errorf("cached configuration not usable: %w", err))
 		return
 	}
-	if cur, _ := c.applier.Current(); p.Revision <= cur {
+	cfg, rev, err := c.cachedDeltas(p, &doc.Config)
+	if err != nil {
+		c.lostCache(err)
+		return
+	}
+	if cur, _ := c.applier.Current(); rev <= cur {
 		c.state.setCache(cacheOK, nil)
 		return
 	}
-	if err := c.applier.Apply(ctx, &doc.Config, doc.Revision, SourceCache); err != nil {
-		c.lostCache(fmt.Errorf("cached revision %d: %w: %w", p.Revision, ErrApply, err))
+	if err := c.applier.Apply(ctx, cfg, rev, SourceCache); err != nil {
+		c.lostCache(fmt.Errorf("cached revision %d: %w: %w", rev, ErrApply, err))
 		return
 	}
+	c.run.set(p.Identity(), rev, cfg)
 	c.ident.applied(p.Identity())
 	c.state.applied(SourceCache, time.Now(), p.Identity())
 	c.state.setCache(cacheOK, nil)
-	c.log.Info("configuration loaded from cache", "revision", p.Revision)
+	c.log.Info("configuration loaded from cache", "revision", rev)
 }
 
 // switched logs, loudly, a move to a new epoch or an adopted cluster.

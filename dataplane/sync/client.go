@@ -112,6 +112,7 @@ type Client struct {
 	state   state
 	ident   identity
 	queue   queue
+	run     running
 	// conn is the live control plane connection, nil when there is none.
 	conn atomic.Pointer[websocket.Conn]
 	// down is signalled when the control plane becomes unreachable, so the

@@ -65,6 +65,6 @@ func (c *Client) poll(ctx context.Context, last polled) polled {
 		}
 		return last
 	}
-	c.submit(job{ptr: p, source: SourceFallback})
+	c.submit(job{ptr: p, source: SourceFallback, delta: pointerDelta(p)})
 	return polled{etag: etag, ptr: p}
 }

@@ -92,6 +92,7 @@ func noticeJob(n protocol.ConfigNotice) job {
 		},
 		url:    n.URL,
 		source: SourceCP,
+		delta:  n.Delta,
 	}
 }
 

@@ -3,6 +3,7 @@ package sync
 import (
 	stdsync "sync"
 
+	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
@@ -14,6 +15,8 @@ type job struct {
 	url string
 	// source is where the announcement came from: cp or fallback.
 	source string
+	// delta is the delta a notice offers for the revision; nil for none.
+	delta *protocol.DeltaNotice
 }
 
 // maxCandidates bounds the snapshots held for one revision.

@@ -79,6 +79,18 @@ func (s *state) applied(source string, at time.Time, id snapshot.Identity) {
 	s.outcome = protocol.Status{State: protocol.StateApplied}
 }
 
+// delta counts a delta applied, or one that was not and sent the data
+// plane to the full snapshot.
+func (s *state) delta(applied bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if applied {
+		s.s.Deltas++
+	} else {
+		s.s.DeltaFallbacks++
+	}
+}
+
 // rejected records a refused snapshot; remember marks it as not to be
 // tried again (the same revision with another digest still is).
 func (s *state) rejected(p snapshot.Pointer, err error, remember bool) {

@@ -14,6 +14,9 @@ import (
 // bucket's lifecycle expires such objects after SupersededSnapshotDays.
 const SupersededTag = "skyport:superseded"
 
+// DeltaDays is how long the bucket keeps a delta.
+const DeltaDays = 1
+
 // data holds the stateful resources.
 type data struct {
 	entities awsdynamodb.Table
@@ -97,6 +100,13 @@ func newData(s awscdk.Stack, p *Props) *data {
 				Id:         jsii.String("expire-history-records"),
 				Prefix:     jsii.String(p.SnapshotPrefix + "/revisions/"),
 				Expiration: awscdk.Duration_Days(jsii.Number(p.HistoryMaxDays)),
+			},
+			{
+				// A delta is offered once, in the notice of its revision;
+				// data planes that missed it read the full snapshot.
+				Id:         jsii.String("expire-deltas"),
+				Prefix:     jsii.String(p.SnapshotPrefix + "/deltas/"),
+				Expiration: awscdk.Duration_Days(jsii.Number(DeltaDays)),
 			},
 			{
 				Id:                                  jsii.String("expire-old-versions"),

@@ -25,8 +25,12 @@ import (
 const RevisionKey = "REVISION"
 
 // ClusterKey is the partition and sort key of the cluster identity item,
-// the one item of the entity table the publisher writes.
+// one of the two items of the entity table the publisher writes.
 const ClusterKey = "CLUSTER"
+
+// HashKey is the partition and sort key of the configuration hash item,
+// the other item of the entity table the publisher writes.
+const HashKey = "HASH"
 
 // Stack is the deployed Skyport control plane (and optional fleet).
 type Stack struct {
@@ -186,12 +190,13 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 	// already: the write adds no reach.
 	d.entities.GrantReadWriteData(publisher)
 	// The cluster identity item (created on first use, its epoch moved
-	// when the table is a restored copy): updates of that item only.
+	// when the table is a restored copy) and the configuration hash item
+	// (the hash of each revision it publishes): updates of those only.
 	publisher.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("dynamodb:UpdateItem"),
 		Resources: &[]*string{d.entities.TableArn()},
 		Conditions: &map[string]interface{}{
-			"ForAllValues:StringEquals": map[string]interface{}{"dynamodb:LeadingKeys": []string{ClusterKey}},
+			"ForAllValues:StringEquals": map[string]interface{}{"dynamodb:LeadingKeys": []string{ClusterKey, HashKey}},
 		},
 	}))
 	d.cluster.Grant(publisher, jsii.String("dynamodb:Query"), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:DeleteItem"))

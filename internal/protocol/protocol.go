@@ -109,4 +109,21 @@ type ConfigNotice struct {
 	// ClusterID and Epoch are the snapshot's identity (snapshot.Identity).
 	ClusterID string `json:"cluster_id,omitempty"`
 	Epoch     int64  `json:"epoch,omitempty"`
+	// Delta, when present, offers the same revision as a delta from an
+	// older one (internal/delta): a data plane running its base may apply
+	// it instead of the full snapshot. Older data planes ignore it.
+	Delta *DeltaNotice `json:"delta,omitempty"`
+}
+
+// DeltaNotice names a signed delta and what verifies it (delta.Pointer).
+type DeltaNotice struct {
+	Base      int64  `json:"base"`
+	Revision  int64  `json:"revision"`
+	Key       string `json:"key"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	Signature string `json:"signature"`
+	Format    string `json:"format,omitempty"`
+	// URL is a short-lived presigned GET of Key, as ConfigNotice.URL.
+	URL string `json:"url,omitempty"`
 }

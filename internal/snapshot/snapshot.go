@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/ed25519"
@@ -76,6 +77,21 @@ type Pointer struct {
 	Signature   string `json:"signature"`
 	PublishedAt string `json:"published_at"`
 	Format      string `json:"format"`
+	// Delta, when set, names the delta (internal/delta) from an older
+	// revision of the same identity to this one: a reader running its
+	// base may apply it instead of the snapshot.
+	Delta DeltaRef `json:"delta,omitzero"`
+}
+
+// DeltaRef names a stored delta to a pointer's revision and what
+// verifies it; its identity and target revision are the pointer's.
+type DeltaRef struct {
+	Base      int64  `json:"base"`
+	Key       string `json:"key"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	Signature string `json:"signature"`
+	Format    string `json:"format,omitempty"`
 }
 
 // Check refuses a pointer no reader should act on: a malformed identity,
@@ -109,26 +125,69 @@ func (d *Document) Identity() Identity { return Identity{ClusterID: d.ClusterID,
 func Key(rev int64) string { return fmt.Sprintf("snapshots/%020d.json.gz", rev) }
 
 // Encode returns the stored bytes of doc: canonical JSON (lists sorted by
-// id, map keys sorted), gzip with no timestamp, so equal documents encode
-// to equal bytes.
+// id, map keys sorted: json.Marshal's bytes), gzip with no timestamp, so
+// equal documents encode to equal bytes. The JSON is written into the
+// compressor an entity at a time, never whole.
 func Encode(doc *Document) ([]byte, error) {
 	doc.Config.Sort()
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("encoding snapshot: %w", err)
-	}
 	var buf bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err != nil {
 		return nil, fmt.Errorf("compressing snapshot: %w", err)
 	}
-	if _, err := zw.Write(raw); err != nil {
+	w := bufio.NewWriterSize(zw, 64<<10)
+	if err := writeDocument(w, doc); err != nil {
+		return nil, fmt.Errorf("encoding snapshot: %w", err)
+	}
+	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("compressing snapshot: %w", err)
 	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("compressing snapshot: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// writeDocument writes json.Marshal(doc)'s bytes: the fields before the
+// inlined configuration, then the configuration's lists.
+func writeDocument(w *bufio.Writer, doc *Document) error {
+	head, err := json.Marshal(struct {
+		Format    string `json:"format"`
+		Revision  int64  `json:"revision"`
+		CreatedAt string `json:"created_at"`
+		ClusterID string `json:"cluster_id,omitempty"`
+		Epoch     int64  `json:"epoch,omitempty"`
+	}{doc.Format, doc.Revision, doc.CreatedAt, doc.ClusterID, doc.Epoch})
+	if err != nil {
+		return err
+	}
+	if doc.Config.Empty() {
+		_, err := w.Write(head)
+		return err
+	}
+	if _, err := w.Write(head[:len(head)-1]); err != nil {
+		return err
+	}
+	if err := w.WriteByte(','); err != nil {
+		return err
+	}
+	// The configuration's object, less its opening brace.
+	return doc.Config.WriteJSON(&skipFirst{w: w}, true)
+}
+
+// skipFirst drops the first byte written through it.
+type skipFirst struct {
+	w       *bufio.Writer
+	skipped bool
+}
+
+func (s *skipFirst) Write(p []byte) (int, error) {
+	n := len(p)
+	if !s.skipped && len(p) > 0 {
+		s.skipped, p = true, p[1:]
+	}
+	_, err := s.w.Write(p)
+	return n, err
 }
 
 // Seal encodes doc and signs it, returning the stored bytes and the
@@ -219,20 +278,4 @@ func checkFormat(f string) error {
 		return fmt.Errorf("%w: %q (this build reads %d.x)", ErrFormat, f, FormatMajor)
 	}
 	return nil
-}
-
-// ConfigHash is the 32-hex hash of a configuration that a data plane
-// reports (Kong's contract); the empty configuration hashes to 32 zeros.
-func ConfigHash(cfg *model.Config) string {
-	if cfg == nil || cfg.Empty() {
-		return strings.Repeat("0", 32)
-	}
-	c := cfg.Clone()
-	c.Sort()
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return strings.Repeat("0", 32)
-	}
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:16])
 }

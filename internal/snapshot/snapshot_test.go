@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +173,15 @@ func TestConfigHash(t *testing.T) {
 	c := sampleConfig()
 	c.Services[0].Port = 81
 	require.NotEqual(t, h, snapshot.ConfigHash(&c))
+
+	// Written an entity at a time, the hash is still that of the whole
+	// configuration's JSON, as data planes of earlier releases compute it.
+	whole := sampleConfig()
+	whole.Sort()
+	raw, err := json.Marshal(&whole)
+	require.NoError(t, err)
+	sum := sha256.Sum256(raw)
+	require.Equal(t, hex.EncodeToString(sum[:16]), h)
 }
 
 func TestPointerJSON(t *testing.T) {
@@ -181,5 +193,35 @@ func TestPointerJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &m))
 	for _, k := range []string{"revision", "key", "sha256", "size", "signature", "published_at", "format"} {
 		require.Contains(t, m, k)
+	}
+}
+
+// TestEncodeIsMarshal: written an entity at a time, the stored JSON is
+// still json.Marshal's bytes of the document, so equal documents keep
+// encoding to equal bytes across releases.
+func TestEncodeIsMarshal(t *testing.T) {
+	t.Parallel()
+	full := sampleConfig()
+	tests := []struct {
+		desc string
+		doc  snapshot.Document
+	}{
+		{"empty, no identity", snapshot.Document{Format: snapshot.Format, Revision: 1, CreatedAt: "2026-01-01T00:00:00Z"}},
+		{"entities and identity", snapshot.Document{Format: snapshot.Format, Revision: 9, CreatedAt: "2026-01-01T00:00:00Z",
+			ClusterID: "4f1b6a52-2c41-4d5e-9a0b-0c3d2e1f4a5b", Epoch: 2, Config: full}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			data, err := snapshot.Encode(&tc.doc)
+			require.NoError(t, err)
+			zr, err := gzip.NewReader(bytes.NewReader(data))
+			require.NoError(t, err)
+			got, err := io.ReadAll(zr)
+			require.NoError(t, err)
+			want, err := json.Marshal(&tc.doc)
+			require.NoError(t, err)
+			require.Equal(t, string(want), string(got))
+		})
 	}
 }

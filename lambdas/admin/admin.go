@@ -29,8 +29,12 @@ const KongVersion = "3.9.3"
 const (
 	// MaxBodyBytes bounds an entity request body.
 	MaxBodyBytes = 1 << 20
-	// MaxConfigBytes bounds a POST /config body.
-	MaxConfigBytes = 8 << 20
+	// MaxConfigBytes bounds a POST /config body: a kong.yml of a million
+	// entities is 50 to 100 MB. The body is read once, into one buffer;
+	// API Gateway refuses anything above 10 MB before it reaches the
+	// handler, so on AWS a large configuration goes through an import
+	// from S3 instead.
+	MaxConfigBytes = 256 << 20
 )
 
 // DataPlanes lists the data planes connected to the control plane, a

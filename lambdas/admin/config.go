@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -84,7 +85,15 @@ func (h *Handler) loadConfig(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, cfg)
+	// The loaded configuration, written an entity at a time: as
+	// writeJSON would write it, without a buffer of its whole size.
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusCreated)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := cfg.WriteJSON(bw, false); err == nil {
+		_ = bw.WriteByte('\n')
+		_ = bw.Flush()
+	}
 }
 
 // configDocument extracts the declarative document from the body: the raw

@@ -112,23 +112,14 @@ func (h *Handler) consumerByCustomID(w http.ResponseWriter, r *http.Request, cus
 	writeJSON(w, http.StatusOK, body)
 }
 
-// findConsumer pages through the consumers for the one whose custom_id is
-// customID (custom_id is unique).
+// findConsumer returns the consumer whose custom_id is customID, by the
+// store's unique index (custom_id is unique); nil if there is none.
 func (h *Handler) findConsumer(ctx context.Context, customID string) (model.Entity, error) {
-	opts := store.ListOptions{Size: maxSize}
-	for {
-		page, err := h.opts.Store.List(ctx, model.KindConsumer, opts)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range page.Items {
-			if c, ok := e.(*model.Consumer); ok && c.CustomID != nil && *c.CustomID == customID {
-				return c, nil
-			}
-		}
-		if page.Next == "" {
-			return nil, nil
-		}
-		opts.Offset = page.Next
+	page, err := h.opts.Store.List(ctx, model.KindConsumer, store.ListOptions{
+		Size: 1, Unique: &model.UniqueKey{Field: "custom_id", Value: customID},
+	})
+	if err != nil || len(page.Items) == 0 {
+		return nil, err
 	}
+	return page.Items[0], nil
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"sort"
 
@@ -101,7 +102,7 @@ func (h *Handler) enabledPlugins(r *http.Request) ([]string, error) {
 // status serves GET /status: store reachability, request counters and the
 // hash of the current configuration.
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	cfg, rev, err := h.opts.Store.Export(r.Context())
+	hash, rev, err := h.configHash(r.Context())
 	reachable := err == nil
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "admin api status: store unreachable", "error", err)
@@ -119,7 +120,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	if reachable {
-		body["configuration_hash"] = snapshot.ConfigHash(cfg)
+		body["configuration_hash"] = hash
 		body["revision"] = rev
 	}
 	status := http.StatusOK
@@ -127,4 +128,24 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, body)
+}
+
+// configHash returns the hash of the current configuration and its
+// revision: the hash recorded with the revision (by the publisher when it
+// published it), or, when none is recorded for the newest revision yet,
+// computed from an export once and recorded.
+func (h *Handler) configHash(ctx context.Context) (string, int64, error) {
+	hash, rev, ok, err := h.opts.Store.ConfigHash(ctx)
+	if err != nil || ok {
+		return hash, rev, err
+	}
+	cfg, rev, err := h.opts.Store.Export(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	hash = snapshot.ConfigHash(cfg)
+	if err := h.opts.Store.RecordConfigHash(ctx, rev, hash); err != nil {
+		h.log.WarnContext(ctx, "admin api status: recording the configuration hash", "revision", rev, "error", err)
+	}
+	return hash, rev, nil
 }

@@ -95,6 +95,18 @@ func testStatus(t *testing.T, c *client) {
 	b = c.must(http.StatusOK, "GET", "/status", nil)
 	require.Len(t, b["configuration_hash"], 32)
 	require.NotEqual(t, strings.Repeat("0", 32), b["configuration_hash"])
+
+	// The hash computed for the revision is kept with it, and a hash kept
+	// with the current revision is what /status reports, unexported.
+	ctx := context.Background()
+	hash, rev, ok, err := c.store.ConfigHash(ctx)
+	require.NoError(t, err)
+	require.True(t, ok, "GET /status recorded the hash it computed")
+	require.Equal(t, b["configuration_hash"], hash)
+	require.NoError(t, c.store.RecordConfigHash(ctx, rev, "recorded-by-the-publisher"))
+	b = c.must(http.StatusOK, "GET", "/status", nil)
+	require.Equal(t, "recorded-by-the-publisher", b["configuration_hash"])
+	require.EqualValues(t, rev, b["revision"])
 }
 
 // failingDataPlanes is a registry that cannot be read.

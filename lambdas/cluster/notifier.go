@@ -90,12 +90,21 @@ func Notice(ctx context.Context, p snapshot.Pointer, presigner objstore.Presigne
 		ClusterID: p.ClusterID,
 		Epoch:     p.Epoch,
 	}
+	if d := p.Delta; d.Key != "" {
+		n.Delta = &protocol.DeltaNotice{Base: d.Base, Revision: p.Revision, Key: d.Key, SHA256: d.SHA256,
+			Size: d.Size, Signature: d.Signature, Format: d.Format}
+	}
 	if presigner != nil {
 		url, err := presigner.PresignGet(ctx, p.Key, PresignTTL)
 		if err != nil {
 			return nil, fmt.Errorf("presigning %s: %w", p.Key, err)
 		}
 		n.URL = url
+		if n.Delta != nil {
+			if n.Delta.URL, err = presigner.PresignGet(ctx, n.Delta.Key, PresignTTL); err != nil {
+				return nil, fmt.Errorf("presigning %s: %w", n.Delta.Key, err)
+			}
+		}
 	}
 	data, err := json.Marshal(n)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/internal/delta"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/motoserver"
 	"github.com/skyport-gw/skyport/internal/objstore"
@@ -221,6 +222,28 @@ func TestStreamToSnapshot(t *testing.T) {
 	require.Equal(t, rev2, ptrs[0].Revision)
 	require.Equal(t, ptrs[0], readLatest(t, objects))
 	require.Equal(t, []string{snapshot.LatestKey, id.Key(rev), id.Key(rev2)}, keys(t, objects))
+	// Beside it, the delta from the revision before, which the racing
+	// publishers agree on, read from S3 and offered in the notice.
+	require.Equal(t, []string{delta.Key(id.Identity, rev, rev2)}, deltaKeys(t, objects))
+	var offered *protocol.DeltaNotice
+	api.mu.Lock()
+	for _, n := range api.received["live="] {
+		if n.Revision == rev2 && n.Delta != nil {
+			offered = n.Delta
+		}
+	}
+	api.mu.Unlock()
+	require.NotNil(t, offered, "a notice of revision %d offers its delta", rev2)
+	require.Equal(t, rev, offered.Base)
+	ddata, _, err := objects.Get(ctx, offered.Key)
+	require.NoError(t, err)
+	dptr := delta.Pointer{ClusterID: id.ClusterID, Epoch: id.Epoch, Base: offered.Base, Revision: offered.Revision,
+		Key: offered.Key, SHA256: offered.SHA256, Size: offered.Size, Signature: offered.Signature, Format: offered.Format}
+	ddoc, err := delta.Open(ddata, dptr, pubKey)
+	require.NoError(t, err)
+	applied, err := delta.Apply(&doc.Config, rev, ddoc)
+	require.NoError(t, err, "revision %d's snapshot plus the delta is revision %d", rev, rev2)
+	require.Len(t, applied.Services, 2)
 	_, err = poller.Poll(ctx)
 	require.NoError(t, err)
 	require.Equal(t, rev2, readLatest(t, objects).Revision)

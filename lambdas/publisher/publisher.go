@@ -3,6 +3,12 @@
 // to object storage, moves latest.json forward with compare-and-swap, and
 // tells connected data planes.
 //
+// Beside each snapshot but an epoch's first, it writes the delta from the
+// revision latest.json named (internal/delta), diffed against the index
+// of the revision it published last (or of that snapshot, read back), and
+// offers it in the config notice; data planes running its base apply it
+// instead of the full snapshot.
+//
 // Publishing is idempotent: duplicate or out-of-order triggers, and two
 // publishers racing, leave one snapshot per revision and a pointer that
 // never moves backwards. Nothing is written when the export fails.
@@ -22,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/skyport-gw/skyport/internal/model"
@@ -42,6 +49,26 @@ type Source interface {
 	Identity(ctx context.Context) (store.Identity, error)
 	// NewEpoch starts epoch to of the store's cluster (store.Store).
 	NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error)
+}
+
+// hashRecorder is a Source that keeps the configuration hash of a
+// revision with it (store.Store does), so that GET /status need not
+// export the configuration to report it.
+type hashRecorder interface {
+	RecordConfigHash(ctx context.Context, rev int64, hash string) error
+}
+
+// recordHash records the hash of the configuration just published at rev,
+// when the source keeps hashes. A failure costs only a later export by
+// GET /status: it is logged, not returned.
+func (p *Publisher) recordHash(ctx context.Context, rev int64, cfg *model.Config) {
+	rec, ok := p.opts.Source.(hashRecorder)
+	if !ok {
+		return
+	}
+	if err := rec.RecordConfigHash(ctx, rev, snapshot.ConfigHash(cfg)); err != nil {
+		p.opts.Logger.WarnContext(ctx, "recording the configuration hash", "revision", rev, "error", err)
+	}
 }
 
 // Stepper moves staged rollouts forward; it reports whether the
@@ -107,6 +134,9 @@ type Options struct {
 	// Throttle paces posts API Gateway throttles; DefaultThrottle when
 	// zero.
 	Throttle Throttle
+	// NoDeltas turns deltas off: every revision is announced by its
+	// full snapshot only.
+	NoDeltas bool
 	// Logger defaults to slog.Default(); Clock to time.Now.
 	Logger *slog.Logger
 	Clock  func() time.Time
@@ -115,6 +145,9 @@ type Options struct {
 // Publisher publishes snapshots. It is safe for concurrent use.
 type Publisher struct {
 	opts Options
+
+	mu   sync.Mutex
+	last published // the index of the revision written last
 }
 
 // New returns a Publisher; it fills the options' defaults.
@@ -248,10 +281,12 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if err := p.record(ctx, id, rev, cfg, cur, at, history.StatePublished, ""); err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
+	ptr.Delta = p.writeDelta(ctx, cur, id, rev, cfg)
 	final, err := p.advance(ctx, ptr, cur, etag)
 	if err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
+	p.recordHash(ctx, rev, cfg)
 	if final == ptr {
 		p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
 			"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch)

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,9 +119,18 @@ func readLatest(t *testing.T, objects objstore.Store) snapshot.Pointer {
 	return p
 }
 
+// keys lists latest.json and the snapshots (deltas aside: deltaKeys).
 func keys(t *testing.T, objects objstore.Store) []string {
 	t.Helper()
 	k, err := objects.List(context.Background(), "")
+	require.NoError(t, err)
+	return slices.DeleteFunc(k, func(key string) bool { return strings.HasPrefix(key, "deltas/") })
+}
+
+// deltaKeys lists the deltas.
+func deltaKeys(t *testing.T, objects objstore.Store) []string {
+	t.Helper()
+	k, err := objects.List(context.Background(), "deltas/")
 	require.NoError(t, err)
 	return k
 }

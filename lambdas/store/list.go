@@ -28,6 +28,9 @@ func (o ListOptions) Matches(e model.Entity) bool {
 	if o.Parent != nil && !hasReference(e, *o.Parent) {
 		return false
 	}
+	if o.Unique != nil && !slices.Contains(e.UniqueKeys(), *o.Unique) {
+		return false
+	}
 	if len(o.Tags) == 0 {
 		return true
 	}

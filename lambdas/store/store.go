@@ -89,6 +89,10 @@ type ListOptions struct {
 	// Parent filters by a foreign key, for nested collections
 	// (routes of a service: {Field: "service", Kind: services, ID: …}).
 	Parent *model.Reference
+	// Unique keeps only the entity holding this unique value (a
+	// consumer's custom_id): a lookup by the store's unique index, not a
+	// scan.
+	Unique *model.UniqueKey
 }
 
 // Page is one page of a listing.
@@ -150,6 +154,15 @@ type Store interface {
 	// consistently; it never returns a partial set (ErrUnstable when
 	// concurrent writes kept it from reading one).
 	Export(ctx context.Context) (*model.Config, int64, error)
+	// ConfigHash returns the configuration hash (snapshot.ConfigHash)
+	// recorded for the current revision rev; ok is false when none is
+	// recorded for it (a write came after the last record).
+	ConfigHash(ctx context.Context) (hash string, rev int64, ok bool, err error)
+	// RecordConfigHash keeps hash as the configuration hash of revision
+	// rev, computed by whoever read that revision whole (the publisher,
+	// or GET /status once). A record of a newer revision is kept: a late
+	// record never replaces it. It does not raise the revision.
+	RecordConfigHash(ctx context.Context, rev int64, hash string) error
 	// Changes returns the history entries after revision since, oldest
 	// first, at most limit of them (0 means 100).
 	Changes(ctx context.Context, since int64, limit int) ([]Change, error)

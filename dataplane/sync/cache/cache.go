@@ -10,7 +10,9 @@
 // process's user and writable by no one else, in a directory of the same
 // kind, are read with bounds, and the snapshot is verified with the
 // publisher's key; a snapshot older than the mark, or of another cluster
-// identity than the mark's, is refused.
+// identity than the mark's, is refused. Beside them, DeltaFile holds the
+// deltas applied since the snapshot, verified and applied on top of it at
+// boot.
 package cache
 
 import (
@@ -93,8 +95,14 @@ func (c *Cache) Load() (*snapshot.Document, snapshot.Pointer, error) {
 	case err != nil:
 		return nil, snapshot.Pointer{}, err
 	}
-	if m.behind(p) {
-		return nil, snapshot.Pointer{}, fmt.Errorf("%w: cached revision %d of %s, applied %d of %s", ErrStale, p.Revision, p.Identity(), m.Revision, m.Identity())
+	// The revision the cache reaches is its delta chain's end.
+	reach := p
+	if chain := c.chain(p); len(chain) > 0 {
+		last := chain[len(chain)-1].Pointer
+		reach.Revision, reach.SHA256 = last.Revision, last.SHA256
+	}
+	if m.behind(reach) {
+		return nil, snapshot.Pointer{}, fmt.Errorf("%w: cached revision %d of %s, applied %d of %s", ErrStale, reach.Revision, p.Identity(), m.Revision, m.Identity())
 	}
 	doc, err := snapshot.Open(data, p, c.key)
 	if err != nil {
@@ -177,12 +185,18 @@ func (c *Cache) save(data []byte, p snapshot.Pointer, replace bool) error {
 		if err := c.advance(p, true); err != nil {
 			return err
 		}
-		return c.write(data, p)
+		if err := c.write(data, p); err != nil {
+			return err
+		}
+		return c.dropDeltas()
 	}
 	if m, err := c.mark(); err == nil && m.behind(p) {
 		return fmt.Errorf("caching snapshot: %w: revision %d of %s, applied %d of %s", ErrStale, p.Revision, p.Identity(), m.Revision, m.Identity())
 	}
 	if err := c.write(data, p); err != nil {
+		return err
+	}
+	if err := c.dropDeltas(); err != nil {
 		return err
 	}
 	return c.advance(p, false)

@@ -25,6 +25,9 @@ type Mark struct {
 	// saved before identities existed (or of an unidentified snapshot).
 	ClusterID string `json:"cluster_id,omitempty"`
 	Epoch     int64  `json:"epoch,omitempty"`
+	// Delta is set when the revision was reached by a delta (DeltaFile),
+	// SHA256 being the delta's: the revision's snapshot may replace it.
+	Delta bool `json:"delta,omitempty"`
 }
 
 // Identity returns the cluster and epoch of the marked revision.
@@ -38,7 +41,7 @@ func (m Mark) behind(p snapshot.Pointer) bool {
 	if m.Revision == 0 {
 		return false
 	}
-	return p.Identity() != m.Identity() || p.Revision < m.Revision || (p.Revision == m.Revision && p.SHA256 != m.SHA256)
+	return p.Identity() != m.Identity() || p.Revision < m.Revision || (p.Revision == m.Revision && p.SHA256 != m.SHA256 && !m.Delta)
 }
 
 // Mark returns the high-water mark: the zero Mark when nothing was saved.

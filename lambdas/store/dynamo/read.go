@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -195,6 +196,12 @@ func (s *Store) List(ctx context.Context, k model.Kind, opts store.ListOptions) 
 }
 
 func (s *Store) list(ctx context.Context, gen string, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	if opts.Unique != nil {
+		return s.listUnique(ctx, gen, k, after, opts)
+	}
+	if opts.Parent != nil && opts.Parent.Kind != "" {
+		return s.listChildren(ctx, gen, k, after, opts)
+	}
 	size := opts.PageSize()
 	var page store.Page
 	err := s.query(ctx, entityPK(gen, k), after, "", func(it item) (bool, error) {
@@ -211,6 +218,79 @@ func (s *Store) list(ctx context.Context, gen string, k model.Kind, after string
 	})
 	if err != nil {
 		return store.Page{}, fmt.Errorf("listing %s: %w", k, err)
+	}
+	return page, nil
+}
+
+// listUnique returns the page of the one entity holding opts.Unique, by
+// the unique guard item.
+func (s *Store) listUnique(ctx context.Context, gen string, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	if len(uniqueSK(*opts.Unique)) > maxSortKey {
+		return store.Page{}, nil
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            uniqueKey(gen, k, *opts.Unique),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return store.Page{}, fmt.Errorf("listing %s by %s: %w", k, opts.Unique.Field, err)
+	}
+	owner := stringAttr(out.Item, attrOwner)
+	if owner == "" || (after != "" && owner <= after) {
+		return store.Page{}, nil
+	}
+	v, err := s.get(ctx, gen, k, owner)
+	if err != nil || v.Entity == nil || !opts.Matches(v.Entity) {
+		return store.Page{}, err
+	}
+	return store.Page{Items: []model.Entity{v.Entity}}, nil
+}
+
+// listChildren pages through the entities of kind k that reference
+// opts.Parent by the parent's reverse references, whose sort keys for
+// one parent and kind are in referrer id order: a page costs its own
+// entities, not a read of every entity of the kind.
+func (s *Store) listChildren(ctx context.Context, gen string, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	parent := opts.Parent
+	prefix := parent.ID + "#" + string(k) + "#"
+	// Every sort key of a referrer whose id is after `after` sorts after
+	// prefix+after+"$" ('$' follows the '#' that ends an id), and every
+	// other one before it.
+	from := prefix
+	if after != "" {
+		from = prefix + after + "$"
+	}
+	size := opts.PageSize()
+	var page store.Page
+	err := s.query(ctx, refPK(gen, parent.Kind), from, "", func(it item) (bool, error) {
+		sk := stringAttr(it, attrSK)
+		if !strings.HasPrefix(sk, prefix) {
+			return false, nil
+		}
+		r, ok := parseRefSK(parent.ID, sk)
+		if !ok || r.field != parent.Field {
+			return true, nil
+		}
+		v, err := s.get(ctx, gen, k, r.id)
+		if err != nil || v.Entity == nil {
+			// A reference without its entity is one a concurrent
+			// replace left behind in a generation no longer current:
+			// List's generation check starts over.
+			return err == nil, err
+		}
+		if !opts.Matches(v.Entity) {
+			return true, nil
+		}
+		if len(page.Items) == size {
+			page.Next = store.EncodeOffset(page.Items[size-1].Meta().ID)
+			return false, nil
+		}
+		page.Items = append(page.Items, v.Entity)
+		return true, nil
+	})
+	if err != nil {
+		return store.Page{}, fmt.Errorf("listing %s of %s %s: %w", k, parent.Kind, parent.ID, err)
 	}
 	return page, nil
 }

@@ -5,6 +5,8 @@
 //	pk="REVISION"           sk="REVISION"        revision (N), gen (S): the current generation
 //	pk="CLUSTER"            sk="CLUSTER"         cluster_id (S), epoch (N), table_id (S): the
 //	                        identity (store.Identity) and the table its epoch began in
+//	pk="HASH"               sk="HASH"            revision (N), hash (S): the configuration
+//	                        hash recorded for that revision (RecordConfigHash)
 //	pk="CHANGE"             sk=<20-digit rev>    data: the change record (store.Change JSON)
 //	pk="G#<gen>#E#<kind>"   sk=<id>              data: the entity JSON, ver (N): its version
 //	pk="G#<gen>#U#<kind>"   sk=<field>#<value>   owner: the id holding a unique value

@@ -85,6 +85,14 @@ func (p *pool) Changes(ctx context.Context, since int64, limit int) ([]store.Cha
 	return p.pick().Changes(ctx, since, limit)
 }
 
+func (p *pool) ConfigHash(ctx context.Context) (string, int64, bool, error) {
+	return p.pick().ConfigHash(ctx)
+}
+
+func (p *pool) RecordConfigHash(ctx context.Context, rev int64, hash string) error {
+	return p.pick().RecordConfigHash(ctx, rev, hash)
+}
+
 func (p *pool) Identity(ctx context.Context) (store.Identity, error) { return p.pick().Identity(ctx) }
 
 func (p *pool) NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error) {

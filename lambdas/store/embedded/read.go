@@ -87,37 +87,107 @@ func (s *Store) List(ctx context.Context, k model.Kind, opts store.ListOptions) 
 			return store.Page{}, err
 		}
 	}
-	size := opts.PageSize()
 	var page store.Page
 	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(entityBucket(k)).Cursor()
-		key, v := c.First()
-		if after != "" {
-			key, v = c.Seek([]byte(after))
-			if key != nil && bytes.Equal(key, []byte(after)) {
-				key, v = c.Next()
-			}
+		var err error
+		switch {
+		case opts.Unique != nil:
+			page, err = listUnique(tx, k, after, opts)
+		case opts.Parent != nil && opts.Parent.Kind != "":
+			page, err = listChildren(tx, k, after, opts)
+		default:
+			page, err = listAll(tx, k, after, opts)
 		}
-		for ; key != nil; key, v = c.Next() {
-			e, err := store.DecodeEntity(k, v)
-			if err != nil {
-				return err
-			}
-			if !opts.Matches(e) {
-				continue
-			}
-			if len(page.Items) == size {
-				page.Next = store.EncodeOffset(page.Items[size-1].Meta().ID)
-				return nil
-			}
-			page.Items = append(page.Items, e)
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return store.Page{}, fmt.Errorf("listing %s: %w", k, err)
 	}
 	return page, nil
+}
+
+// listUnique returns the page of the one entity holding opts.Unique, by
+// the unique index.
+func listUnique(tx *bolt.Tx, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	id := tx.Bucket(uniqueBucket(k)).Get(uniqueKey(*opts.Unique))
+	if id == nil || (after != "" && string(id) <= after) {
+		return store.Page{}, nil
+	}
+	e, err := txn{tx: tx}.get(k, string(id))
+	if err != nil || e == nil || !opts.Matches(e) {
+		return store.Page{}, err
+	}
+	return store.Page{Items: []model.Entity{e}}, nil
+}
+
+// listAll pages through the entity bucket of kind k from after.
+func listAll(tx *bolt.Tx, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	var p pager
+	p.size = opts.PageSize()
+	c := tx.Bucket(entityBucket(k)).Cursor()
+	key, v := c.First()
+	if after != "" {
+		key, v = c.Seek([]byte(after))
+		if key != nil && bytes.Equal(key, []byte(after)) {
+			key, v = c.Next()
+		}
+	}
+	for ; key != nil; key, v = c.Next() {
+		e, err := store.DecodeEntity(k, v)
+		if err != nil {
+			return store.Page{}, err
+		}
+		if opts.Matches(e) && !p.add(e) {
+			break
+		}
+	}
+	return p.page, nil
+}
+
+// listChildren pages through the entities of kind k that reference
+// opts.Parent, by the reference index (whose keys for one parent and
+// kind are in referrer id order), reading only those entities.
+func listChildren(tx *bolt.Tx, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	var p pager
+	p.size = opts.PageSize()
+	parent := opts.Parent
+	prefix := []byte(string(parent.Kind) + "\x00" + parent.ID + "\x00" + string(k) + "\x00")
+	entities := tx.Bucket(entityBucket(k))
+	c := tx.Bucket(refsBucket).Cursor()
+	for key, _ := c.Seek(append(bytes.Clone(prefix), after...)); key != nil && bytes.HasPrefix(key, prefix); key, _ = c.Next() {
+		id, field, ok := bytes.Cut(key[len(prefix):], []byte{0})
+		if !ok || string(field) != parent.Field || (after != "" && string(id) <= after) {
+			continue
+		}
+		v := entities.Get(id)
+		if v == nil {
+			return store.Page{}, fmt.Errorf("the reference index names %s %s, which does not exist", k, id)
+		}
+		e, err := store.DecodeEntity(k, v)
+		if err != nil {
+			return store.Page{}, err
+		}
+		if opts.Matches(e) && !p.add(e) {
+			break
+		}
+	}
+	return p.page, nil
+}
+
+// pager fills one page; add reports false once the page is full and the
+// entity offered proved that more follow.
+type pager struct {
+	size int
+	page store.Page
+}
+
+func (p *pager) add(e model.Entity) bool {
+	if len(p.page.Items) == p.size {
+		p.page.Next = store.EncodeOffset(p.page.Items[p.size-1].Meta().ID)
+		return false
+	}
+	p.page.Items = append(p.page.Items, e)
+	return true
 }
 
 // Export implements store.Store: one read transaction.

@@ -33,6 +33,9 @@ var (
 	revisionKey   = []byte("revision")
 )
 
+// initialMmap is the size of the file's first memory mapping.
+const initialMmap = 1 << 30
+
 func entityBucket(k model.Kind) []byte  { return []byte("e:" + string(k)) }
 func uniqueBucket(k model.Kind) []byte  { return []byte("u:" + string(k)) }
 func versionBucket(k model.Kind) []byte { return []byte("v:" + string(k)) }
@@ -47,7 +50,18 @@ type Store struct {
 
 // Open opens (creating if needed) the store in the file at path.
 func Open(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: 5 * time.Second,
+		// Address space, not memory: a file that outgrows its mapping is
+		// remapped, and every remap copies each node the open write
+		// transaction holds, which a large replace paid for again and
+		// again as the file doubled.
+		InitialMmapSize: initialMmap,
+		// A replace frees every page of the configuration it replaces;
+		// the map freelist finds and merges free pages without sorting
+		// them all on every commit.
+		FreelistType: bolt.FreelistMapType,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}

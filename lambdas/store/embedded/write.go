@@ -143,27 +143,15 @@ func (s *Store) Delete(ctx context.Context, k model.Kind, id string, ver store.V
 	})
 }
 
-// ReplaceAll implements store.Store.
+// ReplaceAll implements store.Store: the configuration is checked before
+// the transaction (planReplace), then written in key order.
 func (s *Store) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origin) (int64, error) {
+	r, err := planReplace(cfg)
+	if err != nil {
+		return 0, err
+	}
 	return s.write(ctx, o, func(t txn) ([]string, error) {
-		if err := t.clear(); err != nil {
-			return nil, err
-		}
-		var err error
-		cfg.Each(func(e model.Entity) {
-			if err != nil {
-				return
-			}
-			if old, gerr := t.get(e.Kind(), e.Meta().ID); gerr != nil || old != nil {
-				err = gerr
-				if old != nil {
-					err = store.PrimaryKeyViolation(e.Meta().ID)
-				}
-				return
-			}
-			err = t.insert(e)
-		})
-		if err != nil {
+		if err := r.write(t); err != nil {
 			return nil, err
 		}
 		return []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}, nil

@@ -35,6 +35,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("LostUpdates", func(t *testing.T) { t.Parallel(); testLostUpdates(t, open) })
 	t.Run("DeleteRace", func(t *testing.T) { t.Parallel(); testDeleteRace(t, open) })
 	t.Run("Identity", func(t *testing.T) { t.Parallel(); testIdentity(t, open) })
+	t.Run("ConfigHash", func(t *testing.T) { t.Parallel(); testConfigHash(t, open) })
+	t.Run("ListUnique", func(t *testing.T) { t.Parallel(); testListUnique(t, open) })
 }
 
 // requireCode asserts that err is a *model.Error with code c.

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// releaseDelay is how long after an apply its garbage is handed back to
+// the operating system: by then the fetch, decode and compile buffers
+// are unreferenced, and a burst of applies pays for one release.
+const releaseDelay = 2 * time.Second
+
+// releasingProxy is the proxy whose applies are followed by a release of
+// the memory they freed. An apply holds the document, the decoded
+// configuration and the old and new compiled ones at once, several times
+// the running configuration; Go returns such a peak to the system only
+// slowly, so a data plane with a million entities would keep gigabytes
+// resident that it no longer uses.
+type releasingProxy struct {
+	*proxy.Server
+	mu    sync.Mutex
+	timer *time.Timer
+}
+
+// Apply implements applier.
+func (p *releasingProxy) Apply(ctx context.Context, cfg *model.Config, revision int64, source string) error {
+	err := p.Server.Apply(ctx, cfg, revision, source)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.timer == nil {
+		p.timer = time.AfterFunc(releaseDelay, releaseMemory)
+	} else {
+		p.timer.Reset(releaseDelay)
+	}
+	return err
+}
+
+// stopRelease stops a pending release.
+func (p *releasingProxy) stopRelease() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+}
+
+// releaseMemory collects twice, then returns every free page to the
+// system. The first collection moves what sync.Pools hold to their
+// victim caches and the second drops it: encoding/json pools its encode
+// buffers, and hashing a configuration leaves one as large as the
+// configuration's JSON there, which an idle data plane, allocating
+// nothing, would otherwise keep for good.
+func releaseMemory() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}

@@ -1,0 +1,117 @@
+package cache_test
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/dataplane/sync/cache"
+	"github.com/skyport-gw/skyport/internal/delta"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+// hosted is seal's configuration with the service's host for rev.
+func hosted(rev int64) *model.Config {
+	name := "svc"
+	return &model.Config{Services: []*model.Service{{Base: model.Base{ID: "0b5c2f4e-8f5a-4d38-9a51-3f0f2a1c7e01"},
+		Name: &name, Host: fmt.Sprintf("r%d.example.com", rev), Protocol: "http", Port: 80}}}
+}
+
+// sealDelta seals the delta from base to rev, the service's host moving
+// from base's to rev's.
+func sealDelta(t *testing.T, priv ed25519.PrivateKey, base, rev int64) ([]byte, delta.Pointer) {
+	t.Helper()
+	doc, err := delta.Diff(snapshot.Identity{}, base, hosted(base), rev, hosted(rev))
+	require.NoError(t, err)
+	data, p, err := delta.Seal(doc, priv, time.Now())
+	require.NoError(t, err)
+	return data, p
+}
+
+func TestDeltaChain(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "dp")
+	c := cache.New(dir, pub)
+
+	data, p, err := snapshot.Seal(&snapshot.Document{Revision: 3, Config: *hosted(3)}, priv, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, c.Save(data, p))
+	d1, p1 := sealDelta(t, priv, 3, 5)
+	require.NoError(t, c.AppendDelta(d1, p1))
+	d2, p2 := sealDelta(t, priv, 5, 6)
+	require.NoError(t, c.AppendDelta(d2, p2))
+	gap, pg := sealDelta(t, priv, 7, 8)
+	require.ErrorIs(t, c.AppendDelta(gap, pg), cache.ErrChainGap)
+
+	doc, lp, err := c.Load()
+	require.NoError(t, err)
+	require.EqualValues(t, 3, lp.Revision, "the snapshot stays")
+	m, err := c.Mark()
+	require.NoError(t, err)
+	require.EqualValues(t, 6, m.Revision, "the mark is the chain's end")
+	docs, err := c.Deltas(lp)
+	require.NoError(t, err)
+	require.Len(t, docs, 2)
+	cfg, rev := &doc.Config, lp.Revision
+	for _, d := range docs {
+		cfg, err = delta.Apply(cfg, rev, d)
+		require.NoError(t, err)
+		rev = d.Revision
+	}
+	require.EqualValues(t, 6, rev)
+	require.Equal(t, snapshot.ConfigHash(hosted(6)), snapshot.ConfigHash(cfg))
+
+	// A chain signed by another key stops where it fails to verify.
+	_, otherPriv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	d3, p3 := sealDelta(t, otherPriv, 6, 7)
+	require.NoError(t, c.AppendDelta(d3, p3))
+	docs, err = c.Deltas(lp)
+	require.ErrorIs(t, err, snapshot.ErrSignature)
+	require.Len(t, docs, 2)
+
+	// A snapshot saved drops the chain.
+	data, p, err = snapshot.Seal(&snapshot.Document{Revision: 9, Config: *hosted(9)}, priv, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, c.Save(data, p))
+	_, err = os.Stat(filepath.Join(dir, cache.DeltaFile))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	docs, err = c.Deltas(p)
+	require.NoError(t, err)
+	require.Empty(t, docs)
+
+	// The chain is bounded.
+	rev = 9
+	for range cache.MaxChain {
+		d, dp := sealDelta(t, priv, rev, rev+1)
+		require.NoError(t, c.AppendDelta(d, dp))
+		rev++
+	}
+	d, dp := sealDelta(t, priv, rev, rev+1)
+	require.ErrorIs(t, c.AppendDelta(d, dp), cache.ErrChainFull)
+
+	// A damaged chain file is an empty chain, which leaves the snapshot
+	// behind the mark: not booted from.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, cache.DeltaFile), []byte("{"), 0o600))
+	docs, err = c.Deltas(p)
+	require.NoError(t, err)
+	require.Empty(t, docs)
+	_, _, err = c.Load()
+	require.ErrorIs(t, err, cache.ErrStale)
+
+	// The running revision's snapshot replaces the mark a delta set.
+	data, p, err = snapshot.Seal(&snapshot.Document{Revision: rev, Config: *hosted(rev)}, priv, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, c.Save(data, p))
+	_, lp, err = c.Load()
+	require.NoError(t, err)
+	require.Equal(t, rev, lp.Revision)
+}
