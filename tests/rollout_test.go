@@ -12,8 +12,8 @@ import (
 )
 
 // startWaveDP starts a data plane labelled ring:<ring> that reports its
-// traffic every second after an apply.
-func startWaveDP(t testing.TB, name, ring, cpURL, fallback, verifyKey, cache string) *dataPlane {
+// traffic every second after an apply, with env added to its environment.
+func startWaveDP(t testing.TB, name, ring, cpURL, fallback, verifyKey, cache string, env ...string) *dataPlane {
 	t.Helper()
 	dp := &dataPlane{proxy: addr(freePort(t)), tls: addr(freePort(t)), status: addr(freePort(t)), cache: cache, name: name}
 	args := []string{"dp", "--node-id", name, "--labels", "ring:" + ring, "--report-interval", "1s",
@@ -22,7 +22,7 @@ func startWaveDP(t testing.TB, name, ring, cpURL, fallback, verifyKey, cache str
 	if cpURL != "" {
 		args = append(args, "--cp-url", cpURL)
 	}
-	dp.proc = start(t, name, nil, args...)
+	dp.proc = start(t, name, env, args...)
 	return dp
 }
 
@@ -78,9 +78,13 @@ func revisionOf(t testing.TB, admin, method, path string, body any, want int) in
 	if err != nil || code != want {
 		t.Fatalf("%s %s: %d %v: %s", method, path, code, err, data)
 	}
-	var out map[string]any
-	_ = json.Unmarshal(data, &out)
-	code, data, err = request(http.MethodGet, "http://"+admin+"/status", nil)
+	return cpRevision(t, admin)
+}
+
+// cpRevision reads the control plane's latest revision from /status.
+func cpRevision(t testing.TB, admin string) int64 {
+	t.Helper()
+	code, data, err := request(http.MethodGet, "http://"+admin+"/status", nil)
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("GET /status: %d %v", code, err)
 	}
@@ -93,14 +97,20 @@ func revisionOf(t testing.TB, admin, method, path string, body any, want int) in
 	return st.Revision
 }
 
+// rolloutSecretEnv is the environment variable only the main data plane
+// of TestStagedRollout has.
+const rolloutSecretEnv = "SKYPORT_ROLLOUT_TEST_SECRET"
+
 // TestStagedRollout is the staged rollout with real processes: a control
 // plane, a canary and a main data plane, the policy [canary bake 5 s,
 // main]. A write reaches canary at once and main only after the bake; a
 // revision that makes canary's upstream answer 5xx never reaches main,
 // canary returns to the last good configuration and the rollout shows
-// halted with the reason; a rollback through the API reaches both; a main
-// data plane booting from the fallback with the control plane down comes
-// up on main's revision, not canary's.
+// halted with the reason; a revision canary rejects (a vault reference to
+// an environment variable only main has) never reaches main, the rollout
+// shows halted as rejected and both run the rollback; a rollback through
+// the API reaches both; a main data plane booting from the fallback with
+// the control plane down comes up on main's revision, not canary's.
 func TestStagedRollout(t *testing.T) {
 	dir := t.TempDir()
 	cp := startLocalCP(t, filepath.Join(dir, "cp"), nil)
@@ -114,7 +124,8 @@ func TestStagedRollout(t *testing.T) {
 	pub := filepath.Join(cp.dataDir, "publisher.pub")
 	fallback := "file://" + filepath.Join(cp.dataDir, "snapshots")
 	canary := startWaveDP(t, "canary", "canary", "ws://"+cp.cluster, fallback, pub, filepath.Join(dir, "canary"))
-	main := startWaveDP(t, "main", "main", "ws://"+cp.cluster, fallback, pub, filepath.Join(dir, "main"))
+	main := startWaveDP(t, "main", "main", "ws://"+cp.cluster, fallback, pub, filepath.Join(dir, "main"),
+		rolloutSecretEnv+"=main's secret")
 	for _, dp := range []*dataPlane{canary, main} {
 		eventually(t, time.Minute, dp.name+" serves a", func() error { return served(dp.proxy, "alpha.test", "/", "a") })
 	}
@@ -184,6 +195,74 @@ func TestStagedRollout(t *testing.T) {
 	_ = json.Unmarshal(mustRequest(t, http.StatusOK, http.MethodGet, admin+"/services/alpha", nil), &svc)
 	if !strings.HasPrefix(upB.URL, fmt.Sprintf("http://%v:%v", svc["host"], svc["port"])) {
 		t.Fatalf("the store was not rolled back: %v", svc)
+	}
+
+	// A revision canary rejects: valid on the control plane, but its
+	// plugin reads a secret from an environment variable canary lacks.
+	// Main, which has it, would answer 503 with the secret.
+	code, data, err := request(http.MethodPost, admin+"/plugins", map[string]any{
+		"name": "request-termination", "service": map[string]any{"id": svc["id"]},
+		"config": map[string]any{"status_code": 503, "message": "{vault://env/" + rolloutSecretEnv + "}"},
+	})
+	if err != nil || code != http.StatusCreated {
+		t.Fatalf("POST /plugins: %d %v: %s", code, err, data)
+	}
+	var plugin struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(data, &plugin)
+	rejRev := cpRevision(t, cp.admin)
+	mainOnGood := func() error {
+		if got := runningRevision(t, main.status); got == rejRev {
+			return fmt.Errorf("main runs the rejected revision %d", got)
+		}
+		return served(main.proxy, "alpha.test", "/", "b")
+	}
+	eventually(t, time.Minute, "canary rejects it", func() error {
+		if err := mainOnGood(); err != nil {
+			t.Fatal(err)
+		}
+		sync, _ := statusOf(t, canary.status)["sync"].(map[string]any)
+		if rej, _ := sync["rejected_revision"].(float64); int64(rej) != rejRev {
+			return fmt.Errorf("canary's sync state %v", sync)
+		}
+		if msg, _ := sync["last_error"].(string); !strings.Contains(msg, rolloutSecretEnv) {
+			return fmt.Errorf("canary's error %q does not name the variable", msg)
+		}
+		return nil
+	})
+	eventually(t, time.Minute, "the rollout halts as rejected", func() error {
+		if err := mainOnGood(); err != nil {
+			t.Fatal(err)
+		}
+		r, err := rolloutOf(t, cp.admin, rejRev)
+		if err != nil {
+			return err
+		}
+		if r.State != "halted" || !strings.Contains(r.HaltReason, "rejected") {
+			return fmt.Errorf("rollout %+v", r)
+		}
+		return nil
+	})
+	var rollbackRev int64
+	eventually(t, time.Minute, "the plugin is rolled back", func() error {
+		code, _, err := request(http.MethodGet, admin+"/plugins/"+plugin.ID, nil)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusNotFound {
+			return fmt.Errorf("GET /plugins/%s: %d", plugin.ID, code)
+		}
+		rollbackRev = cpRevision(t, cp.admin)
+		return nil
+	})
+	for _, dp := range []*dataPlane{canary, main} {
+		eventually(t, time.Minute, dp.name+" runs the rollback", func() error {
+			if got := runningRevision(t, dp.status); got < rollbackRev {
+				return fmt.Errorf("%s runs %d, want %d", dp.name, got, rollbackRev)
+			}
+			return served(dp.proxy, "alpha.test", "/", "b")
+		})
 	}
 
 	// A rollback through the API, to the first configuration.

@@ -40,6 +40,33 @@ func TestCheck(t *testing.T) {
 			tg.Upstream = &model.Ref{ID: "44444444-4444-4444-8444-444444444444"}
 			return &model.Config{Targets: []*model.Target{tg}}
 		}, "unknown upstream"},
+		{"a plugin's reference to a variable only data planes have", func() *model.Config {
+			p := model.NewPlugin()
+			p.ID, p.Name, p.Enabled = "66666666-6666-4666-8666-666666666666", "request-termination", true
+			p.Config = map[string]any{"status_code": 503, "message": "{vault://env/skyport-preflight-unset}"}
+			return &model.Config{Plugins: []*model.Plugin{p}}
+		}, ""},
+		{"a certificate of references, served for an sni and used by a service", func() *model.Config {
+			alt, altKey := "{vault://env/alt-cert}", "{vault://env/alt-key}"
+			s := service()
+			s.ClientCertificate = &model.Ref{ID: "77777777-7777-4777-8777-777777777777"}
+			return &model.Config{
+				Services: []*model.Service{s},
+				Certificates: []*model.Certificate{{Base: model.Base{ID: "77777777-7777-4777-8777-777777777777"},
+					Cert: "{vault://env/skyport-preflight-unset}", Key: "{vault://env/skyport-preflight-unset-key}",
+					CertAlt: &alt, KeyAlt: &altKey, SNIs: []string{"secret.test"}}},
+				SNIs: []*model.SNI{{Base: model.Base{ID: "88888888-8888-4888-8888-888888888888"}, Name: "other.test",
+					Certificate: &model.Ref{ID: "77777777-7777-4777-8777-777777777777"}}},
+			}
+		}, ""},
+		{"an sni of no certificate beside a certificate of references", func() *model.Config {
+			return &model.Config{
+				Certificates: []*model.Certificate{{Base: model.Base{ID: "77777777-7777-4777-8777-777777777777"},
+					Cert: "{vault://env/c}", Key: "{vault://env/k}"}},
+				SNIs: []*model.SNI{{Base: model.Base{ID: "88888888-8888-4888-8888-888888888888"}, Name: "other.test",
+					Certificate: &model.Ref{ID: "99999999-9999-4999-8999-999999999999"}}},
+			}
+		}, "unknown certificate"},
 		{"a certificate that does not parse", func() *model.Config {
 			return &model.Config{Certificates: []*model.Certificate{{Base: model.Base{ID: "55555555-5555-4555-8555-555555555555"}, Cert: "x", Key: "y"}}}
 		}, "certificate"},

@@ -32,7 +32,17 @@ type compiled struct {
 	stop     context.CancelFunc
 }
 
-// compile builds everything cfg needs; it starts nothing.
+// resolve returns cfg with its vault references resolved from the data
+// plane's environment; compile and the certificate manager take its result.
+func (s *Server) resolve(cfg *model.Config) (*model.Config, error) {
+	resolved, err := vault.Resolve(cfg, s.opts.VaultEnv)
+	if err != nil {
+		return nil, fmt.Errorf("resolving vault references: %w", err)
+	}
+	return resolved, nil
+}
+
+// compile builds everything cfg (resolved) needs; it starts nothing.
 func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 	c := &compiled{services: map[string]*service{}, pools: map[string]*upstream.Pool{}}
 	byUpstream := map[string][]*model.Target{}
@@ -87,12 +97,7 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 		return nil, fmt.Errorf("compiling routes: %w", err)
 	}
 	c.router = rt
-	resolved, err := vault.Resolve(cfg, s.opts.VaultEnv)
-	if err != nil {
-		c.release()
-		return nil, fmt.Errorf("resolving vault references: %w", err)
-	}
-	set, err := plugin.Build(s.opts.Registry, resolved)
+	set, err := plugin.Build(s.opts.Registry, cfg)
 	if err != nil {
 		c.release()
 		return nil, fmt.Errorf("building plugins: %w", err)
@@ -150,7 +155,11 @@ func (s *Server) Check(cfg *model.Config) error {
 	if cfg == nil {
 		return nil
 	}
-	c, err := s.compile(cfg)
+	resolved, err := s.resolve(cfg)
+	if err != nil {
+		return err
+	}
+	c, err := s.compile(resolved)
 	if err != nil {
 		return err
 	}

@@ -70,8 +70,8 @@ type Options struct {
 	// nginx's defaults. HTTPServer applies those of the connection.
 	Limits Limits
 	// VaultEnv reads the environment variables {vault://env/…}
-	// references in plugin configurations name (os.LookupEnv); nil leaves
-	// references as written.
+	// references in plugin configurations and certificates name
+	// (os.LookupEnv); nil leaves references as written.
 	VaultEnv vault.Lookup
 }
 
@@ -154,12 +154,16 @@ func (s *Server) Apply(ctx context.Context, cfg *model.Config, revision int64, s
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	hash := snapshot.ConfigHash(cfg)
-	c, err := s.compile(cfg)
+	resolved, err := s.resolve(cfg)
+	if err != nil {
+		return fmt.Errorf("applying revision %d: %w", revision, err)
+	}
+	c, err := s.compile(resolved)
 	if err != nil {
 		return fmt.Errorf("applying revision %d: %w", revision, err)
 	}
 	if s.opts.Certificates != nil {
-		if err := s.opts.Certificates.Update(ctx, cfg); err != nil {
+		if err := s.opts.Certificates.Update(ctx, resolved); err != nil {
 			c.release()
 			return fmt.Errorf("applying revision %d: %w", revision, err)
 		}

@@ -2,12 +2,16 @@ package proxy_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/dataplane/certs"
+	"github.com/skyport-gw/skyport/dataplane/certs/certstest"
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/dataplane/vault"
@@ -45,4 +49,42 @@ func TestVaultReferences(t *testing.T) {
 	err = px.Apply(context.Background(), cfg, 1, "test")
 	require.ErrorIs(t, err, vault.ErrUnresolved)
 	require.ErrorContains(t, err, "SKYPORT_CLOSED_MESSAGE")
+}
+
+// TestVaultCertificates: a certificate whose cert and key are references
+// is served with the secrets of the data plane's environment; an
+// unresolvable one refuses the configuration and the running
+// certificates stay.
+func TestVaultCertificates(t *testing.T) {
+	t.Parallel()
+	ca := certstest.NewAuthority(t, "vault-ca")
+	certPEM, keyPEM := ca.Issue(t, "secret.test", "secret.test")
+	cfg := &model.Config{
+		Certificates: []*model.Certificate{{Base: model.Base{ID: "c1"}, Cert: "{vault://env/tls-cert}",
+			Key: "{vault://env/tls-key}", SNIs: []string{"secret.test"}}},
+	}
+	env := map[string]string{"TLS_CERT": certPEM, "TLS_KEY": keyPEM}
+	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
+	m, err := certs.New(certs.Options{})
+	require.NoError(t, err)
+	t.Cleanup(m.Close)
+	px, _ := newProxy(t, cfg, func(o *proxy.Options) { o.Certificates, o.VaultEnv = m, lookup })
+
+	served := func() string {
+		c, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: "secret.test"})
+		require.NoError(t, err)
+		leaf, err := x509.ParseCertificate(c.Certificate[0])
+		require.NoError(t, err)
+		return leaf.Subject.CommonName
+	}
+	require.Equal(t, "secret.test", served())
+
+	delete(env, "TLS_KEY")
+	err = px.Apply(context.Background(), cfg, 2, "test")
+	require.ErrorIs(t, err, vault.ErrUnresolved)
+	require.ErrorContains(t, err, "certificate c1")
+	require.NotContains(t, err.Error(), "PRIVATE KEY", "no secret in errors")
+	rev, _ := px.Current()
+	require.Equal(t, int64(1), rev)
+	require.Equal(t, "secret.test", served())
 }

@@ -1,5 +1,6 @@
 // Package vault resolves Kong's vault references ({vault://env/NAME}) in
-// plugin configurations on the data plane, as Kong's env vault does
+// plugin configurations and certificates (cert, key, cert_alt, key_alt)
+// on the data plane, as Kong's env vault does
 // (kong/vaults/env): the secret never travels in the snapshot, each data
 // plane reads it from its own environment.
 package vault
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/skyport-gw/skyport/internal/model"
@@ -22,8 +24,9 @@ var ErrUnresolved = errors.New("vault reference cannot be resolved")
 type Lookup func(name string) (string, bool)
 
 // Resolve returns cfg with every reference in its plugins' configurations
-// replaced by the secret. Plugins without references are shared with cfg;
-// the others are copies, so cfg is never changed. A reference names a
+// and its certificates replaced by the secret. Plugins and certificates
+// without references are shared with cfg; the others are copies, so cfg
+// is never changed. A reference names a
 // vault by Kong's name ("env", with no prefix) or by a vault entity's
 // prefix (with that vault's config).
 func Resolve(cfg *model.Config, lookup Lookup) (*model.Config, error) {
@@ -47,6 +50,24 @@ func Resolve(cfg *model.Config, lookup Lookup) (*model.Config, error) {
 		cp.Config = resolved.(map[string]any)
 		out.Plugins[i] = &cp
 	}
+	for i, c := range out.Certificates {
+		if !certificateReference(c) {
+			continue
+		}
+		cp := *c
+		cp.CertAlt, cp.KeyAlt = copyString(c.CertAlt), copyString(c.KeyAlt)
+		for _, field := range []*string{&cp.Cert, &cp.Key, cp.CertAlt, cp.KeyAlt} {
+			if field == nil || !model.IsReference(*field) {
+				continue
+			}
+			secret, err := Get(*field, vaults, lookup)
+			if err != nil {
+				return nil, fmt.Errorf("certificate %s: %w", c.ID, err)
+			}
+			*field = secret
+		}
+		out.Certificates[i] = &cp
+	}
 	return out, nil
 }
 
@@ -56,7 +77,22 @@ func hasReference(cfg *model.Config) bool {
 			return true
 		}
 	}
-	return false
+	return slices.ContainsFunc(cfg.Certificates, certificateReference)
+}
+
+func copyString(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	v := *s
+	return &v
+}
+
+// certificateReference reports whether one of c's key material fields is
+// a reference.
+func certificateReference(c *model.Certificate) bool {
+	return model.IsReference(c.Cert) || model.IsReference(c.Key) ||
+		(c.CertAlt != nil && model.IsReference(*c.CertAlt)) || (c.KeyAlt != nil && model.IsReference(*c.KeyAlt))
 }
 
 func containsReference(v any) bool {

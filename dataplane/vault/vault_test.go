@@ -72,3 +72,26 @@ func TestResolve(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, same.Plugins, 1)
 }
+
+func TestResolveCertificates(t *testing.T) {
+	t.Parallel()
+	alt, keyAlt := "{vault://env/tls-cert-alt}", "literal alt key"
+	withRef := &model.Certificate{Base: model.Base{ID: "c1"}, Cert: "{vault://env/tls-cert}", Key: "{vault://env/tls-key}",
+		CertAlt: &alt, KeyAlt: &keyAlt}
+	plain := &model.Certificate{Base: model.Base{ID: "c2"}, Cert: "pem", Key: "pem key"}
+	cfg := &model.Config{Certificates: []*model.Certificate{withRef, plain}}
+
+	out, err := vault.Resolve(cfg, env(map[string]string{"TLS_CERT": "cert", "TLS_KEY": "key", "TLS_CERT_ALT": "cert alt"}))
+	require.NoError(t, err)
+	got := out.Certificates[0]
+	require.Equal(t, []string{"cert", "key", "cert alt", "literal alt key"}, []string{got.Cert, got.Key, *got.CertAlt, *got.KeyAlt})
+	require.Same(t, plain, out.Certificates[1], "a certificate without references is shared")
+	require.Equal(t, "{vault://env/tls-cert}", withRef.Cert, "the snapshot's certificate is not changed")
+	require.Equal(t, "{vault://env/tls-cert-alt}", *withRef.CertAlt, "nor its alternate")
+
+	_, err = vault.Resolve(cfg, env(map[string]string{"TLS_CERT": "cert", "TLS_KEY": "key"}))
+	require.ErrorIs(t, err, vault.ErrUnresolved)
+	require.ErrorContains(t, err, "certificate c1")
+	require.ErrorContains(t, err, "TLS_CERT_ALT")
+	require.NotContains(t, err.Error(), "cert alt", "no secret in errors")
+}

@@ -22,7 +22,9 @@ func (c *Certificate) Normalize() {
 }
 
 // Validate implements Entity: the certificate and key are PEM, parse and
-// belong together, and so do the alternates.
+// belong together, and so do the alternates. Each of the four may instead
+// be a vault reference (Kong marks them referenceable), resolved and
+// checked by each data plane.
 func (c *Certificate) Validate() error {
 	f := FieldErrors{}
 	checkBase(f, &c.Base)
@@ -42,10 +44,11 @@ func (c *Certificate) Validate() error {
 	return f.Err()
 }
 
-// checkPair validates one certificate and its private key.
+// checkPair validates one certificate and its private key; a vault
+// reference is not checked, nor whether the pair belongs together.
 func checkPair(f FieldErrors, certField, keyField, cert, key string) {
-	okCert := checkRequired(f, certField, cert)
-	okKey := checkRequired(f, keyField, key)
+	okCert := checkRequired(f, certField, cert) && !IsReference(cert)
+	okKey := checkRequired(f, keyField, key) && !IsReference(key)
 	if okCert {
 		if _, err := parseCertificate(cert); err != nil {
 			f.Add(certField, "invalid certificate: "+err.Error())

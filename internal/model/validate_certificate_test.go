@@ -66,6 +66,12 @@ func TestCertificateValidate(t *testing.T) {
 				c.CertAlt, c.KeyAlt = model.String(b.cert), model.String(b.key)
 				c.SNIs = []string{"A.example.com", "*.example.com"}
 			}},
+			{desc: "vault references", mutate: func(c *model.Certificate) {
+				c.Cert, c.Key = "{vault://env/tls-cert}", "{vault://env/tls-key}"
+				c.CertAlt, c.KeyAlt = model.String(b.cert), model.String("{vault://env/tls-key-alt}")
+			}},
+			{desc: "a reference beside a bad certificate", mutate: func(c *model.Certificate) { c.Cert, c.Key = "hello", "{vault://env/k}" },
+				want: map[string]string{"cert": "invalid certificate"}},
 			{desc: "missing", mutate: func(c *model.Certificate) { c.Cert, c.Key = "", "" },
 				want: map[string]string{"cert": "required field missing", "key": "required field missing"}},
 			{desc: "not pem", mutate: func(c *model.Certificate) { c.Cert, c.Key = "hello", "world" },
