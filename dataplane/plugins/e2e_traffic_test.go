@@ -46,9 +46,9 @@ func TestEndToEndRedirect(t *testing.T) {
 	}{
 		{desc: "fixed location", cfg: map[string]any{"location": "https://example.com/new?x=1"},
 			path: "/api/old?q=2", status: http.StatusMovedPermanently, location: "https://example.com/new?x=1"},
-		{desc: "keep incoming path", cfg: map[string]any{"location": "https://example.com:8443/ignored?x=1#frag",
+		{desc: "keep incoming path", cfg: map[string]any{"location": "https://example.com:9443/ignored?x=1#frag",
 			"keep_incoming_path": true, "status_code": 302},
-			path: "/api/a%20b?q=2", status: http.StatusFound, location: "https://example.com:8443/api/a%20b?q=2#frag"},
+			path: "/api/a%20b?q=2", status: http.StatusFound, location: "https://example.com:9443/api/a%20b?q=2#frag"},
 		{desc: "keep incoming path without a query", cfg: map[string]any{"location": "http://example.com/x?y=1",
 			"keep_incoming_path": true, "status_code": 307},
 			path: "/api/p", status: http.StatusTemporaryRedirect, location: "http://example.com/api/p"},

@@ -48,7 +48,7 @@ func TestRequestHeadersRedactsAuthorization(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	t.Parallel()
-	r := httptest.NewRequest(http.MethodPost, "https://api.example:8443/v1/x?a=1", nil)
+	r := httptest.NewRequest(http.MethodPost, "https://api.example:9443/v1/x?a=1", nil)
 	r.TLS = &tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256}
 	route := &model.Route{Base: model.Base{ID: "r1"}}
 	pc := plugin.NewContext(route, nil, nil, "192.0.2.1")
@@ -57,12 +57,12 @@ func TestNew(t *testing.T) {
 	start := time.Unix(1_700_000_000, 5)
 	e := &plugin.LogEntry{Request: r, Status: 201, Bytes: 10, Proxy: 3 * time.Millisecond,
 		Upstream: 7 * time.Millisecond, Total: 12 * time.Millisecond, Receive: 2 * time.Millisecond,
-		RequestID: "rid", Scheme: "https", Host: "api.example", Port: "8443", UpstreamURI: "/x?a=1",
+		RequestID: "rid", Scheme: "https", Host: "api.example", Port: "9443", UpstreamURI: "/x?a=1",
 		UpstreamStatus: 201, ResponseHeader: http.Header{"X-A": {"1"}}, Proxied: true,
 		Tries: []plugin.Try{{IP: "10.0.0.1", Port: 80, Start: start, Latency: time.Millisecond, Failed: true, Code: 502},
 			{IP: "10.0.0.2", Port: 80, Start: start}}}
 	rec := logrecord.New(pc, e)
-	require.Equal(t, "https://api.example:8443/v1/x?a=1", rec.Request.URL)
+	require.Equal(t, "https://api.example:9443/v1/x?a=1", rec.Request.URL)
 	require.Equal(t, "/v1/x?a=1", rec.Request.URI)
 	require.Equal(t, &logrecord.TLS{Version: "TLSv1.3", Cipher: "TLS_AES_128_GCM_SHA256", ClientVerify: "NONE"}, rec.Request.TLS)
 	require.Equal(t, logrecord.Latencies{Kong: 3, Proxy: 7, Request: 12, Receive: 2}, rec.Latencies)
@@ -96,7 +96,7 @@ func TestEncoderMatchesRecord(t *testing.T) {
 	start := time.Unix(1_700_000_000, 5)
 	for _, e := range []*plugin.LogEntry{
 		{Request: r, Status: 200, Bytes: 3, Total: 9 * time.Millisecond, Proxy: time.Millisecond, Upstream: 5 * time.Millisecond,
-			RequestID: "rid", Scheme: "http", Host: "api.example", Port: "8000", UpstreamURI: "/x?a=1", UpstreamStatus: 200,
+			RequestID: "rid", Scheme: "http", Host: "api.example", Port: "9000", UpstreamURI: "/x?a=1", UpstreamStatus: 200,
 			ResponseHeader: http.Header{"Content-Type": {"text/plain"}}, Proxied: true,
 			Tries: []plugin.Try{{IP: "10.0.0.1", Port: 80, Start: start, Failed: true, Code: 504}, {IP: "10.0.0.2", Port: 80, Start: start}}},
 		{Request: r, Status: 401, Scheme: "http", Host: "api.example", ResponseHeader: http.Header{}},
@@ -115,7 +115,7 @@ func BenchmarkEncoder(b *testing.B) {
 	r.Header.Set("User-Agent", "bench")
 	r.Header.Set("Accept", "*/*")
 	pc := plugin.NewContext(&model.Route{Base: model.Base{ID: "r1"}}, &model.Service{Base: model.Base{ID: "s1"}}, nil, "192.0.2.1")
-	e := &plugin.LogEntry{Request: r, Status: 200, Scheme: "http", Host: "api.example", Port: "8000", Proxied: true,
+	e := &plugin.LogEntry{Request: r, Status: 200, Scheme: "http", Host: "api.example", Port: "9000", Proxied: true,
 		ResponseHeader: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"11"}},
 		Tries:          []plugin.Try{{IP: "10.0.0.1", Port: 80}}}
 	b.Run("json", func(b *testing.B) {
