@@ -15,7 +15,7 @@ import (
 // twice, and the registry reports the last revision for each.
 func TestFleet(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds skyport and runs a control plane")
+		t.Skip("-short: the fleet run builds skyport and runs a control plane (make test runs it)")
 	}
 	dir := t.TempDir()
 	e := &env{dir: dir, binary: filepath.Join(dir, "skyport")}

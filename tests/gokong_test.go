@@ -47,7 +47,7 @@ func TestGoKongDeckWorkflow(t *testing.T) {
 			var env, args []string
 			if tc.backend == "dynamodb" {
 				if testing.Short() {
-					t.Skip("the emulator run is long")
+					t.Skip("-short: the go-kong run on the DynamoDB emulator is long (make test runs it)")
 				}
 				env = motoserver.Start(t).Env()
 				args = []string{"--backend", "aws", "--table", "skyport-gokong", "--cluster-table", "skyport-gokong-cluster",
