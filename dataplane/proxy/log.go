@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/internal/jsontext"
 )
 
 // recorder remembers the status and size of the response sent.
@@ -195,17 +195,17 @@ func (s *Server) writeAccessLine(r *http.Request, ex *exchange, end time.Time, s
 	b := append((*bp)[:0], `{"time":"`...)
 	b = end.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"INFO","msg":"request","method":`...)
-	b = appendJSONString(b, r.Method)
+	b = jsontext.AppendString(b, r.Method)
 	b = append(b, `,"path":`...)
-	b = appendJSONString(b, r.URL.Path)
+	b = jsontext.AppendString(b, r.URL.Path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"client_ip":`...)
-	b = appendJSONString(b, ex.clientIP)
+	b = jsontext.AppendString(b, ex.clientIP)
 	b = append(b, `,"route":`...)
-	b = appendJSONString(b, route)
+	b = jsontext.AppendString(b, route)
 	b = append(b, `,"service":`...)
-	b = appendJSONString(b, svc)
+	b = jsontext.AppendString(b, svc)
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, bytes, 10)
 	b = append(b, `,"latency_total_ms":`...)
@@ -216,7 +216,7 @@ func (s *Server) writeAccessLine(r *http.Request, ex *exchange, end time.Time, s
 	b = strconv.AppendInt(b, px.Milliseconds(), 10)
 	if ex.target != nil {
 		b = append(b, `,"target":`...)
-		b = appendJSONString(b, ex.target.Name)
+		b = jsontext.AppendString(b, ex.target.Name)
 	}
 	if ex.retries > 0 {
 		b = append(b, `,"retries":`...)
@@ -224,7 +224,7 @@ func (s *Server) writeAccessLine(r *http.Request, ex *exchange, end time.Time, s
 	}
 	if ex.err != nil {
 		b = append(b, `,"error":`...)
-		b = appendJSONString(b, ex.err.Error())
+		b = jsontext.AppendString(b, ex.err.Error())
 	}
 	b = append(b, "}\n"...)
 	_, _ = s.opts.AccessLogWriter.Write(b)
@@ -232,48 +232,4 @@ func (s *Server) writeAccessLine(r *http.Request, ex *exchange, end time.Time, s
 		*bp = b
 		linePool.Put(bp)
 	}
-}
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes
-// U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

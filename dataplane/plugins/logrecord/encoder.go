@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/internal/jsontext"
 )
 
 // Encoder writes the record New builds straight to JSON, without the
@@ -41,30 +41,30 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 		uri = r.URL.RequestURI()
 	}
 	b := append(dst, `{"request":{"id":`...)
-	b = appendString(b, e.RequestID)
+	b = jsontext.AppendString(b, e.RequestID)
 	b = append(b, `,"uri":`...)
-	b = appendString(b, uri)
+	b = jsontext.AppendString(b, uri)
 	b = append(b, `,"url":`...)
-	b = appendString(b, e.Scheme+"://"+e.Host+portSuffix(e.Port)+uri)
+	b = jsontext.AppendString(b, e.Scheme+"://"+e.Host+portSuffix(e.Port)+uri)
 	b = append(b, `,"querystring":`...)
 	b = appendQuery(b, r.URL.RawQuery)
 	b = append(b, `,"method":`...)
-	b = appendString(b, r.Method)
+	b = jsontext.AppendString(b, r.Method)
 	b = append(b, `,"headers":`...)
 	b = appendHeaders(b, r.Header, r.Host, true)
 	b = append(b, `,"size":`...)
 	b = strconv.AppendInt(b, RequestSize(r), 10)
 	if t := tlsInfo(r.TLS); t != nil {
 		b = append(b, `,"tls":{"version":`...)
-		b = appendString(b, t.Version)
+		b = jsontext.AppendString(b, t.Version)
 		b = append(b, `,"cipher":`...)
-		b = appendString(b, t.Cipher)
+		b = jsontext.AppendString(b, t.Cipher)
 		b = append(b, `,"client_verify":`...)
-		b = appendString(b, t.ClientVerify)
+		b = jsontext.AppendString(b, t.ClientVerify)
 		b = append(b, '}')
 	}
 	b = append(b, `},"upstream_uri":`...)
-	b = appendString(b, e.UpstreamURI)
+	b = jsontext.AppendString(b, e.UpstreamURI)
 	b = append(b, `,"upstream_status":"`...)
 	if e.Proxied {
 		b = strconv.AppendInt(b, int64(e.UpstreamStatus), 10)
@@ -95,7 +95,7 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 				b = append(b, ',')
 			}
 			b = append(b, `{"ip":`...)
-			b = appendString(b, t.IP)
+			b = jsontext.AppendString(b, t.IP)
 			b = append(b, `,"port":`...)
 			b = strconv.AppendInt(b, int64(t.Port), 10)
 			b = append(b, `,"balancer_start":`...)
@@ -116,7 +116,7 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 	}
 	if pc.Credential != nil {
 		b = append(b, `,"authenticated_entity":{"id":`...)
-		b = appendString(b, pc.Credential.Meta().ID)
+		b = jsontext.AppendString(b, pc.Credential.Meta().ID)
 		b = append(b, '}')
 	}
 	if pc.Route != nil {
@@ -132,7 +132,7 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 		b = append(b, enc.entity(pc.Consumer, pc.Consumer)...)
 	}
 	b = append(b, `,"client_ip":`...)
-	b = appendString(b, pc.ClientIP)
+	b = jsontext.AppendString(b, pc.ClientIP)
 	b = append(b, `,"started_at":`...)
 	b = strconv.AppendInt(b, pc.Start.UnixMilli(), 10)
 	b = append(b, `,"source":`...)
@@ -150,15 +150,15 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, f)
+			b = jsontext.AppendString(b, f)
 			b = append(b, ':')
-			b = appendString(b, id)
+			b = jsontext.AppendString(b, id)
 		}
 		b = append(b, '}')
 	}
 	if id, _ := pc.Var(plugin.VarCorrelationID).(string); id != "" {
 		b = append(b, `,"correlation_id":`...)
-		b = appendString(b, id)
+		b = jsontext.AppendString(b, id)
 	}
 	return append(b, '}')
 }
@@ -170,7 +170,7 @@ func appendHeaders(b []byte, h http.Header, host string, request bool) []byte {
 	first := true
 	if host != "" {
 		b = append(b, `"host":`...)
-		b = appendString(b, host)
+		b = jsontext.AppendString(b, host)
 		first = false
 	}
 	for k, vs := range h {
@@ -182,14 +182,14 @@ func appendHeaders(b []byte, h http.Header, host string, request bool) []byte {
 		}
 		first = false
 		name := strings.ToLower(k)
-		b = appendString(b, name)
+		b = jsontext.AppendString(b, name)
 		b = append(b, ':')
 		if request && (name == "authorization" || name == "proxy-authorization") {
 			b = append(b, `"`+Redacted+`"`...)
 			continue
 		}
 		if len(vs) == 1 {
-			b = appendString(b, vs[0])
+			b = jsontext.AppendString(b, vs[0])
 			continue
 		}
 		b = append(b, '[')
@@ -197,7 +197,7 @@ func appendHeaders(b []byte, h http.Header, host string, request bool) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, v)
+			b = jsontext.AppendString(b, v)
 		}
 		b = append(b, ']')
 	}
@@ -243,7 +243,7 @@ func appendQuery(b []byte, raw string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, a.key)
+		b = jsontext.AppendString(b, a.key)
 		b = append(b, ':')
 		if len(a.values) > 1 {
 			b = append(b, '[')
@@ -253,7 +253,7 @@ func appendQuery(b []byte, raw string) []byte {
 				b = append(b, ',')
 			}
 			if s, ok := v.(string); ok {
-				b = appendString(b, s)
+				b = jsontext.AppendString(b, s)
 			} else {
 				b = append(b, "true"...)
 			}
@@ -274,47 +274,4 @@ func unescape(s string) string {
 		return s
 	}
 	return u
-}
-
-// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
