@@ -74,13 +74,7 @@ func NewFactory(m *logqueue.Metrics, log *slog.Logger) plugin.Factory {
 			return nil, fmt.Errorf("building datadog: %w", err)
 		}
 		h := &Datadog{conf: c, addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port))}
-		p := c.Queue.Params()
-		if c.QueueSize != nil && *c.QueueSize > 1 && p.MaxBatchSize == 1 {
-			p.MaxBatchSize = *c.QueueSize
-		}
-		if c.FlushTimeout != nil && c.Queue.MaxCoalescingDelay == 1 {
-			p.MaxCoalescingDelay = time.Duration(*c.FlushTimeout * float64(time.Second))
-		}
+		p := c.Queue.LegacyParams(c.QueueSize, c.FlushTimeout)
 		h.queue = logqueue.New(Name, p, h.send, m, log)
 		return h, nil
 	}

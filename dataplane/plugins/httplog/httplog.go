@@ -107,13 +107,7 @@ func New(env plugin.Env, m *logqueue.Metrics, log *slog.Logger) (*HTTPLog, error
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	p := c.Queue.Params()
-	if c.QueueSize != nil && *c.QueueSize > 1 && p.MaxBatchSize == 1 {
-		p.MaxBatchSize = *c.QueueSize
-	}
-	if c.FlushTimeout != nil && c.Queue.MaxCoalescingDelay == 1 {
-		p.MaxCoalescingDelay = time.Duration(*c.FlushTimeout * float64(time.Second))
-	}
+	p := c.Queue.LegacyParams(c.QueueSize, c.FlushTimeout)
 	h.queue = logqueue.New(Name, p, h.send, m, log)
 	return h, nil
 }

@@ -67,6 +67,21 @@ func (c Config) Params() Params {
 	return p
 }
 
+// LegacyParams is Params with the deprecated queue_size and
+// flush_timeout of http-log, statsd and datadog applied as Kong applies
+// them: each only where its queue counterpart is left at its default
+// (max_batch_size 1, max_coalescing_delay 1).
+func (c Config) LegacyParams(queueSize *int, flushTimeout *float64) Params {
+	p := c.Params()
+	if queueSize != nil && *queueSize > 1 && p.MaxBatchSize == 1 {
+		p.MaxBatchSize = *queueSize
+	}
+	if flushTimeout != nil && c.MaxCoalescingDelay == 1 {
+		p.MaxCoalescingDelay = seconds(*flushTimeout)
+	}
+	return p
+}
+
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // Sender delivers one batch; an error makes the queue retry it.

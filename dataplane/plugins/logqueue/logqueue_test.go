@@ -176,3 +176,30 @@ func TestConcurrentDeliveries(t *testing.T) {
 	require.NoError(t, q.Close())
 	require.Len(t, s.got(), 3)
 }
+
+// TestLegacyParams: queue_size and flush_timeout apply only where the
+// queue's counterpart is left at its default, as Kong's queue does.
+func TestLegacyParams(t *testing.T) {
+	t.Parallel()
+	size, flush := 50, 2.5
+	tests := []struct {
+		desc      string
+		conf      logqueue.Config
+		size      *int
+		flush     *float64
+		wantBatch int
+		wantDelay time.Duration
+	}{
+		{"neither", logqueue.Config{MaxBatchSize: 1, MaxCoalescingDelay: 1}, nil, nil, 1, time.Second},
+		{"both at the defaults", logqueue.Config{MaxBatchSize: 1, MaxCoalescingDelay: 1}, &size, &flush, 50, 2500 * time.Millisecond},
+		{"queue set wins", logqueue.Config{MaxBatchSize: 10, MaxCoalescingDelay: 3}, &size, &flush, 10, 3 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			p := tc.conf.LegacyParams(tc.size, tc.flush)
+			require.Equal(t, tc.wantBatch, p.MaxBatchSize)
+			require.Equal(t, tc.wantDelay, p.MaxCoalescingDelay)
+		})
+	}
+}
