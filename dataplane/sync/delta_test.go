@@ -72,7 +72,7 @@ func (p *published) put(t *testing.T, base, rev int64, cfg *model.Config, edit f
 
 // deltaClient is a client reading objects from a directory, connected to
 // a fake control plane, and the connection the control plane holds.
-func deltaClient(t *testing.T) (*dpsync.Client, *fakeApplier, *published, func(protocol.ConfigNotice)) {
+func deltaClient(t *testing.T, opts ...func(*dpsync.Config)) (*dpsync.Client, *fakeApplier, *published, func(protocol.ConfigNotice), *fakeCP) {
 	t.Helper()
 	pub, priv, err := snapshot.GenerateKey()
 	require.NoError(t, err)
@@ -80,6 +80,9 @@ func deltaClient(t *testing.T) (*dpsync.Client, *fakeApplier, *published, func(p
 	cp := newFakeCP(t)
 	cfg := testConfig(t, pub)
 	cfg.CPURL, cfg.Fallback = cp.url(), store
+	for _, o := range opts {
+		o(&cfg)
+	}
 	a := &fakeApplier{}
 	c, err := dpsync.New(cfg, a)
 	require.NoError(t, err)
@@ -88,7 +91,7 @@ func deltaClient(t *testing.T) (*dpsync.Client, *fakeApplier, *published, func(p
 	var hello protocol.Hello
 	cp.next(t, protocol.ActionHello, &hello)
 	return c, a, &published{store: store, priv: priv, cfgs: map[int64]*model.Config{}},
-		func(n protocol.ConfigNotice) { send(t, conn, n) }
+		func(n protocol.ConfigNotice) { send(t, conn, n) }, cp
 }
 
 // runs waits until the applier runs rev with cfg's hash.
@@ -103,7 +106,7 @@ func runs(t *testing.T, a *fakeApplier, rev int64, cfg *model.Config) {
 
 func TestDeltaChain(t *testing.T) {
 	t.Parallel()
-	c, a, p, send := deltaClient(t)
+	c, a, p, send, _ := deltaClient(t)
 
 	send(p.put(t, 0, 1, services("a.local", "b.local"), nil))
 	runs(t, a, 1, p.cfgs[1])
@@ -165,7 +168,7 @@ func TestDeltaFallsBackToSnapshot(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, a, p, send := deltaClient(t)
+			c, a, p, send, _ := deltaClient(t)
 			send(p.put(t, 0, 1, services("a.local"), nil))
 			runs(t, a, 1, p.cfgs[1])
 			send(p.put(t, 1, 2, services("a.local", "b.local"), nil))
@@ -187,7 +190,7 @@ func TestDeltaFallsBackToSnapshot(t *testing.T) {
 // A delta offered before anything runs is not applicable: the snapshot is.
 func TestDeltaWithNothingRunning(t *testing.T) {
 	t.Parallel()
-	_, a, p, send := deltaClient(t)
+	_, a, p, send, _ := deltaClient(t)
 	p.cfgs[1] = services("a.local")
 	send(p.put(t, 1, 2, services("a.local", "b.local"), nil))
 	runs(t, a, 2, p.cfgs[2])
@@ -277,7 +280,7 @@ func TestDeltasCached(t *testing.T) {
 // newer, so nothing goes back.
 func TestDeltaReordered(t *testing.T) {
 	t.Parallel()
-	c, a, p, send := deltaClient(t)
+	c, a, p, send, _ := deltaClient(t)
 	send(p.put(t, 0, 1, services("a.local"), nil))
 	runs(t, a, 1, p.cfgs[1])
 	n2 := p.put(t, 1, 2, services("a.local", "b.local"), nil)
@@ -342,28 +345,16 @@ func TestDeltaFromFallback(t *testing.T) {
 // brought it (a staged rollout judges each revision by it).
 func TestDeltaResetsTraffic(t *testing.T) {
 	t.Parallel()
-	pub, priv, err := snapshot.GenerateKey()
-	require.NoError(t, err)
-	store := dirStore(t)
-	cp := newFakeCP(t)
-	cfg := testConfig(t, pub)
-	cfg.CPURL, cfg.Fallback = cp.url(), store
 	var requests, errs atomic.Int64
-	cfg.Traffic = func() (int64, int64) { return requests.Load(), errs.Load() }
-	a := &fakeApplier{}
-	c, err := dpsync.New(cfg, a)
-	require.NoError(t, err)
-	run(t, c)
-	conn := cp.accept(t)
-	var hello protocol.Hello
-	cp.next(t, protocol.ActionHello, &hello)
-	p := &published{store: store, priv: priv, cfgs: map[int64]*model.Config{}}
+	c, a, p, send, cp := deltaClient(t, func(cfg *dpsync.Config) {
+		cfg.Traffic = func() (int64, int64) { return requests.Load(), errs.Load() }
+	})
 
-	send(t, conn, p.put(t, 0, 1, services("a.local"), nil))
+	send(p.put(t, 0, 1, services("a.local"), nil))
 	runs(t, a, 1, p.cfgs[1])
 	requests.Store(10)
 	errs.Store(9)
-	send(t, conn, p.put(t, 1, 2, services("a.local", "b.local"), nil))
+	send(p.put(t, 1, 2, services("a.local", "b.local"), nil))
 	runs(t, a, 2, p.cfgs[2])
 	require.Equal(t, int64(1), c.SyncState().Deltas)
 	for {
