@@ -189,14 +189,11 @@ func (c *conn) handshake() bool {
 	return true
 }
 
-// h2Preface starts the connection of an HTTP/2 client with prior
-// knowledge (h2c): a head "PRI * HTTP/2.0" the parser refuses (505),
-// then "SM".
-const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
 // priorKnowledge hands a plain connection that opened with HTTP/2's
-// preface to Server.HTTP2, the bytes read so far replayed first; it
-// reports whether it did.
+// preface (h2c with prior knowledge: "PRI * HTTP/2.0\r\n\r\n", a head
+// the parser refuses with 505, then "SM\r\n\r\n", which the HTTP/2
+// server checks) to Server.HTTP2, the bytes read so far replayed first;
+// it reports whether it did.
 func (c *conn) priorKnowledge(he *headError) bool {
 	s := c.s
 	const line = "PRI * HTTP/2.0\r\n\r\n"
