@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 type options struct {
@@ -67,6 +69,12 @@ type env struct {
 }
 
 func run(ctx context.Context, o options) error {
+	// The hand-kept text of the report being replaced, read first so that
+	// a malformed one fails before the run rather than after it.
+	kept, err := keepFrom(o.out)
+	if err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "skyport-bench-")
 	if err != nil {
 		return err
@@ -102,7 +110,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	r.finished = time.Now()
-	if err := os.WriteFile(o.out, []byte(r.markdown()), 0o644); err != nil {
+	if err := snapshot.WriteFileAtomic(o.out, []byte(withKept(r.markdown(), kept)), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "bench: wrote %s\n", o.out)
