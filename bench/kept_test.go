@@ -84,3 +84,15 @@ func TestKeptErrors(t *testing.T) {
 	_, err = keepFrom(big)
 	require.ErrorContains(t, err, "larger than")
 }
+
+// TestBenchmarksKept checks the repository's report: its kept blocks are
+// well formed, so make bench carries them over.
+func TestBenchmarksKept(t *testing.T) {
+	t.Parallel()
+	blocks, err := keepFrom(filepath.Join("..", "BENCHMARKS.md"))
+	require.NoError(t, err)
+	require.NotEmpty(t, blocks)
+	for _, b := range blocks {
+		require.NotEmpty(t, b.section, "a kept block sits in a section")
+	}
+}
