@@ -100,6 +100,9 @@ type Connections interface {
 // thousands is told within a second or two by one publisher.
 const DefaultConcurrency = 64
 
+// DefaultMinInterval paces publications to at most five a second.
+const DefaultMinInterval = 200 * time.Millisecond
+
 // maxCASAttempts bounds the compare-and-swap loop on latest.json.
 const maxCASAttempts = 8
 
@@ -143,6 +146,11 @@ type Options struct {
 	// NoDeltas turns deltas off: every revision is announced by its
 	// full snapshot only.
 	NoDeltas bool
+	// MinInterval is the least time between the starts of two
+	// publications: under a write storm they come at most 1/MinInterval
+	// a second, each carrying everything committed before it read. Zero:
+	// no pause (DefaultMinInterval is what the commands use).
+	MinInterval time.Duration
 	// Logger defaults to slog.Default(); Clock to time.Now.
 	Logger *slog.Logger
 	Clock  func() time.Time
@@ -154,6 +162,9 @@ type Publisher struct {
 
 	mu   sync.Mutex
 	last published // the configuration of the revision written last
+
+	paceMu  sync.Mutex
+	started time.Time // when the last publication started (monotonic)
 }
 
 // New returns a Publisher; it fills the options' defaults.
@@ -185,6 +196,9 @@ func (p *Publisher) Publish(ctx context.Context) (snapshot.Pointer, error) {
 // publishNewest is Publish that also returns the newest revision it
 // handled: the published one, or a newer one it refused.
 func (p *Publisher) publishNewest(ctx context.Context) (snapshot.Pointer, int64, error) {
+	if err := p.pace(ctx); err != nil {
+		return snapshot.Pointer{}, 0, err
+	}
 	var refused int64
 	// The pointer is read first: a store read after it is never behind it
 	// unless it went back (the restore rule below).
@@ -228,6 +242,26 @@ func (p *Publisher) publishNewest(ctx context.Context) (snapshot.Pointer, int64,
 		return cur, max(cur.Revision, refused), err
 	}
 	return cur, max(cur.Revision, refused), nil
+}
+
+// pace waits until MinInterval has passed since the last publication
+// started; the commits made meanwhile are read by the one that follows.
+// Publications are paced one after the other, never queued beside each
+// other.
+func (p *Publisher) pace(ctx context.Context) error {
+	p.paceMu.Lock()
+	defer p.paceMu.Unlock()
+	if wait := time.Until(p.started.Add(p.opts.MinInterval)); p.opts.MinInterval > 0 && wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	p.started = time.Now()
+	return nil
 }
 
 // step runs the rollout controller; a failure is logged, and the next
