@@ -1,0 +1,105 @@
+package scale_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/skyport-gw/skyport/bench/scale"
+	"github.com/skyport-gw/skyport/dataplane/preflight"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/store"
+	"github.com/skyport-gw/skyport/lambdas/store/embedded"
+)
+
+// exportOnly is the embedded store without its change log: the publisher
+// exports the whole configuration for every revision, as it did before
+// the log existed.
+type exportOnly struct{ s *embedded.Store }
+
+func (e exportOnly) Export(ctx context.Context) (*model.Config, int64, error) { return e.s.Export(ctx) }
+func (e exportOnly) Revision(ctx context.Context) (int64, error)             { return e.s.Revision(ctx) }
+func (e exportOnly) Identity(ctx context.Context) (store.Identity, error)    { return e.s.Identity(ctx) }
+func (e exportOnly) NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error) {
+	return e.s.NewEpoch(ctx, from, to)
+}
+
+// BenchmarkWritePublish measures one route write followed by its
+// publication (read the revision, check it compiles, seal the snapshot
+// and the delta, move latest.json) on the embedded store holding a
+// generated configuration: from the change log ("changes", what the
+// publisher does) and from a whole export ("export", before). It reports
+// the median write → published time and the CPU per write.
+func BenchmarkWritePublish(b *testing.B) {
+	for _, n := range entityCounts(b) {
+		for _, mode := range []string{"changes", "export"} {
+			b.Run(fmt.Sprintf("entities=%d/%s", n, mode), func(b *testing.B) {
+				h, st := newAdmin(b)
+				load(b, h, document(b, n, scale.JSON))
+				var src publisher.Source = st
+				if mode == "export" {
+					src = exportOnly{st}
+				}
+				benchWritePublish(b, st, src)
+			})
+		}
+	}
+}
+
+func benchWritePublish(b *testing.B, st *embedded.Store, src publisher.Source) {
+	ctx := context.Background()
+	objects, err := objstore.NewDir(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, priv, err := snapshot.GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := publisher.New(publisher.Options{Source: src, Objects: objects, Key: priv, Validator: preflight.New(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if _, err := pub.Publish(ctx); err != nil {
+		b.Fatal(err)
+	}
+	page, err := st.List(ctx, model.KindRoute, store.ListOptions{Size: 1})
+	if err != nil || len(page.Items) == 0 {
+		b.Fatalf("no route to write: %v", err)
+	}
+	id := page.Items[0].Meta().ID
+	times := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := range b.N {
+		start := time.Now()
+		e, ver, err := st.GetVersioned(ctx, model.KindRoute, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := *e.(*model.Route)
+		r.Tags = []string{"write-" + strconv.Itoa(i)}
+		rev, err := st.Update(ctx, &r, ver, store.Origin{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ptr, err := pub.Publish(ctx)
+		if err != nil || ptr.Revision != rev {
+			b.Fatalf("published %d, want %d: %v", ptr.Revision, rev, err)
+		}
+		if ptr.Delta.Key == "" {
+			b.Fatalf("revision %d published without a delta", rev)
+		}
+		times = append(times, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+}
