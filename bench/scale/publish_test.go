@@ -10,13 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/skyport-gw/skyport/bench/scale"
 	"github.com/skyport-gw/skyport/dataplane/preflight"
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/motoserver"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/admin"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
 	"github.com/skyport-gw/skyport/lambdas/store"
+	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 	"github.com/skyport-gw/skyport/lambdas/store/embedded"
 )
 
@@ -26,8 +32,8 @@ import (
 type exportOnly struct{ s *embedded.Store }
 
 func (e exportOnly) Export(ctx context.Context) (*model.Config, int64, error) { return e.s.Export(ctx) }
-func (e exportOnly) Revision(ctx context.Context) (int64, error)             { return e.s.Revision(ctx) }
-func (e exportOnly) Identity(ctx context.Context) (store.Identity, error)    { return e.s.Identity(ctx) }
+func (e exportOnly) Revision(ctx context.Context) (int64, error)              { return e.s.Revision(ctx) }
+func (e exportOnly) Identity(ctx context.Context) (store.Identity, error)     { return e.s.Identity(ctx) }
 func (e exportOnly) NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error) {
 	return e.s.NewEpoch(ctx, from, to)
 }
@@ -48,18 +54,41 @@ func BenchmarkWritePublish(b *testing.B) {
 				if mode == "export" {
 					src = exportOnly{st}
 				}
-				benchWritePublish(b, st, src)
+				objects, err := objstore.NewDir(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				benchWritePublish(b, st, src, objects)
 			})
 		}
 	}
 }
 
-func benchWritePublish(b *testing.B, st *embedded.Store, src publisher.Source) {
-	ctx := context.Background()
-	objects, err := objstore.NewDir(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
+// BenchmarkWritePublishAWS is BenchmarkWritePublish on the AWS path,
+// against the emulator: the DynamoDB store (loaded through POST /config,
+// a generation written aside) and S3.
+func BenchmarkWritePublishAWS(b *testing.B) {
+	for _, n := range entityCounts(b) {
+		b.Run(fmt.Sprintf("entities=%d/changes", n), func(b *testing.B) {
+			ctx := context.Background()
+			srv := motoserver.Start(b)
+			cfg := srv.Config()
+			st := dynamo.New(dynamodb.NewFromConfig(cfg), "skyport")
+			if err := st.CreateTable(ctx); err != nil {
+				b.Fatal(err)
+			}
+			objects := objstore.NewS3(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), "skyport", "cp")
+			if err := objects.CreateBucket(ctx); err != nil {
+				b.Fatal(err)
+			}
+			load(b, admin.New(admin.Options{Store: st, Database: "dynamodb"}), document(b, n, scale.JSON))
+			benchWritePublish(b, st, st, objects)
+		})
 	}
+}
+
+func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objects objstore.Store) {
+	ctx := context.Background()
 	_, priv, err := snapshot.GenerateKey()
 	if err != nil {
 		b.Fatal(err)
