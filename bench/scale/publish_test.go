@@ -38,6 +38,12 @@ func (e exportOnly) NewEpoch(ctx context.Context, from snapshot.Identity, to int
 	return e.s.NewEpoch(ctx, from, to)
 }
 
+// median returns the median of ds in milliseconds.
+func median(ds []time.Duration) float64 {
+	slices.Sort(ds)
+	return float64(ds[len(ds)/2].Microseconds()) / 1000
+}
+
 // BenchmarkWritePublish measures one route write followed by its
 // publication (read the revision, check it compiles, seal the snapshot
 // and the delta, move latest.json) on the embedded store holding a
@@ -66,7 +72,9 @@ func BenchmarkWritePublish(b *testing.B) {
 
 // BenchmarkWritePublishAWS is BenchmarkWritePublish on the AWS path,
 // against the emulator: the DynamoDB store (loaded through POST /config,
-// a generation written aside) and S3.
+// a generation written aside) and S3. The emulator copies every table
+// for each TransactWriteItems (to roll it back), so its writes cost the
+// table's size; publish-p50-ms is the publication alone.
 func BenchmarkWritePublishAWS(b *testing.B) {
 	for _, n := range entityCounts(b) {
 		b.Run(fmt.Sprintf("entities=%d/changes", n), func(b *testing.B) {
@@ -103,7 +111,7 @@ func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objec
 		b.Fatalf("no route to write: %v", err)
 	}
 	id := page.Items[0].Meta().ID
-	times := make([]time.Duration, 0, b.N)
+	times, pubs := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := range b.N {
@@ -118,6 +126,7 @@ func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objec
 		if err != nil {
 			b.Fatal(err)
 		}
+		published := time.Now()
 		ptr, err := pub.Publish(ctx)
 		if err != nil || ptr.Revision != rev {
 			b.Fatalf("published %d, want %d: %v", ptr.Revision, rev, err)
@@ -126,9 +135,10 @@ func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objec
 			b.Fatalf("revision %d published without a delta", rev)
 		}
 		times = append(times, time.Since(start))
+		pubs = append(pubs, time.Since(published))
 	}
 	b.StopTimer()
-	slices.Sort(times)
-	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(median(times), "p50-ms")
+	b.ReportMetric(median(pubs), "publish-p50-ms")
 	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 }
