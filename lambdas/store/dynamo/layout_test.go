@@ -71,7 +71,7 @@ func requireLayout(t *testing.T, client *dynamodb.Client, table string, rev int6
 		return v.Value
 	}
 	var gen string
-	changes := 0
+	changes, logs := 0, 0
 	for _, it := range items {
 		if s(it, "pk") == "REVISION" {
 			require.Equal(t, "REVISION", s(it, "sk"))
@@ -92,10 +92,15 @@ func requireLayout(t *testing.T, client *dynamodb.Client, table string, rev int6
 		case pk == "CHANGE":
 			require.Regexp(t, twenty, s(it, "sk"))
 			changes++
+		case pk == "LOG":
+			require.Regexp(t, twenty, s(it, "sk"))
+			require.NotNil(t, it["expires_at"], "a change-log entry expires")
+			logs++
 		default:
 			require.True(t, strings.HasPrefix(pk, "G#"+gen+"#"), "item %s/%s outside the current generation %s", pk, s(it, "sk"), gen)
 		}
 	}
 	require.Equal(t, int(rev), changes, "one change record per revision")
+	require.Equal(t, int(rev), logs, "one change-log entry per revision")
 	return items
 }
