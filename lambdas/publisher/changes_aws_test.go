@@ -76,7 +76,7 @@ func consumerWithKeys(n, keys int) []model.Entity {
 // next one, and the hash recorded with each revision is its snapshot's.
 // A replacement, which the log does not detail, is exported.
 func TestStreamPublishesFromChangeLog(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	srv := motoserver.Start(t)
 	cfg := srv.SerialConfig()

@@ -49,10 +49,10 @@ func TestLayout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(2), rev)
 	items := requireLayout(t, client, name, 2)
-	// The revision, two changes, three entities, three unique guards (a
-	// name, a username, a key) and one reverse reference: the old
-	// generation is gone.
-	require.Len(t, items, 1+2+3+3+1)
+	// The revision, two changes, two change-log entries, three entities,
+	// three unique guards (a name, a username, a key) and one reverse
+	// reference: the old generation is gone.
+	require.Len(t, items, 1+2+2+3+3+1)
 }
 
 // requireLayout scans the table and checks every item against the layout.
