@@ -103,23 +103,32 @@ func Apply(base *model.Config, baseRev int64, doc *Document) (*model.Config, err
 	if doc.Base != baseRev {
 		return nil, fmt.Errorf("%w: delta from revision %d applied to %d", ErrBase, doc.Base, baseRev)
 	}
-	drop := make(map[ref]struct{}, len(doc.Deletes))
-	for k, ids := range doc.Deletes {
+	out := Merge(base, &doc.Upserts, doc.Deletes)
+	if got := snapshot.ConfigHash(out); got != doc.ConfigHash {
+		return nil, fmt.Errorf("%w: revision %d from %d hashes to %s, the control plane's is %s", ErrResult, doc.Revision, doc.Base, got, doc.ConfigHash)
+	}
+	return out, nil
+}
+
+// Merge returns base less the deleted and the upserted entities, plus the
+// upserted ones, sorted: the configuration a delta of those upserts and
+// deletes yields from base. base is not modified; the result shares its
+// entities.
+func Merge(base, upserts *model.Config, deletes map[model.Kind][]string) *model.Config {
+	drop := make(map[ref]struct{}, len(deletes)+upserts.Len())
+	for k, ids := range deletes {
 		for _, id := range ids {
 			drop[ref{k, id}] = struct{}{}
 		}
 	}
-	doc.Upserts.Each(func(e model.Entity) { drop[ref{e.Kind(), e.Meta().ID}] = struct{}{} })
+	upserts.Each(func(e model.Entity) { drop[ref{e.Kind(), e.Meta().ID}] = struct{}{} })
 	out := &model.Config{}
 	base.Each(func(e model.Entity) {
 		if _, gone := drop[ref{e.Kind(), e.Meta().ID}]; !gone {
 			out.Add(e)
 		}
 	})
-	doc.Upserts.Each(out.Add)
+	upserts.Each(out.Add)
 	out.Sort()
-	if got := snapshot.ConfigHash(out); got != doc.ConfigHash {
-		return nil, fmt.Errorf("%w: revision %d from %d hashes to %s, the control plane's is %s", ErrResult, doc.Revision, doc.Base, got, doc.ConfigHash)
-	}
-	return out, nil
+	return out
 }
