@@ -100,6 +100,9 @@ type Config struct {
 	// HTTPClient dials the control plane and downloads presigned URLs;
 	// default one with a two-minute timeout.
 	HTTPClient *http.Client
+	// Decoder verifies and decodes fetched snapshots and deltas; default
+	// Standard.
+	Decoder Decoder
 	// Log receives the client's events; default slog.Default().
 	Log *slog.Logger
 }
@@ -147,6 +150,9 @@ func New(cfg Config, a Applier) (*Client, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Decoder == nil {
+		cfg.Decoder = Standard{}
 	}
 	c := &Client{
 		cfg:     cfg,
