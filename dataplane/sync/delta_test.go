@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -366,4 +367,28 @@ func TestDeltaResetsTraffic(t *testing.T) {
 			return
 		}
 	}
+}
+
+// TestReportsOnlyWhatIsNew: in the report window after an apply, a report
+// that would repeat the last status sent is skipped; the first one sent
+// after the apply's ack is the one with new traffic.
+func TestReportsOnlyWhatIsNew(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int64
+	_, a, p, send, cp := deltaClient(t, func(cfg *dpsync.Config) {
+		cfg.Traffic = func() (int64, int64) { return requests.Load(), 0 }
+		cfg.ReportInterval = 5 * time.Millisecond
+	})
+	send(p.put(t, 0, 1, services("a.local"), nil))
+	runs(t, a, 1, p.cfgs[1])
+	var st protocol.Status
+	cp.next(t, protocol.ActionStatus, &st)
+	require.EqualValues(t, 1, st.Revision)
+	require.Zero(t, st.Requests)
+
+	// Reports would fall due many times over here; none is sent.
+	time.Sleep(50 * time.Millisecond)
+	requests.Store(7)
+	cp.next(t, protocol.ActionStatus, &st)
+	require.EqualValues(t, 7, st.Requests, "an unchanged report was sent")
 }
