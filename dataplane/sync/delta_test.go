@@ -370,8 +370,9 @@ func TestDeltaResetsTraffic(t *testing.T) {
 }
 
 // TestReportsOnlyWhatIsNew: in the report window after an apply, a report
-// that would repeat the last status sent is skipped; the first one sent
-// after the apply's ack is the one with new traffic.
+// that would repeat the last status sent is skipped: of the statuses
+// before the traffic changes, only the apply's ack is sent (and at most
+// one report that raced it, before the ack was recorded as sent).
 func TestReportsOnlyWhatIsNew(t *testing.T) {
 	t.Parallel()
 	var requests atomic.Int64
@@ -381,14 +382,19 @@ func TestReportsOnlyWhatIsNew(t *testing.T) {
 	})
 	send(p.put(t, 0, 1, services("a.local"), nil))
 	runs(t, a, 1, p.cfgs[1])
-	var st protocol.Status
-	cp.next(t, protocol.ActionStatus, &st)
-	require.EqualValues(t, 1, st.Revision)
-	require.Zero(t, st.Requests)
 
-	// Reports would fall due many times over here; none is sent.
-	time.Sleep(50 * time.Millisecond)
+	// Reports fall due every 5 ms here; none repeats the ack.
+	time.Sleep(100 * time.Millisecond)
 	requests.Store(7)
-	cp.next(t, protocol.ActionStatus, &st)
-	require.EqualValues(t, 7, st.Requests, "an unchanged report was sent")
+	unchanged := 0
+	for {
+		var st protocol.Status
+		cp.next(t, protocol.ActionStatus, &st)
+		require.EqualValues(t, 1, st.Revision)
+		if st.Requests == 7 {
+			break
+		}
+		unchanged++
+	}
+	require.LessOrEqual(t, unchanged, 2, "unchanged reports were sent")
 }
