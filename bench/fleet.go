@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,9 @@ type fleetOptions struct {
 	storm   bool
 	compile bool
 	timeout time.Duration
+	// cpuProfile, when set, is where the simulator's CPU profile of the
+	// writes is written.
+	cpuProfile string
 }
 
 // fleetResult is the one JSON line the fleet simulator prints.
@@ -52,6 +56,12 @@ type fleetResult struct {
 	// CPPeakRSSMB and CPCPUSeconds are the control plane process's.
 	CPPeakRSSMB  float64 `json:"cp_peak_rss_mb"`
 	CPCPUSeconds float64 `json:"cp_cpu_s"`
+	// CPCPUPerWriteS and SimCPUPerWriteS are the CPU seconds the control
+	// plane and the simulator (all N DPs) spent per write while the writes
+	// converged: unlike latency, they do not depend on what else the
+	// machine runs.
+	CPCPUPerWriteS  float64 `json:"cp_cpu_s_per_write"`
+	SimCPUPerWriteS float64 `json:"sim_cpu_s_per_write"`
 	// SimRSSMB is the simulator's own resident memory (all N DPs).
 	SimRSSMB float64 `json:"sim_rss_mb"`
 	// Upgrades are WebSocket connections accepted, Refused the upgrades
@@ -102,6 +112,7 @@ type fleetSim struct {
 	dupApplies atomic.Int64
 	accepts    rateMeter
 	transport  *countingTransport
+	decoder    *sharedDecoder
 }
 
 // now is the fleet clock: nanoseconds since the simulator started.
@@ -117,6 +128,7 @@ func runFleet(args []string) error {
 	fs.BoolVar(&o.compile, "compile", false, "compile every configuration in a proxy per data plane (listeners aside), as data planes do; costs memory and CPU per data plane")
 	fs.BoolVar(&o.storm, "storm", true, "kill the control plane with the fleet connected, restart it, time the reconnection")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long one write (or the reconnection) may take")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the simulator's CPU profile of the writes to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -156,9 +168,12 @@ func fleet(ctx context.Context, e *env, o fleetOptions) (*fleetResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &fleetSim{epoch: time.Now()}
+	f := &fleetSim{epoch: time.Now(), decoder: newSharedDecoder()}
 	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.MaxIdleConnsPerHost = 256
+	// Each data plane keeps its own connection to the cluster listener
+	// between downloads, as data planes on their own hosts do; a smaller
+	// pool redials most of the fleet at every write.
+	base.MaxIdleConns, base.MaxIdleConnsPerHost = o.dps, o.dps
 	f.transport = &countingTransport{base: base, fleet: f}
 	client := &http.Client{Transport: f.transport, Timeout: time.Minute}
 	labels := parseFleetLabels(o.labels)
@@ -175,7 +190,7 @@ func fleet(ctx context.Context, e *env, o fleetOptions) (*fleetResult, error) {
 		c, err := dpsync.New(dpsync.Config{
 			CPURL: "ws://" + cp.cluster, VerifyKey: key, NodeID: fmt.Sprintf("fleet-%05d", i),
 			Hostname: "fleet", Version: "3.9.3", Labels: labels, HTTPClient: client, Log: log,
-			Backoff: backoff.Default,
+			Backoff: backoff.Default, Decoder: f.decoder,
 		}, d)
 		if err != nil {
 			return nil, err
@@ -189,6 +204,11 @@ func fleet(ctx context.Context, e *env, o fleetOptions) (*fleetResult, error) {
 	}
 	res.ConnectS = time.Since(start).Seconds()
 	var all []time.Duration
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	cp0, sim0 := cpuTicks(cp.p.cmd.Process.Pid), cpuTicks(os.Getpid())
 	for i := range o.writes {
 		w, lat, err := measureWrite(ctx, f, cp.admin, fmt.Sprintf("fleet-%d", i), o.timeout)
 		if err != nil {
@@ -198,6 +218,11 @@ func fleet(ctx context.Context, e *env, o fleetOptions) (*fleetResult, error) {
 		res.Writes = append(res.Writes, w)
 		all = append(all, lat...)
 	}
+	if n := float64(len(res.Writes)); n > 0 {
+		res.CPCPUPerWriteS = float64(cpuTicks(cp.p.cmd.Process.Pid)-cp0) / 100 / n
+		res.SimCPUPerWriteS = float64(cpuTicks(os.Getpid())-sim0) / 100 / n
+	}
+	stopProfile()
 	sortDurations(all)
 	res.P50MS, res.P99MS, res.MaxMS = pct(all, 50), pct(all, 99), pct(all, 100)
 	if o.storm {
@@ -288,6 +313,26 @@ func storm(ctx context.Context, f *fleetSim, cp *fleetCP, o fleetOptions) (*flee
 	w, _, err := measureWrite(ctx, f, cp.admin, "fleet-after-storm", o.timeout)
 	st.After = w
 	return st, err
+}
+
+// startCPUProfile profiles this process into path until the returned
+// function is called; nothing when path is empty.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func connectedCount(f *fleetSim) int {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/internal/model"
-	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 // simDP is one simulated data plane's applier: the real sync client
@@ -37,7 +36,7 @@ func (d *simDP) Apply(ctx context.Context, cfg *model.Config, revision int64, so
 			return err
 		}
 	}
-	h := snapshot.ConfigHash(cfg)
+	h := d.fleet.decoder.hash(cfg)
 	d.hash.Store(&h)
 	d.appliedAt.Store(d.fleet.now())
 	if prev := d.rev.Swap(revision); revision <= prev {

@@ -15,8 +15,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
@@ -105,17 +103,11 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		return nil, err
 	}
 	cp.verifyKey = b.verify
-	// The publisher and the $hello catch-up post through the AWS SDK's
-	// management API client, pointed at the hub as at API Gateway and
-	// signing with a key the hub alone knows besides them.
-	hubCreds := hubCredentials()
-	mgmt := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
-		BaseEndpoint: aws.String(cl.baseURL()),
-		HTTPClient:   cl.client(),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider(hubCreds.AccessKeyID, hubCreds.SecretAccessKey, ""),
-	})
-	notifier := cluster.NewManagementNotifier(mgmt)
+	// The publisher and the $hello catch-up post to the hub in process
+	// (what a signed @connections POST does, without the HTTP exchange and
+	// the signature); the hub's @connections API answers calls signed with
+	// a key no other process knows.
+	notifier := &hubNotifier{}
 	refused := prom.NewCounter(prom.CounterOpts{Name: "skyport_cp_refused_revisions_total",
 		Help: "Revisions the publisher refused to publish, since a data plane would reject them"})
 	halts := prom.NewCounter(prom.CounterOpts{Name: "skyport_cp_rollout_halts_total",
@@ -172,9 +164,10 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Logger: log.With("component", "cluster"),
 	}))
 	cp.hub = hub.New(hub.Options{
-		Routes: routes, Authorize: hubAuthorizer(o.ClusterToken), ManagementCredentials: hubCreds,
+		Routes: routes, Authorize: hubAuthorizer(o.ClusterToken), ManagementCredentials: hubCredentials(),
 		Logger: log.With("component", "hub"),
 	})
+	notifier.hub = cp.hub
 	cp.cluster = cp.hub
 	if lp, ok := b.presigner.(*localPresigner); ok {
 		cp.cluster = clusterHandler(cp.hub, lp)

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/skyport-gw/skyport/lambdas/publisher"
 )
 
 // checkCluster checks the cluster listener's flags.
@@ -92,17 +90,13 @@ func (cl *clusterListener) wsURL() string {
 }
 
 // client is the HTTP client this process uses to reach its own cluster
-// listener (the built-in data plane, the publisher's @connections calls):
-// the advertised address is dialled over loopback, where the listener is
-// sure to answer (and where the management API answers), and its
+// listener (the built-in data plane): the advertised address is dialled
+// over loopback, where the listener is sure to answer, and its
 // certificate is trusted besides the system's roots. Other hosts (S3 for
 // presigned downloads with --backend aws) are reached as usual.
 func (cl *clusterListener) client() *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	// The publisher posts notices this many at a time: keep as many
-	// connections to the hub alive between posts.
-	t.MaxIdleConnsPerHost = publisher.DefaultConcurrency
 	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if addr == cl.advertised {
 			addr = cl.local

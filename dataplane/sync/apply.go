@@ -109,7 +109,7 @@ func (c *Client) apply(ctx context.Context, j job) error {
 	}
 	// Verified first: what refuses a cluster is the signed document's
 	// identity, never a notice's claim.
-	doc, err := snapshot.Open(data, j.ptr, c.cfg.VerifyKey)
+	doc, err := c.cfg.Decoder.OpenSnapshot(data, j.ptr, c.cfg.VerifyKey)
 	if err != nil {
 		return fmt.Errorf("verifying revision %d: %w", rev, err)
 	}

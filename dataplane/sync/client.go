@@ -81,7 +81,8 @@ type Config struct {
 	Traffic func() (requests, errors5xx int64)
 	// ReportInterval is how often status is sent in the ReportWindow after
 	// an apply, so a staged rollout sees the new revision's error ratio
-	// while it bakes; default DefaultReportInterval.
+	// while it bakes (a report that would repeat the last status sent is
+	// skipped); default DefaultReportInterval.
 	ReportInterval time.Duration
 	// FallbackPoll is the fallback's polling interval (jittered ±20%);
 	// default DefaultFallbackPoll.
@@ -100,6 +101,9 @@ type Config struct {
 	// HTTPClient dials the control plane and downloads presigned URLs;
 	// default one with a two-minute timeout.
 	HTTPClient *http.Client
+	// Decoder verifies and decodes fetched snapshots and deltas; default
+	// Standard.
+	Decoder Decoder
 	// Log receives the client's events; default slog.Default().
 	Log *slog.Logger
 }
@@ -124,6 +128,9 @@ type Client struct {
 	// reports is signalled on an apply, so the heartbeat schedule takes
 	// the reports after it into account at once.
 	reports chan struct{}
+	// lastStatus is the last status message sent; a report in the
+	// ReportWindow that would repeat it is not sent.
+	lastStatus atomic.Pointer[protocol.Status]
 }
 
 var _ status.SyncReporter = (*Client)(nil)
@@ -147,6 +154,9 @@ func New(cfg Config, a Applier) (*Client, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Decoder == nil {
+		cfg.Decoder = Standard{}
 	}
 	c := &Client{
 		cfg:     cfg,

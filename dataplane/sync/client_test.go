@@ -2,11 +2,13 @@ package sync_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	stdsync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,4 +371,55 @@ func TestFallbackPollIsConditional(t *testing.T) {
 	require.Eventually(t, func() bool { return a.revision() == 2 }, waitFor, tick)
 	calls, _ := a.applied()
 	require.Equal(t, []int64{1, 2}, calls, "each revision applied once")
+}
+
+// TestConfiguredDecoder: a configured Decoder verifies and decodes
+// fetched snapshots, and its refusal rejects the revision.
+func TestConfiguredDecoder(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	store := dirStore(t)
+	cp := newFakeCP(t)
+	a := &fakeApplier{}
+	d := &refusingDecoder{}
+
+	cfg := testConfig(t, pub)
+	cfg.CPURL = cp.url()
+	cfg.Fallback = store
+	cfg.Decoder = d
+	c, err := dpsync.New(cfg, a)
+	require.NoError(t, err)
+	run(t, c)
+
+	conn := cp.accept(t)
+	var hello protocol.Hello
+	cp.next(t, protocol.ActionHello, &hello)
+
+	send(t, conn, notice(publish(t, store, priv, 4)))
+	var st protocol.Status
+	cp.next(t, protocol.ActionStatus, &st)
+	require.Equal(t, protocol.StateRejected, st.State)
+	require.Contains(t, st.Error, errRefused.Error())
+
+	send(t, conn, notice(publish(t, store, priv, 5)))
+	cp.next(t, protocol.ActionStatus, &st)
+	require.Equal(t, protocol.StateApplied, st.State)
+	require.EqualValues(t, 5, st.Revision)
+	require.EqualValues(t, 2, d.opened.Load())
+}
+
+var errRefused = errors.New("refused by the decoder")
+
+// refusingDecoder refuses the first snapshot it opens.
+type refusingDecoder struct {
+	dpsync.Standard
+	opened atomic.Int64
+}
+
+func (d *refusingDecoder) OpenSnapshot(data []byte, p snapshot.Pointer, key ed25519.PublicKey) (*snapshot.Document, error) {
+	if d.opened.Add(1) == 1 {
+		return nil, errRefused
+	}
+	return d.Standard.OpenSnapshot(data, p, key)
 }

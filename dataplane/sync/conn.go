@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/coder/websocket"
@@ -114,8 +115,9 @@ func (c *Client) keepAlive(ctx context.Context, conn *websocket.Conn, start time
 	for {
 		now := time.Now()
 		at, reconnect := sched.Next(now)
+		report := false
 		if due, ok := c.reportDue(now); ok && due.Before(at) {
-			at, reconnect = due, false
+			at, reconnect, report = due, false, true
 		}
 		timer := time.NewTimer(time.Until(at))
 		select {
@@ -140,7 +142,13 @@ func (c *Client) keepAlive(ctx context.Context, conn *websocket.Conn, start time
 			<-reads //nolint:errcheck // waits for the reader to stop; its error is the close we caused
 			return sessionEnd{prompt: true}
 		}
-		if err := c.write(ctx, conn, c.statusMessage()); err != nil {
+		msg := c.statusMessage()
+		if report && c.sameAsSent(msg) {
+			// Nothing new since the last status (no traffic, say): a
+			// fleet of idle data planes sends no reports.
+			continue
+		}
+		if err := c.writeStatus(ctx, conn, msg); err != nil {
 			_ = conn.CloseNow()
 			<-reads //nolint:errcheck // waits for the reader to stop; its error is the close we caused
 			return sessionEnd{err: fmt.Errorf("sending heartbeat: %w", err)}
@@ -231,9 +239,24 @@ func (c *Client) sendStatus(ctx context.Context) {
 	if conn == nil {
 		return
 	}
-	if err := c.write(ctx, conn, c.statusMessage()); err != nil {
+	if err := c.writeStatus(ctx, conn, c.statusMessage()); err != nil {
 		c.log.Warn("status not sent", "error", err)
 	}
+}
+
+// writeStatus sends status st and remembers it as the last one sent.
+func (c *Client) writeStatus(ctx context.Context, conn *websocket.Conn, st protocol.Status) error {
+	if err := c.write(ctx, conn, st); err != nil {
+		return err
+	}
+	c.lastStatus.Store(&st)
+	return nil
+}
+
+// sameAsSent reports whether st says what the last status sent said.
+func (c *Client) sameAsSent(st protocol.Status) bool {
+	last := c.lastStatus.Load()
+	return last != nil && reflect.DeepEqual(*last, st)
 }
 
 // write sends v as one JSON text frame.

@@ -89,11 +89,11 @@ func (c *Client) applyDelta(ctx context.Context, j job) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFetch, err)
 	}
-	doc, err := delta.Open(data, ptr, c.cfg.VerifyKey)
+	doc, err := c.cfg.Decoder.OpenDelta(data, ptr, c.cfg.VerifyKey)
 	if err != nil {
 		return fmt.Errorf("verifying delta %d→%d: %w", d.Base, d.Revision, err)
 	}
-	cfg, err := delta.Apply(base, rev, doc)
+	cfg, err := c.cfg.Decoder.ApplyDelta(base, rev, doc)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (c *Client) cacheSnapshot(ctx context.Context, j job, hash string) error {
 	if err != nil {
 		return fmt.Errorf("fetching revision %d to cache it: %w", j.ptr.Revision, err)
 	}
-	doc, err := snapshot.Open(data, j.ptr, c.cfg.VerifyKey)
+	doc, err := c.cfg.Decoder.OpenSnapshot(data, j.ptr, c.cfg.VerifyKey)
 	if err != nil {
 		return fmt.Errorf("verifying revision %d to cache it: %w", j.ptr.Revision, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -366,4 +367,34 @@ func TestDeltaResetsTraffic(t *testing.T) {
 			return
 		}
 	}
+}
+
+// TestReportsOnlyWhatIsNew: in the report window after an apply, a report
+// that would repeat the last status sent is skipped: of the statuses
+// before the traffic changes, only the apply's ack is sent (and at most
+// one report that raced it, before the ack was recorded as sent).
+func TestReportsOnlyWhatIsNew(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int64
+	_, a, p, send, cp := deltaClient(t, func(cfg *dpsync.Config) {
+		cfg.Traffic = func() (int64, int64) { return requests.Load(), 0 }
+		cfg.ReportInterval = 5 * time.Millisecond
+	})
+	send(p.put(t, 0, 1, services("a.local"), nil))
+	runs(t, a, 1, p.cfgs[1])
+
+	// Reports fall due every 5 ms here; none repeats the ack.
+	time.Sleep(100 * time.Millisecond)
+	requests.Store(7)
+	unchanged := 0
+	for {
+		var st protocol.Status
+		cp.next(t, protocol.ActionStatus, &st)
+		require.EqualValues(t, 1, st.Revision)
+		if st.Requests == 7 {
+			break
+		}
+		unchanged++
+	}
+	require.LessOrEqual(t, unchanged, 2, "unchanged reports were sent")
 }

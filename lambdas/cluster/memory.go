@@ -21,6 +21,9 @@ type Memory struct {
 	mu    sync.Mutex
 	conns map[string]Connection
 	nodes map[string]Node
+	// owned counts each owner's rows, expired ones included until they
+	// are dropped: below the limit, a new row needs no scan of the rows.
+	owned map[string]int
 }
 
 // NewMemory returns an empty in-process registry; clock is time.Now when nil.
@@ -28,7 +31,7 @@ func NewMemory(clock func() time.Time, opts ...Option) *Memory {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Memory{clock: clock, limits: newLimits(opts), conns: map[string]Connection{}, nodes: map[string]Node{}}
+	return &Memory{clock: clock, limits: newLimits(opts), conns: map[string]Connection{}, nodes: map[string]Node{}, owned: map[string]int{}}
 }
 
 // PutConnection implements Registry.
@@ -97,8 +100,27 @@ func (m *Memory) ListConnections(_ context.Context) ([]Connection, error) {
 func (m *Memory) PutNode(_ context.Context, n Node) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.nodes[n.NodeID] = cloneNode(n)
+	m.setNode(cloneNode(n))
 	return nil
+}
+
+// setNode stores row n, keeping the owners' counts.
+func (m *Memory) setNode(n Node) {
+	if old, ok := m.nodes[n.NodeID]; ok {
+		m.owned[old.Owner]--
+	}
+	m.nodes[n.NodeID] = n
+	m.owned[n.Owner]++
+}
+
+// dropNode forgets row id, keeping the owners' counts.
+func (m *Memory) dropNode(id string) {
+	if old, ok := m.nodes[id]; ok {
+		if m.owned[old.Owner]--; m.owned[old.Owner] <= 0 {
+			delete(m.owned, old.Owner)
+		}
+		delete(m.nodes, id)
+	}
 }
 
 // UpdateNode implements Registry.
@@ -116,18 +138,22 @@ func (m *Memory) UpdateNode(_ context.Context, nodeID, owner string, fn func(*No
 	n = cloneNode(n)
 	fn(&n)
 	n.NodeID, n.Seq = nodeID, n.Seq+1
-	m.nodes[nodeID] = cloneNode(n)
+	m.setNode(cloneNode(n))
 	return nil
 }
 
 // makeRoom checks that owner may add a row, forgetting its stalest row
-// when it is at its limit; expired rows are dropped on the way.
+// when it is at its limit; expired rows are dropped on the way. Only an
+// owner at its limit (expired rows counted) costs a scan of the rows.
 func (m *Memory) makeRoom(owner string, now time.Time) error {
+	if m.owned[owner] < m.limits.nodes {
+		return nil
+	}
 	count, stalest := 0, ""
 	for id, n := range m.nodes {
 		switch {
 		case !live(n.ExpiresAt, now):
-			delete(m.nodes, id)
+			m.dropNode(id)
 		case n.Owner == owner:
 			count++
 			if stalest == "" || n.LastSeen < m.nodes[stalest].LastSeen {
@@ -141,7 +167,7 @@ func (m *Memory) makeRoom(owner string, now time.Time) error {
 	if !m.limits.stale(m.nodes[stalest].LastSeen, now) {
 		return ErrNodeLimit
 	}
-	delete(m.nodes, stalest)
+	m.dropNode(stalest)
 	return nil
 }
 
@@ -169,7 +195,7 @@ func (m *Memory) liveNodes(now time.Time) []Node {
 	out := make([]Node, 0, len(m.nodes))
 	for id, n := range m.nodes {
 		if !live(n.ExpiresAt, now) {
-			delete(m.nodes, id)
+			m.dropNode(id)
 			continue
 		}
 		out = append(out, cloneNode(n))

@@ -166,16 +166,8 @@ func (h *Hub) admit(ctx context.Context, w http.ResponseWriter, c *conn, req eve
 
 // run reads and routes messages until the connection ends.
 func (h *Hub) run(ctx context.Context, c *conn, watch *frameWatcher) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.watchdog(ctx, c)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	stop := h.watchdog(c)
+	defer stop()
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if watch.tooBig() {
@@ -198,31 +190,49 @@ func (h *Hub) run(ctx context.Context, c *conn, watch *frameWatcher) {
 }
 
 // watchdog closes the connection with 1001 when it has been idle for the
-// idle timeout or open for the maximum lifetime.
-func (h *Hub) watchdog(ctx context.Context, c *conn) {
+// idle timeout or open for the maximum lifetime. It is a timer, not a
+// goroutine per connection (thousands of data planes would each hold
+// one); the returned function stops it and waits for a close it started.
+func (h *Hub) watchdog(c *conn) (stop func()) {
 	end := c.connectedAt.Add(h.opts.MaxLifetime)
-	for {
-		deadline := c.lastActiveAt().Add(h.opts.IdleTimeout)
-		if end.Before(deadline) {
-			deadline = end
+	due := func() time.Time {
+		if d := c.lastActiveAt().Add(h.opts.IdleTimeout); d.Before(end) {
+			return d
 		}
-		if d := time.Until(deadline); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-				continue
-			}
+		return end
+	}
+	var (
+		mu      sync.Mutex
+		stopped bool
+		timer   *time.Timer
+		closing sync.WaitGroup
+	)
+	check := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		if d := time.Until(due()); d > 0 {
+			timer.Reset(d)
+			return
 		}
 		reason := "idle timeout"
 		if !time.Now().Before(end) {
 			reason = "maximum connection lifetime"
 		}
 		h.log.Info("closing websocket", "connection_id", c.id, "reason", reason)
-		c.stop(closeGoingAway, "Going away")
-		return
+		closing.Go(func() { c.stop(closeGoingAway, "Going away") })
+	}
+	mu.Lock()
+	timer = time.AfterFunc(time.Until(due()), check)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		timer.Stop()
+		mu.Unlock()
+		closing.Wait()
 	}
 }
 
