@@ -20,7 +20,7 @@ func TestFleet(t *testing.T) {
 	dir := t.TempDir()
 	e := &env{dir: dir, binary: filepath.Join(dir, "skyport")}
 	require.NoError(t, buildSkyport(e))
-	const n = 50
+	const n = 200
 	res, err := fleet(context.Background(), e, fleetOptions{dps: n, writes: 2, backend: "embedded", storm: true, compile: true, timeout: 3 * time.Minute})
 	require.NoError(t, err)
 	require.Empty(t, res.Errors)
