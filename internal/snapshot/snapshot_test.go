@@ -226,7 +226,6 @@ func TestDigestUpdates(t *testing.T) {
 	require.NotEqual(t, snapshot.ConfigHash(&a), d.Hash())
 }
 
-
 func TestPointerJSON(t *testing.T) {
 	t.Parallel()
 	_, ptr, _, _ := sealed(t, 1)
