@@ -43,7 +43,10 @@ func (s *Server) resolve(cfg *model.Config) (*model.Config, error) {
 }
 
 // compile builds everything cfg (resolved) needs; it starts nothing.
-func (s *Server) compile(cfg *model.Config) (*compiled, error) {
+// prev, the running configuration or nil, lends what cfg leaves as it
+// was (plugin.Rebuild: the credential indexes of the authentication
+// plugins when no credential or consumer changed).
+func (s *Server) compile(cfg *model.Config, prev *compiled) (*compiled, error) {
 	c := &compiled{services: map[string]*service{}, pools: map[string]*upstream.Pool{}}
 	byUpstream := map[string][]*model.Target{}
 	ids := map[string]string{}
@@ -97,7 +100,11 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 		return nil, fmt.Errorf("compiling routes: %w", err)
 	}
 	c.router = rt
-	set, err := plugin.Build(s.opts.Registry, cfg)
+	var prevSet *plugin.Set
+	if prev != nil {
+		prevSet = prev.plugins
+	}
+	set, err := plugin.Rebuild(s.opts.Registry, cfg, prevSet)
 	if err != nil {
 		c.release()
 		return nil, fmt.Errorf("building plugins: %w", err)
@@ -159,7 +166,7 @@ func (s *Server) Check(cfg *model.Config) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.compile(resolved)
+	c, err := s.compile(resolved, nil)
 	if err != nil {
 		return err
 	}

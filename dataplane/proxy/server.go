@@ -163,7 +163,7 @@ func (s *Server) ApplyHashed(ctx context.Context, cfg *model.Config, hash string
 	if err != nil {
 		return fmt.Errorf("applying revision %d: %w", revision, err)
 	}
-	c, err := s.compile(resolved)
+	c, err := s.compile(resolved, s.cur.Load())
 	if err != nil {
 		return fmt.Errorf("applying revision %d: %w", revision, err)
 	}
