@@ -94,7 +94,11 @@ func (s *Server) compile(cfg *model.Config, prev *compiled) (*compiled, error) {
 			routes = append(routes, r)
 		}
 	}
-	rt, err := router.New(routes, cfg.Services)
+	var prevRouter *router.Router
+	if prev != nil {
+		prevRouter = prev.router
+	}
+	rt, err := router.Update(prevRouter, routes, cfg.Services)
 	if err != nil {
 		c.release()
 		return nil, fmt.Errorf("compiling routes: %w", err)
