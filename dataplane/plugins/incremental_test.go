@@ -22,7 +22,8 @@ import (
 
 // TestIncrementalMatchesFull: a proxy fed delta results (which share the
 // entities and lists a change leaves alone, so the proxy keeps the
-// credential indexes it can) routes and authenticates every request as a
+// router's untouched buckets, the services and the credential indexes it
+// can) routes and authenticates every request as a
 // proxy given the same configuration whole (every entity new, everything
 // compiled), over random chains of route, consumer, credential and group
 // changes.
@@ -145,7 +146,7 @@ func (g *gen) consumer(cfg *model.Config) {
 func (g *gen) change(cfg *model.Config) *model.Config {
 	out := cfg.Clone()
 	for range 1 + g.rng.IntN(3) {
-		switch g.rng.IntN(7) {
+		switch g.rng.IntN(8) {
 		case 0: // a route's paths
 			i := g.rng.IntN(len(out.Routes))
 			r := *out.Routes[i]
@@ -170,6 +171,11 @@ func (g *gen) change(cfg *model.Config) *model.Config {
 			c := *out.Consumers[i]
 			c.Username = new(fmt.Sprintf("renamed-%d", g.rng.IntN(1000)))
 			out.Consumers[i] = &c
+		case 7: // a service's path
+			i := g.rng.IntN(len(out.Services))
+			sv := *out.Services[i]
+			sv.Path = new(fmt.Sprintf("/base%d", g.rng.IntN(100)))
+			out.Services[i] = &sv
 		case 6: // a group taken away
 			if len(out.ACLs) > 0 {
 				i := g.rng.IntN(len(out.ACLs))
