@@ -29,8 +29,8 @@ type compiled struct {
 	// from (Options.UpstreamTLS), which a later compile compares.
 	caCerts []*model.CACertificate
 	certs   []*model.Certificate
-	pools    map[string]*upstream.Pool
-	plugins  *plugin.Set
+	pools   map[string]*upstream.Pool
+	plugins *plugin.Set
 
 	inflight atomic.Int64
 	stop     context.CancelFunc
