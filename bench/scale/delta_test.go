@@ -28,7 +28,6 @@ func BenchmarkDeltaApply(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			data = nil
 			px := proxy.New(proxy.Options{Registry: plugins.Registry()})
 			defer px.Close()
 			ctx := context.Background()
