@@ -218,7 +218,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	o.traffic = metrics.Traffic
-	reporter, err := startSync(ctx, o, releasing, log)
+	reporter, synced, err := startSync(ctx, o, releasing, log)
 	if err != nil {
 		return fmt.Errorf("starting sync: %w", err)
 	}
@@ -246,7 +246,25 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		servers = append(servers, &namedServer{name: "pprof", addr: o.PprofListen, srv: &http.Server{Handler: pprofHandler(),
 			ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(log)}})
 	}
-	return serveAll(ctx, servers, o.DrainTimeout, log, o.bound)
+	err = serveAll(ctx, servers, o.DrainTimeout, log, o.bound)
+	cancel()
+	waitSync(synced, o.DrainTimeout, log)
+	return err
+}
+
+// waitSync waits up to timeout for the sync client to stop, so that a
+// graceful shutdown leaves the revision it applied last in the cache.
+func waitSync(done <-chan struct{}, timeout time.Duration, log *slog.Logger) {
+	if done == nil {
+		return
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		log.Warn("sync client still stopping: the cache may hold an older revision", "timeout", timeout.String())
+	}
 }
 
 // loadDeclarative applies a kong.yml file (Kong's DB-less mode).

@@ -62,21 +62,22 @@ func reportedHealth(in []upstream.TargetHealth) []protocol.TargetHealth {
 
 // startSync starts the data plane's control-plane connection, cache and
 // fallback, as o configures them; it returns nil when none is configured.
-// It stops when ctx is done.
-func startSync(ctx context.Context, o *dpOptions, a applier, log *slog.Logger) (status.SyncReporter, error) {
+// It stops when ctx is done, then closes the returned channel: what it was
+// writing to the cache (the revision just applied) is on disk by then.
+func startSync(ctx context.Context, o *dpOptions, a applier, log *slog.Logger) (status.SyncReporter, <-chan struct{}, error) {
 	synced := o.CPURL != "" || o.FallbackURL != ""
 	if o.DeclarativeConfig != "" {
 		if synced {
-			return nil, errors.New("--declarative-config conflicts with --cp-url and --fallback-url: choose one")
+			return nil, nil, errors.New("--declarative-config conflicts with --cp-url and --fallback-url: choose one")
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	if !synced {
-		return nil, nil
+		return nil, nil, nil
 	}
 	cfg, err := syncConfig(ctx, o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p, ok := a.(pluginLister); ok {
 		cfg.Plugins = p.Plugins()
@@ -87,10 +88,14 @@ func startSync(ctx context.Context, o *dpOptions, a applier, log *slog.Logger) (
 	cfg.Log = log.With("component", "sync")
 	client, err := dpsync.New(cfg, a)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	go client.Run(ctx)
-	return client, nil
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		client.Run(ctx)
+	}()
+	return client, done, nil
 }
 
 // syncConfig turns the data plane's flags into the sync client's settings.

@@ -66,7 +66,7 @@ func TestStartSyncS3Fallback(t *testing.T) {
 		FallbackPoll: time.Hour,
 	}
 	a := &revApplier{}
-	rep, err := startSync(ctx, &o, a, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rep, _, err := startSync(ctx, &o, a, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return a.rev.Load() == 4 }, 20*time.Second, 20*time.Millisecond)
 	require.Equal(t, "fallback", rep.SyncState().Source)
@@ -103,7 +103,7 @@ func TestStartSyncHTTPFallback(t *testing.T) {
 		FallbackPoll: time.Hour,
 	}
 	a := &revApplier{}
-	rep, err := startSync(ctx, &o, a, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rep, _, err := startSync(ctx, &o, a, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return a.rev.Load() == 7 }, 20*time.Second, 20*time.Millisecond)
 	require.Equal(t, "fallback", rep.SyncState().Source)

@@ -55,7 +55,7 @@ func TestStartSyncFlags(t *testing.T) {
 			defer cancel()
 			o := tt.opts
 			o.CacheDir = filepath.Join(t.TempDir(), "cache")
-			rep, err := startSync(ctx, &o, nopApplier{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			rep, _, err := startSync(ctx, &o, nopApplier{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			switch {
 			case tt.wantErr != "":
 				require.ErrorContains(t, err, tt.wantErr)

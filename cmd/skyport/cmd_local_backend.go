@@ -135,6 +135,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Source: b.store, Objects: b.objects, Key: b.key, Notifier: notifier,
 		Connections: b.registry, Presigner: b.presigner, History: hist, PruneHistory: true,
 		Validator: preflight.New(), OnRefused: func(int64, error) { refused.Inc() }, Rollout: rollouts, Logger: log.With("component", "publisher"),
+		MinInterval: publisher.DefaultMinInterval,
 	})
 	if b.onCommit != nil {
 		runner := publisher.NewRunner(pub)

@@ -42,6 +42,8 @@ func newData(s awscdk.Stack, p *Props) *data {
 		Encryption:    awsdynamodb.TableEncryption_AWS_MANAGED,
 		Stream:        awsdynamodb.StreamViewType_NEW_IMAGE,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		// The change log's entries (pk LOG) expire after a week.
+		TimeToLiveAttribute: jsii.String("expires_at"),
 	})
 	// Connections and data-plane status; rows expire through TTL and never
 	// trigger publication (no stream).

@@ -100,6 +100,7 @@ func TestStateful(t *testing.T) {
 		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
 		"SSESpecification":                 map[string]any{"SSEEnabled": true},
 		"StreamSpecification":              map[string]any{"StreamViewType": "NEW_IMAGE"},
+		"TimeToLiveSpecification":          map[string]any{"AttributeName": "expires_at", "Enabled": true},
 	}))
 	tpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), props(map[string]any{
 		"TimeToLiveSpecification": map[string]any{"AttributeName": "expires_at", "Enabled": true},

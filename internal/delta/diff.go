@@ -206,3 +206,26 @@ func add[T model.Entity](p *patcher, out []T, e T) []T {
 	}
 	return append(out, e)
 }
+
+// Merge returns base less the deleted and the upserted entities, plus the
+// upserted ones, sorted: the configuration a delta of those upserts and
+// deletes yields from base. base is not modified; the result shares its
+// entities.
+func Merge(base, upserts *model.Config, deletes map[model.Kind][]string) *model.Config {
+	drop := make(map[ref]struct{}, len(deletes)+upserts.Len())
+	for k, ids := range deletes {
+		for _, id := range ids {
+			drop[ref{k, id}] = struct{}{}
+		}
+	}
+	upserts.Each(func(e model.Entity) { drop[ref{e.Kind(), e.Meta().ID}] = struct{}{} })
+	out := &model.Config{}
+	base.Each(func(e model.Entity) {
+		if _, gone := drop[ref{e.Kind(), e.Meta().ID}]; !gone {
+			out.Add(e)
+		}
+	})
+	upserts.Each(out.Add)
+	out.Sort()
+	return out
+}

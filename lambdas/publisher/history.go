@@ -10,16 +10,20 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/history"
 )
 
-// record writes the history record of revision rev of identity id, whose
-// configuration is cfg, against the revision cur names (the one published
-// before it), with state and, for a refusal, why.
-func (p *Publisher) record(ctx context.Context, id snapshot.Identity, rev int64, cfg *model.Config, cur snapshot.Pointer, at time.Time, state, why string) error {
+// record writes the history record of revision r of identity id, whose
+// configuration hashes to hash, against the revision cur names (the one
+// published before it: r's base when known, else read from the history),
+// with state and, for a refusal, why.
+func (p *Publisher) record(ctx context.Context, id snapshot.Identity, r revision, hash string, cur snapshot.Pointer, at time.Time, state, why string) error {
 	if p.opts.History == nil {
 		return nil
 	}
+	rev, cfg := r.rev, r.cfg
 	var prev *model.Config
 	var since int64
-	if cur.Revision > 0 && cur.Identity() == id && cur.Revision < rev {
+	if r.base != nil && cur.Revision < rev {
+		prev, since = r.base, cur.Revision
+	} else if cur.Revision > 0 && cur.Identity() == id && cur.Revision < rev {
 		c, err := p.opts.History.Config(ctx, id, cur.Revision)
 		if err != nil {
 			// The summary is then against the empty configuration, said
@@ -30,7 +34,7 @@ func (p *Publisher) record(ctx context.Context, id snapshot.Identity, rev int64,
 		}
 	}
 	rec := history.Record{
-		Revision: rev, CreatedAt: at.Unix(), ConfigHash: snapshot.ConfigHash(cfg),
+		Revision: rev, CreatedAt: at.Unix(), ConfigHash: hash,
 		ClusterID: id.ClusterID, Epoch: id.Epoch, State: state, Error: why,
 		Entities: history.Count(cfg), Changes: history.Summarize(history.Diff(prev, cfg)), Since: since,
 	}
@@ -59,10 +63,11 @@ func (p *Publisher) prune(ctx context.Context, latest snapshot.Pointer) {
 // would reject (why), is not published: latest.json stays where it is,
 // so data planes stay on the last good revision. A refusal already
 // recorded for the same configuration is not repeated.
-func (p *Publisher) refuse(ctx context.Context, id snapshot.Identity, rev int64, cfg *model.Config, cur snapshot.Pointer, why error) error {
+func (p *Publisher) refuse(ctx context.Context, id snapshot.Identity, r revision, hash string, cur snapshot.Pointer, why error) error {
+	rev := r.rev
 	if p.opts.History != nil {
 		rec, err := p.opts.History.Get(ctx, id, rev, rev)
-		if err == nil && rec.State == history.StateRefused && rec.ConfigHash == snapshot.ConfigHash(cfg) {
+		if err == nil && rec.State == history.StateRefused && rec.ConfigHash == hash {
 			return nil
 		}
 	}
@@ -71,5 +76,5 @@ func (p *Publisher) refuse(ctx context.Context, id snapshot.Identity, rev int64,
 	if p.opts.OnRefused != nil {
 		p.opts.OnRefused(rev, why)
 	}
-	return p.record(ctx, id, rev, cfg, cur, p.opts.Clock(), history.StateRefused, why.Error())
+	return p.record(ctx, id, r, hash, cur, p.opts.Clock(), history.StateRefused, why.Error())
 }

@@ -1,13 +1,20 @@
 // Package publisher turns the configuration store's newest revision into a
-// published snapshot: it seals the consistent export, writes it create-only
+// published snapshot: it seals the configuration, writes it create-only
 // to object storage, moves latest.json forward with compare-and-swap, and
 // tells connected data planes.
 //
+// It reads only what changed: the store's change log (store.ChangedSince)
+// since the revision latest.json names, applied to that revision's
+// configuration, which it holds from its last publication (or reads back
+// from that snapshot once per warm process). It exports the whole
+// configuration only without such a base, or when the log cannot tell
+// (a replacement, expired entries: store.ErrLogGap).
+//
 // Beside each snapshot but an epoch's first, it writes the delta from the
-// revision latest.json named (internal/delta), diffed against the index
-// of the revision it published last (or of that snapshot, read back), and
-// offers it in the config notice; data planes running its base apply it
-// instead of the full snapshot.
+// revision latest.json named (internal/delta): what the change log named,
+// or the diff against the base after an export; and offers it in the
+// config notice; data planes running its base apply it instead of the
+// full snapshot.
 //
 // Publishing is idempotent: duplicate or out-of-order triggers, and two
 // publishers racing, leave one snapshot per revision and a pointer that
@@ -25,7 +32,6 @@ package publisher
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -61,12 +67,12 @@ type hashRecorder interface {
 // recordHash records the hash of the configuration just published at rev,
 // when the source keeps hashes. A failure costs only a later export by
 // GET /status: it is logged, not returned.
-func (p *Publisher) recordHash(ctx context.Context, rev int64, cfg *model.Config) {
+func (p *Publisher) recordHash(ctx context.Context, rev int64, hash string) {
 	rec, ok := p.opts.Source.(hashRecorder)
 	if !ok {
 		return
 	}
-	if err := rec.RecordConfigHash(ctx, rev, snapshot.ConfigHash(cfg)); err != nil {
+	if err := rec.RecordConfigHash(ctx, rev, hash); err != nil {
 		p.opts.Logger.WarnContext(ctx, "recording the configuration hash", "revision", rev, "error", err)
 	}
 }
@@ -93,6 +99,9 @@ type Connections interface {
 // Gateway's @connections API answers in milliseconds, so a fleet of
 // thousands is told within a second or two by one publisher.
 const DefaultConcurrency = 64
+
+// DefaultMinInterval paces publications to at most five a second.
+const DefaultMinInterval = 200 * time.Millisecond
 
 // maxCASAttempts bounds the compare-and-swap loop on latest.json.
 const maxCASAttempts = 8
@@ -137,6 +146,11 @@ type Options struct {
 	// NoDeltas turns deltas off: every revision is announced by its
 	// full snapshot only.
 	NoDeltas bool
+	// MinInterval is the least time between the starts of two
+	// publications: under a write storm they come at most 1/MinInterval
+	// a second, each carrying everything committed before it read. Zero:
+	// no pause (DefaultMinInterval is what the commands use).
+	MinInterval time.Duration
 	// Logger defaults to slog.Default(); Clock to time.Now.
 	Logger *slog.Logger
 	Clock  func() time.Time
@@ -147,7 +161,10 @@ type Publisher struct {
 	opts Options
 
 	mu   sync.Mutex
-	last published // the index of the revision written last
+	last published // the configuration of the revision written last
+
+	paceMu  sync.Mutex
+	started time.Time // when the last publication started (monotonic)
 }
 
 // New returns a Publisher; it fills the options' defaults.
@@ -179,6 +196,9 @@ func (p *Publisher) Publish(ctx context.Context) (snapshot.Pointer, error) {
 // publishNewest is Publish that also returns the newest revision it
 // handled: the published one, or a newer one it refused.
 func (p *Publisher) publishNewest(ctx context.Context) (snapshot.Pointer, int64, error) {
+	if err := p.pace(ctx); err != nil {
+		return snapshot.Pointer{}, 0, err
+	}
 	var refused int64
 	// The pointer is read first: a store read after it is never behind it
 	// unless it went back (the restore rule below).
@@ -224,6 +244,26 @@ func (p *Publisher) publishNewest(ctx context.Context) (snapshot.Pointer, int64,
 	return cur, max(cur.Revision, refused), nil
 }
 
+// pace waits until MinInterval has passed since the last publication
+// started; the commits made meanwhile are read by the one that follows.
+// Publications are paced one after the other, never queued beside each
+// other.
+func (p *Publisher) pace(ctx context.Context) error {
+	p.paceMu.Lock()
+	defer p.paceMu.Unlock()
+	if wait := time.Until(p.started.Add(p.opts.MinInterval)); p.opts.MinInterval > 0 && wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	p.started = time.Now()
+	return nil
+}
+
 // step runs the rollout controller; a failure is logged, and the next
 // step (a publication or Reconcile) tries again.
 func (p *Publisher) step(ctx context.Context) bool {
@@ -252,22 +292,22 @@ func (p *Publisher) Reconcile(ctx context.Context) error {
 	return p.Notify(ctx, cur)
 }
 
-// publish writes the export's snapshot as identity id and moves
+// publish writes the newest revision's snapshot as identity id (read by
+// read: from the change log when it can, else exported) and moves
 // latest.json to it.
 func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snapshot.Pointer, etag string) (snapshot.Pointer, int64, error) {
-	cfg, rev, err := p.opts.Source.Export(ctx)
+	r, err := p.read(ctx, id, cur)
 	if err != nil {
-		return snapshot.Pointer{}, 0, fmt.Errorf("exporting configuration: %w", err)
+		return snapshot.Pointer{}, 0, err
 	}
-	if cfg == nil {
-		return snapshot.Pointer{}, 0, errors.New("exporting configuration: no configuration returned")
-	}
+	rev, cfg := r.rev, r.cfg
 	if !supersedes(cur, id, rev) {
 		return cur, 0, nil
 	}
+	hash := snapshot.ConfigHash(cfg)
 	if p.opts.Validator != nil {
 		if err := p.opts.Validator.Check(ctx, cfg); err != nil {
-			return cur, rev, p.refuse(ctx, id, rev, cfg, cur, err)
+			return cur, rev, p.refuse(ctx, id, r, hash, cur, err)
 		}
 	}
 	ptr, err := p.write(ctx, &snapshot.Document{ClusterID: id.ClusterID, Epoch: id.Epoch, Revision: rev, Config: *cfg})
@@ -278,18 +318,19 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if err != nil {
 		at = p.opts.Clock()
 	}
-	if err := p.record(ctx, id, rev, cfg, cur, at, history.StatePublished, ""); err != nil {
+	if err := p.record(ctx, id, r, hash, cur, at, history.StatePublished, ""); err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
-	ptr.Delta = p.writeDelta(ctx, cur, id, rev, cfg)
+	ptr.Delta = p.writeDelta(ctx, cur, id, r, hash)
 	final, err := p.advance(ctx, ptr, cur, etag)
 	if err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
-	p.recordHash(ctx, rev, cfg)
+	p.remember(id, rev, cfg)
+	p.recordHash(ctx, rev, hash)
 	if final == ptr {
 		p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
-			"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch)
+			"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch, "from_changes", r.change != nil)
 		p.prune(ctx, final)
 	}
 	return final, 0, nil

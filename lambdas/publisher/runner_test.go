@@ -2,15 +2,23 @@ package publisher_test
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/store"
+	"github.com/skyport-gw/skyport/lambdas/store/embedded"
 )
 
 func TestRunnerPublishesOnKick(t *testing.T) {
@@ -115,4 +123,76 @@ func TestRunnerCoalescesABurst(t *testing.T) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	require.Equal(t, map[string]int{"a": 2, "b": 2, "c": 2}, g.posts, "revision 1, then 51: one notice each")
+}
+
+// latestPuts counts the writes of latest.json: one per publication.
+type latestPuts struct {
+	objstore.Store
+	n atomic.Int64
+}
+
+func (l *latestPuts) Put(ctx context.Context, key string, data []byte, cond objstore.Condition) (string, error) {
+	if key == snapshot.LatestKey {
+		l.n.Add(1)
+	}
+	return l.Store.Put(ctx, key, data, cond)
+}
+
+// TestRunnerCoalescesBursts: a storm of 200 writes from 8 writers, each
+// commit kicking the runner, makes publications at most MinInterval
+// apart, the last of them carrying every commit, each read from the
+// change log (the store is exported once, for the first).
+func TestRunnerCoalescesBursts(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, priv := newKey(t)
+	objects := &latestPuts{Store: newDir(t)}
+	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
+	t.Cleanup(func() { _ = st.Close() })
+	src := &countingExports{Store: st}
+	const interval = 50 * time.Millisecond
+	r := publisher.NewRunner(publisher.New(publisher.Options{Source: src, Objects: objects, Key: priv, Logger: quiet(), MinInterval: interval}))
+	st.OnCommit(func(int64) { r.Kick() })
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- r.Run(ctx) }()
+
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				s := model.NewService()
+				s.ID = fmt.Sprintf("00000000-0000-4000-8%03d-%012d", w, i)
+				s.Name, s.Host = model.String(fmt.Sprintf("s-%d-%d", w, i)), "example.com"
+				_, err := st.Create(ctx, s, store.Origin{})
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	final, err := st.Revision(ctx)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, _, err := objects.Get(ctx, snapshot.LatestKey)
+		return err == nil && readLatest(t, objects).Revision == final
+	}, time.Minute, 10*time.Millisecond)
+	elapsed := time.Since(start)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+
+	pubs := objects.n.Load()
+	require.LessOrEqual(t, pubs, int64(elapsed/interval)+1, "publications at most %s apart", interval)
+	require.LessOrEqual(t, src.exports.Load(), int64(1), "only a publication without a base exports")
+}
+
+// countingExports counts a store's exports.
+type countingExports struct {
+	*embedded.Store
+	exports atomic.Int64
+}
+
+func (c *countingExports) Export(ctx context.Context) (*model.Config, int64, error) {
+	c.exports.Add(1)
+	return c.Store.Export(ctx)
 }

@@ -154,6 +154,12 @@ type Store interface {
 	// consistently; it never returns a partial set (ErrUnstable when
 	// concurrent writes kept it from reading one).
 	Export(ctx context.Context) (*model.Config, int64, error)
+	// ChangedSince returns what changed after revision base up to the
+	// current revision (ChangeSet), read consistently from the change log
+	// and the entities it names, never from a scan of the configuration:
+	// ErrLogGap when the log cannot tell (the caller exports), ErrUnstable
+	// when concurrent writes kept it from reading one revision.
+	ChangedSince(ctx context.Context, base int64) (*ChangeSet, error)
 	// ConfigHash returns the configuration hash (snapshot.ConfigHash)
 	// recorded for the current revision rev; ok is false when none is
 	// recorded for it (a write came after the last record).

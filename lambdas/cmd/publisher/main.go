@@ -101,6 +101,7 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 		Presigner:   objects,
 		History:     hist,
 		Validator:   preflight.New(),
+		MinInterval: publisher.DefaultMinInterval,
 		Rollout: rollout.New(rollout.Options{
 			Objects: objects, History: hist, Nodes: registry, Restorer: rollout.StoreRestorer(src), Default: def, Logger: log,
 		}),

@@ -49,10 +49,10 @@ func TestLayout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(2), rev)
 	items := requireLayout(t, client, name, 2)
-	// The revision, two changes, three entities, three unique guards (a
-	// name, a username, a key) and one reverse reference: the old
-	// generation is gone.
-	require.Len(t, items, 1+2+3+3+1)
+	// The revision, two changes, two change-log entries, three entities,
+	// three unique guards (a name, a username, a key) and one reverse
+	// reference: the old generation is gone.
+	require.Len(t, items, 1+2+2+3+3+1)
 }
 
 // requireLayout scans the table and checks every item against the layout.
@@ -71,7 +71,7 @@ func requireLayout(t *testing.T, client *dynamodb.Client, table string, rev int6
 		return v.Value
 	}
 	var gen string
-	changes := 0
+	changes, logs := 0, 0
 	for _, it := range items {
 		if s(it, "pk") == "REVISION" {
 			require.Equal(t, "REVISION", s(it, "sk"))
@@ -92,10 +92,15 @@ func requireLayout(t *testing.T, client *dynamodb.Client, table string, rev int6
 		case pk == "CHANGE":
 			require.Regexp(t, twenty, s(it, "sk"))
 			changes++
+		case pk == "LOG":
+			require.Regexp(t, twenty, s(it, "sk"))
+			require.NotNil(t, it["expires_at"], "a change-log entry expires")
+			logs++
 		default:
 			require.True(t, strings.HasPrefix(pk, "G#"+gen+"#"), "item %s/%s outside the current generation %s", pk, s(it, "sk"), gen)
 		}
 	}
 	require.Equal(t, int(rev), changes, "one change record per revision")
+	require.Equal(t, int(rev), logs, "one change-log entry per revision")
 	return items
 }

@@ -8,6 +8,9 @@
 //	pk="HASH"               sk="HASH"            revision (N), hash (S): the configuration
 //	                        hash recorded for that revision (RecordConfigHash)
 //	pk="CHANGE"             sk=<20-digit rev>    data: the change record (store.Change JSON)
+//	pk="LOG"                sk=<20-digit rev>    data: the change-log entry (store.LogEntry
+//	                        JSON: the entities the revision stored and deleted, its
+//	                        tombstones), expires_at (N): its TTL, LogTTL after the commit
 //	pk="G#<gen>#E#<kind>"   sk=<id>              data: the entity JSON, ver (N): its version
 //	pk="G#<gen>#U#<kind>"   sk=<field>#<value>   owner: the id holding a unique value
 //	pk="G#<gen>#R#<kind>"   sk=<id>#<kind>#<id>#<field>: a reverse reference
@@ -17,7 +20,9 @@
 // with the condition revision = the value read when the write started,
 // so writes are serialized optimistically and retried on conflict, and
 // every committed write shows on the stream as a change of the revision
-// item. Entities live in a generation; ReplaceAll (and a delete cascade
+// item. The transaction also writes the revision's change-log entry, so
+// ChangedSince reads what a range of revisions changed by key, never by a
+// scan. Entities live in a generation; ReplaceAll (and a delete cascade
 // too large for one transaction) writes a new generation aside and makes
 // it current in the one transaction that raises the revision. A create or
 // update needing more than a transaction's 100 items (a service listing

@@ -85,6 +85,10 @@ func (p *pool) Changes(ctx context.Context, since int64, limit int) ([]store.Cha
 	return p.pick().Changes(ctx, since, limit)
 }
 
+func (p *pool) ChangedSince(ctx context.Context, base int64) (*store.ChangeSet, error) {
+	return p.pick().ChangedSince(ctx, base)
+}
+
 func (p *pool) ConfigHash(ctx context.Context) (string, int64, bool, error) {
 	return p.pick().ConfigHash(ctx)
 }

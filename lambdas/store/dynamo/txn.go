@@ -25,6 +25,8 @@ type txn struct {
 	rev    int64
 	items  []types.TransactWriteItem
 	onFail []error
+	// log collects the revision's change-log entry.
+	log store.LogBuilder
 }
 
 // newTxn starts the transaction of a write that read st.
@@ -78,6 +80,7 @@ func (t *txn) insert(gen string, e model.Entity) error {
 		return err
 	}
 	t.put(it, "attribute_not_exists(pk)", nil, store.PrimaryKeyViolation(e.Meta().ID))
+	t.log.Upsert(e.Kind(), e.Meta().ID)
 	for _, u := range e.UniqueKeys() {
 		t.put(uniqueItem(gen, e, u), "attribute_not_exists(pk)", nil, store.UniqueViolation(e, u))
 	}
@@ -110,6 +113,7 @@ func (t *txn) replace(gen string, cur versioned, e model.Entity) error {
 	cond, names, vals := atVersion(cur.ver)
 	t.add(types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.table), Item: it,
 		ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: vals}}, nil)
+	t.log.Upsert(e.Kind(), id)
 	oldKeys := map[string]bool{}
 	for _, u := range old.UniqueKeys() {
 		oldKeys[uniqueSK(u)] = true
@@ -155,6 +159,7 @@ func (t *txn) remove(gen string, v versioned) {
 	cond, names, vals := atVersion(v.ver)
 	t.add(types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(t.table), Key: entityKey(gen, e.Kind(), e.Meta().ID),
 		ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: vals}}, nil)
+	t.log.Delete(e.Kind(), e.Meta().ID)
 	for _, u := range e.UniqueKeys() {
 		t.del(uniqueKey(gen, e.Kind(), u), "#owner = :id", owner, nil)
 	}
@@ -163,8 +168,13 @@ func (t *txn) remove(gen string, v versioned) {
 	}
 }
 
-// commit writes t with the revision raise (guarded by st) and the change
-// record. newGen, when set, becomes the current generation.
+// commitItems is how many items commit adds to a write's own: the
+// revision raise, the change record and the change-log entry.
+const commitItems = 3
+
+// commit writes t with the revision raise (guarded by st), the change
+// record and the change-log entry (logItem). newGen, when set, becomes the
+// current generation: the entry then says the configuration was replaced.
 func (s *Store) commit(ctx context.Context, st state, t *txn, newGen string, summary []string, o store.Origin) (int64, error) {
 	next := st.rev + 1
 	gen := st.gen
@@ -193,6 +203,14 @@ func (s *Store) commit(ctx context.Context, st state, t *txn, newGen string, sum
 	ch := key(changePK, changeSK(next))
 	ch[attrData] = str(string(change))
 	t.put(ch, "", nil, nil)
+	if newGen != "" {
+		t.log.Replace()
+	}
+	lg, err := logItem(next, t.log.Entry(), time.Now())
+	if err != nil {
+		return 0, err
+	}
+	t.put(lg, "", nil, nil)
 	if len(t.items) > maxItems {
 		return 0, fmt.Errorf("committing revision %d (%s): %d items exceed a transaction's %d", next, summary[0], len(t.items), maxItems)
 	}

@@ -87,7 +87,7 @@ func (s *Store) Delete(ctx context.Context, k model.Kind, id string, ver store.V
 			t.remove(st.gen, v)
 			summary = append(summary, store.Summary("delete", v.Entity))
 		}
-		if len(t.items)+2 > maxItems {
+		if len(t.items)+commitItems > maxItems {
 			return s.deleteBySwap(ctx, st, doomed, summary, o)
 		}
 		return s.commit(ctx, st, t, "", summary, o)

@@ -20,6 +20,8 @@ import (
 type txn struct {
 	tx  *bolt.Tx
 	rev int64
+	// log collects the revision's change-log entry.
+	log *store.LogBuilder
 }
 
 func uniqueKey(u model.UniqueKey) []byte { return []byte(u.Field + "\x00" + u.Value) }
@@ -73,6 +75,7 @@ func (t txn) insert(e model.Entity) error {
 	if err := t.tx.Bucket(versionBucket(k)).Put([]byte(id), revKey(t.rev)); err != nil {
 		return fmt.Errorf("writing the version of %s %s: %w", k, id, err)
 	}
+	t.log.Upsert(k, id)
 	for _, u := range e.UniqueKeys() {
 		if err := ub.Put(uniqueKey(u), []byte(id)); err != nil {
 			return fmt.Errorf("writing unique key of %s %s: %w", k, id, err)
@@ -96,6 +99,7 @@ func (t txn) remove(e model.Entity) error {
 	if err := t.tx.Bucket(versionBucket(k)).Delete([]byte(id)); err != nil {
 		return fmt.Errorf("deleting the version of %s %s: %w", k, id, err)
 	}
+	t.log.Delete(k, id)
 	ub := t.tx.Bucket(uniqueBucket(k))
 	for _, u := range e.UniqueKeys() {
 		if owner := ub.Get(uniqueKey(u)); string(owner) == id {
@@ -165,8 +169,9 @@ func (t txn) deletion(root model.Entity) ([]model.Entity, error) {
 
 // clear empties every entity, unique and reference bucket.
 func (t txn) clear() error {
+	t.log.Replace()
 	for _, b := range allBuckets() {
-		if bytes.Equal(b, metaBucket) || bytes.Equal(b, changesBucket) {
+		if bytes.Equal(b, metaBucket) || bytes.Equal(b, changesBucket) || bytes.Equal(b, logBucket) {
 			continue
 		}
 		if err := t.tx.DeleteBucket(b); err != nil {

@@ -25,11 +25,15 @@ var _ store.Store = (*Store)(nil)
 // with the revision of the write that last stored the entity (8 bytes, big
 // endian; an entity without one predates versions and is at version 0);
 // unique values in one bucket per kind ("u:services"), keyed by
-// "<field>\x00<value>" with the owner's id as value; references in refsBucket.
+// "<field>\x00<value>" with the owner's id as value; references in refsBucket;
+// the change log (store.LogEntry JSON) in logBucket, keyed by revision,
+// its entries older than store.LogRetention revisions pruned by the write
+// that passes them.
 var (
 	metaBucket    = []byte("meta")
 	changesBucket = []byte("changes")
 	refsBucket    = []byte("refs")
+	logBucket     = []byte("log")
 	revisionKey   = []byte("revision")
 )
 
@@ -86,7 +90,7 @@ func Open(path string) (*Store, error) {
 const maxBatchDelay = 2 * time.Millisecond
 
 func allBuckets() [][]byte {
-	out := [][]byte{metaBucket, changesBucket, refsBucket}
+	out := [][]byte{metaBucket, changesBucket, refsBucket, logBucket}
 	for _, k := range model.Kinds {
 		out = append(out, entityBucket(k), uniqueBucket(k), versionBucket(k))
 	}

@@ -32,7 +32,8 @@ func (s *Store) write(ctx context.Context, o store.Origin, fn func(t txn) ([]str
 	changed := false
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		rev, changed = revisionOf(tx), false
-		summary, err := fn(txn{tx: tx, rev: rev + 1})
+		log := &store.LogBuilder{}
+		summary, err := fn(txn{tx: tx, rev: rev + 1, log: log})
 		if err != nil {
 			return err
 		}
@@ -51,7 +52,7 @@ func (s *Store) write(ctx context.Context, o store.Origin, fn func(t txn) ([]str
 		if err := tx.Bucket(changesBucket).Put(revKey(rev), c); err != nil {
 			return fmt.Errorf("writing change %d: %w", rev, err)
 		}
-		return nil
+		return writeLog(tx, rev, log.Entry())
 	})
 	var me *model.Error
 	switch {

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Identity", func(t *testing.T) { t.Parallel(); testIdentity(t, open) })
 	t.Run("ConfigHash", func(t *testing.T) { t.Parallel(); testConfigHash(t, open) })
 	t.Run("ListUnique", func(t *testing.T) { t.Parallel(); testListUnique(t, open) })
+	t.Run("ChangedSince", func(t *testing.T) { t.Parallel(); testChangedSince(t, open) })
 }
 
 // requireCode asserts that err is a *model.Error with code c.

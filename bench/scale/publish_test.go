@@ -1,0 +1,144 @@
+package scale_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/skyport-gw/skyport/bench/scale"
+	"github.com/skyport-gw/skyport/dataplane/preflight"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/motoserver"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/admin"
+	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/store"
+	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
+	"github.com/skyport-gw/skyport/lambdas/store/embedded"
+)
+
+// exportOnly is the embedded store without its change log: the publisher
+// exports the whole configuration for every revision, as it did before
+// the log existed.
+type exportOnly struct{ s *embedded.Store }
+
+func (e exportOnly) Export(ctx context.Context) (*model.Config, int64, error) { return e.s.Export(ctx) }
+func (e exportOnly) Revision(ctx context.Context) (int64, error)              { return e.s.Revision(ctx) }
+func (e exportOnly) Identity(ctx context.Context) (store.Identity, error)     { return e.s.Identity(ctx) }
+func (e exportOnly) NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error) {
+	return e.s.NewEpoch(ctx, from, to)
+}
+
+// median returns the median of ds in milliseconds.
+func median(ds []time.Duration) float64 {
+	slices.Sort(ds)
+	return float64(ds[len(ds)/2].Microseconds()) / 1000
+}
+
+// BenchmarkWritePublish measures one route write followed by its
+// publication (read the revision, check it compiles, seal the snapshot
+// and the delta, move latest.json) on the embedded store holding a
+// generated configuration: from the change log ("changes", what the
+// publisher does) and from a whole export ("export", before). It reports
+// the median write → published time and the CPU per write.
+func BenchmarkWritePublish(b *testing.B) {
+	for _, n := range entityCounts(b) {
+		for _, mode := range []string{"changes", "export"} {
+			b.Run(fmt.Sprintf("entities=%d/%s", n, mode), func(b *testing.B) {
+				h, st := newAdmin(b)
+				load(b, h, document(b, n, scale.JSON))
+				var src publisher.Source = st
+				if mode == "export" {
+					src = exportOnly{st}
+				}
+				objects, err := objstore.NewDir(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				benchWritePublish(b, st, src, objects)
+			})
+		}
+	}
+}
+
+// BenchmarkWritePublishAWS is BenchmarkWritePublish on the AWS path,
+// against the emulator: the DynamoDB store (loaded through POST /config,
+// a generation written aside) and S3. The emulator copies every table
+// for each TransactWriteItems (to roll it back), so its writes cost the
+// table's size; publish-p50-ms is the publication alone.
+func BenchmarkWritePublishAWS(b *testing.B) {
+	for _, n := range entityCounts(b) {
+		b.Run(fmt.Sprintf("entities=%d/changes", n), func(b *testing.B) {
+			ctx := context.Background()
+			srv := motoserver.Start(b)
+			cfg := srv.Config()
+			st := dynamo.New(dynamodb.NewFromConfig(cfg), "skyport")
+			if err := st.CreateTable(ctx); err != nil {
+				b.Fatal(err)
+			}
+			objects := objstore.NewS3(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), "skyport", "cp")
+			if err := objects.CreateBucket(ctx); err != nil {
+				b.Fatal(err)
+			}
+			load(b, admin.New(admin.Options{Store: st, Database: "dynamodb"}), document(b, n, scale.JSON))
+			benchWritePublish(b, st, st, objects)
+		})
+	}
+}
+
+func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objects objstore.Store) {
+	ctx := context.Background()
+	_, priv, err := snapshot.GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := publisher.New(publisher.Options{Source: src, Objects: objects, Key: priv, Validator: preflight.New(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if _, err := pub.Publish(ctx); err != nil {
+		b.Fatal(err)
+	}
+	page, err := st.List(ctx, model.KindRoute, store.ListOptions{Size: 1})
+	if err != nil || len(page.Items) == 0 {
+		b.Fatalf("no route to write: %v", err)
+	}
+	id := page.Items[0].Meta().ID
+	times, pubs := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := range b.N {
+		start := time.Now()
+		e, ver, err := st.GetVersioned(ctx, model.KindRoute, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := *e.(*model.Route)
+		r.Tags = []string{"write-" + strconv.Itoa(i)}
+		rev, err := st.Update(ctx, &r, ver, store.Origin{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		published := time.Now()
+		ptr, err := pub.Publish(ctx)
+		if err != nil || ptr.Revision != rev {
+			b.Fatalf("published %d, want %d: %v", ptr.Revision, rev, err)
+		}
+		if ptr.Delta.Key == "" {
+			b.Fatalf("revision %d published without a delta", rev)
+		}
+		times = append(times, time.Since(start))
+		pubs = append(pubs, time.Since(published))
+	}
+	b.StopTimer()
+	b.ReportMetric(median(times), "p50-ms")
+	b.ReportMetric(median(pubs), "publish-p50-ms")
+	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+}
