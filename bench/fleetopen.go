@@ -27,7 +27,7 @@ type sharedDecoder struct {
 	deltas map[string]*delta.Document
 	// applied are delta results by base and delta; hashes the shared
 	// configurations' hashes, which every simulated data plane reports.
-	applied map[appliedKey]*model.Config
+	applied map[appliedKey]appliedResult
 	hashes  map[*model.Config]string
 }
 
@@ -36,11 +36,17 @@ type appliedKey struct {
 	doc  *delta.Document
 }
 
+// appliedResult is a delta's result and its digest.
+type appliedResult struct {
+	cfg    *model.Config
+	digest snapshot.Digest
+}
+
 var _ dpsync.Decoder = (*sharedDecoder)(nil)
 
 func newSharedDecoder() *sharedDecoder {
 	return &sharedDecoder{docs: map[string]*snapshot.Document{}, deltas: map[string]*delta.Document{},
-		applied: map[appliedKey]*model.Config{}, hashes: map[*model.Config]string{}}
+		applied: map[appliedKey]appliedResult{}, hashes: map[*model.Config]string{}}
 }
 
 // OpenSnapshot implements dpsync.Decoder.
@@ -106,30 +112,30 @@ func (s *sharedDecoder) OpenDelta(data []byte, p delta.Pointer, key ed25519.Publ
 }
 
 // ApplyDelta implements dpsync.Decoder.
-func (s *sharedDecoder) ApplyDelta(base *model.Config, baseRev int64, doc *delta.Document) (*model.Config, error) {
+func (s *sharedDecoder) ApplyDelta(base *model.Config, digest snapshot.Digest, baseRev int64, doc *delta.Document) (*model.Config, snapshot.Digest, error) {
 	if doc.Base != baseRev {
-		return nil, fmt.Errorf("%w: delta from revision %d applied to %d", delta.ErrBase, doc.Base, baseRev)
+		return nil, digest, fmt.Errorf("%w: delta from revision %d applied to %d", delta.ErrBase, doc.Base, baseRev)
 	}
 	k := appliedKey{base, doc}
 	s.mu.Lock()
-	cfg := s.applied[k]
+	r, ok := s.applied[k]
 	s.mu.Unlock()
-	if cfg != nil {
-		return cfg, nil
+	if ok {
+		return r.cfg, r.digest, nil
 	}
-	cfg, err := delta.Apply(base, baseRev, doc)
+	cfg, out, err := delta.ApplyDigest(base, digest, baseRev, doc)
 	if err != nil {
-		return nil, err
+		return nil, digest, err
 	}
 	s.mu.Lock()
-	if prev := s.applied[k]; prev != nil {
-		cfg = prev
+	if prev, ok := s.applied[k]; ok {
+		cfg, out = prev.cfg, prev.digest
 	} else {
-		s.applied[k] = cfg
+		s.applied[k] = appliedResult{cfg, out}
 		s.hashes[cfg] = doc.ConfigHash
 	}
 	s.mu.Unlock()
-	return cfg, nil
+	return cfg, out, nil
 }
 
 // hash returns cfg's hash, computed once for a shared configuration.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -28,9 +29,24 @@ type releasingProxy struct {
 	timer *time.Timer
 }
 
+var _ dpsync.HashedApplier = (*releasingProxy)(nil)
+
 // Apply implements applier.
 func (p *releasingProxy) Apply(ctx context.Context, cfg *model.Config, revision int64, source string) error {
 	err := p.Server.Apply(ctx, cfg, revision, source)
+	p.released()
+	return err
+}
+
+// ApplyHashed implements dpsync.HashedApplier.
+func (p *releasingProxy) ApplyHashed(ctx context.Context, cfg *model.Config, hash string, revision int64, source string) error {
+	err := p.Server.ApplyHashed(ctx, cfg, hash, revision, source)
+	p.released()
+	return err
+}
+
+// released schedules the release of what an apply freed.
+func (p *releasingProxy) released() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.timer == nil {
@@ -38,7 +54,6 @@ func (p *releasingProxy) Apply(ctx context.Context, cfg *model.Config, revision 
 	} else {
 		p.timer.Reset(releaseDelay)
 	}
-	return err
 }
 
 // stopRelease stops a pending release.

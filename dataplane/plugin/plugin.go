@@ -246,3 +246,23 @@ type Env struct {
 // Factory builds a handler from a plugin's validated configuration (its
 // defaults already filled in by the shared schema).
 type Factory func(env Env) (Handler, error)
+
+// Reuser is a handler built from entities besides its plugin (the
+// credentials and consumers it indexes) that can tell whether a later
+// configuration left them as they were; Rebuild then keeps it instead of
+// building it again. A handler that holds resources (io.Closer) is never
+// kept: the set it came from closes it.
+type Reuser interface {
+	Handler
+	// Reusable reports whether the handler serves env as it is; env's
+	// plugin is the entity the handler was built for.
+	Reusable(env Env) bool
+}
+
+// Unchanged reports whether a and b are one list: a configuration a delta
+// produced shares the lists of the kinds it left alone with the one
+// before (delta.ApplyDigest), so a handler built from a list can tell in
+// constant time that it still holds.
+func Unchanged[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}

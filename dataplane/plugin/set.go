@@ -17,6 +17,8 @@ type Set struct {
 	byName []*byName
 	// handlers are every handler built, for Close.
 	handlers []Handler
+	// byPlugin is the handler of each plugin entity, for Rebuild.
+	byPlugin map[*model.Plugin]Handler
 }
 
 // Close releases what the set's handlers hold (a logger's queue and its
@@ -45,7 +47,17 @@ func closeAll(hs []Handler) error {
 // Build constructs a handler for every enabled plugin of cfg. A plugin
 // missing from the registry fails with ErrIncompatible.
 func Build(reg *Registry, cfg *model.Config) (*Set, error) {
+	return Rebuild(reg, cfg, nil)
+}
+
+// Rebuild is Build for the configuration that follows prev's: a plugin
+// entity prev built (the same entity, as a delta that left it alone
+// shares it) whose handler is a Reuser that finds cfg unchanged for it,
+// and holds no resources, is kept; the others are built. prev is not
+// modified and may be nil.
+func Rebuild(reg *Registry, cfg *model.Config, prev *Set) (*Set, error) {
 	names := map[string]*byName{}
+	byPlugin := make(map[*model.Plugin]Handler, len(cfg.Plugins))
 	var order []*byName
 	var built []Handler
 	for _, p := range cfg.Plugins {
@@ -57,12 +69,13 @@ func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 			_ = closeAll(built)
 			return nil, fmt.Errorf("%w: plugin %q is not available on this data plane", ErrIncompatible, p.Name)
 		}
-		h, err := f(Env{Config: cfg, Plugin: p})
+		h, err := prev.reuse(Env{Config: cfg, Plugin: p}, f)
 		if err != nil {
 			_ = closeAll(built)
 			return nil, fmt.Errorf("building plugin %s (%s): %w", p.Name, p.ID, err)
 		}
 		built = append(built, h)
+		byPlugin[p] = h
 		if names[p.Name] == nil {
 			names[p.Name] = &byName{name: p.Name, priority: Priority(p.Name)}
 			order = append(order, names[p.Name])
@@ -75,7 +88,19 @@ func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 		}
 		return order[i].name < order[j].name
 	})
-	return &Set{byName: order, handlers: built}, nil
+	return &Set{byName: order, handlers: built, byPlugin: byPlugin}, nil
+}
+
+// reuse returns the handler s built for env's plugin when it serves env
+// as it is (Reuser) and holds nothing to close; else f builds one.
+func (s *Set) reuse(env Env, f Factory) (Handler, error) {
+	if s != nil {
+		h, ok := s.byPlugin[env.Plugin].(Reuser)
+		if _, closer := h.(io.Closer); ok && !closer && h.Reusable(env) {
+			return h, nil
+		}
+	}
+	return f(env)
 }
 
 // Priority returns the named plugin's priority (higher runs first); 0 for

@@ -304,3 +304,75 @@ func TestGlobals(t *testing.T) {
 	require.Equal(t, "global", hs[0].(*recorder).id)
 	require.Same(t, r, pc.Request)
 }
+
+// indexer is a fake Reuser built from the configuration's key-auth
+// credentials; closingIndexer one that holds something to close.
+type indexer struct {
+	from []*model.KeyAuth
+}
+
+func (*indexer) Name() string { return "key-auth" }
+
+func (h *indexer) Reusable(env plugin.Env) bool { return plugin.Unchanged(h.from, env.Config.KeyAuths) }
+
+type closingIndexer struct{ indexer }
+
+func (*closingIndexer) Close() error { return nil }
+
+func TestRebuildKeepsReusableHandlers(t *testing.T) {
+	t.Parallel()
+	creds := []*model.KeyAuth{{Base: model.Base{ID: "k1"}, Key: "a"}}
+	tests := []struct {
+		desc string
+		// next is the configuration after base, sharing what it keeps.
+		next   func(base *model.Config) *model.Config
+		closer bool
+		kept   bool
+	}{
+		{"same plugin, same credentials", func(base *model.Config) *model.Config {
+			out := base.Clone()
+			out.KeyAuths = base.KeyAuths
+			out.Routes = []*model.Route{{Base: model.Base{ID: routeID}}}
+			return out
+		}, false, true},
+		{"credentials changed", func(base *model.Config) *model.Config {
+			out := base.Clone() // a new list, as a delta touching the kind makes
+			return out
+		}, false, false},
+		{"plugin entity changed", func(base *model.Config) *model.Config {
+			out := *base
+			p := *base.Plugins[0]
+			out.Plugins = []*model.Plugin{&p}
+			return &out
+		}, false, false},
+		{"handler holds resources", func(base *model.Config) *model.Config {
+			out := *base
+			return &out
+		}, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			builds := 0
+			reg := plugin.NewRegistry()
+			reg.Register("key-auth", func(env plugin.Env) (plugin.Handler, error) {
+				builds++
+				if tt.closer {
+					return &closingIndexer{indexer{from: env.Config.KeyAuths}}, nil
+				}
+				return &indexer{from: env.Config.KeyAuths}, nil
+			})
+			base := &model.Config{KeyAuths: creds, Plugins: []*model.Plugin{scoped("p1", "key-auth", "", "", "")}}
+			prev, err := plugin.Build(reg, base)
+			require.NoError(t, err)
+			next, err := plugin.Rebuild(reg, tt.next(base), prev)
+			require.NoError(t, err)
+			require.NotNil(t, next)
+			want := 2
+			if tt.kept {
+				want = 1
+			}
+			require.Equal(t, want, builds)
+		})
+	}
+}

@@ -25,8 +25,12 @@ type compiled struct {
 
 	router   *router.Router
 	services map[string]*service
-	pools    map[string]*upstream.Pool
-	plugins  *plugin.Set
+	// caCerts and certs are the lists services' TLS settings were built
+	// from (Options.UpstreamTLS), which a later compile compares.
+	caCerts []*model.CACertificate
+	certs   []*model.Certificate
+	pools   map[string]*upstream.Pool
+	plugins *plugin.Set
 
 	inflight atomic.Int64
 	stop     context.CancelFunc
@@ -43,8 +47,12 @@ func (s *Server) resolve(cfg *model.Config) (*model.Config, error) {
 }
 
 // compile builds everything cfg (resolved) needs; it starts nothing.
-func (s *Server) compile(cfg *model.Config) (*compiled, error) {
-	c := &compiled{services: map[string]*service{}, pools: map[string]*upstream.Pool{}}
+// prev, the running configuration or nil, lends what cfg leaves as it
+// was (plugin.Rebuild: the credential indexes of the authentication
+// plugins when no credential or consumer changed).
+func (s *Server) compile(cfg *model.Config, prev *compiled) (*compiled, error) {
+	c := &compiled{services: make(map[string]*service, len(cfg.Services)), pools: map[string]*upstream.Pool{},
+		caCerts: cfg.CACertificates, certs: cfg.Certificates}
 	byUpstream := map[string][]*model.Target{}
 	ids := map[string]string{}
 	for _, u := range cfg.Upstreams {
@@ -68,6 +76,10 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 		upstreams[u.Name] = u
 	}
 	for _, m := range cfg.Services {
+		if svc := prev.keep(m, c, s.opts.UpstreamTLS != nil); svc != nil {
+			c.services[m.ID] = svc
+			continue
+		}
 		var tc *tls.Config
 		if s.opts.UpstreamTLS != nil {
 			var err error
@@ -91,19 +103,47 @@ func (s *Server) compile(cfg *model.Config) (*compiled, error) {
 			routes = append(routes, r)
 		}
 	}
-	rt, err := router.New(routes, cfg.Services)
+	var prevRouter *router.Router
+	if prev != nil {
+		prevRouter = prev.router
+	}
+	rt, err := router.Update(prevRouter, routes, cfg.Services)
 	if err != nil {
 		c.release()
 		return nil, fmt.Errorf("compiling routes: %w", err)
 	}
 	c.router = rt
-	set, err := plugin.Build(s.opts.Registry, cfg)
+	var prevSet *plugin.Set
+	if prev != nil {
+		prevSet = prev.plugins
+	}
+	set, err := plugin.Rebuild(s.opts.Registry, cfg, prevSet)
 	if err != nil {
 		c.release()
 		return nil, fmt.Errorf("building plugins: %w", err)
 	}
 	c.plugins = set
 	return c, nil
+}
+
+// keep returns the service c compiled for m when next can serve it as it
+// is: the same entity (a delta that left it alone shares it), dialled
+// directly in both (no upstream's pool, which each compile builds anew),
+// and, when its TLS settings come from the configuration (withTLS), the
+// same certificates. A kept service is shared: releasing c closes its
+// idle connections, which it then dials again.
+func (c *compiled) keep(m *model.Service, next *compiled, withTLS bool) *service {
+	if c == nil {
+		return nil
+	}
+	old := c.services[m.ID]
+	switch {
+	case old == nil || old.m != m || old.pool != nil || next.pools[m.Host] != nil:
+		return nil
+	case withTLS && (!plugin.Unchanged(c.caCerts, next.caCerts) || !plugin.Unchanged(c.certs, next.certs)):
+		return nil
+	}
+	return old
 }
 
 // start launches the pools' background loops.
@@ -159,7 +199,7 @@ func (s *Server) Check(cfg *model.Config) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.compile(resolved)
+	c, err := s.compile(resolved, nil)
 	if err != nil {
 		return err
 	}

@@ -145,6 +145,12 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // configuration is untouched. The replaced configuration is released in
 // the background once its requests finish.
 func (s *Server) Apply(ctx context.Context, cfg *model.Config, revision int64, source string) error {
+	return s.ApplyHashed(ctx, cfg, snapshot.ConfigHash(cfg), revision, source)
+}
+
+// ApplyHashed is Apply for a caller that knows cfg's hash
+// (snapshot.ConfigHash), which Current then reports.
+func (s *Server) ApplyHashed(ctx context.Context, cfg *model.Config, hash string, revision int64, source string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying revision %d: %w", revision, err)
 	}
@@ -153,12 +159,11 @@ func (s *Server) Apply(ctx context.Context, cfg *model.Config, revision int64, s
 	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	hash := snapshot.ConfigHash(cfg)
 	resolved, err := s.resolve(cfg)
 	if err != nil {
 		return fmt.Errorf("applying revision %d: %w", revision, err)
 	}
-	c, err := s.compile(resolved)
+	c, err := s.compile(resolved, s.cur.Load())
 	if err != nil {
 		return fmt.Errorf("applying revision %d: %w", revision, err)
 	}

@@ -26,8 +26,9 @@ var ErrUnknownService = errors.New("unknown service")
 // entry is one compiled route, or one path group of a route: Kong splits a
 // route whose paths differ in kind (regex or prefix) or prefix length into
 // one matcher per group, each with its own priority.
+// Entries are immutable once compiled: routers that follow one another
+// (Update) share them.
 type entry struct {
-	rank      int // position in priority order; lower wins
 	priority  uint64
 	id        matcherID
 	route     *model.Route
@@ -42,42 +43,60 @@ type entry struct {
 	literals  []string         // literal prefix of each regex, "" if none
 }
 
-// compile turns routes into entries sorted by priority, ranks assigned.
+// compile turns routes into entries sorted best first.
 func compile(routes []*model.Route, services []*model.Service) ([]*entry, error) {
+	byID := servicesByID(services)
+	var entries []*entry
+	for _, rt := range routes {
+		es, err := compileWith(rt, byID)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, es...)
+	}
+	slices.SortStableFunc(entries, order)
+	return entries, nil
+}
+
+// order sorts entries best first: atc-router tries matchers by
+// (priority, id), both descending (src/router.rs); created_at plays no
+// part.
+func order(a, b *entry) int {
+	if c := cmp.Compare(b.priority, a.priority); c != 0 {
+		return c
+	}
+	return b.id.compare(a.id)
+}
+
+// outranks reports whether e is tried before f.
+func (e *entry) outranks(f *entry) bool { return order(e, f) < 0 }
+
+func servicesByID(services []*model.Service) map[string]*model.Service {
 	byID := make(map[string]*model.Service, len(services))
 	for _, s := range services {
 		byID[s.ID] = s
 	}
-	var entries []*entry
-	for _, rt := range routes {
-		var svc *model.Service
-		if rt.Service != nil && rt.Service.ID != "" {
-			svc = byID[rt.Service.ID]
-			if svc == nil {
-				return nil, fmt.Errorf("compiling route %s: service %s: %w", routeName(rt), rt.Service.ID, ErrUnknownService)
-			}
-			if !svc.Enabled {
-				continue
-			}
+	return byID
+}
+
+// compileWith compiles rt with its service from byID; none when the
+// service is disabled, as Kong leaves such routes out.
+func compileWith(rt *model.Route, byID map[string]*model.Service) ([]*entry, error) {
+	var svc *model.Service
+	if rt.Service != nil && rt.Service.ID != "" {
+		svc = byID[rt.Service.ID]
+		if svc == nil {
+			return nil, fmt.Errorf("compiling route %s: service %s: %w", routeName(rt), rt.Service.ID, ErrUnknownService)
 		}
-		es, err := compileRoute(rt, svc)
-		if err != nil {
-			return nil, fmt.Errorf("compiling route %s: %w", routeName(rt), err)
+		if !svc.Enabled {
+			return nil, nil
 		}
-		entries = append(entries, es...)
 	}
-	// atc-router tries matchers by (priority, id), both descending
-	// (src/router.rs); created_at plays no part.
-	slices.SortStableFunc(entries, func(a, b *entry) int {
-		if c := cmp.Compare(b.priority, a.priority); c != 0 {
-			return c
-		}
-		return b.id.compare(a.id)
-	})
-	for i, e := range entries {
-		e.rank = i
+	es, err := compileRoute(rt, svc)
+	if err != nil {
+		return nil, fmt.Errorf("compiling route %s: %w", routeName(rt), err)
 	}
-	return entries, nil
+	return es, nil
 }
 
 // compileRoute builds the route's entries, one per path group.

@@ -12,9 +12,13 @@
 //     request, regex paths in a list in priority order, and routes without
 //     paths in another;
 //   - every route (one entry per path group, as Kong splits routes whose
-//     paths differ in kind or length) carries a rank computed from Kong's
-//     priority, so a bucket's lists stop as soon as they cannot beat the
-//     best match found so far.
+//     paths differ in kind or length) is ordered by Kong's priority and
+//     its id, so a bucket's lists stop as soon as they cannot beat the
+//     best match found so far;
+//   - a configuration that follows another is compiled by Update: only
+//     the routes that changed are compiled and only the host buckets they
+//     are filed in rebuilt; the rest is shared, copy-on-write, with the
+//     router before, which its readers keep using unchanged.
 //
 // Kong's priority (kong/router/transform.lua, as LuaJIT runs it; see
 // priority.go), highest first: plain hosts only, a regex path, then in one

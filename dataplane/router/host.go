@@ -9,6 +9,7 @@ const (
 	hostPlain  hostKind = iota // equal
 	hostSuffix                 // "*.example.com": ends with ".example.com"
 	hostPrefix                 // "example.*": starts with "example."
+	hostAny                    // no host: the key of the bucket of routes without hosts (Update)
 )
 
 // hostKey is one compiled route host.

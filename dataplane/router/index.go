@@ -15,7 +15,7 @@ type slot struct {
 	port int // 0 matches any port
 }
 
-// index files entries (sorted by rank) into host buckets.
+// index files entries (sorted best first) into host buckets.
 func index(entries []*entry) *Router {
 	r := &Router{exact: map[string]*bucket{}, any: &bucket{}, size: len(entries)}
 	for _, e := range entries {
@@ -45,7 +45,7 @@ func (r *Router) hostBucket(h hostKey) *bucket {
 	return b
 }
 
-// add files e. Entries arrive in rank order, so every list (tree nodes'
+// add files e. Entries arrive best first, so every list (tree nodes'
 // included) stays sorted best first.
 func (b *bucket) add(e *entry, port int) {
 	s := slot{e: e, port: port}

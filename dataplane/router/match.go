@@ -34,7 +34,7 @@ func (s *search) scan(b *bucket) {
 func (s *search) try(slots []slot) bool {
 	for i := range slots {
 		e := slots[i].e
-		if s.best != nil && e.rank >= s.best.rank {
+		if s.best != nil && !e.outranks(s.best) {
 			return false
 		}
 		if p := slots[i].port; p != 0 && p != s.port {

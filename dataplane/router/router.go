@@ -51,6 +51,10 @@ type Router struct {
 	prefix wildcards          // "example.*", keyed "example."
 	any    *bucket            // routes without hosts
 	size   int                // compiled entries
+	// routes and services are the lists compiled, which Update compares
+	// the next ones with.
+	routes   []*model.Route
+	services []*model.Service
 }
 
 // New compiles routes (and the services they point to) into an immutable
@@ -63,7 +67,9 @@ func New(routes []*model.Route, services []*model.Service) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	return index(entries), nil
+	r := index(entries)
+	r.routes, r.services = routes, services
+	return r, nil
 }
 
 // Len reports how many route entries the router holds: one per route, or

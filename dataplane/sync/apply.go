@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/sync/cache"
+	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/protocol"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
@@ -116,10 +117,14 @@ func (c *Client) apply(ctx context.Context, j job) error {
 	if v == otherCluster || v == olderEpoch {
 		return refuse(v, l, j.ptr)
 	}
-	if err := c.applier.Apply(ctx, &doc.Config, doc.Revision, j.source); err != nil {
+	digest, err := snapshot.DigestOf(&doc.Config)
+	if err != nil {
 		return fmt.Errorf("revision %d: %w: %w", rev, ErrApply, err)
 	}
-	c.run.set(j.ptr.Identity(), doc.Revision, &doc.Config)
+	if err := c.install(ctx, &doc.Config, digest, doc.Revision, j.source); err != nil {
+		return err
+	}
+	c.run.set(j.ptr.Identity(), doc.Revision, &doc.Config, digest)
 	c.ident.applied(j.ptr.Identity())
 	c.state.applied(j.source, time.Now(), j.ptr.Identity())
 	c.markApplied()
@@ -138,6 +143,22 @@ func (c *Client) apply(ctx context.Context, j job) error {
 		} else {
 			c.state.setCache(cacheOK, nil)
 		}
+	}
+	return nil
+}
+
+// install hands cfg, whose digest the client computed, to the applier:
+// with its hash when the applier takes one (HashedApplier), so the
+// configuration is hashed once per apply.
+func (c *Client) install(ctx context.Context, cfg *model.Config, digest snapshot.Digest, rev int64, source string) error {
+	var err error
+	if h, ok := c.applier.(HashedApplier); ok {
+		err = h.ApplyHashed(ctx, cfg, digest.Hash(), rev, source)
+	} else {
+		err = c.applier.Apply(ctx, cfg, rev, source)
+	}
+	if err != nil {
+		return fmt.Errorf("revision %d: %w: %w", rev, ErrApply, err)
 	}
 	return nil
 }
@@ -165,7 +186,7 @@ func (c *Client) boot(ctx context.Context) {
 		c.lostCache(fmt.Errorf("cached configuration not usable: %w", err))
 		return
 	}
-	cfg, rev, err := c.cachedDeltas(p, &doc.Config)
+	cfg, digest, rev, err := c.cachedDeltas(p, &doc.Config)
 	if err != nil {
 		c.lostCache(err)
 		return
@@ -174,11 +195,11 @@ func (c *Client) boot(ctx context.Context) {
 		c.state.setCache(cacheOK, nil)
 		return
 	}
-	if err := c.applier.Apply(ctx, cfg, rev, SourceCache); err != nil {
-		c.lostCache(fmt.Errorf("cached revision %d: %w: %w", rev, ErrApply, err))
+	if err := c.install(ctx, cfg, digest, rev, SourceCache); err != nil {
+		c.lostCache(fmt.Errorf("cached %w", err))
 		return
 	}
-	c.run.set(p.Identity(), rev, cfg)
+	c.run.set(p.Identity(), rev, cfg, digest)
 	c.ident.applied(p.Identity())
 	c.state.applied(SourceCache, time.Now(), p.Identity())
 	c.state.setCache(cacheOK, nil)

@@ -29,6 +29,17 @@ type Applier interface {
 	Current() (revision int64, hash string)
 }
 
+// HashedApplier is an Applier that takes the configuration's hash
+// (snapshot.ConfigHash) from the client, which knows it, instead of
+// computing it again: the client keeps the running configuration's
+// digest and updates it with a delta's entities, where hashing the whole
+// configuration would cost its size.
+type HashedApplier interface {
+	Applier
+	// ApplyHashed is Apply with cfg's hash given.
+	ApplyHashed(ctx context.Context, cfg *model.Config, hash string, revision int64, source string) error
+}
+
 // Sources of a running configuration, as passed to Apply and reported.
 const (
 	SourceCache    = "cache"

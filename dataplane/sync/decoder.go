@@ -17,9 +17,10 @@ type Decoder interface {
 	OpenSnapshot(data []byte, p snapshot.Pointer, key ed25519.PublicKey) (*snapshot.Document, error)
 	// OpenDelta is delta.Open's contract.
 	OpenDelta(data []byte, p delta.Pointer, key ed25519.PublicKey) (*delta.Document, error)
-	// ApplyDelta is delta.Apply's contract: base is not modified, and the
-	// result's hash is the delta's ConfigHash.
-	ApplyDelta(base *model.Config, baseRev int64, doc *delta.Document) (*model.Config, error)
+	// ApplyDelta is delta.ApplyDigest's contract: base (whose digest is
+	// digest) is not modified; it returns the result and its digest, whose
+	// hash is the delta's ConfigHash.
+	ApplyDelta(base *model.Config, digest snapshot.Digest, baseRev int64, doc *delta.Document) (*model.Config, snapshot.Digest, error)
 }
 
 // Standard is the Decoder of the snapshot and delta packages.
@@ -38,6 +39,6 @@ func (Standard) OpenDelta(data []byte, p delta.Pointer, key ed25519.PublicKey) (
 }
 
 // ApplyDelta implements Decoder.
-func (Standard) ApplyDelta(base *model.Config, baseRev int64, doc *delta.Document) (*model.Config, error) {
-	return delta.Apply(base, baseRev, doc)
+func (Standard) ApplyDelta(base *model.Config, digest snapshot.Digest, baseRev int64, doc *delta.Document) (*model.Config, snapshot.Digest, error) {
+	return delta.ApplyDigest(base, digest, baseRev, doc)
 }

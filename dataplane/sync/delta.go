@@ -25,23 +25,26 @@ var errNoBase = errors.New("delta base is not the running configuration")
 // running is the configuration that runs, the base a delta applies to.
 // The proxy compiles from it and never modifies it; a delta's result
 // shares its unchanged entities.
+// Its digest is kept with it, so that a delta's result is hashed from
+// what the delta changes.
 type running struct {
-	mu  stdsync.Mutex
-	id  snapshot.Identity
-	rev int64
-	cfg *model.Config
+	mu     stdsync.Mutex
+	id     snapshot.Identity
+	rev    int64
+	cfg    *model.Config
+	digest snapshot.Digest
 }
 
-func (r *running) set(id snapshot.Identity, rev int64, cfg *model.Config) {
+func (r *running) set(id snapshot.Identity, rev int64, cfg *model.Config, digest snapshot.Digest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.id, r.rev, r.cfg = id, rev, cfg
+	r.id, r.rev, r.cfg, r.digest = id, rev, cfg, digest
 }
 
-func (r *running) get() (snapshot.Identity, int64, *model.Config) {
+func (r *running) get() (snapshot.Identity, int64, *model.Config, snapshot.Digest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.id, r.rev, r.cfg
+	return r.id, r.rev, r.cfg, r.digest
 }
 
 // pointerDelta is the delta a pointer (latest.json) names, as a notice
@@ -73,7 +76,7 @@ func deltaPointer(ptr snapshot.Pointer, d *protocol.DeltaNotice) delta.Pointer {
 // applies the full snapshot.
 func (c *Client) applyDelta(ctx context.Context, j job) error {
 	d := j.delta
-	id, rev, base := c.run.get()
+	id, rev, base, digest := c.run.get()
 	cur, _ := c.applier.Current()
 	switch {
 	case base == nil || rev != cur || id != j.ptr.Identity() || d.Base != rev:
@@ -93,14 +96,14 @@ func (c *Client) applyDelta(ctx context.Context, j job) error {
 	if err != nil {
 		return fmt.Errorf("verifying delta %d→%d: %w", d.Base, d.Revision, err)
 	}
-	cfg, err := c.cfg.Decoder.ApplyDelta(base, rev, doc)
+	cfg, digest, err := c.cfg.Decoder.ApplyDelta(base, digest, rev, doc)
 	if err != nil {
 		return err
 	}
-	if err := c.applier.Apply(ctx, cfg, doc.Revision, SourceDelta); err != nil {
-		return fmt.Errorf("revision %d: %w: %w", doc.Revision, ErrApply, err)
+	if err := c.install(ctx, cfg, digest, doc.Revision, SourceDelta); err != nil {
+		return err
 	}
-	c.run.set(id, doc.Revision, cfg)
+	c.run.set(id, doc.Revision, cfg, digest)
 	c.ident.applied(id)
 	c.state.applied(SourceDelta, time.Now(), id)
 	c.markApplied()
@@ -152,20 +155,24 @@ func (c *Client) cacheSnapshot(ctx context.Context, j job, hash string) error {
 // cachedDeltas applies the cache's delta chain to the cached snapshot's
 // configuration: every delta must verify and each result's hash match,
 // since the mark is the chain's end and a boot never goes back before it.
-func (c *Client) cachedDeltas(p snapshot.Pointer, cfg *model.Config) (*model.Config, int64, error) {
+func (c *Client) cachedDeltas(p snapshot.Pointer, cfg *model.Config) (*model.Config, snapshot.Digest, int64, error) {
 	rev := p.Revision
 	docs, err := c.cfg.Cache.Deltas(p)
 	if err != nil {
-		return nil, 0, fmt.Errorf("cached configuration not usable: %w", err)
+		return nil, snapshot.Digest{}, 0, fmt.Errorf("cached configuration not usable: %w", err)
+	}
+	digest, err := snapshot.DigestOf(cfg)
+	if err != nil {
+		return nil, snapshot.Digest{}, 0, fmt.Errorf("cached configuration not usable: %w", err)
 	}
 	for _, d := range docs {
-		next, err := delta.Apply(cfg, rev, d)
+		next, nextDigest, err := delta.ApplyDigest(cfg, digest, rev, d)
 		if err != nil {
-			return nil, 0, fmt.Errorf("cached configuration not usable: %w", err)
+			return nil, snapshot.Digest{}, 0, fmt.Errorf("cached configuration not usable: %w", err)
 		}
-		cfg, rev = next, d.Revision
+		cfg, digest, rev = next, nextDigest, d.Revision
 	}
-	return cfg, rev, nil
+	return cfg, digest, rev, nil
 }
 
 // fetchObject returns an object's stored bytes, from its presigned URL

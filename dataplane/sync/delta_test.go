@@ -295,6 +295,26 @@ func TestDeltaReordered(t *testing.T) {
 	require.Equal(t, int64(1), c.SyncState().DeltaFallbacks)
 }
 
+// A delta from a revision the data plane never ran (published while it
+// was away; its notice never came) is not applied: the snapshot is, and
+// the chain continues from there.
+func TestDeltaFromUnseenBase(t *testing.T) {
+	t.Parallel()
+	c, a, p, send, _ := deltaClient(t)
+	send(p.put(t, 0, 1, services("a.local"), nil))
+	runs(t, a, 1, p.cfgs[1])
+	p.put(t, 1, 2, services("a.local", "b.local"), nil) // never announced
+	send(p.put(t, 2, 3, services("a.local", "b.local", "c.local"), nil))
+	runs(t, a, 3, p.cfgs[3])
+	send(p.put(t, 3, 4, services("a.local", "c.local"), nil))
+	runs(t, a, 4, p.cfgs[4])
+	_, sources := a.applied()
+	require.Equal(t, []string{dpsync.SourceCP, dpsync.SourceCP, dpsync.SourceDelta}, sources)
+	st := c.SyncState()
+	require.Equal(t, int64(1), st.Deltas)
+	require.Equal(t, int64(1), st.DeltaFallbacks)
+}
+
 // latest writes latest.json naming n's snapshot and, when n offers one,
 // its delta, as the publisher does.
 func (p *published) latest(t *testing.T, n protocol.ConfigNotice) {

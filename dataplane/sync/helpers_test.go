@@ -47,7 +47,13 @@ type fakeApplier struct {
 	fail    error
 }
 
-func (a *fakeApplier) Apply(_ context.Context, cfg *model.Config, rev int64, source string) error {
+func (a *fakeApplier) Apply(ctx context.Context, cfg *model.Config, rev int64, source string) error {
+	return a.ApplyHashed(ctx, cfg, snapshot.ConfigHash(cfg), rev, source)
+}
+
+// ApplyHashed records the hash the client gives, which the tests compare
+// with the hash of the configuration they published (runs).
+func (a *fakeApplier) ApplyHashed(_ context.Context, _ *model.Config, hash string, rev int64, source string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.calls = append(a.calls, rev)
@@ -55,7 +61,7 @@ func (a *fakeApplier) Apply(_ context.Context, cfg *model.Config, rev int64, sou
 	if a.fail != nil {
 		return a.fail
 	}
-	a.rev, a.hash = rev, snapshot.ConfigHash(cfg)
+	a.rev, a.hash = rev, hash
 	return nil
 }
 
@@ -76,7 +82,7 @@ func (a *fakeApplier) applied() ([]int64, []string) {
 	return append([]int64(nil), a.calls...), append([]string(nil), a.sources...)
 }
 
-var _ dpsync.Applier = (*fakeApplier)(nil)
+var _ dpsync.HashedApplier = (*fakeApplier)(nil)
 
 // document is a one-service configuration at rev.
 func document(rev int64) *snapshot.Document {

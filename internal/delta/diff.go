@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/snapshot"
@@ -57,10 +59,8 @@ func Diff(id snapshot.Identity, baseRev int64, base *model.Config, rev int64, ta
 // base of the next diff.
 func DiffIndex(id snapshot.Identity, baseRev int64, base Index, rev int64, target *model.Config) (*Document, Index, error) {
 	next := make(Index, target.Len())
-	doc := &Document{
-		Base: baseRev, Revision: rev, ClusterID: id.ClusterID, Epoch: id.Epoch,
-		ConfigHash: snapshot.ConfigHash(target),
-	}
+	doc := &Document{Base: baseRev, Revision: rev, ClusterID: id.ClusterID, Epoch: id.Epoch}
+	var digest snapshot.Digest
 	var err error
 	target.Each(func(e model.Entity) {
 		if err != nil {
@@ -73,6 +73,7 @@ func DiffIndex(id snapshot.Identity, baseRev int64, base Index, rev int64, targe
 		r := ref{e.Kind(), e.Meta().ID}
 		sum := sha256.Sum256(raw)
 		next[r] = sum
+		digest.AddDigest(snapshot.KindDigest(r.kind, sum))
 		if was, ok := base[r]; !ok || was != sum {
 			doc.Upserts.Add(e)
 		}
@@ -80,6 +81,7 @@ func DiffIndex(id snapshot.Identity, baseRev int64, base Index, rev int64, targe
 	if err != nil {
 		return nil, nil, fmt.Errorf("diffing revision %d: %w", rev, err)
 	}
+	doc.ConfigHash = digest.Hash() // snapshot.ConfigHash(target), from the sums at hand
 	for r := range base {
 		if _, kept := next[r]; kept {
 			continue
@@ -100,14 +102,109 @@ func DiffIndex(id snapshot.Identity, baseRev int64, base Index, rev int64, targe
 // doc.ConfigHash (ErrResult otherwise), so a reader never holds a
 // configuration the control plane did not publish.
 func Apply(base *model.Config, baseRev int64, doc *Document) (*model.Config, error) {
+	d, err := snapshot.DigestOf(base)
+	if err != nil {
+		return nil, fmt.Errorf("applying delta to revision %d: %w", baseRev, err)
+	}
+	out, _, err := ApplyDigest(base, d, baseRev, doc)
+	return out, err
+}
+
+// ApplyDigest is Apply for a reader that keeps the running
+// configuration's digest: the result's digest is base's updated with the
+// entities the delta replaces and brings, at a cost that grows with the
+// delta, not the configuration. It also returns the result's digest.
+// base's lists must be sorted by id (as a snapshot's and Apply's are); the
+// result's are, and it shares the lists of the kinds the delta leaves
+// alone.
+func ApplyDigest(base *model.Config, digest snapshot.Digest, baseRev int64, doc *Document) (*model.Config, snapshot.Digest, error) {
 	if doc.Base != baseRev {
-		return nil, fmt.Errorf("%w: delta from revision %d applied to %d", ErrBase, doc.Base, baseRev)
+		return nil, digest, fmt.Errorf("%w: delta from revision %d applied to %d", ErrBase, doc.Base, baseRev)
 	}
-	out := Merge(base, &doc.Upserts, doc.Deletes)
-	if got := snapshot.ConfigHash(out); got != doc.ConfigHash {
-		return nil, fmt.Errorf("%w: revision %d from %d hashes to %s, the control plane's is %s", ErrResult, doc.Revision, doc.Base, got, doc.ConfigHash)
+	p := &patcher{digest: digest, deletes: doc.Deletes}
+	u := &doc.Upserts
+	out := &model.Config{
+		Vaults:         patch(p, model.KindVault, base.Vaults, u.Vaults),
+		CACertificates: patch(p, model.KindCACertificate, base.CACertificates, u.CACertificates),
+		Certificates:   patch(p, model.KindCertificate, base.Certificates, u.Certificates),
+		SNIs:           patch(p, model.KindSNI, base.SNIs, u.SNIs),
+		Services:       patch(p, model.KindService, base.Services, u.Services),
+		Routes:         patch(p, model.KindRoute, base.Routes, u.Routes),
+		Consumers:      patch(p, model.KindConsumer, base.Consumers, u.Consumers),
+		Upstreams:      patch(p, model.KindUpstream, base.Upstreams, u.Upstreams),
+		Targets:        patch(p, model.KindTarget, base.Targets, u.Targets),
+		Plugins:        patch(p, model.KindPlugin, base.Plugins, u.Plugins),
+		KeyAuths:       patch(p, model.KindKeyAuth, base.KeyAuths, u.KeyAuths),
+		BasicAuths:     patch(p, model.KindBasicAuth, base.BasicAuths, u.BasicAuths),
+		JWTSecrets:     patch(p, model.KindJWT, base.JWTSecrets, u.JWTSecrets),
+		ACLs:           patch(p, model.KindACL, base.ACLs, u.ACLs),
+		HMACAuths:      patch(p, model.KindHMACAuth, base.HMACAuths, u.HMACAuths),
+		OAuth2s:        patch(p, model.KindOAuth2, base.OAuth2s, u.OAuth2s),
+		KeySets:        patch(p, model.KindKeySet, base.KeySets, u.KeySets),
+		Keys:           patch(p, model.KindKey, base.Keys, u.Keys),
 	}
-	return out, nil
+	if p.err != nil {
+		return nil, digest, fmt.Errorf("applying delta %d→%d: %w", doc.Base, doc.Revision, p.err)
+	}
+	if got := p.digest.Hash(); got != doc.ConfigHash {
+		return nil, digest, fmt.Errorf("%w: revision %d from %d hashes to %s, the control plane's is %s", ErrResult, doc.Revision, doc.Base, got, doc.ConfigHash)
+	}
+	return out, p.digest, nil
+}
+
+// patcher carries a delta's application across the kinds: the digest
+// being updated and the first error.
+type patcher struct {
+	digest  snapshot.Digest
+	deletes map[model.Kind][]string
+	err     error
+}
+
+// patch returns base (sorted by id) less the entities of kind the delta
+// deletes or replaces, merged with ups in id order; base itself when the
+// delta leaves the kind alone. The digest follows every entity dropped
+// and added.
+func patch[T model.Entity](p *patcher, kind model.Kind, base, ups []T) []T {
+	dels := p.deletes[kind]
+	if (len(ups) == 0 && len(dels) == 0) || p.err != nil {
+		return base
+	}
+	ups = slices.Clone(ups)
+	slices.SortStableFunc(ups, func(a, b T) int { return strings.Compare(a.Meta().ID, b.Meta().ID) })
+	drop := make(map[string]struct{}, len(dels)+len(ups))
+	for _, id := range dels {
+		drop[id] = struct{}{}
+	}
+	for _, e := range ups {
+		drop[e.Meta().ID] = struct{}{}
+	}
+	out := make([]T, 0, len(base)+len(ups))
+	j := 0
+	for _, e := range base {
+		id := e.Meta().ID
+		for ; j < len(ups) && ups[j].Meta().ID < id; j++ {
+			out = add(p, out, ups[j])
+		}
+		if _, gone := drop[id]; !gone {
+			out = append(out, e)
+			continue
+		}
+		if err := p.digest.Remove(e); err != nil && p.err == nil {
+			p.err = err
+		}
+	}
+	for ; j < len(ups); j++ {
+		out = add(p, out, ups[j])
+	}
+	return out
+}
+
+// add appends e to out and counts it in the digest.
+func add[T model.Entity](p *patcher, out []T, e T) []T {
+	if err := p.digest.Add(e); err != nil && p.err == nil {
+		p.err = err
+	}
+	return append(out, e)
 }
 
 // Merge returns base less the deleted and the upserted entities, plus the

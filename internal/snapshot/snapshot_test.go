@@ -5,10 +5,13 @@ import (
 	"compress/gzip"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,14 +177,53 @@ func TestConfigHash(t *testing.T) {
 	c.Services[0].Port = 81
 	require.NotEqual(t, h, snapshot.ConfigHash(&c))
 
-	// Written an entity at a time, the hash is still that of the whole
-	// configuration's JSON, as data planes of earlier releases compute it.
+	// The contract, computed another way: the sum modulo 2^256 of every
+	// entity's SHA-256(kind, 0, SHA-256(JSON)), then SHA-256 of that sum
+	// (32 bytes, little-endian) and the count (8 bytes, big-endian).
 	whole := sampleConfig()
-	whole.Sort()
-	raw, err := json.Marshal(&whole)
-	require.NoError(t, err)
-	sum := sha256.Sum256(raw)
+	total, n := new(big.Int), 0
+	whole.Each(func(e model.Entity) {
+		raw, err := json.Marshal(e)
+		require.NoError(t, err)
+		js := sha256.Sum256(raw)
+		term := sha256.Sum256(append(append([]byte(e.Kind()), 0), js[:]...))
+		slices.Reverse(term[:]) // the terms are little-endian numbers
+		total.Add(total, new(big.Int).SetBytes(term[:]))
+		n++
+	})
+	total.Mod(total, new(big.Int).Lsh(big.NewInt(1), 256))
+	var buf [40]byte
+	total.FillBytes(buf[:32])
+	slices.Reverse(buf[:32])
+	binary.BigEndian.PutUint64(buf[32:], uint64(n))
+	sum := sha256.Sum256(buf[:])
 	require.Equal(t, hex.EncodeToString(sum[:16]), h)
+}
+
+// TestDigestUpdates: a digest updated entity by entity (an entity
+// replaced, one removed, one added) equals the digest of the result.
+func TestDigestUpdates(t *testing.T) {
+	t.Parallel()
+	a := sampleConfig()
+	d, err := snapshot.DigestOf(&a)
+	require.NoError(t, err)
+
+	b := sampleConfig()
+	changed := *b.Services[0]
+	changed.Port = 8443
+	require.NoError(t, d.Remove(a.Services[0]))
+	require.NoError(t, d.Add(&changed))
+	b.Services[0] = &changed
+	gone := b.Services[1]
+	require.NoError(t, d.Remove(gone))
+	b.Services = slices.Delete(b.Services, 1, 2)
+	extra := &model.Consumer{Base: model.Base{ID: "c0000000-0000-4000-8000-000000000009"}, Username: model.String("extra")}
+	require.NoError(t, d.Add(extra))
+	b.Add(extra)
+
+	require.Equal(t, snapshot.ConfigHash(&b), d.Hash())
+	require.Equal(t, int64(b.Len()), d.Len())
+	require.NotEqual(t, snapshot.ConfigHash(&a), d.Hash())
 }
 
 func TestPointerJSON(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // Name is the plugin's name.
@@ -40,6 +41,8 @@ type ACL struct {
 	verdicts map[string]verdict
 	// anyone is the verdict for a consumer in no group.
 	anyone verdict
+	// from is the list of groups the verdicts came from (plugin.Reuser).
+	from []*model.ACL
 }
 
 type verdict struct {
@@ -53,6 +56,7 @@ type verdict struct {
 var (
 	_ plugin.Handler  = (*ACL)(nil)
 	_ plugin.Accessor = (*ACL)(nil)
+	_ plugin.Reuser   = (*ACL)(nil)
 )
 
 // New builds the handler.
@@ -67,13 +71,16 @@ func New(env plugin.Env) (plugin.Handler, error) {
 			groups[a.Consumer.ID] = append(groups[a.Consumer.ID], a.Group)
 		}
 	}
-	a := &ACL{conf: c, verdicts: make(map[string]verdict, len(groups))}
+	a := &ACL{conf: c, verdicts: make(map[string]verdict, len(groups)), from: env.Config.ACLs}
 	a.anyone = a.judge(nil)
 	for id, gs := range groups {
 		a.verdicts[id] = a.judge(gs)
 	}
 	return a, nil
 }
+
+// Reusable implements plugin.Reuser: the same groups.
+func (a *ACL) Reusable(env plugin.Env) bool { return plugin.Unchanged(a.from, env.Config.ACLs) }
 
 func (a *ACL) judge(groups []string) verdict {
 	member := func(list []string) bool {

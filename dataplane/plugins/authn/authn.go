@@ -175,3 +175,22 @@ func Unauthorized(msg, challenge string) *plugin.Response {
 // IsPreflight reports whether r is a CORS preflight request, which auth
 // plugins let through when run_on_preflight is false.
 func IsPreflight(r *http.Request) bool { return r.Method == http.MethodOptions }
+
+// Indexed remembers the lists an authentication handler indexed, the
+// credentials of its kind and the consumers, so that it can tell a later
+// configuration left them alone (plugin.Reuser).
+type Indexed[T any] struct {
+	creds     []T
+	consumers []*model.Consumer
+}
+
+// NewIndexed remembers cfg's credentials creds and its consumers.
+func NewIndexed[T any](creds []T, cfg *model.Config) Indexed[T] {
+	return Indexed[T]{creds: creds, consumers: cfg.Consumers}
+}
+
+// Unchanged reports whether cfg holds the lists remembered, creds being
+// its credentials of the kind.
+func (x Indexed[T]) Unchanged(creds []T, cfg *model.Config) bool {
+	return plugin.Unchanged(x.creds, creds) && plugin.Unchanged(x.consumers, cfg.Consumers)
+}

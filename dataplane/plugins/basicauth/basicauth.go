@@ -44,6 +44,8 @@ type Config struct {
 // username and password, never the password itself) so that bcrypt runs
 // once per credential and snapshot, not on every request.
 type BasicAuth struct {
+	// from is what the index was built from (plugin.Reuser).
+	from      authn.Indexed[*model.BasicAuth]
 	conf      Config
 	challenge string
 	users     map[string]credential
@@ -59,6 +61,7 @@ type credential struct {
 var (
 	_ plugin.Handler  = (*BasicAuth)(nil)
 	_ plugin.Accessor = (*BasicAuth)(nil)
+	_ plugin.Reuser   = (*BasicAuth)(nil)
 )
 
 // New builds the handler: the snapshot's credentials indexed by username.
@@ -80,11 +83,17 @@ func New(env plugin.Env) (plugin.Handler, error) {
 			b.users[cred.Username] = credential{cred: cred, identity: authn.NewIdentity(co, cred, cred.Username)}
 		}
 	}
+	b.from = authn.NewIndexed(env.Config.BasicAuths, env.Config)
 	return b, nil
 }
 
 // Name implements plugin.Handler.
 func (b *BasicAuth) Name() string { return Name }
+
+// Reusable implements plugin.Reuser: the same credentials and consumers.
+func (b *BasicAuth) Reusable(env plugin.Env) bool {
+	return b.from.Unchanged(env.Config.BasicAuths, env.Config)
+}
 
 // Access implements plugin.Accessor. As Kong's access.lua does, the
 // credentials in Proxy-Authorization are tried first, then those in

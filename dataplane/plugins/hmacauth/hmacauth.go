@@ -21,6 +21,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/authn"
 	"github.com/skyport-gw/skyport/dataplane/plugins/reqbody"
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // Name is the plugin's name.
@@ -56,6 +57,8 @@ type Config struct {
 
 // HMACAuth is the handler built for one plugin instance of one snapshot.
 type HMACAuth struct {
+	// from is what the index was built from (plugin.Reuser).
+	from      authn.Indexed[*model.HMACAuth]
 	conf      Config
 	challenge string
 	users     map[string]credential
@@ -71,6 +74,7 @@ type credential struct {
 var (
 	_ plugin.Handler  = (*HMACAuth)(nil)
 	_ plugin.Accessor = (*HMACAuth)(nil)
+	_ plugin.Reuser   = (*HMACAuth)(nil)
 )
 
 // New builds the handler: the snapshot's credentials indexed by username.
@@ -88,11 +92,17 @@ func New(env plugin.Env) (plugin.Handler, error) {
 			h.users[cred.Username] = credential{secret: []byte(cred.Secret), identity: authn.NewIdentity(co, cred, cred.Username)}
 		}
 	}
+	h.from = authn.NewIndexed(env.Config.HMACAuths, env.Config)
 	return h, nil
 }
 
 // Name implements plugin.Handler.
 func (h *HMACAuth) Name() string { return Name }
+
+// Reusable implements plugin.Reuser: the same credentials and consumers.
+func (h *HMACAuth) Reusable(env plugin.Env) bool {
+	return h.from.Unchanged(env.Config.HMACAuths, env.Config)
+}
 
 // Access implements plugin.Accessor.
 func (h *HMACAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {

@@ -48,6 +48,8 @@ type Config struct {
 // JWT is the handler built for one plugin instance of one snapshot: each
 // credential's verifier built once.
 type JWT struct {
+	// from is what the index was built from (plugin.Reuser).
+	from      authn.Indexed[*model.JWTSecret]
 	conf      Config
 	challenge string
 	creds     map[string]*credential
@@ -65,6 +67,7 @@ type credential struct {
 var (
 	_ plugin.Handler  = (*JWT)(nil)
 	_ plugin.Accessor = (*JWT)(nil)
+	_ plugin.Reuser   = (*JWT)(nil)
 )
 
 // New builds the handler.
@@ -101,11 +104,17 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		}
 		j.creds[s.Key] = cr
 	}
+	j.from = authn.NewIndexed(env.Config.JWTSecrets, env.Config)
 	return j, nil
 }
 
 // Name implements plugin.Handler.
 func (j *JWT) Name() string { return Name }
+
+// Reusable implements plugin.Reuser: the same credentials and consumers.
+func (j *JWT) Reusable(env plugin.Env) bool {
+	return j.from.Unchanged(env.Config.JWTSecrets, env.Config)
+}
 
 // Access implements plugin.Accessor.
 func (j *JWT) Access(pc *plugin.Context, r *http.Request) *plugin.Response {

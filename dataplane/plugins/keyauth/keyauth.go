@@ -13,6 +13,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/authn"
 	"github.com/skyport-gw/skyport/dataplane/plugins/reqbody"
 	"github.com/skyport-gw/skyport/dataplane/plugins/uriargs"
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // Name is the plugin's name.
@@ -48,6 +49,8 @@ type Config struct {
 
 // KeyAuth is the handler built for one plugin instance of one snapshot.
 type KeyAuth struct {
+	// from is what the index was built from (plugin.Reuser).
+	from      authn.Indexed[*model.KeyAuth]
 	conf      Config
 	challenge string
 	keys      map[string]credential
@@ -63,6 +66,7 @@ type credential struct {
 var (
 	_ plugin.Handler  = (*KeyAuth)(nil)
 	_ plugin.Accessor = (*KeyAuth)(nil)
+	_ plugin.Reuser   = (*KeyAuth)(nil)
 )
 
 // New builds the handler: the snapshot's keys indexed once.
@@ -86,11 +90,17 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		}
 		k.keys[cred.Key] = credential{identity: authn.NewIdentity(co, cred, cred.ID), expires: exp}
 	}
+	k.from = authn.NewIndexed(env.Config.KeyAuths, env.Config)
 	return k, nil
 }
 
 // Name implements plugin.Handler.
 func (k *KeyAuth) Name() string { return Name }
+
+// Reusable implements plugin.Reuser: the same credentials and consumers.
+func (k *KeyAuth) Reusable(env plugin.Env) bool {
+	return k.from.Unchanged(env.Config.KeyAuths, env.Config)
+}
 
 // Access implements plugin.Accessor.
 func (k *KeyAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
