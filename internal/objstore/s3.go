@@ -33,11 +33,11 @@ type S3 struct {
 }
 
 var (
-	_ Store     = (*S3)(nil)
-	_ Limiter   = (*S3)(nil)
-	_ Presigner = (*S3)(nil)
+	_ Store        = (*S3)(nil)
+	_ Limiter      = (*S3)(nil)
+	_ Presigner    = (*S3)(nil)
 	_ PutPresigner = (*S3)(nil)
-	_ Tagger    = (*S3)(nil)
+	_ Tagger       = (*S3)(nil)
 )
 
 // NewS3 returns a Store on bucket below prefix ("" or "a/b").

@@ -26,7 +26,7 @@ const maxErrorLen = 2000
 // is loaded with ReplaceAll at once.
 type Stager interface {
 	Stage(ctx context.Context, gen string, entities []model.Entity) error
-	CommitStaged(ctx context.Context, gen string, summary []string, o store.Origin) (int64, error)
+	CommitStaged(ctx context.Context, gen string, summary []string, o store.Origin) (rev int64, old string, err error)
 	DropStaged(ctx context.Context, gen string)
 }
 
@@ -136,11 +136,17 @@ func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
 			return false, err
 		}
 	}
-	rev, err := st.CommitStaged(ctx, x.rec.Generation, summary, x.rec.Origin)
+	rev, old, err := st.CommitStaged(ctx, x.rec.Generation, summary, x.rec.Origin)
 	if err != nil {
 		return false, x.fail(ctx, err)
 	}
-	return false, x.succeed(ctx, rev)
+	if err := x.succeed(ctx, rev); err != nil {
+		return false, err
+	}
+	if old != "" {
+		st.DropStaged(ctx, old)
+	}
+	return false, nil
 }
 
 // read reads, parses and checks the upload; entities get the job's start

@@ -35,10 +35,13 @@ func (s *Store) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origi
 		s.dropGeneration(ctx, gen)
 		return 0, err
 	}
-	rev, err := s.CommitStaged(ctx, gen, []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}, o)
+	rev, old, err := s.CommitStaged(ctx, gen, []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}, o)
 	if err != nil {
 		s.dropGeneration(ctx, gen)
 		return 0, err
+	}
+	if old != "" {
+		s.dropGeneration(ctx, old)
 	}
 	return rev, nil
 }

@@ -32,28 +32,40 @@ func (s *Store) Stage(ctx context.Context, gen string, entities []model.Entity) 
 
 // CommitStaged makes the staged generation gen current as one revision,
 // replacing whatever the current generation holds (writes committed
-// while it was staged included), and deletes the old generation, best
-// effort.
-func (s *Store) CommitStaged(ctx context.Context, gen string, summary []string, o store.Origin) (int64, error) {
-	var old string
-	rev, err := retry(ctx, &s.mu, func(ctx context.Context) (int64, error) {
+// while it was staged included), and returns the revision and the
+// generation it replaced, for the caller to drop (DropStaged) once it
+// recorded the commit. Committing a generation that is current already
+// commits nothing: rev is then the current revision and old empty, so a
+// commit retried after a crash never drops what it made current.
+func (s *Store) CommitStaged(ctx context.Context, gen string, summary []string, o store.Origin) (rev int64, old string, err error) {
+	rev, err = retry(ctx, &s.mu, func(ctx context.Context) (int64, error) {
 		st, err := s.state(ctx)
 		if err != nil {
 			return 0, err
+		}
+		if st.gen == gen {
+			old = ""
+			return st.rev, nil
 		}
 		old = st.gen
 		return s.commit(ctx, st, s.newTxn(st), gen, summary, o)
 	})
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	s.dropGeneration(ctx, old)
-	return rev, nil
+	return rev, old, nil
 }
 
-// DropStaged deletes every item of a staged generation that will not be
-// committed, best effort (a generation left behind is never read).
-func (s *Store) DropStaged(ctx context.Context, gen string) { s.dropGeneration(ctx, gen) }
+// DropStaged deletes every item of a generation that is not current: one
+// staged that will not be committed, or one a commit replaced; best effort
+// (a generation left behind is never read). The current generation is
+// never dropped: a commit whose answer was lost may have made it current.
+func (s *Store) DropStaged(ctx context.Context, gen string) {
+	if st, err := s.state(ctx); err != nil || st.gen == gen {
+		return
+	}
+	s.dropGeneration(ctx, gen)
+}
 
 // generationRequests are the puts that store e in generation gen: the
 // entity, its unique values and its references.
