@@ -3,17 +3,24 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/skyport-gw/skyport/internal/awsconfig"
 	"github.com/skyport-gw/skyport/lambdas/imports"
 )
 
@@ -23,6 +30,7 @@ const maxAnswerBytes = 1 << 20
 // pushOptions are the flags of "skyport config push".
 type pushOptions struct {
 	AdminURL   string
+	AdminAuth  string
 	AdminToken string
 	Poll       time.Duration
 	Timeout    time.Duration
@@ -34,6 +42,7 @@ func runConfigPush(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var o pushOptions
 	fs := flag.NewFlagSet("skyport config push", flag.ContinueOnError)
 	fs.StringVar(&o.AdminURL, "admin-url", "http://127.0.0.1:8001", "the Admin API's base URL")
+	fs.StringVar(&o.AdminAuth, "admin-auth", "token", "token (--admin-token, if any) or iam (Signature Version 4 for API Gateway's IAM authorization, with the AWS SDK's credentials and AWS_REGION)")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "the Admin API's token, sent as Authorization: Bearer")
 	fs.DurationVar(&o.Poll, "poll", time.Second, "how often the job's progress is asked")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "how long to wait for the import to finish")
@@ -62,9 +71,23 @@ func runConfigPush(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return fmt.Errorf("--admin-url %q: want http(s)://host[:port]", o.AdminURL)
 	}
+	p := &pusher{base: base.String(), token: o.AdminToken, poll: o.Poll, client: &http.Client{}, progress: newProgress(stdout)}
+	switch o.AdminAuth {
+	case "token":
+	case "iam":
+		cfg, err := awsconfig.Load(ctx, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		if cfg.Region == "" {
+			return errors.New("--admin-auth iam: no AWS Region (set AWS_REGION)")
+		}
+		p.sign = &sigv4{creds: cfg.Credentials, region: cfg.Region}
+	default:
+		return fmt.Errorf("--admin-auth %q: want token or iam", o.AdminAuth)
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	p := &pusher{base: base.String(), token: o.AdminToken, poll: o.Poll, client: &http.Client{}, progress: newProgress(stdout)}
 	job, err := p.push(ctx, path)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("the import did not finish within %s (job %s: %s, %d/%d entities)", o.Timeout, job.ID, job.State, job.Written, job.Total)
@@ -82,6 +105,26 @@ type pusher struct {
 	poll        time.Duration
 	client      *http.Client
 	progress    *progress
+	// sign signs Admin API requests (--admin-auth iam); nil sends the token.
+	sign *sigv4
+}
+
+// sigv4 signs Admin API requests for API Gateway's IAM authorization.
+type sigv4 struct {
+	creds  aws.CredentialsProvider
+	region string
+}
+
+func (s *sigv4) signRequest(ctx context.Context, req *http.Request, body []byte) error {
+	creds, err := s.creds.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("retrieving AWS credentials: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", s.region, time.Now()); err != nil {
+		return fmt.Errorf("signing the request: %w", err)
+	}
+	return nil
 }
 
 func (p *pusher) push(ctx context.Context, path string) (imports.Job, error) {
@@ -148,18 +191,23 @@ func (p *pusher) follow(ctx context.Context, job imports.Job) (imports.Job, erro
 
 // admin makes one Admin API call and decodes its answer into out.
 func (p *pusher) admin(ctx context.Context, method, path string, want int, out any) error {
-	var body io.Reader
+	var payload []byte
 	if method == http.MethodPost {
-		body = strings.NewReader("{}")
+		payload = []byte("{}")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, p.base+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, p.base+path, bytes.NewReader(payload))
 	if err != nil {
 		return err
 	}
-	if body != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if p.token != "" {
+	switch {
+	case p.sign != nil:
+		if err := p.sign.signRequest(ctx, req, payload); err != nil {
+			return err
+		}
+	case p.token != "":
 		req.Header.Set("Authorization", "Bearer "+p.token)
 	}
 	resp, err := p.client.Do(req)

@@ -117,3 +117,27 @@ func TestConfigPushUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigPushIAM: with --admin-auth iam every Admin API call is signed
+// for execute-api with the SDK's credentials, and a refusal is one line.
+func TestConfigPushIAM(t *testing.T) {
+	t.Parallel()
+	var auth, date string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth, date = r.Header.Get("Authorization"), r.Header.Get("X-Amz-Date")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"message":"Forbidden"}`)
+	}))
+	t.Cleanup(api.Close)
+	file := writeKongYML(t, "http://upstream.test", 1)
+	cmd := exec.Command(buildSkyport(t), "config", "push", file, "--admin-url", api.URL, "--admin-auth", "iam")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDPUSHTEST", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=eu-west-3",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	require.Error(t, cmd.Run())
+	require.Equal(t, "skyport config: creating an import job: HTTP 403: Forbidden\n", errb.String())
+	require.Regexp(t, `^AWS4-HMAC-SHA256 Credential=AKIDPUSHTEST/\d{8}/eu-west-3/execute-api/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$`, auth)
+	require.NotEmpty(t, date)
+}
