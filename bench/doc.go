@@ -2,13 +2,15 @@
 // user would pick instead (nginx, Caddy, HAProxy) and writes BENCHMARKS.md:
 // proxy throughput and latency (1 and 10k routes, with and without
 // key-auth + rate-limiting, and with http-log batching to a log server
-// the command runs), the HTTP/1.1 floor (section floor: nginx
+// the command runs; section httplog measures that cost again in
+// alternating rounds against a plugin-less data plane), the HTTP/1.1 floor (section floor: nginx
 // against `bench h1proxy`, a minimal proxy on dataplane/h1, in CPU time
 // and syscalls per request), router match time, the cost of applying a
 // 10k-route snapshot (and requests served while 100 applies happen),
 // propagation from an Admin API write to three data planes (local and AWS
 // backends), and data-plane memory. Every row of one run is measured on the
 // same machine in the same run, so the ratios hold on a noisy machine.
+// Text between <!-- kept --> markers in the report is carried over.
 //
 // Run it with `make bench`, which installs the peers first.
 package main

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 type options struct {
@@ -48,7 +50,7 @@ func main() {
 	flag.IntVar(&o.conns, "connections", 64, "wrk keep-alive connections")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&o.writes, "writes", 100, "Admin API writes for the propagation and apply rows")
-	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,floor,gobench,apply,propagation,memory,fleet")
+	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,httplog,floor,gobench,apply,propagation,memory,fleet")
 	flag.Parse()
 	o.skip = map[string]bool{}
 	for _, s := range splitComma(skip) {
@@ -67,6 +69,12 @@ type env struct {
 }
 
 func run(ctx context.Context, o options) error {
+	// The hand-kept text of the report being replaced, read first so that
+	// a malformed one fails before the run rather than after it.
+	kept, err := keepFrom(o.out)
+	if err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "skyport-bench-")
 	if err != nil {
 		return err
@@ -83,6 +91,7 @@ func run(ctx context.Context, o options) error {
 		fn   func(context.Context, *env, options, *report) error
 	}{
 		{"proxy", benchProxy},
+		{"httplog", benchHTTPLog},
 		{"floor", benchFloor},
 		{"gobench", benchRouter},
 		{"apply", benchApply},
@@ -102,7 +111,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	r.finished = time.Now()
-	if err := os.WriteFile(o.out, []byte(r.markdown()), 0o644); err != nil {
+	if err := snapshot.WriteFileAtomic(o.out, []byte(withKept(r.markdown(), kept)), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "bench: wrote %s\n", o.out)

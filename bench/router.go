@@ -30,7 +30,9 @@ func goBenchCommand(pattern, pkg string) []string {
 	return []string{"test", "-run", "^$", "-bench", pattern, "-benchmem", "-benchtime", "1s", pkg}
 }
 
-var reBench = regexp.MustCompile(`(?m)^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+(\d+) allocs/op`)
+// reBench reads a benchmark's line; metrics a benchmark reports itself
+// (cpu-ns/op) sit between ns/op and B/op.
+var reBench = regexp.MustCompile(`(?m)^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(?:[\d.]+ \S+/op\s+)*?(\d+) B/op\s+(\d+) allocs/op`)
 
 func benchRouter(ctx context.Context, e *env, o options, r *report) error {
 	for _, gb := range goBenchmarks {

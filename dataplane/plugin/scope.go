@@ -102,11 +102,21 @@ func (b *byName) resolve(route, service, consumer string) *instance {
 	return nil
 }
 
-// runsOn reports whether p's protocols include the request scheme; no
-// protocols means every protocol.
-func runsOn(p *model.Plugin, scheme string) bool {
+// proxies reports whether p runs on proxied requests: as Kong's
+// plugins iterator (should_process_plugin) decides, when one of its
+// protocols is served by the HTTP subsystem (http, https, grpc, grpcs,
+// and Skyport's ws, wss), whatever the request's own protocol; no
+// protocols means every protocol. A plugin only for tcp, tls, udp or
+// tls_passthrough, which Skyport does not proxy, never runs.
+func proxies(p *model.Plugin) bool {
 	if len(p.Protocols) == 0 {
 		return true
 	}
-	return slices.Contains(p.Protocols, scheme)
+	return slices.ContainsFunc(p.Protocols, func(proto string) bool {
+		switch proto {
+		case "http", "https", "grpc", "grpcs", "ws", "wss":
+			return true
+		}
+		return false
+	})
 }

@@ -11,10 +11,10 @@ import (
 	"github.com/skyport-gw/skyport/internal/pluginschema"
 )
 
-// Set is the plugins of one snapshot, built once: for each request scheme,
-// every plugin name in priority order with its instances indexed by scope.
+// Set is the plugins of one snapshot, built once: every plugin name in
+// priority order with its instances indexed by scope.
 type Set struct {
-	http, https []*byName
+	byName []*byName
 	// handlers are every handler built, for Close.
 	handlers []Handler
 }
@@ -48,9 +48,8 @@ func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 	names := map[string]*byName{}
 	var order []*byName
 	var built []Handler
-	plain, tls := map[string]*byName{}, map[string]*byName{}
 	for _, p := range cfg.Plugins {
-		if !p.Enabled {
+		if !p.Enabled || !proxies(p) {
 			continue
 		}
 		f, ok := reg.factories[p.Name]
@@ -68,16 +67,7 @@ func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 			names[p.Name] = &byName{name: p.Name, priority: Priority(p.Name)}
 			order = append(order, names[p.Name])
 		}
-		in := &instance{plugin: p, handler: h}
-		for scheme, idx := range map[string]map[string]*byName{"http": plain, "https": tls} {
-			if !runsOn(p, scheme) {
-				continue
-			}
-			if idx[p.Name] == nil {
-				idx[p.Name] = &byName{name: p.Name, priority: names[p.Name].priority}
-			}
-			idx[p.Name].add(in)
-		}
+		names[p.Name].add(&instance{plugin: p, handler: h})
 	}
 	sort.SliceStable(order, func(i, j int) bool {
 		if order[i].priority != order[j].priority {
@@ -85,16 +75,7 @@ func Build(reg *Registry, cfg *model.Config) (*Set, error) {
 		}
 		return order[i].name < order[j].name
 	})
-	s := &Set{handlers: built}
-	for _, b := range order {
-		if x := plain[b.name]; x != nil {
-			s.http = append(s.http, x)
-		}
-		if x := tls[b.name]; x != nil {
-			s.https = append(s.https, x)
-		}
-	}
-	return s, nil
+	return &Set{byName: order, handlers: built}, nil
 }
 
 // Priority returns the named plugin's priority (higher runs first); 0 for
@@ -108,7 +89,7 @@ func Priority(name string) int {
 
 // Empty reports whether no plugin is configured, so the proxy can skip the
 // plugin phases entirely.
-func (s *Set) Empty() bool { return s == nil || (len(s.http) == 0 && len(s.https) == 0) }
+func (s *Set) Empty() bool { return s == nil || len(s.byName) == 0 }
 
 // Access resolves, plugin name by plugin name in priority order, the one
 // instance that applies to the request (Kong's precedence: the most
@@ -178,10 +159,7 @@ func (s *Set) names(pc *Context, r *http.Request) []*byName {
 		pc.resolved = pc.resolvedBuf[:0]
 	}
 	pc.resolved = pc.resolved[:0]
-	if r.TLS != nil {
-		return s.https
-	}
-	return s.http
+	return s.byName
 }
 
 // Resolved returns the handlers Access selected for pc, in priority order.

@@ -164,15 +164,28 @@ func TestConsumerScopedAfterAuthentication(t *testing.T) {
 	require.Equal(t, []string{"key", "rl-consumer"}, run(t, ps, routeID, serviceID, false))
 }
 
+// TestProtocolsAndDisabled follows Kong's plugins iterator: a plugin runs
+// on every proxied request, whatever its scheme, when one of its
+// protocols is an HTTP one (so a grpc-only plugin runs on gRPC routes); a
+// stream-only plugin and a disabled one never run.
 func TestProtocolsAndDisabled(t *testing.T) {
 	t.Parallel()
-	httpsOnly := scoped("route-https", "rate-limiting", routeID, "", "")
-	httpsOnly.Protocols = []string{"https"}
-	disabled := scoped("service-disabled", "rate-limiting", "", serviceID, "")
+	withProtocols := func(p *model.Plugin, protocols ...string) *model.Plugin {
+		p.Protocols = protocols
+		return p
+	}
+	disabled := scoped("service-disabled", "acl", "", serviceID, "")
 	disabled.Enabled = false
-	ps := []*model.Plugin{scoped("global", "rate-limiting", "", "", ""), httpsOnly, disabled}
-	require.Equal(t, []string{"global"}, run(t, ps, routeID, serviceID, false))
-	require.Equal(t, []string{"route-https"}, run(t, ps, routeID, serviceID, true))
+	ps := []*model.Plugin{
+		scoped("global", "rate-limiting", "", "", ""),
+		withProtocols(scoped("route-https", "rate-limiting", routeID, "", ""), "https"),
+		withProtocols(scoped("grpc", "cors", "", "", ""), "grpc", "grpcs"),
+		withProtocols(scoped("stream", "key-auth", "", "", ""), "tcp", "tls"),
+		disabled,
+	}
+	for _, tls := range []bool{false, true} {
+		require.Equal(t, []string{"grpc", "route-https"}, run(t, ps, routeID, serviceID, tls))
+	}
 }
 
 func TestBuildIncompatible(t *testing.T) {

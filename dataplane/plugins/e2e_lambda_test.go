@@ -33,13 +33,22 @@ const (
 // does, and runs one of a few functions by name.
 func lambdaAPI(t *testing.T) *httptest.Server {
 	t.Helper()
+	return lambdaAPIFor(t, func() aws.Credentials {
+		return aws.Credentials{AccessKeyID: lambdaKey, SecretAccessKey: lambdaSecret}
+	})
+}
+
+// lambdaAPIFor is lambdaAPI checking signatures against the credentials
+// creds returns at each request.
+func lambdaAPIFor(t *testing.T, creds func() aws.Credentials) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if msg := checkSigV4(r, body); msg != "" {
+		if msg := checkSigV4(r, body, creds()); msg != "" {
 			w.Header().Set("X-Amzn-Errortype", "InvalidSignatureException")
 			w.WriteHeader(http.StatusForbidden)
 			_, _ = w.Write([]byte(`{"message":"` + msg + `"}`))
@@ -86,9 +95,10 @@ func lambdaAPI(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// checkSigV4 re-signs the request's signed headers with the test
-// credentials and compares signatures; "" when they match.
-func checkSigV4(r *http.Request, body []byte) string {
+// checkSigV4 re-signs the request's signed headers with creds and
+// compares signatures; "" when they match. With a session token, the
+// request must carry it.
+func checkSigV4(r *http.Request, body []byte, creds aws.Credentials) string {
 	auth := r.Header.Get("Authorization")
 	const algo = "AWS4-HMAC-SHA256 "
 	if !strings.HasPrefix(auth, algo) {
@@ -99,7 +109,10 @@ func checkSigV4(r *http.Request, body []byte) string {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
 		fields[k] = v
 	}
-	if !strings.HasPrefix(fields["Credential"], lambdaKey+"/") || !strings.Contains(fields["Credential"], "/"+lambdaRegion+"/lambda/") {
+	if creds.SessionToken != "" && r.Header.Get("X-Amz-Security-Token") != creds.SessionToken {
+		return "missing or wrong session token"
+	}
+	if creds.AccessKeyID == "" || !strings.HasPrefix(fields["Credential"], creds.AccessKeyID+"/") || !strings.Contains(fields["Credential"], "/"+lambdaRegion+"/lambda/") {
 		return "wrong credential scope " + fields["Credential"]
 	}
 	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
@@ -118,7 +131,6 @@ func checkSigV4(r *http.Request, body []byte) string {
 	}
 	req.Header.Del("Authorization")
 	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: lambdaKey, SecretAccessKey: lambdaSecret}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "lambda", lambdaRegion, when); err != nil {
 		return err.Error()
 	}

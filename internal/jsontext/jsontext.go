@@ -6,8 +6,14 @@ import "unicode/utf8"
 
 // AppendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
 func AppendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	return append(AppendEscaped(b, s), '"')
+}
+
+// AppendEscaped appends s escaped as the inside of a JSON string, without
+// the quotes, so that a string can be written in pieces.
+func AppendEscaped(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -43,6 +49,5 @@ func AppendString(b []byte, s string) []byte {
 		i++
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

@@ -37,6 +37,7 @@ type Options struct {
 
 // Function is a running emulator with one function.
 type Function struct {
+	addr string
 	url  string
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -64,7 +65,7 @@ func Start(ctx context.Context, o Options) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Function{url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", done: make(chan struct{})}
+	f := &Function{addr: invokeAddr, url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", done: make(chan struct{})}
 	f.cmd = exec.Command(o.RIE, "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", runtimeAddr, o.Bootstrap)
 	f.cmd.Env = append(baseEnv(), o.Env...)
 	f.cmd.Env = append(f.cmd.Env,
@@ -110,6 +111,10 @@ func baseEnv() []string {
 	}
 	return env
 }
+
+// Addr is the emulator's Invoke API address (host:port), where Lambda's
+// POST /2015-03-31/functions/function/invocations runs the function.
+func (f *Function) Addr() string { return f.addr }
 
 func (f *Function) Write(b []byte) (int, error) {
 	f.mu.Lock()

@@ -151,13 +151,19 @@ func (q *Queue) Add(entry []byte) error {
 		q.started = true
 		go q.run()
 	}
+	// The goroutine waits for a first entry (to start the coalescing
+	// delay) or a full batch; waking it for every entry would cost a
+	// goroutine switch per request.
+	n := len(q.entries)
 	q.mu.Unlock()
 	if dropped > 0 {
 		q.c.dropped.Add(float64(dropped))
 	}
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if n == 1 || n >= q.p.MaxBatchSize {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }
@@ -353,4 +359,32 @@ func Lines(batch [][]byte) []byte {
 		out = append(out, '\n')
 	}
 	return out
+}
+
+// entryCap is the capacity of the buffers Buffer hands out: room for a
+// typical log record, so that encoding one rarely grows it.
+const entryCap = 2 << 10
+
+// maxPooled bounds the buffers Release keeps: an unusually large entry
+// is left to the garbage collector.
+const maxPooled = 64 << 10
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, entryCap); return &b }}
+
+// Buffer returns an empty buffer to encode an entry into, reused from
+// delivered batches a sender has released.
+func Buffer() []byte { return (*buffers.Get().(*[]byte))[:0] }
+
+// Release returns the entries of a delivered batch to Buffer's pool. A
+// sender may call it once nothing (not even its transport) reads the
+// entries any more; the queue does not read a batch after its sender
+// returned nil.
+func Release(batch [][]byte) {
+	for i, e := range batch {
+		if cap(e) <= maxPooled {
+			e = e[:0]
+			buffers.Put(&e)
+		}
+		batch[i] = nil
+	}
 }

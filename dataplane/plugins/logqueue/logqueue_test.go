@@ -203,3 +203,13 @@ func TestLegacyParams(t *testing.T) {
 		})
 	}
 }
+
+func TestBufferRelease(t *testing.T) {
+	t.Parallel()
+	batch := [][]byte{append(logqueue.Buffer(), "entry"...), make([]byte, 3, 1<<20)}
+	logqueue.Release(batch)
+	require.Equal(t, [][]byte{nil, nil}, batch, "a released batch holds no entries")
+	b := logqueue.Buffer()
+	require.Empty(t, b)
+	require.Less(t, cap(b), 1<<20, "an oversized entry is not pooled")
+}

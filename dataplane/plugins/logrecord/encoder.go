@@ -44,8 +44,16 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 	b = jsontext.AppendString(b, e.RequestID)
 	b = append(b, `,"uri":`...)
 	b = jsontext.AppendString(b, uri)
-	b = append(b, `,"url":`...)
-	b = jsontext.AppendString(b, e.Scheme+"://"+e.Host+portSuffix(e.Port)+uri)
+	b = append(b, `,"url":"`...)
+	b = jsontext.AppendEscaped(b, e.Scheme)
+	b = append(b, "://"...)
+	b = jsontext.AppendEscaped(b, e.Host)
+	if e.Port != "" {
+		b = append(b, ':')
+		b = jsontext.AppendEscaped(b, e.Port)
+	}
+	b = jsontext.AppendEscaped(b, uri)
+	b = append(b, '"')
 	b = append(b, `,"querystring":`...)
 	b = appendQuery(b, r.URL.RawQuery)
 	b = append(b, `,"method":`...)
@@ -181,10 +189,9 @@ func appendHeaders(b []byte, h http.Header, host string, request bool) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		name := strings.ToLower(k)
-		b = jsontext.AppendString(b, name)
+		b = appendLowerName(b, k)
 		b = append(b, ':')
-		if request && (name == "authorization" || name == "proxy-authorization") {
+		if request && (strings.EqualFold(k, "authorization") || strings.EqualFold(k, "proxy-authorization")) {
 			b = append(b, `"`+Redacted+`"`...)
 			continue
 		}
@@ -204,61 +211,83 @@ func appendHeaders(b []byte, h http.Header, host string, request bool) []byte {
 	return append(b, '}')
 }
 
-// appendQuery writes Query(raw) with keys in their first order.
+// appendLowerName writes a header name in lower case, as Kong's headers
+// table has it, without allocating for a name of plain token characters.
+func appendLowerName(b []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return jsontext.AppendString(b, strings.ToLower(k))
+		}
+	}
+	b = append(b, '"')
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return append(b, '"')
+}
+
+// appendQuery writes Query(raw) with keys in their first order, the
+// repeated ones as arrays, without building the map.
 func appendQuery(b []byte, raw string) []byte {
-	if raw == "" {
-		return append(b, "{}"...)
+	type pair struct {
+		key, value string
+		flag       bool // a key without "=": true
 	}
-	type arg struct {
-		key    string
-		values []any
-	}
-	var args []arg
+	var buf [16]pair
+	pairs := buf[:0]
 	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		if pair == "" {
+		var p string
+		p, raw, _ = strings.Cut(raw, "&")
+		if p == "" {
 			continue
 		}
-		k, v, hasValue := strings.Cut(pair, "=")
-		key := unescape(k)
-		var val any = true
-		if hasValue {
-			val = unescape(v)
-		}
-		found := false
-		for i := range args {
-			if args[i].key == key {
-				args[i].values = append(args[i].values, val)
-				found = true
-				break
-			}
-		}
-		if !found {
-			args = append(args, arg{key: key, values: []any{val}})
-		}
+		k, v, hasValue := strings.Cut(p, "=")
+		pairs = append(pairs, pair{key: unescape(k), value: unescape(v), flag: !hasValue})
 	}
 	b = append(b, '{')
-	for i, a := range args {
-		if i > 0 {
+	first := true
+	for i, p := range pairs {
+		seen, n := false, 0
+		for _, q := range pairs[:i] {
+			seen = seen || q.key == p.key
+		}
+		if seen {
+			continue
+		}
+		for _, q := range pairs[i:] {
+			if q.key == p.key {
+				n++
+			}
+		}
+		if !first {
 			b = append(b, ',')
 		}
-		b = jsontext.AppendString(b, a.key)
+		first = false
+		b = jsontext.AppendString(b, p.key)
 		b = append(b, ':')
-		if len(a.values) > 1 {
+		if n > 1 {
 			b = append(b, '[')
 		}
-		for j, v := range a.values {
-			if j > 0 {
+		sep := false
+		for _, q := range pairs[i:] {
+			if q.key != p.key {
+				continue
+			}
+			if sep {
 				b = append(b, ',')
 			}
-			if s, ok := v.(string); ok {
-				b = jsontext.AppendString(b, s)
-			} else {
+			sep = true
+			if q.flag {
 				b = append(b, "true"...)
+			} else {
+				b = jsontext.AppendString(b, q.value)
 			}
 		}
-		if len(a.values) > 1 {
+		if n > 1 {
 			b = append(b, ']')
 		}
 	}
