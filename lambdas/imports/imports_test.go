@@ -233,3 +233,28 @@ func (s *failingStager) Stage(ctx context.Context, gen string, es []model.Entity
 	}
 	return s.Stager.Stage(ctx, gen, es)
 }
+
+// TestWorkerResumesQueuedJobs: a job a previous process left queued is
+// run by the next process's worker when it starts.
+func TestWorkerResumesQueuedJobs(t *testing.T) {
+	t.Parallel()
+	f := newEmbedded(t)
+	job := f.started(t, kongYML(5)) // queued; its launcher never ran it
+	ctx, cancel := context.WithCancel(context.Background())
+	w := imports.NewWorker(f.runner)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got, err := f.jobs.Get(context.Background(), job.ID)
+		require.NoError(t, err)
+		if got.State == imports.StateSucceeded {
+			require.Equal(t, 10, got.Written)
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the worker did not run the job: %+v", got)
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	require.NoError(t, <-done)
+}

@@ -15,19 +15,16 @@ const queueLen = 64
 // Worker runs import jobs in the process that started them (`skyport
 // local`), one at a time: the local Launcher.
 type Worker struct {
-	runner  *Runner
-	objects interface {
-		List(ctx context.Context, prefix string) ([]string, error)
-	}
-	queue chan string
-	log   *slog.Logger
+	runner *Runner
+	queue  chan string
+	log    *slog.Logger
 }
 
 var _ Launcher = (*Worker)(nil)
 
 // NewWorker returns a worker of r's jobs; Run drives it.
 func NewWorker(r *Runner) *Worker {
-	return &Worker{runner: r, objects: r.opts.Objects, queue: make(chan string, queueLen), log: r.log}
+	return &Worker{runner: r, queue: make(chan string, queueLen), log: r.log}
 }
 
 // Launch implements Launcher: it queues the job for Run.
@@ -67,7 +64,7 @@ func (w *Worker) runJob(ctx context.Context, id string) {
 
 // resume queues the jobs left queued or running.
 func (w *Worker) resume(ctx context.Context) {
-	keys, err := w.objects.List(ctx, "imports/")
+	keys, err := w.runner.opts.Objects.List(ctx, "imports/")
 	if err != nil {
 		w.log.WarnContext(ctx, "listing import jobs", "error", err)
 		return
