@@ -32,7 +32,8 @@ type floorRow struct {
 const floorPasses = 3
 
 // benchFloor measures the HTTP/1.1 floor: nginx proxy_pass against the
-// minimal proxy on dataplane/h1 (`bench h1proxy`), plain and over TLS,
+// minimal proxy on dataplane/h1 (`bench h1proxy`) and Skyport's data
+// plane (one route, no plugins, access log off), plain and over TLS,
 // with each proxy pinned to one core (wrk and the upstream on the other)
 // and unpinned. CPU time per request comes from /proc (utime+stime of
 // the proxy's processes over the run), the stable figure on a shared
@@ -61,7 +62,7 @@ func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 	for pass := range floorPasses {
 		for _, layout := range []string{"1 core", "unpinned"} {
 			for _, scheme := range []string{"http", "https"} {
-				for _, proxy := range []string{"nginx", "h1"} {
+				for _, proxy := range []string{"nginx", "h1", "skyport"} {
 					k := key{layout, scheme, proxy}
 					if pass == 0 {
 						order = append(order, k)
@@ -130,6 +131,21 @@ func measureFloor(ctx context.Context, e *env, o options, self, cert, key string
 		}
 		bin, args := pin("1", "nginx", "-c", path, "-e", filepath.Join(e.dir, "floor-nginx.stderr"))
 		p, err = startProc("nginx", nil, bin, args...)
+	case "skyport":
+		conf := filepath.Join(e.dir, "floor-skyport.yml")
+		yaml := fmt.Sprintf("_format_version: \"3.0\"\nservices:\n- name: bench\n  url: http://127.0.0.1:%d\n"+
+			"  routes:\n  - name: r0\n    paths: [/]\n", upPort)
+		if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
+			return floorSample{}, err
+		}
+		plain, tls := addr(port), addr(freePort())
+		if scheme == "https" {
+			plain, tls = addr(freePort()), addr(port)
+		}
+		bin, args := pin("1", e.binary, "dp", "--declarative-config", conf, "--proxy-listen", plain,
+			"--proxy-tls-listen", tls, "--status-listen", addr(freePort()), "--access-log", "off",
+			"--ssl-cert", cert, "--ssl-cert-key", key, "--cache-dir", filepath.Join(e.dir, "floor-skyport-cache"))
+		p, err = startProc("skyport", nil, bin, args...)
 	default:
 		args := []string{self, "h1proxy", "-listen", addr(port), "-upstream", addr(upPort)}
 		if scheme == "https" {

@@ -18,11 +18,12 @@ type goBench struct {
 }
 
 // goBenchmarks are the Go benchmarks the report carries: the router, the
-// proxy path, and the proxy path with and without key-auth +
-// rate-limiting.
+// proxy's stages one by one (issue 19's budgets), the proxy path, and the
+// proxy path with and without key-auth + rate-limiting.
 var goBenchmarks = []struct{ pattern, pkg string }{
 	{"BenchmarkMatch", "./dataplane/router"},
-	{"BenchmarkProxy", "./dataplane/proxy"},
+	{"BenchmarkStages|BenchmarkProxy", "./dataplane/proxy"},
+	{"BenchmarkObserveRequest", "./dataplane/status"},
 	{"BenchmarkProxy|BenchmarkAccess", "./dataplane/plugins"},
 }
 

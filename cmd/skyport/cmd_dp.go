@@ -231,8 +231,8 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	}
 	// The proxy's listeners apply the limits on clients (header size,
 	// idle and slow connections).
-	proxyServer := func(h http.Handler, tc *tls.Config) *http.Server {
-		srv := px.HTTPServer(h)
+	proxyServer := func(h http.Handler, tc *tls.Config) *proxy.Frontend {
+		srv := px.Frontend(h)
 		srv.ConnState, srv.TLSConfig, srv.ErrorLog = metrics.ConnState, tc, slogErrorLog(log)
 		return srv
 	}
@@ -265,11 +265,19 @@ func loadDeclarative(ctx context.Context, px applier, path string) error {
 	return nil
 }
 
-// namedServer is one listener of the data plane; a server with a
-// TLSConfig serves HTTPS (HTTP/2 and HTTP/1.1).
+// namedServer is one listener of the data plane: a proxy.Frontend (with
+// a TLSConfig, it serves HTTPS: HTTP/1.1 and HTTP/2) or a plain
+// http.Server.
 type namedServer struct {
 	name, addr string
-	srv        *http.Server
+	srv        server
+}
+
+// server is what serveAll runs on a listener.
+type server interface {
+	Serve(ln net.Listener) error
+	Shutdown(ctx context.Context) error
+	Close() error
 }
 
 // boundAddr is a listener's name and the address it is bound to.
@@ -302,11 +310,7 @@ func serveAll(ctx context.Context, servers []*namedServer, drain time.Duration, 
 	var wg sync.WaitGroup
 	for i, s := range servers {
 		wg.Go(func() {
-			serve := s.srv.Serve
-			if s.srv.TLSConfig != nil {
-				serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
-			}
-			if err := serve(lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.srv.Serve(lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("serving %s: %w", s.name, err)
 			}
 		})

@@ -47,6 +47,10 @@ type conn struct {
 	nudged   atomic.Bool
 	rdl, wdl time.Time
 
+	// id numbers the connection (Server.ConnID); requests counts the
+	// requests it carried.
+	id, requests uint64
+
 	closeAfter bool
 	afterPOST  bool
 	continued  bool
@@ -76,6 +80,9 @@ func (c *conn) init(s *Server, nc net.Conn) {
 	}
 	c.bufp = s.getSmall()
 	c.buf = *c.bufp
+	if s.ConnID != nil {
+		c.id = s.ConnID()
+	}
 }
 
 // release returns the connection's buffers and itself to the pools.
@@ -131,11 +138,15 @@ func (c *conn) serve() {
 		if err != nil {
 			var he *headError
 			if errors.As(err, &he) {
+				if first && c.priorKnowledge(he) {
+					return
+				}
 				c.refuse(he.status, he.msg)
 			}
 			return
 		}
 		first = false
+		c.requests++
 		c.handle()
 		if c.hijacked || c.closeAfter || s.shutting.Load() {
 			if !c.hijacked {
@@ -175,6 +186,26 @@ func (c *conn) handshake() bool {
 	}
 	c.nc, c.tlsState = tc, &st
 	_ = tc.SetDeadline(time.Time{})
+	return true
+}
+
+// priorKnowledge hands a plain connection that opened with HTTP/2's
+// preface (h2c with prior knowledge: "PRI * HTTP/2.0\r\n\r\n", a head
+// the parser refuses with 505, then "SM\r\n\r\n", which the HTTP/2
+// server checks) to Server.HTTP2, the bytes read so far replayed first;
+// it reports whether it did.
+func (c *conn) priorKnowledge(he *headError) bool {
+	s := c.s
+	const line = "PRI * HTTP/2.0\r\n\r\n"
+	if s.HTTP2 == nil || c.tlsState != nil || he.status != http.StatusHTTPVersionNotSupported ||
+		c.w < len(line) || string(c.buf[:len(line)]) != line {
+		return false
+	}
+	_ = c.nc.SetDeadline(time.Time{})
+	pre := append([]byte(nil), c.buf[:c.w]...)
+	c.hijacked = true
+	s.forget(c, http.StateHijacked)
+	s.HTTP2(&hijackedConn{Conn: c.nc, pre: pre})
 	return true
 }
 

@@ -47,8 +47,8 @@
 //   - request targets other than origin form, "*", http(s) absolute form
 //     with a plain host[:port] authority and CONNECT's host:port: 400
 //     (net/http accepts any scheme, opaque URIs and user information).
-//   - "PRI * HTTP/2.0" (h2c prior knowledge): 505 (net/http hands it to
-//     the handler).
+//   - "PRI * HTTP/2.0" (h2c prior knowledge): the connection goes to
+//     Server.HTTP2 when set, else 505 (net/http hands it to the handler).
 //
 // Everything else is answered as net/http answers it: bare LF line ends
 // are accepted in the head (RFC 9112 2.2), not in chunked framing; a bare

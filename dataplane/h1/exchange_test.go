@@ -353,6 +353,55 @@ func TestTLS(t *testing.T) {
 	assert.Positive(t, states.Load(), "ConnState is told")
 }
 
+// TestPriorKnowledge: a plain connection that opens with HTTP/2's
+// preface goes to the HTTP/2 server (h2c with prior knowledge); without
+// one the preface is answered 505.
+func TestPriorKnowledge(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ho := h1.NewHandoff(ln.Addr())
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	h2 := &http.Server{Protocols: p, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "h2 "+r.Proto)
+	})}
+	go func() { _ = h2.Serve(ho) }()
+	s := &h1.Server{HTTP2: ho.Hand, Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+		_, _ = w.WriteString("h1 " + r.Proto())
+	})}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = s.Close()
+		_ = h2.Close()
+		_ = ho.Close()
+	})
+	for _, tt := range []struct {
+		desc string
+		h2c  bool
+		want string
+	}{
+		{desc: "HTTP/1.1", want: "h1 HTTP/1.1"},
+		{desc: "h2c", h2c: true, want: "h2 HTTP/2.0"},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			cp := new(http.Protocols)
+			cp.SetHTTP1(!tt.h2c)
+			cp.SetUnencryptedHTTP2(tt.h2c)
+			tr := &http.Transport{Protocols: cp}
+			defer tr.CloseIdleConnections()
+			res, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("http://" + ln.Addr().String() + "/")
+			require.NoError(t, err)
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			assert.Equal(t, tt.want, string(body))
+		})
+	}
+	plain := start(t, &h1.Server{})
+	res, _ := roundTrip(t, plain, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	assert.Equal(t, http.StatusHTTPVersionNotSupported, res.StatusCode, "without HTTP2 the preface is refused")
+}
+
 // TestPanicCloses: a handler's panic closes its connection; the server
 // goes on serving others.
 func TestPanicCloses(t *testing.T) {

@@ -115,6 +115,14 @@ func (r *Request) TLS() *tls.ConnectionState { return r.c.tlsState }
 // LocalPort is the port the connection was accepted on.
 func (r *Request) LocalPort() int { return int(r.c.localPort) }
 
+// Conn is the connection's number (Server.ConnID, 0 without it) and how
+// many requests it carried, this one included: nginx's $connection and
+// $connection_requests.
+func (r *Request) Conn() (id, requests uint64) { return r.c.id, r.c.requests }
+
+// LocalAddr is the address the connection was accepted on.
+func (r *Request) LocalAddr() net.Addr { return r.c.nc.LocalAddr() }
+
 // Context is the server's context: it is canceled when the server closes.
 // A client that goes away is noticed when the response is written.
 func (r *Request) Context() context.Context { return r.c.s.ctx }

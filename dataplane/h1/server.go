@@ -36,8 +36,11 @@ type Server struct {
 	// come from it, certmagic's GetCertificate in the data plane).
 	TLSConfig *tls.Config
 	// HTTP2 receives the TLS connections that negotiated "h2" (ALPN),
-	// after the handshake; it owns them from then on (Handoff passes them
-	// to net/http's server). When nil, "h2" is not offered.
+	// after the handshake, and the plain connections that open with
+	// HTTP/2's preface (h2c with prior knowledge), the bytes read so far
+	// replayed first; it owns them from then on (Handoff passes them to
+	// net/http's server). When nil, "h2" is not offered and the preface
+	// is answered 505.
 	HTTP2 func(c net.Conn)
 	// Refuse writes the answer to a request the server refuses itself
 	// (a bad or oversized head, an unsupported version or expectation, a
@@ -47,6 +50,9 @@ type Server struct {
 	// ConnState, when set, is told each connection's state changes, as
 	// net/http's Server.ConnState is.
 	ConnState func(net.Conn, http.ConnState)
+	// ConnID, when set, numbers each connection (Request.Conn); it is
+	// called once per connection, on the accepting goroutine.
+	ConnID func() uint64
 	// Log receives operational messages (handler panics); nil discards
 	// them.
 	Log *slog.Logger

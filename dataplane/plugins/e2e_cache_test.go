@@ -22,6 +22,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
 	"github.com/skyport-gw/skyport/dataplane/plugins/proxycache"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -64,27 +65,23 @@ func splitHostPort(t *testing.T, addr string) (string, int) {
 }
 
 // serveRegistry is serve with a registry of the test's own.
-func serveRegistry(t *testing.T, cfg *model.Config, reg *plugin.Registry) *httptest.Server {
+func serveRegistry(t *testing.T, cfg *model.Config, reg *plugin.Registry) *proxytest.Server {
 	t.Helper()
 	px := proxy.New(proxy.Options{Registry: reg, Version: "test", RequestID: true,
 		Log: slog.New(slog.DiscardHandler), RetireTimeout: time.Second})
 	require.NoError(t, px.Apply(context.Background(), cfg, 1, "test"))
-	front := httptest.NewUnstartedServer(nil)
-	front.Config = px.HTTPServer(nil)
-	front.Start()
-	t.Cleanup(func() {
-		front.Close()
-		px.Close()
-	})
+	t.Cleanup(px.Close)
+	front := proxytest.New(t, px.Frontend(nil))
 	return front
 }
 
 // cacheRig is a proxy with proxy-cache, its store's Admin API and a
 // clock the test moves.
 type cacheRig struct {
-	front, admin *httptest.Server
-	calls        *atomic.Int64
-	now          *atomic.Int64
+	front *proxytest.Server
+	admin *httptest.Server
+	calls *atomic.Int64
+	now   *atomic.Int64
 }
 
 func newCacheRig(t *testing.T, conf map[string]any, opts ...proxycache.StoreOption) *cacheRig {
@@ -361,13 +358,8 @@ func TestBodyFilterBound(t *testing.T) {
 	px := proxy.New(proxy.Options{Registry: plugins.Registry(), Version: "test",
 		Log: slog.New(slog.DiscardHandler), Limits: proxy.Limits{FilterBodySize: 4 << 10}})
 	require.NoError(t, px.Apply(context.Background(), cfg, 1, "test"))
-	front := httptest.NewUnstartedServer(nil)
-	front.Config = px.HTTPServer(nil)
-	front.Start()
-	t.Cleanup(func() {
-		front.Close()
-		px.Close()
-	})
+	t.Cleanup(px.Close)
+	front := proxytest.New(t, px.Frontend(nil))
 
 	res, body := raw(t, front, http.MethodGet, front.URL+"/api/small", nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)

@@ -3,7 +3,6 @@ package plugins_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
 	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
+	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/motoserver"
 )
@@ -21,7 +21,7 @@ import (
 // fleet is three data planes whose cluster policy counts in one
 // DynamoDB table on the emulator.
 type fleet struct {
-	fronts   [3]*httptest.Server
+	fronts   [3]*proxytest.Server
 	clusters [3]*counters.Cluster
 }
 

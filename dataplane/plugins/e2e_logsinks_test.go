@@ -24,6 +24,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
 	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -95,18 +96,13 @@ func packetReceiver(t *testing.T, pc net.PacketConn) *lines {
 }
 
 // serveWith runs the proxy with reg and cfg behind a real listener.
-func serveWith(t *testing.T, reg *plugins.Options, cfg *model.Config) *httptest.Server {
+func serveWith(t *testing.T, reg *plugins.Options, cfg *model.Config) *proxytest.Server {
 	t.Helper()
 	px := proxy.New(proxy.Options{Registry: plugins.RegistryWith(*reg), Version: "test", RequestID: true,
 		Log: slog.New(slog.DiscardHandler), RetireTimeout: time.Second})
 	require.NoError(t, px.Apply(context.Background(), cfg, 1, "test"))
-	front := httptest.NewUnstartedServer(nil)
-	front.Config = px.HTTPServer(nil)
-	front.Start()
-	t.Cleanup(func() {
-		front.Close()
-		px.Close()
-	})
+	t.Cleanup(px.Close)
+	front := proxytest.New(t, px.Frontend(nil))
 	return front
 }
 

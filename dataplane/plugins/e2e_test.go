@@ -18,6 +18,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -73,24 +74,19 @@ func snapshot(t testing.TB, host string, port int, withPlugins bool) *model.Conf
 	return cfg
 }
 
-// serve runs the proxy with cfg behind a real listener, on the HTTP
-// server the data plane's listeners use (limits, numbered connections).
-func serve(t testing.TB, cfg *model.Config) *httptest.Server {
+// serve runs the proxy with cfg behind a real listener, on the
+// Frontend the data plane's listeners use (limits, numbered connections).
+func serve(t testing.TB, cfg *model.Config) *proxytest.Server {
 	t.Helper()
 	px := proxy.New(proxy.Options{Registry: plugins.Registry(), Version: "test", RequestID: true, LatencyHeaders: true,
 		Log: slog.New(slog.DiscardHandler), RetireTimeout: time.Second})
 	require.NoError(t, px.Apply(context.Background(), cfg, 1, "test"))
-	front := httptest.NewUnstartedServer(nil)
-	front.Config = px.HTTPServer(nil)
-	front.Start()
-	t.Cleanup(func() {
-		front.Close()
-		px.Close()
-	})
+	t.Cleanup(px.Close)
+	front := proxytest.New(t, px.Frontend(nil))
 	return front
 }
 
-func send(t *testing.T, front *httptest.Server, method, path string, hdr map[string]string) (*http.Response, map[string]any) {
+func send(t *testing.T, front *proxytest.Server, method, path string, hdr map[string]string) (*http.Response, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, front.URL+path, nil)
 	require.NoError(t, err)

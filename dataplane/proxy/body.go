@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/h1"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
 
@@ -130,9 +131,9 @@ func clientFault(err error) *plugin.Response {
 		return plugin.ErrorPage(http.StatusInternalServerError, msgUnexpected)
 	case errors.Is(err, plugin.ErrBodyTooLarge):
 		return plugin.Error(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
-	case errors.Is(err, errBodyTooLarge):
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, h1.ErrBodyTooLarge):
 		return plugin.ErrorPage(http.StatusRequestEntityTooLarge, msgPayloadTooBig)
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, h1.ErrBodyTimeout), errors.As(err, &ne) && ne.Timeout():
 		return plugin.ErrorPage(http.StatusRequestTimeout, msgRequestTimeout)
 	case errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return nil

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"sync/atomic"
@@ -15,12 +14,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // proxyTo returns a proxy with one route, /, to a service at addr that
 // retries nothing.
-func proxyTo(t *testing.T, addr string) *httptest.Server {
+func proxyTo(t *testing.T, addr string) *proxytest.Server {
 	t.Helper()
 	host, p, err := net.SplitHostPort(addr)
 	require.NoError(t, err)

@@ -30,15 +30,18 @@
 //
 // At the edge, Limits carry nginx's bounds on clients as Kong runs them
 // (header buffers, keep-alive, header and body timeouts, body size), which
-// HTTPServer applies to a listener; routes' request_buffering and
+// Frontend applies to a listener; routes' request_buffering and
 // response_buffering buffer bodies in memory, then in temporary files, so
 // that slow clients hold no upstream connection. Hop-by-hop fields the
 // client names are removed before the plugins run, and only WebSocket
 // upgrades are forwarded.
 //
-// Protocols: HTTPServer's listeners speak HTTP/1.1 and HTTP/2 (ALPN on
-// TLS, h2c with prior knowledge on plain ones), with its streams, header
-// list and frames bounded. ws and wss routes and services carry WebSocket
+// Protocols: a Frontend serves HTTP/1.x on dataplane/h1 (whose parser is
+// the security boundary: nginx's answers to bad and oversized heads) and
+// hands HTTP/2 (ALPN on TLS, h2c with prior knowledge on plain
+// listeners) to net/http's server, with its streams, header list and
+// frames bounded. Both give the proxy's handler an *http.Request (on
+// h1, adapted from its view of the request). ws and wss routes and services carry WebSocket
 // upgrades, relayed frame for frame after the plugins ran on the
 // handshake; grpc and grpcs routes take gRPC only (415 and 426 otherwise,
 // as Kong), grpc and grpcs services are reached over h2c and HTTP/2 on

@@ -32,10 +32,18 @@ func ExampleServer_Apply() {
 		fmt.Println(err)
 		return
 	}
-	front := httptest.NewServer(px)
+	// The data plane's listener: HTTP/1.x on dataplane/h1, HTTP/2 on
+	// net/http's server.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	front := px.Frontend(nil)
+	go func() { _ = front.Serve(ln) }()
 	defer front.Close()
 
-	res, err := http.Get(front.URL + "/api/users")
+	res, err := http.Get("http://" + ln.Addr().String() + "/api/users")
 	if err != nil {
 		fmt.Println(err)
 		return

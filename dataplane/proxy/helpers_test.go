@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -113,7 +113,7 @@ func (b *backend) port() int {
 }
 
 // newProxy returns a proxy with cfg applied, behind a real listener.
-func newProxy(t *testing.T, cfg *model.Config, opts ...func(*proxy.Options)) (*proxy.Server, *httptest.Server) {
+func newProxy(t *testing.T, cfg *model.Config, opts ...func(*proxy.Options)) (*proxy.Server, *proxytest.Server) {
 	t.Helper()
 	o := proxy.Options{Version: "test", LatencyHeaders: true, RequestID: true, Log: slog.New(slog.DiscardHandler),
 		RetireTimeout: 5 * time.Second}
@@ -124,7 +124,7 @@ func newProxy(t *testing.T, cfg *model.Config, opts ...func(*proxy.Options)) (*p
 	if cfg != nil {
 		require.NoError(t, px.Apply(context.Background(), cfg, 1, "test"))
 	}
-	front := httptest.NewServer(px)
+	front := proxytest.New(t, px.Frontend(nil))
 	t.Cleanup(func() {
 		front.Close()
 		px.Close()
@@ -153,7 +153,7 @@ func route(id, svc string, paths ...string) *model.Route {
 func ptr[T any](v T) *T { return &v }
 
 // get sends a request through the proxy and decodes an echo answer.
-func get(t *testing.T, front *httptest.Server, path string, hdr ...string) (*http.Response, echo) {
+func get(t *testing.T, front *proxytest.Server, path string, hdr ...string) (*http.Response, echo) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, front.URL+path, nil)
 	require.NoError(t, err)

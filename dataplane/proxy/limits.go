@@ -121,63 +121,17 @@ func (l *Limits) headerBlock() int { return l.HeaderBuffers * l.HeaderBufferSize
 // refuses a request head.
 const netHTTPSlack = 4096
 
-// HTTPServer returns the HTTP server of a proxy listener, with the Limits
-// applied: h (the proxy itself when nil) behind the header checks, and
-// the server's own bounds, and its connections numbered (nginx's
-// $connection and $connection_requests, which correlation-id's tracker
-// reads). The caller sets what depends on the listener (TLSConfig,
-// ConnState, ErrorLog).
-//
-// The server speaks HTTP/1.1, HTTP/2 over TLS (ALPN "h2") and HTTP/2
-// without TLS when the client starts with its preface (h2c with prior
-// knowledge, which gRPC clients use on plain listeners; the "Upgrade: h2c"
-// dance is not offered). HTTP/2 is bounded: H2MaxConcurrentStreams
-// streams per connection, the header list at the header block (as
-// SETTINGS_MAX_HEADER_LIST_SIZE), frames read up to 16 KiB, a 4 KiB HPACK
-// table; idle connections close after KeepaliveTimeout.
-//
-// On net/http, a header block past the bound is answered by net/http
-// itself, with 431 and the connection closed, where nginx answers 400: the
-// connection is never read further than the block. Lines longer than
-// HeaderBufferSize inside the block are answered here as nginx does.
-func (s *Server) HTTPServer(h http.Handler) *http.Server {
-	if h == nil {
-		h = s
-	}
-	l := &s.limits
-	maxHeader := l.headerBlock() - netHTTPSlack
-	if maxHeader < 1 {
-		maxHeader = 1
-	}
-	protocols := new(http.Protocols)
-	protocols.SetHTTP1(true)
-	protocols.SetHTTP2(true)
-	protocols.SetUnencryptedHTTP2(true)
-	return &http.Server{
-		Handler:           &headerCheck{next: h, s: s},
-		ConnContext:       s.connContext,
-		MaxHeaderBytes:    maxHeader,
-		ReadHeaderTimeout: l.HeaderTimeout,
-		IdleTimeout:       l.KeepaliveTimeout,
-		Protocols:         protocols,
-		HTTP2: &http.HTTP2Config{
-			MaxConcurrentStreams:      l.H2MaxConcurrentStreams,
-			MaxReadFrameSize:          h2MaxReadFrameSize,
-			MaxDecoderHeaderTableSize: h2HeaderTableSize,
-			MaxEncoderHeaderTableSize: h2HeaderTableSize,
-		},
-	}
-}
-
 // Kong's answers to oversized heads (kong/error_handlers.lua).
 const (
 	msgHeaderTooLarge = "Request header or cookie too large"
 	msgURITooLong     = "URI too long"
 )
 
-// headerCheck refuses requests whose request line or a header field is
-// longer than HeaderBufferSize, as nginx does when one does not fit a
-// large_client_header_buffers buffer.
+// headerCheck refuses HTTP/2 requests whose request line or a header
+// field is longer than HeaderBufferSize, as nginx does when one does not
+// fit a large_client_header_buffers buffer (h1's parser does it for
+// HTTP/1.x). A header block past the bound is answered by net/http
+// itself, with 431, where nginx answers 400.
 type headerCheck struct {
 	next http.Handler
 	s    *Server

@@ -13,8 +13,8 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 )
 
-// listener is a proxy listener as the data plane runs one: the server
-// HTTPServer returns, on a real socket, with TLS when it has a config.
+// listener is a proxy listener as the data plane runs one: the
+// Frontend, on a real socket, with TLS when it has a config.
 type listener struct {
 	addr string
 	// roots trusts the TLS listener's certificate (for "localhost" and
@@ -28,9 +28,8 @@ func serveProxy(t *testing.T, px *proxy.Server, secure bool) *listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := px.HTTPServer(nil)
+	srv := px.Frontend(nil)
 	l := &listener{addr: ln.Addr().String()}
-	serve := func() error { return srv.Serve(ln) }
 	if secure {
 		ca := certstest.NewAuthority(t, "proxy CA")
 		certPEM, keyPEM := ca.Issue(t, "localhost", "localhost", "127.0.0.1", "*.test")
@@ -39,10 +38,9 @@ func serveProxy(t *testing.T, px *proxy.Server, secure bool) *listener {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
 			Certificates: []tls.Certificate{cert}}
 		l.roots = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
-		serve = func() error { return srv.ServeTLS(ln, "", "") }
 	}
 	done := make(chan error, 1)
-	go func() { done <- serve() }()
+	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
 		_ = srv.Close()
 		if err := <-done; !errors.Is(err, http.ErrServerClosed) {

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -73,7 +73,7 @@ func TestSNIRoutes(t *testing.T) {
 
 	px := proxy.New(proxy.Options{Version: "test"})
 	require.NoError(t, px.Apply(t.Context(), cfg, 1, "test"))
-	front := httptest.NewTLSServer(px)
+	front := proxytest.NewTLS(t, px.Frontend(nil))
 	t.Cleanup(func() {
 		front.Close()
 		px.Close()

@@ -67,7 +67,7 @@ type Options struct {
 	// handling: verification only with tls_verify, against system roots.
 	UpstreamTLS func(svc *model.Service, up *model.Upstream, cfg *model.Config) (*tls.Config, error)
 	// Limits bound what clients can make the proxy hold; zero fields take
-	// nginx's defaults. HTTPServer applies those of the connection.
+	// nginx's defaults. Frontend applies those of the connection.
 	Limits Limits
 	// VaultEnv reads the environment variables {vault://env/…}
 	// references in plugin configurations and certificates name
@@ -93,7 +93,7 @@ type Server struct {
 	limits Limits
 	// ports caches the decimal names of listener ports (int → string).
 	ports sync.Map
-	// conns numbers the client connections of HTTPServer's servers.
+	// conns numbers the client connections of its Frontends.
 	conns atomic.Uint64
 
 	applyMu   sync.Mutex

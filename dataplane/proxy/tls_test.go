@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -59,7 +60,7 @@ func TestTLSListener(t *testing.T) {
 	}
 	px := proxy.New(proxy.Options{Version: "test"})
 	require.NoError(t, px.Apply(t.Context(), cfg, 1, "test"))
-	front := httptest.NewTLSServer(px)
+	front := proxytest.NewTLS(t, px.Frontend(nil))
 	defer front.Close()
 	defer px.Close()
 	_, port, _ := net.SplitHostPort(front.Listener.Addr().String())

@@ -21,6 +21,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/certs"
 	"github.com/skyport-gw/skyport/dataplane/certs/certstest"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -29,7 +30,7 @@ import (
 type gateway struct {
 	m             *certs.Manager
 	px            *proxy.Server
-	plain, secure *httptest.Server
+	plain, secure *proxytest.Server
 	revision      int64
 }
 
@@ -41,13 +42,11 @@ func startGateway(t *testing.T) *gateway {
 	g := &gateway{m: m}
 	g.px = proxy.New(proxy.Options{Certificates: m, UpstreamTLS: certs.UpstreamTLS})
 	t.Cleanup(g.px.Close)
-	g.plain = httptest.NewServer(g.m.HTTPChallengeHandler(g.px))
-	t.Cleanup(g.plain.Close)
-	g.secure = httptest.NewUnstartedServer(g.px)
-	g.secure.TLS = g.m.TLSConfig()
-	g.secure.Config.ErrorLog = log.New(io.Discard, "", 0)
-	g.secure.StartTLS()
-	t.Cleanup(g.secure.Close)
+	g.plain = proxytest.New(t, g.px.Frontend(g.m.HTTPChallengeHandler(g.px)))
+	secure := g.px.Frontend(nil)
+	secure.TLSConfig = g.m.TLSConfig()
+	secure.ErrorLog = log.New(io.Discard, "", 0)
+	g.secure = proxytest.New(t, secure)
 	return g
 }
 

@@ -1,0 +1,135 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/skyport-gw/skyport/dataplane/h1"
+)
+
+// Frontend serves the proxy on a listener: HTTP/1.x on dataplane/h1,
+// HTTP/2 (ALPN "h2" on TLS, the preface of h2c with prior knowledge on a
+// plain listener) on net/http's server, which h1 hands those connections
+// to. Set the exported fields before Serve.
+type Frontend struct {
+	// TLSConfig, when set, makes the listener TLS (the certificates come
+	// from it); its NextProtos offer "h2".
+	TLSConfig *tls.Config
+	// ConnState is told each client connection's state changes, as
+	// net/http's Server.ConnState is.
+	ConnState func(net.Conn, http.ConnState)
+	// ErrorLog receives the HTTP/2 server's errors; nil is the standard
+	// logger, as for net/http.
+	ErrorLog *log.Logger
+
+	h1   h1.Server
+	h2   *http.Server
+	once sync.Once
+	ho   *h1.Handoff
+}
+
+// Frontend returns the server of a proxy listener, with the Limits
+// applied: h (the proxy itself when nil) serves every request, and
+// connections are numbered (nginx's $connection and $connection_requests,
+// which correlation-id's tracker reads). The caller sets what depends on
+// the listener (TLSConfig, ConnState, ErrorLog).
+//
+// HTTP/1.x is read by dataplane/h1, whose parser applies the header
+// bounds (request line 414, field and header block 400, nginx's answers),
+// the header, body and keep-alive timeouts and the body size, and
+// answers what it refuses with Kong's error page. HTTP/2 is bounded:
+// H2MaxConcurrentStreams streams per connection, the header list at the
+// header block (as SETTINGS_MAX_HEADER_LIST_SIZE), frames read up to 16
+// KiB, a 4 KiB HPACK table; idle connections close after
+// KeepaliveTimeout. The "Upgrade: h2c" dance is not offered.
+func (s *Server) Frontend(h http.Handler) *Frontend {
+	if h == nil {
+		h = s
+	}
+	l := &s.limits
+	f := &Frontend{}
+	f.h1 = h1.Server{
+		Handler: &h1Handler{px: s, next: h},
+		Limits: h1.Limits{
+			HeaderBufferSize: l.HeaderBufferSize, HeaderBuffers: l.HeaderBuffers,
+			HeaderTimeout: l.HeaderTimeout, BodyTimeout: l.BodyTimeout,
+			KeepaliveTimeout: l.KeepaliveTimeout, MaxBodySize: l.MaxBodySize,
+		},
+		Refuse: s.refuseH1,
+		ConnID: func() uint64 { return s.conns.Add(1) },
+		Log:    s.log,
+	}
+	f.h2 = s.http2Server(h)
+	return f
+}
+
+// http2Server is the net/http server of the connections h1 hands over.
+func (s *Server) http2Server(h http.Handler) *http.Server {
+	l := &s.limits
+	maxHeader := max(l.headerBlock()-netHTTPSlack, 1)
+	protocols := new(http.Protocols)
+	protocols.SetHTTP2(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:        &headerCheck{next: h, s: s},
+		ConnContext:    s.connContext,
+		MaxHeaderBytes: maxHeader,
+		IdleTimeout:    l.KeepaliveTimeout,
+		Protocols:      protocols,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams:      l.H2MaxConcurrentStreams,
+			MaxReadFrameSize:          h2MaxReadFrameSize,
+			MaxDecoderHeaderTableSize: h2HeaderTableSize,
+			MaxEncoderHeaderTableSize: h2HeaderTableSize,
+		},
+	}
+}
+
+// Serve serves ln until Shutdown or Close, when it returns
+// http.ErrServerClosed. A Frontend serves one listener.
+func (f *Frontend) Serve(ln net.Listener) error {
+	f.setup(ln.Addr())
+	err := f.h1.Serve(ln)
+	if errors.Is(err, h1.ErrServerClosed) {
+		return http.ErrServerClosed
+	}
+	return err
+}
+
+// setup completes both servers from the exported fields, once: the
+// HTTP/2 server serves what h1 hands over (addr is the listener's).
+func (f *Frontend) setup(addr net.Addr) {
+	f.once.Do(func() {
+		f.ho = h1.NewHandoff(addr)
+		f.h1.TLSConfig, f.h1.ConnState, f.h1.HTTP2 = f.TLSConfig, f.ConnState, f.ho.Hand
+		if f.TLSConfig != nil {
+			// net/http adds to its config's NextProtos.
+			f.h2.TLSConfig = f.TLSConfig.Clone()
+		}
+		f.h2.ConnState, f.h2.ErrorLog = f.ConnState, f.ErrorLog
+		go func() { _ = f.h2.Serve(f.ho) }()
+	})
+}
+
+// Shutdown stops accepting, closes idle connections and waits for the
+// requests in flight on both servers (HTTP/2 clients get GOAWAY), or for
+// ctx.
+func (f *Frontend) Shutdown(ctx context.Context) error {
+	f.setup(nil)
+	h2 := make(chan error, 1)
+	go func() { h2 <- f.h2.Shutdown(ctx) }()
+	err := f.h1.Shutdown(ctx)
+	return errors.Join(err, <-h2)
+}
+
+// Close closes every connection at once.
+func (f *Frontend) Close() error {
+	f.setup(nil)
+	err := f.h1.Close()
+	return errors.Join(err, f.h2.Close())
+}
