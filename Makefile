@@ -6,7 +6,7 @@ BIN          := bin
 VERSION      ?= 0.1.0-dev
 COMMIT       ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 LDFLAGS      := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-LAMBDAS      := admin publisher cluster authorizer keygen
+LAMBDAS      := admin publisher cluster authorizer keygen importer
 GOLANGCI     := $(shell $(GO) env GOPATH)/bin/golangci-lint
 GOLANGCI_VER := v2.15.0
 FUZZTIME     ?= 10s

@@ -24,11 +24,12 @@ const configUsage = `Usage: skyport config <subcommand> [flags] ...
 Subcommands:
   validate FILE                     check a kong.yml (YAML or JSON); exit non-zero listing every error
   convert [flags] IN [OUT]          normalize IN and write it as YAML, JSON or a signed snapshot
+  push FILE [flags]                 load FILE through the Admin API as an import job, showing its progress
 
 Run 'skyport config <subcommand> --help' for its flags.
 `
 
-// runConfig implements "skyport config validate|convert".
+// runConfig implements "skyport config validate|convert|push".
 func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, configUsage)
@@ -42,6 +43,8 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return runConfigValidate(args[1:], stdout, stderr)
 	case "convert":
 		return runConfigConvert(args[1:], stdout, stderr)
+	case "push":
+		return runConfigPush(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "skyport config: unknown subcommand %q\n\n%s", args[0], configUsage)
 	return errUsage

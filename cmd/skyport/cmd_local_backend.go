@@ -33,6 +33,7 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/eventsource"
 	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/hub"
+	"github.com/skyport-gw/skyport/lambdas/imports"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
 	"github.com/skyport-gw/skyport/lambdas/rollout"
 	"github.com/skyport-gw/skyport/lambdas/store"
@@ -129,6 +130,9 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Validator: preflight.New(), OnRefused: func(int64, error) { refused.Inc() }, Rollout: rollouts, Logger: log.With("component", "publisher"),
 		MinInterval: publisher.DefaultMinInterval,
 	})
+	importer := imports.NewWorker(imports.NewRunner(imports.RunnerOptions{
+		Objects: b.objects, Store: b.store, Logger: log.With("component", "import"),
+	}))
 	if b.onCommit != nil {
 		runner := publisher.NewRunner(pub)
 		b.onCommit(func(int64) { runner.Kick() })
@@ -136,6 +140,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 			var wg sync.WaitGroup
 			defer wg.Wait()
 			wg.Go(func() { reconcile(ctx, pub, log) })
+			wg.Go(func() { _ = importer.Run(ctx) })
 			return ignoreCanceled(runner.Run(ctx))
 		}
 	} else {
@@ -156,6 +161,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 			var wg sync.WaitGroup
 			defer wg.Wait()
 			wg.Go(func() { reconcile(ctx, pub, log) })
+			wg.Go(func() { _ = importer.Run(ctx) })
 			return ignoreCanceled(stream.Run(ctx))
 		}
 	}
@@ -177,6 +183,9 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Store: b.store, History: hist, Rollouts: rollouts, DataPlanes: b.registry, NodeID: uuid.NewString(), Hostname: hostname,
 		Database: b.database, Plugins: pluginNames, Logger: log.With("component", "admin"),
 		AdminListeners: []admin.Listener{{Addr: o.AdminListen}}, ProxyListeners: proxyListeners(o),
+	}
+	if up, ok := b.presigner.(objstore.PutPresigner); ok {
+		opts.Imports = imports.NewJobs(imports.Options{Objects: b.objects, Presigner: up, Launcher: importer})
 	}
 	if o.AdminToken != "" {
 		opts.TokenHash = admin.HashToken(o.AdminToken)

@@ -8,17 +8,23 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/lambdas/imports"
 )
 
 // snapshotPath is where the cluster listener serves presigned snapshot
-// downloads in local mode.
-const snapshotPath = "/_snapshots/"
+// downloads in local mode, uploadPath where it takes presigned uploads
+// (an import job's configuration).
+const (
+	snapshotPath = "/_snapshots/"
+	uploadPath   = "/_uploads/"
+)
 
 // localPresigner is local mode's stand-in for S3 presigned GETs: it hands
 // out expiring, HMAC-signed URLs of the snapshot directory and serves
@@ -34,8 +40,9 @@ type localPresigner struct {
 }
 
 var (
-	_ objstore.Presigner = (*localPresigner)(nil)
-	_ http.Handler       = (*localPresigner)(nil)
+	_ objstore.Presigner    = (*localPresigner)(nil)
+	_ objstore.PutPresigner = (*localPresigner)(nil)
+	_ http.Handler          = (*localPresigner)(nil)
 )
 
 func newLocalPresigner(base string, objects objstore.Store) *localPresigner {
@@ -59,24 +66,52 @@ func presignable(key string) bool {
 	return strings.HasPrefix(key, "snapshots/") || strings.HasPrefix(key, "deltas/")
 }
 
+// PresignPut returns a URL that uploads an import job's configuration to
+// key with a PUT, valid for ttl.
+func (p *localPresigner) PresignPut(_ context.Context, key string, ttl time.Duration) (string, error) {
+	if !uploadable(key) {
+		return "", fmt.Errorf("presigning an upload to %s: only import uploads are taken", key)
+	}
+	exp := p.now().Add(ttl).Unix()
+	return fmt.Sprintf("%s%s%s?expires=%d&signature=%s", p.base, uploadPath, key, exp, p.sign(http.MethodPut+" "+key, exp)), nil
+}
+
+// uploadable reports whether key is an import job's upload, the only
+// objects presigned uploads may write.
+func uploadable(key string) bool {
+	id, ok := strings.CutPrefix(key, "imports/")
+	id, ok2 := strings.CutSuffix(id, "/config")
+	return ok && ok2 && imports.ValidID(id) && key == imports.UploadKey(id)
+}
+
 func (p *localPresigner) sign(key string, exp int64) string {
 	m := hmac.New(sha256.New, p.secret)
 	fmt.Fprintf(m, "%s\n%d", key, exp)
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// valid reports whether r carries a signature of what (the key, or the
+// method and the key) that has not expired.
+func (p *localPresigner) valid(r *http.Request, what string) bool {
+	exp, err := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
+	sig, _ := hex.DecodeString(r.URL.Query().Get("signature"))
+	want, _ := hex.DecodeString(p.sign(what, exp))
+	return err == nil && hmac.Equal(sig, want) && p.now().Unix() <= exp
+}
+
 // ServeHTTP serves a presigned URL: 403 when the signature does not match
 // or has expired, 404 when the snapshot does not exist.
 func (p *localPresigner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, uploadPath) {
+		p.upload(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	key := strings.TrimPrefix(r.URL.Path, snapshotPath)
-	exp, err := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
-	sig, _ := hex.DecodeString(r.URL.Query().Get("signature"))
-	want, _ := hex.DecodeString(p.sign(key, exp))
-	if err != nil || !hmac.Equal(sig, want) || p.now().Unix() > exp || !presignable(key) {
+	if !p.valid(r, key) || !presignable(key) {
 		http.Error(w, "request signature is invalid or expired", http.StatusForbidden)
 		return
 	}
@@ -96,6 +131,38 @@ func (p *localPresigner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// upload takes a presigned upload as S3 takes a presigned PUT: the body,
+// at most imports.MaxUploadBytes, replaces the object; 403 when the
+// signature does not match or has expired.
+func (p *localPresigner) upload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPut {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	key := strings.TrimPrefix(r.URL.Path, uploadPath)
+	if !uploadable(key) || !p.valid(r, http.MethodPut+" "+key) {
+		http.Error(w, "request signature is invalid or expired", http.StatusForbidden)
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, imports.MaxUploadBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		http.Error(w, fmt.Sprintf("the upload is larger than %d bytes", imports.MaxUploadBytes), http.StatusRequestEntityTooLarge)
+		return
+	case err != nil:
+		http.Error(w, "reading the upload failed", http.StatusBadRequest)
+		return
+	}
+	etag, err := p.objects.Put(r.Context(), key, data, objstore.Condition{})
+	if err != nil {
+		http.Error(w, "storing the upload failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("ETag", etag)
+	w.WriteHeader(http.StatusOK)
+}
+
 // clusterHandler serves the cluster listener: presigned snapshot
 // downloads when snapshots is set, and the WebSocket hub.
 func clusterHandler(hub http.Handler, snapshots http.Handler) http.Handler {
@@ -103,7 +170,7 @@ func clusterHandler(hub http.Handler, snapshots http.Handler) http.Handler {
 		return hub
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, snapshotPath) {
+		if strings.HasPrefix(r.URL.Path, snapshotPath) || strings.HasPrefix(r.URL.Path, uploadPath) {
 			snapshots.ServeHTTP(w, r)
 			return
 		}

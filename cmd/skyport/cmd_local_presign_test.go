@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/lambdas/imports"
 )
 
 func TestLocalPresigner(t *testing.T) {
@@ -70,4 +71,52 @@ func TestLocalPresigner(t *testing.T) {
 	}
 	_, err = p.PresignGet(ctx, "latest.json", time.Minute)
 	require.Error(t, err, "only snapshots are presigned")
+}
+
+// TestLocalPresignedUpload: an import's upload URL takes a PUT of that
+// key only, before it expires, and a GET URL's signature uploads nothing.
+func TestLocalPresignedUpload(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	objects, err := objstore.NewDir(t.TempDir())
+	require.NoError(t, err)
+	var p *localPresigner
+	srv := httptest.NewServer(clusterHandler(http.NotFoundHandler(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.ServeHTTP(w, r)
+	})))
+	t.Cleanup(srv.Close)
+	p = newLocalPresigner(srv.URL, objects)
+	now := time.Unix(1700000000, 0)
+	p.now = func() time.Time { return now }
+	const id = "0b0b5c3e-1111-4a4a-9c9c-2d2d2d2d2d2d"
+	key := imports.UploadKey(id)
+	presign := func(key string, ttl time.Duration) string {
+		u, err := p.PresignPut(ctx, key, ttl)
+		require.NoError(t, err)
+		return u
+	}
+	get, err := p.PresignGet(ctx, "snapshots/1.json.gz", time.Minute)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		desc, method, url string
+		status            int
+	}{
+		{desc: "expired", method: http.MethodPut, url: presign(key, -time.Second), status: http.StatusForbidden},
+		{desc: "another job's key", method: http.MethodPut, url: strings.Replace(presign(key, time.Minute), "0b0b", "0c0c", 1), status: http.StatusForbidden},
+		{desc: "a GET signature", method: http.MethodPut, url: strings.Replace(get, snapshotPath+"snapshots/1.json.gz", uploadPath+key, 1), status: http.StatusForbidden},
+		{desc: "GET of an upload URL", method: http.MethodGet, url: presign(key, time.Minute), status: http.StatusMethodNotAllowed},
+		{desc: "valid", method: http.MethodPut, url: presign(key, time.Minute), status: http.StatusOK},
+	} {
+		req, err := http.NewRequest(tc.method, tc.url, strings.NewReader("_format_version: \"3.0\"\n"))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, tc.status, resp.StatusCode, tc.desc)
+	}
+	data, _, err := objects.Get(ctx, key)
+	require.NoError(t, err)
+	require.Equal(t, "_format_version: \"3.0\"\n", string(data))
+	_, err = p.PresignPut(ctx, "latest.json", time.Minute)
+	require.Error(t, err, "only import uploads are presigned for a PUT")
 }

@@ -126,7 +126,8 @@ func startLocal(t *testing.T, bin string, env []string, args ...string) *localPr
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		// 401: it answers, asking for the --admin-token it was given.
+		return resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized
 	})
 	return p
 }

@@ -39,7 +39,7 @@ func commands() []command {
 	return []command{
 		{"local", "run the control plane and a data plane on this machine", runLocal},
 		{"dp", "run a data plane", runDP},
-		{"config", "validate and convert declarative configuration (kong.yml)", runConfig},
+		{"config", "validate, convert and push declarative configuration (kong.yml)", runConfig},
 		{"health", "exit 0 when the local data plane has a configuration (container health check)", runHealth},
 		{"wait", "wait until a data plane runs a revision (an Admin API write's X-Skyport-Revision)", runWait},
 		{"version", "print the version, commit and Go version", runVersion},

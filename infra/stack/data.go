@@ -17,6 +17,10 @@ const SupersededTag = "skyport:superseded"
 // DeltaDays is how long the bucket keeps a delta.
 const DeltaDays = 1
 
+// ImportDays is how long the bucket keeps an import job's record and
+// upload (a succeeded job's upload is deleted when it is loaded).
+const ImportDays = 2
+
 // data holds the stateful resources.
 type data struct {
 	entities awsdynamodb.Table
@@ -109,6 +113,13 @@ func newData(s awscdk.Stack, p *Props) *data {
 				Id:         jsii.String("expire-deltas"),
 				Prefix:     jsii.String(p.SnapshotPrefix + "/deltas/"),
 				Expiration: awscdk.Duration_Days(jsii.Number(DeltaDays)),
+			},
+			{
+				// Import jobs: their records and the kong.yml uploaded.
+				Id:                                  jsii.String("expire-imports"),
+				Prefix:                              jsii.String(p.SnapshotPrefix + "/imports/"),
+				Expiration:                          awscdk.Duration_Days(jsii.Number(ImportDays)),
+				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
 			},
 			{
 				Id:                                  jsii.String("expire-old-versions"),

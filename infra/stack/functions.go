@@ -23,6 +23,13 @@ type function struct {
 }
 
 func newFunction(scope constructs.Construct, id, name string, p *Props, env map[string]*string, timeout float64) *function {
+	return newSizedFunction(scope, id, name, p, env, timeout, defaultMemoryMiB)
+}
+
+// defaultMemoryMiB is a function's memory unless it needs more.
+const defaultMemoryMiB = 256
+
+func newSizedFunction(scope constructs.Construct, id, name string, p *Props, env map[string]*string, timeout, memoryMiB float64) *function {
 	log := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_ONE_MONTH,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -42,7 +49,7 @@ func newFunction(scope constructs.Construct, id, name string, p *Props, env map[
 		Architecture:  awslambda.Architecture_ARM_64(),
 		Handler:       jsii.String("bootstrap"),
 		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(p.LambdaDir, name)), nil),
-		MemorySize:    jsii.Number(256),
+		MemorySize:    jsii.Number(memoryMiB),
 		Timeout:       awscdk.Duration_Seconds(jsii.Number(timeout)),
 		Environment:   &env,
 		LogGroup:      log,

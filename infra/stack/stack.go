@@ -87,6 +87,13 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 		adminEnv["SKYPORT_ROLLOUT_POLICY"] = jsii.String(p.RolloutPolicy)
 	}
 	admin := newFunction(s, "AdminFunction", "admin", &p, adminEnv, 29)
+	// The import runner: a kong.yml of a million entities parses into a
+	// few GB; it hands on to a new invocation before its 15 minutes end.
+	importer := newSizedFunction(s, "ImporterFunction", "importer", &p, map[string]*string{
+		"SKYPORT_TABLE":  d.entities.TableName(),
+		"SKYPORT_BUCKET": bucketURL,
+	}, 900, ImporterMemoryMiB)
+	admin.fn.AddEnvironment(jsii.String("SKYPORT_IMPORT_FUNCTION"), importer.fn.FunctionName(), nil)
 	cluster := newFunction(s, "ClusterFunction", "cluster", &p, map[string]*string{
 		"SKYPORT_CLUSTER_TABLE": d.cluster.TableName(),
 		"SKYPORT_BUCKET":        bucketURL,
@@ -143,7 +150,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(publisher.fn, nil)},
 	})
 
-	grantAccess(&p, d, k, a, admin.fn, cluster.fn, publisher.fn)
+	grantAccess(&p, d, k, a, admin.fn, cluster.fn, publisher.fn, importer)
 	nag.Suppress(publisher.role, "IAM5", "Lambda's DynamoDB event-source mapping calls ListStreams, which has no resource-level permissions",
 		`/^Resource::\*$/`)
 	newAlarms(s, publisher, cluster, d)
@@ -156,7 +163,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 }
 
 // grantAccess gives each function exactly what it uses.
-func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher awslambda.Function) {
+func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher awslambda.Function, importer *function) {
 	// Admin: writes entities, reads data-plane status.
 	d.entities.GrantReadWriteData(admin)
 	d.cluster.GrantReadData(admin)
@@ -217,17 +224,28 @@ func grantAccess(p *Props, d *data, k *keys, a *apis, admin, cluster, publisher 
 			Conditions: &map[string]interface{}{"StringLike": map[string]interface{}{"s3:prefix": []string{p.SnapshotPrefix + "/*"}}},
 		}))
 	}
+	importFolder := grantImports(p, d, admin, importer)
 	// Nobody but the publisher writes the bucket; the Admin API writes
-	// the rollout folder too.
+	// the rollout folder too, the Admin API and the importer the imports.
 	rolloutFolder := d.bucket.ArnForObjects(jsii.String(p.SnapshotPrefix + "/rollout/*"))
 	d.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:          jsii.String("OnlyThePublisherWrites"),
 		Effect:       awsiam.Effect_DENY,
 		Principals:   &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
 		Actions:      jsii.Strings("s3:PutObject", "s3:PutObjectTagging"),
-		NotResources: &[]*string{rolloutFolder},
+		NotResources: &[]*string{rolloutFolder, importFolder},
 		Conditions: &map[string]interface{}{
 			"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": publisher.Role().RoleArn()},
+		},
+	}))
+	d.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheAdminAndImporterWriteImports"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("s3:PutObject", "s3:PutObjectTagging"),
+		Resources:  &[]*string{importFolder},
+		Conditions: &map[string]interface{}{
+			"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": []*string{admin.Role().RoleArn(), importer.role.RoleArn()}},
 		},
 	}))
 	d.bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -22,7 +22,7 @@ import (
 // `make build` lays them out.
 func lambdaDir(t *testing.T) string {
 	dir := t.TempDir()
-	for _, name := range []string{"admin", "publisher", "cluster", "authorizer", "keygen"} {
+	for _, name := range []string{"admin", "publisher", "cluster", "authorizer", "keygen", "importer"} {
 		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -149,10 +149,10 @@ func TestBucketPolicy(t *testing.T) {
 func TestFunctions(t *testing.T) {
 	tpl, _ := synth(t, stack.AuthIAM)
 	goFn := props(map[string]any{"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap"})
-	// admin, cluster, publisher, keygen (no authorizer in IAM mode)
-	tpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), goFn, jsii.Number(4))
+	// admin, cluster, publisher, keygen, importer (no authorizer in IAM mode)
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), goFn, jsii.Number(5))
 	tplTok, _ := synth(t, stack.AuthToken)
-	tplTok.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), goFn, jsii.Number(5))
+	tplTok.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), goFn, jsii.Number(6))
 	for _, env := range []map[string]any{
 		{"SKYPORT_TABLE": assertions.Match_AnyValue(), "SKYPORT_CLUSTER_TABLE": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue(),
 			"SKYPORT_HISTORY_MAX_REVISIONS": "1000", "SKYPORT_HISTORY_MAX_AGE": "2160h"},
@@ -162,6 +162,35 @@ func TestFunctions(t *testing.T) {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props(map[string]any{
 			"Environment": map[string]any{"Variables": like(env)},
 		}))
+	}
+}
+
+// TestImporter: the import function runs up to Lambda's 15 minutes with
+// the memory a large kong.yml needs, the Admin API knows it, it may
+// invoke itself, and the bucket expires import jobs.
+func TestImporter(t *testing.T) {
+	tpl, raw := synth(t, stack.AuthIAM)
+	tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props(map[string]any{
+		"Timeout": 900, "MemorySize": stack.ImporterMemoryMiB,
+		"Environment": map[string]any{"Variables": like(map[string]any{"SKYPORT_TABLE": assertions.Match_AnyValue(), "SKYPORT_BUCKET": assertions.Match_AnyValue()})},
+	}))
+	tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), props(map[string]any{
+		"Environment": map[string]any{"Variables": like(map[string]any{"SKYPORT_IMPORT_FUNCTION": assertions.Match_AnyValue()})},
+	}))
+	tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), props(map[string]any{
+		"PolicyDocument": like(map[string]any{"Statement": []any{like(map[string]any{
+			"Action": "lambda:InvokeFunction", "Effect": "Allow",
+			"Resource": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("ImporterFunction")), "Arn"}},
+		})}}),
+	}))
+	tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), props(map[string]any{
+		"LifecycleConfiguration": like(map[string]any{"Rules": assertions.Match_ArrayWith(&[]any{like(map[string]any{
+			"Id": "expire-imports", "Prefix": "cp/imports/", "ExpirationInDays": stack.ImportDays, "Status": "Enabled",
+		})})}),
+	}))
+	doc, _ := json.Marshal(raw)
+	if !strings.Contains(string(doc), `"OnlyTheAdminAndImporterWriteImports"`) {
+		t.Error("the bucket policy does not keep the imports folder to the Admin API and the importer")
 	}
 }
 
@@ -343,7 +372,7 @@ func TestSigningKeyRotation(t *testing.T) {
 	if !strings.Contains(string(out), "VerifyKeys") {
 		t.Errorf("VerifyKey output: %s", out)
 	}
-	tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(5))
+	tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(6))
 }
 
 func TestPropsValidation(t *testing.T) {

@@ -101,6 +101,13 @@ type Presigner interface {
 	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
+// PutPresigner is implemented by stores that can hand out a short-lived
+// URL that uploads one object with a plain PUT, for clients without
+// credentials of the store (a configuration import's upload).
+type PutPresigner interface {
+	PresignPut(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
+
 // Tagger is implemented by stores that can label an object, so that a
 // lifecycle rule can expire it (the publisher marks superseded snapshots).
 type Tagger interface {

@@ -33,10 +33,11 @@ type S3 struct {
 }
 
 var (
-	_ Store     = (*S3)(nil)
-	_ Limiter   = (*S3)(nil)
-	_ Presigner = (*S3)(nil)
-	_ Tagger    = (*S3)(nil)
+	_ Store        = (*S3)(nil)
+	_ Limiter      = (*S3)(nil)
+	_ Presigner    = (*S3)(nil)
+	_ PutPresigner = (*S3)(nil)
+	_ Tagger       = (*S3)(nil)
 )
 
 // NewS3 returns a Store on bucket below prefix ("" or "a/b").
@@ -162,6 +163,17 @@ func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration) (str
 		s3.WithPresignExpires(ttl))
 	if err != nil {
 		return "", fmt.Errorf("presigning s3://%s/%s: %w", s.bucket, s.key(key), err)
+	}
+	return req.URL, nil
+}
+
+// PresignPut implements PutPresigner: a URL that uploads key with a plain
+// PUT (no headers required), valid for ttl.
+func (s *S3) PresignPut(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(key))},
+		s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("presigning an upload to s3://%s/%s: %w", s.bucket, s.key(key), err)
 	}
 	return req.URL, nil
 }

@@ -33,7 +33,7 @@ const (
 	// entities is 50 to 100 MB. The body is read once, into one buffer;
 	// API Gateway refuses anything above 10 MB before it reaches the
 	// handler, so on AWS a large configuration goes through an import
-	// from S3 instead.
+	// job (/config/imports) instead.
 	MaxConfigBytes = 256 << 20
 )
 
@@ -56,6 +56,9 @@ type Options struct {
 	// Rollouts backs /config/rollout-policy and /config/rollouts (the
 	// staged rollout); nil answers 404 there.
 	Rollouts Rollouts
+	// Imports backs /config/imports (a configuration uploaded aside and
+	// loaded in batches); nil answers 404 there.
+	Imports Imports
 	// DataPlanes backs GET /clustering/data-planes; nil lists none.
 	DataPlanes DataPlanes
 	// TokenHash is the SHA-256 of the admin token; nil leaves the API open.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/skyport-gw/skyport/internal/declarative"
@@ -100,7 +99,7 @@ func (h *Handler) loadConfig(w http.ResponseWriter, r *http.Request) {
 // body (YAML or JSON), a JSON object whose "config" is the document as a
 // string, or a "config" form field.
 func configDocument(r *http.Request) ([]byte, error) {
-	raw, err := io.ReadAll(r.Body)
+	raw, err := readBody(r)
 	if err != nil {
 		return nil, fmt.Errorf("reading request body: %w", err)
 	}
@@ -126,6 +125,21 @@ func configDocument(r *http.Request) ([]byte, error) {
 		return nil, model.NewError(model.CodeInvalidDeclarative, "declarative config is invalid: expected a declarative configuration")
 	}
 	return raw, nil
+}
+
+// readBody reads the whole body into one buffer sized from its
+// Content-Length when it has one (the body is already bounded by
+// MaxBytesReader): a 100 MB kong.yml is held once, not grown by doubling
+// through copies of itself.
+func readBody(r *http.Request) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= MaxConfigBytes {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // contentHash is the config hash of cfg without timestamps, which a

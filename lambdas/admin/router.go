@@ -91,6 +91,9 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		case h.opts.Rollouts != nil && segs[1] == "rollouts":
 			h.rollouts(w, r, segs[2:])
 			return
+		case h.opts.Imports != nil && segs[1] == "imports":
+			h.imports(w, r, segs[2:])
+			return
 		}
 	case "schemas":
 		h.schemas(w, r, segs[1:])

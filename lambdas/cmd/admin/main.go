@@ -8,6 +8,7 @@
 //	SKYPORT_BUCKET              s3://bucket/prefix of the snapshots, for /config/revisions and the rollout (optional)
 //	SKYPORT_HISTORY_MAX_REVISIONS, SKYPORT_HISTORY_MAX_AGE  the history's retention (default 1000, 2160h)
 //	SKYPORT_ROLLOUT_POLICY      the staged rollout's default policy, JSON (optional)
+//	SKYPORT_IMPORT_FUNCTION     the import Lambda, for /config/imports (optional; needs SKYPORT_BUCKET)
 //	SKYPORT_ADMIN_TOKEN_SECRET  Secrets Manager id of the admin token (optional: without
 //	                            it the API relies on API Gateway's own authorization)
 //
@@ -26,6 +27,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
@@ -36,6 +38,7 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/admin/apigw"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/history"
+	"github.com/skyport-gw/skyport/lambdas/imports"
 	"github.com/skyport-gw/skyport/lambdas/rollout"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
 )
@@ -86,6 +89,12 @@ func build(ctx context.Context, log *slog.Logger) (*admin.Handler, error) {
 			return nil, err
 		}
 		opts.Rollouts = rollout.New(rollout.Options{Objects: objects, History: opts.History, Default: def, Logger: log})
+		if fn := os.Getenv("SKYPORT_IMPORT_FUNCTION"); fn != "" {
+			opts.Imports = imports.NewJobs(imports.Options{
+				Objects: objects, Presigner: objects,
+				Launcher: imports.LambdaLauncher{Client: awslambda.NewFromConfig(cfg), Function: fn},
+			})
+		}
 	}
 	if id := os.Getenv("SKYPORT_ADMIN_TOKEN_SECRET"); id != "" {
 		token, err := adminToken(ctx, secretsmanager.NewFromConfig(cfg), id)

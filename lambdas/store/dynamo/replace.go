@@ -35,21 +35,14 @@ func (s *Store) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origi
 		s.dropGeneration(ctx, gen)
 		return 0, err
 	}
-	summary := []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}
-	var old string
-	rev, err := retry(ctx, &s.mu, func(ctx context.Context) (int64, error) {
-		st, err := s.state(ctx)
-		if err != nil {
-			return 0, err
-		}
-		old = st.gen
-		return s.commit(ctx, st, s.newTxn(st), gen, summary, o)
-	})
+	rev, old, err := s.CommitStaged(ctx, gen, []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}, o)
 	if err != nil {
 		s.dropGeneration(ctx, gen)
 		return 0, err
 	}
-	s.dropGeneration(ctx, old)
+	if old != "" {
+		s.dropGeneration(ctx, old)
+	}
 	return rev, nil
 }
 
@@ -78,17 +71,9 @@ func (s *Store) writeGeneration(ctx context.Context, gen string, cfg *model.Conf
 		if err != nil {
 			return
 		}
-		var it item
-		if it, err = entityItem(gen, e, 0); err != nil {
-			return
-		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
-		for _, u := range e.UniqueKeys() {
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: uniqueItem(gen, e, u)}})
-		}
-		for _, r := range uniqueRefs(e) {
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: refKey(gen, r, e)}})
-		}
+		var r []types.WriteRequest
+		r, err = generationRequests(gen, e)
+		reqs = append(reqs, r...)
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,260 @@
+package imports_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/declarative"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/lambdas/imports"
+	"github.com/skyport-gw/skyport/lambdas/store"
+	"github.com/skyport-gw/skyport/lambdas/store/embedded"
+)
+
+// kongYML is a configuration of n services, each with one route.
+func kongYML(n int) []byte {
+	var b strings.Builder
+	b.WriteString("_format_version: \"3.0\"\nservices:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "- name: svc-%d\n  url: http://upstream-%d.test:8080\n  routes:\n  - name: route-%d\n    paths: [\"/r%d\"]\n", i, i, i, i)
+	}
+	return []byte(b.String())
+}
+
+// launches records the jobs launched.
+type launches struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (l *launches) Launch(_ context.Context, id string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ids = append(l.ids, id)
+	return nil
+}
+
+func (l *launches) taken() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := l.ids
+	l.ids = nil
+	return ids
+}
+
+// dirPresigner names the object itself: the tests upload with Put.
+type dirPresigner struct{}
+
+func (dirPresigner) PresignPut(_ context.Context, key string, _ time.Duration) (string, error) {
+	return "file:///" + key, nil
+}
+
+// fixture is a job service and a runner over one object store and store.
+type fixture struct {
+	objects objstore.Store
+	store   store.Store
+	jobs    *imports.Jobs
+	runner  *imports.Runner
+	launch  *launches
+}
+
+func newEmbedded(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	objects, err := objstore.NewDir(filepath.Join(dir, "objects"))
+	require.NoError(t, err)
+	st, err := embedded.Open(filepath.Join(dir, "cp.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return newFixture(objects, st, nil, dirPresigner{})
+}
+
+func newFixture(objects objstore.Store, st store.Store, stager imports.Stager, p objstore.PutPresigner) *fixture {
+	l := &launches{}
+	return &fixture{
+		objects: objects, store: st, launch: l,
+		jobs:   imports.NewJobs(imports.Options{Objects: objects, Presigner: p, Launcher: l}),
+		runner: imports.NewRunner(imports.RunnerOptions{Objects: objects, Store: st, Stager: stager, Batch: 10}),
+	}
+}
+
+// started creates a job, uploads doc and starts it.
+func (f *fixture) started(t *testing.T, doc []byte) imports.Job {
+	t.Helper()
+	ctx := context.Background()
+	job, err := f.jobs.Create(ctx)
+	require.NoError(t, err)
+	require.Equal(t, imports.StateAwaitingUpload, job.State)
+	require.NotNil(t, job.Upload)
+	_, err = f.objects.Put(ctx, imports.UploadKey(job.ID), doc, objstore.Condition{})
+	require.NoError(t, err)
+	job, err = f.jobs.Start(ctx, job.ID, store.Origin{Method: "POST", Path: "/config/imports/" + job.ID + "/start"})
+	require.NoError(t, err)
+	require.Equal(t, imports.StateQueued, job.State)
+	require.Equal(t, []string{job.ID}, f.launch.taken())
+	return job
+}
+
+// runAll runs the job to its end, as the local worker does.
+func (f *fixture) runAll(t *testing.T, id string) imports.Job {
+	t.Helper()
+	more, err := f.runner.Run(context.Background(), id, time.Time{})
+	require.NoError(t, err)
+	require.False(t, more)
+	job, err := f.jobs.Get(context.Background(), id)
+	require.NoError(t, err)
+	return job
+}
+
+func TestImportLoadsTheWholeConfiguration(t *testing.T) {
+	t.Parallel()
+	f := newEmbedded(t)
+	ctx := context.Background()
+	before, err := f.store.Revision(ctx)
+	require.NoError(t, err)
+	job := f.started(t, kongYML(30))
+	job = f.runAll(t, job.ID)
+	require.Equal(t, imports.StateSucceeded, job.State, job.Error)
+	require.Equal(t, 60, job.Total)
+	require.Equal(t, 60, job.Written)
+	require.Equal(t, before+1, job.Revision)
+	cfg, rev, err := f.store.Export(ctx)
+	require.NoError(t, err)
+	require.Equal(t, job.Revision, rev)
+	require.Len(t, cfg.Services, 30)
+	require.Len(t, cfg.Routes, 30)
+	require.Equal(t, job.StartedAt, cfg.Services[0].CreatedAt)
+	// The upload is removed once loaded; running the job again does nothing.
+	_, _, err = f.objects.Get(ctx, imports.UploadKey(job.ID))
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+	more, err := f.runner.Run(ctx, job.ID, time.Time{})
+	require.NoError(t, err)
+	require.False(t, more)
+	rev2, err := f.store.Revision(ctx)
+	require.NoError(t, err)
+	require.Equal(t, rev, rev2)
+}
+
+func TestJobErrors(t *testing.T) {
+	t.Parallel()
+	f := newEmbedded(t)
+	ctx := context.Background()
+	o := store.Origin{}
+	for _, id := range []string{"nope", "../../latest.json", "00000000-0000-0000-0000-000000000000"} {
+		_, err := f.jobs.Get(ctx, id)
+		require.ErrorIs(t, err, imports.ErrNotFound, id)
+		_, err = f.jobs.Start(ctx, id, o)
+		require.ErrorIs(t, err, imports.ErrNotFound, id)
+	}
+	job, err := f.jobs.Create(ctx)
+	require.NoError(t, err)
+	_, err = f.jobs.Start(ctx, job.ID, o)
+	require.ErrorIs(t, err, imports.ErrNoUpload)
+	require.Empty(t, f.launch.taken())
+	job = f.started(t, kongYML(1))
+	_, err = f.jobs.Start(ctx, job.ID, o)
+	require.ErrorIs(t, err, imports.ErrState, "a queued job is not started twice")
+	job = f.runAll(t, job.ID)
+	require.Equal(t, imports.StateSucceeded, job.State)
+	_, err = f.jobs.Start(ctx, job.ID, o)
+	require.ErrorIs(t, err, imports.ErrState, "a succeeded job is not started again")
+}
+
+func TestInvalidUploadFailsAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc, doc, want string
+	}{
+		{desc: "not yaml", doc: "{{{", want: "declarative config is invalid"},
+		{desc: "dangling reference", doc: "_format_version: \"3.0\"\nroutes:\n- name: r\n  paths: [/x]\n  service: nowhere\n", want: "nowhere"},
+		{desc: "no format version", doc: "services: []\n", want: "_format_version"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			f := newEmbedded(t)
+			ctx := context.Background()
+			_, err := f.store.ReplaceAll(ctx, mustConfig(t, kongYML(2)), store.Origin{})
+			require.NoError(t, err)
+			before, err := f.store.Revision(ctx)
+			require.NoError(t, err)
+			job := f.runAll(t, f.started(t, []byte(tc.doc)).ID)
+			require.Equal(t, imports.StateFailed, job.State)
+			require.Contains(t, job.Error, tc.want)
+			require.NotContains(t, job.Error, "\n")
+			after, err := f.store.Revision(ctx)
+			require.NoError(t, err)
+			require.Equal(t, before, after)
+			// A failed job may be started again, with a fixed upload.
+			_, err = f.objects.Put(ctx, imports.UploadKey(job.ID), kongYML(3), objstore.Condition{})
+			require.NoError(t, err)
+			job, err = f.jobs.Start(ctx, job.ID, store.Origin{})
+			require.NoError(t, err)
+			require.Equal(t, 2, job.Attempt)
+			job = f.runAll(t, job.ID)
+			require.Equal(t, imports.StateSucceeded, job.State, job.Error)
+			require.Equal(t, after+1, job.Revision)
+		})
+	}
+}
+
+func mustConfig(t *testing.T, doc []byte) *model.Config {
+	t.Helper()
+	cfg, err := declarative.Parse(doc)
+	require.NoError(t, err)
+	return cfg
+}
+
+// failingStager fails the stage of batch number failAt (1-based).
+type failingStager struct {
+	imports.Stager
+	mu      sync.Mutex
+	batches int
+	failAt  int
+}
+
+var errInjected = errors.New("injected write failure")
+
+func (s *failingStager) Stage(ctx context.Context, gen string, es []model.Entity) error {
+	s.mu.Lock()
+	s.batches++
+	n := s.batches
+	s.mu.Unlock()
+	if n == s.failAt {
+		return errInjected
+	}
+	return s.Stager.Stage(ctx, gen, es)
+}
+
+// TestWorkerResumesQueuedJobs: a job a previous process left queued is
+// run by the next process's worker when it starts.
+func TestWorkerResumesQueuedJobs(t *testing.T) {
+	t.Parallel()
+	f := newEmbedded(t)
+	job := f.started(t, kongYML(5)) // queued; its launcher never ran it
+	ctx, cancel := context.WithCancel(context.Background())
+	w := imports.NewWorker(f.runner)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got, err := f.jobs.Get(context.Background(), job.ID)
+		require.NoError(t, err)
+		if got.State == imports.StateSucceeded {
+			require.Equal(t, 10, got.Written)
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the worker did not run the job: %+v", got)
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	require.NoError(t, <-done)
+}

@@ -1,0 +1,222 @@
+package imports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/skyport-gw/skyport/internal/declarative"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/lambdas/store"
+)
+
+// DefaultBatch is how many entities a runner stages between two
+// progress records.
+const DefaultBatch = 2000
+
+// maxErrorLen bounds the error a failed job records.
+const maxErrorLen = 2000
+
+// Stager is a store that writes a configuration aside, in batches, and
+// makes it current in one revision (dynamo.Store). A store without it
+// is loaded with ReplaceAll at once.
+type Stager interface {
+	Stage(ctx context.Context, gen string, entities []model.Entity) error
+	CommitStaged(ctx context.Context, gen string, summary []string, o store.Origin) (rev int64, old string, err error)
+	DropStaged(ctx context.Context, gen string)
+}
+
+// RunnerOptions configures a Runner.
+type RunnerOptions struct {
+	// Objects holds the records and uploads. Required.
+	Objects objstore.Store
+	// Store is the configuration store. Required.
+	Store store.Store
+	// Stager stages in batches; nil uses Store.ReplaceAll (and Store
+	// itself when it is a Stager).
+	Stager Stager
+	// Batch is the number of entities between progress records; 0 means
+	// DefaultBatch.
+	Batch int
+	// Logger receives failures; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Runner runs import jobs.
+type Runner struct {
+	opts RunnerOptions
+	now  func() time.Time
+	log  *slog.Logger
+}
+
+// NewRunner returns a runner over opts.
+func NewRunner(opts RunnerOptions) *Runner {
+	r := &Runner{opts: opts, now: opts.Now, log: opts.Logger}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.opts.Batch <= 0 {
+		r.opts.Batch = DefaultBatch
+	}
+	if r.opts.Stager == nil {
+		r.opts.Stager, _ = opts.Store.(Stager)
+	}
+	return r
+}
+
+// run is one pass of a runner over a job.
+type run struct {
+	*Runner
+	rec  record
+	etag string
+}
+
+// Run runs job id, or continues it from the last batch it recorded. It
+// stops between batches once the clock reaches stopAt (never when stopAt
+// is zero) and returns more = true: the caller runs it again (the Lambda
+// invokes itself). A job that is not queued or running is left alone. A
+// job that cannot complete is recorded as failed, its staged entities
+// dropped; err is only for what kept the runner from recording progress
+// (the record changed under it: ErrBusy, or the context ended).
+func (r *Runner) Run(ctx context.Context, id string, stopAt time.Time) (more bool, err error) {
+	rec, etag, err := load(ctx, r.opts.Objects, id)
+	if err != nil {
+		return false, err
+	}
+	if rec.State != StateQueued && rec.State != StateRunning {
+		return false, nil
+	}
+	x := &run{Runner: r, rec: rec, etag: etag}
+	if rec.State == StateQueued {
+		x.rec.State = StateRunning
+		if err := x.save(ctx); err != nil {
+			return false, err
+		}
+	}
+	return x.run(ctx, stopAt)
+}
+
+func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
+	cfg, size, err := x.read(ctx)
+	if err != nil {
+		return false, x.fail(ctx, err)
+	}
+	entities := make([]model.Entity, 0, cfg.Len())
+	cfg.Each(func(e model.Entity) { entities = append(entities, e) })
+	x.rec.Size, x.rec.Total = size, len(entities)
+	summary := []string{fmt.Sprintf("import %s: %d entities", x.rec.ID, len(entities))}
+	st := x.opts.Stager
+	if st == nil {
+		rev, err := x.opts.Store.ReplaceAll(ctx, cfg, x.rec.Origin)
+		if err != nil {
+			return false, x.fail(ctx, err)
+		}
+		x.rec.Written = len(entities)
+		return false, x.succeed(ctx, rev)
+	}
+	for x.rec.Written < len(entities) {
+		if !stopAt.IsZero() && !x.now().Before(stopAt) {
+			return true, x.save(ctx)
+		}
+		end := min(x.rec.Written+x.opts.Batch, len(entities))
+		if err := st.Stage(ctx, x.rec.Generation, entities[x.rec.Written:end]); err != nil {
+			return false, x.fail(ctx, err)
+		}
+		x.rec.Written = end
+		if err := x.save(ctx); err != nil {
+			return false, err
+		}
+	}
+	rev, old, err := st.CommitStaged(ctx, x.rec.Generation, summary, x.rec.Origin)
+	if err != nil {
+		return false, x.fail(ctx, err)
+	}
+	if err := x.succeed(ctx, rev); err != nil {
+		return false, err
+	}
+	if old != "" {
+		st.DropStaged(ctx, old)
+	}
+	return false, nil
+}
+
+// read reads, parses and checks the upload; entities get the job's start
+// as their timestamps, so every pass over the job stages the same ones.
+func (x *run) read(ctx context.Context) (*model.Config, int64, error) {
+	doc, _, err := objstore.GetMax(ctx, x.opts.Objects, UploadKey(x.rec.ID), MaxUploadBytes)
+	switch {
+	case errors.Is(err, objstore.ErrNotFound):
+		return nil, 0, errors.New("the upload is gone (uploads expire): create a new import job")
+	case errors.Is(err, objstore.ErrTooLarge):
+		return nil, 0, fmt.Errorf("the upload is larger than %d bytes", MaxUploadBytes)
+	case err != nil:
+		return nil, 0, fmt.Errorf("reading the upload: %w", err)
+	}
+	cfg, err := declarative.Parse(doc)
+	if err != nil {
+		return nil, 0, fmt.Errorf("declarative config is invalid: %w", err)
+	}
+	cfg.Each(func(e model.Entity) {
+		m := e.Meta()
+		if m.CreatedAt == 0 {
+			m.CreatedAt = x.rec.StartedAt
+		}
+		if m.UpdatedAt == 0 {
+			m.UpdatedAt = x.rec.StartedAt
+		}
+	})
+	if err := store.CheckConfig(cfg); err != nil {
+		return nil, 0, err
+	}
+	return cfg, int64(len(doc)), nil
+}
+
+func (x *run) save(ctx context.Context) error {
+	x.rec.UpdatedAt = x.now().Unix()
+	etag, err := save(ctx, x.opts.Objects, x.rec, x.etag)
+	if err != nil {
+		return err
+	}
+	x.etag = etag
+	return nil
+}
+
+// fail drops what was staged and records the failure. A context that
+// ended is not the job's failure: the job stays running, to be resumed.
+func (x *run) fail(ctx context.Context, cause error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if x.opts.Stager != nil {
+		x.opts.Stager.DropStaged(ctx, x.rec.Generation)
+	}
+	x.log.WarnContext(ctx, "import failed", "job", x.rec.ID, "error", cause)
+	msg := strings.Join(strings.Fields(cause.Error()), " ")
+	if len(msg) > maxErrorLen {
+		msg = msg[:maxErrorLen] + "…"
+	}
+	x.rec.State, x.rec.Error, x.rec.FinishedAt = StateFailed, msg, x.now().Unix()
+	return x.save(ctx)
+}
+
+// succeed records the revision and removes the upload, which is not
+// needed any more.
+func (x *run) succeed(ctx context.Context, rev int64) error {
+	x.rec.State, x.rec.Revision, x.rec.FinishedAt = StateSucceeded, rev, x.now().Unix()
+	if err := x.save(ctx); err != nil {
+		return err
+	}
+	if err := x.opts.Objects.Delete(ctx, UploadKey(x.rec.ID)); err != nil {
+		x.log.WarnContext(ctx, "removing an import's upload", "job", x.rec.ID, "error", err)
+	}
+	return nil
+}
