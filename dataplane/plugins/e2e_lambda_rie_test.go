@@ -3,17 +3,14 @@ package plugins_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
-	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/rie"
 )
 
@@ -62,16 +59,7 @@ func TestEndToEndAWSLambdaEmulator(t *testing.T) {
 	}
 	// The emulator runs one invocation at a time: the cases run in order,
 	// the crash last.
-	tests := []struct {
-		desc   string
-		conf   map[string]any
-		method string
-		path   string
-		body   string
-		ctype  string
-		status int
-		check  func(t *testing.T, res *http.Response, body string)
-	}{
+	tests := []lambdaCase{
 		{desc: "query and body arguments", method: http.MethodPost, path: "/api/fn?a=1&a=2&flag",
 			body: `{"b":{"c":true}}`, ctype: "application/json",
 			status: http.StatusOK, check: func(t *testing.T, _ *http.Response, body string) {
@@ -129,30 +117,7 @@ func TestEndToEndAWSLambdaEmulator(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			conf := map[string]any{}
-			for k, v := range conn {
-				conf[k] = v
-			}
-			for k, v := range tc.conf {
-				conf[k] = v
-			}
-			cfg := snapshot(t, "upstream.invalid", 80, false)
-			cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p-lambda", "aws-lambda", conf)}
-			front := serve(t, cfg)
-			req, err := http.NewRequest(tc.method, front.URL+tc.path, strings.NewReader(tc.body))
-			require.NoError(t, err)
-			if tc.ctype != "" {
-				req.Header.Set("Content-Type", tc.ctype)
-			}
-			res, err := front.Client().Do(req)
-			require.NoError(t, err)
-			defer res.Body.Close()
-			b, err := io.ReadAll(res.Body)
-			require.NoError(t, err)
-			require.Equal(t, tc.status, res.StatusCode, string(b))
-			if tc.check != nil {
-				tc.check(t, res, string(b))
-			}
+			tc.run(t, conn)
 		})
 	}
 }

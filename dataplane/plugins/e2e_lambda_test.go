@@ -140,22 +140,56 @@ func checkSigV4(r *http.Request, body []byte, creds aws.Credentials) string {
 	return ""
 }
 
+// lambdaCase is a request through a proxy whose aws-lambda plugin has
+// conn's settings and conf's, and what it must answer.
+type lambdaCase struct {
+	desc   string
+	conf   map[string]any
+	method string
+	path   string
+	body   string
+	ctype  string
+	status int
+	check  func(t *testing.T, res *http.Response, body string)
+}
+
+// run serves one proxy with the plugin, sends tc's request and checks the
+// answer.
+func (tc lambdaCase) run(t *testing.T, conn map[string]any) {
+	t.Helper()
+	conf := map[string]any{}
+	for k, v := range conn {
+		conf[k] = v
+	}
+	for k, v := range tc.conf {
+		conf[k] = v
+	}
+	cfg := snapshot(t, "upstream.invalid", 80, false)
+	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p-lambda", "aws-lambda", conf)}
+	front := serve(t, cfg)
+	req, err := http.NewRequest(tc.method, front.URL+tc.path, strings.NewReader(tc.body))
+	require.NoError(t, err)
+	if tc.ctype != "" {
+		req.Header.Set("Content-Type", tc.ctype)
+	}
+	res, err := front.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, tc.status, res.StatusCode, string(b))
+	if tc.check != nil {
+		tc.check(t, res, string(b))
+	}
+}
+
 func TestEndToEndAWSLambda(t *testing.T) {
 	t.Parallel()
 	api := lambdaAPI(t)
 	host, port := splitHostPort(t, api.Listener.Addr().String())
 	conn := map[string]any{"aws_key": lambdaKey, "aws_secret": lambdaSecret, "aws_region": lambdaRegion,
 		"host": host, "port": port, "disable_https": true}
-	tests := []struct {
-		desc   string
-		conf   map[string]any
-		method string
-		path   string
-		body   string
-		ctype  string
-		status int
-		check  func(t *testing.T, res *http.Response, body string)
-	}{
+	tests := []lambdaCase{
 		{desc: "query and body arguments", conf: map[string]any{"function_name": "echo", "qualifier": "live"},
 			method: http.MethodPost, path: "/api/fn?a=1&a=2&flag", body: `{"b":{"c":true}}`, ctype: "application/json",
 			status: http.StatusOK, check: func(t *testing.T, res *http.Response, body string) {
@@ -235,30 +269,7 @@ func TestEndToEndAWSLambda(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			conf := map[string]any{}
-			for k, v := range conn {
-				conf[k] = v
-			}
-			for k, v := range tc.conf {
-				conf[k] = v
-			}
-			cfg := snapshot(t, "upstream.invalid", 80, false)
-			cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p-lambda", "aws-lambda", conf)}
-			front := serve(t, cfg)
-			req, err := http.NewRequest(tc.method, front.URL+tc.path, strings.NewReader(tc.body))
-			require.NoError(t, err)
-			if tc.ctype != "" {
-				req.Header.Set("Content-Type", tc.ctype)
-			}
-			res, err := front.Client().Do(req)
-			require.NoError(t, err)
-			defer res.Body.Close()
-			b, err := io.ReadAll(res.Body)
-			require.NoError(t, err)
-			require.Equal(t, tc.status, res.StatusCode, string(b))
-			if tc.check != nil {
-				tc.check(t, res, string(b))
-			}
+			tc.run(t, conn)
 		})
 	}
 }
