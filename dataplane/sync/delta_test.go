@@ -395,16 +395,18 @@ func TestDeltaResetsTraffic(t *testing.T) {
 // one report that raced it, before the ack was recorded as sent).
 func TestReportsOnlyWhatIsNew(t *testing.T) {
 	t.Parallel()
-	var requests atomic.Int64
+	var requests, reads atomic.Int64
 	_, a, p, send, cp := deltaClient(t, func(cfg *dpsync.Config) {
-		cfg.Traffic = func() (int64, int64) { return requests.Load(), 0 }
+		cfg.Traffic = func() (int64, int64) { reads.Add(1); return requests.Load(), 0 }
 		cfg.ReportInterval = 5 * time.Millisecond
 	})
 	send(p.put(t, 0, 1, services("a.local"), nil))
 	runs(t, a, 1, p.cfgs[1])
 
-	// Reports fall due every 5 ms here; none repeats the ack.
-	time.Sleep(100 * time.Millisecond)
+	// Reports fall due every 5 ms here, each reading the traffic; once
+	// twenty have been considered, none of them may have repeated the ack.
+	base := reads.Load()
+	require.Eventually(t, func() bool { return reads.Load() >= base+20 }, waitFor, tick)
 	requests.Store(7)
 	unchanged := 0
 	for {

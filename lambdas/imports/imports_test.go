@@ -244,17 +244,13 @@ func TestWorkerResumesQueuedJobs(t *testing.T) {
 	w := imports.NewWorker(f.runner)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		got, err := f.jobs.Get(context.Background(), job.ID)
-		require.NoError(t, err)
-		if got.State == imports.StateSucceeded {
-			require.Equal(t, 10, got.Written)
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the worker did not run the job: %+v", got)
-		time.Sleep(20 * time.Millisecond)
-	}
+	var got imports.Job
+	require.Eventually(t, func() bool {
+		var err error
+		got, err = f.jobs.Get(context.Background(), job.ID)
+		return err == nil && got.State == imports.StateSucceeded
+	}, time.Minute, 20*time.Millisecond, "the worker did not run the job")
+	require.Equal(t, 10, got.Written)
 	cancel()
 	require.NoError(t, <-done)
 }
