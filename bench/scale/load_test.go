@@ -117,19 +117,7 @@ func BenchmarkListConsumers(b *testing.B) {
 // BenchmarkNestedList measures GET /consumers/{username}/key-auth, one
 // consumer's credentials among every consumer's.
 func BenchmarkNestedList(b *testing.B) {
-	for _, n := range entityCounts(b) {
-		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
-			h, _ := newAdmin(b)
-			load(b, h, document(b, n, scale.JSON))
-			b.ResetTimer()
-			for i := range b.N {
-				path := fmt.Sprintf("/consumers/user-%d/key-auth", i%scale.ShapeFor(n).Consumers)
-				if got := pageAll(b, h, path); got != 1 {
-					b.Fatalf("%s: %d credentials, want 1", path, got)
-				}
-			}
-		})
-	}
+	benchLookup(b, "/consumers/user-%d/key-auth", "credentials")
 }
 
 func load(b *testing.B, h http.Handler, doc []byte) {
@@ -172,15 +160,21 @@ func pageAll(b *testing.B, h http.Handler, path string) int {
 // BenchmarkConsumerByCustomID measures GET /consumers?custom_id=…, which
 // decK and go-kong use to find a consumer.
 func BenchmarkConsumerByCustomID(b *testing.B) {
+	benchLookup(b, "/consumers?custom_id=cid-%d", "consumers")
+}
+
+// benchLookup measures GET path (pathFormat with a consumer's number),
+// which must list exactly one of what.
+func benchLookup(b *testing.B, pathFormat, what string) {
 	for _, n := range entityCounts(b) {
 		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
 			h, _ := newAdmin(b)
 			load(b, h, document(b, n, scale.JSON))
 			b.ResetTimer()
 			for i := range b.N {
-				path := fmt.Sprintf("/consumers?custom_id=cid-%d", i%scale.ShapeFor(n).Consumers)
+				path := fmt.Sprintf(pathFormat, i%scale.ShapeFor(n).Consumers)
 				if got := pageAll(b, h, path); got != 1 {
-					b.Fatalf("%s: %d consumers, want 1", path, got)
+					b.Fatalf("%s: %d %s, want 1", path, got, what)
 				}
 			}
 		})
