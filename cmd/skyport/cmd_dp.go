@@ -115,7 +115,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")
 	registerAccessLog(fs, &o.AccessLog)
 	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins)")
-	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight, then for the sync client to finish caching what it applied")
 	o.tlsFlags.register(fs)
 	o.limitFlags.register(fs)
 	fs.DurationVar(&o.FallbackPoll, "fallback-poll", 30*time.Second, "how often the fallback is polled while the control plane is unreachable")
@@ -174,7 +174,8 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // runDataPlane runs a data plane until ctx is done: the proxy on
 // --proxy-listen, the status API on --status-listen, the declarative
 // configuration or the sync client, then a graceful shutdown that stops
-// accepting and drains requests for up to --drain-timeout. Access logs go
+// accepting and drains requests for up to --drain-timeout (and as long
+// again for the sync client to stop). Access logs go
 // where --access-log says.
 func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *slog.Logger) error {
 	metrics := status.NewMetrics()
