@@ -9,11 +9,11 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/reqbody"
+	"github.com/skyport-gw/skyport/dataplane/plugins/uriargs"
 )
 
 // maxMultipartMemory bounds a multipart body parsed for its arguments.
@@ -55,7 +55,7 @@ func (l *Lambda) payload(pc *plugin.Context, r *http.Request) ([]byte, error) {
 				uri += "?" + r.URL.RawQuery
 			}
 			out["request_uri"] = uri
-			out["request_uri_args"] = queryMap(r.URL.RawQuery)
+			out["request_uri_args"] = uriargs.Parse(r.URL.RawQuery).Values()
 		}
 		if c.ForwardRequestBody {
 			args, err := bodyArgs(r, body)
@@ -73,7 +73,7 @@ func (l *Lambda) payload(pc *plugin.Context, r *http.Request) ([]byte, error) {
 		}
 		v = out
 	default:
-		out := queryMap(r.URL.RawQuery)
+		out := uriargs.Parse(r.URL.RawQuery).Values()
 		if args, err := bodyArgs(r, body); err == nil {
 			for k, a := range args {
 				out[k] = a
@@ -125,39 +125,6 @@ func headerMap(h http.Header, host string) map[string]any {
 	return out
 }
 
-// queryMap is kong.request.get_query: a bare argument is true, one value
-// a string, several an array.
-func queryMap(raw string) map[string]any {
-	out := map[string]any{}
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, hasValue := strings.Cut(part, "=")
-		k, _ = url.QueryUnescape(k)
-		if k == "" {
-			continue
-		}
-		var val any = true
-		if hasValue {
-			s, err := url.QueryUnescape(v)
-			if err != nil {
-				s = v
-			}
-			val = s
-		}
-		switch prev := out[k].(type) {
-		case nil:
-			out[k] = val
-		case []any:
-			out[k] = append(prev, val)
-		default:
-			out[k] = []any{prev, val}
-		}
-	}
-	return out
-}
-
 // bodyArgs is kong.request.get_body: the arguments of a JSON object, a
 // urlencoded form or a multipart form.
 func bodyArgs(r *http.Request, body []byte) (map[string]any, error) {
@@ -167,7 +134,7 @@ func bodyArgs(r *http.Request, body []byte) (map[string]any, error) {
 	}
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		return queryMap(string(body)), nil
+		return uriargs.Parse(string(body)).Values(), nil
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		var out map[string]any
 		if err := json.Unmarshal(body, &out); err != nil {
@@ -208,7 +175,7 @@ func gatewayEvent(pc *plugin.Context, r *http.Request, body []byte, b64 bool, re
 	}
 	query := map[string]any{}
 	multiQuery := map[string]any{}
-	for k, v := range queryMap(r.URL.RawQuery) {
+	for k, v := range uriargs.Parse(r.URL.RawQuery).Values() {
 		switch v := v.(type) {
 		case []any:
 			query[k], multiQuery[k] = v[0], v

@@ -3,12 +3,12 @@ package logrecord
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/uriargs"
 	"github.com/skyport-gw/skyport/internal/jsontext"
 )
 
@@ -233,33 +233,20 @@ func appendLowerName(b []byte, k string) []byte {
 // appendQuery writes Query(raw) with keys in their first order, the
 // repeated ones as arrays, without building the map.
 func appendQuery(b []byte, raw string) []byte {
-	type pair struct {
-		key, value string
-		flag       bool // a key without "=": true
-	}
-	var buf [16]pair
-	pairs := buf[:0]
-	for raw != "" {
-		var p string
-		p, raw, _ = strings.Cut(raw, "&")
-		if p == "" {
-			continue
-		}
-		k, v, hasValue := strings.Cut(p, "=")
-		pairs = append(pairs, pair{key: unescape(k), value: unescape(v), flag: !hasValue})
-	}
+	var buf [16]uriargs.Arg
+	pairs := uriargs.AppendParse(buf[:0], raw)
 	b = append(b, '{')
 	first := true
 	for i, p := range pairs {
-		seen, n := false, 0
+		seen, n := p.Name == "", 0
 		for _, q := range pairs[:i] {
-			seen = seen || q.key == p.key
+			seen = seen || q.Name == p.Name
 		}
 		if seen {
 			continue
 		}
 		for _, q := range pairs[i:] {
-			if q.key == p.key {
+			if q.Name == p.Name {
 				n++
 			}
 		}
@@ -267,24 +254,24 @@ func appendQuery(b []byte, raw string) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = jsontext.AppendString(b, p.key)
+		b = jsontext.AppendString(b, p.Name)
 		b = append(b, ':')
 		if n > 1 {
 			b = append(b, '[')
 		}
 		sep := false
 		for _, q := range pairs[i:] {
-			if q.key != p.key {
+			if q.Name != p.Name {
 				continue
 			}
 			if sep {
 				b = append(b, ',')
 			}
 			sep = true
-			if q.flag {
+			if q.Flag {
 				b = append(b, "true"...)
 			} else {
-				b = jsontext.AppendString(b, q.value)
+				b = jsontext.AppendString(b, q.Value)
 			}
 		}
 		if n > 1 {
@@ -292,15 +279,4 @@ func appendQuery(b []byte, raw string) []byte {
 		}
 	}
 	return append(b, '}')
-}
-
-func unescape(s string) string {
-	if !strings.ContainsAny(s, "%+") {
-		return s
-	}
-	u, err := url.QueryUnescape(s)
-	if err != nil {
-		return s
-	}
-	return u
 }

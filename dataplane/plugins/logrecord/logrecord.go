@@ -20,11 +20,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/dataplane/plugins/uriargs"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -167,38 +167,9 @@ func portSuffix(port string) string {
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 
 // Query is kong.request.get_query: an argument without '=' is true, a
-// repeated one an array of its values.
+// repeated one an array of its values (uriargs.Args.Values).
 func Query(raw string) map[string]any {
-	out := map[string]any{}
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		if pair == "" {
-			continue
-		}
-		k, v, hasValue := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil {
-			key = k
-		}
-		var val any = true
-		if hasValue {
-			s, err := url.QueryUnescape(v)
-			if err != nil {
-				s = v
-			}
-			val = s
-		}
-		switch prev := out[key].(type) {
-		case nil:
-			out[key] = val
-		case []any:
-			out[key] = append(prev, val)
-		default:
-			out[key] = []any{prev, val}
-		}
-	}
-	return out
+	return uriargs.Parse(raw).Values()
 }
 
 // RequestHeaders are the request's headers by lowercase name, one value

@@ -26,6 +26,7 @@ func TestQuery(t *testing.T) {
 		{"repeated", "a=1&a=2&a", map[string]any{"a": []any{"1", "2", true}}},
 		{"escaped", "q=a%20b&x+y=1", map[string]any{"q": "a b", "x y": "1"}},
 		{"bad escape kept", "q=%zz", map[string]any{"q": "%zz"}},
+		{"empty name left out", "=x&a=1", map[string]any{"a": "1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -82,7 +83,7 @@ func TestNew(t *testing.T) {
 
 func TestEncoderMatchesRecord(t *testing.T) {
 	t.Parallel()
-	r := httptest.NewRequest(http.MethodGet, "http://api.example/v1/x?a=1&a=2&flag&q=a%20b", nil)
+	r := httptest.NewRequest(http.MethodGet, "http://api.example/v1/x?=x&a=1&a=2&flag&q=a%20b", nil)
 	r.Header.Set("Authorization", "Bearer secret")
 	r.Header.Add("X-Multi", "a")
 	r.Header.Add("X-Multi", "b\"\n\xff")

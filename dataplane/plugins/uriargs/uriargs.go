@@ -24,7 +24,12 @@ type Args []Arg
 // separates, the first "=" splits, "+" is a space and %XX a byte (an
 // invalid escape stays as it is).
 func Parse(raw string) Args {
-	var out Args
+	return AppendParse(nil, raw)
+}
+
+// AppendParse is Parse appending to dst (a caller's buffer).
+func AppendParse(dst Args, raw string) Args {
+	out := dst
 	for field := range strings.SplitSeq(raw, "&") {
 		if field == "" {
 			continue
@@ -55,10 +60,14 @@ func (as Args) Has(name string) bool {
 
 // Values returns the arguments as Kong's get_uri_args gives them to a
 // plugin that encodes them: a string, true for a flag, a list for a
-// repeated name.
+// repeated name; an argument with an empty name is left out, as
+// get_uri_args discards it.
 func (as Args) Values() map[string]any {
 	out := make(map[string]any, len(as))
 	for _, a := range as {
+		if a.Name == "" {
+			continue
+		}
 		var v any = a.Value
 		if a.Flag {
 			v = true

@@ -10,7 +10,7 @@ import (
 
 func TestLookup(t *testing.T) {
 	t.Parallel()
-	as := uriargs.Parse("a=1&flag&api%6B%65%79=k+v&a=2&empty=&&")
+	as := uriargs.Parse("a=1&flag&api%6B%65%79=k+v&a=2&empty=&&=nameless")
 	v, n, flag := as.Lookup("apikey")
 	require.Equal(t, []any{"k v", 1, false}, []any{v, n, flag})
 	_, n, flag = as.Lookup("flag")
@@ -20,7 +20,10 @@ func TestLookup(t *testing.T) {
 	_, n, _ = as.Lookup("a")
 	require.Equal(t, 2, n)
 	require.False(t, as.Has("missing"))
+	// get_uri_args discards an argument with an empty name.
 	require.Equal(t, map[string]any{"a": []any{"1", "2"}, "flag": true, "apikey": "k v", "empty": ""}, as.Values())
+	buf := make(uriargs.Args, 0, 8)
+	require.Equal(t, as, uriargs.AppendParse(buf, "a=1&flag&api%6B%65%79=k+v&a=2&empty=&&=nameless"))
 }
 
 // TestWithout follows the WHATWG serializer kong.service.request.clear_query_arg
