@@ -231,10 +231,13 @@ func appendLowerName(b []byte, k string) []byte {
 }
 
 // appendQuery writes Query(raw) with keys in their first order, the
-// repeated ones as arrays, without building the map.
+// repeated ones as arrays, without building the map; like Query, it
+// reads at most uriargs.MaxArgs arguments, which also bounds the
+// pairwise grouping below.
 func appendQuery(b []byte, raw string) []byte {
 	var buf [16]uriargs.Arg
 	pairs := uriargs.AppendParse(buf[:0], raw)
+	pairs = pairs[:min(len(pairs), uriargs.MaxArgs)]
 	b = append(b, '{')
 	first := true
 	for i, p := range pairs {

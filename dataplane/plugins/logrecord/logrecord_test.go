@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +29,7 @@ func TestQuery(t *testing.T) {
 		{"escaped", "q=a%20b&x+y=1", map[string]any{"q": "a b", "x y": "1"}},
 		{"bad escape kept", "q=%zz", map[string]any{"q": "%zz"}},
 		{"empty name left out", "=x&a=1", map[string]any{"a": "1"}},
+		{"at most 100 arguments", strings.Repeat("a&", 100) + "b", map[string]any{"a": slices.Repeat([]any{true}, 100)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

@@ -9,6 +9,10 @@ import (
 	"unicode/utf8"
 )
 
+// MaxArgs is how many arguments kong.request.get_query reads (its
+// max_args default, nginx's get_uri_args's): the rest are left out.
+const MaxArgs = 100
+
 // Arg is one decoded name=value of a query string; Flag is true for a
 // bare name (no "="), which nginx's get_uri_args reads as true, not as a
 // string.
@@ -61,8 +65,9 @@ func (as Args) Has(name string) bool {
 // Values returns the arguments as Kong's get_uri_args gives them to a
 // plugin that encodes them: a string, true for a flag, a list for a
 // repeated name; an argument with an empty name is left out, as
-// get_uri_args discards it.
+// get_uri_args discards it, and so is any after the first MaxArgs.
 func (as Args) Values() map[string]any {
+	as = as[:min(len(as), MaxArgs)]
 	out := make(map[string]any, len(as))
 	for _, a := range as {
 		if a.Name == "" {
