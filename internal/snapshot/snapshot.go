@@ -39,8 +39,9 @@ const (
 	// chain included.
 	MaxPointer = 32 << 10
 	// MaxChain bounds the deltas a pointer chains after its full
-	// snapshot (Pointer.Chain).
-	MaxChain = 32
+	// snapshot (Pointer.Chain): a config notice carrying them, each with
+	// a presigned URL, stays within a data plane's 64 KB message limit.
+	MaxChain = 16
 )
 
 // Errors returned by Open, distinct so callers can report why.
