@@ -244,3 +244,33 @@ func TestDigestFollowsRandomWrites(t *testing.T) {
 		require.Equal(t, want, snapshot.ConfigHash(configAt(t, objects, ptr, pubKey)), "step %d", step)
 	}
 }
+
+func TestParseSchedule(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		every, ratio, age string
+		n                 int
+		r                 float64
+		d                 time.Duration
+		bad               bool
+	}{
+		{"", "", "", 0, 0, 0, false},
+		{"8", "0.5", "1h", 8, 0.5, time.Hour, false},
+		{"0", "", "", 0, 0, 0, true},
+		{"18", "", "", 0, 0, 0, true},
+		{"x", "", "", 0, 0, 0, true},
+		{"", "-1", "", 0, 0, 0, true},
+		{"", "NaN", "", 0, 0, 0, true},
+		{"", "", "-1h", 0, 0, 0, true},
+		{"", "", "soon", 0, 0, 0, true},
+	}
+	for _, tt := range tests {
+		n, r, d, err := publisher.ParseSchedule(tt.every, tt.ratio, tt.age)
+		if tt.bad {
+			require.Error(t, err, "%q %q %q", tt.every, tt.ratio, tt.age)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, []any{tt.n, tt.r, tt.d}, []any{n, r, d})
+	}
+}

@@ -3,7 +3,10 @@ package publisher
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/skyport-gw/skyport/internal/delta"
@@ -131,4 +134,27 @@ func (p *Publisher) compactTo(ctx context.Context, cur snapshot.Pointer, etag st
 	p.opts.Logger.InfoContext(ctx, "delta chain replaced by a full snapshot", "revision", cur.Revision, "full", cur.Full,
 		"chain", len(cur.Chain), "key", ptr.Key)
 	return nil
+}
+
+// ParseSchedule reads the full-snapshot schedule from its environment
+// form (SKYPORT_FULL_EVERY, SKYPORT_FULL_RATIO, SKYPORT_FULL_MAX_AGE): a
+// count of publications (1 to snapshot.MaxChain+1), a positive fraction
+// and a Go duration; an empty value keeps the default.
+func ParseSchedule(every, ratio, maxAge string) (n int, r float64, age time.Duration, err error) {
+	if every != "" {
+		if n, err = strconv.Atoi(every); err != nil || n < 1 || n > snapshot.MaxChain+1 {
+			return 0, 0, 0, fmt.Errorf("full snapshot every %q publications: want 1 to %d", every, snapshot.MaxChain+1)
+		}
+	}
+	if ratio != "" {
+		if r, err = strconv.ParseFloat(ratio, 64); err != nil || !(r > 0) || math.IsInf(r, 0) {
+			return 0, 0, 0, fmt.Errorf("full snapshot ratio %q: want a positive number", ratio)
+		}
+	}
+	if maxAge != "" {
+		if age, err = time.ParseDuration(maxAge); err != nil || age <= 0 {
+			return 0, 0, 0, fmt.Errorf("full snapshot max age %q: want a positive duration", maxAge)
+		}
+	}
+	return n, r, age, nil
 }
