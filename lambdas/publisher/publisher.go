@@ -147,9 +147,10 @@ type Options struct {
 	// full snapshot only.
 	NoDeltas bool
 	// FullEvery, FullRatio and FullMaxAge schedule full snapshots (see
-	// Schedule); between them a revision is published as a delta
-	// chained after the last full snapshot. Zero values take the
-	// defaults (DefaultFullEvery, DefaultFullRatio, DefaultFullMaxAge).
+	// DefaultFullEvery); between them a revision is published as a
+	// delta chained after the last full snapshot. Zero values take the
+	// defaults; FullEvery is at most snapshot.MaxChain+1, and 1 seals
+	// every revision whole.
 	FullEvery  int
 	FullRatio  float64
 	FullMaxAge time.Duration
