@@ -16,14 +16,15 @@ import (
 	"github.com/skyport-gw/skyport/bench/scale"
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/declarative"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 // BenchmarkDataPlaneMemory applies a generated configuration as a data
-// plane receives it (a sealed snapshot: verify, decode, compile, swap),
-// drops everything but the running configuration, hands the freed memory
-// back as `skyport dp` does after an apply, and reports the process's
+// plane receives it (a sealed snapshot: verify, decode, pack, compile,
+// swap), drops everything but the running configuration, hands the freed
+// memory back as `skyport dp` does after an apply, and reports the process's
 // resident memory and the heap in use. One iteration per size is what it
 // measures: run it with -benchtime 1x.
 func BenchmarkDataPlaneMemory(b *testing.B) {
@@ -34,7 +35,7 @@ func BenchmarkDataPlaneMemory(b *testing.B) {
 			defer px.Close()
 			b.ResetTimer()
 			for range b.N {
-				doc, err := snapshot.Open(data, ptr, pub)
+				doc, err := dpsync.Standard{}.OpenSnapshot(data, ptr, pub)
 				if err != nil {
 					b.Fatal(err)
 				}
