@@ -34,7 +34,7 @@ func newTransport(svc *service) *http.Transport {
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     60 * time.Second,
 		TLSHandshakeTimeout: msDuration(svc.m.ConnectTimeout),
-		TLSClientConfig:     svc.tls.Clone(),
+		TLSClientConfig:     svc.tlsConfig(),
 		DisableCompression:  true,
 	}
 }
