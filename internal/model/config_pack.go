@@ -26,13 +26,62 @@ func (c *Config) Pack() {
 	for i := range v.NumField() {
 		p.list(v.Field(i))
 	}
-	// Refs name entities of other lists, packed or not yet when their
-	// list came first: point them at the ids, once every list is done.
+	p.resolve()
+}
+
+// resolve points every Ref at the id of the entity it names: refs name
+// entities of other lists, packed or not yet when their list came first,
+// so this waits until every list is done.
+func (p *packer) resolve() {
 	for _, r := range p.refs {
 		if id, ok := p.ids[r.ID]; ok {
 			r.ID = id
 		}
 	}
+	p.refs = nil
+}
+
+// Packer packs entities one at a time into the configuration it builds,
+// as Pack would have packed them there: for a stream decoder, which then
+// never holds the decoded entities and their packed copies together.
+type Packer struct {
+	p      packer
+	cfg    Config
+	chunks map[reflect.Type]reflect.Value // the current array of each entity type
+}
+
+// NewPacker returns a Packer with an empty configuration.
+func NewPacker() *Packer {
+	return &Packer{p: packer{ids: map[string]string{}}, chunks: map[reflect.Type]reflect.Value{}}
+}
+
+// Add packs e, a pointer to an entity nothing else holds, and appends
+// the packed copy to the configuration's list of its kind. Lists keep the
+// order entities are added in.
+func (k *Packer) Add(e Entity) {
+	v := reflect.ValueOf(e)
+	if v.IsNil() {
+		return
+	}
+	t := v.Type().Elem()
+	arr, ok := k.chunks[t]
+	if !ok || arr.Len() == arr.Cap() {
+		arr = reflect.MakeSlice(reflect.SliceOf(t), 0, packBlock/16)
+	}
+	arr = reflect.Append(arr, v.Elem())
+	k.chunks[t] = arr
+	dst := arr.Index(arr.Len() - 1)
+	k.p.value(dst)
+	packed := dst.Addr().Interface().(Entity)
+	k.p.ids[packed.Meta().ID] = packed.Meta().ID
+	k.cfg.Add(packed)
+}
+
+// Config points every Ref at the id of the entity it names, as Pack
+// does, and returns the configuration; the Packer is done.
+func (k *Packer) Config() *Config {
+	k.p.resolve()
+	return &k.cfg
 }
 
 // packBlock is the size of the shared blocks of bytes, strings and
