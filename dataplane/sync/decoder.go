@@ -29,15 +29,11 @@ type Standard struct{}
 
 var _ Decoder = Standard{}
 
-// OpenSnapshot implements Decoder: the configuration comes packed
-// (model.Config.Pack), the form a data plane keeps it in.
+// OpenSnapshot implements Decoder with snapshot.OpenPacked: the
+// configuration comes packed (model.Config.Pack), the form a data plane
+// keeps it in, decoded as a stream.
 func (Standard) OpenSnapshot(data []byte, p snapshot.Pointer, key ed25519.PublicKey) (*snapshot.Document, error) {
-	doc, err := snapshot.Open(data, p, key)
-	if err != nil {
-		return nil, err
-	}
-	doc.Config.Pack()
-	return doc, nil
+	return snapshot.OpenPacked(data, p, key)
 }
 
 // OpenDelta implements Decoder.

@@ -95,3 +95,21 @@ func TestConfigPackFieldsStayApart(t *testing.T) {
 	require.Empty(t, r1.Tags)
 	require.Nil(t, r2.Tags)
 }
+
+func TestPackerEqualsPack(t *testing.T) {
+	t.Parallel()
+	cfg := packFixture(t, 5000)
+	want, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	k := model.NewPacker()
+	cfg.Each(k.Add)
+	got := k.Config()
+	raw, err := json.Marshal(got)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(raw))
+	for i, cred := range got.KeyAuths {
+		require.Same(t, unsafe.StringData(got.Consumers[i].ID), unsafe.StringData(cred.Consumer.ID), "credential %d's consumer id", i)
+	}
+	// The packed entities are copies: the decoded ones can go.
+	require.NotSame(t, cfg.Consumers[0], got.Consumers[0])
+}
