@@ -193,7 +193,7 @@ func (s *Server) writeAccessLine(r *http.Request, ex *exchange, end time.Time, s
 	route, svc string, bytes int64, up, px time.Duration) {
 	bp := linePool.Get().(*[]byte)
 	b := append((*bp)[:0], `{"time":"`...)
-	b = end.AppendFormat(b, time.RFC3339Nano)
+	b = s.lineTime.appendTime(b, end)
 	b = append(b, `","level":"INFO","msg":"request","method":`...)
 	b = jsontext.AppendString(b, r.Method)
 	b = append(b, `,"path":`...)

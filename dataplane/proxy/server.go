@@ -95,6 +95,8 @@ type Server struct {
 	ports sync.Map
 	// conns numbers the client connections of its Frontends.
 	conns atomic.Uint64
+	// lineTime formats the access log lines' times.
+	lineTime lineTime
 
 	applyMu   sync.Mutex
 	cur       atomic.Pointer[compiled]
