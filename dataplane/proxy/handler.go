@@ -18,9 +18,9 @@ import (
 // exchange is one request's state, shared by the proxy's phases through
 // the request context.
 type exchange struct {
-	c       *compiled
-	svc     *service
-	match   *router.Match
+	c     *compiled
+	svc   *service
+	match *router.Match
 	// matched holds the router's answer (match points to it).
 	matched router.Match
 	pc      *plugin.Context
