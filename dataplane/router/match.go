@@ -108,8 +108,12 @@ func (s *search) result(m *Match, copyPath bool) bool {
 		return false
 	}
 	path := s.path
-	if copyPath && len(path) > 1 {
-		path = strings.Clone(path)
+	if copyPath {
+		if path == "/" {
+			path = "/" // the constant: no copy to make
+		} else {
+			path = strings.Clone(path)
+		}
 	}
 	*m = Match{Route: e.route, Service: e.service, Path: path}
 	switch {

@@ -15,8 +15,8 @@ import (
 // bytes in place: the method, host and path are not copied, and the
 // headers are read from the view's fields, not from a map. It writes the
 // answer into m and reports whether a route matched. The only allocations
-// are the matched path, copied into m.Path once normalization left it as
-// it came (paths of one byte excepted), and a regex route's captures.
+// are the matched path, copied into m.Path when normalization left it as
+// it came ("/" excepted), and a regex route's captures.
 func (r *Router) MatchRequest(req exchange.Request, port int, m *Match) bool {
 	path := req.Path()
 	s := search{method: view(req.Method()), header: fields{v: req.Header()}}

@@ -79,9 +79,9 @@ func match(t testing.TB, r *router.Router, in *router.Input) *router.Match {
 		for i := range v.path {
 			v.path[i] = '#'
 		}
-		if len(viewed.Path) > 1 {
-			require.Equal(t, m.Path, viewed.Path, "the match's path is its own")
-		}
+		require.Equal(t, m.Path, viewed.Path, "the match's path is its own")
+		require.Equal(t, m.Prefix, viewed.Prefix, "the match's prefix is its own")
+		require.Equal(t, m.Captures, viewed.Captures, "the match's captures are their own")
 	}
 	return m
 }
