@@ -13,7 +13,7 @@ const maxHits = 32
 type search struct {
 	method string
 	path   string // normalized
-	header fields
+	header reqFields
 	tls    bool
 	sni    string
 	port   int
@@ -49,7 +49,7 @@ func (s *search) try(slots []slot) bool {
 		if !e.matchFields(s) {
 			continue
 		}
-		if len(e.regexes) > 0 {
+		if e.more != nil && len(e.more.regexes) > 0 {
 			re := e.matchRegex(s.path)
 			if re < 0 {
 				continue
@@ -67,14 +67,18 @@ func (s *search) try(slots []slot) bool {
 // (net.protocol != "https" || tls.sni …) (kong/router/transform.lua,
 // get_expression).
 func (e *entry) matchFields(s *search) bool {
-	if len(e.methods) > 0 && !contains(e.methods, s.method) {
+	f := e.more
+	if f == nil {
+		return true
+	}
+	if len(f.methods) > 0 && !contains(f.methods, s.method) {
 		return false
 	}
-	if len(e.snis) > 0 && s.tls && !matchSNI(e.snis, s.sni) {
+	if len(f.snis) > 0 && s.tls && !matchSNI(f.snis, s.sni) {
 		return false
 	}
-	for i := range e.headers {
-		if !s.header.match(&e.headers[i]) {
+	for i := range f.headers {
+		if !s.header.match(&f.headers[i]) {
 			return false
 		}
 	}
@@ -82,7 +86,7 @@ func (e *entry) matchFields(s *search) bool {
 }
 
 func (e *entry) matchRegex(path string) int {
-	for i, re := range e.regexes {
+	for i, re := range e.regexes() {
 		if re.MatchString(path) {
 			return i
 		}
@@ -117,8 +121,8 @@ func (s *search) result(m *Match, copyPath bool) bool {
 	}
 	*m = Match{Route: e.route, Service: e.service, Path: path}
 	switch {
-	case len(e.regexes) > 0:
-		re := e.regexes[s.re]
+	case len(e.regexes()) > 0:
+		re := e.regexes()[s.re]
 		idx := re.FindStringSubmatchIndex(path)
 		m.Prefix = path[idx[0]:idx[1]]
 		m.Captures = make(map[string]string, len(idx)/2)

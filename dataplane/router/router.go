@@ -89,7 +89,7 @@ func (r *Router) Match(in *Input) *Match {
 // route matched and, unless the route's path is a regex (whose captures
 // are a map), does not allocate.
 func (r *Router) MatchInto(in *Input, m *Match) bool {
-	s := search{method: in.Method, path: Normalize(in.Path), header: fields{m: in.Header},
+	s := search{method: in.Method, path: Normalize(in.Path), header: reqFields{m: in.Header},
 		tls: in.TLS, sni: in.SNI}
 	r.lookup(&s, in.Host, in.Port)
 	return s.result(m, false)

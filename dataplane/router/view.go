@@ -19,7 +19,7 @@ import (
 // it came ("/" excepted), and a regex route's captures.
 func (r *Router) MatchRequest(req exchange.Request, port int, m *Match) bool {
 	path := req.Path()
-	s := search{method: view(req.Method()), header: fields{v: req.Header()}}
+	s := search{method: view(req.Method()), header: reqFields{v: req.Header()}}
 	s.path = Normalize(view(path))
 	// A path normalization left alone is still the request's bytes: the
 	// match keeps a copy of it.
@@ -75,16 +75,16 @@ type Header interface {
 	At(i int) (name, value []byte)
 }
 
-// fields is where a search reads the request's fields: net/http's map
+// reqFields is where a search reads the request's fields: net/http's map
 // (Input), or a view's list.
-type fields struct {
+type reqFields struct {
 	m http.Header
 	v Header
 }
 
 // match reports whether one of the request's fields named hm.name
 // satisfies hm.
-func (f *fields) match(hm *headerMatcher) bool {
+func (f *reqFields) match(hm *headerMatcher) bool {
 	if f.v == nil {
 		for _, g := range f.m[hm.name] {
 			if hm.matchValue(g) {
