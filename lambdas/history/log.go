@@ -319,8 +319,11 @@ func (l *Log) snapshotConfig(ctx context.Context, id snapshot.Identity, rev int6
 
 // Prune removes the records and snapshots of identity id past the
 // retention, newest being the newest revision, at most maxPruned a call,
-// and never the snapshot latest.json names (keep). It reports how many
-// revisions it removed.
+// and never the snapshot latest.json names (keep). A full snapshot that
+// a revision still within the retention is rebuilt from (its record's
+// Full) is kept, with the revisions after it, until no such revision is
+// left; the deltas of the revisions removed go with them. It reports how
+// many revisions it removed.
 func (l *Log) Prune(ctx context.Context, id snapshot.Identity, newest, keep int64) (int, error) {
 	revs, err := l.revisions(ctx, id)
 	if err != nil {
@@ -345,6 +348,25 @@ func (l *Log) Prune(ctx context.Context, id snapshot.Identity, newest, keep int6
 		}
 		gone = append(gone, rev)
 	}
+	if len(gone) == 0 {
+		return 0, nil
+	}
+	need, err := l.needed(ctx, id, revs[len(gone):], gone[len(gone)-1])
+	if err != nil {
+		return 0, err
+	}
+	// cut is the oldest revision kept: every delta below it is needed by
+	// no chain that is kept.
+	cut := keep
+	if len(revs) > len(gone) {
+		cut = min(cut, revs[len(gone)])
+	}
+	if need > 0 {
+		cut = min(cut, need)
+		for len(gone) > 0 && gone[len(gone)-1] >= need {
+			gone = gone[:len(gone)-1]
+		}
+	}
 	// The snapshot goes first: a record without one reads as expired.
 	for _, rev := range gone {
 		if err := l.objects.Delete(ctx, id.Key(rev)); err != nil {
@@ -354,7 +376,88 @@ func (l *Log) Prune(ctx context.Context, id snapshot.Identity, newest, keep int6
 			return 0, fmt.Errorf("deleting %s: %w", Key(id, rev), err)
 		}
 	}
+	if err := l.pruneDeltas(ctx, id, cut); err != nil {
+		return 0, err
+	}
 	return len(gone), nil
+}
+
+// needed returns the oldest full snapshot, at or below last, that a
+// revision of later (the records kept, ascending) is rebuilt from; 0 when
+// none is. A chain holds at most snapshot.MaxChain deltas and chains
+// follow one another, so the records after the first published full
+// one need nothing older.
+func (l *Log) needed(ctx context.Context, id snapshot.Identity, later []int64, last int64) (int64, error) {
+	var need int64
+	for i, rev := range later {
+		if i > 2*snapshot.MaxChain+2 {
+			break
+		}
+		rec, err := l.read(ctx, Key(id, rev))
+		if errors.Is(err, objstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if rec.State != StatePublished {
+			continue
+		}
+		if rec.Full == 0 || len(rec.Chain) == 0 {
+			break
+		}
+		if rec.Full <= last && (need == 0 || rec.Full < need) {
+			need = rec.Full
+		}
+	}
+	return need, nil
+}
+
+// maxPrunedDeltas bounds how many deltas one Prune removes.
+const maxPrunedDeltas = 4 * maxPruned
+
+// pruneDeltas removes identity id's deltas to revisions below cut.
+func (l *Log) pruneDeltas(ctx context.Context, id snapshot.Identity, cut int64) error {
+	p := deltaPrefix(id)
+	keys, err := l.objects.List(ctx, p)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", p, err)
+	}
+	n := 0
+	for _, k := range keys {
+		name := strings.TrimPrefix(k, p)
+		base, rev, ok := parseDeltaName(name)
+		if !ok || rev >= cut || k != snapshot.DeltaKey(id, base, rev) {
+			continue
+		}
+		if n == maxPrunedDeltas {
+			break
+		}
+		if err := l.objects.Delete(ctx, k); err != nil {
+			return fmt.Errorf("deleting %s: %w", k, err)
+		}
+		n++
+	}
+	return nil
+}
+
+// deltaPrefix is the directory of identity id's deltas.
+func deltaPrefix(id snapshot.Identity) string {
+	if id.IsZero() {
+		return "deltas/"
+	}
+	return fmt.Sprintf("deltas/%s/%d/", id.ClusterID, id.Epoch)
+}
+
+// parseDeltaName reads "<base, 20 digits>-<rev, 20 digits>.json.gz".
+func parseDeltaName(name string) (base, rev int64, ok bool) {
+	b, r, found := strings.Cut(strings.TrimSuffix(name, ".json.gz"), "-")
+	if !found || len(b) != 20 || len(r) != 20 || !strings.HasSuffix(name, ".json.gz") {
+		return 0, 0, false
+	}
+	base, err1 := strconv.ParseInt(b, 10, 64)
+	rev, err2 := strconv.ParseInt(r, 10, 64)
+	return base, rev, err1 == nil && err2 == nil
 }
 
 // Latest returns the pointer latest.json holds (bounded as data planes

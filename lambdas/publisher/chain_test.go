@@ -274,3 +274,56 @@ func TestParseSchedule(t *testing.T) {
 		require.Equal(t, []any{tt.n, tt.r, tt.d}, []any{n, r, d})
 	}
 }
+
+// TestPruneKeepsWhatChainsNeed: pruning the history keeps a full
+// snapshot, and the deltas after it, while a revision within the
+// retention is rebuilt from them, and removes them once none is.
+func TestPruneKeepsWhatChainsNeed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, priv := newKey(t)
+	objects := newDir(t)
+	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
+	t.Cleanup(func() { _ = st.Close() })
+	hist := history.New(objects, history.Retention{Revisions: 2}, nil)
+	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, History: hist, PruneHistory: true,
+		FullEvery: 4, FullRatio: 100, Logger: quiet()})
+	origin := store.Origin{RequestID: "test"}
+	publish := func(i int) snapshot.Pointer {
+		t.Helper()
+		_, err := st.Create(ctx, numberedService(i, "example.com"), origin)
+		require.NoError(t, err)
+		ptr, err := p.Publish(ctx)
+		require.NoError(t, err)
+		return ptr
+	}
+	for i := 1; i <= 9; i++ {
+		publish(i)
+	}
+	// Fulls at 1, 5 and 9; revision 8, within the retention, is chained
+	// after 5, whose record is past it.
+	id := testIDOf(t, st)
+	cfg, err := hist.Config(ctx, id, 8)
+	require.NoError(t, err, "a retained chained revision is rebuilt after pruning")
+	require.Len(t, cfg.Services, 8)
+	_, _, err = objects.Get(ctx, id.Key(1))
+	require.ErrorIs(t, err, objstore.ErrNotFound, "a full snapshot no chain needs is pruned")
+	_, _, err = objects.Get(ctx, snapshot.DeltaKey(id, 1, 2))
+	require.ErrorIs(t, err, objstore.ErrNotFound, "a delta no chain needs is pruned")
+	_, err = hist.Get(ctx, id, 6, 9)
+	require.ErrorIs(t, err, history.ErrExpired)
+
+	// Once no retained revision chains after 5, it goes with its deltas.
+	publish(10)
+	ptr := publish(11)
+	require.Equal(t, int64(9), ptr.Full)
+	cfg, err = hist.Config(ctx, id, 10)
+	require.NoError(t, err)
+	require.Len(t, cfg.Services, 10)
+	_, _, err = objects.Get(ctx, id.Key(5))
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+	_, _, err = objects.Get(ctx, snapshot.DeltaKey(id, 7, 8))
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+	_, _, err = objects.Get(ctx, snapshot.DeltaKey(id, 9, 10))
+	require.NoError(t, err)
+}
