@@ -108,9 +108,11 @@ func newData(s awscdk.Stack, p *Props) *data {
 				// Deltas are chained after a full snapshot in latest.json
 				// until the publisher seals the next full one (at most
 				// six hours by default, see docs/contracts.md), and
-				// rebuild a chained revision for the history as long as
-				// the full snapshot they follow is kept: they expire with
-				// superseded snapshots.
+				// rebuild a chained revision for the history: they expire
+				// with superseded snapshots, ChainMarginDays after the
+				// history records (Props.SupersededSnapshotDays), so a
+				// chained revision within the history finds its full
+				// snapshot and deltas.
 				Id:         jsii.String("expire-deltas"),
 				Prefix:     jsii.String(p.SnapshotPrefix + "/deltas/"),
 				Expiration: awscdk.Duration_Days(jsii.Number(p.SupersededSnapshotDays)),

@@ -32,7 +32,11 @@ type Props struct {
 	// SnapshotPrefix is the key prefix of snapshots in the bucket; default "cp".
 	SnapshotPrefix string
 	// SupersededSnapshotDays is how long a snapshot that is no longer the
-	// latest is kept; default HistoryMaxDays.
+	// latest, and a delta, are kept (counted from when they were written);
+	// default and least HistoryMaxDays+ChainMarginDays, so a revision
+	// within the history outlives neither the full snapshot nor the deltas
+	// it is rebuilt from (docs/contracts.md, "Full snapshots and delta
+	// chains").
 	SupersededSnapshotDays float64
 	// HistoryMaxRevisions and HistoryMaxDays bound the configuration
 	// history (GET /config/revisions, rollback): revisions past either
@@ -75,6 +79,13 @@ type DataPlaneProps struct {
 	TargetCPUPercent float64
 }
 
+// ChainMarginDays is how much longer than a history record the full
+// snapshot and the deltas a chained revision is rebuilt from are kept:
+// they are written at most the publisher's FullMaxAge (6 h by default,
+// SKYPORT_FULL_MAX_AGE) plus a reconciliation (a minute) before the
+// revision, so a day covers a FullMaxAge below 23 hours.
+const ChainMarginDays = 1
+
 func (p *Props) defaults() {
 	if p.AdminAuth == "" {
 		p.AdminAuth = AuthIAM
@@ -95,6 +106,6 @@ func (p *Props) defaults() {
 		p.HistoryMaxDays = 90
 	}
 	if p.SupersededSnapshotDays == 0 {
-		p.SupersededSnapshotDays = p.HistoryMaxDays
+		p.SupersededSnapshotDays = p.HistoryMaxDays + ChainMarginDays
 	}
 }

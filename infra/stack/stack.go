@@ -59,6 +59,10 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	if p.DataPlane != nil && p.DataPlane.Image == "" && p.DataPlane.ImageDir == "" {
 		return nil, fmt.Errorf("stack: DataPlane needs an Image or an ImageDir")
 	}
+	if p.SupersededSnapshotDays < p.HistoryMaxDays+ChainMarginDays {
+		return nil, fmt.Errorf("stack: SupersededSnapshotDays %g: want at least HistoryMaxDays+%d (%g), or a chained revision in the history outlives the snapshot it is rebuilt from",
+			p.SupersededSnapshotDays, ChainMarginDays, p.HistoryMaxDays+ChainMarginDays)
+	}
 	if p.RolloutPolicy != "" && !json.Valid([]byte(p.RolloutPolicy)) {
 		return nil, fmt.Errorf("stack: RolloutPolicy is not JSON")
 	}

@@ -434,3 +434,23 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestChainedRevisionsOutliveNoObject: superseded snapshots and deltas
+// expire after the history records, by ChainMarginDays, so a chained
+// revision within the history is rebuilt; a shorter expiry is refused.
+func TestChainedRevisionsOutliveNoObject(t *testing.T) {
+	tpl, _ := synth(t, stack.AuthIAM)
+	for _, rule := range []map[string]any{
+		{"Id": "expire-history-records", "ExpirationInDays": 90},
+		{"Id": "expire-superseded-snapshots", "ExpirationInDays": 90 + stack.ChainMarginDays},
+		{"Id": "expire-deltas", "ExpirationInDays": 90 + stack.ChainMarginDays},
+	} {
+		tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), props(map[string]any{
+			"LifecycleConfiguration": like(map[string]any{"Rules": assertions.Match_ArrayWith(&[]any{like(rule)})}),
+		}))
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	if _, err := stack.New(app, "Bad", &stack.Props{LambdaDir: lambdaDir(t), HistoryMaxDays: 30, SupersededSnapshotDays: 30}); err == nil {
+		t.Fatal("superseded snapshots expiring with the history records were accepted")
+	}
+}
