@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/cluster"
 	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/keygen"
+	"github.com/skyport-gw/skyport/lambdas/publisher"
 )
 
 // localOptions are the settings of "skyport local" (docs/contracts.md, "skyport local").
@@ -50,6 +52,10 @@ type localOptions struct {
 	// History is the retention of the configuration history.
 	HistoryMaxRevisions int
 	HistoryMaxAge       time.Duration
+	// Full* schedule the publisher's full snapshots (publisher.Options).
+	FullEvery  int
+	FullRatio  float64
+	FullMaxAge time.Duration
 	// RolloutPolicy is a JSON file: the staged rollout's policy when none
 	// is set through the Admin API.
 	RolloutPolicy string
@@ -77,6 +83,9 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.ClusterMaxNodes, "cluster-max-nodes", cluster.DefaultNodeLimit, "data-plane rows the cluster token may create (a node unseen for 15 minutes gives its place up)")
 	fs.IntVar(&o.HistoryMaxRevisions, "history-max-revisions", history.DefaultRetentionRevisions, "configuration history: revisions kept (older ones answer 410)")
 	fs.DurationVar(&o.HistoryMaxAge, "history-max-age", history.DefaultRetentionAge, "configuration history: how long a revision is kept (older ones answer 410)")
+	fs.IntVar(&o.FullEvery, "full-every", publisher.DefaultFullEvery, fmt.Sprintf("publisher: a full snapshot at least every N publications, deltas chained between (1 to %d; 1 seals every revision whole)", snapshot.MaxChain+1))
+	fs.Float64Var(&o.FullRatio, "full-ratio", publisher.DefaultFullRatio, "publisher: a full snapshot when the chain's deltas would weigh more than this fraction of the last one")
+	fs.DurationVar(&o.FullMaxAge, "full-max-age", publisher.DefaultFullMaxAge, "publisher: a full snapshot when the last one is older than this")
 	fs.StringVar(&o.RolloutPolicy, "rollout-policy", "", "a JSON file: the staged rollout's policy (waves, halt conditions) when none is set with PUT /config/rollout-policy")
 	fs.StringVar(&o.dp.ProxyListen, "proxy-listen", "0.0.0.0:8000", "built-in data plane: HTTP proxy listen address")
 	fs.StringVar(&o.dp.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "built-in data plane: HTTPS proxy listen address (empty disables)")
@@ -111,6 +120,12 @@ func (o *localOptions) check() error {
 		return fmt.Errorf("--history-max-revisions %d: want 1 or more", o.HistoryMaxRevisions)
 	case o.HistoryMaxAge <= 0:
 		return fmt.Errorf("--history-max-age %s: want a positive duration", o.HistoryMaxAge)
+	case o.FullEvery < 1 || o.FullEvery > snapshot.MaxChain+1:
+		return fmt.Errorf("--full-every %d: want 1 to %d", o.FullEvery, snapshot.MaxChain+1)
+	case !(o.FullRatio > 0) || math.IsInf(o.FullRatio, 0):
+		return fmt.Errorf("--full-ratio %g: want a positive number", o.FullRatio)
+	case o.FullMaxAge <= 0:
+		return fmt.Errorf("--full-max-age %s: want a positive duration", o.FullMaxAge)
 	case o.ClusterToken == "" && !isLoopback(o.ClusterListen):
 		return fmt.Errorf("--cluster-listen %s is not a loopback address: set --cluster-token (or SKYPORT_CLUSTER_TOKEN)", o.ClusterListen)
 	}

@@ -129,6 +129,7 @@ func buildControlPlane(ctx context.Context, o *localOptions, cl *clusterListener
 		Connections: b.registry, Presigner: b.presigner, History: hist, PruneHistory: true,
 		Validator: preflight.New(), OnRefused: func(int64, error) { refused.Inc() }, Rollout: rollouts, Logger: log.With("component", "publisher"),
 		MinInterval: publisher.DefaultMinInterval,
+		FullEvery:   o.FullEvery, FullRatio: o.FullRatio, FullMaxAge: o.FullMaxAge,
 	})
 	importer := imports.NewWorker(imports.NewRunner(imports.RunnerOptions{
 		Objects: b.objects, Store: b.store, Logger: log.With("component", "import"),

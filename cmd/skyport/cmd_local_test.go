@@ -60,6 +60,13 @@ func TestLocalOptionsCheck(t *testing.T) {
 		{desc: "bad status address", args: []string{"--status-listen", ""}, wantErr: "--status-listen"},
 		{desc: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
 		{desc: "empty access log", args: []string{"--access-log", ""}, wantErr: "--access-log"},
+		{desc: "full snapshot schedule", args: []string{"--full-every", "1", "--full-ratio", "0.5", "--full-max-age", "1h"}},
+		{desc: "full snapshot every 0", args: []string{"--full-every", "0"}, wantErr: "--full-every 0: want 1 to 17"},
+		{desc: "full snapshot every 18", args: []string{"--full-every", "18"}, wantErr: "--full-every 18"},
+		{desc: "negative full ratio", args: []string{"--full-ratio", "-1"}, wantErr: "--full-ratio -1: want a positive number"},
+		{desc: "NaN full ratio", args: []string{"--full-ratio", "NaN"}, wantErr: "--full-ratio"},
+		{desc: "infinite full ratio", args: []string{"--full-ratio", "+Inf"}, wantErr: "--full-ratio"},
+		{desc: "zero full max age", args: []string{"--full-max-age", "0s"}, wantErr: "--full-max-age 0s: want a positive duration"},
 		{desc: "boolean access log", args: []string{"--access-log=false"}, wantErr: "no longer a boolean"},
 	}
 	for _, tt := range tests {
