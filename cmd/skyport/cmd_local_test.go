@@ -30,6 +30,7 @@ import (
 
 	"github.com/skyport-gw/skyport/internal/freeport"
 	"github.com/skyport-gw/skyport/internal/motoserver"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
 func TestLocalOptionsCheck(t *testing.T) {
@@ -460,4 +461,31 @@ func requireOneLinePerEvent(t *testing.T, logs string) {
 	for rev, n := range applied {
 		require.Equal(t, 1, n, "revision %v logged %d times", rev, n)
 	}
+}
+
+// TestLocalFullSchedule: --full-every and --full-ratio reach the
+// publisher: with a ratio no delta reaches (the default 0.25 seals each
+// of these small revisions whole), revisions are chained after a full
+// snapshot until the chain would hold --full-every deltas.
+func TestLocalFullSchedule(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startLocal(t, buildSkyport(t), nil, "--data-dir", dir, "--dp=false", "--full-every", "3", "--full-ratio", "1000")
+	latest := func() snapshot.Pointer {
+		var ptr snapshot.Pointer
+		data, err := os.ReadFile(filepath.Join(dir, "snapshots", snapshot.LatestKey))
+		if err == nil {
+			_ = json.Unmarshal(data, &ptr)
+		}
+		return ptr
+	}
+	var chained []bool
+	for i := 1; i <= 4; i++ {
+		before := latest().Revision
+		adminPost(t, p, "/services", fmt.Sprintf(`{"name":"s%d","url":"http://127.0.0.1:1"}`, i))
+		eventually(t, "the write is published", func() bool { return latest().Revision > before })
+		chained = append(chained, latest().Full != 0)
+	}
+	require.Equal(t, []bool{false, true, true, false}, chained, "full-every 3: a full snapshot, two deltas chained, then a full snapshot")
+	p.stop(t)
 }
