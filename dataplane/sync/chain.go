@@ -142,13 +142,15 @@ func (c *Client) cacheChain(ctx context.Context, j job, v verdict, full []byte, 
 		return
 	}
 	var err error
-	if full != nil {
-		save := c.cfg.Cache.Save
-		if v == newEpoch || v == adopt {
-			save = c.cfg.Cache.Replace
-		}
-		err = saveChain(save, full, j.ptr.FullPointer(), links, c.cfg.Cache)
-	} else {
+	switch {
+	case full != nil && (v == newEpoch || v == adopt):
+		err = replaceChain(c.cfg.Cache, full, j.ptr.FullPointer(), links)
+	case full != nil:
+		// The full snapshot may be older than the mark (this data plane
+		// ran a revision of the chain, and reached the new one again
+		// from the full snapshot): the chain's end is not.
+		err = c.cfg.Cache.SaveChain(full, j.ptr.FullPointer(), cacheDeltas(links))
+	default:
 		for _, lk := range links {
 			if err = c.cfg.Cache.AppendDelta(lk.data, lk.ptr); err != nil {
 				break
@@ -167,9 +169,19 @@ func (c *Client) cacheChain(ctx context.Context, j job, v verdict, full []byte, 
 	c.state.setCache(cacheOK, nil)
 }
 
-// saveChain saves a full snapshot with save, then appends the chain.
-func saveChain(save func([]byte, snapshot.Pointer) error, full []byte, fp snapshot.Pointer, links []link, cc *cache.Cache) error {
-	if err := save(full, fp); err != nil {
+// cacheDeltas returns links as the cache saves them.
+func cacheDeltas(links []link) []cache.Delta {
+	out := make([]cache.Delta, len(links))
+	for i, lk := range links {
+		out[i] = cache.Delta{Data: lk.data, Pointer: lk.ptr}
+	}
+	return out
+}
+
+// replaceChain replaces the cache's mark with a full snapshot of another
+// identity, then appends the chain.
+func replaceChain(cc *cache.Cache, full []byte, fp snapshot.Pointer, links []link) error {
+	if err := cc.Replace(full, fp); err != nil {
 		return err
 	}
 	for _, lk := range links {
@@ -208,5 +220,5 @@ func (c *Client) cacheFullChain(ctx context.Context, j job) error {
 		links = append(links, lk)
 		cfg, digest, rev = next, nextDigest, lk.ptr.Revision
 	}
-	return saveChain(c.cfg.Cache.Save, data, fp, links, c.cfg.Cache)
+	return c.cfg.Cache.SaveChain(data, fp, cacheDeltas(links))
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"path/filepath"
+	stdsync "sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -184,4 +186,78 @@ func TestChainFromFallback(t *testing.T) {
 	run(t, c2)
 	runs(t, b, 7, p.cfgs[7])
 	require.Equal(t, dpsync.SourceCache, c2.SyncState().Source)
+}
+
+// failOnce is an object store whose next read of a key set with fail
+// fails once.
+type failOnce struct {
+	objstore.Store
+	mu   stdsync.Mutex
+	keys map[string]bool
+}
+
+func (f *failOnce) fail(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keys[key] = true
+}
+
+func (f *failOnce) Get(ctx context.Context, key string) ([]byte, string, error) {
+	f.mu.Lock()
+	failing := f.keys[key]
+	delete(f.keys, key)
+	f.mu.Unlock()
+	if failing {
+		return nil, "", errors.New("connection reset")
+	}
+	return f.Store.Get(ctx, key)
+}
+
+// TestChainCachedFromOlderFull: a data plane running a revision of a
+// chain whose rest it cannot apply from there (a delta's read failed)
+// reaches the new revision from the full snapshot, older than the
+// cache's mark, and the whole chain; the cache then holds them, its mark
+// at the new revision.
+func TestChainCachedFromOlderFull(t *testing.T) {
+	t.Parallel()
+	cacheDir := t.TempDir()
+	var pub ed25519.PublicKey
+	var store *failOnce
+	c, a, p, send, _ := deltaClient(t, func(cfg *dpsync.Config) {
+		pub, cfg.Cache = cfg.VerifyKey, cache.New(cacheDir, cfg.VerifyKey)
+		store = &failOnce{Store: cfg.Fallback, keys: map[string]bool{}}
+		cfg.Fallback = store
+	})
+	send(p.put(t, 0, 1, services("a.local"), nil))
+	runs(t, a, 1, p.cfgs[1])
+	_, n := p.putChain(t, 1, []int64{2, 3}, []*model.Config{services("a.local", "b.local"), services("a.local", "b.local", "c.local")}, 0, nil)
+	send(n)
+	runs(t, a, 3, p.cfgs[3])
+	mark := func() int64 {
+		m, err := cache.New(cacheDir, pub).Mark()
+		require.NoError(t, err)
+		return m.Revision
+	}
+	require.Eventually(t, func() bool { return mark() == 3 }, waitFor, tick)
+
+	ptr, n := p.putChain(t, 1, []int64{2, 3, 4}, []*model.Config{p.cfgs[2], p.cfgs[3], services("d.local", "b.local", "c.local")}, 0, nil)
+	n.Delta = nil
+	store.fail(ptr.Chain[2].Key)
+	send(n)
+	runs(t, a, 4, p.cfgs[4])
+	require.Eventually(t, func() bool { return mark() == 4 }, waitFor, tick, "the cache holds the revision run")
+	require.Empty(t, c.SyncState().CacheError)
+	doc, cached, err := cache.New(cacheDir, pub).Load()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), cached.Revision)
+	docs, err := cache.New(cacheDir, pub).Deltas(cached)
+	require.NoError(t, err)
+	cfg, rev := &doc.Config, cached.Revision
+	for _, d := range docs {
+		cfg, err = delta.Apply(cfg, rev, d)
+		require.NoError(t, err)
+		rev = d.Revision
+	}
+	require.Equal(t, int64(4), rev)
+	require.Equal(t, snapshot.ConfigHash(p.cfgs[4]), snapshot.ConfigHash(cfg))
 }

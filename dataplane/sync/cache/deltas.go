@@ -167,3 +167,70 @@ func (c *Cache) pointer() (snapshot.Pointer, error) {
 	}
 	return p, p.Check()
 }
+
+// Delta is one delta of a chain to save: its stored bytes and pointer.
+type Delta struct {
+	Data    []byte
+	Pointer delta.Pointer
+}
+
+// SaveChain stores a full snapshot and the chain of deltas that takes it
+// to a revision, as Save then AppendDelta each would, except that the
+// snapshot may be older than the mark as long as the chain's end is not
+// (a data plane that reached its revision again from the full snapshot
+// of a chain it ran a revision of): the cache then boots the chain's end.
+// The snapshot is written, then the chain, then the mark moves to the
+// chain's end; a crash in between leaves the previous cache, or one Load
+// refuses (a snapshot behind the mark).
+func (c *Cache) SaveChain(data []byte, p snapshot.Pointer, chain []Delta) error {
+	if len(chain) == 0 {
+		return c.Save(data, p)
+	}
+	if err := p.Check(); err != nil {
+		return fmt.Errorf("caching snapshot: %w", err)
+	}
+	if int64(len(data)) != p.Size {
+		return fmt.Errorf("caching snapshot: %w: %d bytes, expected %d", snapshot.ErrSize, len(data), p.Size)
+	}
+	links := make([]link, 0, len(chain))
+	end, size := p.Revision, int64(0)
+	for _, d := range chain {
+		if err := d.Pointer.Check(); err != nil {
+			return fmt.Errorf("caching delta: %w", err)
+		}
+		if int64(len(d.Data)) != d.Pointer.Size {
+			return fmt.Errorf("caching delta: %w: %d bytes, expected %d", snapshot.ErrSize, len(d.Data), d.Pointer.Size)
+		}
+		if d.Pointer.Identity() != p.Identity() || d.Pointer.Base != end {
+			return fmt.Errorf("caching delta %d→%d: %w (chain at %d of %s)", d.Pointer.Base, d.Pointer.Revision, ErrChainGap, end, p.Identity())
+		}
+		end, size = d.Pointer.Revision, size+d.Pointer.Size
+		links = append(links, link{Pointer: d.Pointer, Data: d.Data})
+	}
+	if len(links) > MaxChain || size > MaxChainBytes {
+		return fmt.Errorf("caching %d deltas after revision %d: %w", len(links), p.Revision, ErrChainFull)
+	}
+	last := chain[len(chain)-1].Pointer
+	reach := p
+	reach.Revision, reach.SHA256 = last.Revision, last.SHA256
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
+		return fmt.Errorf("creating cache directory: %w", err)
+	}
+	if err := checkDir(c.dir); err != nil {
+		return err
+	}
+	if m, err := c.mark(); err == nil && m.behind(reach) {
+		return fmt.Errorf("caching revision %d: %w: revision %d of %s, applied %d of %s", last.Revision, ErrStale, reach.Revision, reach.Identity(), m.Revision, m.Identity())
+	}
+	raw, err := json.Marshal(links)
+	if err != nil {
+		return fmt.Errorf("encoding cached deltas: %w", err)
+	}
+	if err := c.write(data, p); err != nil {
+		return err
+	}
+	if err := snapshot.WriteFileAtomic(filepath.Join(c.dir, DeltaFile), raw, fileMode); err != nil {
+		return fmt.Errorf("caching deltas: %w", err)
+	}
+	return c.advanceDelta(last)
+}

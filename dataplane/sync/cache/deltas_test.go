@@ -115,3 +115,43 @@ func TestDeltaChain(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, rev, lp.Revision)
 }
+
+// TestSaveChain: a full snapshot older than the mark is saved with the
+// chain that takes it to the mark or past it, not with one that ends
+// before it or does not continue it.
+func TestSaveChain(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	c := cache.New(filepath.Join(t.TempDir(), "dp"), pub)
+	full, fp, err := snapshot.Seal(&snapshot.Document{Revision: 3, Config: *hosted(3)}, priv, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, c.Save(full, fp))
+	d4, p4 := sealDelta(t, priv, 3, 4)
+	d5, p5 := sealDelta(t, priv, 4, 5)
+	require.NoError(t, c.AppendDelta(d4, p4))
+	require.NoError(t, c.AppendDelta(d5, p5))
+	require.ErrorIs(t, c.Save(full, fp), cache.ErrStale, "the full snapshot alone is behind the mark")
+
+	require.ErrorIs(t, c.SaveChain(full, fp, []cache.Delta{{Data: d4, Pointer: p4}}), cache.ErrStale, "a chain ending before the mark")
+	require.ErrorIs(t, c.SaveChain(full, fp, []cache.Delta{{Data: d5, Pointer: p5}}), cache.ErrChainGap)
+	d6, p6 := sealDelta(t, priv, 5, 6)
+	require.NoError(t, c.SaveChain(full, fp, []cache.Delta{{Data: d4, Pointer: p4}, {Data: d5, Pointer: p5}, {Data: d6, Pointer: p6}}))
+
+	m, err := c.Mark()
+	require.NoError(t, err)
+	require.EqualValues(t, 6, m.Revision)
+	doc, lp, err := c.Load()
+	require.NoError(t, err)
+	require.EqualValues(t, 3, lp.Revision)
+	docs, err := c.Deltas(lp)
+	require.NoError(t, err)
+	cfg, rev := &doc.Config, lp.Revision
+	for _, d := range docs {
+		cfg, err = delta.Apply(cfg, rev, d)
+		require.NoError(t, err)
+		rev = d.Revision
+	}
+	require.EqualValues(t, 6, rev)
+	require.Equal(t, snapshot.ConfigHash(hosted(6)), snapshot.ConfigHash(cfg))
+}
