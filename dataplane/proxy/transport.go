@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
@@ -74,22 +76,95 @@ func msDuration(n int) time.Duration {
 	return time.Duration(n) * time.Millisecond
 }
 
-// timeoutConn sets a deadline before every read and write.
+// timeoutConn fails a read when nothing arrives within the read timeout
+// of its start, and a write when nothing can be sent within the write
+// timeout: nginx's proxy_read_timeout and proxy_send_timeout, between two
+// successive reads or writes. The connection's deadline is not set before
+// every call, which costs a timer update each time: it is set when it has
+// passed, and when it expires during a call that has not waited its full
+// timeout, it is moved to that call's start plus the timeout and the call
+// goes on. A deadline set from outside (SetDeadline and the like) ends
+// the call in progress as it would on the bare connection.
 type timeoutConn struct {
 	net.Conn
 	read, write time.Duration
+	// rdl and wdl are the deadlines last set by Read and Write; each is
+	// used by one goroutine at a time, as the connection's reads and
+	// writes are.
+	rdl, wdl time.Time
+	// set counts the deadlines set from outside; rgen and wgen are its
+	// value when Read and Write last set theirs.
+	set        atomic.Uint32
+	rgen, wgen uint32
 }
 
 // Read fails when nothing arrives within the read timeout.
 func (c *timeoutConn) Read(b []byte) (int, error) {
-	_ = c.Conn.SetReadDeadline(time.Now().Add(c.read))
-	return c.Conn.Read(b)
+	start, gen := time.Now(), c.set.Load()
+	if !start.Before(c.rdl) || gen != c.rgen {
+		c.rdl, c.rgen = start.Add(c.read), gen
+		_ = c.Conn.SetReadDeadline(c.rdl)
+	}
+	for {
+		n, err := c.Conn.Read(b)
+		if n > 0 || err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || c.set.Load() != gen {
+			return n, err
+		}
+		due := start.Add(c.read)
+		if !time.Now().Before(due) {
+			return n, err
+		}
+		c.rdl = due
+		_ = c.Conn.SetReadDeadline(due)
+	}
 }
 
-// Write fails when nothing can be sent within the write timeout.
+// Write fails when nothing can be sent within the write timeout of the
+// last progress.
 func (c *timeoutConn) Write(b []byte) (int, error) {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.write))
-	return c.Conn.Write(b)
+	start, gen := time.Now(), c.set.Load()
+	if !start.Before(c.wdl) || gen != c.wgen {
+		c.wdl, c.wgen = start.Add(c.write), gen
+		_ = c.Conn.SetWriteDeadline(c.wdl)
+	}
+	written := 0
+	for {
+		n, err := c.Conn.Write(b[written:])
+		written += n
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || c.set.Load() != gen {
+			return written, err
+		}
+		if n > 0 {
+			// Progress: the timeout runs again from here.
+			start = time.Now()
+		}
+		due := start.Add(c.write)
+		if !time.Now().Before(due) {
+			return written, err
+		}
+		c.wdl = due
+		_ = c.Conn.SetWriteDeadline(due)
+	}
+}
+
+// SetDeadline sets the connection's deadlines; a call in progress ends
+// at them.
+func (c *timeoutConn) SetDeadline(t time.Time) error {
+	c.set.Add(1)
+	return c.Conn.SetDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline; a read in progress ends at it.
+func (c *timeoutConn) SetReadDeadline(t time.Time) error {
+	c.set.Add(1)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the write deadline; a write in progress ends at
+// it.
+func (c *timeoutConn) SetWriteDeadline(t time.Time) error {
+	c.set.Add(1)
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // RoundTrip sends one upstream request: it picks a target (for a service
