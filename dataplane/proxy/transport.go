@@ -234,11 +234,17 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // retryable applies nginx's proxy_next_upstream "error timeout", which
 // Kong's retries ride on: a failed connection is retried; an error or a
-// timeout before the response headers is retried for idempotent methods
+// timeout before the response headers (not a response head that is
+// invalid or too big) is retried for idempotent methods
 // without a body (nginx does not resend a non-idempotent request once it
 // was sent; a streamed body cannot be replayed).
 func retryable(req *http.Request, err error, body *onceBody) bool {
 	if req.Context().Err() != nil || errors.Is(err, upstream.ErrResolve) {
+		return false
+	}
+	var bad *badResponse
+	if errors.As(err, &bad) || errors.Is(err, errHeadTooBig) {
+		// nginx's invalid_header, which is not in Kong's "error timeout".
 		return false
 	}
 	if isDialError(err) {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // rawUpstream answers every request it reads with answer's bytes, then
@@ -246,4 +248,42 @@ func TestUpstreamStaleConnections(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode, e.Body)
 		assert.Equal(t, "ok", e.Body)
 	}
+}
+
+// TestUpstreamInvalidResponseNotRetried: an invalid response head is
+// nginx's invalid_header, outside Kong's "error timeout": answered 502
+// without another attempt, whatever the service's retries.
+func TestUpstreamInvalidResponseNotRetried(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				requests.Add(1)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+			}()
+		}
+	}()
+	host, p, err := net.SplitHostPort(ln.Addr().String())
+	require.NoError(t, err)
+	port, err := net.LookupPort("tcp", p)
+	require.NoError(t, err)
+	svc := service("s", host, port, "")
+	svc.Retries = 3
+	_, front := newProxy(t, &model.Config{Services: []*model.Service{svc},
+		Routes: []*model.Route{route("r", "s", "/")}})
+	res, _ := get(t, front, "/")
+	assert.Equal(t, http.StatusBadGateway, res.StatusCode)
+	assert.Equal(t, int64(1), requests.Load())
 }
