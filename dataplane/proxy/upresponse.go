@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -214,7 +215,7 @@ func parseField(field string) (key, value string, err error) {
 }
 
 // validText reports whether v holds no control characters but tabs.
-func validText(v string) bool {
+func validText[T string | []byte](v T) bool {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false
@@ -284,6 +285,10 @@ func (b *h1Body) readChunked(p []byte) (int, error) {
 	for n < len(p) {
 		if b.left == 0 {
 			if b.chunkEnd {
+				if n > 0 && br.Buffered() < 2 {
+					// Return what is read rather than wait for the CRLF.
+					return n, nil
+				}
 				if err := b.readCRLF(); err != nil {
 					return n, err
 				}
@@ -328,7 +333,7 @@ func (b *h1Body) readChunked(p []byte) (int, error) {
 // lineBuffered reports whether a whole line is in br's buffer.
 func lineBuffered(br *bufio.Reader) bool {
 	buf, _ := br.Peek(br.Buffered())
-	return strings.IndexByte(string(buf), '\n') >= 0
+	return bytes.IndexByte(buf, '\n') >= 0
 }
 
 // readCRLF reads the line end after a chunk's data.
@@ -363,8 +368,8 @@ func (b *h1Body) readChunkSize() (int64, error) {
 	if len(line) > 0 && line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]
 	}
-	if i := strings.IndexByte(string(line), ';'); i >= 0 {
-		if !validText(string(line[i:])) {
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
+		if !validText(line[i:]) {
 			return 0, malformed("chunk extension")
 		}
 		line = line[:i]
