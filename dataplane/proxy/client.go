@@ -36,8 +36,10 @@ type h1Client struct {
 // is built in wbuf and written at once; a response head is read into
 // head, ends marking its lines (see readHead).
 type h1Conn struct {
-	addr  string
-	conn  net.Conn
+	addr string
+	conn net.Conn
+	// tc is conn when it is a timeoutConn.
+	tc    *timeoutConn
 	br    *bufio.Reader
 	wbuf  []byte
 	head  []byte
@@ -79,10 +81,19 @@ func (c *h1Client) takes(req *http.Request) bool {
 func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	addr := req.URL.Host
+	// The time the attempt started, when the proxy took it: a clock
+	// read costs a few hundred nanoseconds on some virtual machines.
+	var now time.Time
+	if ex := exchangeFrom(ctx); ex != nil {
+		now = ex.sent
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
 	for attempt := 0; ; attempt++ {
 		var pc *h1Conn
 		if attempt < maxReuseAttempts {
-			pc = c.get(addr)
+			pc = c.get(addr, now)
 		}
 		reused := pc != nil
 		if pc == nil {
@@ -90,6 +101,9 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 			if pc, err = c.connect(ctx, addr); err != nil {
 				return nil, err
 			}
+		}
+		if pc.tc != nil {
+			pc.tc.begin(now)
 		}
 		res, err := c.exchange(ctx, pc, req, reused)
 		if errors.Is(err, errClosedIdle) {
@@ -105,7 +119,8 @@ func (c *h1Client) connect(ctx context.Context, addr string) (*h1Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &h1Conn{addr: addr, conn: conn, br: bufio.NewReaderSize(conn, 4096)}, nil
+	tc, _ := conn.(*timeoutConn)
+	return &h1Conn{addr: addr, conn: conn, tc: tc, br: bufio.NewReaderSize(conn, 4096)}, nil
 }
 
 // exchange writes req on pc and reads the response headers. A failure
@@ -191,8 +206,8 @@ func closedIdle(err error, reused, peeked bool) error {
 }
 
 // get takes the most recently used idle connection to addr, closing those
-// idle for too long; nil when none.
-func (c *h1Client) get(addr string) *h1Conn {
+// idle for too long at now; nil when none.
+func (c *h1Client) get(addr string, now time.Time) *h1Conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	list := c.idle[addr]
@@ -200,7 +215,7 @@ func (c *h1Client) get(addr string) *h1Conn {
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
 		list = list[:len(list)-1]
-		if time.Since(pc.since) < c.idleTime {
+		if now.Sub(pc.since) < c.idleTime {
 			c.idle[addr] = list
 			return pc
 		}
@@ -219,6 +234,9 @@ func (c *h1Client) put(pc *h1Conn) {
 		return
 	}
 	pc.since = time.Now()
+	if pc.tc != nil {
+		pc.since = pc.tc.last()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	list := c.idle[pc.addr]

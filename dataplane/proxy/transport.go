@@ -96,11 +96,30 @@ type timeoutConn struct {
 	// value when Read and Write last set theirs.
 	set        atomic.Uint32
 	rgen, wgen uint32
+	// rstart and wstart, when set (begin), are when the next read and
+	// write start, which then need no clock read; rlast is when the last
+	// read started.
+	rstart, wstart, rlast time.Time
 }
+
+// begin tells the next read and write that they start at now, a time
+// the caller took: one goroutine's exchange on the connection, whose
+// reads and writes follow at once.
+func (c *timeoutConn) begin(now time.Time) { c.rstart, c.wstart = now, now }
+
+// last is when the last read started, a time close to when the
+// connection was last used.
+func (c *timeoutConn) last() time.Time { return c.rlast }
 
 // Read fails when nothing arrives within the read timeout.
 func (c *timeoutConn) Read(b []byte) (int, error) {
-	start, gen := time.Now(), c.set.Load()
+	start, gen := c.rstart, c.set.Load()
+	if start.IsZero() {
+		start = time.Now()
+	} else {
+		c.rstart = time.Time{}
+	}
+	c.rlast = start
 	if !start.Before(c.rdl) || gen != c.rgen {
 		c.rdl, c.rgen = start.Add(c.read), gen
 		_ = c.Conn.SetReadDeadline(c.rdl)
@@ -122,7 +141,12 @@ func (c *timeoutConn) Read(b []byte) (int, error) {
 // Write fails when nothing can be sent within the write timeout of the
 // last progress.
 func (c *timeoutConn) Write(b []byte) (int, error) {
-	start, gen := time.Now(), c.set.Load()
+	start, gen := c.wstart, c.set.Load()
+	if start.IsZero() {
+		start = time.Now()
+	} else {
+		c.wstart = time.Time{}
+	}
 	if !start.Before(c.wdl) || gen != c.wgen {
 		c.wdl, c.wgen = start.Add(c.write), gen
 		_ = c.Conn.SetWriteDeadline(c.wdl)
