@@ -204,7 +204,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	defer func() { _ = access.close() }()
 	px := proxy.New(proxy.Options{
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
-		Observer: metrics, AccessLog: access.logger, AccessLogWriter: access.writer,
+		Observer: proxy.ObserverFunc(func(svc, route string) proxy.Series { return metrics.Series(svc, route) }), AccessLog: access.logger, AccessLogWriter: access.writer,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
 		Limits: limits, VaultEnv: os.LookupEnv,
 	})
@@ -278,6 +278,7 @@ func loadDeclarative(ctx context.Context, px applier, path string) error {
 	if err != nil {
 		return fmt.Errorf("parsing declarative configuration %s: %w", path, err)
 	}
+	cfg.Pack()
 	if err := px.Apply(ctx, cfg, 1, "declarative"); err != nil {
 		return fmt.Errorf("loading declarative configuration %s: %w", path, err)
 	}
