@@ -71,4 +71,3 @@ func BenchmarkUpstreamExchange(b *testing.B) {
 		})
 	}
 }
-
