@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -95,49 +96,95 @@ func planReplace(cfg *model.Config) (*replacement, error) {
 	return r, nil
 }
 
-// write empties the store's entity and index buckets and writes r into
-// them at version t.rev.
-func (r *replacement) write(t txn) error {
-	if err := t.clear(); err != nil {
-		return err
-	}
-	ver := revKey(t.rev)
-	for k, list := range r.byKind {
-		eb, vb := filling(t.tx, entityBucket(k)), filling(t.tx, versionBucket(k))
-		for _, e := range list {
-			id := []byte(e.Meta().ID)
-			b, err := json.Marshal(e)
-			if err != nil {
-				return fmt.Errorf("encoding %s %s: %w", k, id, err)
-			}
-			if err := eb.Put(id, b); err != nil {
-				return fmt.Errorf("writing %s %s: %w", k, id, err)
-			}
-			if err := vb.Put(id, ver); err != nil {
-				return fmt.Errorf("writing the version of %s %s: %w", k, id, err)
-			}
+// run is a sequence of puts into one bucket of a generation, in key
+// order; entities counts the entities it writes (for progress).
+type run struct {
+	bucket   []byte
+	n        int
+	entities bool
+	put      func(b *bolt.Bucket, i int) error
+}
+
+// runs returns r's puts: each kind's entities and unique values, then
+// the references. Versions are not written: a staged entity is at the
+// version of the revision that makes its generation current.
+func (r *replacement) runs() []run {
+	var out []run
+	for _, k := range model.Kinds {
+		list, unique := r.byKind[k], r.unique[k]
+		if len(list) > 0 {
+			out = append(out, run{bucket: entityBucket(k), n: len(list), entities: true, put: func(b *bolt.Bucket, i int) error {
+				e := list[i]
+				v, err := json.Marshal(e)
+				if err != nil {
+					return fmt.Errorf("encoding %s %s: %w", k, e.Meta().ID, err)
+				}
+				if err := b.Put([]byte(e.Meta().ID), v); err != nil {
+					return fmt.Errorf("writing %s %s: %w", k, e.Meta().ID, err)
+				}
+				return nil
+			}})
+		}
+		if len(unique) > 0 {
+			out = append(out, run{bucket: uniqueBucket(k), n: len(unique), put: func(b *bolt.Bucket, i int) error {
+				if err := b.Put(unique[i].key, unique[i].value); err != nil {
+					return fmt.Errorf("writing unique key of %s %s: %w", k, unique[i].value, err)
+				}
+				return nil
+			}})
 		}
 	}
-	for k, list := range r.unique {
-		ub := filling(t.tx, uniqueBucket(k))
-		for _, u := range list {
-			if err := ub.Put(u.key, u.value); err != nil {
-				return fmt.Errorf("writing unique key of %s %s: %w", k, u.value, err)
+	if len(r.refs) > 0 {
+		out = append(out, run{bucket: refsBucket, n: len(r.refs), put: func(b *bolt.Bucket, i int) error {
+			if err := b.Put(r.refs[i], nil); err != nil {
+				return fmt.Errorf("writing reference %q: %w", r.refs[i], err)
 			}
-		}
+			return nil
+		}})
 	}
-	rb := filling(t.tx, refsBucket)
-	for _, key := range r.refs {
-		if err := rb.Put(key, nil); err != nil {
-			return fmt.Errorf("writing reference %q: %w", key, err)
+	return out
+}
+
+// stage writes runs into generation gen, at most s.batch puts per
+// transaction, calling progress with the number of entities written
+// after each one.
+func (s *Store) stage(ctx context.Context, gen string, runs []run, progress func(written int) error) error {
+	ri, i, written := 0, 0, 0
+	for ri < len(runs) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			root := tx.Bucket(generationBucket(gen))
+			if root == nil {
+				return ErrStagedGone
+			}
+			for puts := 0; ri < len(runs) && puts < s.batch; {
+				r := runs[ri]
+				b := root.Bucket(r.bucket)
+				b.FillPercent = loadFill
+				for ; i < r.n && puts < s.batch; i, puts = i+1, puts+1 {
+					if err := r.put(b, i); err != nil {
+						return err
+					}
+					if r.entities {
+						written++
+					}
+				}
+				if i == r.n {
+					ri, i = ri+1, 0
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("staging generation %s: %w", gen, err)
+		}
+		if progress != nil {
+			if err := progress(written); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
-}
-
-// filling returns bucket name, set to fill its pages for an ordered load.
-func filling(tx *bolt.Tx, name []byte) *bolt.Bucket {
-	b := tx.Bucket(name)
-	b.FillPercent = loadFill
-	return b
 }

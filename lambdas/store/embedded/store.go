@@ -44,9 +44,15 @@ func entityBucket(k model.Kind) []byte  { return []byte("e:" + string(k)) }
 func uniqueBucket(k model.Kind) []byte  { return []byte("u:" + string(k)) }
 func versionBucket(k model.Kind) []byte { return []byte("v:" + string(k)) }
 
+// stageBatch is how many puts a replace writes per transaction: bbolt
+// holds a transaction's dirty pages in memory until it commits.
+const stageBatch = 50_000
+
 // Store is the embedded configuration store.
 type Store struct {
 	db *bolt.DB
+	// batch is how many puts one staging transaction holds.
+	batch int
 
 	mu    sync.Mutex
 	hooks []func(rev int64)
@@ -70,9 +76,16 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets() {
+		for _, b := range [][]byte{metaBucket, changesBucket, logBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
+			}
+		}
+		if currentGeneration(tx) == "" {
+			for _, b := range dataBuckets() {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
 			}
 		}
 		return ensureIdentity(tx)
@@ -82,20 +95,17 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("initializing store %s: %w", path, err)
 	}
 	db.MaxBatchDelay = maxBatchDelay
-	return &Store{db: db}, nil
+	s := &Store{db: db, batch: stageBatch}
+	if err := s.dropStale(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cleaning up store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // maxBatchDelay is how long a write waits for concurrent ones to share
 // its commit: short, since a lone writer waits it out every time.
 const maxBatchDelay = 2 * time.Millisecond
-
-func allBuckets() [][]byte {
-	out := [][]byte{metaBucket, changesBucket, refsBucket, logBucket}
-	for _, k := range model.Kinds {
-		out = append(out, entityBucket(k), uniqueBucket(k), versionBucket(k))
-	}
-	return out
-}
 
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
