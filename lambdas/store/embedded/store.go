@@ -44,9 +44,17 @@ func entityBucket(k model.Kind) []byte  { return []byte("e:" + string(k)) }
 func uniqueBucket(k model.Kind) []byte  { return []byte("u:" + string(k)) }
 func versionBucket(k model.Kind) []byte { return []byte("v:" + string(k)) }
 
-// stageBatch is how many puts a replace writes per transaction: bbolt
-// holds a transaction's dirty pages in memory until it commits.
-const stageBatch = 50_000
+// DefaultStageBatch is how many writes a replace puts in one
+// transaction: bbolt holds a transaction's dirty pages in memory until
+// it commits.
+const DefaultStageBatch = 50_000
+
+// Options tunes a Store.
+type Options struct {
+	// StageBatch is how many writes one transaction of a replace holds;
+	// 0 means DefaultStageBatch.
+	StageBatch int
+}
 
 // Store is the embedded configuration store.
 type Store struct {
@@ -59,7 +67,13 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the store in the file at path.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(path string, opts Options) (*Store, error) {
+	if opts.StageBatch <= 0 {
+		opts.StageBatch = DefaultStageBatch
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: 5 * time.Second,
 		// Address space, not memory: a file that outgrows its mapping is
@@ -95,7 +109,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("initializing store %s: %w", path, err)
 	}
 	db.MaxBatchDelay = maxBatchDelay
-	s := &Store{db: db, batch: stageBatch}
+	s := &Store{db: db, batch: opts.StageBatch}
 	if err := s.dropStale(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cleaning up store %s: %w", path, err)
