@@ -1,6 +1,7 @@
 package declarative
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -24,6 +25,9 @@ type item struct {
 	parent *item
 	// explicitID is true when the document gave the id.
 	explicitID bool
+	// section is the position in model.Kinds of the top-level list the
+	// entity was read in.
+	section int
 }
 
 // pendingRef is a reference waiting for its target's id.
@@ -40,11 +44,26 @@ type pendingRef struct {
 type parser struct {
 	errs  Error
 	items map[model.Kind][]*item
+	// section is the position in model.Kinds of the top-level list
+	// being read.
+	section int
 }
 
 // Parse reads a kong.yml document (YAML or JSON) and returns the
-// normalized configuration, or an *Error listing every problem.
+// normalized configuration, or an *Error listing every problem. The
+// document is read a top-level entity at a time (parseStream) unless it
+// uses YAML that only a whole reading handles.
 func Parse(data []byte) (*model.Config, error) {
+	cfg, err := parseStream(data)
+	if errors.Is(err, errWhole) {
+		return parseWhole(data)
+	}
+	return cfg, err
+}
+
+// parseWhole reads the document into generic values (yaml.v3), then
+// makes entities of them.
+func parseWhole(data []byte) (*model.Config, error) {
 	var doc any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, &Error{Problems: []Problem{{Message: "failed parsing declarative configuration: " + oneLine(err.Error())}}}
@@ -61,11 +80,17 @@ func Parse(data []byte) (*model.Config, error) {
 	if !p.header(top) {
 		return nil, p.errs.err()
 	}
-	for _, k := range model.Kinds {
+	for i, k := range model.Kinds {
 		if raw, ok := top[string(k)]; ok {
+			p.section = i
 			p.list(raw, k, string(k), nil, "")
 		}
 	}
+	return p.finish()
+}
+
+// finish resolves, validates and normalizes the entities read.
+func (p *parser) finish() (*model.Config, error) {
 	cfg := p.resolve()
 	if err := p.errs.err(); err != nil {
 		return nil, err
@@ -123,24 +148,29 @@ func (p *parser) list(raw any, k model.Kind, path string, parent *item, parentFi
 		return
 	}
 	for i, el := range elems {
-		elPath := fmt.Sprintf("%s[%d]", path, i)
-		if s, isString := el.(string); isString && k == model.KindSNI && parent != nil {
-			el = map[string]any{"name": s}
-		}
-		m, ok := el.(map[string]any)
-		if !ok {
-			p.errs.add(elPath, "expected a record")
-			continue
-		}
-		p.entity(m, k, elPath, parent, parentField)
+		p.element(el, k, path, i, parent, parentField)
 	}
+}
+
+// element reads element i of a list of entities of kind k found at path.
+func (p *parser) element(el any, k model.Kind, path string, i int, parent *item, parentField string) {
+	elPath := fmt.Sprintf("%s[%d]", path, i)
+	if s, isString := el.(string); isString && k == model.KindSNI && parent != nil {
+		el = map[string]any{"name": s}
+	}
+	m, ok := el.(map[string]any)
+	if !ok {
+		p.errs.add(elPath, "expected a record")
+		return
+	}
+	p.entity(m, k, elPath, parent, parentField)
 }
 
 // entity reads one entity: its nested children, its references, then
 // its own fields over Kong's defaults.
 func (p *parser) entity(m map[string]any, k model.Kind, path string, parent *item, parentField string) {
 	e, _ := model.New(k)
-	it := &item{kind: k, path: path, e: e, parent: parent}
+	it := &item{kind: k, path: path, e: e, parent: parent, section: p.section}
 	p.items[k] = append(p.items[k], it)
 	for _, c := range children[k] {
 		if raw, ok := m[c.key]; ok {
@@ -162,7 +192,7 @@ func (p *parser) entity(m map[string]any, k model.Kind, path string, parent *ite
 			p.refValue(it, rf, raw, path+"."+rf.field, nil)
 		}
 	}
-	known := jsonFields(e)
+	known := knownFields[k]
 	keys := make([]string, 0, len(m))
 	for key := range m {
 		keys = append(keys, key)
