@@ -204,3 +204,58 @@ func TestTopLevelFileReplaced(t *testing.T) {
 	_, err = s.Get(ctx, model.KindConsumer, "1-1")
 	require.NoError(t, err)
 }
+
+// TestPlanReplaceFirstViolation: the violation reported is the one an
+// insert in cfg.Each's order would meet first, unique values included
+// though they are checked once sorted.
+func TestPlanReplaceFirstViolation(t *testing.T) {
+	t.Parallel()
+	svc := func(id, name string) *model.Service {
+		s := model.NewService()
+		s.ID, s.Name, s.Host = id, model.String(name), "h"
+		return s
+	}
+	route := func(id, service string) *model.Route {
+		r := model.NewRoute()
+		r.ID, r.Paths, r.Service = id, []string{"/"}, &model.Ref{ID: service}
+		return r
+	}
+	cons := func(id, name string) *model.Consumer {
+		return &model.Consumer{Base: model.Base{ID: id}, Username: model.String(name)}
+	}
+	key := func(id, k, consumer string) *model.KeyAuth {
+		return &model.KeyAuth{Base: model.Base{ID: id}, Key: k, Consumer: &model.Ref{ID: consumer}}
+	}
+	for _, tc := range []struct {
+		desc string
+		cfg  *model.Config
+		want string
+	}{
+		{"unique before a later reference",
+			&model.Config{Services: []*model.Service{svc("s2", "x"), svc("s1", "x")}, Routes: []*model.Route{route("r", "ghost")}},
+			"UNIQUE violation detected on '{name=\"x\"}'"},
+		{"reference before a later unique",
+			&model.Config{Services: []*model.Service{svc("s1", "a")}, Routes: []*model.Route{route("r", "ghost")}, Consumers: []*model.Consumer{cons("c1", "u"), cons("c2", "u")}},
+			"the foreign key '{id=\"ghost\"}' does not reference an existing 'services' entity."},
+		{"unique before the same entity's reference",
+			&model.Config{Consumers: []*model.Consumer{cons("c", "u")}, KeyAuths: []*model.KeyAuth{key("k1", "k", "c"), key("k2", "k", "ghost")}},
+			"UNIQUE violation detected on '{key=\"k\"}'"},
+		{"primary key before a later unique",
+			&model.Config{Services: []*model.Service{svc("s1", "a"), svc("s1", "b")}, Consumers: []*model.Consumer{cons("c1", "u"), cons("c2", "u")}},
+			"primary key violation on key '{id=\"s1\"}'"},
+		{"the first of several repeated values",
+			&model.Config{Consumers: []*model.Consumer{cons("c1", "b"), cons("c2", "a"), cons("c3", "a"), cons("c4", "b")}},
+			"UNIQUE violation detected on '{username=\"a\"}'"},
+		{"a value repeated three times",
+			&model.Config{Consumers: []*model.Consumer{cons("c1", "a"), cons("c2", "a"), cons("c3", "a")}},
+			"UNIQUE violation detected on '{username=\"a\"}'"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			_, err := planReplace(tc.cfg)
+			var me *model.Error
+			require.ErrorAs(t, err, &me)
+			require.Equal(t, tc.want, me.Message)
+		})
+	}
+}
