@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -18,8 +19,12 @@ var FormatVersions = []string{"3.0", "2.1", "1.1"}
 // item is one entity being parsed.
 type item struct {
 	kind model.Kind
-	path string
-	e    model.Entity
+	// list and index place the entity in the document: element index of
+	// the list under key list of parent (of the document when parent is
+	// nil). Its path is built when needed (path), not kept.
+	list  string
+	index int
+	e     model.Entity
 	refs []pendingRef
 	// parent is the enclosing entity of a nested one.
 	parent *item
@@ -35,7 +40,8 @@ type pendingRef struct {
 	field string
 	kind  model.Kind
 	value string // id or name; empty when only the parent is known
-	path  string
+	// at is the position in a list of references, -1 for a single one.
+	at int
 	// parent is set when the reference is implied by nesting.
 	parent *item
 }
@@ -163,14 +169,39 @@ func (p *parser) element(el any, k model.Kind, path string, i int, parent *item,
 		p.errs.add(elPath, "expected a record")
 		return
 	}
-	p.entity(m, k, elPath, parent, parentField)
+	p.entity(m, k, elPath, listKey(path), i, parent, parentField)
+}
+
+// listKey is the last key of a list's path: "routes" of "services[0].routes".
+func listKey(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// path returns the entity's path: "services[0].routes[1]".
+func (it *item) path() string {
+	own := it.list + "[" + strconv.Itoa(it.index) + "]"
+	if it.parent == nil {
+		return own
+	}
+	return it.parent.path() + "." + own
+}
+
+// path returns where the reference is in the document.
+func (r pendingRef) path(it *item) string {
+	if r.at < 0 {
+		return it.path() + "." + r.field
+	}
+	return fmt.Sprintf("%s.%s[%d]", it.path(), r.field, r.at)
 }
 
 // entity reads one entity: its nested children, its references, then
 // its own fields over Kong's defaults.
-func (p *parser) entity(m map[string]any, k model.Kind, path string, parent *item, parentField string) {
+func (p *parser) entity(m map[string]any, k model.Kind, path, list string, index int, parent *item, parentField string) {
 	e, _ := model.New(k)
-	it := &item{kind: k, path: path, e: e, parent: parent, section: p.section}
+	it := &item{kind: k, list: list, index: index, e: e, parent: parent, section: p.section}
 	p.items[k] = append(p.items[k], it)
 	for _, c := range children[k] {
 		if raw, ok := m[c.key]; ok {
@@ -182,7 +213,7 @@ func (p *parser) entity(m map[string]any, k model.Kind, path string, parent *ite
 		raw, present := m[rf.field]
 		delete(m, rf.field)
 		if rf.field == parentField {
-			it.refs = append(it.refs, pendingRef{field: rf.field, kind: rf.kind, path: path + "." + rf.field, parent: parent})
+			it.refs = append(it.refs, pendingRef{field: rf.field, kind: rf.kind, at: -1, parent: parent})
 			if present && raw != nil {
 				p.refValue(it, rf, raw, path+"."+rf.field, parent)
 			}
@@ -221,9 +252,9 @@ func (p *parser) refValue(it *item, rf refField, raw any, path string, parent *i
 		values = list
 	}
 	for i, v := range values {
-		at := path
+		at, idx := path, -1
 		if rf.list {
-			at = fmt.Sprintf("%s[%d]", path, i)
+			at, idx = fmt.Sprintf("%s[%d]", path, i), i
 		}
 		s, ok := refString(v)
 		if !ok {
@@ -236,7 +267,7 @@ func (p *parser) refValue(it *item, rf refField, raw any, path string, parent *i
 			it.refs[len(it.refs)-1].value = s
 			continue
 		}
-		it.refs = append(it.refs, pendingRef{field: rf.field, kind: rf.kind, value: s, path: at})
+		it.refs = append(it.refs, pendingRef{field: rf.field, kind: rf.kind, value: s, at: idx})
 	}
 }
 
