@@ -55,7 +55,15 @@ type refEntry struct {
 // repeated one is next to its first.
 func planReplace(cfg *model.Config) (*replacement, error) {
 	r := &replacement{byKind: map[model.Kind][]model.Entity{}, unique: map[model.Kind][]uniqueEntry{}}
+	counts := map[model.Kind]int{}
+	cfg.Each(func(e model.Entity) { counts[e.Kind()]++ })
 	ids := map[model.Kind]map[string]struct{}{}
+	for k, n := range counts {
+		ids[k] = make(map[string]struct{}, n)
+		r.byKind[k] = make([]model.Entity, 0, n)
+		r.unique[k] = make([]uniqueEntry, 0, n)
+	}
+	r.refs = make([]refEntry, 0, cfg.Len())
 	var err error
 	seq := 0
 	cfg.Each(func(e model.Entity) {
@@ -66,9 +74,6 @@ func planReplace(cfg *model.Config) (*replacement, error) {
 		if id == "" {
 			err = fmt.Errorf("replacing the configuration: a %s has no id", k)
 			return
-		}
-		if ids[k] == nil {
-			ids[k] = map[string]struct{}{}
 		}
 		if _, dup := ids[k][id]; dup {
 			err = store.PrimaryKeyViolation(id)
