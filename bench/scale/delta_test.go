@@ -9,6 +9,7 @@ import (
 
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/delta"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/snapshot"
@@ -24,7 +25,7 @@ func BenchmarkDeltaApply(b *testing.B) {
 	for _, n := range entityCounts(b) {
 		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
 			data, ptr, pub := sealed(b, n)
-			doc, err := snapshot.Open(data, ptr, pub)
+			doc, err := dpsync.Standard{}.OpenSnapshot(data, ptr, pub) // packed, as a data plane holds it
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -278,6 +278,7 @@ func loadDeclarative(ctx context.Context, px applier, path string) error {
 	if err != nil {
 		return fmt.Errorf("parsing declarative configuration %s: %w", path, err)
 	}
+	cfg.Pack()
 	if err := px.Apply(ctx, cfg, 1, "declarative"); err != nil {
 		return fmt.Errorf("loading declarative configuration %s: %w", path, err)
 	}

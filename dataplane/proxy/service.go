@@ -30,7 +30,13 @@ type service struct {
 	pool *upstream.Pool
 	// hostOverride is the upstream's host_header, "" when unset.
 	hostOverride string
-	tls          *tls.Config
+	// tls is the TLS client configuration the configuration's
+	// certificates gave (Options.UpstreamTLS), nil for the default one,
+	// which tlsConfig builds with the transport (verify says whether it
+	// verifies the upstream): of a hundred thousand services most never
+	// dial, and a tls.Config is half a kilobyte.
+	tls    *tls.Config
+	verify bool
 	// transport is built on first use (roundTripper): of a hundred
 	// thousand services most may never be called between two applies,
 	// and each transport costs a few kilobytes.
@@ -79,10 +85,7 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 		}
 	}
 	svc.tls = tc
-	if tc == nil {
-		verify := m.TLSVerify != nil && *m.TLSVerify
-		svc.tls = &tls.Config{InsecureSkipVerify: !verify, ServerName: svc.sni} //nolint:gosec // Kong verifies upstreams only with tls_verify
-	}
+	svc.verify = m.TLSVerify != nil && *m.TLSVerify
 	svc.grpc = m.Protocol == "grpc" || m.Protocol == "grpcs"
 	if svc.scheme == "http" && !svc.grpc {
 		svc.client = newH1Client(newDialer(svc))
@@ -100,6 +103,14 @@ func (svc *service) roundTripper() *http.Transport {
 		return svc.transport.Load()
 	}
 	return t
+}
+
+// tlsConfig returns a copy of the service's TLS client configuration.
+func (svc *service) tlsConfig() *tls.Config {
+	if svc.tls != nil {
+		return svc.tls.Clone()
+	}
+	return &tls.Config{InsecureSkipVerify: !svc.verify, ServerName: svc.sni} //nolint:gosec // Kong verifies upstreams only with tls_verify
 }
 
 // closeIdle closes the service's idle upstream connections.

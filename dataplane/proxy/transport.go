@@ -34,16 +34,17 @@ func newTransport(svc *service) *http.Transport {
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     60 * time.Second,
 		TLSHandshakeTimeout: msDuration(svc.m.ConnectTimeout),
-		TLSClientConfig:     svc.tls.Clone(),
+		TLSClientConfig:     svc.tlsConfig(),
 		DisableCompression:  true,
 	}
 }
 
 // newDialer returns the service's dial function: the connect timeout,
 // the target's address when the host is an upstream, and the read and
-// write timeouts on the connection.
+// write timeouts on the connection. The net.Dialer is made per dial: a
+// service that never dials (most of a hundred thousand) holds none.
 func newDialer(svc *service) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := &net.Dialer{Timeout: msDuration(svc.m.ConnectTimeout), KeepAlive: 60 * time.Second}
+	connect := msDuration(svc.m.ConnectTimeout)
 	read, write := msDuration(svc.m.ReadTimeout), msDuration(svc.m.WriteTimeout)
 	pool := svc.pool
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -58,6 +59,7 @@ func newDialer(svc *service) func(ctx context.Context, network, addr string) (ne
 			}
 			addr = a
 		}
+		d := net.Dialer{Timeout: connect, KeepAlive: 60 * time.Second}
 		c, err := d.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err

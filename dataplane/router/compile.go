@@ -33,14 +33,46 @@ type entry struct {
 	id        matcherID
 	route     *model.Route
 	service   *model.Service
-	methods   []string // upper case; empty matches any
-	snis      []sniKey
-	headers   []headerMatcher
 	hosts     []hostKey
-	prefixes  []string         // normalized prefix paths
-	prefixLen int              // length of the group's prefixes as configured
-	regexes   []*regexp.Regexp // anchored at the start
-	literals  []string         // literal prefix of each regex, "" if none
+	prefixes  []string // normalized prefix paths
+	prefixLen int      // length of the group's prefixes as configured
+	// more holds the matching fields most routes leave empty, nil when
+	// all are: half the size of an entry of a route with hosts and
+	// prefix paths only, of which a big configuration has a hundred
+	// thousand.
+	more *fields
+}
+
+// fields are an entry's less common matching fields.
+type fields struct {
+	methods  []string // upper case; empty matches any
+	snis     []sniKey
+	headers  []headerMatcher
+	regexes  []*regexp.Regexp // anchored at the start
+	literals []string         // literal prefix of each regex, "" if none
+}
+
+// setMore files f on e when it holds anything.
+func (e *entry) setMore(f fields) {
+	if len(f.methods)+len(f.snis)+len(f.headers)+len(f.regexes) > 0 {
+		e.more = &f
+	}
+}
+
+// regexes and literals are e's regex paths and their literal prefixes
+// (nil when it has none).
+func (e *entry) regexes() []*regexp.Regexp {
+	if e.more == nil {
+		return nil
+	}
+	return e.more.regexes
+}
+
+func (e *entry) literals() []string {
+	if e.more == nil {
+		return nil
+	}
+	return e.more.literals
 }
 
 // compile turns routes into entries sorted best first.
@@ -102,35 +134,38 @@ func compileWith(rt *model.Route, byID map[string]*model.Service) ([]*entry, err
 // compileRoute builds the route's entries, one per path group.
 func compileRoute(rt *model.Route, svc *model.Service) ([]*entry, error) {
 	base := entry{route: rt, service: svc}
+	var more fields
 	for _, m := range rt.Methods {
-		base.methods = append(base.methods, strings.ToUpper(m))
+		more.methods = append(more.methods, strings.ToUpper(m))
 	}
 	for _, s := range rt.SNIs {
-		base.snis = append(base.snis, parseSNIKey(s))
+		more.snis = append(more.snis, parseSNIKey(s))
 	}
 	for _, h := range rt.Hosts {
 		base.hosts = append(base.hosts, parseHostKey(h))
 	}
 	var err error
-	if base.headers, err = compileHeaders(rt.Headers); err != nil {
+	if more.headers, err = compileHeaders(rt.Headers); err != nil {
 		return nil, err
 	}
 	base.id = newMatcherID(rt.ID)
 	if len(rt.Paths) == 0 {
 		e := base
+		e.setMore(more)
 		e.priority = priority(&e)
 		return []*entry{&e}, nil
 	}
 	groups := groupPaths(rt.Paths)
 	var out []*entry
 	for i, g := range groups {
-		e := base
+		e, f := base, more
 		if len(groups) > 1 {
 			e.id = groupID(rt.ID, i)
 		}
-		if err := e.setPaths(g); err != nil {
+		if err := e.setPaths(g, &f); err != nil {
 			return nil, err
 		}
+		e.setMore(f)
 		e.priority = priority(&e)
 		out = append(out, &e)
 	}
@@ -158,8 +193,9 @@ func groupPaths(paths []string) [][]string {
 	return groups
 }
 
-// setPaths compiles one path group.
-func (e *entry) setPaths(paths []string) error {
+// setPaths compiles one path group: its prefixes onto e, its regexes
+// onto f.
+func (e *entry) setPaths(paths []string, f *fields) error {
 	for _, p := range paths {
 		if !isRegex(p) {
 			e.prefixes = append(e.prefixes, Normalize(p))
@@ -178,8 +214,8 @@ func (e *entry) setPaths(paths []string) error {
 			return fmt.Errorf("path %q: %w: %w", p, ErrInvalidRegex, err)
 		}
 		lit, _ := raw.LiteralPrefix()
-		e.regexes = append(e.regexes, anchored)
-		e.literals = append(e.literals, lit)
+		f.regexes = append(f.regexes, anchored)
+		f.literals = append(f.literals, lit)
 	}
 	return nil
 }

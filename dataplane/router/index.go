@@ -50,12 +50,12 @@ func (r *Router) hostBucket(h hostKey) *bucket {
 func (b *bucket) add(e *entry, port int) {
 	s := slot{e: e, port: port}
 	switch {
-	case len(e.regexes) > 0:
-		if slices.Contains(e.literals, "") {
+	case len(e.regexes()) > 0:
+		if slices.Contains(e.literals(), "") {
 			b.regex = append(b.regex, s)
 			return
 		}
-		for _, lit := range e.literals {
+		for _, lit := range e.literals() {
 			b.paths.insert(lit, s)
 		}
 	case len(e.prefixes) > 0:

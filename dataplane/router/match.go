@@ -43,7 +43,7 @@ func (s *search) try(slots []slot) bool {
 		if !e.matchFields(s.in) {
 			continue
 		}
-		if len(e.regexes) > 0 {
+		if e.more != nil && len(e.more.regexes) > 0 {
 			re := e.matchRegex(s.path)
 			if re < 0 {
 				continue
@@ -61,14 +61,18 @@ func (s *search) try(slots []slot) bool {
 // (net.protocol != "https" || tls.sni …) (kong/router/transform.lua,
 // get_expression).
 func (e *entry) matchFields(in *Input) bool {
-	if len(e.methods) > 0 && !contains(e.methods, in.Method) {
+	f := e.more
+	if f == nil {
+		return true
+	}
+	if len(f.methods) > 0 && !contains(f.methods, in.Method) {
 		return false
 	}
-	if len(e.snis) > 0 && in.TLS && !matchSNI(e.snis, in.SNI) {
+	if len(f.snis) > 0 && in.TLS && !matchSNI(f.snis, in.SNI) {
 		return false
 	}
-	for i := range e.headers {
-		if !e.headers[i].match(in.Header[e.headers[i].name]) {
+	for i := range f.headers {
+		if !f.headers[i].match(in.Header[f.headers[i].name]) {
 			return false
 		}
 	}
@@ -76,7 +80,7 @@ func (e *entry) matchFields(in *Input) bool {
 }
 
 func (e *entry) matchRegex(path string) int {
-	for i, re := range e.regexes {
+	for i, re := range e.regexes() {
 		if re.MatchString(path) {
 			return i
 		}
@@ -101,8 +105,8 @@ func (s *search) result() *Match {
 	}
 	m := &Match{Route: e.route, Service: e.service, Path: s.path}
 	switch {
-	case len(e.regexes) > 0:
-		re := e.regexes[s.re]
+	case len(e.regexes()) > 0:
+		re := e.regexes()[s.re]
 		idx := re.FindStringSubmatchIndex(s.path)
 		m.Prefix = s.path[idx[0]:idx[1]]
 		m.Captures = make(map[string]string, len(idx)/2)

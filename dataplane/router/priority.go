@@ -52,7 +52,7 @@ func priority(e *entry) uint64 {
 		uint32(e.prefixLen) & lengthMask,
 	}
 	var p uint64
-	if len(e.regexes) > 0 {
+	if len(e.regexes()) > 0 {
 		p |= regexBit
 		parts = append(parts, uint32(rt.RegexPriority)<<regexPrioShft)
 	}

@@ -13,7 +13,8 @@ import (
 // among them, provided every call verifies its own bytes against its
 // pointer and checks its result as Standard does.
 type Decoder interface {
-	// OpenSnapshot is snapshot.Open's contract.
+	// OpenSnapshot is snapshot.Open's contract; the configuration may be
+	// packed (model.Config.Pack).
 	OpenSnapshot(data []byte, p snapshot.Pointer, key ed25519.PublicKey) (*snapshot.Document, error)
 	// OpenDelta is delta.Open's contract.
 	OpenDelta(data []byte, p delta.Pointer, key ed25519.PublicKey) (*delta.Document, error)
@@ -28,9 +29,11 @@ type Standard struct{}
 
 var _ Decoder = Standard{}
 
-// OpenSnapshot implements Decoder.
+// OpenSnapshot implements Decoder with snapshot.OpenPacked: the
+// configuration comes packed (model.Config.Pack), the form a data plane
+// keeps it in, decoded as a stream.
 func (Standard) OpenSnapshot(data []byte, p snapshot.Pointer, key ed25519.PublicKey) (*snapshot.Document, error) {
-	return snapshot.Open(data, p, key)
+	return snapshot.OpenPacked(data, p, key)
 }
 
 // OpenDelta implements Decoder.

@@ -53,17 +53,25 @@ func bomb(t testing.TB, total int64) []byte {
 func TestDecodeBombBoundedMemory(t *testing.T) {
 	const bound = 8 << 20
 	data := bomb(t, 1<<30)
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	doc, err := snapshot.DecodeMax(data, bound)
-	runtime.ReadMemStats(&after)
-	require.ErrorIs(t, err, snapshot.ErrCorrupt)
-	require.ErrorContains(t, err, "more than")
-	require.Nil(t, doc)
-	allocated := after.TotalAlloc - before.TotalAlloc
-	t.Logf("allocated %d KiB refusing a 1 GiB bomb at an 8 MiB bound", allocated>>10)
-	require.Less(t, allocated, uint64(bound/2), "memory used while refusing a bomb")
+	for name, decode := range decoders {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		doc, err := decode(data, bound)
+		runtime.ReadMemStats(&after)
+		require.ErrorIs(t, err, snapshot.ErrCorrupt, name)
+		require.ErrorContains(t, err, "more than", name)
+		require.Nil(t, doc, name)
+		allocated := after.TotalAlloc - before.TotalAlloc
+		t.Logf("%s: allocated %d KiB refusing a 1 GiB bomb at an 8 MiB bound", name, allocated>>10)
+		require.Less(t, allocated, uint64(bound/2), "memory used while refusing a bomb (%s)", name)
+	}
+}
+
+// decoders are the two decodings of a snapshot: whole (Open's), and as a
+// stream, packed (OpenPacked's).
+var decoders = map[string]func([]byte, int64) (*snapshot.Document, error){
+	"whole": snapshot.DecodeMax, "stream": snapshot.DecodePackedMax,
 }
 
 // TestDecodeAtTheBound checks the bound itself: a document of exactly max
@@ -76,11 +84,13 @@ func TestDecodeAtTheBound(t *testing.T) {
 	_, _ = zw.Write(doc)
 	require.NoError(t, zw.Close())
 
-	got, err := snapshot.DecodeMax(buf.Bytes(), int64(len(doc)))
-	require.NoError(t, err)
-	require.EqualValues(t, 3, got.Revision)
-	_, err = snapshot.DecodeMax(buf.Bytes(), int64(len(doc)-1))
-	require.ErrorIs(t, err, snapshot.ErrCorrupt)
+	for name, decode := range decoders {
+		got, err := decode(buf.Bytes(), int64(len(doc)))
+		require.NoError(t, err, name)
+		require.EqualValues(t, 3, got.Revision, name)
+		_, err = decode(buf.Bytes(), int64(len(doc)-1))
+		require.ErrorIs(t, err, snapshot.ErrCorrupt, name)
+	}
 }
 
 // bombRSSEnv, set, makes TestDecodeBombPeakRSS measure; it runs the

@@ -112,18 +112,25 @@ func TestOpenErrors(t *testing.T) {
 	all := []error{snapshot.ErrDigest, snapshot.ErrSize, snapshot.ErrSignature, snapshot.ErrFormat,
 		snapshot.ErrRevision, snapshot.ErrCorrupt}
 	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			t.Parallel()
-			doc, err := snapshot.Open(tc.data, tc.ptr, tc.pub)
-			require.Nil(t, doc)
-			require.ErrorIs(t, err, tc.want)
-			for _, other := range all {
-				if other != tc.want {
-					require.False(t, errors.Is(err, other), "%v is also %v", err, other)
+		for name, open := range opens {
+			t.Run(tc.desc+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				doc, err := open(tc.data, tc.ptr, tc.pub)
+				require.Nil(t, doc)
+				require.ErrorIs(t, err, tc.want)
+				for _, other := range all {
+					if other != tc.want {
+						require.False(t, errors.Is(err, other), "%v is also %v", err, other)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
+}
+
+// opens are Open and OpenPacked, which must agree on every document.
+var opens = map[string]func([]byte, snapshot.Pointer, ed25519.PublicKey) (*snapshot.Document, error){
+	"whole": snapshot.Open, "stream": snapshot.OpenPacked,
 }
 
 func TestDecodeErrors(t *testing.T) {
@@ -144,17 +151,61 @@ func TestDecodeErrors(t *testing.T) {
 		{"no format", gz(`{"revision":1}`), snapshot.ErrFormat},
 		{"format 0", gz(`{"format":"0.9","revision":1}`), snapshot.ErrFormat},
 		{"bad entity", gz(`{"format":"1.0","services":{}}`), snapshot.ErrCorrupt},
+		{"bad entity field", gz(`{"format":"1.0","services":[{"port":"x"}]}`), snapshot.ErrCorrupt},
+		{"trailing data", gz(`{"format":"1.0","revision":1} {}`), snapshot.ErrCorrupt},
+		{"not an object", gz(`[]`), snapshot.ErrCorrupt},
 	}
 	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			t.Parallel()
-			_, err := snapshot.Decode(tc.data)
-			require.ErrorIs(t, err, tc.want)
-		})
+		for name, decode := range decoders {
+			t.Run(tc.desc+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				_, err := decode(tc.data, snapshot.MaxDecompressed)
+				require.ErrorIs(t, err, tc.want)
+			})
+		}
 	}
-	doc, err := snapshot.Decode(gz(`{"format":"1.7","revision":3}`))
+	for name, decode := range decoders {
+		doc, err := decode(gz(`{"format":"1.7","revision":3,"unknown":{"a":[1]}}`), snapshot.MaxDecompressed)
+		require.NoError(t, err, name)
+		require.Equal(t, int64(3), doc.Revision, name)
+		// Whitespace between tokens goes, whitespace in strings stays
+		// (escaped quotes and backslashes included).
+		doc, err = decode(gz("{ \"format\" :\t\"1.0\",\n\n  \"services\": [ {\"id\": \"s1\", "+
+			"\"name\": \"a  \\\"  b\\\\\", \"host\":\"h  \\\\\" } ]  }  \n"), snapshot.MaxDecompressed)
+		require.NoError(t, err, name)
+		require.Len(t, doc.Services, 1, name)
+		require.Equal(t, `a  "  b\`, *doc.Services[0].Name, name)
+		require.Equal(t, `h  \`, doc.Services[0].Host, name)
+	}
+}
+
+// TestOpenPackedEqualsOpen decodes one sealed document both ways: the
+// same document, every entity the same.
+func TestOpenPackedEqualsOpen(t *testing.T) {
+	t.Parallel()
+	cfg := sampleConfig()
+	co := &model.Consumer{Username: model.String("alice"), CustomID: model.String("c-1")}
+	co.ID = "d0000000-0000-4000-8000-000000000004"
+	cred := &model.KeyAuth{Key: "secret-key-of-alice", Consumer: &model.Ref{ID: co.ID}}
+	cred.ID, cred.Tags = "e0000000-0000-4000-8000-000000000005", []string{"team-a", "x"}
+	cfg.Consumers, cfg.KeyAuths = []*model.Consumer{co}, []*model.KeyAuth{cred}
+	pub, priv, err := snapshot.GenerateKey()
 	require.NoError(t, err)
-	require.Equal(t, int64(3), doc.Revision)
+	data, ptr, err := snapshot.Seal(&snapshot.Document{ClusterID: "4f1b6a52-2c41-4d5e-9a0b-0c3d2e1f4a5b", Epoch: 2,
+		Revision: 7, Config: cfg}, priv, now)
+	require.NoError(t, err)
+	whole, err := snapshot.Open(data, ptr, pub)
+	require.NoError(t, err)
+	require.NotZero(t, whole.Config.Len())
+	stream, err := snapshot.OpenPacked(data, ptr, pub)
+	require.NoError(t, err)
+	want, err := json.Marshal(whole)
+	require.NoError(t, err)
+	got, err := json.Marshal(stream)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got))
+	require.Equal(t, whole.Identity(), stream.Identity())
+	require.Equal(t, snapshot.ConfigHash(&whole.Config), snapshot.ConfigHash(&stream.Config))
 }
 
 func TestConfigHash(t *testing.T) {

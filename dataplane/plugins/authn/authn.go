@@ -56,29 +56,55 @@ func (c *Consumers) Lookup(idOrName string) *model.Consumer {
 
 // Identity is a credential and its consumer with Kong's upstream header
 // values prepared once per snapshot, so identifying a caller allocates
-// nothing. The header value slices are shared: they are full (len ==
-// cap), so an append copies them.
+// nothing. The header value slices are cut from the identity's own array
+// (one allocation per credential, however many headers) and are full
+// (len == cap), so an append copies them.
 type Identity struct {
-	Consumer                           *model.Consumer
-	Credential                         model.Entity
-	id, customID, username, credential []string
+	Consumer   *model.Consumer
+	Credential model.Entity
+	// vals are the header values, by the index constants below; has
+	// marks those present.
+	vals [valCount]string
+	has  uint8
 }
+
+// The header values an Identity holds.
+const (
+	valID = iota
+	valCustomID
+	valUsername
+	valCredential
+	valCount
+)
 
 // NewIdentity prepares the identity of cred, owned by co; identifier is
 // what X-Credential-Identifier carries (never a secret), empty for none.
 func NewIdentity(co *model.Consumer, cred model.Entity, identifier string) *Identity {
-	one := func(v string) []string { return []string{v}[:1:1] }
-	id := &Identity{Consumer: co, Credential: cred, id: one(co.ID)}
+	id := &Identity{Consumer: co, Credential: cred}
+	id.put(valID, co.ID)
 	if co.CustomID != nil {
-		id.customID = one(*co.CustomID)
+		id.put(valCustomID, *co.CustomID)
 	}
 	if co.Username != nil {
-		id.username = one(*co.Username)
+		id.put(valUsername, *co.Username)
 	}
 	if identifier != "" {
-		id.credential = one(identifier)
+		id.put(valCredential, identifier)
 	}
 	return id
+}
+
+func (id *Identity) put(i int, v string) {
+	id.vals[i] = v
+	id.has |= 1 << i
+}
+
+// value is header value i as a full one-element slice, nil when absent.
+func (id *Identity) value(i int) []string {
+	if id.has&(1<<i) == 0 {
+		return nil
+	}
+	return id.vals[i : i+1 : i+1]
 }
 
 // Apply records the caller on pc and sets Kong's consumer headers on the
@@ -86,14 +112,14 @@ func NewIdentity(co *model.Consumer, cred model.Entity, identifier string) *Iden
 func (id *Identity) Apply(pc *plugin.Context, r *http.Request) {
 	pc.Consumer, pc.Credential = id.Consumer, id.Credential
 	id.setHeaders(r.Header)
-	set(r.Header, HeaderCredential, id.credential)
+	set(r.Header, HeaderCredential, id.value(valCredential))
 	delete(r.Header, HeaderAnonymous)
 }
 
 func (id *Identity) setHeaders(h http.Header) {
-	h[HeaderConsumerID] = id.id
-	set(h, HeaderConsumerCustomID, id.customID)
-	set(h, HeaderConsumerUsername, id.username)
+	h[HeaderConsumerID] = id.value(valID)
+	set(h, HeaderConsumerCustomID, id.value(valCustomID))
+	set(h, HeaderConsumerUsername, id.value(valUsername))
 }
 
 func set(h http.Header, k string, v []string) {

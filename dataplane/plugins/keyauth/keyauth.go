@@ -53,14 +53,13 @@ type KeyAuth struct {
 	from      authn.Indexed[*model.KeyAuth]
 	conf      Config
 	challenge string
-	keys      map[string]credential
+	keys      map[string]*authn.Identity
+	// expires holds the expiry (Unix seconds) of the keys that have a
+	// ttl, a few of them at most where keys number in the hundreds of
+	// thousands.
+	expires   map[string]int64
 	anonymous authn.Anonymous
 	now       func() time.Time
-}
-
-type credential struct {
-	identity *authn.Identity
-	expires  int64
 }
 
 var (
@@ -76,7 +75,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		return nil, fmt.Errorf("building key-auth: %w", err)
 	}
 	cs := authn.NewConsumers(env.Config)
-	k := &KeyAuth{conf: c, keys: make(map[string]credential, len(env.Config.KeyAuths)),
+	k := &KeyAuth{conf: c, keys: make(map[string]*authn.Identity, len(env.Config.KeyAuths)),
 		anonymous: authn.NewAnonymous(cs, c.Anonymous), now: time.Now,
 		challenge: authn.Challenge("Key", c.Realm)}
 	for _, cred := range env.Config.KeyAuths {
@@ -84,11 +83,15 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		if co == nil {
 			continue
 		}
-		var exp int64
 		if cred.TTL != nil && *cred.TTL > 0 {
-			exp = cred.CreatedAt + int64(*cred.TTL)
+			if k.expires == nil {
+				k.expires = map[string]int64{}
+			}
+			k.expires[cred.Key] = cred.CreatedAt + int64(*cred.TTL)
+		} else if k.expires != nil {
+			delete(k.expires, cred.Key) // a later credential of the same key
 		}
-		k.keys[cred.Key] = credential{identity: authn.NewIdentity(co, cred, cred.ID), expires: exp}
+		k.keys[cred.Key] = authn.NewIdentity(co, cred, cred.ID)
 	}
 	k.from = authn.NewIndexed(env.Config.KeyAuths, env.Config)
 	return k, nil
@@ -116,11 +119,16 @@ func (k *KeyAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 		// lookup that a credential with an empty key could answer.
 		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgNoKey, k.challenge))
 	}
-	c, ok := k.keys[key]
-	if !ok || (c.expires > 0 && k.now().Unix() >= c.expires) {
+	id, ok := k.keys[key]
+	if ok && len(k.expires) > 0 {
+		if exp, ttl := k.expires[key]; ttl && k.now().Unix() >= exp {
+			ok = false
+		}
+	}
+	if !ok {
 		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgInvalid, k.challenge))
 	}
-	c.identity.Apply(pc, r)
+	id.Apply(pc, r)
 	return nil
 }
 

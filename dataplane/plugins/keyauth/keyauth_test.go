@@ -24,6 +24,7 @@ func config(t *testing.T, cfg map[string]any) *model.Config {
 		// matched by a missing or empty key.
 		{Base: model.Base{ID: "cred-empty"}, Key: "", Consumer: &model.Ref{ID: plugintest.BobID}},
 		{Base: model.Base{ID: "cred-old", CreatedAt: time.Now().Add(-time.Hour).Unix()}, Key: "expired", TTL: new(60), Consumer: &model.Ref{ID: plugintest.BobID}},
+		{Base: model.Base{ID: "cred-ttl", CreatedAt: time.Now().Unix()}, Key: "fresh", TTL: new(3600), Consumer: &model.Ref{ID: plugintest.BobID}},
 	}
 	c.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", keyauth.Name, cfg)}
 	return c
@@ -45,6 +46,10 @@ func TestKeyAuth(t *testing.T) {
 		{desc: "no key", req: get("/"), wantStatus: 401, wantMsg: "No API key found in request"},
 		{desc: "wrong key", req: withHeader("apikey", "nope"), wantStatus: 401, wantMsg: "Unauthorized"},
 		{desc: "expired key", req: withHeader("apikey", "expired"), wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "key within its ttl", req: withHeader("apikey", "fresh"), check: func(t *testing.T, _ *http.Request, res plugintest.Result) {
+			require.Nil(t, res.Response)
+			require.Equal(t, plugintest.BobID, res.Context.Consumer.ID)
+		}},
 		// kong/plugins/key-auth/handler.lua: `if not key or key == ""` is
 		// "No API key found", whatever credentials exist.
 		{desc: "empty key with an empty-key credential", req: withHeader("apikey", ""), wantStatus: 401, wantMsg: "No API key found in request"},
