@@ -1,5 +1,7 @@
 // Package embedded is the configuration store of `skyport local`: one bbolt
-// file, every write one transaction. It passes the same conformance suite
+// file, every write one transaction, except a replace of the whole
+// configuration: staged as a new generation in several, made current in
+// one (generation.go). It passes the same conformance suite
 // as the DynamoDB store (storetest). The file holds the cluster identity
 // (store.Identity), created with it.
 package embedded
