@@ -25,7 +25,7 @@ type item struct {
 	list  string
 	index int
 	e     model.Entity
-	refs []pendingRef
+	refs  []pendingRef
 	// parent is the enclosing entity of a nested one.
 	parent *item
 	// explicitID is true when the document gave the id.

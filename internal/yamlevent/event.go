@@ -3,7 +3,7 @@
 // port: apic.go, parserc.go, readerc.go, scannerc.go, yamlh.go,
 // yamlprivateh.go, MIT license) and of its scalar resolution (resolve.go,
 // Apache 2.0; see LICENSE and NOTICE), unchanged but for the package
-// name, with this file's small API over them. yaml.v3 exposes only whole
+// name and gofmt, with this file's small API over them. yaml.v3 exposes only whole
 // documents (yaml.Node trees); a caller that builds its own values as it
 // reads, a part of the document at a time, uses this instead, and yaml.v3
 // for everything else, so both read a scalar the same way.
