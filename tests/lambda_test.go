@@ -209,15 +209,11 @@ func testPublisherLambda(t *testing.T, a *awsFixture) {
 	// forgotten.
 	ptr := readPointer(t, objects)
 	require.Equal(t, revs[1], ptr.Revision)
-	data, _, err := objects.Get(ctx, ptr.Key)
-	require.NoError(t, err)
-	doc, err := snapshot.Open(data, ptr, pub)
-	require.NoError(t, err)
-	require.Len(t, doc.Services, 2)
+	require.Len(t, publishedConfig(t, objects, ptr, pub).Services, 2)
 	notices := conns.notices("live=")
 	require.NotEmpty(t, notices)
 	require.Equal(t, revs[1], notices[len(notices)-1].Revision)
-	_, err = reg.GetConnection(ctx, "gone=")
+	_, err := reg.GetConnection(ctx, "gone=")
 	require.ErrorIs(t, err, cluster.ErrNotFound)
 
 	// Redelivered, the batch of committed revisions succeeds and changes

@@ -204,7 +204,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	defer func() { _ = access.close() }()
 	px := proxy.New(proxy.Options{
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
-		Observer: metrics, AccessLog: access.logger, AccessLogWriter: access.writer,
+		Observer: proxy.ObserverFunc(func(svc, route string) proxy.Series { return metrics.Series(svc, route) }), AccessLog: access.logger, AccessLogWriter: access.writer,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
 		Limits: limits, VaultEnv: os.LookupEnv,
 	})

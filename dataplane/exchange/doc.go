@@ -36,8 +36,9 @@
 //
 // # Part 2: the stages on the view
 //
-//	router.Match(method, host, path []byte, h Header, tls, sni, port) — the
-//	  router compares bytes (map[string] lookups by string(b) do not allocate);
+//	router.MatchRequest(Request, port, *Match) — the router compares the
+//	  view's bytes in place and reads header fields with Len/At (done: the
+//	  proxy routes h1 requests so);
 //	plugin phases: Access(pc, Request) / Header(pc, status, Header) /
 //	  Log(pc, *LogEntry{Request, Response}) — plugins read fields with Get
 //	  and change them with Set/Del (request-transformer, correlation-id);

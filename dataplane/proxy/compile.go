@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,16 @@ type compiled struct {
 
 	inflight atomic.Int64
 	stop     context.CancelFunc
+	// series caches the Observer's Series of each (route, service) the
+	// configuration answered.
+	series sync.Map // seriesKey → Series
+}
+
+// seriesKey names the Series of requests matched to route (nil: none)
+// and proxied to svc (nil: none).
+type seriesKey struct {
+	route *model.Route
+	svc   *service
 }
 
 // resolve returns cfg with its vault references resolved from the data

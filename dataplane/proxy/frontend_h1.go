@@ -41,7 +41,7 @@ func (a *h1Handler) ServeH1(w *h1.Response, r *h1.Request) {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	x.ctx = frontContext{Context: ctx, local: r.LocalAddr(), conn: &x.conn}
+	x.ctx = frontContext{Context: ctx, local: r.LocalAddr(), conn: &x.conn, req: r}
 	id, n := r.Conn()
 	x.conn.serial = id
 	x.conn.requests.Store(n - 1) // countRequest counts this one
@@ -153,12 +153,19 @@ var commonKeys = func() map[string]string {
 }()
 
 // frontContext is a request's context: the values net/http's server puts in
-// it (the local address) and the connection's request counter.
+// it (the local address), the connection's request counter, and h1's
+// request, which the proxy routes on (h1RequestKey).
 type frontContext struct {
 	context.Context
 	local net.Addr
 	conn  *conn
+	req   *h1.Request
 }
+
+// h1RequestKey is the context key of the h1 request an *http.Request was
+// adapted from. Handlers between the Frontend and the proxy pass requests
+// on unchanged, so the view and the adapted request say the same.
+type h1RequestKey struct{}
 
 // Value implements context.Context.
 func (c *frontContext) Value(key any) any {
@@ -167,6 +174,8 @@ func (c *frontContext) Value(key any) any {
 		return c.local
 	case connKey{}:
 		return c.conn
+	case h1RequestKey{}:
+		return c.req
 	}
 	return c.Context.Value(key)
 }

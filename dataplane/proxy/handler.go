@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	view "github.com/skyport-gw/skyport/dataplane/exchange"
+	"github.com/skyport-gw/skyport/dataplane/h1"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/router"
 	"github.com/skyport-gw/skyport/dataplane/upstream"
@@ -16,9 +18,11 @@ import (
 // exchange is one request's state, shared by the proxy's phases through
 // the request context.
 type exchange struct {
-	c       *compiled
-	svc     *service
-	match   *router.Match
+	c     *compiled
+	svc   *service
+	match *router.Match
+	// matched holds the router's answer (match points to it).
+	matched router.Match
 	pc      *plugin.Context
 	target  *upstream.Target
 	cookie  *upstream.Cookie
@@ -123,9 +127,7 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 	if r.TLS != nil {
 		ex.scheme, sni = "https", r.TLS.ServerName
 	}
-	port, _ := strconv.Atoi(ex.port)
-	m := c.router.Match(&router.Input{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(),
-		Header: r.Header, TLS: r.TLS != nil, SNI: sni, Port: port})
+	m := s.route(c, r, ex, sni)
 	ws := isWebSocket(r)
 	if m == nil {
 		s.globals(r, ex, nil)
@@ -168,6 +170,24 @@ func (s *Server) serve(w *recorder, r *http.Request, ex *exchange) {
 		return
 	}
 	s.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+}
+
+// route matches r against c's routes: on the view of h1's request when
+// r came from h1 (its fields are read in place), else on r. The match
+// lives in ex.
+func (s *Server) route(c *compiled, r *http.Request, ex *exchange, sni string) *router.Match {
+	port, _ := strconv.Atoi(ex.port)
+	var ok bool
+	if hr, isH1 := r.Context().Value(h1RequestKey{}).(*h1.Request); isH1 && hr != nil {
+		ok = c.router.MatchRequest(view.H1Request{R: hr}, port, &ex.matched)
+	} else {
+		ok = c.router.MatchInto(&router.Input{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(),
+			Header: r.Header, TLS: r.TLS != nil, SNI: sni, Port: port}, &ex.matched)
+	}
+	if !ok {
+		return nil
+	}
+	return &ex.matched
 }
 
 // pluginContext returns the plugins' context for a request m matched.

@@ -78,7 +78,7 @@ func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
 		}
 	}
 	if s.opts.Observer != nil {
-		s.opts.Observer.ObserveRequest(svc, route, status, up, px)
+		s.series(ex, svc, route).Observe(status, up, px)
 	}
 	if ex.pc != nil {
 		ex.c.plugins.Log(ex.pc, s.logEntry(w, r, ex, status, up, px, end))
@@ -108,6 +108,23 @@ func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
 		attrs = append(attrs, slog.String("error", ex.err.Error()))
 	}
 	s.opts.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+// series returns the Observer's Series of ex's route and service
+// (labeled route and svc), kept with the configuration.
+func (s *Server) series(ex *exchange, svc, route string) Series {
+	if ex.c == nil {
+		return s.opts.Observer.Series(svc, route)
+	}
+	k := seriesKey{svc: ex.svc}
+	if ex.match != nil {
+		k.route = ex.match.Route
+	}
+	if v, ok := ex.c.series.Load(k); ok {
+		return v.(Series)
+	}
+	v, _ := ex.c.series.LoadOrStore(k, s.opts.Observer.Series(svc, route))
+	return v.(Series)
 }
 
 // logEntry describes the finished request to the plugins' loggers.
@@ -193,7 +210,7 @@ func (s *Server) writeAccessLine(r *http.Request, ex *exchange, end time.Time, s
 	route, svc string, bytes int64, up, px time.Duration) {
 	bp := linePool.Get().(*[]byte)
 	b := append((*bp)[:0], `{"time":"`...)
-	b = end.AppendFormat(b, time.RFC3339Nano)
+	b = s.lineTime.appendTime(b, end)
 	b = append(b, `","level":"INFO","msg":"request","method":`...)
 	b = jsontext.AppendString(b, r.Method)
 	b = append(b, `,"path":`...)

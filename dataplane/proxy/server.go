@@ -20,10 +20,25 @@ import (
 	"github.com/skyport-gw/skyport/internal/snapshot"
 )
 
-// Observer receives one call per proxied request, for metrics.
+// Observer gives the metrics of proxied requests.
 type Observer interface {
-	ObserveRequest(service, route string, status int, upstream, proxy time.Duration)
+	// Series returns the metrics of requests to service through route
+	// (labels: the service's and route's names or ids, "" for none). The
+	// proxy asks once per route and configuration and keeps the answer,
+	// so that a request looks no label up.
+	Series(service, route string) Series
 }
+
+// Series receives one call per request of its service and route.
+type Series interface {
+	Observe(status int, upstream, proxy time.Duration)
+}
+
+// ObserverFunc is an Observer made of its Series function.
+type ObserverFunc func(service, route string) Series
+
+// Series implements Observer.
+func (f ObserverFunc) Series(service, route string) Series { return f(service, route) }
 
 var (
 	_ http.Handler      = (*Server)(nil)
@@ -95,6 +110,8 @@ type Server struct {
 	ports sync.Map
 	// conns numbers the client connections of its Frontends.
 	conns atomic.Uint64
+	// lineTime formats the access log lines' times.
+	lineTime lineTime
 
 	applyMu   sync.Mutex
 	cur       atomic.Pointer[compiled]

@@ -20,6 +20,14 @@
 //     are filed in rebuilt; the rest is shared, copy-on-write, with the
 //     router before, which its readers keep using unchanged.
 //
+// A request comes as an Input (strings and net/http's header map: Match,
+// MatchInto) or as the protocol-neutral view (exchange.Request:
+// MatchRequest), whose method, host and path bytes are compared in place
+// and whose header fields are read from the view's list, so the proxy
+// routes an h1 request without building a map. MatchInto and
+// MatchRequest write the answer into the caller's Match: a prefix match
+// allocates at most the copy of the view's path the Match keeps.
+//
 // Kong's priority (kong/router/transform.lua, as LuaJIT runs it; see
 // priority.go), highest first: plain hosts only, a regex path, then in one
 // 32-bit word ORed together the number of matching fields (methods,

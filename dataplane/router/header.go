@@ -37,17 +37,16 @@ func compileHeaders(headers map[string][]string) ([]headerMatcher, error) {
 	return out, nil
 }
 
-func (m *headerMatcher) match(got []string) bool {
-	for _, g := range got {
-		for _, v := range m.values {
-			if strings.EqualFold(g, v) {
-				return true
-			}
+// matchValue reports whether one request value satisfies m.
+func (m *headerMatcher) matchValue(g string) bool {
+	for _, v := range m.values {
+		if strings.EqualFold(g, v) {
+			return true
 		}
-		for _, re := range m.regexes {
-			if re.MatchString(g) {
-				return true
-			}
+	}
+	for _, re := range m.regexes {
+		if re.MatchString(g) {
+			return true
 		}
 	}
 	return false

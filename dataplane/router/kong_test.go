@@ -236,7 +236,7 @@ func TestMatchKongFidelity(t *testing.T) {
 
 			r, err := router.New(test.routes, []*model.Service{service("svc", true)})
 			require.NoError(t, err)
-			m := r.Match(test.in)
+			m := match(t, r, test.in)
 			if test.want == "" {
 				assert.Nil(t, m)
 				return

@@ -1,6 +1,9 @@
 package router
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // maxHits bounds the prefix-tree hits kept on the stack; deeper paths
 // fall back to the heap.
@@ -8,12 +11,15 @@ const maxHits = 32
 
 // search is the state of one Match call.
 type search struct {
-	in    *Input
-	path  string // normalized
-	port  int
-	best  *entry
-	depth int // matched prefix length, for prefix entries
-	re    int // index of the matching regex, for regex entries
+	method string
+	path   string // normalized
+	header reqFields
+	tls    bool
+	sni    string
+	port   int
+	best   *entry
+	depth  int // matched prefix length, for prefix entries
+	re     int // index of the matching regex, for regex entries
 }
 
 // scan tries b's entries that could beat the best match so far.
@@ -40,7 +46,7 @@ func (s *search) try(slots []slot) bool {
 		if p := slots[i].port; p != 0 && p != s.port {
 			continue
 		}
-		if !e.matchFields(s.in) {
+		if !e.matchFields(s) {
 			continue
 		}
 		if e.more != nil && len(e.more.regexes) > 0 {
@@ -60,19 +66,19 @@ func (s *search) try(slots []slot) bool {
 // SNIs only apply to requests that came over TLS: Kong's condition is
 // (net.protocol != "https" || tls.sni …) (kong/router/transform.lua,
 // get_expression).
-func (e *entry) matchFields(in *Input) bool {
+func (e *entry) matchFields(s *search) bool {
 	f := e.more
 	if f == nil {
 		return true
 	}
-	if len(f.methods) > 0 && !contains(f.methods, in.Method) {
+	if len(f.methods) > 0 && !contains(f.methods, s.method) {
 		return false
 	}
-	if len(f.snis) > 0 && in.TLS && !matchSNI(f.snis, in.SNI) {
+	if len(f.snis) > 0 && s.tls && !matchSNI(f.snis, s.sni) {
 		return false
 	}
 	for i := range f.headers {
-		if !f.headers[i].match(in.Header[f.headers[i].name]) {
+		if !s.header.match(&f.headers[i]) {
 			return false
 		}
 	}
@@ -97,31 +103,41 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// result builds the Match for the best entry.
-func (s *search) result() *Match {
+// result writes the Match for the best entry into m; copyPath says the
+// normalized path views the request's bytes, which m may not keep. It
+// reports whether there was a best entry.
+func (s *search) result(m *Match, copyPath bool) bool {
 	e := s.best
 	if e == nil {
-		return nil
+		return false
 	}
-	m := &Match{Route: e.route, Service: e.service, Path: s.path}
+	path := s.path
+	if copyPath {
+		if path == "/" {
+			path = "/" // the constant: no copy to make
+		} else {
+			path = strings.Clone(path)
+		}
+	}
+	*m = Match{Route: e.route, Service: e.service, Path: path}
 	switch {
 	case len(e.regexes()) > 0:
 		re := e.regexes()[s.re]
-		idx := re.FindStringSubmatchIndex(s.path)
-		m.Prefix = s.path[idx[0]:idx[1]]
+		idx := re.FindStringSubmatchIndex(path)
+		m.Prefix = path[idx[0]:idx[1]]
 		m.Captures = make(map[string]string, len(idx)/2)
 		for i, name := range re.SubexpNames() {
 			if idx[2*i] < 0 {
 				continue
 			}
-			v := s.path[idx[2*i]:idx[2*i+1]]
+			v := path[idx[2*i]:idx[2*i+1]]
 			m.Captures[strconv.Itoa(i)] = v
 			if name != "" {
 				m.Captures[name] = v
 			}
 		}
 	case len(e.prefixes) > 0:
-		m.Prefix = s.path[:s.depth]
+		m.Prefix = path[:s.depth]
 	}
-	return m
+	return true
 }

@@ -78,15 +78,38 @@ func (r *Router) Len() int { return r.size }
 
 // Match returns the best route for in, or nil.
 func (r *Router) Match(in *Input) *Match {
-	s := search{in: in, path: Normalize(in.Path)}
+	m := new(Match)
+	if !r.MatchInto(in, m) {
+		return nil
+	}
+	return m
+}
+
+// MatchInto is Match writing the answer into m: it reports whether a
+// route matched and, unless the route's path is a regex (whose captures
+// are a map), does not allocate.
+func (r *Router) MatchInto(in *Input, m *Match) bool {
+	s := search{method: in.Method, path: Normalize(in.Path), header: reqFields{m: in.Header},
+		tls: in.TLS, sni: in.SNI}
+	r.lookup(&s, in.Host, in.Port)
+	return s.result(m, false)
+}
+
+// lookup runs s on the buckets the request's host (Host, possibly with a
+// port) selects; port is the listener's.
+func (r *Router) lookup(s *search, host string, port int) {
 	// net.dst.port is the port in Host, else the listener's
 	// (kong/router/fields.lua; atc.lua splits Host with split_host_port).
-	host, port, ok := splitHostPort(in.Host)
-	s.port = in.Port
+	host, p, ok := splitHostPort(host)
+	s.port = port
 	if ok {
-		s.port = port
+		s.port = p
 	}
 	host = lowerASCII(host)
+	r.findHost(s, host)
+}
+
+func (r *Router) findHost(s *search, host string) {
 	if b := r.exact[host]; b != nil {
 		s.scan(b)
 	}
@@ -107,5 +130,4 @@ func (r *Router) Match(in *Input) *Match {
 		}
 	}
 	s.scan(r.any)
-	return s.result()
 }

@@ -382,7 +382,7 @@ func TestMatch(t *testing.T) {
 			r, err := router.New(test.routes, services)
 			require.NoError(t, err)
 
-			m := r.Match(test.in)
+			m := match(t, r, test.in)
 			if test.want == "" {
 				assert.Nil(t, m)
 				return

@@ -3,7 +3,6 @@ package status
 import (
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,13 +29,9 @@ type Source interface {
 // counters of Kong's /status. It observes proxied requests (see
 // ObserveRequest) and the proxy listener's connections (see ConnState).
 type Metrics struct {
-	reg      *prometheus.Registry
-	requests *prometheus.CounterVec
-	upstream *prometheus.HistogramVec
-	proxy    *prometheus.HistogramVec
-	// observers caches the metrics of each (service, route, status), so a
-	// request does not look its labels up in the vectors.
-	observers sync.Map // observerKey → *observer
+	reg *prometheus.Registry
+	// req holds the request metrics (see Series).
+	req requestMetrics
 
 	conns                                                       sync.Map // net.Conn → *atomic.Int64 (an http.ConnState)
 	accepted, handled, active, reading, writing, waiting, total atomic.Int64
@@ -54,19 +49,7 @@ func (m *Metrics) Traffic() (requests, errors5xx int64) {
 // its own; New adds the proxy's and the sync client's state to it.
 func NewMetrics() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	buckets := []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000}
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "skyport_http_requests_total", Help: "Proxied requests by service, route and status code.",
-	}, []string{"service", "route", "code"})
-	m.upstream = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "skyport_upstream_latency_ms", Help: "Time waiting for the upstream's response headers, in milliseconds.",
-		Buckets: buckets,
-	}, []string{"service"})
-	m.proxy = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "skyport_proxy_latency_ms", Help: "Time spent in the data plane before proxying, in milliseconds.",
-		Buckets: buckets,
-	}, []string{"service"})
-	m.reg.MustRegister(m.requests, m.upstream, m.proxy,
+	m.reg.MustRegister(&m.req,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -74,39 +57,10 @@ func NewMetrics() *Metrics {
 // Registry is the registry /metrics serves.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// observerKey names the metrics one request updates.
-type observerKey struct {
-	service, route string
-	status         int
-}
-
-// observer is the metrics of one observerKey.
-type observer struct {
-	requests        prometheus.Counter
-	upstream, proxy prometheus.Observer
-}
-
-// ObserveRequest counts one proxied request.
+// ObserveRequest counts one proxied request: Series(service,
+// route).Observe, for callers that keep no Series.
 func (m *Metrics) ObserveRequest(service, route string, status int, upstream, proxy time.Duration) {
-	m.total.Add(1)
-	if status >= 500 && status < 600 {
-		m.errors5xx.Add(1)
-	}
-	key := observerKey{service, route, status}
-	v, ok := m.observers.Load(key)
-	if !ok {
-		v, _ = m.observers.LoadOrStore(key, &observer{
-			requests: m.requests.WithLabelValues(service, route, strconv.Itoa(status)),
-			upstream: m.upstream.WithLabelValues(service),
-			proxy:    m.proxy.WithLabelValues(service),
-		})
-	}
-	o := v.(*observer)
-	o.requests.Inc()
-	if upstream > 0 {
-		o.upstream.Observe(float64(upstream.Microseconds()) / 1000)
-	}
-	o.proxy.Observe(float64(proxy.Microseconds()) / 1000)
+	m.Series(service, route).Observe(status, upstream, proxy)
 }
 
 // ConnState is an http.Server ConnState hook keeping Kong's connection

@@ -101,6 +101,9 @@ func (c *Client) apply(ctx context.Context, j job) error {
 		c.state.delta(false)
 		c.log.Info("delta not applied; applying the full snapshot", "revision", rev, "base", j.delta.Base, "error", err)
 	}
+	if j.ptr.Full != 0 {
+		return c.applyChain(ctx, j, v, l)
+	}
 	data, err := c.fetch(ctx, j)
 	if errors.Is(err, snapshot.ErrSize) {
 		return fmt.Errorf("verifying revision %d: %w", rev, err)

@@ -138,6 +138,9 @@ func (c *Client) cacheDelta(ctx context.Context, j job, data []byte, ptr delta.P
 // cacheSnapshot fetches, verifies and caches j's full snapshot, which
 // must hold the configuration of the given hash.
 func (c *Client) cacheSnapshot(ctx context.Context, j job, hash string) error {
+	if j.ptr.Full != 0 {
+		return c.cacheFullChain(ctx, j)
+	}
 	data, err := c.fetch(ctx, j)
 	if err != nil {
 		return fmt.Errorf("fetching revision %d to cache it: %w", j.ptr.Revision, err)

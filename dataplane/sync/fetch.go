@@ -79,6 +79,15 @@ func redact(err error) error {
 
 // noticeJob turns a control plane notice into a job.
 func noticeJob(n protocol.ConfigNotice) job {
+	var chain []snapshot.DeltaRef
+	var urls []string
+	if n.Full != 0 {
+		for _, d := range n.Chain {
+			chain = append(chain, snapshot.DeltaRef{Base: d.Base, Revision: d.Revision, Key: d.Key, SHA256: d.SHA256,
+				Size: d.Size, Signature: d.Signature, Format: d.Format})
+			urls = append(urls, d.URL)
+		}
+	}
 	return job{
 		ptr: snapshot.Pointer{
 			ClusterID: n.ClusterID,
@@ -89,10 +98,13 @@ func noticeJob(n protocol.ConfigNotice) job {
 			Size:      n.Size,
 			Signature: n.Signature,
 			Format:    n.Format,
+			Full:      n.Full,
+			Chain:     chain,
 		},
-		url:    n.URL,
-		source: SourceCP,
-		delta:  n.Delta,
+		url:       n.URL,
+		source:    SourceCP,
+		delta:     n.Delta,
+		chainURLs: urls,
 	}
 }
 

@@ -17,6 +17,9 @@ type job struct {
 	source string
 	// delta is the delta a notice offers for the revision; nil for none.
 	delta *protocol.DeltaNotice
+	// chainURLs are presigned GETs of ptr's chain, by index, when the
+	// notice gave them; empty to read the fallback store.
+	chainURLs []string
 }
 
 // maxCandidates bounds the snapshots held for one revision.

@@ -14,9 +14,6 @@ import (
 // bucket's lifecycle expires such objects after SupersededSnapshotDays.
 const SupersededTag = "skyport:superseded"
 
-// DeltaDays is how long the bucket keeps a delta.
-const DeltaDays = 1
-
 // ImportDays is how long the bucket keeps an import job's record and
 // upload (a succeeded job's upload is deleted when it is loaded).
 const ImportDays = 2
@@ -108,11 +105,15 @@ func newData(s awscdk.Stack, p *Props) *data {
 				Expiration: awscdk.Duration_Days(jsii.Number(p.HistoryMaxDays)),
 			},
 			{
-				// A delta is offered once, in the notice of its revision;
-				// data planes that missed it read the full snapshot.
+				// Deltas are chained after a full snapshot in latest.json
+				// until the publisher seals the next full one (at most
+				// six hours by default, see docs/contracts.md), and
+				// rebuild a chained revision for the history as long as
+				// the full snapshot they follow is kept: they expire with
+				// superseded snapshots.
 				Id:         jsii.String("expire-deltas"),
 				Prefix:     jsii.String(p.SnapshotPrefix + "/deltas/"),
-				Expiration: awscdk.Duration_Days(jsii.Number(DeltaDays)),
+				Expiration: awscdk.Duration_Days(jsii.Number(p.SupersededSnapshotDays)),
 			},
 			{
 				// Import jobs: their records and the kong.yml uploaded.

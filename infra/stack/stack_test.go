@@ -125,7 +125,7 @@ func TestStateful(t *testing.T) {
 			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 90, "Status": "Enabled",
 				"TagFilters": []any{map[string]any{"Key": stack.SupersededTag, "Value": "true"}}}),
 			like(map[string]any{"Prefix": "cp/revisions/", "ExpirationInDays": 90, "Status": "Enabled"}),
-			like(map[string]any{"Prefix": "cp/deltas/", "ExpirationInDays": stack.DeltaDays, "Status": "Enabled"}),
+			like(map[string]any{"Prefix": "cp/deltas/", "ExpirationInDays": 90, "Status": "Enabled"}),
 		})},
 	}))
 	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), props(map[string]any{

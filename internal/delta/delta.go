@@ -79,6 +79,19 @@ type Pointer struct {
 	Format    string `json:"format"`
 }
 
+// Ref returns the pointer's reference in a snapshot.Pointer's chain.
+func (p Pointer) Ref() snapshot.DeltaRef {
+	return snapshot.DeltaRef{Base: p.Base, Revision: p.Revision, Key: p.Key, SHA256: p.SHA256, Size: p.Size,
+		Signature: p.Signature, Format: p.Format}
+}
+
+// Chained returns the pointer of the delta ref names in ptr's chain,
+// with ptr's identity.
+func Chained(ptr snapshot.Pointer, ref snapshot.DeltaRef) Pointer {
+	return Pointer{ClusterID: ptr.ClusterID, Epoch: ptr.Epoch, Base: ref.Base, Revision: ref.Revision, Key: ref.Key,
+		SHA256: ref.SHA256, Size: ref.Size, Signature: ref.Signature, Format: ref.Format}
+}
+
 // Identity returns the cluster and epoch the pointer names.
 func (p Pointer) Identity() snapshot.Identity {
 	return snapshot.Identity{ClusterID: p.ClusterID, Epoch: p.Epoch}
@@ -106,12 +119,7 @@ func (p Pointer) Check() error {
 // Key returns the object key of the delta from base to rev below the
 // prefix: deltas/<cluster_id>/<epoch>/<base, 20 digits>-<rev, 20
 // digits>.json.gz; deltas/<base>-<rev>.json.gz for the zero identity.
-func Key(id snapshot.Identity, base, rev int64) string {
-	if id.IsZero() {
-		return fmt.Sprintf("deltas/%020d-%020d.json.gz", base, rev)
-	}
-	return fmt.Sprintf("deltas/%s/%d/%020d-%020d.json.gz", id.ClusterID, id.Epoch, base, rev)
-}
+func Key(id snapshot.Identity, base, rev int64) string { return snapshot.DeltaKey(id, base, rev) }
 
 // Encode returns the stored bytes of doc: canonical JSON (lists sorted by
 // id, map keys sorted), gzip with no timestamp.

@@ -121,8 +121,31 @@ func ApplyDigest(base *model.Config, digest snapshot.Digest, baseRev int64, doc 
 	if doc.Base != baseRev {
 		return nil, digest, fmt.Errorf("%w: delta from revision %d applied to %d", ErrBase, doc.Base, baseRev)
 	}
-	p := &patcher{digest: digest, deletes: doc.Deletes}
-	u := &doc.Upserts
+	out, next, err := Patch(base, digest, &doc.Upserts, doc.Deletes)
+	if err != nil {
+		return nil, digest, fmt.Errorf("applying delta %d→%d: %w", doc.Base, doc.Revision, err)
+	}
+	if got := next.Hash(); got != doc.ConfigHash {
+		return nil, digest, fmt.Errorf("%w: revision %d from %d hashes to %s, the control plane's is %s", ErrResult, doc.Revision, doc.Base, got, doc.ConfigHash)
+	}
+	return out, next, nil
+}
+
+// Patch returns base less the deleted and the upserted entities, plus the
+// upserted ones, and the result's digest: base's (digest) updated with
+// the entities dropped and brought, at a cost that grows with the change,
+// not the configuration. base's lists must be sorted by id; the result's
+// are, and it shares base's entities and the lists of the kinds the
+// change leaves alone. Neither base nor u is modified.
+func Patch(base *model.Config, digest snapshot.Digest, u *model.Config, deletes map[model.Kind][]string) (*model.Config, snapshot.Digest, error) {
+	return PatchSeen(base, digest, u, deletes, nil)
+}
+
+// PatchSeen is Patch that also calls seen with every entity the change
+// touches: its version in base (nil when created) and in the result (nil
+// when deleted); an id deleted that base lacks is not seen.
+func PatchSeen(base *model.Config, digest snapshot.Digest, u *model.Config, deletes map[model.Kind][]string, seen func(before, after model.Entity)) (*model.Config, snapshot.Digest, error) {
+	p := &patcher{digest: digest, deletes: deletes, seen: seen}
 	out := &model.Config{
 		Vaults:         patch(p, model.KindVault, base.Vaults, u.Vaults),
 		CACertificates: patch(p, model.KindCACertificate, base.CACertificates, u.CACertificates),
@@ -144,10 +167,7 @@ func ApplyDigest(base *model.Config, digest snapshot.Digest, baseRev int64, doc 
 		Keys:           patch(p, model.KindKey, base.Keys, u.Keys),
 	}
 	if p.err != nil {
-		return nil, digest, fmt.Errorf("applying delta %d→%d: %w", doc.Base, doc.Revision, p.err)
-	}
-	if got := p.digest.Hash(); got != doc.ConfigHash {
-		return nil, digest, fmt.Errorf("%w: revision %d from %d hashes to %s, the control plane's is %s", ErrResult, doc.Revision, doc.Base, got, doc.ConfigHash)
+		return nil, digest, p.err
 	}
 	return out, p.digest, nil
 }
@@ -157,6 +177,7 @@ func ApplyDigest(base *model.Config, digest snapshot.Digest, baseRev int64, doc 
 type patcher struct {
 	digest  snapshot.Digest
 	deletes map[model.Kind][]string
+	seen    func(before, after model.Entity)
 	err     error
 }
 
@@ -171,38 +192,55 @@ func patch[T model.Entity](p *patcher, kind model.Kind, base, ups []T) []T {
 	}
 	ups = slices.Clone(ups)
 	slices.SortStableFunc(ups, func(a, b T) int { return strings.Compare(a.Meta().ID, b.Meta().ID) })
-	drop := make(map[string]struct{}, len(dels)+len(ups))
+	// drop: the ids leaving base, each true when an upsert replaces it.
+	drop := make(map[string]bool, len(dels)+len(ups))
 	for _, id := range dels {
-		drop[id] = struct{}{}
+		drop[id] = false
 	}
 	for _, e := range ups {
-		drop[e.Meta().ID] = struct{}{}
+		drop[e.Meta().ID] = true
+	}
+	var replaced map[string]model.Entity
+	if p.seen != nil {
+		replaced = make(map[string]model.Entity, len(ups))
 	}
 	out := make([]T, 0, len(base)+len(ups))
 	j := 0
 	for _, e := range base {
 		id := e.Meta().ID
 		for ; j < len(ups) && ups[j].Meta().ID < id; j++ {
-			out = add(p, out, ups[j])
+			out = add(p, out, ups[j], replaced)
 		}
-		if _, gone := drop[id]; !gone {
+		up, gone := drop[id]
+		if !gone {
 			out = append(out, e)
 			continue
 		}
 		if err := p.digest.Remove(e); err != nil && p.err == nil {
 			p.err = err
 		}
+		switch {
+		case p.seen == nil:
+		case up:
+			replaced[id] = e
+		default:
+			p.seen(e, nil)
+		}
 	}
 	for ; j < len(ups); j++ {
-		out = add(p, out, ups[j])
+		out = add(p, out, ups[j], replaced)
 	}
 	return out
 }
 
-// add appends e to out and counts it in the digest.
-func add[T model.Entity](p *patcher, out []T, e T) []T {
+// add appends e to out and counts it in the digest; replaced holds the
+// base's versions of the entities upserted, for p.seen.
+func add[T model.Entity](p *patcher, out []T, e T, replaced map[string]model.Entity) []T {
 	if err := p.digest.Add(e); err != nil && p.err == nil {
 		p.err = err
+	}
+	if p.seen != nil {
+		p.seen(replaced[e.Meta().ID], e)
 	}
 	return append(out, e)
 }

@@ -27,6 +27,10 @@ import (
 // Region is the region tests use.
 const Region = "us-east-1"
 
+// startTimeout bounds the wait for a moto_server that neither answers nor
+// exits.
+const startTimeout = 3 * time.Minute
+
 // Server is a running moto_server.
 type Server struct {
 	// Endpoint is http://127.0.0.1:<port>.
@@ -57,21 +61,31 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("starting moto_server: %v", err)
 	}
 	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	// Python takes its time to import moto on a loaded machine: wait for
+	// the server to answer or the process to end, whichever comes first;
+	// the bound only catches a server that hangs without ever answering.
+	deadline := time.Now().Add(startTimeout)
 	for {
 		resp, err := http.Get(s.Endpoint + "/moto-api/data.json")
 		if err == nil {
 			resp.Body.Close()
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not start on %s: %v", s.Endpoint, err)
+		select {
+		case werr := <-exited:
+			exited <- werr
+			t.Fatalf("moto_server exited before answering on %s: %v", s.Endpoint, werr)
+		case <-time.After(100 * time.Millisecond):
 		}
-		time.Sleep(100 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("moto_server did not answer on %s within %s: %v", s.Endpoint, startTimeout, err)
+		}
 	}
 	return s
 }

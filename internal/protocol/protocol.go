@@ -113,6 +113,13 @@ type ConfigNotice struct {
 	// older one (internal/delta): a data plane running its base may apply
 	// it instead of the full snapshot. Older data planes ignore it.
 	Delta *DeltaNotice `json:"delta,omitempty"`
+	// Full and Chain, when Full is set, say that Revision is published as
+	// deltas only (snapshot.Pointer's Full and Chain): Key, SHA256, Size,
+	// Signature, Format and URL name the full snapshot of revision Full,
+	// and Chain the deltas from it to Revision, in order, each with its
+	// presigned URL when URL is set.
+	Full  int64         `json:"full,omitempty"`
+	Chain []DeltaNotice `json:"chain,omitempty"`
 }
 
 // DeltaNotice names a signed delta and what verifies it (delta.Pointer).

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,8 +35,13 @@ const (
 	MaxDecompressed = 512 << 20
 	// MaxStored bounds the stored (compressed) size a pointer may name.
 	MaxStored = 256 << 20
-	// MaxPointer bounds the size of an encoded pointer (latest.json).
-	MaxPointer = 8 << 10
+	// MaxPointer bounds the size of an encoded pointer (latest.json),
+	// chain included.
+	MaxPointer = 32 << 10
+	// MaxChain bounds the deltas a pointer chains after its full
+	// snapshot (Pointer.Chain): a config notice carrying them, each with
+	// a presigned URL, stays within a data plane's 64 KB message limit.
+	MaxChain = 16
 )
 
 // Errors returned by Open, distinct so callers can report why.
@@ -81,12 +87,63 @@ type Pointer struct {
 	// revision of the same identity to this one: a reader running its
 	// base may apply it instead of the snapshot.
 	Delta DeltaRef `json:"delta,omitzero"`
+	// Full, when set (1 ≤ Full < Revision), says that Revision is
+	// published as deltas only: Key, SHA256, Size, Signature and Format
+	// name the full snapshot of revision Full (sealed at FullAt), and
+	// Chain the deltas that lead from it to Revision, in order, each
+	// signed and carrying its result's configuration hash. Zero: the
+	// snapshot fields name Revision's own snapshot and Chain is empty.
+	Full   int64      `json:"full,omitempty"`
+	FullAt string     `json:"full_at,omitempty"`
+	Chain  []DeltaRef `json:"chain,omitempty"`
+}
+
+// FullRevision is the revision of the snapshot the pointer's Key names:
+// Full when the pointer chains deltas after it, else Revision.
+func (p Pointer) FullRevision() int64 {
+	if p.Full != 0 {
+		return p.Full
+	}
+	return p.Revision
+}
+
+// FullPointer returns the pointer of the full snapshot p's Key names
+// alone, without a chain or a delta: p itself when p chains nothing.
+func (p Pointer) FullPointer() Pointer {
+	if p.Full == 0 {
+		p.Delta, p.Chain, p.FullAt = DeltaRef{}, nil, ""
+		return p
+	}
+	at := p.FullAt
+	if at == "" {
+		at = p.PublishedAt
+	}
+	return Pointer{ClusterID: p.ClusterID, Epoch: p.Epoch, Revision: p.Full, Key: p.Key, SHA256: p.SHA256,
+		Size: p.Size, Signature: p.Signature, PublishedAt: at, Format: p.Format}
+}
+
+// SameFull reports whether p and q name the same full snapshot.
+func (p Pointer) SameFull(q Pointer) bool {
+	return p.Identity() == q.Identity() && p.FullRevision() == q.FullRevision() && p.Key == q.Key && p.SHA256 == q.SHA256
+}
+
+// DeltaKey returns the object key of the delta from base to rev below the
+// prefix: deltas/<cluster_id>/<epoch>/<base, 20 digits>-<rev, 20
+// digits>.json.gz; deltas/<base>-<rev>.json.gz for the zero identity.
+func DeltaKey(id Identity, base, rev int64) string {
+	if id.IsZero() {
+		return fmt.Sprintf("deltas/%020d-%020d.json.gz", base, rev)
+	}
+	return fmt.Sprintf("deltas/%s/%d/%020d-%020d.json.gz", id.ClusterID, id.Epoch, base, rev)
 }
 
 // DeltaRef names a stored delta to a pointer's revision and what
 // verifies it; its identity and target revision are the pointer's.
 type DeltaRef struct {
-	Base      int64  `json:"base"`
+	Base int64 `json:"base"`
+	// Revision is the delta's target; set in a Chain, where it is not
+	// the pointer's for every delta but the last.
+	Revision  int64  `json:"revision,omitempty"`
 	Key       string `json:"key"`
 	SHA256    string `json:"sha256"`
 	Size      int64  `json:"size"`
@@ -106,10 +163,44 @@ func (p Pointer) Check() error {
 	switch {
 	case p.Revision < 1:
 		return fmt.Errorf("%w: pointer revision %d", ErrCorrupt, p.Revision)
-	case p.Key != id.Key(p.Revision):
-		return fmt.Errorf("%w: pointer key %q for revision %d", ErrCorrupt, p.Key, p.Revision)
+	case p.Key != id.Key(p.FullRevision()):
+		return fmt.Errorf("%w: pointer key %q for revision %d", ErrCorrupt, p.Key, p.FullRevision())
 	case p.Size < 1 || p.Size > MaxStored:
 		return fmt.Errorf("%w: pointer size %d (1 to %d bytes)", ErrSize, p.Size, MaxStored)
+	}
+	return p.checkChain()
+}
+
+// checkChain refuses a chain that does not lead, delta after delta, from
+// the full snapshot's revision to the pointer's, with keys of its
+// identity and sizes a reader bounds its reads by.
+func (p Pointer) checkChain() error {
+	if p.Full == 0 {
+		if len(p.Chain) > 0 {
+			return fmt.Errorf("%w: a chain without its full revision", ErrCorrupt)
+		}
+		return nil
+	}
+	switch {
+	case p.Full < 1 || p.Full >= p.Revision:
+		return fmt.Errorf("%w: full revision %d for revision %d", ErrCorrupt, p.Full, p.Revision)
+	case len(p.Chain) < 1 || len(p.Chain) > MaxChain:
+		return fmt.Errorf("%w: chain of %d deltas (1 to %d)", ErrCorrupt, len(p.Chain), MaxChain)
+	}
+	at := p.Full
+	for i, d := range p.Chain {
+		switch {
+		case d.Base != at || d.Revision <= d.Base:
+			return fmt.Errorf("%w: chain delta %d from revision %d to %d, expected from %d", ErrCorrupt, i, d.Base, d.Revision, at)
+		case d.Key != DeltaKey(p.Identity(), d.Base, d.Revision):
+			return fmt.Errorf("%w: chain delta key %q", ErrCorrupt, d.Key)
+		case d.Size < 1 || d.Size > MaxStored:
+			return fmt.Errorf("%w: chain delta size %d (1 to %d bytes)", ErrSize, d.Size, MaxStored)
+		}
+		at = d.Revision
+	}
+	if at != p.Revision {
+		return fmt.Errorf("%w: chain ends at revision %d, the pointer's is %d", ErrCorrupt, at, p.Revision)
 	}
 	return nil
 }
@@ -278,4 +369,11 @@ func checkFormat(f string) error {
 		return fmt.Errorf("%w: %q (this build reads %d.x)", ErrFormat, f, FormatMajor)
 	}
 	return nil
+}
+
+// Equal reports whether p and q are the same pointer, chain included.
+func (p Pointer) Equal(q Pointer) bool {
+	return p.ClusterID == q.ClusterID && p.Epoch == q.Epoch && p.Revision == q.Revision && p.Key == q.Key &&
+		p.SHA256 == q.SHA256 && p.Size == q.Size && p.Signature == q.Signature && p.PublishedAt == q.PublishedAt &&
+		p.Format == q.Format && p.Delta == q.Delta && p.Full == q.Full && p.FullAt == q.FullAt && slices.Equal(p.Chain, q.Chain)
 }

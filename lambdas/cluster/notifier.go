@@ -94,6 +94,13 @@ func Notice(ctx context.Context, p snapshot.Pointer, presigner objstore.Presigne
 		n.Delta = &protocol.DeltaNotice{Base: d.Base, Revision: p.Revision, Key: d.Key, SHA256: d.SHA256,
 			Size: d.Size, Signature: d.Signature, Format: d.Format}
 	}
+	if p.Full != 0 {
+		n.Full = p.Full
+		for _, d := range p.Chain {
+			n.Chain = append(n.Chain, protocol.DeltaNotice{Base: d.Base, Revision: d.Revision, Key: d.Key, SHA256: d.SHA256,
+				Size: d.Size, Signature: d.Signature, Format: d.Format})
+		}
+	}
 	if presigner != nil {
 		url, err := presigner.PresignGet(ctx, p.Key, PresignTTL)
 		if err != nil {
@@ -103,6 +110,11 @@ func Notice(ctx context.Context, p snapshot.Pointer, presigner objstore.Presigne
 		if n.Delta != nil {
 			if n.Delta.URL, err = presigner.PresignGet(ctx, n.Delta.Key, PresignTTL); err != nil {
 				return nil, fmt.Errorf("presigning %s: %w", n.Delta.Key, err)
+			}
+		}
+		for i := range n.Chain {
+			if n.Chain[i].URL, err = presigner.PresignGet(ctx, n.Chain[i].Key, PresignTTL); err != nil {
+				return nil, fmt.Errorf("presigning %s: %w", n.Chain[i].Key, err)
 			}
 		}
 	}

@@ -144,3 +144,21 @@ func sameEntity(a, b model.Entity) bool {
 	jb, errB := json.Marshal(b)
 	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
+
+// Changed returns the change from before to after, one entity's two
+// versions (either may be nil: created, deleted); false when both encode
+// alike or both are nil. Diff of two configurations is Changed of each
+// entity of either.
+func Changed(before, after model.Entity) (Change, bool) {
+	switch {
+	case before == nil && after == nil:
+		return Change{}, false
+	case before == nil:
+		return change(OpCreated, nil, after), true
+	case after == nil:
+		return change(OpDeleted, before, nil), true
+	case sameEntity(before, after):
+		return Change{}, false
+	}
+	return change(OpUpdated, before, after), true
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/skyport-gw/skyport/internal/delta"
 	"sort"
 	"strconv"
 	"strings"
@@ -246,8 +247,58 @@ func (l *Log) revisions(ctx context.Context, id snapshot.Identity) ([]int64, err
 }
 
 // Config returns the configuration of revision rev of identity id, read
-// from its snapshot (bounded as data planes bound it).
+// from its snapshot (bounded as data planes bound it); for a revision
+// published as deltas only, from the full snapshot its record names with
+// the chain of deltas applied, each result's hash checked.
 func (l *Log) Config(ctx context.Context, id snapshot.Identity, rev int64) (*model.Config, error) {
+	cfg, err := l.snapshotConfig(ctx, id, rev)
+	if !errors.Is(err, ErrNoSnapshot) {
+		return cfg, err
+	}
+	rec, rerr := l.read(ctx, Key(id, rev))
+	if rerr != nil || rec.Full == 0 || len(rec.Chain) == 0 {
+		return nil, err
+	}
+	if cfg, err = l.snapshotConfig(ctx, id, rec.Full); err != nil {
+		return nil, err
+	}
+	digest, err := snapshot.DigestOf(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("revision %d: %w", rev, err)
+	}
+	at := rec.Full
+	for _, ref := range rec.Chain {
+		if ref.Key != snapshot.DeltaKey(id, ref.Base, ref.Revision) {
+			return nil, fmt.Errorf("revision %d: %w: chained delta key %q", rev, snapshot.ErrCorrupt, ref.Key)
+		}
+		data, _, err := objstore.GetMax(ctx, l.objects, ref.Key, snapshot.MaxStored)
+		if errors.Is(err, objstore.ErrNotFound) {
+			return nil, fmt.Errorf("revision %d: %w (delta %s expired)", rev, ErrNoSnapshot, ref.Key)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ref.Key, err)
+		}
+		doc, err := delta.Decode(data)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ref.Key, err)
+		}
+		if doc.Identity() != id {
+			return nil, fmt.Errorf("reading %s: %w", ref.Key, snapshot.ErrRevision)
+		}
+		if cfg, digest, err = delta.ApplyDigest(cfg, digest, at, doc); err != nil {
+			return nil, fmt.Errorf("revision %d: %w", rev, err)
+		}
+		at = doc.Revision
+	}
+	if at != rev {
+		return nil, fmt.Errorf("revision %d: %w: its chain ends at %d", rev, snapshot.ErrCorrupt, at)
+	}
+	return cfg, nil
+}
+
+// snapshotConfig returns the configuration of revision rev's own
+// snapshot.
+func (l *Log) snapshotConfig(ctx context.Context, id snapshot.Identity, rev int64) (*model.Config, error) {
 	key := id.Key(rev)
 	data, _, err := objstore.GetMax(ctx, l.objects, key, snapshot.MaxStored)
 	if errors.Is(err, objstore.ErrNotFound) {

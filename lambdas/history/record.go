@@ -36,6 +36,11 @@ type Record struct {
 	// published before it (0: the empty configuration).
 	Changes Summary `json:"changes"`
 	Since   int64   `json:"since"`
+	// Full and Chain, for a revision published as deltas only, are the
+	// revision of the full snapshot it is reached from and the deltas
+	// that lead there (snapshot.Pointer's): Config rebuilds it from them.
+	Full  int64               `json:"full,omitempty"`
+	Chain []snapshot.DeltaRef `json:"chain,omitempty"`
 }
 
 // Identity is the identity the record was made under.

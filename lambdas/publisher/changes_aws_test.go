@@ -118,15 +118,12 @@ func TestStreamPublishesFromChangeLog(t *testing.T) {
 		require.Equal(t, int64(1), publishes.Load(), "one publication for the whole burst")
 		latest := readLatest(t, objects)
 		require.Equal(t, want, latest.Revision)
-		data, _, err := objects.Get(ctx, latest.Key)
-		require.NoError(t, err)
-		doc, err := snapshot.Open(data, latest, pubKey)
-		require.NoError(t, err)
+		cfg := configAt(t, objects, latest, pubKey)
 		hash, rev, ok, err := cp.ConfigHash(ctx)
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Equal(t, want, rev)
-		require.Equal(t, snapshot.ConfigHash(&doc.Config), hash, "the hash kept with the revision is its snapshot's")
+		require.Equal(t, snapshot.ConfigHash(cfg), hash, "the hash kept with the revision is its snapshot's")
 		var d *delta.Document
 		if prev.Revision > 0 {
 			require.NotEmpty(t, latest.Delta.Key)
@@ -137,11 +134,7 @@ func TestStreamPublishesFromChangeLog(t *testing.T) {
 				Revision: latest.Revision, Key: latest.Delta.Key, SHA256: latest.Delta.SHA256, Size: latest.Delta.Size,
 				Signature: latest.Delta.Signature, Format: latest.Delta.Format}, pubKey)
 			require.NoError(t, err)
-			pdata, _, err := objects.Get(ctx, prev.Key)
-			require.NoError(t, err)
-			pdoc, err := snapshot.Open(pdata, prev, pubKey)
-			require.NoError(t, err)
-			_, err = delta.Apply(&pdoc.Config, prev.Revision, d)
+			_, err = delta.Apply(configAt(t, objects, prev, pubKey), prev.Revision, d)
 			require.NoError(t, err, "the previous snapshot plus the delta is the new one")
 		}
 		prev = latest

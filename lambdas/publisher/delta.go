@@ -16,25 +16,23 @@ import (
 
 // writeDelta writes the delta from the revision latest.json names (cur)
 // to r, when cur is of identity id, older, and its configuration known,
-// and returns its reference for r's pointer (latest.json and the
-// notices); zero when none. The delta is what the change log named
-// (r.change), or else the diff of r's configuration against the base.
-// Revisions published in between by nobody (a burst committed while the
-// previous publication ran) are coalesced into the one delta. A delta is
-// an optimization: a failure is logged and the revision is announced with
-// its full snapshot only.
-func (p *Publisher) writeDelta(ctx context.Context, cur snapshot.Pointer, id snapshot.Identity, r revision, hash string) snapshot.DeltaRef {
+// and returns its pointer; false when none. The delta is what the change
+// log named (r.change), or else the diff of r's configuration against the
+// base. Revisions published in between by nobody (a burst committed while
+// the previous publication ran) are coalesced into the one delta. A
+// failure is logged and the revision is sealed as a full snapshot.
+func (p *Publisher) writeDelta(ctx context.Context, cur snapshot.Pointer, id snapshot.Identity, r revision, hash string) (delta.Pointer, bool) {
 	if cur.Revision < 1 || cur.Revision >= r.rev || cur.Identity() != id || p.opts.NoDeltas || r.base == nil {
-		return snapshot.DeltaRef{}
+		return delta.Pointer{}, false
 	}
 	ptr, err := p.sealDelta(ctx, cur, id, r, hash)
 	if err != nil {
-		p.opts.Logger.WarnContext(ctx, "delta not written; the revision is announced by its snapshot only",
+		p.opts.Logger.WarnContext(ctx, "delta not written; the revision is sealed as a full snapshot",
 			"base", cur.Revision, "revision", r.rev, "error", err)
-		return snapshot.DeltaRef{}
+		return delta.Pointer{}, false
 	}
 	p.opts.Logger.InfoContext(ctx, "published delta", "base", ptr.Base, "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size)
-	return snapshot.DeltaRef{Base: ptr.Base, Key: ptr.Key, SHA256: ptr.SHA256, Size: ptr.Size, Signature: ptr.Signature, Format: ptr.Format}
+	return ptr, true
 }
 
 func (p *Publisher) sealDelta(ctx context.Context, cur snapshot.Pointer, id snapshot.Identity, r revision, hash string) (delta.Pointer, error) {

@@ -33,10 +33,15 @@ func (p *Publisher) record(ctx context.Context, id snapshot.Identity, r revision
 			prev, since = c, cur.Revision
 		}
 	}
+	changes := r.changes
+	if changes == nil || prev != r.base {
+		changes = history.Diff(prev, cfg)
+	}
 	rec := history.Record{
 		Revision: rev, CreatedAt: at.Unix(), ConfigHash: hash,
 		ClusterID: id.ClusterID, Epoch: id.Epoch, State: state, Error: why,
-		Entities: history.Count(cfg), Changes: history.Summarize(history.Diff(prev, cfg)), Since: since,
+		Entities: history.Count(cfg), Changes: history.Summarize(changes), Since: since,
+		Full: r.ptr.Full, Chain: r.ptr.Chain,
 	}
 	if err := p.opts.History.Put(ctx, rec); err != nil {
 		return fmt.Errorf("recording revision %d in the history: %w", rev, err)
@@ -49,7 +54,7 @@ func (p *Publisher) prune(ctx context.Context, latest snapshot.Pointer) {
 	if p.opts.History == nil || !p.opts.PruneHistory || latest.Revision == 0 {
 		return
 	}
-	n, err := p.opts.History.Prune(ctx, latest.Identity(), latest.Revision, latest.Revision)
+	n, err := p.opts.History.Prune(ctx, latest.Identity(), latest.Revision, latest.FullRevision())
 	if err != nil {
 		p.opts.Logger.WarnContext(ctx, "pruning the history", "error", err)
 		return

@@ -59,7 +59,7 @@ func (p *Publisher) Notify(ctx context.Context, ptr snapshot.Pointer) error {
 	if err != nil {
 		return err
 	}
-	payloads := map[snapshot.Pointer][]byte{}
+	payloads := map[pointerKey][]byte{}
 	pass := &fanout{p: p}
 	sem := make(chan struct{}, p.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -69,13 +69,13 @@ func (p *Publisher) Notify(ctx context.Context, ptr snapshot.Pointer) error {
 		if !cluster.Behind(node, ptr) {
 			continue
 		}
-		payload, ok := payloads[ptr]
+		payload, ok := payloads[keyOf(ptr)]
 		if !ok {
 			if payload, err = cluster.Notice(ctx, ptr, p.opts.Presigner); err != nil {
 				wg.Wait()
 				return err
 			}
-			payloads[ptr] = payload
+			payloads[keyOf(ptr)] = payload
 		}
 		select {
 		case sem <- struct{}{}:
@@ -167,4 +167,18 @@ func (t Throttle) delay(attempt int) time.Duration {
 		return 0
 	}
 	return c/2 + rand.N(c/2+1)
+}
+
+// pointerKey identifies a pointer's notice: its revision and the objects
+// it names (a pointer with a chain is not comparable itself).
+type pointerKey struct {
+	id        snapshot.Identity
+	rev, full int64
+	key, sum  string
+	delta     snapshot.DeltaRef
+	chain     int
+}
+
+func keyOf(p snapshot.Pointer) pointerKey {
+	return pointerKey{id: p.Identity(), rev: p.Revision, full: p.Full, key: p.Key, sum: p.SHA256, delta: p.Delta, chain: len(p.Chain)}
 }

@@ -92,9 +92,9 @@ func (p *Publisher) existing(ctx context.Context, key string, mine []byte) (snap
 // revision or beyond, or to a newer epoch, that pointer stays and is
 // returned.
 func (p *Publisher) advance(ctx context.Context, ptr, cur snapshot.Pointer, etag string) (snapshot.Pointer, error) {
-	data, err := json.Marshal(ptr)
+	data, err := encodePointer(ptr)
 	if err != nil {
-		return snapshot.Pointer{}, fmt.Errorf("encoding %s: %w", snapshot.LatestKey, err)
+		return snapshot.Pointer{}, err
 	}
 	for range maxCASAttempts {
 		if !supersedes(cur, ptr.Identity(), ptr.Revision) {
@@ -103,7 +103,9 @@ func (p *Publisher) advance(ctx context.Context, ptr, cur snapshot.Pointer, etag
 		cond := objstore.Condition{IfMatch: etag, IfNoneMatch: etag == ""}
 		_, err := p.opts.Objects.Put(ctx, snapshot.LatestKey, data, cond)
 		if err == nil {
-			p.supersede(ctx, cur)
+			if !ptr.SameFull(cur) {
+				p.supersede(ctx, cur)
+			}
 			return ptr, nil
 		}
 		if !errors.Is(err, objstore.ErrPrecondition) {
@@ -114,6 +116,19 @@ func (p *Publisher) advance(ctx context.Context, ptr, cur snapshot.Pointer, etag
 		}
 	}
 	return snapshot.Pointer{}, fmt.Errorf("writing %s: %w after %d attempts", snapshot.LatestKey, objstore.ErrPrecondition, maxCASAttempts)
+}
+
+// encodePointer returns latest.json's bytes for ptr, refusing one larger
+// than readers accept.
+func encodePointer(ptr snapshot.Pointer) ([]byte, error) {
+	data, err := json.Marshal(ptr)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", snapshot.LatestKey, err)
+	}
+	if len(data) > snapshot.MaxPointer {
+		return nil, fmt.Errorf("encoding %s: %d bytes, readers accept %d", snapshot.LatestKey, len(data), snapshot.MaxPointer)
+	}
+	return data, nil
 }
 
 // SupersededTag marks a snapshot that latest.json no longer names; the

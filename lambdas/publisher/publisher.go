@@ -146,6 +146,14 @@ type Options struct {
 	// NoDeltas turns deltas off: every revision is announced by its
 	// full snapshot only.
 	NoDeltas bool
+	// FullEvery, FullRatio and FullMaxAge schedule full snapshots (see
+	// DefaultFullEvery); between them a revision is published as a
+	// delta chained after the last full snapshot. Zero values take the
+	// defaults; FullEvery is at most snapshot.MaxChain+1, and 1 seals
+	// every revision whole.
+	FullEvery  int
+	FullRatio  float64
+	FullMaxAge time.Duration
 	// MinInterval is the least time between the starts of two
 	// publications: under a write storm they come at most 1/MinInterval
 	// a second, each carrying everything committed before it read. Zero:
@@ -180,6 +188,16 @@ func New(opts Options) *Publisher {
 	}
 	if opts.Throttle == (Throttle{}) {
 		opts.Throttle = DefaultThrottle
+	}
+	if opts.FullEvery <= 0 {
+		opts.FullEvery = DefaultFullEvery
+	}
+	opts.FullEvery = min(opts.FullEvery, snapshot.MaxChain+1)
+	if opts.FullRatio <= 0 {
+		opts.FullRatio = DefaultFullRatio
+	}
+	if opts.FullMaxAge <= 0 {
+		opts.FullMaxAge = DefaultFullMaxAge
 	}
 	return &Publisher{opts: opts}
 }
@@ -282,6 +300,7 @@ func (p *Publisher) step(ctx context.Context) bool {
 // the data planes whose wave was released a revision. It is run on a
 // timer: every second by skyport local, every minute in AWS.
 func (p *Publisher) Reconcile(ctx context.Context) error {
+	p.compact(ctx)
 	if !p.step(ctx) {
 		return nil
 	}
@@ -304,33 +323,49 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if !supersedes(cur, id, rev) {
 		return cur, 0, nil
 	}
-	hash := snapshot.ConfigHash(cfg)
+	hash := r.digest.Hash()
 	if p.opts.Validator != nil {
 		if err := p.opts.Validator.Check(ctx, cfg); err != nil {
 			return cur, rev, p.refuse(ctx, id, r, hash, cur, err)
 		}
 	}
-	ptr, err := p.write(ctx, &snapshot.Document{ClusterID: id.ClusterID, Epoch: id.Epoch, Revision: rev, Config: *cfg})
-	if err != nil {
-		return snapshot.Pointer{}, 0, err
+	d, chained := p.writeDelta(ctx, cur, id, r, hash)
+	full := !chained || p.fullDue(cur, d)
+	var ptr snapshot.Pointer
+	if full {
+		var err error
+		if ptr, err = p.write(ctx, &snapshot.Document{ClusterID: id.ClusterID, Epoch: id.Epoch, Revision: rev, Config: *cfg}); err != nil {
+			return snapshot.Pointer{}, 0, err
+		}
+		if chained {
+			ptr.Delta = d.Ref()
+			ptr.Delta.Revision = 0 // the pointer's
+		}
+	} else {
+		ptr = chain(cur, d, p.opts.Clock())
 	}
 	at, err := time.Parse(time.RFC3339, ptr.PublishedAt)
 	if err != nil {
 		at = p.opts.Clock()
 	}
+	r.ptr = ptr
 	if err := p.record(ctx, id, r, hash, cur, at, history.StatePublished, ""); err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
-	ptr.Delta = p.writeDelta(ctx, cur, id, r, hash)
 	final, err := p.advance(ctx, ptr, cur, etag)
 	if err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
-	p.remember(id, rev, cfg)
+	p.remember(id, rev, cfg, r.digest)
 	p.recordHash(ctx, rev, hash)
-	if final == ptr {
-		p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
-			"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch, "from_changes", r.change != nil)
+	if final.Equal(ptr) {
+		if full {
+			p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
+				"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch, "from_changes", r.change != nil)
+		} else {
+			p.opts.Logger.InfoContext(ctx, "published revision as a delta", "revision", ptr.Revision, "full", ptr.Full,
+				"chain", len(ptr.Chain), "cluster_id", ptr.ClusterID, "epoch", ptr.Epoch)
+		}
 		p.prune(ctx, final)
 	}
 	return final, 0, nil

@@ -187,7 +187,7 @@ func (c *Controller) advance(ctx context.Context, st *State, pol Policy, latest 
 
 // newer reports whether latest is a revision no rollout has seen.
 func newer(latest snapshot.Pointer, st *State) bool {
-	if latest == st.Good {
+	if latest.Equal(st.Good) {
 		return false
 	}
 	if len(st.Rollouts) == 0 {

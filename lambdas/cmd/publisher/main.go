@@ -12,6 +12,7 @@
 //	SKYPORT_SIGNING_KEY_ID      the key id the stack expects (optional; a mismatch is logged)
 //	SKYPORT_WS_ENDPOINT         https management endpoint of the WebSocket stage
 //	SKYPORT_HISTORY_MAX_REVISIONS, SKYPORT_HISTORY_MAX_AGE  the history's retention (default 1000, 2160h)
+//	SKYPORT_FULL_EVERY, SKYPORT_FULL_RATIO, SKYPORT_FULL_MAX_AGE  the full-snapshot schedule (default 16, 0.25, 6h; publisher.ParseSchedule)
 //	SKYPORT_ROLLOUT_POLICY      the staged rollout's default policy, JSON (optional)
 package main
 
@@ -80,6 +81,10 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 	if err != nil {
 		return nil, err
 	}
+	every, ratio, maxAge, err := publisher.ParseSchedule(os.Getenv("SKYPORT_FULL_EVERY"), os.Getenv("SKYPORT_FULL_RATIO"), os.Getenv("SKYPORT_FULL_MAX_AGE"))
+	if err != nil {
+		return nil, err
+	}
 	def, err := rollout.PolicyFromEnv(os.Getenv("SKYPORT_ROLLOUT_POLICY"))
 	if err != nil {
 		return nil, err
@@ -102,6 +107,7 @@ func build(ctx context.Context, log *slog.Logger) (*publisher.Publisher, error) 
 		History:     hist,
 		Validator:   preflight.New(),
 		MinInterval: publisher.DefaultMinInterval,
+		FullEvery:   every, FullRatio: ratio, FullMaxAge: maxAge,
 		Rollout: rollout.New(rollout.Options{
 			Objects: objects, History: hist, Nodes: registry, Restorer: rollout.StoreRestorer(src), Default: def, Logger: log,
 		}),

@@ -1,0 +1,276 @@
+package publisher_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/delta"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/history"
+	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/store"
+)
+
+// configAt reads the configuration ptr names, as a data plane would: its
+// full snapshot, verified, then every delta of its chain, verified and
+// applied with its result's hash checked.
+func configAt(t *testing.T, objects objstore.Store, ptr snapshot.Pointer, pub ed25519.PublicKey) *model.Config {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, ptr.Check())
+	full := ptr.FullPointer()
+	data, _, err := objects.Get(ctx, full.Key)
+	require.NoError(t, err)
+	doc, err := snapshot.Open(data, full, pub)
+	require.NoError(t, err)
+	cfg, rev := &doc.Config, full.Revision
+	for _, ref := range ptr.Chain {
+		dp := delta.Chained(ptr, ref)
+		require.NoError(t, dp.Check())
+		raw, _, err := objects.Get(ctx, dp.Key)
+		require.NoError(t, err)
+		d, err := delta.Open(raw, dp, pub)
+		require.NoError(t, err)
+		cfg, err = delta.Apply(cfg, rev, d)
+		require.NoError(t, err)
+		rev = d.Revision
+	}
+	require.Equal(t, ptr.Revision, rev)
+	return cfg
+}
+
+// clock is a settable clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func numberedService(n int, host string) *model.Service {
+	s := model.NewService()
+	s.ID, s.Name, s.Host = fmt.Sprintf("00000000-0000-4000-8000-%012d", n), model.String(fmt.Sprintf("s%d", n)), host
+	s.CreatedAt, s.UpdatedAt = 1795239000, 1795239000
+	return s
+}
+
+// TestScheduledFullSnapshots: between full snapshots every FullEvery
+// publications, a revision is published as a delta chained after the
+// last full one; every pointer leads to the store's configuration, and
+// the history rebuilds a chained revision.
+func TestScheduledFullSnapshots(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pubKey, priv := newKey(t)
+	objects := newDir(t)
+	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
+	t.Cleanup(func() { _ = st.Close() })
+	hist := history.New(objects, history.Retention{}, nil)
+	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, History: hist, FullEvery: 4, FullRatio: 100, Logger: quiet()})
+	origin := store.Origin{RequestID: "test"}
+
+	var fulls []int64
+	for i := 1; i <= 9; i++ {
+		_, err := st.Create(ctx, numberedService(i, "example.com"), origin)
+		require.NoError(t, err)
+		ptr, err := p.Publish(ctx)
+		require.NoError(t, err)
+		if ptr.Full == 0 {
+			fulls = append(fulls, ptr.Revision)
+		} else {
+			require.Equal(t, fulls[len(fulls)-1], ptr.Full, "chained after the last full snapshot")
+			require.Len(t, ptr.Chain, int(ptr.Revision-ptr.Full))
+			require.Equal(t, ptr.Chain[len(ptr.Chain)-1].Base, ptr.Delta.Base, "the notice's delta is the chain's last")
+			_, _, err := objects.Get(ctx, testIDOf(t, st).Key(ptr.Revision))
+			require.ErrorIs(t, err, objstore.ErrNotFound, "no full snapshot between the scheduled ones")
+		}
+		exported, _, err := st.Export(ctx)
+		require.NoError(t, err)
+		require.Equal(t, snapshot.ConfigHash(exported), snapshot.ConfigHash(configAt(t, objects, ptr, pubKey)))
+		hash, rev, ok, err := st.ConfigHash(ctx)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, ptr.Revision, rev)
+		require.Equal(t, snapshot.ConfigHash(exported), hash, "the hash kept with the revision, from the digest updated per delta")
+	}
+	require.Equal(t, []int64{1, 5, 9}, fulls, "a full snapshot every 4 publications")
+
+	// The history rebuilds a revision published as deltas only.
+	id := testIDOf(t, st)
+	cfg, err := hist.Config(ctx, id, 7)
+	require.NoError(t, err)
+	require.Len(t, cfg.Services, 7)
+}
+
+func testIDOf(t *testing.T, st store.Store) snapshot.Identity {
+	t.Helper()
+	id, err := st.Identity(context.Background())
+	require.NoError(t, err)
+	return id.Identity
+}
+
+// TestFullWhenChainOutweighsIt: a chain heavier than FullRatio of its
+// full snapshot is closed by a full snapshot.
+func TestFullWhenChainOutweighsIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, priv := newKey(t)
+	objects := newDir(t)
+	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
+	t.Cleanup(func() { _ = st.Close() })
+	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, FullEvery: 30, FullRatio: 0.01, Logger: quiet()})
+	origin := store.Origin{RequestID: "test"}
+	for i := 1; i <= 3; i++ {
+		_, err := st.Create(ctx, numberedService(i, "example.com"), origin)
+		require.NoError(t, err)
+		ptr, err := p.Publish(ctx)
+		require.NoError(t, err)
+		require.Zero(t, ptr.Full, "every delta outweighs 1%% of its full snapshot")
+	}
+}
+
+// TestCompactionReplacesOldChain: once the chain's full snapshot is older
+// than FullMaxAge, Reconcile seals a full snapshot of the revision
+// latest.json names and drops the chain; a publication after it chains
+// after that one.
+func TestCompactionReplacesOldChain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pubKey, priv := newKey(t)
+	objects := newDir(t)
+	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
+	t.Cleanup(func() { _ = st.Close() })
+	clk := &clock{now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, FullMaxAge: time.Hour, FullRatio: 100,
+		Clock: clk.Now, Logger: quiet()})
+	origin := store.Origin{RequestID: "test"}
+	for i := 1; i <= 3; i++ {
+		_, err := st.Create(ctx, numberedService(i, "example.com"), origin)
+		require.NoError(t, err)
+		_, err = p.Publish(ctx)
+		require.NoError(t, err)
+	}
+	chained := readLatest(t, objects)
+	require.Equal(t, int64(1), chained.Full)
+	require.NoError(t, p.Reconcile(ctx))
+	require.True(t, readLatest(t, objects).Equal(chained), "a young chain stays")
+
+	clk.advance(2 * time.Hour)
+	require.NoError(t, p.Reconcile(ctx))
+	full := readLatest(t, objects)
+	require.Equal(t, chained.Revision, full.Revision)
+	require.Zero(t, full.Full)
+	require.Empty(t, full.Chain)
+	require.Equal(t, snapshot.ConfigHash(configAt(t, objects, chained, pubKey)), snapshot.ConfigHash(configAt(t, objects, full, pubKey)))
+
+	_, err := st.Create(ctx, numberedService(4, "example.com"), origin)
+	require.NoError(t, err)
+	next, err := p.Publish(ctx)
+	require.NoError(t, err)
+	require.Equal(t, full.Revision, next.Full)
+}
+
+// TestDigestFollowsRandomWrites: after random chains of creations,
+// updates and deletions, published with random pauses (so revisions
+// coalesce), across scheduled full snapshots and a cold publisher that
+// reads its base back from the full snapshot and chain, the hash the
+// publisher keeps per delta equals a full recompute of the store's
+// configuration, and every pointer leads to it.
+func TestDigestFollowsRandomWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pubKey, priv := newKey(t)
+	objects := newDir(t)
+	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
+	t.Cleanup(func() { _ = st.Close() })
+	opts := publisher.Options{Source: st, Objects: objects, Key: priv, FullEvery: 5, FullRatio: 100, Logger: quiet()}
+	p := publisher.New(opts)
+	origin := store.Origin{RequestID: "test"}
+	rng := rand.New(rand.NewPCG(15, 1))
+	live := map[int]bool{}
+	for step := range 120 {
+		n := rng.IntN(12)
+		switch {
+		case live[n] && rng.IntN(3) == 0:
+			_, err := st.Delete(ctx, model.KindService, numberedService(n, "").ID, store.AnyVersion, origin)
+			require.NoError(t, err)
+			delete(live, n)
+		case live[n]:
+			_, ver, err := st.GetVersioned(ctx, model.KindService, numberedService(n, "").ID)
+			require.NoError(t, err)
+			_, err = st.Update(ctx, numberedService(n, fmt.Sprintf("h%d.example.com", step)), ver, origin)
+			require.NoError(t, err)
+		default:
+			_, err := st.Create(ctx, numberedService(n, "example.com"), origin)
+			require.NoError(t, err)
+			live[n] = true
+		}
+		if rng.IntN(3) != 0 {
+			continue
+		}
+		if rng.IntN(10) == 0 {
+			p = publisher.New(opts) // a cold start: the base is read back
+		}
+		ptr, err := p.Publish(ctx)
+		require.NoError(t, err)
+		exported, _, err := st.Export(ctx)
+		require.NoError(t, err)
+		want := snapshot.ConfigHash(exported)
+		hash, rev, ok, err := st.ConfigHash(ctx)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, ptr.Revision, rev)
+		require.Equal(t, want, hash, "step %d", step)
+		require.Equal(t, want, snapshot.ConfigHash(configAt(t, objects, ptr, pubKey)), "step %d", step)
+	}
+}
+
+func TestParseSchedule(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		every, ratio, age string
+		n                 int
+		r                 float64
+		d                 time.Duration
+		bad               bool
+	}{
+		{"", "", "", 0, 0, 0, false},
+		{"8", "0.5", "1h", 8, 0.5, time.Hour, false},
+		{"0", "", "", 0, 0, 0, true},
+		{"18", "", "", 0, 0, 0, true},
+		{"x", "", "", 0, 0, 0, true},
+		{"", "-1", "", 0, 0, 0, true},
+		{"", "NaN", "", 0, 0, 0, true},
+		{"", "", "-1h", 0, 0, 0, true},
+		{"", "", "soon", 0, 0, 0, true},
+	}
+	for _, tt := range tests {
+		n, r, d, err := publisher.ParseSchedule(tt.every, tt.ratio, tt.age)
+		if tt.bad {
+			require.Error(t, err, "%q %q %q", tt.every, tt.ratio, tt.age)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, []any{tt.n, tt.r, tt.d}, []any{n, r, d})
+	}
+}

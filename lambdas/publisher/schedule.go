@@ -1,0 +1,160 @@
+package publisher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/skyport-gw/skyport/internal/delta"
+	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+)
+
+// The full-snapshot schedule. A revision is published as a delta chained
+// after the last full snapshot (latest.json names the full and the
+// chain: snapshot.Pointer.Full, Chain) unless one of these calls for a
+// full snapshot of it:
+//
+//   - DefaultFullEvery: the chain would hold FullEvery deltas (a full
+//     snapshot at least every FullEvery publications);
+//   - DefaultFullRatio: the chain's deltas would weigh more than
+//     FullRatio of the full snapshot (a reader catching up fetches at
+//     most 1+FullRatio times the full snapshot's bytes);
+//   - DefaultFullMaxAge: the full snapshot is older than FullMaxAge; a
+//     chain is also replaced by a full snapshot of its revision on
+//     Reconcile once its full is that old, so the deltas a chain needs
+//     are never older than FullMaxAge plus the time between two
+//     reconciliations, far below the bucket's expiry of deltas.
+//
+// A revision with no delta (the first of an epoch, NoDeltas, a delta
+// that could not be written) gets a full snapshot.
+const (
+	DefaultFullEvery  = 16
+	DefaultFullRatio  = 0.25
+	DefaultFullMaxAge = 6 * time.Hour
+)
+
+// fullDue reports whether the revision d leads to from cur must be
+// sealed whole rather than chained after cur's full snapshot.
+func (p *Publisher) fullDue(cur snapshot.Pointer, d delta.Pointer) bool {
+	if p.opts.NoDeltas || p.opts.FullEvery <= 1 || d.Base != cur.Revision || cur.Identity() != d.Identity() {
+		return true
+	}
+	if len(cur.Chain)+1 >= p.opts.FullEvery || len(cur.Chain)+1 > snapshot.MaxChain {
+		return true
+	}
+	weight := d.Size
+	for _, c := range cur.Chain {
+		weight += c.Size
+	}
+	if float64(weight) > p.opts.FullRatio*float64(cur.Size) {
+		return true
+	}
+	return p.fullAge(cur) > p.opts.FullMaxAge
+}
+
+// fullAge is how long ago the full snapshot cur names was sealed; zero
+// when unknown.
+func (p *Publisher) fullAge(cur snapshot.Pointer) time.Duration {
+	at := cur.FullAt
+	if cur.Full == 0 || at == "" {
+		at = cur.PublishedAt
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return 0
+	}
+	return p.opts.Clock().Sub(t)
+}
+
+// chain returns the pointer of d's revision published as a delta after
+// cur: cur's full snapshot, cur's chain and d.
+func chain(cur snapshot.Pointer, d delta.Pointer, now time.Time) snapshot.Pointer {
+	ptr := cur
+	if cur.Full == 0 {
+		ptr.Full, ptr.FullAt = cur.Revision, cur.PublishedAt
+	}
+	ptr.Revision = d.Revision
+	ptr.PublishedAt = now.UTC().Format(time.RFC3339Nano)
+	ptr.Delta = d.Ref()
+	ptr.Delta.Revision = 0 // the pointer's
+	ptr.Chain = append(slices.Clip(cur.Chain), d.Ref())
+	return ptr
+}
+
+// compact replaces the chain latest.json names by a full snapshot of its
+// revision once the chain's full is older than FullMaxAge: the deltas of
+// a revision nobody wrote after for a while are then no longer needed by
+// a reader of latest.json, and expire with the bucket's rule. A failure
+// is logged; the next reconciliation tries again.
+func (p *Publisher) compact(ctx context.Context) {
+	cur, etag, err := p.latest(ctx)
+	if err != nil || cur.Full == 0 || p.fullAge(cur) <= p.opts.FullMaxAge {
+		return
+	}
+	if err := p.compactTo(ctx, cur, etag); err != nil && ctx.Err() == nil {
+		p.opts.Logger.WarnContext(ctx, "replacing an old delta chain by a full snapshot", "revision", cur.Revision,
+			"full", cur.Full, "error", err)
+	}
+}
+
+func (p *Publisher) compactTo(ctx context.Context, cur snapshot.Pointer, etag string) error {
+	sid, err := p.opts.Source.Identity(ctx)
+	if err != nil || sid.Identity != cur.Identity() {
+		return err // another cluster's or epoch's pointer is not ours to rewrite
+	}
+	cfg, digest, err := p.baseConfig(ctx, cur)
+	if err != nil {
+		return err
+	}
+	id := cur.Identity()
+	ptr, err := p.write(ctx, &snapshot.Document{ClusterID: id.ClusterID, Epoch: id.Epoch, Revision: cur.Revision, Config: *cfg})
+	if err != nil {
+		return err
+	}
+	ptr.Delta = cur.Delta
+	data, err := encodePointer(ptr)
+	if err != nil {
+		return err
+	}
+	// Only over the pointer read: a publisher that moved it meanwhile
+	// wins, and its chain is younger.
+	if _, err := p.opts.Objects.Put(ctx, snapshot.LatestKey, data, objstore.Condition{IfMatch: etag}); err != nil {
+		if errors.Is(err, objstore.ErrPrecondition) {
+			return nil
+		}
+		return err
+	}
+	p.remember(id, cur.Revision, cfg, digest)
+	p.supersede(ctx, cur)
+	p.opts.Logger.InfoContext(ctx, "delta chain replaced by a full snapshot", "revision", cur.Revision, "full", cur.Full,
+		"chain", len(cur.Chain), "key", ptr.Key)
+	return nil
+}
+
+// ParseSchedule reads the full-snapshot schedule from its environment
+// form (SKYPORT_FULL_EVERY, SKYPORT_FULL_RATIO, SKYPORT_FULL_MAX_AGE): a
+// count of publications (1 to snapshot.MaxChain+1), a positive fraction
+// and a Go duration; an empty value keeps the default.
+func ParseSchedule(every, ratio, maxAge string) (n int, r float64, age time.Duration, err error) {
+	if every != "" {
+		if n, err = strconv.Atoi(every); err != nil || n < 1 || n > snapshot.MaxChain+1 {
+			return 0, 0, 0, fmt.Errorf("full snapshot every %q publications: want 1 to %d", every, snapshot.MaxChain+1)
+		}
+	}
+	if ratio != "" {
+		if r, err = strconv.ParseFloat(ratio, 64); err != nil || !(r > 0) || math.IsInf(r, 0) {
+			return 0, 0, 0, fmt.Errorf("full snapshot ratio %q: want a positive number", ratio)
+		}
+	}
+	if maxAge != "" {
+		if age, err = time.ParseDuration(maxAge); err != nil || age <= 0 {
+			return 0, 0, 0, fmt.Errorf("full snapshot max age %q: want a positive duration", maxAge)
+		}
+	}
+	return n, r, age, nil
+}
