@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,12 +32,18 @@ type h1Client struct {
 	closed bool
 }
 
-// h1Conn is one upstream connection with its buffers.
+// h1Conn is one upstream connection with its buffers: the request head
+// is built in wbuf and written at once; a response head is read into
+// head, ends marking its lines (see readHead).
 type h1Conn struct {
-	addr  string
-	conn  net.Conn
+	addr string
+	conn net.Conn
+	// tc is conn when it is a timeoutConn.
+	tc    *timeoutConn
 	br    *bufio.Reader
-	bw    *bufio.Writer
+	wbuf  []byte
+	head  []byte
+	ends  []int
 	since time.Time
 }
 
@@ -74,10 +81,19 @@ func (c *h1Client) takes(req *http.Request) bool {
 func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	addr := req.URL.Host
+	// The time the attempt started, when the proxy took it: a clock
+	// read costs a few hundred nanoseconds on some virtual machines.
+	var now time.Time
+	if ex := exchangeFrom(ctx); ex != nil {
+		now = ex.sent
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
 	for attempt := 0; ; attempt++ {
 		var pc *h1Conn
 		if attempt < maxReuseAttempts {
-			pc = c.get(addr)
+			pc = c.get(addr, now)
 		}
 		reused := pc != nil
 		if pc == nil {
@@ -85,6 +101,9 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 			if pc, err = c.connect(ctx, addr); err != nil {
 				return nil, err
 			}
+		}
+		if pc.tc != nil {
+			pc.tc.begin(now)
 		}
 		res, err := c.exchange(ctx, pc, req, reused)
 		if errors.Is(err, errClosedIdle) {
@@ -100,7 +119,8 @@ func (c *h1Client) connect(ctx context.Context, addr string) (*h1Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &h1Conn{addr: addr, conn: conn, br: bufio.NewReaderSize(conn, 4096), bw: bufio.NewWriterSize(conn, 4096)}, nil
+	tc, _ := conn.(*timeoutConn)
+	return &h1Conn{addr: addr, conn: conn, tc: tc, br: bufio.NewReaderSize(conn, 4096)}, nil
 }
 
 // exchange writes req on pc and reads the response headers. A failure
@@ -118,22 +138,37 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 		}
 		return nil, err
 	}
-	if err := writeRequest(pc.bw, req); err != nil {
-		return fail(closedIdle(err, reused, false))
+	b, err := appendRequest(pc.wbuf[:0], req)
+	if err != nil {
+		return fail(err)
 	}
-	if err := pc.bw.Flush(); err != nil {
+	if cap(b) <= 16<<10 {
+		pc.wbuf = b
+	}
+	if _, err := pc.conn.Write(b); err != nil {
 		return fail(closedIdle(err, reused, false))
 	}
 	for {
 		if _, err := pc.br.Peek(1); err != nil {
 			return fail(closedIdle(err, reused, true))
 		}
-		res, err := http.ReadResponse(pc.br, req)
+		res, framing, err := pc.readResponse(req)
 		if err != nil {
 			return fail(err)
 		}
 		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
-			res.Body = &h1Body{rc: res.Body, c: c, pc: pc, stop: stop, reuse: !res.Close}
+			body := &h1Body{c: c, pc: pc, stop: stop, reuse: !res.Close, res: res, framing: framing}
+			switch framing {
+			case bodyNone:
+				body.eof = true
+				res.Body = body
+			case bodyLength:
+				body.left = res.ContentLength
+				body.eof = body.left == 0
+				res.Body = body
+			default:
+				res.Body = body
+			}
 			return res, nil
 		}
 		// An informational response (103 Early Hints) is forwarded, then
@@ -171,8 +206,8 @@ func closedIdle(err error, reused, peeked bool) error {
 }
 
 // get takes the most recently used idle connection to addr, closing those
-// idle for too long; nil when none.
-func (c *h1Client) get(addr string) *h1Conn {
+// idle for too long at now; nil when none.
+func (c *h1Client) get(addr string, now time.Time) *h1Conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	list := c.idle[addr]
@@ -180,7 +215,7 @@ func (c *h1Client) get(addr string) *h1Conn {
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
 		list = list[:len(list)-1]
-		if time.Since(pc.since) < c.idleTime {
+		if now.Sub(pc.since) < c.idleTime {
 			c.idle[addr] = list
 			return pc
 		}
@@ -199,6 +234,9 @@ func (c *h1Client) put(pc *h1Conn) {
 		return
 	}
 	pc.since = time.Now()
+	if pc.tc != nil {
+		pc.since = pc.tc.last()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	list := c.idle[pc.addr]
@@ -228,16 +266,24 @@ func (c *h1Client) CloseIdleConnections() {
 	c.closed = true
 }
 
-// h1Body is a response body: read to its end and closed, its connection
-// returns to the pool; closed earlier, the connection is closed.
+// h1Body is a response body, read from the connection as its framing
+// says: read to its end and closed, its connection returns to the pool;
+// closed earlier, the connection is closed.
 type h1Body struct {
-	rc    io.ReadCloser
-	c     *h1Client
-	pc    *h1Conn
-	stop  func() bool
-	eof   bool
-	reuse bool
-	done  bool
+	c       *h1Client
+	pc      *h1Conn
+	res     *http.Response
+	stop    func() bool
+	framing framing
+	// left is what is left of the body (bodyLength) or of the current
+	// chunk (bodyChunked); chunkEnd says the chunk's CRLF is still to
+	// read.
+	left     int64
+	chunkEnd bool
+	err      error
+	eof      bool
+	reuse    bool
+	done     bool
 }
 
 // Read reads from the connection.
@@ -245,9 +291,23 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, net.ErrClosed
 	}
-	n, err := b.rc.Read(p)
+	if b.eof {
+		return 0, io.EOF
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := b.readBody(p)
 	if err == io.EOF {
 		b.eof = true
+		if b.framing == bodyClose {
+			b.reuse = false
+		}
+	} else if err != nil {
+		b.err = err
 	}
 	return n, err
 }
@@ -259,17 +319,12 @@ func (b *h1Body) Close() error {
 		return nil
 	}
 	b.done = true
-	if b.rc == http.NoBody {
-		b.eof = true
-	}
 	if !b.eof {
 		// Unblock and end the body's reader rather than draining it.
 		b.pc.conn.Close()
 		b.stop()
-		_ = b.rc.Close()
 		return nil
 	}
-	_ = b.rc.Close()
 	if !b.stop() || !b.reuse {
 		// The request was canceled: the connection's deadline is spoiled.
 		b.pc.conn.Close()
@@ -279,11 +334,11 @@ func (b *h1Body) Close() error {
 	return nil
 }
 
-// writeRequest writes the head of a request without a body as
-// Request.Write does, without sorting the header fields or formatting
-// through fmt; anything unusual (a host to convert, a request traced
-// field by field) goes through Request.Write.
-func writeRequest(w *bufio.Writer, req *http.Request) error {
+// appendRequest appends the head of a request without a body to b as
+// Request.Write writes it, without sorting the header fields or
+// formatting through fmt; anything unusual (a host to convert, a request
+// traced field by field) goes through Request.Write.
+func appendRequest(b []byte, req *http.Request) ([]byte, error) {
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
@@ -291,28 +346,30 @@ func writeRequest(w *bufio.Writer, req *http.Request) error {
 	trace := httptrace.ContextClientTrace(req.Context())
 	if req.URL.Opaque != "" || !plainHost(host) ||
 		(trace != nil && (trace.WroteHeaderField != nil || trace.WroteHeaders != nil || trace.WroteRequest != nil)) {
-		return req.Write(w)
+		w := bytes.NewBuffer(b)
+		err := req.Write(w)
+		return w.Bytes(), err
 	}
 	uri := req.URL.RequestURI()
 	for i := 0; i < len(uri); i++ {
 		if uri[i] < ' ' || uri[i] == 0x7f {
-			return errors.New("net/http: can't write control character in Request.URL")
+			return b, errors.New("net/http: can't write control character in Request.URL")
 		}
 	}
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
 	}
-	_, _ = w.WriteString(method)
-	_ = w.WriteByte(' ')
-	_, _ = w.WriteString(uri)
-	_, _ = w.WriteString(" HTTP/1.1\r\nHost: ")
-	_, _ = w.WriteString(host)
-	_, _ = w.WriteString("\r\n")
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, uri...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
 	if ua, ok := req.Header["User-Agent"]; !ok {
-		_, _ = w.WriteString("User-Agent: Go-http-client/1.1\r\n")
+		b = append(b, "User-Agent: Go-http-client/1.1\r\n"...)
 	} else if len(ua) > 0 && ua[0] != "" {
-		writeField(w, "User-Agent", ua[0])
+		b = appendField(b, "User-Agent", ua[0])
 	}
 	for k, vs := range req.Header {
 		switch k {
@@ -323,24 +380,23 @@ func writeRequest(w *bufio.Writer, req *http.Request) error {
 			continue
 		}
 		for _, v := range vs {
-			writeField(w, k, v)
+			b = appendField(b, k, v)
 		}
 	}
-	_, err := w.WriteString("\r\n")
-	return err
+	return append(b, "\r\n"...), nil
 }
 
-// writeField writes one header field, its value on one line and trimmed
-// as Request.Write does.
-func writeField(w *bufio.Writer, k, v string) {
+// appendField appends one header field, its value on one line and
+// trimmed as Request.Write does.
+func appendField(b []byte, k, v string) []byte {
 	if strings.ContainsAny(v, "\r\n") {
 		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 	}
 	v = strings.Trim(v, " \t")
-	_, _ = w.WriteString(k)
-	_, _ = w.WriteString(": ")
-	_, _ = w.WriteString(v)
-	_, _ = w.WriteString("\r\n")
+	b = append(b, k...)
+	b = append(b, ": "...)
+	b = append(b, v...)
+	return append(b, "\r\n"...)
 }
 
 // plainHost reports whether host is an ASCII host[:port] Request.Write

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
@@ -76,22 +78,119 @@ func msDuration(n int) time.Duration {
 	return time.Duration(n) * time.Millisecond
 }
 
-// timeoutConn sets a deadline before every read and write.
+// timeoutConn fails a read when nothing arrives within the read timeout
+// of its start, and a write when nothing can be sent within the write
+// timeout: nginx's proxy_read_timeout and proxy_send_timeout, between two
+// successive reads or writes. The connection's deadline is not set before
+// every call, which costs a timer update each time: it is set when it has
+// passed, and when it expires during a call that has not waited its full
+// timeout, it is moved to that call's start plus the timeout and the call
+// goes on. A deadline set from outside (SetDeadline and the like) ends
+// the call in progress as it would on the bare connection.
 type timeoutConn struct {
 	net.Conn
 	read, write time.Duration
+	// rdl and wdl are the deadlines last set by Read and Write; each is
+	// used by one goroutine at a time, as the connection's reads and
+	// writes are.
+	rdl, wdl time.Time
+	// set counts the deadlines set from outside; rgen and wgen are its
+	// value when Read and Write last set theirs.
+	set        atomic.Uint32
+	rgen, wgen uint32
+	// rstart and wstart, when set (begin), are when the next read and
+	// write start, which then need no clock read; rlast is when the last
+	// read started.
+	rstart, wstart, rlast time.Time
 }
+
+// begin tells the next read and write that they start at now, a time
+// the caller took: one goroutine's exchange on the connection, whose
+// reads and writes follow at once.
+func (c *timeoutConn) begin(now time.Time) { c.rstart, c.wstart = now, now }
+
+// last is when the last read started, a time close to when the
+// connection was last used.
+func (c *timeoutConn) last() time.Time { return c.rlast }
 
 // Read fails when nothing arrives within the read timeout.
 func (c *timeoutConn) Read(b []byte) (int, error) {
-	_ = c.Conn.SetReadDeadline(time.Now().Add(c.read))
-	return c.Conn.Read(b)
+	start, gen := c.rstart, c.set.Load()
+	if start.IsZero() {
+		start = time.Now()
+	} else {
+		c.rstart = time.Time{}
+	}
+	c.rlast = start
+	if !start.Before(c.rdl) || gen != c.rgen {
+		c.rdl, c.rgen = start.Add(c.read), gen
+		_ = c.Conn.SetReadDeadline(c.rdl)
+	}
+	for {
+		n, err := c.Conn.Read(b)
+		if n > 0 || err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || c.set.Load() != gen {
+			return n, err
+		}
+		due := start.Add(c.read)
+		if !time.Now().Before(due) {
+			return n, err
+		}
+		c.rdl = due
+		_ = c.Conn.SetReadDeadline(due)
+	}
 }
 
-// Write fails when nothing can be sent within the write timeout.
+// Write fails when nothing can be sent within the write timeout of the
+// last progress.
 func (c *timeoutConn) Write(b []byte) (int, error) {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.write))
-	return c.Conn.Write(b)
+	start, gen := c.wstart, c.set.Load()
+	if start.IsZero() {
+		start = time.Now()
+	} else {
+		c.wstart = time.Time{}
+	}
+	if !start.Before(c.wdl) || gen != c.wgen {
+		c.wdl, c.wgen = start.Add(c.write), gen
+		_ = c.Conn.SetWriteDeadline(c.wdl)
+	}
+	written := 0
+	for {
+		n, err := c.Conn.Write(b[written:])
+		written += n
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || c.set.Load() != gen {
+			return written, err
+		}
+		if n > 0 {
+			// Progress: the timeout runs again from here.
+			start = time.Now()
+		}
+		due := start.Add(c.write)
+		if !time.Now().Before(due) {
+			return written, err
+		}
+		c.wdl = due
+		_ = c.Conn.SetWriteDeadline(due)
+	}
+}
+
+// SetDeadline sets the connection's deadlines; a call in progress ends
+// at them.
+func (c *timeoutConn) SetDeadline(t time.Time) error {
+	c.set.Add(1)
+	return c.Conn.SetDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline; a read in progress ends at it.
+func (c *timeoutConn) SetReadDeadline(t time.Time) error {
+	c.set.Add(1)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the write deadline; a write in progress ends at
+// it.
+func (c *timeoutConn) SetWriteDeadline(t time.Time) error {
+	c.set.Add(1)
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // RoundTrip sends one upstream request: it picks a target (for a service
@@ -161,11 +260,17 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // retryable applies nginx's proxy_next_upstream "error timeout", which
 // Kong's retries ride on: a failed connection is retried; an error or a
-// timeout before the response headers is retried for idempotent methods
+// timeout before the response headers (not a response head that is
+// invalid or too big) is retried for idempotent methods
 // without a body (nginx does not resend a non-idempotent request once it
 // was sent; a streamed body cannot be replayed).
 func retryable(req *http.Request, err error, body *onceBody) bool {
 	if req.Context().Err() != nil || errors.Is(err, upstream.ErrResolve) {
+		return false
+	}
+	var bad *badResponse
+	if errors.As(err, &bad) || errors.Is(err, errHeadTooBig) {
+		// nginx's invalid_header, which is not in Kong's "error timeout".
 		return false
 	}
 	if isDialError(err) {

@@ -1,9 +1,11 @@
 package declarative
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -17,13 +19,20 @@ var FormatVersions = []string{"3.0", "2.1", "1.1"}
 // item is one entity being parsed.
 type item struct {
 	kind model.Kind
-	path string
-	e    model.Entity
-	refs []pendingRef
+	// list and index place the entity in the document: element index of
+	// the list under key list of parent (of the document when parent is
+	// nil). Its path is built when needed (path), not kept.
+	list  string
+	index int
+	e     model.Entity
+	refs  []pendingRef
 	// parent is the enclosing entity of a nested one.
 	parent *item
 	// explicitID is true when the document gave the id.
 	explicitID bool
+	// section is the position in model.Kinds of the top-level list the
+	// entity was read in.
+	section int
 }
 
 // pendingRef is a reference waiting for its target's id.
@@ -31,7 +40,8 @@ type pendingRef struct {
 	field string
 	kind  model.Kind
 	value string // id or name; empty when only the parent is known
-	path  string
+	// at is the position in a list of references, -1 for a single one.
+	at int
 	// parent is set when the reference is implied by nesting.
 	parent *item
 }
@@ -40,11 +50,26 @@ type pendingRef struct {
 type parser struct {
 	errs  Error
 	items map[model.Kind][]*item
+	// section is the position in model.Kinds of the top-level list
+	// being read.
+	section int
 }
 
 // Parse reads a kong.yml document (YAML or JSON) and returns the
-// normalized configuration, or an *Error listing every problem.
+// normalized configuration, or an *Error listing every problem. The
+// document is read a top-level entity at a time (parseStream) unless it
+// uses YAML that only a whole reading handles.
 func Parse(data []byte) (*model.Config, error) {
+	cfg, err := parseStream(data)
+	if errors.Is(err, errWhole) {
+		return parseWhole(data)
+	}
+	return cfg, err
+}
+
+// parseWhole reads the document into generic values (yaml.v3), then
+// makes entities of them.
+func parseWhole(data []byte) (*model.Config, error) {
 	var doc any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, &Error{Problems: []Problem{{Message: "failed parsing declarative configuration: " + oneLine(err.Error())}}}
@@ -61,11 +86,17 @@ func Parse(data []byte) (*model.Config, error) {
 	if !p.header(top) {
 		return nil, p.errs.err()
 	}
-	for _, k := range model.Kinds {
+	for i, k := range model.Kinds {
 		if raw, ok := top[string(k)]; ok {
+			p.section = i
 			p.list(raw, k, string(k), nil, "")
 		}
 	}
+	return p.finish()
+}
+
+// finish resolves, validates and normalizes the entities read.
+func (p *parser) finish() (*model.Config, error) {
 	cfg := p.resolve()
 	if err := p.errs.err(); err != nil {
 		return nil, err
@@ -123,24 +154,54 @@ func (p *parser) list(raw any, k model.Kind, path string, parent *item, parentFi
 		return
 	}
 	for i, el := range elems {
-		elPath := fmt.Sprintf("%s[%d]", path, i)
-		if s, isString := el.(string); isString && k == model.KindSNI && parent != nil {
-			el = map[string]any{"name": s}
-		}
-		m, ok := el.(map[string]any)
-		if !ok {
-			p.errs.add(elPath, "expected a record")
-			continue
-		}
-		p.entity(m, k, elPath, parent, parentField)
+		p.element(el, k, path, i, parent, parentField)
 	}
+}
+
+// element reads element i of a list of entities of kind k found at path.
+func (p *parser) element(el any, k model.Kind, path string, i int, parent *item, parentField string) {
+	elPath := fmt.Sprintf("%s[%d]", path, i)
+	if s, isString := el.(string); isString && k == model.KindSNI && parent != nil {
+		el = map[string]any{"name": s}
+	}
+	m, ok := el.(map[string]any)
+	if !ok {
+		p.errs.add(elPath, "expected a record")
+		return
+	}
+	p.entity(m, k, elPath, listKey(path), i, parent, parentField)
+}
+
+// listKey is the last key of a list's path: "routes" of "services[0].routes".
+func listKey(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// path returns the entity's path: "services[0].routes[1]".
+func (it *item) path() string {
+	own := it.list + "[" + strconv.Itoa(it.index) + "]"
+	if it.parent == nil {
+		return own
+	}
+	return it.parent.path() + "." + own
+}
+
+// path returns where the reference is in the document.
+func (r pendingRef) path(it *item) string {
+	if r.at < 0 {
+		return it.path() + "." + r.field
+	}
+	return fmt.Sprintf("%s.%s[%d]", it.path(), r.field, r.at)
 }
 
 // entity reads one entity: its nested children, its references, then
 // its own fields over Kong's defaults.
-func (p *parser) entity(m map[string]any, k model.Kind, path string, parent *item, parentField string) {
+func (p *parser) entity(m map[string]any, k model.Kind, path, list string, index int, parent *item, parentField string) {
 	e, _ := model.New(k)
-	it := &item{kind: k, path: path, e: e, parent: parent}
+	it := &item{kind: k, list: list, index: index, e: e, parent: parent, section: p.section}
 	p.items[k] = append(p.items[k], it)
 	for _, c := range children[k] {
 		if raw, ok := m[c.key]; ok {
@@ -152,7 +213,7 @@ func (p *parser) entity(m map[string]any, k model.Kind, path string, parent *ite
 		raw, present := m[rf.field]
 		delete(m, rf.field)
 		if rf.field == parentField {
-			it.refs = append(it.refs, pendingRef{field: rf.field, kind: rf.kind, path: path + "." + rf.field, parent: parent})
+			it.refs = append(it.refs, pendingRef{field: rf.field, kind: rf.kind, at: -1, parent: parent})
 			if present && raw != nil {
 				p.refValue(it, rf, raw, path+"."+rf.field, parent)
 			}
@@ -162,7 +223,7 @@ func (p *parser) entity(m map[string]any, k model.Kind, path string, parent *ite
 			p.refValue(it, rf, raw, path+"."+rf.field, nil)
 		}
 	}
-	known := jsonFields(e)
+	known := knownFields[k]
 	keys := make([]string, 0, len(m))
 	for key := range m {
 		keys = append(keys, key)
@@ -191,9 +252,9 @@ func (p *parser) refValue(it *item, rf refField, raw any, path string, parent *i
 		values = list
 	}
 	for i, v := range values {
-		at := path
+		at, idx := path, -1
 		if rf.list {
-			at = fmt.Sprintf("%s[%d]", path, i)
+			at, idx = fmt.Sprintf("%s[%d]", path, i), i
 		}
 		s, ok := refString(v)
 		if !ok {
@@ -206,7 +267,7 @@ func (p *parser) refValue(it *item, rf refField, raw any, path string, parent *i
 			it.refs[len(it.refs)-1].value = s
 			continue
 		}
-		it.refs = append(it.refs, pendingRef{field: rf.field, kind: rf.kind, value: s, path: at})
+		it.refs = append(it.refs, pendingRef{field: rf.field, kind: rf.kind, value: s, at: idx})
 	}
 }
 

@@ -27,7 +27,7 @@ func (p *parser) resolve() *model.Config {
 		index[k] = idx
 		for _, it := range p.items[k] {
 			for _, r := range it.refs {
-				if id, ok := p.lookup(index, r); ok {
+				if id, ok := p.lookup(index, it, r); ok {
 					setRef(it.e, r.field, id)
 				}
 			}
@@ -58,7 +58,7 @@ func (p *parser) resolve() *model.Config {
 }
 
 // lookup resolves one reference, reporting it when dangling.
-func (p *parser) lookup(index map[model.Kind]map[string]string, r pendingRef) (string, bool) {
+func (p *parser) lookup(index map[model.Kind]map[string]string, it *item, r pendingRef) (string, bool) {
 	if r.value == "" {
 		if r.parent == nil {
 			return "", false
@@ -67,11 +67,11 @@ func (p *parser) lookup(index map[model.Kind]map[string]string, r pendingRef) (s
 	}
 	id, ok := index[r.kind][r.value]
 	if !ok {
-		p.errs.add(r.path, "invalid reference '%s: %s' (no such entry in '%s')", r.field, r.value, r.kind)
+		p.errs.add(r.path(it), "invalid reference '%s: %s' (no such entry in '%s')", r.field, r.value, r.kind)
 		return "", false
 	}
 	if r.parent != nil && id != r.parent.e.Meta().ID {
-		p.errs.add(r.path, "does not match the enclosing %s", strings.TrimSuffix(string(r.kind), "s"))
+		p.errs.add(r.path(it), "does not match the enclosing %s", strings.TrimSuffix(string(r.kind), "s"))
 		return "", false
 	}
 	return id, true
@@ -83,11 +83,11 @@ func naturalKey(it *item) string {
 	switch v := it.e.(type) {
 	case *model.KeyAuth:
 		if v.Key == "" {
-			return "@" + it.path
+			return "@" + it.path()
 		}
 	case *model.JWTSecret:
 		if v.Key == "" {
-			return "@" + it.path
+			return "@" + it.path()
 		}
 	case *model.CACertificate:
 		sum := sha256.Sum256([]byte(v.Cert))
@@ -98,7 +98,7 @@ func naturalKey(it *item) string {
 		parts = append(parts, u.Field+"="+u.Value)
 	}
 	if len(parts) == 0 {
-		return "@" + it.path
+		return "@" + it.path()
 	}
 	return strings.Join(parts, "\x00")
 }
@@ -106,7 +106,7 @@ func naturalKey(it *item) string {
 // validate runs the entity's own checks, reporting each field at its path.
 func (p *parser) validate(it *item) {
 	if c, ok := it.e.(*model.BasicAuth); ok && len(c.Password) > 72 && !model.IsPasswordHash(c.Password) {
-		p.errs.add(it.path+".password", "length must be at most 72")
+		p.errs.add(it.path()+".password", "length must be at most 72")
 	}
 	err := it.e.Validate()
 	if err == nil {
@@ -114,14 +114,14 @@ func (p *parser) validate(it *item) {
 	}
 	var me *model.Error
 	if !errors.As(err, &me) {
-		p.errs.add(it.path, "%s", err.Error())
+		p.errs.add(it.path(), "%s", err.Error())
 		return
 	}
 	for field, msg := range flatten("", me.Fields) {
 		if field == "@entity" || field == "@entity.0" {
 			field = ""
 		}
-		p.errs.add(fieldPath(it.path, field), "%s", msg)
+		p.errs.add(fieldPath(it.path(), field), "%s", msg)
 	}
 }
 
@@ -165,7 +165,7 @@ func (p *parser) checkUnique(k model.Kind) {
 	for _, it := range p.items[k] {
 		id := it.e.Meta().ID
 		if ids[id] && it.explicitID {
-			p.errs.add(it.path+".id", "uniqueness violation: '%s' entity with primary key set to '%s' already declared", k, id)
+			p.errs.add(it.path()+".id", "uniqueness violation: '%s' entity with primary key set to '%s' already declared", k, id)
 		}
 		ids[id] = true
 		for _, u := range it.e.UniqueKeys() {
@@ -174,10 +174,10 @@ func (p *parser) checkUnique(k model.Kind) {
 				field, shown := displayKey(it.e, u)
 				if k == model.KindKeyAuth {
 					// An API key is a secret: never echo it.
-					p.errs.add(it.path+"."+field, "uniqueness violation: '%s' entity with the same %s already declared", k, field)
+					p.errs.add(it.path()+"."+field, "uniqueness violation: '%s' entity with the same %s already declared", k, field)
 					continue
 				}
-				p.errs.add(it.path+"."+field, "uniqueness violation: '%s' entity with %s set to '%s' already declared", k, field, shown)
+				p.errs.add(it.path()+"."+field, "uniqueness violation: '%s' entity with %s set to '%s' already declared", k, field, shown)
 			}
 			keys[full] = true
 		}

@@ -127,6 +127,17 @@ func nonEmpty(s *string) []string {
 	return []string{*s}
 }
 
+// knownFields holds each kind's JSON field names (jsonFields).
+var knownFields = func() map[model.Kind]map[string]bool {
+	out := map[model.Kind]map[string]bool{}
+	for _, k := range model.Kinds {
+		if e, err := model.New(k); err == nil {
+			out[k] = jsonFields(e)
+		}
+	}
+	return out
+}()
+
 // jsonFields returns the JSON field names of an entity's struct,
 // including the embedded Base.
 func jsonFields(e model.Entity) map[string]bool {

@@ -2,6 +2,7 @@ package imports_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -253,4 +254,85 @@ func TestWorkerResumesQueuedJobs(t *testing.T) {
 	require.Equal(t, 10, got.Written)
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// savedProgress records the progress of every job record written.
+type savedProgress struct {
+	objstore.Store
+	mu      sync.Mutex
+	written []int
+}
+
+func (s *savedProgress) Put(ctx context.Context, key string, data []byte, cond objstore.Condition) (string, error) {
+	if strings.HasSuffix(key, "/job.json") {
+		var rec struct {
+			State   string `json:"state"`
+			Written int    `json:"written"`
+		}
+		if json.Unmarshal(data, &rec) == nil && rec.State == string(imports.StateRunning) {
+			s.mu.Lock()
+			s.written = append(s.written, rec.Written)
+			s.mu.Unlock()
+		}
+	}
+	return s.Store.Put(ctx, key, data, cond)
+}
+
+// failingReplacer stops the embedded store's replace at its batch
+// number failAt (1-based).
+type failingReplacer struct {
+	*embedded.Store
+	failAt int
+}
+
+func (f failingReplacer) ReplaceInBatches(ctx context.Context, cfg *model.Config, summary []string, o store.Origin, progress func(int) error) (int64, error) {
+	n := 0
+	return f.Store.ReplaceInBatches(ctx, cfg, summary, o, func(written int) error {
+		if n++; n == f.failAt {
+			return errInjected
+		}
+		return progress(written)
+	})
+}
+
+// TestEmbeddedImportInBatches: on the embedded store a job's progress
+// advances with each transaction of the store's replace, and a failure
+// midway leaves the previous configuration.
+func TestEmbeddedImportInBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	dirObjects, err := objstore.NewDir(filepath.Join(dir, "objects"))
+	require.NoError(t, err)
+	objects := &savedProgress{Store: dirObjects}
+	st, err := embedded.OpenWith(filepath.Join(dir, "cp.db"), embedded.Options{StageBatch: 16})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+
+	f := newFixture(objects, failingReplacer{Store: st, failAt: 3}, nil, dirPresigner{})
+	_, err = st.ReplaceAll(ctx, mustConfig(t, kongYML(2)), store.Origin{})
+	require.NoError(t, err)
+	before, _, err := st.Export(ctx)
+	require.NoError(t, err)
+	job := f.runAll(t, f.started(t, kongYML(40)).ID)
+	require.Equal(t, imports.StateFailed, job.State)
+	require.Contains(t, job.Error, errInjected.Error())
+	after, rev, err := st.Export(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), rev, "nothing visible")
+	require.Equal(t, before, after)
+
+	objects.written = nil
+	f.runner = imports.NewRunner(imports.RunnerOptions{Objects: objects, Store: st})
+	_, err = f.objects.Put(ctx, imports.UploadKey(job.ID), kongYML(40), objstore.Condition{})
+	require.NoError(t, err)
+	_, err = f.jobs.Start(ctx, job.ID, store.Origin{})
+	require.NoError(t, err)
+	job = f.runAll(t, job.ID)
+	require.Equal(t, imports.StateSucceeded, job.State, job.Error)
+	require.Equal(t, 80, job.Written)
+	require.Equal(t, int64(2), job.Revision)
+	require.Greater(t, len(objects.written), 5, "progress recorded per batch: %v", objects.written)
+	require.IsNonDecreasing(t, objects.written)
+	require.Contains(t, objects.written, 16)
 }

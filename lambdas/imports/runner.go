@@ -30,14 +30,24 @@ type Stager interface {
 	DropStaged(ctx context.Context, gen string)
 }
 
+// BatchReplacer is a store that replaces the configuration by staging it
+// in batches itself and making it current in one revision, reporting the
+// entities staged after each batch (embedded.Store). A replace that stops
+// midway leaves nothing staged, so a job resumed after a restart stages
+// again from the start.
+type BatchReplacer interface {
+	ReplaceInBatches(ctx context.Context, cfg *model.Config, summary []string, o store.Origin, progress func(written int) error) (int64, error)
+}
+
 // RunnerOptions configures a Runner.
 type RunnerOptions struct {
 	// Objects holds the records and uploads. Required.
 	Objects objstore.Store
 	// Store is the configuration store. Required.
 	Store store.Store
-	// Stager stages in batches; nil uses Store.ReplaceAll (and Store
-	// itself when it is a Stager).
+	// Stager stages in batches; nil uses Store itself when it is a
+	// Stager, else Store's ReplaceInBatches when it is a BatchReplacer,
+	// else Store.ReplaceAll.
 	Stager Stager
 	// Batch is the number of entities between progress records; 0 means
 	// DefaultBatch.
@@ -115,6 +125,9 @@ func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
 	x.rec.Size, x.rec.Total = size, len(entities)
 	summary := []string{fmt.Sprintf("import %s: %d entities", x.rec.ID, len(entities))}
 	st := x.opts.Stager
+	if br, ok := x.opts.Store.(BatchReplacer); ok && st == nil {
+		return false, x.replaceInBatches(ctx, br, cfg, summary)
+	}
 	if st == nil {
 		rev, err := x.opts.Store.ReplaceAll(ctx, cfg, x.rec.Origin)
 		if err != nil {
@@ -147,6 +160,24 @@ func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
 		st.DropStaged(ctx, old)
 	}
 	return false, nil
+}
+
+// replaceInBatches loads cfg with the store's own batches, recording
+// the progress after each.
+func (x *run) replaceInBatches(ctx context.Context, br BatchReplacer, cfg *model.Config, summary []string) error {
+	x.rec.Written = 0
+	rev, err := br.ReplaceInBatches(ctx, cfg, summary, x.rec.Origin, func(written int) error {
+		x.rec.Written = written
+		return x.save(ctx)
+	})
+	if errors.Is(err, ErrBusy) {
+		return err
+	}
+	if err != nil {
+		return x.fail(ctx, err)
+	}
+	x.rec.Written = x.rec.Total
+	return x.succeed(ctx, rev)
 }
 
 // read reads, parses and checks the upload; entities get the job's start

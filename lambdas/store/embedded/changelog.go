@@ -58,7 +58,7 @@ func (s *Store) ChangedSince(ctx context.Context, base int64) (*store.ChangeSet,
 		if next <= rev {
 			return fmt.Errorf("no change-log entry for revision %d: %w", next, store.ErrLogGap)
 		}
-		t := txn{tx: tx}
+		t := current(tx)
 		var err error
 		cs, err = touched.Assemble(base, rev, func(r store.EntityRef) (model.Entity, error) { return t.get(r.Kind, r.ID) })
 		return err

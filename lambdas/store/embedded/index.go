@@ -22,6 +22,12 @@ type txn struct {
 	rev int64
 	// log collects the revision's change-log entry.
 	log *store.LogBuilder
+	// root holds the current generation's buckets; nil for a file whose
+	// buckets are still at the top level (written before generations).
+	root *bolt.Bucket
+	// base is the version of the entities the current generation was
+	// staged with: the revision that made it current.
+	base int64
 }
 
 func uniqueKey(u model.UniqueKey) []byte { return []byte(u.Field + "\x00" + u.Value) }
@@ -34,7 +40,7 @@ func refKey(r model.Reference, e model.Entity) []byte {
 
 // get returns the entity of kind k with id, nil if there is none.
 func (t txn) get(k model.Kind, id string) (model.Entity, error) {
-	v := t.tx.Bucket(entityBucket(k)).Get([]byte(id))
+	v := t.bucket(entityBucket(k)).Get([]byte(id))
 	if v == nil {
 		return nil, nil
 	}
@@ -43,8 +49,8 @@ func (t txn) get(k model.Kind, id string) (model.Entity, error) {
 
 // version returns the version of the stored entity of kind k with id.
 func (t txn) version(k model.Kind, id string) store.Version {
-	var rev uint64
-	if v := t.tx.Bucket(versionBucket(k)).Get([]byte(id)); len(v) == 8 {
+	rev := uint64(t.base)
+	if v := t.bucket(versionBucket(k)).Get([]byte(id)); len(v) == 8 {
 		rev = binary.BigEndian.Uint64(v)
 	}
 	return store.Version(strconv.FormatUint(rev, 10))
@@ -54,14 +60,14 @@ func (t txn) version(k model.Kind, id string) store.Version {
 // unique keys and references.
 func (t txn) insert(e model.Entity) error {
 	k, id := e.Kind(), e.Meta().ID
-	ub := t.tx.Bucket(uniqueBucket(k))
+	ub := t.bucket(uniqueBucket(k))
 	for _, u := range e.UniqueKeys() {
 		if owner := ub.Get(uniqueKey(u)); owner != nil && string(owner) != id {
 			return store.UniqueViolation(e, u)
 		}
 	}
 	for _, r := range e.References() {
-		if t.tx.Bucket(entityBucket(r.Kind)).Get([]byte(r.ID)) == nil {
+		if t.bucket(entityBucket(r.Kind)).Get([]byte(r.ID)) == nil {
 			return store.ForeignKeyViolation(r)
 		}
 	}
@@ -69,10 +75,10 @@ func (t txn) insert(e model.Entity) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s %s: %w", k, id, err)
 	}
-	if err := t.tx.Bucket(entityBucket(k)).Put([]byte(id), b); err != nil {
+	if err := t.bucket(entityBucket(k)).Put([]byte(id), b); err != nil {
 		return fmt.Errorf("writing %s %s: %w", k, id, err)
 	}
-	if err := t.tx.Bucket(versionBucket(k)).Put([]byte(id), revKey(t.rev)); err != nil {
+	if err := t.bucket(versionBucket(k)).Put([]byte(id), revKey(t.rev)); err != nil {
 		return fmt.Errorf("writing the version of %s %s: %w", k, id, err)
 	}
 	t.log.Upsert(k, id)
@@ -81,7 +87,7 @@ func (t txn) insert(e model.Entity) error {
 			return fmt.Errorf("writing unique key of %s %s: %w", k, id, err)
 		}
 	}
-	rb := t.tx.Bucket(refsBucket)
+	rb := t.bucket(refsBucket)
 	for _, r := range e.References() {
 		if err := rb.Put(refKey(r, e), nil); err != nil {
 			return fmt.Errorf("writing reference of %s %s: %w", k, id, err)
@@ -93,14 +99,14 @@ func (t txn) insert(e model.Entity) error {
 // remove deletes e and its index entries; it does not look at referrers.
 func (t txn) remove(e model.Entity) error {
 	k, id := e.Kind(), e.Meta().ID
-	if err := t.tx.Bucket(entityBucket(k)).Delete([]byte(id)); err != nil {
+	if err := t.bucket(entityBucket(k)).Delete([]byte(id)); err != nil {
 		return fmt.Errorf("deleting %s %s: %w", k, id, err)
 	}
-	if err := t.tx.Bucket(versionBucket(k)).Delete([]byte(id)); err != nil {
+	if err := t.bucket(versionBucket(k)).Delete([]byte(id)); err != nil {
 		return fmt.Errorf("deleting the version of %s %s: %w", k, id, err)
 	}
 	t.log.Delete(k, id)
-	ub := t.tx.Bucket(uniqueBucket(k))
+	ub := t.bucket(uniqueBucket(k))
 	for _, u := range e.UniqueKeys() {
 		if owner := ub.Get(uniqueKey(u)); string(owner) == id {
 			if err := ub.Delete(uniqueKey(u)); err != nil {
@@ -108,7 +114,7 @@ func (t txn) remove(e model.Entity) error {
 			}
 		}
 	}
-	rb := t.tx.Bucket(refsBucket)
+	rb := t.bucket(refsBucket)
 	for _, r := range e.References() {
 		if err := rb.Delete(refKey(r, e)); err != nil {
 			return fmt.Errorf("deleting reference of %s %s: %w", k, id, err)
@@ -128,7 +134,7 @@ type referrer struct {
 func (t txn) referrers(k model.Kind, id string) []referrer {
 	prefix := []byte(string(k) + "\x00" + id + "\x00")
 	var out []referrer
-	c := t.tx.Bucket(refsBucket).Cursor()
+	c := t.bucket(refsBucket).Cursor()
 	for key, _ := c.Seek(prefix); key != nil && bytes.HasPrefix(key, prefix); key, _ = c.Next() {
 		parts := bytes.Split(key[len(prefix):], []byte{0})
 		if len(parts) != 3 {
@@ -165,21 +171,4 @@ func (t txn) deletion(root model.Entity) ([]model.Entity, error) {
 		}
 	}
 	return out, nil
-}
-
-// clear empties every entity, unique and reference bucket.
-func (t txn) clear() error {
-	t.log.Replace()
-	for _, b := range allBuckets() {
-		if bytes.Equal(b, metaBucket) || bytes.Equal(b, changesBucket) || bytes.Equal(b, logBucket) {
-			continue
-		}
-		if err := t.tx.DeleteBucket(b); err != nil {
-			return fmt.Errorf("clearing bucket %s: %w", b, err)
-		}
-		if _, err := t.tx.CreateBucket(b); err != nil {
-			return fmt.Errorf("recreating bucket %s: %w", b, err)
-		}
-	}
-	return nil
 }

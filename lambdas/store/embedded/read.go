@@ -27,7 +27,7 @@ func (s *Store) GetVersioned(ctx context.Context, k model.Kind, idOrKey string) 
 	var e model.Entity
 	var ver store.Version
 	err := s.db.View(func(tx *bolt.Tx) error {
-		t := txn{tx: tx}
+		t := current(tx)
 		var err error
 		if e, err = t.lookup(k, idOrKey); e != nil {
 			ver = t.version(k, e.Meta().ID)
@@ -52,7 +52,7 @@ func (t txn) lookup(k model.Kind, idOrKey string) (model.Entity, error) {
 	if field == "" {
 		return nil, nil
 	}
-	if id := t.tx.Bucket(uniqueBucket(k)).Get(uniqueKey(model.UniqueKey{Field: field, Value: idOrKey})); id != nil {
+	if id := t.bucket(uniqueBucket(k)).Get(uniqueKey(model.UniqueKey{Field: field, Value: idOrKey})); id != nil {
 		return t.get(k, string(id))
 	}
 	if k == model.KindTarget {
@@ -62,7 +62,7 @@ func (t txn) lookup(k model.Kind, idOrKey string) (model.Entity, error) {
 }
 
 func (t txn) firstTarget(target string) (model.Entity, error) {
-	c := t.tx.Bucket(entityBucket(model.KindTarget)).Cursor()
+	c := t.bucket(entityBucket(model.KindTarget)).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		e, err := store.DecodeEntity(model.KindTarget, v)
 		if err != nil {
@@ -92,11 +92,11 @@ func (s *Store) List(ctx context.Context, k model.Kind, opts store.ListOptions) 
 		var err error
 		switch {
 		case opts.Unique != nil:
-			page, err = listUnique(tx, k, after, opts)
+			page, err = listUnique(current(tx), k, after, opts)
 		case opts.Parent != nil && opts.Parent.Kind != "":
-			page, err = listChildren(tx, k, after, opts)
+			page, err = listChildren(current(tx), k, after, opts)
 		default:
-			page, err = listAll(tx, k, after, opts)
+			page, err = listAll(current(tx), k, after, opts)
 		}
 		return err
 	})
@@ -108,12 +108,12 @@ func (s *Store) List(ctx context.Context, k model.Kind, opts store.ListOptions) 
 
 // listUnique returns the page of the one entity holding opts.Unique, by
 // the unique index.
-func listUnique(tx *bolt.Tx, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
-	id := tx.Bucket(uniqueBucket(k)).Get(uniqueKey(*opts.Unique))
+func listUnique(t txn, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+	id := t.bucket(uniqueBucket(k)).Get(uniqueKey(*opts.Unique))
 	if id == nil || (after != "" && string(id) <= after) {
 		return store.Page{}, nil
 	}
-	e, err := txn{tx: tx}.get(k, string(id))
+	e, err := t.get(k, string(id))
 	if err != nil || e == nil || !opts.Matches(e) {
 		return store.Page{}, err
 	}
@@ -121,10 +121,10 @@ func listUnique(tx *bolt.Tx, k model.Kind, after string, opts store.ListOptions)
 }
 
 // listAll pages through the entity bucket of kind k from after.
-func listAll(tx *bolt.Tx, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+func listAll(t txn, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
 	var p pager
 	p.size = opts.PageSize()
-	c := tx.Bucket(entityBucket(k)).Cursor()
+	c := t.bucket(entityBucket(k)).Cursor()
 	key, v := c.First()
 	if after != "" {
 		key, v = c.Seek([]byte(after))
@@ -147,13 +147,13 @@ func listAll(tx *bolt.Tx, k model.Kind, after string, opts store.ListOptions) (s
 // listChildren pages through the entities of kind k that reference
 // opts.Parent, by the reference index (whose keys for one parent and
 // kind are in referrer id order), reading only those entities.
-func listChildren(tx *bolt.Tx, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
+func listChildren(t txn, k model.Kind, after string, opts store.ListOptions) (store.Page, error) {
 	var p pager
 	p.size = opts.PageSize()
 	parent := opts.Parent
 	prefix := []byte(string(parent.Kind) + "\x00" + parent.ID + "\x00" + string(k) + "\x00")
-	entities := tx.Bucket(entityBucket(k))
-	c := tx.Bucket(refsBucket).Cursor()
+	entities := t.bucket(entityBucket(k))
+	c := t.bucket(refsBucket).Cursor()
 	for key, _ := c.Seek(append(bytes.Clone(prefix), after...)); key != nil && bytes.HasPrefix(key, prefix); key, _ = c.Next() {
 		id, field, ok := bytes.Cut(key[len(prefix):], []byte{0})
 		if !ok || string(field) != parent.Field || (after != "" && string(id) <= after) {
@@ -196,8 +196,9 @@ func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 	var rev int64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		rev = revisionOf(tx)
+		t := current(tx)
 		for _, k := range model.Kinds {
-			err := tx.Bucket(entityBucket(k)).ForEach(func(_, v []byte) error {
+			err := t.bucket(entityBucket(k)).ForEach(func(_, v []byte) error {
 				e, err := store.DecodeEntity(k, v)
 				if err != nil {
 					return err

@@ -1,5 +1,7 @@
 // Package embedded is the configuration store of `skyport local`: one bbolt
-// file, every write one transaction. It passes the same conformance suite
+// file, every write one transaction, except a replace of the whole
+// configuration: staged as a new generation in several, made current in
+// one (generation.go). It passes the same conformance suite
 // as the DynamoDB store (storetest). The file holds the cluster identity
 // (store.Identity), created with it.
 package embedded
@@ -44,16 +46,36 @@ func entityBucket(k model.Kind) []byte  { return []byte("e:" + string(k)) }
 func uniqueBucket(k model.Kind) []byte  { return []byte("u:" + string(k)) }
 func versionBucket(k model.Kind) []byte { return []byte("v:" + string(k)) }
 
+// DefaultStageBatch is how many writes a replace puts in one
+// transaction: bbolt holds a transaction's dirty pages in memory until
+// it commits.
+const DefaultStageBatch = 50_000
+
+// Options tunes a Store.
+type Options struct {
+	// StageBatch is how many writes one transaction of a replace holds;
+	// 0 means DefaultStageBatch.
+	StageBatch int
+}
+
 // Store is the embedded configuration store.
 type Store struct {
 	db *bolt.DB
+	// batch is how many puts one staging transaction holds.
+	batch int
 
 	mu    sync.Mutex
 	hooks []func(rev int64)
 }
 
 // Open opens (creating if needed) the store in the file at path.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(path string, opts Options) (*Store, error) {
+	if opts.StageBatch <= 0 {
+		opts.StageBatch = DefaultStageBatch
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: 5 * time.Second,
 		// Address space, not memory: a file that outgrows its mapping is
@@ -70,9 +92,16 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets() {
+		for _, b := range [][]byte{metaBucket, changesBucket, logBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
+			}
+		}
+		if currentGeneration(tx) == "" {
+			for _, b := range dataBuckets() {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
 			}
 		}
 		return ensureIdentity(tx)
@@ -82,20 +111,17 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("initializing store %s: %w", path, err)
 	}
 	db.MaxBatchDelay = maxBatchDelay
-	return &Store{db: db}, nil
+	s := &Store{db: db, batch: opts.StageBatch}
+	if err := s.dropStale(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cleaning up store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // maxBatchDelay is how long a write waits for concurrent ones to share
 // its commit: short, since a lone writer waits it out every time.
 const maxBatchDelay = 2 * time.Millisecond
-
-func allBuckets() [][]byte {
-	out := [][]byte{metaBucket, changesBucket, refsBucket, logBucket}
-	for _, k := range model.Kinds {
-		out = append(out, entityBucket(k), uniqueBucket(k), versionBucket(k))
-	}
-	return out
-}
 
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }

@@ -33,7 +33,9 @@ func (s *Store) write(ctx context.Context, o store.Origin, fn func(t txn) ([]str
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		rev, changed = revisionOf(tx), false
 		log := &store.LogBuilder{}
-		summary, err := fn(txn{tx: tx, rev: rev + 1, log: log})
+		t := current(tx)
+		t.rev, t.log = rev+1, log
+		summary, err := fn(t)
 		if err != nil {
 			return err
 		}
@@ -144,17 +146,48 @@ func (s *Store) Delete(ctx context.Context, k model.Kind, id string, ver store.V
 	})
 }
 
-// ReplaceAll implements store.Store: the configuration is checked before
-// the transaction (planReplace), then written in key order.
+// ReplaceAll implements store.Store: ReplaceInBatches.
 func (s *Store) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origin) (int64, error) {
+	return s.ReplaceInBatches(ctx, cfg, []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}, o, nil)
+}
+
+// ReplaceInBatches replaces the whole configuration by cfg as one
+// revision, whose change record carries summary. The configuration is
+// checked first (planReplace), then staged as a new generation in
+// transactions of a bounded number of writes, in key order, and made
+// current in one last transaction: readers and the change log see the
+// old configuration or the whole new one. progress, when not nil, is
+// called with the number of entities staged after each transaction; an
+// error from it stops the replace. A replace that fails or stops leaves
+// nothing visible and deletes what it staged (a process that stops
+// midway leaves it to the next Open).
+func (s *Store) ReplaceInBatches(ctx context.Context, cfg *model.Config, summary []string, o store.Origin, progress func(written int) error) (int64, error) {
 	r, err := planReplace(cfg)
 	if err != nil {
 		return 0, err
 	}
-	return s.write(ctx, o, func(t txn) ([]string, error) {
-		if err := r.write(t); err != nil {
-			return nil, err
+	gen, err := s.newGeneration()
+	if err != nil {
+		return 0, err
+	}
+	var old string
+	err = s.stage(ctx, gen, r.runs(), progress)
+	var rev int64
+	if err == nil {
+		rev, err = s.write(ctx, o, func(t txn) ([]string, error) {
+			var err error
+			old, err = commitGeneration(t, gen)
+			return summary, err
+		})
+	}
+	if err != nil {
+		if dropErr := s.dropGeneration(gen); dropErr != nil {
+			err = errors.Join(err, dropErr)
 		}
-		return []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}, nil
-	})
+		return 0, err
+	}
+	// The replaced generation is no longer read; a failure to delete it
+	// now leaves it to the next Open.
+	_ = s.dropGeneration(old)
+	return rev, nil
 }

@@ -1,0 +1,428 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// maxResponseHead bounds an upstream response's head (status line and
+// header fields, or a chunked body's trailer section): a larger one is
+// answered 502, as nginx answers an upstream that "sent too big header".
+const maxResponseHead = 64 << 10
+
+// errHeadTooBig is a response head larger than maxResponseHead.
+var errHeadTooBig = errors.New("upstream sent too big header")
+
+// badResponse is an upstream response the proxy refuses to relay: a
+// malformed head, or framing that could be read two ways.
+type badResponse struct{ why string }
+
+func (e *badResponse) Error() string { return "upstream sent an invalid response: " + e.why }
+
+func malformed(format string, args ...any) error {
+	return &badResponse{why: fmt.Sprintf(format, args...)}
+}
+
+// framing is how a response's body is delimited.
+type framing uint8
+
+const (
+	bodyNone    framing = iota // HEAD, 1xx, 204, 304
+	bodyLength                 // Content-Length
+	bodyChunked                // Transfer-Encoding: chunked
+	bodyClose                  // read until the upstream closes
+)
+
+// readHead reads a head into pc.head, one line after another without
+// their line ends, pc.ends holding where each ends; the empty line that
+// closes the head is not kept. Lines end in CRLF or LF; a CR elsewhere is
+// refused by the callers' checks of the characters.
+func (pc *h1Conn) readHead(limit int) error {
+	pc.head, pc.ends = pc.head[:0], pc.ends[:0]
+	for {
+		start := len(pc.head)
+		for {
+			line, err := pc.br.ReadSlice('\n')
+			if len(pc.head)+len(line) > limit {
+				return errHeadTooBig
+			}
+			pc.head = append(pc.head, line...)
+			if err == nil {
+				break
+			}
+			if err != bufio.ErrBufferFull {
+				if err == io.EOF && len(pc.head) > 0 {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
+			}
+		}
+		end := len(pc.head) - 1 // the LF
+		if end > start && pc.head[end-1] == '\r' {
+			end--
+		}
+		pc.head = pc.head[:end]
+		if end == start {
+			return nil
+		}
+		pc.ends = append(pc.ends, end)
+	}
+}
+
+// readResponse reads a response head from pc for req and returns the
+// response, its body not yet set, and how the body is framed. The head's
+// text is one string the header values share.
+func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, framing, error) {
+	if err := pc.readHead(maxResponseHead); err != nil {
+		return nil, 0, err
+	}
+	if len(pc.ends) == 0 {
+		return nil, 0, malformed("empty status line")
+	}
+	text := string(pc.head)
+	line := text[:pc.ends[0]]
+	res := &http.Response{Request: req, ProtoMajor: 1, ContentLength: -1}
+	if len(line) < 12 || !strings.HasPrefix(line, "HTTP/1.") || line[8] != ' ' ||
+		(len(line) > 12 && line[12] != ' ') {
+		return nil, 0, malformed("status line %q", clip(line))
+	}
+	switch line[7] {
+	case '0':
+		res.Proto, res.ProtoMinor = "HTTP/1.0", 0
+	case '1':
+		res.Proto, res.ProtoMinor = "HTTP/1.1", 1
+	default:
+		return nil, 0, malformed("status line %q", clip(line))
+	}
+	code := 0
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return nil, 0, malformed("status line %q", clip(line))
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 {
+		return nil, 0, malformed("status line %q", clip(line))
+	}
+	if !validText(line[9:]) {
+		return nil, 0, malformed("status line %q", clip(line))
+	}
+	res.StatusCode, res.Status = code, line[9:]
+
+	n := len(pc.ends) - 1
+	h := make(http.Header, n+4)
+	// One backing array for the fields that appear once.
+	vals := make([]string, n)
+	length, chunked, close := int64(-1), false, res.ProtoMinor == 0
+	for i := range n {
+		field := text[pc.ends[i]:pc.ends[i+1]]
+		key, value, err := parseField(field)
+		if err != nil {
+			return nil, 0, err
+		}
+		switch key {
+		case "Content-Length":
+			if length >= 0 {
+				return nil, 0, malformed("duplicate Content-Length")
+			}
+			if length = parseLength(value); length < 0 {
+				return nil, 0, malformed("Content-Length %q", clip(value))
+			}
+		case "Transfer-Encoding":
+			if chunked {
+				return nil, 0, malformed("duplicate Transfer-Encoding")
+			}
+			if !strings.EqualFold(value, "chunked") || res.ProtoMinor == 0 {
+				return nil, 0, malformed("Transfer-Encoding %q", clip(value))
+			}
+			chunked = true
+			continue // as net/http reads it: moved to TransferEncoding
+		case "Connection":
+			close = close && !hasToken(value, "keep-alive") || hasToken(value, "close")
+		case "Trailer":
+			for name := range strings.SplitSeq(value, ",") {
+				if name = textproto.TrimString(name); name != "" && validFieldName(name) {
+					if res.Trailer == nil {
+						res.Trailer = http.Header{}
+					}
+					res.Trailer[textproto.CanonicalMIMEHeaderKey(name)] = nil
+				}
+			}
+		}
+		if prior, ok := h[key]; ok {
+			h[key] = append(prior, value)
+		} else {
+			vals[i] = value
+			h[key] = vals[i : i+1 : i+1]
+		}
+	}
+	if chunked && length >= 0 {
+		// nginx refuses it: either reading could be the upstream's.
+		return nil, 0, malformed("both Content-Length and Transfer-Encoding")
+	}
+	res.Header = h
+	res.Close = close
+	switch {
+	case code < 200 || code == http.StatusNoContent || code == http.StatusNotModified:
+		if code >= 200 {
+			res.ContentLength = 0
+		}
+		return res, bodyNone, nil
+	case req.Method == http.MethodHead:
+		res.ContentLength = length
+		if chunked {
+			res.TransferEncoding = []string{"chunked"}
+		}
+		return res, bodyNone, nil
+	case chunked:
+		res.TransferEncoding = []string{"chunked"}
+		return res, bodyChunked, nil
+	case length >= 0:
+		res.ContentLength = length
+		return res, bodyLength, nil
+	}
+	res.Close = true
+	return res, bodyClose, nil
+}
+
+// parseField splits one header line into its canonical name and its
+// value, refusing what net/http and nginx refuse: a folded line, a name
+// that is not a token or is followed by white space, control characters
+// in the value.
+func parseField(field string) (key, value string, err error) {
+	i := strings.IndexByte(field, ':')
+	if i <= 0 {
+		if field != "" && (field[0] == ' ' || field[0] == '\t') {
+			return "", "", malformed("folded header line")
+		}
+		return "", "", malformed("header line %q", clip(field))
+	}
+	name := field[:i]
+	if !validFieldName(name) {
+		return "", "", malformed("header name %q", clip(name))
+	}
+	value = strings.Trim(field[i+1:], " \t")
+	if !validText(value) {
+		return "", "", malformed("header %s's value", name)
+	}
+	return textproto.CanonicalMIMEHeaderKey(name), value, nil
+}
+
+// validText reports whether v holds no control characters but tabs.
+func validText[T string | []byte](v T) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// parseLength parses a Content-Length value: decimal digits only, up to
+// 18 of them; -1 when it is not one.
+func parseLength(v string) int64 {
+	if v == "" || len(v) > 18 {
+		return -1
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// clip shortens what an error quotes of the upstream's bytes.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// readBody reads the response body of b's framing into p.
+func (b *h1Body) readBody(p []byte) (int, error) {
+	br := b.pc.br
+	switch b.framing {
+	case bodyNone:
+		return 0, io.EOF
+	case bodyLength:
+		if b.left == 0 {
+			return 0, io.EOF
+		}
+		if int64(len(p)) > b.left {
+			p = p[:b.left]
+		}
+		n, err := br.Read(p)
+		b.left -= int64(n)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err == nil && b.left == 0 {
+			err = io.EOF
+		}
+		return n, err
+	case bodyClose:
+		return br.Read(p)
+	}
+	return b.readChunked(p)
+}
+
+// readChunked reads a chunked body: chunk data into p, as much as is at
+// hand, then the trailer section into the response's Trailer.
+func (b *h1Body) readChunked(p []byte) (int, error) {
+	br := b.pc.br
+	n := 0
+	for n < len(p) {
+		if b.left == 0 {
+			if b.chunkEnd {
+				if n > 0 && br.Buffered() < 2 {
+					// Return what is read rather than wait for the CRLF.
+					return n, nil
+				}
+				if err := b.readCRLF(); err != nil {
+					return n, err
+				}
+				b.chunkEnd = false
+			}
+			if n > 0 && !lineBuffered(br) {
+				// Return what is read rather than wait for the next chunk.
+				return n, nil
+			}
+			size, err := b.readChunkSize()
+			if err != nil {
+				return n, err
+			}
+			if size == 0 {
+				if err := b.readTrailer(); err != nil {
+					return n, err
+				}
+				return n, io.EOF
+			}
+			b.left, b.chunkEnd = size, true
+		}
+		q := p[n:]
+		if int64(len(q)) > b.left {
+			q = q[:b.left]
+		}
+		if n > 0 && br.Buffered() == 0 {
+			return n, nil
+		}
+		m, err := br.Read(q)
+		n += m
+		b.left -= int64(m)
+		if err == io.EOF {
+			return n, io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// lineBuffered reports whether a whole line is in br's buffer.
+func lineBuffered(br *bufio.Reader) bool {
+	buf, _ := br.Peek(br.Buffered())
+	return bytes.IndexByte(buf, '\n') >= 0
+}
+
+// readCRLF reads the line end after a chunk's data.
+func (b *h1Body) readCRLF() error {
+	var crlf [2]byte
+	if _, err := io.ReadFull(b.pc.br, crlf[:]); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if crlf != [2]byte{'\r', '\n'} {
+		return malformed("chunk data not followed by CRLF")
+	}
+	return nil
+}
+
+// readChunkSize reads a chunk's size line: hexadecimal digits, then
+// optional extensions (ignored).
+func (b *h1Body) readChunkSize() (int64, error) {
+	line, err := b.pc.br.ReadSlice('\n')
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err == bufio.ErrBufferFull {
+			err = malformed("chunk size line too long")
+		}
+		return 0, err
+	}
+	line = line[:len(line)-1]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
+		if !validText(line[i:]) {
+			return 0, malformed("chunk extension")
+		}
+		line = line[:i]
+	}
+	for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
+		line = line[:len(line)-1]
+	}
+	if len(line) == 0 || len(line) > 15 {
+		return 0, malformed("chunk size %q", clip(string(line)))
+	}
+	var size int64
+	for _, c := range line {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, malformed("chunk size %q", clip(string(line)))
+		}
+		size = size<<4 | int64(c)
+	}
+	return size, nil
+}
+
+// readTrailer reads the trailer section after the last chunk into the
+// response's Trailer; the framing fields are left out.
+func (b *h1Body) readTrailer() error {
+	pc := b.pc
+	if err := pc.readHead(maxResponseHead); err != nil {
+		return err
+	}
+	if len(pc.ends) == 0 {
+		return nil
+	}
+	text := string(pc.head)
+	start := 0
+	for _, end := range pc.ends {
+		key, value, err := parseField(text[start:end])
+		start = end
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "Content-Length", "Transfer-Encoding", "Trailer", "Host", "Connection":
+			continue
+		}
+		if b.res.Trailer == nil {
+			b.res.Trailer = http.Header{}
+		}
+		b.res.Trailer[key] = append(b.res.Trailer[key], value)
+	}
+	return nil
+}
