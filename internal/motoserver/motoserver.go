@@ -61,8 +61,9 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("starting moto_server: %v", err)
 	}
 	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var werr error
+	go func() { werr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -78,8 +79,7 @@ func Start(t testing.TB) *Server {
 			break
 		}
 		select {
-		case werr := <-exited:
-			exited <- werr
+		case <-exited:
 			t.Fatalf("moto_server exited before answering on %s: %v", s.Endpoint, werr)
 		case <-time.After(100 * time.Millisecond):
 		}

@@ -63,8 +63,11 @@ func decodePacked(data []byte, max int64) (*Document, error) {
 	if err == nil {
 		// What follows the document: whitespace only, to the end of the
 		// gzip stream (whose checksum the end verifies).
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			err = fmt.Errorf("data after the document (%v)", terr)
+		switch _, terr := dec.Token(); {
+		case terr == nil:
+			err = errors.New("data after the document")
+		case !errors.Is(terr, io.EOF):
+			err = fmt.Errorf("data after the document: %w", terr)
 		}
 	}
 	if lr.N <= 0 {
