@@ -3,9 +3,10 @@ package h1
 import (
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skyport-gw/skyport/internal/cputime"
 )
 
 // loopConn replays one request forever and discards what is written.
@@ -28,14 +29,6 @@ func (l *loopConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
 func (l *loopConn) SetDeadline(time.Time) error      { return nil }
 func (l *loopConn) SetReadDeadline(time.Time) error  { return nil }
 func (l *loopConn) SetWriteDeadline(time.Time) error { return nil }
-
-// cpuTime is the CPU time the process used, in nanoseconds: on a shared
-// machine it measures the work where ns/op measures the waiting too.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // BenchmarkServe is the server's cost per request on a kept-alive
 // connection: the head read and parsed, the handler's header lookups,
@@ -70,14 +63,14 @@ func BenchmarkServe(b *testing.B) {
 			b.SetBytes(int64(len(bb.req)))
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for range b.N {
 				if err := c.readRequest(false); err != nil {
 					b.Fatal(err)
 				}
 				c.handle()
 			}
-			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+			cputime.Report(b, cpu, b.N)
 		})
 	}
 }

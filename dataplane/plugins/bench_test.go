@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/internal/cputime"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -95,16 +95,10 @@ func BenchmarkProxy(b *testing.B) {
 // ns/op, and it counts the work of every goroutine (the loopback upstream,
 // the log receiver, the loggers' queues) that ns/op hides in parallelism.
 func reportCPU(b *testing.B) func() {
-	start := cpuTime(b)
+	start := cputime.Process()
 	return func() {
-		b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+		cputime.Report(b, start, b.N)
 	}
-}
-
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // staticUpstream answers a small fixed body, so the benchmark measures the

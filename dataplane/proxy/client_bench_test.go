@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/skyport-gw/skyport/internal/cputime"
 )
 
 // cannedConn is an upstream connection in memory: every request written
@@ -48,7 +50,7 @@ func BenchmarkUpstreamExchange(b *testing.B) {
 				"X-Forwarded-Proto": {"http"}, "X-Forwarded-Host": {"localhost"}, "Via": {"1.1 skyport/bench"}}
 			buf := make([]byte, 4096)
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				res, err := c.RoundTrip(req)
 				if err != nil {
@@ -67,7 +69,7 @@ func BenchmarkUpstreamExchange(b *testing.B) {
 			}
 			// CPU time, not wall time, the figure a loaded machine
 			// leaves readable (the process's, GC included).
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			cputime.Report(b, cpu0, b.N)
 		})
 	}
 }

@@ -8,11 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/status"
+	"github.com/skyport-gw/skyport/internal/cputime"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -39,7 +39,7 @@ func BenchmarkStages(b *testing.B) {
 			inH1(b, s, head, func(r *http.Request) {
 				ex := &exchange{c: c, port: "8000"}
 				b.ReportAllocs()
-				loopCPU(b, func() {
+				cputime.Loop(b, func() {
 					if m := s.route(c, r, ex, ""); m == nil || m.Route.ID != "route-5000" {
 						b.Fatalf("matched %+v", m)
 					}
@@ -50,7 +50,7 @@ func BenchmarkStages(b *testing.B) {
 	b.Run("plugins=none", func(b *testing.B) {
 		b.ReportAllocs()
 		ex := &exchange{c: c}
-		loopCPU(b, func() {
+		cputime.Loop(b, func() {
 			if !c.plugins.Empty() {
 				b.Fatal("plugins")
 			}
@@ -62,7 +62,7 @@ func BenchmarkStages(b *testing.B) {
 		m := s.route(c, httptest.NewRequest(http.MethodGet, "http://api5000.example.com/v1", nil), ex, "")
 		ex.match, ex.svc = m, c.services[m.Service.ID]
 		b.ReportAllocs()
-		loopCPU(b, func() {
+		cputime.Loop(b, func() {
 			s.series(ex, ex.svc.label, m.Route.ID).Observe(http.StatusOK, time.Millisecond, 100*time.Microsecond)
 		})
 	})
@@ -72,30 +72,11 @@ func BenchmarkStages(b *testing.B) {
 		// The end time advances 1 µs a line (finish reads the clock
 		// once for every stage): the second changes every 10⁶ lines.
 		end := ex.start
-		loopCPU(b, func() {
+		cputime.Loop(b, func() {
 			end = end.Add(time.Microsecond)
 			s.writeAccessLine(r, ex, end, http.StatusOK, "r", "s", 2, time.Millisecond, time.Millisecond)
 		})
 	})
-}
-
-// loopCPU runs op in b.Loop and reports the process's CPU time per op
-// (cpu-ns/op): on a shared machine it measures the work where ns/op
-// measures the waiting too.
-func loopCPU(b *testing.B, op func()) {
-	n := 0
-	cpu := cpuTime()
-	for b.Loop() {
-		op()
-		n++
-	}
-	b.ReportMetric(float64(cpuTime()-cpu)/float64(n), "cpu-ns/op")
-}
-
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // stagesServer is a proxy whose configuration has n routes: route-5000

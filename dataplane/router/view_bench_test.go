@@ -2,10 +2,10 @@ package router_test
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 
 	"github.com/skyport-gw/skyport/dataplane/router"
+	"github.com/skyport-gw/skyport/internal/cputime"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -26,18 +26,12 @@ func BenchmarkMatchRequest(b *testing.B) {
 			var m router.Match
 			b.ReportAllocs()
 			i := 0
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				r.MatchRequest(views[i%len(views)], 8000, &m)
 				i++
 			}
-			b.ReportMetric(float64(cpuTime()-cpu)/float64(i), "cpu-ns/op")
+			cputime.Report(b, cpu, i)
 		})
 	}
-}
-
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

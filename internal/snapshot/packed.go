@@ -20,20 +20,7 @@ import (
 // neither the decompressed document nor the unpacked entities are ever
 // held whole. The result equals Open's, packed (model.Config.Pack).
 func OpenPacked(data []byte, p Pointer, pub ed25519.PublicKey) (*Document, error) {
-	if err := Verify(data, p, pub); err != nil {
-		return nil, err
-	}
-	doc, err := decodePacked(data, MaxDecompressed)
-	if err != nil {
-		return nil, err
-	}
-	if doc.Revision != p.Revision {
-		return nil, fmt.Errorf("%w: document %d, pointer %d", ErrRevision, doc.Revision, p.Revision)
-	}
-	if doc.Identity() != p.Identity() {
-		return nil, fmt.Errorf("%w: document of %s, pointer of %s", ErrIdentity, doc.Identity(), p.Identity())
-	}
-	return doc, nil
+	return open(data, p, pub, func(data []byte) (*Document, error) { return decodePacked(data, MaxDecompressed) })
 }
 
 // documentLists are the document's entity lists by JSON name (model.Config's

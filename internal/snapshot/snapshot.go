@@ -346,10 +346,16 @@ func signedByAny(keys []ed25519.PublicKey, msg, sig []byte) bool {
 // Open verifies data against p and pub, then decodes it. The document's
 // revision and identity must equal the pointer's.
 func Open(data []byte, p Pointer, pub ed25519.PublicKey) (*Document, error) {
+	return open(data, p, pub, Decode)
+}
+
+// open verifies data against p and pub, decodes it with decode, and
+// checks that the document's revision and identity are the pointer's.
+func open(data []byte, p Pointer, pub ed25519.PublicKey, decode func([]byte) (*Document, error)) (*Document, error) {
 	if err := Verify(data, p, pub); err != nil {
 		return nil, err
 	}
-	doc, err := Decode(data)
+	doc, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
