@@ -361,7 +361,6 @@ func (c *conn) beginRequest(end int) error {
 // exchange: the response, then the request body.
 func (c *conn) handle() {
 	c.resp.begin()
-	c.watchStart()
 	c.s.Handler.ServeH1(&c.resp, &c.req)
 	c.endRequest()
 	if c.hijacked {

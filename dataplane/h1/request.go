@@ -126,10 +126,6 @@ func (r *Request) LocalAddr() net.Addr { return r.c.nc.LocalAddr() }
 // Context is the request's context: it is canceled when the handler
 // returns, when the server closes, and when the client closes the
 // connection while the request is in flight (cause ErrClientClosed; see
-// watch). It is valid while the handler runs.
-func (r *Request) Context() context.Context {
-	if r.c.ctx != nil {
-		return r.c.ctx
-	}
-	return r.c.s.ctx
-}
+// watch). It is valid while the handler runs; the first call comes from
+// the handler's goroutine (the proxy's adapter makes it first thing).
+func (r *Request) Context() context.Context { return r.c.requestContext() }

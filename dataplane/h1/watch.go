@@ -36,7 +36,8 @@ const (
 // context (cause ErrClientClosed) and closes the connection after the
 // exchange; a byte (the next pipelined request) is kept for the next
 // request. The read is armed only after watchDelay, on a timer reused for
-// every request of the connection. It lives beside its conn in the pool.
+// every request of the connection, and only for a request whose handler
+// asked for its context. It lives beside its conn in the pool.
 type watch struct {
 	mu    sync.Mutex
 	phase uint8
@@ -55,10 +56,19 @@ type watch struct {
 	err error
 }
 
-// watchStart arms the watch for the request about to be handled and
-// gives it a context; the conn's goroutine calls it.
+// requestContext gives the request in flight its context and arms the
+// watch: a handler that never asks for the context cannot be told the
+// client left, and pays for neither.
+func (c *conn) requestContext() context.Context {
+	if c.ctx == nil {
+		c.ctx, c.cancel = context.WithCancelCause(c.s.ctx)
+		c.watchStart()
+	}
+	return c.ctx
+}
+
+// watchStart arms the watch for the request in flight.
 func (c *conn) watchStart() {
-	c.ctx, c.cancel = context.WithCancelCause(c.s.ctx)
 	if c.watch == nil {
 		c.watch = &watch{done: make(chan struct{}, 1)}
 		c.watch.timer = time.AfterFunc(time.Hour, c.watchFire)
@@ -187,13 +197,15 @@ func (c *conn) watchStop() {
 }
 
 // endRequest stops the watch and cancels the request's context, as
-// net/http does when ServeHTTP returns.
+// net/http does when ServeHTTP returns. Without a context there is no
+// watch to stop.
 func (c *conn) endRequest() {
-	c.watchStop()
-	if c.cancel != nil {
-		c.cancel(context.Canceled)
-		c.ctx, c.cancel = nil, nil
+	if c.cancel == nil {
+		return
 	}
+	c.watchStop()
+	c.cancel(context.Canceled)
+	c.ctx, c.cancel = nil, nil
 }
 
 // aLongTimeAgo is a deadline in the past, which aborts a blocked read.

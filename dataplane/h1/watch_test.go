@@ -75,6 +75,7 @@ func TestWatchKeepsPipelinedRequest(t *testing.T) {
 	errs := make(chan error, 1)
 	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
 		if string(r.Path()) == "/slow" {
+			_ = r.Context()
 			eventually(t, "the watch reads", func() bool { return h1.WatchPhase(r) == "reading" })
 			close(reading)
 			eventually(t, "the watch reads the next request", func() bool { return h1.WatchGotByte(r) })
@@ -99,6 +100,20 @@ func TestWatchKeepsPipelinedRequest(t *testing.T) {
 	}
 }
 
+// TestWatchOnlyWithContext: a handler that does not ask for its context
+// leaves the connection unwatched.
+func TestWatchOnlyWithContext(t *testing.T) {
+	t.Parallel()
+	phases := make(chan string, 1)
+	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+		phases <- h1.WatchPhase(r)
+		echo(w, r)
+	})})
+	res, _ := roundTrip(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "off", <-phases)
+}
+
 // TestWatchPipelinedBuffered: requests sent at once are all served; the
 // watch has nothing to do when the next request is already buffered,
 // after a body or without one.
@@ -107,6 +122,7 @@ func TestWatchPipelinedBuffered(t *testing.T) {
 	phases := make(chan string, 2)
 	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
 		if string(r.Path()) == "/first" {
+			_ = r.Context()
 			body, _ := io.ReadAll(r.Body())
 			phases <- h1.WatchPhase(r)
 			_, _ = w.Write(body)
@@ -140,8 +156,9 @@ func TestWatchKeepAlive(t *testing.T) {
 	errs := make(chan error, 1)
 	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
 		if string(r.Path()) == "/slow" {
+			ctx := r.Context()
 			eventually(t, "the watch reads", func() bool { return h1.WatchPhase(r) == "reading" })
-			errs <- r.Context().Err()
+			errs <- ctx.Err()
 		}
 		echo(w, r)
 	}), Limits: h1.Limits{KeepaliveTimeout: time.Minute}})
@@ -170,6 +187,7 @@ func TestWatchStreamingUpload(t *testing.T) {
 	got := make(chan string, 1)
 	causes := make(chan error, 1)
 	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(_ *h1.Response, r *h1.Request) {
+		ctx := r.Context()
 		buf := make([]byte, 3)
 		if _, err := io.ReadFull(r.Body(), buf); err != nil {
 			got <- err.Error()
@@ -181,7 +199,7 @@ func TestWatchStreamingUpload(t *testing.T) {
 		got <- string(buf) + string(rest) + errString(err)
 		eventually(t, "the watch reads", func() bool { return h1.WatchPhase(r) == "reading" })
 		close(ended)
-		causes <- waitDone(r.Context())
+		causes <- waitDone(ctx)
 	})})
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
@@ -209,6 +227,7 @@ func TestWatchHijack(t *testing.T) {
 	t.Parallel()
 	reading := make(chan struct{})
 	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+		_ = r.Context()
 		eventually(t, "the watch reads", func() bool { return h1.WatchPhase(r) == "reading" })
 		close(reading)
 		eventually(t, "the watch reads a byte", func() bool { return h1.WatchGotByte(r) })
