@@ -62,7 +62,9 @@ type watch struct {
 func (c *conn) requestContext() context.Context {
 	if c.ctx == nil {
 		c.ctx, c.cancel = context.WithCancelCause(c.s.ctx)
-		c.watchStart()
+		if !c.hijacked {
+			c.watchStart()
+		}
 	}
 	return c.ctx
 }
@@ -70,18 +72,21 @@ func (c *conn) requestContext() context.Context {
 // watchStart arms the watch for the request in flight.
 func (c *conn) watchStart() {
 	if c.watch == nil {
-		c.watch = &watch{done: make(chan struct{}, 1)}
-		c.watch.timer = time.AfterFunc(time.Hour, c.watchFire)
-		c.watch.timer.Stop()
+		w := &watch{done: make(chan struct{}, 1)}
+		// Bound to w, not read from c: a late run may overlap the
+		// conn's release, which rewrites its fields.
+		w.timer = time.AfterFunc(time.Hour, func() { c.watchFire(w) })
+		w.timer.Stop()
+		c.watch = w
 	}
 	w := c.watch
 	ended := c.req.body.done()
+	off := ended && c.r < c.w
 	w.mu.Lock()
 	w.phase, w.got, w.err = watchArmed, false, nil
-	w.eof = ended && c.r == c.w
-	w.off = ended && c.r < c.w
+	w.eof, w.off = ended && !off, off
 	w.mu.Unlock()
-	if !w.off {
+	if !off {
 		w.timer.Reset(watchDelay)
 	}
 }
@@ -89,8 +94,7 @@ func (c *conn) watchStart() {
 // watchFire runs when the delay passed: it starts the read when the body
 // has ended, else leaves it to bodyEnded. A late run from an earlier
 // request finds the phase moved on, or arms the current request early.
-func (c *conn) watchFire() {
-	w := c.watch
+func (c *conn) watchFire(w *watch) {
 	w.mu.Lock()
 	if w.phase != watchArmed || w.off {
 		w.mu.Unlock()
@@ -103,7 +107,7 @@ func (c *conn) watchFire() {
 	}
 	w.phase, w.running = watchReading, true
 	w.mu.Unlock()
-	c.watchRead()
+	c.watchRead(w)
 }
 
 // bodyEnded is told, by whichever goroutine reads the body, that it was
@@ -127,12 +131,11 @@ func (c *conn) bodyEnded() {
 	}
 	w.phase, w.running = watchReading, true
 	w.mu.Unlock()
-	go c.watchRead()
+	go c.watchRead(w)
 }
 
 // watchRead reads one byte from the connection until watchStop aborts it.
-func (c *conn) watchRead() {
-	w := c.watch
+func (c *conn) watchRead(w *watch) {
 	w.mu.Lock()
 	if w.phase != watchReading {
 		w.mu.Unlock()
