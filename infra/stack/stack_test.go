@@ -122,10 +122,10 @@ func TestStateful(t *testing.T) {
 			"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
 		},
 		"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]interface{}{
-			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 90, "Status": "Enabled",
+			like(map[string]any{"Prefix": "cp/snapshots/", "ExpirationInDays": 90 + stack.ChainMarginDays, "Status": "Enabled",
 				"TagFilters": []any{map[string]any{"Key": stack.SupersededTag, "Value": "true"}}}),
 			like(map[string]any{"Prefix": "cp/revisions/", "ExpirationInDays": 90, "Status": "Enabled"}),
-			like(map[string]any{"Prefix": "cp/deltas/", "ExpirationInDays": 90, "Status": "Enabled"}),
+			like(map[string]any{"Prefix": "cp/deltas/", "ExpirationInDays": 90 + stack.ChainMarginDays, "Status": "Enabled"}),
 		})},
 	}))
 	tpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), props(map[string]any{
