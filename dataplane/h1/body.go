@@ -58,10 +58,17 @@ func (b *body) Read(p []byte) (int, error) {
 	if b.c.req.expectContinue {
 		b.c.sendContinue()
 	}
+	var n int
+	var err error
 	if !b.chunked {
-		return b.readLength(p)
+		n, err = b.readLength(p)
+	} else {
+		n, err = b.readChunked(p)
 	}
-	return b.readChunked(p)
+	if err != nil && b.done() {
+		b.c.bodyEnded()
+	}
+	return n, err
 }
 
 func (b *body) readLength(p []byte) (int, error) {

@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -51,6 +52,15 @@ type conn struct {
 	// requests it carried.
 	id, requests uint64
 
+	// ctx is the request's context while its handler runs; watch
+	// cancels it when the client goes away.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	watch  *watch
+	// pending is a byte of the next request the watch read.
+	pending     bool
+	pendingByte byte
+
 	closeAfter bool
 	afterPOST  bool
 	continued  bool
@@ -94,8 +104,8 @@ func (c *conn) release() {
 	c.req.reset()
 	c.resp.header.Reset()
 	c.resp.trailer.Reset()
-	req, resp := c.req, c.resp
-	*c = conn{req: req, resp: resp}
+	req, resp, w := c.req, c.resp, c.watch
+	*c = conn{req: req, resp: resp, watch: w}
 	s.connPool.Put(c)
 }
 
@@ -127,6 +137,9 @@ func (c *conn) serve() {
 			c.nc.Close()
 			s.forget(c, http.StateClosed)
 		}
+		// A handler that panicked left its watch running: the close
+		// ended its read.
+		c.endRequest()
 		c.release()
 	}()
 	if s.tlsConfig != nil && !c.handshake() {
@@ -294,6 +307,12 @@ func (c *conn) prepareBuffer() {
 		copy(c.buf, c.buf[c.r:c.w])
 	}
 	c.r, c.w = 0, n
+	if c.pending {
+		// n is 0: the watch read only when nothing was buffered.
+		c.buf[c.w] = c.pendingByte
+		c.w++
+		c.pending = false
+	}
 }
 
 // growForHead moves a head that outgrew the small buffer to a big one
@@ -343,6 +362,7 @@ func (c *conn) beginRequest(end int) error {
 func (c *conn) handle() {
 	c.resp.begin()
 	c.s.Handler.ServeH1(&c.resp, &c.req)
+	c.endRequest()
 	if c.hijacked {
 		return
 	}

@@ -82,3 +82,28 @@ func (m *memConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
 func (m *memConn) SetDeadline(time.Time) error      { return nil }
 func (m *memConn) SetReadDeadline(time.Time) error  { return nil }
 func (m *memConn) SetWriteDeadline(time.Time) error { return nil }
+
+// WatchPhase is the phase of the watch on r's connection: "off", "armed",
+// "fired" (waiting for the body's end), "reading" or "aborted"; "none"
+// when a pipelined request is buffered, which leaves nothing to watch.
+func WatchPhase(r *Request) string {
+	w := r.c.watch
+	if w == nil {
+		return "off"
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.off {
+		return "none"
+	}
+	return [...]string{"off", "armed", "fired", "reading", "aborted"}[w.phase]
+}
+
+// WatchGotByte reports whether the watch on r's connection read a byte of
+// the next request.
+func WatchGotByte(r *Request) bool {
+	w := r.c.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.got
+}

@@ -123,6 +123,9 @@ func (r *Request) Conn() (id, requests uint64) { return r.c.id, r.c.requests }
 // LocalAddr is the address the connection was accepted on.
 func (r *Request) LocalAddr() net.Addr { return r.c.nc.LocalAddr() }
 
-// Context is the server's context: it is canceled when the server closes.
-// A client that goes away is noticed when the response is written.
-func (r *Request) Context() context.Context { return r.c.s.ctx }
+// Context is the request's context: it is canceled when the handler
+// returns, when the server closes, and when the client closes the
+// connection while the request is in flight (cause ErrClientClosed; see
+// watch). It is valid while the handler runs; the first call comes from
+// the handler's goroutine (the proxy's adapter makes it first thing).
+func (r *Request) Context() context.Context { return r.c.requestContext() }

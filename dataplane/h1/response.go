@@ -351,12 +351,17 @@ func (w *Response) Hijack() (net.Conn, error) {
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
+	c.watchStop()
 	c.hijacked = true
 	_ = c.nc.SetDeadline(time.Time{})
 	var pre []byte
 	if c.r < c.w {
 		pre = append([]byte(nil), c.buf[c.r:c.w]...)
 		c.r = c.w
+	}
+	if c.pending {
+		pre = append(pre, c.pendingByte)
+		c.pending = false
 	}
 	c.s.forget(c, http.StateHijacked)
 	return &hijackedConn{Conn: c.nc, pre: pre}, nil

@@ -4,16 +4,19 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
 )
@@ -161,6 +164,36 @@ func TestUpstreamRequestCanceled(t *testing.T) {
 			<-canceled
 		})
 	}
+}
+
+// TestClientAbortLogged: a client that closes its connection while the
+// proxy waits for the upstream ends the upstream request at once and is
+// logged with nginx's 499, as proxy_ignore_client_abort off does.
+func TestClientAbortLogged(t *testing.T) {
+	t.Parallel()
+	started, canceled := make(chan struct{}), make(chan struct{})
+	b := newBackend(t, "b", http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+		close(canceled)
+	}))
+	host, p, err := net.SplitHostPort(b.addr)
+	require.NoError(t, err)
+	port, err := net.LookupPort("tcp", p)
+	require.NoError(t, err)
+	svc := service("s", host, port, "")
+	svc.Retries = 0
+	cfg := &model.Config{Services: []*model.Service{svc}, Routes: []*model.Route{route("r", "s", "/")}}
+	logs := &syncBuffer{}
+	_, front := newProxy(t, cfg, func(o *proxy.Options) { o.AccessLog = slog.New(slog.NewJSONHandler(logs, nil)) })
+	conn, err := net.Dial("tcp", strings.TrimPrefix(front.URL, "http://"))
+	require.NoError(t, err)
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+	require.NoError(t, err)
+	<-started
+	require.NoError(t, conn.Close())
+	<-canceled
+	eventually(t, "the access log line", func() bool { return strings.Contains(logs.String(), `"status":499`) })
 }
 
 func TestUpstreamTrailersAndEarlyHints(t *testing.T) {

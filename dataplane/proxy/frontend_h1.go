@@ -39,9 +39,9 @@ func (a *h1Handler) ServeH1(w *h1.Response, r *h1.Request) {
 		a.px.refuseH1(w, http.StatusBadRequest, msgBadRequest)
 		return
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	x.ctx = frontContext{Context: ctx, local: r.LocalAddr(), conn: &x.conn, req: r}
+	// h1 cancels the context when the handler returns and when the client
+	// closes the connection while the request is in flight.
+	x.ctx = frontContext{Context: r.Context(), local: r.LocalAddr(), conn: &x.conn, req: r}
 	id, n := r.Conn()
 	x.conn.serial = id
 	x.conn.requests.Store(n - 1) // countRequest counts this one

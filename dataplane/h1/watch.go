@@ -1,0 +1,215 @@
+package h1
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// ErrClientClosed is the cause (context.Cause) of a request context
+// canceled because the client closed the connection while the request
+// was in flight; the context's Err is context.Canceled.
+var ErrClientClosed = errors.New("h1: client closed the connection")
+
+// watchDelay is how long a request runs before the server watches its
+// connection for the client going away. Most requests end sooner and
+// never pay for the watch (a goroutine blocked in a one-byte read,
+// aborted when the handler returns); a client that leaves a slow request
+// is noticed this late at most.
+const watchDelay = 5 * time.Millisecond
+
+// The phases of a watch.
+const (
+	watchOff     uint8 = iota
+	watchArmed         // the delay runs
+	watchFired         // the delay passed; waiting for the body's end
+	watchReading       // the one-byte read is in flight
+	watchAborted       // the handler returned; the read is being stopped
+)
+
+// watch notices a client that closes its connection while its request is
+// in flight, as net/http's background read does: once the request body is
+// read to its end and nothing more is buffered, a read of one byte runs
+// beside the handler. End of stream or an error cancels the request's
+// context (cause ErrClientClosed) and closes the connection after the
+// exchange; a byte (the next pipelined request) is kept for the next
+// request. The read is armed only after watchDelay, on a timer reused for
+// every request of the connection, and only for a request whose handler
+// asked for its context. It lives beside its conn in the pool.
+type watch struct {
+	mu    sync.Mutex
+	phase uint8
+	// eof says the request body was read to its end (or there is none)
+	// with nothing buffered after it; off says a pipelined request is
+	// buffered already, so there is nothing to watch.
+	eof, off bool
+	// running says a read goroutine was started and will send on done.
+	running bool
+	done    chan struct{}
+	timer   *time.Timer
+	// What the read found: a byte of the next request, or the error
+	// that ended the connection.
+	b   [1]byte
+	got bool
+	err error
+}
+
+// requestContext gives the request in flight its context and arms the
+// watch: a handler that never asks for the context cannot be told the
+// client left, and pays for neither.
+func (c *conn) requestContext() context.Context {
+	if c.ctx == nil {
+		c.ctx, c.cancel = context.WithCancelCause(c.s.ctx)
+		if !c.hijacked {
+			c.watchStart()
+		}
+	}
+	return c.ctx
+}
+
+// watchStart arms the watch for the request in flight.
+func (c *conn) watchStart() {
+	if c.watch == nil {
+		w := &watch{done: make(chan struct{}, 1)}
+		// Bound to w, not read from c: a late run may overlap the
+		// conn's release, which rewrites its fields.
+		w.timer = time.AfterFunc(time.Hour, func() { c.watchFire(w) })
+		w.timer.Stop()
+		c.watch = w
+	}
+	w := c.watch
+	ended := c.req.body.done()
+	off := ended && c.r < c.w
+	w.mu.Lock()
+	w.phase, w.got, w.err = watchArmed, false, nil
+	w.eof, w.off = ended && !off, off
+	w.mu.Unlock()
+	if !off {
+		w.timer.Reset(watchDelay)
+	}
+}
+
+// watchFire runs when the delay passed: it starts the read when the body
+// has ended, else leaves it to bodyEnded. A late run from an earlier
+// request finds the phase moved on, or arms the current request early.
+func (c *conn) watchFire(w *watch) {
+	w.mu.Lock()
+	if w.phase != watchArmed || w.off {
+		w.mu.Unlock()
+		return
+	}
+	w.phase = watchFired
+	if !w.eof {
+		w.mu.Unlock()
+		return
+	}
+	w.phase, w.running = watchReading, true
+	w.mu.Unlock()
+	c.watchRead(w)
+}
+
+// bodyEnded is told, by whichever goroutine reads the body, that it was
+// read to its end: the read may start now.
+func (c *conn) bodyEnded() {
+	w := c.watch
+	if w == nil {
+		return
+	}
+	pipelined := c.r < c.w
+	w.mu.Lock()
+	if pipelined {
+		w.off = true
+		w.mu.Unlock()
+		return
+	}
+	w.eof = true
+	if w.phase != watchFired {
+		w.mu.Unlock()
+		return
+	}
+	w.phase, w.running = watchReading, true
+	w.mu.Unlock()
+	go c.watchRead(w)
+}
+
+// watchRead reads one byte from the connection until watchStop aborts it.
+func (c *conn) watchRead(w *watch) {
+	w.mu.Lock()
+	if w.phase != watchReading {
+		w.mu.Unlock()
+		w.done <- struct{}{}
+		return
+	}
+	// Under the lock: watchStop's deadline in the past comes after it.
+	_ = c.nc.SetReadDeadline(time.Time{})
+	w.mu.Unlock()
+	n, err := c.nc.Read(w.b[:])
+	var ne net.Error
+	gone := n == 0 && err != nil && !(errors.As(err, &ne) && ne.Timeout())
+	w.mu.Lock()
+	w.got = n > 0
+	if gone {
+		w.err = err
+	}
+	w.phase = watchOff
+	w.mu.Unlock()
+	if gone {
+		c.cancel(ErrClientClosed)
+	}
+	w.done <- struct{}{}
+}
+
+// watchStop ends the watch when the handler returns or hijacks: the read,
+// if one runs, is aborted and waited for; a byte it read is kept for the
+// next request, an end of stream closes the connection after the
+// exchange. The conn's goroutine calls it; it is idempotent.
+func (c *conn) watchStop() {
+	w := c.watch
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	phase, running := w.phase, w.running
+	w.phase, w.running = watchOff, false
+	if phase == watchReading {
+		w.phase = watchAborted
+		_ = c.nc.SetReadDeadline(aLongTimeAgo)
+	}
+	w.mu.Unlock()
+	if phase == watchArmed || phase == watchFired {
+		w.timer.Stop()
+	}
+	if !running {
+		return
+	}
+	<-w.done
+	// The read deadline was moved: the next one is set whatever the last
+	// one was.
+	c.rdl = time.Time{}
+	w.mu.Lock()
+	w.phase = watchOff
+	if w.got {
+		c.pending, c.pendingByte = true, w.b[0]
+	}
+	if w.err != nil {
+		c.closeAfter = true
+	}
+	w.mu.Unlock()
+}
+
+// endRequest stops the watch and cancels the request's context, as
+// net/http does when ServeHTTP returns. Without a context there is no
+// watch to stop.
+func (c *conn) endRequest() {
+	if c.cancel == nil {
+		return
+	}
+	c.watchStop()
+	c.cancel(context.Canceled)
+	c.ctx, c.cancel = nil, nil
+}
+
+// aLongTimeAgo is a deadline in the past, which aborts a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
