@@ -221,17 +221,7 @@ func TestHijack(t *testing.T) {
 	t.Parallel()
 	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
 		require.True(t, r.Upgrade())
-		w.Header().Set("Connection", "Upgrade")
-		w.Header().Set("Upgrade", "echo")
-		w.WriteHeader(http.StatusSwitchingProtocols)
-		conn, err := w.Hijack()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer conn.Close()
-			_, _ = io.Copy(conn, conn)
-		}()
+		echoUpgrade(w)
 	})})
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)

@@ -15,6 +15,22 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/h1"
 )
 
+// echoUpgrade answers 101 with Upgrade: echo, takes the connection over
+// and echoes what the client sends on it until either side closes.
+func echoUpgrade(w *h1.Response) {
+	w.Header().Set("Connection", "Upgrade")
+	w.Header().Set("Upgrade", "echo")
+	w.WriteHeader(http.StatusSwitchingProtocols)
+	conn, err := w.Hijack()
+	if err != nil {
+		return
+	}
+	go func() {
+		defer conn.Close()
+		_, _ = io.Copy(conn, conn)
+	}()
+}
+
 // start serves s on a free loopback port until the test ends and returns
 // its address.
 func start(t *testing.T, s *h1.Server) string {

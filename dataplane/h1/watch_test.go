@@ -231,17 +231,7 @@ func TestWatchHijack(t *testing.T) {
 		eventually(t, "the watch reads", func() bool { return h1.WatchPhase(r) == "reading" })
 		close(reading)
 		eventually(t, "the watch reads a byte", func() bool { return h1.WatchGotByte(r) })
-		w.Header().Set("Connection", "Upgrade")
-		w.Header().Set("Upgrade", "echo")
-		w.WriteHeader(http.StatusSwitchingProtocols)
-		conn, err := w.Hijack()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer conn.Close()
-			_, _ = io.Copy(conn, conn)
-		}()
+		echoUpgrade(w)
 	})})
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
