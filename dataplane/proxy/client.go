@@ -161,14 +161,11 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 			switch framing {
 			case bodyNone:
 				body.eof = true
-				res.Body = body
 			case bodyLength:
 				body.left = res.ContentLength
 				body.eof = body.left == 0
-				res.Body = body
-			default:
-				res.Body = body
 			}
+			res.Body = body
 			return res, nil
 		}
 		// An informational response (103 Early Hints) is forwarded, then
@@ -302,10 +299,9 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	}
 	n, err := b.readBody(p)
 	if err == io.EOF {
+		// A body read until close (bodyClose) came with res.Close set, so
+		// reuse is already false.
 		b.eof = true
-		if b.framing == bodyClose {
-			b.reuse = false
-		}
 	} else if err != nil {
 		b.err = err
 	}
