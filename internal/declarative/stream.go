@@ -33,31 +33,18 @@ func parseStream(data []byte) (*model.Config, error) {
 	}
 	p := &parser{items: map[model.Kind][]*item{}}
 	top := map[string]any{}
-	keys := map[string]bool{}
-	for {
-		ev, err := r.next()
-		if err != nil {
-			return nil, err
-		}
-		if ev.Kind == yamlevent.MappingEnd {
-			break
-		}
-		key, err := r.key(ev, keys)
-		if err != nil {
-			return nil, err
-		}
+	err := r.mapping(func(key string) (err error) {
 		k := model.Kind(key)
 		if !k.Valid() {
-			if top[key], err = r.value(); err != nil {
-				return nil, err
-			}
-			continue
+			top[key], err = r.value()
+			return err
 		}
 		top[key] = nil
 		p.section = slices.Index(model.Kinds, k)
-		if err := r.entities(p, k); err != nil {
-			return nil, err
-		}
+		return r.entities(p, k)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if ev, err := r.next(); err != nil || ev.Kind != yamlevent.DocumentEnd {
 		return nil, errWhole
@@ -158,25 +145,38 @@ func (r *eventReader) build(ev yamlevent.Event) (any, error) {
 		}
 	case yamlevent.MappingStart:
 		m := map[string]any{}
-		keys := map[string]bool{}
-		for {
-			ev, err := r.next()
-			if err != nil {
-				return nil, err
-			}
-			if ev.Kind == yamlevent.MappingEnd {
-				return m, nil
-			}
-			key, err := r.key(ev, keys)
-			if err != nil {
-				return nil, err
-			}
-			if m[key], err = r.value(); err != nil {
-				return nil, err
-			}
+		err := r.mapping(func(key string) (err error) {
+			m[key], err = r.value()
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
+		return m, nil
 	}
 	return nil, errWhole
+}
+
+// mapping reads the entries of a mapping whose start was read, up to its
+// end: each is called with every key and reads the key's value.
+func (r *eventReader) mapping(each func(key string) error) error {
+	keys := map[string]bool{}
+	for {
+		ev, err := r.next()
+		if err != nil {
+			return err
+		}
+		if ev.Kind == yamlevent.MappingEnd {
+			return nil
+		}
+		key, err := r.key(ev, keys)
+		if err != nil {
+			return err
+		}
+		if err := each(key); err != nil {
+			return err
+		}
+	}
 }
 
 // key reads a mapping key: a scalar, as the string clean makes of it.

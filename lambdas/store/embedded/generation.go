@@ -96,8 +96,10 @@ func (s *Store) newGeneration() (string, error) {
 }
 
 // commitGeneration makes the staged generation gen current in t's
-// revision and returns the generation it replaced ("" for the top-level
-// buckets of an older file).
+// revision, replacing whatever the current generation holds (writes
+// committed while gen was staged included, as dynamo.Store's
+// CommitStaged does), and returns the generation it replaced ("" for the
+// top-level buckets of an older file).
 func commitGeneration(t txn, gen string) (old string, err error) {
 	root := t.tx.Bucket(generationBucket(gen))
 	if root == nil {

@@ -103,6 +103,44 @@ func TestReplaceInBatches(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrLogGap, "a replace is a full revision in the change log")
 }
 
+// A write committed while a replace stages takes its own revision and
+// is then replaced with the rest of the configuration, as dynamo.Store's
+// CommitStaged replaces it.
+func TestReplaceInBatchesAfterConcurrentWrite(t *testing.T) {
+	ctx := context.Background()
+	s := openAt(t, filepath.Join(t.TempDir(), "cp.db"))
+	defer s.Close()
+	s.batch = 5
+	_, err := s.ReplaceAll(ctx, consumers("1", 2), store.Origin{})
+	require.NoError(t, err)
+
+	meanwhile := consumers("3", 1)
+	next := consumers("2", 6)
+	var wrote int64
+	rev, err := s.ReplaceInBatches(ctx, next, nil, store.Origin{}, func(int) error {
+		if wrote == 0 {
+			var err error
+			meanwhile.Each(func(e model.Entity) {
+				if err == nil {
+					wrote, err = s.Create(ctx, e, store.Origin{})
+				}
+			})
+			return err
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, int64(3), wrote, "the writes between the batches")
+	require.Equal(t, int64(4), rev, "the replace commits after them")
+
+	got, gotRev, err := s.Export(ctx)
+	require.NoError(t, err)
+	require.Equal(t, rev, gotRev)
+	got.Sort()
+	next.Sort()
+	require.Equal(t, next, got, "the replace holds its configuration only")
+}
+
 func TestReplaceInBatchesFailsMidway(t *testing.T) {
 	for _, tc := range []struct {
 		desc string

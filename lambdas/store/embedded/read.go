@@ -89,14 +89,15 @@ func (s *Store) List(ctx context.Context, k model.Kind, opts store.ListOptions) 
 	}
 	var page store.Page
 	err := s.db.View(func(tx *bolt.Tx) error {
+		t := current(tx)
 		var err error
 		switch {
 		case opts.Unique != nil:
-			page, err = listUnique(current(tx), k, after, opts)
+			page, err = listUnique(t, k, after, opts)
 		case opts.Parent != nil && opts.Parent.Kind != "":
-			page, err = listChildren(current(tx), k, after, opts)
+			page, err = listChildren(t, k, after, opts)
 		default:
-			page, err = listAll(current(tx), k, after, opts)
+			page, err = listAll(t, k, after, opts)
 		}
 		return err
 	})

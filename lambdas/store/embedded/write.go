@@ -148,11 +148,13 @@ func (s *Store) Delete(ctx context.Context, k model.Kind, id string, ver store.V
 
 // ReplaceAll implements store.Store: ReplaceInBatches.
 func (s *Store) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origin) (int64, error) {
-	return s.ReplaceInBatches(ctx, cfg, []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}, o, nil)
+	return s.ReplaceInBatches(ctx, cfg, nil, o, nil)
 }
 
 // ReplaceInBatches replaces the whole configuration by cfg as one
-// revision, whose change record carries summary. The configuration is
+// revision, whose change record carries summary (ReplaceAll's "replace
+// all: N entities" when empty: s.write commits nothing for a nil
+// summary). The configuration is
 // checked first (planReplace), then staged as a new generation in
 // transactions of a bounded number of writes, in key order, and made
 // current in one last transaction: readers and the change log see the
@@ -162,6 +164,9 @@ func (s *Store) ReplaceAll(ctx context.Context, cfg *model.Config, o store.Origi
 // nothing visible and deletes what it staged (a process that stops
 // midway leaves it to the next Open).
 func (s *Store) ReplaceInBatches(ctx context.Context, cfg *model.Config, summary []string, o store.Origin, progress func(written int) error) (int64, error) {
+	if len(summary) == 0 {
+		summary = []string{fmt.Sprintf("replace all: %d entities", cfg.Len())}
+	}
 	r, err := planReplace(cfg)
 	if err != nil {
 		return 0, err
