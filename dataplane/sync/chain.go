@@ -82,14 +82,9 @@ func (c *Client) applyChain(ctx context.Context, j job, v verdict, l lineage) er
 // full, when set, is the full snapshot's bytes cfg was read from (cached
 // with the whole chain); else the deltas applied extend the cache's chain.
 func (c *Client) applyLinks(ctx context.Context, j job, from int, cfg *model.Config, digest snapshot.Digest, rev int64, full []byte, v verdict, l lineage) error {
-	links := make([]link, 0, len(j.ptr.Chain)-from)
-	for i := from; i < len(j.ptr.Chain); i++ {
-		lk, next, nextDigest, err := c.chainLink(ctx, j, i, cfg, digest, rev)
-		if err != nil {
-			return err
-		}
-		links = append(links, lk)
-		cfg, digest, rev = next, nextDigest, lk.ptr.Revision
+	links, cfg, digest, rev, err := c.chainLinks(ctx, j, from, cfg, digest, rev)
+	if err != nil {
+		return err
 	}
 	if rev != j.ptr.Revision {
 		return fmt.Errorf("%w: chain ends at revision %d, announced %d", snapshot.ErrCorrupt, rev, j.ptr.Revision)
@@ -106,6 +101,22 @@ func (c *Client) applyLinks(ctx context.Context, j job, from int, cfg *model.Con
 	}
 	c.cacheChain(ctx, j, v, full, links)
 	return nil
+}
+
+// chainLinks fetches, verifies and applies j's chain from index from to
+// cfg (revision rev, digest digest), returning the deltas and the
+// configuration, digest and revision they lead to.
+func (c *Client) chainLinks(ctx context.Context, j job, from int, cfg *model.Config, digest snapshot.Digest, rev int64) ([]link, *model.Config, snapshot.Digest, int64, error) {
+	links := make([]link, 0, len(j.ptr.Chain)-from)
+	for i := from; i < len(j.ptr.Chain); i++ {
+		lk, next, nextDigest, err := c.chainLink(ctx, j, i, cfg, digest, rev)
+		if err != nil {
+			return nil, nil, digest, rev, err
+		}
+		links = append(links, lk)
+		cfg, digest, rev = next, nextDigest, lk.ptr.Revision
+	}
+	return links, cfg, digest, rev, nil
 }
 
 // chainLink fetches, verifies and applies delta i of j's chain to cfg.
@@ -205,20 +216,13 @@ func (c *Client) cacheFullChain(ctx context.Context, j job) error {
 	if err != nil {
 		return fmt.Errorf("verifying revision %d's full snapshot to cache it: %w", j.ptr.Revision, err)
 	}
-	cfg := &doc.Config
-	digest, err := snapshot.DigestOf(cfg)
+	digest, err := snapshot.DigestOf(&doc.Config)
 	if err != nil {
 		return err
 	}
-	rev := fp.Revision
-	links := make([]link, 0, len(j.ptr.Chain))
-	for i := range j.ptr.Chain {
-		lk, next, nextDigest, err := c.chainLink(ctx, j, i, cfg, digest, rev)
-		if err != nil {
-			return fmt.Errorf("caching revision %d: %w", j.ptr.Revision, err)
-		}
-		links = append(links, lk)
-		cfg, digest, rev = next, nextDigest, lk.ptr.Revision
+	links, _, _, _, err := c.chainLinks(ctx, j, 0, &doc.Config, digest, fp.Revision)
+	if err != nil {
+		return fmt.Errorf("caching revision %d: %w", j.ptr.Revision, err)
 	}
 	return c.cfg.Cache.SaveChain(data, fp, cacheDeltas(links))
 }

@@ -3,7 +3,6 @@ package sync_test
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -324,10 +323,7 @@ func (p *published) latest(t *testing.T, n protocol.ConfigNotice) {
 	if d := n.Delta; d != nil {
 		ptr.Delta = snapshot.DeltaRef{Base: d.Base, Key: d.Key, SHA256: d.SHA256, Size: d.Size, Signature: d.Signature, Format: d.Format}
 	}
-	raw, err := json.Marshal(ptr)
-	require.NoError(t, err)
-	_, err = p.store.Put(context.Background(), snapshot.LatestKey, raw, objstore.Condition{})
-	require.NoError(t, err)
+	p.putLatest(t, ptr)
 }
 
 // TestDeltaFromFallback: with the control plane unreachable, a data plane

@@ -131,10 +131,16 @@ func (p Pointer) SameFull(q Pointer) bool {
 // prefix: deltas/<cluster_id>/<epoch>/<base, 20 digits>-<rev, 20
 // digits>.json.gz; deltas/<base>-<rev>.json.gz for the zero identity.
 func DeltaKey(id Identity, base, rev int64) string {
+	return DeltaPrefix(id) + fmt.Sprintf("%020d-%020d.json.gz", base, rev)
+}
+
+// DeltaPrefix is the directory of identity id's deltas:
+// deltas/<cluster_id>/<epoch>/, deltas/ for the zero identity.
+func DeltaPrefix(id Identity) string {
 	if id.IsZero() {
-		return fmt.Sprintf("deltas/%020d-%020d.json.gz", base, rev)
+		return "deltas/"
 	}
-	return fmt.Sprintf("deltas/%s/%d/%020d-%020d.json.gz", id.ClusterID, id.Epoch, base, rev)
+	return fmt.Sprintf("deltas/%s/%d/", id.ClusterID, id.Epoch)
 }
 
 // DeltaRef names a stored delta to a pointer's revision and what

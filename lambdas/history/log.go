@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/skyport-gw/skyport/internal/delta"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/skyport-gw/skyport/internal/delta"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/snapshot"
@@ -418,7 +418,7 @@ const maxPrunedDeltas = 4 * maxPruned
 
 // pruneDeltas removes identity id's deltas to revisions below cut.
 func (l *Log) pruneDeltas(ctx context.Context, id snapshot.Identity, cut int64) error {
-	p := deltaPrefix(id)
+	p := snapshot.DeltaPrefix(id)
 	keys, err := l.objects.List(ctx, p)
 	if err != nil {
 		return fmt.Errorf("listing %s: %w", p, err)
@@ -439,14 +439,6 @@ func (l *Log) pruneDeltas(ctx context.Context, id snapshot.Identity, cut int64) 
 		n++
 	}
 	return nil
-}
-
-// deltaPrefix is the directory of identity id's deltas.
-func deltaPrefix(id snapshot.Identity) string {
-	if id.IsZero() {
-		return "deltas/"
-	}
-	return fmt.Sprintf("deltas/%s/%d/", id.ClusterID, id.Epoch)
 }
 
 // parseDeltaName reads "<base, 20 digits>-<rev, 20 digits>.json.gz".

@@ -19,6 +19,7 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/history"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
 	"github.com/skyport-gw/skyport/lambdas/store"
+	"github.com/skyport-gw/skyport/lambdas/store/embedded"
 )
 
 // configAt reads the configuration ptr names, as a data plane would: its
@@ -74,6 +75,25 @@ func numberedService(n int, host string) *model.Service {
 	return s
 }
 
+// chainStore returns an embedded store, closed when the test ends.
+func chainStore(t *testing.T) *embedded.Store {
+	t.Helper()
+	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// createAndPublish creates service n in st and publishes with p.
+func createAndPublish(t *testing.T, st store.Store, p *publisher.Publisher, n int) snapshot.Pointer {
+	t.Helper()
+	ctx := context.Background()
+	_, err := st.Create(ctx, numberedService(n, "example.com"), store.Origin{RequestID: "test"})
+	require.NoError(t, err)
+	ptr, err := p.Publish(ctx)
+	require.NoError(t, err)
+	return ptr
+}
+
 // TestScheduledFullSnapshots: between full snapshots every FullEvery
 // publications, a revision is published as a delta chained after the
 // last full one; every pointer leads to the store's configuration, and
@@ -83,18 +103,13 @@ func TestScheduledFullSnapshots(t *testing.T) {
 	ctx := context.Background()
 	pubKey, priv := newKey(t)
 	objects := newDir(t)
-	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
-	t.Cleanup(func() { _ = st.Close() })
+	st := chainStore(t)
 	hist := history.New(objects, history.Retention{}, nil)
 	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, History: hist, FullEvery: 4, FullRatio: 100, Logger: quiet()})
-	origin := store.Origin{RequestID: "test"}
 
 	var fulls []int64
 	for i := 1; i <= 9; i++ {
-		_, err := st.Create(ctx, numberedService(i, "example.com"), origin)
-		require.NoError(t, err)
-		ptr, err := p.Publish(ctx)
-		require.NoError(t, err)
+		ptr := createAndPublish(t, st, p, i)
 		if ptr.Full == 0 {
 			fulls = append(fulls, ptr.Revision)
 		} else {
@@ -133,18 +148,12 @@ func testIDOf(t *testing.T, st store.Store) snapshot.Identity {
 // full snapshot is closed by a full snapshot.
 func TestFullWhenChainOutweighsIt(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	_, priv := newKey(t)
 	objects := newDir(t)
-	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
-	t.Cleanup(func() { _ = st.Close() })
+	st := chainStore(t)
 	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, FullEvery: 30, FullRatio: 0.01, Logger: quiet()})
-	origin := store.Origin{RequestID: "test"}
 	for i := 1; i <= 3; i++ {
-		_, err := st.Create(ctx, numberedService(i, "example.com"), origin)
-		require.NoError(t, err)
-		ptr, err := p.Publish(ctx)
-		require.NoError(t, err)
+		ptr := createAndPublish(t, st, p, i)
 		require.Zero(t, ptr.Full, "every delta outweighs 1%% of its full snapshot")
 	}
 }
@@ -158,17 +167,12 @@ func TestCompactionReplacesOldChain(t *testing.T) {
 	ctx := context.Background()
 	pubKey, priv := newKey(t)
 	objects := newDir(t)
-	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
-	t.Cleanup(func() { _ = st.Close() })
+	st := chainStore(t)
 	clk := &clock{now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, FullMaxAge: time.Hour, FullRatio: 100,
 		Clock: clk.Now, Logger: quiet()})
-	origin := store.Origin{RequestID: "test"}
 	for i := 1; i <= 3; i++ {
-		_, err := st.Create(ctx, numberedService(i, "example.com"), origin)
-		require.NoError(t, err)
-		_, err = p.Publish(ctx)
-		require.NoError(t, err)
+		createAndPublish(t, st, p, i)
 	}
 	chained := readLatest(t, objects)
 	require.Equal(t, int64(1), chained.Full)
@@ -183,10 +187,7 @@ func TestCompactionReplacesOldChain(t *testing.T) {
 	require.Empty(t, full.Chain)
 	require.Equal(t, snapshot.ConfigHash(configAt(t, objects, chained, pubKey)), snapshot.ConfigHash(configAt(t, objects, full, pubKey)))
 
-	_, err := st.Create(ctx, numberedService(4, "example.com"), origin)
-	require.NoError(t, err)
-	next, err := p.Publish(ctx)
-	require.NoError(t, err)
+	next := createAndPublish(t, st, p, 4)
 	require.Equal(t, full.Revision, next.Full)
 }
 
@@ -201,8 +202,7 @@ func TestDigestFollowsRandomWrites(t *testing.T) {
 	ctx := context.Background()
 	pubKey, priv := newKey(t)
 	objects := newDir(t)
-	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
-	t.Cleanup(func() { _ = st.Close() })
+	st := chainStore(t)
 	opts := publisher.Options{Source: st, Objects: objects, Key: priv, FullEvery: 5, FullRatio: 100, Logger: quiet()}
 	p := publisher.New(opts)
 	origin := store.Origin{RequestID: "test"}
@@ -283,22 +283,12 @@ func TestPruneKeepsWhatChainsNeed(t *testing.T) {
 	ctx := context.Background()
 	_, priv := newKey(t)
 	objects := newDir(t)
-	st := openStore(t, filepath.Join(t.TempDir(), "cp.db"))
-	t.Cleanup(func() { _ = st.Close() })
+	st := chainStore(t)
 	hist := history.New(objects, history.Retention{Revisions: 2}, nil)
 	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, History: hist, PruneHistory: true,
 		FullEvery: 4, FullRatio: 100, Logger: quiet()})
-	origin := store.Origin{RequestID: "test"}
-	publish := func(i int) snapshot.Pointer {
-		t.Helper()
-		_, err := st.Create(ctx, numberedService(i, "example.com"), origin)
-		require.NoError(t, err)
-		ptr, err := p.Publish(ctx)
-		require.NoError(t, err)
-		return ptr
-	}
 	for i := 1; i <= 9; i++ {
-		publish(i)
+		createAndPublish(t, st, p, i)
 	}
 	// Fulls at 1, 5 and 9; revision 8, within the retention, is chained
 	// after 5, whose record is past it.
@@ -314,8 +304,8 @@ func TestPruneKeepsWhatChainsNeed(t *testing.T) {
 	require.ErrorIs(t, err, history.ErrExpired)
 
 	// Once no retained revision chains after 5, it goes with its deltas.
-	publish(10)
-	ptr := publish(11)
+	createAndPublish(t, st, p, 10)
+	ptr := createAndPublish(t, st, p, 11)
 	require.Equal(t, int64(9), ptr.Full)
 	cfg, err = hist.Config(ctx, id, 10)
 	require.NoError(t, err)
