@@ -2,6 +2,8 @@ package history
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,6 +279,9 @@ func (l *Log) Config(ctx context.Context, id snapshot.Identity, rev int64) (*mod
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", ref.Key, err)
+		}
+		if sum := sha256.Sum256(data); int64(len(data)) != ref.Size || hex.EncodeToString(sum[:]) != ref.SHA256 {
+			return nil, fmt.Errorf("reading %s: %w: not the delta its record names", ref.Key, snapshot.ErrCorrupt)
 		}
 		doc, err := delta.Decode(data)
 		if err != nil {

@@ -135,6 +135,16 @@ func TestScheduledFullSnapshots(t *testing.T) {
 	cfg, err := hist.Config(ctx, id, 7)
 	require.NoError(t, err)
 	require.Len(t, cfg.Services, 7)
+
+	// A delta object that is not the one the record names is refused
+	// before it is decoded.
+	other, _, err := objects.Get(ctx, snapshot.DeltaKey(id, 5, 6))
+	require.NoError(t, err)
+	_, err = objects.Put(ctx, snapshot.DeltaKey(id, 6, 7), other, objstore.Condition{})
+	require.NoError(t, err)
+	_, err = hist.Config(ctx, id, 7)
+	require.ErrorIs(t, err, snapshot.ErrCorrupt)
+	require.ErrorContains(t, err, "not the delta its record names")
 }
 
 func testIDOf(t *testing.T, st store.Store) snapshot.Identity {
@@ -263,6 +273,8 @@ func TestParseSchedule(t *testing.T) {
 		{"", "NaN", "", 0, 0, 0, true},
 		{"", "", "-1h", 0, 0, 0, true},
 		{"", "", "soon", 0, 0, 0, true},
+		{"", "", "23h", 0, 0, 23 * time.Hour, false},
+		{"", "", "24h", 0, 0, 0, true},
 	}
 	for _, tt := range tests {
 		n, r, d, err := publisher.ParseSchedule(tt.every, tt.ratio, tt.age)
