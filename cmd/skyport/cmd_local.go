@@ -124,8 +124,8 @@ func (o *localOptions) check() error {
 		return fmt.Errorf("--full-every %d: want 1 to %d", o.FullEvery, snapshot.MaxChain+1)
 	case !(o.FullRatio > 0) || math.IsInf(o.FullRatio, 0):
 		return fmt.Errorf("--full-ratio %g: want a positive number", o.FullRatio)
-	case o.FullMaxAge <= 0:
-		return fmt.Errorf("--full-max-age %s: want a positive duration", o.FullMaxAge)
+	case o.FullMaxAge <= 0 || o.FullMaxAge > publisher.MaxFullMaxAge:
+		return fmt.Errorf("--full-max-age %s: want a positive duration up to %s", o.FullMaxAge, publisher.MaxFullMaxAge)
 	case o.ClusterToken == "" && !isLoopback(o.ClusterListen):
 		return fmt.Errorf("--cluster-listen %s is not a loopback address: set --cluster-token (or SKYPORT_CLUSTER_TOKEN)", o.ClusterListen)
 	}

@@ -68,6 +68,7 @@ func TestLocalOptionsCheck(t *testing.T) {
 		{desc: "NaN full ratio", args: []string{"--full-ratio", "NaN"}, wantErr: "--full-ratio"},
 		{desc: "infinite full ratio", args: []string{"--full-ratio", "+Inf"}, wantErr: "--full-ratio"},
 		{desc: "zero full max age", args: []string{"--full-max-age", "0s"}, wantErr: "--full-max-age 0s: want a positive duration"},
+		{desc: "full max age past the bucket's margin", args: []string{"--full-max-age", "24h"}, wantErr: "--full-max-age 24h0m0s: want a positive duration up to 23h0m0s"},
 		{desc: "boolean access log", args: []string{"--access-log=false"}, wantErr: "no longer a boolean"},
 	}
 	for _, tt := range tests {

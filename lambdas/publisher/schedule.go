@@ -36,6 +36,11 @@ const (
 	DefaultFullEvery  = 16
 	DefaultFullRatio  = 0.25
 	DefaultFullMaxAge = 6 * time.Hour
+	// MaxFullMaxAge bounds FullMaxAge: the bucket keeps a chain's full
+	// snapshot and deltas a day longer than the history records that need
+	// them (the stack's ChainMarginDays), and a chain is written up to
+	// FullMaxAge before its last revision.
+	MaxFullMaxAge = 23 * time.Hour
 )
 
 // fullDue reports whether the revision d leads to from cur must be
@@ -152,8 +157,8 @@ func ParseSchedule(every, ratio, maxAge string) (n int, r float64, age time.Dura
 		}
 	}
 	if maxAge != "" {
-		if age, err = time.ParseDuration(maxAge); err != nil || age <= 0 {
-			return 0, 0, 0, fmt.Errorf("full snapshot max age %q: want a positive duration", maxAge)
+		if age, err = time.ParseDuration(maxAge); err != nil || age <= 0 || age > MaxFullMaxAge {
+			return 0, 0, 0, fmt.Errorf("full snapshot max age %q: want a positive duration up to %s", maxAge, MaxFullMaxAge)
 		}
 	}
 	return n, r, age, nil
