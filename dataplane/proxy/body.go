@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -179,7 +178,7 @@ func (s *Server) bufferBody(r *http.Request) (release func(), err error) {
 		n, err := r.Body.Read(mem[len(mem):cap(mem)])
 		mem = mem[:len(mem)+n]
 		if err == io.EOF {
-			setBody(r, bytes.NewReader(mem), int64(len(mem)))
+			setBody(r, &memBody{b: mem}, int64(len(mem)))
 			return func() {}, nil
 		}
 		if err != nil {
@@ -187,7 +186,7 @@ func (s *Server) bufferBody(r *http.Request) (release func(), err error) {
 		}
 	}
 	if r.ContentLength == int64(len(mem)) {
-		setBody(r, bytes.NewReader(mem), int64(len(mem)))
+		setBody(r, &memBody{b: mem}, int64(len(mem)))
 		return func() {}, nil
 	}
 	f, err := s.tempFile("skyport-body-")
@@ -212,13 +211,56 @@ func (s *Server) bufferBody(r *http.Request) (release func(), err error) {
 
 // setBody replaces r's body by one of n bytes.
 func setBody(r *http.Request, rd io.Reader, n int64) {
+	switch b := rd.(type) {
+	case *memBody:
+		r.Body = b
+	default:
+		r.Body = io.NopCloser(rd)
+	}
 	if n == 0 {
 		r.Body = http.NoBody
-	} else {
-		r.Body = io.NopCloser(rd)
 	}
 	r.ContentLength = n
 	r.TransferEncoding = nil
+}
+
+// memBody is a request body held in memory (buffered): the upstream
+// client sends its bytes with the request head, without reading it
+// (heldBytes).
+type memBody struct {
+	b   []byte
+	off int
+}
+
+// Read implements io.Reader.
+func (m *memBody) Read(p []byte) (int, error) {
+	if m.off >= len(m.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[m.off:])
+	m.off += n
+	return n, nil
+}
+
+// Close implements io.Closer.
+func (m *memBody) Close() error { return nil }
+
+// heldBytes returns the bytes of a body held in memory that nothing has
+// read yet, at most limit of them, marking it sent; false for another
+// body, which is read as a stream.
+func heldBytes(body io.Reader, limit int) ([]byte, bool) {
+	ob, once := body.(*onceBody)
+	if once {
+		body = ob.rc
+	}
+	mb, ok := body.(*memBody)
+	if !ok || mb.off != 0 || len(mb.b) > limit {
+		return nil, false
+	}
+	if once {
+		ob.read = true
+	}
+	return mb.b, true
 }
 
 // errTempFile marks a temporary file that could not be written: the data

@@ -43,7 +43,7 @@ func TestHTTPSUpstream(t *testing.T) {
 
 	res, e := get(t, front, "/insecure/x")
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	assert.Equal(t, "HTTP/2.0 /tls/x", e.Body, "HTTP/2 to TLS upstreams")
+	assert.Equal(t, "HTTP/1.1 /tls/x", e.Body, "HTTP/1.1 to TLS upstreams, as Kong, whatever they offer")
 
 	res, _ = get(t, front, "/verified/x")
 	assert.Equal(t, http.StatusBadGateway, res.StatusCode, "tls_verify rejects an untrusted certificate")
