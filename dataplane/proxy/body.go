@@ -44,6 +44,7 @@ type clientBody struct {
 	// the handler returned (ended), the response controller is not used.
 	mu    sync.Mutex
 	ended bool
+	eof   bool
 	err   error
 }
 
@@ -85,14 +86,27 @@ func (b *clientBody) Read(p []byte) (int, error) {
 			err = errBodyTooLarge
 		}
 	}
-	if err != nil && err != io.EOF {
+	if err != nil {
 		b.mu.Lock()
-		if b.err == nil {
+		if err == io.EOF {
+			b.eof = true
+		} else if b.err == nil {
 			b.err = err
 		}
 		b.mu.Unlock()
 	}
 	return n, err
+}
+
+// unread reports whether the body is still being read: not to its end,
+// without a failure. An upstream answered before it had all of it.
+func (b *clientBody) unread() bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.eof && b.err == nil
 }
 
 // Close closes the client's body.

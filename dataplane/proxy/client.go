@@ -265,7 +265,13 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 			return res, nil
 		}
 		// An informational response (103 Early Hints) is forwarded, then
-		// the final one is read.
+		// the final one is read. "100 Continue" is not: the client had
+		// its own when its body was first read, which for a streamed body
+		// may happen while an informational response would be written, so
+		// none is forwarded then.
+		if res.StatusCode == http.StatusContinue || (body != nil && hasToken(req.Header.Get("Expect"), "100-continue")) {
+			continue
+		}
 		if ex := exchangeFrom(ctx); ex != nil && ex.direct {
 			h := ex.rec.Header()
 			for k, vv := range res.Header {

@@ -86,6 +86,11 @@ func (s *Server) forward(w *recorder, r *http.Request, ex *exchange) {
 		panic(http.ErrAbortHandler)
 	}
 	res.Body.Close() // now, to read the trailers
+	if ex.body.unread() {
+		// The upstream answered before the whole body: the client gets
+		// the answer now, while the request's end waits for the body's.
+		w.Flush()
+	}
 	if len(res.Trailer) == 0 {
 		return
 	}
