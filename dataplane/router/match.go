@@ -24,6 +24,9 @@ type search struct {
 
 // scan tries b's entries that could beat the best match so far.
 func (s *search) scan(b *bucket) {
+	if !beats(b.top, s.best) {
+		return
+	}
 	var buf [maxHits]hit
 	hits := b.paths.lookup(s.path, buf[:0])
 	for i := len(hits) - 1; i >= 0; i-- {

@@ -113,20 +113,24 @@ func (r *Router) findHost(s *search, host string) {
 	if b := r.exact[host]; b != nil {
 		s.scan(b)
 	}
-	for _, n := range r.suffix.lens {
-		if n > len(host) {
-			break
-		}
-		if b := r.suffix.m[host[len(host)-n:]]; b != nil {
-			s.scan(b)
+	if beats(r.suffix.top, s.best) {
+		for _, n := range r.suffix.lens {
+			if n > len(host) {
+				break
+			}
+			if b := r.suffix.m[host[len(host)-n:]]; b != nil {
+				s.scan(b)
+			}
 		}
 	}
-	for _, n := range r.prefix.lens {
-		if n > len(host) {
-			break
-		}
-		if b := r.prefix.m[host[:n]]; b != nil {
-			s.scan(b)
+	if beats(r.prefix.top, s.best) {
+		for _, n := range r.prefix.lens {
+			if n > len(host) {
+				break
+			}
+			if b := r.prefix.m[host[:n]]; b != nil {
+				s.scan(b)
+			}
 		}
 	}
 	s.scan(r.any)
