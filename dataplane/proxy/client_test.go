@@ -478,23 +478,3 @@ func TestUpstreamClosedIdleConnectionBody(t *testing.T) {
 	assert.Equal(t, int64(5), requests.Load())
 }
 
-// TestUpstreamBodyWriteTimeout: an upstream that takes none of the body
-// within the service's write_timeout is a timeout, 504, as before.
-func TestUpstreamBodyWriteTimeout(t *testing.T) {
-	t.Parallel()
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
-	for _, streamed := range []bool{false, true} {
-		addr, _ := rawBodyUpstream(t, func(net.Conn, *bufio.Reader, *http.Request) { <-release })
-		host, port := splitAddr(t, addr)
-		svc := service("s", host, port, "")
-		svc.Retries, svc.WriteTimeout = 0, 100
-		r := route("r", "s", "/")
-		r.RequestBuffering = !streamed
-		_, front := newProxy(t, &model.Config{Services: []*model.Service{svc}, Routes: []*model.Route{r}})
-		res, err := http.Post(front.URL+"/", "text/plain", strings.NewReader(strings.Repeat("x", 16<<20)))
-		require.NoError(t, err)
-		res.Body.Close()
-		assert.Equal(t, http.StatusGatewayTimeout, res.StatusCode, "streamed %v", streamed)
-	}
-}
