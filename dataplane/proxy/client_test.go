@@ -477,4 +477,3 @@ func TestUpstreamClosedIdleConnectionBody(t *testing.T) {
 	}
 	assert.Equal(t, int64(5), requests.Load())
 }
-
