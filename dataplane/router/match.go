@@ -3,6 +3,7 @@ package router
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // maxHits bounds the prefix-tree hits kept on the stack; deeper paths
@@ -114,15 +115,20 @@ func (s *search) result(m *Match, copyPath bool) bool {
 	if e == nil {
 		return false
 	}
+	*m = Match{Route: e.route, Service: e.service}
 	path := s.path
 	if copyPath {
-		if path == "/" {
+		switch {
+		case path == "/":
 			path = "/" // the constant: no copy to make
-		} else {
+		case len(path) <= len(m.path):
+			n := copy(m.path[:], path)
+			path = unsafe.String(&m.path[0], n)
+		default:
 			path = strings.Clone(path)
 		}
 	}
-	*m = Match{Route: e.route, Service: e.service, Path: path}
+	m.Path = path
 	switch {
 	case len(e.regexes()) > 0:
 		re := e.regexes()[s.re]

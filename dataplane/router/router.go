@@ -41,7 +41,17 @@ type Match struct {
 	// Captures holds regex captures, numbered ("0", "1", …) and named; nil
 	// for prefix matches.
 	Captures map[string]string
+
+	// path holds MatchRequest's copy of the request's path when it fits:
+	// a Match kept with its request (the proxy's exchange) then costs no
+	// allocation. Path, Prefix and Captures may share it, so a Match
+	// answers one request: a caller that reuses one for another keeps
+	// clones of the strings it needs.
+	path [pathCopy]byte
 }
+
+// pathCopy is the longest path a Match holds itself.
+const pathCopy = 64
 
 // Router is an immutable, compiled set of routes. It is safe for
 // concurrent use.
