@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -123,6 +124,7 @@ func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objec
 	}
 	id := page.Items[0].Meta().ID
 	times, pubs := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	allocs := make([]uint64, 0, b.N)
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := range b.N {
@@ -137,6 +139,7 @@ func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objec
 		if err != nil {
 			b.Fatal(err)
 		}
+		before := totalAlloc()
 		published := time.Now()
 		ptr, err := pub.Publish(ctx)
 		if err != nil || ptr.Revision != rev {
@@ -147,9 +150,34 @@ func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objec
 		}
 		times = append(times, time.Since(start))
 		pubs = append(pubs, time.Since(published))
+		allocs = append(allocs, totalAlloc()-before)
 	}
 	b.StopTimer()
 	b.ReportMetric(median(times), "p50-ms")
 	b.ReportMetric(median(pubs), "publish-p50-ms")
 	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+	slices.Sort(allocs)
+	b.ReportMetric(float64(allocs[len(allocs)/2])/(1<<20), "publish-alloc-MB")
+	// What the publisher holds between publications (the configuration
+	// it published last, the base of the next delta): the heap in use
+	// with it, less the heap in use once it is unreachable (after its
+	// last use, the KeepAlive).
+	held := heapInuse()
+	runtime.KeepAlive(pub)
+	b.ReportMetric(float64(held-heapInuse())/(1<<20), "publisher-held-MB")
+}
+
+// totalAlloc is the bytes the process allocated so far.
+func totalAlloc() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
+}
+
+// heapInuse is the heap in use after a collection.
+func heapInuse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
 }
