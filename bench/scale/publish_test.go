@@ -161,7 +161,7 @@ func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objec
 	peak := watchHeap()
 	cpu = cpuTime()
 	publishRevision(b, cold, rev)
-	b.ReportMetric((cpuTime()-cpu).Seconds(), "cold-cpu-s")
+	b.ReportMetric((cpuTime() - cpu).Seconds(), "cold-cpu-s")
 	b.ReportMetric(float64(peak()-base)/(1<<20), "cold-peak-MB")
 	runtime.KeepAlive(cold)
 }
