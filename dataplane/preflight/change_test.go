@@ -70,7 +70,7 @@ func TestCheckChangeVault(t *testing.T) {
 	require.True(t, part.Empty())
 }
 
-// TestCheckChangeKeyAuthIndex: a credential write compiles nothing, not
+// TestCheckChangeCredential: a credential write compiles nothing, not
 // even the key-auth plugin over every credential.
 func TestCheckChangeCredential(t *testing.T) {
 	t.Parallel()
