@@ -119,6 +119,9 @@ func (w *writer) base() *model.Config {
 		cfg.Certificates = append(cfg.Certificates, &model.Certificate{Base: model.Base{ID: w.id()}, Cert: w.pair.cert, Key: w.pair.key})
 		cfg.CACertificates = append(cfg.CACertificates, &model.CACertificate{Base: model.Base{ID: w.id()}, Cert: w.pair.cert})
 	}
+	// A certificate only an upstream uses (and service 1, on it).
+	upCert := &model.Certificate{Base: model.Base{ID: w.id()}, Cert: w.pair.cert, Key: w.pair.key}
+	cfg.Certificates = append(cfg.Certificates, upCert)
 	for i := range 3 {
 		cfg.SNIs = append(cfg.SNIs, &model.SNI{Base: model.Base{ID: w.id()}, Name: fmt.Sprintf("sni%d.test", i),
 			Certificate: &model.Ref{ID: cfg.Certificates[i].ID}})
@@ -126,6 +129,9 @@ func (w *writer) base() *model.Config {
 	for i := range 3 {
 		u := model.NewUpstream()
 		u.ID, u.Name = w.id(), fmt.Sprintf("up%d", i)
+		if i == 1 {
+			u.ClientCertificate = &model.Ref{ID: upCert.ID}
+		}
 		cfg.Upstreams = append(cfg.Upstreams, u)
 		for j := range 2 {
 			tg := model.NewTarget()
