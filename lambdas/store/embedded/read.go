@@ -191,6 +191,10 @@ func (p *pager) add(e model.Entity) bool {
 	return true
 }
 
+// releaseEvery is how many entities an export decodes between two
+// releases of the pages it read (releasePages).
+const releaseEvery = 50_000
+
 // Export implements store.Store: one read transaction.
 func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 	cfg := &model.Config{}
@@ -198,6 +202,11 @@ func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		rev = revisionOf(tx)
 		t := current(tx)
+		// The pages read are given back as the export goes (every
+		// releaseEvery entities, and at the end): the entities decoded
+		// hold copies of what they need.
+		defer releasePages(tx)
+		n := 0
 		for _, k := range model.Kinds {
 			err := t.bucket(entityBucket(k)).ForEach(func(_, v []byte) error {
 				e, err := store.DecodeEntity(k, v)
@@ -205,6 +214,9 @@ func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 					return err
 				}
 				cfg.Add(e)
+				if n++; n%releaseEvery == 0 {
+					releasePages(tx)
+				}
 				return nil
 			})
 			if err != nil {
