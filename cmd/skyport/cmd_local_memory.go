@@ -47,11 +47,11 @@ func (o *localOptions) memoryLimit() (int64, error) {
 // start, wins over the flag.
 func setMemoryLimit(n int64, log *slog.Logger) {
 	if env := os.Getenv("GOMEMLIMIT"); env != "" {
-		log.Info("GOMEMLIMIT is set; --memory-limit is not applied", "GOMEMLIMIT", env)
+		log.Debug("GOMEMLIMIT is set; --memory-limit is not applied", "GOMEMLIMIT", env)
 		return
 	}
 	if n > 0 {
 		debug.SetMemoryLimit(n)
-		log.Info("soft memory limit", "bytes", n)
+		log.Debug("soft memory limit", "bytes", n)
 	}
 }
