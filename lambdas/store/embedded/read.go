@@ -191,10 +191,6 @@ func (p *pager) add(e model.Entity) bool {
 	return true
 }
 
-// releaseEvery is how many entities an export decodes between two
-// releases of the pages it read (releasePages).
-const releaseEvery = 50_000
-
 // Export implements store.Store: one read transaction.
 func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 	cfg := &model.Config{}
@@ -203,7 +199,7 @@ func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 		rev = revisionOf(tx)
 		t := current(tx)
 		// The pages read are given back as the export goes (every
-		// releaseEvery entities, and at the end): the entities decoded
+		// Options.ReleaseEvery entities, and at the end): the entities decoded
 		// hold copies of what they need.
 		defer releasePages(tx)
 		n := 0
@@ -214,7 +210,7 @@ func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 					return err
 				}
 				cfg.Add(e)
-				if n++; n%releaseEvery == 0 {
+				if n++; n%s.releaseEvery == 0 {
 					releasePages(tx)
 				}
 				return nil
