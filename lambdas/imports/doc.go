@@ -14,7 +14,7 @@
 //
 //	imports/<id>/job.json  the record (Job, plus what the runner resumes from)
 //	imports/<id>/config    the uploaded kong.yml or JSON
-//	imports/<id>/rest/<generation>/<k>.json.gz
+//	imports/<id>/rest/<generation>/<from>-<k>.json.gz
 //	                       the entities an invocation left to stage, parsed
 //
 // An invocation that hands a job on (the import Lambda's time is up)

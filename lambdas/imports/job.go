@@ -89,7 +89,7 @@ type record struct {
 	// Origin is the start request, for the change history.
 	Origin store.Origin `json:"origin"`
 	// Rest, when set, holds the entities from RestFrom on, parsed and
-	// checked, in parts (imports/<id>/rest/<generation>/<k>.json.gz):
+	// checked, in parts (imports/<id>/rest/<generation>/<from>-<k>.json.gz):
 	// an invocation that hands the job on writes them, and the next ones
 	// stage from them instead of parsing the upload again.
 	RestFrom int    `json:"rest_from,omitempty"`

@@ -31,10 +31,13 @@ type part struct {
 	SHA256 string `json:"sha256"`
 }
 
-// partKey is the object of part k of the rest of job id's attempt that
-// stages generation gen: an attempt never reads another's parts.
-func partKey(id, gen string, k int) string {
-	return "imports/" + id + "/rest/" + gen + "/" + strconv.Itoa(k) + ".json.gz"
+// partKey is the object of part k of the rest from entity from of job
+// id's attempt that stages generation gen: an attempt never reads
+// another's parts, and two runners of one attempt (a retried invocation
+// beside the one it retries) that stopped at different entities never
+// write over each other's.
+func partKey(id, gen string, from, k int) string {
+	return "imports/" + id + "/rest/" + gen + "/" + strconv.Itoa(from) + "-" + strconv.Itoa(k) + ".json.gz"
 }
 
 // keepRest writes entities, the rest of the job from rec.Written on, as
@@ -52,7 +55,7 @@ func (x *run) keepRest(ctx context.Context, entities []model.Entity) error {
 		if err != nil {
 			return fmt.Errorf("encoding part %d of the rest: %w", k, err)
 		}
-		key := partKey(x.rec.ID, x.rec.Generation, k)
+		key := partKey(x.rec.ID, x.rec.Generation, x.rec.Written, k)
 		if _, err := x.opts.Objects.Put(ctx, key, data, objstore.Condition{}); err != nil {
 			return fmt.Errorf("writing %s: %w", key, err)
 		}
@@ -68,7 +71,7 @@ func (x *run) keepRest(ctx context.Context, entities []model.Entity) error {
 // order they are staged, after checking its bytes against the record.
 func (x *run) readPart(ctx context.Context, k int) ([]model.Entity, error) {
 	p := x.rec.Rest[k]
-	key := partKey(x.rec.ID, x.rec.Generation, k)
+	key := partKey(x.rec.ID, x.rec.Generation, x.rec.RestFrom, k)
 	data, _, err := objstore.GetMax(ctx, x.opts.Objects, key, min(p.Size, maxPartBytes))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", key, err)
@@ -95,7 +98,7 @@ var errPartChanged = errors.New("the part is not the one recorded")
 // the job's folder.
 func (x *run) dropRest(ctx context.Context) {
 	for k := range x.rec.Rest {
-		key := partKey(x.rec.ID, x.rec.Generation, k)
+		key := partKey(x.rec.ID, x.rec.Generation, x.rec.RestFrom, k)
 		if err := x.opts.Objects.Delete(ctx, key); err != nil && !errors.Is(err, objstore.ErrNotFound) {
 			x.log.WarnContext(ctx, "removing an import's part", "job", x.rec.ID, "key", key, "error", err)
 		}
