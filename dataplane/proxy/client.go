@@ -80,11 +80,31 @@ func (c *h1Client) takes(req *http.Request) bool {
 // end and closed.
 func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	addr := req.URL.Host
+	res, err := c.send(ctx, exchangeFrom(ctx), req.URL.Host, req.Method, httpHead{req})
+	if res != nil {
+		res.Request = req
+	}
+	return res, err
+}
+
+// requestHead writes the head of a request without a body.
+type requestHead interface {
+	appendHead(b []byte) ([]byte, error)
+}
+
+// httpHead is the head of an *http.Request (appendRequest).
+type httpHead struct{ req *http.Request }
+
+func (h httpHead) appendHead(b []byte) ([]byte, error) { return appendRequest(b, h.req) }
+
+// send sends the request head writes to addr and reads the response
+// headers, as RoundTrip does; ex, when not nil, is the proxy's exchange
+// (the attempt's start time, informational responses).
+func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, head requestHead) (*http.Response, error) {
 	// The time the attempt started, when the proxy took it: a clock
 	// read costs a few hundred nanoseconds on some virtual machines.
 	var now time.Time
-	if ex := exchangeFrom(ctx); ex != nil {
+	if ex != nil {
 		now = ex.sent
 	}
 	if now.IsZero() {
@@ -105,7 +125,7 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		if pc.tc != nil {
 			pc.tc.begin(now)
 		}
-		res, err := c.exchange(ctx, pc, req, reused)
+		res, err := c.exchange(ctx, ex, pc, method, head, reused)
 		if errors.Is(err, errClosedIdle) {
 			continue
 		}
@@ -123,10 +143,11 @@ func (c *h1Client) connect(ctx context.Context, addr string) (*h1Conn, error) {
 	return &h1Conn{addr: addr, conn: conn, tc: tc, br: bufio.NewReaderSize(conn, 4096)}, nil
 }
 
-// exchange writes req on pc and reads the response headers. A failure
-// before any byte of the response arrived on a reused connection is
-// errClosedIdle.
-func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, reused bool) (*http.Response, error) {
+// exchange writes the request head writes on pc and reads the response
+// headers. A failure before any byte of the response arrived on a reused
+// connection is errClosedIdle.
+func (c *h1Client) exchange(ctx context.Context, ex *exchange, pc *h1Conn, method string, head requestHead,
+	reused bool) (*http.Response, error) {
 	// A canceled request (the client went away) closes the connection,
 	// which ends a blocked read or write.
 	stop := context.AfterFunc(ctx, func() { _ = pc.conn.Close() })
@@ -138,7 +159,7 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 		}
 		return nil, err
 	}
-	b, err := appendRequest(pc.wbuf[:0], req)
+	b, err := head.appendHead(pc.wbuf[:0])
 	if err != nil {
 		return fail(err)
 	}
@@ -152,7 +173,7 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 		if _, err := pc.br.Peek(1); err != nil {
 			return fail(closedIdle(err, reused, true))
 		}
-		res, framing, err := pc.readResponse(req)
+		res, framing, err := pc.readResponse(method)
 		if err != nil {
 			return fail(err)
 		}
@@ -170,7 +191,7 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 		}
 		// An informational response (103 Early Hints) is forwarded, then
 		// the final one is read.
-		if ex := exchangeFrom(ctx); ex != nil && ex.direct {
+		if ex != nil && ex.direct {
 			h := ex.rec.Header()
 			for k, vv := range res.Header {
 				h[k] = vv
@@ -368,8 +389,7 @@ func appendRequest(b []byte, req *http.Request) ([]byte, error) {
 		b = appendField(b, "User-Agent", ua[0])
 	}
 	for k, vs := range req.Header {
-		switch k {
-		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
+		if k == "User-Agent" || unwritten(k) {
 			continue
 		}
 		if !validFieldName(k) {
@@ -384,15 +404,43 @@ func appendRequest(b []byte, req *http.Request) ([]byte, error) {
 
 // appendField appends one header field, its value on one line and
 // trimmed as Request.Write does.
-func appendField(b []byte, k, v string) []byte {
-	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
-	}
-	v = strings.Trim(v, " \t")
+func appendField[K, V string | []byte](b []byte, k K, v V) []byte {
 	b = append(b, k...)
 	b = append(b, ": "...)
+	start := len(b)
 	b = append(b, v...)
-	return append(b, "\r\n"...)
+	return appendValueEnd(b, start)
+}
+
+// appendValueEnd ends the field whose value starts at b[start:]: line
+// ends in it become spaces and white space around it is trimmed, as
+// Request.Write does, then the CRLF.
+func appendValueEnd(b []byte, start int) []byte {
+	v := b[start:]
+	for i, c := range v {
+		if c == '\r' || c == '\n' {
+			v[i] = ' '
+		}
+	}
+	i, j := 0, len(v)
+	for i < j && (v[i] == ' ' || v[i] == '\t') {
+		i++
+	}
+	for j > i && (v[j-1] == ' ' || v[j-1] == '\t') {
+		j--
+	}
+	n := copy(v, v[i:j])
+	return append(b[:start+n], "\r\n"...)
+}
+
+// unwritten reports whether Request.Write leaves the field key out of a
+// request's head (User-Agent aside, which it writes first).
+func unwritten(key string) bool {
+	switch key {
+	case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+		return true
+	}
+	return false
 }
 
 // plainHost reports whether host is an ASCII host[:port] Request.Write
