@@ -135,12 +135,10 @@ func (s *Server) copyBody(w *recorder, res *http.Response) error {
 			stream = mt == "text/event-stream"
 		}
 	}
-	var buf []byte
+	bp := s.bufs.get()
+	defer s.bufs.put(bp)
+	buf := *bp
 	for {
-		if buf == nil {
-			buf = s.bufs.Get()
-			defer s.bufs.Put(buf)
-		}
 		n, rerr := res.Body.Read(buf)
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {

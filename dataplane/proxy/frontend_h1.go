@@ -37,10 +37,10 @@ type frontExchange struct {
 
 // ServeH1 implements h1.Handler.
 func (a *h1Handler) ServeH1(w *h1.Response, r *h1.Request) {
-	x := &frontExchange{}
 	if a.native && a.px.serveNative(w, r) {
 		return
 	}
+	x := &frontExchange{}
 	if !adaptRequest(&x.req, r) {
 		a.px.refuseH1(w, http.StatusBadRequest, msgBadRequest)
 		return
