@@ -70,9 +70,12 @@ func (s *Server) decorate(ex *exchange, res *http.Response) error {
 		p.Report(ex.target, upstream.Response, res.StatusCode)
 	}
 	h := res.Header
-	appendVia(h, s.via)
 	// One backing array for the values set here.
-	vals := [...]string{s.server, "", ""}
+	vals := [...]string{s.server, "", "", s.via}
+	if prior := h["Via"]; len(prior) > 0 {
+		vals[3] = joinComma(prior) + ", " + s.via
+	}
+	h["Via"] = vals[3:4:4]
 	if _, ok := h["Server"]; !ok {
 		h["Server"] = vals[0:1:1]
 	}

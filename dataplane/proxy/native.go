@@ -33,9 +33,10 @@ type nativeExchange struct {
 	// path and query the target's "?query" ("" without one).
 	method, uri string
 	query       []byte
-	// path is the client's path as net/http's URL has it: escaped
-	// (X-Forwarded-Path) and decoded (the access log); they are the
-	// target's path itself when it is plain.
+	// path is the target's path when it is plain; else fwdPath and
+	// logPath are the client's path as net/http's URL has it, escaped
+	// (X-Forwarded-Path) and decoded (the access log).
+	path             []byte
 	fwdPath, logPath string
 }
 
@@ -87,8 +88,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		return false
 	}
 	if plain {
-		x.fwdPath = string(path)
-		x.logPath = x.fwdPath
+		x.path = path
 	} else {
 		u, err := url.ParseRequestURI(string(target))
 		if err != nil {
@@ -142,7 +142,11 @@ func (x *nativeExchange) appendHead(b []byte) ([]byte, error) {
 		b = append(b, x.svc.hostHeader...)
 	}
 	b = append(b, "\r\n"...)
-	return x.s.appendForwarded(b, x.r.Header(), &x.exchange, x.fwdPath), nil
+	fwdPath := x.path
+	if fwdPath == nil {
+		fwdPath = []byte(x.fwdPath)
+	}
+	return x.s.appendForwarded(b, x.r.Header(), &x.exchange, fwdPath), nil
 }
 
 // fail answers an upstream request that failed with err, on the adapted
@@ -160,7 +164,11 @@ func (s *Server) finishNative(x *nativeExchange) {
 	ex := &x.exchange
 	status, end, up, px, route, svc := s.observe(&ex.rec, ex)
 	if s.opts.AccessLogWriter != nil {
-		s.writeAccessLine(x.method, x.logPath, ex, end, status, route, svc, ex.rec.bytes, up, px)
+		path := x.logPath
+		if x.path != nil {
+			path = string(x.path)
+		}
+		s.writeAccessLine(x.method, path, ex, end, status, route, svc, ex.rec.bytes, up, px)
 	}
 }
 
@@ -170,7 +178,7 @@ func (s *Server) finishNative(x *nativeExchange) {
 // ones, those Connection names and those the proxy sets (Host was
 // written), then X-Forwarded-*, Via and the request id. Field names are
 // in net/http's canonical form.
-func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath string) []byte {
+func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath []byte) []byte {
 	conn := hdr.Has("Connection")
 	var kb [64]byte
 	ua, te := false, false
