@@ -76,7 +76,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	if r.TLS() != nil {
 		ex.scheme = "https"
 	}
-	if svc == nil || svc.client == nil || svc.pool != nil ||
+	if svc == nil || svc.client == nil || svc.scheme != "http" || svc.pool != nil ||
 		len(m.Route.Protocols) > 0 && !slices.Contains(m.Route.Protocols, ex.scheme) {
 		return false
 	}
