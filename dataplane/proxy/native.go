@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,7 +17,8 @@ import (
 // to the upstream client and from the upstream's response to h1's
 // response: no *http.Request, no map of the client's fields, no context
 // of the proxy's. It takes the requests that need nothing more (see
-// serveNative): a route without plugins to a plain-HTTP service, a
+// serveNative): a route without plugins to a plain-HTTP service (on an
+// upstream that does not hash, or on none), a
 // request without a body that h1Client sends (a replayable method, no
 // upgrade), an origin-form target whose path net/http would keep as it
 // is. Every other request goes through the adapter (frontend_h1.go) and
@@ -33,6 +35,9 @@ type nativeExchange struct {
 	// path and query the target's "?query" ("" without one).
 	method, uri string
 	query       []byte
+	// host is the attempt's Host for a target of an upstream, "" for the
+	// service's (or the client's, preserve_host).
+	host string
 	// path is the target's path when it is plain; else fwdPath and
 	// logPath are the client's path as net/http's URL has it, escaped
 	// (X-Forwarded-Path) and decoded (the access log).
@@ -76,7 +81,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	if r.TLS() != nil {
 		ex.scheme = "https"
 	}
-	if svc == nil || svc.client == nil || svc.scheme != "http" || svc.pool != nil ||
+	if svc == nil || svc.client == nil || svc.scheme != "http" || svc.pool != nil && svc.pool.Hashing() ||
 		len(m.Route.Protocols) > 0 && !slices.Contains(m.Route.Protocols, ex.scheme) {
 		return false
 	}
@@ -123,8 +128,14 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 }
 
 // send implements attempt: the request goes to addr through the service's
-// h1Client (its service is on no upstream: host is "").
-func (x *nativeExchange) send(addr, _ string) (*http.Response, error) {
+// h1Client, with the Host host when it is not "".
+func (x *nativeExchange) send(addr, host string) (*http.Response, error) {
+	if host != "" && !plainHost(host) {
+		// Targets and host_header are validated host names and
+		// addresses: Request.Write would have to convert this one.
+		return nil, fmt.Errorf("upstream target's Host %q", host)
+	}
+	x.host = host
 	return x.svc.client.send(x.r.Context(), &x.exchange, addr, x.method, x)
 }
 
@@ -136,7 +147,9 @@ func (x *nativeExchange) appendHead(b []byte) ([]byte, error) {
 	b = append(b, x.uri...)
 	b = append(b, x.query...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	if x.match.Route.PreserveHost {
+	if x.host != "" {
+		b = append(b, x.host...)
+	} else if x.match.Route.PreserveHost {
 		b = append(b, x.r.Host()...)
 	} else {
 		b = append(b, x.svc.hostHeader...)

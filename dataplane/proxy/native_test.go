@@ -49,8 +49,23 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		}
 		return r
 	}
+	upstreamOf := func(name, algorithm string, hostHeader *string) (*model.Upstream, *model.Target) {
+		u := model.NewUpstream()
+		u.ID, u.Name, u.Algorithm, u.HostHeader = name+"-id", name, algorithm, hostHeader
+		tg := model.NewTarget()
+		tg.ID, tg.Target, tg.Upstream = name+"-t", up.addr, &model.Ref{ID: u.ID}
+		return u, tg
+	}
+	pool, poolTarget := upstreamOf("pool.up", "round-robin", nil)
+	hosted, hostedTarget := upstreamOf("hosted.up", "round-robin", ptrTo("backend.internal"))
+	hashed, hashedTarget := upstreamOf("hash.up", "consistent-hashing", nil)
 	cfg := &model.Config{
+		Upstreams: []*model.Upstream{pool, hosted, hashed},
+		Targets:   []*model.Target{poolTarget, hostedTarget, hashedTarget},
 		Services: []*model.Service{
+			svc("pooled", 80, func(s *model.Service) { s.Host = "pool.up" }),
+			svc("hosted", 80, func(s *model.Service) { s.Host = "hosted.up" }),
+			svc("hashed", 80, func(s *model.Service) { s.Host = "hash.up" }),
 			svc("up", upPort, nil),
 			svc("based", upPort, func(s *model.Service) { s.Path = ptrTo("/base/") }),
 			svc("dead", dead, func(s *model.Service) { s.Retries = 2 }),
@@ -64,6 +79,10 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			rt("dead", "dead", nil, "/dead"),
 			rt("slow", "slow", nil, "/slow"),
 			rt("tls-only", "up", func(r *model.Route) { r.Protocols = []string{"https"} }, "/secure"),
+			rt("pooled", "pooled", nil, "/pool"),
+			rt("pooled, preserve_host", "pooled", func(r *model.Route) { r.PreserveHost = true }, "/preserved-pool"),
+			rt("hosted", "hosted", nil, "/hosted"),
+			rt("hashed", "hashed", nil, "/hashed"),
 		},
 	}
 	logs := &lockedBuffer{}
@@ -126,6 +145,10 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		{"https only", "GET /secure/x HTTP/1.1\r\nHost: h\r\n\r\n", false, false},
 		{"websocket", "GET /api/ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
 			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", false, false},
+		{"upstream target", "GET /pool/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"upstream target, preserve_host", "GET /preserved-pool/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"upstream host_header", "GET /hosted/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"upstream hashing", "GET /hashed/x HTTP/1.1\r\nHost: h\r\n\r\n", false, false},
 		{"strip path", "GET /strip/a/b HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"strip path to nothing", "GET /strip HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"preserve host", "GET /keep/a HTTP/1.1\r\nHost: Client.Example:81\r\n\r\n", true, false},
