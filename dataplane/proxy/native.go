@@ -120,9 +120,9 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	res, err := s.attempts(r.Context(), ex, method, "", nil, x)
 	if err != nil {
 		x.fail(err)
-		return true
+	} else {
+		s.relay(&ex.rec, ex, res, x.fail)
 	}
-	s.relay(&ex.rec, ex, res, x.fail)
 	x.fw.finish()
 	return true
 }
