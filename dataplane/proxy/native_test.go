@@ -165,6 +165,7 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		{"connection refused", "GET /dead/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"connection refused, json", "GET /dead/x HTTP/1.1\r\nHost: h\r\nAccept: application/json\r\n\r\n", true, false},
 		{"timeout", "GET /slow/hang HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"early hints, then a timeout", "GET /slow/hinthang HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took.Store(false)
@@ -301,8 +302,8 @@ type recordingUpstream struct {
 }
 
 // cannedResponses are the upstream's answers, by a word of the request
-// line; "" closes the connection after the response, "hang" never
-// answers.
+// line; a response in HTTP/1.0 closes the connection after it, one
+// ending in "hang" is followed by nothing.
 var cannedResponses = []struct{ word, res string }{
 	{"/chunked", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		"4\r\nbody\r\n0\r\nX-Sum: abc\r\n\r\n"},
@@ -317,6 +318,7 @@ var cannedResponses = []struct{ word, res string }{
 	{"/switch", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"},
 	{"/invalid", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nok"},
 	{"/hang", "hang"},
+	{"/hinthang", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nhang"},
 }
 
 func newRecordingUpstream(t *testing.T) *recordingUpstream {
@@ -368,11 +370,15 @@ func (u *recordingUpstream) serve(c net.Conn) {
 				break
 			}
 		}
-		if res == "hang" {
+		res, hang := strings.CutSuffix(res, "hang")
+		if _, err := io.WriteString(c, res); err != nil {
+			return
+		}
+		if hang {
 			_, _ = io.Copy(io.Discard, br)
 			return
 		}
-		if _, err := io.WriteString(c, res); err != nil || strings.HasPrefix(res, "HTTP/1.0") {
+		if strings.HasPrefix(res, "HTTP/1.0") {
 			return
 		}
 	}
