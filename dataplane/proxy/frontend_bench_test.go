@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"testing"
 
@@ -18,7 +19,10 @@ import (
 // every request with the same bytes: h1, the proxy and the upstream
 // client, with the system calls of both connections. The client and the
 // upstream are raw loops, so that nearly all allocations and most of the
-// CPU time (cpu-ns/op, the process's) are the proxy's.
+// CPU time (cpu-ns/op, the process's) are the proxy's. path=native is
+// Frontend(nil), whose requests take the native path; path=adapter wraps
+// the proxy in another handler, which makes the Frontend adapt every
+// request to *http.Request.
 func BenchmarkProxyH1(b *testing.B) {
 	const res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 		"Date: Fri, 27 Nov 2026 16:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
@@ -32,31 +36,38 @@ func BenchmarkProxyH1(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer px.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+	for _, path := range []struct {
+		name string
+		h    http.Handler
+	}{{"native", nil}, {"adapter", http.HandlerFunc(px.ServeHTTP)}} {
+		b.Run("path="+path.name, func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			f := px.Frontend(path.h)
+			go func() { _ = f.Serve(ln) }()
+			defer f.Close()
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
+			br := bufio.NewReader(conn)
+			b.ReportAllocs()
+			cpu := cputime.Process()
+			for b.Loop() {
+				if _, err := conn.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				if err := readResponse(br); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cputime.Report(b, cpu, b.N)
+		})
 	}
-	f := px.Frontend(nil)
-	go func() { _ = f.Serve(ln) }()
-	defer f.Close()
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
-	br := bufio.NewReader(conn)
-	b.ReportAllocs()
-	cpu := cputime.Process()
-	for b.Loop() {
-		if _, err := conn.Write(req); err != nil {
-			b.Fatal(err)
-		}
-		if err := readResponse(br); err != nil {
-			b.Fatal(err)
-		}
-	}
-	cputime.Report(b, cpu, b.N)
 }
 
 // readResponse reads a 200 response with a Content-Length from br.
