@@ -35,9 +35,9 @@ type nativeExchange struct {
 	// path and query the target's "?query" ("" without one).
 	method, uri string
 	query       []byte
-	// host is the attempt's Host for a target of an upstream, "" for the
-	// service's (or the client's, preserve_host).
-	host string
+	// upHost is the attempt's Host for a target of an upstream, "" for
+	// the service's (or the client's, preserve_host).
+	upHost string
 	// path is the target's path when it is plain; else fwdPath and
 	// logPath are the client's path as net/http's URL has it, escaped
 	// (X-Forwarded-Path) and decoded (the access log).
@@ -135,7 +135,7 @@ func (x *nativeExchange) send(addr, host string) (*http.Response, error) {
 		// addresses: Request.Write would have to convert this one.
 		return nil, fmt.Errorf("upstream target's Host %q", host)
 	}
-	x.host = host
+	x.upHost = host
 	return x.svc.client.send(x.r.Context(), &x.exchange, addr, x.method, x)
 }
 
@@ -147,8 +147,8 @@ func (x *nativeExchange) appendHead(b []byte) ([]byte, error) {
 	b = append(b, x.uri...)
 	b = append(b, x.query...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	if x.host != "" {
-		b = append(b, x.host...)
+	if x.upHost != "" {
+		b = append(b, x.upHost...)
 	} else if x.match.Route.PreserveHost {
 		b = append(b, x.r.Host()...)
 	} else {
