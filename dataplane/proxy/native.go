@@ -136,7 +136,7 @@ func (x *nativeExchange) send(addr, host string) (*http.Response, error) {
 		return nil, fmt.Errorf("upstream target's Host %q", host)
 	}
 	x.upHost = host
-	return x.svc.client.send(x.r.Context(), &x.exchange, addr, x.method, x)
+	return x.svc.client.send(x.r.Context(), &x.exchange, addr, x.method, x, nil)
 }
 
 // appendHead implements requestHead: the upstream request's head, as
