@@ -34,7 +34,10 @@ type byName struct {
 	// consumerOnly is true when every instance is consumer-scoped, so
 	// resolution before authentication can skip the name.
 	consumerOnly bool
-	instances    map[scopeKey]*instance
+	// anyConsumer is true when an instance is consumer-scoped; onView
+	// when every instance's phases run on the view (ViewAccessor).
+	anyConsumer, onView bool
+	instances           map[scopeKey]*instance
 }
 
 type instance struct {
@@ -69,12 +72,15 @@ func (b *byName) add(in *instance) {
 	k := keyOf(in.plugin)
 	if b.instances == nil {
 		b.instances = map[scopeKey]*instance{}
-		b.consumerOnly = true
+		b.consumerOnly, b.onView = true, true
 	}
+	b.onView = b.onView && onView(in.handler)
 	b.instances[k] = in
 	b.levels |= 1 << levelOf(k)
 	if k.consumer == "" {
 		b.consumerOnly = false
+	} else {
+		b.anyConsumer = true
 	}
 }
 
