@@ -37,11 +37,11 @@ func onView(h Handler) bool {
 }
 
 // OnView reports whether every plugin that may run on a request of pc's
-// route and service runs on the view: each plugin name whose instances
-// are not all ViewAccessors on the view resolves to no instance for pc,
-// and has no consumer-scoped instance (which authentication could make
-// apply). The proxy serves the request on the view only then, so it
-// decides before any plugin ran.
+// route and service runs on the view: the instance of each plugin name
+// that applies before authentication, and any consumer-scoped one that
+// authentication could make apply, is a ViewAccessor on the view. The
+// proxy serves the request on the view only then, so it decides before
+// any plugin ran.
 func (s *Set) OnView(pc *Context) bool {
 	if s.Empty() {
 		return true
@@ -51,7 +51,10 @@ func (s *Set) OnView(pc *Context) bool {
 		if b.onView {
 			continue
 		}
-		if b.anyConsumer || b.resolve(route, service, "") != nil {
+		if !b.consumerOnView {
+			return false
+		}
+		if in := b.resolve(route, service, ""); in != nil && !in.onView {
 			return false
 		}
 	}
