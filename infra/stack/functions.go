@@ -36,6 +36,12 @@ const defaultMemoryMiB = 256
 // write → published").
 const PublisherMemoryMiB = 1024
 
+// PublisherMemoryLimit is the publisher's GOMEMLIMIT: the Go runtime
+// collects harder as its heap nears it rather than growing it to twice
+// what is live (GOGC), leaving the rest of the function's memory to the
+// runtime, the binary and the stacks.
+const PublisherMemoryLimit = "900MiB"
+
 func newSizedFunction(scope constructs.Construct, id, name string, p *Props, env map[string]*string, timeout, memoryMiB float64) *function {
 	log := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_ONE_MONTH,

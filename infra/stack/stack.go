@@ -126,6 +126,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 		"SKYPORT_WS_ENDPOINT":           endpoint,
 		"SKYPORT_HISTORY_MAX_REVISIONS": historyMaxRevisions,
 		"SKYPORT_HISTORY_MAX_AGE":       historyMaxAge,
+		"GOMEMLIMIT":                    jsii.String(PublisherMemoryLimit),
 	}, 60, PublisherMemoryMiB)
 	if p.RolloutPolicy != "" {
 		publisher.fn.AddEnvironment(jsii.String("SKYPORT_ROLLOUT_POLICY"), jsii.String(p.RolloutPolicy), nil)

@@ -376,7 +376,8 @@ func TestSigningKeyRotation(t *testing.T) {
 }
 
 // TestPublisherMemory: the publisher gets the memory a cold publication
-// of a large configuration needs, the other functions the default.
+// of a large configuration needs, and a Go heap limit below it; the
+// other functions keep theirs.
 func TestPublisherMemory(t *testing.T) {
 	_, raw := synth(t, stack.AuthToken)
 	for _, c := range []struct {
@@ -392,6 +393,10 @@ func TestPublisherMemory(t *testing.T) {
 		if got := fn["Properties"].(map[string]any)["MemorySize"]; got != c.want {
 			t.Errorf("%s MemorySize = %v, want %v", c.prefix, got, c.want)
 		}
+	}
+	env, _ := json.Marshal(findOne(t, raw, "AWS::Lambda::Function", "PublisherFunction")["Properties"].(map[string]any)["Environment"])
+	if !strings.Contains(string(env), `"GOMEMLIMIT":"`+stack.PublisherMemoryLimit+`"`) {
+		t.Errorf("publisher environment without its GOMEMLIMIT: %s", env)
 	}
 }
 
