@@ -30,7 +30,7 @@ func newFunction(scope constructs.Construct, id, name string, p *Props, env map[
 const defaultMemoryMiB = 256
 
 // PublisherMemoryMiB is the publisher function's memory: it holds the
-// configuration it published last (about 350 MB at a million entities,
+// configuration it published last (about 230 MB at a million entities,
 // packed), and a new instance reads it back from the full snapshot and
 // compiles it whole before its first publication (BENCHMARKS.md, "One
 // write → published").

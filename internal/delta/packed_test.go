@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,64 +70,22 @@ func randomChange(rng *rand.Rand, n, step int) (*model.Config, map[model.Kind][]
 		}
 	}
 	u.Sort()
+	// One upsert an id, and an id both deleted and upserted upserted (a
+	// change log names an entity once).
+	u.Routes = slices.CompactFunc(u.Routes, sameID)
+	u.Services = slices.CompactFunc(u.Services, sameID)
+	u.Consumers = slices.CompactFunc(u.Consumers, sameID)
+	u.KeyAuths = slices.CompactFunc(u.KeyAuths, sameID)
+	upserted := map[string]bool{}
+	u.Each(func(e model.Entity) { upserted[e.Meta().ID] = true })
 	for k, ids := range dels {
-		dels[k] = dedupe(ids)
+		slices.Sort(ids)
+		dels[k] = slices.DeleteFunc(slices.Compact(ids), func(id string) bool { return upserted[id] })
 	}
-	// An id both deleted and upserted is upserted (as a change log
-	// names it once).
-	for _, r := range u.Routes {
-		dels[model.KindRoute] = remove(dels[model.KindRoute], r.ID)
-	}
-	for _, c := range u.Consumers {
-		dels[model.KindConsumer] = remove(dels[model.KindConsumer], c.ID)
-	}
-	for _, k := range u.KeyAuths {
-		dels[model.KindKeyAuth] = remove(dels[model.KindKeyAuth], k.ID)
-	}
-	dedupeUpserts(u)
 	return u, dels
 }
 
-func dedupe(ids []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-func remove(ids []string, id string) []string {
-	var out []string
-	for _, x := range ids {
-		if x != id {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// dedupeUpserts keeps the last upsert of each id (the lists are sorted).
-func dedupeUpserts(u *model.Config) {
-	u.Routes = lastOf(u.Routes)
-	u.Services = lastOf(u.Services)
-	u.Consumers = lastOf(u.Consumers)
-	u.KeyAuths = lastOf(u.KeyAuths)
-}
-
-func lastOf[T model.Entity](l []T) []T {
-	var out []T
-	for i, e := range l {
-		if i+1 < len(l) && l[i+1].Meta().ID == e.Meta().ID {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
+func sameID[T model.Entity](a, b T) bool { return a.Meta().ID == b.Meta().ID }
 
 // TestPatchPackedBase: a chain of random changes applied to a packed
 // base (model.Config.Pack, as a publisher and a data plane hold it) and
@@ -169,6 +128,9 @@ func TestPatchPackedBase(t *testing.T) {
 		require.Equal(t, full.Hash(), nextDPacked.Hash(), "step %d: the digest kept is the configuration's", step)
 		plain, dPlain, packed, dPacked = nextPlain, nextDPlain, nextPacked, nextDPacked
 	}
+	final, err := json.Marshal(packed)
+	require.NoError(t, err)
+	require.NotEqual(t, string(want), string(final), "the changes changed nothing")
 	for _, base := range []*model.Config{basePlain, basePacked} {
 		got, err := json.Marshal(base)
 		require.NoError(t, err)
