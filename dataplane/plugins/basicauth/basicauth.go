@@ -80,7 +80,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 	b.challenge = authn.Challenge("Basic", &realm)
 	for _, cred := range env.Config.BasicAuths {
 		if co := cs.ByRef(cred.Consumer); co != nil {
-			b.users[cred.Username] = credential{cred: cred, identity: authn.NewIdentity(co, cred, cred.Username)}
+			b.users[cred.Username] = credential{cred: cred, identity: authn.NewIdentity(co, cred, &cred.Username)}
 		}
 	}
 	b.from = authn.NewIndexed(env.Config.BasicAuths, env.Config)

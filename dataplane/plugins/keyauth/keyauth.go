@@ -53,7 +53,9 @@ type KeyAuth struct {
 	from      authn.Indexed[*model.KeyAuth]
 	conf      Config
 	challenge string
-	keys      map[string]*authn.Identity
+	// keys holds the identities themselves, not pointers: three words
+	// each, no allocation per key.
+	keys map[string]authn.Identity
 	// expires holds the expiry (Unix seconds) of the keys that have a
 	// ttl, a few of them at most where keys number in the hundreds of
 	// thousands.
@@ -75,7 +77,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		return nil, fmt.Errorf("building key-auth: %w", err)
 	}
 	cs := authn.NewConsumers(env.Config)
-	k := &KeyAuth{conf: c, keys: make(map[string]*authn.Identity, len(env.Config.KeyAuths)),
+	k := &KeyAuth{conf: c, keys: make(map[string]authn.Identity, len(env.Config.KeyAuths)),
 		anonymous: authn.NewAnonymous(cs, c.Anonymous), now: time.Now,
 		challenge: authn.Challenge("Key", c.Realm)}
 	for _, cred := range env.Config.KeyAuths {
@@ -91,7 +93,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		} else if k.expires != nil {
 			delete(k.expires, cred.Key) // a later credential of the same key
 		}
-		k.keys[cred.Key] = authn.NewIdentity(co, cred, cred.ID)
+		k.keys[cred.Key] = *authn.NewIdentity(co, cred, &cred.ID)
 	}
 	k.from = authn.NewIndexed(env.Config.KeyAuths, env.Config)
 	return k, nil
