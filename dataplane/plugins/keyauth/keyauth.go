@@ -53,9 +53,9 @@ type KeyAuth struct {
 	from      authn.Indexed[*model.KeyAuth]
 	conf      Config
 	challenge string
-	// keys holds the identities themselves, not pointers: three words
-	// each, no allocation per key.
-	keys map[string]authn.Identity
+	// keys holds the identities themselves (three words each, no
+	// allocation per key) in a table half a map's size.
+	keys *authn.Table[authn.Identity]
 	// expires holds the expiry (Unix seconds) of the keys that have a
 	// ttl, a few of them at most where keys number in the hundreds of
 	// thousands.
@@ -77,7 +77,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		return nil, fmt.Errorf("building key-auth: %w", err)
 	}
 	cs := authn.NewConsumers(env.Config)
-	k := &KeyAuth{conf: c, keys: make(map[string]authn.Identity, len(env.Config.KeyAuths)),
+	k := &KeyAuth{conf: c, keys: authn.NewTable[authn.Identity](len(env.Config.KeyAuths)),
 		anonymous: authn.NewAnonymous(cs, c.Anonymous), now: time.Now,
 		challenge: authn.Challenge("Key", c.Realm)}
 	for _, cred := range env.Config.KeyAuths {
@@ -93,7 +93,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		} else if k.expires != nil {
 			delete(k.expires, cred.Key) // a later credential of the same key
 		}
-		k.keys[cred.Key] = *authn.NewIdentity(co, cred, &cred.ID)
+		k.keys.Put(cred.Key, *authn.NewIdentity(co, cred, &cred.ID))
 	}
 	k.from = authn.NewIndexed(env.Config.KeyAuths, env.Config)
 	return k, nil
@@ -121,7 +121,7 @@ func (k *KeyAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 		// lookup that a credential with an empty key could answer.
 		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgNoKey, k.challenge))
 	}
-	id, ok := k.keys[key]
+	id, ok := k.keys.Get(key)
 	if ok && len(k.expires) > 0 {
 		if exp, ttl := k.expires[key]; ttl && k.now().Unix() >= exp {
 			ok = false
