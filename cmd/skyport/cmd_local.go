@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -120,12 +119,12 @@ func (o *localOptions) check() error {
 		return fmt.Errorf("--history-max-revisions %d: want 1 or more", o.HistoryMaxRevisions)
 	case o.HistoryMaxAge <= 0:
 		return fmt.Errorf("--history-max-age %s: want a positive duration", o.HistoryMaxAge)
-	case o.FullEvery < 1 || o.FullEvery > snapshot.MaxChain+1:
-		return fmt.Errorf("--full-every %d: want 1 to %d", o.FullEvery, snapshot.MaxChain+1)
-	case !(o.FullRatio > 0) || math.IsInf(o.FullRatio, 0):
-		return fmt.Errorf("--full-ratio %g: want a positive number", o.FullRatio)
-	case o.FullMaxAge <= 0 || o.FullMaxAge > publisher.MaxFullMaxAge:
-		return fmt.Errorf("--full-max-age %s: want a positive duration up to %s", o.FullMaxAge, publisher.MaxFullMaxAge)
+	case publisher.CheckFullEvery(o.FullEvery) != nil:
+		return fmt.Errorf("--full-every %d: %w", o.FullEvery, publisher.CheckFullEvery(o.FullEvery))
+	case publisher.CheckFullRatio(o.FullRatio) != nil:
+		return fmt.Errorf("--full-ratio %g: %w", o.FullRatio, publisher.CheckFullRatio(o.FullRatio))
+	case publisher.CheckFullMaxAge(o.FullMaxAge) != nil:
+		return fmt.Errorf("--full-max-age %s: %w", o.FullMaxAge, publisher.CheckFullMaxAge(o.FullMaxAge))
 	case o.ClusterToken == "" && !isLoopback(o.ClusterListen):
 		return fmt.Errorf("--cluster-listen %s is not a loopback address: set --cluster-token (or SKYPORT_CLUSTER_TOKEN)", o.ClusterListen)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/imports"
 )
 
@@ -115,7 +116,7 @@ func (p *localPresigner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request signature is invalid or expired", http.StatusForbidden)
 		return
 	}
-	data, _, err := p.objects.Get(r.Context(), key)
+	data, _, err := objstore.GetMax(r.Context(), p.objects, key, snapshot.MaxStored)
 	switch {
 	case errors.Is(err, objstore.ErrNotFound):
 		http.Error(w, "no such snapshot", http.StatusNotFound)

@@ -137,9 +137,10 @@ func Behind(n Node, p snapshot.Pointer) bool {
 }
 
 // ReadLatest returns the pointer in latest.json and its ETag; a zero
-// pointer and objstore.ErrNotFound when nothing is published yet.
+// pointer and objstore.ErrNotFound when nothing is published yet. It
+// reads at most snapshot.MaxPointer bytes, as data planes do.
 func ReadLatest(ctx context.Context, objects objstore.Store) (snapshot.Pointer, string, error) {
-	data, etag, err := objects.Get(ctx, snapshot.LatestKey)
+	data, etag, err := objstore.GetMax(ctx, objects, snapshot.LatestKey, snapshot.MaxPointer)
 	if err != nil {
 		return snapshot.Pointer{}, "", fmt.Errorf("reading %s: %w", snapshot.LatestKey, err)
 	}

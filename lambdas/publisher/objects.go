@@ -55,7 +55,7 @@ var ErrOccupied = errors.New("the snapshot's key holds another configuration")
 // a stored document of another identity or configuration than mine, the
 // bytes this publisher sealed for the key.
 func (p *Publisher) existing(ctx context.Context, key string, mine []byte) (snapshot.Pointer, error) {
-	data, _, err := p.opts.Objects.Get(ctx, key)
+	data, _, err := objstore.GetMax(ctx, p.opts.Objects, key, snapshot.MaxStored)
 	if err != nil {
 		return snapshot.Pointer{}, fmt.Errorf("reading existing %s: %w", key, err)
 	}

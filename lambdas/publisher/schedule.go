@@ -147,19 +147,47 @@ func (p *Publisher) compactTo(ctx context.Context, cur snapshot.Pointer, etag st
 // and a Go duration; an empty value keeps the default.
 func ParseSchedule(every, ratio, maxAge string) (n int, r float64, age time.Duration, err error) {
 	if every != "" {
-		if n, err = strconv.Atoi(every); err != nil || n < 1 || n > snapshot.MaxChain+1 {
-			return 0, 0, 0, fmt.Errorf("full snapshot every %q publications: want 1 to %d", every, snapshot.MaxChain+1)
+		if n, err = strconv.Atoi(every); err != nil || CheckFullEvery(n) != nil {
+			return 0, 0, 0, fmt.Errorf("full snapshot every %q publications: %w", every, CheckFullEvery(0))
 		}
 	}
 	if ratio != "" {
-		if r, err = strconv.ParseFloat(ratio, 64); err != nil || !(r > 0) || math.IsInf(r, 0) {
-			return 0, 0, 0, fmt.Errorf("full snapshot ratio %q: want a positive number", ratio)
+		if r, err = strconv.ParseFloat(ratio, 64); err != nil || CheckFullRatio(r) != nil {
+			return 0, 0, 0, fmt.Errorf("full snapshot ratio %q: %w", ratio, CheckFullRatio(0))
 		}
 	}
 	if maxAge != "" {
-		if age, err = time.ParseDuration(maxAge); err != nil || age <= 0 || age > MaxFullMaxAge {
-			return 0, 0, 0, fmt.Errorf("full snapshot max age %q: want a positive duration up to %s", maxAge, MaxFullMaxAge)
+		if age, err = time.ParseDuration(maxAge); err != nil || CheckFullMaxAge(age) != nil {
+			return 0, 0, 0, fmt.Errorf("full snapshot max age %q: %w", maxAge, CheckFullMaxAge(0))
 		}
 	}
 	return n, r, age, nil
+}
+
+// CheckFullEvery refuses a full-snapshot period outside 1 to
+// snapshot.MaxChain+1 publications. ParseSchedule and skyport local's
+// --full-every share it, so both name the same range.
+func CheckFullEvery(n int) error {
+	if n < 1 || n > snapshot.MaxChain+1 {
+		return fmt.Errorf("want 1 to %d", snapshot.MaxChain+1)
+	}
+	return nil
+}
+
+// CheckFullRatio refuses a chain-to-full ratio that is not a positive,
+// finite number.
+func CheckFullRatio(r float64) error {
+	if !(r > 0) || math.IsInf(r, 0) {
+		return errors.New("want a positive number")
+	}
+	return nil
+}
+
+// CheckFullMaxAge refuses a full snapshot's max age that is not
+// positive or exceeds MaxFullMaxAge.
+func CheckFullMaxAge(d time.Duration) error {
+	if d <= 0 || d > MaxFullMaxAge {
+		return fmt.Errorf("want a positive duration up to %s", MaxFullMaxAge)
+	}
+	return nil
 }

@@ -419,7 +419,7 @@ func sameReleased(a, b wave.Released) bool {
 // dropReleased removes released.json when no policy is set: every data
 // plane follows latest.json again.
 func (c *Controller) dropReleased(ctx context.Context) (bool, error) {
-	if _, _, err := c.opts.Objects.Get(ctx, wave.ReleasedKey); errors.Is(err, objstore.ErrNotFound) {
+	if _, _, err := objstore.GetMax(ctx, c.opts.Objects, wave.ReleasedKey, wave.MaxReleased); errors.Is(err, objstore.ErrNotFound) {
 		return false, nil
 	}
 	if err := c.opts.Objects.Delete(ctx, wave.ReleasedKey); err != nil {
