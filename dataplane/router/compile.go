@@ -79,7 +79,7 @@ func (e *entry) literals() []string {
 func compile(routes []*model.Route, services []*model.Service) ([]*entry, error) {
 	byID := servicesByID(services)
 	var entries []*entry
-	var s slab
+	var s slab[entry]
 	for _, rt := range routes {
 		es, err := compileWith(rt, byID, &s)
 		if err != nil {
@@ -112,30 +112,9 @@ func servicesByID(services []*model.Service) map[string]*model.Service {
 	return byID
 }
 
-// slab hands out entries from shared arrays: a router's hundred thousand
-// entries in a few hundred allocations, next to one another rather than
-// among the compile's garbage, which would keep partly used spans. A nil
-// slab allocates each entry on its own.
-type slab struct{ buf []entry }
-
-// slabSize is how many entries one array of a slab holds.
-const slabSize = 1024
-
-// put returns a pointer to a copy of e.
-func (s *slab) put(e entry) *entry {
-	if s == nil {
-		return &e
-	}
-	if len(s.buf) == cap(s.buf) {
-		s.buf = make([]entry, 0, slabSize)
-	}
-	s.buf = append(s.buf, e)
-	return &s.buf[len(s.buf)-1]
-}
-
 // compileWith compiles rt with its service from byID (its entries from
 // s); none when the service is disabled, as Kong leaves such routes out.
-func compileWith(rt *model.Route, byID map[string]*model.Service, s *slab) ([]*entry, error) {
+func compileWith(rt *model.Route, byID map[string]*model.Service, s *slab[entry]) ([]*entry, error) {
 	var svc *model.Service
 	if rt.Service != nil && rt.Service.ID != "" {
 		svc = byID[rt.Service.ID]
@@ -154,7 +133,7 @@ func compileWith(rt *model.Route, byID map[string]*model.Service, s *slab) ([]*e
 }
 
 // compileRoute builds the route's entries, one per path group, from s.
-func compileRoute(rt *model.Route, svc *model.Service, s *slab) ([]*entry, error) {
+func compileRoute(rt *model.Route, svc *model.Service, s *slab[entry]) ([]*entry, error) {
 	base := entry{route: rt, service: svc}
 	var more fields
 	for _, m := range rt.Methods {

@@ -74,13 +74,13 @@ type wildcards struct {
 	lens []int
 }
 
-func (w *wildcards) bucket(key string) *bucket {
+func (w *wildcards) bucket(key string, s *slab[bucket]) *bucket {
 	if w.m == nil {
 		w.m = map[string]*bucket{}
 	}
 	b := w.m[key]
 	if b == nil {
-		b = &bucket{}
+		b = s.put(bucket{})
 		w.m[key] = b
 		w.lens = insertLen(w.lens, len(key))
 	}

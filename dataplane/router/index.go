@@ -15,55 +15,59 @@ type slot struct {
 	port int // 0 matches any port
 }
 
-// index files entries (sorted best first) into host buckets.
+// index files entries (sorted best first) into host buckets, the
+// buckets and their trees' nodes from slabs.
 func index(entries []*entry) *Router {
 	r := &Router{exact: map[string]*bucket{}, any: &bucket{}, size: len(entries)}
+	var buckets slab[bucket]
+	var nodes slab[node]
 	for _, e := range entries {
 		if len(e.hosts) == 0 {
-			r.any.add(e, 0)
+			r.any.add(e, 0, &nodes)
 			continue
 		}
 		for _, h := range e.hosts {
-			r.hostBucket(h).add(e, h.port)
+			r.hostBucket(h, &buckets).add(e, h.port, &nodes)
 		}
 	}
 	return r
 }
 
-func (r *Router) hostBucket(h hostKey) *bucket {
+// hostBucket returns the bucket of h, a new one from s when there is none.
+func (r *Router) hostBucket(h hostKey, s *slab[bucket]) *bucket {
 	switch h.kind {
 	case hostSuffix:
-		return r.suffix.bucket(h.key)
+		return r.suffix.bucket(h.key, s)
 	case hostPrefix:
-		return r.prefix.bucket(h.key)
+		return r.prefix.bucket(h.key, s)
 	}
 	b := r.exact[h.key]
 	if b == nil {
-		b = &bucket{}
+		b = s.put(bucket{})
 		r.exact[h.key] = b
 	}
 	return b
 }
 
-// add files e. Entries arrive best first, so every list (tree nodes'
-// included) stays sorted best first.
-func (b *bucket) add(e *entry, port int) {
-	s := slot{e: e, port: port}
+// add files e, the tree's new nodes from s. Entries arrive best first,
+// so every list (tree nodes' included) stays sorted best first.
+func (b *bucket) add(e *entry, port int, s *slab[node]) {
+	sl := slot{e: e, port: port}
 	switch {
 	case len(e.regexes()) > 0:
 		if slices.Contains(e.literals(), "") {
-			b.regex = append(b.regex, s)
+			b.regex = append(b.regex, sl)
 			return
 		}
 		for _, lit := range e.literals() {
-			b.paths.insert(lit, s)
+			b.paths.insert(lit, sl, s)
 		}
 	case len(e.prefixes) > 0:
 		for _, p := range e.prefixes {
-			b.paths.insert(p, s)
+			b.paths.insert(p, sl, s)
 		}
 	default:
-		b.pathless = append(b.pathless, s)
+		b.pathless = append(b.pathless, sl)
 	}
 }
 
@@ -76,11 +80,12 @@ type node struct {
 	children []*node
 }
 
-func (n *node) insert(key string, s slot) {
+// insert files s under key, the new nodes from ns.
+func (n *node) insert(key string, s slot, ns *slab[node]) {
 	for key != "" {
 		i, ok := n.find(key[0])
 		if !ok {
-			c := &node{label: key, slots: []slot{s}}
+			c := ns.put(node{label: key, slots: []slot{s}})
 			n.first = slices.Insert(n.first, i, key[0])
 			n.children = slices.Insert(n.children, i, c)
 			return
@@ -88,7 +93,7 @@ func (n *node) insert(key string, s slot) {
 		c := n.children[i]
 		l := commonPrefix(c.label, key)
 		if l < len(c.label) {
-			split := &node{label: c.label[l:], slots: c.slots, first: c.first, children: c.children}
+			split := ns.put(node{label: c.label[l:], slots: c.slots, first: c.first, children: c.children})
 			*c = node{label: c.label[:l], first: []byte{split.label[0]}, children: []*node{split}}
 		}
 		n, key = c, key[l:]

@@ -145,7 +145,7 @@ func (r *Router) find(key hostKey) *bucket {
 func (r *Router) put(key hostKey, slots []slot) {
 	b := &bucket{}
 	for _, s := range slots {
-		b.add(s.e, s.port)
+		b.add(s.e, s.port, nil)
 	}
 	empty := len(slots) == 0
 	switch key.kind {
@@ -200,7 +200,7 @@ func (w wildcards) clone() wildcards {
 // set files b under key, or drops key when empty.
 func (w *wildcards) set(key string, b *bucket, empty bool) {
 	if !empty {
-		w.bucket(key) // the length recorded
+		w.bucket(key, nil) // the length recorded
 		w.m[key] = b
 		return
 	}
