@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -105,15 +106,19 @@ func BenchmarkWritePublishAWS(b *testing.B) {
 }
 
 // benchWritePublish measures writes and their publications; fullEvery is
-// the publisher's FullEvery (0: the default schedule).
+// the publisher's FullEvery (0: the default schedule). After them, a cold
+// publisher (a new process's, as a Lambda invocation that finds none warm)
+// publishes one more write: it reads its base back from the snapshot and
+// its chain, and compiles it whole.
 func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objects objstore.Store, fullEvery int) {
 	ctx := context.Background()
 	_, priv, err := snapshot.GenerateKey()
 	if err != nil {
 		b.Fatal(err)
 	}
-	pub := publisher.New(publisher.Options{Source: src, Objects: objects, Key: priv, Validator: preflight.New(),
-		FullEvery: fullEvery, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	opts := publisher.Options{Source: src, Objects: objects, Key: priv, Validator: preflight.New(),
+		FullEvery: fullEvery, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	pub := publisher.New(opts)
 	if _, err := pub.Publish(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -123,33 +128,109 @@ func benchWritePublish(b *testing.B, st store.Store, src publisher.Source, objec
 	}
 	id := page.Items[0].Meta().ID
 	times, pubs := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	allocs := make([]uint64, 0, b.N)
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := range b.N {
 		start := time.Now()
-		e, ver, err := st.GetVersioned(ctx, model.KindRoute, id)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r := *e.(*model.Route)
-		r.Tags = []string{"write-" + strconv.Itoa(i)}
-		rev, err := st.Update(ctx, &r, ver, store.Origin{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		rev := writeRoute(b, st, id, i)
+		before := totalAlloc()
 		published := time.Now()
-		ptr, err := pub.Publish(ctx)
-		if err != nil || ptr.Revision != rev {
-			b.Fatalf("published %d, want %d: %v", ptr.Revision, rev, err)
-		}
-		if ptr.Delta.Key == "" {
-			b.Fatalf("revision %d published without a delta", rev)
-		}
+		publishRevision(b, pub, rev)
 		times = append(times, time.Since(start))
 		pubs = append(pubs, time.Since(published))
+		allocs = append(allocs, totalAlloc()-before)
 	}
 	b.StopTimer()
 	b.ReportMetric(median(times), "p50-ms")
 	b.ReportMetric(median(pubs), "publish-p50-ms")
 	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+	slices.Sort(allocs)
+	b.ReportMetric(float64(allocs[len(allocs)/2])/(1<<20), "publish-alloc-MB")
+	// What the publisher holds between publications (the configuration
+	// it published last, the base of the next delta): the heap in use
+	// with it, less the heap in use once it is unreachable (after its
+	// last use, the KeepAlive).
+	held := heapInuse()
+	runtime.KeepAlive(pub)
+	base := heapInuse()
+	b.ReportMetric(float64(held-base)/(1<<20), "publisher-held-MB")
+
+	rev := writeRoute(b, st, id, b.N)
+	cold := publisher.New(opts)
+	peak := watchHeap()
+	cpu = cpuTime()
+	publishRevision(b, cold, rev)
+	b.ReportMetric((cpuTime() - cpu).Seconds(), "cold-cpu-s")
+	b.ReportMetric(float64(peak()-base)/(1<<20), "cold-peak-MB")
+	runtime.KeepAlive(cold)
+}
+
+// writeRoute updates route id (its i-th write) and returns the revision.
+func writeRoute(b *testing.B, st store.Store, id string, i int) int64 {
+	ctx := context.Background()
+	e, ver, err := st.GetVersioned(ctx, model.KindRoute, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := *e.(*model.Route)
+	r.Tags = []string{"write-" + strconv.Itoa(i)}
+	rev, err := st.Update(ctx, &r, ver, store.Origin{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rev
+}
+
+// publishRevision publishes with pub and checks that rev was, with a
+// delta.
+func publishRevision(b *testing.B, pub *publisher.Publisher, rev int64) {
+	ptr, err := pub.Publish(context.Background())
+	if err != nil || ptr.Revision != rev {
+		b.Fatalf("published %d, want %d: %v", ptr.Revision, rev, err)
+	}
+	if ptr.Delta.Key == "" {
+		b.Fatalf("revision %d published without a delta", rev)
+	}
+}
+
+// watchHeap samples the heap in use every 5 ms until the function it
+// returns is called, which returns the highest sample.
+func watchHeap() func() int64 {
+	stop, done := make(chan struct{}), make(chan int64)
+	go func() {
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		var peak int64
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, int64(ms.HeapInuse))
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		return <-done
+	}
+}
+
+// totalAlloc is the bytes the process allocated so far.
+func totalAlloc() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
+}
+
+// heapInuse is the heap in use after a collection.
+func heapInuse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
 }

@@ -58,6 +58,9 @@ type localOptions struct {
 	// RolloutPolicy is a JSON file: the staged rollout's policy when none
 	// is set through the Admin API.
 	RolloutPolicy string
+	// MemoryLimit is the process's soft memory limit: a size, 0, or auto
+	// (cmd_local_memory.go).
+	MemoryLimit string
 	// dp holds the built-in data plane's listen flags.
 	dp  dpOptions
 	log logFlags
@@ -85,6 +88,7 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.FullEvery, "full-every", publisher.DefaultFullEvery, fmt.Sprintf("publisher: a full snapshot at least every N publications, deltas chained between (1 to %d; 1 seals every revision whole)", snapshot.MaxChain+1))
 	fs.Float64Var(&o.FullRatio, "full-ratio", publisher.DefaultFullRatio, "publisher: a full snapshot when the chain's deltas would weigh more than this fraction of the last one")
 	fs.DurationVar(&o.FullMaxAge, "full-max-age", publisher.DefaultFullMaxAge, "publisher: a full snapshot when the last one is older than this")
+	fs.StringVar(&o.MemoryLimit, "memory-limit", "auto", "soft memory limit of the process (Go's collector works harder near it, never refuses memory): a size such as 768m or 2g, 0 for none, or auto: 768m, plus 768m with the built-in data plane; GOMEMLIMIT, when set, wins")
 	fs.StringVar(&o.RolloutPolicy, "rollout-policy", "", "a JSON file: the staged rollout's policy (waves, halt conditions) when none is set with PUT /config/rollout-policy")
 	fs.StringVar(&o.dp.ProxyListen, "proxy-listen", "0.0.0.0:8000", "built-in data plane: HTTP proxy listen address")
 	fs.StringVar(&o.dp.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "built-in data plane: HTTPS proxy listen address (empty disables)")
@@ -127,6 +131,9 @@ func (o *localOptions) check() error {
 		return fmt.Errorf("--full-max-age %s: %w", o.FullMaxAge, publisher.CheckFullMaxAge(o.FullMaxAge))
 	case o.ClusterToken == "" && !isLoopback(o.ClusterListen):
 		return fmt.Errorf("--cluster-listen %s is not a loopback address: set --cluster-token (or SKYPORT_CLUSTER_TOKEN)", o.ClusterListen)
+	}
+	if _, err := o.memoryLimit(); err != nil {
+		return err
 	}
 	return o.checkCluster()
 }
@@ -200,7 +207,10 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer unlock()
 	o.dp.logFormat = o.log.format(stderr)
-	return serveLocal(ctx, &o, stdout, o.log.logger(stderr))
+	log := o.log.logger(stderr)
+	limit, _ := o.memoryLimit() // checked above
+	setMemoryLimit(limit, log)
+	return serveLocal(ctx, &o, stdout, log)
 }
 
 // serveLocal composes and runs everything until ctx is done, then stops

@@ -70,6 +70,9 @@ func TestLocalOptionsCheck(t *testing.T) {
 		{desc: "zero full max age", args: []string{"--full-max-age", "0s"}, wantErr: "--full-max-age 0s: want a positive duration"},
 		{desc: "full max age past the bucket's margin", args: []string{"--full-max-age", "24h"}, wantErr: "--full-max-age 24h0m0s: want a positive duration up to 23h0m0s"},
 		{desc: "boolean access log", args: []string{"--access-log=false"}, wantErr: "no longer a boolean"},
+		{desc: "memory limit", args: []string{"--memory-limit", "2g"}},
+		{desc: "no memory limit", args: []string{"--memory-limit", "0"}},
+		{desc: "bad memory limit", args: []string{"--memory-limit", "much"}, wantErr: `--memory-limit "much": want a size`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

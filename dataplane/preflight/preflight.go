@@ -2,7 +2,9 @@
 // would before swapping it in (router, plugin chains and their configs,
 // upstream pools, upstream TLS, certificates and SNIs), without serving
 // it: the control plane's publisher refuses, before signing, a revision a
-// data plane would reject.
+// data plane would reject. CheckChange answers as Check for a
+// configuration that follows one it accepted, compiling only what the
+// change touches and what depends on it.
 //
 // Vault references are the exception: each data plane resolves them from
 // its own environment, so the publisher cannot tell whether they resolve.

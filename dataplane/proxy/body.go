@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +44,7 @@ type clientBody struct {
 	// the handler returned (ended), the response controller is not used.
 	mu    sync.Mutex
 	ended bool
+	eof   bool
 	err   error
 }
 
@@ -86,14 +86,27 @@ func (b *clientBody) Read(p []byte) (int, error) {
 			err = errBodyTooLarge
 		}
 	}
-	if err != nil && err != io.EOF {
+	if err != nil {
 		b.mu.Lock()
-		if b.err == nil {
+		if err == io.EOF {
+			b.eof = true
+		} else if b.err == nil {
 			b.err = err
 		}
 		b.mu.Unlock()
 	}
 	return n, err
+}
+
+// unread reports whether the body is still being read: not to its end,
+// without a failure. An upstream answered before it had all of it.
+func (b *clientBody) unread() bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.eof && b.err == nil
 }
 
 // Close closes the client's body.
@@ -179,7 +192,7 @@ func (s *Server) bufferBody(r *http.Request) (release func(), err error) {
 		n, err := r.Body.Read(mem[len(mem):cap(mem)])
 		mem = mem[:len(mem)+n]
 		if err == io.EOF {
-			setBody(r, bytes.NewReader(mem), int64(len(mem)))
+			setBody(r, &memBody{b: mem}, int64(len(mem)))
 			return func() {}, nil
 		}
 		if err != nil {
@@ -187,7 +200,7 @@ func (s *Server) bufferBody(r *http.Request) (release func(), err error) {
 		}
 	}
 	if r.ContentLength == int64(len(mem)) {
-		setBody(r, bytes.NewReader(mem), int64(len(mem)))
+		setBody(r, &memBody{b: mem}, int64(len(mem)))
 		return func() {}, nil
 	}
 	f, err := s.tempFile("skyport-body-")
@@ -212,13 +225,56 @@ func (s *Server) bufferBody(r *http.Request) (release func(), err error) {
 
 // setBody replaces r's body by one of n bytes.
 func setBody(r *http.Request, rd io.Reader, n int64) {
+	switch b := rd.(type) {
+	case *memBody:
+		r.Body = b
+	default:
+		r.Body = io.NopCloser(rd)
+	}
 	if n == 0 {
 		r.Body = http.NoBody
-	} else {
-		r.Body = io.NopCloser(rd)
 	}
 	r.ContentLength = n
 	r.TransferEncoding = nil
+}
+
+// memBody is a request body held in memory (buffered): the upstream
+// client sends its bytes with the request head, without reading it
+// (heldBytes).
+type memBody struct {
+	b   []byte
+	off int
+}
+
+// Read implements io.Reader.
+func (m *memBody) Read(p []byte) (int, error) {
+	if m.off >= len(m.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[m.off:])
+	m.off += n
+	return n, nil
+}
+
+// Close implements io.Closer.
+func (m *memBody) Close() error { return nil }
+
+// heldBytes returns the bytes of a body held in memory that nothing has
+// read yet, at most limit of them, marking it sent; false for another
+// body, which is read as a stream.
+func heldBytes(body io.Reader, limit int) ([]byte, bool) {
+	ob, once := body.(*onceBody)
+	if once {
+		body = ob.rc
+	}
+	mb, ok := body.(*memBody)
+	if !ok || mb.off != 0 || len(mb.b) > limit {
+		return nil, false
+	}
+	if once {
+		ob.read = true
+	}
+	return mb.b, true
 }
 
 // errTempFile marks a temporary file that could not be written: the data

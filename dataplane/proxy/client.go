@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,18 +12,27 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/skyport-gw/skyport/internal/peek"
 )
 
-// h1Client sends plain HTTP/1.1 requests without a body on keep-alive
-// connections of its own, in the calling goroutine: no reader and writer
-// goroutine per connection and no hand-offs between them, which is most
-// of what http.Transport costs per request. Requests it does not take
-// (see takes) go to the service's http.Transport.
+// h1Client sends HTTP/1.1 requests on keep-alive connections of its
+// own, plain or over TLS (the dial function does the handshake): the
+// head is written and the response read in the calling goroutine, with
+// no reader and writer goroutine per connection and no hand-offs between
+// them, which is most of what http.Transport costs per request. A body
+// held in memory goes out with the head; another is streamed by a
+// goroutine of its own while the response is read, as an upstream may
+// answer before it read the body. Requests it does not take (see takes)
+// go to the service's http.Transport.
 type h1Client struct {
+	// scheme is the services' scheme, http or https.
+	scheme   string
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	maxIdle  int
 	idleTime time.Duration
@@ -38,13 +48,21 @@ type h1Client struct {
 type h1Conn struct {
 	addr string
 	conn net.Conn
-	// tc is conn when it is a timeoutConn.
+	// tc is conn, or the connection under TLS, when it is a timeoutConn;
+	// raw is the network connection at the bottom, which peek looks at.
 	tc    *timeoutConn
+	raw   net.Conn
 	br    *bufio.Reader
 	wbuf  []byte
 	head  []byte
 	ends  []int
 	since time.Time
+
+	// wdone, when not nil, is closed once the goroutine streaming the
+	// current request's body ended; werr says how.
+	wdone chan struct{}
+	wmu   sync.Mutex
+	werr  error
 }
 
 // errClosedIdle says a reused connection was found closed before anything
@@ -55,24 +73,56 @@ var errClosedIdle = errors.New("upstream closed an idle connection")
 // closed before a new connection is dialled.
 const maxReuseAttempts = 3
 
-func newH1Client(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h1Client {
-	return &h1Client{dial: dial, maxIdle: 256, idleTime: 60 * time.Second, idle: map[string][]*h1Conn{}}
+// maxInline bounds a request written at once, head and a body held in
+// memory: a write that size does not wait for the upstream to read.
+const maxInline = 16 << 10
+
+func newH1Client(scheme string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h1Client {
+	return &h1Client{scheme: scheme, dial: dial, maxIdle: 256, idleTime: 60 * time.Second, idle: map[string][]*h1Conn{}}
 }
 
-// takes reports whether req can be sent by the client: a request without
-// a body that may be sent again (http.Transport's replayable methods), not
-// an upgrade.
+// takes reports whether req can be sent by the client: not an upgrade,
+// to the client's scheme; a request with a body only when its head is
+// one appendRequest writes itself.
 func (c *h1Client) takes(req *http.Request) bool {
-	if req.Body != nil && req.Body != http.NoBody {
+	_, upgrade := req.Header["Upgrade"]
+	if upgrade || req.Close || req.URL.Scheme != c.scheme {
+		return false
+	}
+	_, hasBody := outgoing(req)
+	return !hasBody || plainRequest(req)
+}
+
+// outgoing says how req's body is sent: with a Content-Length of length,
+// or chunked (length -1); hasBody false when there is none. A body of
+// unknown length is sent chunked, as http.Transport sends it.
+func outgoing(req *http.Request) (length int64, hasBody bool) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return 0, false
+	}
+	if len(req.TransferEncoding) > 0 && req.TransferEncoding[0] == "chunked" {
+		return -1, true
+	}
+	if req.ContentLength > 0 {
+		return req.ContentLength, true
+	}
+	return -1, true
+}
+
+// replayable reports whether a request may be sent again after it was
+// written on a connection that turned out closed: http.Transport's rule,
+// no body and a method that changes nothing, or an idempotency key.
+func replayable(req *http.Request, hasBody bool) bool {
+	if hasBody {
 		return false
 	}
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-	default:
-		return false
+		return true
 	}
-	_, upgrade := req.Header["Upgrade"]
-	return !upgrade && !req.Close && req.URL.Scheme == "http"
+	_, key := req.Header["Idempotency-Key"]
+	_, xkey := req.Header["X-Idempotency-Key"]
+	return key || xkey
 }
 
 // RoundTrip sends req and reads the response headers; the body reads from
@@ -90,10 +140,12 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
+	length, hasBody := outgoing(req)
+	replay := replayable(req, hasBody)
 	for attempt := 0; ; attempt++ {
 		var pc *h1Conn
 		if attempt < maxReuseAttempts {
-			pc = c.get(addr, now)
+			pc = c.reuse(addr, now, !replay)
 		}
 		reused := pc != nil
 		if pc == nil {
@@ -105,11 +157,30 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		if pc.tc != nil {
 			pc.tc.begin(now)
 		}
-		res, err := c.exchange(ctx, pc, req, reused)
+		res, err := c.exchange(ctx, pc, req, reused, replay, length, hasBody)
 		if errors.Is(err, errClosedIdle) {
 			continue
 		}
 		return res, err
+	}
+}
+
+// reuse takes an idle connection to addr, nil when none. A request that
+// cannot be sent again once written (check) gets one the upstream has
+// neither closed nor written to since, as far as a look at the socket
+// tells: what http.Transport learns from the read it keeps pending on
+// every idle connection.
+func (c *h1Client) reuse(addr string, now time.Time, check bool) *h1Conn {
+	for {
+		pc := c.get(addr, now)
+		if pc == nil || !check {
+			return pc
+		}
+		switch peek.Conn(pc.raw) {
+		case peek.Empty, peek.Unknown:
+			return pc
+		}
+		pc.conn.Close()
 	}
 }
 
@@ -119,22 +190,35 @@ func (c *h1Client) connect(ctx context.Context, addr string) (*h1Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, _ := conn.(*timeoutConn)
-	return &h1Conn{addr: addr, conn: conn, tc: tc, br: bufio.NewReaderSize(conn, 4096)}, nil
+	inner := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		inner = tc.NetConn()
+	}
+	pc := &h1Conn{addr: addr, conn: conn, raw: inner, br: bufio.NewReaderSize(conn, 4096)}
+	if tc, ok := inner.(*timeoutConn); ok {
+		pc.tc, pc.raw = tc, tc.Conn
+	}
+	return pc, nil
 }
 
 // exchange writes req on pc and reads the response headers. A failure
-// before any byte of the response arrived on a reused connection is
-// errClosedIdle.
-func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, reused bool) (*http.Response, error) {
+// on a reused connection before any byte of the response arrived is
+// errClosedIdle when the request may be sent again: replay, or nothing
+// of it was written.
+func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, reused, replay bool,
+	length int64, hasBody bool) (*http.Response, error) {
 	// A canceled request (the client went away) closes the connection,
 	// which ends a blocked read or write.
 	stop := context.AfterFunc(ctx, func() { _ = pc.conn.Close() })
+	pc.wdone = nil
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		pc.conn.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if werr := pc.sendFailure(); werr != nil {
+			return nil, werr
 		}
 		return nil, err
 	}
@@ -142,15 +226,27 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 	if err != nil {
 		return fail(err)
 	}
-	if cap(b) <= 16<<10 {
+	var body io.Reader
+	if hasBody {
+		body = req.Body
+		if held, ok := heldBytes(body, maxInline-len(b)); ok && length == int64(len(held)) {
+			b = append(b, held...)
+			body = nil
+		}
+	}
+	if cap(b) <= maxInline {
 		pc.wbuf = b
 	}
-	if _, err := pc.conn.Write(b); err != nil {
-		return fail(closedIdle(err, reused, false))
+	if n, err := pc.conn.Write(b); err != nil {
+		return fail(closedIdle(err, reused && (replay || n == 0), false))
+	}
+	if body != nil {
+		pc.wdone, pc.werr = make(chan struct{}), nil
+		go pc.sendBody(req, body, length)
 	}
 	for {
 		if _, err := pc.br.Peek(1); err != nil {
-			return fail(closedIdle(err, reused, true))
+			return fail(closedIdle(err, reused && replay, true))
 		}
 		res, framing, err := pc.readResponse(req)
 		if err != nil {
@@ -169,7 +265,13 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 			return res, nil
 		}
 		// An informational response (103 Early Hints) is forwarded, then
-		// the final one is read.
+		// the final one is read. "100 Continue" is not: the client had
+		// its own when its body was first read, which for a streamed body
+		// may happen while an informational response would be written, so
+		// none is forwarded then.
+		if res.StatusCode == http.StatusContinue || (body != nil && hasToken(req.Header.Get("Expect"), "100-continue")) {
+			continue
+		}
 		if ex := exchangeFrom(ctx); ex != nil && ex.direct {
 			h := ex.rec.Header()
 			for k, vv := range res.Header {
@@ -186,12 +288,12 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 }
 
 // closedIdle turns the failure of a reused connection before the response
-// started into errClosedIdle: a write that failed on the network, or a
-// read that found the connection closed or reset (peeked says the
-// request was fully written). Timeouts and malformed requests stay as they
-// are.
-func closedIdle(err error, reused, peeked bool) error {
-	if !reused || isTimeout(err) {
+// started into errClosedIdle when the request may be sent again (retry):
+// a write that failed on the network, or a read that found the connection
+// closed or reset (peeked says the request was fully written). Timeouts
+// and malformed requests stay as they are.
+func closedIdle(err error, retry, peeked bool) error {
+	if !retry || isTimeout(err) {
 		return err
 	}
 	var op *net.OpError
@@ -321,8 +423,9 @@ func (b *h1Body) Close() error {
 		b.stop()
 		return nil
 	}
-	if !b.stop() || !b.reuse {
-		// The request was canceled: the connection's deadline is spoiled.
+	if !b.stop() || !b.reuse || !b.pc.sent() {
+		// The request was canceled (the connection's deadline is
+		// spoiled), or its body was not sent whole.
 		b.pc.conn.Close()
 		return nil
 	}
@@ -330,21 +433,36 @@ func (b *h1Body) Close() error {
 	return nil
 }
 
-// appendRequest appends the head of a request without a body to b as
-// Request.Write writes it, without sorting the header fields or
-// formatting through fmt; anything unusual (a host to convert, a request
-// traced field by field) goes through Request.Write.
-func appendRequest(b []byte, req *http.Request) ([]byte, error) {
+// plainRequest reports whether appendRequest writes req's head itself:
+// nothing unusual (an opaque URL, a host to convert, a request traced
+// field by field).
+func plainRequest(req *http.Request) bool {
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
 	}
 	trace := httptrace.ContextClientTrace(req.Context())
-	if req.URL.Opaque != "" || !plainHost(host) ||
-		(trace != nil && (trace.WroteHeaderField != nil || trace.WroteHeaders != nil || trace.WroteRequest != nil)) {
+	return req.URL.Opaque == "" && plainHost(host) &&
+		(trace == nil || trace.WroteHeaderField == nil && trace.WroteHeaders == nil && trace.WroteRequest == nil)
+}
+
+// appendRequest appends req's head to b as Request.Write writes it,
+// without sorting the header fields or formatting through fmt; the body
+// is framed as outgoing says. Anything unusual (plainRequest) goes
+// through Request.Write, for a request without a body only.
+func appendRequest(b []byte, req *http.Request) ([]byte, error) {
+	length, hasBody := outgoing(req)
+	if !plainRequest(req) {
+		if hasBody {
+			return b, errors.New("request with a body and an unusual head")
+		}
 		w := bytes.NewBuffer(b)
 		err := req.Write(w)
 		return w.Bytes(), err
+	}
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
 	}
 	uri := req.URL.RequestURI()
 	for i := 0; i < len(uri); i++ {
@@ -366,6 +484,23 @@ func appendRequest(b []byte, req *http.Request) ([]byte, error) {
 		b = append(b, "User-Agent: Go-http-client/1.1\r\n"...)
 	} else if len(ua) > 0 && ua[0] != "" {
 		b = appendField(b, "User-Agent", ua[0])
+	}
+	switch {
+	case hasBody && length >= 0:
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, length, 10)
+		b = append(b, "\r\n"...)
+	case hasBody:
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+		if len(req.Trailer) > 0 {
+			var err error
+			if b, err = appendTrailerNames(b, req.Trailer); err != nil {
+				return b, err
+			}
+		}
+	case req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch:
+		// Many servers expect a Content-Length for these methods.
+		b = append(b, "Content-Length: 0\r\n"...)
 	}
 	for k, vs := range req.Header {
 		switch k {

@@ -2,10 +2,14 @@ package proxy
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,4 +62,45 @@ func lines(head string) []string {
 	ls := strings.Split(head, "\r\n")
 	slices.Sort(ls[1:])
 	return ls
+}
+
+// zeros reads zero bytes, endlessly.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestBodyWriteTimeout: an upstream that takes none of a streamed body
+// within the write timeout ends the exchange with a timeout, which the
+// proxy answers 504, as it did with http.Transport.
+func TestBodyWriteTimeout(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // read nothing, until the test ends
+		}
+	}()
+	c := newH1Client("http", func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &timeoutConn{Conn: conn, read: time.Minute, write: 50 * time.Millisecond}, nil
+	})
+	for _, length := range []int64{-1, 1 << 30} {
+		req, err := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/", io.NopCloser(io.LimitReader(zeros{}, 1<<30)))
+		require.NoError(t, err)
+		req.ContentLength = length
+		_, err = c.RoundTrip(req)
+		require.Error(t, err)
+		assert.True(t, isTimeout(err), "length %d: %v", length, err)
+		resp, _ := classify(err)
+		assert.Equal(t, http.StatusGatewayTimeout, resp.Status)
+	}
 }

@@ -3,15 +3,18 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -224,4 +227,253 @@ func TestUpstreamTrailersAndEarlyHints(t *testing.T) {
 	assert.Equal(t, "body", string(body))
 	assert.Equal(t, "abc", res.Trailer.Get("X-Checksum"))
 	assert.Equal(t, []string{"</style.css>; rel=preload"}, hints)
+}
+
+// bodySeen is what bodyEcho answers: the framing and body the upstream
+// got.
+type bodySeen struct {
+	Length   int64    `json:"length"`
+	Chunked  bool     `json:"chunked"`
+	Expect   string   `json:"expect"`
+	Body     string   `json:"body"`
+	Trailer  string   `json:"trailer"`
+	Encoding []string `json:"encoding"`
+}
+
+func bodyEcho(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	_ = json.NewEncoder(w).Encode(bodySeen{Length: r.ContentLength, Chunked: slices.Contains(r.TransferEncoding, "chunked"),
+		Expect: r.Header.Get("Expect"), Body: string(b), Trailer: r.Trailer.Get("X-Sum"), Encoding: r.TransferEncoding})
+}
+
+// TestUpstreamRequestBodies: bodies reach the upstream on the data
+// plane's client as Kong sends them, on one kept-alive connection:
+// buffered ones (request_buffering) with a Content-Length, streamed ones
+// as the client framed them, chunked with their trailer fields.
+func TestUpstreamRequestBodies(t *testing.T) {
+	t.Parallel()
+	large := strings.Repeat("0123456789", 5000)
+	tests := []struct {
+		desc     string
+		streamed bool
+		body     string
+		chunked  bool
+		want     bodySeen
+	}{
+		{desc: "buffered, Content-Length", body: "hello", want: bodySeen{Length: 5, Body: "hello"}},
+		{desc: "buffered, chunked", body: "hello", chunked: true, want: bodySeen{Length: 5, Body: "hello"}},
+		{desc: "buffered, large", body: large, chunked: true, want: bodySeen{Length: int64(len(large)), Body: large}},
+		{desc: "buffered, empty", want: bodySeen{Length: 0}},
+		{desc: "streamed, Content-Length", streamed: true, body: large,
+			want: bodySeen{Length: int64(len(large)), Body: large}},
+		{desc: "streamed, chunked", streamed: true, body: large, chunked: true,
+			want: bodySeen{Length: -1, Chunked: true, Body: large, Encoding: []string{"chunked"}}},
+		{desc: "streamed, empty", streamed: true, want: bodySeen{Length: 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			b := newBackend(t, "b", http.HandlerFunc(bodyEcho))
+			var opts []func(*model.Route)
+			if tc.streamed {
+				opts = append(opts, unbufferedRequests)
+			}
+			e := edgeTo(t, b.addr, proxy.Limits{}, opts...)
+			for range 3 {
+				var rd io.Reader = strings.NewReader(tc.body)
+				if tc.chunked {
+					rd = io.MultiReader(rd) // hides the length: sent chunked
+				}
+				res, err := http.Post("http://"+e.addr+"/", "text/plain", rd)
+				require.NoError(t, err)
+				raw, err := io.ReadAll(res.Body)
+				require.NoError(t, err)
+				res.Body.Close()
+				require.Equal(t, http.StatusOK, res.StatusCode)
+				var got bodySeen
+				require.NoError(t, json.Unmarshal(raw, &got))
+				assert.Equal(t, tc.want, got)
+			}
+			assert.Equal(t, int64(1), b.conns.Load(), "one upstream connection, kept alive")
+		})
+	}
+}
+
+// TestUpstreamRequestTrailers: a streamed chunked body's trailer fields
+// reach the upstream.
+func TestUpstreamRequestTrailers(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "b", http.HandlerFunc(bodyEcho))
+	e := edgeTo(t, b.addr, proxy.Limits{}, unbufferedRequests)
+	conn, err := net.Dial("tcp", e.addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n"+
+		"5\r\nhello\r\n0\r\nX-Sum: 42\r\n\r\n")
+	require.NoError(t, err)
+	res, body := rawResponse(t, conn)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	var got bodySeen
+	require.NoError(t, json.Unmarshal([]byte(body), &got))
+	assert.Equal(t, "hello", got.Body)
+	assert.Equal(t, "42", got.Trailer)
+}
+
+// TestUpstreamExpectContinue: a client waiting for "100 Continue" gets
+// it and its body reaches the upstream, which sees the expectation.
+func TestUpstreamExpectContinue(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "b", http.HandlerFunc(bodyEcho))
+	for _, streamed := range []bool{false, true} {
+		var opts []func(*model.Route)
+		if streamed {
+			opts = append(opts, unbufferedRequests)
+		}
+		e := edgeTo(t, b.addr, proxy.Limits{}, opts...)
+		conn, err := net.Dial("tcp", e.addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+		require.NoError(t, err)
+		br := bufio.NewReader(conn)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		res, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusContinue, res.StatusCode, "streamed %v", streamed)
+		_, err = io.WriteString(conn, "hello")
+		require.NoError(t, err)
+		for {
+			res, err = http.ReadResponse(br, nil)
+			require.NoError(t, err)
+			if res.StatusCode != http.StatusContinue {
+				break
+			}
+		}
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		var got bodySeen
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&got))
+		assert.Equal(t, bodySeen{Length: 5, Body: "hello", Expect: "100-continue"}, got, "streamed %v", streamed)
+	}
+}
+
+// rawBodyUpstream serves every connection with serve, counting the
+// requests whose head it read.
+func rawBodyUpstream(t *testing.T, serve func(c net.Conn, br *bufio.Reader, req *http.Request)) (addr string, requests *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	requests = &atomic.Int64{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					requests.Add(1)
+					serve(c, br, req)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), requests
+}
+
+// TestUpstreamClosesMidBody: an upstream that closes the connection
+// while the body is sent is answered 502 and not tried again, whatever
+// the retries: the body was (partly) sent.
+func TestUpstreamClosesMidBody(t *testing.T) {
+	t.Parallel()
+	for _, streamed := range []bool{false, true} {
+		addr, requests := rawBodyUpstream(t, func(c net.Conn, _ *bufio.Reader, req *http.Request) {
+			_, _ = io.CopyN(io.Discard, req.Body, 1000)
+			c.Close()
+		})
+		host, port := splitAddr(t, addr)
+		svc := service("s", host, port, "")
+		svc.Retries = 3
+		r := route("r", "s", "/")
+		r.RequestBuffering = !streamed
+		_, front := newProxy(t, &model.Config{Services: []*model.Service{svc}, Routes: []*model.Route{r}})
+		res, err := http.Post(front.URL+"/", "text/plain", strings.NewReader(strings.Repeat("x", 1<<20)))
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, http.StatusBadGateway, res.StatusCode, "streamed %v", streamed)
+		assert.Equal(t, int64(1), requests.Load(), "streamed %v: tried once", streamed)
+	}
+}
+
+// TestUpstreamAnswersBeforeBody: an upstream answering before it read
+// the body is relayed while the client is still sending; its connection
+// is not reused.
+func TestUpstreamAnswersBeforeBody(t *testing.T) {
+	t.Parallel()
+	answered := make(chan struct{})
+	var conns atomic.Int64
+	addr, _ := rawBodyUpstream(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
+		if req.Method == http.MethodGet {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			return
+		}
+		conns.Add(1)
+		_, _ = io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nnope")
+		close(answered)
+		// What comes of the body is read and dropped.
+		_, _ = io.Copy(io.Discard, br)
+	})
+	e := edgeTo(t, addr, proxy.Limits{}, unbufferedRequests)
+	conn, err := net.Dial("tcp", e.addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789")
+	require.NoError(t, err)
+	res, body := rawResponse(t, conn)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+	assert.Equal(t, "nope", body)
+	<-answered
+	// The next request gets a connection of its own.
+	other, err := net.Dial("tcp", e.addr)
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = io.WriteString(other, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	res, body = rawResponse(t, other)
+	assert.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Equal(t, "ok", body)
+}
+
+// TestUpstreamClosedIdleConnectionBody: a request that cannot be sent
+// twice (a body, POST) is not sent on a pooled connection the upstream
+// has closed: all succeed with retries at 0.
+func TestUpstreamClosedIdleConnectionBody(t *testing.T) {
+	t.Parallel()
+	var first atomic.Bool
+	addr, requests := rawBodyUpstream(t, func(c net.Conn, _ *bufio.Reader, req *http.Request) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		first.Store(true)
+		// Then closes the connection, without a word (its keepalive_timeout).
+		c.Close()
+	})
+	front := proxyTo(t, addr)
+	for i := range 5 {
+		// The previous connection's close has arrived (the proxy waits for
+		// nothing when its response ended).
+		eventually(t, "the close", func() bool { return i == 0 || first.Load() })
+		first.Store(false)
+		res, err := front.Client().Post(front.URL+"/", "text/plain", strings.NewReader("payload"))
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode, string(body))
+	}
+	assert.Equal(t, int64(5), requests.Load())
 }

@@ -11,16 +11,10 @@ import (
 )
 
 // direct reports whether the request can be forwarded by forward rather
-// than ReverseProxy: a request h1Client sends (no body, a replayable
-// method, no upgrade) to a plain-HTTP service, whose query needs no
-// cleaning.
+// than ReverseProxy: a request h1Client sends (not an upgrade; see
+// takes) whose query needs no cleaning.
 func direct(r *http.Request, svc *service) bool {
-	if svc.client == nil || r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody) {
-		return false
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-	default:
+	if svc.client == nil {
 		return false
 	}
 	_, upgrade := r.Header["Upgrade"]
@@ -92,6 +86,11 @@ func (s *Server) forward(w *recorder, r *http.Request, ex *exchange) {
 		panic(http.ErrAbortHandler)
 	}
 	res.Body.Close() // now, to read the trailers
+	if ex.body.unread() {
+		// The upstream answered before the whole body: the client gets
+		// the answer now, while the request's end waits for the body's.
+		w.Flush()
+	}
 	if len(res.Trailer) == 0 {
 		return
 	}

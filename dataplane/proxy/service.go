@@ -41,8 +41,8 @@ type service struct {
 	// thousand services most may never be called between two applies,
 	// and each transport costs a few kilobytes.
 	transport atomic.Pointer[http.Transport]
-	// client sends plain-HTTP requests without a body (see h1Client); nil
-	// for https services.
+	// client sends the service's HTTP/1.1 requests (see h1Client), over
+	// TLS for https services; nil for gRPC services.
 	client *h1Client
 }
 
@@ -87,8 +87,12 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 	svc.tls = tc
 	svc.verify = m.TLSVerify != nil && *m.TLSVerify
 	svc.grpc = m.Protocol == "grpc" || m.Protocol == "grpcs"
-	if svc.scheme == "http" && !svc.grpc {
-		svc.client = newH1Client(newDialer(svc))
+	if !svc.grpc {
+		dial := newDialer(svc)
+		if svc.scheme == "https" {
+			dial = newTLSDialer(svc, dial)
+		}
+		svc.client = newH1Client(svc.scheme, dial)
 	}
 	return svc, nil
 }

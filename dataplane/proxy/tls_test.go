@@ -5,15 +5,21 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/dataplane/certs"
+	"github.com/skyport-gw/skyport/dataplane/certs/certstest"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/dataplane/proxy/proxytest"
 	"github.com/skyport-gw/skyport/internal/model"
@@ -43,7 +49,7 @@ func TestHTTPSUpstream(t *testing.T) {
 
 	res, e := get(t, front, "/insecure/x")
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	assert.Equal(t, "HTTP/2.0 /tls/x", e.Body, "HTTP/2 to TLS upstreams")
+	assert.Equal(t, "HTTP/1.1 /tls/x", e.Body, "HTTP/1.1 to TLS upstreams, as Kong, whatever they offer")
 
 	res, _ = get(t, front, "/verified/x")
 	assert.Equal(t, http.StatusBadGateway, res.StatusCode, "tls_verify rejects an untrusted certificate")
@@ -98,4 +104,107 @@ func TestCertificatesRefuseConfiguration(t *testing.T) {
 	defer px.Close()
 	assert.ErrorIs(t, px.Apply(t.Context(), cfg, 1, "test"), errTLS)
 	assert.Equal(t, 1, calls)
+}
+
+// TestHTTPSUpstreamClient: https services go through the data plane's
+// HTTP/1.1 client with the service's TLS settings (certs.UpstreamTLS):
+// verification against the service's CA or none, a client certificate,
+// ALPN http/1.1 with an upstream that offers h2 too, pooled connections,
+// bodies; a certificate that does not verify, or a missing client
+// certificate, is 502 without another attempt's success.
+func TestHTTPSUpstreamClient(t *testing.T) {
+	t.Parallel()
+	serverCA, clientCA, otherCA := certstest.NewAuthority(t, "server-ca"), certstest.NewAuthority(t, "client-ca"),
+		certstest.NewAuthority(t, "other-ca")
+	upstream := func(mtls bool) (*httptest.Server, *sync.Map) {
+		c, k := serverCA.Issue(t, "upstream", "upstream.test", "127.0.0.1")
+		pair, err := tls.X509KeyPair([]byte(c), []byte(k))
+		require.NoError(t, err)
+		conns := &sync.Map{}
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conns.Store(r.RemoteAddr, true)
+			name := "anonymous"
+			if len(r.TLS.PeerCertificates) > 0 {
+				name = r.TLS.PeerCertificates[0].Subject.CommonName
+			}
+			body, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%s %s %s", r.Proto, name, body)
+		}))
+		srv.EnableHTTP2 = true
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+		if mtls {
+			srv.TLS.ClientAuth = tls.RequireAndVerifyClientCert
+			srv.TLS.ClientCAs = clientCA.Pool()
+		}
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv, conns
+	}
+	plain, plainConns := upstream(false)
+	mtls, _ := upstream(true)
+	svc := func(id string, srv *httptest.Server, set func(*model.Service)) *model.Service {
+		host, p, err := net.SplitHostPort(srv.Listener.Addr().String())
+		require.NoError(t, err)
+		port, _ := strconv.Atoi(p)
+		s := service(id, host, port, "")
+		s.Protocol = "https"
+		s.Retries = 2
+		set(s)
+		return s
+	}
+	cfg := &model.Config{
+		Services: []*model.Service{
+			svc("verified", plain, func(s *model.Service) { s.TLSVerify, s.CACertificates = ptr(true), []string{"server-ca"} }),
+			svc("insecure", plain, func(s *model.Service) { s.TLSVerify = ptr(false) }),
+			svc("untrusted", plain, func(s *model.Service) { s.TLSVerify, s.CACertificates = ptr(true), []string{"other-ca"} }),
+			svc("mtls", mtls, func(s *model.Service) { s.ClientCertificate = &model.Ref{ID: "client"} }),
+			svc("nocert", mtls, func(*model.Service) {}),
+		},
+		Certificates: []*model.Certificate{clientCA.Certificate(t, "client", "gateway", "gateway.test")},
+		CACertificates: []*model.CACertificate{
+			{Base: model.Base{ID: "server-ca"}, Cert: serverCA.PEM},
+			{Base: model.Base{ID: "other-ca"}, Cert: otherCA.PEM},
+		},
+	}
+	for _, s := range cfg.Services {
+		cfg.Routes = append(cfg.Routes, route(s.ID, s.ID, "/"+s.ID))
+	}
+	_, front := newProxy(t, cfg, func(o *proxy.Options) { o.UpstreamTLS = certs.UpstreamTLS })
+	call := func(method, path, body string) (int, string) {
+		req, err := http.NewRequest(method, front.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		res, err := front.Client().Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return res.StatusCode, string(b)
+	}
+	tests := []struct {
+		desc, method, path, body string
+		wantStatus               int
+		want                     string
+	}{
+		{"verified against the service's CA", http.MethodGet, "/verified", "", http.StatusOK, "HTTP/1.1 anonymous "},
+		{"a body, verified", http.MethodPost, "/verified", "payload", http.StatusOK, "HTTP/1.1 anonymous payload"},
+		{"not verified", http.MethodPost, "/insecure", "payload", http.StatusOK, "HTTP/1.1 anonymous payload"},
+		{"a certificate from another CA", http.MethodGet, "/untrusted", "", http.StatusBadGateway, ""},
+		{"a client certificate", http.MethodPut, "/mtls", "x", http.StatusOK, "HTTP/1.1 gateway x"},
+		{"no client certificate", http.MethodGet, "/nocert", "", http.StatusBadGateway, ""},
+	}
+	for _, tc := range tests {
+		for range 3 {
+			status, body := call(tc.method, tc.path, tc.body)
+			assert.Equal(t, tc.wantStatus, status, "%s: %s", tc.desc, body)
+			if tc.wantStatus == http.StatusOK {
+				assert.Equal(t, tc.want, body, tc.desc)
+			}
+		}
+	}
+	// verified and insecure share nothing but the upstream: one pooled
+	// connection each, however many requests.
+	n := 0
+	plainConns.Range(func(any, any) bool { n++; return true })
+	assert.Equal(t, 2, n, "connections that carried requests")
 }

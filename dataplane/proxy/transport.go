@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,6 +72,59 @@ func newDialer(svc *service) func(ctx context.Context, network, addr string) (ne
 	}
 	return dial
 }
+
+// newTLSDialer returns dial followed by a TLS handshake with the
+// service's TLS settings (tlsConfig, built on the first dial), offering
+// HTTP/1.1 only, within the connect timeout as http.Transport's
+// TLSHandshakeTimeout bounds it. Without a server name in the settings
+// the dialled host is the name, as http.Transport has it.
+func newTLSDialer(svc *service, dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	timeout := msDuration(svc.m.ConnectTimeout)
+	var once sync.Once
+	var cfg *tls.Config
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		once.Do(func() {
+			cfg = svc.tlsConfig()
+			cfg.NextProtos = []string{"http/1.1"}
+		})
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c := cfg
+		if c.ServerName == "" {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				host = addr
+			}
+			c = c.Clone()
+			c.ServerName = host
+		}
+		tc := tls.Client(conn, c)
+		hctx, cancel := context.WithTimeout(ctx, timeout)
+		err = tc.HandshakeContext(hctx)
+		expired := ctx.Err() == nil && errors.Is(hctx.Err(), context.DeadlineExceeded)
+		cancel()
+		if err != nil {
+			conn.Close()
+			if expired {
+				return nil, errHandshakeTimeout
+			}
+			return nil, err
+		}
+		return tc, nil
+	}
+}
+
+// errHandshakeTimeout is a TLS handshake past the connect timeout; a
+// timeout (504), as http.Transport's.
+var errHandshakeTimeout error = handshakeTimeout{}
+
+type handshakeTimeout struct{}
+
+func (handshakeTimeout) Error() string   { return "TLS handshake timeout" }
+func (handshakeTimeout) Timeout() bool   { return true }
+func (handshakeTimeout) Temporary() bool { return true }
 
 func msDuration(n int) time.Duration {
 	if n <= 0 {
@@ -199,6 +254,11 @@ func (c *timeoutConn) SetWriteDeadline(t time.Time) error {
 func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex := exchangeFrom(req.Context())
 	svc := ex.svc
+	if req.ContentLength == 0 && len(req.TransferEncoding) == 0 {
+		// No body, as ReverseProxy has it (a server's request with
+		// Content-Length 0 still has a Body).
+		req.Body = nil
+	}
 	var body *onceBody
 	if req.Body != nil && req.Body != http.NoBody {
 		body = &onceBody{rc: req.Body}

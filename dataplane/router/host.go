@@ -68,10 +68,28 @@ func lowerASCII(s string) string {
 
 // wildcards indexes wildcard hosts by their fixed part; lens lists the
 // distinct key lengths, shortest first, so a lookup tries one map probe per
-// length.
+// length; top is the best entry of all the buckets (retop), so that a
+// search with a better match probes none.
 type wildcards struct {
 	m    map[string]*bucket
 	lens []int
+	top  *entry
+}
+
+// retop sets w.top from w's buckets.
+func (w *wildcards) retop() {
+	w.top = nil
+	for _, b := range w.m {
+		if b.top != nil && (w.top == nil || b.top.outranks(w.top)) {
+			w.top = b.top
+		}
+	}
+}
+
+// beats reports whether a search whose best match so far is best (nil
+// for none) may find a better one among entries whose best is top.
+func beats(top, best *entry) bool {
+	return top != nil && (best == nil || top.outranks(best))
 }
 
 func (w *wildcards) bucket(key string, s *slab[bucket]) *bucket {

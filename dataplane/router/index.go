@@ -4,6 +4,9 @@ import "slices"
 
 // bucket holds the entries that share one host key.
 type bucket struct {
+	// top is the best entry filed, nil when none: a search that has a
+	// better match skips the bucket.
+	top      *entry
 	paths    node   // prefix entries by prefix, regex entries by literal prefix
 	regex    []slot // regex entries without a literal prefix, best first
 	pathless []slot // entries without paths, best first
@@ -30,6 +33,8 @@ func index(entries []*entry) *Router {
 			r.hostBucket(h, &buckets).add(e, h.port, &nodes)
 		}
 	}
+	r.suffix.retop()
+	r.prefix.retop()
 	return r
 }
 
@@ -52,6 +57,9 @@ func (r *Router) hostBucket(h hostKey, s *slab[bucket]) *bucket {
 // add files e, the tree's new nodes from s. Entries arrive best first,
 // so every list (tree nodes' included) stays sorted best first.
 func (b *bucket) add(e *entry, port int, s *slab[node]) {
+	if b.top == nil || e.outranks(b.top) {
+		b.top = e
+	}
 	sl := slot{e: e, port: port}
 	switch {
 	case len(e.regexes()) > 0:

@@ -3,6 +3,7 @@ package router
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // maxHits bounds the prefix-tree hits kept on the stack; deeper paths
@@ -24,6 +25,9 @@ type search struct {
 
 // scan tries b's entries that could beat the best match so far.
 func (s *search) scan(b *bucket) {
+	if !beats(b.top, s.best) {
+		return
+	}
 	var buf [maxHits]hit
 	hits := b.paths.lookup(s.path, buf[:0])
 	for i := len(hits) - 1; i >= 0; i-- {
@@ -111,15 +115,20 @@ func (s *search) result(m *Match, copyPath bool) bool {
 	if e == nil {
 		return false
 	}
+	*m = Match{Route: e.route, Service: e.service}
 	path := s.path
 	if copyPath {
-		if path == "/" {
+		switch {
+		case path == "/":
 			path = "/" // the constant: no copy to make
-		} else {
+		case len(path) <= len(m.path):
+			n := copy(m.path[:], path)
+			path = unsafe.String(&m.path[0], n)
+		default:
 			path = strings.Clone(path)
 		}
 	}
-	*m = Match{Route: e.route, Service: e.service, Path: path}
+	m.Path = path
 	switch {
 	case len(e.regexes()) > 0:
 		re := e.regexes()[s.re]

@@ -41,7 +41,17 @@ type Match struct {
 	// Captures holds regex captures, numbered ("0", "1", …) and named; nil
 	// for prefix matches.
 	Captures map[string]string
+
+	// path holds MatchRequest's copy of the request's path when it fits:
+	// a Match kept with its request (the proxy's exchange) then costs no
+	// allocation. Path, Prefix and Captures may share it, so a Match
+	// answers one request: a caller that reuses one for another keeps
+	// clones of the strings it needs.
+	path [pathCopy]byte
 }
+
+// pathCopy is the longest path a Match holds itself.
+const pathCopy = 64
 
 // Router is an immutable, compiled set of routes. It is safe for
 // concurrent use.
@@ -113,20 +123,24 @@ func (r *Router) findHost(s *search, host string) {
 	if b := r.exact[host]; b != nil {
 		s.scan(b)
 	}
-	for _, n := range r.suffix.lens {
-		if n > len(host) {
-			break
-		}
-		if b := r.suffix.m[host[len(host)-n:]]; b != nil {
-			s.scan(b)
+	if beats(r.suffix.top, s.best) {
+		for _, n := range r.suffix.lens {
+			if n > len(host) {
+				break
+			}
+			if b := r.suffix.m[host[len(host)-n:]]; b != nil {
+				s.scan(b)
+			}
 		}
 	}
-	for _, n := range r.prefix.lens {
-		if n > len(host) {
-			break
-		}
-		if b := r.prefix.m[host[:n]]; b != nil {
-			s.scan(b)
+	if beats(r.prefix.top, s.best) {
+		for _, n := range r.prefix.lens {
+			if n > len(host) {
+				break
+			}
+			if b := r.prefix.m[host[:n]]; b != nil {
+				s.scan(b)
+			}
 		}
 	}
 	s.scan(r.any)

@@ -83,6 +83,21 @@ func (r *Router) patch(old []*model.Route, added []*entry, routes []*model.Route
 		out.put(k, kept)
 	}
 	out.size += len(added) - len(removed)
+	for k := range keys {
+		// Only a changed wildcard bucket can change its kind's best entry.
+		switch k.kind {
+		case hostSuffix:
+			out.suffix.top = nil
+		case hostPrefix:
+			out.prefix.top = nil
+		}
+	}
+	if out.suffix.top == nil {
+		out.suffix.retop()
+	}
+	if out.prefix.top == nil {
+		out.prefix.retop()
+	}
 	return out
 }
 
@@ -194,7 +209,7 @@ func (b *bucket) collect() []slot {
 
 // clone returns a copy of w whose map can be changed.
 func (w wildcards) clone() wildcards {
-	return wildcards{m: maps.Clone(w.m), lens: slices.Clone(w.lens)}
+	return wildcards{m: maps.Clone(w.m), lens: slices.Clone(w.lens), top: w.top}
 }
 
 // set files b under key, or drops key when empty.

@@ -14,9 +14,11 @@ import (
 // exchange.HTTPRequest); port is the listener's. It compares the view's
 // bytes in place: the method, host and path are not copied, and the
 // headers are read from the view's fields, not from a map. It writes the
-// answer into m and reports whether a route matched. The only allocations
-// are the matched path, copied into m.Path when normalization left it as
-// it came ("/" excepted), and a regex route's captures.
+// answer into m and reports whether a route matched. The matched path,
+// when normalization left it as it came, is copied into m's own storage
+// (a path over 64 bytes is allocated), so that a Match answers one
+// request: its strings may change when m is used for another. The only
+// other allocation is a regex route's captures.
 func (r *Router) MatchRequest(req exchange.Request, port int, m *Match) bool {
 	path := req.Path()
 	s := search{method: view(req.Method()), header: reqFields{v: req.Header()}}

@@ -35,3 +35,29 @@ func BenchmarkMatchRequest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatchRequestHost is one request for a route with a plain host
+// and a prefix (issue 19's 10,000-route goal: within 5% of one route),
+// alone and among BenchmarkMatch's routes.
+func BenchmarkMatchRequestHost(b *testing.B) {
+	in := &router.Input{Method: "GET", Host: "api5000.example.com", Path: "/resource0/items/42", Port: 8000}
+	for _, n := range []int{1, 10000} {
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
+			routes := benchRoutes(10000)[5000:5001]
+			if n > 1 {
+				routes = benchRoutes(n)
+			}
+			r, err := router.New(routes, []*model.Service{service("svc", true)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			v := newInputView(in)
+			var m router.Match
+			if !r.MatchRequest(v, 8000, &m) || m.Route.ID != "route-005000" {
+				b.Fatalf("matched %+v", m)
+			}
+			b.ReportAllocs()
+			cputime.Loop(b, func() { r.MatchRequest(v, 8000, &m) })
+		})
+	}
+}

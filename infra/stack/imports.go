@@ -16,7 +16,8 @@ const ImporterMemoryMiB = 4096
 // (<prefix>/imports/*). The Admin API writes a job's record and signs its
 // upload URL (the upload is made with its role), reads the record and
 // lists the job's folder, and invokes the importer; the importer reads
-// the upload, writes the record and deletes the upload, writes the
+// the upload, writes the record, keeps the rest of a job it hands on
+// (imports/<id>/rest/…) and deletes the upload and that rest, writes the
 // entity table (staged generations and the commit), and invokes itself
 // to continue a job.
 func grantImports(p *Props, d *data, admin awslambda.Function, importer *function) *string {

@@ -18,21 +18,20 @@ var FormatVersions = []string{"3.0", "2.1", "1.1"}
 
 // item is one entity being parsed.
 type item struct {
-	kind model.Kind
 	// list and index place the entity in the document: element index of
 	// the list under key list of parent (of the document when parent is
 	// nil). Its path is built when needed (path), not kept.
-	list  string
-	index int
-	e     model.Entity
-	refs  []pendingRef
+	list string
+	e    model.Entity
+	refs []pendingRef
 	// parent is the enclosing entity of a nested one.
 	parent *item
-	// explicitID is true when the document gave the id.
-	explicitID bool
+	index  int32
 	// section is the position in model.Kinds of the top-level list the
 	// entity was read in.
-	section int
+	section int32
+	// explicitID is true when the document gave the id.
+	explicitID bool
 }
 
 // pendingRef is a reference waiting for its target's id.
@@ -182,7 +181,7 @@ func listKey(path string) string {
 
 // path returns the entity's path: "services[0].routes[1]".
 func (it *item) path() string {
-	own := it.list + "[" + strconv.Itoa(it.index) + "]"
+	own := it.list + "[" + strconv.Itoa(int(it.index)) + "]"
 	if it.parent == nil {
 		return own
 	}
@@ -201,7 +200,9 @@ func (r pendingRef) path(it *item) string {
 // its own fields over Kong's defaults.
 func (p *parser) entity(m map[string]any, k model.Kind, path, list string, index int, parent *item, parentField string) {
 	e, _ := model.New(k)
-	it := &item{kind: k, list: list, index: index, e: e, parent: parent, section: p.section}
+	// int32: a list of 2^31 elements would take a document of over 4 GB
+	// (at least two bytes an element); model.Kinds has a few sections.
+	it := &item{list: list, index: int32(index), e: e, parent: parent, section: int32(p.section)}
 	p.items[k] = append(p.items[k], it)
 	for _, c := range children[k] {
 		if raw, ok := m[c.key]; ok {

@@ -59,7 +59,7 @@ func parseStream(data []byte) (*model.Config, error) {
 	// Parse reads the kinds in model.Kinds order; nested entities join
 	// their kind's list as their top-level section is read.
 	for k, list := range p.items {
-		slices.SortStableFunc(list, func(a, b *item) int { return a.section - b.section })
+		slices.SortStableFunc(list, func(a, b *item) int { return int(a.section - b.section) })
 		p.items[k] = list
 	}
 	return p.finish()

@@ -76,6 +76,38 @@ func Diff(a, b *model.Config) []Change {
 	return out
 }
 
+// DiffSummary returns Summarize(Diff(a, b)) without building the
+// changes: only a's entities are indexed, and no change is kept (a
+// revision that replaces a million entities is counted, not listed).
+func DiffSummary(a, b *model.Config) Summary {
+	before := index(a)
+	s := Summary{}
+	count := func(e model.Entity, op func(*Counts)) {
+		n := s[string(e.Kind())]
+		op(&n)
+		s[string(e.Kind())] = n
+	}
+	if b != nil {
+		b.Each(func(e model.Entity) {
+			k := entityKey{e.Kind(), e.Meta().ID}
+			old, ok := before[k]
+			switch {
+			case !ok:
+				count(e, func(n *Counts) { n.Created++ })
+			case !sameEntity(old, e):
+				count(e, func(n *Counts) { n.Updated++ })
+			}
+			if ok {
+				delete(before, k)
+			}
+		})
+	}
+	for _, e := range before {
+		count(e, func(n *Counts) { n.Deleted++ })
+	}
+	return s
+}
+
 // Summarize counts changes by kind.
 func Summarize(changes []Change) Summary {
 	s := Summary{}

@@ -45,6 +45,7 @@ func TestDiff(t *testing.T) {
 			}
 			require.Equal(t, tc.want, got)
 			require.Equal(t, tc.summary, history.Summarize(changes))
+			require.Equal(t, tc.summary, history.DiffSummary(tc.from, tc.to))
 		})
 	}
 }

@@ -14,6 +14,13 @@
 //
 //	imports/<id>/job.json  the record (Job, plus what the runner resumes from)
 //	imports/<id>/config    the uploaded kong.yml or JSON
+//	imports/<id>/rest/<generation>/<from>-<k>.json.gz
+//	                       the entities an invocation left to stage, parsed
+//
+// An invocation that hands a job on (the import Lambda's time is up)
+// keeps what it has not staged, parsed and checked, in parts named in the
+// record; the next invocations stage from them without parsing the upload
+// again.
 //
 // Every change of a record is conditional on the ETag read, so two
 // runners of one job (a retried Lambda invocation) never both advance it.

@@ -88,6 +88,12 @@ type record struct {
 	Generation string `json:"generation,omitempty"`
 	// Origin is the start request, for the change history.
 	Origin store.Origin `json:"origin"`
+	// Rest, when set, holds the entities from RestFrom on, parsed and
+	// checked, in parts (imports/<id>/rest/<generation>/<from>-<k>.json.gz):
+	// an invocation that hands the job on writes them, and the next ones
+	// stage from them instead of parsing the upload again.
+	RestFrom int    `json:"rest_from,omitempty"`
+	Rest     []part `json:"rest,omitempty"`
 }
 
 // Event is the import Lambda's payload: the job to run (or continue).

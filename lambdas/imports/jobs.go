@@ -93,6 +93,7 @@ func (j *Jobs) Start(ctx context.Context, id string, o store.Origin) (Job, error
 	rec.Written, rec.Total, rec.Revision, rec.FinishedAt = 0, 0, 0, 0
 	rec.StartedAt, rec.UpdatedAt = now, now
 	rec.Generation, rec.Origin = uuid.NewString(), o
+	rec.RestFrom, rec.Rest = 0, nil
 	etag, err = save(ctx, j.opts.Objects, rec, etag)
 	if err != nil {
 		return Job{}, err

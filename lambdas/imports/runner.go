@@ -52,6 +52,9 @@ type RunnerOptions struct {
 	// Batch is the number of entities between progress records; 0 means
 	// DefaultBatch.
 	Batch int
+	// PartSize is the number of entities per part of the rest a runner
+	// keeps when it hands a job on (Run's more); 0 means DefaultPartSize.
+	PartSize int
 	// Logger receives failures; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -76,6 +79,9 @@ func NewRunner(opts RunnerOptions) *Runner {
 	}
 	if r.opts.Batch <= 0 {
 		r.opts.Batch = DefaultBatch
+	}
+	if r.opts.PartSize <= 0 {
+		r.opts.PartSize = DefaultPartSize
 	}
 	if r.opts.Stager == nil {
 		r.opts.Stager, _ = opts.Store.(Stager)
@@ -116,6 +122,10 @@ func (r *Runner) Run(ctx context.Context, id string, stopAt time.Time) (more boo
 }
 
 func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
+	st := x.opts.Stager
+	if st != nil && x.rec.Rest != nil {
+		return x.runRest(ctx, st, stopAt)
+	}
 	cfg, size, err := x.read(ctx)
 	if err != nil {
 		return false, x.fail(ctx, err)
@@ -123,10 +133,8 @@ func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
 	entities := make([]model.Entity, 0, cfg.Len())
 	cfg.Each(func(e model.Entity) { entities = append(entities, e) })
 	x.rec.Size, x.rec.Total = size, len(entities)
-	summary := []string{fmt.Sprintf("import %s: %d entities", x.rec.ID, len(entities))}
-	st := x.opts.Stager
 	if br, ok := x.opts.Store.(BatchReplacer); ok && st == nil {
-		return false, x.replaceInBatches(ctx, br, cfg, summary)
+		return false, x.replaceInBatches(ctx, br, cfg)
 	}
 	if st == nil {
 		rev, err := x.opts.Store.ReplaceAll(ctx, cfg, x.rec.Origin)
@@ -136,37 +144,98 @@ func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
 		x.rec.Written = len(entities)
 		return false, x.succeed(ctx, rev)
 	}
-	for x.rec.Written < len(entities) {
-		if !stopAt.IsZero() && !x.now().Before(stopAt) {
-			return true, x.save(ctx)
+	stopped, err := x.stage(ctx, st, entities, 0, stopAt)
+	switch {
+	case err != nil || x.rec.State == StateFailed:
+		return false, err
+	case stopped:
+		// The rest is kept parsed: the next invocations stage it
+		// without parsing the upload again.
+		if err := x.keepRest(ctx, entities[x.rec.Written:]); err != nil {
+			x.log.WarnContext(ctx, "keeping the rest of an import; the next invocation parses the upload again",
+				"job", x.rec.ID, "error", err)
 		}
-		end := min(x.rec.Written+x.opts.Batch, len(entities))
-		if err := st.Stage(ctx, x.rec.Generation, entities[x.rec.Written:end]); err != nil {
+		return true, x.save(ctx)
+	}
+	return false, x.commit(ctx, st)
+}
+
+// runRest goes on with a job whose rest an earlier invocation kept in
+// parts: from the part that holds the next entity to stage.
+func (x *run) runRest(ctx context.Context, st Stager, stopAt time.Time) (bool, error) {
+	first := x.rec.RestFrom
+	for k, p := range x.rec.Rest {
+		if x.rec.Written >= first+p.Len {
+			first += p.Len
+			continue
+		}
+		entities, err := x.readPart(ctx, k)
+		if err != nil {
 			return false, x.fail(ctx, err)
 		}
-		x.rec.Written = end
+		stopped, err := x.stage(ctx, st, entities, first, stopAt)
+		switch {
+		case err != nil || x.rec.State == StateFailed:
+			return false, err
+		case stopped:
+			return true, x.save(ctx)
+		}
+		first += p.Len
+	}
+	if x.rec.Written != x.rec.Total {
+		return false, x.fail(ctx, fmt.Errorf("the kept parts hold %d of %d entities", x.rec.Written, x.rec.Total))
+	}
+	return false, x.commit(ctx, st)
+}
+
+// stage stages entities, the job's from index first on, from the first
+// one not written yet, a batch at a time, recording the progress after
+// each. It reports stopped when the clock reached stopAt first, with the
+// progress not saved yet. A stage that fails is recorded as the job's
+// failure (the record's state tells; err is the recording's).
+func (x *run) stage(ctx context.Context, st Stager, entities []model.Entity, first int, stopAt time.Time) (stopped bool, err error) {
+	for x.rec.Written < first+len(entities) {
+		if !stopAt.IsZero() && !x.now().Before(stopAt) {
+			return true, nil
+		}
+		from := x.rec.Written - first
+		end := min(from+x.opts.Batch, len(entities))
+		if err := st.Stage(ctx, x.rec.Generation, entities[from:end]); err != nil {
+			return false, x.fail(ctx, err)
+		}
+		x.rec.Written = first + end
 		if err := x.save(ctx); err != nil {
 			return false, err
 		}
 	}
-	rev, old, err := st.CommitStaged(ctx, x.rec.Generation, summary, x.rec.Origin)
+	return false, nil
+}
+
+// commit makes the staged generation current in one revision.
+func (x *run) commit(ctx context.Context, st Stager) error {
+	rev, old, err := st.CommitStaged(ctx, x.rec.Generation, x.summary(), x.rec.Origin)
 	if err != nil {
-		return false, x.fail(ctx, err)
+		return x.fail(ctx, err)
 	}
 	if err := x.succeed(ctx, rev); err != nil {
-		return false, err
+		return err
 	}
 	if old != "" {
 		st.DropStaged(ctx, old)
 	}
-	return false, nil
+	return nil
+}
+
+// summary is the change history's summary of the job's revision.
+func (x *run) summary() []string {
+	return []string{fmt.Sprintf("import %s: %d entities", x.rec.ID, x.rec.Total)}
 }
 
 // replaceInBatches loads cfg with the store's own batches, recording
 // the progress after each.
-func (x *run) replaceInBatches(ctx context.Context, br BatchReplacer, cfg *model.Config, summary []string) error {
+func (x *run) replaceInBatches(ctx context.Context, br BatchReplacer, cfg *model.Config) error {
 	x.rec.Written = 0
-	rev, err := br.ReplaceInBatches(ctx, cfg, summary, x.rec.Origin, func(written int) error {
+	rev, err := br.ReplaceInBatches(ctx, cfg, x.summary(), x.rec.Origin, func(written int) error {
 		x.rec.Written = written
 		return x.save(ctx)
 	})
@@ -230,6 +299,7 @@ func (x *run) fail(ctx context.Context, cause error) error {
 	if x.opts.Stager != nil {
 		x.opts.Stager.DropStaged(ctx, x.rec.Generation)
 	}
+	x.dropRest(ctx)
 	x.log.WarnContext(ctx, "import failed", "job", x.rec.ID, "error", cause)
 	msg := strings.Join(strings.Fields(cause.Error()), " ")
 	if len(msg) > maxErrorLen {
@@ -249,5 +319,6 @@ func (x *run) succeed(ctx context.Context, rev int64) error {
 	if err := x.opts.Objects.Delete(ctx, UploadKey(x.rec.ID)); err != nil {
 		x.log.WarnContext(ctx, "removing an import's upload", "job", x.rec.ID, "error", err)
 	}
+	x.dropRest(ctx)
 	return nil
 }

@@ -33,14 +33,18 @@ func (p *Publisher) record(ctx context.Context, id snapshot.Identity, r revision
 			prev, since = c, cur.Revision
 		}
 	}
-	changes := r.changes
-	if changes == nil || prev != r.base {
-		changes = history.Diff(prev, cfg)
+	var summary history.Summary
+	if r.changes != nil && prev == r.base {
+		summary = history.Summarize(r.changes)
+	} else {
+		// Counted, not listed: after a replace of every entity the
+		// changes would be as many as the entities.
+		summary = history.DiffSummary(prev, cfg)
 	}
 	rec := history.Record{
 		Revision: rev, CreatedAt: at.Unix(), ConfigHash: hash,
 		ClusterID: id.ClusterID, Epoch: id.Epoch, State: state, Error: why,
-		Entities: history.Count(cfg), Changes: history.Summarize(changes), Since: since,
+		Entities: history.Count(cfg), Changes: summary, Since: since,
 		Full: r.ptr.Full, Chain: r.ptr.Chain,
 	}
 	if err := p.opts.History.Put(ctx, rec); err != nil {

@@ -88,6 +88,15 @@ type Validator interface {
 	Check(ctx context.Context, cfg *model.Config) error
 }
 
+// ChangeValidator is a Validator that can check a configuration from the
+// change since one it accepted (preflight.Checker.CheckChange): its
+// answer is Check(next)'s, at a cost that follows the change rather than
+// the configuration.
+type ChangeValidator interface {
+	Validator
+	CheckChange(ctx context.Context, base, next, upserts *model.Config, deletes map[model.Kind][]string) error
+}
+
 // Connections is the cluster registry as the publisher uses it.
 type Connections interface {
 	ListConnections(ctx context.Context) ([]cluster.Connection, error)
@@ -126,7 +135,10 @@ type Options struct {
 	// Validator, when set, compiles every revision as a data plane would
 	// before it is signed (package preflight); a revision it refuses is
 	// not published, is recorded as refused in the History, logged at
-	// ERROR ("revision refused") and passed to OnRefused.
+	// ERROR ("revision refused") and passed to OnRefused. A
+	// ChangeValidator checks a revision read from the change log against
+	// the base it accepted itself; a revision sealed whole, or without
+	// such a base, is compiled whole (see check).
 	Validator Validator
 	OnRefused func(rev int64, err error)
 	// Rollout, when set, stages each published revision through the
@@ -324,13 +336,21 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 		return cur, 0, nil
 	}
 	hash := r.digest.Hash()
-	if p.opts.Validator != nil {
-		if err := p.opts.Validator.Check(ctx, cfg); err != nil {
-			return cur, rev, p.refuse(ctx, id, r, hash, cur, err)
-		}
+	whole, err := p.check(ctx, r)
+	if err != nil {
+		return cur, rev, p.refuse(ctx, id, r, hash, cur, err)
 	}
 	d, chained := p.writeDelta(ctx, cur, id, r, hash)
 	full := !chained || p.fullDue(cur, d)
+	if full && !whole {
+		// A full snapshot is compiled whole, as every data plane
+		// starting from it compiles it.
+		if err := p.opts.Validator.Check(ctx, cfg); err != nil {
+			p.opts.Logger.ErrorContext(ctx, "the whole configuration is refused where its change was accepted",
+				"revision", rev, "base", cur.Revision, "error", err)
+			return cur, rev, p.refuse(ctx, id, r, hash, cur, err)
+		}
+	}
 	var ptr snapshot.Pointer
 	if full {
 		var err error
@@ -356,7 +376,7 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
-	p.remember(id, rev, cfg, r.digest)
+	p.remember(id, rev, cfg, r.digest, p.opts.Validator != nil)
 	p.recordHash(ctx, rev, hash)
 	if final.Equal(ptr) {
 		if full {
@@ -369,4 +389,21 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 		p.prune(ctx, final)
 	}
 	return final, 0, nil
+}
+
+// check runs the Validator on r (none: accepted) and reports whether it
+// compiled the whole configuration. A revision read from the change log
+// whose base this process's Validator accepted is checked from its change
+// when the Validator is a ChangeValidator; otherwise (an export, a base
+// read back from object storage, which another process or version
+// checked) it is compiled whole.
+func (p *Publisher) check(ctx context.Context, r revision) (bool, error) {
+	v := p.opts.Validator
+	if v == nil {
+		return true, nil
+	}
+	if cv, ok := v.(ChangeValidator); ok && r.change != nil && r.base != nil && r.baseChecked {
+		return false, cv.CheckChange(ctx, r.base, r.cfg, &r.change.Upserts, r.change.Deletes)
+	}
+	return true, v.Check(ctx, r.cfg)
 }

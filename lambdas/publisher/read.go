@@ -28,6 +28,9 @@ type published struct {
 	rev    int64
 	cfg    *model.Config
 	digest snapshot.Digest // cfg's, updated delta by delta
+	// checked: this process's Validator accepted cfg (not set for a
+	// configuration read back from object storage).
+	checked bool
 }
 
 // revision is a revision read for publication.
@@ -40,6 +43,8 @@ type revision struct {
 	// snapshot); nil otherwise.
 	base       *model.Config
 	baseDigest snapshot.Digest
+	// baseChecked: this process's Validator accepted base.
+	baseChecked bool
 	// change is what changed since base, as read from the change log:
 	// a delta without its hash, which the caller sets. nil when the
 	// revision was exported whole.
@@ -64,7 +69,7 @@ func (p *Publisher) read(ctx context.Context, id snapshot.Identity, cur snapshot
 			p.opts.Logger.WarnContext(ctx, "the published configuration could not be read back; exporting",
 				"revision", cur.Revision, "error", err)
 		}
-		r.base, r.baseDigest = base, digest
+		r.base, r.baseDigest, r.baseChecked = base, digest, p.accepted(base)
 	}
 	if cr, ok := p.opts.Source.(changeReader); ok && r.base != nil {
 		cs, err := cr.ChangedSince(ctx, cur.Revision)
@@ -157,7 +162,7 @@ func (p *Publisher) baseConfig(ctx context.Context, cur snapshot.Pointer) (*mode
 		}
 		rev = ref.Revision
 	}
-	p.remember(cur.Identity(), cur.Revision, cfg, digest)
+	p.remember(cur.Identity(), cur.Revision, cfg, digest, false)
 	return cfg, digest, nil
 }
 
@@ -182,11 +187,19 @@ func (p *Publisher) chainedDelta(ctx context.Context, dp delta.Pointer, cfg *mod
 }
 
 // remember keeps cfg, whose digest is digest, as the configuration of
-// rev, the next base.
-func (p *Publisher) remember(id snapshot.Identity, rev int64, cfg *model.Config, digest snapshot.Digest) {
+// rev, the next base; checked when this process's Validator accepted it.
+func (p *Publisher) remember(id snapshot.Identity, rev int64, cfg *model.Config, digest snapshot.Digest, checked bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.last.cfg == nil || p.last.id != id || rev > p.last.rev {
-		p.last = published{id: id, rev: rev, cfg: cfg, digest: digest}
+		p.last = published{id: id, rev: rev, cfg: cfg, digest: digest, checked: checked}
 	}
+}
+
+// accepted reports whether cfg is the configuration remembered last and
+// this process's Validator accepted it.
+func (p *Publisher) accepted(cfg *model.Config) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return cfg != nil && p.last.cfg == cfg && p.last.checked
 }

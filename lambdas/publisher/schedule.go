@@ -134,7 +134,7 @@ func (p *Publisher) compactTo(ctx context.Context, cur snapshot.Pointer, etag st
 		}
 		return err
 	}
-	p.remember(id, cur.Revision, cfg, digest)
+	p.remember(id, cur.Revision, cfg, digest, p.accepted(cfg))
 	p.supersede(ctx, cur)
 	p.opts.Logger.InfoContext(ctx, "delta chain replaced by a full snapshot", "revision", cur.Revision, "full", cur.Full,
 		"chain", len(cur.Chain), "key", ptr.Key)

@@ -198,6 +198,11 @@ func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		rev = revisionOf(tx)
 		t := current(tx)
+		// The pages read are given back as the export goes (every
+		// Options.ReleaseEvery entities, and at the end): the entities decoded
+		// hold copies of what they need.
+		defer releasePages(tx)
+		n := 0
 		for _, k := range model.Kinds {
 			err := t.bucket(entityBucket(k)).ForEach(func(_, v []byte) error {
 				e, err := store.DecodeEntity(k, v)
@@ -205,6 +210,9 @@ func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 					return err
 				}
 				cfg.Add(e)
+				if n++; n%s.releaseEvery == 0 {
+					releasePages(tx)
+				}
 				return nil
 			})
 			if err != nil {

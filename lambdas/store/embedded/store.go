@@ -56,13 +56,22 @@ type Options struct {
 	// StageBatch is how many writes one transaction of a replace holds;
 	// 0 means DefaultStageBatch.
 	StageBatch int
+	// ReleaseEvery is how many entities an export decodes between two
+	// releases of the file pages it read (releasePages); 0 means
+	// DefaultReleaseEvery.
+	ReleaseEvery int
 }
+
+// DefaultReleaseEvery is Options.ReleaseEvery's default.
+const DefaultReleaseEvery = 50_000
 
 // Store is the embedded configuration store.
 type Store struct {
 	db *bolt.DB
 	// batch is how many puts one staging transaction holds.
 	batch int
+	// releaseEvery is Options.ReleaseEvery.
+	releaseEvery int
 
 	mu    sync.Mutex
 	hooks []func(rev int64)
@@ -75,6 +84,9 @@ func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
 func OpenWith(path string, opts Options) (*Store, error) {
 	if opts.StageBatch <= 0 {
 		opts.StageBatch = DefaultStageBatch
+	}
+	if opts.ReleaseEvery <= 0 {
+		opts.ReleaseEvery = DefaultReleaseEvery
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: 5 * time.Second,
@@ -111,7 +123,7 @@ func OpenWith(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("initializing store %s: %w", path, err)
 	}
 	db.MaxBatchDelay = maxBatchDelay
-	s := &Store{db: db, batch: opts.StageBatch}
+	s := &Store{db: db, batch: opts.StageBatch, releaseEvery: opts.ReleaseEvery}
 	if err := s.dropStale(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cleaning up store %s: %w", path, err)

@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -69,4 +70,36 @@ func TestReopen(t *testing.T) {
 	got, err := s.Get(ctx, model.KindConsumer, "alice")
 	require.NoError(t, err)
 	require.Equal(t, c, got)
+}
+
+// TestExportAfterPagesReleased: an export gives back the file pages it
+// read every few entities and at the end; what it returns, and every
+// read and write after it, see the store's data unchanged.
+func TestExportAfterPagesReleased(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := embedded.OpenWith(filepath.Join(t.TempDir(), "cp.db"), embedded.Options{ReleaseEvery: 7})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	cfg := &model.Config{}
+	for i := range 500 {
+		c := &model.Consumer{Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i)}, Username: model.String(fmt.Sprintf("user-%d", i))}
+		cfg.Add(c)
+	}
+	_, err = s.ReplaceAll(ctx, cfg, store.Origin{})
+	require.NoError(t, err)
+	for round := range 3 {
+		got, _, err := s.Export(ctx)
+		require.NoError(t, err)
+		require.Len(t, got.Consumers, 500+round)
+		for i, c := range got.Consumers[:500] {
+			require.Equal(t, fmt.Sprintf("user-%d", i), *c.Username)
+		}
+		e, err := s.Get(ctx, model.KindConsumer, "user-250")
+		require.NoError(t, err)
+		require.Equal(t, "00000000-0000-4000-8000-000000000250", e.Meta().ID)
+		id := fmt.Sprintf("ffffffff-0000-4000-8000-%012d", round)
+		_, err = s.Create(ctx, &model.Consumer{Base: model.Base{ID: id}, Username: model.String(id)}, store.Origin{})
+		require.NoError(t, err)
+	}
 }
