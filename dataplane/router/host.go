@@ -92,13 +92,13 @@ func beats(top, best *entry) bool {
 	return top != nil && (best == nil || top.outranks(best))
 }
 
-func (w *wildcards) bucket(key string, s *slab[bucket]) *bucket {
+func (w *wildcards) bucket(key string) *bucket {
 	if w.m == nil {
 		w.m = map[string]*bucket{}
 	}
 	b := w.m[key]
 	if b == nil {
-		b = s.put(bucket{})
+		b = &bucket{}
 		w.m[key] = b
 		w.lens = insertLen(w.lens, len(key))
 	}

@@ -18,19 +18,16 @@ type slot struct {
 	port int // 0 matches any port
 }
 
-// index files entries (sorted best first) into host buckets, the
-// buckets and their trees' nodes from slabs.
+// index files entries (sorted best first) into host buckets.
 func index(entries []*entry) *Router {
 	r := &Router{exact: map[string]*bucket{}, any: &bucket{}, size: len(entries)}
-	var buckets slab[bucket]
-	var nodes slab[node]
 	for _, e := range entries {
 		if len(e.hosts) == 0 {
-			r.any.add(e, 0, &nodes)
+			r.any.add(e, 0)
 			continue
 		}
 		for _, h := range e.hosts {
-			r.hostBucket(h, &buckets).add(e, h.port, &nodes)
+			r.hostBucket(h).add(e, h.port)
 		}
 	}
 	r.suffix.retop()
@@ -38,44 +35,43 @@ func index(entries []*entry) *Router {
 	return r
 }
 
-// hostBucket returns the bucket of h, a new one from s when there is none.
-func (r *Router) hostBucket(h hostKey, s *slab[bucket]) *bucket {
+func (r *Router) hostBucket(h hostKey) *bucket {
 	switch h.kind {
 	case hostSuffix:
-		return r.suffix.bucket(h.key, s)
+		return r.suffix.bucket(h.key)
 	case hostPrefix:
-		return r.prefix.bucket(h.key, s)
+		return r.prefix.bucket(h.key)
 	}
 	b := r.exact[h.key]
 	if b == nil {
-		b = s.put(bucket{})
+		b = &bucket{}
 		r.exact[h.key] = b
 	}
 	return b
 }
 
-// add files e, the tree's new nodes from s. Entries arrive best first,
-// so every list (tree nodes' included) stays sorted best first.
-func (b *bucket) add(e *entry, port int, s *slab[node]) {
+// add files e. Entries arrive best first, so every list (tree nodes'
+// included) stays sorted best first.
+func (b *bucket) add(e *entry, port int) {
 	if b.top == nil || e.outranks(b.top) {
 		b.top = e
 	}
-	sl := slot{e: e, port: port}
+	s := slot{e: e, port: port}
 	switch {
 	case len(e.regexes()) > 0:
 		if slices.Contains(e.literals(), "") {
-			b.regex = append(b.regex, sl)
+			b.regex = append(b.regex, s)
 			return
 		}
 		for _, lit := range e.literals() {
-			b.paths.insert(lit, sl, s)
+			b.paths.insert(lit, s)
 		}
 	case len(e.prefixes) > 0:
 		for _, p := range e.prefixes {
-			b.paths.insert(p, sl, s)
+			b.paths.insert(p, s)
 		}
 	default:
-		b.pathless = append(b.pathless, sl)
+		b.pathless = append(b.pathless, s)
 	}
 }
 
@@ -88,12 +84,11 @@ type node struct {
 	children []*node
 }
 
-// insert files s under key, the new nodes from ns.
-func (n *node) insert(key string, s slot, ns *slab[node]) {
+func (n *node) insert(key string, s slot) {
 	for key != "" {
 		i, ok := n.find(key[0])
 		if !ok {
-			c := ns.put(node{label: key, slots: []slot{s}})
+			c := &node{label: key, slots: []slot{s}}
 			n.first = slices.Insert(n.first, i, key[0])
 			n.children = slices.Insert(n.children, i, c)
 			return
@@ -101,7 +96,7 @@ func (n *node) insert(key string, s slot, ns *slab[node]) {
 		c := n.children[i]
 		l := commonPrefix(c.label, key)
 		if l < len(c.label) {
-			split := ns.put(node{label: c.label[l:], slots: c.slots, first: c.first, children: c.children})
+			split := &node{label: c.label[l:], slots: c.slots, first: c.first, children: c.children}
 			*c = node{label: c.label[:l], first: []byte{split.label[0]}, children: []*node{split}}
 		}
 		n, key = c, key[l:]

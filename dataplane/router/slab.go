@@ -1,10 +1,10 @@
 package router
 
 // slab hands out values from shared arrays: a router's hundred thousand
-// entries, tree nodes and buckets in a few hundred allocations, next to
-// one another rather than among the compile's garbage, which would keep
-// partly used spans. A nil slab allocates each value on its own, as
-// Update does for the few it adds.
+// entries in a few hundred allocations, next to one another rather than
+// among the compile's garbage, which would keep partly used spans. A nil
+// slab allocates each value on its own, as Update does for the few it
+// adds.
 type slab[T any] struct{ buf []T }
 
 // slabSize is how many values one array of a slab holds.

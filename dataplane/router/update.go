@@ -160,7 +160,7 @@ func (r *Router) find(key hostKey) *bucket {
 func (r *Router) put(key hostKey, slots []slot) {
 	b := &bucket{}
 	for _, s := range slots {
-		b.add(s.e, s.port, nil)
+		b.add(s.e, s.port)
 	}
 	empty := len(slots) == 0
 	switch key.kind {
@@ -215,7 +215,7 @@ func (w wildcards) clone() wildcards {
 // set files b under key, or drops key when empty.
 func (w *wildcards) set(key string, b *bucket, empty bool) {
 	if !empty {
-		w.bucket(key, nil) // the length recorded
+		w.bucket(key) // the length recorded
 		w.m[key] = b
 		return
 	}
