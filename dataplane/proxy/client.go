@@ -130,18 +130,45 @@ func replayable(req *http.Request, hasBody bool) bool {
 // end and closed.
 func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	addr := req.URL.Host
+	res, err := c.send(ctx, exchangeFrom(ctx), req.URL.Host, req.Method, httpHead{req}, req)
+	if res != nil {
+		res.Request = req
+	}
+	return res, err
+}
+
+// requestHead writes the head of a request.
+type requestHead interface {
+	appendHead(b []byte) ([]byte, error)
+}
+
+// httpHead is the head of an *http.Request (appendRequest).
+type httpHead struct{ req *http.Request }
+
+func (h httpHead) appendHead(b []byte) ([]byte, error) { return appendRequest(b, h.req) }
+
+// send sends the request head writes to addr and reads the response
+// headers, as RoundTrip does; ex, when not nil, is the proxy's exchange
+// (the attempt's start time, informational responses). req is the
+// request whose body follows the head and whose fields say whether it
+// may be sent again; nil for a request without a body of a method that
+// may (the native path's: GET, HEAD, OPTIONS, TRACE).
+func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, head requestHead,
+	req *http.Request) (*http.Response, error) {
 	// The time the attempt started, when the proxy took it: a clock
 	// read costs a few hundred nanoseconds on some virtual machines.
 	var now time.Time
-	if ex := exchangeFrom(ctx); ex != nil {
+	if ex != nil {
 		now = ex.sent
 	}
 	if now.IsZero() {
 		now = time.Now()
 	}
-	length, hasBody := outgoing(req)
-	replay := replayable(req, hasBody)
+	length, hasBody, replay := int64(0), false, true
+	if req != nil {
+		length, hasBody = outgoing(req)
+		replay = replayable(req, hasBody)
+	}
 	for attempt := 0; ; attempt++ {
 		var pc *h1Conn
 		if attempt < maxReuseAttempts {
@@ -157,7 +184,7 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		if pc.tc != nil {
 			pc.tc.begin(now)
 		}
-		res, err := c.exchange(ctx, pc, req, reused, replay, length, hasBody)
+		res, err := c.exchange(ctx, ex, pc, method, head, req, reused, replay, length, hasBody)
 		if errors.Is(err, errClosedIdle) {
 			continue
 		}
@@ -201,12 +228,13 @@ func (c *h1Client) connect(ctx context.Context, addr string) (*h1Conn, error) {
 	return pc, nil
 }
 
-// exchange writes req on pc and reads the response headers. A failure
-// on a reused connection before any byte of the response arrived is
-// errClosedIdle when the request may be sent again: replay, or nothing
-// of it was written.
-func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, reused, replay bool,
-	length int64, hasBody bool) (*http.Response, error) {
+// exchange writes the request head writes (then req's body, when
+// hasBody) on pc and reads the response headers. A failure on a reused
+// connection before any byte of the response arrived is errClosedIdle
+// when the request may be sent again: replay, or nothing of it was
+// written.
+func (c *h1Client) exchange(ctx context.Context, ex *exchange, pc *h1Conn, method string, head requestHead,
+	req *http.Request, reused, replay bool, length int64, hasBody bool) (*http.Response, error) {
 	// A canceled request (the client went away) closes the connection,
 	// which ends a blocked read or write.
 	stop := context.AfterFunc(ctx, func() { _ = pc.conn.Close() })
@@ -222,7 +250,7 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 		}
 		return nil, err
 	}
-	b, err := appendRequest(pc.wbuf[:0], req)
+	b, err := head.appendHead(pc.wbuf[:0])
 	if err != nil {
 		return fail(err)
 	}
@@ -248,7 +276,7 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 		if _, err := pc.br.Peek(1); err != nil {
 			return fail(closedIdle(err, reused && replay, true))
 		}
-		res, framing, err := pc.readResponse(req)
+		res, framing, err := pc.readResponse(method)
 		if err != nil {
 			return fail(err)
 		}
@@ -272,7 +300,7 @@ func (c *h1Client) exchange(ctx context.Context, pc *h1Conn, req *http.Request, 
 		if res.StatusCode == http.StatusContinue || (body != nil && hasToken(req.Header.Get("Expect"), "100-continue")) {
 			continue
 		}
-		if ex := exchangeFrom(ctx); ex != nil && ex.direct {
+		if ex != nil && ex.direct {
 			h := ex.rec.Header()
 			for k, vv := range res.Header {
 				h[k] = vv
@@ -503,8 +531,7 @@ func appendRequest(b []byte, req *http.Request) ([]byte, error) {
 		b = append(b, "Content-Length: 0\r\n"...)
 	}
 	for k, vs := range req.Header {
-		switch k {
-		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
+		if k == "User-Agent" || unwritten(k) {
 			continue
 		}
 		if !validFieldName(k) {
@@ -519,15 +546,43 @@ func appendRequest(b []byte, req *http.Request) ([]byte, error) {
 
 // appendField appends one header field, its value on one line and
 // trimmed as Request.Write does.
-func appendField(b []byte, k, v string) []byte {
-	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
-	}
-	v = strings.Trim(v, " \t")
+func appendField[K, V string | []byte](b []byte, k K, v V) []byte {
 	b = append(b, k...)
 	b = append(b, ": "...)
+	start := len(b)
 	b = append(b, v...)
-	return append(b, "\r\n"...)
+	return appendValueEnd(b, start)
+}
+
+// appendValueEnd ends the field whose value starts at b[start:]: line
+// ends in it become spaces and white space around it is trimmed, as
+// Request.Write does, then the CRLF.
+func appendValueEnd(b []byte, start int) []byte {
+	v := b[start:]
+	for i, c := range v {
+		if c == '\r' || c == '\n' {
+			v[i] = ' '
+		}
+	}
+	i, j := 0, len(v)
+	for i < j && (v[i] == ' ' || v[i] == '\t') {
+		i++
+	}
+	for j > i && (v[j-1] == ' ' || v[j-1] == '\t') {
+		j--
+	}
+	n := copy(v, v[i:j])
+	return append(b[:start+n], "\r\n"...)
+}
+
+// unwritten reports whether Request.Write leaves the field key out of a
+// request's head (User-Agent aside, which it writes first).
+func unwritten(key string) bool {
+	switch key {
+	case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+		return true
+	}
+	return false
 }
 
 // plainHost reports whether host is an ASCII host[:port] Request.Write

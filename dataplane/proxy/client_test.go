@@ -174,29 +174,39 @@ func TestUpstreamRequestCanceled(t *testing.T) {
 // logged with nginx's 499, as proxy_ignore_client_abort off does.
 func TestClientAbortLogged(t *testing.T) {
 	t.Parallel()
-	started, canceled := make(chan struct{}), make(chan struct{})
-	b := newBackend(t, "b", http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		close(started)
-		<-r.Context().Done()
-		close(canceled)
-	}))
-	host, p, err := net.SplitHostPort(b.addr)
-	require.NoError(t, err)
-	port, err := net.LookupPort("tcp", p)
-	require.NoError(t, err)
-	svc := service("s", host, port, "")
-	svc.Retries = 0
-	cfg := &model.Config{Services: []*model.Service{svc}, Routes: []*model.Route{route("r", "s", "/")}}
-	logs := &syncBuffer{}
-	_, front := newProxy(t, cfg, func(o *proxy.Options) { o.AccessLog = slog.New(slog.NewJSONHandler(logs, nil)) })
-	conn, err := net.Dial("tcp", strings.TrimPrefix(front.URL, "http://"))
-	require.NoError(t, err)
-	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
-	require.NoError(t, err)
-	<-started
-	require.NoError(t, conn.Close())
-	<-canceled
-	eventually(t, "the access log line", func() bool { return strings.Contains(logs.String(), `"status":499`) })
+	// The slog access log goes through the adapter, the line writer
+	// through the native path (native.go).
+	for name, opt := range map[string]func(o *proxy.Options, logs io.Writer){
+		"slog":   func(o *proxy.Options, logs io.Writer) { o.AccessLog = slog.New(slog.NewJSONHandler(logs, nil)) },
+		"writer": func(o *proxy.Options, logs io.Writer) { o.AccessLogWriter = logs },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			started, canceled := make(chan struct{}), make(chan struct{})
+			b := newBackend(t, "b", http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				close(started)
+				<-r.Context().Done()
+				close(canceled)
+			}))
+			host, p, err := net.SplitHostPort(b.addr)
+			require.NoError(t, err)
+			port, err := net.LookupPort("tcp", p)
+			require.NoError(t, err)
+			svc := service("s", host, port, "")
+			svc.Retries = 0
+			cfg := &model.Config{Services: []*model.Service{svc}, Routes: []*model.Route{route("r", "s", "/")}}
+			logs := &syncBuffer{}
+			_, front := newProxy(t, cfg, func(o *proxy.Options) { opt(o, logs) })
+			conn, err := net.Dial("tcp", strings.TrimPrefix(front.URL, "http://"))
+			require.NoError(t, err)
+			_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+			require.NoError(t, err)
+			<-started
+			require.NoError(t, conn.Close())
+			<-canceled
+			eventually(t, "the access log line", func() bool { return strings.Contains(logs.String(), `"status":499`) })
+		})
+	}
 }
 
 func TestUpstreamTrailersAndEarlyHints(t *testing.T) {

@@ -51,23 +51,37 @@ func (s *Server) forward(w *recorder, r *http.Request, ex *exchange) {
 		s.proxyError(w, out, err)
 		return
 	}
+	s.relay(w, ex, res, func(err error) { s.proxyError(w, out, err) })
+}
+
+// relay answers the client with the upstream's response res to the
+// exchange ex: the headers decorated, the body copied, flushed whenever
+// the upstream pauses, and the trailers. An error before anything was
+// written goes to fail, which answers it.
+func (s *Server) relay(w *recorder, ex *exchange, res *http.Response, fail func(error)) {
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		res.Body.Close()
-		s.proxyError(w, out, errors.New("upstream switched protocols without an upgrade requested"))
+		fail(errors.New("upstream switched protocols without an upgrade requested"))
 		return
 	}
 	removeHopHeaders(res.Header)
-	if err := s.respond(res); err != nil {
+	if err := s.decorate(ex, res); err != nil {
 		res.Body.Close()
-		s.proxyError(w, out, err)
+		fail(err)
 		return
 	}
-	h := w.Header()
-	for k, vv := range res.Header {
-		if prior, ok := h[k]; ok {
-			h[k] = append(prior, vv...)
-		} else {
-			h[k] = vv
+	var h http.Header
+	if a, ok := w.ResponseWriter.(*frontWriter); ok && a.adopt(res.Header) {
+		// The client's response takes the upstream's fields as they are.
+		h = res.Header
+	} else {
+		h = w.Header()
+		for k, vv := range res.Header {
+			if prior, ok := h[k]; ok {
+				h[k] = append(prior, vv...)
+			} else {
+				h[k] = vv
+			}
 		}
 	}
 	announced := len(res.Trailer)
@@ -120,12 +134,10 @@ func (s *Server) copyBody(w *recorder, res *http.Response) error {
 			stream = mt == "text/event-stream"
 		}
 	}
-	var buf []byte
+	bp := s.bufs.get()
+	defer s.bufs.put(bp)
+	buf := *bp
 	for {
-		if buf == nil {
-			buf = s.bufs.Get()
-			defer s.bufs.Put(buf)
-		}
 		n, rerr := res.Body.Read(buf)
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
@@ -151,10 +163,7 @@ func (s *Server) copyBody(w *recorder, res *http.Response) error {
 func forwardHeader(in http.Header) http.Header {
 	out := make(http.Header, len(in)+9)
 	for k, vv := range in {
-		switch k {
-		case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-			"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-			"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		if hopOrForwarded(k) {
 			continue
 		}
 		out[k] = vv
@@ -176,6 +185,19 @@ func forwardHeader(in http.Header) http.Header {
 		out["User-Agent"] = emptyValue
 	}
 	return out
+}
+
+// hopOrForwarded reports whether the client's field key (canonical) is a
+// hop-by-hop one or one of the X-Forwarded-* ones prepare sets from its
+// own: not forwarded.
+func hopOrForwarded(key string) bool {
+	switch key {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		return true
+	}
+	return false
 }
 
 // removeHopHeaders deletes the hop-by-hop fields of a response and those

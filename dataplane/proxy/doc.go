@@ -41,7 +41,10 @@
 // hands HTTP/2 (ALPN on TLS, h2c with prior knowledge on plain
 // listeners) to net/http's server, with its streams, header list and
 // frames bounded. Both give the proxy's handler an *http.Request (on
-// h1, adapted from its view of the request). ws and wss routes and services carry WebSocket
+// h1, adapted from its view of the request), but for the requests the
+// native path takes (native.go: no plugins, no body, a plain-HTTP
+// service), served from h1's request to h1's response with the same
+// result. ws and wss routes and services carry WebSocket
 // upgrades, relayed frame for frame after the plugins ran on the
 // handshake; grpc and grpcs routes take gRPC only (415 and 426 otherwise,
 // as Kong), grpc and grpcs services are reached over h2c and HTTP/2 on

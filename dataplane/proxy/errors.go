@@ -61,9 +61,14 @@ func isTimeout(err error) bool {
 		errors.As(err, &ne) && ne.Timeout()
 }
 
-// proxyError is ReverseProxy's ErrorHandler.
+// proxyError is ReverseProxy's ErrorHandler: upstreamError.
 func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	ex := exchangeFrom(r.Context())
+	s.upstreamError(w, r, exchangeFrom(r.Context()), err)
+}
+
+// upstreamError answers a request whose upstream request failed with
+// err, as Kong does (classify); a client that went away is logged 499.
+func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, ex *exchange, err error) {
 	if berr := ex.body.failure(); berr != nil {
 		// The upstream request failed because the client's body did.
 		s.refuseBody(w, r, ex, berr)

@@ -53,10 +53,14 @@ func (s *Server) prepare(ex *exchange, in, out *http.Request) {
 	}
 }
 
-// respond decorates the upstream's response headers and runs the plugins'
-// header and body filters.
+// respond is ReverseProxy's ModifyResponse: decorate.
 func (s *Server) respond(res *http.Response) error {
-	ex := exchangeFrom(res.Request.Context())
+	return s.decorate(exchangeFrom(res.Request.Context()), res)
+}
+
+// decorate decorates the upstream's response headers and runs the
+// plugins' header and body filters.
+func (s *Server) decorate(ex *exchange, res *http.Response) error {
 	ex.received = time.Now()
 	ex.status = res.StatusCode
 	if ex.match.Route.ResponseBuffering && !ex.grpc {
@@ -66,9 +70,12 @@ func (s *Server) respond(res *http.Response) error {
 		p.Report(ex.target, upstream.Response, res.StatusCode)
 	}
 	h := res.Header
-	appendVia(h, s.via)
 	// One backing array for the values set here.
-	vals := [...]string{s.server, "", ""}
+	vals := [...]string{s.server, "", "", s.via}
+	if prior := h["Via"]; len(prior) > 0 {
+		vals[3] = joinComma(prior) + ", " + s.via
+	}
+	h["Via"] = vals[3:4:4]
 	if _, ok := h["Server"]; !ok {
 		h["Server"] = vals[0:1:1]
 	}
@@ -146,7 +153,16 @@ func (s *Server) clientInfo(r *http.Request) (ip, host, port string) {
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
 	}
-	host = r.Host
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	host, port = s.hostPort(r.Host, local, r.TLS != nil)
+	return ip, host, port
+}
+
+// hostPort returns the host of a request for host (its Host field) as
+// nginx's $host has it and the port the client connected to (local, the
+// listener's address, else host's port, else the scheme's).
+func (s *Server) hostPort(host string, local net.Addr, tls bool) (string, string) {
+	port := ""
 	if h, p, err := net.SplitHostPort(host); err == nil {
 		if host[0] == '[' {
 			h = "[" + h + "]"
@@ -154,7 +170,7 @@ func (s *Server) clientInfo(r *http.Request) (ip, host, port string) {
 		host, port = h, p
 	}
 	host = nginxHost(host)
-	switch a := r.Context().Value(http.LocalAddrContextKey).(type) {
+	switch a := local.(type) {
 	case *net.TCPAddr:
 		port = s.portName(a.Port)
 	case net.Addr:
@@ -164,11 +180,11 @@ func (s *Server) clientInfo(r *http.Request) (ip, host, port string) {
 	}
 	if port == "" {
 		port = "80"
-		if r.TLS != nil {
+		if tls {
 			port = "443"
 		}
 	}
-	return ip, host, port
+	return host, port
 }
 
 // nginxHost lowercases a host and drops one trailing dot, as nginx

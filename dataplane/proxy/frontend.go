@@ -54,7 +54,7 @@ func (s *Server) Frontend(h http.Handler) *Frontend {
 	l := &s.limits
 	f := &Frontend{}
 	f.h1 = h1.Server{
-		Handler: &h1Handler{px: s, next: h},
+		Handler: &h1Handler{px: s, next: h, native: h == http.Handler(s)},
 		Limits: h1.Limits{
 			HeaderBufferSize: l.HeaderBufferSize, HeaderBuffers: l.HeaderBuffers,
 			HeaderTimeout: l.HeaderTimeout, BodyTimeout: l.BodyTimeout,

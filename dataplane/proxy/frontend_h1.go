@@ -21,6 +21,9 @@ import (
 type h1Handler struct {
 	px   *Server
 	next http.Handler
+	// native: next is px, which serves the requests it can on h1's
+	// request and response directly (serveNative).
+	native bool
 }
 
 // frontExchange is what one request's adaptation allocates, at once.
@@ -34,8 +37,11 @@ type frontExchange struct {
 
 // ServeH1 implements h1.Handler.
 func (a *h1Handler) ServeH1(w *h1.Response, r *h1.Request) {
+	if a.native && a.px.serveNative(w, r) {
+		return
+	}
 	x := &frontExchange{}
-	if !a.readRequest(x, r) {
+	if !adaptRequest(&x.req, r) {
 		a.px.refuseH1(w, http.StatusBadRequest, msgBadRequest)
 		return
 	}
@@ -51,15 +57,14 @@ func (a *h1Handler) ServeH1(w *h1.Response, r *h1.Request) {
 		req.Body = &x.body
 		defer x.body.close()
 	}
-	x.w = frontWriter{w: w, header: make(http.Header)}
+	x.w = frontWriter{w: w}
 	a.next.ServeHTTP(&x.w, req)
 	x.w.finish()
 }
 
-// readRequest fills x.req from r as net/http's server reads a request;
+// adaptRequest fills req from r as net/http's server reads a request;
 // false for a target net/http would refuse.
-func (a *h1Handler) readRequest(x *frontExchange, r *h1.Request) bool {
-	req := &x.req
+func adaptRequest(req *http.Request, r *h1.Request) bool {
 	req.Method = methodString(r.Method())
 	req.RequestURI = string(r.Target())
 	raw := req.RequestURI
@@ -245,7 +250,22 @@ var (
 )
 
 // Header implements http.ResponseWriter.
-func (x *frontWriter) Header() http.Header { return x.header }
+func (x *frontWriter) Header() http.Header {
+	if x.header == nil {
+		x.header = make(http.Header)
+	}
+	return x.header
+}
+
+// adopt makes h the response's header map when none was made yet (the
+// fields set so far are h's); false otherwise.
+func (x *frontWriter) adopt(h http.Header) bool {
+	if x.header != nil {
+		return false
+	}
+	x.header = h
+	return true
+}
 
 // WriteHeader implements http.ResponseWriter: the fields set so far go
 // out with the head (with a 103's too); those the Trailer field names

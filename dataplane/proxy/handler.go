@@ -58,6 +58,8 @@ type exchange struct {
 	direct bool
 	// body reads the client's request body; nil when there is none.
 	body *clientBody
+	// net is the upstream request's attempt (RoundTrip).
+	net netAttempt
 }
 
 type exchangeKey struct{}

@@ -53,39 +53,13 @@ func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // finish reports the request to the observer, the plugins' loggers and
 // the access log.
 func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
-	status := w.status
-	if status == 0 {
-		status = ex.status
-	}
-	end := time.Now()
-	var up, px time.Duration
-	if !ex.sent.IsZero() {
-		px = ex.sent.Sub(ex.start)
-		if !ex.received.IsZero() {
-			up = ex.received.Sub(ex.sent)
-		}
-	} else {
-		px = end.Sub(ex.start)
-	}
-	svc, route := "", ""
-	if ex.svc != nil {
-		svc = ex.svc.label
-	}
-	if ex.match != nil {
-		route = ex.match.Route.ID
-		if n := ex.match.Route.Name; n != nil && *n != "" {
-			route = *n
-		}
-	}
-	if s.opts.Observer != nil {
-		s.series(ex, svc, route).Observe(status, up, px)
-	}
+	status, end, up, px, route, svc := s.observe(w, ex)
 	if ex.pc != nil {
 		ex.c.plugins.Log(ex.pc, s.logEntry(w, r, ex, status, up, px, end))
 	}
 	if s.opts.AccessLog == nil {
 		if s.opts.AccessLogWriter != nil {
-			s.writeAccessLine(r, ex, end, status, route, svc, w.bytes, up, px)
+			s.writeAccessLine(r.Method, r.URL.Path, ex, end, status, route, svc, w.bytes, up, px)
 		}
 		return
 	}
@@ -108,6 +82,38 @@ func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
 		attrs = append(attrs, slog.String("error", ex.err.Error()))
 	}
 	s.opts.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+// observe ends the request: its status, end time, upstream and proxy
+// latencies and the labels of its route and service; the Observer is
+// given them.
+func (s *Server) observe(w *recorder, ex *exchange) (status int, end time.Time, up, px time.Duration, route, svc string) {
+	status = w.status
+	if status == 0 {
+		status = ex.status
+	}
+	end = time.Now()
+	if !ex.sent.IsZero() {
+		px = ex.sent.Sub(ex.start)
+		if !ex.received.IsZero() {
+			up = ex.received.Sub(ex.sent)
+		}
+	} else {
+		px = end.Sub(ex.start)
+	}
+	if ex.svc != nil {
+		svc = ex.svc.label
+	}
+	if ex.match != nil {
+		route = ex.match.Route.ID
+		if n := ex.match.Route.Name; n != nil && *n != "" {
+			route = *n
+		}
+	}
+	if s.opts.Observer != nil {
+		s.series(ex, svc, route).Observe(status, up, px)
+	}
+	return status, end, up, px, route, svc
 }
 
 // series returns the Observer's Series of ex's route and service
@@ -204,17 +210,18 @@ func (s *Server) filter(ex *exchange, res *http.Response) error {
 // linePool recycles the buffers access log lines are encoded in.
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-// writeAccessLine encodes the access log line AccessLog would get, as
-// slog's JSON handler writes it, and hands it to AccessLogWriter.
-func (s *Server) writeAccessLine(r *http.Request, ex *exchange, end time.Time, status int,
+// writeAccessLine encodes the access log line AccessLog would get for a
+// request of method to path (decoded), as slog's JSON handler writes it,
+// and hands it to AccessLogWriter.
+func (s *Server) writeAccessLine(method, path string, ex *exchange, end time.Time, status int,
 	route, svc string, bytes int64, up, px time.Duration) {
 	bp := linePool.Get().(*[]byte)
 	b := append((*bp)[:0], `{"time":"`...)
 	b = s.lineTime.appendTime(b, end)
 	b = append(b, `","level":"INFO","msg":"request","method":`...)
-	b = jsontext.AppendString(b, r.Method)
+	b = jsontext.AppendString(b, method)
 	b = append(b, `,"path":`...)
-	b = jsontext.AppendString(b, r.URL.Path)
+	b = jsontext.AppendString(b, path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"client_ip":`...)

@@ -74,7 +74,7 @@ func BenchmarkStages(b *testing.B) {
 		end := ex.start
 		cputime.Loop(b, func() {
 			end = end.Add(time.Microsecond)
-			s.writeAccessLine(r, ex, end, http.StatusOK, "r", "s", 2, time.Millisecond, time.Millisecond)
+			s.writeAccessLine(r.Method, r.URL.Path, ex, end, http.StatusOK, "r", "s", 2, time.Millisecond, time.Millisecond)
 		})
 	})
 }

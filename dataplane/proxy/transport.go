@@ -268,9 +268,45 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 	if svc.pool != nil && svc.pool.Hashing() {
 		key, ex.cookie = svc.pool.HashKey(ex.hashInput(req))
 	}
+	ex.net = netAttempt{req: req, svc: svc}
+	return s.attempts(req.Context(), ex, req.Method, key, body, &ex.net)
+}
+
+// attempt sends one attempt of an upstream request: to addr (host:port)
+// with the Host host, or with the host it holds when host is "".
+type attempt interface {
+	send(addr, host string) (*http.Response, error)
+}
+
+// netAttempt is an *http.Request's attempt, through the service's
+// h1Client when it takes the request, else its http.Transport.
+type netAttempt struct {
+	req *http.Request
+	svc *service
+}
+
+func (a *netAttempt) send(addr, host string) (*http.Response, error) {
+	req := a.req
+	req.URL.Host = addr
+	if host != "" {
+		req.Host = host
+	}
+	if c := a.svc.client; c != nil && c.takes(req) {
+		return c.RoundTrip(req)
+	}
+	return a.svc.roundTripper().RoundTrip(req)
+}
+
+// attempts sends an upstream request of method through a: to the target
+// key picks for a service on an upstream, retried up to the service's
+// retries on another target when an attempt fails (see retryable); body
+// is the request's body, nil without one.
+func (s *Server) attempts(ctx context.Context, ex *exchange, method, key string, body *onceBody, a attempt) (*http.Response, error) {
+	svc := ex.svc
 	var tried []*upstream.Target
 	for attempt := 0; ; attempt++ {
 		try := ex.startTry()
+		addr, host := svc.hostPort, ""
 		if svc.pool != nil {
 			t, err := svc.pool.Pick(key, tried)
 			if err != nil {
@@ -278,20 +314,14 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 			ex.target = t
-			req.URL.Host = t.Name
+			addr = t.Name
 			if !ex.match.Route.PreserveHost {
-				req.Host = svc.targetHost(t)
+				host = svc.targetHost(t)
 			}
 		}
 		ex.sent = time.Now()
-		ex.endTry(try, req.URL.Host)
-		var rt http.RoundTripper
-		if svc.client != nil && svc.client.takes(req) {
-			rt = svc.client
-		} else {
-			rt = svc.roundTripper()
-		}
-		res, err := rt.RoundTrip(req)
+		ex.endTry(try, addr)
+		res, err := a.send(addr, host)
 		if err == nil {
 			return res, nil
 		}
@@ -302,7 +332,7 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			svc.pool.Report(ex.target, o, 0)
 		}
-		if attempt >= svc.m.Retries || !retryable(req, err, body) {
+		if attempt >= svc.m.Retries || !retryable(ctx, method, err, body) {
 			return nil, err
 		}
 		ex.tries[try].Failed, ex.tries[try].Code = true, http.StatusBadGateway
@@ -324,8 +354,8 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 // invalid or too big) is retried for idempotent methods
 // without a body (nginx does not resend a non-idempotent request once it
 // was sent; a streamed body cannot be replayed).
-func retryable(req *http.Request, err error, body *onceBody) bool {
-	if req.Context().Err() != nil || errors.Is(err, upstream.ErrResolve) {
+func retryable(ctx context.Context, method string, err error, body *onceBody) bool {
+	if ctx.Err() != nil || errors.Is(err, upstream.ErrResolve) {
 		return false
 	}
 	var bad *badResponse
@@ -341,7 +371,7 @@ func retryable(req *http.Request, err error, body *onceBody) bool {
 		// The transport may still be reading the body in the background.
 		return false
 	}
-	switch req.Method {
+	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
 		return true
 	}

@@ -75,10 +75,10 @@ func (pc *h1Conn) readHead(limit int) error {
 	}
 }
 
-// readResponse reads a response head from pc for req and returns the
-// response, its body not yet set, and how the body is framed. The head's
-// text is one string the header values share.
-func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, framing, error) {
+// readResponse reads a response head from pc for a request of method and
+// returns the response, its body and request not yet set, and how the
+// body is framed. The head's text is one string the header values share.
+func (pc *h1Conn) readResponse(method string) (*http.Response, framing, error) {
 	if err := pc.readHead(maxResponseHead); err != nil {
 		return nil, 0, err
 	}
@@ -87,7 +87,7 @@ func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, framing, erro
 	}
 	text := string(pc.head)
 	line := text[:pc.ends[0]]
-	res := &http.Response{Request: req, ProtoMajor: 1, ContentLength: -1}
+	res := &http.Response{ProtoMajor: 1, ContentLength: -1}
 	if len(line) < 12 || !strings.HasPrefix(line, "HTTP/1.") || line[8] != ' ' ||
 		(len(line) > 12 && line[12] != ' ') {
 		return nil, 0, malformed("status line %q", clip(line))
@@ -174,7 +174,7 @@ func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, framing, erro
 			res.ContentLength = 0
 		}
 		return res, bodyNone, nil
-	case req.Method == http.MethodHead:
+	case method == http.MethodHead:
 		res.ContentLength = length
 		if chunked {
 			res.TransferEncoding = []string{"chunked"}

@@ -1,0 +1,133 @@
+package proxy_test
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/internal/cputime"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// BenchmarkProxyH1 measures one request through a Frontend, as wrk sends
+// it, on a kept-alive loopback connection to an upstream that answers
+// every request with the same bytes: h1, the proxy and the upstream
+// client, with the system calls of both connections. The client and the
+// upstream are raw loops, so that nearly all allocations and most of the
+// CPU time (cpu-ns/op, the process's) are the proxy's. path=native is
+// Frontend(nil), whose requests take the native path; path=adapter wraps
+// the proxy in another handler, which makes the Frontend adapt every
+// request to *http.Request.
+func BenchmarkProxyH1(b *testing.B) {
+	const res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Date: Fri, 27 Nov 2026 16:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
+	upAddr := cannedUpstream(b, res)
+	host, p, _ := net.SplitHostPort(upAddr)
+	port, _ := strconv.Atoi(p)
+	cfg := &model.Config{Services: []*model.Service{service("s", host, port, "")},
+		Routes: []*model.Route{route("r", "s", "/api")}}
+	px := proxy.New(proxy.Options{Version: "bench", LatencyHeaders: true, RequestID: true})
+	if err := px.Apply(b.Context(), cfg, 1, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	defer px.Close()
+	for _, path := range []struct {
+		name string
+		h    http.Handler
+	}{{"native", nil}, {"adapter", http.HandlerFunc(px.ServeHTTP)}} {
+		b.Run("path="+path.name, func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			f := px.Frontend(path.h)
+			go func() { _ = f.Serve(ln) }()
+			defer f.Close()
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
+			br := bufio.NewReader(conn)
+			b.ReportAllocs()
+			cpu := cputime.Process()
+			for b.Loop() {
+				if _, err := conn.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				if err := readResponse(br); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cputime.Report(b, cpu, b.N)
+		})
+	}
+}
+
+// readResponse reads a 200 response with a Content-Length from br.
+func readResponse(br *bufio.Reader) error {
+	n := -1
+	for first := true; ; first = false {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if first && !bytes.HasPrefix(line, []byte("HTTP/1.1 200 ")) {
+			return &net.AddrError{Err: "status line " + string(line)}
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+			n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		}
+		if len(line) <= 2 {
+			break
+		}
+	}
+	if n < 0 {
+		return io.ErrUnexpectedEOF
+	}
+	_, err := br.Discard(n)
+	return err
+}
+
+// cannedUpstream serves res to every request head (a request without a
+// body) on its connections; it returns its address.
+func cannedUpstream(b *testing.B, res string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					for {
+						line, err := br.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(line) <= 2 {
+							break
+						}
+					}
+					if _, err := io.WriteString(c, res); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}

@@ -1,0 +1,381 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	view "github.com/skyport-gw/skyport/dataplane/exchange"
+	"github.com/skyport-gw/skyport/dataplane/h1"
+)
+
+// The native path serves an HTTP/1.x request straight from h1's request
+// to the upstream client and from the upstream's response to h1's
+// response: no *http.Request, no map of the client's fields, no context
+// of the proxy's. It takes the requests that need nothing more (see
+// serveNative): a route without plugins to a plain-HTTP service (on an
+// upstream that does not hash, or on none), a
+// request without a body that h1Client sends (a replayable method, no
+// upgrade), an origin-form target whose path net/http would keep as it
+// is. Every other request goes through the adapter (frontend_h1.go) and
+// ServeHTTP, which answers it as before; what the client and the
+// upstream see is the same on both paths (native_test.go compares them).
+
+// nativeExchange is one native request's state, allocated at once.
+type nativeExchange struct {
+	exchange
+	s  *Server
+	r  *h1.Request
+	fw frontWriter
+	// method is the request method; uri the upstream request-target's
+	// path and query the target's "?query" ("" without one).
+	method, uri string
+	query       []byte
+	// upHost is the attempt's Host for a target of an upstream, "" for
+	// the service's (or the client's, preserve_host).
+	upHost string
+	// path is the target's path when it is plain; else fwdPath and
+	// logPath are the client's path as net/http's URL has it, escaped
+	// (X-Forwarded-Path) and decoded (the access log).
+	path             []byte
+	fwdPath, logPath string
+}
+
+// serveNative serves r on the native path and reports true, or reports
+// false, having written nothing, for a request the adapter serves.
+func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
+	c := s.cur.Load()
+	if c == nil || !c.plugins.Empty() || s.opts.AccessLog != nil || r.HasBody() || r.Upgrade() {
+		return false
+	}
+	method := nativeMethod(r.Method())
+	target := r.Target()
+	if method == "" || len(target) == 0 || target[0] != '/' || r.Header().Has("Upgrade") {
+		return false
+	}
+	local, ok := r.LocalAddr().(*net.TCPAddr)
+	client := r.ClientAddr()
+	if !ok || !client.IsValid() {
+		return false
+	}
+	path, query, plain, ok := splitTarget(target)
+	if !ok {
+		return false
+	}
+	x := &nativeExchange{s: s, r: r, method: method, query: query}
+	ex := &x.exchange
+	ex.start = time.Now()
+	if !c.router.MatchRequest(view.H1Request{R: r}, local.Port, &ex.matched) {
+		return false
+	}
+	m := &ex.matched
+	if m.Service == nil {
+		return false
+	}
+	svc := c.services[m.Service.ID]
+	ex.scheme = "http"
+	if r.TLS() != nil {
+		ex.scheme = "https"
+	}
+	if svc == nil || svc.client == nil || svc.scheme != "http" || svc.pool != nil && svc.pool.Hashing() ||
+		len(m.Route.Protocols) > 0 && !slices.Contains(m.Route.Protocols, ex.scheme) {
+		return false
+	}
+	host := svc.hostHeader
+	if m.Route.PreserveHost {
+		host = string(r.Host())
+	}
+	if !plainHost(host) {
+		return false
+	}
+	if plain {
+		x.path = path
+	} else {
+		u, err := url.ParseRequestURI(string(target))
+		if err != nil {
+			return false
+		}
+		x.fwdPath, x.logPath = u.EscapedPath(), u.Path
+	}
+
+	ex.c, ex.match, ex.svc, ex.direct = c, m, svc, true
+	c.inflight.Add(1)
+	defer c.inflight.Add(-1)
+	x.fw.w = w
+	ex.rec.ResponseWriter = &x.fw
+	defer func() {
+		if ex.target != nil {
+			ex.target.Done(ex.received.Sub(ex.sent))
+		}
+		s.finishNative(x)
+	}()
+	ex.clientIP = client.Addr().String()
+	ex.host, ex.port = s.hostPort(string(r.Host()), local, r.TLS() != nil)
+	ex.upstreamPath = upstreamPath(svc.base, m.Path, m.Prefix, m.Route.StripPath)
+	x.uri = upstreamTarget(ex.upstreamPath)
+	res, err := s.attempts(r.Context(), ex, method, "", nil, x)
+	if err != nil {
+		x.fail(err)
+	} else {
+		s.relay(&ex.rec, ex, res, x.fail)
+	}
+	x.fw.finish()
+	return true
+}
+
+// send implements attempt: the request goes to addr through the service's
+// h1Client, with the Host host when it is not "".
+func (x *nativeExchange) send(addr, host string) (*http.Response, error) {
+	if host != "" && !plainHost(host) {
+		// Targets and host_header are validated host names and
+		// addresses: Request.Write would have to convert this one.
+		return nil, fmt.Errorf("upstream target's Host %q", host)
+	}
+	x.upHost = host
+	return x.svc.client.send(x.r.Context(), &x.exchange, addr, x.method, x, nil)
+}
+
+// appendHead implements requestHead: the upstream request's head, as
+// forward and appendRequest write it for the adapted request.
+func (x *nativeExchange) appendHead(b []byte) ([]byte, error) {
+	b = append(b, x.method...)
+	b = append(b, ' ')
+	b = append(b, x.uri...)
+	b = append(b, x.query...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	if x.upHost != "" {
+		b = append(b, x.upHost...)
+	} else if x.match.Route.PreserveHost {
+		b = append(b, x.r.Host()...)
+	} else {
+		b = append(b, x.svc.hostHeader...)
+	}
+	b = append(b, "\r\n"...)
+	fwdPath := x.path
+	if fwdPath == nil {
+		fwdPath = []byte(x.fwdPath)
+	}
+	return x.s.appendForwarded(b, x.r.Header(), &x.exchange, fwdPath), nil
+}
+
+// fail answers an upstream request that failed with err, on the adapted
+// request, made now: error pages are rare and render from its fields.
+func (x *nativeExchange) fail(err error) {
+	req := new(http.Request)
+	if !adaptRequest(req, x.r) {
+		req.Header = http.Header{}
+	}
+	x.s.upstreamError(&x.rec, req, &x.exchange, err)
+}
+
+// finishNative is finish for a native request.
+func (s *Server) finishNative(x *nativeExchange) {
+	ex := &x.exchange
+	status, end, up, px, route, svc := s.observe(&ex.rec, ex)
+	if s.opts.AccessLogWriter != nil {
+		path := x.logPath
+		if x.path != nil {
+			path = string(x.path)
+		}
+		s.writeAccessLine(x.method, path, ex, end, status, route, svc, ex.rec.bytes, up, px)
+	}
+}
+
+// appendForwarded appends the header fields the upstream gets for the
+// client's fields hdr, as forwardHeader, prepare and appendRequest make
+// them of the adapted request: the client's fields less the hop-by-hop
+// ones, those Connection names and those the proxy sets (Host was
+// written), then X-Forwarded-*, Via and the request id. Field names are
+// in net/http's canonical form.
+func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath []byte) []byte {
+	conn := hdr.Has("Connection")
+	var kb [64]byte
+	ua, te := false, false
+	var xff, via bool
+	for i := range hdr.Len() {
+		name, value := hdr.At(i)
+		key := appendCanonical(kb[:0], name)
+		if conn && named(hdr, key) && string(key) != "Te" {
+			continue
+		}
+		switch string(key) {
+		case "Te":
+			te = te || hasToken(string(value), "trailers")
+			continue
+		case "User-Agent":
+			// Request.Write sends the first value only, not when empty.
+			if !ua && len(value) > 0 {
+				b = appendField(b, key, value)
+			}
+			ua = true
+			continue
+		case "X-Forwarded-For":
+			xff = true
+			continue
+		case "Via":
+			via = true
+			continue
+		case headerRequestID:
+			if s.opts.RequestID {
+				continue
+			}
+		}
+		if hopOrForwarded(string(key)) || unwritten(string(key)) || setByProxy(string(key)) {
+			continue
+		}
+		b = appendField(b, key, value)
+	}
+	if te {
+		b = append(b, "Te: trailers\r\n"...)
+	}
+	b = appendJoined(b, "X-Forwarded-For", hdr, xff, ex.clientIP)
+	b = appendField(b, "X-Real-Ip", ex.clientIP)
+	b = appendField(b, "X-Forwarded-Proto", ex.scheme)
+	b = appendField(b, "X-Forwarded-Host", ex.host)
+	b = appendField(b, "X-Forwarded-Port", ex.port)
+	b = appendField(b, "X-Forwarded-Path", fwdPath)
+	if ex.match.Route.StripPath && ex.match.Prefix != "" && ex.match.Prefix != "/" {
+		b = appendField(b, "X-Forwarded-Prefix", ex.match.Prefix)
+	}
+	b = appendJoined(b, "Via", hdr, via, s.via)
+	if s.opts.RequestID {
+		b = appendField(b, headerRequestID, ex.requestID())
+	}
+	return append(b, "\r\n"...)
+}
+
+// setByProxy reports whether prepare replaces the client's field key (or
+// drops it: X-Forwarded-Prefix on a route that strips none).
+func setByProxy(key string) bool {
+	switch key {
+	case "X-Real-Ip", "X-Forwarded-Port", "X-Forwarded-Path", "X-Forwarded-Prefix":
+		return true
+	}
+	return false
+}
+
+// appendJoined appends the field key: the values of the client's fields
+// of that name (when prior) and last, joined with ", ", as appendVia and
+// prepare join them.
+func appendJoined(b []byte, key string, hdr *h1.Header, prior bool, last string) []byte {
+	if !prior {
+		return appendField(b, key, last)
+	}
+	b = append(b, key...)
+	b = append(b, ": "...)
+	start := len(b)
+	hdr.Values(key, func(v []byte) bool {
+		b = append(b, v...)
+		b = append(b, ", "...)
+		return true
+	})
+	b = append(b, last...)
+	return appendValueEnd(b, start)
+}
+
+// named reports whether a Connection field of hdr names the field key.
+func named(hdr *h1.Header, key []byte) bool {
+	found := false
+	hdr.Values("Connection", func(v []byte) bool {
+		for len(v) > 0 && !found {
+			tok := v
+			if i := bytes.IndexByte(v, ','); i >= 0 {
+				tok, v = v[:i], v[i+1:]
+			} else {
+				v = nil
+			}
+			found = bytes.EqualFold(bytes.Trim(tok, " \t"), key)
+		}
+		return !found
+	})
+	return found
+}
+
+// nativeMethod is m when h1Client sends requests of that method (GET,
+// HEAD, OPTIONS, TRACE), else "".
+func nativeMethod(m []byte) string {
+	switch string(m) {
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodOptions:
+		return http.MethodOptions
+	case http.MethodTrace:
+		return http.MethodTrace
+	}
+	return ""
+}
+
+// splitTarget splits an origin-form target into its path and its
+// "?query" (nil without one); plain says net/http's URL keeps the path as
+// it is, escaped and decoded alike. False for a target the native path
+// leaves to the adapter: a fragment, a query with ';' (which direct
+// refuses), bytes outside visible ASCII.
+func splitTarget(t []byte) (path, query []byte, plain, ok bool) {
+	path = t
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		path, query = t[:i], t[i:]
+	}
+	for _, c := range query {
+		if c <= ' ' || c >= 0x7f || c == ';' || c == '#' {
+			return nil, nil, false, false
+		}
+	}
+	plain = true
+	for _, c := range path {
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			return nil, nil, false, false
+		}
+		plain = plain && plainPathByte[c]
+	}
+	return path, query, plain, true
+}
+
+// plainPathByte marks the bytes net/http's URL keeps as they are in a
+// path, escaped (EscapedPath) and decoded (Path) alike.
+var plainPathByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			bytes.IndexByte([]byte("-._~$&+,/:;=@"), byte(c)) >= 0
+	}
+	return t
+}()
+
+// upstreamTarget is the request-target's path the upstream gets for the
+// path p (setPath, then URL.EscapedPath).
+func upstreamTarget(p string) string {
+	for i := 0; i < len(p); i++ {
+		if !plainPathByte[p[i]] {
+			var u url.URL
+			setPath(&u, p)
+			return u.EscapedPath()
+		}
+	}
+	return p
+}
+
+// appendCanonical appends name in net/http's canonical form
+// (textproto.CanonicalMIMEHeaderKey) to b.
+func appendCanonical(b, name []byte) []byte {
+	for _, c := range name {
+		if !tchar[c] {
+			return append(b, name...)
+		}
+	}
+	upper := true
+	for _, c := range name {
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+		upper = c == '-'
+	}
+	return b
+}
