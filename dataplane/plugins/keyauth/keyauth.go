@@ -54,13 +54,22 @@ type KeyAuth struct {
 	from      authn.Indexed[*model.KeyAuth]
 	conf      Config
 	challenge string
-	keys      map[string]*authn.Identity
+	// keys holds each key's credential and consumer (two words, no
+	// allocation per key) in a table half a map's size; the identity is
+	// made from them per request, on the stack.
+	keys *authn.Table[owner]
 	// expires holds the expiry (Unix seconds) of the keys that have a
 	// ttl, a few of them at most where keys number in the hundreds of
 	// thousands.
 	expires   map[string]int64
 	anonymous authn.Anonymous
 	now       func() time.Time
+}
+
+// owner is a key's credential and the consumer it belongs to.
+type owner struct {
+	consumer *model.Consumer
+	cred     *model.KeyAuth
 }
 
 var (
@@ -77,7 +86,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		return nil, fmt.Errorf("building key-auth: %w", err)
 	}
 	cs := authn.NewConsumers(env.Config)
-	k := &KeyAuth{conf: c, keys: make(map[string]*authn.Identity, len(env.Config.KeyAuths)),
+	k := &KeyAuth{conf: c, keys: authn.NewTable[owner](len(env.Config.KeyAuths)),
 		anonymous: authn.NewAnonymous(cs, c.Anonymous), now: time.Now,
 		challenge: authn.Challenge("Key", c.Realm)}
 	for _, cred := range env.Config.KeyAuths {
@@ -93,7 +102,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		} else if k.expires != nil {
 			delete(k.expires, cred.Key) // a later credential of the same key
 		}
-		k.keys[cred.Key] = authn.NewIdentity(co, cred, cred.ID)
+		k.keys.Put(cred.Key, owner{consumer: co, cred: cred})
 	}
 	k.from = authn.NewIndexed(env.Config.KeyAuths, env.Config)
 	return k, nil
@@ -112,9 +121,12 @@ func (k *KeyAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	if (!k.conf.RunOnPreflight && authn.IsPreflight(r)) || k.anonymous.AlreadyAuthenticated(pc) {
 		return nil
 	}
-	return access(k, pc, httpRequest{r}, func(fail *plugin.Response) *plugin.Response {
+	o, fail := identify(k, httpRequest{r})
+	if fail != nil {
 		return k.anonymous.Fallback(pc, r, fail)
-	}, func(id *authn.Identity) { id.Apply(pc, r) })
+	}
+	authn.NewIdentity(o.consumer, o.cred, &o.cred.ID).Apply(pc, r)
+	return nil
 }
 
 // OnView implements plugin.ViewAccessor: keys in the body are read from
@@ -126,35 +138,36 @@ func (k *KeyAuth) AccessView(pc *plugin.Context, r exchange.Request) *plugin.Res
 	if (!k.conf.RunOnPreflight && authn.IsPreflightView(r)) || k.anonymous.AlreadyAuthenticated(pc) {
 		return nil
 	}
-	h := r.Header()
-	return access(k, pc, viewRequest{r: r, pc: pc}, func(fail *plugin.Response) *plugin.Response {
-		return k.anonymous.FallbackView(pc, h, fail)
-	}, func(id *authn.Identity) { id.ApplyView(pc, h) })
+	o, fail := identify(k, viewRequest{r: r, pc: pc})
+	if fail != nil {
+		return k.anonymous.FallbackView(pc, r.Header(), fail)
+	}
+	authn.NewIdentity(o.consumer, o.cred, &o.cred.ID).ApplyView(pc, r.Header())
+	return nil
 }
 
-// access is both access phases: the key found in r identifies the caller
-// (apply), or fallback answers (the anonymous consumer, else fail).
-func access[R request](k *KeyAuth, pc *plugin.Context, r R, fallback func(fail *plugin.Response) *plugin.Response, apply func(*authn.Identity)) *plugin.Response {
+// identify is both access phases' decision: the owner of the valid key
+// found in r, or fail, the answer without the anonymous consumer.
+func identify[R request](k *KeyAuth, r R) (o owner, fail *plugin.Response) {
 	key, dup := find(k, r)
 	switch {
 	case dup:
-		return fallback(authn.Unauthorized(msgDuplicate, k.challenge))
+		return o, authn.Unauthorized(msgDuplicate, k.challenge)
 	case key == "":
 		// An empty key is no key (Kong: `if not key or key == ""`), never a
 		// lookup that a credential with an empty key could answer.
-		return fallback(authn.Unauthorized(msgNoKey, k.challenge))
+		return o, authn.Unauthorized(msgNoKey, k.challenge)
 	}
-	id, ok := k.keys[key]
+	o, ok := k.keys.Get(key)
 	if ok && len(k.expires) > 0 {
 		if exp, ttl := k.expires[key]; ttl && k.now().Unix() >= exp {
 			ok = false
 		}
 	}
 	if !ok {
-		return fallback(authn.Unauthorized(msgInvalid, k.challenge))
+		return o, authn.Unauthorized(msgInvalid, k.challenge)
 	}
-	apply(id)
-	return nil
+	return o, nil
 }
 
 // find looks for the key as kong/plugins/key-auth/handler.lua does, name
