@@ -20,8 +20,10 @@ import (
 // to the upstream client and from the upstream's response to h1's
 // response: no *http.Request, no map of the client's fields, no context
 // of the proxy's. It takes the requests that need nothing more (see
-// serveNative): a route without plugins to a plain-HTTP service (on an
-// upstream that does not hash, or on none), a
+// serveNative): a route whose plugins all run on the view
+// (plugin.Set.OnView: key-auth, rate-limiting with the local policy),
+// or none, to a plain-HTTP service (on an upstream that does not hash,
+// or on none), a
 // request without a body that h1Client sends (a replayable method, no
 // upgrade), an origin-form target whose path net/http would keep as it
 // is. Every other request goes through the adapter (frontend_h1.go) and
