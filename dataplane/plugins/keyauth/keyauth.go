@@ -291,14 +291,36 @@ type viewRequest struct {
 }
 
 func (v viewRequest) header(name string) (first string, n int) {
-	v.r.Header().Values(name, func(value []byte) bool {
-		if n == 0 {
-			first = string(value)
+	h := v.r.Header()
+	for i := range h.Len() {
+		if f, value := h.At(i); equalFold(f, name) {
+			if n == 0 {
+				first = string(value)
+			}
+			n++
 		}
-		n++
-		return true
-	})
+	}
 	return first, n
+}
+
+// equalFold reports whether the field name b is s in any ASCII case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 func (v viewRequest) rawQuery() string {
