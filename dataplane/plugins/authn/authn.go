@@ -5,7 +5,9 @@ package authn
 
 import (
 	"net/http"
+	"unsafe"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/internal/model"
 )
@@ -54,81 +56,90 @@ func (c *Consumers) Lookup(idOrName string) *model.Consumer {
 	return c.byUsername[idOrName]
 }
 
-// Identity is a credential and its consumer with Kong's upstream header
-// values prepared once per snapshot, so identifying a caller allocates
-// nothing. The header value slices are cut from the identity's own array
-// (one allocation per credential, however many headers) and are full
-// (len == cap), so an append copies them.
+// Identity is a credential and its consumer, which Kong's upstream
+// header values are taken from, so identifying a caller allocates
+// nothing: each value is a one-element slice over the entity's own field
+// (full, len == cap, so an append copies; nothing writes a header value
+// in place). Three words, however many headers: a data plane holds one
+// per credential, hundreds of thousands of them.
 type Identity struct {
 	Consumer   *model.Consumer
 	Credential model.Entity
-	// vals are the header values, by the index constants below; has
-	// marks those present.
-	vals [valCount]string
-	has  uint8
+	// identifier is the credential's field that X-Credential-Identifier
+	// carries (never a secret); nil or empty for none.
+	identifier *string
 }
 
-// The header values an Identity holds.
-const (
-	valID = iota
-	valCustomID
-	valUsername
-	valCredential
-	valCount
-)
-
-// NewIdentity prepares the identity of cred, owned by co; identifier is
-// what X-Credential-Identifier carries (never a secret), empty for none.
-func NewIdentity(co *model.Consumer, cred model.Entity, identifier string) *Identity {
-	id := &Identity{Consumer: co, Credential: cred}
-	id.put(valID, co.ID)
-	if co.CustomID != nil {
-		id.put(valCustomID, *co.CustomID)
-	}
-	if co.Username != nil {
-		id.put(valUsername, *co.Username)
-	}
-	if identifier != "" {
-		id.put(valCredential, identifier)
-	}
-	return id
+// NewIdentity returns the identity of cred, owned by co; identifier
+// points at cred's field that X-Credential-Identifier carries, nil for
+// none. The entities are the configuration's, which nothing modifies.
+func NewIdentity(co *model.Consumer, cred model.Entity, identifier *string) *Identity {
+	return &Identity{Consumer: co, Credential: cred, identifier: identifier}
 }
 
-func (id *Identity) put(i int, v string) {
-	id.vals[i] = v
-	id.has |= 1 << i
-}
-
-// value is header value i as a full one-element slice, nil when absent.
-func (id *Identity) value(i int) []string {
-	if id.has&(1<<i) == 0 {
+// value is the header value *p as a full one-element slice over p; nil
+// when p is nil, or, with omitEmpty, when *p is empty.
+func value(p *string, omitEmpty bool) []string {
+	if p == nil || (omitEmpty && *p == "") {
 		return nil
 	}
-	return id.vals[i : i+1 : i+1]
+	return unsafe.Slice(p, 1)
 }
 
 // Apply records the caller on pc and sets Kong's consumer headers on the
 // upstream request, replacing any the client sent.
-func (id *Identity) Apply(pc *plugin.Context, r *http.Request) {
+func (id *Identity) Apply(pc *plugin.Context, r *http.Request) { id.apply(pc, mapFields(r.Header)) }
+
+// ApplyView is Apply on the view's fields h.
+func (id *Identity) ApplyView(pc *plugin.Context, h exchange.Header) { id.apply(pc, viewFields{h}) }
+
+func (id *Identity) apply(pc *plugin.Context, f fields) {
 	pc.Consumer, pc.Credential = id.Consumer, id.Credential
-	id.setHeaders(r.Header)
-	set(r.Header, HeaderCredential, id.value(valCredential))
-	delete(r.Header, HeaderAnonymous)
+	id.setHeaders(f)
+	f.put(HeaderCredential, value(id.identifier, true))
+	f.put(HeaderAnonymous, nil)
 }
 
-func (id *Identity) setHeaders(h http.Header) {
-	h[HeaderConsumerID] = id.value(valID)
-	set(h, HeaderConsumerCustomID, id.value(valCustomID))
-	set(h, HeaderConsumerUsername, id.value(valUsername))
+func (id *Identity) setHeaders(f fields) {
+	co := id.Consumer
+	f.put(HeaderConsumerID, value(&co.ID, false))
+	f.put(HeaderConsumerCustomID, value(co.CustomID, false))
+	f.put(HeaderConsumerUsername, value(co.Username, false))
 }
 
-func set(h http.Header, k string, v []string) {
+// fields is where the consumer headers go: the adapted request's map or
+// the view's fields.
+type fields interface {
+	// put replaces the fields named key (canonical) by the one value of
+	// v, or removes them when v is nil.
+	put(key string, v []string)
+}
+
+// mapFields puts into an http.Header, sharing v (full slices: an append
+// copies them).
+type mapFields http.Header
+
+func (h mapFields) put(key string, v []string) {
 	if v == nil {
-		delete(h, k)
+		delete(h, key)
 		return
 	}
-	h[k] = v
+	h[key] = v
 }
+
+// viewFields puts into the view's fields, which copy the value.
+type viewFields struct{ h exchange.Header }
+
+func (f viewFields) put(key string, v []string) {
+	if v == nil {
+		f.h.Del(key)
+		return
+	}
+	f.h.Set(key, v[0])
+}
+
+// anonymousTrue is X-Anonymous-Consumer's value, a full slice.
+var anonymousTrue = []string{"true"}[:1:1]
 
 // Anonymous is an auth plugin's anonymous setting: the consumer used when
 // authentication fails, resolved once per snapshot.
@@ -145,7 +156,7 @@ func NewAnonymous(cs *Consumers, setting *string) Anonymous {
 	}
 	a := Anonymous{set: true}
 	if co := cs.Lookup(*setting); co != nil {
-		a.identity = NewIdentity(co, nil, "")
+		a.identity = NewIdentity(co, nil, nil)
 	}
 	return a
 }
@@ -165,6 +176,15 @@ func (a Anonymous) AlreadyAuthenticated(pc *plugin.Context) bool {
 // it returns fail. An anonymous consumer absent from the snapshot is
 // Kong's 500.
 func (a Anonymous) Fallback(pc *plugin.Context, r *http.Request, fail *plugin.Response) *plugin.Response {
+	return a.fallback(pc, mapFields(r.Header), fail)
+}
+
+// FallbackView is Fallback on the view's fields h.
+func (a Anonymous) FallbackView(pc *plugin.Context, h exchange.Header, fail *plugin.Response) *plugin.Response {
+	return a.fallback(pc, viewFields{h}, fail)
+}
+
+func (a Anonymous) fallback(pc *plugin.Context, f fields, fail *plugin.Response) *plugin.Response {
 	if !a.set {
 		return fail
 	}
@@ -174,9 +194,9 @@ func (a Anonymous) Fallback(pc *plugin.Context, r *http.Request, fail *plugin.Re
 		return plugin.ErrorPage(http.StatusInternalServerError, "")
 	}
 	pc.Consumer, pc.Credential = a.identity.Consumer, nil
-	a.identity.setHeaders(r.Header)
-	delete(r.Header, HeaderCredential)
-	r.Header[HeaderAnonymous] = []string{"true"}
+	a.identity.setHeaders(f)
+	f.put(HeaderCredential, nil)
+	f.put(HeaderAnonymous, anonymousTrue)
 	return nil
 }
 
@@ -201,6 +221,9 @@ func Unauthorized(msg, challenge string) *plugin.Response {
 // IsPreflight reports whether r is a CORS preflight request, which auth
 // plugins let through when run_on_preflight is false.
 func IsPreflight(r *http.Request) bool { return r.Method == http.MethodOptions }
+
+// IsPreflightView is IsPreflight on the view.
+func IsPreflightView(r exchange.Request) bool { return string(r.Method()) == http.MethodOptions }
 
 // Indexed remembers the lists an authentication handler indexed, the
 // credentials of its kind and the consumers, so that it can tell a later
