@@ -185,7 +185,7 @@ func BenchmarkUpstreamPost(b *testing.B) {
 				buf := make([]byte, 4096)
 				b.ReportAllocs()
 				cpu0 := cputime.Process()
-				req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8000/api/items", nil)
+				req := httptest.NewRequest(http.MethodPost, "http://upstream.test/api/items", nil)
 				req.Header = header
 				for b.Loop() {
 					if tc.streamed {
