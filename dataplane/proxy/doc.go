@@ -19,12 +19,14 @@
 // A request runs on the configuration it started with: the old one is
 // drained, then its health checkers and idle connections are released.
 //
-// The hot path: a request without a body to a plain-HTTP service (most API
-// traffic) is forwarded by forward and sent by h1Client, in the request's
-// goroutine, on keep-alive connections of the service's own; other
-// requests (bodies, upgrades, HTTPS upstreams, HTTP/2) go through
-// httputil.ReverseProxy and http.Transport. Both paths share the upstream
-// selection, retries, header rules and plugin phases. Access log lines can
+// The hot path: a request to an http or https service that is not an
+// upgrade (with or without a body) is forwarded by forward and sent by
+// h1Client, in the request's goroutine (a streamed body in one of its
+// own), on keep-alive connections of the service's own, HTTP/1.1 over
+// TLS for https; other requests go through httputil.ReverseProxy (a
+// query with ';', which it cleans, still sent by h1Client; WebSocket
+// upgrades and gRPC by http.Transport). Both paths share the upstream selection, retries,
+// header rules and plugin phases. Access log lines can
 // be encoded without slog and written asynchronously (AccessLogWriter,
 // LogWriter).
 //
@@ -42,8 +44,8 @@
 // listeners) to net/http's server, with its streams, header list and
 // frames bounded. Both give the proxy's handler an *http.Request (on
 // h1, adapted from its view of the request), but for the requests the
-// native path takes (native.go: no plugins, no body, a plain-HTTP
-// service), served from h1's request to h1's response with the same
+// native path takes (native.go: no body, a plain-HTTP service, no
+// plugins but those that run on the view), served from h1's request to h1's response with the same
 // result. ws and wss routes and services carry WebSocket
 // upgrades, relayed frame for frame after the plugins ran on the
 // handshake; grpc and grpcs routes take gRPC only (415 and 426 otherwise,
