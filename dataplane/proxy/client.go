@@ -272,11 +272,15 @@ func (c *h1Client) exchange(ctx context.Context, ex *exchange, pc *h1Conn, metho
 		pc.wdone, pc.werr = make(chan struct{}), nil
 		go pc.sendBody(req, body, length)
 	}
+	// skipped counts the bytes of the informational heads not relayed:
+	// with the final head they stay within maxResponseHead, as
+	// http.Transport bounds the heads it does not deliver.
+	skipped := 0
 	for {
 		if _, err := pc.br.Peek(1); err != nil {
 			return fail(closedIdle(err, reused && replay, true))
 		}
-		res, framing, err := pc.readResponse(method)
+		res, framing, err := pc.readResponse(method, maxResponseHead-skipped)
 		if err != nil {
 			return fail(err)
 		}
@@ -298,6 +302,7 @@ func (c *h1Client) exchange(ctx context.Context, ex *exchange, pc *h1Conn, metho
 		// may happen while an informational response would be written, so
 		// none is forwarded then.
 		if res.StatusCode == http.StatusContinue || (body != nil && hasToken(req.Header.Get("Expect"), "100-continue")) {
+			skipped += len(pc.head)
 			continue
 		}
 		if ex != nil && ex.direct {

@@ -487,3 +487,35 @@ func TestUpstreamClosedIdleConnectionBody(t *testing.T) {
 	}
 	assert.Equal(t, int64(5), requests.Load())
 }
+
+// TestUpstreamInformationalFlood: the informational heads the client does
+// not get ("100 Continue") count with the final head against the 64 KiB
+// bound, as http.Transport counts them: an upstream sending them without
+// end is answered 502 rather than read forever.
+func TestUpstreamInformationalFlood(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		continues int
+		want      int
+	}{
+		{3, http.StatusOK},
+		{4000, http.StatusBadGateway},
+	} {
+		addr, _ := rawBodyUpstream(t, func(c net.Conn, _ *bufio.Reader, _ *http.Request) {
+			w := bufio.NewWriter(c)
+			for range tc.continues {
+				_, _ = w.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			}
+			_, _ = w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			_ = w.Flush()
+		})
+		host, port := splitAddr(t, addr)
+		svc := service("s", host, port, "")
+		svc.Retries = 0
+		_, front := newProxy(t, &model.Config{Services: []*model.Service{svc}, Routes: []*model.Route{route("r", "s", "/")}})
+		res, err := http.Get(front.URL + "/")
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, tc.want, res.StatusCode, "%d heads of 100 Continue", tc.continues)
+	}
+}

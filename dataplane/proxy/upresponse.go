@@ -75,11 +75,12 @@ func (pc *h1Conn) readHead(limit int) error {
 	}
 }
 
-// readResponse reads a response head from pc for a request of method and
-// returns the response, its body and request not yet set, and how the
-// body is framed. The head's text is one string the header values share.
-func (pc *h1Conn) readResponse(method string) (*http.Response, framing, error) {
-	if err := pc.readHead(maxResponseHead); err != nil {
+// readResponse reads a response head of at most limit bytes from pc for
+// a request of method and returns the response, its body and request not
+// yet set, and how the body is framed. The head's text is one string the
+// header values share.
+func (pc *h1Conn) readResponse(method string, limit int) (*http.Response, framing, error) {
+	if err := pc.readHead(limit); err != nil {
 		return nil, 0, err
 	}
 	if len(pc.ends) == 0 {
