@@ -91,6 +91,17 @@ func (r *Request) Upgrade() bool { return r.upgrade }
 // before sending the body; the server sends it on the body's first Read.
 func (r *Request) ExpectContinue() bool { return r.expectContinue }
 
+// Continue sends "100 Continue" now when the client waits for it and the
+// response has not begun, as the body's first Read would. A handler whose
+// body is read in a goroutine other than the one writing the response
+// calls it where the two are ordered: the Response is not safe for
+// concurrent use, and that Read writes to the connection.
+func (r *Request) Continue() {
+	if r.expectContinue {
+		r.c.sendContinue()
+	}
+}
+
 // Body reads the request body, streamed from the connection: it returns
 // io.EOF at the end, ErrBodyTooLarge, ErrBodyTimeout or ErrMalformedBody
 // when the client gets it wrong. It is valid until the handler returns.

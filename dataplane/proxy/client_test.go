@@ -519,3 +519,37 @@ func TestUpstreamInformationalFlood(t *testing.T) {
 		assert.Equal(t, tc.want, res.StatusCode, "%d heads of 100 Continue", tc.continues)
 	}
 }
+
+// TestUpstreamAnswersBeforeContinue: a client waiting for "100 Continue"
+// whose streamed body the upstream answers before reading gets the "100
+// Continue" (sent by the body's first read, in h1Client's body writer)
+// and the answer whole, not interleaved (the race detector sees the two
+// goroutines' writes to the connection unordered otherwise).
+func TestUpstreamAnswersBeforeContinue(t *testing.T) {
+	t.Parallel()
+	addr, _ := rawBodyUpstream(t, func(c net.Conn, br *bufio.Reader, _ *http.Request) {
+		_, _ = io.WriteString(c, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope")
+		_, _ = io.Copy(io.Discard, br)
+	})
+	e := edgeTo(t, addr, proxy.Limits{}, unbufferedRequests)
+	for range 20 {
+		conn, err := net.Dial("tcp", e.addr)
+		require.NoError(t, err)
+		_, err = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+		require.NoError(t, err)
+		br := bufio.NewReader(conn)
+		for {
+			res, err := http.ReadResponse(br, nil)
+			require.NoError(t, err)
+			body, err := io.ReadAll(res.Body)
+			require.NoError(t, err)
+			if res.StatusCode >= 200 {
+				assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
+				assert.Equal(t, "nope", string(body))
+				break
+			}
+			assert.Equal(t, http.StatusContinue, res.StatusCode)
+		}
+		conn.Close()
+	}
+}

@@ -52,12 +52,15 @@ func (a *h1Handler) ServeH1(w *h1.Response, r *h1.Request) {
 	x.conn.serial = id
 	x.conn.requests.Store(n - 1) // countRequest counts this one
 	req := x.req.WithContext(&x.ctx)
+	x.w = frontWriter{w: w}
 	if r.HasBody() {
 		x.body = frontBody{r: r, req: req}
+		if r.ExpectContinue() {
+			x.body.w, x.w.guard = &x.w, true
+		}
 		req.Body = &x.body
 		defer x.body.close()
 	}
-	x.w = frontWriter{w: w}
 	a.next.ServeHTTP(&x.w, req)
 	x.w.finish()
 }
@@ -190,6 +193,11 @@ func (c *frontContext) Value(key any) any {
 type frontBody struct {
 	r   *h1.Request
 	req *http.Request
+	// w, until the first read, is the response's writer when the client
+	// waits for "100 Continue": the read sends it, ordered against the
+	// response's writes (the body may be read by another goroutine, an
+	// upstream client's body writer).
+	w   *frontWriter
 	mu  sync.Mutex
 	eof bool
 	// closed: the handler returned.
@@ -206,6 +214,12 @@ func (b *frontBody) Read(p []byte) (int, error) {
 	}
 	if b.eof {
 		return 0, io.EOF
+	}
+	if b.w != nil {
+		b.w.mu.Lock()
+		b.r.Continue()
+		b.w.mu.Unlock()
+		b.w = nil
 	}
 	n, err := b.r.Body().Read(p)
 	if err == io.EOF {
@@ -241,6 +255,23 @@ type frontWriter struct {
 	hijacked bool
 	// trailers are the names the Trailer field announced.
 	trailers []string
+	// mu, when guard is set, orders the writes to w against the "100
+	// Continue" the body's first read sends (frontBody.w).
+	guard bool
+	mu    sync.Mutex
+}
+
+// lock locks mu when the writes need it; unlock undoes lock.
+func (x *frontWriter) lock() {
+	if x.guard {
+		x.mu.Lock()
+	}
+}
+
+func (x *frontWriter) unlock() {
+	if x.guard {
+		x.mu.Unlock()
+	}
 }
 
 var (
@@ -296,7 +327,9 @@ func (x *frontWriter) WriteHeader(status int) {
 		}
 	}
 	x.wrote = final
+	x.lock()
 	x.w.WriteHeader(status)
+	x.unlock()
 }
 
 // Write implements http.ResponseWriter.
@@ -304,6 +337,8 @@ func (x *frontWriter) Write(p []byte) (int, error) {
 	if !x.wrote {
 		x.WriteHeader(http.StatusOK)
 	}
+	x.lock()
+	defer x.unlock()
 	return x.w.Write(p)
 }
 
@@ -315,13 +350,17 @@ func (x *frontWriter) FlushError() error {
 	if !x.wrote {
 		x.WriteHeader(http.StatusOK)
 	}
+	x.lock()
+	defer x.unlock()
 	return x.w.Flush()
 }
 
 // Hijack implements http.Hijacker: the connection is handed over with
 // the bytes the client sent past the head.
 func (x *frontWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	x.lock()
 	c, err := x.w.Hijack()
+	x.unlock()
 	if err != nil {
 		return nil, nil, err
 	}
