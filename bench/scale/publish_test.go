@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/google/uuid"
@@ -112,7 +114,21 @@ func BenchmarkWritePublishAWS(b *testing.B) {
 			cfg.HTTPClient = clock
 			ddb := dynamodb.NewFromConfig(cfg)
 			st := dynamo.New(ddb, "skyport")
-			if err := st.CreateTable(ctx); err != nil {
+			// The emulator keeps every record its stream ever got and
+			// copies them with the table on each transaction: the table
+			// is created without its stream, which is turned on once it
+			// is seeded.
+			if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+				TableName: aws.String("skyport"), BillingMode: ddbtypes.BillingModePayPerRequest,
+				AttributeDefinitions: []ddbtypes.AttributeDefinition{
+					{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+					{AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+				},
+				KeySchema: []ddbtypes.KeySchemaElement{
+					{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash},
+					{AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange},
+				},
+			}); err != nil {
 				b.Fatal(err)
 			}
 			objects := objstore.NewS3(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), "skyport", "cp")
@@ -122,6 +138,7 @@ func BenchmarkWritePublishAWS(b *testing.B) {
 			seeded := time.Now()
 			seed(b, st, n)
 			seedTime := time.Since(seeded)
+			enableStream(b, ddb, "skyport")
 			streamARN, err := eventsource.LatestStreamARN(ctx, ddb, "skyport")
 			if err != nil {
 				b.Fatal(err)
@@ -209,6 +226,15 @@ func seed(b *testing.B, st *dynamo.Store, n int) {
 	}
 	if _, err := st.SeedStaged(ctx, gen, []string{fmt.Sprintf("seed: %d entities", len(entities))}, store.Origin{}); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// enableStream turns the table's stream on, with new and old images,
+// as the store's CreateTable makes it.
+func enableStream(b *testing.B, ddb *dynamodb.Client, table string) {
+	spec := &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewAndOldImages}
+	if _, err := ddb.UpdateTable(context.Background(), &dynamodb.UpdateTableInput{TableName: aws.String(table), StreamSpecification: spec}); err != nil {
+		b.Fatalf("turning the stream of %s on: %v", table, err)
 	}
 }
 
