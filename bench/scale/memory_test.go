@@ -58,6 +58,7 @@ func BenchmarkDataPlaneMemory(b *testing.B) {
 			}
 			b.ReportMetric(float64(rssKB())/1024, "rss-MB")
 			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MB")
+			b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-alloc-MB")
 			b.ReportMetric(float64(peakRSSKB())/1024, "peak-rss-MB")
 			if rev, _ := px.Current(); rev != 1 {
 				b.Fatalf("running revision %d, want 1", rev)

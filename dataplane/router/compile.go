@@ -79,8 +79,9 @@ func (e *entry) literals() []string {
 func compile(routes []*model.Route, services []*model.Service) ([]*entry, error) {
 	byID := servicesByID(services)
 	var entries []*entry
+	var s slab[entry]
 	for _, rt := range routes {
-		es, err := compileWith(rt, byID)
+		es, err := compileWith(rt, byID, &s)
 		if err != nil {
 			return nil, err
 		}
@@ -111,9 +112,9 @@ func servicesByID(services []*model.Service) map[string]*model.Service {
 	return byID
 }
 
-// compileWith compiles rt with its service from byID; none when the
-// service is disabled, as Kong leaves such routes out.
-func compileWith(rt *model.Route, byID map[string]*model.Service) ([]*entry, error) {
+// compileWith compiles rt with its service from byID (its entries from
+// s); none when the service is disabled, as Kong leaves such routes out.
+func compileWith(rt *model.Route, byID map[string]*model.Service, s *slab[entry]) ([]*entry, error) {
 	var svc *model.Service
 	if rt.Service != nil && rt.Service.ID != "" {
 		svc = byID[rt.Service.ID]
@@ -124,15 +125,15 @@ func compileWith(rt *model.Route, byID map[string]*model.Service) ([]*entry, err
 			return nil, nil
 		}
 	}
-	es, err := compileRoute(rt, svc)
+	es, err := compileRoute(rt, svc, s)
 	if err != nil {
 		return nil, fmt.Errorf("compiling route %s: %w", routeName(rt), err)
 	}
 	return es, nil
 }
 
-// compileRoute builds the route's entries, one per path group.
-func compileRoute(rt *model.Route, svc *model.Service) ([]*entry, error) {
+// compileRoute builds the route's entries, one per path group, from s.
+func compileRoute(rt *model.Route, svc *model.Service, s *slab[entry]) ([]*entry, error) {
 	base := entry{route: rt, service: svc}
 	var more fields
 	for _, m := range rt.Methods {
@@ -153,7 +154,7 @@ func compileRoute(rt *model.Route, svc *model.Service) ([]*entry, error) {
 		e := base
 		e.setMore(more)
 		e.priority = priority(&e)
-		return []*entry{&e}, nil
+		return []*entry{s.put(e)}, nil
 	}
 	groups := groupPaths(rt.Paths)
 	var out []*entry
@@ -167,7 +168,7 @@ func compileRoute(rt *model.Route, svc *model.Service) ([]*entry, error) {
 		}
 		e.setMore(f)
 		e.priority = priority(&e)
-		out = append(out, &e)
+		out = append(out, s.put(e))
 	}
 	return out, nil
 }

@@ -61,7 +61,7 @@ func TestPriority(t *testing.T) {
 			r := model.NewRoute()
 			r.ID = "r"
 			test.route(r)
-			es, err := compileRoute(r, nil)
+			es, err := compileRoute(r, nil, nil)
 			require.NoError(t, err)
 			require.Len(t, es, 1)
 			assert.Equal(t, test.want, es[0].priority, "got %#x", es[0].priority)

@@ -42,7 +42,7 @@ func Update(prev *Router, routes []*model.Route, services []*model.Service) (*Ro
 	byID := servicesByID(services)
 	var added []*entry
 	for _, rt := range fresh {
-		es, err := compileWith(rt, byID)
+		es, err := compileWith(rt, byID, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -29,6 +29,19 @@ func newFunction(scope constructs.Construct, id, name string, p *Props, env map[
 // defaultMemoryMiB is a function's memory unless it needs more.
 const defaultMemoryMiB = 256
 
+// PublisherMemoryMiB is the publisher function's memory: it holds the
+// configuration it published last (about 230 MB at a million entities,
+// packed), and a new instance reads it back from the full snapshot and
+// compiles it whole before its first publication (BENCHMARKS.md, "One
+// write → published").
+const PublisherMemoryMiB = 1024
+
+// PublisherMemoryLimit is the publisher's GOMEMLIMIT: the Go runtime
+// collects harder as its heap nears it rather than growing it to twice
+// what is live (GOGC), leaving the rest of the function's memory to the
+// runtime, the binary and the stacks.
+const PublisherMemoryLimit = "900MiB"
+
 func newSizedFunction(scope constructs.Construct, id, name string, p *Props, env map[string]*string, timeout, memoryMiB float64) *function {
 	log := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_ONE_MONTH,

@@ -114,7 +114,10 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 	endpoint := a.stage.CallbackUrl()
 	cluster.fn.AddEnvironment(jsii.String("SKYPORT_WS_ENDPOINT"), endpoint, nil)
 
-	publisher := newFunction(s, "PublisherFunction", "publisher", &p, map[string]*string{
+	// The publisher holds the configuration it published last, the base
+	// of the next delta, and a new instance reads it back whole: see
+	// PublisherMemoryMiB.
+	publisher := newSizedFunction(s, "PublisherFunction", "publisher", &p, map[string]*string{
 		"SKYPORT_TABLE":                 d.entities.TableName(),
 		"SKYPORT_CLUSTER_TABLE":         d.cluster.TableName(),
 		"SKYPORT_BUCKET":                bucketURL,
@@ -123,7 +126,8 @@ func New(scope constructs.Construct, id string, props *Props) (*Stack, error) {
 		"SKYPORT_WS_ENDPOINT":           endpoint,
 		"SKYPORT_HISTORY_MAX_REVISIONS": historyMaxRevisions,
 		"SKYPORT_HISTORY_MAX_AGE":       historyMaxAge,
-	}, 60)
+		"GOMEMLIMIT":                    jsii.String(PublisherMemoryLimit),
+	}, 60, PublisherMemoryMiB)
 	if p.RolloutPolicy != "" {
 		publisher.fn.AddEnvironment(jsii.String("SKYPORT_ROLLOUT_POLICY"), jsii.String(p.RolloutPolicy), nil)
 	}

@@ -375,6 +375,31 @@ func TestSigningKeyRotation(t *testing.T) {
 	tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(6))
 }
 
+// TestPublisherMemory: the publisher gets the memory a cold publication
+// of a large configuration needs, and a Go heap limit below it; the
+// other functions keep theirs.
+func TestPublisherMemory(t *testing.T) {
+	_, raw := synth(t, stack.AuthToken)
+	for _, c := range []struct {
+		prefix string
+		want   float64
+	}{
+		{"PublisherFunction", stack.PublisherMemoryMiB},
+		{"AdminFunction", 256},
+		{"ClusterFunction", 256},
+		{"ImporterFunction", stack.ImporterMemoryMiB},
+	} {
+		fn := findOne(t, raw, "AWS::Lambda::Function", c.prefix)
+		if got := fn["Properties"].(map[string]any)["MemorySize"]; got != c.want {
+			t.Errorf("%s MemorySize = %v, want %v", c.prefix, got, c.want)
+		}
+	}
+	env, _ := json.Marshal(findOne(t, raw, "AWS::Lambda::Function", "PublisherFunction")["Properties"].(map[string]any)["Environment"])
+	if !strings.Contains(string(env), `"GOMEMLIMIT":"`+stack.PublisherMemoryLimit+`"`) {
+		t.Errorf("publisher environment without its GOMEMLIMIT: %s", env)
+	}
+}
+
 func TestPropsValidation(t *testing.T) {
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	if _, err := stack.New(app, "A", &stack.Props{}); err == nil {

@@ -20,7 +20,13 @@ import (
 // neither the decompressed document nor the unpacked entities are ever
 // held whole. The result equals Open's, packed (model.Config.Pack).
 func OpenPacked(data []byte, p Pointer, pub ed25519.PublicKey) (*Document, error) {
-	return open(data, p, pub, func(data []byte) (*Document, error) { return decodePacked(data, MaxDecompressed) })
+	return open(data, p, pub, DecodePacked)
+}
+
+// DecodePacked is Decode as OpenPacked decodes: a stream, each entity
+// packed as it is read. Like Decode, it verifies nothing.
+func DecodePacked(data []byte) (*Document, error) {
+	return decodePacked(data, MaxDecompressed)
 }
 
 // documentLists are the document's entity lists by JSON name (model.Config's

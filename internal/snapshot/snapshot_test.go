@@ -206,6 +206,12 @@ func TestOpenPackedEqualsOpen(t *testing.T) {
 	require.Equal(t, string(want), string(got))
 	require.Equal(t, whole.Identity(), stream.Identity())
 	require.Equal(t, snapshot.ConfigHash(&whole.Config), snapshot.ConfigHash(&stream.Config))
+	// DecodePacked, which verifies nothing, decodes the same.
+	unverified, err := snapshot.DecodePacked(data)
+	require.NoError(t, err)
+	got, err = json.Marshal(unverified)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got))
 }
 
 func TestConfigHash(t *testing.T) {

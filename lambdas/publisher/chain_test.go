@@ -329,3 +329,30 @@ func TestPruneKeepsWhatChainsNeed(t *testing.T) {
 	_, _, err = objects.Get(ctx, snapshot.DeltaKey(id, 9, 10))
 	require.NoError(t, err)
 }
+
+// TestColdReadBackAfterKeyRotation: a cold publisher whose key was rotated
+// reads back its base (a full snapshot and a chain signed by the key
+// before) by their digests, and publishes the next write as a delta on it
+// rather than exporting the store.
+func TestColdReadBackAfterKeyRotation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	oldPub, oldKey := newKey(t)
+	rotatedPub, rotated := newKey(t)
+	objects := newDir(t)
+	st := chainStore(t)
+	opts := publisher.Options{Source: st, Objects: objects, Key: oldKey, FullRatio: 100, Logger: quiet()}
+	p := publisher.New(opts)
+	var ptr snapshot.Pointer
+	for n := range 3 {
+		ptr = createAndPublish(t, st, p, n)
+	}
+	require.Len(t, ptr.Chain, 2, "the base is a full snapshot and a chain")
+	opts.Key = rotated
+	ptr = createAndPublish(t, st, publisher.New(opts), 3)
+	require.NotEmpty(t, ptr.Delta.Key, "published without a delta: the base was not read back")
+	require.Len(t, ptr.Chain, 3)
+	exported, _, err := st.Export(ctx)
+	require.NoError(t, err)
+	require.Equal(t, snapshot.ConfigHash(exported), snapshot.ConfigHash(configAt(t, objects, ptr, snapshot.KeyRing(oldPub, rotatedPub))))
+}

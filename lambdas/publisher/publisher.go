@@ -376,6 +376,15 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	if err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
+	if r.change == nil {
+		// An exported configuration is held packed (model.Config.Pack),
+		// as one read back from its snapshot is: the next deltas apply
+		// to it alike, and it takes about a third less memory. Packed
+		// once the revision is sealed and checked, so that the copy does
+		// not stack on their allocations; a configuration patched from
+		// the change log shares its base's packed entities.
+		cfg.Pack()
+	}
 	p.remember(id, rev, cfg, r.digest, p.opts.Validator != nil)
 	p.recordHash(ctx, rev, hash)
 	if final.Equal(ptr) {

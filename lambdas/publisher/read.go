@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/skyport-gw/skyport/internal/delta"
 	"github.com/skyport-gw/skyport/internal/model"
@@ -139,14 +140,18 @@ func (p *Publisher) baseConfig(ctx context.Context, cur snapshot.Pointer) (*mode
 		return nil, snapshot.Digest{}, fmt.Errorf("reading the base snapshot %s: %w", full.Key, err)
 	}
 	pub := p.opts.Key.Public().(ed25519.PublicKey)
-	doc, err := snapshot.Open(data, full, pub)
+	// Decoded as a data plane decodes it (snapshot.OpenPacked): a stream
+	// from the decompressor, each entity packed as it is read, so that
+	// neither the decompressed document nor the unpacked entities are
+	// held whole, and the configuration held is the compact one.
+	doc, err := snapshot.OpenPacked(data, full, pub)
 	if err != nil {
 		// Signed by a key since rotated: the bytes are ours all the same
 		// (create-only in our bucket), their digest is checked.
 		if !errors.Is(err, snapshot.ErrSignature) {
 			return nil, snapshot.Digest{}, fmt.Errorf("reading the base snapshot %s: %w", full.Key, err)
 		}
-		if doc, err = snapshot.Decode(data); err != nil || doc.Revision != full.Revision || doc.Identity() != full.Identity() {
+		if doc, err = snapshot.DecodePacked(data); err != nil || doc.Revision != full.Revision || doc.Identity() != full.Identity() {
 			return nil, snapshot.Digest{}, fmt.Errorf("reading the base snapshot %s: %w", full.Key, errors.Join(snapshot.ErrSignature, err))
 		}
 	}
@@ -163,6 +168,11 @@ func (p *Publisher) baseConfig(ctx context.Context, cur snapshot.Pointer) (*mode
 		rev = ref.Revision
 	}
 	p.remember(cur.Identity(), cur.Revision, cfg, digest, false)
+	// Once per cold process: the read-back's garbage (the compressed
+	// bytes, each entity decoded before it was packed, the chain) is
+	// collected before the whole compile a read-back base gets (check),
+	// so that the compile's own allocations do not stack on it.
+	runtime.GC()
 	return cfg, digest, nil
 }
 

@@ -5,6 +5,7 @@ package authn
 
 import (
 	"net/http"
+	"unsafe"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/internal/model"
@@ -54,57 +55,34 @@ func (c *Consumers) Lookup(idOrName string) *model.Consumer {
 	return c.byUsername[idOrName]
 }
 
-// Identity is a credential and its consumer with Kong's upstream header
-// values prepared once per snapshot, so identifying a caller allocates
-// nothing. The header value slices are cut from the identity's own array
-// (one allocation per credential, however many headers) and are full
-// (len == cap), so an append copies them.
+// Identity is a credential and its consumer, which Kong's upstream
+// header values are taken from, so identifying a caller allocates
+// nothing: each value is a one-element slice over the entity's own field
+// (full, len == cap, so an append copies; nothing writes a header value
+// in place). Three words, however many headers: a data plane holds one
+// per credential, hundreds of thousands of them.
 type Identity struct {
 	Consumer   *model.Consumer
 	Credential model.Entity
-	// vals are the header values, by the index constants below; has
-	// marks those present.
-	vals [valCount]string
-	has  uint8
+	// identifier is the credential's field that X-Credential-Identifier
+	// carries (never a secret); nil or empty for none.
+	identifier *string
 }
 
-// The header values an Identity holds.
-const (
-	valID = iota
-	valCustomID
-	valUsername
-	valCredential
-	valCount
-)
-
-// NewIdentity prepares the identity of cred, owned by co; identifier is
-// what X-Credential-Identifier carries (never a secret), empty for none.
-func NewIdentity(co *model.Consumer, cred model.Entity, identifier string) *Identity {
-	id := &Identity{Consumer: co, Credential: cred}
-	id.put(valID, co.ID)
-	if co.CustomID != nil {
-		id.put(valCustomID, *co.CustomID)
-	}
-	if co.Username != nil {
-		id.put(valUsername, *co.Username)
-	}
-	if identifier != "" {
-		id.put(valCredential, identifier)
-	}
-	return id
+// NewIdentity returns the identity of cred, owned by co; identifier
+// points at cred's field that X-Credential-Identifier carries, nil for
+// none. The entities are the configuration's, which nothing modifies.
+func NewIdentity(co *model.Consumer, cred model.Entity, identifier *string) *Identity {
+	return &Identity{Consumer: co, Credential: cred, identifier: identifier}
 }
 
-func (id *Identity) put(i int, v string) {
-	id.vals[i] = v
-	id.has |= 1 << i
-}
-
-// value is header value i as a full one-element slice, nil when absent.
-func (id *Identity) value(i int) []string {
-	if id.has&(1<<i) == 0 {
+// value is the header value *p as a full one-element slice over p; nil
+// when p is nil, or, with omitEmpty, when *p is empty.
+func value(p *string, omitEmpty bool) []string {
+	if p == nil || (omitEmpty && *p == "") {
 		return nil
 	}
-	return id.vals[i : i+1 : i+1]
+	return unsafe.Slice(p, 1)
 }
 
 // Apply records the caller on pc and sets Kong's consumer headers on the
@@ -112,14 +90,15 @@ func (id *Identity) value(i int) []string {
 func (id *Identity) Apply(pc *plugin.Context, r *http.Request) {
 	pc.Consumer, pc.Credential = id.Consumer, id.Credential
 	id.setHeaders(r.Header)
-	set(r.Header, HeaderCredential, id.value(valCredential))
+	set(r.Header, HeaderCredential, value(id.identifier, true))
 	delete(r.Header, HeaderAnonymous)
 }
 
 func (id *Identity) setHeaders(h http.Header) {
-	h[HeaderConsumerID] = id.value(valID)
-	set(h, HeaderConsumerCustomID, id.value(valCustomID))
-	set(h, HeaderConsumerUsername, id.value(valUsername))
+	co := id.Consumer
+	h[HeaderConsumerID] = value(&co.ID, false)
+	set(h, HeaderConsumerCustomID, value(co.CustomID, false))
+	set(h, HeaderConsumerUsername, value(co.Username, false))
 }
 
 func set(h http.Header, k string, v []string) {
@@ -145,7 +124,7 @@ func NewAnonymous(cs *Consumers, setting *string) Anonymous {
 	}
 	a := Anonymous{set: true}
 	if co := cs.Lookup(*setting); co != nil {
-		a.identity = NewIdentity(co, nil, "")
+		a.identity = NewIdentity(co, nil, nil)
 	}
 	return a
 }

@@ -17,18 +17,23 @@ func TestIdentityApply(t *testing.T) {
 	full.ID = "d0000000-0000-4000-8000-000000000001"
 	bare := &model.Consumer{}
 	bare.ID = "d0000000-0000-4000-8000-000000000002"
+	empty := &model.Consumer{CustomID: model.String("")}
+	empty.ID = "d0000000-0000-4000-8000-000000000003"
 	cred := &model.KeyAuth{Key: "secret"}
 	cred.ID = "e0000000-0000-4000-8000-000000000001"
 	tests := []struct {
 		desc       string
 		co         *model.Consumer
-		identifier string
+		identifier *string
 		want       http.Header
 	}{
-		{"every header", full, cred.ID, http.Header{
+		{"every header", full, &cred.ID, http.Header{
 			authn.HeaderConsumerID: {full.ID}, authn.HeaderConsumerCustomID: {"c-1"},
 			authn.HeaderConsumerUsername: {"alice"}, authn.HeaderCredential: {cred.ID}, "Other": {"kept"}}},
-		{"only the id", bare, "", http.Header{authn.HeaderConsumerID: {bare.ID}, "Other": {"kept"}}},
+		{"only the id", bare, nil, http.Header{authn.HeaderConsumerID: {bare.ID}, "Other": {"kept"}}},
+		{"an empty identifier is none", bare, model.String(""), http.Header{authn.HeaderConsumerID: {bare.ID}, "Other": {"kept"}}},
+		{"an empty custom id is sent", empty, &cred.Key, http.Header{
+			authn.HeaderConsumerID: {empty.ID}, authn.HeaderConsumerCustomID: {""}, authn.HeaderCredential: {"secret"}, "Other": {"kept"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -47,6 +52,7 @@ func TestIdentityApply(t *testing.T) {
 			next := http.Header{}
 			id.Apply(&pc, &http.Request{Header: next})
 			require.Equal(t, []string{tc.co.ID}, next[authn.HeaderConsumerID])
+			require.Equal(t, "secret", cred.Key, "the entity a header value is cut from is unchanged")
 		})
 	}
 }

@@ -89,7 +89,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		challenge: authn.Challenge("hmac", c.Realm)}
 	for _, cred := range env.Config.HMACAuths {
 		if co := cs.ByRef(cred.Consumer); co != nil {
-			h.users[cred.Username] = credential{secret: []byte(cred.Secret), identity: authn.NewIdentity(co, cred, cred.Username)}
+			h.users[cred.Username] = credential{secret: []byte(cred.Secret), identity: authn.NewIdentity(co, cred, &cred.Username)}
 		}
 	}
 	h.from = authn.NewIndexed(env.Config.HMACAuths, env.Config)

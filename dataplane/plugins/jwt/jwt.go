@@ -86,7 +86,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 	for _, s := range env.Config.JWTSecrets {
 		cr := &credential{secret: s}
 		if co := cs.ByRef(s.Consumer); co != nil {
-			cr.identity = authn.NewIdentity(co, s, s.Key)
+			cr.identity = authn.NewIdentity(co, s, &s.Key)
 		}
 		secret := []byte(s.Secret)
 		if c.SecretIsBase64 {

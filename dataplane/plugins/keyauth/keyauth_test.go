@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/keyauth"
 	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
 	"github.com/skyport-gw/skyport/internal/model"
@@ -184,4 +185,29 @@ func withHeader(k, v string) func() *http.Request {
 		r.Header.Set(k, v)
 		return r
 	}
+}
+
+// TestKeyAuthFoundAllocatesNothing: identifying a caller by a key cuts
+// the consumer headers from the entities and makes its identity on the
+// stack. (The key's name is in canonical form: looking a lower-case one
+// up canonicalizes it, one allocation.)
+func TestKeyAuthFoundAllocatesNothing(t *testing.T) {
+	cfg := config(t, map[string]any{"key_names": []string{"Apikey"}})
+	h, err := keyauth.New(plugin.Env{Config: cfg, Plugin: cfg.Plugins[0]})
+	require.NoError(t, err)
+	a := h.(plugin.Accessor)
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header = http.Header{"Apikey": {secretKey}}
+	var pc plugin.Context
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Header["Apikey"] = r.Header["Apikey"][:1:1]
+		pc = plugin.Context{}
+		if resp := a.Access(&pc, r); resp != nil {
+			t.Fatalf("refused: %d", resp.Status)
+		}
+	})
+	require.Zero(t, allocs)
+	require.Equal(t, plugintest.AliceID, pc.Consumer.ID)
+	require.Equal(t, "cred-alice", pc.Credential.Meta().ID)
+	require.Equal(t, []string{"cred-alice"}, r.Header["X-Credential-Identifier"])
 }
