@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func BenchmarkWritePublishAWS(b *testing.B) {
 			ctx := context.Background()
 			srv := motoserver.Start(b)
 			cfg := srv.Config()
-			clock := &waitClock{c: &http.Client{}}
+			clock := &waitClock{c: &http.Client{}, ops: map[string]time.Duration{}}
 			cfg.HTTPClient = clock
 			ddb := dynamodb.NewFromConfig(cfg)
 			st := dynamo.New(ddb, "skyport")
@@ -188,12 +189,14 @@ func BenchmarkWritePublishAWS(b *testing.B) {
 				written := time.Now()
 				rev := writeRoute(b, st, id, i)
 				writes = append(writes, time.Since(written))
+				clock.byOp()
 				published, before, waited := time.Now(), cputime.Process(), clock.waited()
 				if _, err := poller.Poll(ctx); err != nil {
 					b.Fatal(err)
 				}
 				pub, wait := time.Since(published), clock.waited()-waited
 				pubs, waits, own = append(pubs, pub), append(waits, wait), append(own, pub-wait)
+				b.Logf("publication %d: %s, waiting on the emulator by operation: %v", i, pub, clock.byOp())
 				cpu += cputime.Process() - before
 				if ptr := latest(b, objects); ptr.Revision != rev || ptr.Delta.Key == "" {
 					b.Fatalf("latest.json is at %d (delta %q), want %d with a delta", ptr.Revision, ptr.Delta.Key, rev)
@@ -265,20 +268,39 @@ func enableStream(b *testing.B, ddb *dynamodb.Client, table string) {
 
 // waitClock is an HTTP client that adds up how long its requests take to
 // answer (to the response's headers): the time spent waiting on the
-// emulator.
+// emulator, in all and by operation.
 type waitClock struct {
 	c    *http.Client
 	wait atomic.Int64
+	mu   sync.Mutex
+	ops  map[string]time.Duration
 }
 
 func (w *waitClock) Do(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := w.c.Do(r)
-	w.wait.Add(int64(time.Since(start)))
+	d := time.Since(start)
+	w.wait.Add(int64(d))
+	op := r.Header.Get("X-Amz-Target") // DynamoDB and its streams
+	if op == "" {
+		op = "S3 " + r.Method
+	}
+	w.mu.Lock()
+	w.ops[op] += d
+	w.mu.Unlock()
 	return resp, err
 }
 
 func (w *waitClock) waited() time.Duration { return time.Duration(w.wait.Load()) }
+
+// byOp returns the time waited by operation since the last call.
+func (w *waitClock) byOp() map[string]time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ops := w.ops
+	w.ops = map[string]time.Duration{}
+	return ops
+}
 
 // latest reads latest.json.
 func latest(b *testing.B, objects objstore.Store) snapshot.Pointer {
