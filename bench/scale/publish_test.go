@@ -20,8 +20,8 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
-	"github.com/google/uuid"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/uuid"
 
 	"github.com/skyport-gw/skyport/bench/scale"
 	"github.com/skyport-gw/skyport/dataplane/preflight"
@@ -171,7 +171,7 @@ func BenchmarkWritePublishAWS(b *testing.B) {
 				Client: dynamodbstreams.NewFromConfig(cfg), StreamARN: streamARN,
 				Filter: eventsource.RevisionFilter, Handler: pub.HandleEvent, MaxRetries: -1,
 				StartingPosition: streamtypes.ShardIteratorTypeLatest,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 			})
 			if _, err := poller.Poll(ctx); err != nil {
 				b.Fatal(err)
