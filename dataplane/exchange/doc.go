@@ -42,6 +42,9 @@
 //	plugin phases: Access(pc, Request) / Header(pc, status, Header) /
 //	  Log(pc, *LogEntry{Request, Response}) — plugins read fields with Get
 //	  and change them with Set/Del (request-transformer, correlation-id);
+//	  done for the access phase: plugin.ViewAccessor's AccessView, which
+//	  key-auth and rate-limiting implement and the proxy's native h1 path
+//	  runs;
 //	metrics: status, Written, the route — no header access;
 //	access log: method, path, query, host, client address, status, sizes,
 //	  latencies appended to one buffer without strings;

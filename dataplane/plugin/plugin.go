@@ -59,6 +59,11 @@ type Context struct {
 	// replace.uri), replaces the path sent to the upstream.
 	UpstreamPath string
 
+	// upstreamQuery replaces the upstream request's query when
+	// queryChanged (SetUpstreamQuery).
+	upstreamQuery string
+	queryChanged  bool
+
 	// ids gives the request id, made when first asked for.
 	ids interface{ RequestID() string }
 

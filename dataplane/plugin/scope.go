@@ -34,12 +34,17 @@ type byName struct {
 	// consumerOnly is true when every instance is consumer-scoped, so
 	// resolution before authentication can skip the name.
 	consumerOnly bool
-	instances    map[scopeKey]*instance
+	// onView is true when every instance's phases run on the view
+	// (ViewAccessor), consumerOnView when every consumer-scoped one's do.
+	onView, consumerOnView bool
+	instances              map[scopeKey]*instance
 }
 
 type instance struct {
 	plugin  *model.Plugin
 	handler Handler
+	// onView: the handler's phases run on the view.
+	onView bool
 }
 
 func keyOf(p *model.Plugin) scopeKey {
@@ -69,12 +74,16 @@ func (b *byName) add(in *instance) {
 	k := keyOf(in.plugin)
 	if b.instances == nil {
 		b.instances = map[scopeKey]*instance{}
-		b.consumerOnly = true
+		b.consumerOnly, b.onView, b.consumerOnView = true, true, true
 	}
+	in.onView = onView(in.handler)
+	b.onView = b.onView && in.onView
 	b.instances[k] = in
 	b.levels |= 1 << levelOf(k)
 	if k.consumer == "" {
 		b.consumerOnly = false
+	} else {
+		b.consumerOnView = b.consumerOnView && in.onView
 	}
 }
 

@@ -129,16 +129,22 @@ func (s *Set) Access(pc *Context, r *http.Request) *Response {
 	if s.Empty() {
 		return nil
 	}
-	names := s.names(pc, r)
-	var route, service string
-	if pc.Route != nil {
-		route = pc.Route.ID
-	}
-	if pc.Service != nil {
-		service = pc.Service.ID
-	}
+	pc.Request = r
+	return s.access(pc, func(h Handler) *Response {
+		if a, ok := h.(Accessor); ok {
+			return a.Access(pc, r)
+		}
+		return nil
+	})
+}
+
+// access resolves the instances for pc, as Access says, and runs each
+// one's access phase with run until one answers.
+func (s *Set) access(pc *Context, run func(Handler) *Response) *Response {
+	s.reset(pc)
+	route, service := pc.scope()
 	var answer *Response
-	for _, b := range names {
+	for _, b := range s.byName {
 		consumer := ""
 		if pc.Consumer != nil {
 			consumer = pc.Consumer.ID
@@ -154,11 +160,20 @@ func (s *Set) Access(pc *Context, r *http.Request) *Response {
 			continue
 		}
 		pc.current = len(pc.resolved) - 1
-		if a, ok := in.handler.(Accessor); ok {
-			answer = a.Access(pc, r)
-		}
+		answer = run(in.handler)
 	}
 	return answer
+}
+
+// scope is the ids of pc's route and service, "" for none.
+func (pc *Context) scope() (route, service string) {
+	if pc.Route != nil {
+		route = pc.Route.ID
+	}
+	if pc.Service != nil {
+		service = pc.Service.ID
+	}
+	return route, service
 }
 
 // Globals resolves the global instances (no route, service or consumer)
@@ -170,21 +185,21 @@ func (s *Set) Globals(pc *Context, r *http.Request) {
 	if s.Empty() {
 		return
 	}
-	for _, b := range s.names(pc, r) {
+	pc.Request = r
+	s.reset(pc)
+	for _, b := range s.byName {
 		if in := b.resolve("", "", ""); in != nil {
 			pc.resolved = append(pc.resolved, resolved{handler: in.handler})
 		}
 	}
 }
 
-// names readies pc for a resolution and returns the plugins of r's scheme.
-func (s *Set) names(pc *Context, r *http.Request) []*byName {
-	pc.Request = r
+// reset readies pc for a resolution.
+func (s *Set) reset(pc *Context) {
 	if pc.resolved == nil {
 		pc.resolved = pc.resolvedBuf[:0]
 	}
 	pc.resolved = pc.resolved[:0]
-	return s.byName
 }
 
 // Resolved returns the handlers Access selected for pc, in priority order.

@@ -5,20 +5,25 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	view "github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/h1"
+	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
 
 // The native path serves an HTTP/1.x request straight from h1's request
 // to the upstream client and from the upstream's response to h1's
 // response: no *http.Request, no map of the client's fields, no context
 // of the proxy's. It takes the requests that need nothing more (see
-// serveNative): a route without plugins to a plain-HTTP service (on an
-// upstream that does not hash, or on none), a
+// serveNative): a route whose plugins all run on the view
+// (plugin.Set.OnView: key-auth, rate-limiting with the local policy),
+// or none, to a plain-HTTP service (on an upstream that does not hash,
+// or on none), a
 // request without a body that h1Client sends (a replayable method, no
 // upgrade), an origin-form target whose path net/http would keep as it
 // is. Every other request goes through the adapter (frontend_h1.go) and
@@ -49,7 +54,7 @@ type nativeExchange struct {
 // false, having written nothing, for a request the adapter serves.
 func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	c := s.cur.Load()
-	if c == nil || !c.plugins.Empty() || s.opts.AccessLog != nil || r.HasBody() || r.Upgrade() {
+	if c == nil || s.opts.AccessLog != nil || r.HasBody() || r.Upgrade() {
 		return false
 	}
 	method := nativeMethod(r.Method())
@@ -102,7 +107,19 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		x.fwdPath, x.logPath = u.EscapedPath(), u.Path
 	}
 
-	ex.c, ex.match, ex.svc, ex.direct = c, m, svc, true
+	ex.clientIP = client.Addr().String()
+	var pc *plugin.Context
+	if !c.plugins.Empty() {
+		pc = plugin.NewContext(m.Route, m.Service, m.Captures, ex.clientIP)
+		if !c.plugins.OnView(pc) {
+			return false
+		}
+		pc.Start = ex.start
+		pc.SetRequestIDSource(ex)
+		pc.Connection, pc.ConnectionRequests = r.Conn()
+	}
+
+	ex.c, ex.match, ex.svc, ex.direct, ex.pc = c, m, svc, true, pc
 	c.inflight.Add(1)
 	defer c.inflight.Add(-1)
 	x.fw.w = w
@@ -113,9 +130,25 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		}
 		s.finishNative(x)
 	}()
-	ex.clientIP = client.Addr().String()
 	ex.host, ex.port = s.hostPort(string(r.Host()), local, r.TLS() != nil)
+	if pc != nil {
+		stripHopView(r.Header())
+		if resp := c.plugins.AccessView(pc, view.H1Request{R: r}); resp != nil {
+			s.exit(&ex.rec, x.adapted(), ex, resp)
+			x.fw.finish()
+			return true
+		}
+		if q, ok := pc.UpstreamQuery(); ok {
+			x.query = nil
+			if q != "" {
+				x.query = []byte("?" + q)
+			}
+		}
+	}
 	ex.upstreamPath = upstreamPath(svc.base, m.Path, m.Prefix, m.Route.StripPath)
+	if pc != nil && pc.UpstreamPath != "" {
+		ex.upstreamPath = pc.UpstreamPath
+	}
 	x.uri = upstreamTarget(ex.upstreamPath)
 	res, err := s.attempts(r.Context(), ex, method, "", nil, x)
 	if err != nil {
@@ -165,11 +198,50 @@ func (x *nativeExchange) appendHead(b []byte) ([]byte, error) {
 // fail answers an upstream request that failed with err, on the adapted
 // request, made now: error pages are rare and render from its fields.
 func (x *nativeExchange) fail(err error) {
+	x.s.upstreamError(&x.rec, x.adapted(), &x.exchange, err)
+}
+
+// adapted is the request adapted to an *http.Request, for what renders
+// from its fields (error pages, a plugin's answer).
+func (x *nativeExchange) adapted() *http.Request {
 	req := new(http.Request)
 	if !adaptRequest(req, x.r) {
 		req.Header = http.Header{}
 	}
-	x.s.upstreamError(&x.rec, req, &x.exchange, err)
+	return req
+}
+
+// stripHopView removes from h what stripHop removes from the adapted
+// request's fields before the plugins read them: the hop-by-hop fields
+// and those Connection names, keeping "Te: trailers". (Upgrade requests
+// do not take the native path.)
+func stripHopView(h *h1.Header) {
+	if !h.Has("Connection") && !h.Has("Te") && !h.Has("Keep-Alive") && !h.Has("Proxy-Connection") {
+		return
+	}
+	var named []string
+	h.Values("Connection", func(v []byte) bool {
+		for f := range strings.SplitSeq(string(v), ",") {
+			if f = textproto.TrimString(f); f != "" {
+				named = append(named, f)
+			}
+		}
+		return true
+	})
+	te := false
+	h.Values("Te", func(v []byte) bool {
+		te = hasToken(string(v), "trailers")
+		return !te
+	})
+	for _, f := range named {
+		h.Del(f)
+	}
+	for _, f := range [...]string{"Connection", "Upgrade", "Te", "Keep-Alive", "Proxy-Connection"} {
+		h.Del(f)
+	}
+	if te {
+		h.Set("Te", "trailers")
+	}
 }
 
 // finishNative is finish for a native request.

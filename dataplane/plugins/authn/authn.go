@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"unsafe"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/internal/model"
 )
@@ -87,27 +88,58 @@ func value(p *string, omitEmpty bool) []string {
 
 // Apply records the caller on pc and sets Kong's consumer headers on the
 // upstream request, replacing any the client sent.
-func (id *Identity) Apply(pc *plugin.Context, r *http.Request) {
+func (id *Identity) Apply(pc *plugin.Context, r *http.Request) { id.apply(pc, mapFields(r.Header)) }
+
+// ApplyView is Apply on the view's fields h.
+func (id *Identity) ApplyView(pc *plugin.Context, h exchange.Header) { id.apply(pc, viewFields{h}) }
+
+func (id *Identity) apply(pc *plugin.Context, f fields) {
 	pc.Consumer, pc.Credential = id.Consumer, id.Credential
-	id.setHeaders(r.Header)
-	set(r.Header, HeaderCredential, value(id.identifier, true))
-	delete(r.Header, HeaderAnonymous)
+	id.setHeaders(f)
+	f.put(HeaderCredential, value(id.identifier, true))
+	f.put(HeaderAnonymous, nil)
 }
 
-func (id *Identity) setHeaders(h http.Header) {
+func (id *Identity) setHeaders(f fields) {
 	co := id.Consumer
-	h[HeaderConsumerID] = value(&co.ID, false)
-	set(h, HeaderConsumerCustomID, value(co.CustomID, false))
-	set(h, HeaderConsumerUsername, value(co.Username, false))
+	f.put(HeaderConsumerID, value(&co.ID, false))
+	f.put(HeaderConsumerCustomID, value(co.CustomID, false))
+	f.put(HeaderConsumerUsername, value(co.Username, false))
 }
 
-func set(h http.Header, k string, v []string) {
+// fields is where the consumer headers go: the adapted request's map or
+// the view's fields.
+type fields interface {
+	// put replaces the fields named key (canonical) by the one value of
+	// v, or removes them when v is nil.
+	put(key string, v []string)
+}
+
+// mapFields puts into an http.Header, sharing v (full slices: an append
+// copies them).
+type mapFields http.Header
+
+func (h mapFields) put(key string, v []string) {
 	if v == nil {
-		delete(h, k)
+		delete(h, key)
 		return
 	}
-	h[k] = v
+	h[key] = v
 }
+
+// viewFields puts into the view's fields, which copy the value.
+type viewFields struct{ h exchange.Header }
+
+func (f viewFields) put(key string, v []string) {
+	if v == nil {
+		f.h.Del(key)
+		return
+	}
+	f.h.Set(key, v[0])
+}
+
+// anonymousTrue is X-Anonymous-Consumer's value, a full slice.
+var anonymousTrue = []string{"true"}[:1:1]
 
 // Anonymous is an auth plugin's anonymous setting: the consumer used when
 // authentication fails, resolved once per snapshot.
@@ -144,6 +176,15 @@ func (a Anonymous) AlreadyAuthenticated(pc *plugin.Context) bool {
 // it returns fail. An anonymous consumer absent from the snapshot is
 // Kong's 500.
 func (a Anonymous) Fallback(pc *plugin.Context, r *http.Request, fail *plugin.Response) *plugin.Response {
+	return a.fallback(pc, mapFields(r.Header), fail)
+}
+
+// FallbackView is Fallback on the view's fields h.
+func (a Anonymous) FallbackView(pc *plugin.Context, h exchange.Header, fail *plugin.Response) *plugin.Response {
+	return a.fallback(pc, viewFields{h}, fail)
+}
+
+func (a Anonymous) fallback(pc *plugin.Context, f fields, fail *plugin.Response) *plugin.Response {
 	if !a.set {
 		return fail
 	}
@@ -153,9 +194,9 @@ func (a Anonymous) Fallback(pc *plugin.Context, r *http.Request, fail *plugin.Re
 		return plugin.ErrorPage(http.StatusInternalServerError, "")
 	}
 	pc.Consumer, pc.Credential = a.identity.Consumer, nil
-	a.identity.setHeaders(r.Header)
-	delete(r.Header, HeaderCredential)
-	r.Header[HeaderAnonymous] = []string{"true"}
+	a.identity.setHeaders(f)
+	f.put(HeaderCredential, nil)
+	f.put(HeaderAnonymous, anonymousTrue)
 	return nil
 }
 
@@ -180,6 +221,9 @@ func Unauthorized(msg, challenge string) *plugin.Response {
 // IsPreflight reports whether r is a CORS preflight request, which auth
 // plugins let through when run_on_preflight is false.
 func IsPreflight(r *http.Request) bool { return r.Method == http.MethodOptions }
+
+// IsPreflightView is IsPreflight on the view.
+func IsPreflightView(r exchange.Request) bool { return string(r.Method()) == http.MethodOptions }
 
 // Indexed remembers the lists an authentication handler indexed, the
 // credentials of its kind and the consumers, so that it can tell a later

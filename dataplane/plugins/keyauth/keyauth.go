@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/authn"
 	"github.com/skyport-gw/skyport/dataplane/plugins/reqbody"
@@ -72,9 +73,10 @@ type owner struct {
 }
 
 var (
-	_ plugin.Handler  = (*KeyAuth)(nil)
-	_ plugin.Accessor = (*KeyAuth)(nil)
-	_ plugin.Reuser   = (*KeyAuth)(nil)
+	_ plugin.Handler      = (*KeyAuth)(nil)
+	_ plugin.Accessor     = (*KeyAuth)(nil)
+	_ plugin.ViewAccessor = (*KeyAuth)(nil)
+	_ plugin.Reuser       = (*KeyAuth)(nil)
 )
 
 // New builds the handler: the snapshot's keys indexed once.
@@ -119,14 +121,42 @@ func (k *KeyAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	if (!k.conf.RunOnPreflight && authn.IsPreflight(r)) || k.anonymous.AlreadyAuthenticated(pc) {
 		return nil
 	}
-	key, dup := k.find(r)
+	o, fail := identify(k, httpRequest{r})
+	if fail != nil {
+		return k.anonymous.Fallback(pc, r, fail)
+	}
+	authn.NewIdentity(o.consumer, o.cred, &o.cred.ID).Apply(pc, r)
+	return nil
+}
+
+// OnView implements plugin.ViewAccessor: keys in the body are read from
+// the adapted request only.
+func (k *KeyAuth) OnView() bool { return !k.conf.KeyInBody }
+
+// AccessView implements plugin.ViewAccessor.
+func (k *KeyAuth) AccessView(pc *plugin.Context, r exchange.Request) *plugin.Response {
+	if (!k.conf.RunOnPreflight && authn.IsPreflightView(r)) || k.anonymous.AlreadyAuthenticated(pc) {
+		return nil
+	}
+	o, fail := identify(k, viewRequest{r: r, pc: pc})
+	if fail != nil {
+		return k.anonymous.FallbackView(pc, r.Header(), fail)
+	}
+	authn.NewIdentity(o.consumer, o.cred, &o.cred.ID).ApplyView(pc, r.Header())
+	return nil
+}
+
+// identify is both access phases' decision: the owner of the valid key
+// found in r, or fail, the answer without the anonymous consumer.
+func identify[R request](k *KeyAuth, r R) (o owner, fail *plugin.Response) {
+	key, dup := find(k, r)
 	switch {
 	case dup:
-		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgDuplicate, k.challenge))
+		return o, authn.Unauthorized(msgDuplicate, k.challenge)
 	case key == "":
 		// An empty key is no key (Kong: `if not key or key == ""`), never a
 		// lookup that a credential with an empty key could answer.
-		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgNoKey, k.challenge))
+		return o, authn.Unauthorized(msgNoKey, k.challenge)
 	}
 	o, ok := k.keys.Get(key)
 	if ok && len(k.expires) > 0 {
@@ -135,10 +165,9 @@ func (k *KeyAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 		}
 	}
 	if !ok {
-		return k.anonymous.Fallback(pc, r, authn.Unauthorized(msgInvalid, k.challenge))
+		return o, authn.Unauthorized(msgInvalid, k.challenge)
 	}
-	authn.NewIdentity(o.consumer, o.cred, &o.cred.ID).Apply(pc, r)
-	return nil
+	return o, nil
 }
 
 // find looks for the key as kong/plugins/key-auth/handler.lua does, name
@@ -148,18 +177,17 @@ func (k *KeyAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 // query flag, a JSON number) passes on to the next name. With
 // hide_credentials, the name is then removed from the header, the query
 // string and (with key_in_body) the body.
-func (k *KeyAuth) find(r *http.Request) (key string, duplicate bool) {
+func find[R request](k *KeyAuth, r R) (key string, duplicate bool) {
 	var query uriargs.Args
 	for _, name := range k.conf.KeyNames {
 		n := 0
 		if k.conf.KeyInHeader {
-			vs := headerValues(r.Header, name)
-			key, n = first(vs), len(vs)
+			key, n = headerValue(r, name)
 		}
-		if n == 0 && k.conf.KeyInQuery && r.URL.RawQuery != "" {
-			if query == nil {
-				query = uriargs.Parse(r.URL.RawQuery)
-			}
+		if n == 0 && k.conf.KeyInQuery && query == nil {
+			query = uriargs.Parse(r.rawQuery())
+		}
+		if n == 0 && k.conf.KeyInQuery {
 			var flag bool
 			key, n, flag = query.Lookup(name)
 			if flag {
@@ -168,7 +196,7 @@ func (k *KeyAuth) find(r *http.Request) (key string, duplicate bool) {
 		}
 		if n == 0 && k.conf.KeyInBody {
 			var f reqbody.Field
-			key, f = reqbody.Lookup(r, name)
+			key, f = r.body(name)
 			switch f {
 			case reqbody.String:
 				n = 1
@@ -179,7 +207,7 @@ func (k *KeyAuth) find(r *http.Request) (key string, duplicate bool) {
 		switch {
 		case n == 1:
 			if k.conf.HideCredentials {
-				k.hide(r, name, query)
+				hide(k, r, name, query)
 			}
 			return key, false
 		case n > 1:
@@ -190,38 +218,122 @@ func (k *KeyAuth) find(r *http.Request) (key string, duplicate bool) {
 }
 
 // hide removes the key named name from where it may have come.
-func (k *KeyAuth) hide(r *http.Request, name string, query uriargs.Args) {
-	if r.URL.RawQuery != "" {
+func hide[R request](k *KeyAuth, r R, name string, query uriargs.Args) {
+	if raw := r.rawQuery(); raw != "" {
 		if query == nil {
-			query = uriargs.Parse(r.URL.RawQuery)
+			query = uriargs.Parse(raw)
 		}
 		if query.Has(name) {
-			r.URL.RawQuery = query.Without(name)
-			r.URL.ForceQuery = false
+			r.setQuery(query.Without(name))
 		}
 	}
-	r.Header.Del(name)
+	r.delHeader(name)
 	if strings.Contains(name, "_") {
-		r.Header.Del(strings.ReplaceAll(name, "_", "-"))
+		r.delHeader(strings.ReplaceAll(name, "_", "-"))
 	}
 	if k.conf.KeyInBody {
-		reqbody.Remove(r, name)
+		r.removeBody(name)
 	}
 }
 
-// headerValues returns the values of the header field name; a name with
-// underscores also matches the field with dashes, as nginx's header
-// table is read by Kong (kong.request.get_headers()[name]).
-func headerValues(h http.Header, name string) []string {
-	if vs := h.Values(name); len(vs) > 0 || !strings.Contains(name, "_") {
-		return vs
+// headerValue returns the first value of the header field name and how
+// many there are; a name with underscores also matches the field with
+// dashes, as nginx's header table is read by Kong
+// (kong.request.get_headers()[name]).
+func headerValue[R request](r R, name string) (string, int) {
+	if v, n := r.header(name); n > 0 || !strings.Contains(name, "_") {
+		return v, n
 	}
-	return h.Values(strings.ReplaceAll(name, "_", "-"))
+	return r.header(strings.ReplaceAll(name, "_", "-"))
 }
 
-func first(vs []string) string {
+// request is what find reads a key from and hide removes it from: the
+// adapted request (httpRequest) or the view (viewRequest).
+type request interface {
+	// header is the first value of the field name and how many there are.
+	header(name string) (first string, n int)
+	// rawQuery is the query without "?"; setQuery replaces the query the
+	// upstream gets.
+	rawQuery() string
+	setQuery(q string)
+	delHeader(name string)
+	// body and removeBody read and change the body's form or JSON fields.
+	body(name string) (string, reqbody.Field)
+	removeBody(name string)
+}
+
+type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) header(name string) (string, int) {
+	vs := h.r.Header.Values(name)
 	if len(vs) == 0 {
-		return ""
+		return "", 0
 	}
-	return vs[0]
+	return vs[0], len(vs)
 }
+
+func (h httpRequest) rawQuery() string { return h.r.URL.RawQuery }
+
+func (h httpRequest) setQuery(q string) { h.r.URL.RawQuery, h.r.URL.ForceQuery = q, false }
+
+func (h httpRequest) delHeader(name string) { h.r.Header.Del(name) }
+
+func (h httpRequest) body(name string) (string, reqbody.Field) { return reqbody.Lookup(h.r, name) }
+
+func (h httpRequest) removeBody(name string) { reqbody.Remove(h.r, name) }
+
+// viewRequest is the view; its query changes go to the upstream through
+// pc. The body is never read on the view (OnView is false with
+// key_in_body): body finds nothing there, removeBody has nothing to do.
+type viewRequest struct {
+	r  exchange.Request
+	pc *plugin.Context
+}
+
+func (v viewRequest) header(name string) (first string, n int) {
+	h := v.r.Header()
+	for i := range h.Len() {
+		if f, value := h.At(i); equalFold(f, name) {
+			if n == 0 {
+				first = string(value)
+			}
+			n++
+		}
+	}
+	return first, n
+}
+
+// equalFold reports whether the field name b is s in any ASCII case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func (v viewRequest) rawQuery() string {
+	if q, ok := v.pc.UpstreamQuery(); ok {
+		return q
+	}
+	return string(v.r.Query())
+}
+
+func (v viewRequest) setQuery(q string) { v.pc.SetUpstreamQuery(q) }
+
+func (v viewRequest) delHeader(name string) { v.r.Header().Del(name) }
+
+func (v viewRequest) body(string) (string, reqbody.Field) { return "", reqbody.Absent }
+
+func (v viewRequest) removeBody(string) {}

@@ -138,3 +138,11 @@ func (sh *shard) sweep(now int64) {
 	}
 	sh.sweepSize = max(1024, 2*len(sh.buckets))
 }
+
+// NewStoreClock is NewStore with the windows read from now (tests that
+// must not depend on the wall clock).
+func NewStoreClock(now func() time.Time) *Store {
+	s := NewStore()
+	s.now = now
+	return s
+}

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
 )
@@ -84,6 +86,7 @@ type RateLimiting struct {
 var (
 	_ plugin.Handler      = (*RateLimiting)(nil)
 	_ plugin.Accessor     = (*RateLimiting)(nil)
+	_ plugin.ViewAccessor = (*RateLimiting)(nil)
 	_ plugin.HeaderFilter = (*RateLimiting)(nil)
 )
 
@@ -150,13 +153,29 @@ type headers struct {
 
 // Access implements plugin.Accessor.
 func (rl *RateLimiting) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
+	return rl.access(r.Context(), pc, identifier(rl, pc, httpRequest{r}))
+}
+
+// OnView implements plugin.ViewAccessor: the local policy. The shared
+// stores are reached with the adapted request's context.
+func (rl *RateLimiting) OnView() bool { return rl.remote == nil }
+
+// AccessView implements plugin.ViewAccessor. Local counters take no
+// context.
+func (rl *RateLimiting) AccessView(pc *plugin.Context, r exchange.Request) *plugin.Response {
+	return rl.access(context.Background(), pc, identifier(rl, pc, viewRequest{r}))
+}
+
+// access counts the request of identifier in each window: both access
+// phases.
+func (rl *RateLimiting) access(ctx context.Context, pc *plugin.Context, identifier string) *plugin.Response {
 	now := rl.now()
 	h := &headers{}
 	var stop period
 	var starts [numPeriods]int64
 	if rl.remote != nil {
 		var err error
-		if stop, starts, err = rl.takeShared(r.Context(), rl.identifier(pc, r), now, &h.usage); err != nil {
+		if stop, starts, err = rl.takeShared(ctx, identifier, now, &h.usage); err != nil {
 			if !rl.conf.FaultTolerant {
 				return plugin.Error(http.StatusInternalServerError, "")
 			}
@@ -164,7 +183,7 @@ func (rl *RateLimiting) Access(pc *plugin.Context, r *http.Request) *plugin.Resp
 			return nil
 		}
 	} else {
-		stop, starts = rl.counters.take(rl.identifier(pc, r), &rl.limits, now, &h.usage)
+		stop, starts = rl.counters.take(identifier, &rl.limits, now, &h.usage)
 	}
 	rl.summarize(h, stop, starts, now)
 	if stop >= 0 {
@@ -238,7 +257,7 @@ func (rl *RateLimiting) Header(pc *plugin.Context, _ int, out http.Header) {
 
 // identifier is who is counted, falling back to the client IP as Kong
 // does when the chosen key is absent.
-func (rl *RateLimiting) identifier(pc *plugin.Context, r *http.Request) string {
+func identifier[R request](rl *RateLimiting, pc *plugin.Context, r R) string {
 	switch rl.conf.LimitBy {
 	case "consumer", "":
 		if pc.Consumer != nil {
@@ -256,15 +275,45 @@ func (rl *RateLimiting) identifier(pc *plugin.Context, r *http.Request) string {
 			return pc.Service.ID
 		}
 	case "header":
-		if v := r.Header.Get(rl.conf.HeaderName); v != "" {
+		if v := r.header(rl.conf.HeaderName); v != "" {
 			return v
 		}
 	case "path":
-		if r.URL.Path == rl.conf.Path {
-			return r.URL.Path
+		if p := r.path(); p == rl.conf.Path {
+			return p
 		}
 	}
 	return pc.ClientIP
+}
+
+// request is what identifier reads: the adapted request or the view.
+type request interface {
+	// header is the first value of the field name, "" for none.
+	header(name string) string
+	// path is the request's path, percent-decoded.
+	path() string
+}
+
+type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) header(name string) string { return h.r.Header.Get(name) }
+func (h httpRequest) path() string              { return h.r.URL.Path }
+
+type viewRequest struct{ r exchange.Request }
+
+func (v viewRequest) header(name string) string { return string(v.r.Header().Get(name)) }
+
+// path decodes the view's path as net/http's URL does (a path it could
+// not decode never reaches the plugins).
+func (v viewRequest) path() string {
+	p := string(v.r.Path())
+	if strings.IndexByte(p, '%') < 0 {
+		return p
+	}
+	if d, err := url.PathUnescape(p); err == nil {
+		return d
+	}
+	return p
 }
 
 // scopeOf is "route:service" of a plugin instance, Kong's empty UUID for
