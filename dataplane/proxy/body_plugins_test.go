@@ -175,13 +175,18 @@ func TestBodyPluginsFraming(t *testing.T) {
 		{name: "hide then transform", path: "/hidert", ctype: form, body: "apikey=alice-key", chunked: true,
 			status: 200, want: "added=yes"},
 	} {
-		for _, v := range []string{"", "-stream", "-h2", "-stream-h2"} {
+		// A query with ';' goes through ReverseProxy rather than forward.
+		for _, v := range []string{"", "-stream", "-h2", "-stream-h2", "-semicolon", "-stream-semicolon"} {
 			stream, h2 := strings.CutSuffix(v, "-h2")
+			stream, semicolon := strings.CutSuffix(stream, "-semicolon")
 			if h2 && tc.expect {
 				continue
 			}
 			t.Run(tc.name+v, func(t *testing.T) {
 				path := tc.path + stream + "/x"
+				if semicolon {
+					path += "?a=1;b=2"
+				}
 				var status int
 				var got string
 				if h2 {
