@@ -257,7 +257,8 @@ type request interface {
 	rawQuery() string
 	setQuery(q string)
 	delHeader(name string)
-	// body and removeBody read and change the body's form or JSON fields.
+	// body and removeBody read and change the body's form, JSON or
+	// multipart fields.
 	body(name string) (string, reqbody.Field)
 	removeBody(name string)
 }
