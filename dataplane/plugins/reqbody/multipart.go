@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/textproto"
+	"strings"
 )
 
 // Bounds on a multipart/form-data body, beyond MaxSize: a body with more
@@ -23,6 +24,10 @@ const (
 )
 
 var errMultipart = errors.New("malformed multipart body")
+
+// quoteEscaper escapes a quoted-string's specials, as mime/multipart's
+// Writer does.
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // Parts is a parsed multipart/form-data body. Its parts are kept as
 // they arrived, headers included, so a body rewritten by Delete and Set
@@ -51,7 +56,7 @@ func boundary(ct string) string {
 		return ""
 	}
 	b := params["boundary"]
-	if len(b) == 0 || len(b) > maxBoundary || bytes.ContainsAny([]byte(b), "\r\n") {
+	if len(b) == 0 || len(b) > maxBoundary || strings.ContainsAny(b, "\r\n") {
 		return ""
 	}
 	return b
@@ -59,15 +64,19 @@ func boundary(ct string) string {
 
 // ReadParts buffers r's multipart/form-data body and parses it; ok
 // is false for another body, one over MaxSize, or one that does not
-// parse within the bounds.
+// parse within the bounds. An empty body has no parts (fields Set on it
+// make a body of them).
 func ReadParts(r *http.Request) (m *Parts, ok bool) {
 	bd := boundary(r.Header.Get("Content-Type"))
 	if bd == "" {
 		return nil, false
 	}
 	b, err := Read(r)
-	if err != nil || len(b) == 0 {
+	if err != nil {
 		return nil, false
+	}
+	if len(b) == 0 {
+		return &Parts{boundary: bd, tail: []byte("--" + bd + "--\r\n")}, true
 	}
 	m, err = parseMultipart(b, bd)
 	return m, err == nil
@@ -199,10 +208,20 @@ func (m *Parts) Lookup(name string) (string, Field) {
 	return "", Multiple
 }
 
+// First returns the value of the first part named name.
+func (m *Parts) First(name string) (string, bool) {
+	for i := range m.parts {
+		if name != "" && m.parts[i].name == name {
+			return string(m.parts[i].value), true
+		}
+	}
+	return "", false
+}
+
 // Has reports whether a part is named name.
 func (m *Parts) Has(name string) bool {
-	_, f := m.Lookup(name)
-	return f != Absent
+	_, ok := m.First(name)
+	return ok
 }
 
 // Delete removes every part named name, reporting whether there was one.
@@ -218,20 +237,28 @@ func (m *Parts) Delete(name string) bool {
 	return removed
 }
 
-// Set replaces the parts named name with one simple field part holding
-// value, placed last, as lua-multipart's set_simple after delete does;
-// it reports false, changing nothing, when value holds the delimiter.
+// Set gives field name the value value, as lua-multipart's set_simple:
+// the first part of that name becomes a simple field part (its other
+// headers, a filename, dropped) and the others stay; with no such part,
+// one is added last. It reports false, changing nothing, when value holds
+// the delimiter or name a line break.
 func (m *Parts) Set(name, value string) bool {
-	if bytes.Contains([]byte(value), []byte("\r\n--"+m.boundary)) {
+	if strings.Contains(value, "\r\n--"+m.boundary) || strings.ContainsAny(name, "\r\n") {
 		return false
 	}
-	m.Delete(name)
 	var raw bytes.Buffer
 	raw.WriteString("--" + m.boundary + "\r\n")
-	raw.WriteString("Content-Disposition: " + mime.FormatMediaType("form-data", map[string]string{"name": name}) + "\r\n\r\n")
+	raw.WriteString(`Content-Disposition: form-data; name="` + quoteEscaper.Replace(name) + "\"\r\n\r\n")
 	raw.WriteString(value)
 	b := raw.Bytes()
-	m.parts = append(m.parts, part{raw: b, name: name, value: b[len(b)-len(value):]})
+	p := part{raw: b, name: name, value: b[len(b)-len(value):]}
+	for i := range m.parts {
+		if m.parts[i].name == name {
+			m.parts[i] = p
+			return true
+		}
+	}
+	m.parts = append(m.parts, p)
 	return true
 }
 

@@ -129,34 +129,49 @@ func TestMultipartRemove(t *testing.T) {
 	}
 }
 
-// TestPartsSetReadsBack checks that a body rewritten by Set is one Go's
-// mime/multipart reads, with the new field last.
-func TestPartsSetReadsBack(t *testing.T) {
-	r := mpRequest(mpType, mpBody(field("a", "1"), field("b", "2")))
-	m, ok := ReadParts(r)
-	if !ok {
-		t.Fatal("ReadParts failed")
-	}
-	if !m.Set("a", `x"y`) || !m.Set("c", "3") {
-		t.Fatal("Set refused")
-	}
-	if m.Set("d", "v\r\n--xB--") {
-		t.Fatal("Set took a value holding the delimiter")
-	}
-	mr := multipart.NewReader(bytes.NewReader(m.Bytes()), "xB")
-	var got []string
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("NextPart: %v", err)
-		}
-		v, _ := io.ReadAll(p)
-		got = append(got, p.FormName()+"="+string(v))
-	}
-	if want := `b=2 a=x"y c=3`; strings.Join(got, " ") != want {
-		t.Fatalf("parts = %q, want %q", got, want)
+// TestPartsSet checks Set as lua-multipart's set_simple, and that the
+// body it makes is one Go's mime/multipart reads.
+func TestPartsSet(t *testing.T) {
+	file := "Content-Disposition: form-data; name=\"a\"; filename=\"a.txt\"\r\n\r\nfile"
+	for _, tc := range []struct {
+		desc, body string
+		set        [][2]string
+		want       string
+	}{
+		{desc: "first of a name replaced in place, its headers simplified", body: mpBody(file, field("b", "2"), field("a", "3")),
+			set: [][2]string{{"a", `x"y`}}, want: `a=x"y b=2 a=3`},
+		{desc: "new name added last", body: mpBody(field("a", "1")), set: [][2]string{{"c", "3"}}, want: "a=1 c=3"},
+		{desc: "empty body", set: [][2]string{{"c", "3"}, {"d", ""}}, want: "c=3 d="},
+		{desc: "name with a line break refused", body: mpBody(field("a", "1")), set: [][2]string{{"b\r\nX-Evil: 1", "v"}}, want: "a=1"},
+		{desc: "value holding the delimiter refused", body: mpBody(field("a", "1")), set: [][2]string{{"a", "v\r\n--xB--"}}, want: "a=1"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			m, ok := ReadParts(mpRequest(mpType, tc.body))
+			if !ok {
+				t.Fatal("ReadParts failed")
+			}
+			for _, nv := range tc.set {
+				m.Set(nv[0], nv[1])
+			}
+			mr := multipart.NewReader(bytes.NewReader(m.Bytes()), "xB")
+			var got []string
+			for {
+				p, err := mr.NextPart()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("NextPart: %v in %q", err, m.Bytes())
+				}
+				if p.FileName() != "" {
+					t.Fatalf("part %q keeps its filename", p.FormName())
+				}
+				v, _ := io.ReadAll(p)
+				got = append(got, p.FormName()+"="+string(v))
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("parts = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
