@@ -106,6 +106,15 @@ func TestBodyPluginsFraming(t *testing.T) {
 	h2c := h2l.client(t, false, false, true)
 
 	const form, js = "application/x-www-form-urlencoded", "application/json"
+	const mp = "multipart/form-data; boundary=fB"
+	// mpart is a multipart body (boundary "fB") of name, value pairs.
+	mpart := func(nv ...string) string {
+		var b strings.Builder
+		for i := 0; i+1 < len(nv); i += 2 {
+			b.WriteString("--fB\r\nContent-Disposition: form-data; name=\"" + nv[i] + "\"\r\n\r\n" + nv[i+1] + "\r\n")
+		}
+		return b.String() + "--fB--\r\n"
+	}
 	big := strings.Repeat("z", 40<<10)
 	// huge is past what the plugins read (reqbody.MaxSize): they leave it
 	// as it came.
@@ -172,6 +181,17 @@ func TestBodyPluginsFraming(t *testing.T) {
 		{name: "transformer too large chunked", path: "/rt", ctype: form, body: "drop=1&z=" + huge, chunked: true,
 			status: 200, want: "drop=1&z=" + huge},
 		{name: "key too large", path: "/body", ctype: form, body: "apikey=alice-key&z=" + huge, status: 401},
+		{name: "key multipart chunked", path: "/body", ctype: mp, body: mpart("a", "1", "apikey", "alice-key"), chunked: true,
+			status: 200, want: mpart("a", "1", "apikey", "alice-key")},
+		{name: "key multipart absent", path: "/body", ctype: mp, body: mpart("a", "1"), status: 401},
+		{name: "hide multipart", path: "/hide", ctype: mp, body: mpart("a", "1", "apikey", "alice-key", "b", big),
+			status: 200, want: mpart("a", "1", "b", big)},
+		{name: "hide multipart chunked expect", path: "/hide", ctype: mp, body: mpart("apikey", "alice-key", "a", "1"),
+			chunked: true, expect: true, status: 200, want: mpart("a", "1")},
+		{name: "transformer multipart", path: "/rt", ctype: mp, body: mpart("drop", "1", "keep", "2"), status: 200,
+			want: mpart("keep", "2", "added", "yes")},
+		{name: "hide then transform multipart", path: "/hidert", ctype: mp, body: mpart("apikey", "alice-key"),
+			chunked: true, status: 200, want: mpart("added", "yes")},
 		{name: "hide then transform", path: "/hidert", ctype: form, body: "apikey=alice-key", chunked: true,
 			status: 200, want: "added=yes"},
 	} {
