@@ -208,6 +208,28 @@ func (m *Parts) Lookup(name string) (string, Field) {
 	return "", Multiple
 }
 
+// Values returns the fields as kong.request.get_body() does
+// (lua-multipart's get_all_with_arrays): a name's value, or the list of
+// its values when it has several.
+func (m *Parts) Values() map[string]any {
+	out := make(map[string]any, len(m.parts))
+	for _, p := range m.parts {
+		if p.name == "" {
+			continue
+		}
+		v := string(p.value)
+		switch cur := out[p.name].(type) {
+		case nil:
+			out[p.name] = v
+		case []any:
+			out[p.name] = append(cur, v)
+		default:
+			out[p.name] = []any{cur, v}
+		}
+	}
+	return out
+}
+
 // First returns the value of the first part named name.
 func (m *Parts) First(name string) (string, bool) {
 	for i := range m.parts {
