@@ -1,6 +1,8 @@
 package main
 
 import (
+	"log/slog"
+	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,4 +36,22 @@ func TestMemoryLimitFlag(t *testing.T) {
 			require.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// TestSetMemoryLimitYieldsToGOMEMLIMIT: the flag's limit is applied,
+// unless GOMEMLIMIT is set, which the runtime applied and which wins.
+// Not parallel: it sets the environment and the process's limit (a
+// large one, restored after).
+func TestSetMemoryLimitYieldsToGOMEMLIMIT(t *testing.T) {
+	prior := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prior) })
+	log := slog.New(slog.DiscardHandler)
+
+	t.Setenv("GOMEMLIMIT", "")
+	setMemoryLimit(1<<40, log)
+	require.Equal(t, int64(1<<40), debug.SetMemoryLimit(-1), "applied without GOMEMLIMIT")
+
+	t.Setenv("GOMEMLIMIT", "1TiB")
+	setMemoryLimit(2<<40, log)
+	require.Equal(t, int64(1<<40), debug.SetMemoryLimit(-1), "GOMEMLIMIT wins")
 }

@@ -51,6 +51,12 @@ func (c *Checker) CheckChange(ctx context.Context, base, next, upserts *model.Co
 // entities changed and of those referencing an entity changed or deleted;
 // the part holds them with everything they read.
 func affected(base, next, upserts *model.Config, deletes map[model.Kind][]string) (*model.Config, bool) {
+	return affectedScanning(linearScans, base, next, upserts, deletes)
+}
+
+// affectedScanning is affected with at most scans lookups of references
+// by a scan before they are indexed.
+func affectedScanning(scans int, base, next, upserts *model.Config, deletes map[model.Kind][]string) (*model.Config, bool) {
 	if base == nil || next == nil {
 		return nil, false
 	}
@@ -66,7 +72,7 @@ func affected(base, next, upserts *model.Config, deletes map[model.Kind][]string
 			return nil, false
 		}
 	}
-	a := newPart(next)
+	a := newPart(next, scans)
 
 	// The entities changed, with what they reference.
 	for _, m := range upserts.Services {
@@ -133,6 +139,84 @@ type part struct {
 	next *model.Config
 	out  *model.Config
 	seen map[key]bool
+	// by indexes next's references, built once the part has looked
+	// them up linearScans times by a scan of next: a change of one entity
+	// costs a few scans and no index, a change of many one index, rather
+	// than a scan each.
+	by    *references
+	scans int
+}
+
+// linearScans is how many lookups of references a part makes by a scan
+// of next before it indexes them (scans counts them).
+const linearScans = 32
+
+// indexed returns next's references indexed, or nil while the part may
+// still scan.
+func (a *part) indexed() *references {
+	if a.by == nil && a.scans < linearScans {
+		a.scans++
+		return nil
+	}
+	return a.refs()
+}
+
+// references are next's entities by what they reference.
+type references struct {
+	routesOf          map[string][]*model.Route    // by service id
+	targetsOf         map[string][]*model.Target   // by upstream id
+	servicesOnHost    map[string][]*model.Service  // by host
+	upstreamsNamed    map[string][]*model.Upstream // by name
+	snisOf            map[string][]*model.SNI      // by certificate id
+	servicesWithCert  map[string][]*model.Service  // by client certificate id
+	upstreamsWithCert map[string][]*model.Upstream // by client certificate id
+	servicesTrusting  map[string][]*model.Service  // by CA certificate id
+}
+
+// refs returns next's references, indexing them the first time.
+func (a *part) refs() *references {
+	if a.by != nil {
+		return a.by
+	}
+	n := a.next
+	r := &references{
+		routesOf: map[string][]*model.Route{}, targetsOf: map[string][]*model.Target{},
+		servicesOnHost: map[string][]*model.Service{}, upstreamsNamed: map[string][]*model.Upstream{},
+		snisOf: map[string][]*model.SNI{}, servicesWithCert: map[string][]*model.Service{},
+		upstreamsWithCert: map[string][]*model.Upstream{}, servicesTrusting: map[string][]*model.Service{},
+	}
+	for _, rt := range n.Routes {
+		if rt.Service != nil {
+			r.routesOf[rt.Service.ID] = append(r.routesOf[rt.Service.ID], rt)
+		}
+	}
+	for _, t := range n.Targets {
+		if t.Upstream != nil {
+			r.targetsOf[t.Upstream.ID] = append(r.targetsOf[t.Upstream.ID], t)
+		}
+	}
+	for _, m := range n.Services {
+		r.servicesOnHost[m.Host] = append(r.servicesOnHost[m.Host], m)
+		if m.ClientCertificate != nil {
+			r.servicesWithCert[m.ClientCertificate.ID] = append(r.servicesWithCert[m.ClientCertificate.ID], m)
+		}
+		for _, id := range slices.Compact(slices.Sorted(slices.Values(m.CACertificates))) {
+			r.servicesTrusting[id] = append(r.servicesTrusting[id], m)
+		}
+	}
+	for _, u := range n.Upstreams {
+		r.upstreamsNamed[u.Name] = append(r.upstreamsNamed[u.Name], u)
+		if u.ClientCertificate != nil {
+			r.upstreamsWithCert[u.ClientCertificate.ID] = append(r.upstreamsWithCert[u.ClientCertificate.ID], u)
+		}
+	}
+	for _, sn := range n.SNIs {
+		if sn.Certificate != nil {
+			r.snisOf[sn.Certificate.ID] = append(r.snisOf[sn.Certificate.ID], sn)
+		}
+	}
+	a.by = r
+	return r
 }
 
 type key struct {
@@ -140,8 +224,8 @@ type key struct {
 	id   string
 }
 
-func newPart(next *model.Config) *part {
-	return &part{next: next, out: &model.Config{}, seen: map[key]bool{}}
+func newPart(next *model.Config, scans int) *part {
+	return &part{next: next, out: &model.Config{}, seen: map[key]bool{}, scans: linearScans - scans}
 }
 
 // add adds e to the part once; false when it was there.
@@ -197,11 +281,17 @@ func (a *part) service(id string) {
 // unique), with their targets, and returns them.
 func (a *part) upstreamsNamed(host string) []*model.Upstream {
 	var out []*model.Upstream
-	for _, u := range a.next.Upstreams {
-		if u.Name == host {
-			a.upstream(u.ID)
-			out = append(out, u)
+	if r := a.indexed(); r != nil {
+		out = r.upstreamsNamed[host]
+	} else {
+		for _, u := range a.next.Upstreams {
+			if u.Name == host {
+				out = append(out, u)
+			}
 		}
+	}
+	for _, u := range out {
+		a.upstream(u.ID)
 	}
 	return out
 }
@@ -216,6 +306,12 @@ func (a *part) upstream(id string) {
 
 // targetsOf adds the targets naming the upstream id (each with it).
 func (a *part) targetsOf(id string) {
+	if r := a.indexed(); r != nil {
+		for _, t := range r.targetsOf[id] {
+			a.target(t.ID)
+		}
+		return
+	}
 	for _, t := range a.next.Targets {
 		if t.Upstream != nil && t.Upstream.ID == id {
 			a.target(t.ID)
@@ -238,6 +334,12 @@ func (a *part) servicesOnHost(name string) {
 	if name == "" {
 		return
 	}
+	if r := a.indexed(); r != nil {
+		for _, m := range r.servicesOnHost[name] {
+			a.service(m.ID)
+		}
+		return
+	}
 	for _, m := range a.next.Services {
 		if m.Host == name {
 			a.service(m.ID)
@@ -247,6 +349,12 @@ func (a *part) servicesOnHost(name string) {
 
 // routesOf adds the routes of the service id.
 func (a *part) routesOf(id string) {
+	if r := a.indexed(); r != nil {
+		for _, rt := range r.routesOf[id] {
+			a.route(rt.ID)
+		}
+		return
+	}
 	for _, r := range a.next.Routes {
 		if r.Service != nil && r.Service.ID == id {
 			a.route(r.ID)
@@ -295,6 +403,18 @@ func (a *part) sni(id string) {
 // on an upstream with it.
 func (a *part) certificateUsers(id string) {
 	a.certificate(id)
+	if r := a.indexed(); r != nil {
+		for _, s := range r.snisOf[id] {
+			a.sni(s.ID)
+		}
+		for _, m := range r.servicesWithCert[id] {
+			a.service(m.ID)
+		}
+		for _, u := range r.upstreamsWithCert[id] {
+			a.servicesOnHost(u.Name)
+		}
+		return
+	}
 	for _, s := range a.next.SNIs {
 		if s.Certificate != nil && s.Certificate.ID == id {
 			a.sni(s.ID)
@@ -317,6 +437,12 @@ func (a *part) certificateUsers(id string) {
 func (a *part) caCertificateUsers(id string) {
 	if ca := find(a.next.CACertificates, id); ca != nil {
 		a.add(ca)
+	}
+	if r := a.indexed(); r != nil {
+		for _, m := range r.servicesTrusting[id] {
+			a.service(m.ID)
+		}
+		return
 	}
 	for _, m := range a.next.Services {
 		if slices.Contains(m.CACertificates, id) {

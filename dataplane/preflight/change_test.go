@@ -41,6 +41,11 @@ func TestCheckChangeAgreesWithCheck(t *testing.T) {
 			full := c.Check(ctx, next)
 			part, ok := affected(base, next, upserts, deletes)
 			require.True(t, ok)
+			// Indexing the references from the first lookup picks the
+			// same part as scanning for them.
+			indexed, ok := affectedScanning(0, base, next, upserts, deletes)
+			require.True(t, ok)
+			require.Equal(t, part, indexed, "seed %d step %d: %s", seed, step, w.last)
 			inc := c.Check(ctx, part)
 			desc := fmt.Sprintf("seed %d step %d: %s (full: %v; part: %v)", seed, step, w.last, full, inc)
 			require.Equal(t, full != nil, inc != nil, desc)

@@ -115,7 +115,9 @@ func (s *search) result(m *Match, copyPath bool) bool {
 	if e == nil {
 		return false
 	}
-	*m = Match{Route: e.route, Service: e.service}
+	// The fields one by one, not *m = Match{…}: that would clear m.path,
+	// which s.path views when a caller matches a Match's own Path again.
+	m.Route, m.Service, m.Prefix, m.Captures = e.route, e.service, "", nil
 	path := s.path
 	if copyPath {
 		switch {

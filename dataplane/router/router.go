@@ -46,7 +46,8 @@ type Match struct {
 	// a Match kept with its request (the proxy's exchange) then costs no
 	// allocation. Path, Prefix and Captures may share it, so a Match
 	// answers one request: a caller that reuses one for another keeps
-	// clones of the strings it needs.
+	// clones of the strings it needs, and a copy of a Match (m2 := *m)
+	// shares m's strings, which change when m is reused.
 	path [pathCopy]byte
 }
 

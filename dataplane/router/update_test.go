@@ -53,7 +53,7 @@ func (g *routeGen) id(prefix string) string {
 }
 
 var (
-	genHosts   = []string{"a.test", "b.test", "*.test", "api.*", "a.test:8080", "B.TEST"}
+	genHosts   = []string{"a.test", "b.test", "*.test", "api.*", "a.test:8080", "B.TEST", "*.a.test", "api.x.*"}
 	genPaths   = []string{"/", "/x", "/x/y", "/y", `~/x/\d+$`, `~/z`, "/x/y/z"}
 	genMethods = []string{"GET", "POST"}
 )
@@ -140,7 +140,7 @@ func sortByID[T model.Entity](list []T) []T {
 // inputs are requests over every host, port, path and method generated.
 func (g *routeGen) inputs() []router.Input {
 	var out []router.Input
-	for _, h := range []string{"a.test", "b.test", "c.test", "api.x", "a.test:8080", "other"} {
+	for _, h := range []string{"a.test", "b.test", "c.test", "api.x", "a.test:8080", "other", "x.a.test", "api.x.y"} {
 		for _, p := range []string{"/", "/x", "/x/12", "/x/y", "/x/y/z", "/y/1", "/z"} {
 			for _, m := range genMethods {
 				out = append(out, router.Input{Method: m, Host: h, Path: p, Port: 8000})

@@ -3,7 +3,6 @@ package router
 import (
 	"net/http"
 	"strings"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/skyport-gw/skyport/dataplane/exchange"
@@ -97,36 +96,9 @@ func (f *reqFields) match(hm *headerMatcher) bool {
 	}
 	for i, n := 0, f.v.Len(); i < n; i++ {
 		name, value := f.v.At(i)
-		if equalFoldASCII(name, hm.name) && hm.matchValue(view(value)) {
+		if exchange.FieldNameIs(name, hm.name) && hm.matchValue(view(value)) {
 			return true
 		}
 	}
 	return false
-}
-
-// equalFoldASCII compares a field name with a canonical one, ignoring
-// ASCII case (field names are tokens: ASCII only).
-func equalFoldASCII(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if x == y {
-			continue
-		}
-		if x >= utf8.RuneSelf || y >= utf8.RuneSelf {
-			return false
-		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

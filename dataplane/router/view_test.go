@@ -136,3 +136,23 @@ func TestMatchRequestAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchPathFedBack: a Match's path (held in the Match itself) given
+// as the next request's path, matched into the same Match, keeps its
+// bytes: the answer is written over the Match without clearing the copy
+// the request reads.
+func TestMatchPathFedBack(t *testing.T) {
+	t.Parallel()
+	r, err := router.New(benchRoutes(1000), []*model.Service{service("svc", true)})
+	require.NoError(t, err)
+	in := &router.Input{Method: "GET", Host: "api998.example.com", Path: "/resource3/items/1", Port: 8000}
+	var m router.Match
+	require.True(t, r.MatchRequest(newInputView(in), in.Port, &m))
+	want := []any{m.Route, m.Service, strings.Clone(m.Path), strings.Clone(m.Prefix), m.Captures}
+	again := *in
+	again.Path = m.Path
+	require.True(t, r.MatchInto(&again, &m))
+	require.Equal(t, want, fields(&m))
+	require.True(t, r.MatchRequest(newInputView(&again), in.Port, &m))
+	require.Equal(t, want, fields(&m))
+}

@@ -2,6 +2,8 @@ package imports_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -187,4 +189,90 @@ func TestContinuationStagesFromTheKeptRest(t *testing.T) {
 	cfg, _, err = st.Export(ctx)
 	require.NoError(t, err)
 	require.Len(t, cfg.Services, 20)
+}
+
+// hookStager is a memStager whose Stage calls hook first and fails with
+// its error.
+type hookStager struct {
+	*memStager
+	hook func() error
+}
+
+func (s *hookStager) Stage(ctx context.Context, gen string, es []model.Entity) error {
+	if s.hook != nil {
+		if err := s.hook(); err != nil {
+			return err
+		}
+	}
+	return s.memStager.Stage(ctx, gen, es)
+}
+
+// TestLosingRunnerLeavesTheJobAlone: a runner whose stage fails after
+// another runner of the job recorded progress does not own the job any
+// more: its failure is not recorded (ErrBusy), and it drops neither the
+// staged generation nor the kept rest, which the other runner finishes.
+func TestLosingRunnerLeavesTheJobAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	objects, err := objstore.NewDir(filepath.Join(dir, "objects"))
+	require.NoError(t, err)
+	st, err := embedded.Open(filepath.Join(dir, "cp.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+
+	stager := &hookStager{memStager: newMemStager(st)}
+	f := newFixture(objects, st, stager, dirPresigner{})
+	clock := &stepClock{now: time.Now()}
+	runner := imports.NewRunner(imports.RunnerOptions{Objects: objects, Store: st, Stager: stager, Batch: 10, PartSize: 25, Now: clock.Now})
+	stopAt := func() time.Time {
+		clock.mu.Lock()
+		defer clock.mu.Unlock()
+		return clock.now.Add(3 * time.Minute)
+	}
+
+	job := f.started(t, kongYML(40)) // 80 entities
+	more, err := runner.Run(ctx, job.ID, stopAt())
+	require.NoError(t, err)
+	require.True(t, more, "the first invocation hands the job on")
+	kept := restKeys(t, objects, job.ID)
+	require.NotEmpty(t, kept)
+
+	// Another runner records its progress while this one stages, and
+	// this one's stage then fails.
+	stager.hook = func() error {
+		stager.hook = nil
+		key := "imports/" + job.ID + "/job.json"
+		data, _, err := objects.Get(ctx, key)
+		require.NoError(t, err)
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal(data, &rec))
+		rec["updated_at"] = rec["updated_at"].(float64) + 1
+		data, err = json.Marshal(rec)
+		require.NoError(t, err)
+		_, err = objects.Put(ctx, key, data, objstore.Condition{})
+		require.NoError(t, err)
+		return errors.New("throttled")
+	}
+	_, err = runner.Run(ctx, job.ID, stopAt())
+	require.ErrorIs(t, err, imports.ErrBusy)
+	require.Equal(t, kept, restKeys(t, objects, job.ID), "the kept rest is the other runner's")
+	job, err = f.jobs.Get(ctx, job.ID)
+	require.NoError(t, err)
+	require.Equal(t, imports.StateRunning, job.State)
+
+	for n := 0; ; n++ {
+		require.Less(t, n, 100, "the job does not end")
+		more, err := runner.Run(ctx, job.ID, stopAt())
+		require.NoError(t, err)
+		if !more {
+			break
+		}
+	}
+	job, err = f.jobs.Get(ctx, job.ID)
+	require.NoError(t, err)
+	require.Equal(t, imports.StateSucceeded, job.State, job.Error)
+	cfg, _, err := st.Export(ctx)
+	require.NoError(t, err)
+	require.Len(t, cfg.Services, 40)
 }

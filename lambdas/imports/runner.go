@@ -290,23 +290,29 @@ func (x *run) save(ctx context.Context) error {
 	return nil
 }
 
-// fail drops what was staged and records the failure. A context that
-// ended is not the job's failure: the job stays running, to be resumed.
+// fail records the failure, then drops what was staged and the kept
+// rest. A context that ended is not the job's failure: the job stays
+// running, to be resumed. A runner that cannot record the failure (the
+// record changed under it: another runner of the job went on) drops
+// nothing, the staged generation and the rest being that runner's.
 func (x *run) fail(ctx context.Context, cause error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if x.opts.Stager != nil {
-		x.opts.Stager.DropStaged(ctx, x.rec.Generation)
-	}
-	x.dropRest(ctx)
 	x.log.WarnContext(ctx, "import failed", "job", x.rec.ID, "error", cause)
 	msg := strings.Join(strings.Fields(cause.Error()), " ")
 	if len(msg) > maxErrorLen {
 		msg = msg[:maxErrorLen] + "…"
 	}
 	x.rec.State, x.rec.Error, x.rec.FinishedAt = StateFailed, msg, x.now().Unix()
-	return x.save(ctx)
+	if err := x.save(ctx); err != nil {
+		return err
+	}
+	if x.opts.Stager != nil {
+		x.opts.Stager.DropStaged(ctx, x.rec.Generation)
+	}
+	x.dropRest(ctx)
+	return nil
 }
 
 // succeed records the revision and removes the upload, which is not

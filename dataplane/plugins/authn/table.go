@@ -11,8 +11,9 @@ import (
 // (linear probing, at most 3/4 full). A data plane holds one per
 // authentication plugin instance, with an entry per credential: hundreds
 // of thousands of them, where a map[string]Identity costs about 94 bytes
-// an entry and a Table 50. It is built once (Put), then only read (Get),
-// from any number of goroutines.
+// an entry and a Table of two-word values about 42 (BENCHMARKS.md). It
+// is built once (Put), then only read (Get), from any number of
+// goroutines; positions are uint32, far beyond any credential count.
 type Table[V any] struct {
 	seed  maphash.Seed
 	index []uint32 // position+1 in keys and vals, 0 for an empty slot; len is a power of two

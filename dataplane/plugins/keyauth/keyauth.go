@@ -257,7 +257,8 @@ type request interface {
 	rawQuery() string
 	setQuery(q string)
 	delHeader(name string)
-	// body and removeBody read and change the body's form or JSON fields.
+	// body and removeBody read and change the body's form, JSON or
+	// multipart fields.
 	body(name string) (string, reqbody.Field)
 	removeBody(name string)
 }
@@ -293,7 +294,7 @@ type viewRequest struct {
 func (v viewRequest) header(name string) (first string, n int) {
 	h := v.r.Header()
 	for i := range h.Len() {
-		if f, value := h.At(i); equalFold(f, name) {
+		if f, value := h.At(i); exchange.FieldNameIs(f, name) {
 			if n == 0 {
 				first = string(value)
 			}
@@ -301,26 +302,6 @@ func (v viewRequest) header(name string) (first string, n int) {
 		}
 	}
 	return first, n
-}
-
-// equalFold reports whether the field name b is s in any ASCII case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 func (v viewRequest) rawQuery() string {

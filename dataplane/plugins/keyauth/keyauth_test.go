@@ -1,6 +1,7 @@
 package keyauth_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -116,6 +117,34 @@ func TestKeyAuth(t *testing.T) {
 		{desc: "apikey[] is not the key", cfg: map[string]any{"key_in_body": true}, req: post("application/x-www-form-urlencoded", "apikey[]=kong&apikey[]=kong"),
 			wantStatus: 401, wantMsg: "No API key found in request"},
 		{desc: "json body key", cfg: map[string]any{"key_in_body": true}, req: post("application/json", `{"apikey":"`+secretKey+`"}`)},
+		// kong.request.get_body() reads multipart/form-data too.
+		{desc: "multipart body key", cfg: map[string]any{"key_in_body": true}, req: post(mpType, mpBody("a", "1", "apikey", secretKey)),
+			check: func(t *testing.T, r *http.Request, res plugintest.Result) {
+				require.Equal(t, plugintest.AliceID, res.Context.Consumer.ID)
+				b, err := io.ReadAll(r.Body)
+				require.NoError(t, err)
+				require.Equal(t, mpBody("a", "1", "apikey", secretKey), string(b), "kept without hide_credentials")
+			}},
+		{desc: "multipart body key hidden", cfg: map[string]any{"key_in_body": true, "hide_credentials": true},
+			req: post(mpType, mpBody("a", "1", "apikey", secretKey, "b", "2")),
+			check: func(t *testing.T, r *http.Request, res plugintest.Result) {
+				require.Equal(t, plugintest.AliceID, res.Context.Consumer.ID)
+				b, err := io.ReadAll(r.Body)
+				require.NoError(t, err)
+				want := mpBody("a", "1", "b", "2")
+				require.Equal(t, want, string(b))
+				require.EqualValues(t, len(want), r.ContentLength)
+			}},
+		{desc: "multipart body without the key", cfg: map[string]any{"key_in_body": true}, req: post(mpType, mpBody("a", "1")),
+			wantStatus: 401, wantMsg: "No API key found in request"},
+		{desc: "multipart body key, wrong key", cfg: map[string]any{"key_in_body": true}, req: post(mpType, mpBody("apikey", "nope")),
+			wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "duplicate multipart body key", cfg: map[string]any{"key_in_body": true},
+			req: post(mpType, mpBody("apikey", secretKey, "apikey", secretKey)), wantStatus: 401, wantMsg: "Duplicate API key found"},
+		{desc: "multipart without a boundary", cfg: map[string]any{"key_in_body": true},
+			req: post("multipart/form-data", mpBody("apikey", secretKey)), wantStatus: 401, wantMsg: "No API key found in request"},
+		{desc: "multipart body key ignored without key_in_body", req: post(mpType, mpBody("apikey", secretKey)),
+			wantStatus: 401, wantMsg: "No API key found in request"},
 		// nginx's header table reads "api_key" as "api-key" too.
 		{desc: "underscore name, dash header", cfg: map[string]any{"key_names": []any{"api_key"}}, req: withHeader("api-key", secretKey)},
 		{desc: "underscore name, underscore header", cfg: map[string]any{"key_names": []any{"api_key"}}, req: withHeader("api_key", secretKey)},
@@ -210,4 +239,16 @@ func TestKeyAuthFoundAllocatesNothing(t *testing.T) {
 	require.Equal(t, plugintest.AliceID, pc.Consumer.ID)
 	require.Equal(t, "cred-alice", pc.Credential.Meta().ID)
 	require.Equal(t, []string{"cred-alice"}, r.Header["X-Credential-Identifier"])
+}
+
+const mpType = "multipart/form-data; boundary=kB"
+
+// mpBody is a multipart/form-data body (boundary "kB") of name, value
+// pairs.
+func mpBody(nv ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(nv); i += 2 {
+		b.WriteString("--kB\r\nContent-Disposition: form-data; name=\"" + nv[i] + "\"\r\n\r\n" + nv[i+1] + "\r\n")
+	}
+	return b.String() + "--kB--\r\n"
 }

@@ -31,12 +31,20 @@ const (
 	Other Kind = iota
 	Form
 	JSON
+	// Multipart is multipart/form-data with a valid boundary.
+	Multipart
 )
 
 // KindOf returns r's body encoding.
 func KindOf(r *http.Request) Kind {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
 	switch mt {
+	case "multipart/form-data":
+		if boundary(ct) != "" {
+			return Multipart
+		}
+		return Other
 	case "application/x-www-form-urlencoded":
 		return Form
 	case "application/json":
@@ -85,23 +93,31 @@ type Field int
 
 // The kinds of field.
 const (
-	// Absent: no such field, or a body that is neither form nor JSON.
+	// Absent: no such field, or a body that is not form, JSON or
+	// multipart (or does not parse).
 	Absent Field = iota
 	// String: one string value.
 	String
-	// Multiple: a repeated form field, or a JSON array or object (a Lua
-	// table).
+	// Multiple: a repeated form or multipart field, or a JSON array or
+	// object (a Lua table).
 	Multiple
 	// Scalar: a JSON number, boolean or null.
 	Scalar
 )
 
-// Lookup returns what the top-level form or JSON field name holds, and
-// its value when that is one string.
+// Lookup returns what the top-level form, JSON or multipart field name
+// holds, and its value when that is one string.
 func Lookup(r *http.Request, name string) (string, Field) {
 	kind := KindOf(r)
-	if kind == Other {
+	switch kind {
+	case Other:
 		return "", Absent
+	case Multipart:
+		m, ok := ReadParts(r)
+		if !ok {
+			return "", Absent
+		}
+		return m.Lookup(name)
 	}
 	b, err := Read(r)
 	if err != nil || len(b) == 0 {
@@ -134,11 +150,19 @@ func Lookup(r *http.Request, name string) (string, Field) {
 	return "", Scalar
 }
 
-// Remove deletes the top-level form or JSON field name from r's body,
-// re-encoding the body when the field was there.
+// Remove deletes the top-level form or JSON field name, or the
+// multipart parts of that name, from r's body, re-encoding the body when
+// the field was there (a multipart body keeps its boundary and its other
+// parts byte for byte).
 func Remove(r *http.Request, name string) {
 	kind := KindOf(r)
-	if kind == Other {
+	switch kind {
+	case Other:
+		return
+	case Multipart:
+		if m, ok := ReadParts(r); ok && m.Delete(name) {
+			Replace(r, m.Bytes())
+		}
 		return
 	}
 	b, err := Read(r)

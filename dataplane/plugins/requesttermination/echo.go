@@ -130,8 +130,8 @@ func headers(r *http.Request) map[string]any {
 	return out
 }
 
-// parsedBody is kong.request.get_body: a JSON or form body decoded, nil
-// for another or an invalid one.
+// parsedBody is kong.request.get_body: a JSON, form or multipart body
+// decoded, nil for another or an invalid one.
 func parsedBody(r *http.Request, raw []byte) any {
 	if len(raw) == 0 {
 		return nil
@@ -145,6 +145,10 @@ func parsedBody(r *http.Request, raw []byte) any {
 		return v
 	case reqbody.Form:
 		return uriargs.Parse(string(raw)).Values()
+	case reqbody.Multipart:
+		if m, ok := reqbody.ReadParts(r); ok {
+			return m.Values()
+		}
 	}
 	return nil
 }

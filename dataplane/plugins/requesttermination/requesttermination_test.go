@@ -164,3 +164,23 @@ func TestEchoShapes(t *testing.T) {
 	require.Equal(t, map[string]any{"named": map[string]any{}, "unnamed": []any{}}, req["uri_captures"])
 	require.False(t, strings.HasSuffix(string(res.Response.Body), "\n"))
 }
+
+// TestEchoMultipart: a multipart body is echoed as kong.request.get_body()
+// reads it, a repeated name as a list, a file part by its content.
+func TestEchoMultipart(t *testing.T) {
+	t.Parallel()
+	cfg := plugintest.Fixture()
+	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", requesttermination.Name, map[string]any{"echo": true, "status_code": 200})}
+	body := "--eB\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n" +
+		"--eB\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f.txt\"\r\n\r\nfile\r\n" +
+		"--eB\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n2\r\n--eB--\r\n"
+	r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(body))
+	r.Header.Set("Content-Type", "multipart/form-data; boundary=eB")
+	res := plugintest.Run(t, plugintest.Registry(requesttermination.Name, requesttermination.New), cfg, r, nil)
+	require.NotNil(t, res.Response)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(res.Response.Body, &doc))
+	req := doc["request"].(map[string]any)
+	require.Equal(t, map[string]any{"a": []any{"1", "2"}, "f": "file"}, req["body"])
+	require.Equal(t, body, req["raw_body"])
+}

@@ -108,10 +108,17 @@ func (t *Transformer) Access(pc *plugin.Context, r *http.Request) *plugin.Respon
 	return nil
 }
 
-// transformBody rewrites a form or JSON body; other bodies pass through.
+// transformBody rewrites a form, JSON or multipart body; other bodies
+// pass through.
 func transformBody(ops *transform.Ops, r *http.Request) {
 	kind := reqbody.KindOf(r)
-	if kind == reqbody.Other {
+	switch kind {
+	case reqbody.Other:
+		return
+	case reqbody.Multipart:
+		if m, ok := reqbody.ReadParts(r); ok && transformParts(ops, m) {
+			reqbody.Replace(r, m.Bytes())
+		}
 		return
 	}
 	b, err := reqbody.Read(r)
@@ -136,4 +143,34 @@ func transformBody(ops *transform.Ops, r *http.Request) {
 			reqbody.Replace(r, nb)
 		}
 	}
+}
+
+// transformParts applies the operations to a multipart body as Kong's
+// transform_multipart_body does (request-transformer's access.lua):
+// rename, then remove, replace and add, through lua-multipart's
+// set_simple (Parts.Set); append does nothing to a multipart body. It
+// reports whether anything changed.
+func transformParts(ops *transform.Ops, m *reqbody.Parts) bool {
+	changed := false
+	for _, p := range ops.Rename {
+		if v, f := m.First(p.Name); f && p.Name != p.Value {
+			changed = m.Set(p.Value, v) && m.Delete(p.Name) || changed
+		}
+	}
+	for _, n := range ops.Remove {
+		changed = m.Delete(n) || changed
+	}
+	for _, p := range ops.Replace {
+		if m.Has(p.Name) {
+			m.Delete(p.Name)
+			m.Set(p.Name, p.Value)
+			changed = true
+		}
+	}
+	for _, p := range ops.Add {
+		if !m.Has(p.Name) {
+			changed = m.Set(p.Name, p.Value) || changed
+		}
+	}
+	return changed
 }

@@ -95,6 +95,48 @@ func TestRequestTransformer(t *testing.T) {
 				b, _ := io.ReadAll(r.Body)
 				require.Equal(t, "a=2&c=3", string(b))
 			}},
+		// kong/plugins/request-transformer/access.lua's
+		// transform_multipart_body: rename, remove, replace, add through
+		// lua-multipart's set_simple (a simple part, placed last); append
+		// does nothing. Parts left alone keep their bytes, file headers
+		// included.
+		{desc: "multipart body",
+			cfg: map[string]any{
+				"rename":  map[string]any{"body": []any{"old:new"}},
+				"remove":  map[string]any{"body": []any{"secret"}},
+				"replace": map[string]any{"body": []any{"a:2", "absent:x"}},
+				"add":     map[string]any{"body": []any{"source:gw", "doc:ignored"}},
+				"append":  map[string]any{"body": []any{"tags:t"}},
+			},
+			req: postMultipart(mpBody(mpFile, mpField("secret", "s"), mpField("old", "v"), mpField("a", "1"))),
+			check: func(t *testing.T, r *http.Request, _ string) {
+				b, err := io.ReadAll(r.Body)
+				require.NoError(t, err)
+				want := mpBody(mpFile, mpField("new", "v"), mpField("a", "2"), mpField("source", "gw"))
+				require.Equal(t, want, string(b))
+				require.EqualValues(t, len(want), r.ContentLength)
+			}},
+		{desc: "multipart append alone untouched",
+			cfg: map[string]any{"append": map[string]any{"body": []any{"a:2"}}, "remove": map[string]any{"body": []any{"absent"}}},
+			req: postMultipart(mpBody(mpField("a", "1"))),
+			check: func(t *testing.T, r *http.Request, _ string) {
+				b, _ := io.ReadAll(r.Body)
+				require.Equal(t, mpBody(mpField("a", "1")), string(b))
+			}},
+		{desc: "multipart add to an empty body",
+			cfg: map[string]any{"add": map[string]any{"body": []any{"a:1"}}},
+			req: postMultipart(""),
+			check: func(t *testing.T, r *http.Request, _ string) {
+				b, _ := io.ReadAll(r.Body)
+				require.Equal(t, mpBody(mpField("a", "1")), string(b))
+			}},
+		{desc: "unterminated multipart untouched",
+			cfg: map[string]any{"remove": map[string]any{"body": []any{"a"}}},
+			req: postMultipart("--mB\r\n" + mpField("a", "1")),
+			check: func(t *testing.T, r *http.Request, _ string) {
+				b, _ := io.ReadAll(r.Body)
+				require.Equal(t, "--mB\r\n"+mpField("a", "1"), string(b))
+			}},
 		{desc: "other bodies untouched",
 			cfg: map[string]any{"add": map[string]any{"body": []any{"a:1"}}},
 			req: func() *http.Request {
@@ -141,5 +183,29 @@ func TestRequestTransformer(t *testing.T) {
 			require.Nil(t, res.Response)
 			tt.check(t, r, res.Context.UpstreamPath)
 		})
+	}
+}
+
+// mpFile is a multipart file part named doc.
+const mpFile = "Content-Disposition: form-data; name=\"doc\"; filename=\"d.txt\"\r\nContent-Type: text/plain\r\n\r\nfile\r\nbody"
+
+func mpField(name, value string) string {
+	return "Content-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value
+}
+
+// mpBody joins parts into a multipart body with boundary "mB".
+func mpBody(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString("--mB\r\n" + p + "\r\n")
+	}
+	return b.String() + "--mB--\r\n"
+}
+
+func postMultipart(body string) func() *http.Request {
+	return func() *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "multipart/form-data; boundary=mB")
+		return r
 	}
 }

@@ -196,20 +196,14 @@ func (s *Store) commit(ctx context.Context, st state, t *txn, newGen string, sum
 		ExpressionAttributeNames:  map[string]string{"#rev": attrRevision, "#gen": attrGen},
 		ExpressionAttributeValues: vals,
 	}}, nil)
-	change, err := json.Marshal(store.Change{Revision: next, Time: time.Now().Unix(), Origin: o, Summary: summary})
-	if err != nil {
-		return 0, fmt.Errorf("encoding change %d: %w", next, err)
-	}
-	ch := key(changePK, changeSK(next))
-	ch[attrData] = str(string(change))
-	t.put(ch, "", nil, nil)
 	if newGen != "" {
 		t.log.Replace()
 	}
-	lg, err := logItem(next, t.log.Entry(), time.Now())
+	ch, lg, err := revisionRecords(next, summary, o, t.log.Entry(), time.Now())
 	if err != nil {
 		return 0, err
 	}
+	t.put(ch, "", nil, nil)
 	t.put(lg, "", nil, nil)
 	if len(t.items) > maxItems {
 		return 0, fmt.Errorf("committing revision %d (%s): %d items exceed a transaction's %d", next, summary[0], len(t.items), maxItems)
@@ -222,6 +216,21 @@ func (s *Store) commit(ctx context.Context, st state, t *txn, newGen string, sum
 		return next, nil
 	}
 	return 0, t.cause(err, revIndex, fmt.Sprintf("committing revision %d (%s)", next, summary[0]))
+}
+
+// revisionRecords are the items that record revision rev beside the
+// entities it writes: its change record and its change-log entry e.
+func revisionRecords(rev int64, summary []string, o store.Origin, e store.LogEntry, now time.Time) (change, log item, err error) {
+	data, err := json.Marshal(store.Change{Revision: rev, Time: now.Unix(), Origin: o, Summary: summary})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding change %d: %w", rev, err)
+	}
+	change = key(changePK, changeSK(rev))
+	change[attrData] = str(string(data))
+	if log, err = logItem(rev, e, now); err != nil {
+		return nil, nil, err
+	}
+	return change, log, nil
 }
 
 // needsOwner declares #owner for the items whose conditions use it.
