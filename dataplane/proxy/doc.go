@@ -25,10 +25,10 @@
 // own), on keep-alive connections of the service's own, HTTP/1.1 over
 // TLS for https; other requests go through httputil.ReverseProxy (a
 // query with ';', which it cleans, still sent by h1Client; WebSocket
-// upgrades and gRPC by http.Transport). Both paths share the upstream selection, retries,
-// header rules and plugin phases. Access log lines can
-// be encoded without slog and written asynchronously (AccessLogWriter,
-// LogWriter).
+// upgrades and gRPC by http.Transport). Both paths share the upstream
+// selection, retries, header rules and plugin phases. Access log lines
+// can be encoded without slog and written asynchronously
+// (AccessLogWriter, LogWriter).
 //
 // At the edge, Limits carry nginx's bounds on clients as Kong runs them
 // (header buffers, keep-alive, header and body timeouts, body size), which
