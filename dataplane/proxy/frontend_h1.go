@@ -134,6 +134,8 @@ func methodString(m []byte) string {
 		return http.MethodPatch
 	case http.MethodOptions:
 		return http.MethodOptions
+	case http.MethodTrace:
+		return http.MethodTrace
 	}
 	return string(m)
 }

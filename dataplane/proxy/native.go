@@ -371,14 +371,8 @@ func named(hdr *h1.Header, key []byte) bool {
 // HEAD, OPTIONS, TRACE), else "".
 func nativeMethod(m []byte) string {
 	switch string(m) {
-	case http.MethodGet:
-		return http.MethodGet
-	case http.MethodHead:
-		return http.MethodHead
-	case http.MethodOptions:
-		return http.MethodOptions
-	case http.MethodTrace:
-		return http.MethodTrace
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return methodString(m)
 	}
 	return ""
 }
