@@ -63,7 +63,6 @@ type conn struct {
 
 	closeAfter bool
 	afterPOST  bool
-	continued  bool
 	hijacked   bool
 	werr       error
 }

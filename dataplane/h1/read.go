@@ -138,6 +138,5 @@ func (c *conn) sendContinue() {
 		return
 	}
 	c.out = append(c.outBuf(), "HTTP/1.1 100 Continue\r\n\r\n"...)
-	c.continued = true
 	_ = c.flush()
 }
