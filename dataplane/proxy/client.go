@@ -194,21 +194,47 @@ func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, 
 
 // reuse takes an idle connection to addr, nil when none. A request that
 // cannot be sent again once written (check) gets one the upstream has
-// neither closed nor written to since, as far as a look at the socket
-// tells: what http.Transport learns from the read it keeps pending on
-// every idle connection.
+// neither closed nor written to since, as far as a look tells (untouched):
+// what http.Transport learns from the read it keeps pending on every idle
+// connection.
 func (c *h1Client) reuse(addr string, now time.Time, check bool) *h1Conn {
 	for {
 		pc := c.get(addr, now)
-		if pc == nil || !check {
-			return pc
-		}
-		switch peek.Conn(pc.raw) {
-		case peek.Empty, peek.Unknown:
+		if pc == nil || !check || pc.untouched() {
 			return pc
 		}
 		pc.conn.Close()
 	}
+}
+
+// untouched reports whether pc, idle, is as the last response left it:
+// nothing to read on the socket, which is peeked at (internal/peek), nor,
+// under TLS, in the records crypto/tls already took from it, which a
+// read that does not wait goes through: a close_notify that came with
+// the last response is there, unseen by the peek. Whatever that read
+// takes makes the connection unusable anyway (an idle connection has
+// nothing to give), so nothing is lost.
+func (pc *h1Conn) untouched() bool {
+	switch peek.Conn(pc.raw) {
+	case peek.Closed, peek.Pending:
+		return false
+	}
+	tc, ok := pc.conn.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	if pc.tc != nil {
+		pc.tc.nowait = true
+	}
+	// A deadline passed: the read takes nothing from the socket.
+	_ = tc.SetReadDeadline(time.Unix(1, 0))
+	var b [1]byte
+	n, err := tc.Read(b[:])
+	_ = tc.SetReadDeadline(time.Time{})
+	if pc.tc != nil {
+		pc.tc.nowait = false
+	}
+	return n == 0 && isTimeout(err)
 }
 
 // connect dials a new connection to addr.

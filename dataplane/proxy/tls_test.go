@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,7 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -207,4 +210,106 @@ func TestHTTPSUpstreamClient(t *testing.T) {
 	n := 0
 	plainConns.Range(func(any, any) bool { n++; return true })
 	assert.Equal(t, 2, n, "connections that carried requests")
+}
+
+// TestHTTPSUpstreamCloseNotify: an https upstream that answers with
+// keep-alive, then ends the connection with TLS close_notify sent in the
+// same segment as the response, is not sent the next request on that
+// connection, even one that cannot be sent twice (a streamed body): the
+// alert sits in crypto/tls's buffer, where a look at the socket does not
+// see it. With the TCP connection left open no FIN tells either.
+func TestHTTPSUpstreamCloseNotify(t *testing.T) {
+	t.Parallel()
+	ca := certstest.NewAuthority(t, "ca")
+	c, k := ca.Issue(t, "upstream", "127.0.0.1")
+	pair, err := tls.X509KeyPair([]byte(c), []byte(k))
+	require.NoError(t, err)
+	cfg := &tls.Config{Certificates: []tls.Certificate{pair}}
+	for _, keepOpen := range []bool{true, false} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		t.Cleanup(func() { ln.Close() })
+		var requests atomic.Int64
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					hc := &heldConn{Conn: c}
+					tc := tls.Server(hc, cfg)
+					req, err := http.ReadRequest(bufio.NewReader(tc))
+					if err != nil {
+						return
+					}
+					requests.Add(1)
+					_, _ = io.Copy(io.Discard, req.Body)
+					hc.hold = true
+					_, _ = io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					if !keepOpen {
+						_ = tc.Close() // close_notify, flushed with the response, then FIN
+						return
+					}
+					_ = tc.CloseWrite()
+					_ = hc.flush()
+					_, _ = io.Copy(io.Discard, c) // until the proxy closes
+				}()
+			}
+		}()
+		host, port := splitAddr(t, ln.Addr().String())
+		svc := service("s", host, port, "")
+		svc.Protocol, svc.TLSVerify, svc.Retries = "https", ptr(false), 0
+		r := route("r", "s", "/")
+		unbufferedRequests(r)
+		_, front := newProxy(t, &model.Config{Services: []*model.Service{svc}, Routes: []*model.Route{r}})
+		const n = 4
+		for i := range n {
+			for _, method := range []string{http.MethodPost, http.MethodGet} {
+				var body io.Reader
+				if method == http.MethodPost {
+					body = io.MultiReader(strings.NewReader("payload")) // streamed, chunked: not replayable
+				}
+				req, err := http.NewRequest(method, front.URL+"/", body)
+				require.NoError(t, err)
+				res, err := front.Client().Do(req)
+				require.NoError(t, err)
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				require.Equal(t, http.StatusOK, res.StatusCode, "keep open %v, %s %d: %s", keepOpen, method, i, b)
+			}
+		}
+		assert.Equal(t, int64(2*n), requests.Load(), "keep open %v: one request a connection", keepOpen)
+	}
+}
+
+// heldConn holds what is written to it while hold is set, and sends it
+// in one write at flush or Close (past the write deadline crypto/tls
+// sets once close_notify is sent).
+type heldConn struct {
+	net.Conn
+	hold bool
+	buf  []byte
+}
+
+func (c *heldConn) Write(b []byte) (int, error) {
+	if c.hold {
+		c.buf = append(c.buf, b...)
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *heldConn) flush() error {
+	c.hold = false
+	_ = c.Conn.SetWriteDeadline(time.Time{})
+	_, err := c.Conn.Write(c.buf)
+	c.buf = nil
+	return err
+}
+
+func (c *heldConn) Close() error {
+	_ = c.flush()
+	return c.Conn.Close()
 }

@@ -157,6 +157,9 @@ type timeoutConn struct {
 	// write start, which then need no clock read; rlast is when the last
 	// read started.
 	rstart, wstart, rlast time.Time
+	// nowait, set while an idle connection is looked at (h1Conn.untouched),
+	// makes Read keep the deadline set from outside, passed.
+	nowait bool
 }
 
 // begin tells the next read and write that they start at now, a time
@@ -170,6 +173,9 @@ func (c *timeoutConn) last() time.Time { return c.rlast }
 
 // Read fails when nothing arrives within the read timeout.
 func (c *timeoutConn) Read(b []byte) (int, error) {
+	if c.nowait {
+		return c.Conn.Read(b)
+	}
 	start, gen := c.rstart, c.set.Load()
 	if start.IsZero() {
 		start = time.Now()
