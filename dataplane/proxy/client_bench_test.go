@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -213,5 +214,38 @@ func BenchmarkUpstreamPost(b *testing.B) {
 				cputime.Report(b, cpu0, b.N)
 			})
 		}
+	}
+}
+
+// BenchmarkIdleCheck measures the look at an idle https connection before
+// a request that cannot be resent reuses it: the socket peek alone (what
+// a plain-HTTP connection gets) and with the read through crypto/tls.
+func BenchmarkIdleCheck(b *testing.B) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	raw, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tc := &timeoutConn{Conn: raw, read: time.Minute, write: time.Minute}
+	conn := tls.Client(tc, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a test server
+	defer conn.Close()
+	if err := conn.Handshake(); err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"peek", "tls"} {
+		b.Run(name, func(b *testing.B) {
+			pc := &h1Conn{conn: conn, tc: tc, raw: raw}
+			if name == "peek" {
+				pc.conn = raw
+			}
+			cpu0 := cputime.Process()
+			for b.Loop() {
+				if !pc.untouched() {
+					b.Fatal("an idle connection found touched")
+				}
+			}
+			cputime.Report(b, cpu0, b.N)
+		})
 	}
 }
