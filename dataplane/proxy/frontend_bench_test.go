@@ -41,33 +41,40 @@ func BenchmarkProxyH1(b *testing.B) {
 		h    http.Handler
 	}{{"native", nil}, {"adapter", http.HandlerFunc(px.ServeHTTP)}} {
 		b.Run("path="+path.name, func(b *testing.B) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			f := px.Frontend(path.h)
-			go func() { _ = f.Serve(ln) }()
-			defer f.Close()
-			conn, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer conn.Close()
-			req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
-			br := bufio.NewReader(conn)
-			b.ReportAllocs()
-			cpu := cputime.Process()
-			for b.Loop() {
-				if _, err := conn.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				if err := readResponse(br); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cputime.Report(b, cpu, b.N)
+			benchFrontend(b, px.Frontend(path.h), "")
 		})
 	}
+}
+
+// benchFrontend serves f on a loopback listener and measures wrk's GET
+// of /api/items/42, with the extra header lines given ("name: value\r\n"
+// each), on one kept-alive connection: allocations and the process's CPU
+// per request (cpu-ns/op).
+func benchFrontend(b *testing.B, f *proxy.Frontend, extra string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = f.Serve(ln) }()
+	defer f.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n" + extra + "\r\n")
+	br := bufio.NewReader(conn)
+	b.ReportAllocs()
+	cpu := cputime.Process()
+	for b.Loop() {
+		if _, err := conn.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if err := readResponse(br); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cputime.Report(b, cpu, b.N)
 }
 
 // readResponse reads a 200 response with a Content-Length from br.

@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"bufio"
 	"net"
 	"net/http"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/proxy"
-	"github.com/skyport-gw/skyport/internal/cputime"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/pluginschema"
 )
@@ -49,32 +47,7 @@ func BenchmarkProxyH1Plugins(b *testing.B) {
 			h    http.Handler
 		}{{"native", nil}, {"adapter", http.HandlerFunc(px.ServeHTTP)}} {
 			b.Run("plugins="+set.name+"/path="+path.name, func(b *testing.B) {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					b.Fatal(err)
-				}
-				f := px.Frontend(path.h)
-				go func() { _ = f.Serve(ln) }()
-				defer f.Close()
-				conn, err := net.Dial("tcp", ln.Addr().String())
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer conn.Close()
-				req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + ln.Addr().String() +
-					"\r\nUser-Agent: wrk\r\nAccept: */*\r\napikey: bench-key\r\n\r\n")
-				br := bufio.NewReader(conn)
-				b.ReportAllocs()
-				cpu := cputime.Process()
-				for b.Loop() {
-					if _, err := conn.Write(req); err != nil {
-						b.Fatal(err)
-					}
-					if err := readResponse(br); err != nil {
-						b.Fatal(err)
-					}
-				}
-				cputime.Report(b, cpu, b.N)
+				benchFrontend(b, px.Frontend(path.h), "apikey: bench-key\r\n")
 			})
 		}
 		px.Close()
