@@ -62,9 +62,12 @@ type conn struct {
 	pendingByte byte
 
 	closeAfter bool
-	afterPOST  bool
-	hijacked   bool
-	werr       error
+	// unread: the connection closes on a request body left unread, which
+	// its client may still be sending (linger).
+	unread    bool
+	afterPOST bool
+	hijacked  bool
+	werr      error
 }
 
 // The states Shutdown reads.
@@ -161,8 +164,8 @@ func (c *conn) serve() {
 		c.requests++
 		c.handle()
 		if c.hijacked || c.closeAfter || s.shutting.Load() {
-			if !c.hijacked {
-				_ = c.flush()
+			if !c.hijacked && c.flush() == nil && c.unread {
+				c.linger()
 			}
 			return
 		}
@@ -388,7 +391,12 @@ const maxDrain = 256 << 10
 // long or the client still waits for "100 Continue".
 func (c *conn) drainBody() {
 	b := &c.req.body
-	if c.closeAfter || b.err != nil || c.req.expectContinue {
+	if c.req.expectContinue {
+		c.closeAfter = true // the client sends nothing before "100 Continue"
+		return
+	}
+	c.unread = true // cleared below if the rest is read
+	if c.closeAfter || b.err != nil {
 		c.closeAfter = true
 		return
 	}
@@ -403,6 +411,8 @@ func (c *conn) drainBody() {
 		if err != nil {
 			if !b.done() {
 				c.closeAfter = true
+			} else {
+				c.unread = false
 			}
 			return
 		}
@@ -430,14 +440,22 @@ func (c *conn) refuse(status int, msg string) {
 	if c.flush() != nil {
 		return
 	}
+	c.linger()
+}
+
+// linger sends the connection's FIN, then keeps it open briefly so the
+// client reads the answer before bytes it is still sending, unread,
+// turn the close into a reset (net/http's closeWriteAndWait; nginx's
+// lingering close).
+func (c *conn) linger() {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 		time.Sleep(refuseLinger)
 	}
 }
 
-// refuseLinger is how long a refused connection stays open after its
-// answer.
+// refuseLinger is how long a connection closed on a client still sending
+// stays open after its answer.
 const refuseLinger = 500 * time.Millisecond
 
 func (c *conn) setState(st int32, hook http.ConnState) {
