@@ -101,10 +101,10 @@ func TestMatchRequestAllocs(t *testing.T) {
 		in   *router.Input
 		want float64
 	}{
-		{&router.Input{Method: "GET", Host: "API998.example.com", Path: "/", Port: 8000}, 0},
-		{&router.Input{Method: "GET", Host: "api998.example.com", Path: "/resource3/items/1", Port: 8000}, 0},
-		{&router.Input{Method: "GET", Host: "api998.example.com", Path: "/resource3/" + strings.Repeat("x", 64), Port: 8000}, 1},
-		{&router.Input{Method: "GET", Host: "x.Tenant3.example.com:8000", Path: "/", Port: 8000}, 0},
+		{&router.Input{Method: "GET", Host: "API998.example.com", Path: "/", Port: 9080}, 0},
+		{&router.Input{Method: "GET", Host: "api998.example.com", Path: "/resource3/items/1", Port: 9080}, 0},
+		{&router.Input{Method: "GET", Host: "api998.example.com", Path: "/resource3/" + strings.Repeat("x", 64), Port: 9080}, 1},
+		{&router.Input{Method: "GET", Host: "x.Tenant3.example.com:9080", Path: "/", Port: 9080}, 0},
 	} {
 		v := newInputView(tc.in)
 		var m router.Match
@@ -145,7 +145,7 @@ func TestMatchPathFedBack(t *testing.T) {
 	t.Parallel()
 	r, err := router.New(benchRoutes(1000), []*model.Service{service("svc", true)})
 	require.NoError(t, err)
-	in := &router.Input{Method: "GET", Host: "api998.example.com", Path: "/resource3/items/1", Port: 8000}
+	in := &router.Input{Method: "GET", Host: "api998.example.com", Path: "/resource3/items/1", Port: 9080}
 	var m router.Match
 	require.True(t, r.MatchRequest(newInputView(in), in.Port, &m))
 	want := []any{m.Route, m.Service, strings.Clone(m.Path), strings.Clone(m.Prefix), m.Captures}
