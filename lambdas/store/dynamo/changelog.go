@@ -91,11 +91,12 @@ func (s *Store) ChangedSince(ctx context.Context, base int64) (*store.ChangeSet,
 
 // logByKeyMax is the widest range of revisions the change log is read
 // by key (BatchGetItem, 100 keys a call); a wider one is read by a Query
-// of the log's partition from the range's start. Both cost the entries
-// read on DynamoDB; the keyed read also costs them, not the table, on an
-// emulator that answers a Query by walking every item of the table, and
-// the common range, the few revisions since the last publication, is a
-// call or two either way.
+// of the log's partition from the range's start. On DynamoDB both cost
+// the entries read (by key at least a read unit an entry, where a Query
+// bills its bytes, 4 KB a unit: a few units more for the common range,
+// the few revisions since the last publication); on an emulator that
+// answers a Query by walking every item of the table, only the keyed
+// read does.
 const logByKeyMax = 300
 
 // readLog returns the entities the log entries of (from, to] name; every
