@@ -21,9 +21,12 @@ import (
 // response: no *http.Request, no map of the client's fields, no context
 // of the proxy's. It takes the requests that need nothing more (see
 // serveNative): a route whose plugins all run on the view
-// (plugin.Set.OnView: key-auth, rate-limiting with the local policy),
-// or none, to a plain-HTTP service (on an upstream that does not hash,
-// or on none), a
+// (plugin.Set.OnView: key-auth without key_in_body, rate-limiting with
+// the local policy, cors, acl, correlation-id but its tracker
+// generator, request-transformer changing neither method, body nor
+// Host, basic-auth, jwt, response-transformer), or none, to a
+// plain-HTTP service (on none, or an upstream that does not hash or
+// hashes on what the view holds: nativeHashes), a
 // request without a body that h1Client sends (a replayable method, no
 // upgrade), an origin-form target whose path net/http would keep as it
 // is. Every other request goes through the adapter (frontend_h1.go) and
@@ -86,7 +89,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	if r.TLS() != nil {
 		ex.scheme = "https"
 	}
-	if svc == nil || svc.client == nil || svc.scheme != "http" || svc.pool != nil && svc.pool.Hashing() ||
+	if svc == nil || svc.client == nil || svc.scheme != "http" || svc.pool != nil && svc.pool.Hashing() && !nativeHashes(svc.pool) ||
 		len(m.Route.Protocols) > 0 && !slices.Contains(m.Route.Protocols, ex.scheme) {
 		return false
 	}
@@ -150,7 +153,11 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		ex.upstreamPath = pc.UpstreamPath
 	}
 	x.uri = upstreamTarget(ex.upstreamPath)
-	res, err := s.attempts(r.Context(), ex, method, "", nil, x)
+	var key string
+	if svc.pool != nil && svc.pool.Hashing() {
+		key = x.hashKey()
+	}
+	res, err := s.attempts(r.Context(), ex, method, key, nil, x)
 	if err != nil {
 		x.fail(err)
 	} else {

@@ -52,7 +52,24 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 	}
 	hashed, err := model.HashPassword("open sesame")
 	require.NoError(t, err)
+	// An upstream hashing on the consumer, with a second target whose
+	// heads are not recorded.
+	other := newRecordingUpstream(t)
+	byConsumer := model.NewUpstream()
+	byConsumer.ID, byConsumer.Name, byConsumer.Algorithm, byConsumer.HashOn = "hc", "hash-consumer.up", "consistent-hashing", "consumer"
+	var targets []*model.Target
+	for i, addr := range []string{up.addr, other.addr} {
+		tg := model.NewTarget()
+		tg.ID, tg.Target, tg.Upstream = "hc-"+string(rune('a'+i)), addr, &model.Ref{ID: byConsumer.ID}
+		targets = append(targets, tg)
+	}
+	hashSvc := model.NewService()
+	hashSvc.ID, hashSvc.Name, hashSvc.Host, hashSvc.Port = "hashed", ptrTo("hashed"), byConsumer.Name, 80
+	hashRoute := rt("by-consumer", "/by-consumer")
+	hashRoute.Service = &model.Ref{ID: hashSvc.ID}
 	cfg := &model.Config{
+		Upstreams: []*model.Upstream{byConsumer},
+		Targets:   targets,
 		Consumers: []*model.Consumer{
 			{Base: model.Base{ID: "alice-id"}, Username: ptrTo("alice"), CustomID: ptrTo("a-1")},
 			{Base: model.Base{ID: "bob-id"}, Username: ptrTo("bob")},
@@ -71,13 +88,13 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			{Base: model.Base{ID: "acl-2"}, Group: "staff", Consumer: &model.Ref{ID: "alice-id"}},
 			{Base: model.Base{ID: "acl-3"}, Group: "bronze", Consumer: &model.Ref{ID: "bob-id"}},
 		},
-		Services: []*model.Service{svc},
+		Services: []*model.Service{svc, hashSvc},
 		Routes: []*model.Route{rt("auth", "/auth"), rt("hide", "/hide"), rt("anon", "/anon"), rt("limited", "/limited"),
 			rt("path", "/path"), rt("service", "/service"), rt("body", "/body"),
 			rt("cors", "/cors"), rt("cors-any", "/cors-any"), rt("acl", "/acl"), rt("deny", "/deny"), rt("corr", "/corr"),
 			rt("transform", "/transform"), rt("method", "/method"), rt("hostop", "/hostop"), rt("response", "/response"),
 			rt("basic", "/basic"), rt("basic-anon", "/basic-anon"), rt("jwt", "/jwt"), rt("tracker", "/tracker"),
-			rt("mix", "/mix")},
+			rt("mix", "/mix"), hashRoute},
 		Plugins: []*model.Plugin{
 			plug("key-auth", "auth", "", map[string]any{"key_names": []any{"apikey", "x_key"}}),
 			plug("rate-limiting", "auth", "", map[string]any{"minute": 100, "hour": 1000}),
@@ -120,6 +137,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			plug("basic-auth", "basic-anon", "", map[string]any{"anonymous": "anonymous"}),
 			plug("jwt", "jwt", "", map[string]any{"cookie_names": []any{"token"}}),
 			plug("correlation-id", "tracker", "", map[string]any{"generator": "tracker"}),
+			plug("key-auth", "by-consumer", "", map[string]any{"anonymous": "anonymous"}),
 			plug("cors", "mix", "", nil),
 			plug("correlation-id", "mix", "", map[string]any{"header_name": "X-Corr"}),
 			plug("key-auth", "mix", "", map[string]any{"hide_credentials": true}),
@@ -205,6 +223,9 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"jwt bad", get("/jwt/x", "Authorization: Bearer a.b.c\r\n"), true},
 		{"jwt none", get("/jwt/x", ""), true},
 		{"correlation id tracker", get("/tracker/x", "Kong-Request-Id: client\r\n"), false},
+		{"hash on consumer, alice", get("/by-consumer/x", "apikey: alice-key\r\n"), true},
+		{"hash on consumer, bob", get("/by-consumer/x", "apikey: bob-key\r\n"), true},
+		{"hash on consumer, anonymous", get("/by-consumer/x", ""), true},
 		{"mix", get("/mix/x?apikey=alice-key&z=1", "Origin: http://o.example\r\n"), true},
 		{"mix, acl refused", get("/mix/x", "apikey: nobody\r\n"), true},
 		{"key in header", get("/auth/x", "apikey: alice-key\r\nUser-Agent: wrk\r\n"), true},

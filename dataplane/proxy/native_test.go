@@ -59,13 +59,40 @@ func TestNativeMatchesAdapter(t *testing.T) {
 	pool, poolTarget := upstreamOf("pool.up", "round-robin", nil)
 	hosted, hostedTarget := upstreamOf("hosted.up", "round-robin", ptrTo("backend.internal"))
 	hashed, hashedTarget := upstreamOf("hash.up", "consistent-hashing", nil)
+	// Upstreams hashing on a field, a cookie, the client's address and a
+	// field the proxy sets, each with a second target (another upstream,
+	// whose heads are not recorded): a key computed otherwise on one path
+	// sends some of the requests below elsewhere.
+	other := newRecordingUpstream(t)
+	hashing := func(name string, f func(*model.Upstream)) (*model.Upstream, []*model.Target) {
+		u, tg := upstreamOf(name, "consistent-hashing", nil)
+		f(u)
+		second := model.NewTarget()
+		second.ID, second.Target, second.Upstream = name+"-t2", other.addr, &model.Ref{ID: u.ID}
+		return u, []*model.Target{tg, second}
+	}
+	byHeader, byHeaderTargets := hashing("hash-header.up", func(u *model.Upstream) {
+		u.HashOn, u.HashOnHeader, u.HashFallback = "header", ptrTo("X-User"), "ip"
+	})
+	byCookie, byCookieTargets := hashing("hash-cookie.up", func(u *model.Upstream) { u.HashOn, u.HashOnCookie = "cookie", ptrTo("sticky") })
+	byIP, byIPTargets := hashing("hash-ip.up", func(u *model.Upstream) { u.HashOn = "ip" })
+	byQuery, byQueryTargets := hashing("hash-query.up", func(u *model.Upstream) {
+		u.HashOn, u.HashOnQueryArg, u.HashFallback, u.HashFallbackHeader = "query_arg", ptrTo("u"), "header", ptrTo("X-User")
+	})
+	byXFF, byXFFTargets := hashing("hash-xff.up", func(u *model.Upstream) { u.HashOn, u.HashOnHeader = "header", ptrTo("X-Forwarded-For") })
 	cfg := &model.Config{
-		Upstreams: []*model.Upstream{pool, hosted, hashed},
-		Targets:   []*model.Target{poolTarget, hostedTarget, hashedTarget},
+		Upstreams: []*model.Upstream{pool, hosted, hashed, byHeader, byCookie, byIP, byQuery, byXFF},
+		Targets: slices.Concat([]*model.Target{poolTarget, hostedTarget, hashedTarget}, byHeaderTargets, byCookieTargets,
+			byIPTargets, byQueryTargets, byXFFTargets),
 		Services: []*model.Service{
 			svc("pooled", 80, func(s *model.Service) { s.Host = "pool.up" }),
 			svc("hosted", 80, func(s *model.Service) { s.Host = "hosted.up" }),
 			svc("hashed", 80, func(s *model.Service) { s.Host = "hash.up" }),
+			svc("by-header", 80, func(s *model.Service) { s.Host = "hash-header.up" }),
+			svc("by-cookie", 80, func(s *model.Service) { s.Host = "hash-cookie.up" }),
+			svc("by-ip", 80, func(s *model.Service) { s.Host = "hash-ip.up" }),
+			svc("by-query", 80, func(s *model.Service) { s.Host = "hash-query.up" }),
+			svc("by-xff", 80, func(s *model.Service) { s.Host = "hash-xff.up" }),
 			svc("up", upPort, nil),
 			svc("based", upPort, func(s *model.Service) { s.Path = ptrTo("/base/") }),
 			svc("dead", dead, func(s *model.Service) { s.Retries = 2 }),
@@ -83,6 +110,11 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			rt("pooled, preserve_host", "pooled", func(r *model.Route) { r.PreserveHost = true }, "/preserved-pool"),
 			rt("hosted", "hosted", nil, "/hosted"),
 			rt("hashed", "hashed", nil, "/hashed"),
+			rt("by-header", "by-header", nil, "/by-header"),
+			rt("by-cookie", "by-cookie", nil, "/by-cookie"),
+			rt("by-ip", "by-ip", nil, "/by-ip"),
+			rt("by-query", "by-query", nil, "/by-query"),
+			rt("by-xff", "by-xff", nil, "/by-xff"),
 		},
 	}
 	logs := &lockedBuffer{}
@@ -148,7 +180,29 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		{"upstream target", "GET /pool/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"upstream target, preserve_host", "GET /preserved-pool/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"upstream host_header", "GET /hosted/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
-		{"upstream hashing", "GET /hashed/x HTTP/1.1\r\nHost: h\r\n\r\n", false, false},
+		{"upstream hashing", "GET /hashed/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on header 1", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nX-User: 1\r\n\r\n", true, false},
+		{"hash on header 2", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nx-user: 2\r\n\r\n", true, false},
+		{"hash on header 3", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nX-User: 3\r\nX-User: 4\r\n\r\n", true, false},
+		{"hash on header 4", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nX-User: 4\r\n\r\n", true, false},
+		{"hash on header 5", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nX-User: 5\r\n\r\n", true, false},
+		{"hash on header named by Connection", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nConnection: x-user\r\n" +
+			"X-User: 1\r\n\r\n", true, false},
+		{"hash on header, absent", "GET /by-header/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on cookie 1", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: a=b; sticky=1\r\n\r\n", true, false},
+		{"hash on cookie 2", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: sticky=2\r\n\r\n", true, false},
+		{"hash on cookie 3", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: a=b\r\nCookie: sticky=3\r\n\r\n", true, false},
+		{"hash on cookie 4", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: sticky=4\r\n\r\n", true, false},
+		{"hash on cookie 5", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: sticky=5\r\n\r\n", true, false},
+		{"hash on ip", "GET /by-ip/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query 1", "GET /by-query/x?u=1 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query 2", "GET /by-query/x?u=2&u=3 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query 3", "GET /by-query/x?u=3 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query 4", "GET /by-query/x?u=4 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query, header fallback 1", "GET /by-query/x HTTP/1.1\r\nHost: h\r\nX-User: 1\r\n\r\n", true, false},
+		{"hash on query, header fallback 2", "GET /by-query/x?v=1 HTTP/1.1\r\nHost: h\r\nX-User: 2\r\n\r\n", true, false},
+		{"hash on query, header fallback 3", "GET /by-query/x HTTP/1.1\r\nHost: h\r\nX-User: 3\r\n\r\n", true, false},
+		{"hash on a field the proxy sets", "GET /by-xff/x HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n", false, false},
 		{"strip path", "GET /strip/a/b HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"strip path to nothing", "GET /strip HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"preserve host", "GET /keep/a HTTP/1.1\r\nHost: Client.Example:81\r\n\r\n", true, false},
