@@ -23,6 +23,9 @@ const (
 	// defaultDPMemoryLimit is added with the built-in data plane (--dp),
 	// which holds the running configuration again, compiled.
 	defaultDPMemoryLimit = 768 << 20
+	// minMemoryLimit is the smallest limit taken: under it the collector
+	// would run nearly all the time, for no configuration's benefit.
+	minMemoryLimit = 64 << 20
 )
 
 // memoryLimit is --memory-limit: a size (512m, 2g), 0 for none, or auto
@@ -38,6 +41,9 @@ func (o *localOptions) memoryLimit() (int64, error) {
 	n, err := parseSize(o.MemoryLimit)
 	if err != nil {
 		return 0, fmt.Errorf("--memory-limit %w (or auto, 0 for none)", err)
+	}
+	if n > 0 && n < minMemoryLimit {
+		return 0, fmt.Errorf("--memory-limit %q: want at least 64m (or auto, 0 for none)", o.MemoryLimit)
 	}
 	return n, nil
 }

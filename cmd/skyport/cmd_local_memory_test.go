@@ -23,6 +23,9 @@ func TestMemoryLimitFlag(t *testing.T) {
 		{desc: "none", value: "0", want: 0},
 		{desc: "not a size", value: "lots", err: true},
 		{desc: "negative", value: "-1m", err: true},
+		{desc: "one byte", value: "1", err: true},
+		{desc: "under the minimum", value: "63m", err: true},
+		{desc: "the minimum", value: "64m", want: 64 << 20},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
