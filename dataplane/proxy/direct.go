@@ -188,13 +188,15 @@ func forwardHeader(in http.Header) http.Header {
 }
 
 // hopOrForwarded reports whether the client's field key (canonical) is a
-// hop-by-hop one or one of the X-Forwarded-* ones prepare sets from its
-// own: not forwarded.
+// hop-by-hop one, one of the X-Forwarded-* ones prepare sets from its
+// own, or Expect (which nginx answers and never forwards): not
+// forwarded. forwardHeader and the native path's appendForwarded both
+// drop them by this rule.
 func hopOrForwarded(key string) bool {
 	switch key {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Expect":
 		return true
 	}
 	return false

@@ -47,6 +47,13 @@ func (s *Server) prepare(ex *exchange, in, out *http.Request) {
 		delete(h, "X-Forwarded-Prefix")
 	}
 	appendVia(h, s.via)
+	// nginx answers Expect itself and never forwards it
+	// (ngx_http_proxy_headers sets it empty): forwardHeader drops it,
+	// and this does on ReverseProxy's copy.
+	if v, ok := in.Header["Expect"]; ok {
+		ex.expectContinue = hasToken(joinComma(v), "100-continue")
+		delete(h, "Expect")
+	}
 	if s.opts.RequestID {
 		// Set after the plugins: a client's or a plugin's value is replaced.
 		h[headerRequestID] = ex.ridValue()

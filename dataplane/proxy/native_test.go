@@ -162,6 +162,8 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			"X-Forwarded-For: 10.0.0.1\r\nVia: 1.0 edge\r\nUser-Agent: curl\r\n\r\n", true, false},
 		{"empty user agent first", "GET /api/x HTTP/1.1\r\nHost: h\r\nUser-Agent:\r\nUser-Agent: second\r\n\r\n", true, false},
 		{"two user agents", "GET /api/x HTTP/1.1\r\nHost: h\r\nUser-Agent: first\r\nuser-agent: second\r\n\r\n", true, false},
+		{"expect without a body", "GET /api/x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n", true, false},
+		{"expect with a body", "POST /api/x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi", false, false},
 		{"content length zero", "GET /api/x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", true, false},
 		{"query", "GET /api/x?a=1&b=%20two HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"empty query", "GET /api/x? HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
@@ -229,6 +231,8 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
+			// nginx never forwards Expect.
+			assert.NotContains(t, strings.ToLower(aHead), "\nexpect:", "upstream head")
 		})
 	}
 }
