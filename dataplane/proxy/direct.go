@@ -12,7 +12,8 @@ import (
 
 // direct reports whether the request can be forwarded by forward rather
 // than ReverseProxy: a request h1Client sends (not an upgrade; see
-// takes) whose query needs no cleaning.
+// takes) whose query has no ';' (those keep ReverseProxy, whose rewrite
+// sends them as they are, as the native path does).
 func direct(r *http.Request, svc *service) bool {
 	if svc.client == nil {
 		return false

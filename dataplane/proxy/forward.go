@@ -14,6 +14,9 @@ import (
 // rewrite prepares the upstream request (ReverseProxy has already removed
 // hop-by-hop and X-Forwarded-* headers from pr.Out).
 func (s *Server) rewrite(pr *httputil.ProxyRequest) {
+	// The query goes as the client (and the plugins) left it, as nginx
+	// sends $args: ReverseProxy drops the pairs with ';' it cannot parse.
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 	s.prepare(exchangeFrom(pr.In.Context()), pr.In, pr.Out)
 }
 

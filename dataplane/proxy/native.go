@@ -387,15 +387,14 @@ func nativeMethod(m []byte) string {
 // splitTarget splits an origin-form target into its path and its
 // "?query" (nil without one); plain says net/http's URL keeps the path as
 // it is, escaped and decoded alike. False for a target the native path
-// leaves to the adapter: a fragment, a query with ';' (which direct
-// refuses), bytes outside visible ASCII.
+// leaves to the adapter: a fragment, bytes outside visible ASCII.
 func splitTarget(t []byte) (path, query []byte, plain, ok bool) {
 	path = t
 	if i := bytes.IndexByte(t, '?'); i >= 0 {
 		path, query = t[:i], t[i:]
 	}
 	for _, c := range query {
-		if c <= ' ' || c >= 0x7f || c == ';' || c == '#' {
+		if c <= ' ' || c >= 0x7f || c == '#' {
 			return nil, nil, false, false
 		}
 	}

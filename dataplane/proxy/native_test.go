@@ -167,7 +167,8 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		{"content length zero", "GET /api/x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", true, false},
 		{"query", "GET /api/x?a=1&b=%20two HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"empty query", "GET /api/x? HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
-		{"query with semicolon", "GET /api/x?a=1;b=2 HTTP/1.1\r\nHost: h\r\n\r\n", false, false},
+		{"query with semicolon", "GET /api/x?a=1;b=2 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"query with semicolon and more", "GET /api/x?a=1;b=2&c=%zz&d HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"escaped path", "GET /api/a%20b/c%2Fd HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"path net/http escapes", "GET /api/it's(1)!*x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"dot segments", "GET /api/a/../b/./c HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
@@ -231,6 +232,9 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
+			if strings.Contains(tc.req, "?a=1;b=2") {
+				assert.Contains(t, aHead, "?a=1;b=2", "the query as the client sent it, as nginx sends $args")
+			}
 			// nginx never forwards Expect.
 			assert.NotContains(t, strings.ToLower(aHead), "\nexpect:", "upstream head")
 		})
