@@ -188,16 +188,18 @@ func forwardHeader(in http.Header) http.Header {
 	return out
 }
 
-// hopOrForwarded reports whether the client's field key (canonical) is a
-// hop-by-hop one, one of the X-Forwarded-* ones prepare sets from its
-// own, or Expect (which nginx answers and never forwards): not
-// forwarded. forwardHeader and the native path's appendForwarded both
-// drop them by this rule.
+// hopOrForwarded reports whether the client's field key (canonical) is
+// not forwarded as the client sent it: a hop-by-hop one, Expect (which
+// nginx answers and never forwards), Forwarded, or one of the
+// X-Forwarded-* and X-Real-Ip that prepare sets from its own (or drops:
+// X-Forwarded-Prefix on a route that strips none). forwardHeader and the
+// native path's appendForwarded both apply this one rule.
 func hopOrForwarded(key string) bool {
 	switch key {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Expect":
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect", "Forwarded",
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Path",
+		"X-Forwarded-Prefix", "X-Real-Ip":
 		return true
 	}
 	return false

@@ -303,7 +303,7 @@ func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath
 				continue
 			}
 		}
-		if hopOrForwarded(string(key)) || unwritten(string(key)) || setByProxy(string(key)) {
+		if hopOrForwarded(string(key)) || unwritten(string(key)) {
 			continue
 		}
 		b = appendField(b, key, value)
@@ -325,16 +325,6 @@ func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath
 		b = appendField(b, headerRequestID, ex.requestID())
 	}
 	return append(b, "\r\n"...)
-}
-
-// setByProxy reports whether prepare replaces the client's field key (or
-// drops it: X-Forwarded-Prefix on a route that strips none).
-func setByProxy(key string) bool {
-	switch key {
-	case "X-Real-Ip", "X-Forwarded-Port", "X-Forwarded-Path", "X-Forwarded-Prefix":
-		return true
-	}
-	return false
 }
 
 // appendJoined appends the field key: the values of the client's fields

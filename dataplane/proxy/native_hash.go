@@ -18,7 +18,7 @@ func nativeHashes(p *upstream.Pool) bool {
 	for _, name := range p.HashFields() {
 		key := textproto.CanonicalMIMEHeaderKey(name)
 		switch {
-		case hopOrForwarded(key), setByProxy(key), unwritten(key), hopField(key):
+		case hopOrForwarded(key), unwritten(key), hopField(key):
 			return false
 		}
 		switch key {
