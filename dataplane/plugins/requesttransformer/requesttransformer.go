@@ -125,18 +125,13 @@ func (t *Transformer) AccessView(pc *plugin.Context, r exchange.Request) *plugin
 
 // access is both access phases.
 func access[R request](t *Transformer, pc *plugin.Context, r R) *plugin.Response {
-	headers, query := renderOps(&t.headers, pc, r), renderOps(&t.query, pc, r)
-	var body *transform.Ops
-	hr, adapted := any(r).(httpRequest)
-	if adapted {
-		body = renderOps(&t.body, pc, r)
-	}
+	headers, query, body := renderOps(&t.headers, pc, r), renderOps(&t.query, pc, r), renderOps(&t.body, pc, r)
 	uri := t.uri
 	if isTemplate(uri) {
 		uri = render(uri, pc, r)
 	}
-	if t.method != "" && adapted {
-		hr.r.Method = t.method
+	if t.method != "" {
+		r.setMethod(t.method)
 	}
 	transform.Fields(headers, r)
 	if raw := r.rawQuery(); !query.Empty() {
@@ -144,8 +139,8 @@ func access[R request](t *Transformer, pc *plugin.Context, r R) *plugin.Response
 			r.setQuery(q)
 		}
 	}
-	if adapted && !body.Empty() {
-		transformBody(body, hr.r)
+	if !body.Empty() {
+		r.transformBody(body)
 	}
 	if uri != "" {
 		pc.UpstreamPath = uri
@@ -161,6 +156,10 @@ type request interface {
 	// upstream gets.
 	rawQuery() string
 	setQuery(q string)
+	// setMethod and transformBody change the method and the body, on
+	// the adapted request only (OnView is false when either changes).
+	setMethod(m string)
+	transformBody(ops *transform.Ops)
 }
 
 type httpRequest struct {
@@ -168,8 +167,10 @@ type httpRequest struct {
 	r *http.Request
 }
 
-func (h httpRequest) rawQuery() string  { return h.r.URL.RawQuery }
-func (h httpRequest) setQuery(q string) { h.r.URL.RawQuery = q }
+func (h httpRequest) rawQuery() string                 { return h.r.URL.RawQuery }
+func (h httpRequest) setQuery(q string)                { h.r.URL.RawQuery = q }
+func (h httpRequest) setMethod(m string)               { h.r.Method = m }
+func (h httpRequest) transformBody(ops *transform.Ops) { transformBody(ops, h.r) }
 
 // viewRequest is the view; its query changes go to the upstream through
 // pc.
@@ -187,6 +188,9 @@ func (v viewRequest) rawQuery() string {
 }
 
 func (v viewRequest) setQuery(q string) { v.pc.SetUpstreamQuery(q) }
+
+func (v viewRequest) setMethod(string)             {}
+func (v viewRequest) transformBody(*transform.Ops) {}
 
 // transformBody rewrites a form, JSON or multipart body; other bodies
 // pass through.
