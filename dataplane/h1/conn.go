@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -57,6 +58,14 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	watch  *watch
+	// watching says the watch was armed for the request in flight (its
+	// context or an Aborter asked for it).
+	watching bool
+	// aborter, set by Request.OnAbort, is told when the client goes
+	// away; abortMu guards it and ctx's cancel against the watch's
+	// goroutine and Server.Close.
+	abortMu sync.Mutex
+	aborter Aborter
 	// pending is a byte of the next request the watch read.
 	pending     bool
 	pendingByte byte

@@ -140,3 +140,11 @@ func (r *Request) LocalAddr() net.Addr { return r.c.nc.LocalAddr() }
 // watch). It is valid while the handler runs; the first call comes from
 // the handler's goroutine (the proxy's adapter makes it first thing).
 func (r *Request) Context() context.Context { return r.c.requestContext() }
+
+// OnAbort arms the watch, as Context does, and has a told (Aborter) when
+// the client closes the connection while the request is in flight, or
+// the server closes: what a handler that only needs to abort its work
+// uses instead of the request's context, which it then never makes. a is
+// forgotten when the handler returns. Called from the handler's
+// goroutine.
+func (r *Request) OnAbort(a Aborter) { r.c.onAbort(a) }

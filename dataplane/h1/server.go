@@ -227,6 +227,14 @@ func (s *Server) Close() error {
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		c.raw.Close()
+		// A request's context is canceled with the server's; its
+		// Aborter is told.
+		c.abortMu.Lock()
+		if a := c.aborter; a != nil {
+			c.aborter = nil
+			a.Abort(ErrServerClosed)
+		}
+		c.abortMu.Unlock()
 	}
 	return nil
 }

@@ -64,12 +64,54 @@ type watch struct {
 // client left, and pays for neither.
 func (c *conn) requestContext() context.Context {
 	if c.ctx == nil {
-		c.ctx, c.cancel = context.WithCancelCause(c.s.ctx)
-		if !c.hijacked {
-			c.watchStart()
-		}
+		ctx, cancel := context.WithCancelCause(c.s.ctx)
+		c.abortMu.Lock()
+		c.ctx, c.cancel = ctx, cancel
+		c.abortMu.Unlock()
+		c.arm()
 	}
 	return c.ctx
+}
+
+// Aborter is what a handler that needs no context is told by when its
+// client goes away (Request.OnAbort): a connection's watch, or the
+// server's Close, calls Abort.
+type Aborter interface {
+	// Abort is called at most once per request, from another goroutine,
+	// while the handler runs: with ErrClientClosed when the client
+	// closed the connection, ErrServerClosed when the server closed. It
+	// must not block nor call back into the request.
+	Abort(cause error)
+}
+
+// onAbort registers a for the request in flight and arms the watch.
+func (c *conn) onAbort(a Aborter) {
+	c.abortMu.Lock()
+	c.aborter = a
+	c.abortMu.Unlock()
+	c.arm()
+}
+
+// arm starts the watch for the request in flight, once.
+func (c *conn) arm() {
+	if !c.watching && !c.hijacked {
+		c.watching = true
+		c.watchStart()
+	}
+}
+
+// abort tells the request in flight its client went away: its context
+// is canceled and its Aborter told, with cause.
+func (c *conn) abort(cause error) {
+	c.abortMu.Lock()
+	defer c.abortMu.Unlock()
+	if c.cancel != nil {
+		c.cancel(cause)
+	}
+	if a := c.aborter; a != nil {
+		c.aborter = nil
+		a.Abort(cause)
+	}
 }
 
 // watchStart arms the watch for the request in flight.
@@ -159,7 +201,7 @@ func (c *conn) watchRead(w *watch) {
 	w.phase = watchOff
 	w.mu.Unlock()
 	if gone {
-		c.cancel(ErrClientClosed)
+		c.abort(ErrClientClosed)
 	}
 	w.done <- struct{}{}
 }
@@ -202,16 +244,24 @@ func (c *conn) watchStop() {
 	w.mu.Unlock()
 }
 
-// endRequest stops the watch and cancels the request's context, as
-// net/http does when ServeHTTP returns. Without a context there is no
-// watch to stop.
+// endRequest stops the watch, forgets the Aborter and cancels the
+// request's context, as net/http does when ServeHTTP returns. Without a
+// context or an Aborter there is no watch to stop.
 func (c *conn) endRequest() {
-	if c.cancel == nil {
+	if !c.watching && c.cancel == nil {
 		return
 	}
-	c.watchStop()
-	c.cancel(context.Canceled)
-	c.ctx, c.cancel = nil, nil
+	if c.watching {
+		c.watchStop()
+		c.watching = false
+	}
+	c.abortMu.Lock()
+	cancel := c.cancel
+	c.ctx, c.cancel, c.aborter = nil, nil, nil
+	c.abortMu.Unlock()
+	if cancel != nil {
+		cancel(context.Canceled)
+	}
 }
 
 // aLongTimeAgo is a deadline in the past, which aborts a blocked read.

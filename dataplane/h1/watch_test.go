@@ -251,3 +251,91 @@ func TestWatchHijack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "early", string(got))
 }
+
+// abortRecorder is an h1.Aborter that reports its calls on a channel.
+type abortRecorder struct{ causes chan error }
+
+func (a *abortRecorder) Abort(cause error) { a.causes <- cause }
+
+// TestOnAbort: a handler that registered an Aborter instead of asking for
+// a context is told when its client closes the connection
+// (ErrClientClosed) or the server closes (ErrServerClosed), once; a
+// request that ends first never tells it, even when the client leaves
+// afterwards.
+func TestOnAbort(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc string
+		// serverClose: the server's close ends the request in flight,
+		// else the client's.
+		serverClose bool
+		want        error
+	}{
+		{"client closes", false, h1.ErrClientClosed},
+		{"server closes", true, h1.ErrServerClosed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			started, release := make(chan struct{}), make(chan struct{})
+			a := &abortRecorder{causes: make(chan error, 2)}
+			s := &h1.Server{Handler: h1.HandlerFunc(func(_ *h1.Response, r *h1.Request) {
+				r.OnAbort(a)
+				close(started)
+				<-release
+			})}
+			addr := start(t, s)
+			conn, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			require.NoError(t, err)
+			<-started
+			if tc.serverClose {
+				require.NoError(t, s.Close())
+			} else {
+				require.NoError(t, conn.Close())
+			}
+			select {
+			case cause := <-a.causes:
+				assert.ErrorIs(t, cause, tc.want)
+			case <-time.After(20 * time.Second):
+				t.Fatal("Abort not called")
+			}
+			close(release)
+			select {
+			case cause := <-a.causes:
+				t.Fatalf("Abort called twice (%v)", cause)
+			default:
+			}
+		})
+	}
+
+	t.Run("request ends first", func(t *testing.T) {
+		t.Parallel()
+		a := &abortRecorder{causes: make(chan error, 2)}
+		addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+			r.OnAbort(a)
+			_, _ = io.WriteString(w, "ok")
+		})})
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.NoError(t, conn.Close())
+		// A second request on a new connection is served after the
+		// first one's end: had the first request's Aborter been kept,
+		// the close would have reached it by now.
+		conn2, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn2.Close()
+		_, err = io.WriteString(conn2, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		require.NoError(t, err)
+		_, err = io.ReadAll(conn2)
+		require.NoError(t, err)
+		assert.Empty(t, a.causes)
+	})
+}

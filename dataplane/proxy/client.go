@@ -50,13 +50,14 @@ type h1Conn struct {
 	conn net.Conn
 	// tc is conn, or the connection under TLS, when it is a timeoutConn;
 	// raw is the network connection at the bottom, which peek looks at.
-	tc    *timeoutConn
-	raw   net.Conn
-	br    *bufio.Reader
-	wbuf  []byte
-	head  []byte
-	ends  []int
-	since time.Time
+	tc     *timeoutConn
+	raw    net.Conn
+	br     *bufio.Reader
+	wbuf   []byte
+	head   []byte
+	ends   []int
+	fields []fieldSpan
+	since  time.Time
 
 	// wdone, when not nil, is closed once the goroutine streaming the
 	// current request's body ended; werr says how.
@@ -262,14 +263,27 @@ func (c *h1Client) connect(ctx context.Context, addr string) (*h1Conn, error) {
 func (c *h1Client) exchange(ctx context.Context, ex *exchange, pc *h1Conn, method string, head requestHead,
 	req *http.Request, reused, replay bool, length int64, hasBody bool) (*http.Response, error) {
 	// A canceled request (the client went away) closes the connection,
-	// which ends a blocked read or write.
-	stop := context.AfterFunc(ctx, func() { _ = pc.conn.Close() })
+	// which ends a blocked read or write: through the exchange's guard
+	// on the native path, else through the context.
+	var g connGuard
+	if ex != nil {
+		g = ex.guard
+	}
+	var stop func() bool
+	if g != nil {
+		if err := g.hold(pc.conn); err != nil {
+			pc.conn.Close()
+			return nil, err
+		}
+	} else {
+		stop = context.AfterFunc(ctx, func() { _ = pc.conn.Close() })
+	}
 	pc.wdone = nil
 	fail := func(err error) (*http.Response, error) {
-		stop()
+		release(g, stop)
 		pc.conn.Close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if err := abandoned(ctx, g); err != nil {
+			return nil, err
 		}
 		if werr := pc.sendFailure(); werr != nil {
 			return nil, werr
@@ -306,22 +320,37 @@ func (c *h1Client) exchange(ctx context.Context, ex *exchange, pc *h1Conn, metho
 		if _, err := pc.br.Peek(1); err != nil {
 			return fail(closedIdle(err, reused && replay, true))
 		}
-		res, framing, err := pc.readResponse(method, maxResponseHead-skipped)
+		h, err := pc.parseResponse(method, maxResponseHead-skipped)
 		if err != nil {
 			return fail(err)
 		}
-		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
-			body := &h1Body{c: c, pc: pc, stop: stop, reuse: !res.Close, res: res, framing: framing}
-			switch framing {
+		if h.code >= 200 || h.code == http.StatusSwitchingProtocols {
+			var body *h1Body
+			view := ex != nil && ex.view != nil && ex.view.takes(&h, pc)
+			if view {
+				body = &ex.view.body
+			} else {
+				body = new(h1Body)
+			}
+			*body = h1Body{c: c, pc: pc, guard: g, stop: stop, reuse: !h.close, framing: h.framing}
+			switch h.framing {
 			case bodyNone:
 				body.eof = true
 			case bodyLength:
-				body.left = res.ContentLength
+				body.left = h.length
 				body.eof = body.left == 0
 			}
+			if view {
+				// The native path relays the head from pc (relayView).
+				ex.view.head, ex.view.ok = h, true
+				return nil, nil
+			}
+			res := pc.response(&h)
+			body.res = res
 			res.Body = body
 			return res, nil
 		}
+		res := pc.response(&h)
 		// An informational response (103 Early Hints) is forwarded, then
 		// the final one is read. "100 Continue" is not: the client had
 		// its own when its body was first read, which for a streamed body
@@ -344,6 +373,41 @@ func (c *h1Client) exchange(ctx context.Context, ex *exchange, pc *h1Conn, metho
 			}
 		}
 	}
+}
+
+// connGuard closes a request's upstream connection when its client goes
+// away, where the request has no context to carry that (the native path:
+// h1 tells the exchange, Request.OnAbort): it replaces the context's
+// AfterFunc, which costs allocations per request.
+type connGuard interface {
+	// hold registers c, the connection the request is sent on, to be
+	// closed when the client goes away; the cause when it went already.
+	hold(c net.Conn) error
+	// release ends hold; false when the client went away while c was
+	// held (c is closed, or being closed).
+	release() bool
+	// abandoned is the cause once the client went away, else nil.
+	abandoned() error
+}
+
+// release ends the watch on a request's connection: g's, or the
+// context's AfterFunc (stop); false when the request was abandoned.
+func release(g connGuard, stop func() bool) bool {
+	if g != nil {
+		return g.release()
+	}
+	return stop()
+}
+
+// abandoned is why the request was given up (the client went away), or
+// nil.
+func abandoned(ctx context.Context, g connGuard) error {
+	if g != nil {
+		if err := g.abandoned(); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // closedIdle turns the failure of a reused connection before the response
@@ -428,9 +492,12 @@ func (c *h1Client) CloseIdleConnections() {
 // says: read to its end and closed, its connection returns to the pool;
 // closed earlier, the connection is closed.
 type h1Body struct {
-	c       *h1Client
-	pc      *h1Conn
-	res     *http.Response
+	c   *h1Client
+	pc  *h1Conn
+	res *http.Response
+	// guard, or else stop, ends the watch for the client going away
+	// (see release).
+	guard   connGuard
 	stop    func() bool
 	framing framing
 	// left is what is left of the body (bodyLength) or of the current
@@ -479,10 +546,10 @@ func (b *h1Body) Close() error {
 	if !b.eof {
 		// Unblock and end the body's reader rather than draining it.
 		b.pc.conn.Close()
-		b.stop()
+		release(b.guard, b.stop)
 		return nil
 	}
-	if !b.stop() || !b.reuse || !b.pc.sent() {
+	if !release(b.guard, b.stop) || !b.reuse || !b.pc.sent() {
 		// The request was canceled (the connection's deadline is
 		// spoiled), or its body was not sent whole.
 		b.pc.conn.Close()
@@ -636,8 +703,8 @@ func plainHost(host string) bool {
 }
 
 // validFieldName reports whether k is an RFC 7230 token.
-func validFieldName(k string) bool {
-	if k == "" {
+func validFieldName[T string | []byte](k T) bool {
+	if len(k) == 0 {
 		return false
 	}
 	for i := 0; i < len(k); i++ {

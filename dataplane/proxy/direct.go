@@ -130,16 +130,30 @@ func (s *Server) relay(w *recorder, ex *exchange, res *http.Response, fail func(
 func (s *Server) copyBody(w *recorder, res *http.Response) error {
 	stream := res.ContentLength == -1
 	if !stream {
-		if ct := res.Header["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "text/event-stream") {
-			mt, _, _ := mime.ParseMediaType(ct[0])
-			stream = mt == "text/event-stream"
+		if ct := res.Header["Content-Type"]; len(ct) > 0 {
+			stream = eventStream(ct[0])
 		}
 	}
+	return s.copyFrom(w, res.Body, stream)
+}
+
+// eventStream reports whether the Content-Type ct is text/event-stream.
+func eventStream(ct string) bool {
+	if !strings.HasPrefix(ct, "text/event-stream") {
+		return false
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "text/event-stream"
+}
+
+// copyFrom copies body to the client as copyBody says, flushing after
+// every read when stream.
+func (s *Server) copyFrom(w *recorder, body io.Reader, stream bool) error {
 	bp := s.bufs.get()
 	defer s.bufs.put(bp)
 	buf := *bp
 	for {
-		n, rerr := res.Body.Read(buf)
+		n, rerr := body.Read(buf)
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
 				return err

@@ -63,6 +63,14 @@ type exchange struct {
 	body *clientBody
 	// net is the upstream request's attempt (RoundTrip).
 	net netAttempt
+	// guard, on the native path, closes the upstream connection when
+	// the client goes away (h1Client.exchange); nil when the request's
+	// context does.
+	guard connGuard
+	// view, on the native path without plugins, takes the upstream's
+	// response as a view when it can (upView): send then returns no
+	// *http.Response.
+	view *upView
 }
 
 type exchangeKey struct{}

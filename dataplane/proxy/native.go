@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	view "github.com/skyport-gw/skyport/dataplane/exchange"
@@ -51,6 +53,57 @@ type nativeExchange struct {
 	// (X-Forwarded-Path) and decoded (the access log).
 	path             []byte
 	fwdPath, logPath string
+	// view is the upstream's response when read as a view (upview.go).
+	view upView
+
+	// The client-abort guard (connGuard, h1.Aborter): held is the
+	// upstream connection in use, closed when h1 tells the exchange its
+	// client went away (gone).
+	mu   sync.Mutex
+	held net.Conn
+	gone error
+}
+
+// Abort implements h1.Aborter: the client went away (or the server
+// closed), so the upstream connection in use is closed, which ends the
+// exchange's blocked read or write, and the request fails with a
+// context.Canceled (logged 499).
+func (x *nativeExchange) Abort(cause error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.gone != nil {
+		return
+	}
+	x.gone = fmt.Errorf("%w: %w", context.Canceled, cause)
+	if x.held != nil {
+		_ = x.held.Close()
+	}
+}
+
+// hold implements connGuard.
+func (x *nativeExchange) hold(c net.Conn) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.gone != nil {
+		return x.gone
+	}
+	x.held = c
+	return nil
+}
+
+// release implements connGuard.
+func (x *nativeExchange) release() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.held = nil
+	return x.gone == nil
+}
+
+// abandoned implements connGuard.
+func (x *nativeExchange) abandoned() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.gone
 }
 
 // serveNative serves r on the native path and reports true, or reports
@@ -157,10 +210,22 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	if svc.pool != nil && svc.pool.Hashing() {
 		key = x.hashKey()
 	}
-	res, err := s.attempts(r.Context(), ex, method, key, nil, x)
-	if err != nil {
+	// No context per request: h1 tells x when the client goes away, and
+	// x closes the upstream connection (connGuard).
+	ex.guard = x
+	r.OnAbort(x)
+	if pc == nil && ex.cookie == nil {
+		// Without plugins (or a hashing cookie to set, which decorate
+		// adds) the response needs no header map.
+		ex.view, x.view.buffering = &x.view, m.Route.ResponseBuffering
+	}
+	res, err := s.attempts(context.Background(), ex, method, key, nil, x)
+	switch {
+	case err != nil:
 		x.fail(err)
-	} else {
+	case x.view.ok:
+		x.relayView()
+	default:
 		s.relay(&ex.rec, ex, res, x.fail)
 	}
 	x.fw.finish()
@@ -176,7 +241,7 @@ func (x *nativeExchange) send(addr, host string) (*http.Response, error) {
 		return nil, fmt.Errorf("upstream target's Host %q", host)
 	}
 	x.upHost = host
-	return x.svc.client.send(x.r.Context(), &x.exchange, addr, x.method, x, nil)
+	return x.svc.client.send(context.Background(), &x.exchange, addr, x.method, x, nil)
 }
 
 // appendHead implements requestHead: the upstream request's head, as

@@ -118,7 +118,7 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		},
 	}
 	logs := &lockedBuffer{}
-	s := New(Options{Version: "test", RequestID: true, AccessLogWriter: logs})
+	s := New(Options{Version: "test", RequestID: true, LatencyHeaders: true, AccessLogWriter: logs})
 	require.NoError(t, s.Apply(context.Background(), cfg, 1, "test"))
 	t.Cleanup(s.Close)
 
@@ -223,6 +223,13 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		{"connection refused, json", "GET /dead/x HTTP/1.1\r\nHost: h\r\nAccept: application/json\r\n\r\n", true, false},
 		{"timeout", "GET /slow/hang HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"early hints, then a timeout", "GET /slow/hinthang HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"upstream fields as a view", "GET /api/viewfields HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"upstream connection names", "GET /api/connnames HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"upstream lines end in LF", "GET /api/lfonly HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"upstream empty body", "GET /api/emptybody HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"head with a length", "HEAD /api/headlength HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"large body, buffered", "GET /api/bigbody HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"large body, unbuffered", "GET /unbuffered/bigbody HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took.Store(false)
@@ -238,6 +245,14 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			// nginx never forwards Expect.
 			assert.NotContains(t, strings.ToLower(aHead), "\nexpect:", "upstream head")
 		})
+	}
+	// A hashing cookie the client lacks is made (a new uuid, so a target
+	// at random): the native path sends it back as the adapter does.
+	for _, addr := range []string{nativeAddr, adapterAddr} {
+		took.Store(false)
+		_, res, _ := exchangeOnce(t, addr, "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\n\r\n", true, up, logs)
+		assert.Equal(t, addr == nativeAddr, took.Load(), "native path taken")
+		assert.Regexp(t, `Set-Cookie: sticky=[0-9a-f-]{36}; Path=/`, res)
 	}
 }
 
@@ -279,6 +294,7 @@ var (
 	portField = regexp.MustCompile(`X-Forwarded-Port: \d+`)
 	logTimes  = regexp.MustCompile(`"(time|latency_\w+)":("[^"]*"|\d+)`)
 	localAddr = regexp.MustCompile(`\d+\.\d+\.\d+\.\d+:\d+->`)
+	latency   = regexp.MustCompile(`(X-Kong-(?:Upstream|Proxy|Response)-Latency): \d+`)
 )
 
 // normalizeHead orders the fields of request heads by name (net/http
@@ -317,7 +333,7 @@ func normalizeResponse(r *http.Response, body []byte) string {
 	b.Write(body)
 	b.WriteString("\ntrailer:\n")
 	_ = r.Trailer.Write(&b)
-	return requestID.ReplaceAllString(b.String(), "ID")
+	return latency.ReplaceAllString(requestID.ReplaceAllString(b.String(), "ID"), "$1: MS")
 }
 
 // normalizeLog hides an access log line's time and latencies, and the
@@ -406,6 +422,15 @@ var cannedResponses = []struct{ word, res string }{
 	{"/events", "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 12\r\n\r\ndata: one\n\n\n"},
 	{"/switch", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"},
 	{"/invalid", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nok"},
+	{"/viewfields", "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nvia: 1.0 a\r\nX-Padded:   v  \r\nVIA: 1.1 b\r\n" +
+		"X-Kong-Request-Id: upstream\r\nX-Kong-Upstream-Latency: 999\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n" +
+		"server: one\r\nServer: two\r\nContent-Length: 3\r\n\r\nabc"},
+	{"/connnames", "HTTP/1.1 200 OK\r\nConnection: close, SERVER\r\nconnection: via, x-gone\r\nServer: origin\r\n" +
+		"Via: 1.1 origin\r\nX-Gone: 1\r\nX-Kept: 1\r\nProxy-Authenticate: x\r\nUpgrade: y\r\nContent-Length: 2\r\n\r\nok"},
+	{"/lfonly", "HTTP/1.1 201 Created\nX-A: 1\nContent-Length: 2\n\nok"},
+	{"/emptybody", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
+	{"/headlength", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"},
+	{"/bigbody", "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n" + strings.Repeat("0123456789", 7000)},
 	{"/hang", "hang"},
 	{"/hinthang", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nhang"},
 }

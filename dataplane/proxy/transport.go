@@ -361,7 +361,7 @@ func (s *Server) attempts(ctx context.Context, ex *exchange, method, key string,
 // without a body (nginx does not resend a non-idempotent request once it
 // was sent; a streamed body cannot be replayed).
 func retryable(ctx context.Context, method string, err error, body *onceBody) bool {
-	if ctx.Err() != nil || errors.Is(err, upstream.ErrResolve) {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, upstream.ErrResolve) {
 		return false
 	}
 	var bad *badResponse

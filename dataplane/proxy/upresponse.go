@@ -75,77 +75,149 @@ func (pc *h1Conn) readHead(limit int) error {
 	}
 }
 
+// respHead is what parseResponse learned of the response head in
+// pc.head: its fields are pc.fields, views into pc.head.
+type respHead struct {
+	code, minor int
+	// status is the status line's code and reason, pc.head[9:statusEnd].
+	statusEnd int
+	// length is the Content-Length, -1 without one.
+	length  int64
+	framing framing
+	chunked bool
+	close   bool
+	// trailer says a Trailer field announces trailers.
+	trailer bool
+}
+
+// fieldSpan is one header field of pc.head: its name, canonical, at
+// [name, colon) and its value, trimmed, at [value, end).
+type fieldSpan struct{ name, colon, value, end int }
+
 // readResponse reads a response head of at most limit bytes from pc for
 // a request of method and returns the response, its body and request not
 // yet set, and how the body is framed. The head's text is one string the
 // header values share.
 func (pc *h1Conn) readResponse(method string, limit int) (*http.Response, framing, error) {
-	if err := pc.readHead(limit); err != nil {
+	h, err := pc.parseResponse(method, limit)
+	if err != nil {
 		return nil, 0, err
 	}
-	if len(pc.ends) == 0 {
-		return nil, 0, malformed("empty status line")
+	return pc.response(&h), h.framing, nil
+}
+
+// parseResponse reads a response head of at most limit bytes from pc for
+// a request of method, checks it as net/http and nginx check it and says
+// how the body is framed; the field names are made canonical in place.
+func (pc *h1Conn) parseResponse(method string, limit int) (respHead, error) {
+	var h respHead
+	if err := pc.readHead(limit); err != nil {
+		return h, err
 	}
-	text := string(pc.head)
-	line := text[:pc.ends[0]]
-	res := &http.Response{ProtoMajor: 1, ContentLength: -1}
-	if len(line) < 12 || !strings.HasPrefix(line, "HTTP/1.") || line[8] != ' ' ||
+	if len(pc.ends) == 0 {
+		return h, malformed("empty status line")
+	}
+	head := pc.head
+	line := head[:pc.ends[0]]
+	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' ||
 		(len(line) > 12 && line[12] != ' ') {
-		return nil, 0, malformed("status line %q", clip(line))
+		return h, malformed("status line %q", clip(string(line)))
 	}
 	switch line[7] {
 	case '0':
-		res.Proto, res.ProtoMinor = "HTTP/1.0", 0
+		h.minor = 0
 	case '1':
-		res.Proto, res.ProtoMinor = "HTTP/1.1", 1
+		h.minor = 1
 	default:
-		return nil, 0, malformed("status line %q", clip(line))
+		return h, malformed("status line %q", clip(string(line)))
 	}
 	code := 0
 	for _, c := range line[9:12] {
 		if c < '0' || c > '9' {
-			return nil, 0, malformed("status line %q", clip(line))
+			return h, malformed("status line %q", clip(string(line)))
 		}
 		code = code*10 + int(c-'0')
 	}
 	if code < 100 {
-		return nil, 0, malformed("status line %q", clip(line))
+		return h, malformed("status line %q", clip(string(line)))
 	}
 	if !validText(line[9:]) {
-		return nil, 0, malformed("status line %q", clip(line))
+		return h, malformed("status line %q", clip(string(line)))
 	}
-	res.StatusCode, res.Status = code, line[9:]
+	h.code, h.statusEnd = code, len(line)
 
 	n := len(pc.ends) - 1
-	h := make(http.Header, n+4)
-	// One backing array for the fields that appear once.
-	vals := make([]string, n)
-	length, chunked, close := int64(-1), false, res.ProtoMinor == 0
+	pc.fields = pc.fields[:0]
+	length, chunked, close := int64(-1), false, h.minor == 0
 	for i := range n {
-		field := text[pc.ends[i]:pc.ends[i+1]]
-		key, value, err := parseField(field)
+		f, err := parseFieldAt(head, pc.ends[i], pc.ends[i+1])
 		if err != nil {
-			return nil, 0, err
+			return h, err
 		}
-		switch key {
+		key, value := head[f.name:f.colon], head[f.value:f.end]
+		switch string(key) {
 		case "Content-Length":
 			if length >= 0 {
-				return nil, 0, malformed("duplicate Content-Length")
+				return h, malformed("duplicate Content-Length")
 			}
 			if length = parseLength(value); length < 0 {
-				return nil, 0, malformed("Content-Length %q", clip(value))
+				return h, malformed("Content-Length %q", clip(string(value)))
 			}
 		case "Transfer-Encoding":
 			if chunked {
-				return nil, 0, malformed("duplicate Transfer-Encoding")
+				return h, malformed("duplicate Transfer-Encoding")
 			}
-			if !strings.EqualFold(value, "chunked") || res.ProtoMinor == 0 {
-				return nil, 0, malformed("Transfer-Encoding %q", clip(value))
+			if !bytes.EqualFold(value, []byte("chunked")) || h.minor == 0 {
+				return h, malformed("Transfer-Encoding %q", clip(string(value)))
 			}
 			chunked = true
-			continue // as net/http reads it: moved to TransferEncoding
 		case "Connection":
-			close = close && !hasToken(value, "keep-alive") || hasToken(value, "close")
+			close = close && !hasTokenBytes(value, "keep-alive") || hasTokenBytes(value, "close")
+		case "Trailer":
+			h.trailer = true
+		}
+		pc.fields = append(pc.fields, f)
+	}
+	if chunked && length >= 0 {
+		// nginx refuses it: either reading could be the upstream's.
+		return h, malformed("both Content-Length and Transfer-Encoding")
+	}
+	h.chunked, h.close, h.length = chunked, close, length
+	switch {
+	case code < 200 || code == http.StatusNoContent || code == http.StatusNotModified:
+		h.framing = bodyNone
+	case method == http.MethodHead:
+		h.framing = bodyNone
+	case chunked:
+		h.framing = bodyChunked
+	case length >= 0:
+		h.framing = bodyLength
+	default:
+		h.close = true
+		h.framing = bodyClose
+	}
+	return h, nil
+}
+
+// response makes the *http.Response of the head parseResponse read into
+// pc, as net/http's ReadResponse has it: one string the header values
+// share, Transfer-Encoding moved to TransferEncoding, Trailer's names to
+// Trailer.
+func (pc *h1Conn) response(h *respHead) *http.Response {
+	text := string(pc.head)
+	res := &http.Response{ProtoMajor: 1, ProtoMinor: h.minor, Proto: "HTTP/1.1", ContentLength: -1,
+		StatusCode: h.code, Status: text[9:h.statusEnd], Close: h.close}
+	if h.minor == 0 {
+		res.Proto = "HTTP/1.0"
+	}
+	hdr := make(http.Header, len(pc.fields)+4)
+	// One backing array for the fields that appear once.
+	vals := make([]string, len(pc.fields))
+	for i, f := range pc.fields {
+		key, value := text[f.name:f.colon], text[f.value:f.end]
+		switch key {
+		case "Transfer-Encoding":
+			continue // as net/http reads it: moved to TransferEncoding
 		case "Trailer":
 			for name := range strings.SplitSeq(value, ",") {
 				if name = textproto.TrimString(name); name != "" && validFieldName(name) {
@@ -156,40 +228,90 @@ func (pc *h1Conn) readResponse(method string, limit int) (*http.Response, framin
 				}
 			}
 		}
-		if prior, ok := h[key]; ok {
-			h[key] = append(prior, value)
+		if prior, ok := hdr[key]; ok {
+			hdr[key] = append(prior, value)
 		} else {
 			vals[i] = value
-			h[key] = vals[i : i+1 : i+1]
+			hdr[key] = vals[i : i+1 : i+1]
 		}
 	}
-	if chunked && length >= 0 {
-		// nginx refuses it: either reading could be the upstream's.
-		return nil, 0, malformed("both Content-Length and Transfer-Encoding")
-	}
-	res.Header = h
-	res.Close = close
+	res.Header = hdr
 	switch {
-	case code < 200 || code == http.StatusNoContent || code == http.StatusNotModified:
-		if code >= 200 {
+	case h.code < 200 || h.code == http.StatusNoContent || h.code == http.StatusNotModified:
+		if h.code >= 200 {
 			res.ContentLength = 0
 		}
-		return res, bodyNone, nil
-	case method == http.MethodHead:
-		res.ContentLength = length
-		if chunked {
+	case h.framing == bodyNone: // HEAD
+		res.ContentLength = h.length
+		if h.chunked {
 			res.TransferEncoding = []string{"chunked"}
 		}
-		return res, bodyNone, nil
-	case chunked:
+	case h.chunked:
 		res.TransferEncoding = []string{"chunked"}
-		return res, bodyChunked, nil
-	case length >= 0:
-		res.ContentLength = length
-		return res, bodyLength, nil
+	case h.length >= 0:
+		res.ContentLength = h.length
 	}
-	res.Close = true
-	return res, bodyClose, nil
+	return res
+}
+
+// parseFieldAt checks the header line head[start:end] as parseField
+// does, makes its name canonical in place and returns where its parts
+// are.
+func parseFieldAt(head []byte, start, end int) (fieldSpan, error) {
+	field := head[start:end]
+	i := bytes.IndexByte(field, ':')
+	if i <= 0 {
+		if len(field) > 0 && (field[0] == ' ' || field[0] == '\t') {
+			return fieldSpan{}, malformed("folded header line")
+		}
+		return fieldSpan{}, malformed("header line %q", clip(string(field)))
+	}
+	name := field[:i]
+	if !validFieldName(name) {
+		return fieldSpan{}, malformed("header name %q", clip(string(name)))
+	}
+	v, ve := i+1, len(field)
+	for v < ve && (field[v] == ' ' || field[v] == '\t') {
+		v++
+	}
+	for ve > v && (field[ve-1] == ' ' || field[ve-1] == '\t') {
+		ve--
+	}
+	if !validText(field[v:ve]) {
+		return fieldSpan{}, malformed("header %s's value", name)
+	}
+	canonical(name)
+	return fieldSpan{name: start, colon: start + i, value: start + v, end: start + ve}, nil
+}
+
+// canonical rewrites the token name in place in net/http's canonical
+// form (textproto.CanonicalMIMEHeaderKey).
+func canonical(name []byte) {
+	upper := true
+	for i, c := range name {
+		if upper && 'a' <= c && c <= 'z' {
+			name[i] = c - ('a' - 'A')
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			name[i] = c + ('a' - 'A')
+		}
+		upper = c == '-'
+	}
+}
+
+// hasTokenBytes is hasToken on a value's bytes.
+func hasTokenBytes(v []byte, token string) bool {
+	for len(v) > 0 {
+		tok := v
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			tok, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if strings.EqualFold(string(bytes.Trim(tok, " \t")), token) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseField splits one header line into its canonical name and its
@@ -227,8 +349,8 @@ func validText[T string | []byte](v T) bool {
 
 // parseLength parses a Content-Length value: decimal digits only, up to
 // 18 of them; -1 when it is not one.
-func parseLength(v string) int64 {
-	if v == "" || len(v) > 18 {
+func parseLength[T string | []byte](v T) int64 {
+	if len(v) == 0 || len(v) > 18 {
 		return -1
 	}
 	var n int64

@@ -1,0 +1,177 @@
+package proxy
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/upstream"
+)
+
+// upView is an upstream response the native path relays from the
+// connection's buffer (relayView), with no *http.Response and no header
+// map: its head was parsed into the connection (h1Conn.head, fields) and
+// stays there until the body is closed. h1Client.exchange reads a
+// response this way when the exchange asks for it (exchange.view, a
+// request without plugins) and takes says the response fits; any other
+// goes through relay as before.
+type upView struct {
+	head respHead
+	body h1Body
+	// ok says the response came as a view.
+	ok bool
+	// buffering is the route's response_buffering.
+	buffering bool
+}
+
+// takes reports whether the response h read on pc is relayed as a view:
+// a final response (not 101) announcing no trailers, without a body or
+// with a Content-Length and, when the route buffers responses, a body
+// already at hand whole (what the spool would pass through unbuffered:
+// its first read returns all of it).
+func (v *upView) takes(h *respHead, pc *h1Conn) bool {
+	if h.code < 200 || h.code == http.StatusSwitchingProtocols || h.trailer {
+		return false
+	}
+	switch h.framing {
+	case bodyNone:
+		return true
+	case bodyLength:
+		return !v.buffering || h.length <= int64(pc.br.Buffered()) && h.length <= 32<<10
+	}
+	return false
+}
+
+// relayView answers the client with the upstream's response read as a
+// view, by relay's rules (removeHopHeaders, decorate): the hop-by-hop
+// fields and those the Connection fields name are dropped, Via gets the
+// proxy's appended (one field), Server is the upstream's or the proxy's,
+// the latency fields and the request id are the proxy's. The fields go
+// straight from the connection's buffer into h1's response, in the
+// upstream's order; a body at hand whole is written from the buffer too.
+func (x *nativeExchange) relayView() {
+	s, ex, v := x.s, &x.exchange, &x.view
+	body := &v.body
+	pc := body.pc
+	ex.received = time.Now()
+	ex.status = v.head.code
+	if p := ex.svc.pool; p != nil && ex.target != nil {
+		p.Report(ex.target, upstream.Response, v.head.code)
+	}
+	head, fields := pc.head, pc.fields
+	conn := false
+	for _, f := range fields {
+		if string(head[f.name:f.colon]) == "Connection" {
+			conn = true
+			break
+		}
+	}
+	out := x.fw.w.Header()
+	out.Reset()
+	var via []byte
+	server, stream := false, false
+	for _, f := range fields {
+		key, value := head[f.name:f.colon], head[f.value:f.end]
+		if hopHeader(key) || conn && connNames(head, fields, key) {
+			continue
+		}
+		switch string(key) {
+		case "Via":
+			via = append(append(via, value...), ", "...)
+			continue
+		case "Server":
+			server = true
+		case "Content-Type":
+			stream = stream || eventStream(string(value))
+		case "X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency":
+			if s.opts.LatencyHeaders {
+				continue
+			}
+		case headerRequestID:
+			if s.opts.RequestID {
+				continue
+			}
+		}
+		out.AddBytes(key, value)
+	}
+	if via != nil {
+		out.AddBytes([]byte("Via"), append(via, s.via...))
+	} else {
+		out.Add("Via", s.via)
+	}
+	if !server {
+		out.Add("Server", s.server)
+	}
+	if s.opts.LatencyHeaders {
+		var nb [20]byte
+		out.AddBytes([]byte("X-Kong-Upstream-Latency"), appendMs(nb[:0], ex.received.Sub(ex.sent)))
+		out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
+	}
+	if s.opts.RequestID {
+		out.Add(headerRequestID, ex.requestID())
+	}
+	ex.rec.status = v.head.code
+	x.fw.wrote = true
+	x.fw.lock()
+	x.fw.w.WriteHeader(v.head.code)
+	x.fw.unlock()
+
+	var err error
+	if n := body.left; body.framing == bodyLength && n > 0 && n <= int64(pc.br.Buffered()) {
+		// The whole body is at hand: written from the buffer.
+		p, _ := pc.br.Peek(int(n))
+		if _, err = ex.rec.Write(p); err == nil {
+			_, _ = pc.br.Discard(int(n))
+			body.left, body.eof = 0, true
+		}
+	} else if !body.eof {
+		err = s.copyFrom(&ex.rec, body, stream)
+	}
+	if err != nil {
+		body.Close()
+		// The client cannot be told: the response is cut short, as
+		// relay does.
+		panic(http.ErrAbortHandler)
+	}
+	body.Close()
+}
+
+// hopHeader reports whether the canonical field name key is one of
+// hopHeaders.
+func hopHeader(key []byte) bool {
+	switch string(key) {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// connNames reports whether a Connection field among fields of head
+// names the field key, as removeHopHeaders reads them.
+func connNames(head []byte, fields []fieldSpan, key []byte) bool {
+	for _, f := range fields {
+		if string(head[f.name:f.colon]) != "Connection" {
+			continue
+		}
+		v := head[f.value:f.end]
+		for len(v) > 0 {
+			tok := v
+			if i := bytes.IndexByte(v, ','); i >= 0 {
+				tok, v = v[:i], v[i+1:]
+			} else {
+				v = nil
+			}
+			if bytes.EqualFold(bytes.Trim(tok, " \t"), key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// appendMs appends d in milliseconds, as ms formats it.
+func appendMs(b []byte, d time.Duration) []byte {
+	return strconv.AppendInt(b, d.Milliseconds(), 10)
+}
