@@ -15,7 +15,7 @@ import (
 // takes) whose query has no ';' (those keep ReverseProxy, whose rewrite
 // sends them as they are, as the native path does).
 func direct(r *http.Request, svc *service) bool {
-	if svc.client == nil {
+	if svc.grpc {
 		return false
 	}
 	_, upgrade := r.Header["Upgrade"]
