@@ -111,7 +111,7 @@ func BenchmarkWritePublishAWS(b *testing.B) {
 			ctx := context.Background()
 			srv := motoserver.Start(b)
 			cfg := srv.Config()
-			clock := &waitClock{c: &http.Client{}, ops: map[string]time.Duration{}}
+			clock := &waitClock{c: &http.Client{}, ops: map[string]opWait{}}
 			cfg.HTTPClient = clock
 			ddb := dynamodb.NewFromConfig(cfg)
 			st := dynamo.New(ddb, "skyport")
@@ -196,7 +196,7 @@ func BenchmarkWritePublishAWS(b *testing.B) {
 				}
 				pub, wait := time.Since(published), clock.waited()-waited
 				pubs, waits, own = append(pubs, pub), append(waits, wait), append(own, pub-wait)
-				b.Logf("publication %d: %s, waiting on the emulator by operation: %v", i, pub, clock.byOp())
+				b.Logf("publication %d: %s, calls and waiting on the emulator by operation: %v", i, pub, clock.byOp())
 				cpu += cputime.Process() - before
 				if ptr := latest(b, objects); ptr.Revision != rev || ptr.Delta.Key == "" {
 					b.Fatalf("latest.json is at %d (delta %q), want %d with a delta", ptr.Revision, ptr.Delta.Key, rev)
@@ -273,8 +273,16 @@ type waitClock struct {
 	c    *http.Client
 	wait atomic.Int64
 	mu   sync.Mutex
-	ops  map[string]time.Duration
+	ops  map[string]opWait
 }
+
+// opWait is the calls of one operation and the time waited on them.
+type opWait struct {
+	calls int
+	wait  time.Duration
+}
+
+func (o opWait) String() string { return fmt.Sprintf("%d× %s", o.calls, o.wait) }
 
 func (w *waitClock) Do(r *http.Request) (*http.Response, error) {
 	start := time.Now()
@@ -286,19 +294,21 @@ func (w *waitClock) Do(r *http.Request) (*http.Response, error) {
 		op = "S3 " + r.Method
 	}
 	w.mu.Lock()
-	w.ops[op] += d
+	o := w.ops[op]
+	w.ops[op] = opWait{o.calls + 1, o.wait + d}
 	w.mu.Unlock()
 	return resp, err
 }
 
 func (w *waitClock) waited() time.Duration { return time.Duration(w.wait.Load()) }
 
-// byOp returns the time waited by operation since the last call.
-func (w *waitClock) byOp() map[string]time.Duration {
+// byOp returns the calls and the time waited by operation since the
+// last call.
+func (w *waitClock) byOp() map[string]opWait {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	ops := w.ops
-	w.ops = map[string]time.Duration{}
+	w.ops = map[string]opWait{}
 	return ops
 }
 

@@ -55,6 +55,9 @@ func (h *Handler) lookupStored(ctx context.Context, k model.Kind, key string, p 
 	if ek == "" {
 		return nil, "", model.NewError(model.CodeNotFound, "not found")
 	}
+	if byKey, ok := uniqueUnder(k, ek, key, p); ok {
+		return h.lookupUnique(ctx, k, ek, key, byKey, p)
+	}
 	found, err := h.findNested(ctx, k, ek, key, p)
 	if err != nil {
 		return nil, "", err
@@ -82,6 +85,40 @@ func endpointKey(k model.Kind, p *parent) string {
 		return i.NestedKey
 	}
 	return i.EndpointKey
+}
+
+// uniqueUnder is the key the store finds the entity of kind k whose
+// field ek is key by (its unique guard, a read by key): key itself when
+// ek is the kind's endpoint key, unique across the kind; for a target,
+// whose target is unique within its upstream, "<upstream id>:<target>".
+// False when the field is unique only under the parent in no form the
+// store looks up (an acl's group): the parent's children are listed.
+func uniqueUnder(k model.Kind, ek, key string, p *parent) (string, bool) {
+	switch {
+	case ek != k.Info().EndpointKey:
+		return "", false
+	case k == model.KindTarget:
+		return p.id + ":" + key, p.rel.parent == model.KindUpstream
+	default:
+		return key, true
+	}
+}
+
+// lookupUnique reads the entity of kind k found by byKey and checks that
+// its field ek is key and that it is p's: a read by key where listing
+// p's children would cost them all.
+func (h *Handler) lookupUnique(ctx context.Context, k model.Kind, ek, key, byKey string, p *parent) (model.Entity, store.Version, error) {
+	e, ver, err := h.opts.Store.GetVersioned(ctx, k, byKey)
+	if isNotFound(err) {
+		return nil, "", model.NewError(model.CodeNotFound, "not found")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if m, err := toMap(e); err != nil || m[ek] != key || refID(e, p.rel.field) != p.id {
+		return nil, "", model.NewError(model.CodeNotFound, "not found")
+	}
+	return e, ver, nil
 }
 
 // findNested lists the children of p for the one whose field ek is key.

@@ -42,8 +42,9 @@ func logItem(rev int64, e store.LogEntry, now time.Time) (item, error) {
 	return it, nil
 }
 
-// ChangedSince implements store.Store: the log entries after base, the
-// entities they name read by key (BatchGetItem, strongly consistent), and
+// ChangedSince implements store.Store: the log entries after base (read
+// by key, see eachLogEntry), the entities they name read by key
+// (BatchGetItem, strongly consistent), and
 // the revision read again; while it moved, the entries after the revision
 // read and their entities are read again, so the set is the one of the
 // last revision read (an entity not named since was not written since).
@@ -88,18 +89,89 @@ func (s *Store) ChangedSince(ctx context.Context, base int64) (*store.ChangeSet,
 	return nil, fmt.Errorf("reading the changes since revision %d after %d attempts: %w", base, exportAttempts, store.ErrUnstable)
 }
 
+// logByKeyMax is the widest range of revisions the change log is read
+// by key (BatchGetItem, 100 keys a call); a wider one is read by a Query
+// of the log's partition from the range's start. On DynamoDB both cost
+// the entries read (by key at least a read unit an entry, where a Query
+// bills its bytes, 4 KB a unit: a few units more for the common range,
+// the few revisions since the last publication); on an emulator that
+// answers a Query by walking every item of the table, only the keyed
+// read does.
+const logByKeyMax = 300
+
 // readLog returns the entities the log entries of (from, to] name; every
 // one of those revisions must have its entry.
 func (s *Store) readLog(ctx context.Context, from, to int64) (store.Touched, error) {
 	touched := store.Touched{}
-	next := from + 1
-	if next > to {
-		return touched, nil
+	err := s.eachLogEntry(ctx, from, to, func(rev int64, e store.LogEntry) error { return touched.Add(rev, e) })
+	if err != nil {
+		return nil, err
 	}
-	err := s.query(ctx, logPK, changeSK(from), "", func(it item) (bool, error) {
-		rev, err := strconv.ParseInt(stringAttr(it, attrSK), 10, 64)
+	return touched, nil
+}
+
+// eachLogEntry calls fn with the change-log entry of every revision of
+// (from, to], in order, each once: by key when the range is at most
+// s.logByKey revisions, else by a Query. A revision without an entry (it
+// expired, or was never logged) is store.ErrLogGap. Entries after to,
+// committed while it reads, are not read.
+func (s *Store) eachLogEntry(ctx context.Context, from, to int64, fn func(int64, store.LogEntry) error) error {
+	if to <= from {
+		return nil
+	}
+	var err error
+	if to-from <= int64(s.logByKey) {
+		err = s.getLog(ctx, from, to, fn)
+	} else {
+		err = s.queryLog(ctx, from, to, fn)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the change log after revision %d: %w", from, err)
+	}
+	return nil
+}
+
+// getLog reads the entries of (from, to] by key, 100 a call, strongly
+// consistent.
+func (s *Store) getLog(ctx context.Context, from, to int64, fn func(int64, store.LogEntry) error) error {
+	for lo := from + 1; lo <= to; lo += batchGetMax {
+		hi := min(lo+batchGetMax-1, to)
+		keys := make([]item, 0, hi-lo+1)
+		for rev := lo; rev <= hi; rev++ {
+			keys = append(keys, key(logPK, changeSK(rev)))
+		}
+		got := make(map[int64]item, len(keys))
+		err := s.getItems(ctx, keys, func(it item) error {
+			rev, err := logRev(it)
+			if err == nil {
+				got[rev] = it
+			}
+			return err
+		})
 		if err != nil {
-			return false, fmt.Errorf("reading change-log entry %q: %w", stringAttr(it, attrSK), err)
+			return err
+		}
+		for rev := lo; rev <= hi; rev++ {
+			it, ok := got[rev]
+			if !ok {
+				return fmt.Errorf("no change-log entry for revision %d: %w", rev, store.ErrLogGap)
+			}
+			if err := decodeLogItem(rev, it, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// queryLog reads the entries of (from, to] by a Query of the log's
+// partition after from, stopping at to.
+func (s *Store) queryLog(ctx context.Context, from, to int64, fn func(int64, store.LogEntry) error) error {
+	next := from + 1
+	err := s.query(ctx, logPK, changeSK(from), "", func(it item) (bool, error) {
+		rev, err := logRev(it)
+		if err != nil {
+			return false, err
 		}
 		if rev > to {
 			return false, nil
@@ -107,20 +179,37 @@ func (s *Store) readLog(ctx context.Context, from, to int64) (store.Touched, err
 		if rev != next {
 			return false, fmt.Errorf("no change-log entry for revision %d: %w", next, store.ErrLogGap)
 		}
-		e, err := store.DecodeLogEntry([]byte(stringAttr(it, attrData)))
-		if err != nil {
+		if err := decodeLogItem(rev, it, fn); err != nil {
 			return false, err
 		}
 		next++
-		return next <= to, touched.Add(rev, e)
+		return next <= to, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading the change log after revision %d: %w", from, err)
+		return err
 	}
 	if next <= to {
-		return nil, fmt.Errorf("no change-log entry for revision %d: %w", next, store.ErrLogGap)
+		return fmt.Errorf("no change-log entry for revision %d: %w", next, store.ErrLogGap)
 	}
-	return touched, nil
+	return nil
+}
+
+// logRev is the revision of a change-log item, its sort key.
+func logRev(it item) (int64, error) {
+	rev, err := strconv.ParseInt(stringAttr(it, attrSK), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("reading change-log entry %q: %w", stringAttr(it, attrSK), err)
+	}
+	return rev, nil
+}
+
+// decodeLogItem decodes revision rev's change-log item and hands it to fn.
+func decodeLogItem(rev int64, it item, fn func(int64, store.LogEntry) error) error {
+	e, err := store.DecodeLogEntry([]byte(stringAttr(it, attrData)))
+	if err != nil {
+		return fmt.Errorf("decoding the change-log entry of revision %d: %w", rev, err)
+	}
+	return fn(rev, e)
 }
 
 // batchGet reads the entities refs names from generation gen into got
@@ -157,8 +246,19 @@ func (s *Store) batchGet(ctx context.Context, gen string, refs store.Touched, go
 	return nil
 }
 
-// getKeys runs one BatchGetItem of at most 100 keys to completion.
+// getKeys runs one BatchGetItem of at most 100 entity keys to completion.
 func (s *Store) getKeys(ctx context.Context, keys []item, fn func(model.Kind, item) error) error {
+	err := s.getItems(ctx, keys, func(it item) error { return fn(kindOfPK(stringAttr(it, attrPK)), it) })
+	if err != nil {
+		return fmt.Errorf("reading changed entities: %w", err)
+	}
+	return nil
+}
+
+// getItems runs one BatchGetItem of at most 100 keys to completion,
+// strongly consistent, retrying what DynamoDB leaves unprocessed; fn
+// gets the items found, in no particular order.
+func (s *Store) getItems(ctx context.Context, keys []item, fn func(item) error) error {
 	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt > 0 {
@@ -168,10 +268,10 @@ func (s *Store) getKeys(ctx context.Context, keys []item, fn func(model.Kind, it
 		}
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 		if err != nil {
-			return fmt.Errorf("reading changed entities: %w", err)
+			return fmt.Errorf("reading %d items by key: %w", len(keys), err)
 		}
 		for _, it := range out.Responses[s.table] {
-			if err := fn(kindOfPK(stringAttr(it, attrPK)), it); err != nil {
+			if err := fn(it); err != nil {
 				return err
 			}
 		}

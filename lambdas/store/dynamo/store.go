@@ -102,11 +102,14 @@ type Store struct {
 	// idMu guards tableIncarnation, read once (tableID).
 	idMu             sync.Mutex
 	tableIncarnation string
+	// logByKey is the widest range of revisions whose change-log
+	// entries are read by key (logByKeyMax; tests set others).
+	logByKey int
 }
 
 // New returns a store over table.
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{db: client, table: table}
+	return &Store{db: client, table: table, logByKey: logByKeyMax}
 }
 
 // state is the revision item as read at the start of an operation.
