@@ -14,7 +14,7 @@ import (
 // than ReverseProxy: a request h1Client sends (not an upgrade; see
 // takes) whose query needs no cleaning.
 func direct(r *http.Request, svc *service) bool {
-	if svc.client == nil {
+	if svc.grpc {
 		return false
 	}
 	_, upgrade := r.Header["Upgrade"]

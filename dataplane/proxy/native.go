@@ -139,7 +139,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	if r.TLS() != nil {
 		ex.scheme = "https"
 	}
-	if svc == nil || svc.client == nil || svc.scheme != "http" || svc.pool != nil && svc.pool.Hashing() ||
+	if svc == nil || svc.grpc || svc.scheme != "http" || svc.pool != nil && svc.pool.Hashing() ||
 		len(m.Route.Protocols) > 0 && !slices.Contains(m.Route.Protocols, ex.scheme) {
 		return false
 	}
@@ -233,7 +233,7 @@ func (x *nativeExchange) send(addr, host string) (*http.Response, error) {
 		return nil, fmt.Errorf("upstream target's Host %q", host)
 	}
 	x.upHost = host
-	return x.svc.client.send(context.Background(), &x.exchange, addr, x.method, x, nil)
+	return x.svc.h1().send(context.Background(), &x.exchange, addr, x.method, x, nil)
 }
 
 // appendHead implements requestHead: the upstream request's head, as

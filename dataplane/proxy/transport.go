@@ -297,7 +297,7 @@ func (a *netAttempt) send(addr, host string) (*http.Response, error) {
 	if host != "" {
 		req.Host = host
 	}
-	if c := a.svc.client; c != nil && c.takes(req) {
+	if c := a.svc.h1(); c != nil && c.takes(req) {
 		return c.RoundTrip(req)
 	}
 	return a.svc.roundTripper().RoundTrip(req)

@@ -9,8 +9,9 @@
 //     wildcard suffixes ("*.example.com") and prefixes ("example.*") looked
 //     up by length, and one bucket for routes without hosts;
 //   - inside a bucket, prefix paths sit in a radix tree walked once per
-//     request, regex paths in a list in priority order, and routes without
-//     paths in another;
+//     request (a list, longest first, while a bucket has at most eight),
+//     regex paths in a list in priority order, and routes without paths
+//     in another;
 //   - every route (one entry per path group, as Kong splits routes whose
 //     paths differ in kind or length) is ordered by Kong's priority and
 //     its id, so a bucket's lists stop as soon as they cannot beat the

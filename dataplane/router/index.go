@@ -1,15 +1,102 @@
 package router
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // bucket holds the entries that share one host key.
 type bucket struct {
 	// top is the best entry filed, nil when none: a search that has a
 	// better match skips the bucket.
-	top      *entry
-	paths    node   // prefix entries by prefix, regex entries by literal prefix
+	top *entry
+	// Prefix entries by prefix, regex entries by literal prefix: in few
+	// while there are at most maxFew, in the tree paths after. Most hosts
+	// of a big configuration have a handful of paths, for which a tree
+	// of a few nodes took 400 bytes.
+	few      fewPaths
+	paths    *node  // nil until few overflows
 	regex    []slot // regex entries without a literal prefix, best first
 	pathless []slot // entries without paths, best first
+}
+
+// maxFew is how many path slots a bucket keeps in a list before it files
+// them in a tree.
+const maxFew = 8
+
+// fewPaths is a bucket's path slots as two lists, slots[i] filed under
+// prefixes[i], longest prefix first; the slots of one prefix are next to
+// one another, best first.
+type fewPaths struct {
+	prefixes []string
+	slots    []slot
+}
+
+// insert files s under prefix: after the slots of longer prefixes and of
+// the same one.
+func (f *fewPaths) insert(prefix string, s slot) {
+	i := 0
+	for i < len(f.prefixes) && len(f.prefixes[i]) > len(prefix) {
+		i++
+	}
+	same := -1 // after the last slot of prefix, else after those as long
+	for ; i < len(f.prefixes) && len(f.prefixes[i]) == len(prefix); i++ {
+		if f.prefixes[i] == prefix {
+			same = i + 1
+		}
+	}
+	if same >= 0 {
+		i = same
+	}
+	f.prefixes = slices.Insert(f.prefixes, i, prefix)
+	f.slots = slices.Insert(f.slots, i, s)
+}
+
+// lookup appends to out the runs of slots whose prefix is a prefix of
+// path, shortest first, as node.lookup does. An empty prefix is not
+// one: the tree files it at its root, which lookup never reports.
+func (f *fewPaths) lookup(path string, out []hit) []hit {
+	start := len(out)
+	for i := 0; i < len(f.prefixes); {
+		p := f.prefixes[i]
+		j := i + 1
+		for j < len(f.prefixes) && f.prefixes[j] == p {
+			j++
+		}
+		if p != "" && strings.HasPrefix(path, p) {
+			out = append(out, hit{slots: f.slots[i:j:j], depth: len(p)})
+		}
+		i = j
+	}
+	slices.Reverse(out[start:])
+	return out
+}
+
+// insertPath files s under prefix, moving the bucket's list to a tree
+// when it is full.
+func (b *bucket) insertPath(prefix string, s slot) {
+	if b.paths == nil && len(b.few.slots) < maxFew {
+		b.few.insert(prefix, s)
+		return
+	}
+	if b.paths == nil {
+		// Every prefix's slots are inserted in their order, so each
+		// node's stay best first.
+		b.paths = &node{}
+		for i, p := range b.few.prefixes {
+			b.paths.insert(p, b.few.slots[i])
+		}
+		b.few = fewPaths{}
+	}
+	b.paths.insert(prefix, s)
+}
+
+// lookupPaths appends to out the path hits of path in b, shortest first.
+func (b *bucket) lookupPaths(path string, out []hit) []hit {
+	if b.paths != nil {
+		return b.paths.lookup(path, out)
+	}
+	return b.few.lookup(path, out)
 }
 
 // slot is an entry filed in a bucket, with the port its host requires.
@@ -64,11 +151,11 @@ func (b *bucket) add(e *entry, port int) {
 			return
 		}
 		for _, lit := range e.literals() {
-			b.paths.insert(lit, s)
+			b.insertPath(lit, s)
 		}
 	case len(e.prefixes) > 0:
 		for _, p := range e.prefixes {
-			b.paths.insert(p, s)
+			b.insertPath(p, s)
 		}
 	default:
 		b.pathless = append(b.pathless, s)
@@ -119,10 +206,10 @@ func (n *node) find(b byte) (int, bool) {
 	return lo, lo < len(n.first) && n.first[lo] == b
 }
 
-// hit is a tree node whose key is a prefix of the path, and that key's
-// length.
+// hit is the slots of a prefix of the path (a tree node's, whose key it
+// is), and that prefix's length.
 type hit struct {
-	n     *node
+	slots []slot
 	depth int
 }
 
@@ -141,7 +228,7 @@ func (n *node) lookup(path string, out []hit) []hit {
 		}
 		n, depth = c, depth+len(c.label)
 		if len(n.slots) > 0 {
-			out = append(out, hit{n: n, depth: depth})
+			out = append(out, hit{slots: n.slots, depth: depth})
 		}
 	}
 	return out

@@ -29,9 +29,9 @@ func (s *search) scan(b *bucket) {
 		return
 	}
 	var buf [maxHits]hit
-	hits := b.paths.lookup(s.path, buf[:0])
+	hits := b.lookupPaths(s.path, buf[:0])
 	for i := len(hits) - 1; i >= 0; i-- {
-		if s.try(hits[i].n.slots) {
+		if s.try(hits[i].slots) {
 			s.depth = hits[i].depth
 		}
 	}

@@ -203,7 +203,10 @@ func (b *bucket) collect() []slot {
 			walk(c)
 		}
 	}
-	walk(&b.paths)
+	keep(b.few.slots)
+	if b.paths != nil {
+		walk(b.paths)
+	}
 	return out
 }
 

@@ -65,8 +65,10 @@ func (k *Packer) Add(e Entity) {
 	}
 	t := v.Type().Elem()
 	arr, ok := k.chunks[t]
-	if !ok || arr.Len() == arr.Cap() {
-		arr = reflect.MakeSlice(reflect.SliceOf(t), 0, packBlock/16)
+	if !ok {
+		arr = reflect.MakeSlice(reflect.SliceOf(t), 0, chunkCap(t, 0))
+	} else if arr.Len() == arr.Cap() {
+		arr = reflect.MakeSlice(reflect.SliceOf(t), 0, chunkCap(t, arr.Cap()))
 	}
 	arr = reflect.Append(arr, v.Elem())
 	k.chunks[t] = arr
@@ -87,6 +89,20 @@ func (k *Packer) Config() *Config {
 // packBlock is the size of the shared blocks of bytes, strings and
 // refs, in elements; a block is kept whole while any field uses it.
 const packBlock = 4096
+
+// chunkBytes is the size a Packer's arrays of entities grow to: above
+// the runtime's largest size class (32 KiB), so an array is rounded up to
+// whole pages, not to a size class (256 key-auth credentials of 88 bytes
+// took a 24 KiB class for 22 KiB).
+const chunkBytes = 64 << 10
+
+// chunkCap is the capacity of the next array of entities of type t after
+// one of prev: twice the last, from 16 (a small configuration's few
+// entities of a kind take little), up to chunkBytes.
+func chunkCap(t reflect.Type, prev int) int {
+	most := max(1, chunkBytes/int(t.Size()))
+	return min(most, max(16, 2*prev))
+}
 
 // packer carries a Pack: the current blocks and the ids seen.
 type packer struct {

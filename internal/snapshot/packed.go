@@ -31,37 +31,42 @@ func DecodePacked(data []byte) (*Document, error) {
 
 // documentLists are the document's entity lists by JSON name (model.Config's
 // fields, which Document embeds).
-var documentLists = func() map[string]reflect.Type {
+var documentLists = func() map[string]documentList {
 	t := reflect.TypeFor[model.Config]()
-	out := make(map[string]reflect.Type, t.NumField())
+	out := make(map[string]documentList, t.NumField())
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		out[name] = t.Field(i).Type.Elem() // *T
+		out[name] = documentList{elem: t.Field(i).Type.Elem(), fast: fastDecoders[name]}
 	}
 	return out
 }()
+
+// documentList is one of the document's entity lists.
+type documentList struct {
+	elem reflect.Type // the element type, *T
+	// fast decodes an element without reflection, when the kind has a
+	// decoder (fastDecoders).
+	fast func(raw []byte) (model.Entity, bool)
+}
 
 // decodePacked is decode as a stream: the document's object read key by
 // key, each entity list element by element into a model.Packer. The
 // decompressed size is bounded by max as decode bounds it, and the format
 // checked as decode checks it (after the lists, which sort before it).
+// An element is found by a scan of its bytes (stream), then decoded by a
+// hand-written decoder for the kinds that have one (fastDecoders) or by
+// encoding/json: one scan where json.Decoder made two, and no reflection
+// for most of a big configuration's entities.
 func decodePacked(data []byte, max int64) (*Document, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	lr := &io.LimitedReader{R: zr, N: max + 1}
-	dec := json.NewDecoder(&squeezer{r: lr})
-	doc, err := decodeStream(dec)
+	s := newStream(&squeezer{r: lr})
+	doc, err := decodeStream(s)
 	if err == nil {
-		// What follows the document: whitespace only, to the end of the
-		// gzip stream (whose checksum the end verifies).
-		switch _, terr := dec.Token(); {
-		case terr == nil:
-			err = errors.New("data after the document")
-		case !errors.Is(terr, io.EOF):
-			err = fmt.Errorf("data after the document: %w", terr)
-		}
+		err = s.end()
 	}
 	if lr.N <= 0 {
 		return nil, fmt.Errorf("%w: decompresses to more than %d bytes", ErrCorrupt, max)
@@ -75,78 +80,130 @@ func decodePacked(data []byte, max int64) (*Document, error) {
 	return doc, nil
 }
 
-// decodeStream reads one document object from dec.
-func decodeStream(dec *json.Decoder) (*Document, error) {
-	if err := expectDelim(dec, '{'); err != nil {
+// decodeStream reads one document object from s.
+func decodeStream(s *stream) (*Document, error) {
+	if err := s.expect('{'); err != nil {
 		return nil, err
 	}
 	var doc Document
 	scalars := map[string]any{"format": &doc.Format, "revision": &doc.Revision, "created_at": &doc.CreatedAt,
 		"cluster_id": &doc.ClusterID, "epoch": &doc.Epoch}
 	packer := model.NewPacker()
-	for dec.More() {
-		tok, err := dec.Token()
+	c, err := s.peek()
+	if err != nil {
+		return nil, err
+	}
+	if c == '}' {
+		s.pos++
+		doc.Config = *packer.Config()
+		return &doc, nil
+	}
+	for {
+		raw, err := s.value()
 		if err != nil {
 			return nil, err
 		}
-		key, _ := tok.(string)
-		if list := lookupFold(documentLists, key); list != nil {
-			if err := decodeList(dec, list, packer); err != nil {
+		var key string
+		if len(raw) == 0 || raw[0] != '"' {
+			return nil, fmt.Errorf("want a key, found %q", raw)
+		}
+		if err := json.Unmarshal(raw, &key); err != nil {
+			return nil, err
+		}
+		if err := s.expect(':'); err != nil {
+			return nil, err
+		}
+		if list := lookupFold(documentLists, key); list.elem != nil {
+			if err := decodeList(s, list, packer); err != nil {
 				return nil, fmt.Errorf("%s: %w", key, err)
 			}
+		} else {
+			dst := lookupFold(scalars, key)
+			if dst == nil {
+				var skip json.RawMessage // a field this build does not know
+				dst = &skip
+			}
+			raw, err := s.value()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+		}
+		c, err := s.peek()
+		if err != nil {
+			return nil, err
+		}
+		s.pos++
+		switch c {
+		case ',':
 			continue
+		case '}':
+			doc.Config = *packer.Config()
+			return &doc, nil
 		}
-		dst := lookupFold(scalars, key)
-		if dst == nil {
-			var skip json.RawMessage // a field this build does not know
-			dst = &skip
-		}
-		if err := dec.Decode(dst); err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
-		}
+		return nil, fmt.Errorf("want ',' or '}', found %q", c)
 	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return nil, err
-	}
-	doc.Config = *packer.Config()
-	return &doc, nil
 }
 
 // decodeList reads a list of entities (null, or an array of objects) into
-// the packer; ptr is the list's element type, *T.
-func decodeList(dec *json.Decoder, ptr reflect.Type, packer *model.Packer) error {
-	tok, err := dec.Token()
+// the packer.
+func decodeList(s *stream, list documentList, packer *model.Packer) error {
+	c, err := s.peek()
 	if err != nil {
 		return err
 	}
-	if tok == nil {
-		return nil
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return fmt.Errorf("not a list: %v", tok)
-	}
-	for dec.More() {
-		e := reflect.New(ptr) // **T: null leaves it nil
-		if err := dec.Decode(e.Interface()); err != nil {
+	if c != '[' {
+		raw, err := s.value()
+		if err != nil {
 			return err
 		}
-		if e.Elem().IsNil() {
-			return errors.New("a null entity")
+		if isNull(raw) {
+			return nil
 		}
-		packer.Add(e.Elem().Interface().(model.Entity))
+		return fmt.Errorf("not a list: %q", raw)
 	}
-	return expectDelim(dec, ']')
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
+	s.pos++
+	if c, err = s.peek(); err != nil {
 		return err
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("want %v, found %v", want, tok)
+	if c == ']' {
+		s.pos++
+		return nil
 	}
-	return nil
+	for {
+		raw, err := s.value()
+		if err != nil {
+			return err
+		}
+		e, ok := model.Entity(nil), false
+		if list.fast != nil {
+			e, ok = list.fast(raw)
+		}
+		if !ok {
+			v := reflect.New(list.elem) // **T: null leaves it nil
+			if err := json.Unmarshal(raw, v.Interface()); err != nil {
+				return err
+			}
+			if v.Elem().IsNil() {
+				return errors.New("a null entity")
+			}
+			e = v.Elem().Interface().(model.Entity)
+		}
+		packer.Add(e)
+		if c, err = s.peek(); err != nil {
+			return err
+		}
+		s.pos++
+		switch c {
+		case ',':
+			continue
+		case ']':
+			return nil
+		}
+		return fmt.Errorf("want ',' or ']', found %q", c)
+	}
 }
 
 // lookupFold returns m[key], else the value of a key equal to it under

@@ -1,0 +1,111 @@
+package publisher_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/snapshot"
+	"github.com/skyport-gw/skyport/lambdas/publisher"
+	"github.com/skyport-gw/skyport/lambdas/store"
+	"github.com/skyport-gw/skyport/lambdas/store/embedded"
+)
+
+// exportOnly is the embedded store without its change log: a publisher
+// of it exports the whole configuration for every revision.
+type exportOnly struct{ s *embedded.Store }
+
+func (e exportOnly) Export(ctx context.Context) (*model.Config, int64, error) { return e.s.Export(ctx) }
+func (e exportOnly) Revision(ctx context.Context) (int64, error)              { return e.s.Revision(ctx) }
+func (e exportOnly) Identity(ctx context.Context) (store.Identity, error)     { return e.s.Identity(ctx) }
+func (e exportOnly) NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error) {
+	return e.s.NewEpoch(ctx, from, to)
+}
+
+// TestIncrementalFullEqualsExported: a scheduled full snapshot, sealed
+// from the configuration the publisher holds (the previous full snapshot
+// with the change log applied since, warm or read back by a cold
+// publisher), is the one a publisher exporting the whole store seals for
+// the same revision: the same bytes (digest, size, signature), the same
+// configuration hash and digest. Random writes of services, consumers and
+// their key-auth credentials, several per publication.
+func TestIncrementalFullEqualsExported(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pubKey, priv := newKey(t)
+	st := chainStore(t)
+	clk := fixedClock(t0)
+	incremental, exported := newDir(t), newDir(t)
+	opts := publisher.Options{Source: st, Objects: incremental, Key: priv, FullEvery: 3, FullRatio: 100, Clock: clk, Logger: quiet()}
+	p := publisher.New(opts)
+	whole := publisher.New(publisher.Options{Source: exportOnly{st}, Objects: exported, Key: priv, FullEvery: 1, Clock: clk, Logger: quiet()})
+	origin := store.Origin{RequestID: "test"}
+	rng := rand.New(rand.NewPCG(15, 3))
+	services, consumers := map[int]bool{}, map[int]bool{}
+	fulls := 0
+	for step := range 40 {
+		for range 1 + rng.IntN(4) {
+			n := rng.IntN(10)
+			switch {
+			case rng.IntN(2) == 0 && services[n] && rng.IntN(3) == 0:
+				_, err := st.Delete(ctx, model.KindService, numberedService(n, "").ID, store.AnyVersion, origin)
+				require.NoError(t, err)
+				delete(services, n)
+			case rng.IntN(2) == 0 && services[n]:
+				_, ver, err := st.GetVersioned(ctx, model.KindService, numberedService(n, "").ID)
+				require.NoError(t, err)
+				_, err = st.Update(ctx, numberedService(n, fmt.Sprintf("h%d.example.com", step)), ver, origin)
+				require.NoError(t, err)
+			case !services[n]:
+				_, err := st.Create(ctx, numberedService(n, "example.com"), origin)
+				require.NoError(t, err)
+				services[n] = true
+			case consumers[n]:
+				// Deleting the consumer deletes its credentials (a cascade).
+				_, err := st.Delete(ctx, model.KindConsumer, consumerWithKeys(n, 0)[0].Meta().ID, store.AnyVersion, origin)
+				require.NoError(t, err)
+				delete(consumers, n)
+			default:
+				for _, e := range consumerWithKeys(n, 1+rng.IntN(2)) {
+					_, err := st.Create(ctx, e, origin)
+					require.NoError(t, err)
+				}
+				consumers[n] = true
+			}
+		}
+		if rng.IntN(6) == 0 {
+			p = publisher.New(opts) // cold: the base is read back from the full snapshot and its chain
+		}
+		ptr, err := p.Publish(ctx)
+		require.NoError(t, err)
+		// The hash the publisher kept from its digest (before the
+		// exporting publisher records its own).
+		hash, _, ok, err := st.ConfigHash(ctx)
+		require.NoError(t, err)
+		require.True(t, ok)
+		want, err := whole.Publish(ctx)
+		require.NoError(t, err)
+		require.Equal(t, want.Revision, ptr.Revision)
+		if ptr.Full != 0 {
+			continue // chained: no full snapshot of this revision
+		}
+		fulls++
+		require.Equal(t, want.Key, ptr.Key, "step %d", step)
+		require.Equal(t, want.SHA256, ptr.SHA256, "step %d: the same bytes", step)
+		require.Equal(t, want.Size, ptr.Size, "step %d", step)
+		require.Equal(t, want.Signature, ptr.Signature, "step %d", step)
+		got, wantCfg := configAt(t, incremental, ptr, pubKey), configAt(t, exported, want, pubKey)
+		require.Equal(t, snapshot.ConfigHash(wantCfg), snapshot.ConfigHash(got), "step %d", step)
+		gotDigest, err := snapshot.DigestOf(got)
+		require.NoError(t, err)
+		wantDigest, err := snapshot.DigestOf(wantCfg)
+		require.NoError(t, err)
+		require.Equal(t, wantDigest, gotDigest, "step %d", step)
+		require.Equal(t, snapshot.ConfigHash(wantCfg), hash, "step %d: the hash the publisher kept", step)
+	}
+	require.Greater(t, fulls, 8, "scheduled full snapshots compared")
+}
