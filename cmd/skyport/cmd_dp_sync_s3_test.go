@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/internal/freeport"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/motoserver"
 	"github.com/skyport-gw/skyport/internal/objstore"
@@ -111,11 +113,12 @@ func TestStartSyncHTTPFallback(t *testing.T) {
 	require.Eventually(t, func() bool { return rep.SyncState().Cache == "ok" }, 20*time.Second, 20*time.Millisecond)
 }
 
-// closedHTTP is the URL of a loopback port nothing listens on.
+// closedHTTP is the URL of a loopback port that refuses every
+// connection for the rest of the test.
 func closedHTTP(t *testing.T) string {
 	t.Helper()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close()
-	return url
+	port, release, err := freeport.Refusing()
+	require.NoError(t, err)
+	t.Cleanup(release)
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }

@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"encoding/json"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +19,7 @@ import (
 func TestAccessLogWriter(t *testing.T) {
 	t.Parallel()
 	b := newBackend(t, "b", nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	refusedPort := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	refused := service("refused", "127.0.0.1", refusedPort, "")
+	refused := service("refused", "127.0.0.1", refusingPort(t), "")
 	refused.Retries = 1
 	cfg := &model.Config{
 		Services: []*model.Service{service("s", b.host(), b.port(), ""), refused},

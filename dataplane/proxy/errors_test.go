@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,17 +15,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/proxy"
+	"github.com/skyport-gw/skyport/internal/freeport"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
-// deadAddr returns a loopback address nothing listens on.
+// deadAddr returns a loopback address that refuses every connection
+// for the rest of the test.
 func deadAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return fmt.Sprintf("127.0.0.1:%d", refusingPort(t))
+}
+
+// refusingPort returns a loopback port that refuses every connection for
+// the rest of the test, and that no other test's listener can take.
+func refusingPort(t *testing.T) int {
+	t.Helper()
+	port, release, err := freeport.Refusing()
 	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
+	t.Cleanup(release)
+	return port
 }
 
 // syncBuffer is a buffer safe for concurrent writes (the access log).

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/h1"
+	"github.com/skyport-gw/skyport/internal/freeport"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -535,16 +536,6 @@ func serveFrontend(t *testing.T, f *Frontend) string {
 	return ln.Addr().String()
 }
 
-// closedPort returns a loopback port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	_, port := splitAddr(t, ln.Addr().String())
-	require.NoError(t, ln.Close())
-	return port
-}
-
 func splitAddr(t *testing.T, addr string) (string, int) {
 	t.Helper()
 	host, p, err := net.SplitHostPort(addr)
@@ -555,3 +546,13 @@ func splitAddr(t *testing.T, addr string) (string, int) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// closedPort returns a loopback port that refuses every connection for
+// the rest of the test, and that no other test's listener can take.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	port, release, err := freeport.Refusing()
+	require.NoError(t, err)
+	t.Cleanup(release)
+	return port
+}

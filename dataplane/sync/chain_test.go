@@ -158,7 +158,7 @@ func TestChainFromFallback(t *testing.T) {
 	p.putLatest(t, ptr)
 
 	cfg := testConfig(t, pub)
-	cfg.CPURL = closedURL()
+	cfg.CPURL = closedURL(t)
 	cfg.Fallback = store
 	cfg.Cache = cache.New(filepath.Join(t.TempDir(), "cache"), pub)
 	a := &fakeApplier{}

@@ -221,7 +221,7 @@ func TestFallbackWhileCPDown(t *testing.T) {
 	a := &fakeApplier{}
 
 	cfg := testConfig(t, pub)
-	cfg.CPURL = closedURL()
+	cfg.CPURL = closedURL(t)
 	cfg.Fallback = store
 	c, err := dpsync.New(cfg, a)
 	require.NoError(t, err)
@@ -248,7 +248,7 @@ func TestBootFromCache(t *testing.T) {
 	a := &fakeApplier{}
 
 	cfg := testConfig(t, pub)
-	cfg.CPURL = closedURL()
+	cfg.CPURL = closedURL(t)
 	cfg.Fallback = dirStore(t) // nothing published
 	cfg.Cache = cache.New(cacheDir, pub)
 	c, err := dpsync.New(cfg, a)
@@ -356,7 +356,7 @@ func TestFallbackPollIsConditional(t *testing.T) {
 	publish(t, dir, priv, 1)
 	a := &fakeApplier{}
 	cfg := testConfig(t, pub)
-	cfg.CPURL = closedURL()
+	cfg.CPURL = closedURL(t)
 	cfg.Fallback = store
 	c, err := dpsync.New(cfg, a)
 	require.NoError(t, err)

@@ -235,7 +235,7 @@ func TestDeltasCached(t *testing.T) {
 	boot := func(t *testing.T) *fakeApplier {
 		t.Helper()
 		cfg := testConfig(t, pub)
-		cfg.CPURL, cfg.Cache = closedURL(), cache.New(cacheDir, pub)
+		cfg.CPURL, cfg.Cache = closedURL(t), cache.New(cacheDir, pub)
 		a := &fakeApplier{}
 		c, err := dpsync.New(cfg, a)
 		require.NoError(t, err)

@@ -78,7 +78,7 @@ func TestBootReportsLostCache(t *testing.T) {
 
 			cfg := testConfig(t, pub)
 			logs := captureLogs(t, &cfg)
-			cfg.CPURL = closedURL()
+			cfg.CPURL = closedURL(t)
 			cfg.Fallback = dirStore(t) // nothing published
 			cfg.Cache = cache.New(cacheDir, pub)
 			c, err := dpsync.New(cfg, a)

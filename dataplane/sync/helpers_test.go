@@ -20,6 +20,7 @@ import (
 
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/dataplane/sync/backoff"
+	"github.com/skyport-gw/skyport/internal/freeport"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
 	"github.com/skyport-gw/skyport/internal/protocol"
@@ -276,9 +277,12 @@ func send(t *testing.T, conn *websocket.Conn, v any) {
 	require.NoError(t, wsjson.Write(context.Background(), conn, v))
 }
 
-// closedURL is a WebSocket URL nothing listens on.
-func closedURL() string {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	srv.Close()
-	return "ws" + strings.TrimPrefix(srv.URL, "http")
+// closedURL is a WebSocket URL that refuses every connection for the
+// rest of the test.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	port, release, err := freeport.Refusing()
+	require.NoError(t, err)
+	t.Cleanup(release)
+	return fmt.Sprintf("ws://127.0.0.1:%d", port)
 }

@@ -37,7 +37,7 @@ func TestRegionLoss(t *testing.T) {
 
 	a := &fakeApplier{}
 	cfg := testConfig(t, pub)
-	cfg.CPURL = closedURL()
+	cfg.CPURL = closedURL(t)
 	cfg.Fallback = objstore.NewFailover(home, away)
 	c, err := dpsync.New(cfg, a)
 	require.NoError(t, err)
