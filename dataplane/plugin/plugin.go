@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -63,6 +64,8 @@ type Context struct {
 	// queryChanged (SetUpstreamQuery).
 	upstreamQuery string
 	queryChanged  bool
+	// view is the request AccessView ran on, nil on the adapter path.
+	view exchange.Request
 
 	// ids gives the request id, made when first asked for.
 	ids interface{ RequestID() string }

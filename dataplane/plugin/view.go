@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"net/textproto"
+
 	"github.com/skyport-gw/skyport/dataplane/exchange"
 )
 
@@ -12,28 +14,44 @@ import (
 // small interface of its own that *http.Request and the view satisfy.
 //
 // A handler that is a ViewAccessor promises that its other phases
-// (HeaderFilter, BodyFilter) do not read Context.Request, which is nil on
-// the view; a Logger is never taken onto the view.
+// (HeaderFilter, BodyFilter) read the request only through
+// Context.RequestHeader: Context.Request is nil on the view. A Logger is
+// never taken onto the view.
 type ViewAccessor interface {
 	Accessor
-	// OnView reports whether this instance's access phase can run on the
-	// view: its configuration needs nothing the view lacks (the body, the
-	// request's context for a shared store).
-	OnView() bool
+	Viewer
 	// AccessView is Access on the view r: fields are changed through
 	// r.Header(), the query the upstream gets through
 	// Context.SetUpstreamQuery.
 	AccessView(pc *Context, r exchange.Request) *Response
 }
 
-// onView reports whether h's phases run on the view.
+// Viewer is a handler whose phases may run on the view. One without an
+// access phase (response-transformer: header and body filters only) is
+// taken onto the view by implementing Viewer alone, with the same promise
+// as a ViewAccessor's: its phases read the request only through
+// Context.RequestHeader.
+type Viewer interface {
+	// OnView reports whether this instance's phases can run on the view:
+	// its configuration needs nothing the view lacks (the body, the
+	// request's context for a shared store).
+	OnView() bool
+}
+
+// onView reports whether h's phases run on the view: it is a Viewer that
+// says so, a ViewAccessor when it has an access phase, and no Logger.
 func onView(h Handler) bool {
-	v, ok := h.(ViewAccessor)
+	v, ok := h.(Viewer)
 	if !ok || !v.OnView() {
 		return false
 	}
-	_, logs := h.(Logger)
-	return !logs
+	if _, logs := h.(Logger); logs {
+		return false
+	}
+	if _, access := h.(Accessor); access {
+		_, ok = h.(ViewAccessor)
+	}
+	return ok
 }
 
 // OnView reports whether every plugin that may run on a request of pc's
@@ -67,7 +85,7 @@ func (s *Set) AccessView(pc *Context, r exchange.Request) *Response {
 	if s.Empty() {
 		return nil
 	}
-	pc.Request = nil
+	pc.Request, pc.view = nil, r
 	return s.access(pc, func(h Handler) *Response {
 		if a, ok := h.(ViewAccessor); ok {
 			return a.AccessView(pc, r)
@@ -83,3 +101,21 @@ func (pc *Context) SetUpstreamQuery(q string) { pc.upstreamQuery, pc.queryChange
 // UpstreamQuery is the query a plugin set with SetUpstreamQuery; false
 // when none did.
 func (pc *Context) UpstreamQuery() (string, bool) { return pc.upstreamQuery, pc.queryChanged }
+
+// RequestHeader is the first value of the client request's field name
+// (any case) as the access phases left it, and whether there is one, on
+// either path: the adapted request's, or the view's that AccessView ran
+// on. Header filters read the request through it.
+func (pc *Context) RequestHeader(name string) (string, bool) {
+	if pc.Request != nil {
+		vs := pc.Request.Header[textproto.CanonicalMIMEHeaderKey(name)]
+		if len(vs) == 0 {
+			return "", false
+		}
+		return vs[0], true
+	}
+	if pc.view != nil {
+		return ViewFields{pc.view.Header()}.get(name)
+	}
+	return "", false
+}

@@ -31,6 +31,22 @@ type loggingViewRecorder struct{ viewRecorder }
 
 func (h *loggingViewRecorder) Log(*plugin.Context, *plugin.LogEntry) {}
 
+// headerRecorder has a header filter only; it is a Viewer when viewer.
+type headerRecorder struct{ name string }
+
+func (h *headerRecorder) Name() string                             { return h.name }
+func (h *headerRecorder) Header(*plugin.Context, int, http.Header) {}
+
+type viewHeaderRecorder struct{ headerRecorder }
+
+func (h *viewHeaderRecorder) OnView() bool { return true }
+
+// viewerWithoutAccessView says it runs on the view but has an access
+// phase with no AccessView: not on the view.
+type viewerWithoutAccessView struct{ recorder }
+
+func (h *viewerWithoutAccessView) OnView() bool { return true }
+
 // TestOnView: a request is served on the view only when every plugin that
 // may apply to it (its route's and service's, and the consumer-scoped
 // ones authentication could select) runs there; AccessView then runs the
@@ -38,13 +54,20 @@ func (h *loggingViewRecorder) Log(*plugin.Context, *plugin.LogEntry) {}
 func TestOnView(t *testing.T) {
 	t.Parallel()
 	reg := plugin.NewRegistry()
-	for _, n := range []string{"key-auth", "rate-limiting", "cors", "http-log", "acl"} {
+	for _, n := range []string{"key-auth", "rate-limiting", "cors", "http-log", "acl",
+		"response-transformer", "response-ratelimiting", "jwt"} {
 		reg.Register(n, func(env plugin.Env) (plugin.Handler, error) {
 			rec := recorder{name: n, id: env.Plugin.ID}
 			if n == "key-auth" {
 				rec.authenticate = alice
 			}
 			switch {
+			case n == "response-transformer":
+				return &viewHeaderRecorder{headerRecorder{name: n}}, nil
+			case n == "response-ratelimiting":
+				return &headerRecorder{name: n}, nil
+			case n == "jwt":
+				return &viewerWithoutAccessView{rec}, nil
 			case n == "cors":
 				return &rec, nil
 			case n == "http-log":
@@ -68,6 +91,9 @@ func TestOnView(t *testing.T) {
 		{"a view plugin configured off it", []*model.Plugin{auth, scoped("acl", "acl", routeID, "", "")}, false},
 		{"another route's instance off it", []*model.Plugin{auth, limit, scoped("acl", "acl", "r2", "", "")}, true},
 		{"a logger", []*model.Plugin{auth, scoped("log", "http-log", "", "", "")}, false},
+		{"a header filter that is a Viewer", []*model.Plugin{auth, scoped("rt", "response-transformer", "", "", "")}, true},
+		{"a header filter that is not", []*model.Plugin{auth, scoped("rrl", "response-ratelimiting", "", "", "")}, false},
+		{"an access phase without AccessView", []*model.Plugin{auth, scoped("jwt", "jwt", "", "", "")}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -89,4 +115,35 @@ func TestOnView(t *testing.T) {
 			require.Equal(t, set.Resolved(pc), set.Resolved(vc))
 		})
 	}
+}
+
+// TestRequestHeader: a header filter reads the request's fields through
+// RequestHeader on either path, as the access phases left them.
+func TestRequestHeader(t *testing.T) {
+	t.Parallel()
+	reg := plugin.NewRegistry()
+	reg.Register("cors", func(env plugin.Env) (plugin.Handler, error) {
+		return &viewRecorder{recorder: recorder{name: "cors", id: env.Plugin.ID}, on: true}, nil
+	})
+	set, err := plugin.Build(reg, &model.Config{Plugins: []*model.Plugin{scoped("cors", "cors", "", "", "")}})
+	require.NoError(t, err)
+	ctx := func() *plugin.Context { return plugin.NewContext(&model.Route{}, nil, nil, "127.0.0.1") }
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Origin", "http://a.example")
+	r.Header.Set("X-Empty", "")
+	pc, vc := ctx(), ctx()
+	require.Nil(t, set.Access(pc, r))
+	require.Nil(t, set.AccessView(vc, exchange.NewHTTPRequest(r)))
+	for _, c := range []*plugin.Context{pc, vc} {
+		v, ok := c.RequestHeader("origin")
+		require.True(t, ok)
+		require.Equal(t, "http://a.example", v)
+		v, ok = c.RequestHeader("X-Empty")
+		require.True(t, ok)
+		require.Empty(t, v)
+		_, ok = c.RequestHeader("X-Absent")
+		require.False(t, ok)
+	}
+	_, ok := ctx().RequestHeader("Origin")
+	require.False(t, ok, "no access phase ran")
 }

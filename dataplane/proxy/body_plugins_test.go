@@ -3,6 +3,8 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -23,13 +25,30 @@ import (
 )
 
 // framedEcho is what the framing upstream answers: the body it read and
-// how the request framed it.
+// how the request framed it. A body past echoWhole comes as its length
+// and SHA-256 alone: decoding megabytes of JSON under -race costs seconds
+// a subtest, and the digest checks the body as exactly.
 type framedEcho struct {
 	Body             string   `json:"body"`
+	Size             int      `json:"size"`
+	SHA256           string   `json:"sha256"`
 	ContentLength    int64    `json:"content_length"`
 	LengthField      []string `json:"length_field"`
 	TransferEncoding []string `json:"transfer_encoding"`
 	Expect           string   `json:"expect"`
+}
+
+// echoWhole is the largest body the framing upstream echoes whole.
+const echoWhole = 1 << 20
+
+// echoBody is what framedEcho holds for body: itself up to echoWhole,
+// otherwise its length and SHA-256 alone.
+func echoBody(body []byte) (text string, size int, digest string) {
+	sum := sha256.Sum256(body)
+	if len(body) > echoWhole {
+		return "", len(body), hex.EncodeToString(sum[:])
+	}
+	return string(body), len(body), hex.EncodeToString(sum[:])
 }
 
 // TestBodyPluginsFraming sends request bodies through plugins that read
@@ -49,7 +68,8 @@ func TestBodyPluginsFraming(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(framedEcho{Body: string(body), ContentLength: r.ContentLength,
+		text, size, digest := echoBody(body)
+		_ = json.NewEncoder(w).Encode(framedEcho{Body: text, Size: size, SHA256: digest, ContentLength: r.ContentLength,
 			LengthField: r.Header["Content-Length"], TransferEncoding: r.TransferEncoding, Expect: r.Header.Get("Expect")})
 	}))
 	n := 0
@@ -220,7 +240,10 @@ func TestBodyPluginsFraming(t *testing.T) {
 				}
 				var e framedEcho
 				require.NoError(t, json.Unmarshal([]byte(got), &e), got)
-				assert.Equal(t, tc.want, e.Body, "body")
+				text, size, digest := echoBody([]byte(tc.want))
+				assert.Equal(t, text, e.Body, "body")
+				assert.Equal(t, size, e.Size, "body size")
+				assert.Equal(t, digest, e.SHA256, "body SHA-256")
 				// A chunked body streams on chunked; a body read whole,
 				// buffered or read by a plugin, goes with its length.
 				unread := tc.path == "/plain" || len(tc.body) > reqbody.MaxSize
@@ -236,6 +259,10 @@ func TestBodyPluginsFraming(t *testing.T) {
 	}
 }
 
+// hangGuard bounds one exchange of postRaw or postH2: only an answer that
+// never comes, not a slow one on a loaded machine under -race, fails on it.
+const hangGuard = 3 * time.Minute
+
 // postRaw POSTs body to path on addr over a new connection, as written:
 // chunked or with a Content-Length; with expect, the head goes first and
 // the body after "100 Continue". It returns the final status and body. A
@@ -246,7 +273,7 @@ func postRaw(t *testing.T, addr, path, ctype, body string, chunked, expect bool)
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer c.Close()
-	require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
+	require.NoError(t, c.SetDeadline(time.Now().Add(hangGuard)))
 	head := "POST " + path + " HTTP/1.1\r\nHost: h\r\nContent-Type: " + ctype + "\r\n"
 	if chunked {
 		head += "Transfer-Encoding: chunked\r\n"
@@ -299,7 +326,7 @@ func postH2(t *testing.T, c *http.Client, url, ctype, body string, chunked bool)
 	if chunked {
 		rd = io.MultiReader(rd) // hides the length
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, rd)
 	require.NoError(t, err)

@@ -356,7 +356,7 @@ func (c *h1Client) exchange(ctx context.Context, ex *exchange, pc *h1Conn, metho
 		// its own when its body was first read, which for a streamed body
 		// may happen while an informational response would be written, so
 		// none is forwarded then.
-		if res.StatusCode == http.StatusContinue || (body != nil && hasToken(req.Header.Get("Expect"), "100-continue")) {
+		if res.StatusCode == http.StatusContinue || (body != nil && ex != nil && ex.expectContinue) {
 			skipped += len(pc.head)
 			continue
 		}

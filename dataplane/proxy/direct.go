@@ -12,7 +12,8 @@ import (
 
 // direct reports whether the request can be forwarded by forward rather
 // than ReverseProxy: a request h1Client sends (not an upgrade; see
-// takes) whose query needs no cleaning.
+// takes) whose query has no ';' (those keep ReverseProxy, whose rewrite
+// sends them as they are, as the native path does).
 func direct(r *http.Request, svc *service) bool {
 	if svc.grpc {
 		return false
@@ -201,14 +202,18 @@ func forwardHeader(in http.Header) http.Header {
 	return out
 }
 
-// hopOrForwarded reports whether the client's field key (canonical) is a
-// hop-by-hop one or one of the X-Forwarded-* ones prepare sets from its
-// own: not forwarded.
+// hopOrForwarded reports whether the client's field key (canonical) is
+// not forwarded as the client sent it: a hop-by-hop one, Expect (which
+// nginx answers and never forwards), Forwarded, or one of the
+// X-Forwarded-* and X-Real-Ip that prepare sets from its own (or drops:
+// X-Forwarded-Prefix on a route that strips none). forwardHeader and the
+// native path's appendForwarded both apply this one rule.
 func hopOrForwarded(key string) bool {
 	switch key {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect", "Forwarded",
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Path",
+		"X-Forwarded-Prefix", "X-Real-Ip":
 		return true
 	}
 	return false

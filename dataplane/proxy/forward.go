@@ -14,6 +14,9 @@ import (
 // rewrite prepares the upstream request (ReverseProxy has already removed
 // hop-by-hop and X-Forwarded-* headers from pr.Out).
 func (s *Server) rewrite(pr *httputil.ProxyRequest) {
+	// The query goes as the client (and the plugins) left it, as nginx
+	// sends $args: ReverseProxy drops the pairs with ';' it cannot parse.
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 	s.prepare(exchangeFrom(pr.In.Context()), pr.In, pr.Out)
 }
 
@@ -47,6 +50,13 @@ func (s *Server) prepare(ex *exchange, in, out *http.Request) {
 		delete(h, "X-Forwarded-Prefix")
 	}
 	appendVia(h, s.via)
+	// nginx answers Expect itself and never forwards it
+	// (ngx_http_proxy_headers sets it empty): forwardHeader drops it,
+	// and this does on ReverseProxy's copy.
+	if v, ok := in.Header["Expect"]; ok {
+		ex.expectContinue = hasToken(joinComma(v), "100-continue")
+		delete(h, "Expect")
+	}
 	if s.opts.RequestID {
 		// Set after the plugins: a client's or a plugin's value is replaced.
 		h[headerRequestID] = ex.ridValue()

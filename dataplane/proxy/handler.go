@@ -31,6 +31,9 @@ type exchange struct {
 	// grpc: a gRPC request on a grpc or grpcs route, proxied without
 	// buffering either body.
 	grpc bool
+	// expectContinue: the client's request asked for "100 Continue",
+	// which the upstream request does not carry (prepare).
+	expectContinue bool
 	// refused: the proxy answered an error of its own after the upstream
 	// request started (a name that did not resolve, no target), which
 	// Kong answers before proxying.

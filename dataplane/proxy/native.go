@@ -23,9 +23,12 @@ import (
 // response: no *http.Request, no map of the client's fields, no context
 // of the proxy's. It takes the requests that need nothing more (see
 // serveNative): a route whose plugins all run on the view
-// (plugin.Set.OnView: key-auth, rate-limiting with the local policy),
-// or none, to a plain-HTTP service (on an upstream that does not hash,
-// or on none), a
+// (plugin.Set.OnView: key-auth without key_in_body, rate-limiting with
+// the local policy, cors, acl, correlation-id but its tracker
+// generator, request-transformer changing neither method, body nor
+// Host, basic-auth, jwt, response-transformer), or none, to a
+// plain-HTTP service (on none, or an upstream that does not hash or
+// hashes on what the view holds: nativeHashes), a
 // request without a body that h1Client sends (a replayable method, no
 // upgrade), an origin-form target whose path net/http would keep as it
 // is. Every other request goes through the adapter (frontend_h1.go) and
@@ -139,7 +142,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	if r.TLS() != nil {
 		ex.scheme = "https"
 	}
-	if svc == nil || svc.grpc || svc.scheme != "http" || svc.pool != nil && svc.pool.Hashing() ||
+	if svc == nil || svc.grpc || svc.scheme != "http" || svc.pool != nil && svc.pool.Hashing() && !nativeHashes(svc.pool) ||
 		len(m.Route.Protocols) > 0 && !slices.Contains(m.Route.Protocols, ex.scheme) {
 		return false
 	}
@@ -203,15 +206,20 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		ex.upstreamPath = pc.UpstreamPath
 	}
 	x.uri = upstreamTarget(ex.upstreamPath)
+	var key string
+	if svc.pool != nil && svc.pool.Hashing() {
+		key = x.hashKey()
+	}
 	// No context per request: h1 tells x when the client goes away, and
 	// x closes the upstream connection (connGuard).
 	ex.guard = x
 	r.OnAbort(x)
-	if pc == nil {
-		// Without plugins the response needs no header map.
+	if pc == nil && ex.cookie == nil {
+		// Without plugins (or a hashing cookie to set, which decorate
+		// adds) the response needs no header map.
 		ex.view, x.view.buffering = &x.view, m.Route.ResponseBuffering
 	}
-	res, err := s.attempts(context.Background(), ex, method, "", nil, x)
+	res, err := s.attempts(context.Background(), ex, method, key, nil, x)
 	switch {
 	case err != nil:
 		x.fail(err)
@@ -360,7 +368,7 @@ func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath
 				continue
 			}
 		}
-		if hopOrForwarded(string(key)) || unwritten(string(key)) || setByProxy(string(key)) {
+		if hopOrForwarded(string(key)) || unwritten(string(key)) {
 			continue
 		}
 		b = appendField(b, key, value)
@@ -382,16 +390,6 @@ func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath
 		b = appendField(b, headerRequestID, ex.requestID())
 	}
 	return append(b, "\r\n"...)
-}
-
-// setByProxy reports whether prepare replaces the client's field key (or
-// drops it: X-Forwarded-Prefix on a route that strips none).
-func setByProxy(key string) bool {
-	switch key {
-	case "X-Real-Ip", "X-Forwarded-Port", "X-Forwarded-Path", "X-Forwarded-Prefix":
-		return true
-	}
-	return false
 }
 
 // appendJoined appends the field key: the values of the client's fields
@@ -444,15 +442,14 @@ func nativeMethod(m []byte) string {
 // splitTarget splits an origin-form target into its path and its
 // "?query" (nil without one); plain says net/http's URL keeps the path as
 // it is, escaped and decoded alike. False for a target the native path
-// leaves to the adapter: a fragment, a query with ';' (which direct
-// refuses), bytes outside visible ASCII.
+// leaves to the adapter: a fragment, bytes outside visible ASCII.
 func splitTarget(t []byte) (path, query []byte, plain, ok bool) {
 	path = t
 	if i := bytes.IndexByte(t, '?'); i >= 0 {
 		path, query = t[:i], t[i:]
 	}
 	for _, c := range query {
-		if c <= ' ' || c >= 0x7f || c == ';' || c == '#' {
+		if c <= ' ' || c >= 0x7f || c == '#' {
 			return nil, nil, false, false
 		}
 	}

@@ -2,6 +2,10 @@ package proxy
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"regexp"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,7 +50,26 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		}
 		return p
 	}
+	hashed, err := model.HashPassword("open sesame")
+	require.NoError(t, err)
+	// An upstream hashing on the consumer, with a second target whose
+	// heads are not recorded.
+	other := newRecordingUpstream(t)
+	byConsumer := model.NewUpstream()
+	byConsumer.ID, byConsumer.Name, byConsumer.Algorithm, byConsumer.HashOn = "hc", "hash-consumer.up", "consistent-hashing", "consumer"
+	var targets []*model.Target
+	for i, addr := range []string{up.addr, other.addr} {
+		tg := model.NewTarget()
+		tg.ID, tg.Target, tg.Upstream = "hc-"+string(rune('a'+i)), addr, &model.Ref{ID: byConsumer.ID}
+		targets = append(targets, tg)
+	}
+	hashSvc := model.NewService()
+	hashSvc.ID, hashSvc.Name, hashSvc.Host, hashSvc.Port = "hashed", ptrTo("hashed"), byConsumer.Name, 80
+	hashRoute := rt("by-consumer", "/by-consumer")
+	hashRoute.Service = &model.Ref{ID: hashSvc.ID}
 	cfg := &model.Config{
+		Upstreams: []*model.Upstream{byConsumer},
+		Targets:   targets,
 		Consumers: []*model.Consumer{
 			{Base: model.Base{ID: "alice-id"}, Username: ptrTo("alice"), CustomID: ptrTo("a-1")},
 			{Base: model.Base{ID: "bob-id"}, Username: ptrTo("bob")},
@@ -56,9 +79,22 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			{Base: model.Base{ID: "alice-key-id"}, Key: "alice-key", Consumer: &model.Ref{ID: "alice-id"}},
 			{Base: model.Base{ID: "bob-key-id"}, Key: "bob-key", Consumer: &model.Ref{ID: "bob-id"}},
 		},
-		Services: []*model.Service{svc},
+		BasicAuths: []*model.BasicAuth{{Base: model.Base{ID: "alice-basic-id"}, Username: "alice", Password: hashed,
+			Consumer: &model.Ref{ID: "alice-id"}}},
+		JWTSecrets: []*model.JWTSecret{{Base: model.Base{ID: "alice-jwt-id"}, Key: "alice-iss", Secret: "jwt-secret",
+			Algorithm: "HS256", Consumer: &model.Ref{ID: "alice-id"}}},
+		ACLs: []*model.ACL{
+			{Base: model.Base{ID: "acl-1"}, Group: "gold", Consumer: &model.Ref{ID: "alice-id"}},
+			{Base: model.Base{ID: "acl-2"}, Group: "staff", Consumer: &model.Ref{ID: "alice-id"}},
+			{Base: model.Base{ID: "acl-3"}, Group: "bronze", Consumer: &model.Ref{ID: "bob-id"}},
+		},
+		Services: []*model.Service{svc, hashSvc},
 		Routes: []*model.Route{rt("auth", "/auth"), rt("hide", "/hide"), rt("anon", "/anon"), rt("limited", "/limited"),
-			rt("path", "/path"), rt("service", "/service"), rt("body", "/body")},
+			rt("path", "/path"), rt("service", "/service"), rt("body", "/body"),
+			rt("cors", "/cors"), rt("cors-any", "/cors-any"), rt("acl", "/acl"), rt("deny", "/deny"), rt("corr", "/corr"),
+			rt("transform", "/transform"), rt("method", "/method"), rt("hostop", "/hostop"), rt("response", "/response"),
+			rt("basic", "/basic"), rt("basic-anon", "/basic-anon"), rt("jwt", "/jwt"), rt("tracker", "/tracker"),
+			rt("mix", "/mix"), hashRoute},
 		Plugins: []*model.Plugin{
 			plug("key-auth", "auth", "", map[string]any{"key_names": []any{"apikey", "x_key"}}),
 			plug("rate-limiting", "auth", "", map[string]any{"minute": 100, "hour": 1000}),
@@ -73,6 +109,42 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 				"hide_client_headers": true}),
 			plug("rate-limiting", "service", "", map[string]any{"hour": 5, "limit_by": "service"}),
 			plug("key-auth", "body", "", map[string]any{"key_in_body": true}),
+			plug("cors", "cors", "", map[string]any{"origins": []any{"http://a.example", "http://b.example"},
+				"credentials": true, "exposed_headers": []any{"X-Up"}, "max_age": 600, "private_network": true}),
+			plug("cors", "cors-any", "", map[string]any{"credentials": true}),
+			plug("key-auth", "cors-any", "", nil),
+			plug("key-auth", "acl", "", nil),
+			plug("acl", "acl", "", map[string]any{"allow": []any{"gold"}}),
+			plug("key-auth", "deny", "", map[string]any{"anonymous": "anonymous"}),
+			plug("acl", "deny", "", map[string]any{"deny": []any{"bronze"}, "hide_groups_header": true}),
+			plug("correlation-id", "corr", "", map[string]any{"header_name": "X-Corr", "echo_downstream": true}),
+			plug("request-transformer", "transform", "", map[string]any{
+				"remove":  map[string]any{"headers": []any{"X-Drop"}, "querystring": []any{"drop"}},
+				"rename":  map[string]any{"headers": []any{"X-Old:X-New"}, "querystring": []any{"old:new"}},
+				"replace": map[string]any{"headers": []any{"X-Swap:swapped"}, "querystring": []any{"swap:swapped"}},
+				"add": map[string]any{"headers": []any{"X-Added:$(headers.x-from)", "X-Query:$(query_params.q)"},
+					"querystring": []any{"added:1"}},
+				"append": map[string]any{"headers": []any{"X-Many:appended"}},
+			}),
+			plug("request-transformer", "method", "", map[string]any{"http_method": "OPTIONS"}),
+			plug("request-transformer", "hostop", "", map[string]any{"add": map[string]any{"headers": []any{"host:other"}}}),
+			plug("response-transformer", "response", "", map[string]any{
+				"remove": map[string]any{"headers": []any{"Content-Type"}},
+				"add":    map[string]any{"headers": []any{"X-Added:1"}},
+				"append": map[string]any{"headers": []any{"X-Multi:c"}},
+			}),
+			plug("basic-auth", "basic", "", map[string]any{"hide_credentials": true}),
+			plug("basic-auth", "basic-anon", "", map[string]any{"anonymous": "anonymous"}),
+			plug("jwt", "jwt", "", map[string]any{"cookie_names": []any{"token"}}),
+			plug("correlation-id", "tracker", "", map[string]any{"generator": "tracker"}),
+			plug("key-auth", "by-consumer", "", map[string]any{"anonymous": "anonymous"}),
+			plug("cors", "mix", "", nil),
+			plug("correlation-id", "mix", "", map[string]any{"header_name": "X-Corr"}),
+			plug("key-auth", "mix", "", map[string]any{"hide_credentials": true}),
+			plug("acl", "mix", "", map[string]any{"allow": []any{"gold", "bronze"}}),
+			plug("rate-limiting", "mix", "", map[string]any{"minute": 100}),
+			plug("request-transformer", "mix", "", map[string]any{"add": map[string]any{"headers": []any{"X-Via-Mix:1"}}}),
+			plug("response-transformer", "mix", "", map[string]any{"add": map[string]any{"headers": []any{"X-Served:1"}}}),
 		},
 	}
 	clock := time.Date(2026, 11, 27, 12, 30, 15, 0, time.UTC)
@@ -103,10 +175,59 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 	get := func(target, fields string) string {
 		return "GET " + target + " HTTP/1.1\r\nHost: h\r\n" + fields + "\r\n"
 	}
+	token := jwtHS256(t, "jwt-secret", `{"iss":"alice-iss"}`)
+	preflight := func(target, fields string) string {
+		return "OPTIONS " + target + " HTTP/1.1\r\nHost: h\r\nOrigin: http://a.example\r\n" +
+			"Access-Control-Request-Method: PUT\r\n" + fields + "\r\n"
+	}
 	for _, tc := range []struct {
 		name, req string
 		native    bool
 	}{
+		{"cors preflight", preflight("/cors/x", "Access-Control-Request-Headers: X-A\r\n"+
+			"Access-Control-Request-Private-Network: true\r\n"), true},
+		{"cors preflight, other origin", "OPTIONS /cors/x HTTP/1.1\r\nHost: h\r\nOrigin: http://c.example\r\n" +
+			"Access-Control-Request-Method: GET\r\n\r\n", true},
+		{"cors options without method", "OPTIONS /cors/x HTTP/1.1\r\nHost: h\r\nOrigin: http://a.example\r\n\r\n", true},
+		{"cors get", get("/cors/x", "Origin: http://b.example\r\n"), true},
+		{"cors get, no origin", get("/cors/x", ""), true},
+		{"cors any, preflight before key-auth", preflight("/cors-any/x", ""), true},
+		{"cors any, refused by key-auth", get("/cors-any/x", "Origin: http://z.example\r\n"), true},
+		{"cors any, proxied", get("/cors-any/x", "Origin: http://z.example\r\napikey: bob-key\r\n"), true},
+		{"acl allowed", get("/acl/x", "apikey: alice-key\r\nX-Consumer-Groups: spoof\r\n"), true},
+		{"acl refused", get("/acl/x", "apikey: bob-key\r\n"), true},
+		{"acl deny, anonymous", get("/deny/x", "X-Consumer-Groups: spoof\r\n"), true},
+		{"acl deny, refused", get("/deny/x", "apikey: bob-key\r\n"), true},
+		{"acl deny, hidden groups", get("/deny/x", "apikey: alice-key\r\n"), true},
+		{"correlation id kept", get("/corr/x", "x-corr: client-id\r\n"), true},
+		{"correlation id made", get("/corr/x", ""), true},
+		{"correlation id empty", get("/corr/x", "X-Corr:\r\n"), true},
+		{"request transformer", get("/transform/x?q=qv&drop=1&old=o&swap=s&keep=k",
+			"X-Drop: 1\r\nX-Old: a\r\nX-Old: b\r\nX-New: gone\r\nX-Swap: s\r\nX-From: from\r\nX-Many: one\r\n"), true},
+		{"request transformer, nothing to change", get("/transform/x", ""), true},
+		{"request transformer, empty swap", get("/transform/x?added=0", "X-Swap:\r\nX-Added: client\r\n"), true},
+		{"request transformer, method", get("/method/x", ""), false},
+		{"request transformer, host", get("/hostop/x", ""), false},
+		{"response transformer", get("/response/hop", ""), true},
+		{"response transformer, trailers", get("/response/chunked", ""), true},
+		{"basic auth", get("/basic/x", "Authorization: Basic "+basic("alice:open sesame")+"\r\n"), true},
+		{"basic auth, proxy authorization", get("/basic/x", "Proxy-Authorization: Basic "+basic("alice:open sesame")+
+			"\r\nAuthorization: Basic "+basic("alice:wrong")+"\r\n"), true},
+		{"basic auth, wrong", get("/basic/x", "Authorization: Basic "+basic("alice:wrong")+"\r\n"), true},
+		{"basic auth, none", get("/basic/x", ""), true},
+		{"basic auth, anonymous", get("/basic-anon/x", "Authorization: Basic "+basic("bob:x")+"\r\n"), true},
+		{"jwt in header", get("/jwt/x", "Authorization: Bearer "+token+"\r\n"), true},
+		{"jwt in query", get("/jwt/x?jwt="+token, ""), true},
+		{"jwt in cookie", get("/jwt/x", "Cookie: a=1; token="+token+"\r\n"), true},
+		{"jwt twice", get("/jwt/x?jwt="+token, "Authorization: Bearer "+token+"x\r\n"), true},
+		{"jwt bad", get("/jwt/x", "Authorization: Bearer a.b.c\r\n"), true},
+		{"jwt none", get("/jwt/x", ""), true},
+		{"correlation id tracker", get("/tracker/x", "Kong-Request-Id: client\r\n"), false},
+		{"hash on consumer, alice", get("/by-consumer/x", "apikey: alice-key\r\n"), true},
+		{"hash on consumer, bob", get("/by-consumer/x", "apikey: bob-key\r\n"), true},
+		{"hash on consumer, anonymous", get("/by-consumer/x", ""), true},
+		{"mix", get("/mix/x?apikey=alice-key&z=1", "Origin: http://o.example\r\n"), true},
+		{"mix, acl refused", get("/mix/x", "apikey: nobody\r\n"), true},
 		{"key in header", get("/auth/x", "apikey: alice-key\r\nUser-Agent: wrk\r\n"), true},
 		{"key in header again", get("/auth/x", "apikey: alice-key\r\n"), true},
 		{"consumer headers replaced", get("/auth/x", "X-Consumer-ID: spoof\r\nx-consumer-username: spoof\r\n"+
@@ -147,9 +268,28 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			nHead, nRes, nLog := exchangeOnce(t, nativeAddr, tc.req, true, up, nativeLogs)
 			assert.Equal(t, tc.native, took.Load(), "native path taken")
 			aHead, aRes, aLog := exchangeOnce(t, adapterAddr, tc.req, true, up, adapterLogs)
+			// correlation-id's ids are a uuid per data plane and a count.
+			nHead, nRes = generatedID.ReplaceAllString(nHead, "UUID#"), generatedID.ReplaceAllString(nRes, "UUID#")
+			aHead, aRes = generatedID.ReplaceAllString(aHead, "UUID#"), generatedID.ReplaceAllString(aRes, "UUID#")
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
 		})
 	}
 }
+
+// generatedID is the uuid of correlation-id's uuid#counter ids.
+var generatedID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}#`)
+
+// jwtHS256 is a token of claims signed with secret.
+func jwtHS256(t *testing.T, secret, claims string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding
+	in := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString([]byte(claims))
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(in))
+	return in + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+// basic is a Basic credential's encoding.
+func basic(userPass string) string { return base64.StdEncoding.EncodeToString([]byte(userPass)) }

@@ -59,13 +59,40 @@ func TestNativeMatchesAdapter(t *testing.T) {
 	pool, poolTarget := upstreamOf("pool.up", "round-robin", nil)
 	hosted, hostedTarget := upstreamOf("hosted.up", "round-robin", ptrTo("backend.internal"))
 	hashed, hashedTarget := upstreamOf("hash.up", "consistent-hashing", nil)
+	// Upstreams hashing on a field, a cookie, the client's address and a
+	// field the proxy sets, each with a second target (another upstream,
+	// whose heads are not recorded): a key computed otherwise on one path
+	// sends some of the requests below elsewhere.
+	other := newRecordingUpstream(t)
+	hashing := func(name string, f func(*model.Upstream)) (*model.Upstream, []*model.Target) {
+		u, tg := upstreamOf(name, "consistent-hashing", nil)
+		f(u)
+		second := model.NewTarget()
+		second.ID, second.Target, second.Upstream = name+"-t2", other.addr, &model.Ref{ID: u.ID}
+		return u, []*model.Target{tg, second}
+	}
+	byHeader, byHeaderTargets := hashing("hash-header.up", func(u *model.Upstream) {
+		u.HashOn, u.HashOnHeader, u.HashFallback = "header", ptrTo("X-User"), "ip"
+	})
+	byCookie, byCookieTargets := hashing("hash-cookie.up", func(u *model.Upstream) { u.HashOn, u.HashOnCookie = "cookie", ptrTo("sticky") })
+	byIP, byIPTargets := hashing("hash-ip.up", func(u *model.Upstream) { u.HashOn = "ip" })
+	byQuery, byQueryTargets := hashing("hash-query.up", func(u *model.Upstream) {
+		u.HashOn, u.HashOnQueryArg, u.HashFallback, u.HashFallbackHeader = "query_arg", ptrTo("u"), "header", ptrTo("X-User")
+	})
+	byXFF, byXFFTargets := hashing("hash-xff.up", func(u *model.Upstream) { u.HashOn, u.HashOnHeader = "header", ptrTo("X-Forwarded-For") })
 	cfg := &model.Config{
-		Upstreams: []*model.Upstream{pool, hosted, hashed},
-		Targets:   []*model.Target{poolTarget, hostedTarget, hashedTarget},
+		Upstreams: []*model.Upstream{pool, hosted, hashed, byHeader, byCookie, byIP, byQuery, byXFF},
+		Targets: slices.Concat([]*model.Target{poolTarget, hostedTarget, hashedTarget}, byHeaderTargets, byCookieTargets,
+			byIPTargets, byQueryTargets, byXFFTargets),
 		Services: []*model.Service{
 			svc("pooled", 80, func(s *model.Service) { s.Host = "pool.up" }),
 			svc("hosted", 80, func(s *model.Service) { s.Host = "hosted.up" }),
 			svc("hashed", 80, func(s *model.Service) { s.Host = "hash.up" }),
+			svc("by-header", 80, func(s *model.Service) { s.Host = "hash-header.up" }),
+			svc("by-cookie", 80, func(s *model.Service) { s.Host = "hash-cookie.up" }),
+			svc("by-ip", 80, func(s *model.Service) { s.Host = "hash-ip.up" }),
+			svc("by-query", 80, func(s *model.Service) { s.Host = "hash-query.up" }),
+			svc("by-xff", 80, func(s *model.Service) { s.Host = "hash-xff.up" }),
 			svc("up", upPort, nil),
 			svc("based", upPort, func(s *model.Service) { s.Path = ptrTo("/base/") }),
 			svc("dead", dead, func(s *model.Service) { s.Retries = 2 }),
@@ -83,6 +110,11 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			rt("pooled, preserve_host", "pooled", func(r *model.Route) { r.PreserveHost = true }, "/preserved-pool"),
 			rt("hosted", "hosted", nil, "/hosted"),
 			rt("hashed", "hashed", nil, "/hashed"),
+			rt("by-header", "by-header", nil, "/by-header"),
+			rt("by-cookie", "by-cookie", nil, "/by-cookie"),
+			rt("by-ip", "by-ip", nil, "/by-ip"),
+			rt("by-query", "by-query", nil, "/by-query"),
+			rt("by-xff", "by-xff", nil, "/by-xff"),
 		},
 	}
 	logs := &lockedBuffer{}
@@ -130,10 +162,13 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			"X-Forwarded-For: 10.0.0.1\r\nVia: 1.0 edge\r\nUser-Agent: curl\r\n\r\n", true, false},
 		{"empty user agent first", "GET /api/x HTTP/1.1\r\nHost: h\r\nUser-Agent:\r\nUser-Agent: second\r\n\r\n", true, false},
 		{"two user agents", "GET /api/x HTTP/1.1\r\nHost: h\r\nUser-Agent: first\r\nuser-agent: second\r\n\r\n", true, false},
+		{"expect without a body", "GET /api/x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n", true, false},
+		{"expect with a body", "POST /api/x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi", false, false},
 		{"content length zero", "GET /api/x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", true, false},
 		{"query", "GET /api/x?a=1&b=%20two HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"empty query", "GET /api/x? HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
-		{"query with semicolon", "GET /api/x?a=1;b=2 HTTP/1.1\r\nHost: h\r\n\r\n", false, false},
+		{"query with semicolon", "GET /api/x?a=1;b=2 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"query with semicolon and more", "GET /api/x?a=1;b=2&c=%zz&d HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"escaped path", "GET /api/a%20b/c%2Fd HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"path net/http escapes", "GET /api/it's(1)!*x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"dot segments", "GET /api/a/../b/./c HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
@@ -148,7 +183,29 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		{"upstream target", "GET /pool/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"upstream target, preserve_host", "GET /preserved-pool/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"upstream host_header", "GET /hosted/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
-		{"upstream hashing", "GET /hashed/x HTTP/1.1\r\nHost: h\r\n\r\n", false, false},
+		{"upstream hashing", "GET /hashed/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on header 1", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nX-User: 1\r\n\r\n", true, false},
+		{"hash on header 2", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nx-user: 2\r\n\r\n", true, false},
+		{"hash on header 3", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nX-User: 3\r\nX-User: 4\r\n\r\n", true, false},
+		{"hash on header 4", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nX-User: 4\r\n\r\n", true, false},
+		{"hash on header 5", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nX-User: 5\r\n\r\n", true, false},
+		{"hash on header named by Connection", "GET /by-header/x HTTP/1.1\r\nHost: h\r\nConnection: x-user\r\n" +
+			"X-User: 1\r\n\r\n", true, false},
+		{"hash on header, absent", "GET /by-header/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on cookie 1", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: a=b; sticky=1\r\n\r\n", true, false},
+		{"hash on cookie 2", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: sticky=2\r\n\r\n", true, false},
+		{"hash on cookie 3", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: a=b\r\nCookie: sticky=3\r\n\r\n", true, false},
+		{"hash on cookie 4", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: sticky=4\r\n\r\n", true, false},
+		{"hash on cookie 5", "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\nCookie: sticky=5\r\n\r\n", true, false},
+		{"hash on ip", "GET /by-ip/x HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query 1", "GET /by-query/x?u=1 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query 2", "GET /by-query/x?u=2&u=3 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query 3", "GET /by-query/x?u=3 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query 4", "GET /by-query/x?u=4 HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
+		{"hash on query, header fallback 1", "GET /by-query/x HTTP/1.1\r\nHost: h\r\nX-User: 1\r\n\r\n", true, false},
+		{"hash on query, header fallback 2", "GET /by-query/x?v=1 HTTP/1.1\r\nHost: h\r\nX-User: 2\r\n\r\n", true, false},
+		{"hash on query, header fallback 3", "GET /by-query/x HTTP/1.1\r\nHost: h\r\nX-User: 3\r\n\r\n", true, false},
+		{"hash on a field the proxy sets", "GET /by-xff/x HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n", false, false},
 		{"strip path", "GET /strip/a/b HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"strip path to nothing", "GET /strip HTTP/1.1\r\nHost: h\r\n\r\n", true, false},
 		{"preserve host", "GET /keep/a HTTP/1.1\r\nHost: Client.Example:81\r\n\r\n", true, false},
@@ -182,7 +239,20 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
+			if strings.Contains(tc.req, "?a=1;b=2") {
+				assert.Contains(t, aHead, "?a=1;b=2", "the query as the client sent it, as nginx sends $args")
+			}
+			// nginx never forwards Expect.
+			assert.NotContains(t, strings.ToLower(aHead), "\nexpect:", "upstream head")
 		})
+	}
+	// A hashing cookie the client lacks is made (a new uuid, so a target
+	// at random): the native path sends it back as the adapter does.
+	for _, addr := range []string{nativeAddr, adapterAddr} {
+		took.Store(false)
+		_, res, _ := exchangeOnce(t, addr, "GET /by-cookie/x HTTP/1.1\r\nHost: h\r\n\r\n", true, up, logs)
+		assert.Equal(t, addr == nativeAddr, took.Load(), "native path taken")
+		assert.Regexp(t, `Set-Cookie: sticky=[0-9a-f-]{36}; Path=/`, res)
 	}
 }
 

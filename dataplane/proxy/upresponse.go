@@ -94,18 +94,6 @@ type respHead struct {
 // [name, colon) and its value, trimmed, at [value, end).
 type fieldSpan struct{ name, colon, value, end int }
 
-// readResponse reads a response head of at most limit bytes from pc for
-// a request of method and returns the response, its body and request not
-// yet set, and how the body is framed. The head's text is one string the
-// header values share.
-func (pc *h1Conn) readResponse(method string, limit int) (*http.Response, framing, error) {
-	h, err := pc.parseResponse(method, limit)
-	if err != nil {
-		return nil, 0, err
-	}
-	return pc.response(&h), h.framing, nil
-}
-
 // parseResponse reads a response head of at most limit bytes from pc for
 // a request of method, checks it as net/http and nginx check it and says
 // how the body is framed; the field names are made canonical in place.

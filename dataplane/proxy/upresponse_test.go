@@ -16,33 +16,47 @@ import (
 )
 
 // rawUpstream answers every request it reads with answer's bytes, then
-// closes the connection when closeAfter; it counts the connections it
-// accepted.
+// closes the connection when closeAfter; it counts the connections that
+// carried a request of this test's, marked with the header field
+// rawTokenField set to token. Connections are not all this test's: other
+// tests in the package use the port of a listener they closed as an
+// upstream nothing listens on, and the kernel may give that port to this
+// listener, which their proxies then connect to.
 type rawUpstream struct {
-	addr     string
+	addr  string
+	token string
+	// accepted counts the connections that carried a request with token.
 	accepted atomic.Int64
 }
+
+// rawTokenField is the request header field that marks a test's requests
+// to its rawUpstream.
+const rawTokenField = "X-Raw-Upstream-Token"
 
 func newRawUpstream(t *testing.T, answer string, closeAfter bool) *rawUpstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
-	u := &rawUpstream{addr: ln.Addr().String()}
+	u := &rawUpstream{addr: ln.Addr().String(), token: t.Name()}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			u.accepted.Add(1)
 			go func() {
 				defer c.Close()
 				br := bufio.NewReader(c)
+				ours := false
 				for {
 					req, err := http.ReadRequest(br)
 					if err != nil {
 						return
+					}
+					if !ours && req.Header.Get(rawTokenField) == u.token {
+						ours = true
+						u.accepted.Add(1)
 					}
 					_, _ = io.Copy(io.Discard, req.Body)
 					if _, err := io.WriteString(c, answer); err != nil || closeAfter {
@@ -151,7 +165,10 @@ func TestUpstreamResponseFraming(t *testing.T) {
 			up := newRawUpstream(t, tc.answer, tc.closeAfter)
 			front := proxyTo(t, up.addr)
 			for range 3 {
-				res, err := front.Client().Get(front.URL + "/")
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, front.URL+"/", nil)
+				require.NoError(t, err)
+				req.Header.Set(rawTokenField, up.token)
+				res, err := front.Client().Do(req)
 				if tc.wantCut && err != nil {
 					// Cut before the head went out.
 					continue

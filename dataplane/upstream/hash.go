@@ -39,6 +39,26 @@ func (c *Cookie) String() string {
 // Hashing reports whether the pool balances by consistent hashing.
 func (p *Pool) Hashing() bool { return p.algorithm == "consistent-hashing" }
 
+// HashFields are the names of the request fields HashKey reads from
+// HashInput.Header: hash_on's or hash_fallback's header, and Cookie for a
+// cookie; none when it hashes on something else.
+func (p *Pool) HashFields() []string {
+	u := p.up
+	var out []string
+	for _, f := range [...]struct {
+		on     string
+		header *string
+	}{{u.HashOn, u.HashOnHeader}, {u.HashFallback, u.HashFallbackHeader}} {
+		switch f.on {
+		case "header":
+			out = append(out, deref(f.header))
+		case "cookie":
+			out = append(out, "Cookie")
+		}
+	}
+	return out
+}
+
 // HashKey returns the value to hash for in: hash_on, else hash_fallback.
 // When the value comes from a cookie the request does not have, a new
 // cookie value is generated and returned so the client keeps its target.

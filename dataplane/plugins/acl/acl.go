@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/internal/model"
 )
@@ -54,9 +55,10 @@ type verdict struct {
 }
 
 var (
-	_ plugin.Handler  = (*ACL)(nil)
-	_ plugin.Accessor = (*ACL)(nil)
-	_ plugin.Reuser   = (*ACL)(nil)
+	_ plugin.Handler      = (*ACL)(nil)
+	_ plugin.Accessor     = (*ACL)(nil)
+	_ plugin.ViewAccessor = (*ACL)(nil)
+	_ plugin.Reuser       = (*ACL)(nil)
 )
 
 // New builds the handler.
@@ -107,6 +109,21 @@ func (a *ACL) Name() string { return Name }
 
 // Access implements plugin.Accessor.
 func (a *ACL) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
+	return access(a, pc, plugin.HeaderFields(r.Header))
+}
+
+// OnView implements plugin.ViewAccessor: acl reads the consumer and sets
+// one field.
+func (a *ACL) OnView() bool { return true }
+
+// AccessView implements plugin.ViewAccessor.
+func (a *ACL) AccessView(pc *plugin.Context, r exchange.Request) *plugin.Response {
+	return access(a, pc, plugin.ViewFields{H: r.Header()})
+}
+
+// access is both access phases: the verdict on pc's consumer, and its
+// groups in X-Consumer-Groups.
+func access[F plugin.Fields](a *ACL, pc *plugin.Context, h F) *plugin.Response {
 	if pc.Consumer == nil {
 		if pc.Credential != nil {
 			return plugin.Error(http.StatusForbidden, msgForbidden)
@@ -127,9 +144,9 @@ func (a *ACL) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 		return plugin.Error(http.StatusForbidden, msgForbidden)
 	}
 	if !a.conf.HideGroupsHeader && v.groups != "" {
-		r.Header.Set(HeaderGroups, v.groups)
+		h.Set(HeaderGroups, v.groups)
 	} else {
-		r.Header.Del(HeaderGroups)
+		h.Del(HeaderGroups)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/authn"
 	"github.com/skyport-gw/skyport/internal/model"
@@ -62,9 +63,10 @@ type credential struct {
 }
 
 var (
-	_ plugin.Handler  = (*BasicAuth)(nil)
-	_ plugin.Accessor = (*BasicAuth)(nil)
-	_ plugin.Reuser   = (*BasicAuth)(nil)
+	_ plugin.Handler      = (*BasicAuth)(nil)
+	_ plugin.Accessor     = (*BasicAuth)(nil)
+	_ plugin.ViewAccessor = (*BasicAuth)(nil)
+	_ plugin.Reuser       = (*BasicAuth)(nil)
 )
 
 // New builds the handler: the snapshot's credentials indexed by username.
@@ -102,12 +104,25 @@ func (b *BasicAuth) Reusable(env plugin.Env) bool {
 // credentials in Proxy-Authorization are tried first, then those in
 // Authorization.
 func (b *BasicAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
+	return access(b, pc, httpRequest{r})
+}
+
+// OnView implements plugin.ViewAccessor: basic-auth reads fields only.
+func (b *BasicAuth) OnView() bool { return true }
+
+// AccessView implements plugin.ViewAccessor.
+func (b *BasicAuth) AccessView(pc *plugin.Context, r exchange.Request) *plugin.Response {
+	return access(b, pc, viewRequest{plugin.ViewFields{H: r.Header()}})
+}
+
+// access is both access phases.
+func access[R request](b *BasicAuth, pc *plugin.Context, r R) *plugin.Response {
 	if b.anonymous.AlreadyAuthenticated(pc) {
 		return nil
 	}
 	fail := authn.Unauthorized(msgUnauthorized, b.challenge)
 	for _, header := range [...]string{"Proxy-Authorization", "Authorization"} {
-		value := r.Header.Get(header)
+		value := r.Get(header)
 		if value == "" {
 			continue
 		}
@@ -116,12 +131,40 @@ func (b *BasicAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response
 			continue
 		}
 		if b.conf.HideCredentials {
-			r.Header.Del(header)
+			r.Del(header)
 		}
-		authn.NewIdentity(c.consumer, c.cred, &c.cred.Username).Apply(pc, r)
+		r.apply(pc, authn.NewIdentity(c.consumer, c.cred, &c.cred.Username))
 		return nil
 	}
-	return b.anonymous.Fallback(pc, r, fail)
+	return r.fallback(pc, b.anonymous, fail)
+}
+
+// request is what access reads the credentials from and records the
+// caller on: the adapted request (httpRequest) or the view (viewRequest).
+type request interface {
+	Get(name string) string
+	Del(name string)
+	apply(pc *plugin.Context, id *authn.Identity)
+	fallback(pc *plugin.Context, a authn.Anonymous, fail *plugin.Response) *plugin.Response
+}
+
+type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) Get(name string) string { return h.r.Header.Get(name) }
+func (h httpRequest) Del(name string)        { h.r.Header.Del(name) }
+
+func (h httpRequest) apply(pc *plugin.Context, id *authn.Identity) { id.Apply(pc, h.r) }
+
+func (h httpRequest) fallback(pc *plugin.Context, a authn.Anonymous, fail *plugin.Response) *plugin.Response {
+	return a.Fallback(pc, h.r, fail)
+}
+
+type viewRequest struct{ plugin.ViewFields }
+
+func (v viewRequest) apply(pc *plugin.Context, id *authn.Identity) { id.ApplyView(pc, v.H) }
+
+func (v viewRequest) fallback(pc *plugin.Context, a authn.Anonymous, fail *plugin.Response) *plugin.Response {
+	return a.FallbackView(pc, v.H, fail)
 }
 
 // verify checks a "Basic base64(user:pass)" header value.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
 
@@ -42,6 +43,7 @@ type CorrelationID struct {
 var (
 	_ plugin.Handler      = (*CorrelationID)(nil)
 	_ plugin.Accessor     = (*CorrelationID)(nil)
+	_ plugin.ViewAccessor = (*CorrelationID)(nil)
 	_ plugin.HeaderFilter = (*CorrelationID)(nil)
 )
 
@@ -63,10 +65,25 @@ func (h *CorrelationID) Name() string { return Name }
 
 // Access implements plugin.Accessor: an id the client sent is kept.
 func (h *CorrelationID) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
-	id := r.Header.Get(h.header)
+	return access(h, pc, r, plugin.HeaderFields(r.Header))
+}
+
+// OnView implements plugin.ViewAccessor: the tracker generator reads the
+// local address from the adapted request's context.
+func (h *CorrelationID) OnView() bool { return h.conf.Generator != "tracker" }
+
+// AccessView implements plugin.ViewAccessor.
+func (h *CorrelationID) AccessView(pc *plugin.Context, r exchange.Request) *plugin.Response {
+	return access(h, pc, nil, plugin.ViewFields{H: r.Header()})
+}
+
+// access is both access phases, on the fields f of the request (r, the
+// adapted request, for the tracker generator; nil on the view).
+func access[F plugin.Fields](h *CorrelationID, pc *plugin.Context, r *http.Request, f F) *plugin.Response {
+	id := f.Get(h.header)
 	if id == "" {
 		id = h.generate(pc, r)
-		r.Header.Set(h.header, id)
+		f.Set(h.header, id)
 	}
 	pc.SetVar(plugin.VarCorrelationID, id)
 	if h.conf.EchoDownstream {
@@ -84,8 +101,8 @@ func (h *CorrelationID) Header(pc *plugin.Context, _ int, out http.Header) {
 		return
 	}
 	id, _ := pc.State().(string)
-	if id == "" && pc.Request != nil {
-		id = pc.Request.Header.Get(h.header)
+	if id == "" {
+		id, _ = pc.RequestHeader(h.header)
 	}
 	if id == "" {
 		id = h.generate(pc, pc.Request)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/internal/corsorigin"
 	"github.com/skyport-gw/skyport/internal/pluginschema"
@@ -51,6 +52,7 @@ type CORS struct {
 var (
 	_ plugin.Handler      = (*CORS)(nil)
 	_ plugin.Accessor     = (*CORS)(nil)
+	_ plugin.ViewAccessor = (*CORS)(nil)
 	_ plugin.HeaderFilter = (*CORS)(nil)
 )
 
@@ -88,9 +90,22 @@ type skip struct{}
 // preflight (OPTIONS with Origin and Access-Control-Request-Method) is
 // answered 200 with no body, unless preflight_continue sends it upstream.
 func (h *CORS) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
-	_, hasOrigin := r.Header["Origin"]
-	_, hasMethod := r.Header["Access-Control-Request-Method"]
-	if r.Method != http.MethodOptions || !hasOrigin || !hasMethod {
+	return access(h, pc, r.Method, plugin.HeaderFields(r.Header))
+}
+
+// OnView implements plugin.ViewAccessor: cors reads fields only, and its
+// header filter reads the request's through Context.RequestHeader.
+func (h *CORS) OnView() bool { return true }
+
+// AccessView implements plugin.ViewAccessor: a preflight is answered on
+// the view.
+func (h *CORS) AccessView(pc *plugin.Context, r exchange.Request) *plugin.Response {
+	return access(h, pc, string(r.Method()), plugin.ViewFields{H: r.Header()})
+}
+
+// access is both access phases, on the request of method and fields req.
+func access[F plugin.Fields](h *CORS, pc *plugin.Context, method string, req F) *plugin.Response {
+	if method != http.MethodOptions || !req.Has("Origin") || !req.Has("Access-Control-Request-Method") {
 		return nil
 	}
 	pc.SetState(skip{})
@@ -99,18 +114,19 @@ func (h *CORS) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	}
 	resp := plugin.Empty(http.StatusOK)
 	out := resp.Header
-	allowAll := h.setOrigin(out, r.Header, false)
-	h.setCredentials(out, r.Header, allowAll, false)
+	origin, hasOrigin := req.Get("Origin"), true
+	allowAll := h.setOrigin(out, origin, hasOrigin, false)
+	h.setCredentials(out, origin, hasOrigin, allowAll, false)
 	if h.headers != "" {
 		out.Set("Access-Control-Allow-Headers", h.headers)
-	} else if rh, ok := r.Header["Access-Control-Request-Headers"]; ok {
-		out.Set("Access-Control-Allow-Headers", rh[0])
+	} else if req.Has("Access-Control-Request-Headers") {
+		out.Set("Access-Control-Allow-Headers", req.Get("Access-Control-Request-Headers"))
 	}
 	out.Set("Access-Control-Allow-Methods", h.methods)
 	if h.maxAge != "" {
 		out.Set("Access-Control-Max-Age", h.maxAge)
 	}
-	if h.conf.PrivateNetwork && r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+	if h.conf.PrivateNetwork && req.Get("Access-Control-Request-Private-Network") == "true" {
 		out.Set("Access-Control-Allow-Private-Network", "true")
 	}
 	return resp
@@ -122,12 +138,9 @@ func (h *CORS) Header(pc *plugin.Context, _ int, out http.Header) {
 	if _, ok := pc.State().(skip); ok {
 		return
 	}
-	var req http.Header
-	if pc.Request != nil {
-		req = pc.Request.Header
-	}
-	allowAll := h.setOrigin(out, req, true)
-	h.setCredentials(out, req, allowAll, true)
+	origin, hasOrigin := pc.RequestHeader("Origin")
+	allowAll := h.setOrigin(out, origin, hasOrigin, true)
+	h.setCredentials(out, origin, hasOrigin, allowAll, true)
 	if h.exposed != "" {
 		out.Set("Access-Control-Expose-Headers", h.exposed)
 	}
@@ -135,9 +148,10 @@ func (h *CORS) Header(pc *plugin.Context, _ int, out http.Header) {
 
 // setOrigin is Kong's configure_origin: it sets (or removes, the
 // upstream's included) Access-Control-Allow-Origin and reports whether
-// every origin is allowed. Vary is added on a response's own header
-// filter, set on a preflight.
-func (h *CORS) setOrigin(out, req http.Header, filter bool) bool {
+// every origin is allowed, for a request whose Origin is origin (when
+// hasOrigin). Vary is added on a response's own header filter, set on a
+// preflight.
+func (h *CORS) setOrigin(out http.Header, origin string, hasOrigin, filter bool) bool {
 	if h.origins.AllowAll {
 		out.Set("Access-Control-Allow-Origin", "*")
 		return true
@@ -147,12 +161,12 @@ func (h *CORS) setOrigin(out, req http.Header, filter bool) bool {
 		out.Set("Access-Control-Allow-Origin", h.origins.Single)
 		return false
 	}
-	if origin, ok := req["Origin"]; ok && len(origin) > 0 {
+	if hasOrigin {
 		if h.origins.Wildcard {
 			out.Set("Access-Control-Allow-Origin", "*")
 			return true
 		}
-		if allowed, ok := h.origins.Match(origin[0]); ok {
+		if allowed, ok := h.origins.Match(origin); ok {
 			out.Set("Access-Control-Allow-Origin", allowed)
 			return false
 		}
@@ -164,7 +178,7 @@ func (h *CORS) setOrigin(out, req http.Header, filter bool) bool {
 // setCredentials is Kong's configure_credentials: with credentials on,
 // Access-Control-Allow-Credentials is sent whenever the origin is not "*";
 // with "*", the request's own Origin replaces it (when there is one).
-func (h *CORS) setCredentials(out, req http.Header, allowAll, filter bool) {
+func (h *CORS) setCredentials(out http.Header, origin string, hasOrigin, allowAll, filter bool) {
 	if !h.conf.Credentials {
 		return
 	}
@@ -172,9 +186,9 @@ func (h *CORS) setCredentials(out, req http.Header, allowAll, filter bool) {
 		out.Set("Access-Control-Allow-Credentials", "true")
 		return
 	}
-	if origin, ok := req["Origin"]; ok && len(origin) > 0 {
+	if hasOrigin {
 		vary(out, filter)
-		out.Set("Access-Control-Allow-Origin", origin[0])
+		out.Set("Access-Control-Allow-Origin", origin)
 		out.Set("Access-Control-Allow-Credentials", "true")
 	}
 }

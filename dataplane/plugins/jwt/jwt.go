@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/authn"
 	"github.com/skyport-gw/skyport/internal/model"
@@ -65,9 +67,10 @@ type credential struct {
 }
 
 var (
-	_ plugin.Handler  = (*JWT)(nil)
-	_ plugin.Accessor = (*JWT)(nil)
-	_ plugin.Reuser   = (*JWT)(nil)
+	_ plugin.Handler      = (*JWT)(nil)
+	_ plugin.Accessor     = (*JWT)(nil)
+	_ plugin.ViewAccessor = (*JWT)(nil)
+	_ plugin.Reuser       = (*JWT)(nil)
 )
 
 // New builds the handler.
@@ -121,11 +124,27 @@ func (j *JWT) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	if (!j.conf.RunOnPreflight && authn.IsPreflight(r)) || j.anonymous.AlreadyAuthenticated(pc) {
 		return nil
 	}
-	cr, fail := j.authenticate(r)
+	cr, fail := authenticate(j, httpRequest{r})
 	if fail != nil {
 		return j.anonymous.Fallback(pc, r, fail)
 	}
 	cr.identity.Apply(pc, r)
+	return nil
+}
+
+// OnView implements plugin.ViewAccessor: jwt reads fields and the query.
+func (j *JWT) OnView() bool { return true }
+
+// AccessView implements plugin.ViewAccessor.
+func (j *JWT) AccessView(pc *plugin.Context, r exchange.Request) *plugin.Response {
+	if (!j.conf.RunOnPreflight && authn.IsPreflightView(r)) || j.anonymous.AlreadyAuthenticated(pc) {
+		return nil
+	}
+	cr, fail := authenticate(j, viewRequest{r: r, pc: pc})
+	if fail != nil {
+		return j.anonymous.FallbackView(pc, r.Header(), fail)
+	}
+	cr.identity.ApplyView(pc, r.Header())
 	return nil
 }
 
@@ -146,8 +165,8 @@ func exit(msg, challenge string) *plugin.Response {
 }
 
 // authenticate follows kong/plugins/jwt/handler.lua's do_authentication.
-func (j *JWT) authenticate(r *http.Request) (*credential, *plugin.Response) {
-	raw, n := j.find(r)
+func authenticate[R request](j *JWT, r R) (*credential, *plugin.Response) {
+	raw, n := find(j, r)
 	switch {
 	case n == 0:
 		return nil, exit("Unauthorized", j.challenge)
@@ -196,7 +215,7 @@ func (j *JWT) authenticate(r *http.Request) (*credential, *plugin.Response) {
 var bearer = regexp.MustCompile(`^\s*[Bb]earer\s+(.+)`)
 
 // find returns the token and how many distinct places carried one.
-func (j *JWT) find(r *http.Request) (string, int) {
+func find[R request](j *JWT, r R) (string, int) {
 	var found []string
 	add := func(v string) {
 		for _, f := range found {
@@ -206,8 +225,8 @@ func (j *JWT) find(r *http.Request) (string, int) {
 		}
 		found = append(found, v)
 	}
-	if len(j.conf.URIParamNames) > 0 && r.URL.RawQuery != "" {
-		q := r.URL.Query()
+	if raw := r.rawQuery(); len(j.conf.URIParamNames) > 0 && raw != "" {
+		q, _ := url.ParseQuery(raw)
 		for _, n := range j.conf.URIParamNames {
 			// Every value counts, as Kong's retrieve_tokens gathers them.
 			for _, v := range q[n] {
@@ -218,12 +237,12 @@ func (j *JWT) find(r *http.Request) (string, int) {
 		}
 	}
 	for _, n := range j.conf.CookieNames {
-		if c, err := r.Cookie(n); err == nil && c.Value != "" {
+		if c, err := r.cookie(n); err == nil && c.Value != "" {
 			add(c.Value)
 		}
 	}
 	for _, n := range j.conf.HeaderNames {
-		if m := bearer.FindStringSubmatch(r.Header.Get(n)); m != nil {
+		if m := bearer.FindStringSubmatch(r.header(n)); m != nil {
 			add(m[1])
 		}
 	}
@@ -231,4 +250,45 @@ func (j *JWT) find(r *http.Request) (string, int) {
 		return "", 0
 	}
 	return found[0], len(found)
+}
+
+// request is what find reads tokens from: the adapted request
+// (httpRequest) or the view (viewRequest).
+type request interface {
+	// rawQuery is the query without "?", as the access phases before
+	// left it.
+	rawQuery() string
+	// cookie is http.Request.Cookie; header the first value of a field.
+	cookie(name string) (*http.Cookie, error)
+	header(name string) string
+}
+
+type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) rawQuery() string                         { return h.r.URL.RawQuery }
+func (h httpRequest) cookie(name string) (*http.Cookie, error) { return h.r.Cookie(name) }
+func (h httpRequest) header(name string) string                { return h.r.Header.Get(name) }
+
+// viewRequest is the view; its query is the one the access phases
+// before left for the upstream (pc).
+type viewRequest struct {
+	r  exchange.Request
+	pc *plugin.Context
+}
+
+func (v viewRequest) rawQuery() string {
+	if q, ok := v.pc.UpstreamQuery(); ok {
+		return q
+	}
+	return string(v.r.Query())
+}
+
+// cookie reads the view's Cookie fields as net/http reads a request's.
+func (v viewRequest) cookie(name string) (*http.Cookie, error) {
+	r := http.Request{Header: http.Header{"Cookie": plugin.ViewFields{H: v.r.Header()}.Values("Cookie")}}
+	return r.Cookie(name)
+}
+
+func (v viewRequest) header(name string) string {
+	return plugin.ViewFields{H: v.r.Header()}.Get(name)
 }

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/reqbody"
 	"github.com/skyport-gw/skyport/dataplane/plugins/transform"
@@ -50,8 +53,9 @@ type Transformer struct {
 }
 
 var (
-	_ plugin.Handler  = (*Transformer)(nil)
-	_ plugin.Accessor = (*Transformer)(nil)
+	_ plugin.Handler      = (*Transformer)(nil)
+	_ plugin.Accessor     = (*Transformer)(nil)
+	_ plugin.ViewAccessor = (*Transformer)(nil)
 )
 
 // New builds the handler.
@@ -89,24 +93,104 @@ func (t *Transformer) Name() string { return Name }
 // query string, body, path. Templated values are rendered from the
 // request as it arrived, before any change.
 func (t *Transformer) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
+	return access(t, pc, httpRequest{plugin.HeaderFields(r.Header), r})
+}
+
+// OnView implements plugin.ViewAccessor: without a method or body to
+// change (the view's request has no body and keeps its method), and
+// without an operation on Host (which the adapted request keeps apart
+// from its fields).
+func (t *Transformer) OnView() bool {
+	if t.method != "" || !t.body.Empty() {
+		return false
+	}
+	names := slices.Concat(t.headers.Remove)
+	for _, ps := range [][]transform.Pair{t.headers.Rename, t.headers.Replace, t.headers.Add, t.headers.Append} {
+		for _, p := range ps {
+			names = append(names, p.Name, p.Value)
+		}
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, "Host") {
+			return false
+		}
+	}
+	return true
+}
+
+// AccessView implements plugin.ViewAccessor.
+func (t *Transformer) AccessView(pc *plugin.Context, r exchange.Request) *plugin.Response {
+	return access(t, pc, viewRequest{plugin.ViewFields{H: r.Header()}, r, pc})
+}
+
+// access is both access phases.
+func access[R request](t *Transformer, pc *plugin.Context, r R) *plugin.Response {
 	headers, query, body := renderOps(&t.headers, pc, r), renderOps(&t.query, pc, r), renderOps(&t.body, pc, r)
 	uri := t.uri
 	if isTemplate(uri) {
 		uri = render(uri, pc, r)
 	}
 	if t.method != "" {
-		r.Method = t.method
+		r.setMethod(t.method)
 	}
-	headers.Headers(r.Header)
-	r.URL.RawQuery = query.Query(r.URL.RawQuery)
+	transform.Fields(headers, r)
+	if raw := r.rawQuery(); !query.Empty() {
+		if q := query.Query(raw); q != raw {
+			r.setQuery(q)
+		}
+	}
 	if !body.Empty() {
-		transformBody(body, r)
+		r.transformBody(body)
 	}
 	if uri != "" {
 		pc.UpstreamPath = uri
 	}
 	return nil
 }
+
+// request is what access reads and changes: the adapted request
+// (httpRequest) or the view (viewRequest).
+type request interface {
+	plugin.Fields
+	// rawQuery is the query without "?"; setQuery replaces the query the
+	// upstream gets.
+	rawQuery() string
+	setQuery(q string)
+	// setMethod and transformBody change the method and the body, on
+	// the adapted request only (OnView is false when either changes).
+	setMethod(m string)
+	transformBody(ops *transform.Ops)
+}
+
+type httpRequest struct {
+	plugin.HeaderFields
+	r *http.Request
+}
+
+func (h httpRequest) rawQuery() string                 { return h.r.URL.RawQuery }
+func (h httpRequest) setQuery(q string)                { h.r.URL.RawQuery = q }
+func (h httpRequest) setMethod(m string)               { h.r.Method = m }
+func (h httpRequest) transformBody(ops *transform.Ops) { transformBody(ops, h.r) }
+
+// viewRequest is the view; its query changes go to the upstream through
+// pc.
+type viewRequest struct {
+	plugin.ViewFields
+	r  exchange.Request
+	pc *plugin.Context
+}
+
+func (v viewRequest) rawQuery() string {
+	if q, ok := v.pc.UpstreamQuery(); ok {
+		return q
+	}
+	return string(v.r.Query())
+}
+
+func (v viewRequest) setQuery(q string) { v.pc.SetUpstreamQuery(q) }
+
+func (v viewRequest) setMethod(string)             {}
+func (v viewRequest) transformBody(*transform.Ops) {}
 
 // transformBody rewrites a form, JSON or multipart body; other bodies
 // pass through.

@@ -1,7 +1,7 @@
 package requesttransformer
 
 import (
-	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -18,15 +18,16 @@ var templateRef = regexp.MustCompile(`\$\((headers|query_params|uri_captures)(?:
 func isTemplate(v string) bool { return strings.Contains(v, "$(") }
 
 // render expands the references in v from the request.
-func render(v string, pc *plugin.Context, r *http.Request) string {
+func render[R request](v string, pc *plugin.Context, r R) string {
 	return templateRef.ReplaceAllStringFunc(v, func(ref string) string {
 		m := templateRef.FindStringSubmatch(ref)
 		name := m[2] + m[3] + m[4] + m[5]
 		switch m[1] {
 		case "headers":
-			return r.Header.Get(name)
+			return r.Get(name)
 		case "query_params":
-			return r.URL.Query().Get(name)
+			q, _ := url.ParseQuery(r.rawQuery())
+			return q.Get(name)
 		default:
 			return pc.Captures[name]
 		}
@@ -35,7 +36,7 @@ func render(v string, pc *plugin.Context, r *http.Request) string {
 
 // renderOps returns ops with templated values rendered, or ops itself
 // when none is templated.
-func renderOps(ops *transform.Ops, pc *plugin.Context, r *http.Request) *transform.Ops {
+func renderOps[R request](ops *transform.Ops, pc *plugin.Context, r R) *transform.Ops {
 	if !opsTemplated(ops) {
 		return ops
 	}
@@ -58,7 +59,7 @@ func opsTemplated(ops *transform.Ops) bool {
 	return false
 }
 
-func renderPairs(ps []transform.Pair, pc *plugin.Context, r *http.Request) []transform.Pair {
+func renderPairs[R request](ps []transform.Pair, pc *plugin.Context, r R) []transform.Pair {
 	out := make([]transform.Pair, len(ps))
 	for i, p := range ps {
 		out[i] = p

@@ -44,6 +44,7 @@ var (
 	_ plugin.Handler      = (*Transformer)(nil)
 	_ plugin.HeaderFilter = (*Transformer)(nil)
 	_ plugin.BodyFilter   = (*Transformer)(nil)
+	_ plugin.Viewer       = (*Transformer)(nil)
 )
 
 // New builds the handler.
@@ -72,6 +73,10 @@ func New(env plugin.Env) (plugin.Handler, error) {
 
 // Name implements plugin.Handler.
 func (t *Transformer) Name() string { return Name }
+
+// OnView implements plugin.Viewer: the header and body filters read the
+// response only.
+func (t *Transformer) OnView() bool { return true }
 
 // Header implements plugin.HeaderFilter. A body about to be rewritten
 // loses its Content-Length.

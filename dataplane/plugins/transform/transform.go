@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
 
 // Pair is one "name:value" (or "old:new" for rename) configuration entry.
@@ -63,6 +65,37 @@ func (o *Ops) Headers(h http.Header) {
 	}
 	for _, p := range o.Add {
 		if len(h.Values(p.Name)) == 0 {
+			h.Set(p.Name, p.Value)
+		}
+	}
+	for _, p := range o.Append {
+		h.Add(p.Name, p.Value)
+	}
+}
+
+// Fields applies the operations to a request's fields h on either path,
+// as Headers applies them to a map: a renamed field replaces any of its
+// new name.
+func Fields[F plugin.Fields](o *Ops, h F) {
+	for _, n := range o.Remove {
+		h.Del(n)
+	}
+	for _, p := range o.Rename {
+		if vs := h.Values(p.Name); len(vs) > 0 {
+			h.Del(p.Name)
+			h.Del(p.Value)
+			for _, v := range vs {
+				h.Add(p.Value, v)
+			}
+		}
+	}
+	for _, p := range o.Replace {
+		if h.Get(p.Name) != "" {
+			h.Set(p.Name, p.Value)
+		}
+	}
+	for _, p := range o.Add {
+		if !h.Has(p.Name) {
 			h.Set(p.Name, p.Value)
 		}
 	}
