@@ -41,6 +41,9 @@ var documentLists = func() map[string]documentList {
 	return out
 }()
 
+// errListTwice is a document holding one of its entity lists twice.
+var errListTwice = errors.New("the list appears twice")
+
 // documentList is one of the document's entity lists.
 type documentList struct {
 	elem reflect.Type // the element type, *T
@@ -89,6 +92,7 @@ func decodeStream(s *stream) (*Document, error) {
 	scalars := map[string]any{"format": &doc.Format, "revision": &doc.Revision, "created_at": &doc.CreatedAt,
 		"cluster_id": &doc.ClusterID, "epoch": &doc.Epoch}
 	packer := model.NewPacker()
+	lists := map[reflect.Type]bool{} // the lists met
 	c, err := s.peek()
 	if err != nil {
 		return nil, err
@@ -114,6 +118,13 @@ func decodeStream(s *stream) (*Document, error) {
 			return nil, err
 		}
 		if list := lookupFold(documentLists, key); list.elem != nil {
+			// encoding/json keeps the last of a list met twice (in any
+			// case); the packer has the first's entities already. No
+			// encoder writes it: refused.
+			if lists[list.elem] {
+				return nil, fmt.Errorf("%s: %w", key, errListTwice)
+			}
+			lists[list.elem] = true
 			if err := decodeList(s, list, packer); err != nil {
 				return nil, fmt.Errorf("%s: %w", key, err)
 			}

@@ -115,7 +115,9 @@ type Store interface {
 	// Get returns the entity of kind k whose id, or endpoint key
 	// (model.KindInfo.EndpointKey), is idOrKey; a *model.Error with
 	// CodeNotFound when there is none. A target's key is
-	// "<upstream id>:<target>", or the bare target (the first by id).
+	// "<upstream id>:<target>", or the bare target (the first by id);
+	// a key in the first form (QualifiedTarget) is not also looked for
+	// as a bare target.
 	Get(ctx context.Context, k model.Kind, idOrKey string) (model.Entity, error)
 	// GetVersioned is Get that also returns the entity's version, the
 	// precondition of an Update or Delete computed from what was read.

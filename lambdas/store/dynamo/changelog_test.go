@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,4 +186,41 @@ func TestChangedSinceCommitWhileReading(t *testing.T) {
 			require.Empty(t, cs.Upserts.Services, "the service was written at the base")
 		})
 	}
+}
+
+// TestLogReadRetriesUnprocessedKeys: the keys a BatchGetItem leaves
+// unprocessed (DynamoDB does so when a call reads too much or is
+// throttled) are read again, not taken for missing entries.
+func TestLogReadRetriesUnprocessedKeys(t *testing.T) {
+	ctx := context.Background()
+	srv := motoserver.Start(t)
+	var calls atomic.Int64
+	client := dynamodb.NewFromConfig(srv.SerialConfig(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("leaveUnprocessed",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					out, md, err := next.HandleInitialize(ctx, in)
+					res, ok := out.Result.(*dynamodb.BatchGetItemOutput)
+					if err != nil || !ok || calls.Add(1) > 1 {
+						return out, md, err
+					}
+					// The first call answers one item; the others are left unprocessed.
+					for table, items := range res.Responses {
+						var keys []map[string]types.AttributeValue
+						for _, it := range items[1:] {
+							keys = append(keys, map[string]types.AttributeValue{"pk": it["pk"], "sk": it["sk"]})
+						}
+						res.Responses[table] = items[:1]
+						res.UnprocessedKeys = map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+					}
+					return out, md, err
+				}), middleware.After)
+		})
+	})
+	table := newTable(t, client)
+	putLog(t, client, table, time.Now().Add(dynamo.LogTTL), revRange(0, 40)...)
+	revs, err := dynamo.NewLogByKey(client, table, 1000).LogRevisions(ctx, 0, 40)
+	require.NoError(t, err)
+	require.Equal(t, revRange(0, 40), revs)
+	require.Greater(t, calls.Load(), int64(1), "the unprocessed keys were not read again")
 }

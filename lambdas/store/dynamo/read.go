@@ -149,7 +149,7 @@ func (s *Store) lookup(ctx context.Context, gen string, k model.Kind, idOrKey st
 			}
 		}
 	}
-	if k != model.KindTarget {
+	if k != model.KindTarget || store.QualifiedTarget(idOrKey) {
 		return versioned{}, nil
 	}
 	err = s.query(ctx, entityPK(gen, k), "", "", func(it item) (bool, error) {

@@ -55,7 +55,7 @@ func (t txn) lookup(k model.Kind, idOrKey string) (model.Entity, error) {
 	if id := t.bucket(uniqueBucket(k)).Get(uniqueKey(model.UniqueKey{Field: field, Value: idOrKey})); id != nil {
 		return t.get(k, string(id))
 	}
-	if k == model.KindTarget {
+	if k == model.KindTarget && !store.QualifiedTarget(idOrKey) {
 		return t.firstTarget(idOrKey)
 	}
 	return nil, nil
