@@ -339,3 +339,33 @@ func TestOnAbort(t *testing.T) {
 		assert.Empty(t, a.causes)
 	})
 }
+
+// TestOnAbortAfterContext: an Aborter registered after the request's
+// context was canceled (the client left between Context and OnAbort) is
+// told at once rather than never.
+func TestOnAbortAfterContext(t *testing.T) {
+	t.Parallel()
+	a := &abortRecorder{causes: make(chan error, 2)}
+	gone, registered := make(chan struct{}), make(chan struct{})
+	s := &h1.Server{Handler: h1.HandlerFunc(func(_ *h1.Response, r *h1.Request) {
+		ctx := r.Context()
+		close(gone)
+		<-ctx.Done()
+		r.OnAbort(a)
+		close(registered)
+	})}
+	addr := start(t, s)
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	<-gone
+	require.NoError(t, conn.Close())
+	<-registered
+	select {
+	case cause := <-a.causes:
+		assert.ErrorIs(t, cause, h1.ErrClientClosed)
+	default:
+		t.Fatal("Abort not called for a request already abandoned")
+	}
+}
