@@ -146,5 +146,6 @@ func (r *Request) Context() context.Context { return r.c.requestContext() }
 // the server closes: what a handler that only needs to abort its work
 // uses instead of the request's context, which it then never makes. a is
 // forgotten when the handler returns. Called from the handler's
-// goroutine.
+// goroutine; when the request's context is canceled already, a is told
+// at once, from it.
 func (r *Request) OnAbort(a Aborter) { r.c.onAbort(a) }

@@ -77,7 +77,8 @@ func (c *conn) requestContext() context.Context {
 // client goes away (Request.OnAbort): a connection's watch, or the
 // server's Close, calls Abort.
 type Aborter interface {
-	// Abort is called at most once per request, from another goroutine,
+	// Abort is called at most once per request, from another goroutine
+	// (or from OnAbort, for a request whose context is canceled already),
 	// while the handler runs: with ErrClientClosed when the client
 	// closed the connection, ErrServerClosed when the server closed. It
 	// must not block nor call back into the request.
@@ -85,8 +86,16 @@ type Aborter interface {
 }
 
 // onAbort registers a for the request in flight and arms the watch.
+// When the request's context was canceled already (the client went away
+// after Context), a is told at once, from the caller's goroutine.
 func (c *conn) onAbort(a Aborter) {
 	c.abortMu.Lock()
+	if c.ctx != nil && c.ctx.Err() != nil {
+		c.aborter = nil
+		c.abortMu.Unlock()
+		a.Abort(context.Cause(c.ctx))
+		return
+	}
 	c.aborter = a
 	c.abortMu.Unlock()
 	c.arm()

@@ -338,6 +338,11 @@ func (s *Server) attempts(ctx context.Context, ex *exchange, method, key string,
 			}
 			svc.pool.Report(ex.target, o, 0)
 		}
+		if g := ex.guard; g != nil && g.abandoned() != nil {
+			// The client went away (the native path has no context to
+			// say it): no retry for it, and it is logged as such.
+			return nil, g.abandoned()
+		}
 		if attempt >= svc.m.Retries || !retryable(ctx, method, err, body) {
 			return nil, err
 		}
