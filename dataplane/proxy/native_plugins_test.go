@@ -131,7 +131,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			plug("request-transformer", "tmplhost", "", map[string]any{
 				"add": map[string]any{"headers": []any{"X-Host:$(headers.host)", "X-Via:$(headers.via)"}}}),
 			plug("request-transformer", "framing", "", map[string]any{
-				"add": map[string]any{"headers": []any{"Content-Length:5", "Connection:X-Gone", "X-Gone:1"}},
+				"add":    map[string]any{"headers": []any{"Content-Length:5", "Connection:X-Gone", "X-Gone:1"}},
 				"rename": map[string]any{"headers": []any{"X-Te:Transfer-Encoding"}}}),
 			plug("response-transformer", "response", "", map[string]any{
 				"remove": map[string]any{"headers": []any{"Content-Type"}},
