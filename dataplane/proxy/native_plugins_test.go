@@ -94,7 +94,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			rt("cors", "/cors"), rt("cors-any", "/cors-any"), rt("acl", "/acl"), rt("deny", "/deny"), rt("corr", "/corr"),
 			rt("transform", "/transform"), rt("method", "/method"), rt("hostop", "/hostop"), rt("response", "/response"),
 			rt("basic", "/basic"), rt("basic-anon", "/basic-anon"), rt("jwt", "/jwt"), rt("tracker", "/tracker"),
-			rt("mix", "/mix"), rt("tmplhost", "/tmplhost"), rt("framing", "/framing"), hashRoute},
+			rt("mix", "/mix"), rt("tmplhost", "/tmplhost"), rt("framing", "/framing"), rt("ua", "/ua"), hashRoute},
 		Plugins: []*model.Plugin{
 			plug("key-auth", "auth", "", map[string]any{"key_names": []any{"apikey", "x_key"}}),
 			plug("rate-limiting", "auth", "", map[string]any{"minute": 100, "hour": 1000}),
@@ -133,6 +133,10 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			plug("request-transformer", "framing", "", map[string]any{
 				"add":    map[string]any{"headers": []any{"Content-Length:5", "Connection:X-Gone", "X-Gone:1"}},
 				"rename": map[string]any{"headers": []any{"X-Te:Transfer-Encoding"}}}),
+			plug("request-transformer", "ua", "", map[string]any{
+				"remove":  map[string]any{"headers": []any{"User-Agent", "Accept-Encoding"}},
+				"replace": map[string]any{"headers": []any{"X-Forwarded-Host:replaced", "Via:replaced"}},
+				"append":  map[string]any{"headers": []any{"X-Real-IP:appended", "Cookie:b=2"}}}),
 			plug("response-transformer", "response", "", map[string]any{
 				"remove": map[string]any{"headers": []any{"Content-Type"}},
 				"add":    map[string]any{"headers": []any{"X-Added:1"}},
@@ -213,6 +217,8 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"request transformer, empty swap", get("/transform/x?added=0", "X-Swap:\r\nX-Added: client\r\n"), true},
 		{"request transformer, template of Host", get("/tmplhost/x", "Via: 1.1 a\r\nVia: 1.1 b\r\n"), true},
 		{"request transformer, framing fields", get("/framing/x", "X-Te: chunked\r\n"), true},
+		{"request transformer, proxy's fields", get("/ua/x", "User-Agent: ua\r\nAccept-Encoding: br\r\n"+
+			"X-Forwarded-Host: fh\r\nVia: 1.0 v\r\nCookie: a=1\r\n"), true},
 		{"request transformer, method", get("/method/x", ""), false},
 		{"request transformer, host", get("/hostop/x", ""), false},
 		{"response transformer", get("/response/hop", ""), true},
