@@ -94,7 +94,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			rt("cors", "/cors"), rt("cors-any", "/cors-any"), rt("acl", "/acl"), rt("deny", "/deny"), rt("corr", "/corr"),
 			rt("transform", "/transform"), rt("method", "/method"), rt("hostop", "/hostop"), rt("response", "/response"),
 			rt("basic", "/basic"), rt("basic-anon", "/basic-anon"), rt("jwt", "/jwt"), rt("tracker", "/tracker"),
-			rt("mix", "/mix"), rt("tmplhost", "/tmplhost"), rt("framing", "/framing"), rt("ua", "/ua"), rt("hideq", "/hideq"), hashRoute},
+			rt("mix", "/mix"), rt("tmplhost", "/tmplhost"), rt("framing", "/framing"), rt("ua", "/ua"), rt("hideq", "/hideq"), rt("cap", `~/cap/(?<id>\w+)`), hashRoute},
 		Plugins: []*model.Plugin{
 			plug("key-auth", "auth", "", map[string]any{"key_names": []any{"apikey", "x_key"}}),
 			plug("rate-limiting", "auth", "", map[string]any{"minute": 100, "hour": 1000}),
@@ -141,6 +141,9 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			plug("request-transformer", "hideq", "", map[string]any{
 				"add":    map[string]any{"headers": []any{"X-K:$(query_params.apikey)", "X-Z:$(query_params.z)"}},
 				"rename": map[string]any{"querystring": []any{"z:y"}}}),
+			plug("request-transformer", "cap", "", map[string]any{
+				"add":     map[string]any{"headers": []any{"X-Id:$(uri_captures.id)"}, "querystring": []any{"id:$(uri_captures.id)"}},
+				"replace": map[string]any{"uri": "/$(uri_captures.id)/v"}}),
 			plug("response-transformer", "response", "", map[string]any{
 				"remove": map[string]any{"headers": []any{"Content-Type"}},
 				"add":    map[string]any{"headers": []any{"X-Added:1"}},
@@ -225,6 +228,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			"X-Forwarded-Host: fh\r\nVia: 1.0 v\r\nCookie: a=1\r\n"), true},
 		{"request transformer after a hidden query key", get("/hideq/x?z=1&apikey=alice-key&z=2", ""), true},
 		{"request transformer after a hidden query key, only", get("/hideq/x?apikey=alice-key", ""), true},
+		{"request transformer, captures", get("/cap/abc/rest?q=1", ""), true},
 		{"request transformer, method", get("/method/x", ""), false},
 		{"request transformer, host", get("/hostop/x", ""), false},
 		{"response transformer", get("/response/hop", ""), true},
