@@ -65,8 +65,10 @@ func Fields[F plugin.Fields](o *Ops, h F) {
 			}
 		}
 	}
+	// Replace acts on a field that is present, even empty, as Kong's
+	// headers[name] ~= nil.
 	for _, p := range o.Replace {
-		if h.Get(p.Name) != "" {
+		if h.Has(p.Name) {
 			h.Set(p.Name, p.Value)
 		}
 	}
