@@ -48,19 +48,29 @@ func (h HeaderFields) Del(name string)             { http.Header(h).Del(name) }
 // strings when read (the view's bytes live only as long as the request).
 type ViewFields struct{ H exchange.Header }
 
-// get is the first value of the field name and whether there is one,
-// read with Len and At (no closure to allocate).
-func (v ViewFields) get(name string) (string, bool) {
+// index is the position of the first field name, -1 for none, read
+// with Len and At (no closure to allocate, nothing copied).
+func (v ViewFields) index(name string) int {
 	for i := range v.H.Len() {
-		if f, value := v.H.At(i); exchange.FieldNameIs(f, name) {
-			return string(value), true
+		if f, _ := v.H.At(i); exchange.FieldNameIs(f, name) {
+			return i
 		}
 	}
-	return "", false
+	return -1
+}
+
+// get is the first value of the field name and whether there is one.
+func (v ViewFields) get(name string) (string, bool) {
+	i := v.index(name)
+	if i < 0 {
+		return "", false
+	}
+	_, value := v.H.At(i)
+	return string(value), true
 }
 
 func (v ViewFields) Get(name string) string { s, _ := v.get(name); return s }
-func (v ViewFields) Has(name string) bool   { _, ok := v.get(name); return ok }
+func (v ViewFields) Has(name string) bool   { return v.index(name) >= 0 }
 
 func (v ViewFields) Values(name string) []string {
 	var out []string

@@ -94,7 +94,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			rt("cors", "/cors"), rt("cors-any", "/cors-any"), rt("acl", "/acl"), rt("deny", "/deny"), rt("corr", "/corr"),
 			rt("transform", "/transform"), rt("method", "/method"), rt("hostop", "/hostop"), rt("response", "/response"),
 			rt("basic", "/basic"), rt("basic-anon", "/basic-anon"), rt("jwt", "/jwt"), rt("tracker", "/tracker"),
-			rt("mix", "/mix"), hashRoute},
+			rt("mix", "/mix"), rt("tmplhost", "/tmplhost"), rt("framing", "/framing"), rt("ua", "/ua"), rt("hideq", "/hideq"), rt("cap", `~/cap/(?<id>\w+)`), hashRoute},
 		Plugins: []*model.Plugin{
 			plug("key-auth", "auth", "", map[string]any{"key_names": []any{"apikey", "x_key"}}),
 			plug("rate-limiting", "auth", "", map[string]any{"minute": 100, "hour": 1000}),
@@ -128,6 +128,22 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			}),
 			plug("request-transformer", "method", "", map[string]any{"http_method": "OPTIONS"}),
 			plug("request-transformer", "hostop", "", map[string]any{"add": map[string]any{"headers": []any{"host:other"}}}),
+			plug("request-transformer", "tmplhost", "", map[string]any{
+				"add": map[string]any{"headers": []any{"X-Host:$(headers.host)", "X-Via:$(headers.via)"}}}),
+			plug("request-transformer", "framing", "", map[string]any{
+				"add":    map[string]any{"headers": []any{"Content-Length:5", "Connection:X-Gone", "X-Gone:1"}},
+				"rename": map[string]any{"headers": []any{"X-Te:Transfer-Encoding"}}}),
+			plug("request-transformer", "ua", "", map[string]any{
+				"remove":  map[string]any{"headers": []any{"User-Agent", "Accept-Encoding"}},
+				"replace": map[string]any{"headers": []any{"X-Forwarded-Host:replaced", "Via:replaced"}},
+				"append":  map[string]any{"headers": []any{"X-Real-IP:appended", "Cookie:b=2"}}}),
+			plug("key-auth", "hideq", "", map[string]any{"hide_credentials": true}),
+			plug("request-transformer", "hideq", "", map[string]any{
+				"add":    map[string]any{"headers": []any{"X-K:$(query_params.apikey)", "X-Z:$(query_params.z)"}},
+				"rename": map[string]any{"querystring": []any{"z:y"}}}),
+			plug("request-transformer", "cap", "", map[string]any{
+				"add":     map[string]any{"headers": []any{"X-Id:$(uri_captures.id)"}, "querystring": []any{"id:$(uri_captures.id)"}},
+				"replace": map[string]any{"uri": "/$(uri_captures.id)/v"}}),
 			plug("response-transformer", "response", "", map[string]any{
 				"remove": map[string]any{"headers": []any{"Content-Type"}},
 				"add":    map[string]any{"headers": []any{"X-Added:1"}},
@@ -206,6 +222,13 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			"X-Drop: 1\r\nX-Old: a\r\nX-Old: b\r\nX-New: gone\r\nX-Swap: s\r\nX-From: from\r\nX-Many: one\r\n"), true},
 		{"request transformer, nothing to change", get("/transform/x", ""), true},
 		{"request transformer, empty swap", get("/transform/x?added=0", "X-Swap:\r\nX-Added: client\r\n"), true},
+		{"request transformer, template of Host", get("/tmplhost/x", "Via: 1.1 a\r\nVia: 1.1 b\r\n"), true},
+		{"request transformer, framing fields", get("/framing/x", "X-Te: chunked\r\n"), true},
+		{"request transformer, proxy's fields", get("/ua/x", "User-Agent: ua\r\nAccept-Encoding: br\r\n"+
+			"X-Forwarded-Host: fh\r\nVia: 1.0 v\r\nCookie: a=1\r\n"), true},
+		{"request transformer after a hidden query key", get("/hideq/x?z=1&apikey=alice-key&z=2", ""), true},
+		{"request transformer after a hidden query key, only", get("/hideq/x?apikey=alice-key", ""), true},
+		{"request transformer, captures", get("/cap/abc/rest?q=1", ""), true},
 		{"request transformer, method", get("/method/x", ""), false},
 		{"request transformer, host", get("/hostop/x", ""), false},
 		{"response transformer", get("/response/hop", ""), true},
@@ -213,6 +236,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"basic auth", get("/basic/x", "Authorization: Basic "+basic("alice:open sesame")+"\r\n"), true},
 		{"basic auth, proxy authorization", get("/basic/x", "Proxy-Authorization: Basic "+basic("alice:open sesame")+
 			"\r\nAuthorization: Basic "+basic("alice:wrong")+"\r\n"), true},
+		{"basic auth, colon in password", get("/basic/x", "Authorization: Basic "+basic("alice:open sesame:")+"\r\n"), true},
 		{"basic auth, wrong", get("/basic/x", "Authorization: Basic "+basic("alice:wrong")+"\r\n"), true},
 		{"basic auth, none", get("/basic/x", ""), true},
 		{"basic auth, anonymous", get("/basic-anon/x", "Authorization: Basic "+basic("bob:x")+"\r\n"), true},

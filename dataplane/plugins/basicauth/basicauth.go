@@ -104,7 +104,7 @@ func (b *BasicAuth) Reusable(env plugin.Env) bool {
 // credentials in Proxy-Authorization are tried first, then those in
 // Authorization.
 func (b *BasicAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
-	return access(b, pc, httpRequest{r})
+	return access(b, pc, httpRequest{plugin.HeaderFields(r.Header), r})
 }
 
 // OnView implements plugin.ViewAccessor: basic-auth reads fields only.
@@ -148,10 +148,10 @@ type request interface {
 	fallback(pc *plugin.Context, a authn.Anonymous, fail *plugin.Response) *plugin.Response
 }
 
-type httpRequest struct{ r *http.Request }
-
-func (h httpRequest) Get(name string) string { return h.r.Header.Get(name) }
-func (h httpRequest) Del(name string)        { h.r.Header.Del(name) }
+type httpRequest struct {
+	plugin.HeaderFields
+	r *http.Request
+}
 
 func (h httpRequest) apply(pc *plugin.Context, id *authn.Identity) { id.Apply(pc, h.r) }
 

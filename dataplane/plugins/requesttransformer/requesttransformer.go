@@ -152,6 +152,10 @@ func access[R request](t *Transformer, pc *plugin.Context, r R) *plugin.Response
 // (httpRequest) or the view (viewRequest).
 type request interface {
 	plugin.Fields
+	// header is the first value of the field name as Kong's
+	// kong.request.get_header reads it: Host included, which the adapted
+	// request keeps apart from its fields.
+	header(name string) string
 	// rawQuery is the query without "?"; setQuery replaces the query the
 	// upstream gets.
 	rawQuery() string
@@ -165,6 +169,13 @@ type request interface {
 type httpRequest struct {
 	plugin.HeaderFields
 	r *http.Request
+}
+
+func (h httpRequest) header(name string) string {
+	if strings.EqualFold(name, "Host") {
+		return h.r.Host
+	}
+	return h.Get(name)
 }
 
 func (h httpRequest) rawQuery() string                 { return h.r.URL.RawQuery }
@@ -186,6 +197,8 @@ func (v viewRequest) rawQuery() string {
 	}
 	return string(v.r.Query())
 }
+
+func (v viewRequest) header(name string) string { return v.Get(name) }
 
 func (v viewRequest) setQuery(q string) { v.pc.SetUpstreamQuery(q) }
 

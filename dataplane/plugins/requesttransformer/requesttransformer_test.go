@@ -43,6 +43,16 @@ func TestRequestTransformer(t *testing.T) {
 				require.Empty(t, r.Header.Get("X-Absent"))
 				require.Equal(t, []string{"1", "2"}, r.Header.Values("X-Added"))
 			}},
+		{desc: "replace of a field present with an empty value (Kong: headers[name] ~= nil)",
+			cfg: map[string]any{"replace": map[string]any{"headers": []any{"x-swap:swapped"}}},
+			req: func() *http.Request {
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				r.Header["X-Swap"] = []string{""}
+				return r
+			},
+			check: func(t *testing.T, r *http.Request, _ string) {
+				require.Equal(t, []string{"swapped"}, r.Header.Values("X-Swap"))
+			}},
 		{desc: "query string",
 			cfg: map[string]any{
 				"remove": map[string]any{"querystring": []any{"secret"}},

@@ -24,7 +24,7 @@ func render[R request](v string, pc *plugin.Context, r R) string {
 		name := m[2] + m[3] + m[4] + m[5]
 		switch m[1] {
 		case "headers":
-			return r.Get(name)
+			return r.header(name)
 		case "query_params":
 			q, _ := url.ParseQuery(r.rawQuery())
 			return q.Get(name)

@@ -47,35 +47,11 @@ func (o *Ops) Empty() bool {
 
 // Headers applies the operations to h. Remove and rename take bare names
 // (remove entries may carry a ":value" that is ignored).
-func (o *Ops) Headers(h http.Header) {
-	for _, n := range o.Remove {
-		h.Del(n)
-	}
-	for _, p := range o.Rename {
-		if vs := h.Values(p.Name); len(vs) > 0 {
-			vs = append([]string(nil), vs...)
-			h.Del(p.Name)
-			h[http.CanonicalHeaderKey(p.Value)] = vs
-		}
-	}
-	for _, p := range o.Replace {
-		if h.Get(p.Name) != "" {
-			h.Set(p.Name, p.Value)
-		}
-	}
-	for _, p := range o.Add {
-		if len(h.Values(p.Name)) == 0 {
-			h.Set(p.Name, p.Value)
-		}
-	}
-	for _, p := range o.Append {
-		h.Add(p.Name, p.Value)
-	}
-}
+func (o *Ops) Headers(h http.Header) { Fields(o, plugin.HeaderFields(h)) }
 
-// Fields applies the operations to a request's fields h on either path,
-// as Headers applies them to a map: a renamed field replaces any of its
-// new name.
+// Fields applies the operations to the fields h (a request's on either
+// path, or a response's map through Headers): a renamed field replaces
+// any of its new name.
 func Fields[F plugin.Fields](o *Ops, h F) {
 	for _, n := range o.Remove {
 		h.Del(n)
@@ -89,8 +65,10 @@ func Fields[F plugin.Fields](o *Ops, h F) {
 			}
 		}
 	}
+	// Replace acts on a field that is present, even empty, as Kong's
+	// headers[name] ~= nil.
 	for _, p := range o.Replace {
-		if h.Get(p.Name) != "" {
+		if h.Has(p.Name) {
 			h.Set(p.Name, p.Value)
 		}
 	}
