@@ -18,14 +18,14 @@ func TestFastDecodersTakeWhatTheEncoderWrites(t *testing.T) {
 	t.Parallel()
 	ttl := 3600
 	co := &model.Consumer{Username: model.String("alice"), CustomID: nil}
-	co.ID, co.CreatedAt, co.UpdatedAt, co.Tags = "d0000000-0000-4000-8000-000000000004", 1795239000, 1795239001, []string{}
+	co.ID, co.CreatedAt, co.UpdatedAt, co.Tags = "d0000000-0000-4000-a000-000000000004", 1795239000, 1795239001, []string{}
 	key := &model.KeyAuth{Key: "s\u00e9cret", TTL: &ttl, Consumer: &model.Ref{ID: co.ID}}
-	key.ID, key.Tags = "e0000000-0000-4000-8000-000000000005", []string{"a", "b"}
+	key.ID, key.Tags = "e0000000-0000-4000-a000-000000000005", []string{"a", "b"}
 	svc := model.NewService()
-	svc.ID, svc.Name, svc.Host, svc.Path = "b0000000-0000-4000-8000-000000000001", model.String("b"), "b.local", model.String("/v1")
+	svc.ID, svc.Name, svc.Host, svc.Path = "b0000000-0000-4000-a000-000000000001", model.String("b"), "b.local", model.String("/v1")
 	svc.ClientCertificate, svc.CACertificates = &model.Ref{ID: "c"}, []string{"ca-1"}
 	rt := model.NewRoute()
-	rt.ID, rt.Paths, rt.Hosts, rt.Methods, rt.Service = "c0000000-0000-4000-8000-000000000003", []string{"/a", "/b"}, []string{"x.example"}, []string{"GET"}, &model.Ref{ID: svc.ID}
+	rt.ID, rt.Paths, rt.Hosts, rt.Methods, rt.Service = "c0000000-0000-4000-a000-000000000003", []string{"/a", "/b"}, []string{"x.example"}, []string{"GET"}, &model.Ref{ID: svc.ID}
 	rt.RegexPriority = -3
 	for _, e := range []model.Entity{co, &model.Consumer{}, key, &model.KeyAuth{}, svc, model.NewService(), rt, model.NewRoute()} {
 		raw, err := json.Marshal(e)

@@ -41,10 +41,10 @@ func FuzzDecode(f *testing.F) {
 	}
 	cfg := sampleConfig()
 	co := &model.Consumer{Username: model.String("alice"), CustomID: model.String("c-1")}
-	co.ID, co.Tags = "d0000000-0000-4000-8000-000000000004", []string{}
+	co.ID, co.Tags = "d0000000-0000-4000-a000-000000000004", []string{}
 	ttl := 60
 	cred := &model.KeyAuth{Key: "k\u00e9y-of-alice", TTL: &ttl, Consumer: &model.Ref{ID: co.ID}}
-	cred.ID, cred.Tags, cred.CreatedAt = "e0000000-0000-4000-8000-000000000005", []string{"team-a", "x"}, 1795239000
+	cred.ID, cred.Tags, cred.CreatedAt = "e0000000-0000-4000-a000-000000000005", []string{"team-a", "x"}, 1795239000
 	cfg.Consumers, cfg.KeyAuths = []*model.Consumer{co}, []*model.KeyAuth{cred}
 	data, _, err := snapshot.Seal(&snapshot.Document{Revision: 1, Config: cfg}, priv, time.Unix(0, 0))
 	if err != nil {
