@@ -191,6 +191,18 @@ func (o *object) boolean() (bool, bool) {
 	return false, false
 }
 
+// intPtr reads an integer or null into an *int.
+func (o *object) intPtr() (*int, bool) {
+	if o.null() {
+		return nil, true
+	}
+	n, ok := o.integer()
+	if !ok {
+		return nil, false
+	}
+	return &n, true
+}
+
 // integer reads an integer into an int.
 func (o *object) integer() (int, bool) {
 	n, ok := o.int()
@@ -310,15 +322,9 @@ func decodeConsumer(raw []byte) (model.Entity, bool) {
 		var ok bool
 		switch string(k) {
 		case "username":
-			if !o.once(1 << 8) {
-				return false
-			}
-			c.Username, ok = o.strPtr()
+			ok = o.once(1<<8) && set(&c.Username, o.strPtr)
 		case "custom_id":
-			if !o.once(1 << 9) {
-				return false
-			}
-			c.CustomID, ok = o.strPtr()
+			ok = o.once(1<<9) && set(&c.CustomID, o.strPtr)
 		}
 		return ok
 	})
@@ -335,28 +341,11 @@ func decodeKeyAuth(raw []byte) (model.Entity, bool) {
 		var ok bool
 		switch string(k) {
 		case "key":
-			if !o.once(1 << 8) {
-				return false
-			}
-			c.Key, ok = o.str()
+			ok = o.once(1<<8) && set(&c.Key, o.str)
 		case "ttl":
-			if !o.once(1 << 9) {
-				return false
-			}
-			if o.null() {
-				c.TTL, ok = nil, true
-				break
-			}
-			var n int64
-			if n, ok = o.int(); ok {
-				v := int(n)
-				c.TTL = &v
-			}
+			ok = o.once(1<<9) && set(&c.TTL, o.intPtr)
 		case "consumer":
-			if !o.once(1 << 10) {
-				return false
-			}
-			c.Consumer, ok = o.ref()
+			ok = o.once(1<<10) && set(&c.Consumer, o.ref)
 		}
 		return ok
 	})
