@@ -102,6 +102,15 @@ func (pc *Context) SetUpstreamQuery(q string) { pc.upstreamQuery, pc.queryChange
 // when none did.
 func (pc *Context) UpstreamQuery() (string, bool) { return pc.upstreamQuery, pc.queryChanged }
 
+// ViewQuery is the query of r as the access phases before left it: the
+// one set with SetUpstreamQuery, else the client's.
+func (pc *Context) ViewQuery(r exchange.Request) string {
+	if pc.queryChanged {
+		return pc.upstreamQuery
+	}
+	return string(r.Query())
+}
+
 // RequestHeader is the first value of the client request's field name
 // (any case) as the access phases left it, and whether there is one, on
 // either path: the adapted request's, or the view's that AccessView ran

@@ -276,12 +276,7 @@ type viewRequest struct {
 	pc *plugin.Context
 }
 
-func (v viewRequest) rawQuery() string {
-	if q, ok := v.pc.UpstreamQuery(); ok {
-		return q
-	}
-	return string(v.r.Query())
-}
+func (v viewRequest) rawQuery() string { return v.pc.ViewQuery(v.r) }
 
 // cookie reads the view's Cookie fields as net/http reads a request's.
 func (v viewRequest) cookie(name string) (*http.Cookie, error) {

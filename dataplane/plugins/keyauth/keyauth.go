@@ -304,12 +304,7 @@ func (v viewRequest) header(name string) (first string, n int) {
 	return first, n
 }
 
-func (v viewRequest) rawQuery() string {
-	if q, ok := v.pc.UpstreamQuery(); ok {
-		return q
-	}
-	return string(v.r.Query())
-}
+func (v viewRequest) rawQuery() string { return v.pc.ViewQuery(v.r) }
 
 func (v viewRequest) setQuery(q string) { v.pc.SetUpstreamQuery(q) }
 

@@ -191,12 +191,7 @@ type viewRequest struct {
 	pc *plugin.Context
 }
 
-func (v viewRequest) rawQuery() string {
-	if q, ok := v.pc.UpstreamQuery(); ok {
-		return q
-	}
-	return string(v.r.Query())
-}
+func (v viewRequest) rawQuery() string { return v.pc.ViewQuery(v.r) }
 
 func (v viewRequest) header(name string) string { return v.Get(name) }
 
