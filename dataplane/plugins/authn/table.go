@@ -5,26 +5,35 @@ import (
 	"math/bits"
 )
 
+// Keyed is a Table's value: it names its own key (a credential's API key
+// or username), so the table keeps no copy of the key beside it.
+type Keyed interface {
+	Key() string
+}
+
 // Table maps strings (API keys, usernames) to values, as a Go map does,
-// in about half its memory: the keys and values in two arrays sized
-// exactly, and an open-addressing index of uint32 positions into them
-// (linear probing, at most 3/4 full). A data plane holds one per
+// in about a third of its memory: the values in an array sized exactly,
+// each naming its key (Keyed: the credential's own field), and an
+// open-addressing index of uint32 slots into it (linear probing, at most
+// 3/4 full). A slot holds the value's position and, in the bits the
+// position leaves free, the top bits of the key's hash, so a probe that
+// meets another key rarely reads that key. A data plane holds one per
 // authentication plugin instance, with an entry per credential: hundreds
 // of thousands of them, where a map[string]Identity costs about 94 bytes
-// an entry and a Table of two-word values about 42 (BENCHMARKS.md). It
+// an entry and a Table of two-word values about 26 (BENCHMARKS.md). It
 // is built once (Put), then only read (Get), from any number of
-// goroutines; positions are uint32, far beyond any credential count.
-type Table[V any] struct {
+// goroutines.
+type Table[V Keyed] struct {
 	seed  maphash.Seed
-	index []uint32 // position+1 in keys and vals, 0 for an empty slot; len is a power of two
-	keys  []string
+	index []uint32 // slots; len is a power of two
+	shift uint     // log2(len(index)): a slot's low shift bits are position+1, 0 when empty
 	vals  []V
 }
 
 // NewTable returns an empty table sized for n keys; it grows past them.
-func NewTable[V any](n int) *Table[V] {
-	t := &Table[V]{seed: maphash.MakeSeed(), keys: make([]string, 0, n), vals: make([]V, 0, n)}
-	t.index = make([]uint32, indexLen(n))
+func NewTable[V Keyed](n int) *Table[V] {
+	t := &Table[V]{seed: maphash.MakeSeed(), vals: make([]V, 0, n)}
+	t.setIndex(indexLen(n))
 	return t
 }
 
@@ -34,58 +43,82 @@ func indexLen(n int) int {
 	return 1 << bits.Len(uint(need-1))
 }
 
-// Put sets key's value; a key put again keeps its position and takes the
-// later value, as a map assignment does.
-func (t *Table[V]) Put(key string, v V) {
-	slot, found := t.find(key)
+// setIndex makes an empty index of size slots (a power of two).
+func (t *Table[V]) setIndex(size int) {
+	t.index = make([]uint32, size)
+	t.shift = uint(bits.TrailingZeros(uint(size)))
+}
+
+// slotOf returns the first slot to probe for hash h and the tag a slot of
+// h holds above its position: the hash's top bits the position leaves.
+func (t *Table[V]) slotOf(h uint64) (int, uint32) {
+	i := int(h & uint64(len(t.index)-1))
+	if t.shift >= 32 {
+		return i, 0
+	}
+	return i, uint32(h>>(32+t.shift)) << t.shift
+}
+
+// Put sets v under its key; a key put again keeps its position and takes
+// the later value, as a map assignment does.
+func (t *Table[V]) Put(v V) {
+	key := v.Key()
+	h := maphash.String(t.seed, key)
+	slot, tag, found := t.find(key, h)
 	if found {
-		t.vals[t.index[slot]-1] = v
+		t.vals[t.pos(slot)] = v
 		return
 	}
-	t.keys = append(t.keys, key)
 	t.vals = append(t.vals, v)
-	t.index[slot] = uint32(len(t.keys))
-	if len(t.keys)*4 > len(t.index)*3 {
+	t.index[slot] = tag | uint32(len(t.vals))
+	if len(t.vals)*4 > len(t.index)*3 {
 		t.grow()
 	}
 }
 
 // Get returns key's value and whether the table holds key.
 func (t *Table[V]) Get(key string) (V, bool) {
-	if slot, found := t.find(key); found {
-		return t.vals[t.index[slot]-1], true
+	if slot, _, found := t.find(key, maphash.String(t.seed, key)); found {
+		return t.vals[t.pos(slot)], true
 	}
 	var zero V
 	return zero, false
 }
 
 // Len is the number of keys held.
-func (t *Table[V]) Len() int { return len(t.keys) }
+func (t *Table[V]) Len() int { return len(t.vals) }
+
+// pos is the position in vals slot i holds.
+func (t *Table[V]) pos(i int) int {
+	return int(t.index[i]&(1<<t.shift-1)) - 1
+}
 
 // find returns key's slot in the index and true, or the empty slot where
-// it would go and false.
-func (t *Table[V]) find(key string) (int, bool) {
+// it would go and false; and the tag of h.
+func (t *Table[V]) find(key string, h uint64) (int, uint32, bool) {
 	mask := len(t.index) - 1
-	for i := int(maphash.String(t.seed, key)) & mask; ; i = (i + 1) & mask {
-		p := t.index[i]
-		if p == 0 {
-			return i, false
+	low := uint32(1)<<t.shift - 1
+	i, tag := t.slotOf(h)
+	for ; ; i = (i + 1) & mask {
+		s := t.index[i]
+		if s == 0 {
+			return i, tag, false
 		}
-		if t.keys[p-1] == key {
-			return i, true
+		if s&^low == tag && t.vals[s&low-1].Key() == key {
+			return i, tag, true
 		}
 	}
 }
 
-// grow doubles the index and files every key again.
+// grow doubles the index and files every value again.
 func (t *Table[V]) grow() {
-	t.index = make([]uint32, 2*len(t.index))
+	t.setIndex(2 * len(t.index))
 	mask := len(t.index) - 1
-	for p, key := range t.keys {
-		i := int(maphash.String(t.seed, key)) & mask
+	for p, v := range t.vals {
+		i, tag := t.slotOf(maphash.String(t.seed, v.Key()))
 		for t.index[i] != 0 {
 			i = (i + 1) & mask
 		}
-		t.index[i] = uint32(p + 1)
+		t.index[i] = tag | uint32(p+1)
 	}
 }

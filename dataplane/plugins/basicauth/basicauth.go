@@ -62,6 +62,10 @@ type credential struct {
 	consumer *model.Consumer
 }
 
+// Key implements authn.Keyed: the table reads the username from the
+// credential.
+func (c credential) Key() string { return c.cred.Username }
+
 var (
 	_ plugin.Handler      = (*BasicAuth)(nil)
 	_ plugin.Accessor     = (*BasicAuth)(nil)
@@ -85,7 +89,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 	b.challenge = authn.Challenge("Basic", &realm)
 	for _, cred := range env.Config.BasicAuths {
 		if co := cs.ByRef(cred.Consumer); co != nil {
-			b.users.Put(cred.Username, credential{cred: cred, consumer: co})
+			b.users.Put(credential{cred: cred, consumer: co})
 		}
 	}
 	b.from = authn.NewIndexed(env.Config.BasicAuths, env.Config)

@@ -72,6 +72,9 @@ type owner struct {
 	cred     *model.KeyAuth
 }
 
+// Key implements authn.Keyed: the table reads the key from the credential.
+func (o owner) Key() string { return o.cred.Key }
+
 var (
 	_ plugin.Handler      = (*KeyAuth)(nil)
 	_ plugin.Accessor     = (*KeyAuth)(nil)
@@ -102,7 +105,7 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		} else if k.expires != nil {
 			delete(k.expires, cred.Key) // a later credential of the same key
 		}
-		k.keys.Put(cred.Key, owner{consumer: co, cred: cred})
+		k.keys.Put(owner{consumer: co, cred: cred})
 	}
 	k.from = authn.NewIndexed(env.Config.KeyAuths, env.Config)
 	return k, nil
