@@ -29,17 +29,21 @@ var ErrUnknownService = errors.New("unknown service")
 // Entries are immutable once compiled: routers that follow one another
 // (Update) share them.
 type entry struct {
-	priority  uint64
-	id        matcherID
+	priority uint64
+	id       matcherID
+	// prefixLen is the length of the group's prefix paths as configured
+	// (groupPaths files prefixes by it), prefixed whether the group has
+	// any: the group's prefixes are the route's prefix paths of that
+	// length (prefixList), its hosts the route's (hostList), read again
+	// when the entry is filed rather than kept with it (48 bytes and two
+	// allocations an entry). Next to id, they fill its last word.
+	prefixed  bool
+	prefixLen int32
 	route     *model.Route
 	service   *model.Service
-	hosts     []hostKey
-	prefixes  []string // normalized prefix paths
-	prefixLen int      // length of the group's prefixes as configured
 	// more holds the matching fields most routes leave empty, nil when
-	// all are: half the size of an entry of a route with hosts and
-	// prefix paths only, of which a big configuration has a hundred
-	// thousand.
+	// all are: an entry of a route with hosts and prefix paths only, of
+	// which a big configuration has a hundred thousand, is 56 bytes.
 	more *fields
 }
 
@@ -56,6 +60,28 @@ type fields struct {
 func (e *entry) setMore(f fields) {
 	if len(f.methods)+len(f.snis)+len(f.headers)+len(f.regexes) > 0 {
 		e.more = &f
+	}
+}
+
+// prefixList yields e's prefix paths, normalized, in the route's order.
+func (e *entry) prefixList(yield func(string) bool) {
+	if !e.prefixed {
+		return
+	}
+	for _, p := range e.route.Paths {
+		if !isRegex(p) && len(p) == int(e.prefixLen) && !yield(Normalize(p)) {
+			return
+		}
+	}
+}
+
+// hostList yields the keys of e's hosts, in the route's order; none for
+// a route without hosts.
+func (e *entry) hostList(yield func(hostKey) bool) {
+	for _, h := range e.route.Hosts {
+		if !yield(parseHostKey(h)) {
+			return
+		}
 	}
 }
 
@@ -98,7 +124,7 @@ func order(a, b *entry) int {
 	if c := cmp.Compare(b.priority, a.priority); c != 0 {
 		return c
 	}
-	return b.id.compare(a.id)
+	return compareIDs(b, a)
 }
 
 // outranks reports whether e is tried before f.
@@ -141,9 +167,6 @@ func compileRoute(rt *model.Route, svc *model.Service, s *slab[entry]) ([]*entry
 	}
 	for _, s := range rt.SNIs {
 		more.snis = append(more.snis, parseSNIKey(s))
-	}
-	for _, h := range rt.Hosts {
-		base.hosts = append(base.hosts, parseHostKey(h))
 	}
 	var err error
 	if more.headers, err = compileHeaders(rt.Headers); err != nil {
@@ -199,8 +222,7 @@ func groupPaths(paths []string) [][]string {
 func (e *entry) setPaths(paths []string, f *fields) error {
 	for _, p := range paths {
 		if !isRegex(p) {
-			e.prefixes = append(e.prefixes, Normalize(p))
-			e.prefixLen = len(p)
+			e.prefixed, e.prefixLen = true, int32(len(p))
 			continue
 		}
 		// The pattern must stand on its own ("a)(b" must not pass as
@@ -227,36 +249,38 @@ var splitNamespace = uuid.MustParse("7f145bf9-0dce-4f91-98eb-debbce4b9f6b")
 
 // matcherID is the id atc-router breaks priority ties with (the higher
 // wins): a UUID, compared as its 16 bytes. An id that is not a UUID (Kong's
-// always are) compares as a string, above every UUID.
+// always are) compares as a string, above every UUID: it is the route's
+// id (a path group's is always a UUID), which compareIDs reads.
 type matcherID struct {
 	uuid  uuid.UUID
 	valid bool
-	raw   string
 }
 
 func newMatcherID(id string) matcherID {
 	u, err := uuid.Parse(id)
-	return matcherID{uuid: u, valid: err == nil, raw: id}
+	return matcherID{uuid: u, valid: err == nil}
 }
 
 // groupID is the id Kong gives path group i (from 0) of a route it splits:
 // the v5 UUID of "<route id>#<i+1>" (split_routes_and_services_by_path).
 func groupID(routeID string, i int) matcherID {
 	u := uuid.NewSHA1(splitNamespace, []byte(routeID+"#"+strconv.Itoa(i+1)))
-	return matcherID{uuid: u, valid: true, raw: u.String()}
+	return matcherID{uuid: u, valid: true}
 }
 
-func (a matcherID) compare(b matcherID) int {
+// compareIDs orders a's and b's matcher ids; an id that is not a UUID is
+// the entry's route's, read only then.
+func compareIDs(a, b *entry) int {
 	switch {
-	case a.valid && b.valid:
-		return bytes.Compare(a.uuid[:], b.uuid[:])
-	case a.valid != b.valid:
-		if a.valid {
+	case a.id.valid && b.id.valid:
+		return bytes.Compare(a.id.uuid[:], b.id.uuid[:])
+	case a.id.valid != b.id.valid:
+		if a.id.valid {
 			return -1
 		}
 		return 1
 	}
-	return strings.Compare(a.raw, b.raw)
+	return strings.Compare(a.route.ID, b.route.ID)
 }
 
 func isRegex(p string) bool { return strings.HasPrefix(p, "~") }

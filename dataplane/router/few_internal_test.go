@@ -25,7 +25,7 @@ func TestFewPathsAgreeWithTree(t *testing.T) {
 	}
 	entries := make([]entry, 64)
 	for i := range entries {
-		entries[i].prefixLen = i // each its own, for require.Equal
+		entries[i].prefixLen = int32(i) // each its own, for require.Equal
 	}
 	for round := range 500 {
 		var few fewPaths

@@ -109,11 +109,11 @@ type slot struct {
 func index(entries []*entry) *Router {
 	r := &Router{exact: map[string]*bucket{}, any: &bucket{}, size: len(entries)}
 	for _, e := range entries {
-		if len(e.hosts) == 0 {
+		if len(e.route.Hosts) == 0 {
 			r.any.add(e, 0)
 			continue
 		}
-		for _, h := range e.hosts {
+		for h := range e.hostList {
 			r.hostBucket(h).add(e, h.port)
 		}
 	}
@@ -153,8 +153,8 @@ func (b *bucket) add(e *entry, port int) {
 		for _, lit := range e.literals() {
 			b.insertPath(lit, s)
 		}
-	case len(e.prefixes) > 0:
-		for _, p := range e.prefixes {
+	case e.prefixed:
+		for p := range e.prefixList {
 			b.insertPath(p, s)
 		}
 	default:

@@ -147,7 +147,7 @@ func (s *search) result(m *Match, copyPath bool) bool {
 				m.Captures[name] = v
 			}
 		}
-	case len(e.prefixes) > 0:
+	case e.prefixed:
 		m.Prefix = path[:s.depth]
 	}
 	return true

@@ -64,7 +64,7 @@ func (r *Router) patch(old []*model.Route, added []*entry, routes []*model.Route
 	}
 	for _, e := range added {
 		gone[e.route.ID] = true
-		keys = addKeys(keys, e.hosts)
+		keys = addKeys(keys, parsedHosts(e.route.Hosts))
 	}
 	removed := map[*entry]bool{}
 	for k := range keys {
@@ -128,13 +128,13 @@ func addKeys(keys map[hostKey]bool, hosts []hostKey) map[hostKey]bool {
 // slotsFor returns e's slots in the bucket of key.
 func (e *entry) slotsFor(key hostKey) []slot {
 	if key == anyHost {
-		if len(e.hosts) == 0 {
+		if len(e.route.Hosts) == 0 {
 			return []slot{{e: e}}
 		}
 		return nil
 	}
 	var out []slot
-	for _, h := range e.hosts {
+	for h := range e.hostList {
 		if h.kind == key.kind && h.key == key.key {
 			out = append(out, slot{e: e, port: h.port})
 		}
