@@ -20,7 +20,15 @@ type service struct {
 	// scheme is http or https (ws and grpc, wss and grpcs map to them).
 	scheme string
 	// grpc: the upstream speaks gRPC, so HTTP/2 only (h2c for grpc).
+	// verify (below) and idleClosed (at the end) sit in the same word:
+	// the struct then fills a 160-byte size class, not 176.
 	grpc bool
+	// verify says whether the default TLS configuration verifies the
+	// upstream (see tls).
+	verify bool
+	// idleClosed says closeIdle ran: a client made after it keeps no
+	// connection (see client).
+	idleClosed atomic.Bool
 	// hostPort is the URL host; hostHeader the Host header sent when the
 	// route does not preserve the client's; sni the TLS server name.
 	hostPort, hostHeader, sni string
@@ -35,8 +43,7 @@ type service struct {
 	// which tlsConfig builds with the transport (verify says whether it
 	// verifies the upstream): of a hundred thousand services most never
 	// dial, and a tls.Config is half a kilobyte.
-	tls    *tls.Config
-	verify bool
+	tls *tls.Config
 	// transport is built on first use (roundTripper): of a hundred
 	// thousand services most may never be called between two applies,
 	// and each transport costs a few kilobytes.
@@ -45,10 +52,8 @@ type service struct {
 	// TLS for https services; none for gRPC services. It is made on first
 	// use (h1), as the transport is: a client and its dial function are
 	// about 200 bytes, ten megabytes for fifty thousand services that
-	// mostly never send. idleClosed says closeIdle ran: a client made
-	// after it keeps no connection.
-	client     atomic.Pointer[h1Client]
-	idleClosed atomic.Bool
+	// mostly never send.
+	client atomic.Pointer[h1Client]
 }
 
 // compileService compiles m; it returns nil for a stream service (tcp,
@@ -81,7 +86,10 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 	}
 	svc.pool = pools[m.Host]
 	svc.hostPort = net.JoinHostPort(m.Host, strconv.Itoa(port))
-	svc.hostHeader = hostWithPort(m.Host, port, svc.scheme)
+	svc.hostHeader = m.Host // hostWithPort's, sharing hostPort's bytes
+	if port != defaultPort(svc.scheme) {
+		svc.hostHeader = svc.hostPort
+	}
 	if svc.pool == nil {
 		svc.sni = m.Host
 	} else {
