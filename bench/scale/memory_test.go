@@ -56,6 +56,9 @@ func BenchmarkDataPlaneMemory(b *testing.B) {
 			if path := os.Getenv("SCALE_HEAP_PROFILE"); path != "" {
 				writeHeapProfile(b, path)
 			}
+			if os.Getenv("SCALE_MEMDIAG") != "" {
+				logMemClasses(b)
+			}
 			b.ReportMetric(float64(rssKB())/1024, "rss-MB")
 			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MB")
 			b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-alloc-MB")

@@ -48,8 +48,20 @@ func (f *fewPaths) insert(prefix string, s slot) {
 	if same >= 0 {
 		i = same
 	}
-	f.prefixes = slices.Insert(f.prefixes, i, prefix)
-	f.slots = slices.Insert(f.slots, i, s)
+	f.prefixes = insertExact(f.prefixes, i, prefix)
+	f.slots = insertExact(f.slots, i, s)
+}
+
+// insertExact returns list with v inserted at i, in a new array of
+// exactly the length needed: a bucket's lists stay as long as they are
+// (three prefixes take 48 bytes each, not the 64 of a doubled slice),
+// and the few they hold make the copies cheap.
+func insertExact[T any](list []T, i int, v T) []T {
+	out := make([]T, len(list)+1)
+	copy(out, list[:i])
+	out[i] = v
+	copy(out[i+1:], list[i:])
+	return out
 }
 
 // lookup appends to out the runs of slots whose prefix is a prefix of
