@@ -28,6 +28,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/status"
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/declarative"
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // dpOptions are the data plane's settings (docs/contracts.md, "skyport
@@ -206,7 +207,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
 		Observer: proxy.ObserverFunc(func(svc, route string) proxy.Series { return metrics.Series(svc, route) }), AccessLog: access.logger, AccessLogWriter: access.writer,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
-		Limits: limits, VaultEnv: os.LookupEnv,
+		Limits: limits, VaultEnv: os.LookupEnv, Retain: retainer(metrics, o.collectors),
 	})
 	defer px.Close()
 	releasing := &releasingProxy{Server: px}
@@ -367,6 +368,21 @@ func pprofHandler() http.Handler {
 
 // slogErrorLog routes net/http's own messages (TLS handshake errors,
 // panics in handlers) to log.
+// retainer returns the proxy's Retain: each applied configuration drops
+// the series of deleted services and routes from the request metrics and
+// from the collectors that keep such series.
+func retainer(metrics *status.Metrics, collectors []prom.Collector) func(*model.Config) {
+	type retainer interface{ Retain(*model.Config) }
+	return func(cfg *model.Config) {
+		metrics.Retain(cfg)
+		for _, c := range collectors {
+			if r, ok := c.(retainer); ok {
+				r.Retain(cfg)
+			}
+		}
+	}
+}
+
 func slogErrorLog(l *slog.Logger) *log.Logger {
 	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
 }
