@@ -105,7 +105,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.VerifyKey, "verify-key", "", "the publisher's Ed25519 public key: a file, or the key itself (PEM or base64); while the key rotates, several (PEM blocks one after another, or base64 keys separated by commas)")
 	fs.StringVar(&o.ProxyListen, "proxy-listen", "0.0.0.0:8000", "HTTP proxy listen address")
 	fs.StringVar(&o.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "HTTPS proxy listen address (empty disables)")
-	fs.StringVar(&o.StatusListen, "status-listen", "0.0.0.0:8100", "status API listen address (/status, /status/ready, /metrics)")
+	fs.StringVar(&o.StatusListen, "status-listen", "127.0.0.1:8100", "status API listen address (/status, /status/ready, /metrics); loopback, as Kong's status_listen: 0.0.0.0:8100 lets other hosts in (a load balancer's health checks)")
 	fs.StringVar(&o.PprofListen, "pprof-listen", "", "profiling endpoints (/debug/pprof/) listen address; empty disables (keep it on loopback)")
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
