@@ -160,6 +160,13 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := lf.logger(stderr)
 	o.logFormat = lf.format(stderr)
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		if n := containerMemoryLimit(); n > 0 {
+			limit := int64(float64(n) * containerMemoryShare)
+			debug.SetMemoryLimit(limit)
+			log.Debug("soft memory limit from the container's", "bytes", limit, "container_bytes", n)
+		}
+	}
 	pm := promplugin.NewMetrics()
 	lq := logqueue.NewMetrics()
 	o.collectors = append(o.collectors, pm, lq)
