@@ -233,7 +233,7 @@ func (r *requestMetrics) Collect(ch chan<- prometheus.Metric) {
 // it applies; a request still served by the replaced configuration may
 // bring a dropped series back until the next one.
 func (m *Metrics) Retain(cfg *model.Config) {
-	services, routes := Labels(cfg)
+	services, routes := labels(cfg)
 	r := &m.req
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -249,9 +249,9 @@ func (m *Metrics) Retain(cfg *model.Config) {
 	}
 }
 
-// Labels returns the metric labels of cfg's services and routes: each
+// labels returns the metric labels of cfg's services and routes: each
 // one's name, else its id, as the proxy labels its requests.
-func Labels(cfg *model.Config) (services, routes map[string]struct{}) {
+func labels(cfg *model.Config) (services, routes map[string]struct{}) {
 	services = make(map[string]struct{}, len(cfg.Services))
 	for _, s := range cfg.Services {
 		services[label(s.Name, s.ID)] = struct{}{}
