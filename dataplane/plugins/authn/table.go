@@ -15,7 +15,7 @@ type Keyed interface {
 // in about a third of its memory: the values in an array sized exactly,
 // each naming its key (Keyed: the credential's own field), and an
 // open-addressing index of uint32 slots into it (linear probing, at most
-// 3/4 full). A slot holds the value's position and, in the bits the
+// 3/4 full, sized for the keys rather than to a power of two). A slot holds the value's position and, in the bits the
 // position leaves free, the top bits of the key's hash, so a probe that
 // meets another key rarely reads that key. A data plane holds one per
 // authentication plugin instance, with an entry per credential: hundreds
@@ -25,8 +25,8 @@ type Keyed interface {
 // goroutines.
 type Table[V Keyed] struct {
 	seed  maphash.Seed
-	index []uint32 // slots; len is a power of two
-	shift uint     // log2(len(index)): a slot's low shift bits are position+1, 0 when empty
+	index []uint32 // slots
+	shift uint     // bits.Len(len(index)): a slot's low shift bits are position+1, 0 when empty
 	vals  []V
 }
 
@@ -37,22 +37,22 @@ func NewTable[V Keyed](n int) *Table[V] {
 	return t
 }
 
-// indexLen is the index size for n keys: a power of two, n at most 3/4 of it.
+// indexLen is the index size for n keys: n at most 3/4 of it.
 func indexLen(n int) int {
-	need := max(8, n+n/3+1)
-	return 1 << bits.Len(uint(need-1))
+	return max(8, n+n/3+1)
 }
 
-// setIndex makes an empty index of size slots (a power of two).
+// setIndex makes an empty index of size slots.
 func (t *Table[V]) setIndex(size int) {
 	t.index = make([]uint32, size)
-	t.shift = uint(bits.TrailingZeros(uint(size)))
+	t.shift = uint(bits.Len(uint(size)))
 }
 
-// slotOf returns the first slot to probe for hash h and the tag a slot of
-// h holds above its position: the hash's top bits the position leaves.
+// slotOf returns the first slot to probe for hash h (its low half mapped
+// onto the index by a multiplication, not a mask) and the tag a slot of h
+// holds above its position: the hash's top bits the position leaves.
 func (t *Table[V]) slotOf(h uint64) (int, uint32) {
-	i := int(h & uint64(len(t.index)-1))
+	i := int(uint64(uint32(h)) * uint64(len(t.index)) >> 32)
 	if t.shift >= 32 {
 		return i, 0
 	}
@@ -96,10 +96,9 @@ func (t *Table[V]) pos(i int) int {
 // find returns key's slot in the index and true, or the empty slot where
 // it would go and false; and the tag of h.
 func (t *Table[V]) find(key string, h uint64) (int, uint32, bool) {
-	mask := len(t.index) - 1
 	low := uint32(1)<<t.shift - 1
 	i, tag := t.slotOf(h)
-	for ; ; i = (i + 1) & mask {
+	for ; ; i = t.next(i) {
 		s := t.index[i]
 		if s == 0 {
 			return i, tag, false
@@ -110,14 +109,21 @@ func (t *Table[V]) find(key string, h uint64) (int, uint32, bool) {
 	}
 }
 
+// next is the slot probed after i.
+func (t *Table[V]) next(i int) int {
+	if i++; i == len(t.index) {
+		return 0
+	}
+	return i
+}
+
 // grow doubles the index and files every value again.
 func (t *Table[V]) grow() {
 	t.setIndex(2 * len(t.index))
-	mask := len(t.index) - 1
 	for p, v := range t.vals {
 		i, tag := t.slotOf(maphash.String(t.seed, v.Key()))
 		for t.index[i] != 0 {
-			i = (i + 1) & mask
+			i = t.next(i)
 		}
 		t.index[i] = tag | uint32(p+1)
 	}
