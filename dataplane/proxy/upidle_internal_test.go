@@ -1,0 +1,130 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/peek"
+)
+
+// TestUpstreamIdleClosed: an upstream that closes, half-closes or
+// resets a kept-alive connection while it is idle in the pool, or that
+// answers a new connection before it was asked: a GET sent on the idle
+// connection is sent again on a new one, and an early answer is read as
+// the answer, each at once (the read timeout here is a hang guard).
+func TestUpstreamIdleClosed(t *testing.T) {
+	t.Parallel()
+	const res = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	for _, tc := range []struct {
+		desc string
+		// idle is done to the first connection after its first answer.
+		idle func(c *net.TCPConn)
+		// early answers a new connection before reading its request.
+		early bool
+	}{
+		{desc: "closed", idle: func(c *net.TCPConn) { c.Close() }},
+		{desc: "half-closed, reading on", idle: func(c *net.TCPConn) {
+			_ = c.CloseWrite()
+			_, _ = io.Copy(io.Discard, c)
+			c.Close()
+		}},
+		{desc: "reset", idle: func(c *net.TCPConn) { _ = c.SetLinger(0); c.Close() }},
+		{desc: "answered before asked", early: true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			t.Cleanup(func() { ln.Close() })
+			var accepted atomic.Int64
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					n := accepted.Add(1)
+					t.Cleanup(func() { c.Close() })
+					go func() {
+						br := bufio.NewReader(c)
+						if tc.early {
+							_, _ = io.WriteString(c, res)
+							_, _ = http.ReadRequest(br)
+							return // and keeps the connection open
+						}
+						for {
+							if _, err := http.ReadRequest(br); err != nil {
+								return
+							}
+							if _, err := io.WriteString(c, res); err != nil {
+								return
+							}
+							if n == 1 && tc.idle != nil {
+								tc.idle(c.(*net.TCPConn))
+								return
+							}
+						}
+					}()
+				}
+			}()
+			c := newH1Client("http", func(ctx context.Context, network, addr string) (net.Conn, error) {
+				conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				if tc.early {
+					// The answer is there before the request is written.
+					waitPeek(t, conn, peek.Pending)
+				}
+				return &timeoutConn{Conn: conn, read: 20 * time.Second, write: 20 * time.Second}, nil
+			})
+			t.Cleanup(c.CloseIdleConnections)
+			addr := ln.Addr().String()
+			roundTrip := func() {
+				t.Helper()
+				req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+				require.NoError(t, err)
+				start := time.Now()
+				res, err := c.RoundTrip(req)
+				require.NoError(t, err)
+				body, err := io.ReadAll(res.Body)
+				require.NoError(t, err)
+				res.Body.Close()
+				assert.Equal(t, "ok", string(body))
+				assert.Less(t, time.Since(start), 10*time.Second, "answered only after a wait")
+			}
+			roundTrip()
+			if tc.early {
+				return
+			}
+			// The pooled connection has seen the upstream's close.
+			c.mu.Lock()
+			idle := c.idle[addr]
+			require.Len(t, idle, 1)
+			raw := idle[0].raw
+			c.mu.Unlock()
+			waitPeek(t, raw, peek.Closed)
+			roundTrip()
+			assert.Equal(t, int64(2), accepted.Load())
+		})
+	}
+}
+
+// waitPeek waits until a look at conn finds want.
+func waitPeek(t *testing.T, conn net.Conn, want peek.State) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for peek.Conn(conn) != want {
+		require.True(t, time.Now().Before(deadline), "connection never %v", want)
+		time.Sleep(time.Millisecond)
+	}
+}
