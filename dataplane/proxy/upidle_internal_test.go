@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/dataplane/h1"
 	"github.com/skyport-gw/skyport/internal/peek"
 )
 
@@ -128,3 +129,73 @@ func waitPeek(t *testing.T, conn net.Conn, want peek.State) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestNativeDialAborted: on the native path (no context per request) a
+// connection being made to the upstream is given up when the client
+// goes away, and one made meanwhile is closed; the request fails with
+// the client's cause (logged 499).
+func TestNativeDialAborted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc string
+		// heedless dials ignore their context: the connection is made
+		// after the client went away.
+		heedless bool
+		// before aborts the exchange before the request is sent.
+		before bool
+	}{
+		{desc: "dial in progress"},
+		{desc: "connection made after the abort", heedless: true},
+		{desc: "aborted before the dial", before: true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			started, proceed := make(chan struct{}), make(chan struct{})
+			var dials atomic.Int64
+			var made net.Conn
+			c := newH1Client("http", func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				close(started)
+				if !tc.heedless {
+					<-ctx.Done()
+					return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+				}
+				<-proceed
+				var peer net.Conn
+				made, peer = net.Pipe()
+				t.Cleanup(func() { peer.Close() })
+				return made, nil
+			})
+			x := new(nativeExchange)
+			x.guard = x
+			if tc.before {
+				x.Abort(h1.ErrClientClosed)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.send(context.Background(), &x.exchange, "upstream.test:80", http.MethodGet, rawHead("GET / HTTP/1.1\r\nHost: upstream.test\r\n\r\n"), nil)
+				done <- err
+			}()
+			if !tc.before {
+				<-started
+				x.Abort(h1.ErrClientClosed)
+				close(proceed)
+			}
+			err := <-done
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.ErrorIs(t, err, h1.ErrClientClosed)
+			if tc.before {
+				assert.Zero(t, dials.Load())
+			}
+			if tc.heedless {
+				_, werr := made.Write([]byte("x"))
+				assert.ErrorIs(t, werr, io.ErrClosedPipe, "the connection made after the abort is closed")
+			}
+		})
+	}
+}
+
+// rawHead is a request head written as it is (requestHead).
+type rawHead string
+
+func (h rawHead) appendHead(b []byte) ([]byte, error) { return append(b, h...), nil }
