@@ -13,10 +13,11 @@ import (
 // blocks, their []string fields' elements and their *string fields'
 // targets into shared arrays, equal []string fields onto one array, and
 // every *Ref onto the id of the entity it names (a Ref is laid out as the
-// string it holds: the ref is the entity's own id field, not a copy). A decoded configuration of a million
-// entities is a few million small allocations, each rounded up to a size
-// class and each a pointer the collector follows; packed, it is a few
-// thousand large ones and takes about a third less memory. A data plane
+// string it holds: the ref is the entity's own id field, not a copy). A
+// decoded configuration of a million entities is a few million small
+// allocations, each rounded up to a size class and each a pointer the
+// collector follows; packed, it is a few thousand large ones and takes
+// about a third less memory. A data plane
 // packs what it decodes once, before it compiles it and keeps it as the
 // base of the next delta.
 //
@@ -51,6 +52,10 @@ func (p *packer) resolve() {
 // refTo returns the ref whose target is the id field of a packed entity:
 // Ref is a struct of one string, so it has the string's layout.
 func refTo(id *string) *Ref { return (*Ref)(unsafe.Pointer(id)) }
+
+// Ref must stay the size of a string (one string field) for refTo: a
+// constant index out of range otherwise.
+var _ = [1]struct{}{}[unsafe.Sizeof(Ref{})-unsafe.Sizeof("")]
 
 // pendingRef is a packed entity's ref field whose entity was not packed
 // yet: at holds a copy of the ref until resolve.
