@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/skyport-gw/skyport/internal/model"
@@ -89,7 +90,6 @@ type segmentEncoder struct {
 // segments of an earlier seal; it returns the segments of this one. The
 // bytes are Encode's.
 func EncodeReusing(doc *Document, prev *Segments) ([]byte, *Segments, error) {
-	doc.Config.Sort()
 	e := &segmentEncoder{prev: prev, next: &Segments{lists: make([]sealedList, len(segmentLists))}}
 	if prev != nil {
 		e.out.Grow(len(prev.data) + len(prev.data)/8 + 4096)
@@ -159,6 +159,11 @@ func encodeList[T listed](e *segmentEncoder, i int, list []T) error {
 	if len(list) == 0 {
 		return nil
 	}
+	// Sorted in place as model.Config.Sort sorts (a stable sort by id),
+	// only when it is not: the publisher's lists are.
+	if !slices.IsSortedFunc(list, byID) {
+		slices.SortStableFunc(list, byID)
+	}
 	var old []T
 	var oldSegs []segment
 	if e.prev != nil {
@@ -169,13 +174,19 @@ func encodeList[T listed](e *segmentEncoder, i int, list []T) error {
 	segs := make([]segment, 0, max(len(oldSegs), len(list)/SegmentMean+1))
 	j := 0
 	for a := 0; a < len(list); {
-		n := runLength(list[a:])
 		id := list[a].Meta().ID
 		for j < len(oldSegs) && old[oldSegs[j].start].Meta().ID < id {
 			j++
 		}
+		n, same := 0, false
+		if j < len(oldSegs) {
+			n, same = reuse(old, oldSegs[j], list, a)
+		}
+		if n == 0 {
+			n = runLength(list[a:])
+		}
 		off := e.out.Len()
-		if j < len(oldSegs) && sameRun(old, oldSegs[j], list, a, n) {
+		if same {
 			e.out.Write(e.prev.data[oldSegs[j].off : oldSegs[j].off+oldSegs[j].size])
 			e.next.reused++
 		} else {
@@ -225,19 +236,30 @@ func run[T listed](e *segmentEncoder, i int, list []T, a, n int) error {
 	return nil
 }
 
-// sameRun reports whether list[a:a+n] is the run of old's segment s: the
-// same entities (pointers), first and last in their lists alike.
-func sameRun[T listed](old []T, s segment, list []T, a, n int) bool {
-	if s.n != n || (s.start == 0) != (a == 0) || (s.start+s.n == len(old)) != (a+n == len(list)) {
-		return false
+// reuse compares the segment list[a:] starts with old's segment s. When
+// list holds s's entities (the same pointers) from a on, and a segment
+// ends after them in list too, it returns their number: the segment's
+// run, found without hashing an id inside it (the same ids cut alike).
+// same reports that its member is s's: the run is first and last in its
+// list as s's was. n is 0 when the run is not s's.
+func reuse[T listed](old []T, s segment, list []T, a int) (n int, same bool) {
+	if a+s.n > len(list) {
+		return 0, false
 	}
-	for k := range n {
+	for k := range s.n {
 		if old[s.start+k] != list[a+k] {
-			return false
+			return 0, false
 		}
 	}
-	return true
+	end := a + s.n
+	if end < len(list) && s.n < SegmentMax && !cutBefore(list[end].Meta().ID) {
+		return 0, false // the run goes on in list
+	}
+	first, last := a == 0, end == len(list)
+	return s.n, first == (s.start == 0) && last == (s.start+s.n == len(old))
 }
+
+func byID[T listed](a, b T) int { return strings.Compare(a.Meta().ID, b.Meta().ID) }
 
 // runLength returns the number of entities of the segment list starts.
 func runLength[T listed](list []T) int {

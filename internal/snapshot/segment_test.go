@@ -173,3 +173,40 @@ func TestSealReusingEqualsSeal(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSeal seals a configuration of 100,000 consumers with a key
+// each: from scratch, and reusing the seal before it after 16 consumers
+// were replaced (a scheduled full snapshot's share of the schedule).
+func BenchmarkSeal(b *testing.B) {
+	_, priv, err := snapshot.GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	cfg := bigConfig(rng, 100_000)
+	_, _, prev, err := snapshot.SealReusing(&snapshot.Document{Revision: 1, Config: cfg}, priv, now, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := cfg
+	next.Consumers = slices.Clone(cfg.Consumers)
+	for range 16 {
+		i := rng.IntN(len(next.Consumers))
+		c := *next.Consumers[i]
+		c.Username = model.String("changed")
+		next.Consumers[i] = &c
+	}
+	for _, mode := range []string{"scratch", "reusing"} {
+		b.Run(mode, func(b *testing.B) {
+			from := prev
+			if mode == "scratch" {
+				from = nil
+			}
+			for b.Loop() {
+				if _, _, _, err := snapshot.SealReusing(&snapshot.Document{Revision: 2, Config: next}, priv, now, from); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
