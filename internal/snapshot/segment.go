@@ -45,10 +45,11 @@ const (
 // the sealed lists (sharing their arrays) and the stored bytes; an entity
 // is unchanged when the later configuration holds the same pointer, so
 // the entities of a sealed configuration must never be changed in place
-// (the publisher's never are: a change replaces the entity, and
-// model.Config.Pack, which moves entities in place, keeps their values).
+// (the publisher's never are: a change replaces the entity; and
+// model.Config.Pack, which puts packed copies in a list's place, keeps
+// their values, the sealed list then holding the copies).
 type Segments struct {
-	lists         []sealedList // by configLists index
+	lists         []sealedList // by segmentLists index
 	data          []byte       // the stored bytes the members are in
 	reused, fresh int          // this seal's segments copied and compressed
 }
