@@ -30,6 +30,11 @@ func (l *loopConn) SetDeadline(time.Time) error      { return nil }
 func (l *loopConn) SetReadDeadline(time.Time) error  { return nil }
 func (l *loopConn) SetWriteDeadline(time.Time) error { return nil }
 
+// nopAborter hears of nothing.
+type nopAborter struct{}
+
+func (nopAborter) Abort(error) {}
+
 // BenchmarkServe is the server's cost per request on a kept-alive
 // connection: the head read and parsed, the handler's header lookups,
 // the response head and body written. The connection is in memory, so
@@ -40,22 +45,30 @@ func BenchmarkServe(b *testing.B) {
 		name string
 		req  string
 		ctx  bool
+		// abort registers an Aborter, as the proxy's native path does.
+		abort bool
 	}{
-		{"wrk", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n", false},
+		{"wrk", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n", false, false},
 		// The proxy's adapter asks for every request's context, which arms
 		// the watch for the client going away.
-		{"wrk+context", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n", true},
+		{"wrk+context", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n", true, false},
+		// The native path registers itself to hear of the client going
+		// away (OnAbort), which arms the same watch.
+		{"wrk+abort", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n", false, true},
 		{"browser", "GET /api/v1/items?page=2&limit=50 HTTP/1.1\r\nHost: api.example.com\r\n" +
 			"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\r\n" +
 			"Accept: application/json\r\nAccept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\n" +
 			"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U\r\n" +
-			"Cookie: session=abcdef0123456789; theme=dark\r\nX-Request-Id: 7f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b\r\n\r\n", false},
-		{"post", "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n{\"name\":\"skyport\",\"n\":1234}", false},
+			"Cookie: session=abcdef0123456789; theme=dark\r\nX-Request-Id: 7f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b\r\n\r\n", false, false},
+		{"post", "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n{\"name\":\"skyport\",\"n\":1234}", false, false},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			s := &Server{Handler: HandlerFunc(func(w *Response, r *Request) {
 				if bb.ctx {
 					_ = r.Context()
+				}
+				if bb.abort {
+					r.OnAbort(nopAborter{})
 				}
 				_ = r.Header().Get("x-request-id")
 				_, _ = io.Copy(io.Discard, r.Body())

@@ -178,7 +178,7 @@ func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, 
 		reused := pc != nil
 		if pc == nil {
 			var err error
-			if pc, err = c.connect(ctx, addr); err != nil {
+			if pc, err = c.connect(ctx, ex, addr); err != nil {
 				return nil, err
 			}
 		}
@@ -238,9 +238,17 @@ func (pc *h1Conn) untouched() bool {
 	return n == 0 && isTimeout(err)
 }
 
-// connect dials a new connection to addr.
-func (c *h1Client) connect(ctx context.Context, addr string) (*h1Conn, error) {
-	conn, err := c.dial(ctx, "tcp", addr)
+// connect dials a new connection to addr. On the native path (ex has a
+// guard and ctx is not the request's) the dial is canceled when the
+// client goes away, as the request's context cancels it elsewhere.
+func (c *h1Client) connect(ctx context.Context, ex *exchange, addr string) (*h1Conn, error) {
+	var conn net.Conn
+	var err error
+	if ex != nil && ex.guard != nil {
+		conn, err = guardedDial(ctx, ex.guard, c.dial, addr)
+	} else {
+		conn, err = c.dial(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -380,15 +388,41 @@ func (c *h1Client) exchange(ctx context.Context, ex *exchange, pc *h1Conn, metho
 // h1 tells the exchange, Request.OnAbort): it replaces the context's
 // AfterFunc, which costs allocations per request.
 type connGuard interface {
-	// hold registers c, the connection the request is sent on, to be
-	// closed when the client goes away; the cause when it went already.
-	hold(c net.Conn) error
+	// hold registers c, the connection the request is sent on (or what
+	// cancels its dial), to be closed when the client goes away; the
+	// cause when it went already.
+	hold(c io.Closer) error
 	// release ends hold; false when the client went away while c was
 	// held (c is closed, or being closed).
 	release() bool
 	// abandoned is the cause once the client went away, else nil.
 	abandoned() error
 }
+
+// guardedDial dials addr with a context g cancels when the client goes
+// away (hold); the cause is the dial's error then, a connection made
+// meanwhile closed.
+func guardedDial(ctx context.Context, g connGuard, dial func(ctx context.Context, network, addr string) (net.Conn, error),
+	addr string) (net.Conn, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := g.hold(cancelFunc(cancel)); err != nil {
+		return nil, err
+	}
+	conn, err := dial(ctx, "tcp", addr)
+	if !g.release() {
+		if conn != nil {
+			conn.Close()
+		}
+		return nil, g.abandoned()
+	}
+	return conn, err
+}
+
+// cancelFunc closes by canceling: a dial's context held by a connGuard.
+type cancelFunc context.CancelFunc
+
+func (f cancelFunc) Close() error { f(); return nil }
 
 // release ends the watch on a request's connection: g's, or the
 // context's AfterFunc (stop); false when the request was abandoned.
@@ -455,9 +489,12 @@ func (c *h1Client) put(pc *h1Conn) {
 		pc.conn.Close()
 		return
 	}
-	pc.since = time.Now()
+	// The last read's start is close enough to the connection's last use
+	// and costs no clock read.
 	if pc.tc != nil {
 		pc.since = pc.tc.last()
+	} else {
+		pc.since = time.Now()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -64,20 +64,48 @@ func TestUpstreamConnectionReuse(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			b := newBackend(t, "b", tc.handler)
-			url := proxyTo(t, b.addr).URL
+			addr, conns := countingUpstream(t, tc.handler)
+			url := proxyTo(t, addr).URL
 			for range 5 {
-				req, err := http.NewRequest(tc.method, url+"/", nil)
+				req, err := http.NewRequestWithContext(t.Context(), tc.method, url+"/", nil)
 				require.NoError(t, err)
+				req.Header.Set(rawTokenField, t.Name())
 				res, err := http.DefaultClient.Do(req)
 				require.NoError(t, err)
 				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
 				require.Less(t, res.StatusCode, 300)
 			}
-			assert.Equal(t, tc.wantConns, b.conns.Load())
+			assert.Equal(t, tc.wantConns, conns.Load())
 		})
 	}
+}
+
+// countingUpstream serves h and counts the connections that carried a
+// request of this test's (rawTokenField set to t.Name()): other tests'
+// proxies may connect to its port (see rawUpstream).
+func countingUpstream(t *testing.T, h http.HandlerFunc) (addr string, conns *atomic.Int64) {
+	t.Helper()
+	type connKey struct{}
+	conns = new(atomic.Int64)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{
+		ReadHeaderTimeout: 5 * time.Second,
+		// Each connection gets a flag its first request of this test's sets.
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, new(atomic.Bool))
+		},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get(rawTokenField) == t.Name() && r.Context().Value(connKey{}).(*atomic.Bool).CompareAndSwap(false, true) {
+				conns.Add(1)
+			}
+			h(w, r)
+		}),
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String(), conns
 }
 
 // TestUpstreamClosedIdleConnection: an upstream that closes a keep-alive

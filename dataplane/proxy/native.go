@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -57,10 +58,10 @@ type nativeExchange struct {
 	view upView
 
 	// The client-abort guard (connGuard, h1.Aborter): held is the
-	// upstream connection in use, closed when h1 tells the exchange its
-	// client went away (gone).
+	// upstream connection in use (or the dial in progress), closed when
+	// h1 tells the exchange its client went away (gone).
 	mu   sync.Mutex
-	held net.Conn
+	held io.Closer
 	gone error
 }
 
@@ -81,7 +82,7 @@ func (x *nativeExchange) Abort(cause error) {
 }
 
 // hold implements connGuard.
-func (x *nativeExchange) hold(c net.Conn) error {
+func (x *nativeExchange) hold(c io.Closer) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.gone != nil {

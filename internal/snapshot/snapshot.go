@@ -1,14 +1,11 @@
 package snapshot
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -222,74 +219,27 @@ func (d *Document) Identity() Identity { return Identity{ClusterID: d.ClusterID,
 func Key(rev int64) string { return fmt.Sprintf("snapshots/%020d.json.gz", rev) }
 
 // Encode returns the stored bytes of doc: canonical JSON (lists sorted by
-// id, map keys sorted: json.Marshal's bytes), gzip with no timestamp, so
-// equal documents encode to equal bytes. The JSON is written into the
-// compressor an entity at a time, never whole.
+// id, map keys sorted: json.Marshal's bytes), gzip with no timestamp, in
+// members that follow the entities' ids (segment.go), so equal documents
+// encode to equal bytes. The JSON is written into the compressor an
+// entity at a time, never whole.
 func Encode(doc *Document) ([]byte, error) {
-	doc.Config.Sort()
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err != nil {
-		return nil, fmt.Errorf("compressing snapshot: %w", err)
-	}
-	w := bufio.NewWriterSize(zw, 64<<10)
-	if err := writeDocument(w, doc); err != nil {
-		return nil, fmt.Errorf("encoding snapshot: %w", err)
-	}
-	if err := w.Flush(); err != nil {
-		return nil, fmt.Errorf("compressing snapshot: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("compressing snapshot: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// writeDocument writes json.Marshal(doc)'s bytes: the fields before the
-// inlined configuration, then the configuration's lists.
-func writeDocument(w *bufio.Writer, doc *Document) error {
-	head, err := json.Marshal(struct {
-		Format    string `json:"format"`
-		Revision  int64  `json:"revision"`
-		CreatedAt string `json:"created_at"`
-		ClusterID string `json:"cluster_id,omitempty"`
-		Epoch     int64  `json:"epoch,omitempty"`
-	}{doc.Format, doc.Revision, doc.CreatedAt, doc.ClusterID, doc.Epoch})
-	if err != nil {
-		return err
-	}
-	if doc.Config.Empty() {
-		_, err := w.Write(head)
-		return err
-	}
-	if _, err := w.Write(head[:len(head)-1]); err != nil {
-		return err
-	}
-	if err := w.WriteByte(','); err != nil {
-		return err
-	}
-	// The configuration's object, less its opening brace.
-	return doc.Config.WriteJSON(&skipFirst{w: w}, true)
-}
-
-// skipFirst drops the first byte written through it.
-type skipFirst struct {
-	w       *bufio.Writer
-	skipped bool
-}
-
-func (s *skipFirst) Write(p []byte) (int, error) {
-	n := len(p)
-	if !s.skipped && len(p) > 0 {
-		s.skipped, p = true, p[1:]
-	}
-	_, err := s.w.Write(p)
-	return n, err
+	data, _, err := EncodeReusing(doc, nil)
+	return data, err
 }
 
 // Seal encodes doc and signs it, returning the stored bytes and the
 // pointer that names them.
 func Seal(doc *Document, key ed25519.PrivateKey, now time.Time) ([]byte, Pointer, error) {
+	data, p, _, err := SealReusing(doc, key, now, nil)
+	return data, p, err
+}
+
+// SealReusing is Seal reusing the members of prev, an earlier seal's
+// segments (nil: none), and returning this seal's: the same bytes and
+// pointer as Seal, at a cost that follows the entities changed since prev
+// rather than the configuration.
+func SealReusing(doc *Document, key ed25519.PrivateKey, now time.Time, prev *Segments) ([]byte, Pointer, *Segments, error) {
 	if doc.Format == "" {
 		doc.Format = Format
 	}
@@ -298,11 +248,11 @@ func Seal(doc *Document, key ed25519.PrivateKey, now time.Time) ([]byte, Pointer
 	}
 	id := doc.Identity()
 	if err := id.Check(); err != nil {
-		return nil, Pointer{}, fmt.Errorf("sealing snapshot: %w", err)
+		return nil, Pointer{}, nil, fmt.Errorf("sealing snapshot: %w", err)
 	}
-	data, err := Encode(doc)
+	data, segs, err := EncodeReusing(doc, prev)
 	if err != nil {
-		return nil, Pointer{}, err
+		return nil, Pointer{}, nil, err
 	}
 	sum := sha256.Sum256(data)
 	return data, Pointer{
@@ -315,7 +265,7 @@ func Seal(doc *Document, key ed25519.PrivateKey, now time.Time) ([]byte, Pointer
 		Signature:   base64.StdEncoding.EncodeToString(ed25519.Sign(key, sum[:])),
 		PublishedAt: now.UTC().Format(time.RFC3339Nano),
 		Format:      doc.Format,
-	}, nil
+	}, segs, nil
 }
 
 // Verify checks data against the pointer's size, digest and signature.

@@ -20,7 +20,9 @@
 // An invocation that hands a job on (the import Lambda's time is up)
 // keeps what it has not staged, parsed and checked, in parts named in the
 // record; the next invocations stage from them without parsing the upload
-// again.
+// again. On the embedded store a job stages through the store's own
+// resumable batches (ResumableReplacer): a job resumed after a restart of
+// `skyport local` goes on from the last batch the store staged.
 //
 // Every change of a record is conditional on the ETag read, so two
 // runners of one job (a retried Lambda invocation) never both advance it.

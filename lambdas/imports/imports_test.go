@@ -16,6 +16,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/declarative"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/imports"
 	"github.com/skyport-gw/skyport/lambdas/store"
 	"github.com/skyport-gw/skyport/lambdas/store/embedded"
@@ -335,4 +336,139 @@ func TestEmbeddedImportInBatches(t *testing.T) {
 	require.Greater(t, len(objects.written), 5, "progress recorded per batch: %v", objects.written)
 	require.IsNonDecreasing(t, objects.written)
 	require.Contains(t, objects.written, 16)
+}
+
+// ReplaceResumable fails as ReplaceInBatches does.
+func (f failingReplacer) ReplaceResumable(ctx context.Context, name, token string, cfg *model.Config, summary []string, o store.Origin, progress func(int) error) (int64, error) {
+	n := 0
+	return f.Store.ReplaceResumable(ctx, name, token, cfg, summary, o, func(written int) error {
+		if n++; n == f.failAt {
+			return errInjected
+		}
+		return progress(written)
+	})
+}
+
+// stopping is an object store that cancels a context once a job's
+// record was saved running with written set stopAt times: the process
+// stops between two batches.
+type stopping struct {
+	*savedProgress
+	stopAt int
+	cancel context.CancelFunc
+}
+
+func (s *stopping) Put(ctx context.Context, key string, data []byte, cond objstore.Condition) (string, error) {
+	etag, err := s.savedProgress.Put(ctx, key, data, cond)
+	s.mu.Lock()
+	n := 0
+	for _, w := range s.written {
+		if w > 0 {
+			n++
+		}
+	}
+	s.mu.Unlock()
+	if n == s.stopAt && s.cancel != nil {
+		s.cancel()
+	}
+	return etag, err
+}
+
+// TestEmbeddedImportResumesAfterRestart: an import job on the embedded
+// store, stopped between two batches with the process (its context ends,
+// the store is closed), is resumed by the next process's worker from the
+// last batch the store staged: no batch is staged twice (the progress
+// records after the restart start where those before stopped and count
+// the batches left), nothing is visible before it commits, and the result
+// is the configuration a clean import gives. What a job that is not
+// running left staged is deleted.
+func TestEmbeddedImportResumesAfterRestart(t *testing.T) {
+	t.Parallel()
+	doc := kongYML(40)
+	open := func(t *testing.T, dir string) *embedded.Store {
+		st, err := embedded.OpenWith(filepath.Join(dir, "cp.db"), embedded.Options{StageBatch: 16})
+		require.NoError(t, err)
+		return st
+	}
+
+	// A clean import, for the batches and the result.
+	cleanDir := t.TempDir()
+	cleanObjects, err := objstore.NewDir(filepath.Join(cleanDir, "objects"))
+	require.NoError(t, err)
+	clean := open(t, cleanDir)
+	defer clean.Close()
+	cleanProgress := &savedProgress{Store: cleanObjects}
+	cf := newFixture(cleanProgress, clean, nil, dirPresigner{})
+	job := cf.runAll(t, cf.started(t, doc).ID)
+	require.Equal(t, imports.StateSucceeded, job.State, job.Error)
+	want, _, err := clean.Export(context.Background())
+	require.NoError(t, err)
+	all := cleanProgress.written[1:] // the first is the record's move to running
+	require.Greater(t, len(all), 4, "batches: %v", all)
+
+	dir := t.TempDir()
+	dirObjects, err := objstore.NewDir(filepath.Join(dir, "objects"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	objects := &stopping{savedProgress: &savedProgress{Store: dirObjects}, stopAt: 3, cancel: cancel}
+	st := open(t, dir)
+	f := newFixture(objects, st, nil, dirPresigner{})
+	id := f.started(t, doc).ID
+	_, err = f.runner.Run(ctx, id, time.Time{})
+	require.ErrorIs(t, err, context.Canceled)
+	job, err = f.jobs.Get(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, imports.StateRunning, job.State)
+	before := objects.written[1:]
+	require.Len(t, before, 3)
+	require.Equal(t, all[:3], before)
+	rev, err := st.Revision(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, rev, "nothing visible")
+	// What a job no longer running left staged: the worker deletes it.
+	gone, cancelGone := context.WithCancel(context.Background())
+	cancelGone()
+	_, err = st.ReplaceResumable(gone, "a000-0rphan", "t", mustConfig(t, kongYML(1)), nil, store.Origin{}, nil)
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, st.Close())
+
+	// The next process: its worker resumes the job.
+	st = open(t, dir)
+	defer st.Close()
+	resumed := &savedProgress{Store: dirObjects}
+	w := imports.NewWorker(imports.NewRunner(imports.RunnerOptions{Objects: resumed, Store: st}))
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	for {
+		job, err = f.jobs.Get(context.Background(), id)
+		require.NoError(t, err)
+		if job.State != imports.StateRunning || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	require.NoError(t, <-done)
+	require.Equal(t, imports.StateSucceeded, job.State, job.Error)
+	require.Equal(t, all[3:], resumed.written, "only the batches left are staged")
+	got, _, err := st.Export(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, configHash(t, want), configHash(t, got), "the configuration a clean import gives")
+	left, err := st.Resumable(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, left, "the job's replace committed, the other one's deleted")
+}
+
+// configHash returns cfg's configuration hash without the timestamps
+// (each job stamps its entities with its start).
+func configHash(t *testing.T, cfg *model.Config) string {
+	t.Helper()
+	cfg.Each(func(e model.Entity) {
+		m := e.Meta()
+		m.CreatedAt, m.UpdatedAt = 0, 0
+	})
+	return snapshot.ConfigHash(cfg)
 }

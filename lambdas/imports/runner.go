@@ -2,6 +2,7 @@ package imports
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,11 +33,24 @@ type Stager interface {
 
 // BatchReplacer is a store that replaces the configuration by staging it
 // in batches itself and making it current in one revision, reporting the
-// entities staged after each batch (embedded.Store). A replace that stops
-// midway leaves nothing staged, so a job resumed after a restart stages
-// again from the start.
+// entities staged after each batch. A replace that stops midway leaves
+// nothing staged, so a job resumed after a restart stages again from the
+// start.
 type BatchReplacer interface {
 	ReplaceInBatches(ctx context.Context, cfg *model.Config, summary []string, o store.Origin, progress func(written int) error) (int64, error)
+}
+
+// ResumableReplacer is a BatchReplacer whose replace, named for the job's
+// attempt (its Generation), keeps what it staged when it stops and goes
+// on from the last batch staged when run again with the same token
+// (embedded.Store): a job resumed after a restart does not stage again
+// what it had staged.
+type ResumableReplacer interface {
+	ReplaceResumable(ctx context.Context, name, token string, cfg *model.Config, summary []string, o store.Origin, progress func(written int) error) (int64, error)
+	// DropResumable deletes what the replace name staged.
+	DropResumable(ctx context.Context, name string) error
+	// Resumable lists the replaces staged and not committed.
+	Resumable(ctx context.Context) ([]string, error)
 }
 
 // RunnerOptions configures a Runner.
@@ -126,13 +140,16 @@ func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
 	if st != nil && x.rec.Rest != nil {
 		return x.runRest(ctx, st, stopAt)
 	}
-	cfg, size, err := x.read(ctx)
+	cfg, size, token, err := x.read(ctx)
 	if err != nil {
 		return false, x.fail(ctx, err)
 	}
 	entities := make([]model.Entity, 0, cfg.Len())
 	cfg.Each(func(e model.Entity) { entities = append(entities, e) })
 	x.rec.Size, x.rec.Total = size, len(entities)
+	if rr, ok := x.opts.Store.(ResumableReplacer); ok && st == nil {
+		return false, x.replaceResumable(ctx, rr, cfg, token)
+	}
 	if br, ok := x.opts.Store.(BatchReplacer); ok && st == nil {
 		return false, x.replaceInBatches(ctx, br, cfg)
 	}
@@ -249,21 +266,42 @@ func (x *run) replaceInBatches(ctx context.Context, br BatchReplacer, cfg *model
 	return x.succeed(ctx, rev)
 }
 
+// replaceResumable loads cfg with the store's own resumable batches,
+// named for the job's attempt, recording the progress after each: a job
+// resumed after a restart goes on from the last batch the store staged.
+// token names what is staged: the upload's bytes and the job's start.
+func (x *run) replaceResumable(ctx context.Context, rr ResumableReplacer, cfg *model.Config, token string) error {
+	rev, err := rr.ReplaceResumable(ctx, x.rec.Generation, token, cfg, x.summary(), x.rec.Origin, func(written int) error {
+		x.rec.Written = written
+		return x.save(ctx)
+	})
+	if errors.Is(err, ErrBusy) {
+		return err
+	}
+	if err != nil {
+		return x.fail(ctx, err)
+	}
+	x.rec.Written = x.rec.Total
+	return x.succeed(ctx, rev)
+}
+
 // read reads, parses and checks the upload; entities get the job's start
 // as their timestamps, so every pass over the job stages the same ones.
-func (x *run) read(ctx context.Context) (*model.Config, int64, error) {
+// It also returns the upload's size and a token of what is staged from
+// it: the SHA-256 of its bytes and the job's start.
+func (x *run) read(ctx context.Context) (*model.Config, int64, string, error) {
 	doc, _, err := objstore.GetMax(ctx, x.opts.Objects, UploadKey(x.rec.ID), MaxUploadBytes)
 	switch {
 	case errors.Is(err, objstore.ErrNotFound):
-		return nil, 0, errors.New("the upload is gone (uploads expire): create a new import job")
+		return nil, 0, "", errors.New("the upload is gone (uploads expire): create a new import job")
 	case errors.Is(err, objstore.ErrTooLarge):
-		return nil, 0, fmt.Errorf("the upload is larger than %d bytes", MaxUploadBytes)
+		return nil, 0, "", fmt.Errorf("the upload is larger than %d bytes", MaxUploadBytes)
 	case err != nil:
-		return nil, 0, fmt.Errorf("reading the upload: %w", err)
+		return nil, 0, "", fmt.Errorf("reading the upload: %w", err)
 	}
 	cfg, err := declarative.Parse(doc)
 	if err != nil {
-		return nil, 0, fmt.Errorf("declarative config is invalid: %w", err)
+		return nil, 0, "", fmt.Errorf("declarative config is invalid: %w", err)
 	}
 	cfg.Each(func(e model.Entity) {
 		m := e.Meta()
@@ -275,9 +313,10 @@ func (x *run) read(ctx context.Context) (*model.Config, int64, error) {
 		}
 	})
 	if err := store.CheckConfig(cfg); err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
-	return cfg, int64(len(doc)), nil
+	sum := sha256.Sum256(doc)
+	return cfg, int64(len(doc)), fmt.Sprintf("%x-%d", sum, x.rec.StartedAt), nil
 }
 
 func (x *run) save(ctx context.Context) error {
@@ -310,6 +349,10 @@ func (x *run) fail(ctx context.Context, cause error) error {
 	}
 	if x.opts.Stager != nil {
 		x.opts.Stager.DropStaged(ctx, x.rec.Generation)
+	} else if rr, ok := x.opts.Store.(ResumableReplacer); ok {
+		if err := rr.DropResumable(ctx, x.rec.Generation); err != nil {
+			x.log.WarnContext(ctx, "dropping what an import staged", "job", x.rec.ID, "error", err)
+		}
 	}
 	x.dropRest(ctx)
 	return nil

@@ -62,21 +62,54 @@ func (w *Worker) runJob(ctx context.Context, id string) {
 	}
 }
 
-// resume queues the jobs left queued or running.
+// resume queues the jobs left queued or running, then deletes what the
+// store keeps staged for a job that is neither (prune).
 func (w *Worker) resume(ctx context.Context) {
 	keys, err := w.runner.opts.Objects.List(ctx, "imports/")
 	if err != nil {
 		w.log.WarnContext(ctx, "listing import jobs", "error", err)
 		return
 	}
+	active, complete := map[string]bool{}, true
 	for _, k := range keys {
 		id, ok := strings.CutSuffix(strings.TrimPrefix(k, "imports/"), "/job.json")
 		if !ok || !ValidID(id) {
 			continue
 		}
 		rec, _, err := load(ctx, w.runner.opts.Objects, id)
-		if err == nil && (rec.State == StateQueued || rec.State == StateRunning) {
+		if err != nil {
+			complete = false
+			continue
+		}
+		if rec.State == StateQueued || rec.State == StateRunning {
+			active[rec.Generation] = true
 			_ = w.Launch(ctx, id)
+		}
+	}
+	if complete {
+		w.prune(ctx, active)
+	}
+}
+
+// prune deletes the resumable replaces the store keeps staged whose job
+// attempt is not active: a job that failed, or was started again, while
+// its replace was stopped.
+func (w *Worker) prune(ctx context.Context, active map[string]bool) {
+	rr, ok := w.runner.opts.Store.(ResumableReplacer)
+	if !ok || w.runner.opts.Stager != nil {
+		return
+	}
+	names, err := rr.Resumable(ctx)
+	if err != nil {
+		w.log.WarnContext(ctx, "listing staged imports", "error", err)
+		return
+	}
+	for _, name := range names {
+		if active[name] {
+			continue
+		}
+		if err := rr.DropResumable(ctx, name); err != nil {
+			w.log.WarnContext(ctx, "dropping a staged import", "generation", name, "error", err)
 		}
 	}
 }

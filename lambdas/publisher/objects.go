@@ -30,11 +30,24 @@ func (p *Publisher) latest(ctx context.Context) (snapshot.Pointer, string, error
 // pointer is derived from the stored bytes instead, so every publisher of
 // one revision agrees on one pointer; provided they hold doc's identity
 // and configuration, which a key shared by two histories would not.
+//
+// The seal reuses the compressed segments of the last full snapshot this
+// process sealed whose entities doc still holds (snapshot.SealReusing):
+// a scheduled full snapshot, sealed from the held base and the change
+// log, compresses again only the segments the writes since touched.
 func (p *Publisher) write(ctx context.Context, doc *snapshot.Document) (snapshot.Pointer, error) {
-	data, ptr, err := snapshot.Seal(doc, p.opts.Key, p.opts.Clock())
+	p.mu.Lock()
+	prev := p.segments
+	p.mu.Unlock()
+	data, ptr, segs, err := snapshot.SealReusing(doc, p.opts.Key, p.opts.Clock(), prev)
 	if err != nil {
 		return snapshot.Pointer{}, fmt.Errorf("sealing revision %d: %w", doc.Revision, err)
 	}
+	p.mu.Lock()
+	p.segments = segs
+	p.mu.Unlock()
+	reused, total := segs.Reused()
+	p.opts.Logger.DebugContext(ctx, "sealed a full snapshot", "revision", doc.Revision, "segments", total, "reused", reused)
 	_, err = p.opts.Objects.Put(ctx, ptr.Key, data, objstore.Condition{IfNoneMatch: true})
 	switch {
 	case errors.Is(err, objstore.ErrPrecondition):

@@ -182,6 +182,9 @@ type Publisher struct {
 
 	mu   sync.Mutex
 	last published // the configuration of the revision written last
+	// segments are the last full snapshot's, sealed by this process:
+	// the next one copies those whose entities it still holds.
+	segments *snapshot.Segments
 
 	paceMu  sync.Mutex
 	started time.Time // when the last publication started (monotonic)

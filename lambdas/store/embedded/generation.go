@@ -150,7 +150,8 @@ func deleteBucket(tx *bolt.Tx, name []byte) error {
 
 // dropStale deletes every generation that is not current: those staged
 // by a replace the process did not finish, and one a commit replaced but
-// had no time to delete.
+// had no time to delete; but a resumable replace's (ReplaceResumable),
+// which its job goes on with.
 func (s *Store) dropStale() error {
 	var stale []string
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -158,8 +159,8 @@ func (s *Store) dropStale() error {
 		if cur != "" && tx.Bucket(refsBucket) != nil {
 			stale = append(stale, "")
 		}
-		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-			if gen, ok := bytes.CutPrefix(name, []byte("g:")); ok && string(gen) != cur {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if gen, ok := bytes.CutPrefix(name, []byte("g:")); ok && string(gen) != cur && !resumable(b) {
 				stale = append(stale, string(gen))
 			}
 			return nil

@@ -214,7 +214,25 @@ func (r *replacement) runs() []run {
 // transaction, calling progress with the number of entities written
 // after each one.
 func (s *Store) stage(ctx context.Context, gen string, runs []run, progress func(written int) error) error {
+	return s.stageFrom(ctx, gen, runs, 0, false, progress)
+}
+
+// stageFrom is stage from the put done on (the puts before it staged
+// already, by an earlier call); with mark, each transaction also records
+// in gen the puts staged with it (stagedKey), so that a replace the
+// process did not finish goes on from there (ReplaceResumable).
+func (s *Store) stageFrom(ctx context.Context, gen string, runs []run, done int, mark bool, progress func(written int) error) error {
 	ri, i, written := 0, 0, 0
+	for skip := done; ri < len(runs) && skip > 0; {
+		k := min(skip, runs[ri].n)
+		if runs[ri].entities {
+			written += k
+		}
+		skip -= k
+		if i = k; i == runs[ri].n {
+			ri, i = ri+1, 0
+		}
+	}
 	for ri < len(runs) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -235,10 +253,14 @@ func (s *Store) stage(ctx context.Context, gen string, runs []run, progress func
 					if r.entities {
 						written++
 					}
+					done++
 				}
 				if i == r.n {
 					ri, i = ri+1, 0
 				}
+			}
+			if mark {
+				return root.Put(stagedKey, revKey(int64(done)))
 			}
 			return nil
 		})
