@@ -109,7 +109,7 @@ func (x *nativeExchange) relayView() {
 		out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
 	}
 	if s.opts.RequestID {
-		out.Add(headerRequestID, ex.requestID())
+		out.AddBytes([]byte(headerRequestID), ex.ridBytes())
 	}
 	ex.rec.status = v.head.code
 	x.fw.wrote = true
