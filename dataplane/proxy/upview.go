@@ -83,7 +83,8 @@ func (x *nativeExchange) relayView() {
 		case "Server":
 			server = true
 		case "Content-Type":
-			stream = stream || eventStream(string(value))
+			// The prefix first: the string escapes in eventStream.
+			stream = stream || bytes.HasPrefix(value, []byte("text/event-stream")) && eventStream(string(value))
 		case "X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency":
 			if s.opts.LatencyHeaders {
 				continue
