@@ -38,7 +38,7 @@ build: ## bin/skyport, and one bootstrap per Lambda (provided.al2023, arm64)
 	done
 
 .PHONY: run
-run: ## build and start `skyport local` (Admin API :8001, proxy :8000/:8443, status :8100)
+run: ## build and start `skyport local` (Admin API :8001, proxy :8000/:8443, status 127.0.0.1:8100)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/skyport ./cmd/skyport
 	exec $(BIN)/skyport local
 

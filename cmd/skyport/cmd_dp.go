@@ -28,6 +28,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/status"
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/declarative"
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // dpOptions are the data plane's settings (docs/contracts.md, "skyport
@@ -104,7 +105,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.VerifyKey, "verify-key", "", "the publisher's Ed25519 public key: a file, or the key itself (PEM or base64); while the key rotates, several (PEM blocks one after another, or base64 keys separated by commas)")
 	fs.StringVar(&o.ProxyListen, "proxy-listen", "0.0.0.0:8000", "HTTP proxy listen address")
 	fs.StringVar(&o.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "HTTPS proxy listen address (empty disables)")
-	fs.StringVar(&o.StatusListen, "status-listen", "0.0.0.0:8100", "status API listen address (/status, /status/ready, /metrics)")
+	fs.StringVar(&o.StatusListen, "status-listen", "127.0.0.1:8100", "status API listen address (/status, /status/ready, /metrics); loopback, as Kong's status_listen: 0.0.0.0:8100 lets other hosts in (a load balancer's health checks)")
 	fs.StringVar(&o.PprofListen, "pprof-listen", "", "profiling endpoints (/debug/pprof/) listen address; empty disables (keep it on loopback)")
 	fs.StringVar(&o.NodeID, "node-id", "", "node id reported to the control plane (default: generated and kept in --cache-dir)")
 	fs.StringVar(&o.Labels, "labels", "", "labels reported to the control plane, k:v,k:v")
@@ -159,6 +160,13 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := lf.logger(stderr)
 	o.logFormat = lf.format(stderr)
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		if n := containerMemoryLimit(); n > 0 {
+			limit := int64(float64(n) * containerMemoryShare)
+			debug.SetMemoryLimit(limit)
+			log.Debug("soft memory limit from the container's", "bytes", limit, "container_bytes", n)
+		}
+	}
 	pm := promplugin.NewMetrics()
 	lq := logqueue.NewMetrics()
 	o.collectors = append(o.collectors, pm, lq)
@@ -206,7 +214,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
 		Observer: proxy.ObserverFunc(func(svc, route string) proxy.Series { return metrics.Series(svc, route) }), AccessLog: access.logger, AccessLogWriter: access.writer,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
-		Limits: limits, VaultEnv: os.LookupEnv,
+		Limits: limits, VaultEnv: os.LookupEnv, Retain: retainer(metrics, o.collectors),
 	})
 	defer px.Close()
 	releasing := &releasingProxy{Server: px}
@@ -367,6 +375,21 @@ func pprofHandler() http.Handler {
 
 // slogErrorLog routes net/http's own messages (TLS handshake errors,
 // panics in handlers) to log.
+// retainer returns the proxy's Retain: each applied configuration drops
+// the series of deleted services and routes from the request metrics and
+// from the collectors that keep such series.
+func retainer(metrics *status.Metrics, collectors []prom.Collector) func(*model.Config) {
+	type retainer interface{ Retain(*model.Config) }
+	return func(cfg *model.Config) {
+		metrics.Retain(cfg)
+		for _, c := range collectors {
+			if r, ok := c.(retainer); ok {
+				r.Retain(cfg)
+			}
+		}
+	}
+}
+
 func slogErrorLog(l *slog.Logger) *log.Logger {
 	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
 }

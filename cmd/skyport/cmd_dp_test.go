@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -158,4 +159,22 @@ func dpFreeAddr(t *testing.T) string {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// TestStatusListensOnLoopbackByDefault: the status API (metrics, and
+// proxy-cache's purge routes when enabled) listens on loopback unless
+// told otherwise, as Kong's status_listen; skyport health asks there.
+func TestStatusListensOnLoopbackByDefault(t *testing.T) {
+	t.Parallel()
+	def := regexp.MustCompile(`-status-listen string\n[^\n]*\(default "([^"]*)"\)`)
+	for _, cmd := range []string{"dp", "local", "health"} {
+		t.Run(cmd, func(t *testing.T) {
+			_, _, stderr := runCLI(t, cmd, "-h")
+			m := def.FindStringSubmatch(stderr)
+			require.NotNil(t, m, stderr)
+			host, _, err := net.SplitHostPort(m[1])
+			require.NoError(t, err)
+			require.True(t, net.ParseIP(host).IsLoopback(), "default %s", m[1])
+		})
+	}
 }

@@ -15,7 +15,7 @@ import (
 // exits non-zero when not (the image has no shell or curl).
 func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("skyport health", flag.ContinueOnError)
-	listen := fs.String("status-listen", "0.0.0.0:8100", "the data plane's status address")
+	listen := fs.String("status-listen", "127.0.0.1:8100", "the data plane's status address")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for an answer")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err

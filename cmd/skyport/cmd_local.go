@@ -92,7 +92,7 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.RolloutPolicy, "rollout-policy", "", "a JSON file: the staged rollout's policy (waves, halt conditions) when none is set with PUT /config/rollout-policy")
 	fs.StringVar(&o.dp.ProxyListen, "proxy-listen", "0.0.0.0:8000", "built-in data plane: HTTP proxy listen address")
 	fs.StringVar(&o.dp.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "built-in data plane: HTTPS proxy listen address (empty disables)")
-	fs.StringVar(&o.dp.StatusListen, "status-listen", "0.0.0.0:8100", "built-in data plane: status API listen address")
+	fs.StringVar(&o.dp.StatusListen, "status-listen", "127.0.0.1:8100", "built-in data plane: status API listen address (0.0.0.0:8100 lets other hosts in)")
 	fs.BoolVar(&o.dp.ProxyCacheAPI, "proxy-cache-api", false, "built-in data plane: serve proxy-cache's Admin API routes (/proxy-cache) on --status-listen")
 	fs.StringVar(&o.dp.Labels, "labels", "", "built-in data plane: labels reported to the control plane, k:v,k:v")
 	fs.BoolVar(&o.dp.AdoptCluster, "adopt-cluster", false, "built-in data plane: follow this control plane even though its cache (--data-dir/dp) holds another cluster's configuration")

@@ -12,14 +12,15 @@ import (
 
 // direct reports whether the request can be forwarded by forward rather
 // than ReverseProxy: a request h1Client sends (not an upgrade; see
-// takes) whose query has no ';' (those keep ReverseProxy, whose rewrite
-// sends them as they are, as the native path does).
+// takes). Its query goes as the client sent it, ';' included, as nginx
+// sends $args: forward copies the URL, where ReverseProxy would drop the
+// pairs with ';' (its rewrite puts them back).
 func direct(r *http.Request, svc *service) bool {
 	if svc.grpc {
 		return false
 	}
 	_, upgrade := r.Header["Upgrade"]
-	return !upgrade && !strings.Contains(r.URL.RawQuery, ";")
+	return !upgrade
 }
 
 // hopHeaders are the hop-by-hop header fields, which are not forwarded

@@ -60,6 +60,10 @@ type Options struct {
 	RequestID bool
 	// Observer receives per-request metrics; nil disables them.
 	Observer Observer
+	// Retain, when set, is given each configuration once it is swapped
+	// in, for the metrics to drop the series of the services and routes
+	// it no longer has.
+	Retain func(cfg *model.Config)
 	// AccessLog receives one line per request; nil disables access logs.
 	AccessLog *slog.Logger
 	// AccessLogWriter, used when AccessLog is nil, receives one JSON line
@@ -194,6 +198,9 @@ func (s *Server) ApplyHashed(ctx context.Context, cfg *model.Config, hash string
 	c.start()
 	old := s.cur.Swap(c)
 	s.lastApply.Store(c.applied.UnixNano())
+	if s.opts.Retain != nil {
+		s.opts.Retain(cfg)
+	}
 	s.log.Info("configuration applied", "revision", revision, "hash", hash, "source", source,
 		"routes", len(cfg.Routes), "services", len(cfg.Services), "upstreams", len(cfg.Upstreams))
 	if old != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/status"
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // reference is the request metrics as client_golang's vectors keep them:
@@ -123,4 +124,34 @@ func TestSeriesExposition(t *testing.T) {
 	want := exposition(t, ref.reg)
 	require.Contains(t, want, `skyport_http_requests_total{code="504",route="r3",service="svc0"}`)
 	require.Equal(t, want, exposition(t, m.Registry()))
+}
+
+// TestRetainDropsDeletedEntities: a configuration that no longer has a
+// service or route drops their request series and latency histograms;
+// those of the entities it has, and of requests matching none, stay.
+func TestRetainDropsDeletedEntities(t *testing.T) {
+	t.Parallel()
+	str := func(s string) *string { return &s }
+	m := status.NewMetrics()
+	for _, l := range [][2]string{{"kept", "r-kept"}, {"gone", "r-gone"}, {"kept", "r-gone"},
+		{"a000-svc-id", "a000-route-id"}, {"", ""}} {
+		m.ObserveRequest(l[0], l[1], 200, time.Millisecond, time.Millisecond)
+	}
+	before := exposition(t, m.Registry())
+	require.Contains(t, before, `service="gone"`)
+	m.Retain(&model.Config{
+		Services: []*model.Service{{Base: model.Base{ID: "1"}, Name: str("kept")}, {Base: model.Base{ID: "a000-svc-id"}, Name: str("")}},
+		Routes:   []*model.Route{{Base: model.Base{ID: "2"}, Name: str("r-kept")}, {Base: model.Base{ID: "a000-route-id"}}},
+	})
+	got := exposition(t, m.Registry())
+	for _, want := range []string{`{code="200",route="r-kept",service="kept"}`,
+		`{code="200",route="a000-route-id",service="a000-svc-id"}`, `{code="200",route="",service=""}`,
+		`skyport_proxy_latency_ms_count{service="kept"}`, `skyport_proxy_latency_ms_count{service=""}`} {
+		require.Contains(t, got, want)
+	}
+	require.NotContains(t, got, `"gone"`)
+	require.NotContains(t, got, `"r-gone"`)
+	// A series dropped and used again starts over.
+	m.ObserveRequest("gone", "r-gone", 200, 0, time.Millisecond)
+	require.Contains(t, exposition(t, m.Registry()), `skyport_http_requests_total{code="200",route="r-gone",service="gone"} 1`)
 }

@@ -5,6 +5,8 @@
 package fleet
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -131,7 +133,10 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 		"SKYPORT_FALLBACK_URL": awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("s3://"), p.Bucket.BucketName(), jsii.String("/" + p.SnapshotPrefix)}),
 		"SKYPORT_VERIFY_KEY":   p.VerifyKey,
 		"SKYPORT_CACHE_DIR":    jsii.String("/var/lib/skyport"),
-		"AWS_REGION":           awscdk.Stack_Of(c).Region(),
+		// The load balancer's health checks reach the status API on the
+		// task's interface (it listens on loopback by default).
+		"SKYPORT_STATUS_LISTEN": jsii.String(fmt.Sprintf("0.0.0.0:%d", StatusPort)),
+		"AWS_REGION":            awscdk.Stack_Of(c).Region(),
 	}
 	if p.Counters != nil {
 		env["SKYPORT_COUNTERS_TABLE"] = p.Counters.TableName()

@@ -306,6 +306,7 @@ func TestFleet(t *testing.T) {
 	for _, env := range []map[string]any{
 		{"Name": "SKYPORT_CP_URL"}, {"Name": "SKYPORT_FALLBACK_URL"}, {"Name": "SKYPORT_VERIFY_KEY"},
 		{"Name": "SKYPORT_CP_AUTH", "Value": "iam"}, {"Name": "SKYPORT_COUNTERS_TABLE"},
+		{"Name": "SKYPORT_STATUS_LISTEN", "Value": "0.0.0.0:8100"},
 	} {
 		tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), props(map[string]any{
 			"ContainerDefinitions": []any{like(map[string]any{

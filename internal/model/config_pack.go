@@ -1,27 +1,36 @@
 package model
 
 import (
+	"hash/maphash"
 	"reflect"
+	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Pack moves c's entities into a compact layout, changing no value: the
 // entities of each list into one array, their strings' bytes into shared
-// blocks, their []string fields' elements and their *string and *Ref
-// fields' targets into shared arrays, and every Ref's id onto the id
-// string of the entity it names. A decoded configuration of a million
-// entities is a few million small allocations, each rounded up to a size
-// class and each a pointer the collector follows; packed, it is a few
-// thousand large ones and takes about a third less memory. A data plane
+// blocks, their []string fields' elements and their *string fields'
+// targets into shared arrays, equal []string fields onto one array, and
+// every *Ref onto the id of the entity it names (a Ref is laid out as the
+// string it holds: the ref is the entity's own id field, not a copy). A
+// decoded configuration of a million entities is a few million small
+// allocations, each rounded up to a size class and each a pointer the
+// collector follows; packed, it is a few thousand large ones and takes
+// about a third less memory. A data plane
 // packs what it decodes once, before it compiles it and keeps it as the
 // base of the next delta.
 //
-// The lists keep their order and the entities their values; a packed
-// entity can be changed as any other (the shared arrays hand each field
-// its own cap-limited region, so an append copies). The entities'
-// pointers change: Pack is for a configuration nothing else holds yet.
+// The lists keep their order and the entities their values. A packed
+// configuration is read-only, as every configuration a snapshot or a
+// delta yields is (entities are replaced, never written through): a
+// packed entity's field is changed by giving it a new value, not by
+// writing into what it points at, since a ref is its entity's id field and
+// equal lists are one array (an append copies: each list's capacity is
+// its length). The entities' pointers change: Pack is for a configuration
+// nothing else holds yet.
 func (c *Config) Pack() {
-	p := packer{ids: make(map[string]string, c.Len())}
+	p := packer{ids: make(map[string]*string, c.Len())}
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {
 		p.list(v.Field(i))
@@ -29,17 +38,28 @@ func (c *Config) Pack() {
 	p.resolve()
 }
 
-// resolve points every Ref at the id of the entity it names: refs name
-// entities of other lists, packed or not yet when their list came first,
-// so this waits until every list is done.
+// resolve points every Ref met before the entity it names at that
+// entity's id; a ref to an entity the configuration lacks keeps its copy.
 func (p *packer) resolve() {
-	for _, r := range p.refs {
-		if id, ok := p.ids[r.ID]; ok {
-			r.ID = id
+	for _, r := range p.later {
+		if id, ok := p.ids[(*r.at).ID]; ok {
+			*r.at = refTo(id)
 		}
 	}
-	p.refs = nil
+	p.later = nil
 }
+
+// refTo returns the ref whose target is the id field of a packed entity:
+// Ref is a struct of one string, so it has the string's layout.
+func refTo(id *string) *Ref { return (*Ref)(unsafe.Pointer(id)) }
+
+// Ref must stay the size of a string (one string field) for refTo: a
+// constant index out of range otherwise.
+var _ = [1]struct{}{}[unsafe.Sizeof(Ref{})-unsafe.Sizeof("")]
+
+// pendingRef is a packed entity's ref field whose entity was not packed
+// yet: at holds a copy of the ref until resolve.
+type pendingRef struct{ at **Ref }
 
 // Packer packs entities one at a time into the configuration it builds,
 // as Pack would have packed them there: for a stream decoder, which then
@@ -52,7 +72,7 @@ type Packer struct {
 
 // NewPacker returns a Packer with an empty configuration.
 func NewPacker() *Packer {
-	return &Packer{p: packer{ids: map[string]string{}}, chunks: map[reflect.Type]reflect.Value{}}
+	return &Packer{p: packer{ids: map[string]*string{}}, chunks: map[reflect.Type]reflect.Value{}}
 }
 
 // Add packs e, a pointer to an entity nothing else holds, and appends
@@ -75,12 +95,12 @@ func (k *Packer) Add(e Entity) {
 	dst := arr.Index(arr.Len() - 1)
 	k.p.value(dst)
 	packed := dst.Addr().Interface().(Entity)
-	k.p.ids[packed.Meta().ID] = packed.Meta().ID
+	k.p.ids[packed.Meta().ID] = &packed.Meta().ID
 	k.cfg.Add(packed)
 }
 
-// Config points every Ref at the id of the entity it names, as Pack
-// does, and returns the configuration; the Packer is done.
+// Config points the refs met before the entity they name at its id, as
+// Pack does, and returns the configuration; the Packer is done.
 func (k *Packer) Config() *Config {
 	k.p.resolve()
 	return &k.cfg
@@ -108,10 +128,12 @@ func chunkCap(t reflect.Type, prev int) int {
 type packer struct {
 	text   strings.Builder // the current block of string bytes
 	strs   []string        // *string targets and []string elements
-	refs   []*Ref          // every Ref moved, to point at the ids
-	refArr []Ref
-	ids    map[string]string // each entity's id, packed
-	small  map[string]string // short strings (protocols, methods), shared
+	refArr []Ref           // copies of the refs met before their entity
+	later  []pendingRef
+	ids    map[string]*string // each packed entity's id field
+	small  map[string]string  // short strings (protocols, methods), shared
+	lists  map[uint64][]string
+	seed   maphash.Seed
 }
 
 // list packs one list of entities ([]*T): the entities copied into one
@@ -133,7 +155,7 @@ func (p *packer) list(l reflect.Value) {
 		l.Index(i).Set(dst.Addr())
 		if m, ok := dst.Addr().Interface().(Entity); ok {
 			b := m.Meta()
-			p.ids[b.ID] = b.ID
+			p.ids[b.ID] = &b.ID
 		}
 	}
 }
@@ -162,7 +184,7 @@ func (p *packer) value(v reflect.Value) {
 		case strType:
 			v.Set(reflect.ValueOf(p.strPtr(p.str(v.Elem().String()))))
 		case refType:
-			v.Set(reflect.ValueOf(p.ref(v.Interface().(*Ref))))
+			p.ref(v.Addr().Interface().(**Ref))
 		}
 	case reflect.Slice:
 		if v.Type().Elem() == strType && v.Len() > 0 {
@@ -210,7 +232,9 @@ func (p *packer) strPtr(s string) *string {
 }
 
 // strSlice returns a copy of ss, its strings packed, in the current block
-// of strings, its capacity its length.
+// of strings, its capacity its length; the copy of an equal list packed
+// before (a route's protocols, the hosts of a service's routes) when
+// there is one.
 func (p *packer) strSlice(ss []string) []string {
 	if len(ss) > packBlock/4 {
 		for i, s := range ss {
@@ -218,6 +242,43 @@ func (p *packer) strSlice(ss []string) []string {
 		}
 		return ss
 	}
+	if len(ss) > maxSharedList {
+		return p.copyStrs(ss)
+	}
+	if p.lists == nil {
+		p.lists, p.seed = map[uint64][]string{}, maphash.MakeSeed()
+	}
+	var h maphash.Hash
+	h.SetSeed(p.seed)
+	for _, s := range ss {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	sum := h.Sum64()
+	if prev, ok := p.lists[sum]; ok {
+		if slices.Equal(prev, ss) {
+			return prev
+		}
+		return p.copyStrs(ss) // another list of the same hash: not shared
+	}
+	out := p.copyStrs(ss)
+	if len(p.lists) < maxLists {
+		p.lists[sum] = out
+	}
+	return out
+}
+
+// maxSharedList is the longest list strSlice looks up among the lists
+// packed before, and maxLists how many it remembers: lists of a few
+// elements repeat, and the index is the pack's, dropped after it.
+const (
+	maxSharedList = 16
+	maxLists      = 1 << 17
+)
+
+// copyStrs returns a copy of ss, its strings packed, in the current block
+// of strings, its capacity its length.
+func (p *packer) copyStrs(ss []string) []string {
 	if cap(p.strs)-len(p.strs) < len(ss) {
 		p.strs = make([]string, 0, packBlock)
 	}
@@ -228,14 +289,18 @@ func (p *packer) strSlice(ss []string) []string {
 	return p.strs[start:len(p.strs):len(p.strs)]
 }
 
-// ref returns a copy of r in the current block of refs; Pack points its
-// id at the entity's once every list is packed.
-func (p *packer) ref(r *Ref) *Ref {
+// ref points the ref field at at the id field of the packed entity it
+// names; a ref met before its entity is copied into the current block of
+// refs until resolve.
+func (p *packer) ref(at **Ref) {
+	if id, ok := p.ids[(*at).ID]; ok {
+		*at = refTo(id)
+		return
+	}
 	if len(p.refArr) == cap(p.refArr) {
 		p.refArr = make([]Ref, 0, packBlock)
 	}
-	p.refArr = append(p.refArr, *r)
-	out := &p.refArr[len(p.refArr)-1]
-	p.refs = append(p.refs, out)
-	return out
+	p.refArr = append(p.refArr, Ref{ID: p.str((*at).ID)})
+	*at = &p.refArr[len(p.refArr)-1]
+	p.later = append(p.later, pendingRef{at: at})
 }

@@ -68,8 +68,11 @@ func TestConfigPackSharesRefIDs(t *testing.T) {
 		co := cfg.Consumers[i]
 		require.Equal(t, co.ID, k.Consumer.ID)
 		require.Same(t, unsafe.StringData(co.ID), unsafe.StringData(k.Consumer.ID), "credential %d's consumer id", i)
+		// The ref is the consumer's id field itself, not a copy of it.
+		require.Equal(t, unsafe.Pointer(&co.ID), unsafe.Pointer(k.Consumer), "credential %d's consumer ref", i)
 	}
 	require.Same(t, unsafe.StringData(cfg.Services[0].ID), unsafe.StringData(cfg.Routes[1].Service.ID))
+	require.Same(t, cfg.Routes[0].Service, cfg.Routes[1].Service, "two routes of one service")
 	// A ref to an entity the configuration lacks keeps its id.
 	require.Equal(t, "not-a-consumer-of-this-config", cfg.ACLs[0].Consumer.ID)
 }
@@ -84,12 +87,19 @@ func TestConfigPackFieldsStayApart(t *testing.T) {
 	require.Equal(t, []string{"/a", "/b", "/z"}, r1.Paths)
 	require.Equal(t, []string{"/c"}, r2.Paths)
 	require.Equal(t, []string{"http", "https"}, r2.Protocols)
-	// Changing one consumer leaves the others alone.
+	// Equal lists are one array, which an append leaves alone.
+	require.Same(t, unsafe.SliceData(r1.Protocols), unsafe.SliceData(r2.Protocols))
+	r1.Protocols = append(r1.Protocols, "grpc")
+	require.Equal(t, []string{"http", "https"}, r2.Protocols)
+	require.Equal(t, []string{"http", "https", "grpc"}, r1.Protocols)
+	// Changing one consumer leaves the others alone; a credential given
+	// another ref leaves its consumer alone.
 	*cfg.Consumers[0].Username = "changed"
-	cfg.KeyAuths[0].Consumer.ID = "elsewhere"
+	id := cfg.Consumers[0].ID
+	cfg.KeyAuths[0].Consumer = &model.Ref{ID: "elsewhere"}
 	require.Equal(t, "user-1", *cfg.Consumers[1].Username)
 	require.Equal(t, cfg.Consumers[1].ID, cfg.KeyAuths[1].Consumer.ID)
-	require.NotEqual(t, "elsewhere", cfg.Consumers[0].ID)
+	require.Equal(t, id, cfg.Consumers[0].ID)
 	// Empty and nil lists stay as they were (JSON [] and null).
 	require.NotNil(t, r1.Tags)
 	require.Empty(t, r1.Tags)
@@ -112,4 +122,23 @@ func TestPackerEqualsPack(t *testing.T) {
 	}
 	// The packed entities are copies: the decoded ones can go.
 	require.NotSame(t, cfg.Consumers[0], got.Consumers[0])
+}
+
+func TestPackerResolvesRefsMetFirst(t *testing.T) {
+	t.Parallel()
+	cfg := packFixture(t, 3)
+	k := model.NewPacker()
+	// Credentials before their consumers: their refs wait for them.
+	for _, cred := range cfg.KeyAuths {
+		k.Add(cred)
+	}
+	for _, co := range cfg.Consumers {
+		k.Add(co)
+	}
+	k.Add(cfg.ACLs[0])
+	got := k.Config()
+	for i, cred := range got.KeyAuths {
+		require.Equal(t, unsafe.Pointer(&got.Consumers[i].ID), unsafe.Pointer(cred.Consumer), "credential %d's consumer ref", i)
+	}
+	require.Equal(t, "not-a-consumer-of-this-config", got.ACLs[0].Consumer.ID)
 }

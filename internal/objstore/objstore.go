@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -46,6 +47,31 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// List returns the keys below prefix, sorted.
 	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Pager is implemented by stores that list keys a page at a time.
+type Pager interface {
+	// ListPage returns at most max keys below prefix that sort after
+	// after ("" for the first), sorted.
+	ListPage(ctx context.Context, prefix, after string, max int) ([]string, error)
+}
+
+// ListPage lists at most max keys of s below prefix that sort after
+// after, sorted: through s's own ListPage when it has one (one request),
+// else from List.
+func ListPage(ctx context.Context, s Store, prefix, after string, max int) ([]string, error) {
+	if p, ok := s.(Pager); ok {
+		return p.ListPage(ctx, prefix, after, max)
+	}
+	keys, err := s.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	i, _ := slices.BinarySearch(keys, after)
+	if i < len(keys) && keys[i] == after {
+		i++
+	}
+	return keys[i:min(i+max, len(keys))], nil
 }
 
 // Limiter is implemented by stores that can refuse an object larger than

@@ -157,6 +157,32 @@ func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
 	return keys, nil
 }
 
+// ListPage implements Pager: one ListObjectsV2 request.
+func (s *S3) ListPage(ctx context.Context, prefix, after string, max int) ([]string, error) {
+	full := s.key(prefix)
+	if prefix == "" && s.prefix != "" {
+		full = s.prefix + "/"
+	}
+	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(full), MaxKeys: aws.Int32(int32(min(max, 1000)))}
+	if after != "" {
+		in.StartAfter = aws.String(s.key(after))
+	}
+	page, err := s.client.ListObjectsV2(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("listing s3://%s/%s: %w", s.bucket, full, mapErr(err))
+	}
+	keys := make([]string, 0, len(page.Contents))
+	for _, o := range page.Contents {
+		k := aws.ToString(o.Key)
+		if s.prefix != "" {
+			k = strings.TrimPrefix(k, s.prefix+"/")
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
 // PresignGet implements Presigner.
 func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(key))},

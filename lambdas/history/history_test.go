@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +114,64 @@ func TestPrune(t *testing.T) {
 	require.NoError(t, err, "the revision latest.json names is kept")
 	_, err = log.Get(ctx, id, 3, 4)
 	require.ErrorIs(t, err, history.ErrExpired)
+}
+
+// pagedStore counts the delta keys listed: by pages, or by a whole List.
+type pagedStore struct {
+	objstore.Store
+	deltas        string
+	listed, whole int
+}
+
+func (s *pagedStore) List(ctx context.Context, prefix string) ([]string, error) {
+	if strings.HasPrefix(prefix, s.deltas) {
+		s.whole++
+	}
+	return s.Store.List(ctx, prefix)
+}
+
+func (s *pagedStore) ListPage(ctx context.Context, prefix, after string, max int) ([]string, error) {
+	keys, err := objstore.ListPage(ctx, s.Store, prefix, after, max)
+	if strings.HasPrefix(prefix, s.deltas) {
+		s.listed += len(keys)
+	}
+	return keys, err
+}
+
+// TestPruneListsDeltasBelowCut: the deltas of the revisions a Prune
+// removes go with them, listed a page at a time up to the first one
+// whose base is kept, not the whole folder of deltas.
+func TestPruneListsDeltasBelowCut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, err := objstore.NewDir(t.TempDir())
+	require.NoError(t, err)
+	id := snapshot.Identity{ClusterID: "6f1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6f", Epoch: 1}
+	objects := &pagedStore{Store: dir, deltas: snapshot.DeltaPrefix(id)}
+	now := time.Unix(1800000000, 0)
+	log := history.New(objects, history.Retention{Revisions: 30, Age: time.Hour}, func() time.Time { return now })
+	log.SetDeltaPage(4)
+	const newest = 40
+	for rev := int64(1); rev <= newest; rev++ {
+		require.NoError(t, log.Put(ctx, history.Record{Revision: rev, CreatedAt: now.Unix(), Since: rev - 1, ClusterID: id.ClusterID, Epoch: id.Epoch, State: history.StatePublished}))
+		_, err := objects.Put(ctx, id.Key(rev), []byte("x"), objstore.Condition{})
+		require.NoError(t, err)
+		if rev > 1 {
+			_, err = objects.Put(ctx, snapshot.DeltaKey(id, rev-1, rev), []byte("d"), objstore.Condition{})
+			require.NoError(t, err)
+		}
+	}
+	n, err := log.Prune(ctx, id, newest, newest)
+	require.NoError(t, err)
+	require.Equal(t, 10, n, "revisions 1 to 10 are past the retention")
+	for rev := int64(2); rev <= newest; rev++ {
+		_, _, err := objects.Get(ctx, snapshot.DeltaKey(id, rev-1, rev))
+		if rev <= 10 {
+			require.ErrorIs(t, err, objstore.ErrNotFound, "delta to %d", rev)
+		} else {
+			require.NoError(t, err, "delta to %d", rev)
+		}
+	}
+	require.Zero(t, objects.whole, "the deltas are not listed whole")
+	require.LessOrEqual(t, objects.listed, 9+1+4, "the 9 deltas removed, the one that straddles the cut, a page")
 }

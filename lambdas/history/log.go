@@ -71,6 +71,8 @@ type Log struct {
 	objects   objstore.Store
 	retention Retention
 	now       func() time.Time
+	// deltaPage is how many keys one listing of the deltas asks for.
+	deltaPage int
 }
 
 // New returns the history kept in objects; a zero retention field keeps
@@ -85,7 +87,7 @@ func New(objects objstore.Store, r Retention, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}
-	return &Log{objects: objects, retention: r, now: now}
+	return &Log{objects: objects, retention: r, now: now, deltaPage: 1000}
 }
 
 // Retention returns the log's retention.
@@ -421,29 +423,39 @@ func (l *Log) needed(ctx context.Context, id snapshot.Identity, later []int64, l
 // maxPrunedDeltas bounds how many deltas one Prune removes.
 const maxPrunedDeltas = 4 * maxPruned
 
-// pruneDeltas removes identity id's deltas to revisions below cut.
+// pruneDeltas removes identity id's deltas to revisions below cut. Their
+// keys sort by base revision, and a delta's base is below its revision:
+// the listing stops at the first base at or past cut, so a Prune lists
+// the deltas it removes and those that straddle cut, not every delta.
 func (l *Log) pruneDeltas(ctx context.Context, id snapshot.Identity, cut int64) error {
 	p := snapshot.DeltaPrefix(id)
-	keys, err := l.objects.List(ctx, p)
-	if err != nil {
-		return fmt.Errorf("listing %s: %w", p, err)
+	n, after := 0, ""
+	for {
+		keys, err := objstore.ListPage(ctx, l.objects, p, after, l.deltaPage)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", p, err)
+		}
+		for _, k := range keys {
+			base, rev, ok := parseDeltaName(strings.TrimPrefix(k, p))
+			if ok && base >= cut {
+				return nil
+			}
+			if !ok || rev >= cut || k != snapshot.DeltaKey(id, base, rev) {
+				continue
+			}
+			if n == maxPrunedDeltas {
+				return nil
+			}
+			if err := l.objects.Delete(ctx, k); err != nil {
+				return fmt.Errorf("deleting %s: %w", k, err)
+			}
+			n++
+		}
+		if len(keys) < l.deltaPage {
+			return nil
+		}
+		after = keys[len(keys)-1]
 	}
-	n := 0
-	for _, k := range keys {
-		name := strings.TrimPrefix(k, p)
-		base, rev, ok := parseDeltaName(name)
-		if !ok || rev >= cut || k != snapshot.DeltaKey(id, base, rev) {
-			continue
-		}
-		if n == maxPrunedDeltas {
-			break
-		}
-		if err := l.objects.Delete(ctx, k); err != nil {
-			return fmt.Errorf("deleting %s: %w", k, err)
-		}
-		n++
-	}
-	return nil
 }
 
 // parseDeltaName reads "<base, 20 digits>-<rev, 20 digits>.json.gz".

@@ -102,7 +102,8 @@ func (b *BasicAuth) Reusable(env plugin.Env) bool {
 
 // Access implements plugin.Accessor. As Kong's access.lua does, the
 // credentials in Proxy-Authorization are tried first, then those in
-// Authorization.
+// Authorization only when the first name no known username: a known one
+// with a wrong password is refused.
 func (b *BasicAuth) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
 	return access(b, pc, httpRequest{plugin.HeaderFields(r.Header), r})
 }
@@ -115,28 +116,42 @@ func (b *BasicAuth) AccessView(pc *plugin.Context, r exchange.Request) *plugin.R
 	return access(b, pc, viewRequest{plugin.ViewFields{H: r.Header()}})
 }
 
-// access is both access phases.
+// access is both access phases, in the order of Kong's
+// do_authentication: each header read is removed with hide_credentials.
 func access[R request](b *BasicAuth, pc *plugin.Context, r R) *plugin.Response {
 	if b.anonymous.AlreadyAuthenticated(pc) {
 		return nil
 	}
 	fail := authn.Unauthorized(msgUnauthorized, b.challenge)
-	for _, header := range [...]string{"Proxy-Authorization", "Authorization"} {
-		value := r.Get(header)
-		if value == "" {
-			continue
-		}
-		c, ok := b.verify(value)
-		if !ok {
-			continue
-		}
-		if b.conf.HideCredentials {
-			r.Del(header)
-		}
-		r.apply(pc, authn.NewIdentity(c.consumer, c.cred, &c.cred.Username))
-		return nil
+	proxyAuth, auth := r.Get("Proxy-Authorization"), r.Get("Authorization")
+	if proxyAuth == "" && auth == "" {
+		return r.fallback(pc, b.anonymous, fail)
 	}
-	return r.fallback(pc, b.anonymous, fail)
+	c, raw, pass, found := b.lookup(r, "Proxy-Authorization", proxyAuth)
+	if !found {
+		if c, raw, pass, found = b.lookup(r, "Authorization", auth); !found {
+			return r.fallback(pc, b.anonymous, fail)
+		}
+	}
+	if !b.check(c, raw, pass) {
+		return r.fallback(pc, b.anonymous, fail)
+	}
+	r.apply(pc, authn.NewIdentity(c.consumer, c.cred, &c.cred.Username))
+	return nil
+}
+
+// lookup reads header's credentials (value, removed with
+// hide_credentials) and finds the credential of their username.
+func (b *BasicAuth) lookup(r request, header, value string) (c credential, raw []byte, pass string, found bool) {
+	if b.conf.HideCredentials && value != "" {
+		r.Del(header)
+	}
+	raw, user, pass, ok := parseBasic(value)
+	if !ok {
+		return credential{}, nil, "", false
+	}
+	c, found = b.users.Get(user)
+	return c, raw, pass, found
 }
 
 // request is what access reads the credentials from and records the
@@ -167,32 +182,35 @@ func (v viewRequest) fallback(pc *plugin.Context, a authn.Anonymous, fail *plugi
 	return a.FallbackView(pc, v.H, fail)
 }
 
-// verify checks a "Basic base64(user:pass)" header value.
-func (b *BasicAuth) verify(value string) (credential, bool) {
+// parseBasic reads a "Basic base64(user:pass)" header value; raw is
+// the decoded "user:pass".
+func parseBasic(value string) (raw []byte, user, pass string, ok bool) {
 	scheme, encoded, ok := strings.Cut(strings.TrimSpace(value), " ")
 	if !ok || !strings.EqualFold(scheme, "basic") {
-		return credential{}, false
+		return nil, "", "", false
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
 	if err != nil {
-		return credential{}, false
+		return nil, "", "", false
 	}
-	user, pass, ok := strings.Cut(string(raw), ":")
+	user, pass, ok = strings.Cut(string(raw), ":")
 	if !ok || user == "" {
 		// Kong's pattern is "([^:]+):(.*)": a username is required.
-		return credential{}, false
+		return nil, "", "", false
 	}
-	c, ok := b.users.Get(user)
-	if !ok {
-		return credential{}, false
-	}
+	return raw, user, pass, true
+}
+
+// check reports whether pass is c's password; raw ("user:pass") caches
+// the answer.
+func (b *BasicAuth) check(c credential, raw []byte, pass string) bool {
 	digest := sha256.Sum256(raw)
-	if v, ok := b.verified.Load(digest); ok {
-		return v.(credential), true
+	if _, ok := b.verified.Load(digest); ok {
+		return true
 	}
 	if !model.CheckPassword(c.cred.Password, pass) {
-		return credential{}, false
+		return false
 	}
 	b.verified.Store(digest, c)
-	return c, true
+	return true
 }

@@ -103,6 +103,38 @@ func TestProxyAuthorizationFirst(t *testing.T) {
 	require.Equal(t, "Bearer for-the-upstream", r.Header.Get("Authorization"))
 }
 
+// TestProxyAuthorizationThenAuthorization: as Kong's do_authentication,
+// Authorization is read only when Proxy-Authorization names no known
+// username; a known one with a wrong password is refused, whatever
+// Authorization holds.
+func TestProxyAuthorizationThenAuthorization(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc, proxyAuth string
+		ok              bool
+	}{
+		{desc: "known username, wrong password", proxyAuth: basic("alice-login", "nope")},
+		{desc: "unknown username", proxyAuth: basic("mallory", password), ok: true},
+		{desc: "not basic", proxyAuth: "Bearer abc", ok: true},
+		{desc: "no username", proxyAuth: basic("", password), ok: true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("Proxy-Authorization", tc.proxyAuth)
+			r.Header.Set("Authorization", basic("alice-login", password))
+			res := plugintest.Run(t, plugintest.Registry(basicauth.Name, basicauth.New), fixture(t, nil), r, nil)
+			if !tc.ok {
+				require.NotNil(t, res.Response)
+				require.Equal(t, 401, res.Response.Status)
+				return
+			}
+			require.Nil(t, res.Response)
+			require.Equal(t, plugintest.AliceID, res.Context.Consumer.ID)
+		})
+	}
+}
+
 func TestVerificationCached(t *testing.T) {
 	t.Parallel()
 	cfg := fixture(t, nil)

@@ -9,8 +9,10 @@ import (
 	"strconv"
 
 	prom "github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // Name is the plugin's name.
@@ -112,16 +114,10 @@ const workspace = "default"
 func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 	service, route := "", ""
 	if s := pc.Service; s != nil {
-		service = s.ID
-		if s.Name != nil {
-			service = *s.Name
-		}
+		service = label(s.Name, s.ID)
 	}
 	if r := pc.Route; r != nil {
-		route = r.ID
-		if r.Name != nil {
-			route = *r.Name
-		}
+		route = label(r.Name, r.ID)
 	}
 	consumer := ""
 	if e.conf.PerConsumer && pc.Consumer != nil {
@@ -153,3 +149,73 @@ func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 }
 
 func ms(seconds float64) float64 { return seconds * 1000 }
+
+// Retain drops the series of services and routes cfg no longer has
+// (labeled as Log labels them; "" is kept), so that deleted entities do
+// not stay exported until the data plane restarts. It runs after each
+// configuration is applied, off the request path.
+func (m *Metrics) Retain(cfg *model.Config) {
+	services := make(map[string]struct{}, len(cfg.Services))
+	for _, s := range cfg.Services {
+		services[label(s.Name, s.ID)] = struct{}{}
+	}
+	routes := make(map[string]struct{}, len(cfg.Routes))
+	for _, r := range cfg.Routes {
+		routes[label(r.Name, r.ID)] = struct{}{}
+	}
+	for _, v := range []*prom.MetricVec{m.requests.MetricVec, m.requestLatency.MetricVec,
+		m.upstream.MetricVec, m.kongLatency.MetricVec, m.bandwidth.MetricVec} {
+		for _, l := range staleLabels(v, services, routes) {
+			v.DeletePartialMatch(l)
+		}
+	}
+}
+
+// staleLabels returns the (service, route) labels of v's series whose
+// service or route is in neither services nor routes.
+func staleLabels(v *prom.MetricVec, services, routes map[string]struct{}) []prom.Labels {
+	ch := make(chan prom.Metric, 64)
+	go func() {
+		v.Collect(ch)
+		close(ch)
+	}()
+	seen := map[[2]string]bool{}
+	var stale []prom.Labels
+	for metric := range ch {
+		var d dto.Metric
+		if metric.Write(&d) != nil {
+			continue
+		}
+		var k [2]string
+		for _, p := range d.GetLabel() {
+			switch p.GetName() {
+			case "service":
+				k[0] = p.GetValue()
+			case "route":
+				k[1] = p.GetValue()
+			}
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if !kept(services, k[0]) || !kept(routes, k[1]) {
+			stale = append(stale, prom.Labels{"service": k[0], "route": k[1]})
+		}
+	}
+	return stale
+}
+
+// label is an entity's label as Log writes it: its name, else its id.
+func label(name *string, id string) string {
+	if name != nil {
+		return *name
+	}
+	return id
+}
+
+// kept reports whether a series labeled v stays: "" (none) or in set.
+func kept(set map[string]struct{}, v string) bool {
+	_, ok := set[v]
+	return ok || v == ""
+}

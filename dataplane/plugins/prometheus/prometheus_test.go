@@ -62,3 +62,38 @@ func TestDisabledFamilies(t *testing.T) {
 	set.Log(pc, &plugin.LogEntry{Status: 200})
 	require.Equal(t, 0, testutil.CollectAndCount(m))
 }
+
+// TestRetainDropsDeletedEntities: the series of a route or service a new
+// configuration no longer has are dropped from every family; the others
+// stay.
+func TestRetainDropsDeletedEntities(t *testing.T) {
+	t.Parallel()
+	m := prometheus.NewMetrics()
+	cfg := plugintest.Fixture()
+	cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", prometheus.Name, map[string]any{
+		"status_code_metrics": true, "latency_metrics": true, "bandwidth_metrics": true})}
+	set, err := plugin.Build(plugintest.Registry(prometheus.Name, prometheus.NewFactory(m)), cfg)
+	require.NoError(t, err)
+	gone := *cfg.Routes[0]
+	gone.ID, gone.Name = "a000-gone", nil
+	for _, rt := range []*model.Route{cfg.Routes[0], &gone} {
+		pc := plugin.NewContext(rt, cfg.Services[0], nil, "127.0.0.1")
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		require.Nil(t, set.Access(pc, r))
+		set.Log(pc, &plugin.LogEntry{Request: r, Status: 200, Bytes: 10, Upstream: time.Millisecond, Total: time.Millisecond})
+	}
+	require.Equal(t, 10, testutil.CollectAndCount(m))
+	m.Retain(cfg)
+	require.Equal(t, 5, testutil.CollectAndCount(m))
+	reg := prom.NewRegistry()
+	require.NoError(t, reg.Register(m))
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			for _, l := range s.GetLabel() {
+				require.NotEqual(t, "a000-gone", l.GetValue(), f.GetName())
+			}
+		}
+	}
+}

@@ -15,8 +15,8 @@ import (
 )
 
 // DeltaFile holds the deltas applied since the cached snapshot: the chain
-// that takes it to the running revision. It is replaced atomically as a
-// whole, and removed when a snapshot is saved.
+// that takes it to the running revision (see chainHeader). A delta is
+// appended to it; it is removed when a snapshot is saved.
 const DeltaFile = "lkg.deltas"
 
 // Bounds on the chain: past them AppendDelta refuses with ErrChainFull
@@ -59,7 +59,9 @@ func (c *Cache) AppendDelta(data []byte, p delta.Pointer) error {
 	if err != nil {
 		return fmt.Errorf("caching delta: %w", err)
 	}
-	chain := c.chain(sp)
+	// The pointers only: the deltas' bytes are not read again.
+	cf := c.readChain(false)
+	chain := continuing(cf.links, sp)
 	end, size := sp.Revision, int64(0)
 	for _, l := range chain {
 		end, size = l.Pointer.Revision, size+l.Pointer.Size
@@ -70,9 +72,22 @@ func (c *Cache) AppendDelta(data []byte, p delta.Pointer) error {
 	case len(chain) >= MaxChain || size+p.Size > MaxChainBytes:
 		return fmt.Errorf("caching delta %d→%d: %w", p.Base, p.Revision, ErrChainFull)
 	}
-	raw, err := json.Marshal(append(chain, link{Pointer: p, Data: data}))
+	next := link{Pointer: p, Data: data}
+	if cf.missing || cf.current && len(chain) == len(cf.links) {
+		rec, err := encodeRecord(next)
+		if err != nil {
+			return err
+		}
+		if err := c.appendRecord(rec, cf.valid); err != nil {
+			return fmt.Errorf("caching delta: %w", err)
+		}
+		return c.advanceDelta(p)
+	}
+	// A file of the earlier format, or holding stale links: rewritten
+	// whole with the chain.
+	raw, err := encodeChain(append(continuing(c.readChain(true).links, sp), next))
 	if err != nil {
-		return fmt.Errorf("encoding cached deltas: %w", err)
+		return err
 	}
 	if err := snapshot.WriteFileAtomic(filepath.Join(c.dir, DeltaFile), raw, fileMode); err != nil {
 		return fmt.Errorf("caching delta: %w", err)
@@ -116,16 +131,14 @@ func (c *Cache) Deltas(p snapshot.Pointer) ([]*delta.Document, error) {
 
 // chain reads the delta file, at most its bound, keeping the links that
 // continue sp (stale links, from before the snapshot, are dropped); a
-// file that is missing, unsafe or unreadable is an empty chain.
+// file that is missing, unsafe or unreadable is an empty chain, a record
+// cut short ends it.
 func (c *Cache) chain(sp snapshot.Pointer) []link {
-	raw, err := readOwned(filepath.Join(c.dir, DeltaFile), 2*MaxChainBytes)
-	if err != nil {
-		return nil
-	}
-	var all []link
-	if err := json.Unmarshal(raw, &all); err != nil {
-		return nil
-	}
+	return continuing(c.readChain(true).links, sp)
+}
+
+// continuing returns the links of all that continue sp, in order.
+func continuing(all []link, sp snapshot.Pointer) []link {
 	end := sp.Revision
 	var out []link
 	for _, l := range all {
@@ -222,9 +235,9 @@ func (c *Cache) SaveChain(data []byte, p snapshot.Pointer, chain []Delta) error 
 	if m, err := c.mark(); err == nil && m.behind(reach) {
 		return fmt.Errorf("caching revision %d: %w: revision %d of %s, applied %d of %s", last.Revision, ErrStale, reach.Revision, reach.Identity(), m.Revision, m.Identity())
 	}
-	raw, err := json.Marshal(links)
+	raw, err := encodeChain(links)
 	if err != nil {
-		return fmt.Errorf("encoding cached deltas: %w", err)
+		return err
 	}
 	if err := c.write(data, p); err != nil {
 		return err

@@ -2,9 +2,11 @@ package cache_test
 
 import (
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,4 +156,89 @@ func TestSaveChain(t *testing.T) {
 	}
 	require.EqualValues(t, 6, rev)
 	require.Equal(t, snapshot.ConfigHash(hosted(6)), snapshot.ConfigHash(cfg))
+}
+
+// TestDeltaAppendTornRecord: a delta is appended to the chain file (what
+// was written stays as it was); a record cut short, as a crash while
+// appending leaves it, is dropped on read, whatever part of it is
+// missing, and cut off by the next append.
+func TestDeltaAppendTornRecord(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	d1, p1 := sealDelta(t, priv, 3, 4)
+	d2, p2 := sealDelta(t, priv, 4, 5)
+	for _, tc := range []struct {
+		desc string
+		cut  func(size int64) int64 // bytes of the last record kept
+	}{
+		{"in its bytes", func(size int64) int64 { return size - 3 }},
+		{"in its pointer line", func(int64) int64 { return 20 }},
+		{"after its pointer line", func(size int64) int64 { return size - int64(len(d2)) }},
+		{"all of it", func(int64) int64 { return 0 }},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "dp")
+			c := cache.New(dir, pub)
+			data, p, err := snapshot.Seal(&snapshot.Document{Revision: 3, Config: *hosted(3)}, priv, time.Now())
+			require.NoError(t, err)
+			require.NoError(t, c.Save(data, p))
+			path := filepath.Join(dir, cache.DeltaFile)
+			require.NoError(t, c.AppendDelta(d1, p1))
+			one, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.NoError(t, c.AppendDelta(d2, p2))
+			two, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, one, two[:len(one)], "appended, not rewritten")
+
+			require.NoError(t, os.Truncate(path, int64(len(one))+tc.cut(int64(len(two)-len(one)))))
+			docs, err := c.Deltas(p)
+			require.NoError(t, err)
+			require.Len(t, docs, 1, "the torn record is dropped")
+			require.EqualValues(t, 4, docs[0].Revision)
+			_, _, err = c.Load()
+			require.ErrorIs(t, err, cache.ErrStale, "the chain ends before the mark")
+
+			require.NoError(t, c.AppendDelta(d2, p2), "appended after the whole records")
+			again, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, two, again)
+			docs, err = c.Deltas(p)
+			require.NoError(t, err)
+			require.Len(t, docs, 2)
+			_, _, err = c.Load()
+			require.NoError(t, err)
+		})
+	}
+}
+
+// TestDeltaChainEarlierFormat: a chain file of the earlier format (a JSON
+// list of pointers and base64 bytes) is read, and rewritten in the
+// current one at the next append.
+func TestDeltaChainEarlierFormat(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "dp")
+	c := cache.New(dir, pub)
+	data, p, err := snapshot.Seal(&snapshot.Document{Revision: 3, Config: *hosted(3)}, priv, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, c.Save(data, p))
+	d1, p1 := sealDelta(t, priv, 3, 4)
+	list, err := json.Marshal([]map[string]any{{"pointer": p1, "data": d1}})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, cache.DeltaFile), list, 0o600))
+	docs, err := c.Deltas(p)
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	d2, p2 := sealDelta(t, priv, 4, 5)
+	require.NoError(t, c.AppendDelta(d2, p2))
+	raw, err := os.ReadFile(filepath.Join(dir, cache.DeltaFile))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(raw), "skyport-deltas 1\n"))
+	docs, err = c.Deltas(p)
+	require.NoError(t, err)
+	require.Len(t, docs, 2)
 }

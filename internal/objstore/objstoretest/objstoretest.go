@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) objstore.Store) {
 		{"concurrent create-only has one winner", testConcurrentCreate},
 		{"concurrent swaps never lose a write", testConcurrentSwap},
 		{"list and delete", testListDelete},
+		{"list a page after a key", testListPage},
 		{"bounded get refuses a larger object", testGetMax},
 		{"conditional get answers not modified while the etag holds", testGetIfChanged},
 	}
@@ -155,6 +156,28 @@ func testListDelete(t *testing.T, s objstore.Store) {
 	require.NoError(t, s.Delete(ctx, "snapshots/a"), "deleting an absent object is not an error")
 	_, _, err = s.Get(ctx, "snapshots/a")
 	require.ErrorIs(t, err, objstore.ErrNotFound)
+}
+
+func testListPage(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	for _, k := range []string{"deltas/c", "deltas/a", "deltas/d", "deltas/b", "latest.json"} {
+		_, err := s.Put(ctx, k, []byte(k), objstore.Condition{})
+		require.NoError(t, err)
+	}
+	for _, tc := range []struct {
+		after string
+		max   int
+		want  []string
+	}{
+		{"", 2, []string{"deltas/a", "deltas/b"}},
+		{"deltas/b", 2, []string{"deltas/c", "deltas/d"}},
+		{"deltas/bb", 10, []string{"deltas/c", "deltas/d"}},
+		{"deltas/d", 2, []string{}},
+	} {
+		keys, err := objstore.ListPage(ctx, s, "deltas/", tc.after, tc.max)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, append([]string{}, keys...), "after %q", tc.after)
+	}
 }
 
 func testGetMax(t *testing.T, s objstore.Store) {

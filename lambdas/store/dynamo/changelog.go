@@ -30,6 +30,10 @@ const LogTTL = 7 * 24 * time.Hour
 // batchGetMax is BatchGetItem's limit of keys per call.
 const batchGetMax = 100
 
+// batchGetAttempts bounds the BatchGetItem calls of one batch of keys
+// while DynamoDB leaves some unprocessed (about 3 s of backoff).
+const batchGetAttempts = 16
+
 // logItem is revision rev's change-log entry, expiring LogTTL after now.
 func logItem(rev int64, e store.LogEntry, now time.Time) (item, error) {
 	data, err := store.EncodeLogEntry(e)
@@ -63,7 +67,7 @@ func (s *Store) ChangedSince(ctx context.Context, base int64) (*store.ChangeSet,
 	from := base
 	for attempt := range exportAttempts {
 		if attempt > 0 {
-			if err := pause(ctx, attempt); err != nil {
+			if err := s.pause(ctx, attempt); err != nil {
 				return nil, err
 			}
 		}
@@ -256,13 +260,18 @@ func (s *Store) getKeys(ctx context.Context, keys []item, fn func(model.Kind, it
 }
 
 // getItems runs one BatchGetItem of at most 100 keys to completion,
-// strongly consistent, retrying what DynamoDB leaves unprocessed; fn
-// gets the items found, in no particular order.
+// strongly consistent, retrying what DynamoDB leaves unprocessed with
+// backoff, at most batchGetAttempts calls (then ErrUnprocessed); fn gets
+// the items found, in no particular order.
 func (s *Store) getItems(ctx context.Context, keys []item, fn func(item) error) error {
 	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt == batchGetAttempts {
+			return fmt.Errorf("reading %d items by key, %d still unprocessed after %d calls: %w",
+				len(keys), len(req[s.table].Keys), attempt, ErrUnprocessed)
+		}
 		if attempt > 0 {
-			if err := pause(ctx, attempt); err != nil {
+			if err := s.pause(ctx, attempt); err != nil {
 				return err
 			}
 		}

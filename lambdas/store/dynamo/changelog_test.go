@@ -224,3 +224,42 @@ func TestLogReadRetriesUnprocessedKeys(t *testing.T) {
 	require.Equal(t, revRange(0, 40), revs)
 	require.Greater(t, calls.Load(), int64(1), "the unprocessed keys were not read again")
 }
+
+// TestLogReadGivesUpOnUnprocessedKeys: keys DynamoDB keeps leaving
+// unprocessed are retried with backoff a bounded number of times, then
+// the read fails with ErrUnprocessed instead of looping forever.
+func TestLogReadGivesUpOnUnprocessedKeys(t *testing.T) {
+	var calls atomic.Int64
+	// A client that never reaches the network: every BatchGetItem
+	// answers nothing and leaves every key unprocessed.
+	client := dynamodb.New(dynamodb.Options{
+		Region:      "us-east-1",
+		Credentials: aws.AnonymousCredentials{},
+		APIOptions: []func(*middleware.Stack) error{func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("alwaysUnprocessed",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					req, ok := in.Parameters.(*dynamodb.BatchGetItemInput)
+					if !ok {
+						return middleware.InitializeOutput{}, middleware.Metadata{}, fmt.Errorf("unexpected call %T", in.Parameters)
+					}
+					calls.Add(1)
+					out := &dynamodb.BatchGetItemOutput{UnprocessedKeys: req.RequestItems}
+					return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, nil
+				}), middleware.Before)
+		}},
+	})
+	s := dynamo.NewLogByKey(client, "skyport", 1000)
+	var pauses []int
+	s.SetPause(func(ctx context.Context, attempt int) error {
+		pauses = append(pauses, attempt)
+		return nil
+	})
+	_, err := s.LogRevisions(context.Background(), 0, 40)
+	require.ErrorIs(t, err, dynamo.ErrUnprocessed)
+	require.ErrorContains(t, err, "40 still unprocessed")
+	require.Equal(t, int64(len(pauses)+1), calls.Load(), "one pause before each retry")
+	require.Less(t, calls.Load(), int64(100))
+	for i, a := range pauses {
+		require.Equal(t, i+1, a, "the backoff grows with the attempt")
+	}
+}

@@ -26,3 +26,6 @@ func (s *Store) LogRevisions(ctx context.Context, from, to int64) ([]int64, erro
 	})
 	return revs, err
 }
+
+// SetPause replaces the wait before a retry.
+func (s *Store) SetPause(fn func(ctx context.Context, attempt int) error) { s.pause = fn }

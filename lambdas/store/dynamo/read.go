@@ -300,7 +300,7 @@ func (s *Store) listChildren(ctx context.Context, gen string, k model.Kind, afte
 func (s *Store) Export(ctx context.Context) (*model.Config, int64, error) {
 	for attempt := range exportAttempts {
 		if attempt > 0 {
-			if err := pause(ctx, attempt); err != nil {
+			if err := s.pause(ctx, attempt); err != nil {
 				return nil, 0, err
 			}
 		}

@@ -91,6 +91,10 @@ var errConflict = errors.New("revision changed by a concurrent write")
 // revision item to concurrent writers.
 var ErrContention = errors.New("too much write contention on the revision item")
 
+// ErrUnprocessed is returned when DynamoDB kept leaving keys of a
+// BatchGetItem unprocessed (throttling) for batchGetAttempts calls.
+var ErrUnprocessed = errors.New("DynamoDB kept leaving keys unprocessed")
+
 // Store is the DynamoDB configuration store. Its writers take turns
 // within one process (an attempt that would lose the race to a sibling
 // goroutine is not worth sending); the revision condition arbitrates
@@ -105,11 +109,14 @@ type Store struct {
 	// logByKey is the widest range of revisions whose change-log
 	// entries are read by key (logByKeyMax; tests set others).
 	logByKey int
+	// pause waits before a retry (the package's pause; tests set one
+	// that does not sleep).
+	pause func(ctx context.Context, attempt int) error
 }
 
 // New returns a store over table.
 func New(client *dynamodb.Client, table string) *Store {
-	return &Store{db: client, table: table, logByKey: logByKeyMax}
+	return &Store{db: client, table: table, logByKey: logByKeyMax, pause: pause}
 }
 
 // state is the revision item as read at the start of an operation.
