@@ -32,12 +32,12 @@ func (a *failingDial) send(addr, _ string) (*http.Response, error) {
 // path's guard, which has no context) is not retried: it ends with the
 // abort's cause, not after every retry's connect.
 func TestAttemptsStopWhenAbandoned(t *testing.T) {
-	x := &nativeExchange{}
+	x, g := &nativeExchange{}, &nativeGuard{}
 	ex := &x.exchange
-	ex.guard = x
+	ex.guard = g
 	ex.svc = &service{m: &model.Service{Retries: 5}, hostPort: "127.0.0.1:9"}
 	ex.match = &router.Match{Route: &model.Route{}}
-	a := &failingDial{abort: func() { x.Abort(errors.New("client closed")) }}
+	a := &failingDial{abort: func() { g.Abort(errors.New("client closed")) }}
 	_, err := (&Server{}).attempts(context.Background(), ex, "GET", "", nil, a)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.Canceled)

@@ -51,6 +51,17 @@ func BenchmarkProxyH1(b *testing.B) {
 // each), on one kept-alive connection: allocations and the process's CPU
 // per request (cpu-ns/op).
 func benchFrontend(b *testing.B, f *proxy.Frontend, extra string) {
+	benchServer(b, f, extra)
+}
+
+// server is what benchServer measures: a Frontend or an h1.Server.
+type server interface {
+	Serve(net.Listener) error
+	Close() error
+}
+
+// benchServer is benchFrontend for any server.
+func benchServer(b *testing.B, f server, extra string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -44,9 +44,12 @@ type exchange struct {
 	// rid is the request id (X-Kong-Request-Id), made on first use;
 	// rids holds it as a header value, shared by the upstream request and
 	// the response.
+	// ridRaw holds its bytes, made first (ridBytes), which the native
+	// path writes without making the string.
 	rid    string
 	rids   []string
 	ridBuf [1]string
+	ridRaw [32]byte
 
 	start, sent, received time.Time
 	status                int
@@ -100,9 +103,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // requestID returns the request's id, made on first use.
 func (ex *exchange) requestID() string {
 	if ex.rid == "" {
-		ex.rid = newRequestID()
+		ex.rid = string(ex.ridBytes())
 	}
 	return ex.rid
+}
+
+// ridBytes returns the request id's bytes, made on first use; they are
+// requestID's.
+func (ex *exchange) ridBytes() []byte {
+	if ex.ridRaw[0] == 0 {
+		makeRequestID(&ex.ridRaw)
+	}
+	return ex.ridRaw[:]
 }
 
 // RequestID is requestID for the plugins (plugin.Context.RequestID).

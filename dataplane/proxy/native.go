@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"net/url"
 	"slices"
@@ -36,7 +37,8 @@ import (
 // ServeHTTP, which answers it as before; what the client and the
 // upstream see is the same on both paths (native_test.go compares them).
 
-// nativeExchange is one native request's state, allocated at once.
+// nativeExchange is one native request's state, allocated at once and,
+// for a request without plugins, reused (nativePool).
 type nativeExchange struct {
 	exchange
 	s  *Server
@@ -56,10 +58,25 @@ type nativeExchange struct {
 	fwdPath, logPath string
 	// view is the upstream's response when read as a view (upview.go).
 	view upView
+	// client is the client's address; local the listener's. The
+	// exchange's clientIP and host are made of them only when something
+	// reads them as strings (strings); the upstream head is written from
+	// them and the request's Host (appendForwarded).
+	client netip.Addr
+	local  *net.TCPAddr
+}
 
-	// The client-abort guard (connGuard, h1.Aborter): held is the
-	// upstream connection in use (or the dial in progress), closed when
-	// h1 tells the exchange its client went away (gone).
+// nativePool keeps the exchanges of requests without plugins, whose
+// state nothing holds once serveNative returns (a plugin's context
+// points to its exchange, so those are not reused).
+var nativePool = sync.Pool{New: func() any { return new(nativeExchange) }}
+
+// nativeGuard is a native request's client-abort guard (connGuard,
+// h1.Aborter): held is the upstream connection in use (or the dial in
+// progress), closed when h1 tells the request its client went away
+// (gone). It is apart from the exchange, which is reused: h1 may tell
+// it until the handler's return is noticed.
+type nativeGuard struct {
 	mu   sync.Mutex
 	held io.Closer
 	gone error
@@ -69,42 +86,52 @@ type nativeExchange struct {
 // closed), so the upstream connection in use is closed, which ends the
 // exchange's blocked read or write, and the request fails with a
 // context.Canceled (logged 499).
-func (x *nativeExchange) Abort(cause error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.gone != nil {
+func (g *nativeGuard) Abort(cause error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gone != nil {
 		return
 	}
-	x.gone = fmt.Errorf("%w: %w", context.Canceled, cause)
-	if x.held != nil {
-		_ = x.held.Close()
+	g.gone = fmt.Errorf("%w: %w", context.Canceled, cause)
+	if g.held != nil {
+		_ = g.held.Close()
 	}
 }
 
 // hold implements connGuard.
-func (x *nativeExchange) hold(c io.Closer) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.gone != nil {
-		return x.gone
+func (g *nativeGuard) hold(c io.Closer) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gone != nil {
+		return g.gone
 	}
-	x.held = c
+	g.held = c
 	return nil
 }
 
 // release implements connGuard.
-func (x *nativeExchange) release() bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.held = nil
-	return x.gone == nil
+func (g *nativeGuard) release() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held = nil
+	return g.gone == nil
 }
 
 // abandoned implements connGuard.
-func (x *nativeExchange) abandoned() error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.gone
+func (g *nativeGuard) abandoned() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.gone
+}
+
+// strings sets the exchange's clientIP, host and port, for what reads
+// them as strings (plugins, the hash, the access line, error pages).
+func (x *nativeExchange) strings() {
+	if x.clientIP != "" {
+		return
+	}
+	x.clientIP = x.client.String()
+	x.host, x.port = x.s.hostPort(string(x.r.Host()), x.local, x.r.TLS() != nil)
 }
 
 // serveNative serves r on the native path and reports true, or reports
@@ -128,30 +155,24 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	if !ok {
 		return false
 	}
-	x := &nativeExchange{s: s, r: r, method: method, query: query}
+	x := nativePool.Get().(*nativeExchange)
+	x.s, x.r, x.method, x.query, x.client, x.local = s, r, method, query, client.Addr(), local
 	ex := &x.exchange
 	ex.start = time.Now()
-	if !c.router.MatchRequest(view.H1Request{R: r}, local.Port, &ex.matched) {
+	if !c.router.MatchRequest(view.H1Request{R: r}, local.Port, &ex.matched) || ex.matched.Service == nil {
+		x.free()
 		return false
 	}
 	m := &ex.matched
-	if m.Service == nil {
-		return false
-	}
 	svc := c.services[m.Service.ID]
 	ex.scheme = "http"
 	if r.TLS() != nil {
 		ex.scheme = "https"
 	}
 	if svc == nil || svc.grpc || svc.scheme != "http" || svc.pool != nil && svc.pool.Hashing() && !nativeHashes(svc.pool) ||
-		len(m.Route.Protocols) > 0 && !slices.Contains(m.Route.Protocols, ex.scheme) {
-		return false
-	}
-	host := svc.hostHeader
-	if m.Route.PreserveHost {
-		host = string(r.Host())
-	}
-	if !plainHost(host) {
+		len(m.Route.Protocols) > 0 && !slices.Contains(m.Route.Protocols, ex.scheme) ||
+		!m.Route.PreserveHost && !plainHost(svc.hostHeader) || m.Route.PreserveHost && !plainHost(string(r.Host())) {
+		x.free()
 		return false
 	}
 	if plain {
@@ -159,16 +180,21 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	} else {
 		u, err := url.ParseRequestURI(string(target))
 		if err != nil {
+			x.free()
 			return false
 		}
 		x.fwdPath, x.logPath = u.EscapedPath(), u.Path
 	}
 
-	ex.clientIP = client.Addr().String()
+	ex.port = s.portName(local.Port)
+	if !c.plugins.Empty() || s.opts.AccessLogWriter != nil || svc.pool != nil && svc.pool.Hashing() {
+		x.strings()
+	}
 	var pc *plugin.Context
 	if !c.plugins.Empty() {
 		pc = plugin.NewContext(m.Route, m.Service, m.Captures, ex.clientIP)
 		if !c.plugins.OnView(pc) {
+			x.free()
 			return false
 		}
 		pc.Start = ex.start
@@ -181,13 +207,16 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	defer c.inflight.Add(-1)
 	x.fw.w = w
 	ex.rec.ResponseWriter = &x.fw
+	reuse := false
 	defer func() {
 		if ex.target != nil {
 			ex.target.Done(ex.received.Sub(ex.sent))
 		}
 		s.finishNative(x)
+		if reuse {
+			x.free()
+		}
 	}()
-	ex.host, ex.port = s.hostPort(string(r.Host()), local, r.TLS() != nil)
 	if pc != nil {
 		stripHopView(r.Header())
 		if resp := c.plugins.AccessView(pc, view.H1Request{R: r}); resp != nil {
@@ -213,8 +242,9 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	}
 	// No context per request: h1 tells x when the client goes away, and
 	// x closes the upstream connection (connGuard).
-	ex.guard = x
-	r.OnAbort(x)
+	g := &nativeGuard{}
+	ex.guard = g
+	r.OnAbort(g)
 	if pc == nil && ex.cookie == nil {
 		// Without plugins (or a hashing cookie to set, which decorate
 		// adds) the response needs no header map.
@@ -230,7 +260,14 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		s.relay(&ex.rec, ex, res, x.fail)
 	}
 	x.fw.finish()
+	reuse = pc == nil
 	return true
+}
+
+// free returns x, done with, to nativePool, cleared.
+func (x *nativeExchange) free() {
+	*x = nativeExchange{}
+	nativePool.Put(x)
 }
 
 // send implements attempt: the request goes to addr through the service's
@@ -265,12 +302,13 @@ func (x *nativeExchange) appendHead(b []byte) ([]byte, error) {
 	if fwdPath == nil {
 		fwdPath = []byte(x.fwdPath)
 	}
-	return x.s.appendForwarded(b, x.r.Header(), &x.exchange, fwdPath), nil
+	return x.appendForwarded(b, fwdPath), nil
 }
 
 // fail answers an upstream request that failed with err, on the adapted
 // request, made now: error pages are rare and render from its fields.
 func (x *nativeExchange) fail(err error) {
+	x.strings()
 	x.s.upstreamError(&x.rec, x.adapted(), &x.exchange, err)
 }
 
@@ -322,6 +360,7 @@ func (s *Server) finishNative(x *nativeExchange) {
 	ex := &x.exchange
 	status, end, up, px, route, svc := s.observe(&ex.rec, ex)
 	if s.opts.AccessLogWriter != nil {
+		x.strings()
 		path := x.logPath
 		if x.path != nil {
 			path = string(x.path)
@@ -331,12 +370,13 @@ func (s *Server) finishNative(x *nativeExchange) {
 }
 
 // appendForwarded appends the header fields the upstream gets for the
-// client's fields hdr, as forwardHeader, prepare and appendRequest make
+// client's fields, as forwardHeader, prepare and appendRequest make
 // them of the adapted request: the client's fields less the hop-by-hop
 // ones, those Connection names and those the proxy sets (Host was
 // written), then X-Forwarded-*, Via and the request id. Field names are
 // in net/http's canonical form.
-func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath []byte) []byte {
+func (x *nativeExchange) appendForwarded(b, fwdPath []byte) []byte {
+	s, hdr, ex := x.s, x.r.Header(), &x.exchange
 	conn := hdr.Has("Connection")
 	var kb [64]byte
 	ua, te := false, false
@@ -377,10 +417,14 @@ func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath
 	if te {
 		b = append(b, "Te: trailers\r\n"...)
 	}
-	b = appendJoined(b, "X-Forwarded-For", hdr, xff, ex.clientIP)
-	b = appendField(b, "X-Real-Ip", ex.clientIP)
+	var ipb [48]byte
+	ip := x.client.AppendTo(ipb[:0])
+	b = appendJoined(b, "X-Forwarded-For", hdr, xff, ip)
+	b = appendField(b, "X-Real-Ip", ip)
 	b = appendField(b, "X-Forwarded-Proto", ex.scheme)
-	b = appendField(b, "X-Forwarded-Host", ex.host)
+	b = append(b, "X-Forwarded-Host: "...)
+	start := len(b)
+	b = appendValueEnd(x.appendHost(b), start)
 	b = appendField(b, "X-Forwarded-Port", ex.port)
 	b = appendField(b, "X-Forwarded-Path", fwdPath)
 	if ex.match.Route.StripPath && ex.match.Prefix != "" && ex.match.Prefix != "/" {
@@ -388,15 +432,42 @@ func (s *Server) appendForwarded(b []byte, hdr *h1.Header, ex *exchange, fwdPath
 	}
 	b = appendJoined(b, "Via", hdr, via, s.via)
 	if s.opts.RequestID {
-		b = appendField(b, headerRequestID, ex.requestID())
+		b = appendField(b, headerRequestID, ex.ridBytes())
 	}
 	return append(b, "\r\n"...)
+}
+
+// appendHost appends the request's host as hostPort and nginxHost make
+// it of its Host (X-Forwarded-Host), without making the string for the
+// common Host, a name or IPv4 address in ASCII with at most a port.
+func (x *nativeExchange) appendHost(b []byte) []byte {
+	raw := x.r.Host()
+	if x.host != "" || bytes.IndexByte(raw, '[') >= 0 || bytes.Count(raw, []byte(":")) > 1 {
+		x.strings()
+		return append(b, x.host...)
+	}
+	for _, c := range raw {
+		if c >= 0x80 {
+			x.strings()
+			return append(b, x.host...)
+		}
+	}
+	if i := bytes.IndexByte(raw, ':'); i >= 0 {
+		raw = raw[:i]
+	}
+	for _, c := range bytes.TrimSuffix(raw, []byte(".")) {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // appendJoined appends the field key: the values of the client's fields
 // of that name (when prior) and last, joined with ", ", as appendVia and
 // prepare join them.
-func appendJoined(b []byte, key string, hdr *h1.Header, prior bool, last string) []byte {
+func appendJoined[V string | []byte](b []byte, key string, hdr *h1.Header, prior bool, last V) []byte {
 	if !prior {
 		return appendField(b, key, last)
 	}

@@ -150,6 +150,9 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		{"options", "OPTIONS /api/items HTTP/1.1\r\nHost: Example.COM.\r\n\r\n", true, false},
 		{"http/1.0", "GET /api/items HTTP/1.0\r\nHost: example.com\r\nConnection: keep-alive\r\n\r\n", true, false},
 		{"host with port", "GET /api/items HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", true, false},
+		{"host with a dot and a port", "GET /api/items HTTP/1.1\r\nHost: EXAMPLE.com.:8080\r\n\r\n", true, false},
+		{"ipv6 host", "GET /api/items HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", true, false},
+		{"ipv4 host without a port", "GET /api/items HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", true, false},
 		{"repeated fields", "GET /api/x HTTP/1.1\r\nHost: h\r\naccept: a\r\nX-Foo: 1\r\nACCEPT: b\r\nx-foo: 2\r\n" +
 			"x-lower-case-name: v\r\nX-Spaces:   padded  \r\n\r\n", true, false},
 		{"hop by hop", "GET /api/x HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Drop, te\r\nX-Drop: 1\r\n" +

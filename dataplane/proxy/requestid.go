@@ -17,8 +17,14 @@ const headerRequestID = "X-Kong-Request-Id"
 // ChaCha8, seeded from the system: ids do not repeat and cannot be
 // predicted from one another, and no lock is taken.
 func newRequestID() string {
-	const hex = "0123456789abcdef"
 	var b [32]byte
+	makeRequestID(&b)
+	return string(b[:])
+}
+
+// makeRequestID writes a new request id (newRequestID's) into b.
+func makeRequestID(b *[32]byte) {
+	const hex = "0123456789abcdef"
 	for half := range 2 {
 		v := rand.Uint64()
 		for i := range 16 {
@@ -26,7 +32,6 @@ func newRequestID() string {
 			v >>= 4
 		}
 	}
-	return string(b[:])
 }
 
 // conn counts the requests of one client connection, for nginx's

@@ -325,7 +325,12 @@ func (s *Server) attempts(ctx context.Context, ex *exchange, method, key string,
 				host = svc.targetHost(t)
 			}
 		}
-		ex.sent = time.Now()
+		ex.sent = ex.tries[try].Start
+		if svc.pool != nil {
+			// Picking the target is timed (endTry); without a pool
+			// there is nothing to time, and no second clock read.
+			ex.sent = time.Now()
+		}
 		ex.endTry(try, addr)
 		res, err := a.send(addr, host)
 		if err == nil {

@@ -176,9 +176,10 @@ func TestNativeDialAborted(t *testing.T) {
 				return made, nil
 			})
 			x := new(nativeExchange)
-			x.guard = x
+			g := new(nativeGuard)
+			x.guard = g
 			if tc.before {
-				x.Abort(h1.ErrClientClosed)
+				g.Abort(h1.ErrClientClosed)
 			}
 			done := make(chan error, 1)
 			go func() {
@@ -187,7 +188,7 @@ func TestNativeDialAborted(t *testing.T) {
 			}()
 			if !tc.before {
 				<-started
-				x.Abort(h1.ErrClientClosed)
+				g.Abort(h1.ErrClientClosed)
 				close(proceed)
 			}
 			err := <-done

@@ -83,7 +83,8 @@ func (x *nativeExchange) relayView() {
 		case "Server":
 			server = true
 		case "Content-Type":
-			stream = stream || eventStream(string(value))
+			// The prefix first: the string escapes in eventStream.
+			stream = stream || bytes.HasPrefix(value, []byte("text/event-stream")) && eventStream(string(value))
 		case "X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency":
 			if s.opts.LatencyHeaders {
 				continue
@@ -109,7 +110,7 @@ func (x *nativeExchange) relayView() {
 		out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
 	}
 	if s.opts.RequestID {
-		out.Add(headerRequestID, ex.requestID())
+		out.AddBytes([]byte(headerRequestID), ex.ridBytes())
 	}
 	ex.rec.status = v.head.code
 	x.fw.wrote = true
