@@ -252,18 +252,9 @@ func (x *run) summary() []string {
 // the progress after each.
 func (x *run) replaceInBatches(ctx context.Context, br BatchReplacer, cfg *model.Config) error {
 	x.rec.Written = 0
-	rev, err := br.ReplaceInBatches(ctx, cfg, x.summary(), x.rec.Origin, func(written int) error {
-		x.rec.Written = written
-		return x.save(ctx)
+	return x.finish(ctx, func(progress func(int) error) (int64, error) {
+		return br.ReplaceInBatches(ctx, cfg, x.summary(), x.rec.Origin, progress)
 	})
-	if errors.Is(err, ErrBusy) {
-		return err
-	}
-	if err != nil {
-		return x.fail(ctx, err)
-	}
-	x.rec.Written = x.rec.Total
-	return x.succeed(ctx, rev)
 }
 
 // replaceResumable loads cfg with the store's own resumable batches,
@@ -271,7 +262,15 @@ func (x *run) replaceInBatches(ctx context.Context, br BatchReplacer, cfg *model
 // resumed after a restart goes on from the last batch the store staged.
 // token names what is staged: the upload's bytes and the job's start.
 func (x *run) replaceResumable(ctx context.Context, rr ResumableReplacer, cfg *model.Config, token string) error {
-	rev, err := rr.ReplaceResumable(ctx, x.rec.Generation, token, cfg, x.summary(), x.rec.Origin, func(written int) error {
+	return x.finish(ctx, func(progress func(int) error) (int64, error) {
+		return rr.ReplaceResumable(ctx, x.rec.Generation, token, cfg, x.summary(), x.rec.Origin, progress)
+	})
+}
+
+// finish runs a store's replace, recording the entities written after
+// each of its batches, and records the job's end.
+func (x *run) finish(ctx context.Context, replace func(progress func(written int) error) (int64, error)) error {
+	rev, err := replace(func(written int) error {
 		x.rec.Written = written
 		return x.save(ctx)
 	})
