@@ -138,6 +138,13 @@ func TestNativeMatchesAdapter(t *testing.T) {
 	adapter := s.Frontend(nil)
 	adapter.h1.Handler.(*h1Handler).native = false
 	nativeAddr, adapterAddr := serveFrontend(t, native), serveFrontend(t, adapter)
+	// Without an access log the native path makes no strings of the
+	// client's address and Host (nativeExchange.strings): a server
+	// without one must send the same.
+	quiet := New(Options{Version: "test", RequestID: true, LatencyHeaders: true})
+	require.NoError(t, quiet.Apply(context.Background(), cfg, 1, "test"))
+	t.Cleanup(quiet.Close)
+	quietAddr := serveFrontend(t, quiet.Frontend(nil))
 
 	for _, tc := range []struct {
 		name, req string
@@ -153,6 +160,11 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		{"host with a dot and a port", "GET /api/items HTTP/1.1\r\nHost: EXAMPLE.com.:8080\r\n\r\n", true, false},
 		{"ipv6 host", "GET /api/items HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", true, false},
 		{"ipv4 host without a port", "GET /api/items HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", true, false},
+		{"host with a stray bracket", "GET /api/items HTTP/1.1\r\nHost: a]:81\r\n\r\n", true, false},
+		{"host with a bracket, no port", "GET /api/items HTTP/1.1\r\nHost: A]b.\r\n\r\n", true, false},
+		{"host with an empty port", "GET /api/items HTTP/1.1\r\nHost: Example.com.:\r\n\r\n", true, false},
+		{"host with only a port", "GET /api/items HTTP/1.1\r\nHost: :81\r\n\r\n", true, false},
+		{"empty host", "GET /api/items HTTP/1.1\r\nHost:\r\n\r\n", true, false},
 		{"repeated fields", "GET /api/x HTTP/1.1\r\nHost: h\r\naccept: a\r\nX-Foo: 1\r\nACCEPT: b\r\nx-foo: 2\r\n" +
 			"x-lower-case-name: v\r\nX-Spaces:   padded  \r\n\r\n", true, false},
 		{"hop by hop", "GET /api/x HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Drop, te\r\nX-Drop: 1\r\n" +
@@ -243,6 +255,11 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
+			if tc.native {
+				qHead, qRes, _ := exchangeOnce(t, quietAddr, tc.req, false, up, logs)
+				assert.Equal(t, aHead, qHead, "upstream head, without an access log")
+				assert.Equal(t, aRes, qRes, "response, without an access log")
+			}
 			if strings.Contains(tc.req, "?a=1;b=2") {
 				assert.Contains(t, aHead, "?a=1;b=2", "the query as the client sent it, as nginx sends $args")
 			}
