@@ -140,11 +140,13 @@ func TestNativeMatchesAdapter(t *testing.T) {
 	nativeAddr, adapterAddr := serveFrontend(t, native), serveFrontend(t, adapter)
 	// Without an access log the native path makes no strings of the
 	// client's address and Host (nativeExchange.strings): a server
-	// without one must send the same.
+	// without one must send the same. It listens on all addresses (dual
+	// stack, as "0.0.0.0:8000" listens), where an IPv4 client comes as an
+	// IPv4-mapped address: forwarded as its IPv4 one, as the adapter does.
 	quiet := New(Options{Version: "test", RequestID: true, LatencyHeaders: true})
 	require.NoError(t, quiet.Apply(context.Background(), cfg, 1, "test"))
 	t.Cleanup(quiet.Close)
-	quietAddr := serveFrontend(t, quiet.Frontend(nil))
+	quietAddr := serveFrontendOn(t, quiet.Frontend(nil), "0.0.0.0:0")
 
 	for _, tc := range []struct {
 		name, req string
@@ -542,7 +544,14 @@ func (u *recordingUpstream) take() string {
 // serveFrontend serves f on a loopback listener; it returns its address.
 func serveFrontend(t *testing.T, f *Frontend) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return serveFrontendOn(t, f, "127.0.0.1:0")
+}
+
+// serveFrontendOn is serveFrontend on a listener of listen; the address
+// returned is on loopback (IPv4) whatever listen's host.
+func serveFrontendOn(t *testing.T, f *Frontend, listen string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", listen)
 	require.NoError(t, err)
 	done := make(chan struct{})
 	go func() {
@@ -553,7 +562,7 @@ func serveFrontend(t *testing.T, f *Frontend) string {
 		_ = f.Close()
 		<-done
 	})
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 }
 
 func splitAddr(t *testing.T, addr string) (string, int) {
