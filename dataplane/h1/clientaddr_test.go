@@ -14,7 +14,7 @@ import (
 )
 
 // TestClientAddrUnmapped: an IPv4 client of a wildcard listener (dual
-// stack, as "0.0.0.0:8000" listens) is its IPv4 address, as net/http's
+// stack, as the default proxy listener is) is its IPv4 address, as net/http's
 // RemoteAddr writes it, not the IPv4-mapped IPv6 one ("::ffff:…"): the
 // proxy forwards it (X-Forwarded-For, X-Real-IP) and matches CIDRs on it.
 func TestClientAddrUnmapped(t *testing.T) {

@@ -141,7 +141,7 @@ func TestNativeMatchesAdapter(t *testing.T) {
 	// Without an access log the native path makes no strings of the
 	// client's address and Host (nativeExchange.strings): a server
 	// without one must send the same. It listens on all addresses (dual
-	// stack, as "0.0.0.0:8000" listens), where an IPv4 client comes as an
+	// stack, as the default proxy listener is), where an IPv4 client comes as an
 	// IPv4-mapped address: forwarded as its IPv4 one, as the adapter does.
 	quiet := New(Options{Version: "test", RequestID: true, LatencyHeaders: true})
 	require.NoError(t, quiet.Apply(context.Background(), cfg, 1, "test"))
