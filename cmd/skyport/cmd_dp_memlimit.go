@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,8 +45,8 @@ func cgroupMemoryLimit(root string, procCgroup []byte) int64 {
 		{filepath.Join(root, "memory", v1), "memory.limit_in_bytes"},
 		{filepath.Join(root, "memory"), "memory.limit_in_bytes"},
 	} {
-		raw, err := os.ReadFile(filepath.Join(c.dir, c.file))
-		if err != nil || len(raw) > 64 {
+		raw, err := readSmall(filepath.Join(c.dir, c.file), 64)
+		if err != nil {
 			continue
 		}
 		s := strings.TrimSpace(string(raw))
@@ -65,9 +67,34 @@ func cgroupMemoryLimit(root string, procCgroup []byte) int64 {
 
 // containerMemoryLimit is the process's cgroup memory limit, 0 when none.
 func containerMemoryLimit() int64 {
-	procCgroup, err := os.ReadFile("/proc/self/cgroup")
+	procCgroup, err := readSmall("/proc/self/cgroup", 64<<10)
 	if err != nil {
 		return 0
 	}
 	return cgroupMemoryLimit("/sys/fs/cgroup", procCgroup)
+}
+
+// readSmall reads the regular file at path (the kernel's cgroup and proc
+// files are), at most max bytes; a longer one is refused.
+func readSmall(path string, max int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: longer than %d bytes", path, max)
+	}
+	return data, nil
 }
