@@ -40,9 +40,9 @@ func cgroupMemoryLimit(root string, procCgroup []byte) int64 {
 	// Inside a cgroup namespace (a container) the process's cgroup is the
 	// root; outside, its path names it.
 	for _, c := range []struct{ dir, file string }{
-		{filepath.Join(root, v2), "memory.max"},
+		{under(root, v2), "memory.max"},
 		{root, "memory.max"},
-		{filepath.Join(root, "memory", v1), "memory.limit_in_bytes"},
+		{under(filepath.Join(root, "memory"), v1), "memory.limit_in_bytes"},
 		{filepath.Join(root, "memory"), "memory.limit_in_bytes"},
 	} {
 		raw, err := readSmall(filepath.Join(c.dir, c.file), 64)
@@ -63,6 +63,17 @@ func cgroupMemoryLimit(root string, procCgroup []byte) int64 {
 		return n
 	}
 	return 0
+}
+
+// under returns the directory of cgroup path below root; root itself for
+// a path that is not below the namespace's root ("/../x": a process in a
+// cgroup outside the namespace it sees, whose own files it cannot reach).
+func under(root, path string) string {
+	rel := strings.TrimPrefix(path, "/")
+	if !filepath.IsLocal(rel) {
+		return root
+	}
+	return filepath.Join(root, rel)
 }
 
 // containerMemoryLimit is the process's cgroup memory limit, 0 when none.

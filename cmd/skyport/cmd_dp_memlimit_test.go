@@ -68,3 +68,37 @@ func TestCgroupMemoryLimitReadsOnlyFiles(t *testing.T) {
 		t.Fatal("reading a FIFO blocked")
 	}
 }
+
+// TestCgroupMemoryLimitStaysUnderRoot: a cgroup path outside the
+// namespace's root ("/../x", as /proc/self/cgroup shows a process in a
+// cgroup the namespace does not hold) reads no file outside root; the
+// root's limit is read.
+func TestCgroupMemoryLimitStaysUnderRoot(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc, procCgroup, outside string
+		v1                        bool // no cgroup v2 files
+	}{
+		{desc: "v2", procCgroup: "0::/../outside\n", outside: "outside/memory.max"},
+		{desc: "v1", procCgroup: "4:memory:/../../outside\n", outside: "outside/memory.limit_in_bytes", v1: true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			root := filepath.Join(dir, "cgroup")
+			for name, content := range map[string]string{
+				tc.outside:                            "1073741824\n",
+				"cgroup/memory.max":                   "536870912\n",
+				"cgroup/memory/memory.limit_in_bytes": "536870912\n",
+			} {
+				path := filepath.Join(dir, name)
+				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+				require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+			}
+			if tc.v1 {
+				require.NoError(t, os.Remove(filepath.Join(root, "memory.max")))
+			}
+			require.Equal(t, int64(512<<20), cgroupMemoryLimit(root, []byte(tc.procCgroup)))
+		})
+	}
+}
