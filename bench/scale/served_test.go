@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +41,8 @@ import (
 )
 
 var dataPlanes = flag.Int("scale.dps", 2, "data planes BenchmarkWriteServed runs")
+
+var servedProfile = flag.String("scale.served-cpuprofile", "", "BenchmarkWriteServed: write a CPU profile of the writes alone (the load and the data planes' joining left out) to this file")
 
 var joinWithin = flag.Duration("scale.join-within", 30*time.Minute, "BenchmarkWriteServed: how long the data planes may take to serve the configuration first (a hang guard)")
 
@@ -126,6 +130,19 @@ func benchWriteServed(b *testing.B, n, dps int) {
 			stages string
 		}
 	)
+	if *servedProfile != "" {
+		f, err := os.Create(*servedProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	for i := 0; b.Loop(); i++ {
 		// Past the publisher's pacing interval since the last write, so
 		// the publication starts at once.
