@@ -77,11 +77,16 @@ const servedHeader = "X-Bench-Upstream"
 // decode and apply to the running configuration), apply-p50-ms (the
 // proxy's compile and swap: until its apply returns, or the poll's 200
 // when that came first), seen-p50-ms (→ the poll's 200: the polling
-// interval and the request). The
-// stages are the slowest data plane's. Writes are spaced by more than
-// the publisher's pacing interval, so none waits for it: this is one
-// write, not a storm.
+// interval and the request). The stages are the slowest data plane's.
+// max-ms is the slowest write (at 1M, the one whose publication seals
+// the scheduled full snapshot), polls/write the polling's requests,
+// join-s how long the data planes took to serve the configuration first
+// (a full snapshot each). Writes are spaced by more than the publisher's
+// pacing interval, so none waits for it: this is one write, not a storm.
 func BenchmarkWriteServed(b *testing.B) {
+	if *dataPlanes < 1 {
+		b.Fatalf("-scale.dps %d: want 1 or more", *dataPlanes)
+	}
 	for _, n := range entityCounts(b) {
 		b.Run(fmt.Sprintf("entities=%d/dps=%d", n, *dataPlanes), func(b *testing.B) {
 			benchWriteServed(b, n, *dataPlanes)
