@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
 	"os"
 	"os/exec"
@@ -24,8 +25,52 @@ import (
 type floorRow struct {
 	layout, scheme, proxy string
 	rps, cpuUS, sysPerReq float64
-	p99                   time.Duration
-	errors                int64
+	// cpuMin and cpuMax are the passes' extremes of cpuUS: how far the
+	// machine moved the same row.
+	cpuMin, cpuMax float64
+	p99            time.Duration
+	errors         int64
+}
+
+// The proxies of each layout and scheme, in the order measured: nginx
+// and the h1 floor, then Skyport's data plane (one route, no plugins),
+// with key-auth + rate-limiting, and among 10,000 routes.
+const (
+	floorNginx   = "nginx"
+	floorH1      = "h1"
+	floorSkyport = "skyport"
+	floorPlugins = "skyport, key-auth + rate-limiting"
+	floorRoutes  = "skyport, 10k routes"
+)
+
+var floorProxies = []string{floorNginx, floorH1, floorSkyport, floorPlugins, floorRoutes}
+
+// floorSky is the configuration of one of Skyport's rows.
+type floorSky struct {
+	routes  int
+	plugins bool
+}
+
+func floorSkyFor(proxy string) (floorSky, bool) {
+	switch proxy {
+	case floorSkyport:
+		return floorSky{routes: 1}, true
+	case floorPlugins:
+		return floorSky{routes: 1, plugins: true}, true
+	case floorRoutes:
+		return floorSky{routes: 10000}, true
+	}
+	return floorSky{}, false
+}
+
+// headers are what wrk sends to reach the bench route (its Host) and
+// pass key-auth.
+func (c floorSky) headers() map[string]string {
+	h := map[string]string{"Host": benchHost(c.routes)}
+	if c.plugins {
+		h["apikey"] = "bench-key"
+	}
+	return h
 }
 
 // floorPasses is how many times each row is measured, interleaved.
@@ -33,7 +78,8 @@ const floorPasses = 3
 
 // benchFloor measures the HTTP/1.1 floor: nginx proxy_pass against the
 // minimal proxy on dataplane/h1 (`bench h1proxy`) and Skyport's data
-// plane (one route, no plugins, access log off), plain and over TLS,
+// plane (one route, no plugins, access log off; the same with key-auth +
+// rate-limiting, and among 10,000 routes), plain and over TLS,
 // with each proxy pinned to one core (wrk and the upstream on the other)
 // and unpinned. CPU time per request comes from /proc (utime+stime of
 // the proxy's processes over the run), the stable figure on a shared
@@ -62,7 +108,7 @@ func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 	for pass := range floorPasses {
 		for _, layout := range []string{"1 core", "unpinned"} {
 			for _, scheme := range []string{"http", "https"} {
-				for _, proxy := range []string{"nginx", "h1", "skyport"} {
+				for _, proxy := range floorProxies {
 					k := key{layout, scheme, proxy}
 					if pass == 0 {
 						order = append(order, k)
@@ -71,7 +117,7 @@ func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 					if err != nil {
 						return fmt.Errorf("%s %s %s: %w", proxy, scheme, layout, err)
 					}
-					fmt.Fprintf(os.Stderr, "  pass %d %-8s %-5s %-5s %9.0f req/s  %6.2f µs/req  p99 %s\n",
+					fmt.Fprintf(os.Stderr, "  pass %d %-8s %-5s %-33s %9.0f req/s  %6.2f µs/req  p99 %s\n",
 						pass+1, layout, scheme, proxy, s.res.RPS, s.cpuUS, ms(s.res.P99))
 					samples[k] = append(samples[k], s)
 				}
@@ -85,11 +131,22 @@ func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 			cpuUS: median(ss, func(s floorSample) float64 { return s.cpuUS }),
 			p99:   time.Duration(median(ss, func(s floorSample) float64 { return float64(s.res.P99) })),
 		}
+		row.cpuMin, row.cpuMax = ss[0].cpuUS, ss[0].cpuUS
 		for _, s := range ss {
 			row.errors += s.res.Errors
 			row.sysPerReq = max(row.sysPerReq, s.sysPerReq)
+			row.cpuMin, row.cpuMax = min(row.cpuMin, s.cpuUS), max(row.cpuMax, s.cpuUS)
 		}
 		r.floor = append(r.floor, row)
+	}
+	for _, scheme := range []string{"http", "https"} {
+		m, err := measureIdle(ctx, e, certFile, keyFile, upPort, scheme)
+		if err != nil {
+			return fmt.Errorf("idle connections, %s: %w", scheme, err)
+		}
+		fmt.Fprintf(os.Stderr, "  idle %-5s %d connections: %.1f KB Go heap+stacks, %.1f KB resident each\n",
+			scheme, m.conns, m.heapKB, m.rssKB)
+		r.idle = append(r.idle, m)
 	}
 	return nil
 }
@@ -122,8 +179,9 @@ func measureFloor(ctx context.Context, e *env, o options, self, cert, key string
 		}
 		return "taskset", append([]string{"-c", cpu}, args...)
 	}
+	var headers map[string]string
 	switch proxy {
-	case "nginx":
+	case floorNginx:
 		conf := floorNginxConf(e.dir, port, upPort, pinned, scheme == "https", cert, key)
 		path := filepath.Join(e.dir, "floor-nginx.conf")
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
@@ -131,39 +189,44 @@ func measureFloor(ctx context.Context, e *env, o options, self, cert, key string
 		}
 		bin, args := pin("1", "nginx", "-c", path, "-e", filepath.Join(e.dir, "floor-nginx.stderr"))
 		p, err = startProc("nginx", nil, bin, args...)
-	case "skyport":
-		conf := filepath.Join(e.dir, "floor-skyport.yml")
-		yaml := fmt.Sprintf("_format_version: \"3.0\"\nservices:\n- name: bench\n  url: http://127.0.0.1:%d\n"+
-			"  routes:\n  - name: r0\n    paths: [/]\n", upPort)
-		if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
-			return floorSample{}, err
-		}
-		plain, tls := addr(port), addr(freePort())
-		if scheme == "https" {
-			plain, tls = addr(freePort()), addr(port)
-		}
-		bin, args := pin("1", e.binary, "dp", "--declarative-config", conf, "--proxy-listen", plain,
-			"--proxy-tls-listen", tls, "--status-listen", addr(freePort()), "--access-log", "off",
-			"--ssl-cert", cert, "--ssl-cert-key", key, "--cache-dir", filepath.Join(e.dir, "floor-skyport-cache"))
-		p, err = startProc("skyport", nil, bin, args...)
-	default:
+	case floorH1:
 		args := []string{self, "h1proxy", "-listen", addr(port), "-upstream", addr(upPort)}
 		if scheme == "https" {
 			args = append(args, "-cert", cert, "-key", key)
 		}
 		bin, args := pin("1", args...)
 		p, err = startProc("h1proxy", nil, bin, args...)
+	default:
+		sky, ok := floorSkyFor(proxy)
+		if !ok {
+			return floorSample{}, fmt.Errorf("unknown proxy %q", proxy)
+		}
+		headers = sky.headers()
+		plain, tls := addr(port), addr(freePort())
+		if scheme == "https" {
+			plain, tls = addr(freePort()), addr(port)
+		}
+		dp, err := floorDPArgs(e, upPort, sky, plain, tls, cert, key)
+		if err != nil {
+			return floorSample{}, err
+		}
+		bin, args := pin("1", dp...)
+		p, err = startProc("skyport", nil, bin, args...)
+		if err != nil {
+			return floorSample{}, err
+		}
 	}
 	if err != nil {
 		return floorSample{}, err
 	}
 	defer p.stop()
 	url := scheme + "://" + addr(port) + "/"
-	if err := waitFloor(ctx, url); err != nil {
+	if err := waitFloor(ctx, url, headers); err != nil {
 		return floorSample{}, fmt.Errorf("%w\n%s", err, p.output())
 	}
 	wrk := func(d time.Duration) (wrkResult, error) {
-		bin, args := pin("0", "wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", d.String(), "--latency", url)
+		bin, args := pin("0", append(append([]string{"wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", d.String(), "--latency"},
+			wrkHeaders(headers)...), url)...)
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		if err != nil {
 			return wrkResult{}, fmt.Errorf("wrk: %w: %s", err, out)
@@ -195,11 +258,36 @@ func measureFloor(ctx context.Context, e *env, o options, self, cert, key string
 	return s, nil
 }
 
+// floorDPArgs writes the configuration of one of Skyport's rows and
+// returns the command that serves it: plain on plain, TLS on tls, access
+// log off.
+func floorDPArgs(e *env, upPort int, sky floorSky, plain, tls, cert, key string) ([]string, error) {
+	name := fmt.Sprintf("floor-skyport-%d-%t", sky.routes, sky.plugins)
+	conf := filepath.Join(e.dir, name+".yml")
+	if err := os.WriteFile(conf, []byte(kongYAML(upPort, sky.routes, sky.plugins)), 0o644); err != nil {
+		return nil, err
+	}
+	return []string{e.binary, "dp", "--declarative-config", conf, "--proxy-listen", plain,
+		"--proxy-tls-listen", tls, "--status-listen", addr(freePort()), "--access-log", "off",
+		"--ssl-cert", cert, "--ssl-cert-key", key, "--cache-dir", filepath.Join(e.dir, name+"-cache")}, nil
+}
+
+// wrkHeaders are wrk's -H arguments for headers, in a stable order.
+func wrkHeaders(headers map[string]string) []string {
+	var args []string
+	for _, k := range slices.Sorted(maps.Keys(headers)) {
+		args = append(args, "-H", k+": "+headers[k])
+	}
+	return args
+}
+
 // waitFloor waits for a proxy to answer 200, over TLS without verifying.
-func waitFloor(ctx context.Context, url string) error {
-	deadline := time.Now().Add(20 * time.Second)
+// A data plane with 10,000 routes takes a while to compile them.
+func waitFloor(ctx context.Context, url string, headers map[string]string) error {
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		out, err := exec.CommandContext(ctx, "wrk", "-t1", "-c1", "-d1s", url).CombinedOutput()
+		args := append(append([]string{"-t1", "-c1", "-d1s"}, wrkHeaders(headers)...), url)
+		out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
 		if err == nil && !strings.Contains(string(out), "Non-2xx") && !strings.Contains(string(out), "Socket errors") &&
 			strings.Contains(string(out), "Requests/sec") {
 			return nil

@@ -15,7 +15,8 @@ func (r *report) floorMarkdown() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## HTTP/1.1: Skyport and its floor against nginx\n\n")
 	w("`go run ./bench -skip proxy,gobench,apply,propagation,memory` section `floor`: nginx `proxy_pass` and `bench h1proxy` ")
-	w("(dataplane/h1 and a pooled upstream client; no routing, plugins, metrics or logs) and `skyport dp` (one route, no plugins, `--access-log off`), `wrk -t1 -c%d -d%s --latency`, ", r.opts.conns, r.opts.duration)
+	w("(dataplane/h1 and a pooled upstream client; no routing, plugins, metrics or logs) and `skyport dp` (one route, no plugins, `--access-log off`; ")
+	w("the same with key-auth + rate-limiting, `apikey` sent; and its route among 10,000), `wrk -t1 -c%d -d%s --latency`, ", r.opts.conns, r.opts.duration)
 	w("%d interleaved passes, medians. \"1 core\": the proxy pinned to CPU 1 (nginx with one worker), wrk and the upstream to CPU 0. ", floorPasses)
 	w("CPU µs/request is the proxy's utime+stime from /proc over the run ÷ requests; syscalls/request is perf's raw_syscalls count over a 3 s run.\n\n")
 	w("| layout | scheme | proxy | requests/s | × nginx | CPU µs/req | × nginx | syscalls/req | p99 | × nginx | errors |\n")
@@ -31,6 +32,16 @@ func (r *report) floorMarkdown() string {
 			ms(row.p99), ratio(float64(row.p99), float64(ref.p99)), row.errors)
 	}
 	w("\n")
+	if len(r.idle) > 0 {
+		w("Memory per idle kept-alive client connection: `skyport dp` (one route, no plugins) with %d client connections that each sent one request and stay open. ", r.idle[0].conns)
+		w("Go heap and stacks: the growth of `go_memstats_heap_alloc_bytes` + `go_memstats_stack_inuse_bytes` on its `/metrics`, each read after a collection forced through `--pprof-listen` (`/debug/pprof/heap?gc=1`), as dataplane/h1's `TestIdleConnectionMemory` counts it; ")
+		w("resident: the growth of its VmRSS. The kernel's socket buffers are in neither.\n\n")
+		w("| scheme | connections | Go heap and stacks per connection | resident per connection |\n|---|---:|---:|---:|\n")
+		for _, m := range r.idle {
+			w("| %s | %d | %.1f KB | %.1f KB |\n", m.scheme, m.conns, m.heapKB, m.rssKB)
+		}
+		w("\n")
+	}
 	return b.String()
 }
 

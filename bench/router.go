@@ -13,8 +13,20 @@ import (
 type goBench struct {
 	name    string
 	nsPerOp float64
-	bytes   int64
-	allocs  int64
+	// cpuNsPerOp is the process's CPU time per operation, for the
+	// benchmarks that report it (internal/cputime); 0 otherwise.
+	cpuNsPerOp float64
+	bytes      int64
+	allocs     int64
+}
+
+// cpuOrWall is the benchmark's CPU ns/op where it reports one, its wall
+// ns/op otherwise, and which of the two it is.
+func (gb goBench) cpuOrWall() (float64, string) {
+	if gb.cpuNsPerOp > 0 {
+		return gb.cpuNsPerOp, "CPU"
+	}
+	return gb.nsPerOp, "wall"
 }
 
 // goBenchmarks are the Go benchmarks the report carries: the router, the
@@ -33,7 +45,26 @@ func goBenchCommand(pattern, pkg string) []string {
 
 // reBench reads a benchmark's line; metrics a benchmark reports itself
 // (cpu-ns/op) sit between ns/op and B/op.
-var reBench = regexp.MustCompile(`(?m)^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(?:[\d.]+ \S+/op\s+)*?(\d+) B/op\s+(\d+) allocs/op`)
+var (
+	reBench = regexp.MustCompile(`(?m)^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(?:[\d.]+ \S+/op\s+)*?(\d+) B/op\s+(\d+) allocs/op`)
+	reCPU   = regexp.MustCompile(`\s([\d.]+) cpu-ns/op\s`)
+)
+
+// parseGoBench reads every result line of go test -bench's output.
+func parseGoBench(pkg, out string) []goBench {
+	var r []goBench
+	for _, m := range reBench.FindAllStringSubmatch(out, -1) {
+		ns, _ := strconv.ParseFloat(m[2], 64)
+		b, _ := strconv.ParseInt(m[3], 10, 64)
+		a, _ := strconv.ParseInt(m[4], 10, 64)
+		gb := goBench{name: strings.TrimPrefix(pkg, "./") + " " + m[1], nsPerOp: ns, bytes: b, allocs: a}
+		if c := reCPU.FindStringSubmatch(m[0]); c != nil {
+			gb.cpuNsPerOp, _ = strconv.ParseFloat(c[1], 64)
+		}
+		r = append(r, gb)
+	}
+	return r
+}
 
 func benchRouter(ctx context.Context, e *env, o options, r *report) error {
 	for _, gb := range goBenchmarks {
@@ -42,16 +73,9 @@ func benchRouter(ctx context.Context, e *env, o options, r *report) error {
 		if err != nil {
 			return fmt.Errorf("go %s: %w: %s", strings.Join(args, " "), err, out)
 		}
-		found := 0
-		for _, m := range reBench.FindAllStringSubmatch(string(out), -1) {
-			ns, _ := strconv.ParseFloat(m[2], 64)
-			b, _ := strconv.ParseInt(m[3], 10, 64)
-			a, _ := strconv.ParseInt(m[4], 10, 64)
-			name := strings.TrimPrefix(gb.pkg, "./") + " " + m[1]
-			r.gobench = append(r.gobench, goBench{name: name, nsPerOp: ns, bytes: b, allocs: a})
-			found++
-		}
-		if found == 0 {
+		found := parseGoBench(gb.pkg, string(out))
+		r.gobench = append(r.gobench, found...)
+		if len(found) == 0 {
 			return fmt.Errorf("no results from go %s: %s", strings.Join(args, " "), out)
 		}
 	}

@@ -16,3 +16,15 @@ func TestReBench(t *testing.T) {
 		require.Equal(t, []string{"BenchmarkProxy/http-log", "257117", "14340", "94"}, m[1:], line)
 	}
 }
+
+func TestParseGoBenchCPU(t *testing.T) {
+	t.Parallel()
+	out := "goos: linux\n" +
+		"BenchmarkStages/router/routes=1-2         \t 1000000\t       512.0 ns/op\t       150.3 cpu-ns/op\t       0 B/op\t       0 allocs/op\n" +
+		"BenchmarkProxy/routes=1-2 20000 41000 ns/op 11702 B/op 78 allocs/op\n" +
+		"PASS\n"
+	require.Equal(t, []goBench{
+		{name: "dataplane/proxy BenchmarkStages/router/routes=1", nsPerOp: 512, cpuNsPerOp: 150.3},
+		{name: "dataplane/proxy BenchmarkProxy/routes=1", nsPerOp: 41000, bytes: 11702, allocs: 78},
+	}, parseGoBench("./dataplane/proxy", out))
+}

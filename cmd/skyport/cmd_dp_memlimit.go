@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,13 +40,13 @@ func cgroupMemoryLimit(root string, procCgroup []byte) int64 {
 	// Inside a cgroup namespace (a container) the process's cgroup is the
 	// root; outside, its path names it.
 	for _, c := range []struct{ dir, file string }{
-		{filepath.Join(root, v2), "memory.max"},
+		{under(root, v2), "memory.max"},
 		{root, "memory.max"},
-		{filepath.Join(root, "memory", v1), "memory.limit_in_bytes"},
+		{under(filepath.Join(root, "memory"), v1), "memory.limit_in_bytes"},
 		{filepath.Join(root, "memory"), "memory.limit_in_bytes"},
 	} {
-		raw, err := os.ReadFile(filepath.Join(c.dir, c.file))
-		if err != nil || len(raw) > 64 {
+		raw, err := readSmall(filepath.Join(c.dir, c.file), 64)
+		if err != nil {
 			continue
 		}
 		s := strings.TrimSpace(string(raw))
@@ -63,11 +65,47 @@ func cgroupMemoryLimit(root string, procCgroup []byte) int64 {
 	return 0
 }
 
+// under returns the directory of cgroup path below root; root itself for
+// a path that is not below the namespace's root ("/../x": a process in a
+// cgroup outside the namespace it sees, whose own files it cannot reach).
+func under(root, path string) string {
+	rel := strings.TrimPrefix(path, "/")
+	if !filepath.IsLocal(rel) {
+		return root
+	}
+	return filepath.Join(root, rel)
+}
+
 // containerMemoryLimit is the process's cgroup memory limit, 0 when none.
 func containerMemoryLimit() int64 {
-	procCgroup, err := os.ReadFile("/proc/self/cgroup")
+	procCgroup, err := readSmall("/proc/self/cgroup", 64<<10)
 	if err != nil {
 		return 0
 	}
 	return cgroupMemoryLimit("/sys/fs/cgroup", procCgroup)
+}
+
+// readSmall reads the regular file at path (the kernel's cgroup and proc
+// files are), at most max bytes; a longer one is refused.
+func readSmall(path string, max int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: longer than %d bytes", path, max)
+	}
+	return data, nil
 }

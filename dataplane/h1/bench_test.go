@@ -48,13 +48,13 @@ func BenchmarkServe(b *testing.B) {
 		// abort registers an Aborter, as the proxy's native path does.
 		abort bool
 	}{
-		{"wrk", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n", false, false},
+		{"wrk", "GET / HTTP/1.1\r\nHost: 127.0.0.1:9080\r\n\r\n", false, false},
 		// The proxy's adapter asks for every request's context, which arms
 		// the watch for the client going away.
-		{"wrk+context", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n", true, false},
+		{"wrk+context", "GET / HTTP/1.1\r\nHost: 127.0.0.1:9080\r\n\r\n", true, false},
 		// The native path registers itself to hear of the client going
 		// away (OnAbort), which arms the same watch.
-		{"wrk+abort", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n", false, true},
+		{"wrk+abort", "GET / HTTP/1.1\r\nHost: 127.0.0.1:9080\r\n\r\n", false, true},
 		{"browser", "GET /api/v1/items?page=2&limit=50 HTTP/1.1\r\nHost: api.example.com\r\n" +
 			"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\r\n" +
 			"Accept: application/json\r\nAccept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\n" +

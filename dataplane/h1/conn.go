@@ -94,7 +94,10 @@ func (c *conn) init(s *Server, nc net.Conn) {
 	c.s, c.nc, c.raw = s, nc, nc
 	c.req.c, c.resp.c = c, c
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		c.remote = a.AddrPort()
+		// An IPv4 client of a dual-stack listener comes as an
+		// IPv4-mapped address: its IPv4 one, as net/http's RemoteAddr.
+		ap := a.AddrPort()
+		c.remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
 		c.localPort = uint16(a.Port)

@@ -117,7 +117,8 @@ func (r *Request) Trailer() *Header { return &r.trailer }
 // RemoteAddr is the client's address.
 func (r *Request) RemoteAddr() net.Addr { return r.c.nc.RemoteAddr() }
 
-// ClientAddr is the client's address and port.
+// ClientAddr is the client's address and port; an IPv4 client of a
+// dual-stack listener has its IPv4 address (unmapped).
 func (r *Request) ClientAddr() netip.AddrPort { return r.c.remote }
 
 // TLS is the connection's TLS state, nil on plain connections.

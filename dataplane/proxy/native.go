@@ -439,10 +439,11 @@ func (x *nativeExchange) appendForwarded(b, fwdPath []byte) []byte {
 
 // appendHost appends the request's host as hostPort and nginxHost make
 // it of its Host (X-Forwarded-Host), without making the string for the
-// common Host, a name or IPv4 address in ASCII with at most a port.
+// common Host, a name or IPv4 address in ASCII with at most a port (a
+// bracket anywhere is hostPort's: net.SplitHostPort refuses "a]:81").
 func (x *nativeExchange) appendHost(b []byte) []byte {
 	raw := x.r.Host()
-	if x.host != "" || bytes.IndexByte(raw, '[') >= 0 || bytes.Count(raw, []byte(":")) > 1 {
+	if x.host != "" || bytes.IndexAny(raw, "[]") >= 0 || bytes.Count(raw, []byte(":")) > 1 {
 		x.strings()
 		return append(b, x.host...)
 	}

@@ -138,6 +138,15 @@ func TestNativeMatchesAdapter(t *testing.T) {
 	adapter := s.Frontend(nil)
 	adapter.h1.Handler.(*h1Handler).native = false
 	nativeAddr, adapterAddr := serveFrontend(t, native), serveFrontend(t, adapter)
+	// Without an access log the native path makes no strings of the
+	// client's address and Host (nativeExchange.strings): a server
+	// without one must send the same. It listens on all addresses (dual
+	// stack, as the default proxy listener is), where an IPv4 client comes as an
+	// IPv4-mapped address: forwarded as its IPv4 one, as the adapter does.
+	quiet := New(Options{Version: "test", RequestID: true, LatencyHeaders: true})
+	require.NoError(t, quiet.Apply(context.Background(), cfg, 1, "test"))
+	t.Cleanup(quiet.Close)
+	quietAddr := serveFrontendOn(t, quiet.Frontend(nil), "0.0.0.0:0")
 
 	for _, tc := range []struct {
 		name, req string
@@ -153,6 +162,11 @@ func TestNativeMatchesAdapter(t *testing.T) {
 		{"host with a dot and a port", "GET /api/items HTTP/1.1\r\nHost: EXAMPLE.com.:8080\r\n\r\n", true, false},
 		{"ipv6 host", "GET /api/items HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", true, false},
 		{"ipv4 host without a port", "GET /api/items HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", true, false},
+		{"host with a stray bracket", "GET /api/items HTTP/1.1\r\nHost: a]:81\r\n\r\n", true, false},
+		{"host with a bracket, no port", "GET /api/items HTTP/1.1\r\nHost: A]b.\r\n\r\n", true, false},
+		{"host with an empty port", "GET /api/items HTTP/1.1\r\nHost: Example.com.:\r\n\r\n", true, false},
+		{"host with only a port", "GET /api/items HTTP/1.1\r\nHost: :81\r\n\r\n", true, false},
+		{"empty host", "GET /api/items HTTP/1.1\r\nHost:\r\n\r\n", true, false},
 		{"repeated fields", "GET /api/x HTTP/1.1\r\nHost: h\r\naccept: a\r\nX-Foo: 1\r\nACCEPT: b\r\nx-foo: 2\r\n" +
 			"x-lower-case-name: v\r\nX-Spaces:   padded  \r\n\r\n", true, false},
 		{"hop by hop", "GET /api/x HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Drop, te\r\nX-Drop: 1\r\n" +
@@ -243,6 +257,11 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
+			if tc.native {
+				qHead, qRes, _ := exchangeOnce(t, quietAddr, tc.req, false, up, logs)
+				assert.Equal(t, aHead, qHead, "upstream head, without an access log")
+				assert.Equal(t, aRes, qRes, "response, without an access log")
+			}
 			if strings.Contains(tc.req, "?a=1;b=2") {
 				assert.Contains(t, aHead, "?a=1;b=2", "the query as the client sent it, as nginx sends $args")
 			}
@@ -525,7 +544,14 @@ func (u *recordingUpstream) take() string {
 // serveFrontend serves f on a loopback listener; it returns its address.
 func serveFrontend(t *testing.T, f *Frontend) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return serveFrontendOn(t, f, "127.0.0.1:0")
+}
+
+// serveFrontendOn is serveFrontend on a listener of listen; the address
+// returned is on loopback (IPv4) whatever listen's host.
+func serveFrontendOn(t *testing.T, f *Frontend, listen string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", listen)
 	require.NoError(t, err)
 	done := make(chan struct{})
 	go func() {
@@ -536,7 +562,7 @@ func serveFrontend(t *testing.T, f *Frontend) string {
 		_ = f.Close()
 		<-done
 	})
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 }
 
 func splitAddr(t *testing.T, addr string) (string, int) {

@@ -37,7 +37,7 @@ func BenchmarkStages(b *testing.B) {
 				s, c = stagesServer(b, n, Options{})
 			}
 			inH1(b, s, head, func(r *http.Request) {
-				ex := &exchange{c: c, port: "8000"}
+				ex := &exchange{c: c, port: "9080"}
 				b.ReportAllocs()
 				cputime.Loop(b, func() {
 					if m := s.route(c, r, ex, ""); m == nil || m.Route.ID != "route-5000" {
@@ -58,7 +58,7 @@ func BenchmarkStages(b *testing.B) {
 		})
 	})
 	b.Run("metrics", func(b *testing.B) {
-		ex := &exchange{c: c, port: "8000"}
+		ex := &exchange{c: c, port: "9080"}
 		m := s.route(c, httptest.NewRequest(http.MethodGet, "http://api5000.example.com/v1", nil), ex, "")
 		ex.match, ex.svc = m, c.services[m.Service.ID]
 		b.ReportAllocs()

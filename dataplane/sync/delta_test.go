@@ -27,7 +27,7 @@ func services(hosts ...string) *model.Config {
 			continue
 		}
 		name := fmt.Sprintf("svc-%d", i)
-		cfg.Add(&model.Service{Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)},
+		cfg.Add(&model.Service{Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-a000-%012d", i+1)},
 			Name: &name, Host: h, Protocol: "http", Port: 80})
 	}
 	return cfg

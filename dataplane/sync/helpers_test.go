@@ -89,7 +89,7 @@ var _ dpsync.HashedApplier = (*fakeApplier)(nil)
 func document(rev int64) *snapshot.Document {
 	name := fmt.Sprintf("svc-%d", rev)
 	return &snapshot.Document{Revision: rev, Config: model.Config{Services: []*model.Service{{
-		Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", rev)},
+		Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-a000-%012d", rev)},
 		Name: &name, Host: "example.com", Protocol: "http", Port: 80,
 	}}}}
 }

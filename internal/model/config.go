@@ -5,6 +5,13 @@ import "sort"
 // Config is a whole configuration as a flat set of entities, references
 // resolved to ids. It is what the declarative format normalizes to, what a
 // snapshot carries and what the data plane compiles.
+//
+// A Config handed on (decoded, parsed, packed, a delta's result) is
+// read-only: an entity is changed by replacing it, never by writing
+// through its pointers. Deltas share their base's entities, and a packed
+// Config (Pack) shares more: a *Ref is the id field of the entity it
+// names, and equal []string fields are one array. Normalize and the
+// defaults apply to entities not yet in one.
 type Config struct {
 	Vaults         []*Vault            `json:"vaults,omitempty"`
 	CACertificates []*CACertificate    `json:"ca_certificates,omitempty"`

@@ -240,7 +240,7 @@ func (p *packer) strSlice(ss []string) []string {
 		for i, s := range ss {
 			ss[i] = p.str(s)
 		}
-		return ss
+		return slices.Clip(ss)
 	}
 	if len(ss) > maxSharedList {
 		return p.copyStrs(ss)

@@ -142,3 +142,21 @@ func TestPackerResolvesRefsMetFirst(t *testing.T) {
 	}
 	require.Equal(t, "not-a-consumer-of-this-config", got.ACLs[0].Consumer.ID)
 }
+
+// TestConfigPackListsHaveNoSpareCapacity: every packed list's capacity is
+// its length, the long ones kept in their own array too, so an append to
+// one copies rather than writes past it.
+func TestConfigPackListsHaveNoSpareCapacity(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 3, 17, 5000} {
+		hosts := make([]string, n, n+7)
+		for i := range hosts {
+			hosts[i] = fmt.Sprintf("host-%d.example.test", i)
+		}
+		cfg := &model.Config{Routes: []*model.Route{{Hosts: hosts}}}
+		cfg.Pack()
+		got := cfg.Routes[0].Hosts
+		require.Equal(t, hosts[:n], got, "%d hosts", n)
+		require.Equal(t, len(got), cap(got), "%d hosts", n)
+	}
+}

@@ -52,13 +52,14 @@ type Store interface {
 // Pager is implemented by stores that list keys a page at a time.
 type Pager interface {
 	// ListPage returns at most max keys below prefix that sort after
-	// after ("" for the first), sorted.
+	// after ("" for the first), sorted; fewer than max only when no
+	// more follow.
 	ListPage(ctx context.Context, prefix, after string, max int) ([]string, error)
 }
 
 // ListPage lists at most max keys of s below prefix that sort after
-// after, sorted: through s's own ListPage when it has one (one request),
-// else from List.
+// after, sorted, fewer than max only when no more follow: through s's
+// own ListPage when it has one, else from List.
 func ListPage(ctx context.Context, s Store, prefix, after string, max int) ([]string, error) {
 	if p, ok := s.(Pager); ok {
 		return p.ListPage(ctx, prefix, after, max)

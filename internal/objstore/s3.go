@@ -134,13 +134,35 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 
 // List implements Store.
 func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
+	return s.list(ctx, prefix, "", 0)
+}
+
+// ListPage implements Pager: one ListObjectsV2 request, more only when
+// max passes the 1,000 keys of a request.
+func (s *S3) ListPage(ctx context.Context, prefix, after string, max int) ([]string, error) {
+	if max <= 0 {
+		return []string{}, nil
+	}
+	return s.list(ctx, prefix, after, max)
+}
+
+// list returns the keys below prefix that sort after after ("": all),
+// sorted, stopping at max keys (0: no bound).
+func (s *S3) list(ctx context.Context, prefix, after string, max int) ([]string, error) {
 	full := s.key(prefix)
 	if prefix == "" && s.prefix != "" {
 		full = s.prefix + "/"
 	}
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(full)})
+	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(full)}
+	if after != "" {
+		in.StartAfter = aws.String(s.key(after))
+	}
+	if max > 0 {
+		in.MaxKeys = aws.Int32(int32(min(max, 1000)))
+	}
+	p := s3.NewListObjectsV2Paginator(s.client, in)
 	var keys []string
-	for p.HasMorePages() {
+	for p.HasMorePages() && (max == 0 || len(keys) < max) {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("listing s3://%s/%s: %w", s.bucket, full, mapErr(err))
@@ -154,32 +176,9 @@ func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
 		}
 	}
 	sort.Strings(keys)
-	return keys, nil
-}
-
-// ListPage implements Pager: one ListObjectsV2 request.
-func (s *S3) ListPage(ctx context.Context, prefix, after string, max int) ([]string, error) {
-	full := s.key(prefix)
-	if prefix == "" && s.prefix != "" {
-		full = s.prefix + "/"
+	if max > 0 && len(keys) > max {
+		keys = keys[:max]
 	}
-	in := &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(full), MaxKeys: aws.Int32(int32(min(max, 1000)))}
-	if after != "" {
-		in.StartAfter = aws.String(s.key(after))
-	}
-	page, err := s.client.ListObjectsV2(ctx, in)
-	if err != nil {
-		return nil, fmt.Errorf("listing s3://%s/%s: %w", s.bucket, full, mapErr(err))
-	}
-	keys := make([]string, 0, len(page.Contents))
-	for _, o := range page.Contents {
-		k := aws.ToString(o.Key)
-		if s.prefix != "" {
-			k = strings.TrimPrefix(k, s.prefix+"/")
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	return keys, nil
 }
 

@@ -85,7 +85,7 @@ func TestPrune(t *testing.T) {
 	ctx := context.Background()
 	objects, err := objstore.NewDir(t.TempDir())
 	require.NoError(t, err)
-	now := time.Unix(1800000000, 0)
+	now := time.Unix(1790000000, 0)
 	log := history.New(objects, history.Retention{Revisions: 2, Age: time.Hour}, func() time.Time { return now })
 	id := snapshot.Identity{ClusterID: "6f1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6f", Epoch: 1}
 	for rev := int64(1); rev <= 4; rev++ {
@@ -148,7 +148,7 @@ func TestPruneListsDeltasBelowCut(t *testing.T) {
 	require.NoError(t, err)
 	id := snapshot.Identity{ClusterID: "6f1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6f", Epoch: 1}
 	objects := &pagedStore{Store: dir, deltas: snapshot.DeltaPrefix(id)}
-	now := time.Unix(1800000000, 0)
+	now := time.Unix(1790000000, 0)
 	log := history.New(objects, history.Retention{Revisions: 30, Age: time.Hour}, func() time.Time { return now })
 	log.SetDeltaPage(4)
 	const newest = 40

@@ -472,3 +472,55 @@ func configHash(t *testing.T, cfg *model.Config) string {
 	})
 	return snapshot.ConfigHash(cfg)
 }
+
+// TestEmbeddedImportResumedWithGeneratedValues: a configuration that
+// parses to other values every time (key-auth credentials with no key:
+// each parse generates one) is not gone on with after a restart, which
+// would stage its entities with one parse's keys and their unique values
+// with another's; it is staged again, and every key finds its credential.
+func TestEmbeddedImportResumedWithGeneratedValues(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("_format_version: \"3.0\"\nconsumers:\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "- username: user-%d\n  keyauth_credentials:\n  - {}\n", i)
+	}
+	doc := []byte(b.String())
+	dir := t.TempDir()
+	open := func(t *testing.T) *embedded.Store {
+		st, err := embedded.OpenWith(filepath.Join(dir, "cp.db"), embedded.Options{StageBatch: 16})
+		require.NoError(t, err)
+		return st
+	}
+	dirObjects, err := objstore.NewDir(filepath.Join(dir, "objects"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Stopped after 6 batches of 16: the consumers and their usernames
+	// (80 writes) and the first key-auth credentials staged.
+	objects := &stopping{savedProgress: &savedProgress{Store: dirObjects}, stopAt: 6, cancel: cancel}
+	st := open(t)
+	f := newFixture(objects, st, nil, dirPresigner{})
+	id := f.started(t, doc).ID
+	_, err = f.runner.Run(ctx, id, time.Time{})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, st.Close())
+
+	st = open(t)
+	defer st.Close()
+	r := imports.NewRunner(imports.RunnerOptions{Objects: dirObjects, Store: st})
+	more, err := r.Run(context.Background(), id, time.Time{})
+	require.NoError(t, err)
+	require.False(t, more)
+	job, err := f.jobs.Get(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, imports.StateSucceeded, job.State, job.Error)
+	got, _, err := st.Export(context.Background())
+	require.NoError(t, err)
+	require.Len(t, got.KeyAuths, 40)
+	for _, k := range got.KeyAuths {
+		e, err := st.Get(context.Background(), model.KindKeyAuth, k.Key)
+		require.NoError(t, err, "key-auth %s by its key", k.ID)
+		require.Equal(t, k.ID, e.Meta().ID)
+	}
+}

@@ -2,7 +2,6 @@ package imports
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"github.com/skyport-gw/skyport/internal/declarative"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/objstore"
+	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/store"
 )
 
@@ -42,9 +42,9 @@ type BatchReplacer interface {
 
 // ResumableReplacer is a BatchReplacer whose replace, named for the job's
 // attempt (its Generation), keeps what it staged when it stops and goes
-// on from the last batch staged when run again with the same token
-// (embedded.Store): a job resumed after a restart does not stage again
-// what it had staged.
+// on from the last batch staged when run again with the same token (the
+// configuration's hash) (embedded.Store): a job resumed after a restart
+// does not stage again what it had staged.
 type ResumableReplacer interface {
 	ReplaceResumable(ctx context.Context, name, token string, cfg *model.Config, summary []string, o store.Origin, progress func(written int) error) (int64, error)
 	// DropResumable deletes what the replace name staged.
@@ -140,7 +140,7 @@ func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
 	if st != nil && x.rec.Rest != nil {
 		return x.runRest(ctx, st, stopAt)
 	}
-	cfg, size, token, err := x.read(ctx)
+	cfg, size, err := x.read(ctx)
 	if err != nil {
 		return false, x.fail(ctx, err)
 	}
@@ -148,7 +148,7 @@ func (x *run) run(ctx context.Context, stopAt time.Time) (bool, error) {
 	cfg.Each(func(e model.Entity) { entities = append(entities, e) })
 	x.rec.Size, x.rec.Total = size, len(entities)
 	if rr, ok := x.opts.Store.(ResumableReplacer); ok && st == nil {
-		return false, x.replaceResumable(ctx, rr, cfg, token)
+		return false, x.replaceResumable(ctx, rr, cfg)
 	}
 	if br, ok := x.opts.Store.(BatchReplacer); ok && st == nil {
 		return false, x.replaceInBatches(ctx, br, cfg)
@@ -252,26 +252,34 @@ func (x *run) summary() []string {
 // the progress after each.
 func (x *run) replaceInBatches(ctx context.Context, br BatchReplacer, cfg *model.Config) error {
 	x.rec.Written = 0
-	rev, err := br.ReplaceInBatches(ctx, cfg, x.summary(), x.rec.Origin, func(written int) error {
-		x.rec.Written = written
-		return x.save(ctx)
+	return x.finish(ctx, func(progress func(int) error) (int64, error) {
+		return br.ReplaceInBatches(ctx, cfg, x.summary(), x.rec.Origin, progress)
 	})
-	if errors.Is(err, ErrBusy) {
-		return err
-	}
-	if err != nil {
-		return x.fail(ctx, err)
-	}
-	x.rec.Written = x.rec.Total
-	return x.succeed(ctx, rev)
 }
 
 // replaceResumable loads cfg with the store's own resumable batches,
 // named for the job's attempt, recording the progress after each: a job
-// resumed after a restart goes on from the last batch the store staged.
-// token names what is staged: the upload's bytes and the job's start.
-func (x *run) replaceResumable(ctx context.Context, rr ResumableReplacer, cfg *model.Config, token string) error {
-	rev, err := rr.ReplaceResumable(ctx, x.rec.Generation, token, cfg, x.summary(), x.rec.Origin, func(written int) error {
+// resumed after a restart goes on from the last batch the store staged,
+// provided it parsed the upload to the same configuration. The token is
+// cfg's hash, not the upload's: a parse may generate values (a key-auth
+// credential's absent key), and the batches of two parses would not be
+// one configuration (entities with one parse's keys, unique values with
+// the other's); such a job stages again from the start.
+func (x *run) replaceResumable(ctx context.Context, rr ResumableReplacer, cfg *model.Config) error {
+	digest, err := snapshot.DigestOf(cfg)
+	if err != nil {
+		return x.fail(ctx, fmt.Errorf("hashing the configuration: %w", err))
+	}
+	token := digest.Hash()
+	return x.finish(ctx, func(progress func(int) error) (int64, error) {
+		return rr.ReplaceResumable(ctx, x.rec.Generation, token, cfg, x.summary(), x.rec.Origin, progress)
+	})
+}
+
+// finish runs a store's replace, recording the entities written after
+// each of its batches, and records the job's end.
+func (x *run) finish(ctx context.Context, replace func(progress func(written int) error) (int64, error)) error {
+	rev, err := replace(func(written int) error {
 		x.rec.Written = written
 		return x.save(ctx)
 	})
@@ -287,21 +295,19 @@ func (x *run) replaceResumable(ctx context.Context, rr ResumableReplacer, cfg *m
 
 // read reads, parses and checks the upload; entities get the job's start
 // as their timestamps, so every pass over the job stages the same ones.
-// It also returns the upload's size and a token of what is staged from
-// it: the SHA-256 of its bytes and the job's start.
-func (x *run) read(ctx context.Context) (*model.Config, int64, string, error) {
+func (x *run) read(ctx context.Context) (*model.Config, int64, error) {
 	doc, _, err := objstore.GetMax(ctx, x.opts.Objects, UploadKey(x.rec.ID), MaxUploadBytes)
 	switch {
 	case errors.Is(err, objstore.ErrNotFound):
-		return nil, 0, "", errors.New("the upload is gone (uploads expire): create a new import job")
+		return nil, 0, errors.New("the upload is gone (uploads expire): create a new import job")
 	case errors.Is(err, objstore.ErrTooLarge):
-		return nil, 0, "", fmt.Errorf("the upload is larger than %d bytes", MaxUploadBytes)
+		return nil, 0, fmt.Errorf("the upload is larger than %d bytes", MaxUploadBytes)
 	case err != nil:
-		return nil, 0, "", fmt.Errorf("reading the upload: %w", err)
+		return nil, 0, fmt.Errorf("reading the upload: %w", err)
 	}
 	cfg, err := declarative.Parse(doc)
 	if err != nil {
-		return nil, 0, "", fmt.Errorf("declarative config is invalid: %w", err)
+		return nil, 0, fmt.Errorf("declarative config is invalid: %w", err)
 	}
 	cfg.Each(func(e model.Entity) {
 		m := e.Meta()
@@ -313,10 +319,9 @@ func (x *run) read(ctx context.Context) (*model.Config, int64, string, error) {
 		}
 	})
 	if err := store.CheckConfig(cfg); err != nil {
-		return nil, 0, "", err
+		return nil, 0, err
 	}
-	sum := sha256.Sum256(doc)
-	return cfg, int64(len(doc)), fmt.Sprintf("%x-%d", sum, x.rec.StartedAt), nil
+	return cfg, int64(len(doc)), nil
 }
 
 func (x *run) save(ctx context.Context) error {

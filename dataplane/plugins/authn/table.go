@@ -6,7 +6,9 @@ import (
 )
 
 // Keyed is a Table's value: it names its own key (a credential's API key
-// or username), so the table keeps no copy of the key beside it.
+// or username), so the table keeps no copy of the key beside it. A
+// value's key must not change while the table holds it (the credentials
+// of a configuration are read-only: model.Config).
 type Keyed interface {
 	Key() string
 }

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) objstore.Store) {
 		{"concurrent swaps never lose a write", testConcurrentSwap},
 		{"list and delete", testListDelete},
 		{"list a page after a key", testListPage},
+		{"list a page longer than a request", testListLongPage},
 		{"bounded get refuses a larger object", testGetMax},
 		{"conditional get answers not modified while the etag holds", testGetIfChanged},
 	}
@@ -178,6 +179,25 @@ func testListPage(t *testing.T, s objstore.Store) {
 		require.NoError(t, err)
 		require.Equal(t, tc.want, append([]string{}, keys...), "after %q", tc.after)
 	}
+}
+
+// testListLongPage: a page of more keys than one S3 request lists
+// (1,000) is whole: a page shorter than asked is the listing's end.
+func testListLongPage(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	const n = 1003
+	for i := range n {
+		_, err := s.Put(ctx, fmt.Sprintf("deltas/%05d", i), nil, objstore.Condition{})
+		require.NoError(t, err)
+	}
+	keys, err := objstore.ListPage(ctx, s, "deltas/", "", n-1)
+	require.NoError(t, err)
+	require.Len(t, keys, n-1)
+	require.Equal(t, "deltas/00000", keys[0])
+	require.Equal(t, fmt.Sprintf("deltas/%05d", n-2), keys[n-2])
+	keys, err = objstore.ListPage(ctx, s, "deltas/", keys[n-2], n)
+	require.NoError(t, err)
+	require.Equal(t, []string{fmt.Sprintf("deltas/%05d", n-1)}, keys)
 }
 
 func testGetMax(t *testing.T, s objstore.Store) {

@@ -39,7 +39,9 @@ func resumableGeneration(name string) string { return "r-" + name }
 // on from the last batch staged, not from the start (progress reports
 // the entities staged in all, those before included). A replace that
 // fails otherwise deletes what it staged, as ReplaceInBatches does; so does one
-// whose token differs from the one staged (it starts again).
+// whose token differs from the one staged (it starts again). Run again
+// once committed (its caller stopped before recording the commit), it
+// stages nothing and returns the revision that made it current.
 func (s *Store) ReplaceResumable(ctx context.Context, name, token string, cfg *model.Config, summary []string, o store.Origin, progress func(written int) error) (int64, error) {
 	if !resumableName.MatchString(name) {
 		return 0, fmt.Errorf("resumable replace %q: the name is not a job's", name)
@@ -52,9 +54,14 @@ func (s *Store) ReplaceResumable(ctx context.Context, name, token string, cfg *m
 		return 0, err
 	}
 	gen := resumableGeneration(name)
-	done, err := s.resumeGeneration(gen, token)
+	done, committed, err := s.resumeGeneration(gen, token)
 	if err != nil {
 		return 0, err
+	}
+	if committed != 0 {
+		// Committed by a run that stopped before its caller recorded
+		// it: done, at the revision that made it current.
+		return committed, nil
 	}
 	var old string
 	err = s.stageFrom(ctx, gen, r.runs(), done, true, progress)
@@ -86,12 +93,16 @@ func (s *Store) ReplaceResumable(ctx context.Context, name, token string, cfg *m
 
 // resumeGeneration returns the puts staged in generation gen for token,
 // creating it (empty, marked with token) when it does not exist or was
-// staged for another token.
-func (s *Store) resumeGeneration(gen, token string) (int, error) {
-	done := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+// staged for another token; or, when gen is current already (committed
+// by a run whose caller stopped before recording it), the revision that
+// made it current.
+func (s *Store) resumeGeneration(gen, token string) (done int, committed int64, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		if currentGeneration(tx) == gen {
-			return fmt.Errorf("generation %s is current already", gen)
+			if committed = current(tx).base; committed == 0 {
+				return fmt.Errorf("generation %s is current with no revision", gen)
+			}
+			return nil
 		}
 		if root := tx.Bucket(generationBucket(gen)); root != nil {
 			if string(root.Get(resumeKey)) == token {
@@ -116,9 +127,9 @@ func (s *Store) resumeGeneration(gen, token string) (int, error) {
 		return root.Put(resumeKey, []byte(token))
 	})
 	if err != nil {
-		return 0, fmt.Errorf("resuming generation %s: %w", gen, err)
+		return 0, 0, fmt.Errorf("resuming generation %s: %w", gen, err)
 	}
-	return done, nil
+	return done, committed, nil
 }
 
 // Resumable lists the names of the resumable replaces staged and not

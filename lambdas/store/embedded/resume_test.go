@@ -115,3 +115,30 @@ func TestReplaceResumableStartsAgain(t *testing.T) {
 	require.Equal(t, []string{cur}, all)
 	require.False(t, slices.Contains(all, "r-a000-4"))
 }
+
+// TestReplaceResumableCommittedAlready: a replace run again after its
+// commit (the caller stopped before recording it) stages nothing and
+// returns the revision that made it current, and what it committed
+// stays current.
+func TestReplaceResumableCommittedAlready(t *testing.T) {
+	ctx := context.Background()
+	s := openAt(t, filepath.Join(t.TempDir(), "cp.db"))
+	defer s.Close()
+	s.batch = 5
+	rev, err := s.ReplaceResumable(ctx, "a000-5", "t", consumers("2", 30), nil, store.Origin{}, nil)
+	require.NoError(t, err)
+	want, _, err := s.Export(ctx)
+	require.NoError(t, err)
+	staged := 0
+	again, err := s.ReplaceResumable(ctx, "a000-5", "t", consumers("2", 30), nil, store.Origin{}, func(int) error {
+		staged++
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, rev, again, "the revision of the commit")
+	require.Zero(t, staged, "nothing staged again")
+	got, gotRev, err := s.Export(ctx)
+	require.NoError(t, err)
+	require.Equal(t, rev, gotRev)
+	require.Equal(t, want, got)
+}
