@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -150,7 +151,7 @@ func TestSealReusingEqualsSeal(t *testing.T) {
 			first := &snapshot.Document{Revision: 1, Config: cfg}
 			_, _, segs, err := snapshot.SealReusing(first, priv, now, nil)
 			require.NoError(t, err)
-			reused, total := segs.Reused()
+			reused, _ := segs.Reused()
 			require.Zero(t, reused)
 			// Three more seals, each reusing the one before.
 			for rev := int64(2); rev <= 4; rev++ {
@@ -165,7 +166,7 @@ func TestSealReusingEqualsSeal(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, want, data, "revision %d: the bytes of a seal from scratch", rev)
 				require.True(t, wantPtr.Equal(ptr))
-				reused, total = nextSegs.Reused()
+				reused, total := nextSegs.Reused()
 				require.LessOrEqual(t, total-reused, most, "revision %d: segments compressed again", rev)
 				require.Greater(t, total, 10)
 				cfg, segs = next, nextSegs
@@ -209,4 +210,37 @@ func BenchmarkSeal(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestSegmentedEncodeEveryList: with an entity in every list of
+// model.Config, the segmented encoding is json.Marshal's document, so
+// the hand-written order of the encoder's lists follows the fields'.
+func TestSegmentedEncodeEveryList(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	doc := snapshot.Document{Format: snapshot.Format, Revision: 1, CreatedAt: "2026-01-01T00:00:00Z"}
+	cfg := reflect.ValueOf(&doc.Config).Elem()
+	lists := 0
+	for i := range cfg.NumField() {
+		f := cfg.Field(i)
+		if f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Pointer {
+			continue
+		}
+		e := reflect.New(f.Type().Elem().Elem())
+		if id := e.Elem().FieldByName("ID"); id.IsValid() && id.Kind() == reflect.String {
+			id.SetString(fixtureID(rng))
+		}
+		f.Set(reflect.Append(f, e))
+		lists++
+	}
+	require.Greater(t, lists, 10)
+	data, err := snapshot.Encode(&doc)
+	require.NoError(t, err)
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	got, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	want, err := json.Marshal(&doc)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got))
 }
