@@ -107,9 +107,11 @@ synth: build ## synthesize the CDK stack into infra/cdk.out (what `cdk deploy` d
 	$(MAKE) -C infra synth
 
 .PHONY: bench
-bench: ## benchmarks against nginx, Caddy and HAProxy; writes BENCHMARKS.md
+bench: ## benchmarks against nginx, Caddy and HAProxy (writes BENCHMARKS.md), then the scale benchmarks at SCALE_ENTITIES (bench-scale; BENCH_SCALE=0 skips them)
 	./bench/run.sh
+	@if [ "$(BENCH_SCALE)" != 0 ]; then $(MAKE) --no-print-directory bench-scale; fi
 
+BENCH_SCALE ?= 1
 SCALE_ENTITIES ?= 10000,110000,1000000
 # The AWS path's write → published runs on the emulator, which copies its
 # tables per transaction and keeps every object: 110k takes minutes and GBs.
