@@ -14,9 +14,10 @@ import (
 // connection's buffer (relayView), with no *http.Response and no header
 // map: its head was parsed into the connection (h1Conn.head, fields) and
 // stays there until the body is closed. h1Client.exchange reads a
-// response this way when the exchange asks for it (exchange.view, a
-// request without plugins) and takes says the response fits; any other
-// goes through relay as before.
+// response this way when the exchange asks for it (exchange.view: a
+// request without plugins, or whose plugins' response phases only set
+// fields, plugin.Set.HeadersOnView) and takes says the response fits;
+// any other goes through relay as before.
 type upView struct {
 	head respHead
 	body h1Body
@@ -48,7 +49,10 @@ func (v *upView) takes(h *respHead, pc *h1Conn) bool {
 // view, by relay's rules (removeHopHeaders, decorate): the hop-by-hop
 // fields and those the Connection fields name are dropped, Via gets the
 // proxy's appended (one field), Server is the upstream's or the proxy's,
-// the latency fields and the request id are the proxy's. The fields go
+// the latency fields and the request id are the proxy's; then the
+// fields the plugins set (plugin.ViewHeaderFilter), as filter sets them
+// on relay's map: each replaces the upstream's and the proxy's of its
+// name, but the request id. The fields go
 // straight from the connection's buffer into h1's response, in the
 // upstream's order; a body at hand whole is written from the buffer too.
 func (x *nativeExchange) relayView() {
