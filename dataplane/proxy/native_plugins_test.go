@@ -169,6 +169,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 	}
 	clock := time.Date(2026, 11, 27, 12, 30, 15, 0, time.UTC)
 	viewed := &atomic.Bool{}
+	checked := 0
 	serve := func(native bool) (string, *lockedBuffer, *atomic.Bool) {
 		logs := &lockedBuffer{}
 		reg := plugins.RegistryWith(plugins.Options{RateLimits: ratelimiting.NewStoreClock(func() time.Time { return clock })})
@@ -311,6 +312,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			assert.Equal(t, tc.native, took.Load(), "native path taken")
 			if v, ok := relayedAsView[tc.name]; ok {
 				assert.Equal(t, v, viewed.Load(), "relayed as a view")
+				checked++
 			}
 			aHead, aRes, aLog := exchangeOnce(t, adapterAddr, tc.req, true, up, adapterLogs)
 			// correlation-id's ids are a uuid per data plane and a count.
@@ -321,6 +323,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			assert.Equal(t, aLog, nLog, "access log")
 		})
 	}
+	assert.Len(t, relayedAsView, checked, "every case of relayedAsView is in the table")
 }
 
 // relayedAsView says, for the cases of TestNativeMatchesAdapterPlugins
