@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/skyport-gw/skyport/dataplane/upstream"
@@ -86,9 +87,11 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 	}
 	svc.pool = pools[m.Host]
 	svc.hostPort = net.JoinHostPort(m.Host, strconv.Itoa(port))
-	svc.hostHeader = m.Host // hostWithPort's, sharing hostPort's bytes
-	if port != defaultPort(svc.scheme) {
-		svc.hostHeader = svc.hostPort
+	// hostWithPort's, sharing hostPort's bytes: the host alone (an IPv6
+	// literal in brackets) on the scheme's default port.
+	svc.hostHeader = svc.hostPort
+	if port == defaultPort(svc.scheme) {
+		svc.hostHeader = svc.hostPort[:strings.LastIndexByte(svc.hostPort, ':')]
 	}
 	if svc.pool == nil {
 		svc.sni = m.Host
@@ -169,8 +172,13 @@ func (svc *service) targetHost(t *upstream.Target) string {
 	return hostWithPort(t.Host, t.Port, svc.scheme)
 }
 
+// hostWithPort is a Host header's value: host with its port when the
+// port is not the scheme's default, an IPv6 literal in brackets.
 func hostWithPort(host string, port int, scheme string) string {
 	if port == defaultPort(scheme) {
+		if strings.IndexByte(host, ':') >= 0 {
+			return "[" + host + "]"
+		}
 		return host
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -209,4 +210,37 @@ func BenchmarkSeal(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestSegmentedEncodeEveryList: with an entity in every list of
+// model.Config, the segmented encoding is json.Marshal's document, so
+// the hand-written order of the encoder's lists follows the fields'.
+func TestSegmentedEncodeEveryList(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	doc := snapshot.Document{Format: snapshot.Format, Revision: 1, CreatedAt: "2026-01-01T00:00:00Z"}
+	cfg := reflect.ValueOf(&doc.Config).Elem()
+	lists := 0
+	for i := range cfg.NumField() {
+		f := cfg.Field(i)
+		if f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Pointer {
+			continue
+		}
+		e := reflect.New(f.Type().Elem().Elem())
+		if id := e.Elem().FieldByName("ID"); id.IsValid() && id.Kind() == reflect.String {
+			id.SetString(fixtureID(rng))
+		}
+		f.Set(reflect.Append(f, e))
+		lists++
+	}
+	require.Greater(t, lists, 10)
+	data, err := snapshot.Encode(&doc)
+	require.NoError(t, err)
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	got, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	want, err := json.Marshal(&doc)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got))
 }

@@ -1,0 +1,47 @@
+package proxy
+
+import (
+	"testing"
+
+	"github.com/skyport-gw/skyport/dataplane/upstream"
+	"github.com/skyport-gw/skyport/internal/model"
+)
+
+// An IPv6 literal goes in the Host header in brackets, with or without
+// its port (RFC 9110 §7.2 and RFC 3986's IP-literal), for a service's
+// host and for an upstream's target alike.
+func TestHostHeaderIPv6(t *testing.T) {
+	tests := []struct {
+		name, protocol, host string
+		port                 int
+		want, wantPort       string
+	}{
+		{"name, default port", "http", "svc.test", 80, "svc.test", "svc.test:80"},
+		{"name, other port", "http", "svc.test", 81, "svc.test:81", "svc.test:81"},
+		{"IPv4, default port", "https", "192.0.2.1", 443, "192.0.2.1", "192.0.2.1:443"},
+		{"IPv6, default port", "http", "::1", 80, "[::1]", "[::1]:80"},
+		{"IPv6, https default port", "https", "2001:db8::1", 443, "[2001:db8::1]", "[2001:db8::1]:443"},
+		{"IPv6, other port", "http", "::1", 81, "[::1]:81", "[::1]:81"},
+		{"IPv6, no port", "http", "::1", 0, "[::1]", "[::1]:80"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &model.Service{Protocol: tt.protocol, Host: tt.host, Port: tt.port}
+			m.ID = "a0000000-0000-4000-a000-000000000001"
+			svc, err := compileService(m, map[string]*upstream.Pool{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if svc.hostHeader != tt.want || svc.hostPort != tt.wantPort {
+				t.Errorf("service: Host %q, address %q; want %q, %q", svc.hostHeader, svc.hostPort, tt.want, tt.wantPort)
+			}
+			port := tt.port
+			if port == 0 {
+				port = defaultPort(svc.scheme)
+			}
+			if got := svc.targetHost(&upstream.Target{Host: tt.host, Port: port}); got != tt.want {
+				t.Errorf("target: Host %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
