@@ -116,10 +116,11 @@ SCALE_ENTITIES ?= 10000,110000,1000000
 SCALE_AWS_ENTITIES ?= 500,10000
 
 .PHONY: bench-scale
-bench-scale: ## the scale benchmarks (bench/scale): POST /config, paging, one write → published, data-plane memory at SCALE_ENTITIES entities (the AWS path's write at SCALE_AWS_ENTITIES); a million takes minutes and GBs
+bench-scale: ## the scale benchmarks (bench/scale): POST /config, paging, one write → published, data-plane memory, one write → served by data planes at SCALE_ENTITIES entities (the AWS path's write at SCALE_AWS_ENTITIES); a million takes minutes and GBs
 	$(GO) test -run '^$$' -bench 'LoadConfig|ListConsumers|NestedList|ConsumerByCustomID|WritePublish$$' -benchtime 1x -timeout 60m ./bench/scale -args -scale.entities=$(SCALE_ENTITIES)
 	$(GO) test -run '^$$' -bench 'WritePublishAWS' -benchtime 3x -timeout 60m ./bench/scale -args -scale.entities=$(SCALE_AWS_ENTITIES)
 	$(GO) test -run '^$$' -bench 'DataPlaneMemory' -benchtime 1x -timeout 60m ./bench/scale -args -scale.entities=$(SCALE_ENTITIES)
+	$(GO) test -run '^$$' -bench 'WriteServed' -benchtime 20x -timeout 60m ./bench/scale -args -scale.entities=$(SCALE_ENTITIES)
 
 .PHONY: localstack-up localstack-deploy localstack-e2e
 localstack-up: ## start LocalStack (needs LOCALSTACK_AUTH_TOKEN)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -29,6 +30,7 @@ import (
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/declarative"
 	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/lambdas/admin"
 )
 
 // dpOptions are the data plane's settings (docs/contracts.md, "skyport
@@ -276,11 +278,25 @@ func waitSync(done <-chan struct{}, timeout time.Duration, log *slog.Logger) {
 	}
 }
 
+// loadGCPercent is the collector's target while a declarative
+// configuration loads, when the process's is higher: the parse holds
+// its entities, the index of their names and the file at once, and with
+// --gc-percent 200 the heap grew to three times that (1.4 GB for a
+// kong.yml of a million entities). The runtime keeps the span records
+// and GC metadata of the largest heap it had, so the load's peak is what
+// the process holds after it; the target is put back once it is applied.
+const loadGCPercent = 50
+
 // loadDeclarative applies a kong.yml file (Kong's DB-less mode).
 func loadDeclarative(ctx context.Context, px applier, path string) error {
-	data, err := os.ReadFile(path)
+	if prev := debug.SetGCPercent(loadGCPercent); prev >= 0 && prev < loadGCPercent {
+		debug.SetGCPercent(prev)
+	} else {
+		defer debug.SetGCPercent(prev)
+	}
+	data, err := readDeclarative(path)
 	if err != nil {
-		return fmt.Errorf("reading declarative configuration: %w", err)
+		return err
 	}
 	cfg, err := declarative.ParseFile(path, data)
 	if err != nil {
@@ -291,6 +307,31 @@ func loadDeclarative(ctx context.Context, px applier, path string) error {
 		return fmt.Errorf("loading declarative configuration %s: %w", path, err)
 	}
 	return nil
+}
+
+// readDeclarative reads a kong.yml file of at most admin.MaxConfigBytes,
+// the Admin API's bound on a POST /config body.
+func readDeclarative(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading declarative configuration: %w", err)
+	}
+	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	if size > admin.MaxConfigBytes {
+		return nil, fmt.Errorf("reading declarative configuration %s: %d bytes, more than the %d a configuration may have", path, size, int64(admin.MaxConfigBytes))
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	if _, err := buf.ReadFrom(io.LimitReader(f, admin.MaxConfigBytes+1)); err != nil {
+		return nil, fmt.Errorf("reading declarative configuration %s: %w", path, err)
+	}
+	if buf.Len() > admin.MaxConfigBytes {
+		return nil, fmt.Errorf("reading declarative configuration %s: more than the %d bytes a configuration may have", path, int64(admin.MaxConfigBytes))
+	}
+	return buf.Bytes(), nil
 }
 
 // namedServer is one listener of the data plane: a proxy.Frontend (with

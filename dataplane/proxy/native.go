@@ -448,7 +448,7 @@ func (x *nativeExchange) appendForwarded(b, fwdPath []byte) []byte {
 // bracket anywhere is hostPort's: net.SplitHostPort refuses "a]:81").
 func (x *nativeExchange) appendHost(b []byte) []byte {
 	raw := x.r.Host()
-	if x.host != "" || bytes.IndexAny(raw, "[]") >= 0 || bytes.Count(raw, []byte(":")) > 1 {
+	if x.host != "" || bytes.ContainsAny(raw, "[]") || bytes.Count(raw, []byte(":")) > 1 {
 		x.strings()
 		return append(b, x.host...)
 	}

@@ -189,7 +189,6 @@ func (c *Client) boot(ctx context.Context) {
 		c.lostCache(fmt.Errorf("cached configuration not usable: %w", err))
 		return
 	}
-	doc.Config.Pack() // kept running, as a fetched snapshot's (Standard)
 	cfg, digest, rev, err := c.cachedDeltas(p, &doc.Config)
 	if err != nil {
 		c.lostCache(err)

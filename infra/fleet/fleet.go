@@ -6,6 +6,7 @@ package fleet
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
@@ -213,7 +214,7 @@ func New(scope constructs.Construct, id string, p *Props) *Fleet {
 			})},
 			HealthCheck: &elb.HealthCheck{
 				Protocol: elb.Protocol_HTTP,
-				Port:     jsii.String("8100"),
+				Port:     jsii.String(strconv.Itoa(StatusPort)),
 				Path:     jsii.String("/status/ready"),
 				Interval: awscdk.Duration_Seconds(jsii.Number(10)),
 			},

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/skyport-gw/skyport/infra/fleet"
 	"github.com/skyport-gw/skyport/infra/nag"
 	"github.com/skyport-gw/skyport/infra/stack"
 )
@@ -306,7 +307,7 @@ func TestFleet(t *testing.T) {
 	for _, env := range []map[string]any{
 		{"Name": "SKYPORT_CP_URL"}, {"Name": "SKYPORT_FALLBACK_URL"}, {"Name": "SKYPORT_VERIFY_KEY"},
 		{"Name": "SKYPORT_CP_AUTH", "Value": "iam"}, {"Name": "SKYPORT_COUNTERS_TABLE"},
-		{"Name": "SKYPORT_STATUS_LISTEN", "Value": "0.0.0.0:8100"},
+		{"Name": "SKYPORT_STATUS_LISTEN", "Value": fmt.Sprintf("0.0.0.0:%d", fleet.StatusPort)},
 	} {
 		tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), props(map[string]any{
 			"ContainerDefinitions": []any{like(map[string]any{

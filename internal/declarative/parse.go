@@ -59,11 +59,17 @@ type parser struct {
 // document is read a top-level entity at a time (parseStream) unless it
 // uses YAML that only a whole reading handles.
 func Parse(data []byte) (*model.Config, error) {
-	cfg, err := parseStream(data)
-	if errors.Is(err, errWhole) {
+	p, err := readStream(data)
+	switch {
+	case errors.Is(err, errWhole):
 		return parseWhole(data)
+	case err != nil:
+		return nil, err
 	}
-	return cfg, err
+	// data is not read past here: the caller's last reference to the
+	// document (a data plane's kong.yml, tens of MB at a million
+	// entities) is collectable while the entities are resolved.
+	return p.finish()
 }
 
 // parseWhole reads the document into generic values (yaml.v3), then

@@ -21,6 +21,17 @@ var errWhole = errors.New("the document is read whole")
 // whole document is never held. What it builds and reports is what
 // parsing the whole document does (TestStreamMatchesWhole).
 func parseStream(data []byte) (*model.Config, error) {
+	p, err := readStream(data)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish()
+}
+
+// readStream reads the document's entities (parseStream) into a parser
+// that holds nothing of data: the document may be dropped before the
+// entities are resolved (finish).
+func readStream(data []byte) (*parser, error) {
 	r := &eventReader{p: yamlevent.NewParser(data)}
 	for _, want := range []yamlevent.Kind{yamlevent.StreamStart, yamlevent.DocumentStart, yamlevent.MappingStart} {
 		ev, err := r.next()
@@ -62,7 +73,7 @@ func parseStream(data []byte) (*model.Config, error) {
 		slices.SortStableFunc(list, func(a, b *item) int { return int(a.section - b.section) })
 		p.items[k] = list
 	}
-	return p.finish()
+	return p, nil
 }
 
 // eventReader builds generic values, as yaml.v3 decodes them into an

@@ -75,7 +75,9 @@ func (c *Cache) Dir() string { return c.dir }
 // Load reads and verifies the cached snapshot. It returns ErrEmpty when
 // nothing was ever cached, ErrLost, ErrStale or ErrUnsafe when what is
 // there must not be booted from, and the snapshot package's errors when
-// it does not verify.
+// it does not verify. The configuration comes packed (model.Config.Pack),
+// decoded as a stream (snapshot.OpenPacked), as a fetched snapshot's: a
+// data plane booting from a large cache never holds it unpacked.
 func (c *Cache) Load() (*snapshot.Document, snapshot.Pointer, error) {
 	if err := checkDir(c.dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, snapshot.Pointer{}, ErrEmpty
@@ -104,7 +106,7 @@ func (c *Cache) Load() (*snapshot.Document, snapshot.Pointer, error) {
 	if m.behind(reach) {
 		return nil, snapshot.Pointer{}, fmt.Errorf("%w: cached revision %d of %s, applied %d of %s", ErrStale, reach.Revision, p.Identity(), m.Revision, m.Identity())
 	}
-	doc, err := snapshot.Open(data, p, c.key)
+	doc, err := snapshot.OpenPacked(data, p, c.key)
 	if err != nil {
 		return nil, snapshot.Pointer{}, fmt.Errorf("opening cached snapshot: %w", err)
 	}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/lambdas/admin"
+)
+
+// gcRecorder is an applier that records the collector's target while
+// it applies.
+type gcRecorder struct {
+	gcPercent int
+	cfg       *model.Config
+}
+
+func (r *gcRecorder) Apply(_ context.Context, cfg *model.Config, _ int64, _ string) error {
+	r.gcPercent = debug.SetGCPercent(100)
+	debug.SetGCPercent(r.gcPercent)
+	r.cfg = cfg
+	return nil
+}
+
+func (r *gcRecorder) Current() (int64, string) { return 0, "" }
+
+// TestLoadDeclarativeGCPercent checks that a declarative load runs with
+// the collector's target at most loadGCPercent and puts the process's
+// back after it.
+func TestLoadDeclarativeGCPercent(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kong.yml")
+	require.NoError(t, os.WriteFile(file, []byte("_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://a.test\n"), 0o600))
+	for _, tc := range []struct{ process, during int }{
+		{200, loadGCPercent},
+		{loadGCPercent + 1, loadGCPercent},
+		{20, 20},
+		{-1, loadGCPercent},
+	} {
+		prev := debug.SetGCPercent(tc.process)
+		r := &gcRecorder{}
+		err := loadDeclarative(context.Background(), r, file)
+		after := debug.SetGCPercent(prev)
+		require.NoError(t, err)
+		require.Equal(t, tc.during, r.gcPercent, "target while loading, process's %d", tc.process)
+		require.Equal(t, tc.process, after, "target after loading")
+		require.Len(t, r.cfg.Services, 1)
+	}
+}
+
+// TestReadDeclarativeBounded checks that a kong.yml larger than a POST
+// /config body may be is refused before it is read, in one line.
+func TestReadDeclarativeBounded(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "kong.yml")
+	f, err := os.Create(big)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(admin.MaxConfigBytes+1)) // sparse: nothing written
+	require.NoError(t, f.Close())
+	_, err = readDeclarative(big)
+	require.ErrorContains(t, err, "more than the 268435456 a configuration may have")
+	require.NotContains(t, err.Error(), "\n")
+
+	r := &gcRecorder{}
+	err = loadDeclarative(context.Background(), r, big)
+	require.Error(t, err)
+	require.Nil(t, r.cfg, "nothing applied")
+
+	exact := filepath.Join(dir, "exact.yml")
+	require.NoError(t, os.WriteFile(exact, []byte("_format_version: \"3.0\"\n"), 0o600))
+	data, err := readDeclarative(exact)
+	require.NoError(t, err)
+	require.Equal(t, "_format_version: \"3.0\"\n", string(data))
+
+	_, err = readDeclarative(filepath.Join(dir, "missing.yml"))
+	require.Error(t, err)
+	require.True(t, strings.HasPrefix(err.Error(), "reading declarative configuration: "))
+}
