@@ -79,6 +79,11 @@ type Context struct {
 	resolved    []resolved
 	resolvedBuf [6]resolved
 	current     int
+
+	// respFields are the response fields the view's header filters set
+	// (SetResponseField), in respBuf up to its size.
+	respFields []Field
+	respBuf    [8]Field
 }
 
 type resolved struct {

@@ -128,3 +128,74 @@ func (pc *Context) RequestHeader(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// ViewHeaderFilter is a HeaderFilter whose response phase only sets
+// response fields, replacing the upstream's of the same name as
+// http.Header.Set does: it adds nothing the same name had and removes
+// nothing else. The proxy's native path then relays the upstream's
+// response as a view, with no header map, and writes the fields set
+// into the head it writes (rate-limiting's RateLimit-* fields). The
+// fields are the plugin's own: none that frames the body or the
+// connection (Content-Length, Transfer-Encoding, Trailer, Connection and
+// the other hop-by-hop fields) nor Content-Type, and it never calls
+// ExitInHeader in HeaderView.
+type ViewHeaderFilter interface {
+	HeaderFilter
+	// HeaderView is Header without the map: each field goes through
+	// pc.SetResponseField.
+	HeaderView(pc *Context, status int)
+}
+
+// Field is a response field a ViewHeaderFilter set: Name in net/http's
+// canonical form.
+type Field struct{ Name, Value string }
+
+// SetResponseField sets the response field name to value, as
+// http.Header.Set sets it on the response's map: it replaces the
+// upstream's fields of that name and one set before.
+func (pc *Context) SetResponseField(name, value string) {
+	name = textproto.CanonicalMIMEHeaderKey(name)
+	if pc.respFields == nil {
+		pc.respFields = pc.respBuf[:0]
+	}
+	for i, f := range pc.respFields {
+		if f.Name == name {
+			pc.respFields[i].Value = value
+			return
+		}
+	}
+	pc.respFields = append(pc.respFields, Field{Name: name, Value: value})
+}
+
+// ResponseFields are the fields set with SetResponseField, one per name.
+func (pc *Context) ResponseFields() []Field { return pc.respFields }
+
+// HeadersOnView reports whether the response phases of the plugins
+// resolved for pc run without a header map: every header filter among
+// them is a ViewHeaderFilter and none is a BodyFilter.
+func (s *Set) HeadersOnView(pc *Context) bool {
+	for _, r := range pc.resolved {
+		if _, ok := r.handler.(BodyFilter); ok {
+			return false
+		}
+		if _, ok := r.handler.(HeaderFilter); !ok {
+			continue
+		}
+		if _, ok := r.handler.(ViewHeaderFilter); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// HeaderView runs the header filters of the plugins resolved for pc, for
+// a pc that HeadersOnView accepted: the fields they set are
+// pc.ResponseFields.
+func (s *Set) HeaderView(pc *Context, status int) {
+	for i, r := range pc.resolved {
+		if f, ok := r.handler.(ViewHeaderFilter); ok {
+			pc.current = i
+			f.HeaderView(pc, status)
+		}
+	}
+}

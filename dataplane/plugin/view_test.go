@@ -3,6 +3,7 @@ package plugin_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -146,4 +147,87 @@ func TestRequestHeader(t *testing.T) {
 	}
 	_, ok := ctx().RequestHeader("Origin")
 	require.False(t, ok, "no access phase ran")
+}
+
+// fieldSetter is a ViewHeaderFilter setting its fields, in order.
+type fieldSetter struct {
+	headerRecorder
+	fields []plugin.Field
+}
+
+func (h *fieldSetter) Header(_ *plugin.Context, _ int, out http.Header) {
+	for _, f := range h.fields {
+		out.Set(f.Name, f.Value)
+	}
+}
+
+func (h *fieldSetter) HeaderView(pc *plugin.Context, _ int) {
+	for _, f := range h.fields {
+		pc.SetResponseField(f.Name, f.Value)
+	}
+}
+
+// bodySetter is a fieldSetter with a body filter.
+type bodySetter struct{ fieldSetter }
+
+func (h *bodySetter) NeedsBody(*plugin.Context, int, http.Header) bool { return false }
+func (h *bodySetter) Body(_ *plugin.Context, _ http.Header, b []byte) []byte {
+	return b
+}
+
+// TestHeadersOnView: the response phases run without a header map only
+// when every header filter resolved is a ViewHeaderFilter and none is a
+// body filter; HeaderView then sets what Header sets, a later plugin's
+// field replacing an earlier one's of the same name in any case.
+func TestHeadersOnView(t *testing.T) {
+	t.Parallel()
+	reg := plugin.NewRegistry()
+	reg.Register("key-auth", func(plugin.Env) (plugin.Handler, error) {
+		return &fieldSetter{headerRecorder{"key-auth"},
+			[]plugin.Field{{"x-a", "1"}, {"X-B", "1"}, {"x-a", "2"}}}, nil
+	})
+	reg.Register("rate-limiting", func(plugin.Env) (plugin.Handler, error) {
+		return &fieldSetter{headerRecorder{"rate-limiting"}, []plugin.Field{{"X-B", "2"}, {"x-c", "3"}}}, nil
+	})
+	reg.Register("response-ratelimiting", func(plugin.Env) (plugin.Handler, error) {
+		return &headerRecorder{name: "response-ratelimiting"}, nil
+	})
+	reg.Register("response-transformer", func(plugin.Env) (plugin.Handler, error) {
+		return &bodySetter{fieldSetter{headerRecorder{"response-transformer"}, nil}}, nil
+	})
+	setters := []*model.Plugin{scoped("a", "key-auth", "", "", ""), scoped("b", "rate-limiting", "", "", "")}
+	for _, tc := range []struct {
+		desc    string
+		plugins []*model.Plugin
+		want    bool
+	}{
+		{"setters", setters, true},
+		{"none", nil, true},
+		{"a header filter with a map", append(slices.Clone(setters), scoped("c", "response-ratelimiting", "", "", "")), false},
+		{"a body filter", append(slices.Clone(setters), scoped("c", "response-transformer", "", "", "")), false},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			set, err := plugin.Build(reg, &model.Config{Plugins: tc.plugins})
+			require.NoError(t, err)
+			pc := plugin.NewContext(&model.Route{Base: model.Base{ID: routeID}},
+				&model.Service{Base: model.Base{ID: serviceID}}, nil, "127.0.0.1")
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			require.Nil(t, set.Access(pc, r))
+			require.Equal(t, tc.want, set.HeadersOnView(pc))
+			if !tc.want {
+				return
+			}
+			want := http.Header{"X-A": {"upstream"}, "X-B": {"upstream", "again"}}
+			set.Header(pc, http.StatusOK, want)
+			set.HeaderView(pc, http.StatusOK)
+			got := http.Header{"X-A": {"upstream"}, "X-B": {"upstream", "again"}}
+			for _, f := range pc.ResponseFields() {
+				got[f.Name] = nil
+			}
+			for _, f := range pc.ResponseFields() {
+				got.Add(f.Name, f.Value)
+			}
+			require.Equal(t, want, got)
+		})
+	}
 }

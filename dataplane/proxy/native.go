@@ -245,9 +245,11 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	g := &nativeGuard{}
 	ex.guard = g
 	r.OnAbort(g)
-	if pc == nil && ex.cookie == nil {
-		// Without plugins (or a hashing cookie to set, which decorate
-		// adds) the response needs no header map.
+	if ex.cookie == nil && (pc == nil || c.plugins.HeadersOnView(pc)) {
+		// Without plugins whose response phases need the map (only
+		// ViewHeaderFilters, whose fields relayView writes), or a
+		// hashing cookie to set, which decorate adds, the response
+		// needs no header map.
 		ex.view, x.view.buffering = &x.view, m.Route.ResponseBuffering
 	}
 	res, err := s.attempts(context.Background(), ex, method, key, nil, x)
@@ -255,6 +257,9 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	case err != nil:
 		x.fail(err)
 	case x.view.ok:
+		if s.viewed != nil {
+			s.viewed()
+		}
 		x.relayView()
 	default:
 		s.relay(&ex.rec, ex, res, x.fail)

@@ -94,7 +94,8 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			rt("cors", "/cors"), rt("cors-any", "/cors-any"), rt("acl", "/acl"), rt("deny", "/deny"), rt("corr", "/corr"),
 			rt("transform", "/transform"), rt("method", "/method"), rt("hostop", "/hostop"), rt("response", "/response"),
 			rt("basic", "/basic"), rt("basic-anon", "/basic-anon"), rt("jwt", "/jwt"), rt("tracker", "/tracker"),
-			rt("mix", "/mix"), rt("tmplhost", "/tmplhost"), rt("framing", "/framing"), rt("ua", "/ua"), rt("hideq", "/hideq"), rt("cap", `~/cap/(?<id>\w+)`), hashRoute},
+			rt("mix", "/mix"), rt("tmplhost", "/tmplhost"), rt("framing", "/framing"), rt("ua", "/ua"), rt("hideq", "/hideq"), rt("cap", `~/cap/(?<id>\w+)`), rt("rlcorr", "/rlcorr"),
+			hashRoute},
 		Plugins: []*model.Plugin{
 			plug("key-auth", "auth", "", map[string]any{"key_names": []any{"apikey", "x_key"}}),
 			plug("rate-limiting", "auth", "", map[string]any{"minute": 100, "hour": 1000}),
@@ -154,6 +155,9 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			plug("jwt", "jwt", "", map[string]any{"cookie_names": []any{"token"}}),
 			plug("correlation-id", "tracker", "", map[string]any{"generator": "tracker"}),
 			plug("key-auth", "by-consumer", "", map[string]any{"anonymous": "anonymous"}),
+			plug("key-auth", "rlcorr", "", nil),
+			plug("rate-limiting", "rlcorr", "", map[string]any{"second": 100, "minute": 200}),
+			plug("correlation-id", "rlcorr", "", map[string]any{"header_name": "x-corr", "echo_downstream": true}),
 			plug("cors", "mix", "", nil),
 			plug("correlation-id", "mix", "", map[string]any{"header_name": "X-Corr"}),
 			plug("key-auth", "mix", "", map[string]any{"hide_credentials": true}),
@@ -164,6 +168,8 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		},
 	}
 	clock := time.Date(2026, 11, 27, 12, 30, 15, 0, time.UTC)
+	viewed := &atomic.Bool{}
+	checked := 0
 	serve := func(native bool) (string, *lockedBuffer, *atomic.Bool) {
 		logs := &lockedBuffer{}
 		reg := plugins.RegistryWith(plugins.Options{RateLimits: ratelimiting.NewStoreClock(func() time.Time { return clock })})
@@ -174,6 +180,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		inner := f.h1.Handler.(*h1Handler)
 		inner.native = false
 		took := &atomic.Bool{}
+		s.viewed = func() { viewed.Store(true) }
 		if native {
 			f.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
 				if s.serveNative(w, r) {
@@ -286,11 +293,27 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"limit by service", get("/service/x", ""), true},
 		{"head", "HEAD /auth/x HTTP/1.1\r\nHost: h\r\napikey: bob-key\r\n\r\n", true},
 		{"key in body route, header", get("/body/x", "apikey: bob-key\r\n"), false},
+		{"rate limits over the upstream's", get("/auth/ratelimited", "apikey: alice-key\r\n"), true},
+		{"rate limits named by Connection", get("/auth/rlconn", "apikey: bob-key\r\n"), true},
+		{"rate limits, head", "HEAD /auth/headlength HTTP/1.1\r\nHost: h\r\napikey: bob-key\r\n\r\n", true},
+		{"rate limits, not modified", get("/auth/notmodified", "apikey: bob-key\r\nIf-None-Match: \"x\"\r\n"), true},
+		{"rate limits, no content", get("/auth/nocontent", "apikey: bob-key\r\n"), true},
+		{"rate limits, chunked", get("/auth/chunked", "apikey: bob-key\r\n"), true},
+		{"rate limits, hop by hop", get("/auth/hop", "apikey: bob-key\r\n"), true},
+		{"rate limits and correlation id", get("/rlcorr/ratelimited", "apikey: alice-key\r\n"), true},
+		{"rate limits and correlation id sent", get("/rlcorr/rlconn", "apikey: bob-key\r\nX-Corr: mine\r\n"), true},
+		{"correlation id over the upstream's", get("/corr/ratelimited", ""), true},
+		{"mix, response transformer", get("/mix/ratelimited?apikey=alice-key", ""), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took.Store(false)
+			viewed.Store(false)
 			nHead, nRes, nLog := exchangeOnce(t, nativeAddr, tc.req, true, up, nativeLogs)
 			assert.Equal(t, tc.native, took.Load(), "native path taken")
+			if v, ok := relayedAsView[tc.name]; ok {
+				assert.Equal(t, v, viewed.Load(), "relayed as a view")
+				checked++
+			}
 			aHead, aRes, aLog := exchangeOnce(t, adapterAddr, tc.req, true, up, adapterLogs)
 			// correlation-id's ids are a uuid per data plane and a count.
 			nHead, nRes = generatedID.ReplaceAllString(nHead, "UUID#"), generatedID.ReplaceAllString(nRes, "UUID#")
@@ -300,6 +323,38 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			assert.Equal(t, aLog, nLog, "access log")
 		})
 	}
+	assert.Len(t, relayedAsView, checked, "every case of relayedAsView is in the table")
+}
+
+// relayedAsView says, for the cases of TestNativeMatchesAdapterPlugins
+// it names, whether the native path relays the upstream's response as a
+// view: the plugins' response phases only set fields
+// (plugin.ViewHeaderFilter), the response has no trailers and no chunks.
+var relayedAsView = map[string]bool{
+	"key in header":                       true,
+	"limit by header":                     true,
+	"limit by header, over":               false, // the plugin's 429
+	"head":                                true,
+	"hidden, realm":                       false, // key-auth's 401
+	"correlation id kept":                 true,
+	"rate limits over the upstream's":     true,
+	"rate limits named by Connection":     true,
+	"rate limits, head":                   true,
+	"rate limits, not modified":           true,
+	"rate limits, no content":             true,
+	"rate limits, chunked":                false,
+	"rate limits, hop by hop":             true,
+	"rate limits and correlation id":      true,
+	"rate limits and correlation id sent": true,
+	"correlation id over the upstream's":  true,
+	"mix, response transformer":           false, // a body filter
+	"cors get":                            false, // cors adds and removes
+	"acl allowed":                         true,
+	"basic auth":                          true,
+	"jwt in header":                       true,
+	"hash on consumer, alice":             true,
+	"request transformer":                 true,
+	"response transformer":                false,
 }
 
 // generatedID is the uuid of correlation-id's uuid#counter ids.

@@ -452,6 +452,10 @@ var cannedResponses = []struct{ word, res string }{
 		"Via: 1.1 origin\r\nX-Gone: 1\r\nX-Kept: 1\r\nProxy-Authenticate: x\r\nUpgrade: y\r\nContent-Length: 2\r\n\r\nok"},
 	{"/lfonly", "HTTP/1.1 201 Created\nX-A: 1\nContent-Length: 2\n\nok"},
 	{"/emptybody", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
+	{"/ratelimited", "HTTP/1.1 200 OK\r\nRateLimit-Limit: 9\r\nx-ratelimit-remaining-minute: 8\r\nX-Up: 1\r\n" +
+		"RATELIMIT-RESET: 7\r\nX-Corr: upstream\r\nX-Ratelimit-Limit-Second: 3\r\nContent-Length: 4\r\n\r\nbody"},
+	{"/rlconn", "HTTP/1.1 200 OK\r\nConnection: Ratelimit-Limit, X-Corr\r\nRatelimit-Limit: 9\r\n" +
+		"X-Corr: upstream\r\nContent-Length: 2\r\n\r\nok"},
 	{"/headlength", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"},
 	{"/bigbody", "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n" + strings.Repeat("0123456789", 7000)},
 	{"/hang", "hang"},

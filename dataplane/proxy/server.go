@@ -121,6 +121,10 @@ type Server struct {
 	cur       atomic.Pointer[compiled]
 	lastApply atomic.Int64
 	retiring  sync.WaitGroup
+
+	// viewed, when set (by tests), is called for each response the
+	// native path relays as a view.
+	viewed func()
 }
 
 // New returns a proxy with no configuration: every request answers 404

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/upstream"
 )
 
@@ -13,9 +14,10 @@ import (
 // connection's buffer (relayView), with no *http.Response and no header
 // map: its head was parsed into the connection (h1Conn.head, fields) and
 // stays there until the body is closed. h1Client.exchange reads a
-// response this way when the exchange asks for it (exchange.view, a
-// request without plugins) and takes says the response fits; any other
-// goes through relay as before.
+// response this way when the exchange asks for it (exchange.view: a
+// request without plugins, or whose plugins' response phases only set
+// fields, plugin.Set.HeadersOnView) and takes says the response fits;
+// any other goes through relay as before.
 type upView struct {
 	head respHead
 	body h1Body
@@ -47,7 +49,10 @@ func (v *upView) takes(h *respHead, pc *h1Conn) bool {
 // view, by relay's rules (removeHopHeaders, decorate): the hop-by-hop
 // fields and those the Connection fields name are dropped, Via gets the
 // proxy's appended (one field), Server is the upstream's or the proxy's,
-// the latency fields and the request id are the proxy's. The fields go
+// the latency fields and the request id are the proxy's; then the
+// fields the plugins set (plugin.ViewHeaderFilter), as filter sets them
+// on relay's map: each replaces the upstream's and the proxy's of its
+// name, but the request id. The fields go
 // straight from the connection's buffer into h1's response, in the
 // upstream's order; a body at hand whole is written from the buffer too.
 func (x *nativeExchange) relayView() {
@@ -58,6 +63,14 @@ func (x *nativeExchange) relayView() {
 	ex.status = v.head.code
 	if p := ex.svc.pool; p != nil && ex.target != nil {
 		p.Report(ex.target, upstream.Response, v.head.code)
+	}
+	// The plugins' fields, set after decorate's as filter sets them
+	// (Set.Header): each replaces the upstream's and the proxy's fields
+	// of its name but the request id.
+	var set []plugin.Field
+	if ex.pc != nil {
+		ex.c.plugins.HeaderView(ex.pc, v.head.code)
+		set = ex.pc.ResponseFields()
 	}
 	head, fields := pc.head, pc.fields
 	conn := false
@@ -73,7 +86,7 @@ func (x *nativeExchange) relayView() {
 	server, stream := false, false
 	for _, f := range fields {
 		key, value := head[f.name:f.colon], head[f.value:f.end]
-		if hopHeader(key) || conn && connNames(head, fields, key) {
+		if hopHeader(key) || conn && connNames(head, fields, key) || len(set) > 0 && setField(set, key) {
 			continue
 		}
 		switch string(key) {
@@ -96,18 +109,32 @@ func (x *nativeExchange) relayView() {
 		}
 		out.AddBytes(key, value)
 	}
-	if via != nil {
+	switch {
+	case len(set) > 0 && setField(set, []byte("Via")):
+	case via != nil:
 		out.AddBytes([]byte("Via"), append(via, s.via...))
-	} else {
+	default:
 		out.Add("Via", s.via)
 	}
-	if !server {
+	if !server && (len(set) == 0 || !setField(set, []byte("Server"))) {
 		out.Add("Server", s.server)
 	}
 	if s.opts.LatencyHeaders {
 		var nb [20]byte
-		out.AddBytes([]byte("X-Kong-Upstream-Latency"), appendMs(nb[:0], ex.received.Sub(ex.sent)))
-		out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
+		if len(set) == 0 || !setField(set, []byte("X-Kong-Upstream-Latency")) {
+			out.AddBytes([]byte("X-Kong-Upstream-Latency"), appendMs(nb[:0], ex.received.Sub(ex.sent)))
+		}
+		if len(set) == 0 || !setField(set, []byte("X-Kong-Proxy-Latency")) {
+			out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
+		}
+	}
+	for _, f := range set {
+		if f.Name == headerRequestID && s.opts.RequestID {
+			// The proxy's replaces it, as decorate sets it after the
+			// plugins.
+			continue
+		}
+		out.Add(f.Name, f.Value)
 	}
 	if s.opts.RequestID {
 		out.AddBytes([]byte(headerRequestID), ex.ridBytes())
@@ -136,6 +163,16 @@ func (x *nativeExchange) relayView() {
 		panic(http.ErrAbortHandler)
 	}
 	body.Close()
+}
+
+// setField reports whether a plugin set the field key (canonical).
+func setField(set []plugin.Field, key []byte) bool {
+	for _, f := range set {
+		if f.Name == string(key) {
+			return true
+		}
+	}
+	return false
 }
 
 // hopHeader reports whether the canonical field name key is one of

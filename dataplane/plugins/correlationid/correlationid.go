@@ -41,10 +41,11 @@ type CorrelationID struct {
 }
 
 var (
-	_ plugin.Handler      = (*CorrelationID)(nil)
-	_ plugin.Accessor     = (*CorrelationID)(nil)
-	_ plugin.ViewAccessor = (*CorrelationID)(nil)
-	_ plugin.HeaderFilter = (*CorrelationID)(nil)
+	_ plugin.Handler          = (*CorrelationID)(nil)
+	_ plugin.Accessor         = (*CorrelationID)(nil)
+	_ plugin.ViewAccessor     = (*CorrelationID)(nil)
+	_ plugin.HeaderFilter     = (*CorrelationID)(nil)
+	_ plugin.ViewHeaderFilter = (*CorrelationID)(nil)
 )
 
 // New builds the handler; uuid#counter ids share one uuid per handler,
@@ -97,9 +98,21 @@ func access[F plugin.Fields](h *CorrelationID, pc *plugin.Context, r *http.Reque
 // given before it), the request's id or a new one, as Kong's
 // header_filter does.
 func (h *CorrelationID) Header(pc *plugin.Context, _ int, out http.Header) {
-	if !h.conf.EchoDownstream {
-		return
+	if h.conf.EchoDownstream {
+		out.Set(h.header, h.echoed(pc))
 	}
+}
+
+// HeaderView implements plugin.ViewHeaderFilter: Header's field, set
+// without the map.
+func (h *CorrelationID) HeaderView(pc *plugin.Context, _ int) {
+	if h.conf.EchoDownstream {
+		pc.SetResponseField(h.header, h.echoed(pc))
+	}
+}
+
+// echoed is the id echo_downstream sends back.
+func (h *CorrelationID) echoed(pc *plugin.Context) string {
 	id, _ := pc.State().(string)
 	if id == "" {
 		id, _ = pc.RequestHeader(h.header)
@@ -107,7 +120,7 @@ func (h *CorrelationID) Header(pc *plugin.Context, _ int, out http.Header) {
 	if id == "" {
 		id = h.generate(pc, pc.Request)
 	}
-	out.Set(h.header, id)
+	return id
 }
 
 func (h *CorrelationID) generate(pc *plugin.Context, r *http.Request) string {

@@ -84,10 +84,11 @@ type RateLimiting struct {
 }
 
 var (
-	_ plugin.Handler      = (*RateLimiting)(nil)
-	_ plugin.Accessor     = (*RateLimiting)(nil)
-	_ plugin.ViewAccessor = (*RateLimiting)(nil)
-	_ plugin.HeaderFilter = (*RateLimiting)(nil)
+	_ plugin.Handler          = (*RateLimiting)(nil)
+	_ plugin.Accessor         = (*RateLimiting)(nil)
+	_ plugin.ViewAccessor     = (*RateLimiting)(nil)
+	_ plugin.HeaderFilter     = (*RateLimiting)(nil)
+	_ plugin.ViewHeaderFilter = (*RateLimiting)(nil)
 )
 
 // Shared are the stores of the policies that count across data planes.
@@ -228,10 +229,15 @@ func (rl *RateLimiting) summarize(h *headers, stop period, starts [numPeriods]in
 // write sets the rate-limit headers, their values in one allocation.
 func (rl *RateLimiting) write(h *headers, out http.Header) {
 	vals := make([]string, 0, 2*rl.periods+3)
-	put := func(k, v string) {
+	rl.fields(h, func(k, v string) {
 		vals = append(vals, v)
 		out[k] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
+	})
+}
+
+// fields puts each rate-limit header, its canonical name and value, in
+// the order Kong sets them.
+func (rl *RateLimiting) fields(h *headers, put func(k, v string)) {
 	limit := ""
 	for p := range numPeriods {
 		if u := h.usage[p]; u.limit > 0 {
@@ -252,6 +258,14 @@ func (rl *RateLimiting) write(h *headers, out http.Header) {
 func (rl *RateLimiting) Header(pc *plugin.Context, _ int, out http.Header) {
 	if h, ok := pc.State().(*headers); ok {
 		rl.write(h, out)
+	}
+}
+
+// HeaderView implements plugin.ViewHeaderFilter: the rate-limit headers
+// set as Header sets them (replacing the upstream's own).
+func (rl *RateLimiting) HeaderView(pc *plugin.Context, _ int) {
+	if h, ok := pc.State().(*headers); ok {
+		rl.fields(h, pc.SetResponseField)
 	}
 }
 

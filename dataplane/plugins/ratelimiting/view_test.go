@@ -87,6 +87,13 @@ func TestAccessViewMatchesAccess(t *testing.T) {
 				h.Header(pcs[j], http.StatusOK, fields[j])
 			}
 			require.Equal(t, fields[0], fields[1], "%v, request %d: fields", conf, i)
+			// HeaderView sets, without the map, what Header sets.
+			handlers[1].HeaderView(pcs[1], http.StatusOK)
+			set := http.Header{}
+			for _, f := range pcs[1].ResponseFields() {
+				set.Add(f.Name, f.Value)
+			}
+			require.Equal(t, fields[1], set, "%v, request %d: fields set on the view", conf, i)
 		}
 	}
 }
