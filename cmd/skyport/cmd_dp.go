@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -324,14 +323,28 @@ func readDeclarative(path string) ([]byte, error) {
 	if size > admin.MaxConfigBytes {
 		return nil, fmt.Errorf("reading declarative configuration %s: %d bytes, more than the %d a configuration may have", path, size, int64(admin.MaxConfigBytes))
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	if _, err := buf.ReadFrom(io.LimitReader(f, admin.MaxConfigBytes+1)); err != nil {
-		return nil, fmt.Errorf("reading declarative configuration %s: %w", path, err)
+	// One buffer of the file's size and a byte for EOF, grown only when a
+	// non-regular file fills it: bytes.Buffer.ReadFrom would copy a full
+	// buffer into one twice as large to keep bytes.MinRead free.
+	data := make([]byte, 0, max(size+1, 512))
+	r := io.LimitReader(f, admin.MaxConfigBytes+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading declarative configuration %s: %w", path, err)
+		}
 	}
-	if buf.Len() > admin.MaxConfigBytes {
+	if len(data) > admin.MaxConfigBytes {
 		return nil, fmt.Errorf("reading declarative configuration %s: more than the %d bytes a configuration may have", path, int64(admin.MaxConfigBytes))
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 // namedServer is one listener of the data plane: a proxy.Frontend (with
