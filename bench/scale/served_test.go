@@ -454,7 +454,7 @@ func waitServed(ctx context.Context, b *testing.B, planes []*servedDP, path stri
 					return
 				}
 				if ctx.Err() != nil {
-					errs[i] = fmt.Errorf("data plane %d never served %s: %w (last: %v)", i, path, ctx.Err(), last)
+					errs[i] = fmt.Errorf("data plane %d never served %s: %w (last: %w)", i, path, ctx.Err(), last)
 					return
 				}
 				last = err
