@@ -271,10 +271,14 @@ func startServedCP(ctx context.Context, b *testing.B, st *embedded.Store) *serve
 	mux.Handle(presignPath, presigner)
 	mux.Handle("/", notifier.hub)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The runner stops with the benchmark even when it fails before its
+	// caller's cleanup, which cancels ctx, is registered.
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = srv.Serve(ln) })
 	wg.Go(func() { _ = runner.Run(ctx) })
 	b.Cleanup(func() {
+		cancel()
 		notifier.hub.Close()
 		_ = srv.Close()
 		wg.Wait()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -103,7 +102,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.CPCA, "cp-ca", "", "PEM file of certificates trusted, besides the system's roots, for a wss:// --cp-url and its snapshot downloads (skyport local --cluster-cert)")
 	fs.StringVar(&o.FallbackURL, "fallback-url", "", "s3://bucket/prefix, file:///dir or https://host/prefix, or several separated by commas (read in order): snapshots read when the control plane is unreachable")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "directory for the last known good snapshot (survives restarts)")
-	fs.StringVar(&o.DeclarativeConfig, "declarative-config", "", "a kong.yml file: run without a control plane (DB-less)")
+	fs.StringVar(&o.DeclarativeConfig, "declarative-config", "", "a kong.yml file of at most 256 MiB: run without a control plane (DB-less)")
 	fs.StringVar(&o.VerifyKey, "verify-key", "", "the publisher's Ed25519 public key: a file, or the key itself (PEM or base64); while the key rotates, several (PEM blocks one after another, or base64 keys separated by commas)")
 	fs.StringVar(&o.ProxyListen, "proxy-listen", "0.0.0.0:8000", "HTTP proxy listen address")
 	fs.StringVar(&o.ProxyTLSListen, "proxy-tls-listen", "0.0.0.0:8443", "HTTPS proxy listen address (empty disables)")
@@ -117,7 +116,7 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
 	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")
 	registerAccessLog(fs, &o.AccessLog)
-	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins)")
+	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins; at most 50 while a --declarative-config loads)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight, then for the sync client to finish caching what it applied")
 	o.tlsFlags.register(fs)
 	o.limitFlags.register(fs)
@@ -324,14 +323,28 @@ func readDeclarative(path string) ([]byte, error) {
 	if size > admin.MaxConfigBytes {
 		return nil, fmt.Errorf("reading declarative configuration %s: %d bytes, more than the %d a configuration may have", path, size, int64(admin.MaxConfigBytes))
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	if _, err := buf.ReadFrom(io.LimitReader(f, admin.MaxConfigBytes+1)); err != nil {
-		return nil, fmt.Errorf("reading declarative configuration %s: %w", path, err)
+	// One buffer of the file's size and a byte for EOF, grown only when a
+	// non-regular file fills it: bytes.Buffer.ReadFrom would copy a full
+	// buffer into one twice as large to keep bytes.MinRead free.
+	data := make([]byte, 0, max(size+1, 512))
+	r := io.LimitReader(f, admin.MaxConfigBytes+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading declarative configuration %s: %w", path, err)
+		}
 	}
-	if buf.Len() > admin.MaxConfigBytes {
+	if len(data) > admin.MaxConfigBytes {
 		return nil, fmt.Errorf("reading declarative configuration %s: more than the %d bytes a configuration may have", path, int64(admin.MaxConfigBytes))
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 // namedServer is one listener of the data plane: a proxy.Frontend (with

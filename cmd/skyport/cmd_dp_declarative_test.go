@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -80,4 +82,37 @@ func TestReadDeclarativeBounded(t *testing.T) {
 	_, err = readDeclarative(filepath.Join(dir, "missing.yml"))
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "reading declarative configuration: "))
+}
+
+// TestReadDeclarativeNoCopy checks that a kong.yml is read into one
+// buffer of its size: no second, larger copy while the load's heap peaks.
+func TestReadDeclarativeNoCopy(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kong.yml")
+	body := []byte("_format_version: \"3.0\"\n" + strings.Repeat("# comment line\n", 64<<10))
+	require.NoError(t, os.WriteFile(file, body, 0o600))
+	data, err := readDeclarative(file)
+	require.NoError(t, err)
+	require.Equal(t, body, data)
+	require.LessOrEqual(t, cap(data), len(body)+512, "the file was copied into a larger buffer")
+}
+
+// TestReadDeclarativePipe checks that a kong.yml that is not a regular
+// file (a named pipe: no size to start from) is read whole.
+func TestReadDeclarativePipe(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "kong.yml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	body := "_format_version: \"3.0\"\n" + strings.Repeat("# comment line\n", 4<<10)
+	wrote := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.WriteString(body)
+			err = errors.Join(err, f.Close())
+		}
+		wrote <- err
+	}()
+	data, err := readDeclarative(fifo)
+	require.NoError(t, err)
+	require.NoError(t, <-wrote)
+	require.Equal(t, body, string(data))
 }

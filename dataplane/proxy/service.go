@@ -86,7 +86,13 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 		port = defaultPort(svc.scheme)
 	}
 	svc.pool = pools[m.Host]
-	svc.hostPort = net.JoinHostPort(m.Host, strconv.Itoa(port))
+	// An IPv6 literal may be given in brackets (model's validHostname);
+	// JoinHostPort brackets it.
+	host := m.Host
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	svc.hostPort = net.JoinHostPort(host, strconv.Itoa(port))
 	// hostWithPort's, sharing hostPort's bytes: the host alone (an IPv6
 	// literal in brackets) on the scheme's default port.
 	svc.hostHeader = svc.hostPort
@@ -94,7 +100,7 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 		svc.hostHeader = svc.hostPort[:strings.LastIndexByte(svc.hostPort, ':')]
 	}
 	if svc.pool == nil {
-		svc.sni = m.Host
+		svc.sni = host
 	} else {
 		if h := svc.pool.HostHeader(); h != "" {
 			svc.hostOverride, svc.sni = h, h

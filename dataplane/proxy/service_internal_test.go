@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/skyport-gw/skyport/dataplane/upstream"
@@ -23,6 +24,9 @@ func TestHostHeaderIPv6(t *testing.T) {
 		{"IPv6, https default port", "https", "2001:db8::1", 443, "[2001:db8::1]", "[2001:db8::1]:443"},
 		{"IPv6, other port", "http", "::1", 81, "[::1]:81", "[::1]:81"},
 		{"IPv6, no port", "http", "::1", 0, "[::1]", "[::1]:80"},
+		// A service's host may be given bracketed (model's validHostname).
+		{"IPv6 bracketed, default port", "http", "[::1]", 80, "[::1]", "[::1]:80"},
+		{"IPv6 bracketed, other port", "https", "[2001:db8::1]", 444, "[2001:db8::1]:444", "[2001:db8::1]:444"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,7 +43,7 @@ func TestHostHeaderIPv6(t *testing.T) {
 			if port == 0 {
 				port = defaultPort(svc.scheme)
 			}
-			if got := svc.targetHost(&upstream.Target{Host: tt.host, Port: port}); got != tt.want {
+			if got := svc.targetHost(&upstream.Target{Host: strings.Trim(tt.host, "[]"), Port: port}); got != tt.want {
 				t.Errorf("target: Host %q, want %q", got, tt.want)
 			}
 		})
