@@ -95,7 +95,8 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			rt("transform", "/transform"), rt("method", "/method"), rt("hostop", "/hostop"), rt("response", "/response"),
 			rt("basic", "/basic"), rt("basic-anon", "/basic-anon"), rt("jwt", "/jwt"), rt("tracker", "/tracker"),
 			rt("mix", "/mix"), rt("tmplhost", "/tmplhost"), rt("framing", "/framing"), rt("ua", "/ua"), rt("hideq", "/hideq"), rt("cap", `~/cap/(?<id>\w+)`), rt("rlcorr", "/rlcorr"),
-			hashRoute},
+			rt("corrcl", "/corrcl"), rt("corrvia", "/corrvia"), rt("corrsrv", "/corrsrv"), rt("corrconn", "/corrconn"),
+			rt("corrrid", "/corrrid"), rt("corrct", "/corrct"), rt("corrte", "/corrte"), hashRoute},
 		Plugins: []*model.Plugin{
 			plug("key-auth", "auth", "", map[string]any{"key_names": []any{"apikey", "x_key"}}),
 			plug("rate-limiting", "auth", "", map[string]any{"minute": 100, "hour": 1000}),
@@ -158,6 +159,13 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			plug("key-auth", "rlcorr", "", nil),
 			plug("rate-limiting", "rlcorr", "", map[string]any{"second": 100, "minute": 200}),
 			plug("correlation-id", "rlcorr", "", map[string]any{"header_name": "x-corr", "echo_downstream": true}),
+			plug("correlation-id", "corrcl", "", map[string]any{"header_name": "content-length", "echo_downstream": true}),
+			plug("correlation-id", "corrvia", "", map[string]any{"header_name": "via", "echo_downstream": true}),
+			plug("correlation-id", "corrsrv", "", map[string]any{"header_name": "Server", "echo_downstream": true}),
+			plug("correlation-id", "corrconn", "", map[string]any{"header_name": "Connection", "echo_downstream": true}),
+			plug("correlation-id", "corrrid", "", map[string]any{"header_name": "X-Kong-Request-ID", "echo_downstream": true}),
+			plug("correlation-id", "corrct", "", map[string]any{"header_name": "Content-Type", "echo_downstream": true}),
+			plug("correlation-id", "corrte", "", map[string]any{"header_name": "Transfer-Encoding", "echo_downstream": true}),
 			plug("cors", "mix", "", nil),
 			plug("correlation-id", "mix", "", map[string]any{"header_name": "X-Corr"}),
 			plug("key-auth", "mix", "", map[string]any{"hide_credentials": true}),
@@ -304,6 +312,14 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"rate limits and correlation id sent", get("/rlcorr/rlconn", "apikey: bob-key\r\nX-Corr: mine\r\n"), true},
 		{"correlation id over the upstream's", get("/corr/ratelimited", ""), true},
 		{"mix, response transformer", get("/mix/ratelimited?apikey=alice-key", ""), true},
+		{"correlation id named content-length, head", "HEAD /corrcl/headlength HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"correlation id named via", get("/corrvia/x", "Via: 1.1 client\r\n"), true},
+		{"correlation id named server", get("/corrsrv/x", ""), true},
+		{"correlation id named connection", get("/corrconn/x", ""), true},
+		{"correlation id named connection, close", "GET /corrconn/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", true},
+		{"correlation id named request id", get("/corrrid/x", "X-Kong-Request-Id: mine\r\n"), true},
+		{"correlation id named content-type", get("/corrct/x", ""), true},
+		{"correlation id named transfer-encoding", get("/corrte/x", ""), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took.Store(false)
@@ -355,6 +371,16 @@ var relayedAsView = map[string]bool{
 	"hash on consumer, alice":             true,
 	"request transformer":                 true,
 	"response transformer":                false,
+	// correlation-id's field named as one the proxy or the framing sets:
+	// the view writes what relay's map ends with.
+	"correlation id named content-length, head": true,
+	"correlation id named via":                  true,
+	"correlation id named server":               true,
+	"correlation id named connection":           true,
+	"correlation id named connection, close":    true,
+	"correlation id named request id":           true,
+	"correlation id named content-type":         true,
+	"correlation id named transfer-encoding":    true,
 }
 
 // generatedID is the uuid of correlation-id's uuid#counter ids.
