@@ -78,21 +78,28 @@ func (s *Store) newGeneration() (string, error) {
 	}
 	gen := hex.EncodeToString(b[:])
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		root, err := tx.CreateBucket(generationBucket(gen))
-		if err != nil {
-			return err
-		}
-		for _, name := range dataBuckets() {
-			if _, err := root.CreateBucket(name); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := createGeneration(tx, gen)
+		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("creating generation %s: %w", gen, err)
 	}
 	return gen, nil
+}
+
+// createGeneration creates generation gen's bucket and its empty data
+// buckets in tx, and returns its bucket.
+func createGeneration(tx *bolt.Tx, gen string) (*bolt.Bucket, error) {
+	root, err := tx.CreateBucket(generationBucket(gen))
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range dataBuckets() {
+		if _, err := root.CreateBucket(name); err != nil {
+			return nil, err
+		}
+	}
+	return root, nil
 }
 
 // commitGeneration makes the staged generation gen current in t's

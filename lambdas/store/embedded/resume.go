@@ -115,14 +115,9 @@ func (s *Store) resumeGeneration(gen, token string) (done int, committed int64, 
 				return err
 			}
 		}
-		root, err := tx.CreateBucket(generationBucket(gen))
+		root, err := createGeneration(tx, gen)
 		if err != nil {
 			return err
-		}
-		for _, name := range dataBuckets() {
-			if _, err := root.CreateBucket(name); err != nil {
-				return err
-			}
 		}
 		return root.Put(resumeKey, []byte(token))
 	})
