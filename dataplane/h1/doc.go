@@ -56,7 +56,8 @@
 // a colon or before the first field, HTTP/0.9, malformed versions,
 // missing or repeated Host, bad percent-encoding in the path are 400; an
 // unknown transfer coding 501; a major version other than 1 505; an
-// expectation other than 100-continue 417.
+// Expect value without the 100-continue token (found as net/http finds
+// it: between spaces, commas or tabs, any case) 417.
 //
 // # Lifetimes
 //

@@ -36,7 +36,7 @@ func (r *Request) frame() *headError {
 	if r.known.count[kExpect] > 0 {
 		v := r.value(kExpect)
 		switch {
-		case hasToken(v, "100-continue"):
+		case hasBoundedToken(v, "100-continue"):
 			r.expectContinue = r.minor >= 1 && r.contentLength != 0
 		case len(v) > 0:
 			return &headError{status: http.StatusExpectationFailed, msg: msgExpectation, why: "unsupported expectation"}

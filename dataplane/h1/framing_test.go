@@ -119,6 +119,10 @@ var framingCases = []framingCase{
 	// Expectations.
 	{desc: "an unknown expectation", raw: "GET / HTTP/1.1\r\nHost: x\r\nExpect: something\r\n\r\n", want: 417},
 	{desc: "100-continue", raw: "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello", want: 200},
+	{desc: "100-continue with more after a space", raw: "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue 0\r\nContent-Length: 5\r\n\r\nhello", want: 200},
+	{desc: "100-continue in a list", raw: "POST / HTTP/1.1\r\nHost: x\r\nExpect: x,\t100-continue\r\nContent-Length: 5\r\n\r\nhello", want: 200},
+	{desc: "100-continue on HTTP/1.0, more after it", raw: "GET / HTTP/1.0\r\nHost: x\r\nExpect: 100-continue 0\r\n\r\n", want: 200},
+	{desc: "100-continue inside a longer token", raw: "GET / HTTP/1.1\r\nHost: x\r\nExpect: x100-continue\r\n\r\n", want: 417},
 
 	// The header buffers (dataplane/proxy/limits_test.go TestHeaderLimits).
 	{desc: "a field within a buffer", raw: "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 7000) + "\r\n\r\n", want: 200},

@@ -195,6 +195,27 @@ func hasToken(v []byte, token string) bool {
 	return false
 }
 
+// hasBoundedToken reports whether token (any case) stands in v between
+// token boundaries (the value's ends, a space, a comma or a tab), as
+// net/http finds 100-continue in an Expect value: "100-continue x" holds
+// it, so that an expectation net/http accepts is not refused with 417.
+func hasBoundedToken(v []byte, token string) bool {
+	for sp := 0; sp+len(token) <= len(v); sp++ {
+		if sp > 0 && !tokenBoundary(v[sp-1]) {
+			continue
+		}
+		if end := sp + len(token); end < len(v) && !tokenBoundary(v[end]) {
+			continue
+		}
+		if equalFold(v[sp:sp+len(token)], token) {
+			return true
+		}
+	}
+	return false
+}
+
+func tokenBoundary(c byte) bool { return c == ' ' || c == ',' || c == '\t' }
+
 func indexByte(b []byte, c byte) int {
 	for i, x := range b {
 		if x == c {
