@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -75,7 +76,12 @@ func (p *proc) output() string {
 // rssKB reads the resident set size of the process (and, for peers with
 // worker processes, only the main process is counted).
 func (p *proc) rssKB() int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 64<<10)) // a few KB in practice
 	if err != nil {
 		return 0
 	}
