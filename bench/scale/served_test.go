@@ -169,8 +169,9 @@ func benchWriteServed(b *testing.B, n, dps int) {
 		// The proxy serves the new configuration from its swap, a little
 		// before its apply returns: the apply ends at whichever came
 		// first.
-		for guard := time.Now(); dp.applyEnd.Load() == 0 && time.Since(guard) < 10*time.Second; {
-			time.Sleep(time.Millisecond)
+		select {
+		case <-dp.applied:
+		case <-time.After(10 * time.Second): // a hang guard: the check below says what is missing
 		}
 		if cp.notified.Load() == 0 || dp.applyStart.Load() == 0 || dp.applyEnd.Load() == 0 {
 			b.Fatalf("write %d served without a notice (%d) or an apply (%d, %d)", i, cp.notified.Load(), dp.applyStart.Load(), dp.applyEnd.Load())
@@ -350,6 +351,8 @@ type servedDP struct {
 	// applyStart and applyEnd are when the first apply since the last
 	// reset started and ended (unix nanoseconds).
 	applyStart, applyEnd atomic.Int64
+	// applied is signaled when applyEnd is set.
+	applied chan struct{}
 	// poll is the data plane's own keep-alive client.
 	poll *http.Client
 }
@@ -369,7 +372,7 @@ func startServedDP(ctx context.Context, b *testing.B, cp *servedCP) *servedDP {
 		b.Fatal(err)
 	}
 	dp := &servedDP{Server: px, addr: ln.Addr().String(), ln: ln, front: px.Frontend(px),
-		poll: &http.Client{Timeout: 10 * time.Second}}
+		poll: &http.Client{Timeout: 10 * time.Second}, applied: make(chan struct{}, 1)}
 	dp.client, err = dpsync.New(dpsync.Config{
 		CPURL: "ws://" + cp.addr, Auth: dpsync.Bearer(""), VerifyKey: cp.verify,
 		Fallback: cp.objects, Cache: cache.New(dir, cp.verify),
@@ -394,24 +397,33 @@ func (dp *servedDP) run(ctx context.Context) {
 }
 
 func (dp *servedDP) reset() {
+	select { // before applyEnd is cleared, while no apply can signal
+	case <-dp.applied:
+	default:
+	}
 	dp.applyStart.Store(0)
 	dp.applyEnd.Store(0)
 }
 
+// timed runs an apply, keeping when the first since the last reset
+// started and ended.
+func (dp *servedDP) timed(apply func() error) error {
+	dp.applyStart.CompareAndSwap(0, time.Now().UnixNano())
+	err := apply()
+	if dp.applyEnd.CompareAndSwap(0, time.Now().UnixNano()) {
+		dp.applied <- struct{}{} // room for one: reset empties it
+	}
+	return err
+}
+
 // Apply implements dpsync.Applier.
 func (dp *servedDP) Apply(ctx context.Context, cfg *model.Config, revision int64, source string) error {
-	dp.applyStart.CompareAndSwap(0, time.Now().UnixNano())
-	err := dp.Server.Apply(ctx, cfg, revision, source)
-	dp.applyEnd.CompareAndSwap(0, time.Now().UnixNano())
-	return err
+	return dp.timed(func() error { return dp.Server.Apply(ctx, cfg, revision, source) })
 }
 
 // ApplyHashed implements dpsync.HashedApplier.
 func (dp *servedDP) ApplyHashed(ctx context.Context, cfg *model.Config, hash string, revision int64, source string) error {
-	dp.applyStart.CompareAndSwap(0, time.Now().UnixNano())
-	err := dp.Server.ApplyHashed(ctx, cfg, hash, revision, source)
-	dp.applyEnd.CompareAndSwap(0, time.Now().UnixNano())
-	return err
+	return dp.timed(func() error { return dp.Server.ApplyHashed(ctx, cfg, hash, revision, source) })
 }
 
 // serves reports whether the data plane answers path from the upstream.
