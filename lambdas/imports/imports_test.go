@@ -262,6 +262,10 @@ type savedProgress struct {
 	objstore.Store
 	mu      sync.Mutex
 	written []int
+	// settled, when set, is closed once a job record in a final state
+	// (succeeded or failed) is stored.
+	settled chan struct{}
+	once    sync.Once
 }
 
 func (s *savedProgress) Put(ctx context.Context, key string, data []byte, cond objstore.Condition) (string, error) {
@@ -270,11 +274,22 @@ func (s *savedProgress) Put(ctx context.Context, key string, data []byte, cond o
 			State   string `json:"state"`
 			Written int    `json:"written"`
 		}
-		if json.Unmarshal(data, &rec) == nil && rec.State == string(imports.StateRunning) {
-			s.mu.Lock()
-			s.written = append(s.written, rec.Written)
-			s.mu.Unlock()
+		final := false
+		if json.Unmarshal(data, &rec) == nil {
+			switch rec.State {
+			case string(imports.StateRunning):
+				s.mu.Lock()
+				s.written = append(s.written, rec.Written)
+				s.mu.Unlock()
+			case string(imports.StateSucceeded), string(imports.StateFailed):
+				final = true
+			}
 		}
+		etag, err := s.Store.Put(ctx, key, data, cond)
+		if final && err == nil && s.settled != nil {
+			s.once.Do(func() { close(s.settled) })
+		}
+		return etag, err
 	}
 	return s.Store.Put(ctx, key, data, cond)
 }
@@ -436,20 +451,17 @@ func TestEmbeddedImportResumesAfterRestart(t *testing.T) {
 	// The next process: its worker resumes the job.
 	st = open(t, dir)
 	defer st.Close()
-	resumed := &savedProgress{Store: dirObjects}
+	resumed := &savedProgress{Store: dirObjects, settled: make(chan struct{})}
 	w := imports.NewWorker(imports.NewRunner(imports.RunnerOptions{Objects: resumed, Store: st}))
 	wctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
-	deadline := time.Now().Add(time.Minute) // a hang guard
-	for {
-		job, err = f.jobs.Get(context.Background(), id)
-		require.NoError(t, err)
-		if job.State != imports.StateRunning || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-resumed.settled:
+	case <-time.After(time.Minute): // a hang guard: the state is checked below
 	}
+	job, err = f.jobs.Get(context.Background(), id)
+	require.NoError(t, err)
 	stop()
 	require.NoError(t, <-done)
 	require.Equal(t, imports.StateSucceeded, job.State, job.Error)
