@@ -3,10 +3,12 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,13 +131,26 @@ func TestUpstreamIdleClosed(t *testing.T) {
 	}
 }
 
-// waitPeek waits until a look at conn finds want.
+// waitPeek waits until a look at conn finds want, parked on the
+// socket's readiness (bytes or the peer's close), with a read deadline as
+// a hang guard. The function given to RawConn.Read looks at the socket
+// itself before the goroutine parks, so a readiness reported earlier is
+// not lost.
 func waitPeek(t *testing.T, conn net.Conn, want peek.State) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	sc, ok := conn.(syscall.Conn)
+	require.True(t, ok, "%T has no file descriptor", conn)
+	rc, err := sc.SyscallConn()
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	defer func() { _ = conn.SetReadDeadline(time.Time{}) }()
 	for peek.Conn(conn) != want {
-		require.True(t, time.Now().Before(deadline), "connection never %v", want)
-		time.Sleep(time.Millisecond)
+		var b [1]byte
+		err := rc.Read(func(fd uintptr) bool {
+			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			return !errors.Is(err, syscall.EAGAIN)
+		})
+		require.NoError(t, err, "connection never %v", want)
 	}
 }
 
