@@ -159,20 +159,15 @@ func TestChangedSinceCommitWhileReading(t *testing.T) {
 			late := &model.Consumer{Base: model.Base{ID: "d1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8"}, Username: model.String("late")}
 			var lateRev int64
 			var once sync.Once
-			reader := dynamodb.NewFromConfig(srv.SerialConfig(), func(o *dynamodb.Options) {
-				o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-					return st.Initialize.Add(middleware.InitializeMiddlewareFunc("commitWhileReading",
-						func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-							if awsmiddleware.GetOperationName(ctx) == c.op {
-								once.Do(func() {
-									var werr error
-									lateRev, werr = w.Create(ctx, late, store.Origin{})
-									require.NoError(t, werr)
-								})
-							}
-							return next.HandleInitialize(ctx, in)
-						}), middleware.After)
-				})
+			reader := clientWith(srv, "commitWhileReading", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if awsmiddleware.GetOperationName(ctx) == c.op {
+					once.Do(func() {
+						var werr error
+						lateRev, werr = w.Create(ctx, late, store.Origin{})
+						require.NoError(t, werr)
+					})
+				}
+				return next.HandleInitialize(ctx, in)
 			})
 			cs, err := dynamo.NewLogByKey(reader, table, c.byKey).ChangedSince(ctx, base)
 			require.NoError(t, err)
@@ -195,27 +190,22 @@ func TestLogReadRetriesUnprocessedKeys(t *testing.T) {
 	ctx := context.Background()
 	srv := motoserver.Start(t)
 	var calls atomic.Int64
-	client := dynamodb.NewFromConfig(srv.SerialConfig(), func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("leaveUnprocessed",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					out, md, err := next.HandleInitialize(ctx, in)
-					res, ok := out.Result.(*dynamodb.BatchGetItemOutput)
-					if err != nil || !ok || calls.Add(1) > 1 {
-						return out, md, err
-					}
-					// The first call answers one item; the others are left unprocessed.
-					for table, items := range res.Responses {
-						var keys []map[string]types.AttributeValue
-						for _, it := range items[1:] {
-							keys = append(keys, map[string]types.AttributeValue{"pk": it["pk"], "sk": it["sk"]})
-						}
-						res.Responses[table] = items[:1]
-						res.UnprocessedKeys = map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-					}
-					return out, md, err
-				}), middleware.After)
-		})
+	client := clientWith(srv, "leaveUnprocessed", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		out, md, err := next.HandleInitialize(ctx, in)
+		res, ok := out.Result.(*dynamodb.BatchGetItemOutput)
+		if err != nil || !ok || calls.Add(1) > 1 {
+			return out, md, err
+		}
+		// The first call answers one item; the others are left unprocessed.
+		for table, items := range res.Responses {
+			var keys []map[string]types.AttributeValue
+			for _, it := range items[1:] {
+				keys = append(keys, map[string]types.AttributeValue{"pk": it["pk"], "sk": it["sk"]})
+			}
+			res.Responses[table] = items[:1]
+			res.UnprocessedKeys = map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		}
+		return out, md, err
 	})
 	table := newTable(t, client)
 	putLog(t, client, table, time.Now().Add(dynamo.LogTTL), revRange(0, 40)...)
@@ -262,4 +252,14 @@ func TestLogReadGivesUpOnUnprocessedKeys(t *testing.T) {
 	for i, a := range pauses {
 		require.Equal(t, i+1, a, "the backoff grows with the attempt")
 	}
+}
+
+// clientWith returns a client of srv whose calls pass through mw, added
+// after the SDK's own initialize steps.
+func clientWith(srv *motoserver.Server, name string, mw func(context.Context, middleware.InitializeInput, middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error)) *dynamodb.Client {
+	return dynamodb.NewFromConfig(srv.SerialConfig(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc(name, mw), middleware.After)
+		})
+	})
 }

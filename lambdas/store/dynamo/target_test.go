@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/stretchr/testify/require"
 
@@ -24,16 +23,11 @@ func TestQualifiedTargetMissReadsByKeyOnly(t *testing.T) {
 	ctx := context.Background()
 	srv := motoserver.Start(t)
 	var queries atomic.Int64
-	client := dynamodb.NewFromConfig(srv.SerialConfig(), func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("countQueries",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					if awsmiddleware.GetOperationName(ctx) == "Query" {
-						queries.Add(1)
-					}
-					return next.HandleInitialize(ctx, in)
-				}), middleware.After)
-		})
+	client := clientWith(srv, "countQueries", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		if awsmiddleware.GetOperationName(ctx) == "Query" {
+			queries.Add(1)
+		}
+		return next.HandleInitialize(ctx, in)
 	})
 	s := dynamo.New(client, newTable(t, client))
 	up1 := &model.Upstream{Base: model.Base{ID: "a1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8"}, Name: "up1"}
