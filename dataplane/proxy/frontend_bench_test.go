@@ -62,14 +62,6 @@ type server interface {
 
 // benchServer is benchFrontend for any server.
 func benchServer(b *testing.B, f server, extra string) {
-	benchServerHead(b, f, func(addr string) string {
-		return "GET /api/items/42 HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n" + extra + "\r\n"
-	})
-}
-
-// benchServerHead is benchServer sending the request head that head
-// returns for the listener's address.
-func benchServerHead(b *testing.B, f server, head func(addr string) string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -81,7 +73,7 @@ func benchServerHead(b *testing.B, f server, head func(addr string) string) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	req := []byte(head(ln.Addr().String()))
+	req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n" + extra + "\r\n")
 	br := bufio.NewReader(conn)
 	b.ReportAllocs()
 	cpu := cputime.Process()
