@@ -137,7 +137,12 @@ func (r *report) inprocVerdicts() []verdict {
 	for _, res := range r.inproc {
 		p := res.ratios()
 		if res.judged && len(p) > 0 {
-			vs = append(vs, verdict{res.goal + " (in process, CPU ns/op)", res.have(), res.bound.ok(p.median())})
+			have := res.have()
+			if sky, ok := r.floorFind(floorPinned, "http", floorSkyport); ok && sky.cpuUS > 0 {
+				d := pairRatios(res.subjectNs).median() - pairRatios(res.refNs).median()
+				have += fmt.Sprintf(" (%.1f%% of Skyport's %.1f µs in the floor section, 1 core, http)", d/(sky.cpuUS*10), sky.cpuUS)
+			}
+			vs = append(vs, verdict{res.goal + " (in process, CPU ns/op)", have, res.bound.ok(p.median())})
 		}
 	}
 	return vs

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -76,6 +77,9 @@ func TestInprocVerdicts(t *testing.T) {
 			assert.Equal(t, "key-auth + rate-limiting ≥ 0.85 of no plugins (in process, CPU ns/op)", cs[0].target)
 			assert.True(t, strings.HasPrefix(cs[0].have, "0.80 (median of 3 pairs"), cs[0].have)
 			assert.Contains(t, r.targets(), "| context, not judged: its CPU per request includes")
+			r.floor = []floorRow{{layout: floorPinned, scheme: "http", proxy: floorSkyport, cpuUS: 20}}
+			d := pairRatios(tc.subject).median() - pairRatios(tc.ref).median()
+			assert.Contains(t, r.inprocVerdicts()[0].have, fmt.Sprintf("(%.1f%% of Skyport's 20.0 µs in the floor section, 1 core, http)", d/200))
 		})
 	}
 }

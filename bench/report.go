@@ -162,6 +162,7 @@ func (r *report) markdown() string {
 		w("%s\n", fleetMarkdown(r.fleet))
 	}
 	w("## Against the targets\n\n")
+	b.WriteString(r.pairedPreamble())
 	targets := r.targets()
 	b.WriteString(targets)
 	if strings.Contains(targets, "not met") {
