@@ -286,8 +286,8 @@ func (r *report) pairedPreamble() string {
 	}
 	return "The floor section's rows and the in-process lines are judged on the median of per-pair ratios (each pass of the row judged against its reference's pass run next to it), " +
 		"stated with the number of pairs and their spread; a comparison whose pairs fall on both sides of its limit got more pairs, up to " + fmt.Sprint(pairsMax) + ". " +
-		"\"10k routes within 5% of 1 route\" is judged in process (`BenchmarkProxyH1Routes`, CPU ns/op): a 5% difference is below what wrk's passes resolve on this machine, " +
-		"and the in-process pair measures the whole request, routing included, back to back in one process; wrk's line is shown as context. " +
+		"\"10k routes within 5% of 1 route\" is judged in process (`BenchmarkProxyH1RoutesPaired`, CPU ns/op): a 5% difference is below what wrk's passes resolve on this machine, " +
+		"and the in-process pair measures the whole request, routing included, both sizes in one process in alternating blocks of a few milliseconds; wrk's line is shown as context. " +
 		"Its CPU time includes the benchmark's client and upstream loops, which make the ratio lenient by their share, so the row also states the difference in ns a request " +
 		"and, with the floor section, that difference as a share of Skyport's own CPU per request there (1 core, http). " +
 		"\"key-auth + rate-limiting ≥ 0.85 of no plugins\" is judged on wrk's line per layout and scheme, which counts the proxy's own CPU and resolves 15%; " +

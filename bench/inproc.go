@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,7 +20,11 @@ import (
 type inprocCompare struct {
 	goal, pkg    string
 	subject, ref string // benchmark names, sub-benchmarks after "/"
-	bound        bound
+	// paired, when set, is one benchmark that runs both sides
+	// interleaved in one process; subject and ref are then the units of
+	// the CPU per request it reports for each.
+	paired string
+	bound  bound
 	// judged is false for a line shown as context beside the verdict of
 	// another (the floor section's wrk line).
 	judged bool
@@ -27,8 +32,8 @@ type inprocCompare struct {
 }
 
 var inprocCompares = []inprocCompare{
-	{goal: goalRoutesText, pkg: "./dataplane/proxy",
-		subject: "BenchmarkProxyH1Routes/routes=10000", ref: "BenchmarkProxyH1Routes/routes=1",
+	{goal: goalRoutesText, pkg: "./dataplane/proxy", paired: "BenchmarkProxyH1RoutesPaired",
+		subject: "routes10000-cpu-ns/op", ref: "routes1-cpu-ns/op",
 		bound: bound{goalRoutes, true}, judged: true},
 	{goal: goalPluginsText, pkg: "./dataplane/proxy",
 		subject: "BenchmarkProxyH1Plugins/plugins=key-auth+rate-limiting/path=native",
@@ -81,21 +86,13 @@ func benchInproc(ctx context.Context, e *env, _ options, r *report) error {
 			if pass >= pairsMin && (pass-pairsMin)%pairsStep == 0 && res.ratios().settled(c.bound) {
 				break
 			}
-			first, second := c.ref, c.subject
-			if pass%2 == 1 {
-				first, second = second, first
-			}
-			ns := map[string]float64{}
-			for _, name := range []string{first, second} {
-				v, err := runInproc(ctx, bins[c.pkg], c.pkg, name)
-				if err != nil {
-					return err
-				}
-				ns[name] = v
+			ns, err := runPair(ctx, bins[c.pkg], c, pass)
+			if err != nil {
+				return err
 			}
 			res.subjectNs = append(res.subjectNs, ns[c.subject])
 			res.refNs = append(res.refNs, ns[c.ref])
-			fmt.Fprintf(os.Stderr, "  pass %d %s: %.0f against %.0f CPU ns/op\n", pass+1, c.subject, ns[c.subject], ns[c.ref])
+			fmt.Fprintf(os.Stderr, "  pass %d %s%s: %.0f against %.0f CPU ns/op\n", pass+1, c.paired, c.subject, ns[c.subject], ns[c.ref])
 		}
 		fmt.Fprintf(os.Stderr, "  %s: %s in %s\n", c.goal, res.ratios().describe(""), time.Since(started).Round(time.Second))
 		r.inproc = append(r.inproc, res)
@@ -103,17 +100,69 @@ func benchInproc(ctx context.Context, e *env, _ options, r *report) error {
 	return nil
 }
 
-// runInproc runs one benchmark of a test binary and returns its CPU
-// ns/op.
-func runInproc(ctx context.Context, bin, pkg, name string) (float64, error) {
+// runPair runs one pass of a comparison and returns the CPU ns/op of
+// each side, by subject and ref: the paired benchmark once, or the two
+// benchmarks one after the other, which first alternating by pass.
+func runPair(ctx context.Context, bin string, c inprocCompare, pass int) (map[string]float64, error) {
+	ns := map[string]float64{}
+	if c.paired != "" {
+		out, err := runBench(ctx, bin, c.pkg, c.paired)
+		if err != nil {
+			return nil, err
+		}
+		for _, unit := range []string{c.subject, c.ref} {
+			v, ok := benchMetric(out, unit)
+			if !ok {
+				return nil, fmt.Errorf("no %s from %s in: %s", unit, c.paired, out)
+			}
+			ns[unit] = v
+		}
+		return ns, nil
+	}
+	first, second := c.ref, c.subject
+	if pass%2 == 1 {
+		first, second = second, first
+	}
+	for _, name := range []string{first, second} {
+		v, err := runInproc(ctx, bin, c.pkg, name)
+		if err != nil {
+			return nil, err
+		}
+		ns[name] = v
+	}
+	return ns, nil
+}
+
+// benchMetric is the value of a metric a benchmark reported in unit.
+func benchMetric(out, unit string) (float64, bool) {
+	m := regexp.MustCompile(`\s([\d.]+) ` + regexp.QuoteMeta(unit) + `\s`).FindStringSubmatch(out)
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	return v, err == nil
+}
+
+// runBench runs one benchmark of a test binary and returns its output.
+func runBench(ctx context.Context, bin, pkg, name string) (string, error) {
 	cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", benchPattern(name),
 		"-test.benchtime", inprocBenchtime, "-test.benchmem")
 	cmd.Dir = pkg
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("%s -test.bench %s: %w: %s", bin, name, err, out)
+		return "", fmt.Errorf("%s -test.bench %s: %w: %s", bin, name, err, out)
 	}
-	for _, gb := range parseGoBench(pkg, string(out)) {
+	return string(out), nil
+}
+
+// runInproc runs one benchmark of a test binary and returns its CPU
+// ns/op.
+func runInproc(ctx context.Context, bin, pkg, name string) (float64, error) {
+	out, err := runBench(ctx, bin, pkg, name)
+	if err != nil {
+		return 0, err
+	}
+	for _, gb := range parseGoBench(pkg, out) {
 		if strings.HasSuffix(gb.name, " "+name) && gb.cpuNsPerOp > 0 {
 			return gb.cpuNsPerOp, nil
 		}
@@ -164,8 +213,17 @@ func (r *report) inprocContext() []contextRow {
 // the two benchmarks' CPU ns/op.
 func (r inprocResult) have() string {
 	s, ref := pairRatios(r.subjectNs).median(), pairRatios(r.refNs).median()
-	return fmt.Sprintf("%s; `%s` %.0f against `%s` %.0f CPU ns/op (medians), %+.0f ns a request",
-		r.ratios().describe(""), r.subject, s, r.ref, ref, s-ref)
+	return fmt.Sprintf("%s; %s %.0f against %s %.0f CPU ns/op (medians), %+.0f ns a request",
+		r.ratios().describe(""), r.side(r.subject), s, r.side(r.ref), ref, s-ref)
+}
+
+// side names one side of the comparison: a benchmark, or a paired
+// benchmark's unit.
+func (r inprocResult) side(name string) string {
+	if r.paired != "" {
+		return "`" + r.paired + "` " + name
+	}
+	return "`" + name + "`"
 }
 
 // inprocMarkdown is the in-process pairs, pass by pass.
@@ -176,14 +234,14 @@ func (r *report) inprocMarkdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("### Interleaved in-process pairs\n\n")
-	w("Each pass runs the two benchmarks of a pair one after the other, in separate processes of the package's test binary built once (`go test -c`), ")
-	w("`-test.benchtime %s`, which of the two first alternating from pass to pass; %d passes, then %d more at a time up to %d while the pairs fall on both sides of the limit. ", inprocBenchtime, pairsMin, pairsStep, pairsMax)
+	w("Each pass is one process of the package's test binary, built once (`go test -c`), `-test.benchtime %s`: a paired benchmark runs both sides in that process, interleaved in blocks of a few milliseconds; ", inprocBenchtime)
+	w("otherwise the pass runs the two benchmarks one after the other in two processes, which of the two first alternating from pass to pass. %d passes, then %d more at a time up to %d while the pairs fall on both sides of the limit. ", pairsMin, pairsStep, pairsMax)
 	w("The ratio is the reference's CPU ns/op over the subject's (the throughput a CPU-bound proxy keeps); the verdict is the median of the per-pass ratios.\n\n")
 	w("| goal | subject | reference | pass | subject CPU ns/op | reference CPU ns/op | ratio |\n|---|---|---|---:|---:|---:|---:|\n")
 	for _, res := range r.inproc {
 		p := res.ratios()
 		for i := range p {
-			w("| %s | `%s` | `%s` | %d | %.0f | %.0f | %.3f |\n", res.goal, res.subject, res.ref, i+1, res.subjectNs[i], res.refNs[i], p[i])
+			w("| %s | %s | %s | %d | %.0f | %.0f | %.3f |\n", res.goal, res.side(res.subject), res.side(res.ref), i+1, res.subjectNs[i], res.refNs[i], p[i])
 		}
 	}
 	w("\n")

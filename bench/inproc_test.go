@@ -83,3 +83,22 @@ func TestInprocVerdicts(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchMetric(t *testing.T) {
+	t.Parallel()
+	const out = "BenchmarkProxyH1RoutesPaired-2   \t    3000\t    138074 ns/op\t     77312 routes1-cpu-ns/op\t     75130.5 routes10000-cpu-ns/op\t     193 B/op\t       2 allocs/op\n"
+	for _, tc := range []struct {
+		unit string
+		v    float64
+		ok   bool
+	}{
+		{"routes1-cpu-ns/op", 77312, true},
+		{"routes10000-cpu-ns/op", 75130.5, true},
+		{"routes100-cpu-ns/op", 0, false},
+		{"cpu-ns/op", 0, false},
+	} {
+		v, ok := benchMetric(out, tc.unit)
+		assert.Equal(t, tc.ok, ok, tc.unit)
+		assert.InDelta(t, tc.v, v, 1e-9, tc.unit)
+	}
+}
