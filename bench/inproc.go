@@ -188,7 +188,7 @@ func (r *report) inprocVerdicts() []verdict {
 		if res.judged && len(p) > 0 {
 			have := res.have()
 			if sky, ok := r.floorFind(floorPinned, "http", floorSkyport); ok && sky.cpuUS > 0 {
-				d := pairRatios(res.subjectNs).median() - pairRatios(res.refNs).median()
+				d := res.diff()
 				have += fmt.Sprintf(" (%.1f%% of Skyport's %.1f µs in the floor section, 1 core, http)", d/(sky.cpuUS*10), sky.cpuUS)
 			}
 			vs = append(vs, verdict{res.goal + " (in process, CPU ns/op)", have, res.bound.ok(p.median())})
@@ -213,8 +213,17 @@ func (r *report) inprocContext() []contextRow {
 // the two benchmarks' CPU ns/op.
 func (r inprocResult) have() string {
 	s, ref := pairRatios(r.subjectNs).median(), pairRatios(r.refNs).median()
-	return fmt.Sprintf("%s; %s %.0f against %s %.0f CPU ns/op (medians), %+.0f ns a request",
-		r.ratios().describe(""), r.side(r.subject), s, r.side(r.ref), ref, s-ref)
+	return fmt.Sprintf("%s; %s %.0f against %s %.0f CPU ns/op (medians), %+.0f ns a request (the pairs' median difference)",
+		r.ratios().describe(""), r.side(r.subject), s, r.side(r.ref), ref, r.diff())
+}
+
+// diff is the median of the per-pair differences, subject − ref, in ns.
+func (r inprocResult) diff() float64 {
+	var d pairRatios
+	for i := range min(len(r.subjectNs), len(r.refNs)) {
+		d = append(d, r.subjectNs[i]-r.refNs[i])
+	}
+	return d.median()
 }
 
 // side names one side of the comparison: a benchmark, or a paired

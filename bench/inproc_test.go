@@ -78,7 +78,11 @@ func TestInprocVerdicts(t *testing.T) {
 			assert.True(t, strings.HasPrefix(cs[0].have, "0.80 (median of 3 pairs"), cs[0].have)
 			assert.Contains(t, r.targets(), "| context, not judged: its CPU per request includes")
 			r.floor = []floorRow{{layout: floorPinned, scheme: "http", proxy: floorSkyport, cpuUS: 20}}
-			d := pairRatios(tc.subject).median() - pairRatios(tc.ref).median()
+			var diffs pairRatios
+			for i := range tc.subject {
+				diffs = append(diffs, tc.subject[i]-tc.ref[i])
+			}
+			d := diffs.median()
 			assert.Contains(t, r.inprocVerdicts()[0].have, fmt.Sprintf("(%.1f%% of Skyport's 20.0 µs in the floor section, 1 core, http)", d/200))
 		})
 	}
