@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"net/textproto"
+	"strconv"
 
 	"github.com/skyport-gw/skyport/dataplane/exchange"
 )
@@ -147,27 +148,58 @@ type ViewHeaderFilter interface {
 }
 
 // Field is a response field a ViewHeaderFilter set: Name in net/http's
-// canonical form.
-type Field struct{ Name, Value string }
+// canonical form, the value Value or, set with SetResponseFieldInt, a
+// number formatted when written (AppendValue).
+type Field struct {
+	Name, Value string
+	num         int64
+	isNum       bool
+}
+
+// AppendValue appends the field's value to b.
+func (f Field) AppendValue(b []byte) []byte {
+	if f.isNum {
+		return strconv.AppendInt(b, f.num, 10)
+	}
+	return append(b, f.Value...)
+}
+
+// String is the field's value.
+func (f Field) String() string {
+	if f.isNum {
+		return strconv.FormatInt(f.num, 10)
+	}
+	return f.Value
+}
 
 // SetResponseField sets the response field name to value, as
 // http.Header.Set sets it on the response's map: it replaces the
 // upstream's fields of that name and one set before.
 func (pc *Context) SetResponseField(name, value string) {
-	name = textproto.CanonicalMIMEHeaderKey(name)
+	pc.setField(Field{Name: textproto.CanonicalMIMEHeaderKey(name), Value: value})
+}
+
+// SetResponseFieldInt is SetResponseField with the decimal value v,
+// formatted only when the field is written (no string per request).
+func (pc *Context) SetResponseFieldInt(name string, v int64) {
+	pc.setField(Field{Name: textproto.CanonicalMIMEHeaderKey(name), num: v, isNum: true})
+}
+
+func (pc *Context) setField(f Field) {
 	if pc.respFields == nil {
 		pc.respFields = pc.respBuf[:0]
 	}
-	for i, f := range pc.respFields {
-		if f.Name == name {
-			pc.respFields[i].Value = value
+	for i := range pc.respFields {
+		if pc.respFields[i].Name == f.Name {
+			pc.respFields[i] = f
 			return
 		}
 	}
-	pc.respFields = append(pc.respFields, Field{Name: name, Value: value})
+	pc.respFields = append(pc.respFields, f)
 }
 
-// ResponseFields are the fields set with SetResponseField, one per name.
+// ResponseFields are the fields set with SetResponseField and
+// SetResponseFieldInt, one per name.
 func (pc *Context) ResponseFields() []Field { return pc.respFields }
 
 // HeadersOnView reports whether the response phases of the plugins

@@ -128,13 +128,18 @@ func (x *nativeExchange) relayView() {
 			out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
 		}
 	}
+	var vb []byte
+	if len(set) > 0 {
+		vb = make([]byte, 0, 64)
+	}
 	for _, f := range set {
 		if f.Name == headerRequestID && s.opts.RequestID {
 			// The proxy's replaces it, as decorate sets it after the
 			// plugins.
 			continue
 		}
-		out.Add(f.Name, f.Value)
+		vb = f.AppendValue(vb[:0])
+		out.AddBytes([]byte(f.Name), vb)
 	}
 	if s.opts.RequestID {
 		out.AddBytes([]byte(headerRequestID), ex.ridBytes())
