@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -320,6 +321,8 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"correlation id named request id", get("/corrrid/x", "X-Kong-Request-Id: mine\r\n"), true},
 		{"correlation id named content-type", get("/corrct/x", ""), true},
 		{"correlation id named transfer-encoding", get("/corrte/x", ""), true},
+		{"correlation id named content-length", get("/corrcl/x", ""), true},
+		{"correlation id named content-length, sent", get("/corrcl/x", "Content-Length: 0\r\n"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took.Store(false)
@@ -337,6 +340,13 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
+			if strings.HasPrefix(tc.name, "correlation id named") {
+				// A framing field is never the id: the response is whole.
+				assert.NotRegexp(t, `(?i)(content-length|transfer-encoding|connection): UUID#`, nHead+nRes)
+				if strings.HasPrefix(tc.req, "GET") {
+					assert.Contains(t, nRes, "\nok\ntrailer:")
+				}
+			}
 		})
 	}
 	assert.Len(t, relayedAsView, checked, "every case of relayedAsView is in the table")
@@ -381,6 +391,7 @@ var relayedAsView = map[string]bool{
 	"correlation id named request id":           true,
 	"correlation id named content-type":         true,
 	"correlation id named transfer-encoding":    true,
+	"correlation id named content-length":       true,
 }
 
 // generatedID is the uuid of correlation-id's uuid#counter ids.
