@@ -138,8 +138,9 @@ func (pc *Context) RequestHeader(name string) (string, bool) {
 // into the head it writes (rate-limiting's RateLimit-* fields). The
 // fields are the plugin's own: none that frames the body or the
 // connection (Content-Length, Transfer-Encoding, Trailer, Connection and
-// the other hop-by-hop fields) nor Content-Type, and it never calls
-// ExitInHeader in HeaderView.
+// the other hop-by-hop fields), and it never calls ExitInHeader in
+// HeaderView. A Content-Type set is the one the body is flushed by (an
+// event stream as it comes), as on the map.
 type ViewHeaderFilter interface {
 	HeaderFilter
 	// HeaderView is Header without the map: each field goes through

@@ -52,6 +52,7 @@ type nativeExchange struct {
 	// exchange the one before put back, and their ClientIP is made once.
 	lastClient netip.Addr
 	lastIP     string
+
 	s  *Server
 	r  *h1.Request
 	fw frontWriter

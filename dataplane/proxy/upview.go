@@ -128,6 +128,7 @@ func (x *nativeExchange) relayView() {
 			out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
 		}
 	}
+	stream = sentStream(stream, set)
 	var vb []byte
 	if len(set) > 0 {
 		vb = make([]byte, 0, 64)
@@ -168,6 +169,19 @@ func (x *nativeExchange) relayView() {
 		panic(http.ErrAbortHandler)
 	}
 	body.Close()
+}
+
+// sentStream reports whether the response's body is an event stream,
+// flushed as it comes (copyFrom), by the Content-Type the client gets:
+// the one a plugin set (set) when one did, else the upstream's, an event
+// stream when upstream.
+func sentStream(upstream bool, set []plugin.Field) bool {
+	for _, f := range set {
+		if f.Name == "Content-Type" {
+			return eventStream(f.String())
+		}
+	}
+	return upstream
 }
 
 // setField reports whether a plugin set the field key (canonical).
