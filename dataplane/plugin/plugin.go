@@ -77,7 +77,7 @@ type Context struct {
 	// resolved are the instances Access selected, in priority order, with
 	// each one's per-request state; current indexes the one running.
 	resolved    []resolved
-	resolvedBuf [6]resolved
+	resolvedBuf [8]resolved
 	current     int
 
 	// respFields are the response fields the view's header filters set

@@ -173,7 +173,10 @@ func (h *CorrelationID) generate(pc *plugin.Context, r *http.Request) string {
 	case "tracker":
 		return tracker(pc, r, time.Now())
 	}
-	return h.prefix + "#" + strconv.FormatUint(h.counter.Add(1), 10)
+	// One allocation: the id built in place, then made a string.
+	var b [64]byte
+	id := append(append(b[:0], h.prefix...), '#')
+	return string(strconv.AppendUint(id, h.counter.Add(1), 10))
 }
 
 // tracker is Kong's tracker id (kong/plugins/correlation-id/handler.lua):
