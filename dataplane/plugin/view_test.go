@@ -300,3 +300,62 @@ func TestContextReset(t *testing.T) {
 		})
 	}
 }
+
+// TestResponseFieldChanges: the changes recorded with Set, Add and
+// DelResponseField, applied to the upstream's fields as the proxy's
+// view applies them (a set or deleted name drops the upstream's, then
+// every field but a deletion is written), give what http.Header's Set,
+// Add and Del give on the map.
+func TestResponseFieldChanges(t *testing.T) {
+	t.Parallel()
+	type op struct{ kind, name, value string }
+	for _, tc := range []struct {
+		desc string
+		ops  []op
+	}{
+		{"set", []op{{"set", "x-a", "1"}}},
+		{"add after the upstream's", []op{{"add", "Vary", "Origin"}}},
+		{"add twice", []op{{"add", "Vary", "Origin"}, {"add", "vary", "Accept"}}},
+		{"set then add", []op{{"set", "Vary", "Origin"}, {"add", "Vary", "X"}}},
+		{"add then set", []op{{"add", "Vary", "Origin"}, {"set", "Vary", "X"}}},
+		{"delete", []op{{"del", "X-Up", ""}}},
+		{"delete then add", []op{{"del", "X-Up", ""}, {"add", "X-Up", "2"}}},
+		{"add then delete", []op{{"add", "X-Up", "2"}, {"del", "x-up", ""}}},
+		{"delete then set", []op{{"del", "X-Up", ""}, {"set", "X-Up", "3"}, {"set", "X-B", "1"}}},
+		{"several names", []op{{"set", "A", "1"}, {"add", "Vary", "Origin"}, {"del", "A", ""}, {"add", "A", "2"}, {"set", "B", "1"}}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			upstream := func() http.Header {
+				return http.Header{"Vary": {"Accept-Encoding"}, "X-Up": {"1", "1b"}, "A": {"0"}}
+			}
+			want := upstream()
+			pc := plugin.NewContext(nil, nil, nil, "")
+			for _, o := range tc.ops {
+				switch o.kind {
+				case "set":
+					want.Set(o.name, o.value)
+					pc.SetResponseField(o.name, o.value)
+				case "add":
+					want.Add(o.name, o.value)
+					pc.AddResponseField(o.name, o.value)
+				case "del":
+					want.Del(o.name)
+					pc.DelResponseField(o.name)
+				}
+			}
+			got := upstream()
+			for _, f := range pc.ResponseFields() {
+				if !f.Added() {
+					delete(got, f.Name)
+				}
+			}
+			for _, f := range pc.ResponseFields() {
+				if !f.Deleted() {
+					got.Add(f.Name, f.String())
+				}
+			}
+			require.Equal(t, want, got)
+		})
+	}
+}
