@@ -41,7 +41,7 @@ func TestCorrelationID(t *testing.T) {
 		// (spec/03-plugins/11-correlation-id/01-access_spec.lua's
 		// TRACKER_PATTERN).
 		{desc: "tracker", cfg: map[string]any{"generator": "tracker"}, header: "Kong-Request-ID",
-			match: regexp.MustCompile(`^192\.0\.2\.1-8000-` + strconv.Itoa(os.Getpid()) + `-7-3-\d{10}\.\d{3}$`)},
+			match: regexp.MustCompile(`^192\.0\.2\.1-9080-` + strconv.Itoa(os.Getpid()) + `-7-3-\d{10}\.\d{3}$`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -50,7 +50,7 @@ func TestCorrelationID(t *testing.T) {
 			cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", correlationid.Name, tt.cfg)}
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey,
-				&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8000}))
+				&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 9080}))
 			if tt.incoming != "" {
 				r.Header.Set(tt.header, tt.incoming)
 			}
