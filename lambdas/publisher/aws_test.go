@@ -100,7 +100,7 @@ func (f *failAfter) option(o *dynamodb.Options) {
 
 func service(name string) model.Entity {
 	s := model.NewService()
-	s.ID = fmt.Sprintf("00000000-0000-4000-8000-%012d", len(name))
+	s.ID = fmt.Sprintf("00000000-0000-4000-a000-%012d", len(name))
 	s.Name = &name
 	s.Host = name + ".internal"
 	s.CreatedAt, s.UpdatedAt = 1795239000, 1795239000

@@ -73,7 +73,7 @@ func (c *clock) advance(d time.Duration) {
 
 func numberedService(n int, host string) *model.Service {
 	s := model.NewService()
-	s.ID, s.Name, s.Host = fmt.Sprintf("00000000-0000-4000-8000-%012d", n), model.String(fmt.Sprintf("s%d", n)), host
+	s.ID, s.Name, s.Host = fmt.Sprintf("00000000-0000-4000-a000-%012d", n), model.String(fmt.Sprintf("s%d", n)), host
 	s.CreatedAt, s.UpdatedAt = 1795239000, 1795239000
 	return s
 }
