@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/internal/label"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -114,10 +115,10 @@ const workspace = "default"
 func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 	service, route := "", ""
 	if s := pc.Service; s != nil {
-		service = label(s.Name, s.ID)
+		service = label.Of(s.Name, s.ID)
 	}
 	if r := pc.Route; r != nil {
-		route = label(r.Name, r.ID)
+		route = label.Of(r.Name, r.ID)
 	}
 	consumer := ""
 	if e.conf.PerConsumer && pc.Consumer != nil {
@@ -155,14 +156,7 @@ func ms(seconds float64) float64 { return seconds * 1000 }
 // not stay exported until the data plane restarts. It runs after each
 // configuration is applied, off the request path.
 func (m *Metrics) Retain(cfg *model.Config) {
-	services := make(map[string]struct{}, len(cfg.Services))
-	for _, s := range cfg.Services {
-		services[label(s.Name, s.ID)] = struct{}{}
-	}
-	routes := make(map[string]struct{}, len(cfg.Routes))
-	for _, r := range cfg.Routes {
-		routes[label(r.Name, r.ID)] = struct{}{}
-	}
+	services, routes := label.Sets(cfg)
 	for _, v := range []*prom.MetricVec{m.requests.MetricVec, m.requestLatency.MetricVec,
 		m.upstream.MetricVec, m.kongLatency.MetricVec, m.bandwidth.MetricVec} {
 		for _, l := range staleLabels(v, services, routes) {
@@ -173,7 +167,7 @@ func (m *Metrics) Retain(cfg *model.Config) {
 
 // staleLabels returns the (service, route) labels of v's series whose
 // service or route is in neither services nor routes.
-func staleLabels(v *prom.MetricVec, services, routes map[string]struct{}) []prom.Labels {
+func staleLabels(v *prom.MetricVec, services, routes label.Set) []prom.Labels {
 	ch := make(chan prom.Metric, 64)
 	go func() {
 		v.Collect(ch)
@@ -199,23 +193,9 @@ func staleLabels(v *prom.MetricVec, services, routes map[string]struct{}) []prom
 			continue
 		}
 		seen[k] = true
-		if !kept(services, k[0]) || !kept(routes, k[1]) {
+		if !services.Kept(k[0]) || !routes.Kept(k[1]) {
 			stale = append(stale, prom.Labels{"service": k[0], "route": k[1]})
 		}
 	}
 	return stale
-}
-
-// label is an entity's label as Log writes it: its name, else its id.
-func label(name *string, id string) string {
-	if name != nil {
-		return *name
-	}
-	return id
-}
-
-// kept reports whether a series labeled v stays: "" (none) or in set.
-func kept(set map[string]struct{}, v string) bool {
-	_, ok := set[v]
-	return ok || v == ""
 }
