@@ -140,7 +140,7 @@ func TestRetainDropsDeletedEntities(t *testing.T) {
 	before := exposition(t, m.Registry())
 	require.Contains(t, before, `service="gone"`)
 	m.Retain(&model.Config{
-		Services: []*model.Service{{Base: model.Base{ID: "1"}, Name: str("kept")}, {Base: model.Base{ID: "a000-svc-id"}}},
+		Services: []*model.Service{{Base: model.Base{ID: "1"}, Name: str("kept")}, {Base: model.Base{ID: "a000-svc-id"}, Name: str("")}},
 		Routes:   []*model.Route{{Base: model.Base{ID: "2"}, Name: str("r-kept")}, {Base: model.Base{ID: "a000-route-id"}}},
 	})
 	got := exposition(t, m.Registry())

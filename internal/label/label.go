@@ -1,15 +1,16 @@
 // Package label is the label services and routes carry in metrics: the
-// status endpoint's series, the prometheus plugin's, and the proxy's
-// per-service label.
+// status endpoint's series and the proxy's per-service label, and the
+// prometheus plugin's routes (its services fall back to the host, as
+// Kong's exporter's do).
 package label
 
 import "github.com/skyport-gw/skyport/internal/model"
 
-// Of is an entity's label, as Kong's exporters write it (Lua's
-// `name or id`): its name when it has one, even "" (which validation
-// refuses), else its id.
+// Of is an entity's label: its name, else its id (Kong's exporter's
+// route.name or route.id). An empty name, which Kong's schema refuses,
+// counts as none.
 func Of(name *string, id string) string {
-	if name != nil {
+	if name != nil && *name != "" {
 		return *name
 	}
 	return id

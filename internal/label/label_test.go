@@ -19,7 +19,7 @@ func TestOf(t *testing.T) {
 	}{
 		{"no name: the id", nil, id},
 		{"a name", model.String("orders"), "orders"},
-		{"an empty name is a name, as Lua's `name or id` has it", model.String(""), ""},
+		{"an empty name, which validation refuses, counts as none", model.String(""), id},
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, label.Of(tt.name, id), tt.desc)

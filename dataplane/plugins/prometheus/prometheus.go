@@ -115,10 +115,10 @@ const workspace = "default"
 func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 	service, route := "", ""
 	if s := pc.Service; s != nil {
-		service = label.Of(s.Name, s.ID)
+		service = serviceLabel(s)
 	}
 	if r := pc.Route; r != nil {
-		route = label.Of(r.Name, r.ID)
+		route = routeLabel(r)
 	}
 	consumer := ""
 	if e.conf.PerConsumer && pc.Consumer != nil {
@@ -156,7 +156,11 @@ func ms(seconds float64) float64 { return seconds * 1000 }
 // not stay exported until the data plane restarts. It runs after each
 // configuration is applied, off the request path.
 func (m *Metrics) Retain(cfg *model.Config) {
-	services, routes := label.Sets(cfg)
+	services := make(label.Set, len(cfg.Services))
+	for _, s := range cfg.Services {
+		services[serviceLabel(s)] = struct{}{}
+	}
+	_, routes := label.Sets(&model.Config{Routes: cfg.Routes})
 	for _, v := range []*prom.MetricVec{m.requests.MetricVec, m.requestLatency.MetricVec,
 		m.upstream.MetricVec, m.kongLatency.MetricVec, m.bandwidth.MetricVec} {
 		for _, l := range staleLabels(v, services, routes) {
@@ -199,3 +203,17 @@ func staleLabels(v *prom.MetricVec, services, routes label.Set) []prom.Labels {
 	}
 	return stale
 }
+
+// serviceLabel is a service's label as Log writes it, as Kong's
+// exporter does (kong/plugins/prometheus/exporter.lua: service.name or
+// service.host): its name, else its host. An empty name, which Kong's
+// schema refuses, counts as none.
+func serviceLabel(s *model.Service) string {
+	if s.Name != nil && *s.Name != "" {
+		return *s.Name
+	}
+	return s.Host
+}
+
+// routeLabel is a route's label (route.name or route.id): label.Of.
+func routeLabel(r *model.Route) string { return label.Of(r.Name, r.ID) }
