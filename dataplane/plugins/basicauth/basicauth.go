@@ -188,7 +188,10 @@ func (v viewRequest) fallback(pc *plugin.Context, a authn.Anonymous, fail *plugi
 
 // parseBasic reads the credentials of a header value as
 // kong/plugins/basic-auth/access.lua does; raw is the decoded
-// "user:pass". Kong's patterns are searched, not anchored:
+// "user:pass" of user and pass, less what the patterns skip (the colons
+// before the username, the password's newline and what follows it):
+// check caches the answer by it, so values that give the same
+// credentials give one entry. Kong's patterns are searched, not anchored:
 // `\s*[Bb]asic\s*(.+)` finds the first "Basic" or "basic" (only those
 // two spellings), with or without spaces after it, and takes the rest of
 // the value; ngx.decode_base64 decodes it (kongBase64); and
@@ -212,6 +215,7 @@ func parseBasic(value string) (raw []byte, user, pass string, ok bool) {
 		return nil, "", "", false
 	}
 	decoded := strings.TrimLeft(string(raw), ":")
+	skipped := len(raw) - len(decoded)
 	user, pass, ok = strings.Cut(decoded, ":")
 	if !ok || user == "" {
 		// A username is required (one or more characters but ':').
@@ -220,7 +224,7 @@ func parseBasic(value string) (raw []byte, user, pass string, ok bool) {
 	if j := strings.IndexByte(pass, '\n'); j >= 0 {
 		pass = pass[:j]
 	}
-	return raw, user, pass, true
+	return raw[skipped : skipped+len(user)+1+len(pass)], user, pass, true
 }
 
 // basicAt is the index of the first "Basic" or "basic" in v, -1 for
