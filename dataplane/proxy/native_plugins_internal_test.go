@@ -16,6 +16,7 @@ func TestSentStream(t *testing.T) {
 	for _, tc := range []struct {
 		desc     string
 		upstream bool
+		untyped  bool   // the upstream sent no Content-Type
 		set      string // the Content-Type a plugin set, "" for none
 		want     bool
 		del      bool   // the plugin deleted Content-Type first
@@ -29,6 +30,9 @@ func TestSentStream(t *testing.T) {
 		{desc: "a plugin's event stream over another", upstream: false, set: "text/event-stream; charset=utf-8", want: true},
 		{desc: "a plugin's other type over an event stream", upstream: true, set: "text/plain", want: false},
 		{desc: "a plugin's look-alike", upstream: false, set: "text/event-streams", want: false},
+		{desc: "added, the upstream's none", untyped: true, add: "text/event-stream", want: true},
+		{desc: "added other, the upstream's none", untyped: true, add: "text/plain", want: false},
+		{desc: "none at all", untyped: true, want: false},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
@@ -43,7 +47,7 @@ func TestSentStream(t *testing.T) {
 			if tc.add != "" {
 				pc.AddResponseField("Content-Type", tc.add)
 			}
-			require.Equal(t, tc.want, sentStream(tc.upstream, pc.ResponseFields()))
+			require.Equal(t, tc.want, sentStream(tc.upstream, !tc.untyped, pc.ResponseFields()))
 		})
 	}
 }

@@ -84,7 +84,7 @@ func (x *nativeExchange) relayView() {
 	out := x.fw.w.Header()
 	out.Reset()
 	var via []byte
-	server, stream := false, false
+	server, stream, typed := false, false, false
 	for _, f := range fields {
 		key, value := head[f.name:f.colon], head[f.value:f.end]
 		if hopHeader(key) || conn && connNames(head, fields, key) || len(set) > 0 && setField(set, key) {
@@ -97,8 +97,12 @@ func (x *nativeExchange) relayView() {
 		case "Server":
 			server = true
 		case "Content-Type":
-			// The prefix first: the string escapes in eventStream.
-			stream = stream || bytes.HasPrefix(value, []byte("text/event-stream")) && eventStream(string(value))
+			// The first one is read, as copyBody reads the map's; the
+			// prefix first: the string escapes in eventStream.
+			if !typed {
+				typed = true
+				stream = bytes.HasPrefix(value, []byte("text/event-stream")) && eventStream(string(value))
+			}
 		case "X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency":
 			if s.opts.LatencyHeaders {
 				continue
@@ -129,7 +133,7 @@ func (x *nativeExchange) relayView() {
 			out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
 		}
 	}
-	stream = sentStream(stream, set)
+	stream = sentStream(stream, typed, set)
 	var vb []byte
 	if len(set) > 0 {
 		vb = make([]byte, 0, 64)
@@ -178,12 +182,12 @@ func (x *nativeExchange) relayView() {
 // sentStream reports whether the response's body is an event stream,
 // flushed as it comes (copyFrom), by the Content-Type the client gets:
 // the one a plugin set (set) when one did, else the upstream's, an event
-// stream when upstream.
+// stream when upstream (typed: the upstream's response has one).
 // A Content-Type deleted is none, unless one is added after; one only
 // added comes after the upstream's, which is the one read (copyBody
-// reads the first).
-func sentStream(upstream bool, set []plugin.Field) bool {
-	replaced := false
+// reads the first), or is the first when the upstream sent none.
+func sentStream(upstream, typed bool, set []plugin.Field) bool {
+	replaced := !typed
 	for _, f := range set {
 		if f.Name != "Content-Type" {
 			continue
@@ -195,7 +199,7 @@ func sentStream(upstream bool, set []plugin.Field) bool {
 			return eventStream(f.String())
 		}
 	}
-	return upstream && !replaced
+	return upstream && typed && !replaced
 }
 
 // setField reports whether a plugin replaced the fields key (canonical):
