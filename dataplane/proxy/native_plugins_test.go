@@ -259,6 +259,10 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"basic auth, proxy authorization", get("/basic/x", "Proxy-Authorization: Basic "+basic("alice:open sesame")+
 			"\r\nAuthorization: Basic "+basic("alice:wrong")+"\r\n"), true},
 		{"basic auth, colon in password", get("/basic/x", "Authorization: Basic "+basic("alice:open sesame:")+"\r\n"), true},
+		{"basic auth, lowercase, no space", get("/basic/x", "Authorization: basic"+basic("alice:open sesame")+"\r\n"), true},
+		{"basic auth, colons before the username", get("/basic/x", "Authorization: Basic "+basic("::alice:open sesame")+"\r\n"), true},
+		{"basic auth, after the padding", get("/basic/x", "Authorization: x Basic "+basic("alice:open sesame")+"junk\r\n"), true},
+		{"basic auth, uppercase", get("/basic/x", "Authorization: BASIC "+basic("alice:open sesame")+"\r\n"), true},
 		{"basic auth, wrong", get("/basic/x", "Authorization: Basic "+basic("alice:wrong")+"\r\n"), true},
 		{"basic auth, none", get("/basic/x", ""), true},
 		{"basic auth, anonymous", get("/basic-anon/x", "Authorization: Basic "+basic("bob:x")+"\r\n"), true},
