@@ -108,6 +108,42 @@ func (l *Log) Put(ctx context.Context, rec Record) error {
 	return nil
 }
 
+// Update rewrites revision rev's record of identity id with change,
+// only over the record read (If-Match on its ETag): change reports
+// whether it changed the record. A record gone or rewritten meanwhile (a
+// Prune, another publisher) is left as it is: ErrNotFound or
+// objstore.ErrPrecondition.
+func (l *Log) Update(ctx context.Context, id snapshot.Identity, rev int64, change func(*Record) bool) error {
+	key := Key(id, rev)
+	data, etag, err := objstore.GetMax(ctx, l.objects, key, maxRecord)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return fmt.Errorf("revision %d: %w", rev, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", key, err)
+	}
+	var rec Record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return fmt.Errorf("reading %s: %w", key, err)
+	}
+	if rec.Revision != rev || rec.Identity() != id {
+		return fmt.Errorf("reading %s: it holds revision %d of %s", key, rec.Revision, rec.Identity())
+	}
+	if !change(&rec) {
+		return nil
+	}
+	if data, err = json.Marshal(rec); err != nil {
+		return fmt.Errorf("encoding the record of revision %d: %w", rev, err)
+	}
+	if _, err := l.objects.Put(ctx, key, data, objstore.Condition{IfMatch: etag}); err != nil {
+		if errors.Is(err, objstore.ErrNotFound) {
+			err = objstore.ErrPrecondition // S3's answer to If-Match on a key gone
+		}
+		return fmt.Errorf("writing %s: %w", key, err)
+	}
+	return nil
+}
+
 // Get returns revision rev's record of identity id; ErrExpired when it is
 // past the retention (newest is the newest revision), ErrNotFound when
 // there is none.

@@ -475,3 +475,50 @@ func TestScheduledFullAfterItsDelta(t *testing.T) {
 		})
 	}
 }
+
+// recordGone is a store where the history record at key is removed (as a
+// concurrent Prune would) right after it is first read.
+type recordGone struct {
+	objstore.Store
+	key  string
+	once sync.Once
+}
+
+func (r *recordGone) Get(ctx context.Context, key string) ([]byte, string, error) {
+	data, etag, err := r.Store.Get(ctx, key)
+	if key == r.key && err == nil {
+		r.once.Do(func() { err = r.Store.Delete(ctx, key) })
+	}
+	return data, etag, err
+}
+
+func (r *recordGone) GetMax(ctx context.Context, key string, max int64) ([]byte, string, error) {
+	data, etag, err := objstore.GetMax(ctx, r.Store, key, max)
+	if key == r.key && err == nil {
+		r.once.Do(func() { err = r.Store.Delete(ctx, key) })
+	}
+	return data, etag, err
+}
+
+// TestScheduledFullRecordConditional: the history record rewritten once
+// a revision's full snapshot is sealed is written only over the record
+// read; one removed meanwhile (a concurrent Prune) is not written back.
+func TestScheduledFullRecordConditional(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, priv := newKey(t)
+	st := chainStore(t)
+	id := testIDOf(t, st)
+	objects := &recordGone{Store: newDir(t), key: history.Key(id, 5)}
+	hist := history.New(objects, history.Retention{}, nil)
+	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, History: hist,
+		FullEvery: 4, FullRatio: 100, Logger: quiet()})
+	for i := 1; i <= 5; i++ {
+		createAndPublish(t, st, p, i)
+	}
+	latest := readLatest(t, objects)
+	require.Equal(t, int64(5), latest.Revision)
+	require.Zero(t, latest.Full, "sealed whole")
+	_, _, err := objects.Store.Get(ctx, history.Key(id, 5))
+	require.ErrorIs(t, err, objstore.ErrNotFound, "the record removed meanwhile is not written back")
+}
