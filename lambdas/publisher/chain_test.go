@@ -522,3 +522,48 @@ func TestScheduledFullRecordConditional(t *testing.T) {
 	_, _, err := objects.Store.Get(ctx, history.Key(id, 5))
 	require.ErrorIs(t, err, objstore.ErrNotFound, "the record removed meanwhile is not written back")
 }
+
+// wholeRefuses is a ChangeValidator that accepts every change but whose
+// whole compile refuses a configuration holding service refused.
+type wholeRefuses struct{ refused string }
+
+func (w wholeRefuses) Check(_ context.Context, cfg *model.Config) error {
+	for _, s := range cfg.Services {
+		if s.ID == w.refused {
+			return errors.New("refused whole")
+		}
+	}
+	return nil
+}
+
+func (wholeRefuses) CheckChange(context.Context, *model.Config, *model.Config, *model.Config, map[model.Kind][]string) error {
+	return nil
+}
+
+// TestScheduledFullRefusedWhole: a revision served as its delta first
+// whose whole compile refuses it is not sealed: latest.json keeps the
+// chain, no full snapshot of it is written, and its history record names
+// the chain.
+func TestScheduledFullRefusedWhole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, priv := newKey(t)
+	objects := newDir(t)
+	st := chainStore(t)
+	hist := history.New(objects, history.Retention{}, nil)
+	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, History: hist,
+		Validator: wholeRefuses{refused: numberedService(5, "").ID}, FullEvery: 4, FullRatio: 100, Logger: quiet()})
+	for i := 1; i <= 5; i++ {
+		createAndPublish(t, st, p, i)
+	}
+	id := testIDOf(t, st)
+	latest := readLatest(t, objects)
+	require.Equal(t, int64(5), latest.Revision)
+	require.Equal(t, int64(1), latest.Full, "still chained")
+	require.Len(t, latest.Chain, 4)
+	_, _, err := objects.Get(ctx, id.Key(5))
+	require.ErrorIs(t, err, objstore.ErrNotFound, "no full snapshot sealed")
+	rec, err := hist.Get(ctx, id, 5, 5)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), rec.Full, "the record names the chain")
+}
