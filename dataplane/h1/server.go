@@ -139,6 +139,22 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// ServeConn serves one accepted connection on the calling goroutine and
+// returns when it ends (closed, or handed off). It is tracked as Serve's
+// are: Shutdown waits for it and Close closes it. After Shutdown or Close
+// it closes nc at once. ConnID is called on the calling goroutine.
+func (s *Server) ServeConn(nc net.Conn) {
+	s.init()
+	c := s.connPool.Get().(*conn)
+	c.init(s, nc)
+	if !s.track(c) {
+		nc.Close()
+		c.release()
+		return
+	}
+	c.serve()
+}
+
 func (s *Server) trackListener(ln *net.Listener, add bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
