@@ -139,10 +139,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// ServeConn serves one accepted connection on the calling goroutine and
-// returns when it ends (closed, or handed off). It is tracked as Serve's
-// are: Shutdown waits for it and Close closes it. After Shutdown or Close
-// it closes nc at once. ConnID is called on the calling goroutine.
+// ServeConn serves nc, accepted elsewhere (by an event loop), on the
+// calling goroutine until the connection ends, is hijacked or handed to
+// HTTP2; Shutdown and Close reach it as they reach Serve's.
 func (s *Server) ServeConn(nc net.Conn) {
 	s.init()
 	c := s.connPool.Get().(*conn)
