@@ -85,7 +85,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, nil
 		}
 		if c.readable {
-			n, err := unix.Read(c.fd, p)
+			n, err := rawRead(c.fd, p)
 			switch {
 			case err == nil && n == 0:
 				return 0, io.EOF
@@ -121,7 +121,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		}
 		if c.writable {
-			n, err := unix.Write(c.fd, p[done:])
+			n, err := rawWrite(c.fd, p[done:])
 			if n > 0 {
 				done += n
 			}

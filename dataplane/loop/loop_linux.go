@@ -254,8 +254,12 @@ func (l *Loop) run() {
 				}
 			}
 		}
-		n, err := unix.EpollWait(l.epfd, l.events[:], timeout)
-		if timeout != 0 {
+		var n int
+		var err error
+		if timeout == 0 {
+			n, err = pollNow(l.epfd, l.events[:])
+		} else {
+			n, err = unix.EpollWait(l.epfd, l.events[:], timeout)
 			l.sleeping.Store(false)
 		}
 		if err != nil && !errors.Is(err, unix.EINTR) {
