@@ -90,7 +90,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 			case err == nil && n == 0:
 				return 0, io.EOF
 			case err == nil:
-				if n < len(p) {
+				// A short read emptied the socket: the next bytes
+				// come with an edge. After the peer's FIN, which came
+				// with the last edge there is, the next read finds
+				// EOF.
+				if n < len(p) && !c.hup {
 					c.readable = false
 				}
 				return n, nil

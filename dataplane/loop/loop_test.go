@@ -179,6 +179,36 @@ func TestReads(t *testing.T) {
 	}
 }
 
+// Bytes and the FIN that came in one edge: the read after the bytes
+// finds EOF without another edge.
+func TestBytesThenEOFInOneEdge(t *testing.T) {
+	sent := make(chan struct{})
+	done := make(chan result, 1)
+	addr, _ := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		// Blocking the loop here lets the client's bytes and FIN
+		// arrive before the loop looks at the connection at all.
+		<-sent
+		buf := make([]byte, 64)
+		var got []byte
+		for {
+			n, err := c.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				done <- result{b: got, err: err}
+				return
+			}
+		}
+	})
+	c := dial(t, addr)
+	c.Write([]byte("abc"))
+	c.CloseWrite()
+	close(sent)
+	if r := <-done; string(r.b) != "abc" || r.err != io.EOF {
+		t.Errorf("read %q, %v; want abc and io.EOF", r.b, r.err)
+	}
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
