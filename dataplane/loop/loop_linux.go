@@ -40,7 +40,9 @@ type Loop struct {
 	conns  []*Conn
 	runq   []*task
 	timers timerHeap
-	cur    *task
+	// timerSeq numbers the timer entries.
+	timerSeq uint64
+	cur      *task
 	// tasks counts the tasks the loop still drives.
 	tasks  int
 	events [256]unix.EpollEvent
@@ -462,7 +464,7 @@ func (l *Loop) park(c *Conn, write bool, dl int64) {
 	c.waiter, c.waitWrite = t, write
 	t.parked = c
 	if dl != 0 {
-		l.timers.arm(c, write, dl)
+		l.arm(c, write, dl)
 	}
 	l.cur = nil
 	t.yield(sigPark)
@@ -492,7 +494,7 @@ func (l *Loop) fireTimers() {
 			continue // the next park arms it again
 		}
 		if dl > now {
-			l.timers.arm(c, e.write, dl)
+			l.arm(c, e.write, dl)
 			continue
 		}
 		if !t.queued {

@@ -28,8 +28,6 @@ type timerEntry struct {
 // deletion).
 type timerHeap []timerEntry
 
-var timerSeq uint64
-
 func (h timerHeap) Len() int           { return len(h) }
 func (h timerHeap) Less(i, j int) bool { return h[i].when < h[j].when }
 func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
@@ -45,7 +43,7 @@ func (h *timerHeap) Pop() any {
 func (h *timerHeap) pop() timerEntry { return heap.Pop(h).(timerEntry) }
 
 // arm makes sure an entry for c's direction fires no later than dl.
-func (h *timerHeap) arm(c *Conn, write bool, dl int64) {
+func (l *Loop) arm(c *Conn, write bool, dl int64) {
 	slot := &c.rtimer
 	if write {
 		slot = &c.wtimer
@@ -53,9 +51,9 @@ func (h *timerHeap) arm(c *Conn, write bool, dl int64) {
 	if slot.armed && slot.when <= dl {
 		return
 	}
-	timerSeq++
-	*slot = timerSlot{seq: timerSeq, when: dl, armed: true}
-	heap.Push(h, timerEntry{when: dl, seq: timerSeq, c: c, write: write})
+	l.timerSeq++
+	*slot = timerSlot{seq: l.timerSeq, when: dl, armed: true}
+	heap.Push(&l.timers, timerEntry{when: dl, seq: l.timerSeq, c: c, write: write})
 }
 
 // timeout is epoll_wait's timeout: milliseconds until the first entry,
