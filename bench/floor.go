@@ -33,17 +33,19 @@ type floorRow struct {
 }
 
 // The proxies of each layout and scheme, in the order measured: nginx
-// and the h1 floor, then Skyport's data plane (one route, no plugins),
+// and the h1 floor (on goroutines, and on dataplane/loop's event loops),
+// then Skyport's data plane (one route, no plugins),
 // with key-auth + rate-limiting, and among 10,000 routes.
 const (
 	floorNginx   = "nginx"
 	floorH1      = "h1"
+	floorH1Loop  = "h1, event loop"
 	floorSkyport = "skyport"
 	floorPlugins = "skyport, key-auth + rate-limiting"
 	floorRoutes  = "skyport, 10k routes"
 )
 
-var floorProxies = []string{floorNginx, floorH1, floorSkyport, floorPlugins, floorRoutes}
+var floorProxies = []string{floorNginx, floorH1, floorH1Loop, floorSkyport, floorPlugins, floorRoutes}
 
 // floorSky is the configuration of one of Skyport's rows.
 type floorSky struct {
@@ -189,8 +191,11 @@ func measureFloor(ctx context.Context, e *env, o options, self, cert, key string
 		}
 		bin, args := pin("1", "nginx", "-c", path, "-e", filepath.Join(e.dir, "floor-nginx.stderr"))
 		p, err = startProc("nginx", nil, bin, args...)
-	case floorH1:
+	case floorH1, floorH1Loop:
 		args := []string{self, "h1proxy", "-listen", addr(port), "-upstream", addr(upPort)}
+		if proxy == floorH1Loop {
+			args = append(args, "-loop")
+		}
 		if scheme == "https" {
 			args = append(args, "-cert", cert, "-key", key)
 		}
