@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/proxy"
 )
 
 // floorRow is one proxy measured in one layout: the medians of the
@@ -45,18 +47,32 @@ const (
 	floorRoutes  = "skyport, 10k routes"
 )
 
-var floorProxies = []string{floorNginx, floorH1, floorH1Loop, floorSkyport, floorPlugins, floorRoutes}
+var floorProxies = []string{floorNginx, floorH1, floorH1Loop, floorSkyport, floorSkyOther, floorPlugins, floorRoutes}
+
+// floorSkyOther is the data plane with the plain listener served the way
+// its default is not (--event-loop), for the two side by side.
+var floorSkyOther, floorSkyOtherLoop = func() (string, string) {
+	if proxy.DefaultEventLoop {
+		return "skyport, event loop off", "off"
+	}
+	return "skyport, event loop on", "on"
+}()
 
 // floorSky is the configuration of one of Skyport's rows.
 type floorSky struct {
 	routes  int
 	plugins bool
+	// eventLoop is --event-loop's value: "" for the data plane's
+	// default.
+	eventLoop string
 }
 
 func floorSkyFor(proxy string) (floorSky, bool) {
 	switch proxy {
 	case floorSkyport:
 		return floorSky{routes: 1}, true
+	case floorSkyOther:
+		return floorSky{routes: 1, eventLoop: floorSkyOtherLoop}, true
 	case floorPlugins:
 		return floorSky{routes: 1, plugins: true}, true
 	case floorRoutes:
@@ -111,6 +127,10 @@ func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 		for _, layout := range []string{"1 core", "unpinned"} {
 			for _, scheme := range []string{"http", "https"} {
 				for _, proxy := range floorProxies {
+					if proxy == floorSkyOther && scheme == "https" {
+						// TLS listeners are never served on event loops.
+						continue
+					}
 					k := key{layout, scheme, proxy}
 					if pass == 0 {
 						order = append(order, k)
@@ -272,9 +292,13 @@ func floorDPArgs(e *env, upPort int, sky floorSky, plain, tls, cert, key string)
 	if err := os.WriteFile(conf, []byte(kongYAML(upPort, sky.routes, sky.plugins)), 0o644); err != nil {
 		return nil, err
 	}
-	return []string{e.binary, "dp", "--declarative-config", conf, "--proxy-listen", plain,
+	args := []string{e.binary, "dp", "--declarative-config", conf, "--proxy-listen", plain,
 		"--proxy-tls-listen", tls, "--status-listen", addr(freePort()), "--access-log", "off",
-		"--ssl-cert", cert, "--ssl-cert-key", key, "--cache-dir", filepath.Join(e.dir, name+"-cache")}, nil
+		"--ssl-cert", cert, "--ssl-cert-key", key, "--cache-dir", filepath.Join(e.dir, name+"-cache")}
+	if sky.eventLoop != "" {
+		args = append(args, "--event-loop", sky.eventLoop)
+	}
+	return args, nil
 }
 
 // wrkHeaders are wrk's -H arguments for headers, in a stable order.

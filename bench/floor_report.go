@@ -15,7 +15,7 @@ func (r *report) floorMarkdown() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## HTTP/1.1: Skyport and its floor against nginx\n\n")
 	w("`go run ./bench -skip proxy,gobench,apply,propagation,memory` section `floor`: nginx `proxy_pass` and `bench h1proxy` ")
-	w("(dataplane/h1 and a pooled upstream client; no routing, plugins, metrics or logs; \"h1, event loop\" is `bench h1proxy -loop`: the same served on dataplane/loop's event loops, one per GOMAXPROCS, the upstream dialed from them) and `skyport dp` (one route, no plugins, `--access-log off`; ")
+	w("(dataplane/h1 and a pooled upstream client; no routing, plugins, metrics or logs; \"h1, event loop\" is `bench h1proxy -loop`: the same served on dataplane/loop's event loops, one per GOMAXPROCS, the upstream dialed from them) and `skyport dp` (one route, no plugins, `--access-log off`, its default `--event-loop`; \"skyport, event loop on|off\": the other setting, plain only, as TLS listeners never run on event loops; ")
 	w("the same with key-auth + rate-limiting, `apikey` sent; and its route among 10,000), `wrk -t1 -c%d -d%s --latency`, ", r.opts.conns, r.opts.duration)
 	w("%d interleaved passes, medians. \"1 core\": the proxy pinned to CPU 1 (nginx with one worker), wrk and the upstream to CPU 0. ", floorPasses)
 	w("CPU µs/request is the proxy's utime+stime from /proc over the run ÷ requests; syscalls/request is perf's raw_syscalls count over a 3 s run.\n\n")
