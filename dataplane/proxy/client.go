@@ -284,6 +284,14 @@ func (c *h1Client) connect(ctx context.Context, ex *exchange, key poolKey) (*h1C
 		if perr != nil || c.ownDial == nil {
 			return nil, fmt.Errorf("dialling %s on an event loop: not an IP address and port", addr)
 		}
+		// A loop's dial is not canceled: a client gone already is not
+		// dialed for; one that goes meanwhile has the connection closed
+		// when the exchange holds it (connGuard.hold).
+		if ex != nil && ex.guard != nil {
+			if err := ex.guard.abandoned(); err != nil {
+				return nil, err
+			}
+		}
 		conn, err = c.ownDial(key.owner, ap)
 	} else if ex != nil && ex.guard != nil {
 		conn, err = guardedDial(ctx, ex.guard, c.dial, addr)
