@@ -34,6 +34,7 @@ type Conn struct {
 	waitWrite               bool
 	rtimer, wtimer          timerSlot
 	watch                   func(error)
+	watchGen                uint64
 
 	rdl, wdl atomic.Int64
 	closed   atomic.Bool
@@ -310,18 +311,20 @@ func (c *Conn) Detach() error {
 }
 
 // WatchClose calls fn once, on the loop's goroutine, when the peer hangs
-// up or the connection fails, until stop.
+// up or the connection fails, until stop. A hang-up seen already fires
+// it after the task yields, never from within WatchClose.
 func (c *Conn) WatchClose(fn func(error)) (stop func()) {
 	if c.detached.Load() != nil || c.fd < 0 {
 		return func() {}
 	}
-	if c.hup {
-		fn(errPeerClosed)
-		return func() {}
-	}
+	c.watchGen++
+	gen := c.watchGen
 	c.watch = fn
+	if c.hup {
+		c.l.hups = append(c.l.hups, c)
+	}
 	return func() {
-		if c.detached.Load() == nil {
+		if c.watchGen == gen && c.detached.Load() == nil {
 			c.watch = nil
 		}
 	}

@@ -56,8 +56,12 @@
 // (EPOLLRDHUP, EPOLLHUP, EPOLLERR; bytes of a pipelined request alone do
 // not count), it calls fn once, on the loop's goroutine, with io.EOF or
 // the socket's error; fn must not block (cancel a context, tell an
-// Aborter). stop disarms; it is for the connection's task. After Detach
-// the watch is gone: fn never fires and stop does nothing.
+// Aborter). A hang-up the loop saw before WatchClose fires fn once the
+// task yields, never from within WatchClose. stop disarms (that watch
+// only: a stale stop leaves a newer watch armed; after fn fired it does
+// nothing); it is for the connection's task. After Detach the watch is
+// gone: fn never fires and stop does nothing. Arming and stopping make
+// no system call.
 //
 //	(*Loop).Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error)
 //

@@ -43,6 +43,9 @@ type Loop struct {
 	// timerSeq numbers the timer entries.
 	timerSeq uint64
 	cur      *task
+	// hups are the conns whose watch was armed after their hang-up
+	// came: fired once the running task yields.
+	hups []*Conn
 	// tasks counts the tasks the loop still drives.
 	tasks  int
 	events [256]unix.EpollEvent
@@ -243,6 +246,14 @@ func (l *Loop) run() {
 			clear(pending)
 		}
 		l.runTasks()
+		for i, c := range l.hups {
+			if fn := c.watch; fn != nil {
+				c.watch = nil
+				fn(errPeerClosed)
+			}
+			l.hups[i] = nil
+		}
+		l.hups = l.hups[:0]
 		if l.lnfd < 0 && l.tasks == 0 && len(l.runq) == 0 && l.exit() {
 			return
 		}

@@ -621,3 +621,44 @@ func TestH1ShutdownIdle(t *testing.T) {
 		}
 	}
 }
+
+// A watch armed after the peer hung up fires once the task yields, not
+// from within WatchClose; a stale stop does not disarm a newer watch.
+func TestWatchCloseAfterHangUp(t *testing.T) {
+	fired := make(chan error, 2)
+	done := make(chan error, 1)
+	addr, _ := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		buf := make([]byte, 16)
+		for {
+			// Read to EOF: the hang-up's edge has been seen.
+			if _, err := c.Read(buf); err == io.EOF {
+				break
+			} else if err != nil {
+				done <- err
+				return
+			}
+		}
+		old := c.WatchClose(func(err error) { fired <- fmt.Errorf("the disarmed watch fired: %v", err) })
+		old()
+		inWatch := true
+		c.WatchClose(func(err error) {
+			if inWatch {
+				err = errors.New("fired from within WatchClose")
+			}
+			fired <- err
+		})
+		old() // stale: must not disarm the newer watch
+		inWatch = false
+		// The task ends here: the loop fires the watch after it.
+		done <- nil
+	})
+	c := dial(t, addr)
+	c.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-fired; err != io.EOF {
+		t.Errorf("watch: %v, want io.EOF", err)
+	}
+}
