@@ -114,10 +114,10 @@ const workspace = "default"
 func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 	service, route := "", ""
 	if s := pc.Service; s != nil {
-		service = label(s.Name, s.ID)
+		service = serviceLabel(s)
 	}
 	if r := pc.Route; r != nil {
-		route = label(r.Name, r.ID)
+		route = routeLabel(r)
 	}
 	consumer := ""
 	if e.conf.PerConsumer && pc.Consumer != nil {
@@ -157,11 +157,11 @@ func ms(seconds float64) float64 { return seconds * 1000 }
 func (m *Metrics) Retain(cfg *model.Config) {
 	services := make(map[string]struct{}, len(cfg.Services))
 	for _, s := range cfg.Services {
-		services[label(s.Name, s.ID)] = struct{}{}
+		services[serviceLabel(s)] = struct{}{}
 	}
 	routes := make(map[string]struct{}, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		routes[label(r.Name, r.ID)] = struct{}{}
+		routes[routeLabel(r)] = struct{}{}
 	}
 	for _, v := range []*prom.MetricVec{m.requests.MetricVec, m.requestLatency.MetricVec,
 		m.upstream.MetricVec, m.kongLatency.MetricVec, m.bandwidth.MetricVec} {
@@ -206,12 +206,24 @@ func staleLabels(v *prom.MetricVec, services, routes map[string]struct{}) []prom
 	return stale
 }
 
-// label is an entity's label as Log writes it: its name, else its id.
-func label(name *string, id string) string {
-	if name != nil {
-		return *name
+// serviceLabel is a service's label as Log writes it, as Kong's
+// exporter does (kong/plugins/prometheus/exporter.lua: service.name or
+// service.host): its name, else its host. An empty name, which Kong's
+// schema refuses, counts as none.
+func serviceLabel(s *model.Service) string {
+	if s.Name != nil && *s.Name != "" {
+		return *s.Name
 	}
-	return id
+	return s.Host
+}
+
+// routeLabel is a route's label (route.name or route.id): its name, else
+// its id.
+func routeLabel(r *model.Route) string {
+	if r.Name != nil && *r.Name != "" {
+		return *r.Name
+	}
+	return r.ID
 }
 
 // kept reports whether a series labeled v stays: "" (none) or in set.
