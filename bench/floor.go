@@ -5,12 +5,15 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"maps"
 	"math/big"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +33,10 @@ type floorRow struct {
 	cpuMin, cpuMax float64
 	p99            time.Duration
 	errors         int64
+	// passes are the row's passes one by one, numbered as measured: a
+	// pass of one row and the same pass of another in its layout and
+	// scheme ran one after the other (see floorOrder).
+	passes []floorPass
 }
 
 // The proxies of each layout and scheme, in the order measured: nginx
@@ -75,9 +82,6 @@ func (c floorSky) headers() map[string]string {
 	return h
 }
 
-// floorPasses is how many times each row is measured, interleaved.
-const floorPasses = 3
-
 // benchFloor measures the HTTP/1.1 floor: nginx proxy_pass against the
 // minimal proxy on dataplane/h1 (`bench h1proxy`) and Skyport's data
 // plane (one route, no plugins, access log off; the same with key-auth +
@@ -104,43 +108,36 @@ func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 	if err := waitHTTP(ctx, "http://"+addr(upPort)+"/", 200, nil, 10*time.Second); err != nil {
 		return fmt.Errorf("upstream: %w", err)
 	}
-	type key struct{ layout, scheme, proxy string }
-	samples := map[key][]floorSample{}
-	var order []key
-	for pass := range floorPasses {
-		for _, layout := range []string{"1 core", "unpinned"} {
-			for _, scheme := range []string{"http", "https"} {
-				for _, proxy := range floorProxies {
-					k := key{layout, scheme, proxy}
-					if pass == 0 {
-						order = append(order, k)
-					}
-					s, err := measureFloor(ctx, e, o, self, certFile, keyFile, upPort, layout == "1 core", scheme, proxy, pass == 0)
-					if err != nil {
-						return fmt.Errorf("%s %s %s: %w", proxy, scheme, layout, err)
-					}
-					fmt.Fprintf(os.Stderr, "  pass %d %-8s %-5s %-33s %9.0f req/s  %6.2f µs/req  p99 %s\n",
-						pass+1, layout, scheme, proxy, s.res.RPS, s.cpuUS, ms(s.res.P99))
-					samples[k] = append(samples[k], s)
-				}
-			}
-		}
+	// In the 1-core layout the upstream runs on CPU 0 with wrk, leaving
+	// CPU 1 to the proxy under test alone; unpinned, nothing is pinned.
+	upPinnedPort := freePort()
+	upPinned, err := startUpstreamOn(e.dir, "floor-upstream", upPinnedPort, "0")
+	if err != nil {
+		return err
 	}
-	for _, k := range order {
-		ss := samples[k]
-		row := floorRow{layout: k.layout, scheme: k.scheme, proxy: k.proxy,
-			rps:   median(ss, func(s floorSample) float64 { return s.res.RPS }),
-			cpuUS: median(ss, func(s floorSample) float64 { return s.cpuUS }),
-			p99:   time.Duration(median(ss, func(s floorSample) float64 { return float64(s.res.P99) })),
-		}
-		row.cpuMin, row.cpuMax = ss[0].cpuUS, ss[0].cpuUS
-		for _, s := range ss {
-			row.errors += s.res.Errors
-			row.sysPerReq = max(row.sysPerReq, s.sysPerReq)
-			row.cpuMin, row.cpuMax = min(row.cpuMin, s.cpuUS), max(row.cpuMax, s.cpuUS)
-		}
-		r.floor = append(r.floor, row)
+	defer upPinned.stop()
+	if err := waitHTTP(ctx, "http://"+addr(upPinnedPort)+"/", 200, nil, 10*time.Second); err != nil {
+		return fmt.Errorf("pinned upstream: %w", err)
 	}
+	measure := func(pass int, layout, scheme, proxy string) (floorSample, error) {
+		port := upPort
+		if layout == floorPinned {
+			port = upPinnedPort
+		}
+		s, err := measureFloor(ctx, e, o, self, certFile, keyFile, port, layout == floorPinned, scheme, proxy, pass == 0)
+		if err != nil {
+			return s, fmt.Errorf("%s %s %s: %w", proxy, scheme, layout, err)
+		}
+		s.pass = pass
+		fmt.Fprintf(os.Stderr, "  pass %d %-8s %-5s %-33s %9.0f req/s  %6.2f µs/req  p99 %s\n",
+			pass+1, layout, scheme, proxy, s.res.RPS, s.cpuUS, ms(s.res.P99))
+		return s, nil
+	}
+	samples, err := floorRounds(measure)
+	if err != nil {
+		return err
+	}
+	r.floor = append(r.floor, floorRowsFrom(samples)...)
 	for _, scheme := range []string{"http", "https"} {
 		m, err := measureIdle(ctx, e, certFile, keyFile, upPort, scheme)
 		if err != nil {
@@ -154,18 +151,10 @@ func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 }
 
 type floorSample struct {
+	pass      int
 	res       wrkResult
 	cpuUS     float64
 	sysPerReq float64
-}
-
-func median(ss []floorSample, f func(floorSample) float64) float64 {
-	v := make([]float64, len(ss))
-	for i, s := range ss {
-		v[i] = f(s)
-	}
-	slices.Sort(v)
-	return v[len(v)/2]
 }
 
 // measureFloor runs one proxy, loads it with wrk -t1 and reads its CPU
@@ -287,19 +276,40 @@ func wrkHeaders(headers map[string]string) []string {
 }
 
 // waitFloor waits for a proxy to answer 200, over TLS without verifying.
-// A data plane with 10,000 routes takes a while to compile them.
+// A data plane with 10,000 routes takes a while to compile them. (The
+// warm-up wrk run that follows is what readies the proxy for the load.)
 func waitFloor(ctx context.Context, url string, headers map[string]string) error {
+	client := &http.Client{Timeout: 5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(60 * time.Second)
+	last := "no answer"
 	for time.Now().Before(deadline) {
-		args := append(append([]string{"-t1", "-c1", "-d1s"}, wrkHeaders(headers)...), url)
-		out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
-		if err == nil && !strings.Contains(string(out), "Non-2xx") && !strings.Contains(string(out), "Socket errors") &&
-			strings.Contains(string(out), "Requests/sec") {
-			return nil
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		for k, v := range headers {
+			if strings.EqualFold(k, "host") {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("%s did not answer 200", url)
+	return fmt.Errorf("%s did not answer 200 (last: %s)", url, last)
 }
 
 // clockTicks is USER_HZ, the unit of /proc's CPU times.

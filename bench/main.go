@@ -105,10 +105,12 @@ func run(ctx context.Context, o options) error {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s\n", s.name)
+		started := time.Now()
 		if err := s.fn(ctx, e, o, r); err != nil {
 			r.notes = append(r.notes, fmt.Sprintf("section %s failed: %v", s.name, err))
 			fmt.Fprintf(os.Stderr, "bench: %s failed: %v\n", s.name, err)
 		}
+		fmt.Fprintf(os.Stderr, "bench: %s took %s\n", s.name, time.Since(started).Round(time.Second))
 	}
 	r.finished = time.Now()
 	if err := snapshot.WriteFileAtomic(o.out, []byte(withKept(r.markdown(), kept)), 0o644); err != nil {

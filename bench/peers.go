@@ -12,10 +12,26 @@ const upstreamBody = "hello from the upstream\n"
 // startUpstream runs nginx returning a fixed body: the upstream every proxy
 // under test forwards to.
 func startUpstream(dir string, port int) (*proc, error) {
-	conf := fmt.Sprintf(`worker_processes 1;
+	return startNginx(dir, "upstream", upstreamConf(dir, "upstream", port))
+}
+
+// startUpstreamOn is startUpstream, named name, pinned to the CPUs cpus
+// (taskset's list).
+func startUpstreamOn(dir, name string, port int, cpus string) (*proc, error) {
+	path := filepath.Join(dir, name+".conf")
+	if err := os.WriteFile(path, []byte(upstreamConf(dir, name, port)), 0o644); err != nil {
+		return nil, err
+	}
+	return startProc(name, nil, "taskset", "-c", cpus, "nginx", "-c", path, "-e", filepath.Join(dir, name+".stderr"))
+}
+
+// upstreamConf is the upstream's nginx configuration; name keeps its pid
+// and log files apart from another's.
+func upstreamConf(dir, name string, port int) string {
+	return fmt.Sprintf(`worker_processes 1;
 daemon off;
-pid %[1]s/upstream.pid;
-error_log %[1]s/upstream.err warn;
+pid %[1]s/%[4]s.pid;
+error_log %[1]s/%[4]s.err warn;
 events { worker_connections 4096; }
 http {
   access_log off;
@@ -26,8 +42,7 @@ http {
     location / { default_type text/plain; return 200 %[3]q; }
   }
 }
-`, dir, port, upstreamBody)
-	return startNginx(dir, "upstream", conf)
+`, dir, port, upstreamBody, name)
 }
 
 // startNginxProxy runs nginx proxy_pass (the engine Kong runs on).

@@ -16,7 +16,7 @@ func (r *report) profileNotes() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("\n### What the profile shows\n\n")
 	if t := r.floorGap(); t != "" {
-		w("Where the CPU per request sits in this run's `floor` section (medians of %d interleaved passes; in brackets, the passes' range for the same row, which is how far the machine moved it):\n\n", floorPasses)
+		w("Where the CPU per request sits in this run's `floor` section (medians of %d to %d interleaved passes; in brackets, the passes' range for the same row, which is how far the machine moved it):\n\n", pairsMin, pairsMax)
 		b.WriteString(t)
 		w("\n")
 	}

@@ -18,6 +18,7 @@ type report struct {
 	floor             []floorRow
 	idle              []idleRow
 	gobench           []goBench
+	inproc            []inprocResult
 	apply             *applyResult
 	propagation       []propagationRow
 	memory            []memoryRow
@@ -130,6 +131,7 @@ func (r *report) markdown() string {
 		}
 		w("\n")
 	}
+	b.WriteString(r.inprocMarkdown())
 	if a := r.apply; a != nil {
 		w("## Apply\n\nA %d-route snapshot (%d bytes compressed): read from a local file, verify (SHA-256, Ed25519), decode, compile, swap — in process, `go run ./bench` section `apply`.\n\n", a.routes, a.snapshotBytes)
 		w("| measure | value |\n|---|---:|\n")
@@ -152,6 +154,10 @@ func (r *report) markdown() string {
 		w("## Memory\n\nData plane resident memory (VmRSS) from a declarative configuration: idle after it is ready, and the peak under the wrk load above.\n\n")
 		w("| routes | idle | under load |\n|---:|---:|---:|\n")
 		for _, m := range r.memory {
+			if m.rssErr != nil {
+				w("| %d | not read (%v) | not read |\n", m.routes, m.rssErr)
+				continue
+			}
 			w("| %d | %d MB | %d MB |\n", m.routes, m.idleKB/1024, m.loadKB/1024)
 		}
 		w("\n")
@@ -160,6 +166,7 @@ func (r *report) markdown() string {
 		w("%s\n", fleetMarkdown(r.fleet))
 	}
 	w("## Against the targets\n\n")
+	b.WriteString(r.pairedPreamble())
 	targets := r.targets()
 	b.WriteString(targets)
 	if strings.Contains(targets, "not met") {

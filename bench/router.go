@@ -79,5 +79,5 @@ func benchRouter(ctx context.Context, e *env, o options, r *report) error {
 			return fmt.Errorf("no results from go %s: %s", strings.Join(args, " "), out)
 		}
 	}
-	return nil
+	return benchInproc(ctx, e, o, r)
 }

@@ -27,7 +27,17 @@ func (r *report) targets() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", v.target, v.have, mark)
 	}
+	for _, c := range r.contextRows() {
+		fmt.Fprintf(&b, "| %s | %s | context, not judged: %s |\n", c.target, c.have, c.why)
+	}
 	return b.String()
+}
+
+// contextRows are the figures shown beside the verdicts without being
+// judged: the lines of a goal that another line judges.
+func (r *report) contextRows() []contextRow {
+	_, floor := r.floorVerdicts()
+	return append(floor, r.inprocContext()...)
 }
 
 // Issue 19's goal rows.
@@ -75,37 +85,8 @@ const (
 func (r *report) verdicts() []verdict {
 	var vs []verdict
 	add := func(target string, ok bool, have string) { vs = append(vs, verdict{target, have, ok}) }
-	for _, sky := range r.floor {
-		if sky.proxy != floorSkyport {
-			continue
-		}
-		at := sky.layout + ", " + sky.scheme
-		if ngx, ok := r.floorFind(sky.layout, sky.scheme, floorNginx); ok && ngx.rps > 0 && ngx.cpuUS > 0 && ngx.p99 > 0 {
-			t := sky.rps / ngx.rps
-			add("throughput ≥ 0.8× nginx ("+at+")", t >= goalRPS, fmt.Sprintf("%.2f× (%.0f against %.0f requests/s)", t, sky.rps, ngx.rps))
-			c := sky.cpuUS / ngx.cpuUS
-			have := fmt.Sprintf("%.2f× (%.1f against %.1f µs", c, sky.cpuUS, ngx.cpuUS)
-			if h1, ok := r.floorFind(sky.layout, sky.scheme, floorH1); ok {
-				have += fmt.Sprintf("; the h1 floor %.2f×", h1.cpuUS/ngx.cpuUS)
-			}
-			add("CPU per request ≤ 1.25× nginx ("+at+")", c <= goalCPU, have+")")
-			p := float64(sky.p99) / float64(ngx.p99)
-			add("p99 ≤ 1.5× nginx ("+at+")", p <= goalP99, fmt.Sprintf("%.2f× (%s against %s)", p, ms(sky.p99), ms(ngx.p99)))
-		}
-		if sky.rps <= 0 || sky.cpuUS <= 0 {
-			continue
-		}
-		if pl, ok := r.floorFind(sky.layout, sky.scheme, floorPlugins); ok && pl.cpuUS > 0 {
-			t := pl.rps / sky.rps
-			add("key-auth + rate-limiting ≥ 0.85 of no plugins ("+at+")", t >= goalPlugins,
-				fmt.Sprintf("%.2f (CPU per request: %.2f)", t, sky.cpuUS/pl.cpuUS))
-		}
-		if rt, ok := r.floorFind(sky.layout, sky.scheme, floorRoutes); ok && rt.cpuUS > 0 {
-			t := rt.rps / sky.rps
-			add("10k routes within 5% of 1 route ("+at+")", t >= goalRoutes,
-				fmt.Sprintf("%.2f (CPU per request: %.2f)", t, sky.cpuUS/rt.cpuUS))
-		}
-	}
+	floor, _ := r.floorVerdicts()
+	vs = append(vs, floor...)
 	for _, m := range r.idle {
 		add(fmt.Sprintf("≤ 64 KB per idle keep-alive client connection (%s)", m.scheme), m.heapKB <= goalIdleKB,
 			fmt.Sprintf("%.1f KB Go heap and stacks; resident memory %+.1f KB (%d connections)", m.heapKB, m.rssKB, m.conns))
@@ -116,6 +97,7 @@ func (r *report) verdicts() []verdict {
 		vs = append(vs, r.proxyVerdicts()...)
 	}
 	vs = append(vs, r.stageVerdicts()...)
+	vs = append(vs, r.inprocVerdicts()...)
 	if h := r.httpLog; h != nil {
 		t := h.median()
 		add("http-log (batches of 100) ≥ 0.9 of no plugins", t >= 0.9, fmt.Sprintf("%.2f (median of %d alternating rounds)", t, len(h.none)))

@@ -77,7 +77,7 @@ type Context struct {
 	// resolved are the instances Access selected, in priority order, with
 	// each one's per-request state; current indexes the one running.
 	resolved    []resolved
-	resolvedBuf [6]resolved
+	resolvedBuf [8]resolved
 	current     int
 
 	// respFields are the response fields the view's header filters set
@@ -93,9 +93,39 @@ type resolved struct {
 
 // NewContext returns the context for one request.
 func NewContext(route *model.Route, service *model.Service, captures map[string]string, clientIP string) *Context {
-	pc := &Context{Route: route, Service: service, Captures: captures, ClientIP: clientIP, Start: time.Now()}
-	pc.resolved = pc.resolvedBuf[:0]
+	pc := new(Context)
+	pc.Reset(route, service, captures, clientIP)
 	return pc
+}
+
+// Reset makes pc, a context whose request is over, the context of a new
+// request, as NewContext makes one: a caller that knows nothing holds pc
+// past its request (the proxy's native path, whose plugins have no
+// loggers) keeps it in its own per-request state instead of allocating
+// one. The states the plugins kept that are Releasers are released.
+func (pc *Context) Reset(route *model.Route, service *model.Service, captures map[string]string, clientIP string) {
+	pc.Release()
+	*pc = Context{Route: route, Service: service, Captures: captures, ClientIP: clientIP, Start: time.Now()}
+	pc.resolved = pc.resolvedBuf[:0]
+}
+
+// Releaser is per-request state a plugin kept with SetState that goes
+// back to the plugin's own pool when the request is over: Release is
+// called once, by Context.Release, and the state is not read again.
+type Releaser interface {
+	Release()
+}
+
+// Release ends pc's request for the plugins' states: each one that is a
+// Releaser is released and dropped. A context never released leaves its
+// states to the garbage collector.
+func (pc *Context) Release() {
+	for i := range pc.resolved {
+		if r, ok := pc.resolved[i].state.(Releaser); ok {
+			pc.resolved[i].state = nil
+			r.Release()
+		}
+	}
 }
 
 // Values plugins hand to the loggers, which add them to Kong's log record

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"net/textproto"
+	"strconv"
 
 	"github.com/skyport-gw/skyport/dataplane/exchange"
 )
@@ -129,45 +130,130 @@ func (pc *Context) RequestHeader(name string) (string, bool) {
 	return "", false
 }
 
-// ViewHeaderFilter is a HeaderFilter whose response phase only sets
-// response fields, replacing the upstream's of the same name as
-// http.Header.Set does: it adds nothing the same name had and removes
-// nothing else. The proxy's native path then relays the upstream's
-// response as a view, with no header map, and writes the fields set
-// into the head it writes (rate-limiting's RateLimit-* fields). The
+// ViewHeaderFilter is a HeaderFilter whose response phase only sets,
+// adds and deletes response fields, as http.Header's Set, Add and Del
+// do, without reading the response's. The proxy's native path then
+// relays the upstream's response as a view, with no header map, and
+// writes the fields set and added into the head it writes, less those
+// deleted (rate-limiting's RateLimit-* fields, cors's). The
 // fields are the plugin's own: none that frames the body or the
 // connection (Content-Length, Transfer-Encoding, Trailer, Connection and
-// the other hop-by-hop fields) nor Content-Type, and it never calls
-// ExitInHeader in HeaderView.
+// the other hop-by-hop fields), and it never calls ExitInHeader in
+// HeaderView. A Content-Type set is the one the body is flushed by (an
+// event stream as it comes), as on the map.
 type ViewHeaderFilter interface {
 	HeaderFilter
-	// HeaderView is Header without the map: each field goes through
-	// pc.SetResponseField.
+	// HeaderView is Header without the map: each change goes through
+	// pc.SetResponseField, AddResponseField or DelResponseField.
 	HeaderView(pc *Context, status int)
 }
 
-// Field is a response field a ViewHeaderFilter set: Name in net/http's
-// canonical form.
-type Field struct{ Name, Value string }
+// Field is a change a ViewHeaderFilter made to the response's fields:
+// Name in net/http's canonical form; the value Value or, set with
+// SetResponseFieldInt, a number formatted when written (AppendValue).
+// A field set (SetResponseField) or deleted (DelResponseField, Deleted)
+// replaces the upstream's of its name; one added (AddResponseField,
+// Added) comes after them.
+type Field struct {
+	Name, Value string
+	num         int64
+	isNum       bool
+	op          fieldOp
+}
+
+type fieldOp uint8
+
+const (
+	opSet fieldOp = iota
+	opAdd
+	opDel
+)
+
+// Added reports whether the field was added (http.Header.Add): the
+// upstream's fields of its name stay, unless a Deleted or set field of
+// the name comes first in ResponseFields.
+func (f Field) Added() bool { return f.op == opAdd }
+
+// Deleted reports whether the field stands for the deletion of the
+// name's fields (http.Header.Del): nothing of it is written.
+func (f Field) Deleted() bool { return f.op == opDel }
+
+// AppendValue appends the field's value to b.
+func (f Field) AppendValue(b []byte) []byte {
+	if f.isNum {
+		return strconv.AppendInt(b, f.num, 10)
+	}
+	return append(b, f.Value...)
+}
+
+// String is the field's value.
+func (f Field) String() string {
+	if f.isNum {
+		return strconv.FormatInt(f.num, 10)
+	}
+	return f.Value
+}
 
 // SetResponseField sets the response field name to value, as
 // http.Header.Set sets it on the response's map: it replaces the
-// upstream's fields of that name and one set before.
+// upstream's fields of that name and what was set, added or deleted of
+// it before.
 func (pc *Context) SetResponseField(name, value string) {
-	name = textproto.CanonicalMIMEHeaderKey(name)
+	pc.replaceField(Field{Name: textproto.CanonicalMIMEHeaderKey(name), Value: value})
+}
+
+// SetResponseFieldInt is SetResponseField with the decimal value v,
+// formatted only when the field is written (no string per request).
+func (pc *Context) SetResponseFieldInt(name string, v int64) {
+	pc.replaceField(Field{Name: textproto.CanonicalMIMEHeaderKey(name), num: v, isNum: true})
+}
+
+// AddResponseField adds a response field name of value, as
+// http.Header.Add adds one: after the fields of that name the response
+// has so far.
+func (pc *Context) AddResponseField(name, value string) {
 	if pc.respFields == nil {
 		pc.respFields = pc.respBuf[:0]
 	}
-	for i, f := range pc.respFields {
-		if f.Name == name {
-			pc.respFields[i].Value = value
-			return
-		}
-	}
-	pc.respFields = append(pc.respFields, Field{Name: name, Value: value})
+	pc.respFields = append(pc.respFields, Field{Name: textproto.CanonicalMIMEHeaderKey(name), Value: value, op: opAdd})
 }
 
-// ResponseFields are the fields set with SetResponseField, one per name.
+// DelResponseField deletes the response fields name, as http.Header.Del
+// does: the upstream's and what was set or added before.
+func (pc *Context) DelResponseField(name string) {
+	pc.replaceField(Field{Name: textproto.CanonicalMIMEHeaderKey(name), op: opDel})
+}
+
+// replaceField puts f in place of the changes made to its name before
+// (in the first one's place), or at the end.
+func (pc *Context) replaceField(f Field) {
+	if pc.respFields == nil {
+		pc.respFields = pc.respBuf[:0]
+	}
+	at, n := -1, len(pc.respFields)
+	out := pc.respFields[:0]
+	for _, g := range pc.respFields {
+		if g.Name != f.Name {
+			out = append(out, g)
+			continue
+		}
+		if at < 0 {
+			at = len(out)
+			out = append(out, f)
+		}
+	}
+	if at < 0 {
+		out = append(out, f)
+	}
+	if len(out) < n {
+		clear(pc.respFields[len(out):n])
+	}
+	pc.respFields = out
+}
+
+// ResponseFields are the changes made with SetResponseField,
+// SetResponseFieldInt, AddResponseField and DelResponseField: per name,
+// a set or deleted field first, if any, then the added ones in order.
 func (pc *Context) ResponseFields() []Field { return pc.respFields }
 
 // HeadersOnView reports whether the response phases of the plugins

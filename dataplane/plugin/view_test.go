@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -152,18 +153,33 @@ func TestRequestHeader(t *testing.T) {
 // fieldSetter is a ViewHeaderFilter setting its fields, in order.
 type fieldSetter struct {
 	headerRecorder
-	fields []plugin.Field
+	fields []setField
+}
+
+// setField is a field a fieldSetter sets: value, or num when it is not 0
+// (SetResponseFieldInt).
+type setField struct {
+	name, value string
+	num         int64
 }
 
 func (h *fieldSetter) Header(_ *plugin.Context, _ int, out http.Header) {
 	for _, f := range h.fields {
-		out.Set(f.Name, f.Value)
+		if f.num != 0 {
+			out.Set(f.name, strconv.FormatInt(f.num, 10))
+			continue
+		}
+		out.Set(f.name, f.value)
 	}
 }
 
 func (h *fieldSetter) HeaderView(pc *plugin.Context, _ int) {
 	for _, f := range h.fields {
-		pc.SetResponseField(f.Name, f.Value)
+		if f.num != 0 {
+			pc.SetResponseFieldInt(f.name, f.num)
+			continue
+		}
+		pc.SetResponseField(f.name, f.value)
 	}
 }
 
@@ -184,10 +200,10 @@ func TestHeadersOnView(t *testing.T) {
 	reg := plugin.NewRegistry()
 	reg.Register("key-auth", func(plugin.Env) (plugin.Handler, error) {
 		return &fieldSetter{headerRecorder{"key-auth"},
-			[]plugin.Field{{"x-a", "1"}, {"X-B", "1"}, {"x-a", "2"}}}, nil
+			[]setField{{"x-a", "1", 0}, {"X-B", "1", 0}, {"x-a", "", 2}, {"x-d", "", -40}}}, nil
 	})
 	reg.Register("rate-limiting", func(plugin.Env) (plugin.Handler, error) {
-		return &fieldSetter{headerRecorder{"rate-limiting"}, []plugin.Field{{"X-B", "2"}, {"x-c", "3"}}}, nil
+		return &fieldSetter{headerRecorder{"rate-limiting"}, []setField{{"X-B", "", 2}, {"x-c", "3", 0}, {"X-D", "4", 0}}}, nil
 	})
 	reg.Register("response-ratelimiting", func(plugin.Env) (plugin.Handler, error) {
 		return &headerRecorder{name: "response-ratelimiting"}, nil
@@ -225,7 +241,119 @@ func TestHeadersOnView(t *testing.T) {
 				got[f.Name] = nil
 			}
 			for _, f := range pc.ResponseFields() {
-				got.Add(f.Name, f.Value)
+				got.Add(f.Name, f.String())
+				require.Equal(t, f.String(), string(f.AppendValue(nil)))
+			}
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+// releasable is per-request state counting its releases.
+type releasable struct{ released int }
+
+func (r *releasable) Release() { r.released++ }
+
+// stateKeeper keeps a releasable, or a plain value, with SetState.
+type stateKeeper struct {
+	headerRecorder
+	state any
+}
+
+func (h *stateKeeper) Access(pc *plugin.Context, _ *http.Request) *plugin.Response {
+	pc.SetState(h.state)
+	return nil
+}
+
+// TestContextReset: a context reset for a new request (or released)
+// releases the states that are Releasers once, and holds nothing of the
+// request before.
+func TestContextReset(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc  string
+		state any
+		want  int
+	}{
+		{"a releaser", &releasable{}, 1},
+		{"another state", "kept", 0},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			reg := plugin.NewRegistry()
+			keeper := &stateKeeper{headerRecorder{"key-auth"}, tc.state}
+			reg.Register("key-auth", func(plugin.Env) (plugin.Handler, error) { return keeper, nil })
+			set, err := plugin.Build(reg, &model.Config{Plugins: []*model.Plugin{scoped("a", "key-auth", "", "", "")}})
+			require.NoError(t, err)
+			route := &model.Route{Base: model.Base{ID: routeID}}
+			pc := plugin.NewContext(route, nil, nil, "127.0.0.1")
+			require.Nil(t, set.Access(pc, httptest.NewRequest(http.MethodGet, "/", nil)))
+			pc.SetResponseField("X-A", "1")
+			pc.Reset(route, nil, nil, "10.0.0.1")
+			pc.Release()
+			if r, ok := tc.state.(*releasable); ok {
+				require.Equal(t, tc.want, r.released)
+			}
+			require.Empty(t, pc.ResponseFields())
+			require.Empty(t, set.Resolved(pc))
+			require.Equal(t, "10.0.0.1", pc.ClientIP)
+		})
+	}
+}
+
+// TestResponseFieldChanges: the changes recorded with Set, Add and
+// DelResponseField, applied to the upstream's fields as the proxy's
+// view applies them (a set or deleted name drops the upstream's, then
+// every field but a deletion is written), give what http.Header's Set,
+// Add and Del give on the map.
+func TestResponseFieldChanges(t *testing.T) {
+	t.Parallel()
+	type op struct{ kind, name, value string }
+	for _, tc := range []struct {
+		desc string
+		ops  []op
+	}{
+		{"set", []op{{"set", "x-a", "1"}}},
+		{"add after the upstream's", []op{{"add", "Vary", "Origin"}}},
+		{"add twice", []op{{"add", "Vary", "Origin"}, {"add", "vary", "Accept"}}},
+		{"set then add", []op{{"set", "Vary", "Origin"}, {"add", "Vary", "X"}}},
+		{"add then set", []op{{"add", "Vary", "Origin"}, {"set", "Vary", "X"}}},
+		{"delete", []op{{"del", "X-Up", ""}}},
+		{"delete then add", []op{{"del", "X-Up", ""}, {"add", "X-Up", "2"}}},
+		{"add then delete", []op{{"add", "X-Up", "2"}, {"del", "x-up", ""}}},
+		{"delete then set", []op{{"del", "X-Up", ""}, {"set", "X-Up", "3"}, {"set", "X-B", "1"}}},
+		{"several names", []op{{"set", "A", "1"}, {"add", "Vary", "Origin"}, {"del", "A", ""}, {"add", "A", "2"}, {"set", "B", "1"}}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			upstream := func() http.Header {
+				return http.Header{"Vary": {"Accept-Encoding"}, "X-Up": {"1", "1b"}, "A": {"0"}}
+			}
+			want := upstream()
+			pc := plugin.NewContext(nil, nil, nil, "")
+			for _, o := range tc.ops {
+				switch o.kind {
+				case "set":
+					want.Set(o.name, o.value)
+					pc.SetResponseField(o.name, o.value)
+				case "add":
+					want.Add(o.name, o.value)
+					pc.AddResponseField(o.name, o.value)
+				case "del":
+					want.Del(o.name)
+					pc.DelResponseField(o.name)
+				}
+			}
+			got := upstream()
+			for _, f := range pc.ResponseFields() {
+				if !f.Added() {
+					delete(got, f.Name)
+				}
+			}
+			for _, f := range pc.ResponseFields() {
+				if !f.Deleted() {
+					got.Add(f.Name, f.String())
+				}
 			}
 			require.Equal(t, want, got)
 		})

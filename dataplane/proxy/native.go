@@ -37,10 +37,22 @@ import (
 // ServeHTTP, which answers it as before; what the client and the
 // upstream see is the same on both paths (native_test.go compares them).
 
-// nativeExchange is one native request's state, allocated at once and,
-// for a request without plugins, reused (nativePool).
+// nativeExchange is one native request's state, allocated at once and
+// reused (nativePool).
 type nativeExchange struct {
 	exchange
+	// pcBuf is the plugins' context of a request with plugins, reset for
+	// each (plugin.Context.Reset): nothing holds it past the request,
+	// the plugins on the view having no loggers (plugin.Set.OnView) and
+	// their answers and filters running before serveNative returns.
+	pcBuf plugin.Context
+	// lastClient and lastIP are the client address whose string the
+	// exchange made last, kept across reuse (free): requests of one
+	// keep-alive connection, served one after another, mostly get the
+	// exchange the one before put back, and their ClientIP is made once.
+	lastClient netip.Addr
+	lastIP     string
+
 	s  *Server
 	r  *h1.Request
 	fw frontWriter
@@ -66,9 +78,8 @@ type nativeExchange struct {
 	local  *net.TCPAddr
 }
 
-// nativePool keeps the exchanges of requests without plugins, whose
-// state nothing holds once serveNative returns (a plugin's context
-// points to its exchange, so those are not reused).
+// nativePool keeps the exchanges, whose state nothing holds once
+// serveNative returns (the plugin context in it included).
 var nativePool = sync.Pool{New: func() any { return new(nativeExchange) }}
 
 // nativeGuard is a native request's client-abort guard (connGuard,
@@ -127,11 +138,24 @@ func (g *nativeGuard) abandoned() error {
 // strings sets the exchange's clientIP, host and port, for what reads
 // them as strings (plugins, the hash, the access line, error pages).
 func (x *nativeExchange) strings() {
+	if x.host != "" {
+		return
+	}
+	x.ipString()
+	x.host, x.port = x.s.hostPort(string(x.r.Host()), x.local, x.r.TLS() != nil)
+}
+
+// ipString sets the exchange's clientIP, what the plugins read (their
+// context's ClientIP): the string made for the same address before when
+// the exchange has it.
+func (x *nativeExchange) ipString() {
 	if x.clientIP != "" {
 		return
 	}
-	x.clientIP = x.client.String()
-	x.host, x.port = x.s.hostPort(string(x.r.Host()), x.local, x.r.TLS() != nil)
+	if x.lastIP == "" || x.lastClient != x.client {
+		x.lastClient, x.lastIP = x.client, x.client.String()
+	}
+	x.clientIP = x.lastIP
 }
 
 // serveNative serves r on the native path and reports true, or reports
@@ -187,12 +211,14 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	}
 
 	ex.port = s.portName(local.Port)
-	if !c.plugins.Empty() || s.opts.AccessLogWriter != nil || svc.pool != nil && svc.pool.Hashing() {
+	if s.opts.AccessLogWriter != nil || svc.pool != nil && svc.pool.Hashing() {
 		x.strings()
 	}
 	var pc *plugin.Context
 	if !c.plugins.Empty() {
-		pc = plugin.NewContext(m.Route, m.Service, m.Captures, ex.clientIP)
+		x.ipString()
+		pc = &x.pcBuf
+		pc.Reset(m.Route, m.Service, m.Captures, ex.clientIP)
 		if !c.plugins.OnView(pc) {
 			x.free()
 			return false
@@ -207,19 +233,17 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	defer c.inflight.Add(-1)
 	x.fw.w = w
 	ex.rec.ResponseWriter = &x.fw
-	reuse := false
 	defer func() {
 		if ex.target != nil {
 			ex.target.Done(ex.received.Sub(ex.sent))
 		}
 		s.finishNative(x)
-		if reuse {
-			x.free()
-		}
+		x.free()
 	}()
 	if pc != nil {
 		stripHopView(r.Header())
 		if resp := c.plugins.AccessView(pc, view.H1Request{R: r}); resp != nil {
+			x.strings()
 			s.exit(&ex.rec, x.adapted(), ex, resp)
 			x.fw.finish()
 			return true
@@ -265,13 +289,16 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		s.relay(&ex.rec, ex, res, x.fail)
 	}
 	x.fw.finish()
-	reuse = pc == nil
 	return true
 }
 
-// free returns x, done with, to nativePool, cleared.
+// free returns x, done with, to nativePool, cleared but for the client
+// address's string; the plugins' states go back to their pools.
 func (x *nativeExchange) free() {
+	x.pcBuf.Release()
+	client, ip := x.lastClient, x.lastIP
 	*x = nativeExchange{}
+	x.lastClient, x.lastIP = client, ip
 	nativePool.Put(x)
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -222,6 +223,12 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"cors options without method", "OPTIONS /cors/x HTTP/1.1\r\nHost: h\r\nOrigin: http://a.example\r\n\r\n", true},
 		{"cors get", get("/cors/x", "Origin: http://b.example\r\n"), true},
 		{"cors get, no origin", get("/cors/x", ""), true},
+		{"cors get over the upstream's fields", get("/cors/corsup", "Origin: http://a.example\r\n"), true},
+		{"cors get, other origin, over the upstream's fields", get("/cors/corsup", "Origin: http://c.example\r\n"), true},
+		{"cors get, no origin, over the upstream's fields", get("/cors/corsup", ""), true},
+		{"cors any over the upstream's fields", get("/cors-any/corsup", "Origin: http://z.example\r\napikey: bob-key\r\n"), true},
+		{"cors any, no origin, over the upstream's fields", get("/cors-any/corsup", "apikey: bob-key\r\n"), true},
+		{"cors, head", "HEAD /cors/headlength HTTP/1.1\r\nHost: h\r\nOrigin: http://a.example\r\n\r\n", true},
 		{"cors any, preflight before key-auth", preflight("/cors-any/x", ""), true},
 		{"cors any, refused by key-auth", get("/cors-any/x", "Origin: http://z.example\r\n"), true},
 		{"cors any, proxied", get("/cors-any/x", "Origin: http://z.example\r\napikey: bob-key\r\n"), true},
@@ -320,6 +327,8 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"correlation id named request id", get("/corrrid/x", "X-Kong-Request-Id: mine\r\n"), true},
 		{"correlation id named content-type", get("/corrct/x", ""), true},
 		{"correlation id named transfer-encoding", get("/corrte/x", ""), true},
+		{"correlation id named content-length", get("/corrcl/x", ""), true},
+		{"correlation id named content-length, sent", get("/corrcl/x", "Content-Length: 0\r\n"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took.Store(false)
@@ -337,6 +346,13 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
+			if strings.HasPrefix(tc.name, "correlation id named") {
+				// A framing field is never the id: the response is whole.
+				assert.NotRegexp(t, `(?i)(content-length|transfer-encoding|connection): UUID#`, nHead+nRes)
+				if strings.HasPrefix(tc.req, "GET") {
+					assert.Contains(t, nRes, "\nok\ntrailer:")
+				}
+			}
 		})
 	}
 	assert.Len(t, relayedAsView, checked, "every case of relayedAsView is in the table")
@@ -347,30 +363,38 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 // view: the plugins' response phases only set fields
 // (plugin.ViewHeaderFilter), the response has no trailers and no chunks.
 var relayedAsView = map[string]bool{
-	"key in header":                       true,
-	"limit by header":                     true,
-	"limit by header, over":               false, // the plugin's 429
-	"head":                                true,
-	"hidden, realm":                       false, // key-auth's 401
-	"correlation id kept":                 true,
-	"rate limits over the upstream's":     true,
-	"rate limits named by Connection":     true,
-	"rate limits, head":                   true,
-	"rate limits, not modified":           true,
-	"rate limits, no content":             true,
-	"rate limits, chunked":                false,
-	"rate limits, hop by hop":             true,
-	"rate limits and correlation id":      true,
-	"rate limits and correlation id sent": true,
-	"correlation id over the upstream's":  true,
-	"mix, response transformer":           false, // a body filter
-	"cors get":                            false, // cors adds and removes
-	"acl allowed":                         true,
-	"basic auth":                          true,
-	"jwt in header":                       true,
-	"hash on consumer, alice":             true,
-	"request transformer":                 true,
-	"response transformer":                false,
+	"key in header":                                      true,
+	"limit by header":                                    true,
+	"limit by header, over":                              false, // the plugin's 429
+	"head":                                               true,
+	"hidden, realm":                                      false, // key-auth's 401
+	"correlation id kept":                                true,
+	"rate limits over the upstream's":                    true,
+	"rate limits named by Connection":                    true,
+	"rate limits, head":                                  true,
+	"rate limits, not modified":                          true,
+	"rate limits, no content":                            true,
+	"rate limits, chunked":                               false,
+	"rate limits, hop by hop":                            true,
+	"rate limits and correlation id":                     true,
+	"rate limits and correlation id sent":                true,
+	"correlation id over the upstream's":                 true,
+	"mix, response transformer":                          false, // a body filter
+	"cors get":                                           true,
+	"cors get, no origin":                                true,
+	"cors any, proxied":                                  true,
+	"cors get over the upstream's fields":                true,
+	"cors get, other origin, over the upstream's fields": true,
+	"cors get, no origin, over the upstream's fields":    true,
+	"cors any over the upstream's fields":                true,
+	"cors any, no origin, over the upstream's fields":    true,
+	"cors, head":                                         true,
+	"acl allowed":                                        true,
+	"basic auth":                                         true,
+	"jwt in header":                                      true,
+	"hash on consumer, alice":                            true,
+	"request transformer":                                true,
+	"response transformer":                               false,
 	// correlation-id's field named as one the proxy or the framing sets:
 	// the view writes what relay's map ends with.
 	"correlation id named content-length, head": true,
@@ -381,6 +405,7 @@ var relayedAsView = map[string]bool{
 	"correlation id named request id":           true,
 	"correlation id named content-type":         true,
 	"correlation id named transfer-encoding":    true,
+	"correlation id named content-length":       true,
 }
 
 // generatedID is the uuid of correlation-id's uuid#counter ids.

@@ -456,6 +456,8 @@ var cannedResponses = []struct{ word, res string }{
 		"RATELIMIT-RESET: 7\r\nX-Corr: upstream\r\nX-Ratelimit-Limit-Second: 3\r\nContent-Length: 4\r\n\r\nbody"},
 	{"/rlconn", "HTTP/1.1 200 OK\r\nConnection: Ratelimit-Limit, X-Corr\r\nRatelimit-Limit: 9\r\n" +
 		"X-Corr: upstream\r\nContent-Length: 2\r\n\r\nok"},
+	{"/corsup", "HTTP/1.1 200 OK\r\nVary: Accept\r\nAccess-Control-Allow-Origin: http://up.example\r\n" +
+		"Access-Control-Allow-Credentials: false\r\nAccess-Control-Expose-Headers: X-Up\r\nContent-Length: 2\r\n\r\nok"},
 	{"/headlength", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"},
 	{"/bigbody", "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n" + strings.Repeat("0123456789", 7000)},
 	{"/hang", "hang"},

@@ -79,44 +79,15 @@ func BenchmarkStages(b *testing.B) {
 	})
 }
 
-// stagesServer is a proxy whose configuration has n routes: route-5000
-// (api5000.example.com, /v1), and for n > 1 others of distinct hosts with
-// prefixes, regex paths, methods and headers, wildcard hosts and routes
-// without hosts.
+// stagesServer is a proxy whose configuration has n routes, those of
+// BenchRoutes, to one service.
 func stagesServer(b *testing.B, n int, o Options) (*Server, *compiled) {
 	b.Helper()
 	svc := model.NewService()
 	svc.ID, svc.Host, svc.Port = "s", "127.0.0.1", 80
-	routes := make([]*model.Route, 0, n)
-	add := func(id string, f func(rt *model.Route)) {
-		rt := model.NewRoute()
-		rt.ID, rt.Service = id, &model.Ref{ID: "s"}
-		f(rt)
-		routes = append(routes, rt)
-	}
-	add("route-5000", func(rt *model.Route) { rt.Hosts, rt.Paths = []string{"api5000.example.com"}, []string{"/v1"} })
-	for i := range n - 1 {
-		add(fmt.Sprintf("other-%d", i), func(rt *model.Route) {
-			switch {
-			case i%100 == 7:
-				rt.Paths = []string{fmt.Sprintf(`~/regex%d/(?<id>\d+)$`, i)}
-			case i%50 == 3:
-				rt.Hosts = []string{fmt.Sprintf("*.tenant%d.example.com", i)}
-			case i%4 == 1:
-				rt.Paths = []string{fmt.Sprintf("/svc%d/v1", i)}
-				rt.Methods = []string{"GET", "POST"}
-			case i%10 == 2:
-				rt.Hosts = []string{fmt.Sprintf("api%d.example.org", i)}
-				rt.Headers = map[string][]string{"x-version": {"v1"}}
-			default:
-				rt.Hosts = []string{fmt.Sprintf("api%d.example.org", i)}
-				rt.Paths = []string{"/v1", "/"}
-			}
-		})
-	}
 	s := New(o)
 	b.Cleanup(func() { s.Close() })
-	if err := s.Apply(context.Background(), &model.Config{Services: []*model.Service{svc}, Routes: routes}, 1, "bench"); err != nil {
+	if err := s.Apply(context.Background(), &model.Config{Services: []*model.Service{svc}, Routes: BenchRoutes(n, "s")}, 1, "bench"); err != nil {
 		b.Fatal(err)
 	}
 	return s, s.cur.Load()

@@ -50,9 +50,10 @@ func (v *upView) takes(h *respHead, pc *h1Conn) bool {
 // fields and those the Connection fields name are dropped, Via gets the
 // proxy's appended (one field), Server is the upstream's or the proxy's,
 // the latency fields and the request id are the proxy's; then the
-// fields the plugins set (plugin.ViewHeaderFilter), as filter sets them
-// on relay's map: each replaces the upstream's and the proxy's of its
-// name, but the request id. The fields go
+// fields the plugins set, added or deleted (plugin.ViewHeaderFilter), as
+// filter changes relay's map: one set or deleted replaces the
+// upstream's and the proxy's of its name, but the request id; one added
+// comes after them. The fields go
 // straight from the connection's buffer into h1's response, in the
 // upstream's order; a body at hand whole is written from the buffer too.
 func (x *nativeExchange) relayView() {
@@ -128,13 +129,22 @@ func (x *nativeExchange) relayView() {
 			out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
 		}
 	}
+	stream = sentStream(stream, set)
+	var vb []byte
+	if len(set) > 0 {
+		vb = make([]byte, 0, 64)
+	}
 	for _, f := range set {
+		if f.Deleted() {
+			continue
+		}
 		if f.Name == headerRequestID && s.opts.RequestID {
 			// The proxy's replaces it, as decorate sets it after the
 			// plugins.
 			continue
 		}
-		out.Add(f.Name, f.Value)
+		vb = f.AppendValue(vb[:0])
+		out.AddBytes([]byte(f.Name), vb)
 	}
 	if s.opts.RequestID {
 		out.AddBytes([]byte(headerRequestID), ex.ridBytes())
@@ -165,10 +175,34 @@ func (x *nativeExchange) relayView() {
 	body.Close()
 }
 
-// setField reports whether a plugin set the field key (canonical).
+// sentStream reports whether the response's body is an event stream,
+// flushed as it comes (copyFrom), by the Content-Type the client gets:
+// the one a plugin set (set) when one did, else the upstream's, an event
+// stream when upstream.
+// A Content-Type deleted is none, unless one is added after; one only
+// added comes after the upstream's, which is the one read (copyBody
+// reads the first).
+func sentStream(upstream bool, set []plugin.Field) bool {
+	replaced := false
+	for _, f := range set {
+		if f.Name != "Content-Type" {
+			continue
+		}
+		switch {
+		case f.Deleted():
+			replaced = true
+		case !f.Added() || replaced:
+			return eventStream(f.String())
+		}
+	}
+	return upstream && !replaced
+}
+
+// setField reports whether a plugin replaced the fields key (canonical):
+// set or deleted them.
 func setField(set []plugin.Field, key []byte) bool {
 	for _, f := range set {
-		if f.Name == string(key) {
+		if f.Name == string(key) && !f.Added() {
 			return true
 		}
 	}

@@ -88,19 +88,21 @@ func value(p *string, omitEmpty bool) []string {
 
 // Apply records the caller on pc and sets Kong's consumer headers on the
 // upstream request, replacing any the client sent.
-func (id *Identity) Apply(pc *plugin.Context, r *http.Request) { id.apply(pc, mapFields(r.Header)) }
+func (id *Identity) Apply(pc *plugin.Context, r *http.Request) { apply(*id, pc, mapFields(r.Header)) }
 
 // ApplyView is Apply on the view's fields h.
-func (id *Identity) ApplyView(pc *plugin.Context, h exchange.Header) { id.apply(pc, viewFields{h}) }
+func (id *Identity) ApplyView(pc *plugin.Context, h exchange.Header) { apply(*id, pc, viewFields{h}) }
 
-func (id *Identity) apply(pc *plugin.Context, f fields) {
+// apply is Apply and ApplyView, generic over where the fields go: f is
+// not boxed in an interface, which would allocate per request.
+func apply[F fields](id Identity, pc *plugin.Context, f F) {
 	pc.Consumer, pc.Credential = id.Consumer, id.Credential
-	id.setHeaders(f)
+	setHeaders(id, f)
 	f.put(HeaderCredential, value(id.identifier, true))
 	f.put(HeaderAnonymous, nil)
 }
 
-func (id *Identity) setHeaders(f fields) {
+func setHeaders[F fields](id Identity, f F) {
 	co := id.Consumer
 	f.put(HeaderConsumerID, value(&co.ID, false))
 	f.put(HeaderConsumerCustomID, value(co.CustomID, false))
@@ -176,15 +178,15 @@ func (a Anonymous) AlreadyAuthenticated(pc *plugin.Context) bool {
 // it returns fail. An anonymous consumer absent from the snapshot is
 // Kong's 500.
 func (a Anonymous) Fallback(pc *plugin.Context, r *http.Request, fail *plugin.Response) *plugin.Response {
-	return a.fallback(pc, mapFields(r.Header), fail)
+	return fallback(a, pc, mapFields(r.Header), fail)
 }
 
 // FallbackView is Fallback on the view's fields h.
 func (a Anonymous) FallbackView(pc *plugin.Context, h exchange.Header, fail *plugin.Response) *plugin.Response {
-	return a.fallback(pc, viewFields{h}, fail)
+	return fallback(a, pc, viewFields{h}, fail)
 }
 
-func (a Anonymous) fallback(pc *plugin.Context, f fields, fail *plugin.Response) *plugin.Response {
+func fallback[F fields](a Anonymous, pc *plugin.Context, f F, fail *plugin.Response) *plugin.Response {
 	if !a.set {
 		return fail
 	}
@@ -194,7 +196,7 @@ func (a Anonymous) fallback(pc *plugin.Context, f fields, fail *plugin.Response)
 		return plugin.ErrorPage(http.StatusInternalServerError, "")
 	}
 	pc.Consumer, pc.Credential = a.identity.Consumer, nil
-	a.identity.setHeaders(f)
+	setHeaders(*a.identity, f)
 	f.put(HeaderCredential, nil)
 	f.put(HeaderAnonymous, anonymousTrue)
 	return nil

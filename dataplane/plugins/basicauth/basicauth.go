@@ -186,23 +186,73 @@ func (v viewRequest) fallback(pc *plugin.Context, a authn.Anonymous, fail *plugi
 	return a.FallbackView(pc, v.H, fail)
 }
 
-// parseBasic reads a "Basic base64(user:pass)" header value; raw is
-// the decoded "user:pass".
+// parseBasic reads the credentials of a header value as
+// kong/plugins/basic-auth/access.lua does; raw is the decoded
+// "user:pass". Kong's patterns are searched, not anchored:
+// `\s*[Bb]asic\s*(.+)` finds the first "Basic" or "basic" (only those
+// two spellings), with or without spaces after it, and takes the rest of
+// the value; ngx.decode_base64 decodes it (kongBase64); and
+// `([^:]+):(.*)` takes the username from the first character that is not
+// a colon up to the next colon (":x:y" is user "x", password "y") and
+// the password from there to a newline ("." stops at one).
 func parseBasic(value string) (raw []byte, user, pass string, ok bool) {
-	scheme, encoded, ok := strings.Cut(strings.TrimSpace(value), " ")
-	if !ok || !strings.EqualFold(scheme, "basic") {
+	i := basicAt(value)
+	if i < 0 {
 		return nil, "", "", false
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
-	if err != nil {
+	encoded := strings.TrimLeft(value[i+len("Basic"):], " \t\n\v\f\r")
+	if j := strings.IndexByte(encoded, '\n'); j >= 0 {
+		encoded = encoded[:j]
+	}
+	if encoded == "" {
 		return nil, "", "", false
 	}
-	user, pass, ok = strings.Cut(string(raw), ":")
+	raw, ok = kongBase64(encoded)
+	if !ok {
+		return nil, "", "", false
+	}
+	decoded := strings.TrimLeft(string(raw), ":")
+	user, pass, ok = strings.Cut(decoded, ":")
 	if !ok || user == "" {
-		// Kong's pattern is "([^:]+):(.*)": a username is required.
+		// A username is required (one or more characters but ':').
 		return nil, "", "", false
+	}
+	if j := strings.IndexByte(pass, '\n'); j >= 0 {
+		pass = pass[:j]
 	}
 	return raw, user, pass, true
+}
+
+// basicAt is the index of the first "Basic" or "basic" in v, -1 for
+// none.
+func basicAt(v string) int {
+	for i := 0; i+len("Basic") <= len(v); i++ {
+		if (v[i] == 'B' || v[i] == 'b') && v[i+1:i+5] == "asic" {
+			return i
+		}
+	}
+	return -1
+}
+
+// kongBase64 decodes s as nginx's ngx_decode_base64 (behind
+// ngx.decode_base64) does: the standard alphabet, read up to the first
+// "=" (what follows it is ignored, so padding is optional), any other
+// byte refused, and a length of 4n+1 refused.
+func kongBase64(s string) ([]byte, bool) {
+	if j := strings.IndexByte(s, '='); j >= 0 {
+		s = s[:j]
+	}
+	if len(s)%4 == 1 {
+		return nil, false
+	}
+	for k := 0; k < len(s); k++ {
+		c := s[k]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
+			return nil, false
+		}
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(s)
+	return raw, err == nil
 }
 
 // check reports whether pass is c's password; raw ("user:pass") caches

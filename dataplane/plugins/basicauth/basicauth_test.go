@@ -37,6 +37,8 @@ var passwordHash = sync.OnceValues(func() (string, error) {
 	return string(h), err
 })
 
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
 func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
@@ -61,6 +63,23 @@ func TestBasicAuth(t *testing.T) {
 		{desc: "empty username", header: "Authorization", value: basic("", password), wantStatus: 401, wantMsg: "Unauthorized"},
 		{desc: "no colon", header: "Authorization", value: "Basic " + base64.StdEncoding.EncodeToString([]byte("alice-login")), wantStatus: 401, wantMsg: "Unauthorized"},
 		{desc: "valid", header: "Authorization", value: basic("alice-login", password)},
+		// kong/plugins/basic-auth/access.lua searches the value for
+		// `\s*[Bb]asic\s*(.+)`, ngx.decode_base64 decodes the rest and
+		// `([^:]+):(.*)` splits it, none of them anchored.
+		{desc: "no space after Basic", header: "Authorization", value: "Basic" + b64("alice-login:"+password)},
+		{desc: "spaces after Basic", header: "Authorization", value: "Basic  \t " + b64("alice-login:"+password)},
+		{desc: "lowercase basic", header: "Authorization", value: "basic " + b64("alice-login:"+password)},
+		{desc: "uppercase BASIC", header: "Authorization", value: "BASIC " + b64("alice-login:"+password), wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "text before Basic", header: "Authorization", value: "Token Basic " + b64("alice-login:"+password)},
+		{desc: "no padding", header: "Authorization", value: "Basic " + base64.RawStdEncoding.EncodeToString([]byte("alice-login:"+password))},
+		{desc: "after the padding", header: "Authorization", value: "Basic " + b64("alice-login:"+password) + "!!"},
+		{desc: "not base64", header: "Authorization", value: "Basic !" + b64("alice-login:"+password), wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "a space inside", header: "Authorization", value: "Basic " + base64.RawStdEncoding.EncodeToString([]byte("alice-login:"+password)) + " x", wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "4n+1 characters", header: "Authorization", value: "Basic " + base64.RawStdEncoding.EncodeToString([]byte("alice-login:"+password)) + "A", wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "colons before the username", header: "Authorization", value: "Basic " + b64("::alice-login:"+password)},
+		{desc: "only colons and a password", header: "Authorization", value: "Basic " + b64(":"+password), wantStatus: 401, wantMsg: "Unauthorized"},
+		{desc: "password up to a newline", header: "Authorization", value: "Basic " + b64("alice-login:"+password+"\nmore")},
+		{desc: "Basic with nothing after", header: "Authorization", value: "Basic", wantStatus: 401, wantMsg: "Unauthorized"},
 		{desc: "proxy authorization", header: "Proxy-Authorization", value: basic("alice-login", password)},
 		{desc: "hidden", cfg: map[string]any{"hide_credentials": true}, header: "Authorization", value: basic("alice-login", password), hidden: true},
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,8 +35,11 @@ type Config struct {
 // CorrelationID is the handler built for one plugin instance of one
 // snapshot.
 type CorrelationID struct {
-	conf    Config
-	header  string
+	conf   Config
+	header string
+	// unsafe says header is not written, in either direction
+	// (Unwritable).
+	unsafe  bool
 	prefix  string
 	counter atomic.Uint64
 }
@@ -58,8 +62,45 @@ func New(env plugin.Env) (plugin.Handler, error) {
 	if c.HeaderName == "" {
 		c.HeaderName = "Kong-Request-ID"
 	}
-	return &CorrelationID{conf: c, header: http.CanonicalHeaderKey(c.HeaderName), prefix: uuid.NewString()}, nil
+	header := http.CanonicalHeaderKey(c.HeaderName)
+	return &CorrelationID{conf: c, header: header, unsafe: Unwritable(header), prefix: uuid.NewString()}, nil
 }
+
+// Unwritable reports whether the field name (canonical) is one the
+// plugin never writes into a request or a response: one that frames
+// the message or the connection (Content-Length, Transfer-Encoding,
+// Connection and the other hop-by-hop fields), Host, or not a field
+// name at all. Kong's schema takes any string as header_name
+// (kong/plugins/correlation-id/schema.lua: type "string", not
+// typedefs.header_name), so such a configuration is accepted; written,
+// the id would cut the response short or corrupt the exchange, so the
+// id is only made (and an id the client sent in that field kept) for
+// the loggers.
+func Unwritable(name string) bool {
+	switch name {
+	case "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection",
+		"Te", "Trailer", "Upgrade", "Host":
+		return true
+	}
+	if name == "" {
+		return true
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 0x80 || !token[c] {
+			return true
+		}
+	}
+	return false
+}
+
+// token marks the bytes of an HTTP token (RFC 9110, tchar).
+var token = func() (t [128]bool) {
+	for c := 0; c < 128; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+	}
+	return t
+}()
 
 // Name implements plugin.Handler.
 func (h *CorrelationID) Name() string { return Name }
@@ -84,10 +125,12 @@ func access[F plugin.Fields](h *CorrelationID, pc *plugin.Context, r *http.Reque
 	id := f.Get(h.header)
 	if id == "" {
 		id = h.generate(pc, r)
-		f.Set(h.header, id)
+		if !h.unsafe {
+			f.Set(h.header, id)
+		}
 	}
 	pc.SetVar(plugin.VarCorrelationID, id)
-	if h.conf.EchoDownstream {
+	if h.conf.EchoDownstream && !h.unsafe {
 		pc.SetState(id)
 	}
 	return nil
@@ -98,7 +141,7 @@ func access[F plugin.Fields](h *CorrelationID, pc *plugin.Context, r *http.Reque
 // given before it), the request's id or a new one, as Kong's
 // header_filter does.
 func (h *CorrelationID) Header(pc *plugin.Context, _ int, out http.Header) {
-	if h.conf.EchoDownstream {
+	if h.conf.EchoDownstream && !h.unsafe {
 		out.Set(h.header, h.echoed(pc))
 	}
 }
@@ -106,7 +149,7 @@ func (h *CorrelationID) Header(pc *plugin.Context, _ int, out http.Header) {
 // HeaderView implements plugin.ViewHeaderFilter: Header's field, set
 // without the map.
 func (h *CorrelationID) HeaderView(pc *plugin.Context, _ int) {
-	if h.conf.EchoDownstream {
+	if h.conf.EchoDownstream && !h.unsafe {
 		pc.SetResponseField(h.header, h.echoed(pc))
 	}
 }
@@ -130,7 +173,10 @@ func (h *CorrelationID) generate(pc *plugin.Context, r *http.Request) string {
 	case "tracker":
 		return tracker(pc, r, time.Now())
 	}
-	return h.prefix + "#" + strconv.FormatUint(h.counter.Add(1), 10)
+	// One allocation: the id built in place, then made a string.
+	var b [64]byte
+	id := append(append(b[:0], h.prefix...), '#')
+	return string(strconv.AppendUint(id, h.counter.Add(1), 10))
 }
 
 // tracker is Kong's tracker id (kong/plugins/correlation-id/handler.lua):

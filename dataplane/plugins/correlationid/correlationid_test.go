@@ -41,7 +41,7 @@ func TestCorrelationID(t *testing.T) {
 		// (spec/03-plugins/11-correlation-id/01-access_spec.lua's
 		// TRACKER_PATTERN).
 		{desc: "tracker", cfg: map[string]any{"generator": "tracker"}, header: "Kong-Request-ID",
-			match: regexp.MustCompile(`^192\.0\.2\.1-8000-` + strconv.Itoa(os.Getpid()) + `-7-3-\d{10}\.\d{3}$`)},
+			match: regexp.MustCompile(`^192\.0\.2\.1-9080-` + strconv.Itoa(os.Getpid()) + `-7-3-\d{10}\.\d{3}$`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -50,7 +50,7 @@ func TestCorrelationID(t *testing.T) {
 			cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", correlationid.Name, tt.cfg)}
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey,
-				&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8000}))
+				&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 9080}))
 			if tt.incoming != "" {
 				r.Header.Set(tt.header, tt.incoming)
 			}
@@ -107,5 +107,49 @@ func TestEchoWithoutAccess(t *testing.T) {
 		} else {
 			require.Regexp(t, uuidRE, h.Get("Kong-Request-ID"))
 		}
+	}
+}
+
+// TestUnwritableHeaderName: a header_name that frames the message or the
+// connection, Host, or no field name at all is accepted (Kong's schema
+// takes any string) but never written, in the request or the echoed
+// response; the id is still made for the loggers.
+func TestUnwritableHeaderName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		written bool
+	}{
+		{"X-Req", true},
+		{"Content-Length", false},
+		{"transfer-encoding", false},
+		{"Connection", false},
+		{"Keep-Alive", false},
+		{"TE", false},
+		{"Trailer", false},
+		{"Upgrade", false},
+		{"Host", false},
+		{"Bad Name", false},
+		{"X-A:b", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, !tc.written, correlationid.Unwritable(http.CanonicalHeaderKey(tc.name)))
+			cfg := plugintest.Fixture()
+			cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", correlationid.Name,
+				map[string]any{"header_name": tc.name, "echo_downstream": true})}
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			res := plugintest.Run(t, plugintest.Registry(correlationid.Name, correlationid.New), cfg, r, nil)
+			require.Nil(t, res.Response)
+			id, _ := res.Context.Var(plugin.VarCorrelationID).(string)
+			require.Regexp(t, counterRE, id)
+			if tc.written {
+				require.Equal(t, id, r.Header.Get(tc.name))
+				require.Equal(t, id, res.Header.Get(tc.name))
+				return
+			}
+			require.Empty(t, r.Header.Values(tc.name))
+			require.Empty(t, res.Header.Values(tc.name))
+		})
 	}
 }

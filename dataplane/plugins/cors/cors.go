@@ -54,6 +54,8 @@ var (
 	_ plugin.Accessor     = (*CORS)(nil)
 	_ plugin.ViewAccessor = (*CORS)(nil)
 	_ plugin.HeaderFilter = (*CORS)(nil)
+
+	_ plugin.ViewHeaderFilter = (*CORS)(nil)
 )
 
 // New builds the handler: origins compiled once, by the compiler the
@@ -115,8 +117,8 @@ func access[F plugin.Fields](h *CORS, pc *plugin.Context, method string, req F) 
 	resp := plugin.Empty(http.StatusOK)
 	out := resp.Header
 	origin, hasOrigin := req.Get("Origin"), true
-	allowAll := h.setOrigin(out, origin, hasOrigin, false)
-	h.setCredentials(out, origin, hasOrigin, allowAll, false)
+	allowAll := setOrigin(h, out, origin, hasOrigin, false)
+	setCredentials(h, out, origin, hasOrigin, allowAll, false)
 	if h.headers != "" {
 		out.Set("Access-Control-Allow-Headers", h.headers)
 	} else if req.Has("Access-Control-Request-Headers") {
@@ -134,24 +136,47 @@ func access[F plugin.Fields](h *CORS, pc *plugin.Context, method string, req F) 
 
 // Header implements plugin.HeaderFilter: the CORS headers on any other
 // response, the upstream's or one the data plane gave.
-func (h *CORS) Header(pc *plugin.Context, _ int, out http.Header) {
+func (h *CORS) Header(pc *plugin.Context, _ int, out http.Header) { header(h, pc, out) }
+
+// HeaderView implements plugin.ViewHeaderFilter: Header's changes,
+// made without the map.
+func (h *CORS) HeaderView(pc *plugin.Context, _ int) { header(h, pc, viewFields{pc}) }
+
+// header is both header filters, on the response's fields out.
+func header[F fields](h *CORS, pc *plugin.Context, out F) {
 	if _, ok := pc.State().(skip); ok {
 		return
 	}
 	origin, hasOrigin := pc.RequestHeader("Origin")
-	allowAll := h.setOrigin(out, origin, hasOrigin, true)
-	h.setCredentials(out, origin, hasOrigin, allowAll, true)
+	allowAll := setOrigin(h, out, origin, hasOrigin, true)
+	setCredentials(h, out, origin, hasOrigin, allowAll, true)
 	if h.exposed != "" {
 		out.Set("Access-Control-Expose-Headers", h.exposed)
 	}
 }
+
+// fields is what the header filters change: the response's map
+// (http.Header) or, on the view, the changes recorded on the context
+// (viewFields).
+type fields interface {
+	Set(name, value string)
+	Add(name, value string)
+	Del(name string)
+}
+
+// viewFields records the changes with the context's response fields.
+type viewFields struct{ pc *plugin.Context }
+
+func (v viewFields) Set(name, value string) { v.pc.SetResponseField(name, value) }
+func (v viewFields) Add(name, value string) { v.pc.AddResponseField(name, value) }
+func (v viewFields) Del(name string)        { v.pc.DelResponseField(name) }
 
 // setOrigin is Kong's configure_origin: it sets (or removes, the
 // upstream's included) Access-Control-Allow-Origin and reports whether
 // every origin is allowed, for a request whose Origin is origin (when
 // hasOrigin). Vary is added on a response's own header filter, set on a
 // preflight.
-func (h *CORS) setOrigin(out http.Header, origin string, hasOrigin, filter bool) bool {
+func setOrigin[F fields](h *CORS, out F, origin string, hasOrigin, filter bool) bool {
 	if h.origins.AllowAll {
 		out.Set("Access-Control-Allow-Origin", "*")
 		return true
@@ -178,7 +203,7 @@ func (h *CORS) setOrigin(out http.Header, origin string, hasOrigin, filter bool)
 // setCredentials is Kong's configure_credentials: with credentials on,
 // Access-Control-Allow-Credentials is sent whenever the origin is not "*";
 // with "*", the request's own Origin replaces it (when there is one).
-func (h *CORS) setCredentials(out http.Header, origin string, hasOrigin, allowAll, filter bool) {
+func setCredentials[F fields](h *CORS, out F, origin string, hasOrigin, allowAll, filter bool) {
 	if !h.conf.Credentials {
 		return
 	}
@@ -193,7 +218,7 @@ func (h *CORS) setCredentials(out http.Header, origin string, hasOrigin, allowAl
 	}
 }
 
-func vary(out http.Header, filter bool) {
+func vary[F fields](out F, filter bool) {
 	if filter {
 		out.Add("Vary", "Origin")
 		return

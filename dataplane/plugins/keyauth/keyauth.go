@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
@@ -210,6 +211,7 @@ func find[R request](k *KeyAuth, r R) (key string, duplicate bool) {
 		switch {
 		case n == 1:
 			if k.conf.HideCredentials {
+				key = r.own(key)
 				hide(k, r, name, query)
 			}
 			return key, false
@@ -253,8 +255,13 @@ func headerValue[R request](r R, name string) (string, int) {
 // request is what find reads a key from and hide removes it from: the
 // adapted request (httpRequest) or the view (viewRequest).
 type request interface {
-	// header is the first value of the field name and how many there are.
+	// header is the first value of the field name and how many there are;
+	// on the view, first shares the request's bytes: only as good as
+	// long as the field is there.
 	header(name string) (first string, n int)
+	// own is the key found by header, a string of its own (what hide's
+	// changes to the fields leave as it is).
+	own(key string) string
 	// rawQuery is the query without "?"; setQuery replaces the query the
 	// upstream gets.
 	rawQuery() string
@@ -267,6 +274,8 @@ type request interface {
 }
 
 type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) own(key string) string { return key }
 
 func (h httpRequest) header(name string) (string, int) {
 	vs := h.r.Header.Values(name)
@@ -298,14 +307,19 @@ func (v viewRequest) header(name string) (first string, n int) {
 	h := v.r.Header()
 	for i := range h.Len() {
 		if f, value := h.At(i); exchange.FieldNameIs(f, name) {
-			if n == 0 {
-				first = string(value)
+			if n == 0 && len(value) > 0 {
+				// Read for the lookup only (no copy per request), never
+				// kept: identify is done with it before the view's
+				// fields change but hide's.
+				first = unsafe.String(&value[0], len(value))
 			}
 			n++
 		}
 	}
 	return first, n
 }
+
+func (v viewRequest) own(key string) string { return strings.Clone(key) }
 
 func (v viewRequest) rawQuery() string { return v.pc.ViewQuery(v.r) }
 

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/internal/label"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -114,10 +115,10 @@ const workspace = "default"
 func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 	service, route := "", ""
 	if s := pc.Service; s != nil {
-		service = label(s.Name, s.ID)
+		service = serviceLabel(s)
 	}
 	if r := pc.Route; r != nil {
-		route = label(r.Name, r.ID)
+		route = routeLabel(r)
 	}
 	consumer := ""
 	if e.conf.PerConsumer && pc.Consumer != nil {
@@ -155,14 +156,11 @@ func ms(seconds float64) float64 { return seconds * 1000 }
 // not stay exported until the data plane restarts. It runs after each
 // configuration is applied, off the request path.
 func (m *Metrics) Retain(cfg *model.Config) {
-	services := make(map[string]struct{}, len(cfg.Services))
+	services := make(label.Set, len(cfg.Services))
 	for _, s := range cfg.Services {
-		services[label(s.Name, s.ID)] = struct{}{}
+		services[serviceLabel(s)] = struct{}{}
 	}
-	routes := make(map[string]struct{}, len(cfg.Routes))
-	for _, r := range cfg.Routes {
-		routes[label(r.Name, r.ID)] = struct{}{}
-	}
+	_, routes := label.Sets(&model.Config{Routes: cfg.Routes})
 	for _, v := range []*prom.MetricVec{m.requests.MetricVec, m.requestLatency.MetricVec,
 		m.upstream.MetricVec, m.kongLatency.MetricVec, m.bandwidth.MetricVec} {
 		for _, l := range staleLabels(v, services, routes) {
@@ -173,7 +171,7 @@ func (m *Metrics) Retain(cfg *model.Config) {
 
 // staleLabels returns the (service, route) labels of v's series whose
 // service or route is in neither services nor routes.
-func staleLabels(v *prom.MetricVec, services, routes map[string]struct{}) []prom.Labels {
+func staleLabels(v *prom.MetricVec, services, routes label.Set) []prom.Labels {
 	ch := make(chan prom.Metric, 64)
 	go func() {
 		v.Collect(ch)
@@ -199,23 +197,23 @@ func staleLabels(v *prom.MetricVec, services, routes map[string]struct{}) []prom
 			continue
 		}
 		seen[k] = true
-		if !kept(services, k[0]) || !kept(routes, k[1]) {
+		if !services.Kept(k[0]) || !routes.Kept(k[1]) {
 			stale = append(stale, prom.Labels{"service": k[0], "route": k[1]})
 		}
 	}
 	return stale
 }
 
-// label is an entity's label as Log writes it: its name, else its id.
-func label(name *string, id string) string {
-	if name != nil {
-		return *name
+// serviceLabel is a service's label as Log writes it, as Kong's
+// exporter does (kong/plugins/prometheus/exporter.lua: service.name or
+// service.host): its name, else its host. An empty name, which Kong's
+// schema refuses, counts as none.
+func serviceLabel(s *model.Service) string {
+	if s.Name != nil && *s.Name != "" {
+		return *s.Name
 	}
-	return id
+	return s.Host
 }
 
-// kept reports whether a series labeled v stays: "" (none) or in set.
-func kept(set map[string]struct{}, v string) bool {
-	_, ok := set[v]
-	return ok || v == ""
-}
+// routeLabel is a route's label (route.name or route.id): label.Of.
+func routeLabel(r *model.Route) string { return label.Of(r.Name, r.ID) }

@@ -97,3 +97,45 @@ func TestRetainDropsDeletedEntities(t *testing.T) {
 		}
 	}
 }
+
+// TestLabels: a service is labeled by its name, else its host; a route
+// by its name, else its id (kong/plugins/prometheus/exporter.lua); an
+// empty name is none. Retain keeps the series of entities so labeled.
+func TestLabels(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc                     string
+		serviceName, routeName   *string
+		wantService, wantRouteID string
+	}{
+		{"named", ptr("svc-name"), ptr("rt-name"), "svc-name", "rt-name"},
+		{"unnamed", nil, nil, "upstream.example", "a000-route"},
+		{"empty names", ptr(""), ptr(""), "upstream.example", "a000-route"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			m := prometheus.NewMetrics()
+			cfg := plugintest.Fixture()
+			cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", prometheus.Name, map[string]any{"status_code_metrics": true})}
+			svc, rt := *cfg.Services[0], *cfg.Routes[0]
+			svc.ID, svc.Name, svc.Host = "a000-service", tc.serviceName, "upstream.example"
+			rt.ID, rt.Name = "a000-route", tc.routeName
+			cfg.Services, cfg.Routes = []*model.Service{&svc}, []*model.Route{&rt}
+			set, err := plugin.Build(plugintest.Registry(prometheus.Name, prometheus.NewFactory(m)), cfg)
+			require.NoError(t, err)
+			pc := plugin.NewContext(&rt, &svc, nil, "127.0.0.1")
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			require.Nil(t, set.Access(pc, r))
+			set.Log(pc, &plugin.LogEntry{Request: r, Status: 200, Upstream: time.Millisecond})
+			m.Retain(cfg)
+			want := `
+# HELP kong_http_requests_total HTTP status codes per consumer/service/route in Kong
+# TYPE kong_http_requests_total counter
+kong_http_requests_total{code="200",consumer="",route="` + tc.wantRouteID + `",service="` + tc.wantService + `",source="service",workspace="default"} 1
+`
+			require.NoError(t, testutil.CollectAndCompare(m, strings.NewReader(want), "kong_http_requests_total"))
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/exchange"
@@ -146,11 +147,25 @@ func NewFactory(store *Store, shared Shared) plugin.Factory {
 // Name implements plugin.Handler.
 func (rl *RateLimiting) Name() string { return Name }
 
-// headers is what Access computed for the header filter.
+// headers is what Access computed for the header filter, kept with
+// SetState: from headersPool, back in it when the context is released
+// (plugin.Releaser).
 type headers struct {
 	usage                   [numPeriods]usage
 	limit, remaining, reset int64
 }
+
+var headersPool = sync.Pool{New: func() any { return new(headers) }}
+
+// newHeaders is a cleared headers from the pool.
+func newHeaders() *headers {
+	h := headersPool.Get().(*headers)
+	*h = headers{}
+	return h
+}
+
+// Release implements plugin.Releaser.
+func (h *headers) Release() { headersPool.Put(h) }
 
 // Access implements plugin.Accessor.
 func (rl *RateLimiting) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
@@ -171,7 +186,7 @@ func (rl *RateLimiting) AccessView(pc *plugin.Context, r exchange.Request) *plug
 // phases.
 func (rl *RateLimiting) access(ctx context.Context, pc *plugin.Context, identifier string) *plugin.Response {
 	now := rl.now()
-	h := &headers{}
+	h := newHeaders()
 	var stop period
 	var starts [numPeriods]int64
 	if rl.remote != nil {
@@ -195,11 +210,14 @@ func (rl *RateLimiting) access(ctx context.Context, pc *plugin.Context, identifi
 			rl.write(h, resp.Header)
 			resp.Header.Set(HeaderRetry, strconv.FormatInt(h.reset, 10))
 		}
+		h.Release()
 		return resp
 	}
-	if !rl.conf.HideClientHeaders {
-		pc.SetState(h)
+	if rl.conf.HideClientHeaders {
+		h.Release()
+		return nil
 	}
+	pc.SetState(h)
 	return nil
 }
 
@@ -229,28 +247,30 @@ func (rl *RateLimiting) summarize(h *headers, stop period, starts [numPeriods]in
 // write sets the rate-limit headers, their values in one allocation.
 func (rl *RateLimiting) write(h *headers, out http.Header) {
 	vals := make([]string, 0, 2*rl.periods+3)
-	rl.fields(h, func(k, v string) {
+	put := func(k, v string) {
 		vals = append(vals, v)
 		out[k] = vals[len(vals)-1 : len(vals) : len(vals)]
-	})
+	}
+	rl.fields(h, put, func(k string, n int64) { put(k, strconv.FormatInt(n, 10)) })
 }
 
 // fields puts each rate-limit header, its canonical name and value, in
-// the order Kong sets them.
-func (rl *RateLimiting) fields(h *headers, put func(k, v string)) {
+// the order Kong sets them: a configured limit as its text (put), a
+// count as its number (putInt).
+func (rl *RateLimiting) fields(h *headers, put func(k, v string), putInt func(k string, n int64)) {
 	limit := ""
 	for p := range numPeriods {
 		if u := h.usage[p]; u.limit > 0 {
 			put(headerLimit[p], rl.limitText[p])
-			put(headerRemaining[p], strconv.FormatInt(u.remaining, 10))
+			putInt(headerRemaining[p], u.remaining)
 			if u.limit == h.limit {
 				limit = rl.limitText[p]
 			}
 		}
 	}
 	put(HeaderLimit, limit)
-	put(HeaderRemaining, strconv.FormatInt(h.remaining, 10))
-	put(HeaderReset, strconv.FormatInt(h.reset, 10))
+	putInt(HeaderRemaining, h.remaining)
+	putInt(HeaderReset, h.reset)
 }
 
 // Header implements plugin.HeaderFilter: the rate-limit headers on the
@@ -265,7 +285,7 @@ func (rl *RateLimiting) Header(pc *plugin.Context, _ int, out http.Header) {
 // set as Header sets them (replacing the upstream's own).
 func (rl *RateLimiting) HeaderView(pc *plugin.Context, _ int) {
 	if h, ok := pc.State().(*headers); ok {
-		rl.fields(h, pc.SetResponseField)
+		rl.fields(h, pc.SetResponseField, pc.SetResponseFieldInt)
 	}
 }
 

@@ -91,7 +91,7 @@ func TestAccessViewMatchesAccess(t *testing.T) {
 			handlers[1].HeaderView(pcs[1], http.StatusOK)
 			set := http.Header{}
 			for _, f := range pcs[1].ResponseFields() {
-				set.Add(f.Name, f.Value)
+				set.Add(f.Name, f.String())
 			}
 			require.Equal(t, fields[1], set, "%v, request %d: fields set on the view", conf, i)
 		}
