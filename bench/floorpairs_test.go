@@ -19,9 +19,9 @@ func TestFloorOrder(t *testing.T) {
 		want    []string
 	}{
 		{"nginx next to Skyport, Skyport next to its plugin row", 0, floorProxies,
-			[]string{floorH1, floorNginx, floorSkyport, floorPlugins, floorRoutes}},
+			[]string{floorH1, floorH1Loop, floorNginx, floorSkyport, floorPlugins, floorRoutes}},
 		{"reversed every other pass", 1, floorProxies,
-			[]string{floorRoutes, floorPlugins, floorSkyport, floorNginx, floorH1}},
+			[]string{floorRoutes, floorPlugins, floorSkyport, floorNginx, floorH1Loop, floorH1}},
 		{"a pass of two rows", 3, []string{floorNginx, floorSkyport}, []string{floorSkyport, floorNginx}},
 		{"without nginx", 4, []string{floorSkyport, floorPlugins}, []string{floorSkyport, floorPlugins}},
 		{"nothing", 5, nil, []string{}},
@@ -169,7 +169,7 @@ func TestFloorRounds(t *testing.T) {
 	// Pass 4 (index 3, odd) and 5: the two rows, in reverse order, then
 	// in order. (The plugin row's pairs, 800 against 790 and 810, agree.)
 	assert.Equal(t, []string{"3 1 core https skyport", "3 1 core https nginx", "4 1 core https nginx", "4 1 core https skyport"},
-		seq[pairsMin*20:pairsMin*20+4])
+		seq[pairsMin*len(floorLayouts)*len(floorSchemes)*len(floorProxies):pairsMin*len(floorLayouts)*len(floorSchemes)*len(floorProxies)+4])
 
 	rows := floorRowsFrom(samples)
 	r := &report{floor: rows}
