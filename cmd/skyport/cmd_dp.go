@@ -244,6 +244,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	proxyServer := func(h http.Handler, tc *tls.Config) *proxy.Frontend {
 		srv := px.Frontend(h)
 		srv.ConnState, srv.TLSConfig, srv.ErrorLog = metrics.ConnState, tc, slogErrorLog(log)
+		srv.ConnTracker = metrics.ConnTracker
 		return srv
 	}
 	servers := []*namedServer{{name: "proxy", addr: o.ProxyListen, srv: proxyServer(certificates.HTTPChallengeHandler(px), nil)}}
