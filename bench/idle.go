@@ -102,7 +102,10 @@ func measureIdle(ctx context.Context, e *env, cert, key string, upPort int, sche
 	if err != nil {
 		return idleRow{}, err
 	}
-	rss0 := p.rssKB()
+	rss0, err := p.rssKB()
+	if err != nil {
+		return idleRow{}, err
+	}
 	conns := make([]net.Conn, 0, idleConns)
 	defer func() {
 		for _, c := range conns {
@@ -124,7 +127,10 @@ func measureIdle(ctx context.Context, e *env, cert, key string, upPort int, sche
 	if err != nil {
 		return idleRow{}, err
 	}
-	rss1 := p.rssKB()
+	rss1, err := p.rssKB()
+	if err != nil {
+		return idleRow{}, err
+	}
 	return idleRow{scheme: scheme, conns: idleConns,
 		heapKB: float64(heap1-heap0) / 1024 / idleConns,
 		rssKB:  float64(rss1-rss0) / idleConns}, nil

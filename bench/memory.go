@@ -12,6 +12,9 @@ import (
 type memoryRow struct {
 	routes         int
 	idleKB, loadKB int64
+	// rssErr: a reading of the resident memory failed; the row says so
+	// instead of a figure.
+	rssErr error
 }
 
 func benchMemory(ctx context.Context, e *env, o options, r *report) error {
@@ -27,10 +30,14 @@ func benchMemory(ctx context.Context, e *env, o options, r *report) error {
 			return err
 		}
 		time.Sleep(2 * time.Second)
-		row := memoryRow{routes: n, idleKB: p.rssKB()}
+		row := memoryRow{routes: n}
+		row.idleKB, row.rssErr = p.rssKB()
 		var peak atomic.Int64
+		var sampleErr atomic.Pointer[error]
 		stop := make(chan struct{})
+		sampled := make(chan struct{})
 		go func() {
+			defer close(sampled)
 			t := time.NewTicker(200 * time.Millisecond)
 			defer t.Stop()
 			for {
@@ -38,7 +45,12 @@ func benchMemory(ctx context.Context, e *env, o options, r *report) error {
 				case <-stop:
 					return
 				case <-t.C:
-					if v := p.rssKB(); v > peak.Load() {
+					v, err := p.rssKB()
+					if err != nil {
+						sampleErr.CompareAndSwap(nil, &err)
+						continue
+					}
+					if v > peak.Load() {
 						peak.Store(v)
 					}
 				}
@@ -46,13 +58,21 @@ func benchMemory(ctx context.Context, e *env, o options, r *report) error {
 		}()
 		_, err = runWrk("http://"+proxy+"/", o.conns, o.threads, o.duration, map[string]string{"Host": benchHost(n)})
 		close(stop)
+		<-sampled
 		p.stop()
 		if err != nil {
 			return err
 		}
 		row.loadKB = peak.Load()
+		if e := sampleErr.Load(); e != nil && row.rssErr == nil {
+			row.rssErr = *e
+		}
 		r.memory = append(r.memory, row)
-		fmt.Fprintf(os.Stderr, "  %d routes: idle %d MB, under load %d MB\n", n, row.idleKB/1024, row.loadKB/1024)
+		if row.rssErr != nil {
+			fmt.Fprintf(os.Stderr, "  %d routes: resident memory not read: %v\n", n, row.rssErr)
+		} else {
+			fmt.Fprintf(os.Stderr, "  %d routes: idle %d MB, under load %d MB\n", n, row.idleKB/1024, row.loadKB/1024)
+		}
 	}
 	return nil
 }

@@ -74,27 +74,30 @@ func (p *proc) output() string {
 }
 
 // rssKB reads the resident set size of the process (and, for peers with
-// worker processes, only the main process is counted).
-func (p *proc) rssKB() int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+// worker processes, only the main process is counted); an error when
+// /proc/<pid>/status cannot be read or holds no VmRSS line (the process
+// is gone), which a row reports rather than a zero.
+func (p *proc) rssKB() (int64, error) {
+	path := fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)
+	f, err := os.Open(path)
 	if err != nil {
-		return 0
+		return 0, fmt.Errorf("reading the resident memory: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, 64<<10)) // a few KB in practice
 	if err != nil {
-		return 0
+		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				n, _ := strconv.ParseInt(f[1], 10, 64)
-				return n
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("reading %s: VmRSS %q: %w", path, f[1], err)
 			}
+			return n, nil
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("reading %s: no VmRSS line", path)
 }
 
 func freePort() int {

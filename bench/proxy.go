@@ -15,7 +15,6 @@ import (
 type proxyRow struct {
 	name   string
 	result wrkResult
-	rssKB  int64
 }
 
 // startSkyportDP runs a data plane from a declarative file and waits until
@@ -62,9 +61,6 @@ func benchProxy(ctx context.Context, e *env, o options, r *report) error {
 			return err
 		}
 		row := proxyRow{name: name, result: res}
-		if p != nil {
-			row.rssKB = p.rssKB()
-		}
 		r.proxy = append(r.proxy, row)
 		fmt.Fprintf(os.Stderr, "  %-34s %9.0f req/s  p50 %-8s p99 %-8s errors %d\n", name, res.RPS, res.P50, res.P99, res.Errors)
 		return nil

@@ -154,6 +154,10 @@ func (r *report) markdown() string {
 		w("## Memory\n\nData plane resident memory (VmRSS) from a declarative configuration: idle after it is ready, and the peak under the wrk load above.\n\n")
 		w("| routes | idle | under load |\n|---:|---:|---:|\n")
 		for _, m := range r.memory {
+			if m.rssErr != nil {
+				w("| %d | not read (%v) | not read |\n", m.routes, m.rssErr)
+				continue
+			}
 			w("| %d | %d MB | %d MB |\n", m.routes, m.idleKB/1024, m.loadKB/1024)
 		}
 		w("\n")

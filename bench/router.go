@@ -18,6 +18,9 @@ type goBench struct {
 	cpuNsPerOp float64
 	bytes      int64
 	allocs     int64
+	// metrics are the other figures the benchmark reports itself, by
+	// unit ("rest-cpu-ns/op": 812).
+	metrics map[string]float64
 }
 
 // cpuOrWall is the benchmark's CPU ns/op where it reports one, its wall
@@ -48,6 +51,7 @@ func goBenchCommand(pattern, pkg string) []string {
 var (
 	reBench = regexp.MustCompile(`(?m)^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(?:[\d.]+ \S+/op\s+)*?(\d+) B/op\s+(\d+) allocs/op`)
 	reCPU   = regexp.MustCompile(`\s([\d.]+) cpu-ns/op\s`)
+	reUnit  = regexp.MustCompile(`\s([\d.]+) ([a-z][a-z-]*-ns/op)\s`)
 )
 
 // parseGoBench reads every result line of go test -bench's output.
@@ -60,6 +64,15 @@ func parseGoBench(pkg, out string) []goBench {
 		gb := goBench{name: strings.TrimPrefix(pkg, "./") + " " + m[1], nsPerOp: ns, bytes: b, allocs: a}
 		if c := reCPU.FindStringSubmatch(m[0]); c != nil {
 			gb.cpuNsPerOp, _ = strconv.ParseFloat(c[1], 64)
+		}
+		for _, u := range reUnit.FindAllStringSubmatch(m[0], -1) {
+			if u[2] == "cpu-ns/op" {
+				continue
+			}
+			if gb.metrics == nil {
+				gb.metrics = map[string]float64{}
+			}
+			gb.metrics[u[2]], _ = strconv.ParseFloat(u[1], 64)
 		}
 		r = append(r, gb)
 	}

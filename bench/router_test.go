@@ -22,9 +22,12 @@ func TestParseGoBenchCPU(t *testing.T) {
 	out := "goos: linux\n" +
 		"BenchmarkStages/router/routes=1-2         \t 1000000\t       512.0 ns/op\t       150.3 cpu-ns/op\t       0 B/op\t       0 allocs/op\n" +
 		"BenchmarkProxy/routes=1-2 20000 41000 ns/op 11702 B/op 78 allocs/op\n" +
+		"BenchmarkProxyH1Rest-2      \t    8169\t    250523 ns/op\t    115745 cpu-ns/op\t     53330 floor-cpu-ns/op\t     57794 native-cpu-ns/op\t      4071 rest-cpu-ns/op\t     340 B/op\t       6 allocs/op\n" +
 		"PASS\n"
 	require.Equal(t, []goBench{
 		{name: "dataplane/proxy BenchmarkStages/router/routes=1", nsPerOp: 512, cpuNsPerOp: 150.3},
 		{name: "dataplane/proxy BenchmarkProxy/routes=1", nsPerOp: 41000, bytes: 11702, allocs: 78},
+		{name: "dataplane/proxy BenchmarkProxyH1Rest", nsPerOp: 250523, cpuNsPerOp: 115745, bytes: 340, allocs: 6,
+			metrics: map[string]float64{"floor-cpu-ns/op": 53330, "native-cpu-ns/op": 57794, "rest-cpu-ns/op": 4071}},
 	}, parseGoBench("./dataplane/proxy", out))
 }

@@ -35,20 +35,8 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/publisher"
 	"github.com/skyport-gw/skyport/lambdas/store"
 	"github.com/skyport-gw/skyport/lambdas/store/dynamo"
-	"github.com/skyport-gw/skyport/lambdas/store/embedded"
+	"github.com/skyport-gw/skyport/lambdas/store/storetest"
 )
-
-// exportOnly is the embedded store without its change log: the publisher
-// exports the whole configuration for every revision, as it did before
-// the log existed.
-type exportOnly struct{ s *embedded.Store }
-
-func (e exportOnly) Export(ctx context.Context) (*model.Config, int64, error) { return e.s.Export(ctx) }
-func (e exportOnly) Revision(ctx context.Context) (int64, error)              { return e.s.Revision(ctx) }
-func (e exportOnly) Identity(ctx context.Context) (store.Identity, error)     { return e.s.Identity(ctx) }
-func (e exportOnly) NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error) {
-	return e.s.NewEpoch(ctx, from, to)
-}
 
 // median returns the median of ds in milliseconds.
 func median(ds []time.Duration) float64 {
@@ -75,7 +63,7 @@ func BenchmarkWritePublish(b *testing.B) {
 				load(b, h, document(b, n, scale.JSON))
 				var src publisher.Source = st
 				if mode == "export" {
-					src = exportOnly{st}
+					src = storetest.ExportOnly{Store: st}
 				}
 				objects, err := objstore.NewDir(b.TempDir())
 				if err != nil {

@@ -371,6 +371,10 @@ func startServedDP(ctx context.Context, b *testing.B, cp *servedCP) *servedDP {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Closed here too: a benchmark that fails before run (this data
+	// plane's sync client, or a later one's start) leaks it otherwise.
+	// Closed twice after run, which ignores the second close's error.
+	b.Cleanup(func() { _ = ln.Close() })
 	dp := &servedDP{Server: px, addr: ln.Addr().String(), ln: ln, front: px.Frontend(px),
 		poll: &http.Client{Timeout: 10 * time.Second}, applied: make(chan struct{}, 1)}
 	dp.client, err = dpsync.New(dpsync.Config{

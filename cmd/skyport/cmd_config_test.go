@@ -208,7 +208,7 @@ func TestConfigConvertSnapshot(t *testing.T) {
 // the same code), origin by origin.
 func TestValidateMatchesTheDataPlane(t *testing.T) {
 	t.Parallel()
-	for _, origins := range []string{`["*"]`, `["http://a.test", "*"]`, `["http://a.test"]`, `["(.*[./])?a\\.test:8000"]`,
+	for _, origins := range []string{`["*"]`, `["http://a.test", "*"]`, `["http://a.test"]`, `["(.*[./])?a\\.test:9000"]`,
 		`["(unclosed"]`, `["(?<=x)a.test"]`, `["*", "(?!x)"]`} {
 		path := writeFile(t, "kong.yml", corsYAML(origins))
 		code, _, stderr := runCLI(t, "config", "validate", path)

@@ -265,6 +265,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 	proxyServer := func(h http.Handler, tc *tls.Config) *proxy.Frontend {
 		srv := px.Frontend(h)
 		srv.ConnState, srv.TLSConfig, srv.ErrorLog = metrics.ConnState, tc, slogErrorLog(log)
+		srv.ConnTracker = metrics.ConnTracker
 		return srv
 	}
 	servers := []*namedServer{{name: "proxy", addr: o.ProxyListen, srv: proxyServer(certificates.HTTPChallengeHandler(px), nil)}}
@@ -309,10 +310,17 @@ const loadGCPercent = 50
 
 // loadDeclarative applies a kong.yml file (Kong's DB-less mode).
 func loadDeclarative(ctx context.Context, px applier, path string) error {
-	if prev := debug.SetGCPercent(loadGCPercent); prev >= 0 && prev < loadGCPercent {
-		debug.SetGCPercent(prev)
+	return loadDeclarativeGC(ctx, px, path, debug.SetGCPercent)
+}
+
+// loadDeclarativeGC is loadDeclarative with the collector's target set
+// through setGC (debug.SetGCPercent: it sets the target and returns the
+// previous one).
+func loadDeclarativeGC(ctx context.Context, px applier, path string, setGC func(percent int) int) error {
+	if prev := setGC(loadGCPercent); prev >= 0 && prev < loadGCPercent {
+		setGC(prev)
 	} else {
-		defer debug.SetGCPercent(prev)
+		defer setGC(prev)
 	}
 	data, err := readDeclarative(path)
 	if err != nil {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -16,16 +16,37 @@ import (
 	"github.com/skyport-gw/skyport/lambdas/admin"
 )
 
+// gcTarget stands for the collector's target (debug.SetGCPercent), so
+// that the tests neither change the process's nor race over it.
+type gcTarget struct {
+	mu      sync.Mutex
+	percent int
+}
+
+func (g *gcTarget) set(percent int) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	prev := g.percent
+	g.percent = percent
+	return prev
+}
+
+func (g *gcTarget) get() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.percent
+}
+
 // gcRecorder is an applier that records the collector's target while
 // it applies.
 type gcRecorder struct {
+	gc        *gcTarget
 	gcPercent int
 	cfg       *model.Config
 }
 
 func (r *gcRecorder) Apply(_ context.Context, cfg *model.Config, _ int64, _ string) error {
-	r.gcPercent = debug.SetGCPercent(100)
-	debug.SetGCPercent(r.gcPercent)
+	r.gcPercent = r.gc.get()
 	r.cfg = cfg
 	return nil
 }
@@ -36,6 +57,7 @@ func (r *gcRecorder) Current() (int64, string) { return 0, "" }
 // the collector's target at most loadGCPercent and puts the process's
 // back after it.
 func TestLoadDeclarativeGCPercent(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "kong.yml")
 	require.NoError(t, os.WriteFile(file, []byte("_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://a.test\n"), 0o600))
 	for _, tc := range []struct{ process, during int }{
@@ -44,13 +66,12 @@ func TestLoadDeclarativeGCPercent(t *testing.T) {
 		{20, 20},
 		{-1, loadGCPercent},
 	} {
-		prev := debug.SetGCPercent(tc.process)
-		r := &gcRecorder{}
-		err := loadDeclarative(context.Background(), r, file)
-		after := debug.SetGCPercent(prev)
+		gc := &gcTarget{percent: tc.process}
+		r := &gcRecorder{gc: gc}
+		err := loadDeclarativeGC(context.Background(), r, file, gc.set)
 		require.NoError(t, err)
 		require.Equal(t, tc.during, r.gcPercent, "target while loading, process's %d", tc.process)
-		require.Equal(t, tc.process, after, "target after loading")
+		require.Equal(t, tc.process, gc.get(), "target after loading")
 		require.Len(t, r.cfg.Services, 1)
 	}
 }
@@ -68,8 +89,9 @@ func TestReadDeclarativeBounded(t *testing.T) {
 	require.ErrorContains(t, err, "more than the 268435456 a configuration may have")
 	require.NotContains(t, err.Error(), "\n")
 
-	r := &gcRecorder{}
-	err = loadDeclarative(context.Background(), r, big)
+	gc := &gcTarget{percent: 100}
+	r := &gcRecorder{gc: gc}
+	err = loadDeclarativeGC(context.Background(), r, big, gc.set)
 	require.Error(t, err)
 	require.Nil(t, r.cfg, "nothing applied")
 

@@ -161,7 +161,7 @@ func TestNewCertManagerFlags(t *testing.T) {
 		{desc: "acme without storage", o: dpOptions{tlsFlags: tlsFlags{ACMEEmail: "ops@example.com"}}, wantErr: "--acme-storage or --cache-dir"},
 		{desc: "acme with a bad root", o: dpOptions{CacheDir: dir, tlsFlags: tlsFlags{ACMEEmail: "ops@example.com", ACMECARoot: notPEM}}, wantErr: "no PEM certificate"},
 		{desc: "acme with a bad storage url", o: dpOptions{tlsFlags: tlsFlags{ACMEEmail: "ops@example.com", ACMEStorage: "ftp://x"}}, wantErr: "--acme-storage"},
-		{desc: "acme on the cache directory", o: dpOptions{CacheDir: dir, ProxyListen: "127.0.0.1:8000", tlsFlags: tlsFlags{ACMEEmail: "ops@example.com"}}},
+		{desc: "acme on the cache directory", o: dpOptions{CacheDir: dir, ProxyListen: "127.0.0.1:9000", tlsFlags: tlsFlags{ACMEEmail: "ops@example.com"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

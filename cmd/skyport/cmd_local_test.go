@@ -41,10 +41,10 @@ func TestLocalOptionsCheck(t *testing.T) {
 		wantErr string
 	}{
 		{desc: "defaults"},
-		{desc: "IPv6 loopback and localhost", args: []string{"--backend", "aws", "--admin-listen", "[::1]:8001", "--cluster-listen", "localhost:8005"}},
-		{desc: "open admin without a token", args: []string{"--admin-listen", "0.0.0.0:8001"}, wantErr: "--admin-token"},
-		{desc: "all interfaces without a token", args: []string{"--admin-listen", ":8001"}, wantErr: "--admin-token"},
-		{desc: "open admin with a token", args: []string{"--admin-listen", "0.0.0.0:8001", "--admin-token", "t"}},
+		{desc: "IPv6 loopback and localhost", args: []string{"--backend", "aws", "--admin-listen", "[::1]:9001", "--cluster-listen", "localhost:8005"}},
+		{desc: "open admin without a token", args: []string{"--admin-listen", "0.0.0.0:9001"}, wantErr: "--admin-token"},
+		{desc: "all interfaces without a token", args: []string{"--admin-listen", ":9001"}, wantErr: "--admin-token"},
+		{desc: "open admin with a token", args: []string{"--admin-listen", "0.0.0.0:9001", "--admin-token", "t"}},
 		{desc: "open hub without a token", args: []string{"--cluster-listen", "10.0.0.1:8005"}, wantErr: "--cluster-token"},
 		{desc: "open hub with a token", args: []string{"--cluster-listen", "0.0.0.0:8005", "--cluster-token", "t", "--cluster-advertise", "cp.example:8005"}},
 		{desc: "open hub without an advertised address", args: []string{"--cluster-listen", "0.0.0.0:8005", "--cluster-token", "t"}, wantErr: "--cluster-advertise"},
@@ -57,7 +57,7 @@ func TestLocalOptionsCheck(t *testing.T) {
 		{desc: "admin address without a port", args: []string{"--admin-listen", "nonsense"}, wantErr: `--admin-listen "nonsense": want host:port`},
 		{desc: "admin address with a bad port", args: []string{"--admin-listen", "127.0.0.1:http"}, wantErr: `--admin-listen "127.0.0.1:http": want host:port: bad port`},
 		{desc: "port out of range", args: []string{"--cluster-listen", "127.0.0.1:70000"}, wantErr: "--cluster-listen"},
-		{desc: "bad proxy address", args: []string{"--proxy-listen", "8000"}, wantErr: "--proxy-listen"},
+		{desc: "bad proxy address", args: []string{"--proxy-listen", "9000"}, wantErr: "--proxy-listen"},
 		{desc: "bad status address", args: []string{"--status-listen", ""}, wantErr: "--status-listen"},
 		{desc: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
 		{desc: "empty access log", args: []string{"--access-log", ""}, wantErr: "--access-log"},
@@ -484,12 +484,19 @@ func TestLocalFullSchedule(t *testing.T) {
 		return ptr
 	}
 	var chained []bool
-	for i := 1; i <= 4; i++ {
+	for i := 1; i <= 3; i++ {
 		before := latest().Revision
 		adminPost(t, p, "/services", fmt.Sprintf(`{"name":"s%d","url":"http://127.0.0.1:1"}`, i))
 		eventually(t, "the write is published", func() bool { return latest().Revision > before })
 		chained = append(chained, latest().Full != 0)
 	}
-	require.Equal(t, []bool{false, true, true, false}, chained, "full-every 3: a full snapshot, two deltas chained, then a full snapshot")
+	require.Equal(t, []bool{false, true, true}, chained, "full-every 3: a full snapshot, then two deltas chained")
+	// The third delta is served chained first, then sealed whole.
+	before := latest().Revision
+	adminPost(t, p, "/services", `{"name":"s4","url":"http://127.0.0.1:1"}`)
+	eventually(t, "the fourth write is sealed as a full snapshot", func() bool {
+		l := latest()
+		return l.Revision > before && l.Full == 0
+	})
 	p.stop(t)
 }

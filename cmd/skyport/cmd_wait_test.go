@@ -72,7 +72,7 @@ func TestWait(t *testing.T) {
 			require.GreaterOrEqual(t, asked.Load(), tt.atLeastAsked)
 		})
 	}
-	code, _, stderr := runCLI(t, "wait", "--revision", "5", "--status-url", "127.0.0.1:8100")
+	code, _, stderr := runCLI(t, "wait", "--revision", "5", "--status-url", "127.0.0.1:9100")
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "--status-url")
 }

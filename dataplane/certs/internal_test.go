@@ -64,7 +64,7 @@ func TestAllowed(t *testing.T) {
 		Certificates: []*model.Certificate{selfSignedEntity(t, "c", "covered.example.com")},
 		SNIs:         []*model.SNI{{Name: "covered.example.com", Certificate: &model.Ref{ID: "c"}}},
 		Routes: []*model.Route{
-			{Hosts: []string{"shop.example.com", "covered.example.com", "API.example.com:8443"}},
+			{Hosts: []string{"shop.example.com", "covered.example.com", "API.example.com:9443"}},
 			{Hosts: []string{"*.apps.example.net", "tenant.*"}},
 		},
 	}

@@ -24,6 +24,9 @@ type conn struct {
 	remote    netip.AddrPort
 	localPort uint16
 	tlsState  *tls.ConnectionState
+	// tracker is Server.ConnTracker's for this connection, nil without
+	// one.
+	tracker func(http.ConnState)
 
 	// buf holds the bytes read: buf[r:w] are not consumed yet. While a
 	// handler runs, buf[:bodyBase] is its request's head.
@@ -490,7 +493,15 @@ const refuseLinger = 500 * time.Millisecond
 
 func (c *conn) setState(st int32, hook http.ConnState) {
 	c.state.Store(st)
-	if c.s.ConnState != nil {
-		c.s.ConnState(c.nc, hook)
+	c.tell(hook)
+}
+
+// tell gives the state change to the connection's tracker, or to the
+// server's ConnState.
+func (c *conn) tell(st http.ConnState) {
+	if c.tracker != nil {
+		c.tracker(st)
+	} else if c.s.ConnState != nil {
+		c.s.ConnState(c.nc, st)
 	}
 }

@@ -50,6 +50,11 @@ type Server struct {
 	// ConnState, when set, is told each connection's state changes, as
 	// net/http's Server.ConnState is.
 	ConnState func(net.Conn, http.ConnState)
+	// ConnTracker, when set, is called once per connection as it is
+	// accepted, and the function it returns is told that connection's
+	// state changes instead of ConnState (StateNew first): a hook that
+	// keeps each connection's state without looking it up per change.
+	ConnTracker func(net.Conn) func(http.ConnState)
 	// ConnID, when set, numbers each connection (Request.Conn); it is
 	// called once per connection, on the accepting goroutine.
 	ConnID func() uint64
@@ -176,9 +181,10 @@ func (s *Server) track(c *conn) bool {
 	}
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
-	if s.ConnState != nil {
-		s.ConnState(c.nc, http.StateNew)
+	if s.ConnTracker != nil {
+		c.tracker = s.ConnTracker(c.nc)
 	}
+	c.tell(http.StateNew)
 	return true
 }
 
@@ -188,8 +194,8 @@ func (s *Server) forget(c *conn, st http.ConnState) {
 	_, ok := s.conns[c]
 	delete(s.conns, c)
 	s.mu.Unlock()
-	if ok && s.ConnState != nil {
-		s.ConnState(c.nc, st)
+	if ok {
+		c.tell(st)
 	}
 }
 

@@ -288,6 +288,7 @@ func (c *Conn) Detach() error {
 		l.conns[c.fd] = nil
 	}
 	c.fd, c.watch = -1, nil
+	l.disarm(c)
 	if err != nil {
 		c.closed.Store(true)
 		return fmt.Errorf("loop: detach: %w", err)

@@ -336,6 +336,7 @@ func (l *Loop) closeFD(c *Conn) {
 	unix.Close(c.fd)
 	c.fd = -1
 	c.watch = nil
+	l.disarm(c)
 }
 
 // wake queues the task parked on c, if any.

@@ -14,6 +14,9 @@ type timerSlot struct {
 	seq   uint64
 	when  int64
 	armed bool
+	// index is the live entry's place in the heap, so that a closed
+	// connection's entry leaves it at once.
+	index int
 }
 
 type timerEntry struct {
@@ -30,8 +33,30 @@ type timerHeap []timerEntry
 
 func (h timerHeap) Len() int           { return len(h) }
 func (h timerHeap) Less(i, j int) bool { return h[i].when < h[j].when }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timerEntry)) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h.track(i)
+	h.track(j)
+}
+
+func (h *timerHeap) Push(x any) {
+	*h = append(*h, x.(timerEntry))
+	h.track(len(*h) - 1)
+}
+
+// track records where the live entry at i is.
+func (h timerHeap) track(i int) {
+	if s := h[i].slot(); s.seq == h[i].seq {
+		s.index = i
+	}
+}
+
+func (e *timerEntry) slot() *timerSlot {
+	if e.write {
+		return &e.c.wtimer
+	}
+	return &e.c.rtimer
+}
 func (h *timerHeap) Pop() any {
 	old := *h
 	e := old[len(old)-1]
@@ -41,6 +66,17 @@ func (h *timerHeap) Pop() any {
 }
 
 func (h *timerHeap) pop() timerEntry { return heap.Pop(h).(timerEntry) }
+
+// disarm removes c's live entries from the heap (c is closed or leaves
+// the loop).
+func (l *Loop) disarm(c *Conn) {
+	for _, s := range []*timerSlot{&c.rtimer, &c.wtimer} {
+		if s.armed && s.index < len(l.timers) && l.timers[s.index].seq == s.seq {
+			heap.Remove(&l.timers, s.index)
+		}
+		s.armed = false
+	}
+}
 
 // arm makes sure an entry for c's direction fires no later than dl.
 func (l *Loop) arm(c *Conn, write bool, dl int64) {

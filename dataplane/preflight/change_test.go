@@ -115,7 +115,7 @@ type writer struct {
 
 func (w *writer) id() string {
 	w.n++
-	return fmt.Sprintf("%08x-0000-4000-8000-%012d", w.rng.Uint32(), w.n)
+	return fmt.Sprintf("%08x-0000-4000-a000-%012d", w.rng.Uint32(), w.n)
 }
 
 func (w *writer) base() *model.Config {

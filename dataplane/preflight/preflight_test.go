@@ -161,11 +161,11 @@ func services(n int) *model.Config {
 	cfg := &model.Config{}
 	for i := range n {
 		s := model.NewService()
-		s.ID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		s.ID = fmt.Sprintf("00000000-0000-4000-a000-%012d", i)
 		name := fmt.Sprintf("svc-%d", i)
 		s.Name, s.Host = &name, name+".internal"
 		r := model.NewRoute()
-		r.ID = fmt.Sprintf("10000000-0000-4000-8000-%012d", i)
+		r.ID = fmt.Sprintf("10000000-0000-4000-a000-%012d", i)
 		r.Paths = []string{"/" + name}
 		r.Service = &model.Ref{ID: s.ID}
 		cfg.Services = append(cfg.Services, s)

@@ -25,6 +25,10 @@ type Frontend struct {
 	// ConnState is told each client connection's state changes, as
 	// net/http's Server.ConnState is.
 	ConnState func(net.Conn, http.ConnState)
+	// ConnTracker, when set, tells the HTTP/1.x connections' state
+	// changes instead of ConnState (h1.Server.ConnTracker); those handed
+	// to HTTP/2 are told to ConnState from then on.
+	ConnTracker func(net.Conn) func(http.ConnState)
 	// ErrorLog receives the HTTP/2 server's errors; nil is the standard
 	// logger, as for net/http.
 	ErrorLog *log.Logger
@@ -138,6 +142,7 @@ func (f *Frontend) setup(addr net.Addr) {
 	f.once.Do(func() {
 		f.ho = h1.NewHandoff(addr)
 		f.h1.TLSConfig, f.h1.ConnState, f.h1.HTTP2 = f.TLSConfig, f.ConnState, f.ho.Hand
+		f.h1.ConnTracker = f.ConnTracker
 		if f.TLSConfig != nil {
 			// net/http adds to its config's NextProtos.
 			f.h2.TLSConfig = f.TLSConfig.Clone()

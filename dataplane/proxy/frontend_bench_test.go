@@ -62,30 +62,54 @@ type server interface {
 
 // benchServer is benchFrontend for any server.
 func benchServer(b *testing.B, f server, extra string) {
+	c := dialBench(b, listenBench(b, f), extra)
+	b.ReportAllocs()
+	cpu := cputime.Process()
+	for b.Loop() {
+		c.do(b)
+	}
+	cputime.Report(b, cpu, b.N)
+}
+
+// listenBench serves f on a loopback listener until b ends; it returns
+// the listener's address.
+func listenBench(b *testing.B, f server) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	go func() { _ = f.Serve(ln) }()
-	defer f.Close()
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	b.Cleanup(func() { f.Close() })
+	return ln.Addr().String()
+}
+
+// benchClient sends wrk's request on one kept-alive connection.
+type benchClient struct {
+	conn net.Conn
+	br   *bufio.Reader
+	req  []byte
+}
+
+// dialBench connects to addr; the connection is closed when b ends. The
+// request carries the extra header lines given.
+func dialBench(b *testing.B, addr, extra string) *benchClient {
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
-	req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n" + extra + "\r\n")
-	br := bufio.NewReader(conn)
-	b.ReportAllocs()
-	cpu := cputime.Process()
-	for b.Loop() {
-		if _, err := conn.Write(req); err != nil {
-			b.Fatal(err)
-		}
-		if err := readResponse(br); err != nil {
-			b.Fatal(err)
-		}
+	b.Cleanup(func() { conn.Close() })
+	req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n" + extra + "\r\n")
+	return &benchClient{conn: conn, br: bufio.NewReader(conn), req: req}
+}
+
+// do sends the request and reads its response.
+func (c *benchClient) do(b *testing.B) {
+	if _, err := c.conn.Write(c.req); err != nil {
+		b.Fatal(err)
 	}
-	cputime.Report(b, cpu, b.N)
+	if err := readResponse(c.br); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // readResponse reads a 200 response with a Content-Length from br.

@@ -56,7 +56,12 @@ type exchange struct {
 	ridRaw [32]byte
 
 	start, sent, received time.Time
-	status                int
+	// tryAtStart says the first upstream attempt starts at start, read
+	// once: nothing but the proxy's own routing, which takes
+	// microseconds, runs between them (the native path without plugins
+	// to a service without an upstream).
+	tryAtStart bool
+	status     int
 	// tries are the upstream attempts, for the loggers.
 	tries    []plugin.Try
 	triesBuf [1]plugin.Try

@@ -53,7 +53,7 @@ func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // finish reports the request to the observer, the plugins' loggers and
 // the access log.
 func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
-	status, end, up, px, route, svc := s.observe(w, ex)
+	status, end, up, px, route, svc := s.observe(w, ex, true)
 	if ex.pc != nil {
 		ex.c.plugins.Log(ex.pc, s.logEntry(w, r, ex, status, up, px, end))
 	}
@@ -86,13 +86,17 @@ func (s *Server) finish(w *recorder, r *http.Request, ex *exchange) {
 
 // observe ends the request: its status, end time, upstream and proxy
 // latencies and the labels of its route and service; the Observer is
-// given them.
-func (s *Server) observe(w *recorder, ex *exchange) (status int, end time.Time, up, px time.Duration, route, svc string) {
+// given them. The end time is read only when the caller needs it (needEnd)
+// or the proxy latency does (nothing was sent): zero otherwise, a clock
+// read saved.
+func (s *Server) observe(w *recorder, ex *exchange, needEnd bool) (status int, end time.Time, up, px time.Duration, route, svc string) {
 	status = w.status
 	if status == 0 {
 		status = ex.status
 	}
-	end = time.Now()
+	if needEnd || ex.sent.IsZero() {
+		end = time.Now()
+	}
 	if !ex.sent.IsZero() {
 		px = ex.sent.Sub(ex.start)
 		if !ex.received.IsZero() {

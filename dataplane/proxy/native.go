@@ -229,6 +229,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	}
 
 	ex.c, ex.match, ex.svc, ex.direct, ex.pc = c, m, svc, true, pc
+	ex.tryAtStart = pc == nil && svc.pool == nil
 	c.inflight.Add(1)
 	defer c.inflight.Add(-1)
 	x.fw.w = w
@@ -397,7 +398,7 @@ func stripHopView(h *h1.Header) {
 // finishNative is finish for a native request.
 func (s *Server) finishNative(x *nativeExchange) {
 	ex := &x.exchange
-	status, end, up, px, route, svc := s.observe(&ex.rec, ex)
+	status, end, up, px, route, svc := s.observe(&ex.rec, ex, s.opts.AccessLogWriter != nil)
 	if s.opts.AccessLogWriter != nil {
 		x.strings()
 		path := x.logPath

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/skyport-gw/skyport/dataplane/upstream"
+	"github.com/skyport-gw/skyport/internal/label"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -61,10 +62,7 @@ type service struct {
 // tls, udp), which the HTTP proxy does not serve.
 // tc, when not nil, is the service's TLS client configuration.
 func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.Config) (*service, error) {
-	svc := &service{m: m, label: m.ID, base: "/"}
-	if m.Name != nil && *m.Name != "" {
-		svc.label = *m.Name
-	}
+	svc := &service{m: m, label: label.Of(m.Name, m.ID), base: "/"}
 	switch m.Protocol {
 	case "http", "ws", "grpc", "":
 		svc.scheme = "http"

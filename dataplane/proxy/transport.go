@@ -332,7 +332,7 @@ func (s *Server) attempts(ctx context.Context, ex *exchange, method, key string,
 	svc := ex.svc
 	var tried []*upstream.Target
 	for attempt := 0; ; attempt++ {
-		try := ex.startTry()
+		try := ex.startTry(attempt == 0 && ex.tryAtStart)
 		addr, host := svc.hostPort, ""
 		if svc.pool != nil {
 			t, err := svc.pool.Pick(key, tried)
@@ -438,12 +438,17 @@ func (b *onceBody) Read(p []byte) (int, error) {
 func (b *onceBody) Close() error { return nil }
 
 // startTry records the start of an upstream attempt; it returns its index
-// in ex.tries.
-func (ex *exchange) startTry() int {
+// in ex.tries. atStart says the attempt starts when the request did
+// (ex.start): no clock read.
+func (ex *exchange) startTry(atStart bool) int {
 	if ex.tries == nil {
 		ex.tries = ex.triesBuf[:0]
 	}
-	ex.tries = append(ex.tries, plugin.Try{Start: time.Now()})
+	start := ex.start
+	if !atStart {
+		start = time.Now()
+	}
+	ex.tries = append(ex.tries, plugin.Try{Start: start})
 	return len(ex.tries) - 1
 }
 

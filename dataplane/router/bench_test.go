@@ -42,12 +42,12 @@ func benchRoutes(n int) []*model.Route {
 func benchInputs(n int) []*router.Input {
 	last := n - 1
 	return []*router.Input{
-		{Method: "GET", Host: fmt.Sprintf("api%d.example.com", last/2*2), Path: "/resource3/items/1", Port: 8000},
-		{Method: "GET", Host: "unknown.example.com", Path: fmt.Sprintf("/svc%d/v1/items", last/4*4+1), Port: 8000},
-		{Method: "GET", Host: "x.tenant3.example.com", Path: "/", Port: 8000},
-		{Method: "GET", Host: "api2.example.com:8000", Path: "/", Port: 8000, Header: http.Header{"X-Version": {"V1"}}},
-		{Method: "GET", Host: "other.org", Path: "/regex7/123", Port: 8000},
-		{Method: "GET", Host: "other.org", Path: "/nothing/here", Port: 8000},
+		{Method: "GET", Host: fmt.Sprintf("api%d.example.com", last/2*2), Path: "/resource3/items/1", Port: 9000},
+		{Method: "GET", Host: "unknown.example.com", Path: fmt.Sprintf("/svc%d/v1/items", last/4*4+1), Port: 9000},
+		{Method: "GET", Host: "x.tenant3.example.com", Path: "/", Port: 9000},
+		{Method: "GET", Host: "api2.example.com:9000", Path: "/", Port: 9000, Header: http.Header{"X-Version": {"V1"}}},
+		{Method: "GET", Host: "other.org", Path: "/regex7/123", Port: 9000},
+		{Method: "GET", Host: "other.org", Path: "/nothing/here", Port: 9000},
 	}
 }
 

@@ -10,18 +10,18 @@ import (
 
 func Example() {
 	users := model.NewService()
-	users.ID = "9b3e1c2a-0000-4000-8000-000000000001"
+	users.ID = "9b3e1c2a-0000-4000-a000-000000000001"
 	users.Host = "users.internal"
 
 	byID := model.NewRoute()
-	byID.ID = "9b3e1c2a-0000-4000-8000-000000000002"
+	byID.ID = "9b3e1c2a-0000-4000-a000-000000000002"
 	byID.Name = model.String("user-by-id")
 	byID.Hosts = []string{"api.example.com"}
 	byID.Paths = []string{`~/users/(?<id>\d+)$`}
 	byID.Service = &model.Ref{ID: users.ID}
 
 	all := model.NewRoute()
-	all.ID = "9b3e1c2a-0000-4000-8000-000000000003"
+	all.ID = "9b3e1c2a-0000-4000-a000-000000000003"
 	all.Name = model.String("users")
 	all.Hosts = []string{"api.example.com"}
 	all.Paths = []string{"/users"}
@@ -33,7 +33,7 @@ func Example() {
 		return
 	}
 
-	m := r.Match(&router.Input{Method: http.MethodGet, Host: "API.example.com:8000", Path: "/users//42"})
+	m := r.Match(&router.Input{Method: http.MethodGet, Host: "API.example.com:9000", Path: "/users//42"})
 	fmt.Println(*m.Route.Name, m.Path, m.Captures["id"], m.Service.Host)
 
 	m = r.Match(&router.Input{Method: http.MethodGet, Host: "api.example.com", Path: "/users/me"})

@@ -19,15 +19,15 @@ func withID(name, id string, set func(r *model.Route)) *model.Route {
 }
 
 const (
-	idLow  = "00000000-0000-4000-8000-000000000001"
-	idHigh = "ffffffff-0000-4000-8000-000000000001"
+	idLow  = "00000000-0000-4000-a000-000000000001"
+	idHigh = "ffffffff-0000-4000-a000-000000000001"
 	// idSplit's route splits into path groups; the first group's id is
 	// uuid_v5(7f145bf9-0dce-4f91-98eb-debbce4b9f6b, idSplit.."#1") =
-	// b0394a03-2a94-5909-bc08-8c333709e1e9 (kong/router/transform.lua
+	// 3b1cde8f-96c5-5553-b106-2c8bacd11a20 (kong/router/transform.lua
 	// split_routes_and_services_by_path).
-	idSplit = "f0000000-0000-4000-8000-000000000001"
-	idAbove = "b0394a04-0000-4000-8000-000000000000" // above the group's id
-	idBelow = "b0394a02-0000-4000-8000-000000000000" // below it
+	idSplit = "f0000000-0000-4000-a000-000000000001"
+	idAbove = "3b1cde90-0000-4000-a000-000000000000" // above the group's id
+	idBelow = "3b1cde8e-0000-4000-a000-000000000000" // below it
 )
 
 // TestMatchKongFidelity covers the traditional_compatible behaviours a
@@ -37,7 +37,7 @@ func TestMatchKongFidelity(t *testing.T) {
 	t.Parallel()
 
 	tls := func(sni, path string) *router.Input {
-		return &router.Input{Method: http.MethodGet, Path: path, TLS: true, SNI: sni, Port: 8443}
+		return &router.Input{Method: http.MethodGet, Path: path, TLS: true, SNI: sni, Port: 9443}
 	}
 	testCases := []struct {
 		desc   string
@@ -115,7 +115,7 @@ func TestMatchKongFidelity(t *testing.T) {
 		},
 		{
 			desc:   "host with port refuses another port in Host, even the listener's",
-			routes: []*model.Route{rt("port", 1, func(r *model.Route) { r.Hosts = []string{"port.test:8000"} })},
+			routes: []*model.Route{rt("port", 1, func(r *model.Route) { r.Hosts = []string{"port.test:9000"} })},
 			in:     get("port.test:8999", "/"),
 		},
 		{
@@ -138,12 +138,12 @@ func TestMatchKongFidelity(t *testing.T) {
 			// number follows, so a bracketed IPv6 host keeps its port.
 			desc:   "IPv6 host with port compares whole",
 			routes: []*model.Route{rt("v6", 1, func(r *model.Route) { r.Hosts = []string{"[::1]"} })},
-			in:     get("[::1]:8000", "/"),
+			in:     get("[::1]:9000", "/"),
 		},
 		{
 			desc:   "IPv6 host with port matches itself",
-			routes: []*model.Route{rt("v6", 1, func(r *model.Route) { r.Hosts = []string{"[::1]:8000"} })},
-			in:     get("[::1]:8000", "/"),
+			routes: []*model.Route{rt("v6", 1, func(r *model.Route) { r.Hosts = []string{"[::1]:9000"} })},
+			in:     get("[::1]:9000", "/"),
 			want:   "v6",
 		},
 		// SNIs: get_expression adds (net.protocol != "https" ||

@@ -29,7 +29,7 @@ func TestPriority(t *testing.T) {
 		want  uint64
 	}{
 		{"plain host", func(r *model.Route) { r.Hosts = []string{"a.com"} }, 0x1000000020000000},
-		{"host with port is plain", func(r *model.Route) { r.Hosts = []string{"a.com:8000"} }, 0x1000000020000000},
+		{"host with port is plain", func(r *model.Route) { r.Hosts = []string{"a.com:9000"} }, 0x1000000020000000},
 		{"method and prefix", func(r *model.Route) { r.Methods = []string{"GET"}; r.Paths = []string{"/users"} }, 0x40000006},
 		{"wildcard host and method", func(r *model.Route) { r.Hosts = []string{"*.a.com"}; r.Methods = []string{"GET"} }, 0x40000000},
 		{"regex_priority 1", func(r *model.Route) { r.Paths = []string{"~/x"}; r.RegexPriority = 1 }, 0x0008000020080000},

@@ -33,7 +33,7 @@ func service(id string, enabled bool) *model.Service {
 }
 
 func get(host, path string) *router.Input {
-	return &router.Input{Method: http.MethodGet, Host: host, Path: path, Port: 8000}
+	return &router.Input{Method: http.MethodGet, Host: host, Path: path, Port: 9000}
 }
 
 func TestMatch(t *testing.T) {
@@ -240,19 +240,19 @@ func TestMatch(t *testing.T) {
 		},
 		{
 			desc:   "host with port matches the listener port",
-			routes: []*model.Route{rt("port", 1, func(r *model.Route) { r.Hosts = []string{"example.com:8000"} })},
+			routes: []*model.Route{rt("port", 1, func(r *model.Route) { r.Hosts = []string{"example.com:9000"} })},
 			in:     get("example.com", "/"),
 			want:   "port",
 		},
 		{
 			desc:   "host with port refuses the listener port",
-			routes: []*model.Route{rt("port", 1, func(r *model.Route) { r.Hosts = []string{"example.com:8443"} })},
+			routes: []*model.Route{rt("port", 1, func(r *model.Route) { r.Hosts = []string{"example.com:9443"} })},
 			in:     get("example.com", "/"),
 		},
 		{
 			desc:   "host with port uses the Host port without a listener port",
-			routes: []*model.Route{rt("port", 1, func(r *model.Route) { r.Hosts = []string{"example.com:8443"} })},
-			in:     &router.Input{Method: "GET", Host: "example.com:8443", Path: "/"},
+			routes: []*model.Route{rt("port", 1, func(r *model.Route) { r.Hosts = []string{"example.com:9443"} })},
+			in:     &router.Input{Method: "GET", Host: "example.com:9443", Path: "/"},
 			want:   "port",
 		},
 		{

@@ -49,7 +49,7 @@ type routeGen struct {
 
 func (g *routeGen) id(prefix string) string {
 	g.n++
-	return fmt.Sprintf("%s0000000-0000-4000-8000-%012d", prefix, g.n)
+	return fmt.Sprintf("%s0000000-0000-4000-a000-%012d", prefix, g.n)
 }
 
 var (
@@ -143,7 +143,7 @@ func (g *routeGen) inputs() []router.Input {
 	for _, h := range []string{"a.test", "b.test", "c.test", "api.x", "a.test:8080", "other", "x.a.test", "api.x.y"} {
 		for _, p := range []string{"/", "/x", "/x/12", "/x/y", "/x/y/z", "/y/1", "/z"} {
 			for _, m := range genMethods {
-				out = append(out, router.Input{Method: m, Host: h, Path: p, Port: 8000})
+				out = append(out, router.Input{Method: m, Host: h, Path: p, Port: 9000})
 			}
 		}
 	}

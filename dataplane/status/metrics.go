@@ -98,6 +98,35 @@ func (m *Metrics) ConnState(c net.Conn, s http.ConnState) {
 	}
 }
 
+// ConnTracker is ConnState for one connection (h1.Server.ConnTracker): the
+// returned function keeps the connection's state itself, so a change
+// costs no look-up.
+func (m *Metrics) ConnTracker(net.Conn) func(http.ConnState) {
+	var state http.ConnState
+	tracked := false
+	return func(s http.ConnState) {
+		if tracked {
+			if n := m.stateCounter(state); n != nil {
+				n.Add(-1)
+			}
+		}
+		switch s {
+		case http.StateHijacked, http.StateClosed:
+			tracked = false
+			m.active.Add(-1)
+			return
+		case http.StateNew:
+			m.accepted.Add(1)
+			m.handled.Add(1)
+			m.active.Add(1)
+		}
+		state, tracked = s, true
+		if n := m.stateCounter(s); n != nil {
+			n.Add(1)
+		}
+	}
+}
+
 func (m *Metrics) stateCounter(s http.ConnState) *atomic.Int64 {
 	switch s {
 	case http.StateNew:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/skyport-gw/skyport/internal/label"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -233,45 +234,18 @@ func (r *requestMetrics) Collect(ch chan<- prometheus.Metric) {
 // it applies; a request still served by the replaced configuration may
 // bring a dropped series back until the next one.
 func (m *Metrics) Retain(cfg *model.Config) {
-	services, routes := labels(cfg)
+	services, routes := label.Sets(cfg)
 	r := &m.req
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k := range r.series {
-		if !kept(services, k.service) || !kept(routes, k.route) {
+		if !services.Kept(k.service) || !routes.Kept(k.route) {
 			delete(r.series, k)
 		}
 	}
 	for name := range r.services {
-		if !kept(services, name) {
+		if !services.Kept(name) {
 			delete(r.services, name)
 		}
 	}
-}
-
-// labels returns the metric labels of cfg's services and routes: each
-// one's name, else its id, as the proxy labels its requests.
-func labels(cfg *model.Config) (services, routes map[string]struct{}) {
-	services = make(map[string]struct{}, len(cfg.Services))
-	for _, s := range cfg.Services {
-		services[label(s.Name, s.ID)] = struct{}{}
-	}
-	routes = make(map[string]struct{}, len(cfg.Routes))
-	for _, r := range cfg.Routes {
-		routes[label(r.Name, r.ID)] = struct{}{}
-	}
-	return services, routes
-}
-
-func label(name *string, id string) string {
-	if name != nil && *name != "" {
-		return *name
-	}
-	return id
-}
-
-// kept reports whether the series labeled v stays: "" (none) or in set.
-func kept(set map[string]struct{}, v string) bool {
-	_, ok := set[v]
-	return ok || v == ""
 }

@@ -3,6 +3,7 @@ package status_test
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -211,4 +212,50 @@ func TestConnectionCounters(t *testing.T) {
 		s := readStatus().Server
 		return s.ConnectionsActive == 0 && s.ConnectionsWaiting == 0
 	}, 5*time.Second, 10*time.Millisecond)
+}
+
+// A connection's tracker (ConnTracker) counts as ConnState does for the
+// same changes, without looking the connection up.
+func TestConnTrackerMatchesConnState(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		states []http.ConnState
+	}{
+		{"new", []http.ConnState{http.StateNew}},
+		{"serving", []http.ConnState{http.StateNew, http.StateActive}},
+		{"kept alive", []http.ConnState{http.StateNew, http.StateActive, http.StateIdle, http.StateActive, http.StateIdle}},
+		{"closed idle", []http.ConnState{http.StateNew, http.StateActive, http.StateIdle, http.StateClosed}},
+		{"closed serving", []http.ConnState{http.StateNew, http.StateActive, http.StateClosed}},
+		{"hijacked", []http.ConnState{http.StateNew, http.StateActive, http.StateHijacked}},
+		{"closed unread", []http.ConnState{http.StateNew, http.StateClosed}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			byState, byTracker := status.NewMetrics(), status.NewMetrics()
+			// Two connections, one left open, so a change of the other
+			// shows against a count that is not zero.
+			open, c := &net.TCPConn{}, &net.TCPConn{}
+			byState.ConnState(open, http.StateNew)
+			byTracker.ConnTracker(open)(http.StateNew)
+			tell := byTracker.ConnTracker(c)
+			for _, s := range tc.states {
+				byState.ConnState(c, s)
+				tell(s)
+			}
+			want := serverStatus(t, byState)
+			assert.Equal(t, want, serverStatus(t, byTracker))
+		})
+	}
+}
+
+// serverStatus is /status's server counters of m.
+func serverStatus(t *testing.T, m *status.Metrics) any {
+	t.Helper()
+	h, err := status.New(&source{ready: true}, nil, m)
+	require.NoError(t, err)
+	_, body := call(t, h, "/status")
+	var st status.Status
+	require.NoError(t, json.Unmarshal([]byte(body), &st))
+	return st.Server
 }

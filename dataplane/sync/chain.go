@@ -167,7 +167,7 @@ func (c *Client) cacheChain(ctx context.Context, j job, v verdict, full []byte, 
 				break
 			}
 		}
-		if errors.Is(err, cache.ErrChainFull) || errors.Is(err, cache.ErrChainGap) {
+		if errors.Is(err, cache.ErrChainFull) || errors.Is(err, cache.ErrChainGap) || errors.Is(err, cache.ErrChainUnread) {
 			err = c.cacheFullChain(ctx, j)
 		}
 	}

@@ -18,28 +18,28 @@ var kongCases = []struct {
 	{origins: []string{"foo.test"}, want: every("foo.test")},
 	{origins: []string{"https://bar.test:1234"}, want: every("https://bar.test:1234")},
 	{origins: []string{`foo\.test`}, want: accepts("http://foo.test", "http://foo.test:80=http://foo.test",
-		"http://foo.test:8000", "https://foo.test:8000", "http://foo.test:90")},
+		"http://foo.test:9000", "https://foo.test:9000", "http://foo.test:90")},
 	{origins: []string{`(.*[./])?foo\.test`}, want: accepts("http://foo.test", "http://something.foo.test",
-		"http://foo.test:80=http://foo.test", "http://foo.test:8000", "https://foo.test:8000", "http://foo.test:90")},
-	{origins: []string{`(.*[./])?foo\.test:8000`}, want: accepts("http://foo.test:8000", "https://foo.test:8000")},
-	{origins: []string{`https://(.*[.])?foo\.test:8000`}, want: accepts("https://foo.test:8000")},
+		"http://foo.test:80=http://foo.test", "http://foo.test:9000", "https://foo.test:9000", "http://foo.test:90")},
+	{origins: []string{`(.*[./])?foo\.test:9000`}, want: accepts("http://foo.test:9000", "https://foo.test:9000")},
+	{origins: []string{`https://(.*[.])?foo\.test:9000`}, want: accepts("https://foo.test:9000")},
 	{origins: []string{`^http://(.*[.])?foo\.test(:(80|90))?$`}, want: accepts("http://foo.test", "http://something.foo.test",
 		"http://foo.test:80=http://foo.test", "http://foo.test:90")},
 	{origins: []string{"foo.test", "bar.test"}, want: accepts()},
 	{origins: []string{"http://foo.test", "https://bar.test:1234"}, want: accepts("http://foo.test",
 		"http://foo.test:80=http://foo.test", "https://bar.test:1234")},
 	{origins: []string{"bar.test", `foo\.test`}, want: accepts("http://foo.test", "http://foo.test:80=http://foo.test",
-		"http://foo.test:8000", "https://foo.test:8000", "http://foo.test:90")},
+		"http://foo.test:9000", "https://foo.test:9000", "http://foo.test:90")},
 	{origins: []string{"bar.test", `(.*\.)?foo\.test`}, want: accepts("http://foo.test", "http://something.foo.test",
-		"http://foo.test:80=http://foo.test", "http://foo.test:8000", "https://foo.test:8000", "http://foo.test:90")},
-	{origins: []string{"bar.test", `(.*[./])?foo\.test:8000`}, want: accepts("http://foo.test:8000", "https://foo.test:8000")},
-	{origins: []string{"bar.test", `https://(.*\.)?foo\.test:8000`}, want: accepts("https://foo.test:8000")},
+		"http://foo.test:80=http://foo.test", "http://foo.test:9000", "https://foo.test:9000", "http://foo.test:90")},
+	{origins: []string{"bar.test", `(.*[./])?foo\.test:9000`}, want: accepts("http://foo.test:9000", "https://foo.test:9000")},
+	{origins: []string{"bar.test", `https://(.*\.)?foo\.test:9000`}, want: accepts("https://foo.test:9000")},
 }
 
 // requestOrigins are the Origins every Kong case is tried with.
 var requestOrigins = []string{"http://evil.test", "http://foo.test", "http://foo.test.evil.test",
-	"http://something.foo.test", "http://evilfoo.test", "http://foo.test:80", "http://foo.test:8000",
-	"https://foo.test:8000", "http://foo.test:90", "http://foobtest", "https://bar.test:1234"}
+	"http://something.foo.test", "http://evilfoo.test", "http://foo.test:80", "http://foo.test:9000",
+	"https://foo.test:9000", "http://foo.test:90", "http://foobtest", "https://bar.test:1234"}
 
 // every: a single plain origin is always the answer.
 func every(acao string) map[string]string {

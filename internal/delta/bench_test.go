@@ -15,14 +15,14 @@ import (
 func large(n int) *model.Config {
 	cfg := &model.Config{}
 	for i := range n {
-		c := &model.Consumer{Base: model.Base{ID: fmt.Sprintf("c0000000-0000-4000-8000-%012d", i)}, Username: model.String(fmt.Sprintf("user-%d", i))}
+		c := &model.Consumer{Base: model.Base{ID: fmt.Sprintf("c0000000-0000-4000-a000-%012d", i)}, Username: model.String(fmt.Sprintf("user-%d", i))}
 		cfg.Add(c)
-		cfg.Add(&model.KeyAuth{Base: model.Base{ID: fmt.Sprintf("k0000000-0000-4000-8000-%012d", i)}, Key: fmt.Sprintf("key-%d", i), Consumer: &model.Ref{ID: c.ID}})
+		cfg.Add(&model.KeyAuth{Base: model.Base{ID: fmt.Sprintf("k0000000-0000-4000-a000-%012d", i)}, Key: fmt.Sprintf("key-%d", i), Consumer: &model.Ref{ID: c.ID}})
 	}
 	for i := range n / 100 {
-		s := service(fmt.Sprintf("50000000-0000-4000-8000-%012d", i), fmt.Sprintf("svc%d", i))
+		s := service(fmt.Sprintf("50000000-0000-4000-a000-%012d", i), fmt.Sprintf("svc%d", i))
 		cfg.Add(s)
-		cfg.Add(route(fmt.Sprintf("70000000-0000-4000-8000-%012d", i), s.ID, fmt.Sprintf("/s%d", i)))
+		cfg.Add(route(fmt.Sprintf("70000000-0000-4000-a000-%012d", i), s.ID, fmt.Sprintf("/s%d", i)))
 	}
 	cfg.Sort()
 	return cfg

@@ -31,10 +31,10 @@ func route(uuid, svc string, paths ...string) *model.Route {
 }
 
 const (
-	sA = "a0000000-0000-4000-8000-000000000001"
-	sB = "b0000000-0000-4000-8000-000000000002"
-	rA = "c0000000-0000-4000-8000-000000000003"
-	rB = "d0000000-0000-4000-8000-000000000004"
+	sA = "a0000000-0000-4000-a000-000000000001"
+	sB = "b0000000-0000-4000-a000-000000000002"
+	rA = "c0000000-0000-4000-a000-000000000003"
+	rB = "d0000000-0000-4000-a000-000000000004"
 )
 
 // base and target: one service kept, one deleted, one route changed, one
@@ -72,7 +72,7 @@ func TestDiffApply(t *testing.T) {
 	// The same delta on another configuration at the same revision.
 	other := base.Clone()
 	other.Services = other.Services[:1]
-	other.Services = append(other.Services, service("e0000000-0000-4000-8000-000000000005", "e"))
+	other.Services = append(other.Services, service("e0000000-0000-4000-a000-000000000005", "e"))
 	_, err = delta.Apply(other, 7, doc)
 	require.ErrorIs(t, err, delta.ErrResult)
 }

@@ -21,15 +21,15 @@ func packedFixture(t *testing.T, n int) *model.Config {
 	t.Helper()
 	cfg := &model.Config{}
 	for i := range n {
-		s := service(fmt.Sprintf("a0000000-0000-4000-8000-%012d", i), fmt.Sprintf("svc-%d", i))
+		s := service(fmt.Sprintf("a0000000-0000-4000-a000-%012d", i), fmt.Sprintf("svc-%d", i))
 		s.Tags = []string{"generated", fmt.Sprintf("svc-tag-%d", i)}
 		cfg.Services = append(cfg.Services, s)
-		cfg.Routes = append(cfg.Routes, route(fmt.Sprintf("c0000000-0000-4000-8000-%012d", i), s.ID, fmt.Sprintf("/r%d", i)))
+		cfg.Routes = append(cfg.Routes, route(fmt.Sprintf("c0000000-0000-4000-a000-%012d", i), s.ID, fmt.Sprintf("/r%d", i)))
 		c := &model.Consumer{Username: model.String(fmt.Sprintf("user-%d", i))}
-		c.ID = fmt.Sprintf("d0000000-0000-4000-8000-%012d", i)
+		c.ID = fmt.Sprintf("d0000000-0000-4000-a000-%012d", i)
 		cfg.Consumers = append(cfg.Consumers, c)
 		k := &model.KeyAuth{Key: fmt.Sprintf("key-%016x", i*7919), Consumer: &model.Ref{ID: c.ID}}
-		k.ID = fmt.Sprintf("e0000000-0000-4000-8000-%012d", i)
+		k.ID = fmt.Sprintf("e0000000-0000-4000-a000-%012d", i)
 		cfg.KeyAuths = append(cfg.KeyAuths, k)
 	}
 	raw, err := json.Marshal(cfg)
@@ -48,7 +48,7 @@ func randomChange(rng *rand.Rand, n, step int) (*model.Config, map[model.Kind][]
 	dels := map[model.Kind][]string{}
 	for range 1 + rng.IntN(8) {
 		i := rng.IntN(n + 4) // past n: created
-		rid, sid := fmt.Sprintf("c0000000-0000-4000-8000-%012d", i), fmt.Sprintf("a0000000-0000-4000-8000-%012d", i)
+		rid, sid := fmt.Sprintf("c0000000-0000-4000-a000-%012d", i), fmt.Sprintf("a0000000-0000-4000-a000-%012d", i)
 		switch rng.IntN(5) {
 		case 0:
 			r := route(rid, sid, fmt.Sprintf("/r%d", i), fmt.Sprintf("/step-%d", step))
@@ -59,13 +59,13 @@ func randomChange(rng *rand.Rand, n, step int) (*model.Config, map[model.Kind][]
 		case 2:
 			u.Services = append(u.Services, service(sid, fmt.Sprintf("svc-%d-step-%d", i, step)))
 		case 3:
-			dels[model.KindConsumer] = append(dels[model.KindConsumer], fmt.Sprintf("d0000000-0000-4000-8000-%012d", i))
-			dels[model.KindKeyAuth] = append(dels[model.KindKeyAuth], fmt.Sprintf("e0000000-0000-4000-8000-%012d", i))
+			dels[model.KindConsumer] = append(dels[model.KindConsumer], fmt.Sprintf("d0000000-0000-4000-a000-%012d", i))
+			dels[model.KindKeyAuth] = append(dels[model.KindKeyAuth], fmt.Sprintf("e0000000-0000-4000-a000-%012d", i))
 		default:
 			c := &model.Consumer{Username: model.String(fmt.Sprintf("user-%d-step-%d", i, step))}
-			c.ID = fmt.Sprintf("d0000000-0000-4000-8000-%012d", i)
+			c.ID = fmt.Sprintf("d0000000-0000-4000-a000-%012d", i)
 			k := &model.KeyAuth{Key: fmt.Sprintf("key-%d-step-%d", i, step), Consumer: &model.Ref{ID: c.ID}}
-			k.ID = fmt.Sprintf("e0000000-0000-4000-8000-%012d", i)
+			k.ID = fmt.Sprintf("e0000000-0000-4000-a000-%012d", i)
 			u.Consumers, u.KeyAuths = append(u.Consumers, c), append(u.KeyAuths, k)
 		}
 	}

@@ -13,13 +13,13 @@ import (
 func TestConfigWriteJSON(t *testing.T) {
 	t.Parallel()
 	svc := model.NewService()
-	svc.ID, svc.Name, svc.Host = "a0000000-0000-4000-8000-000000000001", model.String("a<b>&"), "a.local"
+	svc.ID, svc.Name, svc.Host = "a0000000-0000-4000-a000-000000000001", model.String("a<b>&"), "a.local"
 	svc2 := model.NewService()
-	svc2.ID, svc2.Host = "a0000000-0000-4000-8000-000000000002", "b.local"
+	svc2.ID, svc2.Host = "a0000000-0000-4000-a000-000000000002", "b.local"
 	route := model.NewRoute()
-	route.ID, route.Paths, route.Service = "c0000000-0000-4000-8000-000000000003", []string{"/"}, &model.Ref{ID: svc.ID}
+	route.ID, route.Paths, route.Service = "c0000000-0000-4000-a000-000000000003", []string{"/"}, &model.Ref{ID: svc.ID}
 	consumer := &model.Consumer{}
-	consumer.ID, consumer.Username = "d0000000-0000-4000-8000-000000000004", model.String("u")
+	consumer.ID, consumer.Username = "d0000000-0000-4000-a000-000000000004", model.String("u")
 	tests := []struct {
 		desc string
 		cfg  model.Config

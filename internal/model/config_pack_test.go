@@ -18,25 +18,25 @@ import (
 func packFixture(t *testing.T, n int) *model.Config {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString(`{"services":[{"id":"a0000000-0000-4000-8000-000000000001","name":"svc-one","host":"upstream.internal","protocol":"http","port":80,"tags":["x","a-longer-tag-value"]}],`)
-	b.WriteString(`"routes":[{"id":"c0000000-0000-4000-8000-000000000001","name":"r1","protocols":["http","https"],"hosts":["api.example.test"],"paths":["/a","/b"],"tags":[],"service":{"id":"a0000000-0000-4000-8000-000000000001"},"headers":{"X-A":["1"]}},`)
-	b.WriteString(`{"id":"c0000000-0000-4000-8000-000000000002","protocols":["http","https"],"paths":["/c"],"service":{"id":"a0000000-0000-4000-8000-000000000001"}}],`)
+	b.WriteString(`{"services":[{"id":"a0000000-0000-4000-a000-000000000001","name":"svc-one","host":"upstream.internal","protocol":"http","port":80,"tags":["x","a-longer-tag-value"]}],`)
+	b.WriteString(`"routes":[{"id":"c0000000-0000-4000-a000-000000000001","name":"r1","protocols":["http","https"],"hosts":["api.example.test"],"paths":["/a","/b"],"tags":[],"service":{"id":"a0000000-0000-4000-a000-000000000001"},"headers":{"X-A":["1"]}},`)
+	b.WriteString(`{"id":"c0000000-0000-4000-a000-000000000002","protocols":["http","https"],"paths":["/c"],"service":{"id":"a0000000-0000-4000-a000-000000000001"}}],`)
 	b.WriteString(`"consumers":[`)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"id":"d0000000-0000-4000-8000-%012d","username":"user-%d","custom_id":"cid-%d"}`, i, i, i)
+		fmt.Fprintf(&b, `{"id":"d0000000-0000-4000-a000-%012d","username":"user-%d","custom_id":"cid-%d"}`, i, i, i)
 	}
 	b.WriteString(`],"keyauth_credentials":[`)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"id":"e0000000-0000-4000-8000-%012d","key":"key-%016x","consumer":{"id":"d0000000-0000-4000-8000-%012d"}}`, i, i*7919, i)
+		fmt.Fprintf(&b, `{"id":"e0000000-0000-4000-a000-%012d","key":"key-%016x","consumer":{"id":"d0000000-0000-4000-a000-%012d"}}`, i, i*7919, i)
 	}
-	b.WriteString(`],"plugins":[{"id":"f0000000-0000-4000-8000-000000000001","name":"key-auth","config":{"key_names":["apikey"]}}],`)
-	b.WriteString(`"acls":[{"id":"b0000000-0000-4000-8000-000000000001","group":"g","consumer":{"id":"not-a-consumer-of-this-config"}}]}`)
+	b.WriteString(`],"plugins":[{"id":"f0000000-0000-4000-a000-000000000001","name":"key-auth","config":{"key_names":["apikey"]}}],`)
+	b.WriteString(`"acls":[{"id":"b0000000-0000-4000-a000-000000000001","group":"g","consumer":{"id":"not-a-consumer-of-this-config"}}]}`)
 	var cfg model.Config
 	require.NoError(t, json.Unmarshal([]byte(b.String()), &cfg))
 	return &cfg

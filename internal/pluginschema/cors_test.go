@@ -21,7 +21,7 @@ func TestCORSOrigins(t *testing.T) {
 	}{
 		{origins: []any{"*"}},
 		{origins: []any{"http://a.test", "*"}},
-		{origins: []any{`(.*[./])?a\.test:8000`}},
+		{origins: []any{`(.*[./])?a\.test:9000`}},
 		{origins: []any{"http://a.test", "(unclosed"}, want: map[string]string{"config.origins.2": "'(unclosed' is not a valid regex"}},
 		{origins: []any{`(?<!x)a\.test`}, want: map[string]string{"config.origins.1": `'(?<!x)a\.test' is not a valid regex`}},
 	}

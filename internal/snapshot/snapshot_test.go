@@ -26,11 +26,11 @@ var now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func sampleConfig() model.Config {
 	s1 := model.NewService()
-	s1.ID, s1.Name, s1.Host = "b0000000-0000-4000-8000-000000000001", model.String("b"), "b.local"
+	s1.ID, s1.Name, s1.Host = "b0000000-0000-4000-a000-000000000001", model.String("b"), "b.local"
 	s2 := model.NewService()
-	s2.ID, s2.Name, s2.Host = "a0000000-0000-4000-8000-000000000002", model.String("a"), "a.local"
+	s2.ID, s2.Name, s2.Host = "a0000000-0000-4000-a000-000000000002", model.String("a"), "a.local"
 	r := model.NewRoute()
-	r.ID, r.Paths, r.Service = "c0000000-0000-4000-8000-000000000003", []string{"/"}, &model.Ref{ID: s1.ID}
+	r.ID, r.Paths, r.Service = "c0000000-0000-4000-a000-000000000003", []string{"/"}, &model.Ref{ID: s1.ID}
 	return model.Config{Services: []*model.Service{s1, s2}, Routes: []*model.Route{r}}
 }
 
@@ -185,9 +185,9 @@ func TestOpenPackedEqualsOpen(t *testing.T) {
 	t.Parallel()
 	cfg := sampleConfig()
 	co := &model.Consumer{Username: model.String("alice"), CustomID: model.String("c-1")}
-	co.ID = "d0000000-0000-4000-8000-000000000004"
+	co.ID = "d0000000-0000-4000-a000-000000000004"
 	cred := &model.KeyAuth{Key: "secret-key-of-alice", Consumer: &model.Ref{ID: co.ID}}
-	cred.ID, cred.Tags = "e0000000-0000-4000-8000-000000000005", []string{"team-a", "x"}
+	cred.ID, cred.Tags = "e0000000-0000-4000-a000-000000000005", []string{"team-a", "x"}
 	cfg.Consumers, cfg.KeyAuths = []*model.Consumer{co}, []*model.KeyAuth{cred}
 	pub, priv, err := snapshot.GenerateKey()
 	require.NoError(t, err)
@@ -267,14 +267,14 @@ func TestDigestUpdates(t *testing.T) {
 
 	b := sampleConfig()
 	changed := *b.Services[0]
-	changed.Port = 8443
+	changed.Port = 9443
 	require.NoError(t, d.Remove(a.Services[0]))
 	require.NoError(t, d.Add(&changed))
 	b.Services[0] = &changed
 	gone := b.Services[1]
 	require.NoError(t, d.Remove(gone))
 	b.Services = slices.Delete(b.Services, 1, 2)
-	extra := &model.Consumer{Base: model.Base{ID: "c0000000-0000-4000-8000-000000000009"}, Username: model.String("extra")}
+	extra := &model.Consumer{Base: model.Base{ID: "c0000000-0000-4000-a000-000000000009"}, Username: model.String("extra")}
 	require.NoError(t, d.Add(extra))
 	b.Add(extra)
 

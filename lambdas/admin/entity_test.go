@@ -35,8 +35,8 @@ func entityCases() []entityCase {
 			desc: "service", coll: "/services", key: "name",
 			body:     func(*testing.T, *client) map[string]any { return map[string]any{"name": "svc", "host": "example.com"} },
 			defaults: map[string]any{"port": 80.0, "protocol": "http", "retries": 5.0, "connect_timeout": 60000.0, "enabled": true},
-			patch:    map[string]any{"url": "https://example.org:8443/v1"},
-			patched:  map[string]any{"protocol": "https", "host": "example.org", "port": 8443.0, "path": "/v1"},
+			patch:    map[string]any{"url": "https://example.org:9443/v1"},
+			patched:  map[string]any{"protocol": "https", "host": "example.org", "port": 9443.0, "path": "/v1"},
 		},
 		{
 			desc: "route", coll: "/routes", key: "name",

@@ -129,7 +129,7 @@ func TestRevisionHistory(t *testing.T) {
 	for _, b := range historyBackends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			clk := &clock{now: time.Unix(1800000000, 0)}
+			clk := &clock{now: time.Unix(1790000000, 0)}
 			c := newHistoryClient(t, b, history.Retention{}, clk)
 
 			c.must(200, "GET", "/config/revisions", nil)
@@ -237,7 +237,7 @@ func TestRevisionRetention(t *testing.T) {
 	for _, b := range historyBackends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			clk := &clock{now: time.Unix(1800000000, 0)}
+			clk := &clock{now: time.Unix(1790000000, 0)}
 			c := newHistoryClient(t, b, history.Retention{Revisions: 3, Age: 48 * time.Hour}, clk)
 			for _, n := range []string{"a", "b", "c", "d", "e"} {
 				c.must(201, "POST", "/services", map[string]any{"name": n, "host": n + ".internal"})

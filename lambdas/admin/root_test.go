@@ -24,8 +24,8 @@ func TestRoot(t *testing.T) {
 			t.Parallel()
 			c := newClient(t, openEmbedded(t), admin.Options{
 				NodeID: "7e8c0f36-3d2c-4a47-9a2b-1d0e0c3c9b51", Hostname: "cp.local", Database: store,
-				AdminListeners: []admin.Listener{{Addr: "127.0.0.1:8001"}},
-				ProxyListeners: []admin.Listener{{Addr: "0.0.0.0:8000"}, {Addr: "[::]:8443", SSL: true, HTTP2: true}},
+				AdminListeners: []admin.Listener{{Addr: "127.0.0.1:9001"}},
+				ProxyListeners: []admin.Listener{{Addr: "0.0.0.0:9000"}, {Addr: "[::]:9443", SSL: true, HTTP2: true}},
 			})
 			r := c.do("GET", "/", nil)
 			require.Equal(t, http.StatusOK, r.status)
@@ -44,12 +44,12 @@ func TestRoot(t *testing.T) {
 			require.Equal(t, store, conf["skyport_store"])
 			require.Equal(t, "control_plane", conf["role"])
 			require.Equal(t, "traditional_compatible", conf["router_flavor"])
-			require.Equal(t, []any{"0.0.0.0:8000", "[::]:8443 http2 ssl"}, conf["proxy_listen"])
-			require.Equal(t, []any{"127.0.0.1:8001"}, conf["admin_listen"])
+			require.Equal(t, []any{"0.0.0.0:9000", "[::]:9443 http2 ssl"}, conf["proxy_listen"])
+			require.Equal(t, []any{"127.0.0.1:9001"}, conf["admin_listen"])
 			require.Equal(t, []any{
-				map[string]any{"ip": "0.0.0.0", "port": 8000.0, "ssl": false, "http2": false, "listener": "0.0.0.0:8000",
+				map[string]any{"ip": "0.0.0.0", "port": 9000.0, "ssl": false, "http2": false, "listener": "0.0.0.0:9000",
 					"bind": false, "deferred": false, "reuseport": false, "proxy_protocol": false, "backlog=%d+": false},
-				map[string]any{"ip": "[::]", "port": 8443.0, "ssl": true, "http2": true, "listener": "[::]:8443 http2 ssl",
+				map[string]any{"ip": "[::]", "port": 9443.0, "ssl": true, "http2": true, "listener": "[::]:9443 http2 ssl",
 					"bind": false, "deferred": false, "reuseport": false, "proxy_protocol": false, "backlog=%d+": false},
 			}, conf["proxy_listeners"])
 			require.Len(t, conf["admin_listeners"], 1)

@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -116,16 +117,23 @@ func TestPrune(t *testing.T) {
 	require.ErrorIs(t, err, history.ErrExpired)
 }
 
-// pagedStore counts the delta keys listed: by pages, or by a whole List.
+// pagedStore counts the keys listed below deltas (or records, when
+// set): by pages, or by a whole List.
 type pagedStore struct {
 	objstore.Store
 	deltas        string
 	listed, whole int
+	records       string
+	recordsListed int
+	recordsWhole  int
 }
 
 func (s *pagedStore) List(ctx context.Context, prefix string) ([]string, error) {
 	if strings.HasPrefix(prefix, s.deltas) {
 		s.whole++
+	}
+	if s.records != "" && strings.HasPrefix(prefix, s.records) {
+		s.recordsWhole++
 	}
 	return s.Store.List(ctx, prefix)
 }
@@ -135,7 +143,48 @@ func (s *pagedStore) ListPage(ctx context.Context, prefix, after string, max int
 	if strings.HasPrefix(prefix, s.deltas) {
 		s.listed += len(keys)
 	}
+	if s.records != "" && strings.HasPrefix(prefix, s.records) {
+		s.recordsListed += len(keys)
+	}
 	return keys, err
+}
+
+// TestPruneListsRecordsByPage: a Prune lists the oldest records a page
+// at a time, as many as it may remove and read, not the whole history.
+func TestPruneListsRecordsByPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, err := objstore.NewDir(t.TempDir())
+	require.NoError(t, err)
+	id := snapshot.Identity{ClusterID: "6f1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6f", Epoch: 1}
+	records := strings.TrimSuffix(history.Key(id, 1), fmt.Sprintf("%020d.json", 1))
+	objects := &pagedStore{Store: dir, deltas: snapshot.DeltaPrefix(id), records: records}
+	now := time.Unix(1790000000, 0)
+	log := history.New(objects, history.Retention{Revisions: 10, Age: time.Hour}, func() time.Time { return now })
+	log.SetDeltaPage(16)
+	const newest = 400
+	for rev := int64(1); rev <= newest; rev++ {
+		require.NoError(t, log.Put(ctx, history.Record{Revision: rev, CreatedAt: now.Unix(), Since: rev - 1, ClusterID: id.ClusterID, Epoch: id.Epoch, State: history.StatePublished}))
+	}
+	var pruned int
+	for {
+		n, err := log.Prune(ctx, id, newest, newest)
+		require.NoError(t, err)
+		if n == 0 {
+			break
+		}
+		pruned += n
+		require.LessOrEqual(t, n, 100, "at most 100 a call")
+	}
+	require.Equal(t, newest-10, pruned)
+	require.Zero(t, objects.recordsWhole, "the records are not listed whole")
+	// Four Prunes that remove, and one that finds nothing: each lists up
+	// to the 100 it may remove, the 2*16+3 after them and one, and a page.
+	require.LessOrEqual(t, objects.recordsListed, 5*(100+2*16+4+16))
+	for rev := int64(newest - 9); rev <= newest; rev++ {
+		_, err := log.Get(ctx, id, rev, newest)
+		require.NoError(t, err, "revision %d is kept", rev)
+	}
 }
 
 // TestPruneListsDeltasBelowCut: the deltas of the revisions a Prune

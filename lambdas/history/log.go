@@ -71,7 +71,8 @@ type Log struct {
 	objects   objstore.Store
 	retention Retention
 	now       func() time.Time
-	// deltaPage is how many keys one listing of the deltas asks for.
+	// deltaPage is how many keys one listing of the deltas (or, for
+	// Prune, of the records) asks for.
 	deltaPage int
 }
 
@@ -236,7 +237,35 @@ func (l *Log) revisions(ctx context.Context, id snapshot.Identity) ([]int64, err
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", p, err)
 	}
+	revs := recordRevisions(p, keys, nil)
+	sort.Slice(revs, func(i, j int) bool { return revs[i] < revs[j] })
+	return revs, nil
+}
+
+// oldestRevisions lists the n oldest revisions identity id has records
+// of, ascending, a page at a time (objstore.ListPage): record keys sort
+// by revision, 20 digits each.
+func (l *Log) oldestRevisions(ctx context.Context, id snapshot.Identity, n int) ([]int64, error) {
+	p := prefix(id)
 	var revs []int64
+	after := ""
+	for len(revs) < n {
+		keys, err := objstore.ListPage(ctx, l.objects, p, after, l.deltaPage)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", p, err)
+		}
+		revs = recordRevisions(p, keys, revs)
+		if len(keys) < l.deltaPage {
+			break
+		}
+		after = keys[len(keys)-1]
+	}
+	return revs[:min(n, len(revs))], nil
+}
+
+// recordRevisions appends to revs the revisions of the record keys below
+// prefix p, in the keys' order; other keys are skipped.
+func recordRevisions(p string, keys []string, revs []int64) []int64 {
 	for _, k := range keys {
 		name := strings.TrimPrefix(k, p)
 		if strings.Contains(name, "/") || !strings.HasSuffix(name, ".json") {
@@ -246,8 +275,7 @@ func (l *Log) revisions(ctx context.Context, id snapshot.Identity) ([]int64, err
 			revs = append(revs, rev)
 		}
 	}
-	sort.Slice(revs, func(i, j int) bool { return revs[i] < revs[j] })
-	return revs, nil
+	return revs
 }
 
 // Config returns the configuration of revision rev of identity id, read
@@ -332,7 +360,9 @@ func (l *Log) snapshotConfig(ctx context.Context, id snapshot.Identity, rev int6
 // left; the deltas of the revisions removed go with them. It reports how
 // many revisions it removed.
 func (l *Log) Prune(ctx context.Context, id snapshot.Identity, newest, keep int64) (int, error) {
-	revs, err := l.revisions(ctx, id)
+	// The oldest records: those it may remove, the ones needed reads
+	// after them, and the first kept.
+	revs, err := l.oldestRevisions(ctx, id, maxPruned+2*snapshot.MaxChain+4)
 	if err != nil {
 		return 0, err
 	}

@@ -51,7 +51,7 @@ func TestStagedRolloutAWS(t *testing.T) {
 	})
 
 	var mu sync.Mutex
-	now := time.Unix(1800000000, 0)
+	now := time.Unix(1790000000, 0)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	hist := history.New(objects, history.Retention{}, clock)
 	ctl := rollout.New(rollout.Options{Objects: objects, History: hist, Nodes: reg, Restorer: rollout.StoreRestorer(st),

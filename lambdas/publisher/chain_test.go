@@ -3,9 +3,12 @@ package publisher_test
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -70,7 +73,7 @@ func (c *clock) advance(d time.Duration) {
 
 func numberedService(n int, host string) *model.Service {
 	s := model.NewService()
-	s.ID, s.Name, s.Host = fmt.Sprintf("00000000-0000-4000-8000-%012d", n), model.String(fmt.Sprintf("s%d", n)), host
+	s.ID, s.Name, s.Host = fmt.Sprintf("00000000-0000-4000-a000-%012d", n), model.String(fmt.Sprintf("s%d", n)), host
 	s.CreatedAt, s.UpdatedAt = 1795239000, 1795239000
 	return s
 }
@@ -355,4 +358,120 @@ func TestColdReadBackAfterKeyRotation(t *testing.T) {
 	exported, _, err := st.Export(ctx)
 	require.NoError(t, err)
 	require.Equal(t, snapshot.ConfigHash(exported), snapshot.ConfigHash(configAt(t, objects, ptr, snapshot.KeyRing(oldPub, rotatedPub))))
+}
+
+// faultyPuts records the order of a store's puts and fails those fail
+// matches (a crash at that point, as far as object storage can tell).
+type faultyPuts struct {
+	objstore.Store
+	mu   sync.Mutex
+	puts []string // key, and for latest.json the revision and full it names
+	fail func(key string, ptr snapshot.Pointer) bool
+}
+
+func (f *faultyPuts) Put(ctx context.Context, key string, data []byte, cond objstore.Condition) (string, error) {
+	var ptr snapshot.Pointer
+	name := key
+	if key == snapshot.LatestKey {
+		if err := json.Unmarshal(data, &ptr); err != nil {
+			return "", err
+		}
+		name = fmt.Sprintf("%s %d full %d", key, ptr.Revision, ptr.Full)
+	}
+	f.mu.Lock()
+	f.puts = append(f.puts, name)
+	fail := f.fail != nil && f.fail(key, ptr)
+	f.mu.Unlock()
+	if fail {
+		return "", errors.New("injected failure")
+	}
+	return f.Store.Put(ctx, key, data, cond)
+}
+
+func (f *faultyPuts) failing(fn func(key string, ptr snapshot.Pointer) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail, f.puts = fn, nil
+}
+
+// TestScheduledFullAfterItsDelta: the revision that the schedule seals
+// whole is served as its delta first (latest.json moves to the chain
+// before the full snapshot is written), then moved to its full snapshot;
+// a failure between the two (the full snapshot's write, or latest.json's
+// second move) leaves latest.json naming a valid chain that leads to the
+// store's configuration, the history rebuilding the revision, and the
+// next publication sealing the full snapshot still due.
+func TestScheduledFullAfterItsDelta(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		fail func(id snapshot.Identity) func(key string, ptr snapshot.Pointer) bool
+	}{
+		{"nothing fails", func(snapshot.Identity) func(string, snapshot.Pointer) bool { return nil }},
+		{"the full snapshot's write fails", func(id snapshot.Identity) func(string, snapshot.Pointer) bool {
+			return func(key string, _ snapshot.Pointer) bool { return key == id.Key(5) }
+		}},
+		{"latest.json's move to the full snapshot fails", func(snapshot.Identity) func(string, snapshot.Pointer) bool {
+			return func(key string, ptr snapshot.Pointer) bool {
+				return key == snapshot.LatestKey && ptr.Revision == 5 && ptr.Full == 0
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			pubKey, priv := newKey(t)
+			objects := &faultyPuts{Store: newDir(t)}
+			st := chainStore(t)
+			hist := history.New(objects, history.Retention{}, nil)
+			p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, History: hist,
+				FullEvery: 4, FullRatio: 100, Logger: quiet()})
+			for i := 1; i <= 4; i++ {
+				createAndPublish(t, st, p, i)
+			}
+			id := testIDOf(t, st)
+			fail := tt.fail(id)
+			objects.failing(fail)
+			ptr := createAndPublish(t, st, p, 5)
+
+			objects.mu.Lock()
+			puts := slices.Clone(objects.puts)
+			objects.mu.Unlock()
+			served := slices.Index(puts, snapshot.LatestKey+" 5 full 1")
+			sealed := slices.Index(puts, id.Key(5))
+			require.NotEqual(t, -1, served, "revision 5 is served as its delta: %v", puts)
+			require.Greater(t, sealed, served, "its full snapshot is written after: %v", puts)
+
+			latest := readLatest(t, objects)
+			require.Equal(t, latest, ptr)
+			require.Equal(t, int64(5), latest.Revision)
+			exported, _, err := st.Export(ctx)
+			require.NoError(t, err)
+			require.Equal(t, snapshot.ConfigHash(exported), snapshot.ConfigHash(configAt(t, objects, latest, pubKey)))
+			cfg, err := hist.Config(ctx, id, 5)
+			require.NoError(t, err)
+			require.Equal(t, snapshot.ConfigHash(exported), snapshot.ConfigHash(cfg))
+			if fail == nil {
+				require.Zero(t, latest.Full, "sealed whole")
+				require.Equal(t, id.Key(5), latest.Key)
+				require.Equal(t, snapshot.DeltaKey(id, 4, 5), latest.Delta.Key, "the notice's delta is kept")
+				rec, err := hist.Get(ctx, id, 5, 5)
+				require.NoError(t, err)
+				require.Zero(t, rec.Full, "the record names the revision's own full snapshot")
+				return
+			}
+			require.Equal(t, int64(1), latest.Full, "still chained after the last full snapshot")
+			require.Len(t, latest.Chain, 4)
+
+			// The next publication seals the full snapshot still due.
+			objects.failing(nil)
+			ptr = createAndPublish(t, st, p, 6)
+			require.Zero(t, ptr.Full)
+			require.Equal(t, id.Key(6), ptr.Key)
+			exported, _, err = st.Export(ctx)
+			require.NoError(t, err)
+			require.Equal(t, snapshot.ConfigHash(exported), snapshot.ConfigHash(configAt(t, objects, readLatest(t, objects), pubKey)))
+		})
+	}
 }

@@ -86,7 +86,7 @@ func TestPublishWritesDeltas(t *testing.T) {
 		c.Services[0].Host = "orders.v2.internal"
 		c.Services = c.Services[:1]
 		s := model.NewService()
-		s.ID, s.Name, s.Host = "00000000-0000-4000-8000-000000000009", model.String("shipping"), "shipping.internal"
+		s.ID, s.Name, s.Host = "00000000-0000-4000-a000-000000000009", model.String("shipping"), "shipping.internal"
 		c.Add(s)
 	})
 	ptr, err := p.Publish(ctx)
@@ -104,7 +104,7 @@ func TestPublishWritesDeltas(t *testing.T) {
 	require.Equal(t, "https://bucket.example/"+n.Delta.Key+"?ttl="+cluster.PresignTTL.String(), n.Delta.URL)
 	doc, got := openDelta(t, objects, pubKey, n.Delta)
 	require.Len(t, doc.Upserts.Services, 2)
-	require.Equal(t, []string{"00000000-0000-4000-8000-000000000002"}, doc.Deletes[model.KindService])
+	require.Equal(t, []string{"00000000-0000-4000-a000-000000000002"}, doc.Deletes[model.KindService])
 	require.Equal(t, snapshotHash(t, objects, 3), snapshot.ConfigHash(got))
 
 	// A publisher that did not write the base (a new Lambda instance)
@@ -152,7 +152,7 @@ func TestDeltasFromEmbeddedStore(t *testing.T) {
 
 	svc := func(n int) *model.Service {
 		s := model.NewService()
-		s.ID, s.Name, s.Host = fmt.Sprintf("00000000-0000-4000-8000-%012d", n), model.String(fmt.Sprintf("s%d", n)), "example.com"
+		s.ID, s.Name, s.Host = fmt.Sprintf("00000000-0000-4000-a000-%012d", n), model.String(fmt.Sprintf("s%d", n)), "example.com"
 		s.CreatedAt, s.UpdatedAt = 1795239000, 1795239000
 		return s
 	}

@@ -49,7 +49,7 @@ func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(
 func addService(t *testing.T, s store.Store, name string) int64 {
 	t.Helper()
 	svc := model.NewService()
-	svc.ID = "00000000-0000-4000-8000-" + strings.Repeat("0", 12-len(name)) + name
+	svc.ID = "00000000-0000-4000-a000-" + strings.Repeat("0", 12-len(name)) + name
 	svc.Name, svc.Host = &name, name+".internal"
 	rev, err := s.Create(context.Background(), svc, store.Origin{})
 	require.NoError(t, err)

@@ -14,19 +14,8 @@ import (
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/publisher"
 	"github.com/skyport-gw/skyport/lambdas/store"
-	"github.com/skyport-gw/skyport/lambdas/store/embedded"
+	"github.com/skyport-gw/skyport/lambdas/store/storetest"
 )
-
-// exportOnly is the embedded store without its change log: a publisher
-// of it exports the whole configuration for every revision.
-type exportOnly struct{ s *embedded.Store }
-
-func (e exportOnly) Export(ctx context.Context) (*model.Config, int64, error) { return e.s.Export(ctx) }
-func (e exportOnly) Revision(ctx context.Context) (int64, error)              { return e.s.Revision(ctx) }
-func (e exportOnly) Identity(ctx context.Context) (store.Identity, error)     { return e.s.Identity(ctx) }
-func (e exportOnly) NewEpoch(ctx context.Context, from snapshot.Identity, to int64) (snapshot.Identity, error) {
-	return e.s.NewEpoch(ctx, from, to)
-}
 
 // TestIncrementalFullEqualsExported: a scheduled full snapshot, sealed
 // from the configuration the publisher holds (the previous full snapshot
@@ -44,7 +33,7 @@ func TestIncrementalFullEqualsExported(t *testing.T) {
 	incremental, exported := newDir(t), newDir(t)
 	opts := publisher.Options{Source: st, Objects: incremental, Key: priv, FullEvery: 3, FullRatio: 100, Clock: clk, Logger: quiet()}
 	p := publisher.New(opts)
-	whole := publisher.New(publisher.Options{Source: exportOnly{st}, Objects: exported, Key: priv, FullEvery: 1, Clock: clk, Logger: quiet()})
+	whole := publisher.New(publisher.Options{Source: storetest.ExportOnly{Store: st}, Objects: exported, Key: priv, FullEvery: 1, Clock: clk, Logger: quiet()})
 	origin := store.Origin{RequestID: "test"}
 	rng := rand.New(rand.NewPCG(15, 3))
 	services, consumers := map[int]bool{}, map[int]bool{}
@@ -172,7 +161,7 @@ func TestScheduledFullReusesSegments(t *testing.T) {
 	clk := fixedClock(t0)
 	p := publisher.New(publisher.Options{Source: st, Objects: newDir(t), Key: priv, FullEvery: 4, FullRatio: 100,
 		Clock: clk, Logger: slog.New(log)})
-	whole := publisher.New(publisher.Options{Source: exportOnly{st}, Objects: newDir(t), Key: priv, FullEvery: 1, Clock: clk, Logger: quiet()})
+	whole := publisher.New(publisher.Options{Source: storetest.ExportOnly{Store: st}, Objects: newDir(t), Key: priv, FullEvery: 1, Clock: clk, Logger: quiet()})
 	_, err = p.Publish(ctx)
 	require.NoError(t, err)
 	reused, total := log.last()

@@ -53,6 +53,29 @@ func (p *Publisher) record(ctx context.Context, id snapshot.Identity, r revision
 	return nil
 }
 
+// recordFull marks revision rev's history record as one with its own
+// full snapshot, sealed after the record named the chain it was first
+// published with (compactTo): the history then no longer keeps that
+// chain's full snapshot and deltas for it. A failure (or a crash before)
+// leaves the record naming the chain, which keeps more, not less; it is
+// logged.
+func (p *Publisher) recordFull(ctx context.Context, id snapshot.Identity, rev int64) {
+	if p.opts.History == nil {
+		return
+	}
+	rec, err := p.opts.History.Get(ctx, id, rev, rev)
+	if err == nil && rec.Full == 0 && len(rec.Chain) == 0 {
+		return
+	}
+	if err == nil {
+		rec.Full, rec.Chain = 0, nil
+		err = p.opts.History.Put(ctx, rec)
+	}
+	if err != nil {
+		p.opts.Logger.WarnContext(ctx, "recording a revision's full snapshot in the history", "revision", rev, "error", err)
+	}
+}
+
 // prune removes history past the retention; a failure only delays it.
 func (p *Publisher) prune(ctx context.Context, latest snapshot.Pointer) {
 	if p.opts.History == nil || !p.opts.PruneHistory || latest.Revision == 0 {

@@ -228,7 +228,7 @@ func (p *Publisher) Publish(ctx context.Context) (snapshot.Pointer, error) {
 
 // publishNewest is Publish that also returns the newest revision it
 // handled: the published one, or a newer one it refused.
-func (p *Publisher) publishNewest(ctx context.Context) (snapshot.Pointer, int64, error) {
+func (p *Publisher) publishNewest(ctx context.Context) (ptr snapshot.Pointer, newest int64, err error) {
 	if err := p.pace(ctx); err != nil {
 		return snapshot.Pointer{}, 0, err
 	}
@@ -253,11 +253,17 @@ func (p *Publisher) publishNewest(ctx context.Context) (snapshot.Pointer, int64,
 			return snapshot.Pointer{}, 0, err
 		}
 	}
+	var due *scheduledFull
 	if rev > 0 && supersedes(cur, id, rev) {
 		p.replacing(ctx, cur, id)
-		if cur, refused, err = p.publish(ctx, id, cur, etag); err != nil {
+		if cur, refused, due, err = p.publish(ctx, id, cur, etag); err != nil {
 			return snapshot.Pointer{}, 0, err
 		}
+	}
+	if due != nil {
+		// The revision is served as its delta first: the data planes are
+		// told (below) before the scheduled full snapshot is sealed.
+		defer func() { ptr = p.sealScheduled(ctx, *due, ptr) }()
 	}
 	switch {
 	case cur.Revision == 0:
@@ -326,39 +332,58 @@ func (p *Publisher) Reconcile(ctx context.Context) error {
 	return p.Notify(ctx, cur)
 }
 
+// scheduledFull is a full snapshot the schedule calls for, of a revision
+// published first as its delta (ptr, the pointer that publication wrote):
+// sealScheduled seals it once the data planes are told.
+type scheduledFull struct {
+	ptr snapshot.Pointer
+	// whole: the Validator compiled the whole configuration (or there is
+	// none); otherwise it is compiled whole before the seal.
+	whole bool
+	cfg   *model.Config
+}
+
 // publish writes the newest revision's snapshot as identity id (read by
 // read: from the change log when it can, else exported) and moves
-// latest.json to it.
-func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snapshot.Pointer, etag string) (snapshot.Pointer, int64, error) {
+// latest.json to it. A revision the schedule seals whole but that has a
+// delta chained after latest.json's (and room in the chain) is published
+// as that delta, and returned as due: the caller seals its full snapshot
+// after the data planes are told (sealScheduled), so that the one write
+// in FullEvery is not served a full seal later than the others.
+func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snapshot.Pointer, etag string) (_ snapshot.Pointer, refused int64, due *scheduledFull, _ error) {
 	r, err := p.read(ctx, id, cur)
 	if err != nil {
-		return snapshot.Pointer{}, 0, err
+		return snapshot.Pointer{}, 0, nil, err
 	}
 	rev, cfg := r.rev, r.cfg
 	if !supersedes(cur, id, rev) {
-		return cur, 0, nil
+		return cur, 0, nil, nil
 	}
 	hash := r.digest.Hash()
 	whole, err := p.check(ctx, r)
 	if err != nil {
-		return cur, rev, p.refuse(ctx, id, r, hash, cur, err)
+		return cur, rev, nil, p.refuse(ctx, id, r, hash, cur, err)
 	}
 	d, chained := p.writeDelta(ctx, cur, id, r, hash)
 	full := !chained || p.fullDue(cur, d)
-	if full && !whole {
+	// later: the full snapshot is sealed after the revision is served as
+	// its delta, which the chain can hold one more of.
+	// FullEvery 1 asks for every revision whole, at once.
+	later := full && chained && p.opts.FullEvery > 1 && len(cur.Chain) < snapshot.MaxChain
+	if full && !later && !whole {
 		// A full snapshot is compiled whole, as every data plane
 		// starting from it compiles it.
 		if err := p.opts.Validator.Check(ctx, cfg); err != nil {
 			p.opts.Logger.ErrorContext(ctx, "the whole configuration is refused where its change was accepted",
 				"revision", rev, "base", cur.Revision, "error", err)
-			return cur, rev, p.refuse(ctx, id, r, hash, cur, err)
+			return cur, rev, nil, p.refuse(ctx, id, r, hash, cur, err)
 		}
 	}
 	var ptr snapshot.Pointer
-	if full {
+	if full && !later {
 		var err error
 		if ptr, err = p.write(ctx, &snapshot.Document{ClusterID: id.ClusterID, Epoch: id.Epoch, Revision: rev, Config: *cfg}); err != nil {
-			return snapshot.Pointer{}, 0, err
+			return snapshot.Pointer{}, 0, nil, err
 		}
 		if chained {
 			ptr.Delta = d.Ref()
@@ -373,11 +398,11 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	}
 	r.ptr = ptr
 	if err := p.record(ctx, id, r, hash, cur, at, history.StatePublished, ""); err != nil {
-		return snapshot.Pointer{}, 0, err
+		return snapshot.Pointer{}, 0, nil, err
 	}
 	final, err := p.advance(ctx, ptr, cur, etag)
 	if err != nil {
-		return snapshot.Pointer{}, 0, err
+		return snapshot.Pointer{}, 0, nil, err
 	}
 	if r.change == nil {
 		// An exported configuration is held packed (model.Config.Pack),
@@ -390,17 +415,60 @@ func (p *Publisher) publish(ctx context.Context, id snapshot.Identity, cur snaps
 	}
 	p.remember(id, rev, cfg, r.digest, p.opts.Validator != nil)
 	p.recordHash(ctx, rev, hash)
-	if final.Equal(ptr) {
-		if full {
-			p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
-				"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch, "from_changes", r.change != nil)
-		} else {
-			p.opts.Logger.InfoContext(ctx, "published revision as a delta", "revision", ptr.Revision, "full", ptr.Full,
-				"chain", len(ptr.Chain), "cluster_id", ptr.ClusterID, "epoch", ptr.Epoch)
-		}
-		p.prune(ctx, final)
+	if !final.Equal(ptr) {
+		return final, 0, nil, nil
 	}
-	return final, 0, nil
+	if full && !later {
+		p.opts.Logger.InfoContext(ctx, "published snapshot", "revision", ptr.Revision, "key", ptr.Key, "size", ptr.Size,
+			"cluster_id", ptr.ClusterID, "epoch", ptr.Epoch, "from_changes", r.change != nil)
+	} else {
+		p.opts.Logger.InfoContext(ctx, "published revision as a delta", "revision", ptr.Revision, "full", ptr.Full,
+			"chain", len(ptr.Chain), "cluster_id", ptr.ClusterID, "epoch", ptr.Epoch, "full_due", later)
+	}
+	if later {
+		return final, 0, &scheduledFull{ptr: final, whole: whole, cfg: cfg}, nil
+	}
+	p.prune(ctx, final)
+	return final, 0, nil, nil
+}
+
+// sealScheduled seals the full snapshot due for the revision published
+// as due.ptr and moves latest.json from that pointer to it (compactTo:
+// create-only, then If-Match on the pointer read, which must still be
+// due.ptr), then prunes the history. It returns the pointer latest.json
+// holds after, which is cur when the seal is not made. Until it is, the
+// chain latest.json names is as valid as any other; a failure (or a
+// crash) leaves it so, logged, and the next publication, finding the
+// full snapshot still due, seals its own.
+func (p *Publisher) sealScheduled(ctx context.Context, due scheduledFull, cur snapshot.Pointer) snapshot.Pointer {
+	if !cur.Equal(due.ptr) {
+		return cur
+	}
+	if !due.whole {
+		// A full snapshot is compiled whole, as every data plane
+		// starting from it compiles it; one refused stays a chain.
+		if err := p.opts.Validator.Check(ctx, due.cfg); err != nil {
+			p.opts.Logger.ErrorContext(ctx, "the whole configuration is refused where its change was accepted; the revision stays chained",
+				"revision", cur.Revision, "full", cur.Full, "error", err)
+			return cur
+		}
+	}
+	latest, etag, err := p.latest(ctx)
+	if err == nil && latest.Equal(due.ptr) {
+		var sealed snapshot.Pointer
+		if sealed, err = p.compactTo(ctx, latest, etag); err == nil && sealed.Revision > 0 {
+			latest = sealed
+		}
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			p.opts.Logger.WarnContext(ctx, "sealing the scheduled full snapshot; the revision stays chained",
+				"revision", cur.Revision, "full", cur.Full, "error", err)
+		}
+		return cur
+	}
+	p.prune(ctx, latest)
+	return latest
 }
 
 // check runs the Validator on r (none: accepted) and reports whether it

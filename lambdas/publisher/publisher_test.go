@@ -40,7 +40,7 @@ func newSource(rev int64, names ...string) *source {
 	cfg := &model.Config{}
 	for i, n := range names {
 		s := model.NewService()
-		s.ID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)
+		s.ID = fmt.Sprintf("00000000-0000-4000-a000-%012d", i+1)
 		s.Name = &n
 		s.Host = n + ".internal"
 		cfg.Add(s)

@@ -2,6 +2,7 @@ package publisher_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -125,15 +126,32 @@ func TestRunnerCoalescesABurst(t *testing.T) {
 	require.Equal(t, map[string]int{"a": 2, "b": 2, "c": 2}, g.posts, "revision 1, then 51: one notice each")
 }
 
-// latestPuts counts the writes of latest.json: one per publication.
+// latestPuts counts the writes of latest.json that name a new revision:
+// one per publication (a scheduled full snapshot sealed after its
+// revision's delta rewrites latest.json at the same revision).
 type latestPuts struct {
 	objstore.Store
 	n atomic.Int64
+
+	mu   sync.Mutex
+	revs map[int64]bool
 }
 
 func (l *latestPuts) Put(ctx context.Context, key string, data []byte, cond objstore.Condition) (string, error) {
 	if key == snapshot.LatestKey {
-		l.n.Add(1)
+		var ptr snapshot.Pointer
+		if err := json.Unmarshal(data, &ptr); err != nil {
+			return "", err
+		}
+		l.mu.Lock()
+		if !l.revs[ptr.Revision] {
+			if l.revs == nil {
+				l.revs = map[int64]bool{}
+			}
+			l.revs[ptr.Revision] = true
+			l.n.Add(1)
+		}
+		l.mu.Unlock()
 	}
 	return l.Store.Put(ctx, key, data, cond)
 }

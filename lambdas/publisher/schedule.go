@@ -101,44 +101,50 @@ func (p *Publisher) compact(ctx context.Context) {
 	if err != nil || cur.Full == 0 || p.fullAge(cur) <= p.opts.FullMaxAge {
 		return
 	}
-	if err := p.compactTo(ctx, cur, etag); err != nil && ctx.Err() == nil {
+	if _, err := p.compactTo(ctx, cur, etag); err != nil && ctx.Err() == nil {
 		p.opts.Logger.WarnContext(ctx, "replacing an old delta chain by a full snapshot", "revision", cur.Revision,
 			"full", cur.Full, "error", err)
 	}
 }
 
-func (p *Publisher) compactTo(ctx context.Context, cur snapshot.Pointer, etag string) error {
+// compactTo seals the full snapshot of the revision cur (latest.json,
+// read with etag) chains to and moves latest.json to it, only over cur.
+// It returns the pointer written; the zero pointer when none was (the
+// store is another cluster's or epoch's, or a publisher moved
+// latest.json meanwhile).
+func (p *Publisher) compactTo(ctx context.Context, cur snapshot.Pointer, etag string) (snapshot.Pointer, error) {
 	sid, err := p.opts.Source.Identity(ctx)
 	if err != nil || sid.Identity != cur.Identity() {
-		return err // another cluster's or epoch's pointer is not ours to rewrite
+		return snapshot.Pointer{}, err // another cluster's or epoch's pointer is not ours to rewrite
 	}
 	cfg, digest, err := p.baseConfig(ctx, cur)
 	if err != nil {
-		return err
+		return snapshot.Pointer{}, err
 	}
 	id := cur.Identity()
 	ptr, err := p.write(ctx, &snapshot.Document{ClusterID: id.ClusterID, Epoch: id.Epoch, Revision: cur.Revision, Config: *cfg})
 	if err != nil {
-		return err
+		return snapshot.Pointer{}, err
 	}
 	ptr.Delta = cur.Delta
 	data, err := encodePointer(ptr)
 	if err != nil {
-		return err
+		return snapshot.Pointer{}, err
 	}
 	// Only over the pointer read: a publisher that moved it meanwhile
 	// wins, and its chain is younger.
 	if _, err := p.opts.Objects.Put(ctx, snapshot.LatestKey, data, objstore.Condition{IfMatch: etag}); err != nil {
 		if errors.Is(err, objstore.ErrPrecondition) {
-			return nil
+			return snapshot.Pointer{}, nil
 		}
-		return err
+		return snapshot.Pointer{}, err
 	}
 	p.remember(id, cur.Revision, cfg, digest, p.accepted(cfg))
 	p.supersede(ctx, cur)
+	p.recordFull(ctx, id, cur.Revision)
 	p.opts.Logger.InfoContext(ctx, "delta chain replaced by a full snapshot", "revision", cur.Revision, "full", cur.Full,
 		"chain", len(cur.Chain), "key", ptr.Key)
-	return nil
+	return ptr, nil
 }
 
 // ParseSchedule reads the full-snapshot schedule from its environment

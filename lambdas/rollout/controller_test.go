@@ -88,7 +88,7 @@ func newS3Env(t *testing.T) *env {
 
 func newEnvOn(t *testing.T, objects objstore.Store) *env {
 	t.Helper()
-	start := time.Unix(1800000000, 0)
+	start := time.Unix(1790000000, 0)
 	seen := start.Add(time.Hour).Unix() // seen throughout the test
 	e := &env{t: t, objects: objects, now: start, fleet: &fleet{nodes: map[string]*cluster.Node{
 		"canary-1": {NodeID: "canary-1", Labels: map[string]string{"ring": "canary"}, LastSeen: seen},

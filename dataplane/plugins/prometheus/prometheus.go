@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
+	"github.com/skyport-gw/skyport/internal/label"
 	"github.com/skyport-gw/skyport/internal/model"
 )
 
@@ -155,14 +156,11 @@ func ms(seconds float64) float64 { return seconds * 1000 }
 // not stay exported until the data plane restarts. It runs after each
 // configuration is applied, off the request path.
 func (m *Metrics) Retain(cfg *model.Config) {
-	services := make(map[string]struct{}, len(cfg.Services))
+	services := make(label.Set, len(cfg.Services))
 	for _, s := range cfg.Services {
 		services[serviceLabel(s)] = struct{}{}
 	}
-	routes := make(map[string]struct{}, len(cfg.Routes))
-	for _, r := range cfg.Routes {
-		routes[routeLabel(r)] = struct{}{}
-	}
+	_, routes := label.Sets(&model.Config{Routes: cfg.Routes})
 	for _, v := range []*prom.MetricVec{m.requests.MetricVec, m.requestLatency.MetricVec,
 		m.upstream.MetricVec, m.kongLatency.MetricVec, m.bandwidth.MetricVec} {
 		for _, l := range staleLabels(v, services, routes) {
@@ -173,7 +171,7 @@ func (m *Metrics) Retain(cfg *model.Config) {
 
 // staleLabels returns the (service, route) labels of v's series whose
 // service or route is in neither services nor routes.
-func staleLabels(v *prom.MetricVec, services, routes map[string]struct{}) []prom.Labels {
+func staleLabels(v *prom.MetricVec, services, routes label.Set) []prom.Labels {
 	ch := make(chan prom.Metric, 64)
 	go func() {
 		v.Collect(ch)
@@ -199,7 +197,7 @@ func staleLabels(v *prom.MetricVec, services, routes map[string]struct{}) []prom
 			continue
 		}
 		seen[k] = true
-		if !kept(services, k[0]) || !kept(routes, k[1]) {
+		if !services.Kept(k[0]) || !routes.Kept(k[1]) {
 			stale = append(stale, prom.Labels{"service": k[0], "route": k[1]})
 		}
 	}
@@ -217,17 +215,5 @@ func serviceLabel(s *model.Service) string {
 	return s.Host
 }
 
-// routeLabel is a route's label (route.name or route.id): its name, else
-// its id.
-func routeLabel(r *model.Route) string {
-	if r.Name != nil && *r.Name != "" {
-		return *r.Name
-	}
-	return r.ID
-}
-
-// kept reports whether a series labeled v stays: "" (none) or in set.
-func kept(set map[string]struct{}, v string) bool {
-	_, ok := set[v]
-	return ok || v == ""
-}
+// routeLabel is a route's label (route.name or route.id): label.Of.
+func routeLabel(r *model.Route) string { return label.Of(r.Name, r.ID) }

@@ -18,7 +18,9 @@ import (
 // appended in order: the delta's pointer as one JSON line, then its
 // pointer.Size stored bytes. A record cut short (a crash while it was
 // appended, before the mark moved) ends the chain: it is dropped on
-// read, and cut off before the next append.
+// read, and cut off before the next append. A record that could not be
+// read, or past the bounds, also ends the chain on read, but is not cut:
+// the append is refused (chainFile.stop).
 const chainHeader = "skyport-deltas 1\n"
 
 // encodeRecord is one delta's record.
@@ -46,11 +48,16 @@ func encodeChain(links []link) ([]byte, error) {
 
 // chainFile is what a read of the chain file found: its whole records
 // (their data only when asked for), where they end, the file's size,
-// whether it is in the current format, or missing.
+// whether it is in the current format, or missing. stop says why the
+// read ended before the file did, other than a record cut short (a torn
+// tail, which the next append cuts off): a record past the bounds
+// (ErrChainFull), or one that could not be read (ErrChainUnread); the
+// records from valid on are then kept, never cut.
 type chainFile struct {
 	links            []link
 	valid, size      int64
 	current, missing bool
+	stop             error
 }
 
 // readChain reads the chain file, each record bounded (MaxChain records,
@@ -71,25 +78,43 @@ func (c *Cache) readChain(data bool) chainFile {
 	}
 	cf.current, cf.valid = true, int64(len(chainHeader))
 	var total int64
-	for len(cf.links) < MaxChain {
-		br := bufio.NewReaderSize(io.NewSectionReader(f, cf.valid, min(cf.size-cf.valid, snapshot.MaxPointer+1)), 1024)
-		line, err := br.ReadBytes('\n')
-		if err != nil {
+	for cf.valid < cf.size {
+		if len(cf.links) == MaxChain {
+			cf.stop = fmt.Errorf("%w: more than %d records", ErrChainFull, MaxChain)
 			break
 		}
+		rest := cf.size - cf.valid
+		br := bufio.NewReaderSize(io.NewSectionReader(f, cf.valid, min(rest, snapshot.MaxPointer+1)), 1024)
+		line, err := br.ReadBytes('\n')
+		switch {
+		case err == io.EOF && rest <= snapshot.MaxPointer:
+			return cf // the pointer line cut short: a torn tail
+		case err == io.EOF:
+			cf.stop = fmt.Errorf("%w: a pointer line longer than %d bytes at %d", ErrChainUnread, snapshot.MaxPointer, cf.valid)
+			return cf
+		case err != nil:
+			cf.stop = fmt.Errorf("%w: %w", ErrChainUnread, err)
+			return cf
+		}
 		var p delta.Pointer
-		if json.Unmarshal(line, &p) != nil || p.Check() != nil || p.Size < 0 || total+p.Size > MaxChainBytes {
-			break
+		if err := json.Unmarshal(line, &p); err != nil || p.Check() != nil || p.Size < 0 {
+			cf.stop = fmt.Errorf("%w: a damaged pointer line at %d", ErrChainUnread, cf.valid)
+			return cf
 		}
 		end := cf.valid + int64(len(line)) + p.Size
 		if end > cf.size {
-			break // cut short
+			return cf // its bytes cut short: a torn tail
+		}
+		if total+p.Size > MaxChainBytes {
+			cf.stop = fmt.Errorf("%w: more than %d bytes of deltas", ErrChainFull, MaxChainBytes)
+			return cf
 		}
 		l := link{Pointer: p}
 		if data {
 			l.Data = make([]byte, p.Size)
 			if _, err := f.ReadAt(l.Data, cf.valid+int64(len(line))); err != nil {
-				break
+				cf.stop = fmt.Errorf("%w: %w", ErrChainUnread, err)
+				return cf
 			}
 		}
 		cf.links = append(cf.links, l)

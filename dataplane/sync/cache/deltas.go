@@ -32,6 +32,10 @@ var (
 	ErrChainFull = errors.New("cached delta chain full")
 	// ErrChainGap: the delta does not continue the cached revision.
 	ErrChainGap = errors.New("delta does not continue the cached revision")
+	// ErrChainUnread: a record of the chain file could not be read (an
+	// I/O error, a damaged pointer line), which an append would cut off;
+	// the file is kept as it is.
+	ErrChainUnread = errors.New("cached delta chain not read to its end")
 )
 
 // link is one delta of the chain: its pointer and stored bytes.
@@ -61,6 +65,10 @@ func (c *Cache) AppendDelta(data []byte, p delta.Pointer) error {
 	}
 	// The pointers only: the deltas' bytes are not read again.
 	cf := c.readChain(false)
+	if cf.stop != nil {
+		// Records past what was read are not a torn tail: not cut.
+		return fmt.Errorf("caching delta %d→%d: %w", p.Base, p.Revision, cf.stop)
+	}
 	chain := continuing(cf.links, sp)
 	end, size := sp.Revision, int64(0)
 	for _, l := range chain {
@@ -85,7 +93,11 @@ func (c *Cache) AppendDelta(data []byte, p delta.Pointer) error {
 	}
 	// A file of the earlier format, or holding stale links: rewritten
 	// whole with the chain.
-	raw, err := encodeChain(append(continuing(c.readChain(true).links, sp), next))
+	whole := c.readChain(true)
+	if whole.stop != nil {
+		return fmt.Errorf("caching delta %d→%d: %w", p.Base, p.Revision, whole.stop)
+	}
+	raw, err := encodeChain(append(continuing(whole.links, sp), next))
 	if err != nil {
 		return err
 	}

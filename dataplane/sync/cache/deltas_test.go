@@ -242,3 +242,64 @@ func TestDeltaChainEarlierFormat(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, docs, 2)
 }
+
+// TestDeltaAppendKeepsUnreadRecords: a record the chain file holds whole
+// but that the read stops at (past the bounds, as a file written before
+// they were lowered; or a damaged pointer line) is not a torn tail: the
+// append is refused, ErrChainFull or ErrChainUnread, and the file is
+// kept as it is.
+func TestDeltaAppendKeepsUnreadRecords(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := snapshot.GenerateKey()
+	require.NoError(t, err)
+	d1, p1 := sealDelta(t, priv, 3, 4)
+	d2, p2 := sealDelta(t, priv, 4, 5)
+	for _, tc := range []struct {
+		desc string
+		// tail writes what follows the first record.
+		tail func(t *testing.T, f *os.File)
+		want error
+	}{
+		{"a record past MaxChainBytes", func(t *testing.T, f *os.File) {
+			big := p2
+			big.Size = cache.MaxChainBytes
+			line, err := json.Marshal(big)
+			require.NoError(t, err)
+			_, err = f.Write(append(line, '\n'))
+			require.NoError(t, err)
+			fi, err := f.Stat()
+			require.NoError(t, err)
+			require.NoError(t, f.Truncate(fi.Size()+big.Size)) // whole, sparse
+		}, cache.ErrChainFull},
+		{"a damaged pointer line", func(t *testing.T, f *os.File) {
+			_, err := f.Write(append([]byte("{not a pointer}\n"), d2...))
+			require.NoError(t, err)
+		}, cache.ErrChainUnread},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "dp")
+			c := cache.New(dir, pub)
+			data, p, err := snapshot.Seal(&snapshot.Document{Revision: 3, Config: *hosted(3)}, priv, time.Now())
+			require.NoError(t, err)
+			require.NoError(t, c.Save(data, p))
+			require.NoError(t, c.AppendDelta(d1, p1))
+			path := filepath.Join(dir, cache.DeltaFile)
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			require.NoError(t, err)
+			tc.tail(t, f)
+			require.NoError(t, f.Close())
+			before, err := os.Stat(path)
+			require.NoError(t, err)
+
+			err = c.AppendDelta(d2, p2)
+			require.ErrorIs(t, err, tc.want)
+			after, err := os.Stat(path)
+			require.NoError(t, err)
+			require.Equal(t, before.Size(), after.Size(), "the records past the read are kept")
+			docs, err := c.Deltas(p)
+			require.NoError(t, err)
+			require.Len(t, docs, 1, "the chain read ends before them")
+		})
+	}
+}

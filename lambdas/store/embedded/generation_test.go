@@ -19,7 +19,7 @@ import (
 func consumers(prefix string, n int) *model.Config {
 	cfg := &model.Config{}
 	for i := range n {
-		c := &model.Consumer{Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-8000-%s%011d", prefix, i)}, Username: model.String(fmt.Sprintf("%s-%d", prefix, i))}
+		c := &model.Consumer{Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-a000-%s%011d", prefix, i)}, Username: model.String(fmt.Sprintf("%s-%d", prefix, i))}
 		k := &model.KeyAuth{Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-9000-%s%011d", prefix, i)}, Key: fmt.Sprintf("key-%s-%d", prefix, i), Consumer: &model.Ref{ID: c.ID}}
 		cfg.Add(c)
 		cfg.Add(k)

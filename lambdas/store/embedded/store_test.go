@@ -83,7 +83,7 @@ func TestExportAfterPagesReleased(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	cfg := &model.Config{}
 	for i := range 500 {
-		c := &model.Consumer{Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i)}, Username: model.String(fmt.Sprintf("user-%d", i))}
+		c := &model.Consumer{Base: model.Base{ID: fmt.Sprintf("00000000-0000-4000-a000-%012d", i)}, Username: model.String(fmt.Sprintf("user-%d", i))}
 		cfg.Add(c)
 	}
 	_, err = s.ReplaceAll(ctx, cfg, store.Origin{})
@@ -97,8 +97,8 @@ func TestExportAfterPagesReleased(t *testing.T) {
 		}
 		e, err := s.Get(ctx, model.KindConsumer, "user-250")
 		require.NoError(t, err)
-		require.Equal(t, "00000000-0000-4000-8000-000000000250", e.Meta().ID)
-		id := fmt.Sprintf("ffffffff-0000-4000-8000-%012d", round)
+		require.Equal(t, "00000000-0000-4000-a000-000000000250", e.Meta().ID)
+		id := fmt.Sprintf("ffffffff-0000-4000-a000-%012d", round)
 		_, err = s.Create(ctx, &model.Consumer{Base: model.Base{ID: id}, Username: model.String(id)}, store.Origin{})
 		require.NoError(t, err)
 	}
