@@ -23,8 +23,10 @@ import (
 // writes responses from other goroutines, and its transports block. What
 // the native path may still wait on while on a loop is short and
 // accepted: the locks of rate-limiting's local counters, of the access
-// log's LogWriter and of the upstream pools, the health checks' reports,
-// and a buffered response's spool file (a write to the page cache).
+// log's LogWriter and of the upstream pools, and the health checks'
+// reports. A route with response buffering is not spooled on a loop
+// (decorate): the spool's goroutine would read the loop's upstream
+// connection.
 
 // DefaultEventLoop is whether plain-HTTP listeners are served on event
 // loops when neither Options.EventLoop nor SKYPORT_EVENT_LOOP says.
