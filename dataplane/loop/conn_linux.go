@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,9 +44,10 @@ type Conn struct {
 	// Detach.
 	detached atomic.Pointer[net.Conn]
 
-	remote    *net.TCPAddr
-	localOnce sync.Once
-	local     net.Addr
+	// remote and local are set before the task (or the dialing task's
+	// caller) has the Conn, and never change: any goroutine reads them,
+	// after the loop closed the descriptor too.
+	remote, local *net.TCPAddr
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -106,7 +106,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 			}
 			c.readable = false
 		}
-		c.l.park(c, false, dl)
+		if err := c.l.park(c, false, dl); err != nil {
+			return 0, c.opErr("read", err)
+		}
 	}
 }
 
@@ -140,7 +142,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 			}
 			c.writable = false
 		}
-		c.l.park(c, true, dl)
+		if err := c.l.park(c, true, dl); err != nil {
+			return done, c.opErr("write", err)
+		}
 	}
 }
 
@@ -183,18 +187,19 @@ func (c *Conn) LocalAddr() net.Addr {
 	if d := c.detached.Load(); d != nil {
 		return (*d).LocalAddr()
 	}
-	c.localOnce.Do(func() {
-		c.local = (*net.TCPAddr)(nil)
-		if c.fd < 0 {
-			return
-		}
-		if sa, err := unix.Getsockname(c.fd); err == nil {
-			if a := sockaddrToTCP(sa); a != nil {
-				c.local = a
-			}
-		}
-	})
+	if c.local == nil {
+		return (*net.TCPAddr)(nil)
+	}
 	return c.local
+}
+
+// localAddr is fd's local address, nil when it cannot tell.
+func localAddr(fd int) *net.TCPAddr {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil
+	}
+	return sockaddrToTCP(sa)
 }
 
 // RemoteAddr is the peer's address.
@@ -277,6 +282,9 @@ func (c *Conn) Detach() error {
 	t := l.cur
 	if t == nil {
 		panic("loop: Detach outside the connection's task")
+	}
+	if !onTask(t) {
+		return c.opErr("detach", ErrNotTask)
 	}
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil); err != nil {
 		return fmt.Errorf("loop: detach: epoll_ctl del: %w", err)
@@ -368,7 +376,10 @@ func (l *Loop) Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
 			return fail(os.ErrDeadlineExceeded)
 		}
 		c.wdl.Store(dl)
-		l.park(c, true, dl)
+		if err := l.park(c, true, dl); err != nil {
+			l.closeFD(c)
+			return fail(err)
+		}
 	}
 	c.wdl.Store(0)
 	n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
@@ -380,5 +391,6 @@ func (l *Loop) Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
 		return fail(os.NewSyscallError("connect", err))
 	}
 	c.hup = false
+	c.local = localAddr(fd)
 	return c, nil
 }

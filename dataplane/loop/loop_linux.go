@@ -96,6 +96,8 @@ type task struct {
 	parked   *Conn
 	queued   bool
 	detached bool
+	// gid is the coroutine's goroutine, in race-enabled builds (onTask).
+	gid int64
 }
 
 // Serve starts n loops (0: GOMAXPROCS) that accept on ln and run serve on
@@ -404,7 +406,7 @@ func (l *Loop) accept() {
 			return
 		}
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		c := &Conn{l: l, fd: fd, writable: true, remote: sockaddrToTCP(sa)}
+		c := &Conn{l: l, fd: fd, writable: true, remote: sockaddrToTCP(sa), local: localAddr(fd)}
 		if err := l.register(c); err != nil {
 			unix.Close(fd)
 			continue
@@ -419,6 +421,7 @@ func (l *Loop) spawn(c *Conn) {
 	serve := l.serve
 	t.next, t.stop = iter.Pull(func(yield func(signal) bool) {
 		t.yield = yield
+		t.gid = taskGID()
 		serve(c)
 	})
 	l.tasks++
@@ -457,10 +460,16 @@ func (l *Loop) runTasks() {
 
 // park suspends the running task until c's event (a read, or a write
 // with write set), a wake, or the deadline dl (Unix nanoseconds, 0: none).
-func (l *Loop) park(c *Conn, write bool, dl int64) {
+// ErrNotTask: the caller is not the running task's goroutine (checked in
+// race-enabled builds): parking would resume that task's coroutine from
+// the wrong goroutine while the loop goes on with it.
+func (l *Loop) park(c *Conn, write bool, dl int64) error {
 	t := l.cur
 	if t == nil {
 		panic("loop: a Conn used outside its loop's tasks")
+	}
+	if !onTask(t) {
+		return ErrNotTask
 	}
 	c.parkedFlag.Store(true)
 	// A deadline moved since the caller looked: it looks again. One
@@ -471,7 +480,7 @@ func (l *Loop) park(c *Conn, write bool, dl int64) {
 	}
 	if now != dl {
 		c.parkedFlag.Store(false)
-		return
+		return nil
 	}
 	c.waiter, c.waitWrite = t, write
 	t.parked = c
@@ -484,6 +493,7 @@ func (l *Loop) park(c *Conn, write bool, dl int64) {
 	t.parked = nil
 	c.waiter = nil
 	c.parkedFlag.Store(false)
+	return nil
 }
 
 // fireTimers wakes the tasks whose deadlines passed.

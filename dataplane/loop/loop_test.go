@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -661,4 +662,62 @@ func TestWatchCloseAfterHangUp(t *testing.T) {
 	if err := <-fired; err != io.EOF {
 		t.Errorf("watch: %v, want io.EOF", err)
 	}
+}
+
+// A dialed connection the loop closed when it exited (a pool's) is
+// closed again, and looked at, from another goroutine that did not wait
+// for the loop: no data race with the loop's close, net.ErrClosed, and
+// its addresses as they were.
+func TestCloseAfterLoopExit(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	peers := make(chan string, 1)
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			peers <- c.RemoteAddr().String()
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	upAddr := netip.MustParseAddrPort(up.Addr().String())
+	kept := make(chan *loop.Conn, 1)
+	dialErr := make(chan error, 1)
+	addr, g := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		l, _ := loop.Of(c)
+		uc, err := l.Dial(upAddr, time.Minute)
+		dialErr <- err
+		if err == nil {
+			kept <- uc // left open: the loop closes it when it exits
+		}
+	})
+	cc := dial(t, addr)
+	if err := <-dialErr; err != nil {
+		t.Fatal(err)
+	}
+	uc := <-kept
+	local := <-peers
+	cc.Close()
+	_ = g.Close()
+	// No g.Wait: the loop's exit is unordered with what follows but for
+	// the closed state, which SetReadDeadline looks at.
+	for uc.SetReadDeadline(time.Time{}) == nil {
+		runtime.Gosched()
+	}
+	if err := uc.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Close after the loop exited: %v, want net.ErrClosed", err)
+	}
+	if got := uc.LocalAddr().String(); got != local {
+		t.Errorf("LocalAddr after the loop exited: %s, want %s", got, local)
+	}
+	if got := uc.RemoteAddr().String(); got != upAddr.String() {
+		t.Errorf("RemoteAddr after the loop exited: %s, want %s", got, upAddr)
+	}
+	g.Wait()
 }
