@@ -33,11 +33,17 @@
 //
 // A *Conn implements net.Conn (and CloseWrite). Read, Write and Detach are
 // for the connection's own task (the coroutine running serve, or the task
-// that dialed it); SetDeadline, SetReadDeadline, SetWriteDeadline and Close
-// are safe from any goroutine: a deadline moved from elsewhere wakes a task
-// parked on the connection so that it re-checks; Close is carried out by
-// the loop between task runs, wakes a parked Read or Write with
-// net.ErrClosed, and a second Close returns net.ErrClosed, as net's.
+// that dialed it), never for a goroutine the task starts: in race-enabled
+// builds a Read, Write or Dial that would park, or a Detach, from another
+// goroutine fails with ErrNotTask; elsewhere it is undefined (it would
+// resume the task's coroutine from that goroutine). LocalAddr and
+// RemoteAddr (taken at accept and dial time), SetDeadline,
+// SetReadDeadline, SetWriteDeadline and Close are safe from any
+// goroutine: a deadline moved from elsewhere wakes a task parked on the
+// connection so that it re-checks; Close is carried out by the loop
+// between task runs, wakes a parked Read or Write with net.ErrClosed, and
+// a second Close (or one after the loop exited and closed the
+// connection) returns net.ErrClosed, as net's.
 //
 //	(*Conn).Detach() error
 //
