@@ -49,9 +49,9 @@ func goBenchCommand(pattern, pkg string) []string {
 // reBench reads a benchmark's line; metrics a benchmark reports itself
 // (cpu-ns/op) sit between ns/op and B/op.
 var (
-	reBench = regexp.MustCompile(`(?m)^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(?:[\d.]+ \S+/op\s+)*?(\d+) B/op\s+(\d+) allocs/op`)
+	reBench = regexp.MustCompile(`(?m)^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(?:-?[\d.]+ \S+/op\s+)*?(\d+) B/op\s+(\d+) allocs/op`)
 	reCPU   = regexp.MustCompile(`\s([\d.]+) cpu-ns/op\s`)
-	reUnit  = regexp.MustCompile(`\s([\d.]+) ([a-z][a-z-]*-ns/op)\s`)
+	reUnit  = regexp.MustCompile(`\s(-?[\d.]+) ([a-z][a-z-]*-ns/op)\s`)
 )
 
 // parseGoBench reads every result line of go test -bench's output.

@@ -31,3 +31,15 @@ func TestParseGoBenchCPU(t *testing.T) {
 			metrics: map[string]float64{"floor-cpu-ns/op": 53330, "native-cpu-ns/op": 57794, "rest-cpu-ns/op": 4071}},
 	}, parseGoBench("./dataplane/proxy", out))
 }
+
+// A benchmark's own metric may be negative (BenchmarkProxyH1Rest's
+// rest-cpu-ns/op when the native path cost less than the floor in most
+// rounds): the row and the metric are read, not dropped.
+func TestParseGoBenchNegativeMetric(t *testing.T) {
+	t.Parallel()
+	out := "BenchmarkProxyH1Rest-2      \t    8169\t    250523 ns/op\t    115745 cpu-ns/op\t     53330 floor-cpu-ns/op\t     53210 native-cpu-ns/op\t      -120.5 rest-cpu-ns/op\t     340 B/op\t       6 allocs/op\n"
+	require.Equal(t, []goBench{
+		{name: "dataplane/proxy BenchmarkProxyH1Rest", nsPerOp: 250523, cpuNsPerOp: 115745, bytes: 340, allocs: 6,
+			metrics: map[string]float64{"floor-cpu-ns/op": 53330, "native-cpu-ns/op": 53210, "rest-cpu-ns/op": -120.5}},
+	}, parseGoBench("./dataplane/proxy", out))
+}

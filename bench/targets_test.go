@@ -172,6 +172,18 @@ func TestStageVerdicts(t *testing.T) {
 			have: map[string]string{"everything else ≤ 1 µs": "946 CPU ns/op: `BenchmarkProxyH1Rest`"},
 		},
 		{
+			name: "the alternating rounds' median used when it is not positive",
+			bench: []goBench{
+				bench("BenchmarkStages/router/routes=1", 600, 150),
+				bench("BenchmarkStages/plugins=none", 10, 4),
+				bench("BenchmarkProxyH1/path=native", 90000, 45000),
+				bench("BenchmarkProxyH1Floor", 82000, 37000),
+				rest(-50),
+			},
+			want: map[string]bool{"router ≤ 250 ns, 1 route": true, "plugin chain without plugins ≤ 100 ns": true, "everything else ≤ 1 µs": true},
+			have: map[string]string{"everything else ≤ 1 µs": "-204 CPU ns/op: `BenchmarkProxyH1Rest`"},
+		},
+		{
 			name: "the alternating rounds' median over budget",
 			bench: []goBench{
 				bench("BenchmarkStages/router/routes=1", 600, 150),

@@ -108,6 +108,39 @@ func (l *Log) Put(ctx context.Context, rec Record) error {
 	return nil
 }
 
+// Update rewrites revision rev's record of identity id with change,
+// only over the record read (If-Match on its ETag): change reports
+// whether it changed the record. A record gone or rewritten meanwhile (a
+// Prune, another publisher) is left as it is: ErrNotFound or
+// objstore.ErrPrecondition.
+func (l *Log) Update(ctx context.Context, id snapshot.Identity, rev int64, change func(*Record) bool) error {
+	key := Key(id, rev)
+	rec, etag, err := l.readTagged(ctx, key)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return fmt.Errorf("revision %d: %w", rev, ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if rec.Revision != rev || rec.Identity() != id {
+		return fmt.Errorf("reading %s: it holds revision %d of %s", key, rec.Revision, rec.Identity())
+	}
+	if !change(&rec) {
+		return nil
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encoding the record of revision %d: %w", rev, err)
+	}
+	if _, err := l.objects.Put(ctx, key, data, objstore.Condition{IfMatch: etag}); err != nil {
+		if errors.Is(err, objstore.ErrNotFound) {
+			err = objstore.ErrPrecondition // S3's answer to If-Match on a key gone
+		}
+		return fmt.Errorf("writing %s: %w", key, err)
+	}
+	return nil
+}
+
 // Get returns revision rev's record of identity id; ErrExpired when it is
 // past the retention (newest is the newest revision), ErrNotFound when
 // there is none.
@@ -129,15 +162,21 @@ func (l *Log) Get(ctx context.Context, id snapshot.Identity, rev, newest int64) 
 }
 
 func (l *Log) read(ctx context.Context, key string) (Record, error) {
-	data, _, err := objstore.GetMax(ctx, l.objects, key, maxRecord)
+	rec, _, err := l.readTagged(ctx, key)
+	return rec, err
+}
+
+// readTagged is read that also returns the record's ETag.
+func (l *Log) readTagged(ctx context.Context, key string) (Record, string, error) {
+	data, etag, err := objstore.GetMax(ctx, l.objects, key, maxRecord)
 	if err != nil {
-		return Record{}, err
+		return Record{}, "", err
 	}
 	var rec Record
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return Record{}, fmt.Errorf("reading %s: %w", key, err)
+		return Record{}, "", fmt.Errorf("reading %s: %w", key, err)
 	}
-	return rec, nil
+	return rec, etag, nil
 }
 
 // pruned reports whether revision rev, which has no record, had one

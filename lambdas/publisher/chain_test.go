@@ -475,3 +475,95 @@ func TestScheduledFullAfterItsDelta(t *testing.T) {
 		})
 	}
 }
+
+// recordGone is a store where the history record at key is removed (as a
+// concurrent Prune would) right after it is first read.
+type recordGone struct {
+	objstore.Store
+	key  string
+	once sync.Once
+}
+
+func (r *recordGone) Get(ctx context.Context, key string) ([]byte, string, error) {
+	data, etag, err := r.Store.Get(ctx, key)
+	if key == r.key && err == nil {
+		r.once.Do(func() { err = r.Store.Delete(ctx, key) })
+	}
+	return data, etag, err
+}
+
+func (r *recordGone) GetMax(ctx context.Context, key string, max int64) ([]byte, string, error) {
+	data, etag, err := objstore.GetMax(ctx, r.Store, key, max)
+	if key == r.key && err == nil {
+		r.once.Do(func() { err = r.Store.Delete(ctx, key) })
+	}
+	return data, etag, err
+}
+
+// TestScheduledFullRecordConditional: the history record rewritten once
+// a revision's full snapshot is sealed is written only over the record
+// read; one removed meanwhile (a concurrent Prune) is not written back.
+func TestScheduledFullRecordConditional(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, priv := newKey(t)
+	st := chainStore(t)
+	id := testIDOf(t, st)
+	objects := &recordGone{Store: newDir(t), key: history.Key(id, 5)}
+	hist := history.New(objects, history.Retention{}, nil)
+	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, History: hist,
+		FullEvery: 4, FullRatio: 100, Logger: quiet()})
+	for i := 1; i <= 5; i++ {
+		createAndPublish(t, st, p, i)
+	}
+	latest := readLatest(t, objects)
+	require.Equal(t, int64(5), latest.Revision)
+	require.Zero(t, latest.Full, "sealed whole")
+	_, _, err := objects.Store.Get(ctx, history.Key(id, 5))
+	require.ErrorIs(t, err, objstore.ErrNotFound, "the record removed meanwhile is not written back")
+}
+
+// wholeRefuses is a ChangeValidator that accepts every change but whose
+// whole compile refuses a configuration holding service refused.
+type wholeRefuses struct{ refused string }
+
+func (w wholeRefuses) Check(_ context.Context, cfg *model.Config) error {
+	for _, s := range cfg.Services {
+		if s.ID == w.refused {
+			return errors.New("refused whole")
+		}
+	}
+	return nil
+}
+
+func (wholeRefuses) CheckChange(context.Context, *model.Config, *model.Config, *model.Config, map[model.Kind][]string) error {
+	return nil
+}
+
+// TestScheduledFullRefusedWhole: a revision served as its delta first
+// whose whole compile refuses it is not sealed: latest.json keeps the
+// chain, no full snapshot of it is written, and its history record names
+// the chain.
+func TestScheduledFullRefusedWhole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, priv := newKey(t)
+	objects := newDir(t)
+	st := chainStore(t)
+	hist := history.New(objects, history.Retention{}, nil)
+	p := publisher.New(publisher.Options{Source: st, Objects: objects, Key: priv, History: hist,
+		Validator: wholeRefuses{refused: numberedService(5, "").ID}, FullEvery: 4, FullRatio: 100, Logger: quiet()})
+	for i := 1; i <= 5; i++ {
+		createAndPublish(t, st, p, i)
+	}
+	id := testIDOf(t, st)
+	latest := readLatest(t, objects)
+	require.Equal(t, int64(5), latest.Revision)
+	require.Equal(t, int64(1), latest.Full, "still chained")
+	require.Len(t, latest.Chain, 4)
+	_, _, err := objects.Get(ctx, id.Key(5))
+	require.ErrorIs(t, err, objstore.ErrNotFound, "no full snapshot sealed")
+	rec, err := hist.Get(ctx, id, 5, 5)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), rec.Full, "the record names the chain")
+}

@@ -56,21 +56,21 @@ func (p *Publisher) record(ctx context.Context, id snapshot.Identity, r revision
 // recordFull marks revision rev's history record as one with its own
 // full snapshot, sealed after the record named the chain it was first
 // published with (compactTo): the history then no longer keeps that
-// chain's full snapshot and deltas for it. A failure (or a crash before)
-// leaves the record naming the chain, which keeps more, not less; it is
-// logged.
+// chain's full snapshot and deltas for it. The record is rewritten only
+// over the one read (history.Log.Update): one removed or rewritten
+// meanwhile is left. A failure (or a crash before) leaves the record
+// naming the chain, which keeps more, not less; it is logged.
 func (p *Publisher) recordFull(ctx context.Context, id snapshot.Identity, rev int64) {
 	if p.opts.History == nil {
 		return
 	}
-	rec, err := p.opts.History.Get(ctx, id, rev, rev)
-	if err == nil && rec.Full == 0 && len(rec.Chain) == 0 {
-		return
-	}
-	if err == nil {
+	err := p.opts.History.Update(ctx, id, rev, func(rec *history.Record) bool {
+		if rec.Full == 0 && len(rec.Chain) == 0 {
+			return false
+		}
 		rec.Full, rec.Chain = 0, nil
-		err = p.opts.History.Put(ctx, rec)
-	}
+		return true
+	})
 	if err != nil {
 		p.opts.Logger.WarnContext(ctx, "recording a revision's full snapshot in the history", "revision", rev, "error", err)
 	}
