@@ -4,7 +4,8 @@
 // key-auth + rate-limiting, and with http-log batching to a log server
 // the command runs; section httplog measures that cost again in
 // alternating rounds against a plugin-less data plane), the HTTP/1.1 floor (section floor: nginx
-// against `bench h1proxy`, a minimal proxy on dataplane/h1, and `skyport
+// against `bench h1proxy`, a minimal proxy on dataplane/h1, served on
+// goroutines and, with -loop, on dataplane/loop's event loops, and `skyport
 // dp` with one route, with key-auth + rate-limiting and among 10k routes,
 // in CPU time and syscalls per request; and the data plane's memory per
 // idle kept-alive connection, plain and TLS), router match time and the

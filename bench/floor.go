@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/proxy"
 )
 
 // floorRow is one proxy measured in one layout: the medians of the
@@ -45,23 +47,44 @@ type floorRow struct {
 const (
 	floorNginx   = "nginx"
 	floorH1      = "h1"
+	floorH1Loop  = "h1, event loop"
 	floorSkyport = "skyport"
 	floorPlugins = "skyport, key-auth + rate-limiting"
 	floorRoutes  = "skyport, 10k routes"
 )
 
-var floorProxies = []string{floorNginx, floorH1, floorSkyport, floorPlugins, floorRoutes}
+var floorProxies = []string{floorNginx, floorH1, floorH1Loop, floorSkyport, floorSkyOther, floorPlugins, floorRoutes}
+
+// floorSkyOther is the data plane with the plain listener served the way
+// its default is not (--event-loop), for the two side by side; TLS
+// listeners never run on event loops, so it is measured plain only.
+var floorSkyOther, floorSkyOtherLoop = func() (string, string) {
+	if proxy.DefaultEventLoop {
+		return "skyport, event loop off", "off"
+	}
+	return "skyport, event loop on", "on"
+}()
+
+// floorMeasured says whether proxy is measured over scheme.
+func floorMeasured(proxy, scheme string) bool {
+	return proxy != floorSkyOther || scheme == "http"
+}
 
 // floorSky is the configuration of one of Skyport's rows.
 type floorSky struct {
 	routes  int
 	plugins bool
+	// eventLoop is --event-loop's value: "" for the data plane's
+	// default.
+	eventLoop string
 }
 
 func floorSkyFor(proxy string) (floorSky, bool) {
 	switch proxy {
 	case floorSkyport:
 		return floorSky{routes: 1}, true
+	case floorSkyOther:
+		return floorSky{routes: 1, eventLoop: floorSkyOtherLoop}, true
 	case floorPlugins:
 		return floorSky{routes: 1, plugins: true}, true
 	case floorRoutes:
@@ -178,8 +201,11 @@ func measureFloor(ctx context.Context, e *env, o options, self, cert, key string
 		}
 		bin, args := pin("1", "nginx", "-c", path, "-e", filepath.Join(e.dir, "floor-nginx.stderr"))
 		p, err = startProc("nginx", nil, bin, args...)
-	case floorH1:
+	case floorH1, floorH1Loop:
 		args := []string{self, "h1proxy", "-listen", addr(port), "-upstream", addr(upPort)}
+		if proxy == floorH1Loop {
+			args = append(args, "-loop")
+		}
 		if scheme == "https" {
 			args = append(args, "-cert", cert, "-key", key)
 		}
@@ -256,9 +282,13 @@ func floorDPArgs(e *env, upPort int, sky floorSky, plain, tls, cert, key string)
 	if err := os.WriteFile(conf, []byte(kongYAML(upPort, sky.routes, sky.plugins)), 0o644); err != nil {
 		return nil, err
 	}
-	return []string{e.binary, "dp", "--declarative-config", conf, "--proxy-listen", plain,
+	args := []string{e.binary, "dp", "--declarative-config", conf, "--proxy-listen", plain,
 		"--proxy-tls-listen", tls, "--status-listen", addr(freePort()), "--access-log", "off",
-		"--ssl-cert", cert, "--ssl-cert-key", key, "--cache-dir", filepath.Join(e.dir, name+"-cache")}, nil
+		"--ssl-cert", cert, "--ssl-cert-key", key, "--cache-dir", filepath.Join(e.dir, name+"-cache")}
+	if sky.eventLoop != "" {
+		args = append(args, "--event-loop", sky.eventLoop)
+	}
+	return args, nil
 }
 
 // wrkHeaders are wrk's -H arguments for headers, in a stable order.

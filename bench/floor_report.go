@@ -15,7 +15,7 @@ func (r *report) floorMarkdown() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## HTTP/1.1: Skyport and its floor against nginx\n\n")
 	w("`go run ./bench -skip proxy,gobench,apply,propagation,memory` section `floor`: nginx `proxy_pass` and `bench h1proxy` ")
-	w("(dataplane/h1 and a pooled upstream client; no routing, plugins, metrics or logs) and `skyport dp` (one route, no plugins, `--access-log off`; ")
+	w("(dataplane/h1 and a pooled upstream client; no routing, plugins, metrics or logs; \"h1, event loop\" is `bench h1proxy -loop`: the same served on dataplane/loop's event loops, one per GOMAXPROCS, the upstream dialed from them) and `skyport dp` (one route, no plugins, `--access-log off`, its default `--event-loop`; \"skyport, event loop on|off\": the other setting, plain only, as TLS listeners never run on event loops; ")
 	w("the same with key-auth + rate-limiting, `apikey` sent; and its route among 10,000), `wrk -t1 -c%d -d%s --latency`, ", r.opts.conns, r.opts.duration)
 	w("interleaved passes, medians of each row's passes (the passes column). ")
 	w("\"1 core\": the proxy under test alone on CPU 1 (nginx with one worker; a Go proxy's GOMAXPROCS follows its affinity to 1), wrk and the upstream (an nginx of its own) on CPU 0: ")

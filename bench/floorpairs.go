@@ -159,6 +159,9 @@ func floorRounds(measure func(pass int, layout, scheme, proxy string) (floorSamp
 					proxies = extra[g]
 				}
 				for _, proxy := range floorOrder(pass, proxies) {
+					if !floorMeasured(proxy, scheme) {
+						continue
+					}
 					s, err := measure(pass, layout, scheme, proxy)
 					if err != nil {
 						return nil, err

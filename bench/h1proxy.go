@@ -10,13 +10,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/skyport-gw/skyport/dataplane/h1"
+	"github.com/skyport-gw/skyport/dataplane/loop"
 )
 
 // runH1Proxy is `bench h1proxy`: the floor of an HTTP/1.1 proxy on
@@ -28,8 +32,12 @@ func runH1Proxy(args []string) error {
 	upstream := fs.String("upstream", "", "upstream host:port")
 	cert := fs.String("cert", "", "TLS certificate file (with -key: serve TLS)")
 	key := fs.String("key", "", "TLS key file")
+	onLoop := fs.Bool("loop", false, "serve on dataplane/loop's event loops (one per GOMAXPROCS) and dial the upstream from them")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *onLoop {
+		return runH1ProxyLoop(*listen, *upstream, *cert, *key)
 	}
 	srv := &h1.Server{Handler: &floorProxy{pool: &upstreamPool{addr: *upstream}, host: *upstream}}
 	if *cert != "" {
@@ -51,6 +59,65 @@ func runH1Proxy(args []string) error {
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, h1.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// runH1ProxyLoop serves the floor proxy on event loops: one loop per
+// GOMAXPROCS, each with its own h1.Server and upstream pool, its upstream
+// connections dialed by the loop.
+func runH1ProxyLoop(listen, upstream, cert, key string) error {
+	up, err := netip.ParseAddrPort(upstream)
+	if err != nil {
+		return fmt.Errorf("-upstream: %w", err)
+	}
+	var tlsConfig *tls.Config
+	if cert != "" {
+		c, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return fmt.Errorf("loading the certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{c}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	}
+	a, err := net.ResolveTCPAddr("tcp", listen)
+	if err != nil {
+		return err
+	}
+	ln, err := net.ListenTCP("tcp", a)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var groups []*loop.Group
+	var servers []*h1.Server
+	for range runtime.GOMAXPROCS(0) {
+		pool := &upstreamPool{addr: upstream}
+		srv := &h1.Server{Handler: &floorProxy{pool: pool, host: upstream}, TLSConfig: tlsConfig}
+		pool.dial = func(c net.Conn) (net.Conn, error) {
+			l, ok := loop.Of(c)
+			if !ok {
+				return nil, errors.New("not on a loop")
+			}
+			return l.Dial(up, 10*time.Second)
+		}
+		g, err := loop.Serve(ln, 1, func(c *loop.Conn) {
+			pool.cur = c
+			srv.ServeConn(c)
+		})
+		if err != nil {
+			return err
+		}
+		groups, servers = append(groups, g), append(servers, srv)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	<-ctx.Done()
+	for i, g := range groups {
+		_ = g.Close()
+		_ = servers[i].Close()
+	}
+	for _, g := range groups {
+		g.Wait()
 	}
 	return nil
 }
@@ -271,6 +338,11 @@ func indexColon(b []byte) int {
 // first.
 type upstreamPool struct {
 	addr string
+	// dial, when set, dials from the event loop serving cur, any
+	// connection of that loop (-loop: one pool per loop, whose tasks
+	// alone use it).
+	dial func(cur net.Conn) (net.Conn, error)
+	cur  net.Conn
 	mu   sync.Mutex
 	idle []*upConn
 }
@@ -291,7 +363,13 @@ func (p *upstreamPool) get() (*upConn, bool, error) {
 		return uc, true, nil
 	}
 	p.mu.Unlock()
-	nc, err := net.Dial("tcp", p.addr)
+	var nc net.Conn
+	var err error
+	if p.dial != nil {
+		nc, err = p.dial(p.cur)
+	} else {
+		nc, err = net.Dial("tcp", p.addr)
+	}
 	if err != nil {
 		return nil, false, err
 	}

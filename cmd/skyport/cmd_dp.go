@@ -51,6 +51,9 @@ type dpOptions struct {
 	Labels            string
 	LatencyHeaders    bool
 	RequestIDHeaders  bool
+	// EventLoop serves the plain-HTTP proxy listener on event loops:
+	// on, off, or "" for proxy.DefaultEventLoop.
+	EventLoop string
 	// ProxyCacheAPI serves proxy-cache's Admin API routes on the status
 	// listener.
 	ProxyCacheAPI bool
@@ -116,12 +119,27 @@ func (o *dpOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.LatencyHeaders, "latency-headers", true, "add X-Kong-Upstream-Latency and X-Kong-Proxy-Latency to responses")
 	fs.BoolVar(&o.RequestIDHeaders, "request-id-headers", true, "send X-Kong-Request-Id to the upstream and back to the client")
 	registerAccessLog(fs, &o.AccessLog)
+	registerEventLoop(fs, &o.EventLoop)
 	fs.IntVar(&o.GCPercent, "gc-percent", 200, "garbage collector target, as GOGC: heap growth between collections in percent (0 keeps Go's 100; the GOGC variable, when set, wins; at most 50 while a --declarative-config loads)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long shutdown waits for requests in flight, then for the sync client to finish caching what it applied")
 	o.tlsFlags.register(fs)
 	o.limitFlags.register(fs)
 	fs.DurationVar(&o.FallbackPoll, "fallback-poll", 30*time.Second, "how often the fallback is polled while the control plane is unreachable")
 	fs.DurationVar(&o.ReportInterval, "report-interval", dpsync.DefaultReportInterval, "how often status (requests and 5xx since the revision was applied) is reported in the 10 minutes after an apply, for staged rollouts")
+}
+
+// registerEventLoop adds --event-loop to fs.
+func registerEventLoop(fs *flag.FlagSet, v *string) {
+	fs.StringVar(v, "event-loop", "", "serve the plain-HTTP proxy listener on epoll event loops, one per CPU (Linux; TLS listeners never): on or off; empty: "+
+		eventLoopDefault())
+}
+
+// eventLoopDefault describes proxy.DefaultEventLoop for --event-loop's help.
+func eventLoopDefault() string {
+	if proxy.DefaultEventLoop {
+		return "on"
+	}
+	return "off"
 }
 
 // registerAccessLog adds --access-log to fs.
@@ -150,6 +168,9 @@ func runDP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := checkAccessLog(o.AccessLog); err != nil {
 		return err
+	}
+	if err := proxy.ParseEventLoop(o.EventLoop); err != nil {
+		return fmt.Errorf("--event-loop: %w", err)
 	}
 	if o.CPURL == "" && o.DeclarativeConfig == "" && o.FallbackURL == "" {
 		return errNothingToServe
@@ -215,7 +236,7 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		Registry: reg, Version: version, LatencyHeaders: o.LatencyHeaders, RequestID: o.RequestIDHeaders,
 		Observer: proxy.ObserverFunc(func(svc, route string) proxy.Series { return metrics.Series(svc, route) }), AccessLog: access.logger, AccessLogWriter: access.writer,
 		Log: log.With("component", "proxy"), Certificates: certificates, UpstreamTLS: certs.UpstreamTLS,
-		Limits: limits, VaultEnv: os.LookupEnv, Retain: retainer(metrics, o.collectors),
+		Limits: limits, VaultEnv: os.LookupEnv, Retain: retainer(metrics, o.collectors), EventLoop: o.EventLoop,
 	})
 	defer px.Close()
 	releasing := &releasingProxy{Server: px}

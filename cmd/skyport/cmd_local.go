@@ -18,6 +18,7 @@ import (
 
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/plugins/logqueue"
+	"github.com/skyport-gw/skyport/dataplane/proxy"
 	dpsync "github.com/skyport-gw/skyport/dataplane/sync"
 	"github.com/skyport-gw/skyport/internal/snapshot"
 	"github.com/skyport-gw/skyport/lambdas/cluster"
@@ -98,6 +99,7 @@ func (o *localOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.dp.AdoptCluster, "adopt-cluster", false, "built-in data plane: follow this control plane even though its cache (--data-dir/dp) holds another cluster's configuration")
 	fs.DurationVar(&o.dp.DrainTimeout, "drain-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
 	registerAccessLog(fs, &o.dp.AccessLog)
+	registerEventLoop(fs, &o.dp.EventLoop)
 	o.dp.limitFlags.register(fs)
 	o.log.register(fs)
 }
@@ -113,6 +115,9 @@ func (o *localOptions) check() error {
 	}
 	if err := checkAccessLog(o.dp.AccessLog); err != nil {
 		return err
+	}
+	if err := proxy.ParseEventLoop(o.dp.EventLoop); err != nil {
+		return fmt.Errorf("--event-loop: %w", err)
 	}
 	switch {
 	case o.Backend != "embedded" && o.Backend != "aws":

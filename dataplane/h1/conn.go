@@ -69,6 +69,18 @@ type conn struct {
 	// goroutine and Server.Close.
 	abortMu sync.Mutex
 	aborter Aborter
+	// cw and dt are nc as a connection an event loop serves (nil on
+	// Go's netpoller, and once detached): the loop watches it for the
+	// client going away (cwStop ends that watch; cwWait says it starts
+	// when the body ends; cwGone says the client went), and Detach
+	// moves it off the loop. cwFn is peerClosed, bound once per pooled
+	// conn.
+	cw     closeWatcher
+	dt     detacher
+	cwStop func()
+	cwFn   func(error)
+	cwWait bool
+	cwGone atomic.Bool
 	// pending is a byte of the next request the watch read.
 	pending     bool
 	pendingByte byte
@@ -95,6 +107,8 @@ const smallBuf = 4 << 10
 
 func (c *conn) init(s *Server, nc net.Conn) {
 	c.s, c.nc, c.raw = s, nc, nc
+	c.cw, _ = nc.(closeWatcher)
+	c.dt, _ = nc.(detacher)
 	c.req.c, c.resp.c = c, c
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		// An IPv4 client of a dual-stack listener comes as an
@@ -121,8 +135,8 @@ func (c *conn) release() {
 	c.req.reset()
 	c.resp.header.Reset()
 	c.resp.trailer.Reset()
-	req, resp, w := c.req, c.resp, c.watch
-	*c = conn{req: req, resp: resp, watch: w}
+	req, resp, w, fn := c.req, c.resp, c.watch, c.cwFn
+	*c = conn{req: req, resp: resp, watch: w, cwFn: fn}
 	s.connPool.Put(c)
 }
 
@@ -202,7 +216,7 @@ func (c *conn) handshake() bool {
 	switch st.NegotiatedProtocol {
 	case "", "http/1.1", "http/1.0":
 	case "h2":
-		if s.HTTP2 == nil {
+		if s.HTTP2 == nil || c.detach() != nil {
 			return false
 		}
 		_ = tc.SetDeadline(time.Time{})
@@ -228,7 +242,7 @@ func (c *conn) priorKnowledge(he *headError) bool {
 	s := c.s
 	const line = "PRI * HTTP/2.0\r\n\r\n"
 	if s.HTTP2 == nil || c.tlsState != nil || he.status != http.StatusHTTPVersionNotSupported ||
-		c.w < len(line) || string(c.buf[:len(line)]) != line {
+		c.w < len(line) || string(c.buf[:len(line)]) != line || c.detach() != nil {
 		return false
 	}
 	_ = c.nc.SetDeadline(time.Time{})
@@ -463,6 +477,10 @@ func (c *conn) refuse(status int, msg string) {
 // turn the close into a reset (net/http's closeWriteAndWait; nginx's
 // lingering close).
 func (c *conn) linger() {
+	// The wait would stall an event loop's other connections.
+	if c.detach() != nil {
+		return
+	}
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 		time.Sleep(refuseLinger)

@@ -150,3 +150,16 @@ func (r *Request) Context() context.Context { return r.c.requestContext() }
 // goroutine; when the request's context is canceled already, a is told
 // at once, from it.
 func (r *Request) OnAbort(a Aborter) { r.c.onAbort(a) }
+
+// Detach moves the connection off the event loop serving it (a
+// connection that has a Detach method: dataplane/loop's) onto Go's
+// netpoller, so that the handler may block on anything and let other
+// goroutines read the body or write the response; on a connection Go's
+// netpoller serves it does nothing. A watch armed goes on as the read
+// beside the handler. Called from the handler's goroutine; an error
+// leaves the connection to close after the exchange.
+func (r *Request) Detach() error { return r.c.detach() }
+
+// NetConn is the connection the request came on, to tell which event
+// loop serves it; the handler must not read, write or close it.
+func (r *Request) NetConn() net.Conn { return r.c.raw }

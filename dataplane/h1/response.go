@@ -335,7 +335,8 @@ func (w *Response) writeChunk(p []byte) (int, error) {
 }
 
 // Hijack hands the connection over (for a WebSocket after "101 Switching
-// Protocols"): what is buffered is sent first, and the returned conn
+// Protocols"): what is buffered is sent first, the connection leaves
+// its event loop (Request.Detach), and the returned conn
 // reads the bytes the client sent past the head before the socket's. The
 // server no longer reads, writes, times or closes the connection; the
 // Request stays valid until the handler returns.
@@ -352,6 +353,11 @@ func (w *Response) Hijack() (net.Conn, error) {
 		return nil, err
 	}
 	c.watchStop()
+	// The connection leaves the server: off its event loop first, as
+	// whoever takes it may block on it or pass it to other goroutines.
+	if err := c.detach(); err != nil {
+		return nil, err
+	}
 	c.hijacked = true
 	_ = c.nc.SetDeadline(time.Time{})
 	var pre []byte

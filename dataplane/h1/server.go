@@ -144,6 +144,21 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// ServeConn serves nc, accepted elsewhere (by an event loop), on the
+// calling goroutine until the connection ends, is hijacked or handed to
+// HTTP2; Shutdown and Close reach it as they reach Serve's.
+func (s *Server) ServeConn(nc net.Conn) {
+	s.init()
+	c := s.connPool.Get().(*conn)
+	c.init(s, nc)
+	if !s.track(c) {
+		nc.Close()
+		c.release()
+		return
+	}
+	c.serve()
+}
+
 func (s *Server) trackListener(ln *net.Listener, add bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

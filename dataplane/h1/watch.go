@@ -3,6 +3,7 @@ package h1
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -78,7 +79,8 @@ func (c *conn) requestContext() context.Context {
 // server's Close, calls Abort.
 type Aborter interface {
 	// Abort is called at most once per request, from another goroutine
-	// (or from OnAbort, for a request whose context is canceled already),
+	// or the event loop serving the connection (or from OnAbort, for a
+	// request whose context is canceled already),
 	// while the handler runs: with ErrClientClosed when the client
 	// closed the connection, ErrServerClosed when the server closed. It
 	// must not block nor call back into the request.
@@ -101,12 +103,96 @@ func (c *conn) onAbort(a Aborter) {
 	c.arm()
 }
 
-// arm starts the watch for the request in flight, once.
+// arm starts the watch for the request in flight, once: the event
+// loop's (loopWatchStart) on a connection that can tell its peer closed,
+// else the read beside the handler.
 func (c *conn) arm() {
 	if !c.watching && !c.hijacked {
 		c.watching = true
+		if c.cw != nil {
+			c.loopWatchStart()
+			return
+		}
 		c.watchStart()
 	}
+}
+
+// closeWatcher is a connection that tells when its peer closes or resets
+// it without being read: dataplane/loop's connections, whose event loop
+// sees it. WatchClose arms fn, called at most once, from the loop, until
+// stop; both are called from the connection's own task.
+type closeWatcher interface {
+	WatchClose(fn func(error)) (stop func())
+}
+
+// detacher is a connection served by an event loop that can move to Go's
+// netpoller (dataplane/loop's): from then on the code serving it runs on
+// an ordinary goroutine and may block, or hand the connection to other
+// goroutines. Called from the connection's own task.
+type detacher interface {
+	Detach() error
+}
+
+// loopWatchStart arms the event loop's watch for the request in flight:
+// at once when its body was read to its end with nothing buffered after
+// it, when the body ends (bodyEnded) otherwise; never when a pipelined
+// request is buffered. Nothing reads the connection beside the handler,
+// so a pipelined request's bytes stay in the socket, and nothing is
+// delayed: arming costs the loop no system call.
+func (c *conn) loopWatchStart() {
+	if !c.req.body.done() {
+		c.cwWait = true
+		return
+	}
+	if c.r < c.w {
+		return
+	}
+	if c.cwFn == nil {
+		// Bound once: the conn is pooled and keeps it.
+		c.cwFn = c.peerClosed
+	}
+	c.cwStop = c.cw.WatchClose(c.cwFn)
+}
+
+// peerClosed is the event loop telling the request in flight its client
+// closed or reset the connection.
+func (c *conn) peerClosed(error) {
+	c.cwGone.Store(true)
+	c.abort(ErrClientClosed)
+}
+
+// loopWatchStop ends the event loop's watch; a client that went away
+// closes the connection after the exchange.
+func (c *conn) loopWatchStop() {
+	c.cwWait = false
+	if c.cwStop != nil {
+		c.cwStop()
+		c.cwStop = nil
+	}
+	if c.cwGone.Swap(false) {
+		c.closeAfter = true
+	}
+}
+
+// detach moves the connection off its event loop (Request.Detach); the
+// watch armed goes on as the read beside the handler. Nothing to do for a
+// connection Go's netpoller serves already.
+func (c *conn) detach() error {
+	dt := c.dt
+	if dt == nil {
+		return nil
+	}
+	watching := c.cwStop != nil || c.cwWait
+	c.loopWatchStop()
+	c.cw, c.dt = nil, nil
+	if err := dt.Detach(); err != nil {
+		c.closeAfter = true
+		return fmt.Errorf("h1: moving the connection off its event loop: %w", err)
+	}
+	if watching && !c.hijacked {
+		c.watchStart()
+	}
+	return nil
 }
 
 // abort tells the request in flight its client went away: its context
@@ -167,6 +253,13 @@ func (c *conn) watchFire(w *watch) {
 // bodyEnded is told, by whichever goroutine reads the body, that it was
 // read to its end: the read may start now.
 func (c *conn) bodyEnded() {
+	if c.cw != nil {
+		if c.cwWait {
+			c.cwWait = false
+			c.loopWatchStart()
+		}
+		return
+	}
 	w := c.watch
 	if w == nil {
 		return
@@ -220,6 +313,7 @@ func (c *conn) watchRead(w *watch) {
 // next request, an end of stream closes the connection after the
 // exchange. The conn's goroutine calls it; it is idempotent.
 func (c *conn) watchStop() {
+	c.loopWatchStop()
 	w := c.watch
 	if w == nil {
 		return

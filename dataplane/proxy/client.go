@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -32,20 +33,45 @@ import (
 // go to the service's http.Transport.
 type h1Client struct {
 	// scheme is the services' scheme, http or https.
-	scheme   string
-	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	scheme string
+	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
+	// ownDial dials on an event loop (connOwner) with the service's
+	// connect, read and write timeouts; nil for a client that is never
+	// sent requests from one (https services).
+	ownDial  func(o connOwner, addr netip.AddrPort) (net.Conn, error)
 	maxIdle  int
 	idleTime time.Duration
 
-	mu     sync.Mutex
-	idle   map[string][]*h1Conn
+	mu sync.Mutex
+	// idle holds the idle connections per owner and address: an event
+	// loop's are for its tasks only, Go's netpoller's (owner nil) for
+	// everyone else.
+	idle   map[poolKey][]*h1Conn
 	closed bool
+}
+
+// poolKey is a pool of idle connections: those to addr of owner.
+type poolKey struct {
+	owner connOwner
+	addr  string
+}
+
+// connOwner is an event loop serving client connections
+// (dataplane/loop's Loop): a native request whose client connection it
+// serves sends its upstream request on a connection dialed on that loop
+// (Dial, which parks the task rather than blocking the loop) and pooled
+// apart, since only the loop's tasks may use it. nil stands for Go's
+// netpoller.
+type connOwner interface {
+	Dial(addr netip.AddrPort, timeout time.Duration) (net.Conn, error)
 }
 
 // h1Conn is one upstream connection with its buffers: the request head
 // is built in wbuf and written at once; a response head is read into
 // head, ends marking its lines (see readHead).
 type h1Conn struct {
+	// key is the pool the connection returns to: its owner and address.
+	key  poolKey
 	addr string
 	conn net.Conn
 	// tc is conn, or the connection under TLS, when it is a timeoutConn;
@@ -79,7 +105,7 @@ const maxReuseAttempts = 3
 const maxInline = 16 << 10
 
 func newH1Client(scheme string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h1Client {
-	return &h1Client{scheme: scheme, dial: dial, maxIdle: 256, idleTime: 60 * time.Second, idle: map[string][]*h1Conn{}}
+	return &h1Client{scheme: scheme, dial: dial, maxIdle: 256, idleTime: 60 * time.Second, idle: map[poolKey][]*h1Conn{}}
 }
 
 // takes reports whether req can be sent by the client: not an upgrade,
@@ -166,6 +192,11 @@ func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, 
 		now = time.Now()
 	}
 	length, hasBody, replay := int64(0), false, true
+	var owner connOwner
+	if ex != nil {
+		owner = ex.owner
+	}
+	key := poolKey{owner: owner, addr: addr}
 	if req != nil {
 		length, hasBody = outgoing(req)
 		replay = replayable(req, hasBody)
@@ -173,12 +204,12 @@ func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, 
 	for attempt := 0; ; attempt++ {
 		var pc *h1Conn
 		if attempt < maxReuseAttempts {
-			pc = c.reuse(addr, now, !replay)
+			pc = c.reuse(key, now, !replay)
 		}
 		reused := pc != nil
 		if pc == nil {
 			var err error
-			if pc, err = c.connect(ctx, ex, addr); err != nil {
+			if pc, err = c.connect(ctx, ex, key); err != nil {
 				return nil, err
 			}
 		}
@@ -198,9 +229,9 @@ func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, 
 // neither closed nor written to since, as far as a look tells (untouched):
 // what http.Transport learns from the read it keeps pending on every idle
 // connection.
-func (c *h1Client) reuse(addr string, now time.Time, check bool) *h1Conn {
+func (c *h1Client) reuse(key poolKey, now time.Time, check bool) *h1Conn {
 	for {
-		pc := c.get(addr, now)
+		pc := c.get(key, now)
 		if pc == nil || !check || pc.untouched() {
 			return pc
 		}
@@ -238,13 +269,31 @@ func (pc *h1Conn) untouched() bool {
 	return n == 0 && isTimeout(err)
 }
 
-// connect dials a new connection to addr. On the native path (ex has a
-// guard and ctx is not the request's) the dial is canceled when the
-// client goes away, as the request's context cancels it elsewhere.
-func (c *h1Client) connect(ctx context.Context, ex *exchange, addr string) (*h1Conn, error) {
+// connect dials a new connection to key's address, on its owner when it
+// has one (the address is then an IP literal: the native path detaches
+// from the loop before any other). On the native path (ex has a guard
+// and ctx is not the request's) a dial of Go's netpoller is canceled
+// when the client goes away, as the request's context cancels it
+// elsewhere; an event loop's ends within the connect timeout.
+func (c *h1Client) connect(ctx context.Context, ex *exchange, key poolKey) (*h1Conn, error) {
 	var conn net.Conn
 	var err error
-	if ex != nil && ex.guard != nil {
+	addr := key.addr
+	if key.owner != nil {
+		ap, perr := netip.ParseAddrPort(addr)
+		if perr != nil || c.ownDial == nil {
+			return nil, fmt.Errorf("dialling %s on an event loop: not an IP address and port", addr)
+		}
+		// A loop's dial is not canceled: a client gone already is not
+		// dialed for; one that goes meanwhile has the connection closed
+		// when the exchange holds it (connGuard.hold).
+		if ex != nil && ex.guard != nil {
+			if err := ex.guard.abandoned(); err != nil {
+				return nil, err
+			}
+		}
+		conn, err = c.ownDial(key.owner, ap)
+	} else if ex != nil && ex.guard != nil {
 		conn, err = guardedDial(ctx, ex.guard, c.dial, addr)
 	} else {
 		conn, err = c.dial(ctx, "tcp", addr)
@@ -256,7 +305,7 @@ func (c *h1Client) connect(ctx context.Context, ex *exchange, addr string) (*h1C
 	if tc, ok := conn.(*tls.Conn); ok {
 		inner = tc.NetConn()
 	}
-	pc := &h1Conn{addr: addr, conn: conn, raw: inner, br: bufio.NewReaderSize(conn, 4096)}
+	pc := &h1Conn{key: key, addr: addr, conn: conn, raw: inner, br: bufio.NewReaderSize(conn, 4096)}
 	if tc, ok := inner.(*timeoutConn); ok {
 		pc.tc, pc.raw = tc, tc.Conn
 	}
@@ -463,21 +512,21 @@ func closedIdle(err error, retry, peeked bool) error {
 
 // get takes the most recently used idle connection to addr, closing those
 // idle for too long at now; nil when none.
-func (c *h1Client) get(addr string, now time.Time) *h1Conn {
+func (c *h1Client) get(key poolKey, now time.Time) *h1Conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	list := c.idle[addr]
+	list := c.idle[key]
 	for len(list) > 0 {
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
 		list = list[:len(list)-1]
 		if now.Sub(pc.since) < c.idleTime {
-			c.idle[addr] = list
+			c.idle[key] = list
 			return pc
 		}
 		pc.conn.Close()
 	}
-	c.idle[addr] = list
+	c.idle[key] = list
 	return nil
 }
 
@@ -498,17 +547,17 @@ func (c *h1Client) put(pc *h1Conn) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	list := c.idle[pc.addr]
+	list := c.idle[pc.key]
 	for len(list) > 0 && pc.since.Sub(list[0].since) >= c.idleTime {
 		list[0].conn.Close()
 		list = list[1:]
 	}
 	if c.closed || len(list) >= c.maxIdle {
-		c.idle[pc.addr] = list
+		c.idle[pc.key] = list
 		pc.conn.Close()
 		return
 	}
-	c.idle[pc.addr] = append(list, pc)
+	c.idle[pc.key] = append(list, pc)
 }
 
 // CloseIdleConnections closes the idle connections; later ones are closed
@@ -516,11 +565,11 @@ func (c *h1Client) put(pc *h1Conn) {
 func (c *h1Client) CloseIdleConnections() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for addr, list := range c.idle {
+	for key, list := range c.idle {
 		for _, pc := range list {
 			pc.conn.Close()
 		}
-		delete(c.idle, addr)
+		delete(c.idle, key)
 	}
 	c.closed = true
 }

@@ -73,7 +73,10 @@ func (s *Server) respond(res *http.Response) error {
 func (s *Server) decorate(ex *exchange, res *http.Response) error {
 	ex.received = time.Now()
 	ex.status = res.StatusCode
-	if ex.match.Route.ResponseBuffering && !ex.grpc {
+	// On an event loop (ex.owner) the body is relayed at the client's
+	// pace, unspooled: the spool's goroutine (fill) would read the
+	// upstream connection, which only the loop's task may.
+	if ex.match.Route.ResponseBuffering && !ex.grpc && ex.owner == nil {
 		res.Body = s.buffered(res)
 	}
 	if p := ex.svc.pool; p != nil && ex.target != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log"
 	"net"
 	"net/http"
 	"sync"
 
 	"github.com/skyport-gw/skyport/dataplane/h1"
+	"github.com/skyport-gw/skyport/dataplane/loop"
 )
 
 // Frontend serves the proxy on a listener: HTTP/1.x on dataplane/h1,
@@ -35,6 +37,21 @@ type Frontend struct {
 	h2   *http.Server
 	once sync.Once
 	ho   *h1.Handoff
+
+	// eventLoop: a plain listener's connections are served on event
+	// loops (Options.EventLoop); loops holds the groups serving, and
+	// stopped, closed by Shutdown or Close, ends their Serve.
+	eventLoop bool
+	loopMu    sync.Mutex
+	loops     []loopListener
+	stopped   bool
+	stop      chan struct{}
+}
+
+// loopListener is a listener event loops serve.
+type loopListener struct {
+	g  *loop.Group
+	ln net.Listener
 }
 
 // Frontend returns the server of a proxy listener, with the Limits
@@ -69,6 +86,11 @@ func (s *Server) Frontend(h http.Handler) *Frontend {
 		Log:    s.log,
 	}
 	f.h2 = s.http2Server(h)
+	on, err := eventLoopOn(s.opts.EventLoop)
+	if err != nil {
+		s.log.Warn("proxy: event loops off", "error", err)
+	}
+	f.eventLoop, f.stop = on, make(chan struct{})
 	return f
 }
 
@@ -96,8 +118,17 @@ func (s *Server) http2Server(h http.Handler) *http.Server {
 
 // Serve serves ln until Shutdown or Close, when it returns
 // http.ErrServerClosed. A Frontend serves one listener.
+//
+// With event loops on (Options.EventLoop) a plain TCP listener is served
+// by one loop per CPU (dataplane/loop): each connection's HTTP/1.x code
+// runs as a task of a loop until a request needs goroutines (the
+// adapter path, an HTTP/2 hand-off, a hijack), when it moves to Go's
+// netpoller (h1.Request.Detach).
 func (f *Frontend) Serve(ln net.Listener) error {
 	f.setup(ln.Addr())
+	if tl, ok := ln.(*net.TCPListener); ok && f.eventLoop && f.TLSConfig == nil {
+		return f.serveLoops(tl)
+	}
 	err := f.h1.Serve(ln)
 	if errors.Is(err, h1.ErrServerClosed) {
 		return http.ErrServerClosed
@@ -121,20 +152,62 @@ func (f *Frontend) setup(addr net.Addr) {
 	})
 }
 
+// serveLoops serves ln on event loops until Shutdown or Close.
+func (f *Frontend) serveLoops(ln *net.TCPListener) error {
+	g, err := loop.Serve(ln, 0, func(c *loop.Conn) { f.h1.ServeConn(c) })
+	if err != nil {
+		return fmt.Errorf("serving %s on event loops: %w", ln.Addr(), err)
+	}
+	f.loopMu.Lock()
+	if f.stopped {
+		f.loopMu.Unlock()
+		_ = g.Close()
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	f.loops = append(f.loops, loopListener{g: g, ln: ln})
+	f.loopMu.Unlock()
+	<-f.stop
+	return http.ErrServerClosed
+}
+
+// stopLoops stops the event loops accepting and closes their listeners,
+// as h1's Shutdown and Close close its own; the connections are h1's to
+// end.
+func (f *Frontend) stopLoops() error {
+	f.loopMu.Lock()
+	defer f.loopMu.Unlock()
+	if f.stopped {
+		return nil
+	}
+	f.stopped = true
+	close(f.stop)
+	var errs []error
+	for _, l := range f.loops {
+		errs = append(errs, l.g.Close())
+		if err := l.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Shutdown stops accepting, closes idle connections and waits for the
 // requests in flight on both servers (HTTP/2 clients get GOAWAY), or for
 // ctx.
 func (f *Frontend) Shutdown(ctx context.Context) error {
 	f.setup(nil)
+	lerr := f.stopLoops()
 	h2 := make(chan error, 1)
 	go func() { h2 <- f.h2.Shutdown(ctx) }()
 	err := f.h1.Shutdown(ctx)
-	return errors.Join(err, <-h2)
+	return errors.Join(lerr, err, <-h2)
 }
 
 // Close closes every connection at once.
 func (f *Frontend) Close() error {
 	f.setup(nil)
+	lerr := f.stopLoops()
 	err := f.h1.Close()
-	return errors.Join(err, f.h2.Close())
+	return errors.Join(lerr, err, f.h2.Close())
 }

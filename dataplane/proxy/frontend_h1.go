@@ -40,6 +40,14 @@ func (a *h1Handler) ServeH1(w *h1.Response, r *h1.Request) {
 	if a.native && a.px.serveNative(w, r) {
 		return
 	}
+	// The adapter's work may block (transports, DNS, plugins) and other
+	// goroutines read the body and write the response: off the event
+	// loop first, when one serves the connection.
+	if err := r.Detach(); err != nil {
+		a.px.log.Debug("proxy: serving a request off its event loop", "error", err)
+		a.px.refuseH1(w, http.StatusInternalServerError, msgUnexpected)
+		return
+	}
 	x := &frontExchange{}
 	if !adaptRequest(&x.req, r) {
 		a.px.refuseH1(w, http.StatusBadRequest, msgBadRequest)

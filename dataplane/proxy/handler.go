@@ -18,6 +18,10 @@ import (
 // exchange is one request's state, shared by the proxy's phases through
 // the request context.
 type exchange struct {
+	// owner is the event loop serving the client's connection (the
+	// native path's, until it detaches), nil on Go's netpoller: the
+	// upstream connection is dialed on it and pooled with its own.
+	owner connOwner
 	c     *compiled
 	svc   *service
 	match *router.Match

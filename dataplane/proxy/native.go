@@ -270,6 +270,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	g := &nativeGuard{}
 	ex.guard = g
 	r.OnAbort(g)
+	ex.owner = ownerOf(r)
 	if ex.cookie == nil && (pc == nil || c.plugins.HeadersOnView(pc)) {
 		// Without plugins whose response phases need the map (only
 		// ViewHeaderFilters, whose fields relayView writes), or a
@@ -312,6 +313,12 @@ func (x *nativeExchange) send(addr, host string) (*http.Response, error) {
 		return nil, fmt.Errorf("upstream target's Host %q", host)
 	}
 	x.upHost = host
+	if x.owner != nil && !ipAddrPort(addr) {
+		// A name to resolve: DNS would block the event loop.
+		if err := x.detach(); err != nil {
+			return nil, err
+		}
+	}
 	return x.svc.h1().send(context.Background(), &x.exchange, addr, x.method, x, nil)
 }
 

@@ -88,6 +88,14 @@ type Options struct {
 	// Limits bound what clients can make the proxy hold; zero fields take
 	// nginx's defaults. Frontend applies those of the connection.
 	Limits Limits
+	// EventLoop says whether the Frontends of plain-HTTP listeners serve
+	// their connections on event loops (dataplane/loop: epoll, each
+	// connection's h1 code a coroutine of a loop, one loop per CPU)
+	// rather than a goroutine each on Go's netpoller: "on", "off", or ""
+	// for the environment's SKYPORT_EVENT_LOOP, else the default
+	// (DefaultEventLoop). TLS listeners, HTTP/2 and requests that leave
+	// the native path are served on goroutines either way.
+	EventLoop string
 	// VaultEnv reads the environment variables {vault://env/…}
 	// references in plugin configurations and certificates name
 	// (os.LookupEnv); nil leaves references as written.

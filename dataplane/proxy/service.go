@@ -124,6 +124,9 @@ func (svc *service) h1() *h1Client {
 		dial = newTLSDialer(svc, dial)
 	}
 	c := newH1Client(svc.scheme, dial)
+	if svc.scheme == "http" {
+		c.ownDial = newOwnDialer(svc)
+	}
 	if !svc.client.CompareAndSwap(nil, c) {
 		return svc.client.Load()
 	}

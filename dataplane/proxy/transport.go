@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -71,6 +72,26 @@ func newDialer(svc *service) func(ctx context.Context, network, addr string) (ne
 		return &timeoutConn{Conn: c, read: read, write: write}, nil
 	}
 	return dial
+}
+
+// newOwnDialer returns the service's dial function on an event loop
+// (connOwner): the connect timeout, then the read and write timeouts on
+// the connection, as newDialer's. The address is an IP literal (a target
+// of an upstream named by one dials that name).
+func newOwnDialer(svc *service) func(o connOwner, addr netip.AddrPort) (net.Conn, error) {
+	connect := msDuration(svc.m.ConnectTimeout)
+	read, write := msDuration(svc.m.ReadTimeout), msDuration(svc.m.WriteTimeout)
+	return func(o connOwner, addr netip.AddrPort) (net.Conn, error) {
+		c, err := o.Dial(addr, connect)
+		if err != nil {
+			var op *net.OpError
+			if !errors.As(err, &op) {
+				err = &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(addr), Err: err}
+			}
+			return nil, err
+		}
+		return &timeoutConn{Conn: c, read: read, write: write}, nil
+	}
 }
 
 // newTLSDialer returns dial followed by a TLS handshake with the

@@ -120,7 +120,7 @@ func TestUpstreamIdleClosed(t *testing.T) {
 			}
 			// The pooled connection has seen the upstream's close.
 			c.mu.Lock()
-			idle := c.idle[addr]
+			idle := c.idle[poolKey{addr: addr}]
 			require.Len(t, idle, 1)
 			raw := idle[0].raw
 			c.mu.Unlock()

@@ -1,0 +1,723 @@
+//go:build linux
+
+package loop_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skyport-gw/skyport/dataplane/h1"
+	"github.com/skyport-gw/skyport/dataplane/loop"
+	"github.com/skyport-gw/skyport/internal/freeport"
+)
+
+// start serves serve on n loops of a loopback listener; the group is
+// closed and waited for when the test ends (its connections must end).
+func start(t *testing.T, n int, serve func(*loop.Conn)) (string, *loop.Group) {
+	t.Helper()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := loop.Serve(ln, n, serve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = g.Close()
+		_ = ln.Close()
+		g.Wait()
+	})
+	return ln.Addr().String(), g
+}
+
+func dial(t *testing.T, addr string) *net.TCPConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn)
+}
+
+func echo(c *loop.Conn) {
+	defer c.Close()
+	buf := make([]byte, 512)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func TestEchoManyConnections(t *testing.T) {
+	for _, loops := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d loops", loops), func(t *testing.T) {
+			addr, _ := start(t, loops, echo)
+			var wg sync.WaitGroup
+			errs := make(chan error, 64)
+			for i := range 64 {
+				wg.Go(func() {
+					c, err := net.Dial("tcp", addr)
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer c.Close()
+					for j := range 50 {
+						msg := bytes.Repeat([]byte{byte('a' + (i+j)%26)}, 1+(i*j)%1500)
+						if _, err := c.Write(msg); err != nil {
+							errs <- err
+							return
+						}
+						got := make([]byte, len(msg))
+						if _, err := io.ReadFull(c, got); err != nil {
+							errs <- err
+							return
+						}
+						if !bytes.Equal(got, msg) {
+							errs <- fmt.Errorf("conn %d message %d: echoed %q", i, j, got[:min(len(got), 16)])
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// result is what a serve function reports to its test.
+type result struct {
+	n   int
+	b   []byte
+	err error
+}
+
+func TestReads(t *testing.T) {
+	tests := []struct {
+		name string
+		// client acts on the connection once the server read the
+		// first 3 bytes of "0123456789".
+		client func(c *net.TCPConn)
+		want   string
+		check  func(error) bool
+	}{
+		{"partial then EOF", func(c *net.TCPConn) { c.Write([]byte("abc")); c.CloseWrite() }, "3456789abc",
+			func(err error) bool { return err == io.EOF }},
+		{"reset", func(c *net.TCPConn) { c.SetLinger(0); c.Close() }, "3456789",
+			func(err error) bool { return errors.Is(err, syscall.ECONNRESET) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			first := make(chan string, 1)
+			done := make(chan result, 1)
+			addr, _ := start(t, 1, func(c *loop.Conn) {
+				defer c.Close()
+				small := make([]byte, 3)
+				n, err := c.Read(small)
+				first <- string(small[:n])
+				if err != nil {
+					done <- result{err: err}
+					return
+				}
+				var got []byte
+				buf := make([]byte, 64)
+				for {
+					n, err := c.Read(buf)
+					got = append(got, buf[:n]...)
+					if err != nil {
+						done <- result{b: got, err: err}
+						return
+					}
+					if len(got) == 7 && tt.name == "reset" {
+						first <- ""
+					}
+				}
+			})
+			c := dial(t, addr)
+			if _, err := c.Write([]byte("0123456789")); err != nil {
+				t.Fatal(err)
+			}
+			if got := <-first; got != "012" {
+				t.Fatalf("first read %q, want 012", got)
+			}
+			if tt.name == "reset" {
+				<-first
+			}
+			tt.client(c)
+			r := <-done
+			if string(r.b) != tt.want || !tt.check(r.err) {
+				t.Errorf("read %q, %v; want %q and the expected error", r.b, r.err, tt.want)
+			}
+		})
+	}
+}
+
+// Bytes and the FIN that came in one edge: the read after the bytes
+// finds EOF without another edge.
+func TestBytesThenEOFInOneEdge(t *testing.T) {
+	sent := make(chan struct{})
+	done := make(chan result, 1)
+	addr, _ := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		// Blocking the loop here lets the client's bytes and FIN
+		// arrive before the loop looks at the connection at all.
+		<-sent
+		buf := make([]byte, 64)
+		var got []byte
+		for {
+			n, err := c.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
+				done <- result{b: got, err: err}
+				return
+			}
+		}
+	})
+	c := dial(t, addr)
+	c.Write([]byte("abc"))
+	c.CloseWrite()
+	close(sent)
+	if r := <-done; string(r.b) != "abc" || r.err != io.EOF {
+		t.Errorf("read %q, %v; want abc and io.EOF", r.b, r.err)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
+}
+
+func TestDeadlines(t *testing.T) {
+	tests := []struct {
+		name string
+		// serve runs on the server's connection; it returns the error
+		// of the operation the deadline ends.
+		serve func(c *loop.Conn) error
+	}{
+		{"read, by the timer", func(c *loop.Conn) error {
+			c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			_, err := c.Read(make([]byte, 8))
+			return err
+		}},
+		{"read, moved earlier by another goroutine while parked", func(c *loop.Conn) error {
+			c.SetReadDeadline(time.Now().Add(time.Hour))
+			go func() { c.SetReadDeadline(time.Now().Add(10 * time.Millisecond)) }()
+			_, err := c.Read(make([]byte, 8))
+			return err
+		}},
+		{"read, set in the past by another goroutine", func(c *loop.Conn) error {
+			go c.SetReadDeadline(time.Unix(1, 0))
+			_, err := c.Read(make([]byte, 8))
+			return err
+		}},
+		{"write, by the timer against a reader that does not read", func(c *loop.Conn) error {
+			c.SetWriteDeadline(time.Now().Add(30 * time.Millisecond))
+			big := make([]byte, 1<<20)
+			for {
+				if _, err := c.Write(big); err != nil {
+					return err
+				}
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			addr, _ := start(t, 1, func(c *loop.Conn) {
+				defer c.Close()
+				done <- tt.serve(c)
+			})
+			c := dial(t, addr)
+			if err := <-done; !isTimeout(err) {
+				t.Errorf("got %v, want a timeout (os.ErrDeadlineExceeded)", err)
+			}
+			c.Close()
+		})
+	}
+}
+
+// A read deadline cleared after it expired lets the next read wait for
+// bytes again.
+func TestDeadlineCleared(t *testing.T) {
+	done := make(chan result, 1)
+	expired := make(chan struct{})
+	addr, _ := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+		buf := make([]byte, 8)
+		if _, err := c.Read(buf); !isTimeout(err) {
+			done <- result{err: fmt.Errorf("first read: %v, want a timeout", err)}
+			return
+		}
+		c.SetReadDeadline(time.Time{})
+		close(expired)
+		n, err := c.Read(buf)
+		done <- result{b: buf[:n], err: err}
+	})
+	c := dial(t, addr)
+	select {
+	case <-expired:
+	case r := <-done:
+		t.Fatal(r.err)
+	}
+	c.Write([]byte("late"))
+	if r := <-done; r.err != nil || string(r.b) != "late" {
+		t.Errorf("read %q, %v; want late", r.b, r.err)
+	}
+}
+
+func TestCloseFromAnotherGoroutine(t *testing.T) {
+	for _, write := range []bool{false, true} {
+		t.Run(fmt.Sprintf("write %t", write), func(t *testing.T) {
+			done := make(chan error, 1)
+			var server *loop.Conn
+			got := make(chan struct{})
+			addr, _ := start(t, 1, func(c *loop.Conn) {
+				server = c
+				close(got)
+				var err error
+				if write {
+					big := make([]byte, 1<<20)
+					for err == nil {
+						_, err = c.Write(big)
+					}
+				} else {
+					_, err = c.Read(make([]byte, 8))
+				}
+				done <- err
+			})
+			c := dial(t, addr)
+			<-got
+			if err := server.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; !errors.Is(err, net.ErrClosed) {
+				t.Errorf("parked op: %v, want net.ErrClosed", err)
+			}
+			if err := server.Close(); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("second Close: %v, want net.ErrClosed", err)
+			}
+			// The client sees the close.
+			c.SetReadDeadline(time.Now().Add(time.Minute))
+			if _, err := io.Copy(io.Discard, c); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("client: %v", err)
+			}
+		})
+	}
+}
+
+// A write far larger than the socket buffers goes out whole as a slow
+// reader takes it.
+func TestWriteBackpressure(t *testing.T) {
+	const size = 32 << 20
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	done := make(chan result, 1)
+	addr, _ := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		n, err := c.Write(payload)
+		done <- result{n: n, err: err}
+	})
+	c := dial(t, addr)
+	got := make([]byte, 0, size)
+	buf := make([]byte, 1500)
+	for {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := <-done; r.err != nil || r.n != size {
+		t.Fatalf("write: %d, %v", r.n, r.err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("received %d bytes, not the payload", len(got))
+	}
+}
+
+func TestDial(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	refusing, release, err := freeport.Refusing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	full := fullBacklog(t)
+
+	tests := []struct {
+		name    string
+		addr    netip.AddrPort
+		timeout time.Duration
+		check   func(c *loop.Conn, err error) error
+	}{
+		{"connects and exchanges", netip.MustParseAddrPort(up.Addr().String()), time.Minute, func(c *loop.Conn, err error) error {
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if l, ok := loop.Of(c); !ok || l == nil {
+				return errors.New("Of: not a loop's conn")
+			}
+			if _, err := c.Write([]byte("ping")); err != nil {
+				return err
+			}
+			b := make([]byte, 4)
+			if _, err := io.ReadFull(c, b); err != nil || string(b) != "ping" {
+				return fmt.Errorf("read %q, %v", b, err)
+			}
+			if c.RemoteAddr().String() != up.Addr().String() {
+				return fmt.Errorf("RemoteAddr %v", c.RemoteAddr())
+			}
+			return nil
+		}},
+		{"refused", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(refusing)), time.Minute, func(c *loop.Conn, err error) error {
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				return fmt.Errorf("got %v, want ECONNREFUSED", err)
+			}
+			return nil
+		}},
+		{"times out on a full backlog", full, 20 * time.Millisecond, func(c *loop.Conn, err error) error {
+			if !isTimeout(err) {
+				return fmt.Errorf("got %v, %v; want a timeout", c, err)
+			}
+			return nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			addr, _ := start(t, 1, func(c *loop.Conn) {
+				defer c.Close()
+				l, ok := loop.Of(c)
+				if !ok {
+					done <- errors.New("Of: not a loop's conn")
+					return
+				}
+				done <- tt.check(l.Dial(tt.addr, tt.timeout))
+			})
+			dial(t, addr)
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// fullBacklog is a listener of backlog 0, never accepted, whose queue
+// one connection fills: the kernel drops the next one's SYN.
+func fullBacklog(t *testing.T) netip.AddrPort {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sa.(*unix.SockaddrInet4).Port))
+	c, err := net.Dial("tcp", ap.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ap
+}
+
+func TestWatchClose(t *testing.T) {
+	fired := make(chan error, 2)
+	done := make(chan error, 1)
+	addr, _ := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		buf := make([]byte, 16)
+		if _, err := c.Read(buf); err != nil {
+			done <- err
+			return
+		}
+		stop := c.WatchClose(func(err error) { fired <- err })
+		defer stop()
+		if _, err := c.Write([]byte("ok")); err != nil {
+			done <- err
+			return
+		}
+		// The pipelined bytes' edge came through the loop before this
+		// read returns them.
+		if n, err := c.Read(buf); err != nil || string(buf[:n]) != "two" {
+			done <- fmt.Errorf("second read %q, %v", buf[:n], err)
+			return
+		}
+		select {
+		case err := <-fired:
+			done <- fmt.Errorf("the watch fired on pipelined bytes: %v", err)
+			return
+		default:
+		}
+		done <- nil
+		_, err := c.Read(buf)
+		done <- err
+	})
+	c := dial(t, addr)
+	c.Write([]byte("one"))
+	if _, err := io.ReadFull(c, make([]byte, 2)); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("two"))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := <-fired; err != io.EOF {
+		t.Errorf("watch: %v, want io.EOF", err)
+	}
+	if err := <-done; err != io.EOF {
+		t.Errorf("read after the client closed: %v", err)
+	}
+}
+
+func TestDetach(t *testing.T) {
+	done := make(chan error, 1)
+	addr, _ := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		buf := make([]byte, 16)
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != "before" {
+			done <- fmt.Errorf("read %q, %v", buf[:n], err)
+			return
+		}
+		c.SetReadDeadline(time.Now().Add(time.Minute))
+		if err := c.Detach(); err != nil {
+			done <- err
+			return
+		}
+		if _, ok := loop.Of(c); ok {
+			done <- errors.New("Of: still on the loop after Detach")
+			return
+		}
+		// Another goroutine may use it now.
+		werr := make(chan error, 1)
+		go func() { _, err := c.Write([]byte("after")); werr <- err }()
+		if err := <-werr; err != nil {
+			done <- err
+			return
+		}
+		n, err = c.Read(buf)
+		if err != nil || string(buf[:n]) != "more" {
+			done <- fmt.Errorf("read after Detach %q, %v", buf[:n], err)
+			return
+		}
+		done <- nil
+	})
+	c := dial(t, addr)
+	c.Write([]byte("before"))
+	b := make([]byte, 5)
+	if _, err := io.ReadFull(c, b); err != nil || string(b) != "after" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	c.Write([]byte("more"))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(b); err != io.EOF {
+		t.Errorf("after the detached task ended: %v, want EOF", err)
+	}
+}
+
+// dataplane/h1 serves on the loops through ServeConn; Group.Close stops
+// accepting and Shutdown ends the idle connections, after which the
+// loops exit.
+func TestH1ShutdownIdle(t *testing.T) {
+	srv := &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+		w.Write([]byte("hello"))
+	})}
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	g, err := loop.Serve(ln, 2, func(c *loop.Conn) { srv.ServeConn(c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	for range 4 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
+		if resp.StatusCode != 200 || string(body) != "hello" {
+			t.Fatalf("%d %q", resp.StatusCode, body)
+		}
+		conns = append(conns, c)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g.Wait()
+	for _, c := range conns {
+		if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
+			t.Errorf("an idle connection stayed open: %d, %v", n, err)
+		}
+	}
+}
+
+// A watch armed after the peer hung up fires once the task yields, not
+// from within WatchClose; a stale stop does not disarm a newer watch.
+func TestWatchCloseAfterHangUp(t *testing.T) {
+	fired := make(chan error, 2)
+	done := make(chan error, 1)
+	addr, _ := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		buf := make([]byte, 16)
+		for {
+			// Read to EOF: the hang-up's edge has been seen.
+			if _, err := c.Read(buf); err == io.EOF {
+				break
+			} else if err != nil {
+				done <- err
+				return
+			}
+		}
+		old := c.WatchClose(func(err error) { fired <- fmt.Errorf("the disarmed watch fired: %v", err) })
+		old()
+		inWatch := true
+		c.WatchClose(func(err error) {
+			if inWatch {
+				err = errors.New("fired from within WatchClose")
+			}
+			fired <- err
+		})
+		old() // stale: must not disarm the newer watch
+		inWatch = false
+		// The task ends here: the loop fires the watch after it.
+		done <- nil
+	})
+	c := dial(t, addr)
+	c.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-fired; err != io.EOF {
+		t.Errorf("watch: %v, want io.EOF", err)
+	}
+}
+
+// A dialed connection the loop closed when it exited (a pool's) is
+// closed again, and looked at, from another goroutine that did not wait
+// for the loop: no data race with the loop's close, net.ErrClosed, and
+// its addresses as they were.
+func TestCloseAfterLoopExit(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	peers := make(chan string, 1)
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			peers <- c.RemoteAddr().String()
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	upAddr := netip.MustParseAddrPort(up.Addr().String())
+	kept := make(chan *loop.Conn, 1)
+	dialErr := make(chan error, 1)
+	addr, g := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		l, _ := loop.Of(c)
+		uc, err := l.Dial(upAddr, time.Minute)
+		dialErr <- err
+		if err == nil {
+			kept <- uc // left open: the loop closes it when it exits
+		}
+	})
+	cc := dial(t, addr)
+	if err := <-dialErr; err != nil {
+		t.Fatal(err)
+	}
+	uc := <-kept
+	local := <-peers
+	cc.Close()
+	_ = g.Close()
+	// No g.Wait: the loop's exit is unordered with what follows but for
+	// the closed state, which SetReadDeadline looks at.
+	for uc.SetReadDeadline(time.Time{}) == nil {
+		runtime.Gosched()
+	}
+	if err := uc.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Close after the loop exited: %v, want net.ErrClosed", err)
+	}
+	if got := uc.LocalAddr().String(); got != local {
+		t.Errorf("LocalAddr after the loop exited: %s, want %s", got, local)
+	}
+	if got := uc.RemoteAddr().String(); got != upAddr.String() {
+		t.Errorf("RemoteAddr after the loop exited: %s, want %s", got, upAddr)
+	}
+	g.Wait()
+}
