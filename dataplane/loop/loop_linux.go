@@ -378,7 +378,7 @@ func (l *Loop) event(ev *unix.EpollEvent) {
 		c.hup = true
 		if fn := c.watch; fn != nil {
 			c.watch = nil
-			var err error = errPeerClosed
+			err := errPeerClosed
 			if e&unix.EPOLLERR != 0 {
 				if n, gerr := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); gerr == nil && n != 0 {
 					err = os.NewSyscallError("read", unix.Errno(n))

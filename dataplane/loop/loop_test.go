@@ -274,7 +274,7 @@ func TestDeadlineCleared(t *testing.T) {
 		c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
 		buf := make([]byte, 8)
 		if _, err := c.Read(buf); !isTimeout(err) {
-			done <- result{err: fmt.Errorf("first read: %v, want a timeout", err)}
+			done <- result{err: fmt.Errorf("first read: %w, want a timeout", err)}
 			return
 		}
 		c.SetReadDeadline(time.Time{})
@@ -410,7 +410,7 @@ func TestDial(t *testing.T) {
 			}
 			b := make([]byte, 4)
 			if _, err := io.ReadFull(c, b); err != nil || string(b) != "ping" {
-				return fmt.Errorf("read %q, %v", b, err)
+				return fmt.Errorf("read %q, %w", b, err)
 			}
 			if c.RemoteAddr().String() != up.Addr().String() {
 				return fmt.Errorf("RemoteAddr %v", c.RemoteAddr())
@@ -419,13 +419,13 @@ func TestDial(t *testing.T) {
 		}},
 		{"refused", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(refusing)), time.Minute, func(c *loop.Conn, err error) error {
 			if !errors.Is(err, syscall.ECONNREFUSED) {
-				return fmt.Errorf("got %v, want ECONNREFUSED", err)
+				return fmt.Errorf("got %w, want ECONNREFUSED", err)
 			}
 			return nil
 		}},
 		{"times out on a full backlog", full, 20 * time.Millisecond, func(c *loop.Conn, err error) error {
 			if !isTimeout(err) {
-				return fmt.Errorf("got %v, %v; want a timeout", c, err)
+				return fmt.Errorf("got %v, %w; want a timeout", c, err)
 			}
 			return nil
 		}},
@@ -496,12 +496,12 @@ func TestWatchClose(t *testing.T) {
 		// The pipelined bytes' edge came through the loop before this
 		// read returns them.
 		if n, err := c.Read(buf); err != nil || string(buf[:n]) != "two" {
-			done <- fmt.Errorf("second read %q, %v", buf[:n], err)
+			done <- fmt.Errorf("second read %q, %w", buf[:n], err)
 			return
 		}
 		select {
 		case err := <-fired:
-			done <- fmt.Errorf("the watch fired on pipelined bytes: %v", err)
+			done <- fmt.Errorf("the watch fired on pipelined bytes: %w", err)
 			return
 		default:
 		}
@@ -534,7 +534,7 @@ func TestDetach(t *testing.T) {
 		buf := make([]byte, 16)
 		n, err := c.Read(buf)
 		if err != nil || string(buf[:n]) != "before" {
-			done <- fmt.Errorf("read %q, %v", buf[:n], err)
+			done <- fmt.Errorf("read %q, %w", buf[:n], err)
 			return
 		}
 		c.SetReadDeadline(time.Now().Add(time.Minute))
@@ -555,7 +555,7 @@ func TestDetach(t *testing.T) {
 		}
 		n, err = c.Read(buf)
 		if err != nil || string(buf[:n]) != "more" {
-			done <- fmt.Errorf("read after Detach %q, %v", buf[:n], err)
+			done <- fmt.Errorf("read after Detach %q, %w", buf[:n], err)
 			return
 		}
 		done <- nil
@@ -640,7 +640,7 @@ func TestWatchCloseAfterHangUp(t *testing.T) {
 				return
 			}
 		}
-		old := c.WatchClose(func(err error) { fired <- fmt.Errorf("the disarmed watch fired: %v", err) })
+		old := c.WatchClose(func(err error) { fired <- fmt.Errorf("the disarmed watch fired: %w", err) })
 		old()
 		inWatch := true
 		c.WatchClose(func(err error) {
