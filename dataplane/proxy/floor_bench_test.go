@@ -11,9 +11,7 @@ import (
 	"testing"
 
 	"github.com/skyport-gw/skyport/dataplane/h1"
-	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/skyport-gw/skyport/internal/cputime"
-	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // BenchmarkProxyH1Floor is BenchmarkProxyH1's request through the floor
@@ -115,18 +113,7 @@ func (f *floorHandler) ServeH1(w *h1.Response, r *h1.Request) {
 // and system by sampling at the scheduler's tick, too coarse for blocks
 // this short: the split swung by 3 µs between runs.)
 func BenchmarkProxyH1Rest(b *testing.B) {
-	const res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
-		"Date: Fri, 27 Nov 2026 16:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
-	upAddr := cannedUpstream(b, res)
-	host, p, _ := net.SplitHostPort(upAddr)
-	port, _ := strconv.Atoi(p)
-	cfg := &model.Config{Services: []*model.Service{service("s", host, port, "")},
-		Routes: []*model.Route{route("r", "s", "/api")}}
-	px := proxy.New(proxy.Options{Version: "bench", LatencyHeaders: true, RequestID: true})
-	if err := px.Apply(b.Context(), cfg, 1, "bench"); err != nil {
-		b.Fatal(err)
-	}
-	defer px.Close()
+	px, upAddr := benchProxyH1(b)
 	native := dialBench(b, listenBench(b, px.Frontend(nil)), "")
 
 	up, err := net.Dial("tcp", upAddr)

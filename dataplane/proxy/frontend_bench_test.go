@@ -24,18 +24,7 @@ import (
 // the proxy in another handler, which makes the Frontend adapt every
 // request to *http.Request.
 func BenchmarkProxyH1(b *testing.B) {
-	const res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
-		"Date: Fri, 27 Nov 2026 16:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
-	upAddr := cannedUpstream(b, res)
-	host, p, _ := net.SplitHostPort(upAddr)
-	port, _ := strconv.Atoi(p)
-	cfg := &model.Config{Services: []*model.Service{service("s", host, port, "")},
-		Routes: []*model.Route{route("r", "s", "/api")}}
-	px := proxy.New(proxy.Options{Version: "bench", LatencyHeaders: true, RequestID: true})
-	if err := px.Apply(b.Context(), cfg, 1, "bench"); err != nil {
-		b.Fatal(err)
-	}
-	defer px.Close()
+	px, _ := benchProxyH1(b)
 	for _, path := range []struct {
 		name string
 		h    http.Handler
@@ -172,4 +161,24 @@ func cannedUpstream(b *testing.B, res string) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// benchProxyH1 is BenchmarkProxyH1's proxy (one route, no plugins, the
+// latency headers and request id on) in front of an upstream answering
+// canned bytes at upAddr; it is closed when b ends.
+func benchProxyH1(b *testing.B) (px *proxy.Server, upAddr string) {
+	b.Helper()
+	const res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Date: Fri, 27 Nov 2026 16:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
+	upAddr = cannedUpstream(b, res)
+	host, p, _ := net.SplitHostPort(upAddr)
+	port, _ := strconv.Atoi(p)
+	cfg := &model.Config{Services: []*model.Service{service("s", host, port, "")},
+		Routes: []*model.Route{route("r", "s", "/api")}}
+	px = proxy.New(proxy.Options{Version: "bench", LatencyHeaders: true, RequestID: true})
+	if err := px.Apply(b.Context(), cfg, 1, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { px.Close() })
+	return px, upAddr
 }
