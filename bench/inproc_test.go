@@ -57,7 +57,7 @@ func TestInprocVerdicts(t *testing.T) {
 		have         string
 	}{
 		{"inside", []float64{41000, 40500, 40800}, []float64{40000, 40000, 40000}, true, "0.98 (median of 3 pairs, 0.98–0.99)"},
-		{"at the limit", []float64{40000, 40000, 40000}, []float64{38000, 38000, 38000}, true, "0.95 (median of 3 pairs, 0.95–0.95)"},
+		{"at the limit", []float64{20000, 20000, 20000}, []float64{19000, 19000, 19000}, true, "0.95 (median of 3 pairs, 0.95–0.95)"},
 		{"past it", []float64{40000, 40000, 40000}, []float64{37960, 37960, 37960}, false, "0.95 (median of 3 pairs, 0.95–0.95)"},
 		// The ratio of the medians (39200 / 42000 = 0.93) would fail.
 		{"paired, not medians", []float64{40000, 90000, 42000}, []float64{39200, 30000, 40000}, true, "0.95 (median of 3 pairs, 0.33–0.98)"},
