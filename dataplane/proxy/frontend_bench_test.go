@@ -82,13 +82,20 @@ type benchClient struct {
 // dialBench connects to addr; the connection is closed when b ends. The
 // request carries the extra header lines given.
 func dialBench(b *testing.B, addr, extra string) *benchClient {
+	conn := dialRaw(b, addr)
+	req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n" + extra + "\r\n")
+	return &benchClient{conn: conn, br: bufio.NewReader(conn), req: req}
+}
+
+// dialRaw connects to addr; the connection is closed when b ends.
+func dialRaw(b *testing.B, addr string) net.Conn {
+	b.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { conn.Close() })
-	req := []byte("GET /api/items/42 HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: wrk\r\nAccept: */*\r\n" + extra + "\r\n")
-	return &benchClient{conn: conn, br: bufio.NewReader(conn), req: req}
+	return conn
 }
 
 // do sends the request and reads its response.

@@ -46,17 +46,7 @@ func BenchmarkProxyH1Routes(b *testing.B) {
 // head given, sent on one kept-alive connection: allocations and the
 // process's CPU per request (cpu-ns/op).
 func benchHead(b *testing.B, f *proxy.Frontend, head string) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = f.Serve(ln) }()
-	defer f.Close()
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialRaw(b, listenBench(b, f))
 	req, br := []byte(head), bufio.NewReader(conn)
 	b.ReportAllocs()
 	cpu := cputime.Process()
@@ -98,19 +88,8 @@ func BenchmarkProxyH1RoutesPaired(b *testing.B) {
 		if err := px.Apply(b.Context(), cfg, 1, "bench"); err != nil {
 			b.Fatal(err)
 		}
-		defer px.Close()
-		f := px.Frontend(nil)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		go func() { _ = f.Serve(ln) }()
-		defer f.Close()
-		conn, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close()
+		b.Cleanup(func() { px.Close() })
+		conn := dialRaw(b, listenBench(b, px.Frontend(nil)))
 		sides[i] = &side{conn: conn, br: bufio.NewReader(conn)}
 	}
 	// The configurations' garbage is collected before, not during, the
