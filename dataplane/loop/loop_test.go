@@ -721,3 +721,63 @@ func TestCloseAfterLoopExit(t *testing.T) {
 	}
 	g.Wait()
 }
+
+// openFDs counts the process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// TestLoopsWaitAndExit: loops parked on Go's netpoller are woken by a
+// connection, by a deadline and by a Close from another goroutine, and,
+// once they exit, leave no descriptor of theirs open (each registers a
+// duplicate of its epoll descriptor with the netpoller).
+func TestLoopsWaitAndExit(t *testing.T) {
+	before := openFDs(t)
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	timedOut := make(chan error, 1)
+	g, err := loop.Serve(ln, 3, func(c *loop.Conn) {
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		_, err := c.Read(make([]byte, 1))
+		timedOut <- err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-timedOut:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("Read past its deadline: %v, want os.ErrDeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a parked loop did not wake for its deadline")
+	}
+	c.Close()
+	closed := make(chan struct{})
+	go func() {
+		_ = g.Close()
+		g.Wait()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("parked loops did not exit after Close")
+	}
+	ln.Close()
+	if after := openFDs(t); after != before {
+		t.Errorf("%d descriptors open after the loops exited, %d before", after, before)
+	}
+}
