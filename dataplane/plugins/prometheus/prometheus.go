@@ -128,11 +128,7 @@ func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 		}
 	}
 	if e.conf.StatusCodeMetrics {
-		source := "service"
-		if le.Upstream == 0 {
-			source = "kong"
-		}
-		e.m.requests.WithLabelValues(service, route, strconv.Itoa(le.Status), source, workspace, consumer).Inc()
+		e.m.requests.WithLabelValues(service, route, strconv.Itoa(le.Status), source(pc, le), workspace, consumer).Inc()
 	}
 	if e.conf.LatencyMetrics {
 		e.m.requestLatency.WithLabelValues(service, route, workspace).Observe(ms(le.Total.Seconds()))
@@ -150,6 +146,19 @@ func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 }
 
 func ms(seconds float64) float64 { return seconds * 1000 }
+
+// source is the request counter's source label, as Kong's exporter
+// sets it (kong/plugins/prometheus/exporter.lua): "service" when
+// kong.response.get_source() is "service" — the upstream answered and
+// no plugin exited, in the access phase or a header filter
+// (KONG_EXITED), nor did the proxy fail (KONG_UNEXPECTED, "error") —
+// else "kong". However fast the upstream answered.
+func source(pc *plugin.Context, le *plugin.LogEntry) string {
+	if le.Proxied && pc.HeaderExit() == 0 {
+		return "service"
+	}
+	return "kong"
+}
 
 // Retain drops the series of services and routes cfg no longer has
 // (labeled as Log labels them; "" is kept), so that deleted entities do
