@@ -132,7 +132,8 @@ func (pc *Context) RequestHeader(name string) (string, bool) {
 
 // ViewHeaderFilter is a HeaderFilter whose response phase only sets,
 // adds and deletes response fields, as http.Header's Set, Add and Del
-// do, without reading the response's. The proxy's native path then
+// do, without reading the response's (a ResponseViewer reads them
+// through Context.ResponseView). The proxy's native path then
 // relays the upstream's response as a view, with no header map, and
 // writes the fields set and added into the head it writes, less those
 // deleted (rate-limiting's RateLimit-* fields, cors's). The
@@ -258,9 +259,16 @@ func (pc *Context) ResponseFields() []Field { return pc.respFields }
 
 // HeadersOnView reports whether the response phases of the plugins
 // resolved for pc run without a header map: every header filter among
-// them is a ViewHeaderFilter and none is a BodyFilter.
+// them is a ViewHeaderFilter and none is a BodyFilter, but a
+// ResponseViewer whose ResponseOnView says so.
 func (s *Set) HeadersOnView(pc *Context) bool {
 	for _, r := range pc.resolved {
+		if v, ok := r.handler.(ResponseViewer); ok {
+			if !v.ResponseOnView() {
+				return false
+			}
+			continue
+		}
 		if _, ok := r.handler.(BodyFilter); ok {
 			return false
 		}
