@@ -91,8 +91,9 @@ type Exporter struct {
 }
 
 var (
-	_ plugin.Handler = (*Exporter)(nil)
-	_ plugin.Logger  = (*Exporter)(nil)
+	_ plugin.Handler    = (*Exporter)(nil)
+	_ plugin.Logger     = (*Exporter)(nil)
+	_ plugin.ViewLogger = (*Exporter)(nil)
 )
 
 // NewFactory returns the plugin's factory, feeding m.
@@ -110,6 +111,14 @@ func NewFactory(m *Metrics) plugin.Factory {
 func (e *Exporter) Name() string { return Name }
 
 const workspace = "default"
+
+// OnView implements plugin.Viewer: the metrics are the entry's numbers
+// and the context's entities.
+func (e *Exporter) OnView() bool { return true }
+
+// LogView implements plugin.ViewLogger: Log, on an entry without the
+// request (whose body, the ingress bandwidth, the view never has).
+func (e *Exporter) LogView(pc *plugin.Context, le *plugin.LogEntry) { e.Log(pc, le) }
 
 // Log implements plugin.Logger.
 func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
