@@ -159,7 +159,9 @@ func (v viewRequest) chunked() bool {
 	return found
 }
 
-func continues(expect string) bool { return strings.EqualFold(strings.TrimSpace(expect), "100-continue") }
+func continues(expect string) bool {
+	return strings.EqualFold(strings.TrimSpace(expect), "100-continue")
+}
 
 // limitedBody fails a streamed body once it passes the limit.
 type limitedBody struct {
