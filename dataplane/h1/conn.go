@@ -71,16 +71,16 @@ type conn struct {
 	aborter Aborter
 	// cw and dt are nc as a connection an event loop serves (nil on
 	// Go's netpoller, and once detached): the loop watches it for the
-	// client going away (cwStop ends that watch; cwWait says it starts
-	// when the body ends; cwGone says the client went), and Detach
-	// moves it off the loop. cwFn is peerClosed, bound once per pooled
-	// conn.
-	cw     closeWatcher
-	dt     detacher
-	cwStop func()
-	cwFn   func(error)
-	cwWait bool
-	cwGone atomic.Bool
+	// client going away (cwWatch, not 0, is that watch's number, which
+	// StopWatch ends; cwWait says it starts when the body ends; cwGone
+	// says the client went), and Detach moves it off the loop. cwFn is
+	// peerClosed, bound once per pooled conn.
+	cw      closeWatcher
+	dt      detacher
+	cwWatch uint64
+	cwFn    func(error)
+	cwWait  bool
+	cwGone  atomic.Bool
 	// pending is a byte of the next request the watch read.
 	pending     bool
 	pendingByte byte

@@ -154,7 +154,7 @@ func (f *Frontend) setup(addr net.Addr) {
 
 // serveLoops serves ln on event loops until Shutdown or Close.
 func (f *Frontend) serveLoops(ln *net.TCPListener) error {
-	g, err := loop.Serve(ln, 0, func(c *loop.Conn) { f.h1.ServeConn(c) })
+	g, err := loop.Serve(ln, 0, func(c *loop.Conn) { f.h1.ServeConn(c) }, loop.WithLog(f.h1.Log))
 	if err != nil {
 		return fmt.Errorf("serving %s on event loops: %w", ln.Addr(), err)
 	}
