@@ -220,9 +220,7 @@ func (c *conn) handshake() bool {
 			return false
 		}
 		_ = tc.SetDeadline(time.Time{})
-		c.hijacked = true
-		s.forget(c, http.StateHijacked)
-		s.HTTP2(tc)
+		s.handOff(c, tc)
 		return false
 	default:
 		// acme-tls/1: the handshake was the whole exchange.
@@ -247,9 +245,7 @@ func (c *conn) priorKnowledge(he *headError) bool {
 	}
 	_ = c.nc.SetDeadline(time.Time{})
 	pre := append([]byte(nil), c.buf[:c.w]...)
-	c.hijacked = true
-	s.forget(c, http.StateHijacked)
-	s.HTTP2(&hijackedConn{Conn: c.nc, pre: pre})
+	s.handOff(c, &hijackedConn{Conn: c.nc, pre: pre})
 	return true
 }
 
@@ -497,11 +493,12 @@ func (c *conn) setState(st int32, hook http.ConnState) {
 }
 
 // tell gives the state change to the connection's tracker, or to the
-// server's ConnState.
+// server's ConnState with the accepted connection (the same one each
+// time, TLS or not, as a hook keyed by it needs).
 func (c *conn) tell(st http.ConnState) {
 	if c.tracker != nil {
 		c.tracker(st)
 	} else if c.s.ConnState != nil {
-		c.s.ConnState(c.nc, st)
+		c.s.ConnState(c.raw, st)
 	}
 }

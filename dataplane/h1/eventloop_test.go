@@ -252,7 +252,7 @@ func TestEventLoopDetach(t *testing.T) {
 			handed := make(chan net.Conn, 1)
 			addr, conns := startLoop(t, &h1.Server{
 				Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) { tc.h(w, r, causes) }),
-				HTTP2:   func(c net.Conn) { handed <- c },
+				HTTP2:   func(c net.Conn, _ func(http.ConnState)) { handed <- c },
 			})
 			conn, err := net.Dial("tcp", addr)
 			require.NoError(t, err)
