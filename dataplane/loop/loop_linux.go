@@ -49,8 +49,6 @@ type Loop struct {
 	hups []*Conn
 	// acc is the listener's pause after accept failures.
 	acc acceptState
-	// race is what race-enabled builds check tasks with (onTask).
-	race raceState
 	// tasks counts the tasks the loop still drives.
 	tasks  int
 	events [256]unix.EpollEvent
@@ -437,7 +435,7 @@ func (l *Loop) spawn(c *Conn) {
 	serve := l.serve
 	t.next, t.stop = iter.Pull(func(yield func(signal) bool) {
 		t.yield = yield
-		t.gid = taskGID(l)
+		t.gid = taskGID()
 		serve(c)
 	})
 	l.tasks++

@@ -2,11 +2,8 @@
 
 package loop
 
-// raceState is the race-enabled builds' alone.
-type raceState struct{}
-
 // taskGID is 0: goroutines are told apart in race-enabled builds only.
-func taskGID(*Loop) int64 { return 0 }
+func taskGID() int64 { return 0 }
 
 // onTask is true: a park from a goroutine that is not the running task's
 // goes undetected (and is undefined) outside race-enabled builds.

@@ -8,21 +8,20 @@ import (
 	"sync"
 )
 
-// raceState is the buffer the loop's goroutine check reads stack traces
-// into: one per loop, so that the check allocates nothing and allocation
-// counts hold under -race too.
-type raceState struct {
+// stack is the buffer taskGID reads stack traces into, one for the
+// process, so that the check allocates nothing and allocation counts
+// hold under -race too.
+var stack struct {
 	mu  sync.Mutex
 	buf [64]byte
 }
 
 // taskGID is the calling goroutine's id, read from its stack trace: too
 // slow for every park, cheap beside the race detector.
-func taskGID(l *Loop) int64 {
-	r := &l.race
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.buf[:runtime.Stack(r.buf[:], false)]
+func taskGID() int64 {
+	stack.mu.Lock()
+	defer stack.mu.Unlock()
+	s := stack.buf[:runtime.Stack(stack.buf[:], false)]
 	s = bytes.TrimPrefix(s, []byte("goroutine "))
 	var id int64
 	for _, d := range s {
@@ -35,4 +34,4 @@ func taskGID(l *Loop) int64 {
 }
 
 // onTask reports whether the caller runs t's coroutine.
-func onTask(t *task) bool { return taskGID(t.l) == t.gid }
+func onTask(t *task) bool { return taskGID() == t.gid }
