@@ -165,6 +165,8 @@ type funcShare struct {
 // (profileBuckets' order, then "other") and the functions by flat value,
 // largest first.
 type profileSummary struct {
+	// samples is the number of samples (not of records: a record counts
+	// the samples of one stack).
 	samples int64
 	// total is the profile's CPU time in its unit (nanoseconds).
 	total   int64
@@ -192,7 +194,7 @@ func (s profileSummary) bucket(name string) bucketShare {
 
 // summarize classifies a CPU profile's samples into profileBuckets.
 func summarize(p *profile.Profile) profileSummary {
-	vi := cpuValueIndex(p)
+	vi, ci := cpuValueIndex(p), countValueIndex(p)
 	s := profileSummary{buckets: make([]bucketShare, len(profileBuckets)+1)}
 	for i, b := range profileBuckets {
 		s.buckets[i].name = b.name
@@ -204,7 +206,12 @@ func summarize(p *profile.Profile) profileSummary {
 			continue
 		}
 		v := smp.Value[vi]
-		s.samples++
+		// Go's profiles hold one record per stack, with its count.
+		if ci >= 0 && ci < len(smp.Value) {
+			s.samples += smp.Value[ci]
+		} else {
+			s.samples++
+		}
 		s.total += v
 		frames := sampleFrames(smp)
 		s.buckets[classify(frames)].flat += v
@@ -280,4 +287,15 @@ func cpuValueIndex(p *profile.Profile) int {
 		}
 	}
 	return max(len(p.SampleType)-1, 0)
+}
+
+// countValueIndex is the index of the sample count among a profile's
+// sample values, -1 without one.
+func countValueIndex(p *profile.Profile) int {
+	for i, t := range p.SampleType {
+		if t.Type == "samples" {
+			return i
+		}
+	}
+	return -1
 }

@@ -26,7 +26,8 @@ const (
 )
 
 // profileOf builds a CPU profile as Go writes one (samples/count, then
-// cpu/nanoseconds): one sample per stack, each frame (innermost first) a
+// cpu/nanoseconds): one record per stack, counting ns's periods (at
+// least one), each frame (innermost first) a
 // location of its own, unless a frame holds several functions separated
 // by "<" (an inlined call, innermost first).
 func profileOf(stacks [][]string, ns []int64) *profile.Profile {
@@ -46,7 +47,7 @@ func profileOf(stacks [][]string, ns []int64) *profile.Profile {
 		return f
 	}
 	for i, stack := range stacks {
-		s := &profile.Sample{Value: []int64{ns[i] / p.Period, ns[i]}}
+		s := &profile.Sample{Value: []int64{max(ns[i]/p.Period, 1), ns[i]}}
 		for _, frame := range stack {
 			loc := &profile.Location{ID: uint64(len(p.Location) + 1)}
 			for _, name := range strings.Split(frame, "<") {
@@ -98,7 +99,7 @@ func TestClassify(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
 			s := summarize(profileOf([][]string{tc.frames}, []int64{20_000_000}))
-			require.EqualValues(t, 1, s.samples)
+			require.EqualValues(t, 2, s.samples, "one record of two samples")
 			require.EqualValues(t, 20_000_000, s.total)
 			assert.EqualValues(t, 20_000_000, s.bucket(tc.want).flat, "%+v", s.buckets)
 			assert.EqualValues(t, 20_000_000, s.bucket(tc.want).cum)

@@ -26,7 +26,11 @@ type floorProfile struct {
 	requests int64
 	// seconds is the profile's length.
 	seconds int
-	summary profileSummary
+	// coverage is the profile's CPU time over the process's /proc CPU
+	// time while the profile ran (0 when not read): how much of it the
+	// profiler's signals saw.
+	coverage float64
+	summary  profileSummary
 	// err is why the pass has no profile; the report says so in its row.
 	err error
 }
@@ -108,7 +112,9 @@ func profileFloor(ctx context.Context, e *env, o options, self, cert, key string
 	case <-time.After(floorProfileLead):
 	}
 	client := &http.Client{Timeout: time.Duration(secs)*time.Second + 30*time.Second}
+	profStart, err1 := groupCPU(p.cmd.Process.Pid)
 	prof, perr := fetchProfile(ctx, client, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr(pprofPort), secs), maxProfileBytes)
+	profEnd, err2 := groupCPU(p.cmd.Process.Pid)
 	if err := wrk.Wait(); err != nil {
 		return floorProfile{}, fmt.Errorf("wrk: %w: %s", err, out.Bytes())
 	}
@@ -128,5 +134,8 @@ func profileFloor(ctx context.Context, e *env, o options, self, cert, key string
 		return f, perr
 	}
 	f.summary = summarize(prof)
+	if err1 == nil && err2 == nil && profEnd > profStart {
+		f.coverage = float64(f.summary.total) / (float64(profEnd-profStart) * 1e9 / clockTicks)
+	}
 	return f, nil
 }

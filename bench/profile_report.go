@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -273,7 +274,22 @@ func passLine(f floorProfile, ok bool) string {
 	case f.err != nil:
 		return "profile failed: " + oneLine(f.err)
 	}
-	return fmt.Sprintf("%.1f µs CPU per request (%d requests), %d samples", f.cpuUS, f.requests, f.summary.samples)
+	n := f.summary.samples
+	covered := ""
+	if f.coverage > 0 {
+		covered = fmt.Sprintf(", %.0f%% of its /proc CPU time over the profile", 100*f.coverage)
+	}
+	return fmt.Sprintf("%.1f µs CPU per request (%d requests), %d samples%s (a share's standard error at most %.1f points)",
+		f.cpuUS, f.requests, n, covered, shareError(n))
+}
+
+// shareError is the largest standard error of a share estimated from n
+// samples, in percentage points: 50/√n, at a share of one half.
+func shareError(n int64) float64 {
+	if n <= 0 {
+		return 100
+	}
+	return 50 / math.Sqrt(float64(n))
 }
 
 func usable(f floorProfile, ok bool) bool { return ok && f.err == nil && f.summary.total > 0 }
