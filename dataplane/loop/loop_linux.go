@@ -196,6 +196,7 @@ func newLoop(g *Group, serve func(*Conn)) (*Loop, error) {
 		l.closeFDs()
 		return nil, err
 	}
+	l.waiter.pollFor(epfd, l.events[:])
 	return l, nil
 }
 

@@ -29,6 +29,11 @@ import (
 type waiter struct {
 	f  *os.File
 	rc syscall.RawConn
+	// poll is the function RawConn.Read calls, made once (a closure
+	// per wait would allocate); it leaves its results in n and err.
+	poll func(uintptr) bool
+	n    int
+	err  error
 }
 
 // newWaiter registers a duplicate of epfd with Go's netpoller.
@@ -52,6 +57,14 @@ func newWaiter(epfd int) (*waiter, error) {
 	return &waiter{f: f, rc: rc}, nil
 }
 
+// pollFor sets w.poll to poll epfd into events.
+func (w *waiter) pollFor(epfd int, events []unix.EpollEvent) {
+	w.poll = func(uintptr) bool {
+		w.n, w.err = pollNow(epfd, events)
+		return w.n > 0 || w.err != nil && w.err != unix.EINTR
+	}
+}
+
 // wait returns the loop's events, parking its goroutine on the netpoller
 // up to timeout milliseconds (-1: no limit) while there are none.
 func (l *Loop) wait(timeout int) (int, error) {
@@ -62,20 +75,16 @@ func (l *Loop) wait(timeout int) (int, error) {
 	if err := l.waiter.f.SetReadDeadline(dl); err != nil {
 		return 0, fmt.Errorf("loop: setting the wait's deadline: %w", err)
 	}
-	var n int
-	var perr error
 	// RawConn.Read forgets the descriptor's readiness before it calls
 	// the function first, so an event that comes after this poll found
 	// nothing is not lost: the park returns at once.
-	err := l.waiter.rc.Read(func(uintptr) bool {
-		n, perr = pollNow(l.epfd, l.events[:])
-		return n > 0 || perr != nil && perr != unix.EINTR
-	})
+	w := l.waiter
+	err := w.rc.Read(w.poll)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return 0, nil
 	case err != nil:
 		return 0, fmt.Errorf("loop: waiting on the netpoller: %w", err)
 	}
-	return n, perr
+	return w.n, w.err
 }
