@@ -38,6 +38,9 @@ type compiled struct {
 	// series caches the Observer's Series of each (route, service) the
 	// configuration answered.
 	series sync.Map // seriesKey → Series
+	// gen numbers the configurations of a Server (1, 2, …), for what
+	// remembers an answer of one without holding it (seriesMemo).
+	gen uint64
 }
 
 // seriesKey names the Series of requests matched to route (nil: none)
@@ -45,6 +48,18 @@ type compiled struct {
 type seriesKey struct {
 	route *model.Route
 	svc   *service
+}
+
+// seriesMemo remembers the Series of the last (route, service) a pooled
+// native exchange observed, with its configuration's number: the next
+// request of the same connection, which mostly gets the exchange back,
+// finds its Series there rather than in the configuration's sync.Map. It
+// keeps the number, not the configuration, so a pooled exchange holds
+// no replaced configuration alive.
+type seriesMemo struct {
+	gen    uint64
+	key    seriesKey
+	series Series
 }
 
 // resolve returns cfg with its vault references resolved from the data

@@ -52,6 +52,9 @@ type nativeExchange struct {
 	// exchange the one before put back, and their ClientIP is made once.
 	lastClient netip.Addr
 	lastIP     string
+	// memo is the Series observed last, kept across reuse as lastIP is
+	// (exchange.memo points to it).
+	memo seriesMemo
 
 	s  *Server
 	r  *h1.Request
@@ -159,8 +162,10 @@ func (x *nativeExchange) ipString() {
 }
 
 // serveNative serves r on the native path and reports true, or reports
-// false, having written nothing, for a request the adapter serves.
-func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
+// false, having written nothing, for a request the adapter serves. lp,
+// when not nil, is the listener's port and its name, known to the
+// Frontend (else the port's name is looked up).
+func (s *Server) serveNative(w *h1.Response, r *h1.Request, lp *listenerPort) bool {
 	c := s.cur.Load()
 	if c == nil || s.opts.AccessLog != nil || r.HasBody() || r.Upgrade() {
 		return false
@@ -210,7 +215,11 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		x.fwdPath, x.logPath = u.EscapedPath(), u.Path
 	}
 
-	ex.port = s.portName(local.Port)
+	if lp != nil && lp.num == local.Port {
+		ex.port = lp.name
+	} else {
+		ex.port = s.portName(local.Port)
+	}
 	if s.opts.AccessLogWriter != nil || svc.pool != nil && svc.pool.Hashing() {
 		x.strings()
 	}
@@ -228,7 +237,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		pc.Connection, pc.ConnectionRequests = r.Conn()
 	}
 
-	ex.c, ex.match, ex.svc, ex.direct, ex.pc = c, m, svc, true, pc
+	ex.c, ex.match, ex.svc, ex.direct, ex.pc, ex.memo = c, m, svc, true, pc, &x.memo
 	ex.tryAtStart = pc == nil && svc.pool == nil
 	c.inflight.Add(1)
 	defer c.inflight.Add(-1)
@@ -295,12 +304,13 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 }
 
 // free returns x, done with, to nativePool, cleared but for the client
-// address's string; the plugins' states go back to their pools.
+// address's string and the Series memo; the plugins' states go back to
+// their pools.
 func (x *nativeExchange) free() {
 	x.pcBuf.Release()
-	client, ip := x.lastClient, x.lastIP
+	client, ip, memo := x.lastClient, x.lastIP, x.memo
 	*x = nativeExchange{}
-	x.lastClient, x.lastIP = client, ip
+	x.lastClient, x.lastIP, x.memo = client, ip, memo
 	nativePool.Put(x)
 }
 

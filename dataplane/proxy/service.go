@@ -110,6 +110,27 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 	return svc, nil
 }
 
+// dialed returns the host and port the service's address (hostPort) was
+// made of, what net.SplitHostPort gives back of it, without splitting it:
+// an attempt records them per request (endTry). They are not kept in the
+// struct, which would grow past its size class (see grpc). false for a
+// host with a bracket inside, which SplitHostPort refuses: the caller
+// splits then, as before.
+func (svc *service) dialed() (host string, port int, ok bool) {
+	host = svc.m.Host
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if strings.ContainsAny(host, "[]") {
+		return "", 0, false
+	}
+	port = svc.m.Port
+	if port == 0 {
+		port = defaultPort(svc.scheme)
+	}
+	return host, port, true
+}
+
 // h1 returns the client that sends the service's HTTP/1.1 requests,
 // made on first use; nil for a gRPC service.
 func (svc *service) h1() *h1Client {
