@@ -59,6 +59,10 @@ type nativeExchange struct {
 	s  *Server
 	r  *h1.Request
 	fw frontWriter
+	// aborts is the request's client-abort guard, registered with h1
+	// (OnAbort) and forgotten (OnAbort(nil)) before the exchange goes
+	// back to the pool.
+	aborts nativeGuard
 	// method is the request method; uri the upstream request-target's
 	// path and query the target's "?query" ("" without one).
 	method, uri string
@@ -88,8 +92,9 @@ var nativePool = sync.Pool{New: func() any { return new(nativeExchange) }}
 // nativeGuard is a native request's client-abort guard (connGuard,
 // h1.Aborter): held is the upstream connection in use (or the dial in
 // progress), closed when h1 tells the request its client went away
-// (gone). It is apart from the exchange, which is reused: h1 may tell
-// it until the handler's return is noticed.
+// (gone). It lives in the exchange, which is reused: h1 is told to
+// forget it (Request.OnAbort(nil), after which h1 is not telling it and
+// will not) before the exchange is freed.
 type nativeGuard struct {
 	mu   sync.Mutex
 	held io.Closer
@@ -248,6 +253,9 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request, lp *listenerPort) bo
 			ex.target.Done(ex.received.Sub(ex.sent))
 		}
 		s.finishNative(x)
+		if ex.guard != nil {
+			r.OnAbort(nil)
+		}
 		x.free()
 	}()
 	if pc != nil {
@@ -276,7 +284,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request, lp *listenerPort) bo
 	}
 	// No context per request: h1 tells x when the client goes away, and
 	// x closes the upstream connection (connGuard).
-	g := &nativeGuard{}
+	g := &x.aborts
 	ex.guard = g
 	r.OnAbort(g)
 	ex.owner = ownerOf(r)
