@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/upstream"
@@ -54,9 +55,9 @@ func TestHostHeaderIPv6(t *testing.T) {
 }
 
 // An attempt to a service without an upstream records the host and port
-// its address was made of (dialed), what splitting the address gives,
-// without splitting it; a host SplitHostPort would refuse is split as
-// before.
+// of its address (dialed), what splitting the address gives, without
+// splitting it per request; an address SplitHostPort refuses is split
+// (and recorded whole) as before.
 func TestServiceDialed(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -73,6 +74,7 @@ func TestServiceDialed(t *testing.T) {
 		{"IPv6 with a zone", "http", "fe80::1%eth0", 82, true},
 		{"a bracket inside", "http", "a]b", 83, false},
 		{"one bracket", "http", "[::1", 84, false},
+		{"two colons in brackets", "http", "[a:b]:c", 85, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -101,5 +103,14 @@ func TestServiceDialed(t *testing.T) {
 				t.Errorf("try %q %d; want %q %d", got.IP, got.Port, wantHost, wantPort)
 			}
 		})
+	}
+}
+
+// The compiled service stays in its size class: a hundred thousand of
+// them are compiled for a big configuration.
+func TestServiceSize(t *testing.T) {
+	t.Parallel()
+	if n := unsafe.Sizeof(service{}); n > 160 {
+		t.Errorf("service is %d bytes, past the 160-byte size class", n)
 	}
 }
