@@ -68,3 +68,30 @@ func BenchmarkMatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUpdateAll is an update in which every route changed (a new
+// configuration whose routes all differ from the running one's, as a
+// full snapshot with a new tag on each route): what it costs should grow
+// with the routes, not with their square.
+func BenchmarkUpdateAll(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
+			svc := model.NewService()
+			svc.ID, svc.Host = "svc", "up.local"
+			services := []*model.Service{svc}
+			gens := [2][]*model.Route{benchRoutes(n), benchRoutes(n)}
+			prev, err := router.New(gens[0], services)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				next, err := router.Update(prev, gens[(i+1)%2], services)
+				if err != nil {
+					b.Fatal(err)
+				}
+				prev = next
+			}
+		})
+	}
+}

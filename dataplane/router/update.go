@@ -66,6 +66,7 @@ func (r *Router) patch(old []*model.Route, added []*entry, routes []*model.Route
 		gone[e.route.ID] = true
 		keys = addKeys(keys, parsedHosts(e.route.Hosts))
 	}
+	fresh := slotsByKey(added)
 	removed := map[*entry]bool{}
 	for k := range keys {
 		slots := r.find(k).collect()
@@ -76,9 +77,7 @@ func (r *Router) patch(old []*model.Route, added []*entry, routes []*model.Route
 			}
 			return false
 		})
-		for _, e := range added {
-			kept = append(kept, e.slotsFor(k)...)
-		}
+		kept = append(kept, fresh[k]...)
 		slices.SortStableFunc(kept, func(a, b slot) int { return order(a.e, b.e) })
 		out.put(k, kept)
 	}
@@ -125,18 +124,21 @@ func addKeys(keys map[hostKey]bool, hosts []hostKey) map[hostKey]bool {
 	return keys
 }
 
-// slotsFor returns e's slots in the bucket of key.
-func (e *entry) slotsFor(key hostKey) []slot {
-	if key == anyHost {
+// slotsByKey files the slots of entries under the buckets they go in (a
+// host's bucket is its key without the port; the any bucket for a route
+// without hosts), each bucket's slots in entries' order: one pass over
+// the entries, so a patch costs what it adds, not what it adds times the
+// buckets it touches.
+func slotsByKey(entries []*entry) map[hostKey][]slot {
+	out := make(map[hostKey][]slot, len(entries))
+	for _, e := range entries {
 		if len(e.route.Hosts) == 0 {
-			return []slot{{e: e}}
+			out[anyHost] = append(out[anyHost], slot{e: e})
+			continue
 		}
-		return nil
-	}
-	var out []slot
-	for h := range e.hostList {
-		if h.kind == key.kind && h.key == key.key {
-			out = append(out, slot{e: e, port: h.port})
+		for h := range e.hostList {
+			k := hostKey{kind: h.kind, key: h.key}
+			out[k] = append(out[k], slot{e: e, port: h.port})
 		}
 	}
 	return out

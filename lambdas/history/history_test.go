@@ -187,6 +187,44 @@ func TestPruneListsRecordsByPage(t *testing.T) {
 	}
 }
 
+// TestGetMissingListsOnePage: asking for a revision without a record
+// reads the oldest record kept to tell a pruned revision from one never
+// recorded, listing one page of keys, not the whole history.
+func TestGetMissingListsOnePage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, err := objstore.NewDir(t.TempDir())
+	require.NoError(t, err)
+	id := snapshot.Identity{ClusterID: "6f1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6f", Epoch: 1}
+	records := strings.TrimSuffix(history.Key(id, 1), fmt.Sprintf("%020d.json", 1))
+	objects := &pagedStore{Store: dir, deltas: snapshot.DeltaPrefix(id), records: records}
+	now := time.Unix(1790000000, 0)
+	log := history.New(objects, history.Retention{Revisions: 1000, Age: time.Hour}, func() time.Time { return now })
+	log.SetDeltaPage(16)
+	const newest = 200
+	for rev := int64(1); rev <= newest; rev++ {
+		require.NoError(t, log.Put(ctx, history.Record{Revision: rev, CreatedAt: now.Unix(), Since: rev - 1, ClusterID: id.ClusterID, Epoch: id.Epoch, State: history.StatePublished}))
+	}
+	for rev := int64(1); rev <= 3; rev++ { // pruned by a lifecycle rule: the oldest first
+		require.NoError(t, objects.Delete(ctx, history.Key(id, rev)))
+	}
+	require.NoError(t, objects.Delete(ctx, history.Key(id, 50))) // a record lost
+	for _, tc := range []struct {
+		rev  int64
+		want error
+	}{
+		{2, history.ErrExpired},
+		{50, history.ErrNotFound},
+		{newest + 1, history.ErrNotFound},
+	} {
+		objects.recordsListed, objects.recordsWhole = 0, 0
+		_, err := log.Get(ctx, id, tc.rev, newest)
+		require.ErrorIs(t, err, tc.want, "revision %d", tc.rev)
+		require.Zero(t, objects.recordsWhole, "revision %d: the records are not listed whole", tc.rev)
+		require.LessOrEqual(t, objects.recordsListed, 16, "revision %d: one page", tc.rev)
+	}
+}
+
 // TestPruneListsDeltasBelowCut: the deltas of the revisions a Prune
 // removes go with them, listed a page at a time up to the first one
 // whose base is kept, not the whole folder of deltas.

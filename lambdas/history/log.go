@@ -190,7 +190,7 @@ func (l *Log) pruned(ctx context.Context, id snapshot.Identity, rev, newest int6
 	if rev <= newest-int64(l.retention.Revisions) {
 		return true
 	}
-	revs, err := l.revisions(ctx, id)
+	revs, err := l.oldestRevisions(ctx, id, 1)
 	if err != nil || len(revs) == 0 {
 		return false
 	}
