@@ -84,8 +84,8 @@ type exchange struct {
 	// *http.Response.
 	view *upView
 	// memo, on the native path, is the pooled exchange's memory of the
-	// last Series it observed (series); nil elsewhere.
-	memo *seriesMemo
+	// last route it served (its service and Series); nil elsewhere.
+	memo *routeMemo
 }
 
 type exchangeKey struct{}

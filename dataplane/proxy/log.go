@@ -131,7 +131,7 @@ func (s *Server) series(ex *exchange, svc, route string) Series {
 		k.route = ex.match.Route
 	}
 	m := ex.memo
-	if m != nil && m.gen == ex.c.gen && m.key == k {
+	if m != nil && m.gen == ex.c.gen && m.key == k && m.series != nil {
 		return m.series
 	}
 	v, ok := ex.c.series.Load(k)

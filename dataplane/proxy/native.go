@@ -52,9 +52,9 @@ type nativeExchange struct {
 	// exchange the one before put back, and their ClientIP is made once.
 	lastClient netip.Addr
 	lastIP     string
-	// memo is the Series observed last, kept across reuse as lastIP is
-	// (exchange.memo points to it).
-	memo seriesMemo
+	// memo is the last route's service and Series, kept across reuse
+	// as lastIP is (exchange.memo points to it).
+	memo routeMemo
 
 	s  *Server
 	r  *h1.Request
@@ -198,7 +198,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request, lp *listenerPort) bo
 		return false
 	}
 	m := &ex.matched
-	svc := c.services[m.Service.ID]
+	svc := x.memo.service(c, m)
 	ex.scheme = "http"
 	if r.TLS() != nil {
 		ex.scheme = "https"
@@ -312,7 +312,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request, lp *listenerPort) bo
 }
 
 // free returns x, done with, to nativePool, cleared but for the client
-// address's string and the Series memo; the plugins' states go back to
+// address's string and the route memo; the plugins' states go back to
 // their pools.
 func (x *nativeExchange) free() {
 	x.pcBuf.Release()
@@ -477,21 +477,35 @@ func (x *nativeExchange) appendForwarded(b, fwdPath []byte) []byte {
 	}
 	var ipb [48]byte
 	ip := x.client.AppendTo(ipb[:0])
-	b = appendJoined(b, "X-Forwarded-For", hdr, xff, ip)
-	b = appendField(b, "X-Real-Ip", ip)
-	b = appendField(b, "X-Forwarded-Proto", ex.scheme)
+	if xff {
+		b = appendJoined(b, "X-Forwarded-For", hdr, xff, ip)
+	} else {
+		b = appendOwn(b, "X-Forwarded-For", ip)
+	}
+	b = appendOwn(b, "X-Real-Ip", ip)
+	b = appendOwn(b, "X-Forwarded-Proto", ex.scheme)
 	b = append(b, "X-Forwarded-Host: "...)
 	start := len(b)
 	b = appendValueEnd(x.appendHost(b), start)
-	b = appendField(b, "X-Forwarded-Port", ex.port)
+	b = appendOwn(b, "X-Forwarded-Port", ex.port)
 	b = appendField(b, "X-Forwarded-Path", fwdPath)
 	if ex.match.Route.StripPath && ex.match.Prefix != "" && ex.match.Prefix != "/" {
 		b = appendField(b, "X-Forwarded-Prefix", ex.match.Prefix)
 	}
 	b = appendJoined(b, "Via", hdr, via, s.via)
 	if s.opts.RequestID {
-		b = appendField(b, headerRequestID, ex.ridBytes())
+		b = appendOwn(b, headerRequestID, ex.ridBytes())
 	}
+	return append(b, "\r\n"...)
+}
+
+// appendOwn appends the field key with a value the proxy made (an
+// address, a scheme, a port number, a request id), which has no line
+// end nor white space to trim: appendField's checks would find nothing.
+func appendOwn[V string | []byte](b []byte, key string, v V) []byte {
+	b = append(b, key...)
+	b = append(b, ": "...)
+	b = append(b, v...)
 	return append(b, "\r\n"...)
 }
 

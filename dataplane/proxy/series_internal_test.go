@@ -39,7 +39,7 @@ func TestSeriesMemo(t *testing.T) {
 		return s.cur.Load()
 	}
 	c1 := apply()
-	var memo seriesMemo
+	var memo routeMemo
 	observe := func(c *compiled, route *model.Route) Series {
 		t.Helper()
 		ex := &exchange{c: c, svc: c.services["s"], memo: &memo}

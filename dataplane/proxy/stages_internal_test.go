@@ -69,7 +69,7 @@ func BenchmarkStages(b *testing.B) {
 	b.Run("metrics/native", func(b *testing.B) {
 		// As the native path observes: the pooled exchange's memo holds
 		// the route's Series.
-		ex := &exchange{c: c, port: "9080", memo: &seriesMemo{}}
+		ex := &exchange{c: c, port: "9080", memo: &routeMemo{}}
 		m := s.route(c, httptest.NewRequest(http.MethodGet, "http://api5000.example.com/v1", nil), ex, "")
 		ex.match, ex.svc = m, c.services[m.Service.ID]
 		b.ReportAllocs()
