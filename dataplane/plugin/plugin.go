@@ -84,6 +84,9 @@ type Context struct {
 	// (SetResponseField), in respBuf up to its size.
 	respFields []Field
 	respBuf    [8]Field
+	// upFields are the upstream response's fields the view's header
+	// filters read (SetUpstreamFields), nil until set.
+	upFields UpstreamFields
 }
 
 type resolved struct {

@@ -17,7 +17,7 @@ import (
 // A handler that is a ViewAccessor promises that its other phases
 // (HeaderFilter, BodyFilter) read the request only through
 // Context.RequestHeader: Context.Request is nil on the view. A Logger is
-// never taken onto the view.
+// taken onto the view only as a ViewLogger.
 type ViewAccessor interface {
 	Accessor
 	Viewer
@@ -39,15 +39,30 @@ type Viewer interface {
 	OnView() bool
 }
 
+// ViewLogger is a Logger whose log phase also runs on the view: LogView
+// reads of its entry only Status, Bytes, the latencies (Upstream, Proxy,
+// Total) and Proxied, all the view's entry has (no Request, no
+// ResponseHeader), and of the context what the other phases left
+// (Route, Service, Consumer, HeaderExit); it keeps neither past the
+// call, as the proxy's native path reuses both (prometheus).
+type ViewLogger interface {
+	Logger
+	Viewer
+	LogView(pc *Context, e *LogEntry)
+}
+
 // onView reports whether h's phases run on the view: it is a Viewer that
-// says so, a ViewAccessor when it has an access phase, and no Logger.
+// says so, a ViewAccessor when it has an access phase, and a ViewLogger
+// when it has a log phase.
 func onView(h Handler) bool {
 	v, ok := h.(Viewer)
 	if !ok || !v.OnView() {
 		return false
 	}
 	if _, logs := h.(Logger); logs {
-		return false
+		if _, ok := h.(ViewLogger); !ok {
+			return false
+		}
 	}
 	if _, access := h.(Accessor); access {
 		_, ok = h.(ViewAccessor)
@@ -132,7 +147,8 @@ func (pc *Context) RequestHeader(name string) (string, bool) {
 
 // ViewHeaderFilter is a HeaderFilter whose response phase only sets,
 // adds and deletes response fields, as http.Header's Set, Add and Del
-// do, without reading the response's. The proxy's native path then
+// do, without reading the response's (a ResponseViewer reads them
+// through Context.ResponseView). The proxy's native path then
 // relays the upstream's response as a view, with no header map, and
 // writes the fields set and added into the head it writes, less those
 // deleted (rate-limiting's RateLimit-* fields, cors's). The
@@ -258,9 +274,16 @@ func (pc *Context) ResponseFields() []Field { return pc.respFields }
 
 // HeadersOnView reports whether the response phases of the plugins
 // resolved for pc run without a header map: every header filter among
-// them is a ViewHeaderFilter and none is a BodyFilter.
+// them is a ViewHeaderFilter and none is a BodyFilter, but a
+// ResponseViewer whose ResponseOnView says so.
 func (s *Set) HeadersOnView(pc *Context) bool {
 	for _, r := range pc.resolved {
+		if v, ok := r.handler.(ResponseViewer); ok {
+			if !v.ResponseOnView() {
+				return false
+			}
+			continue
+		}
 		if _, ok := r.handler.(BodyFilter); ok {
 			return false
 		}
@@ -282,6 +305,28 @@ func (s *Set) HeaderView(pc *Context, status int) {
 		if f, ok := r.handler.(ViewHeaderFilter); ok {
 			pc.current = i
 			f.HeaderView(pc, status)
+		}
+	}
+}
+
+// Logs reports whether a plugin resolved for pc has a log phase.
+func (s *Set) Logs(pc *Context) bool {
+	for _, r := range pc.resolved {
+		if _, ok := r.handler.(Logger); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// LogView runs the log phases of the plugins resolved for pc on the
+// view's entry e, for a pc that OnView accepted (its loggers are
+// ViewLoggers).
+func (s *Set) LogView(pc *Context, e *LogEntry) {
+	for i, r := range pc.resolved {
+		if f, ok := r.handler.(ViewLogger); ok {
+			pc.current = i
+			f.LogView(pc, e)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,6 +34,17 @@ type loggingViewRecorder struct{ viewRecorder }
 
 func (h *loggingViewRecorder) Log(*plugin.Context, *plugin.LogEntry) {}
 
+// viewLogger is a logger whose log phase runs on the view, counting the
+// entries it got.
+type viewLogger struct {
+	headerRecorder
+	logged *atomic.Int32
+}
+
+func (h *viewLogger) OnView() bool                                  { return true }
+func (h *viewLogger) Log(*plugin.Context, *plugin.LogEntry)         {}
+func (h *viewLogger) LogView(_ *plugin.Context, e *plugin.LogEntry) { h.logged.Add(int32(e.Status)) }
+
 // headerRecorder has a header filter only; it is a Viewer when viewer.
 type headerRecorder struct{ name string }
 
@@ -56,8 +68,9 @@ func (h *viewerWithoutAccessView) OnView() bool { return true }
 func TestOnView(t *testing.T) {
 	t.Parallel()
 	reg := plugin.NewRegistry()
+	logged := &atomic.Int32{}
 	for _, n := range []string{"key-auth", "rate-limiting", "cors", "http-log", "acl",
-		"response-transformer", "response-ratelimiting", "jwt"} {
+		"response-transformer", "response-ratelimiting", "jwt", "prometheus"} {
 		reg.Register(n, func(env plugin.Env) (plugin.Handler, error) {
 			rec := recorder{name: n, id: env.Plugin.ID}
 			if n == "key-auth" {
@@ -72,6 +85,8 @@ func TestOnView(t *testing.T) {
 				return &viewerWithoutAccessView{rec}, nil
 			case n == "cors":
 				return &rec, nil
+			case n == "prometheus":
+				return &viewLogger{headerRecorder{name: n}, logged}, nil
 			case n == "http-log":
 				return &loggingViewRecorder{viewRecorder{recorder: rec, on: true}}, nil
 			}
@@ -93,6 +108,7 @@ func TestOnView(t *testing.T) {
 		{"a view plugin configured off it", []*model.Plugin{auth, scoped("acl", "acl", routeID, "", "")}, false},
 		{"another route's instance off it", []*model.Plugin{auth, limit, scoped("acl", "acl", "r2", "", "")}, true},
 		{"a logger", []*model.Plugin{auth, scoped("log", "http-log", "", "", "")}, false},
+		{"a logger on the view", []*model.Plugin{auth, scoped("prom", "prometheus", "", "", "")}, true},
 		{"a header filter that is a Viewer", []*model.Plugin{auth, scoped("rt", "response-transformer", "", "", "")}, true},
 		{"a header filter that is not", []*model.Plugin{auth, scoped("rrl", "response-ratelimiting", "", "", "")}, false},
 		{"an access phase without AccessView", []*model.Plugin{auth, scoped("jwt", "jwt", "", "", "")}, false},
@@ -115,6 +131,13 @@ func TestOnView(t *testing.T) {
 			require.Nil(t, set.AccessView(vc, exchange.NewHTTPRequest(r)))
 			require.Equal(t, pc.Var("trace"), vc.Var("trace"))
 			require.Equal(t, set.Resolved(pc), set.Resolved(vc))
+			before := logged.Load()
+			set.LogView(vc, &plugin.LogEntry{Status: http.StatusOK})
+			logs := slices.ContainsFunc(tc.plugins, func(p *model.Plugin) bool { return p.Name == "prometheus" })
+			require.Equal(t, logs, set.Logs(vc))
+			if logs {
+				require.Equal(t, int32(http.StatusOK), logged.Load()-before)
+			}
 		})
 	}
 }

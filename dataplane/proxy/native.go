@@ -28,7 +28,9 @@ import (
 // (plugin.Set.OnView: key-auth without key_in_body, rate-limiting with
 // the local policy, cors, acl, correlation-id but its tracker
 // generator, request-transformer changing neither method, body nor
-// Host, basic-auth, jwt, response-transformer), or none, to a
+// Host, basic-auth, jwt, response-transformer, ip-restriction,
+// request-size-limiting, bot-detection, prometheus: docs/h1.md's
+// table), or none, to a
 // plain-HTTP service (on none, or an upstream that does not hash or
 // hashes on what the view holds: nativeHashes), a
 // request without a body that h1Client sends (a replayable method, no
@@ -43,9 +45,11 @@ type nativeExchange struct {
 	exchange
 	// pcBuf is the plugins' context of a request with plugins, reset for
 	// each (plugin.Context.Reset): nothing holds it past the request,
-	// the plugins on the view having no loggers (plugin.Set.OnView) and
-	// their answers and filters running before serveNative returns.
+	// the loggers on the view keeping nothing (plugin.ViewLogger) and
+	// the answers and filters running before serveNative returns; entry
+	// is the loggers' (finishNative).
 	pcBuf plugin.Context
+	entry plugin.LogEntry
 	// lastClient and lastIP are the client address whose string the
 	// exchange made last, kept across reuse (free): requests of one
 	// keep-alive connection, served one after another, mostly get the
@@ -413,10 +417,17 @@ func stripHopView(h *h1.Header) {
 	}
 }
 
-// finishNative is finish for a native request.
+// finishNative is finish for a native request: the plugins' loggers
+// (ViewLoggers, plugin.Set.OnView) get the view's entry.
 func (s *Server) finishNative(x *nativeExchange) {
 	ex := &x.exchange
-	status, end, up, px, route, svc := s.observe(&ex.rec, ex, s.opts.AccessLogWriter != nil)
+	logs := ex.pc != nil && ex.c.plugins.Logs(ex.pc)
+	status, end, up, px, route, svc := s.observe(&ex.rec, ex, s.opts.AccessLogWriter != nil || logs)
+	if logs {
+		x.entry = plugin.LogEntry{Status: status, Bytes: ex.rec.bytes, Upstream: up, Proxy: px,
+			Total: end.Sub(ex.start), Proxied: !ex.received.IsZero()}
+		ex.c.plugins.LogView(ex.pc, &x.entry)
+	}
 	if s.opts.AccessLogWriter != nil {
 		x.strings()
 		path := x.logPath

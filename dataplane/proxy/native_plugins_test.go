@@ -6,16 +6,20 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/skyport-gw/skyport/dataplane/h1"
 	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
 	"github.com/skyport-gw/skyport/dataplane/plugins/ratelimiting"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/pluginschema"
@@ -51,6 +55,8 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		}
 		return p
 	}
+	// global makes p apply to every route.
+	global := func(p *model.Plugin) *model.Plugin { p.Route = nil; return p }
 	hashed, err := model.HashPassword("open sesame")
 	require.NoError(t, err)
 	// An upstream hashing on the consumer, with a second target whose
@@ -97,7 +103,9 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			rt("basic", "/basic"), rt("basic-anon", "/basic-anon"), rt("jwt", "/jwt"), rt("tracker", "/tracker"),
 			rt("mix", "/mix"), rt("tmplhost", "/tmplhost"), rt("framing", "/framing"), rt("ua", "/ua"), rt("hideq", "/hideq"), rt("cap", `~/cap/(?<id>\w+)`), rt("rlcorr", "/rlcorr"),
 			rt("corrcl", "/corrcl"), rt("corrvia", "/corrvia"), rt("corrsrv", "/corrsrv"), rt("corrconn", "/corrconn"),
-			rt("corrrid", "/corrrid"), rt("corrct", "/corrct"), rt("corrte", "/corrte"), hashRoute},
+			rt("corrrid", "/corrrid"), rt("corrct", "/corrct"), rt("corrte", "/corrte"),
+			rt("rthead", "/rthead"), rt("rtproxy", "/rtproxy"), rt("rtjson", "/rtjson"), rt("rtrl", "/rtrl"),
+			rt("ipallow", "/ipallow"), rt("ipdeny", "/ipdeny"), rt("size", "/size"), rt("bot", "/bot"), hashRoute},
 		Plugins: []*model.Plugin{
 			plug("key-auth", "auth", "", map[string]any{"key_names": []any{"apikey", "x_key"}}),
 			plug("rate-limiting", "auth", "", map[string]any{"minute": 100, "hour": 1000}),
@@ -174,14 +182,42 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			plug("rate-limiting", "mix", "", map[string]any{"minute": 100}),
 			plug("request-transformer", "mix", "", map[string]any{"add": map[string]any{"headers": []any{"X-Via-Mix:1"}}}),
 			plug("response-transformer", "mix", "", map[string]any{"add": map[string]any{"headers": []any{"X-Served:1"}}}),
+			plug("response-transformer", "rthead", "", map[string]any{
+				"remove":  map[string]any{"headers": []any{"x-up-drop", "date"}},
+				"rename":  map[string]any{"headers": []any{"x-multi:x-renamed", "x-padded:x-moved", "content-type:x-type", "x-up:via"}},
+				"replace": map[string]any{"headers": []any{"x-renamed:one", "ratelimit-limit:99", "x-absent:no", "x-kong-request-id:mine"}},
+				"add":     map[string]any{"headers": []any{"x-multi:added", "x-corr:added", "etag:\"e\""}},
+				"append":  map[string]any{"headers": []any{"x-renamed:two", "vary:Origin", "server:appended"}},
+			}),
+			plug("response-transformer", "rtproxy", "", map[string]any{
+				"replace": map[string]any{"headers": []any{"server:mine"}},
+				"rename":  map[string]any{"headers": []any{"via:x-via"}},
+			}),
+			plug("response-transformer", "rtjson", "", map[string]any{"add": map[string]any{"json": []any{"a:1"}}}),
+			global(plug("prometheus", "", "", map[string]any{"status_code_metrics": true, "bandwidth_metrics": true,
+				"latency_metrics": true, "per_consumer": true})),
+			plug("ip-restriction", "ipallow", "", map[string]any{"allow": []any{"127.0.0.0/8"}}),
+			plug("key-auth", "ipallow", "", map[string]any{"anonymous": "anonymous"}),
+			plug("ip-restriction", "ipdeny", "", map[string]any{"deny": []any{"127.0.0.1"}, "status": 401}),
+			plug("request-size-limiting", "size", "", map[string]any{"require_content_length": true}),
+			plug("bot-detection", "bot", "", map[string]any{"deny": []any{"^curl/"}, "allow": []any{"^Googlebot/2"}}),
+			plug("rate-limiting", "rtrl", "", map[string]any{"minute": 100}),
+			plug("response-transformer", "rtrl", "", map[string]any{
+				"rename":  map[string]any{"headers": []any{"x-ratelimit-remaining-minute:x-left"}},
+				"replace": map[string]any{"headers": []any{"ratelimit-limit:hidden"}},
+				"remove":  map[string]any{"headers": []any{"ratelimit-reset"}},
+			}),
 		},
 	}
 	clock := time.Date(2026, 11, 27, 12, 30, 15, 0, time.UTC)
 	viewed := &atomic.Bool{}
 	checked := 0
+	metrics := map[bool]*prometheus.Metrics{}
 	serve := func(native bool) (string, *lockedBuffer, *atomic.Bool) {
 		logs := &lockedBuffer{}
-		reg := plugins.RegistryWith(plugins.Options{RateLimits: ratelimiting.NewStoreClock(func() time.Time { return clock })})
+		metrics[native] = prometheus.NewMetrics()
+		reg := plugins.RegistryWith(plugins.Options{RateLimits: ratelimiting.NewStoreClock(func() time.Time { return clock }),
+			Metrics: metrics[native]})
 		s := New(Options{Version: "test", RequestID: true, AccessLogWriter: logs, Registry: reg})
 		require.NoError(t, s.Apply(context.Background(), cfg, 1, "test"))
 		t.Cleanup(s.Close)
@@ -255,6 +291,29 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"request transformer, host", get("/hostop/x", ""), false},
 		{"response transformer", get("/response/hop", ""), true},
 		{"response transformer, trailers", get("/response/chunked", ""), true},
+		{"response transformer, headers", get("/rthead/hop", ""), true},
+		{"response transformer, headers in any case", get("/rthead/viewfields", "X-Kong-Request-Id: client\r\n"), true},
+		{"response transformer, headers over rate limits", get("/rthead/ratelimited", ""), true},
+		{"response transformer, headers named by Connection", get("/rthead/rlconn", ""), true},
+		{"response transformer, headers, not modified", get("/rthead/notmodified", ""), true},
+		{"response transformer, headers, no content", get("/rthead/nocontent", ""), true},
+		{"response transformer, headers, head", "HEAD /rthead/headlength HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"response transformer, headers, events", get("/rthead/events", ""), true},
+		{"response transformer, headers, chunked", get("/rthead/chunked", ""), true},
+		{"response transformer, proxy's fields", get("/rtproxy/hop", ""), true},
+		{"response transformer, json", get("/rtjson/x", ""), true},
+		{"response transformer after rate limits", get("/rtrl/ratelimited", ""), true},
+		{"ip restriction, allowed", get("/ipallow/x", "apikey: bob-key\r\n"), true},
+		{"ip restriction, denied", get("/ipdeny/x", "Accept: text/html\r\n"), true},
+		{"size limiting, a length required", get("/size/x", ""), true},
+		{"size limiting, a length of 0", get("/size/x", "Content-Length: 0\r\n"), true},
+		{"bot detection, a browser", get("/bot/x", "User-Agent: Mozilla/5.0\r\n"), true},
+		{"bot detection, no agent", get("/bot/x", ""), true},
+		{"bot detection, denied", get("/bot/x", "User-Agent: curl/8.0\r\n"), true},
+		{"bot detection, a known bot", get("/bot/x", "User-Agent: bingbot/2.0\r\n"), true},
+		{"bot detection, allowed", get("/bot/x", "User-Agent: Googlebot/2.1\r\n"), true},
+		{"bot detection, two agents", get("/bot/x", "User-Agent: a\r\nuser-agent: b\r\n"), true},
+		{"size limiting, a body", "POST /size/x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nab", false},
 		{"basic auth", get("/basic/x", "Authorization: Basic "+basic("alice:open sesame")+"\r\n"), true},
 		{"basic auth, proxy authorization", get("/basic/x", "Proxy-Authorization: Basic "+basic("alice:open sesame")+
 			"\r\nAuthorization: Basic "+basic("alice:wrong")+"\r\n"), true},
@@ -360,6 +419,46 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		})
 	}
 	assert.Len(t, relayedAsView, checked, "every case of relayedAsView is in the table")
+	// The global prometheus instance ran on the view for the requests
+	// the native path took (a ViewLogger) and counted them alike: codes,
+	// sources, consumers, bytes, and as many latencies.
+	for _, family := range []string{"kong_http_requests_total", "kong_bandwidth_bytes", "kong_request_latency_ms_count",
+		"kong_kong_latency_ms_count", "kong_upstream_latency_ms_count"} {
+		assert.Equal(t, exported(t, metrics[false], family), exported(t, metrics[true], family), family)
+	}
+	assert.Contains(t, exported(t, metrics[true], "kong_http_requests_total"), `route="auth",service="up",source="service"`)
+}
+
+// exported is m's samples of family (a counter, or a histogram's
+// _count), one "labels value" line each, sorted.
+func exported(t *testing.T, m *prometheus.Metrics, family string) string {
+	t.Helper()
+	reg := prom.NewRegistry()
+	require.NoError(t, reg.Register(m))
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var lines []string
+	for _, f := range families {
+		name, count := f.GetName(), false
+		if name+"_count" == family {
+			count = true
+		} else if name != family {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			var l []string
+			for _, p := range s.GetLabel() {
+				l = append(l, p.GetName()+"="+strconv.Quote(p.GetValue()))
+			}
+			v := s.GetCounter().GetValue()
+			if count {
+				v = float64(s.GetHistogram().GetSampleCount())
+			}
+			lines = append(lines, strings.Join(l, ",")+" "+strconv.FormatFloat(v, 'f', -1, 64))
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
 }
 
 // relayedAsView says, for the cases of TestNativeMatchesAdapterPlugins
@@ -383,7 +482,7 @@ var relayedAsView = map[string]bool{
 	"rate limits and correlation id":                     true,
 	"rate limits and correlation id sent":                true,
 	"correlation id over the upstream's":                 true,
-	"mix, response transformer":                          false, // a body filter
+	"mix, response transformer":                          true,
 	"cors get":                                           true,
 	"cors get, no origin":                                true,
 	"cors any, proxied":                                  true,
@@ -398,7 +497,22 @@ var relayedAsView = map[string]bool{
 	"jwt in header":                                      true,
 	"hash on consumer, alice":                            true,
 	"request transformer":                                true,
-	"response transformer":                               false,
+	"response transformer":                               true,
+	"response transformer, headers":                      true,
+	"response transformer, headers in any case":          true,
+	"response transformer, headers over rate limits":     true,
+	"response transformer, headers named by Connection":  true,
+	"response transformer, headers, not modified":        true,
+	"response transformer, headers, no content":          true,
+	"response transformer, headers, head":                true,
+	"response transformer, headers, events":              true,
+	"response transformer, headers, chunked":             false, // chunks
+	"response transformer, proxy's fields":               false, // reads Server and Via
+	"response transformer, json":                         false, // a body filter
+	"response transformer after rate limits":             true,
+	"ip restriction, allowed":                            true,
+	"ip restriction, denied":                             false, // the plugin's 401
+	"size limiting, a length of 0":                       true,
 	// correlation-id's field named as one the proxy or the framing sets:
 	// the view writes what relay's map ends with.
 	"correlation id named content-length, head": true,

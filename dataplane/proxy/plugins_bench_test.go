@@ -19,18 +19,37 @@ import (
 // through the adapter, is what issue 19's "≥ 0.85 of the no-plugin
 // figure" rests on. The "common" set is the plugins Kong shops run most
 // together: those two with cors, acl, correlation-id, request-transformer
-// adding a header and response-transformer adding one.
+// adding a header and response-transformer adding one. "response" is
+// response-transformer alone renaming, replacing, adding and appending
+// fields of the response, and "every-route" key-auth and rate-limiting
+// with ip-restriction, request-size-limiting, prometheus and that
+// response-transformer (issue 19's fourth round).
 func BenchmarkProxyH1Plugins(b *testing.B) {
 	const res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 		"Date: Fri, 27 Nov 2026 16:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
 	upAddr := cannedUpstream(b, res)
 	host, p, _ := net.SplitHostPort(upAddr)
 	port, _ := strconv.Atoi(p)
+	response := map[string]any{
+		"rename":  map[string]any{"headers": []any{"Date:X-Upstream-Date"}},
+		"replace": map[string]any{"headers": []any{"Content-Type:text/plain"}},
+		"add":     map[string]any{"headers": []any{"X-Served:1"}},
+		"append":  map[string]any{"headers": []any{"Cache-Control:no-store"}},
+	}
 	for _, set := range []struct {
 		name    string
 		plugins bool
 		common  bool
-	}{{"none", false, false}, {"key-auth+rate-limiting", true, false}, {"common", true, true}} {
+		extra   []*model.Plugin
+	}{{"none", false, false, nil}, {"key-auth+rate-limiting", true, false, nil}, {"common", true, true, nil},
+		{"response", false, false, []*model.Plugin{benchPlugin(b, "p8", "response-transformer", response)}},
+		{"every-route", true, false, []*model.Plugin{
+			benchPlugin(b, "p8", "response-transformer", response),
+			benchPlugin(b, "p9", "ip-restriction", map[string]any{"allow": []any{"127.0.0.0/8"}}),
+			benchPlugin(b, "p10", "request-size-limiting", nil),
+			benchPlugin(b, "p11", "prometheus", map[string]any{"status_code_metrics": true, "latency_metrics": true,
+				"bandwidth_metrics": true})}},
+	} {
 		cfg := &model.Config{Services: []*model.Service{service("s", host, port, "")},
 			Routes: []*model.Route{route("r", "s", "/api")}}
 		if set.plugins {
@@ -50,6 +69,7 @@ func BenchmarkProxyH1Plugins(b *testing.B) {
 				benchPlugin(b, "p6", "request-transformer", map[string]any{"add": map[string]any{"headers": []any{"X-Bench:1"}}}),
 				benchPlugin(b, "p7", "response-transformer", map[string]any{"add": map[string]any{"headers": []any{"X-Served:1"}}}))
 		}
+		cfg.Plugins = append(cfg.Plugins, set.extra...)
 		px := proxy.New(proxy.Options{Version: "bench", LatencyHeaders: true, RequestID: true, Registry: plugins.Registry()})
 		if err := px.Apply(b.Context(), cfg, 1, "bench"); err != nil {
 			b.Fatal(err)

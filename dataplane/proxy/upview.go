@@ -25,6 +25,32 @@ type upView struct {
 	ok bool
 	// buffering is the route's response_buffering.
 	buffering bool
+	// fields are the upstream's fields the plugins read (relayView).
+	fields upFields
+}
+
+// upFields is an upstream response's fields as the plugins' header
+// filters read them on the view (plugin.UpstreamFields): in the
+// upstream's order, those relay's map holds when they run, a hop-by-hop
+// field or one a Connection field names (conn: there is one) with an
+// empty name.
+type upFields struct {
+	head   []byte
+	fields []fieldSpan
+	conn   bool
+}
+
+// Len implements plugin.UpstreamFields.
+func (u *upFields) Len() int { return len(u.fields) }
+
+// At implements plugin.UpstreamFields.
+func (u *upFields) At(i int) (name, value []byte) {
+	f := u.fields[i]
+	key := u.head[f.name:f.colon]
+	if hopHeader(key) || u.conn && connNames(u.head, u.fields, key) {
+		return nil, nil
+	}
+	return key, u.head[f.value:f.end]
 }
 
 // takes reports whether the response h read on pc is relayed as a view:
@@ -65,14 +91,6 @@ func (x *nativeExchange) relayView() {
 	if p := ex.svc.pool; p != nil && ex.target != nil {
 		p.Report(ex.target, upstream.Response, v.head.code)
 	}
-	// The plugins' fields, set after decorate's as filter sets them
-	// (Set.Header): each replaces the upstream's and the proxy's fields
-	// of its name but the request id.
-	var set []plugin.Field
-	if ex.pc != nil {
-		ex.c.plugins.HeaderView(ex.pc, v.head.code)
-		set = ex.pc.ResponseFields()
-	}
 	head, fields := pc.head, pc.fields
 	conn := false
 	for _, f := range fields {
@@ -80,6 +98,16 @@ func (x *nativeExchange) relayView() {
 			conn = true
 			break
 		}
+	}
+	// The plugins' fields, set after decorate's as filter sets them
+	// (Set.Header): each replaces the upstream's and the proxy's fields
+	// of its name but the request id.
+	var set []plugin.Field
+	if ex.pc != nil {
+		v.fields = upFields{head: head, fields: fields, conn: conn}
+		ex.pc.SetUpstreamFields(&v.fields)
+		ex.c.plugins.HeaderView(ex.pc, v.head.code)
+		set = ex.pc.ResponseFields()
 	}
 	// The head goes straight into h1's write buffer (WriteHead), under
 	// the writer's lock as WriteHeader takes it.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
 
@@ -48,8 +49,9 @@ type BotDetection struct {
 }
 
 var (
-	_ plugin.Handler  = (*BotDetection)(nil)
-	_ plugin.Accessor = (*BotDetection)(nil)
+	_ plugin.Handler      = (*BotDetection)(nil)
+	_ plugin.Accessor     = (*BotDetection)(nil)
+	_ plugin.ViewAccessor = (*BotDetection)(nil)
 )
 
 var (
@@ -97,6 +99,41 @@ func (bd *BotDetection) Access(_ *plugin.Context, r *http.Request) *plugin.Respo
 		return plugin.Error(http.StatusBadRequest, "Only one User-Agent header allowed")
 	}
 	if bd.judge(ua[0]) >= denied {
+		return plugin.Error(http.StatusForbidden, "")
+	}
+	return nil
+}
+
+// OnView implements plugin.ViewAccessor: the decision reads the
+// User-Agent fields only.
+func (bd *BotDetection) OnView() bool { return true }
+
+// AccessView implements plugin.ViewAccessor: Access on the view's
+// User-Agent fields, a remembered verdict looked up without copying
+// the value.
+func (bd *BotDetection) AccessView(_ *plugin.Context, r exchange.Request) *plugin.Response {
+	h := r.Header()
+	var ua []byte
+	n := 0
+	for i := range h.Len() {
+		if name, value := h.At(i); exchange.FieldNameIs(name, "User-Agent") {
+			ua = value
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil
+	case n > 1:
+		return plugin.Error(http.StatusBadRequest, "Only one User-Agent header allowed")
+	}
+	bd.mu.RLock()
+	v, ok := bd.cache[string(ua)]
+	bd.mu.RUnlock()
+	if !ok {
+		v = bd.judge(string(ua))
+	}
+	if v >= denied {
 		return plugin.Error(http.StatusForbidden, "")
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/internal/pluginschema"
 )
@@ -35,8 +36,9 @@ type IPRestriction struct {
 }
 
 var (
-	_ plugin.Handler  = (*IPRestriction)(nil)
-	_ plugin.Accessor = (*IPRestriction)(nil)
+	_ plugin.Handler      = (*IPRestriction)(nil)
+	_ plugin.Accessor     = (*IPRestriction)(nil)
+	_ plugin.ViewAccessor = (*IPRestriction)(nil)
 )
 
 // New builds the handler.
@@ -81,6 +83,21 @@ func (h *IPRestriction) Name() string { return Name }
 // an address that cannot be read is always 403, whatever status is
 // configured.
 func (h *IPRestriction) Access(pc *plugin.Context, _ *http.Request) *plugin.Response {
+	return h.access(pc)
+}
+
+// OnView implements plugin.ViewAccessor: the decision reads the
+// client's address only.
+func (h *IPRestriction) OnView() bool { return true }
+
+// AccessView implements plugin.ViewAccessor.
+func (h *IPRestriction) AccessView(pc *plugin.Context, _ exchange.Request) *plugin.Response {
+	return h.access(pc)
+}
+
+// access is both access phases: the client's address (pc.ClientIP)
+// against the lists.
+func (h *IPRestriction) access(pc *plugin.Context) *plugin.Response {
 	ip, err := netip.ParseAddr(pc.ClientIP)
 	if err != nil {
 		return plugin.Error(http.StatusForbidden, "Cannot identify the client IP address, unix domain sockets are not supported.")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/iprestriction"
 	"github.com/skyport-gw/skyport/dataplane/plugins/plugintest"
@@ -46,6 +47,10 @@ func TestIPRestriction(t *testing.T) {
 			pc := plugin.NewContext(cfg.Routes[0], cfg.Services[0], nil, tt.ip)
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			resp := set.Access(pc, r)
+			// On the view (the proxy's native path): the same answer.
+			viewPC := plugin.NewContext(cfg.Routes[0], cfg.Services[0], nil, tt.ip)
+			require.True(t, set.OnView(viewPC))
+			require.Equal(t, resp, set.AccessView(viewPC, exchange.NewHTTPRequest(httptest.NewRequest(http.MethodGet, "/", nil))))
 			if tt.wantStatus == 0 {
 				require.Nil(t, resp)
 				return

@@ -91,8 +91,9 @@ type Exporter struct {
 }
 
 var (
-	_ plugin.Handler = (*Exporter)(nil)
-	_ plugin.Logger  = (*Exporter)(nil)
+	_ plugin.Handler    = (*Exporter)(nil)
+	_ plugin.Logger     = (*Exporter)(nil)
+	_ plugin.ViewLogger = (*Exporter)(nil)
 )
 
 // NewFactory returns the plugin's factory, feeding m.
@@ -111,6 +112,14 @@ func (e *Exporter) Name() string { return Name }
 
 const workspace = "default"
 
+// OnView implements plugin.Viewer: the metrics are the entry's numbers
+// and the context's entities.
+func (e *Exporter) OnView() bool { return true }
+
+// LogView implements plugin.ViewLogger: Log, on an entry without the
+// request (whose body, the ingress bandwidth, the view never has).
+func (e *Exporter) LogView(pc *plugin.Context, le *plugin.LogEntry) { e.Log(pc, le) }
+
 // Log implements plugin.Logger.
 func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 	service, route := "", ""
@@ -128,11 +137,7 @@ func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 		}
 	}
 	if e.conf.StatusCodeMetrics {
-		source := "service"
-		if le.Upstream == 0 {
-			source = "kong"
-		}
-		e.m.requests.WithLabelValues(service, route, strconv.Itoa(le.Status), source, workspace, consumer).Inc()
+		e.m.requests.WithLabelValues(service, route, strconv.Itoa(le.Status), source(pc, le), workspace, consumer).Inc()
 	}
 	if e.conf.LatencyMetrics {
 		e.m.requestLatency.WithLabelValues(service, route, workspace).Observe(ms(le.Total.Seconds()))
@@ -150,6 +155,19 @@ func (e *Exporter) Log(pc *plugin.Context, le *plugin.LogEntry) {
 }
 
 func ms(seconds float64) float64 { return seconds * 1000 }
+
+// source is the request counter's source label, as Kong's exporter
+// sets it (kong/plugins/prometheus/exporter.lua): "service" when
+// kong.response.get_source() is "service" — the upstream answered and
+// no plugin exited, in the access phase or a header filter
+// (KONG_EXITED), nor did the proxy fail (KONG_UNEXPECTED, "error") —
+// else "kong". However fast the upstream answered.
+func source(pc *plugin.Context, le *plugin.LogEntry) string {
+	if le.Proxied && pc.HeaderExit() == 0 {
+		return "service"
+	}
+	return "kong"
+}
 
 // Retain drops the series of services and routes cfg no longer has
 // (labeled as Log labels them; "" is kept), so that deleted entities do

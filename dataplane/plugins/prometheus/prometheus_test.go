@@ -3,6 +3,7 @@ package prometheus_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestMetrics(t *testing.T) {
 		pc.Consumer = cfg.Consumers[0]
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		require.Nil(t, set.Access(pc, r))
-		set.Log(pc, &plugin.LogEntry{Request: r, Status: status, Bytes: 10,
+		set.Log(pc, &plugin.LogEntry{Request: r, Status: status, Bytes: 10, Proxied: true,
 			Upstream: 5 * time.Millisecond, Proxy: time.Millisecond, Total: 6 * time.Millisecond})
 	}
 	want := `
@@ -126,7 +127,7 @@ func TestLabels(t *testing.T) {
 			pc := plugin.NewContext(&rt, &svc, nil, "127.0.0.1")
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			require.Nil(t, set.Access(pc, r))
-			set.Log(pc, &plugin.LogEntry{Request: r, Status: 200, Upstream: time.Millisecond})
+			set.Log(pc, &plugin.LogEntry{Request: r, Status: 200, Upstream: time.Millisecond, Proxied: true})
 			m.Retain(cfg)
 			want := `
 # HELP kong_http_requests_total HTTP status codes per consumer/service/route in Kong
@@ -139,3 +140,49 @@ kong_http_requests_total{code="200",consumer="",route="` + tc.wantRouteID + `",s
 }
 
 func ptr(s string) *string { return &s }
+
+// TestSource: the request counter's source is "service" when the
+// upstream answered the response sent (however fast: an upstream
+// latency of 0 is still the upstream's answer), and "kong" when the data
+// plane made it: a plugin's answer, a header filter's exit, a proxy
+// error (kong/plugins/prometheus/exporter.lua on
+// kong.response.get_source()).
+func TestSource(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc       string
+		entry      plugin.LogEntry
+		headerExit int
+		want       string
+	}{
+		{desc: "proxied", entry: plugin.LogEntry{Status: 200, Proxied: true, Upstream: 3 * time.Millisecond}, want: "service"},
+		{desc: "proxied at once", entry: plugin.LogEntry{Status: 200, Proxied: true}, want: "service"},
+		{desc: "upstream's error status", entry: plugin.LogEntry{Status: 503, Proxied: true}, want: "service"},
+		{desc: "a plugin's answer", entry: plugin.LogEntry{Status: 401}, want: "kong"},
+		{desc: "a proxy error after a try", entry: plugin.LogEntry{Status: 502, Upstream: 2 * time.Millisecond}, want: "kong"},
+		{desc: "a header filter's exit", entry: plugin.LogEntry{Status: 429, Proxied: true, Upstream: time.Millisecond},
+			headerExit: 429, want: "kong"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			m := prometheus.NewMetrics()
+			cfg := plugintest.Fixture()
+			cfg.Plugins = []*model.Plugin{plugintest.Plugin(t, "p1", prometheus.Name, map[string]any{"status_code_metrics": true})}
+			set, err := plugin.Build(plugintest.Registry(prometheus.Name, prometheus.NewFactory(m)), cfg)
+			require.NoError(t, err)
+			pc := plugin.NewContext(cfg.Routes[0], cfg.Services[0], nil, "127.0.0.1")
+			require.Nil(t, set.Access(pc, httptest.NewRequest(http.MethodGet, "/", nil)))
+			if tc.headerExit != 0 {
+				pc.ExitInHeader(tc.headerExit)
+			}
+			set.Log(pc, &tc.entry)
+			want := `
+# HELP kong_http_requests_total HTTP status codes per consumer/service/route in Kong
+# TYPE kong_http_requests_total counter
+kong_http_requests_total{code="` + strconv.Itoa(tc.entry.Status) + `",consumer="",route="rt",service="svc",source="` +
+				tc.want + `",workspace="default"} 1
+`
+			require.NoError(t, testutil.CollectAndCompare(m, strings.NewReader(want), "kong_http_requests_total"))
+		})
+	}
+}

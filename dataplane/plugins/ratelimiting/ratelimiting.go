@@ -186,12 +186,14 @@ func (rl *RateLimiting) AccessView(pc *plugin.Context, r exchange.Request) *plug
 // phases.
 func (rl *RateLimiting) access(ctx context.Context, pc *plugin.Context, identifier string) *plugin.Response {
 	now := rl.now()
-	h := newHeaders()
+	var use [numPeriods]usage
 	var stop period
 	var starts [numPeriods]int64
 	if rl.remote != nil {
 		var err error
-		if stop, starts, err = rl.takeShared(ctx, identifier, now, &h.usage); err != nil {
+		if stop, starts, err = rl.takeShared(ctx, identifier, now, &use); err != nil {
+			// Nothing was taken from headersPool yet: a failing store
+			// costs the pool nothing.
 			if !rl.conf.FaultTolerant {
 				return plugin.Error(http.StatusInternalServerError, "")
 			}
@@ -199,8 +201,10 @@ func (rl *RateLimiting) access(ctx context.Context, pc *plugin.Context, identifi
 			return nil
 		}
 	} else {
-		stop, starts = rl.counters.take(identifier, &rl.limits, now, &h.usage)
+		stop, starts = rl.counters.take(identifier, &rl.limits, now, &use)
 	}
+	h := newHeaders()
+	h.usage = use
 	rl.summarize(h, stop, starts, now)
 	if stop >= 0 {
 		resp := plugin.Error(rl.conf.ErrorCode, rl.conf.ErrorMessage)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
 
@@ -43,8 +44,9 @@ type Limiter struct {
 }
 
 var (
-	_ plugin.Handler  = (*Limiter)(nil)
-	_ plugin.Accessor = (*Limiter)(nil)
+	_ plugin.Handler      = (*Limiter)(nil)
+	_ plugin.Accessor     = (*Limiter)(nil)
+	_ plugin.ViewAccessor = (*Limiter)(nil)
 )
 
 // New builds the handler.
@@ -72,37 +74,93 @@ func (l *Limiter) Name() string { return Name }
 // one is refused with 411 when require_content_length is set, unless it
 // is chunked: a chunked body is measured as it streams.
 func (l *Limiter) Access(_ *plugin.Context, r *http.Request) *plugin.Response {
-	switch {
-	case r.ContentLength > l.limit:
-		if expectsContinue(r) {
-			return plugin.Error(http.StatusExpectationFailed, msgTooLarge)
-		}
-		return plugin.Error(http.StatusRequestEntityTooLarge, msgTooLarge)
-	case r.ContentLength >= 0:
-		if r.ContentLength == 0 && l.requireLength && len(r.Header["Content-Length"]) == 0 {
-			return plugin.Error(http.StatusLengthRequired, msgLengthRequired)
-		}
-		return nil
-	case l.requireLength && !chunked(r):
-		return plugin.Error(http.StatusLengthRequired, msgLengthRequired)
-	}
-	if r.Body != nil && r.Body != http.NoBody {
+	resp, stream := decide(l, r.ContentLength, httpRequest{r})
+	if stream && r.Body != nil && r.Body != http.NoBody {
 		r.Body = &limitedBody{rc: r.Body, left: l.limit}
 	}
-	return nil
+	return resp
 }
 
-// expectsContinue reports an "Expect: 100-continue" request (Kong
-// compares the lowercased, trimmed value).
-func expectsContinue(r *http.Request) bool {
-	vs := r.Header["Expect"]
-	return len(vs) > 0 && strings.EqualFold(strings.TrimSpace(vs[0]), "100-continue")
+// OnView implements plugin.ViewAccessor: a declared size is read from
+// the view. The proxy serves only requests without a body on the view
+// (a streamed one, measured as it is read, takes the adapter), so
+// AccessView never has a body to measure.
+func (l *Limiter) OnView() bool { return true }
+
+// AccessView implements plugin.ViewAccessor.
+func (l *Limiter) AccessView(_ *plugin.Context, r exchange.Request) *plugin.Response {
+	resp, _ := decide(l, r.ContentLength(), viewRequest{r.Header()})
+	return resp
 }
 
-// chunked reports a body sent with "Transfer-Encoding: chunked" (which
-// net/http moves out of the header into TransferEncoding).
-func chunked(r *http.Request) bool {
-	return slices.Contains(r.TransferEncoding, "chunked") || slices.Contains(r.Header["Transfer-Encoding"], "chunked")
+// decide is both access phases' decision for a request whose body is of
+// length n (-1 unknown): an answer, or whether the body must be measured
+// as it streams.
+func decide[R request](l *Limiter, n int64, r R) (*plugin.Response, bool) {
+	switch {
+	case n > l.limit:
+		if r.expectsContinue() {
+			return plugin.Error(http.StatusExpectationFailed, msgTooLarge), false
+		}
+		return plugin.Error(http.StatusRequestEntityTooLarge, msgTooLarge), false
+	case n >= 0:
+		if n == 0 && l.requireLength && !r.hasLength() {
+			return plugin.Error(http.StatusLengthRequired, msgLengthRequired), false
+		}
+		return nil, false
+	case l.requireLength && !r.chunked():
+		return plugin.Error(http.StatusLengthRequired, msgLengthRequired), false
+	}
+	return nil, true
+}
+
+// request is what decide reads of a request: the adapted one or the
+// view.
+type request interface {
+	// expectsContinue reports an "Expect: 100-continue" request (Kong
+	// compares the lowercased, trimmed value).
+	expectsContinue() bool
+	// hasLength reports a Content-Length field.
+	hasLength() bool
+	// chunked reports a body sent with "Transfer-Encoding: chunked".
+	chunked() bool
+}
+
+type httpRequest struct{ r *http.Request }
+
+func (h httpRequest) expectsContinue() bool {
+	vs := h.r.Header["Expect"]
+	return len(vs) > 0 && continues(vs[0])
+}
+
+func (h httpRequest) hasLength() bool { return len(h.r.Header["Content-Length"]) > 0 }
+
+// chunked: net/http moves the field out of the header into
+// TransferEncoding.
+func (h httpRequest) chunked() bool {
+	return slices.Contains(h.r.TransferEncoding, "chunked") || slices.Contains(h.r.Header["Transfer-Encoding"], "chunked")
+}
+
+type viewRequest struct{ h exchange.Header }
+
+func (v viewRequest) expectsContinue() bool {
+	e := v.h.Get("Expect")
+	return e != nil && continues(string(e))
+}
+
+func (v viewRequest) hasLength() bool { return v.h.Get("Content-Length") != nil }
+
+func (v viewRequest) chunked() bool {
+	found := false
+	v.h.Values("Transfer-Encoding", func(value []byte) bool {
+		found = string(value) == "chunked"
+		return !found
+	})
+	return found
+}
+
+func continues(expect string) bool {
+	return strings.EqualFold(strings.TrimSpace(expect), "100-continue")
 }
 
 // limitedBody fails a streamed body once it passes the limit.

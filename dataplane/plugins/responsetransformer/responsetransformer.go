@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 
@@ -38,13 +39,16 @@ type Config struct {
 // snapshot.
 type Transformer struct {
 	headers, json transform.Ops
+	// onView: the response phases run on the view (ResponseOnView).
+	onView bool
 }
 
 var (
-	_ plugin.Handler      = (*Transformer)(nil)
-	_ plugin.HeaderFilter = (*Transformer)(nil)
-	_ plugin.BodyFilter   = (*Transformer)(nil)
-	_ plugin.Viewer       = (*Transformer)(nil)
+	_ plugin.Handler        = (*Transformer)(nil)
+	_ plugin.HeaderFilter   = (*Transformer)(nil)
+	_ plugin.BodyFilter     = (*Transformer)(nil)
+	_ plugin.Viewer         = (*Transformer)(nil)
+	_ plugin.ResponseViewer = (*Transformer)(nil)
 )
 
 // New builds the handler.
@@ -68,7 +72,56 @@ func New(env plugin.Env) (plugin.Handler, error) {
 		json: transform.Ops{Remove: transform.Names(c.Remove.JSON), Rename: transform.Pairs(c.Rename.JSON),
 			Replace: typed(c.Replace), Add: typed(c.Add), Append: typed(c.Append)},
 	}
+	canonical(&t.headers)
+	t.onView = t.json.Empty() && headersOnView(&t.headers)
 	return t, nil
+}
+
+// canonical puts the header operations' names in net/http's canonical
+// form, once: the map canonicalizes them on every call, the view uses
+// them as they are.
+func canonical(o *transform.Ops) {
+	for i, n := range o.Remove {
+		o.Remove[i] = textproto.CanonicalMIMEHeaderKey(n)
+	}
+	for _, ps := range [][]transform.Pair{o.Rename, o.Replace, o.Add, o.Append} {
+		for i := range ps {
+			ps[i].Name = textproto.CanonicalMIMEHeaderKey(ps[i].Name)
+		}
+	}
+	for i := range o.Rename {
+		o.Rename[i].Value = textproto.CanonicalMIMEHeaderKey(o.Rename[i].Value)
+	}
+}
+
+// headersOnView reports whether the header operations o run on the
+// view: those that read a field (rename, replace, add) read none the
+// view lacks, and none changes a field that frames the body or the
+// connection.
+func headersOnView(o *transform.Ops) bool {
+	for _, ps := range [][]transform.Pair{o.Rename, o.Replace, o.Add} {
+		for _, p := range ps {
+			if !plugin.ViewReadable(p.Name) {
+				return false
+			}
+		}
+	}
+	for _, p := range o.Append {
+		if !plugin.ViewWritable(p.Name) {
+			return false
+		}
+	}
+	for _, p := range o.Rename {
+		if !plugin.ViewWritable(p.Value) {
+			return false
+		}
+	}
+	for _, n := range o.Remove {
+		if !plugin.ViewWritable(n) {
+			return false
+		}
+	}
+	return true
 }
 
 // Name implements plugin.Handler.
@@ -77,6 +130,17 @@ func (t *Transformer) Name() string { return Name }
 // OnView implements plugin.Viewer: the header and body filters read the
 // response only.
 func (t *Transformer) OnView() bool { return true }
+
+// ResponseOnView implements plugin.ResponseViewer: without json
+// operations, and with header operations on fields the view holds, the
+// response is relayed as a view (HeaderView); else through the map.
+func (t *Transformer) ResponseOnView() bool { return t.onView }
+
+// HeaderView implements plugin.ViewHeaderFilter: Header's operations on
+// the response's view, for an instance ResponseOnView accepted.
+func (t *Transformer) HeaderView(pc *plugin.Context, _ int) {
+	transform.Fields(&t.headers, pc.ResponseView())
+}
 
 // Header implements plugin.HeaderFilter. A body about to be rewritten
 // loses its Content-Length.
