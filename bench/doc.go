@@ -7,7 +7,9 @@
 // against `bench h1proxy`, a minimal proxy on dataplane/h1, served on
 // goroutines and, with -loop, on dataplane/loop's event loops, and `skyport
 // dp` with one route, with key-auth + rate-limiting and among 10k routes,
-// in CPU time and syscalls per request; and the data plane's memory per
+// in CPU time and syscalls per request, then a CPU profile of the h1
+// floor and of Skyport in each layout and scheme, classified by where the
+// time goes (section floorprofile); and the data plane's memory per
 // idle kept-alive connection, plain and TLS), router match time and the
 // proxy's stages in CPU time, the cost of applying a
 // 10k-route snapshot (and requests served while 100 applies happen),
@@ -15,7 +17,8 @@
 // backends), and data-plane memory. Every row of one run is measured on the
 // same machine in the same run, so the ratios hold on a noisy machine.
 // "Against the targets" judges issue 19's rows from the floor section and
-// the stage benchmarks, and points a row not met at the profile notes.
+// the stage benchmarks, and points a row not met at the profile notes,
+// which this run's profiles write.
 // Text between <!-- kept --> markers in the report is carried over.
 //
 // Run it with `make bench`, which installs the peers first.

@@ -110,7 +110,10 @@ func (c floorSky) headers() map[string]string {
 // with each proxy pinned to one core (wrk and the upstream on the other)
 // and unpinned. CPU time per request comes from /proc (utime+stime of
 // the proxy's processes over the run), the stable figure on a shared
-// machine; syscalls per request from perf when it can attach.
+// machine; syscalls per request from perf when it can attach. After the
+// measured passes, the profile pass (-skip floorprofile leaves it out)
+// takes a CPU profile of the h1 floor and of Skyport's default row in
+// each layout and scheme, for the report's "What the profile shows".
 func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 	self, err := os.Executable()
 	if err != nil {
@@ -159,6 +162,16 @@ func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 		return err
 	}
 	r.floor = append(r.floor, floorRowsFrom(samples)...)
+	if !o.skip["floorprofile"] {
+		secs := floorProfileSeconds(o.duration)
+		r.floorProfiles = floorProfileRounds(func(layout, scheme, proxy string) (floorProfile, error) {
+			port := upPort
+			if layout == floorPinned {
+				port = upPinnedPort
+			}
+			return profileFloor(ctx, e, o, self, certFile, keyFile, port, layout == floorPinned, scheme, proxy, secs)
+		})
+	}
 	for _, scheme := range []string{"http", "https"} {
 		m, err := measureIdle(ctx, e, certFile, keyFile, upPort, scheme)
 		if err != nil {
@@ -183,54 +196,7 @@ type floorSample struct {
 func measureFloor(ctx context.Context, e *env, o options, self, cert, key string, upPort int, pinned bool,
 	scheme, proxy string, syscalls bool) (floorSample, error) {
 	port := freePort()
-	var p *proc
-	var err error
-	pin := func(cpu string, args ...string) (string, []string) {
-		if !pinned {
-			return args[0], args[1:]
-		}
-		return "taskset", append([]string{"-c", cpu}, args...)
-	}
-	var headers map[string]string
-	switch proxy {
-	case floorNginx:
-		conf := floorNginxConf(e.dir, port, upPort, pinned, scheme == "https", cert, key)
-		path := filepath.Join(e.dir, "floor-nginx.conf")
-		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-			return floorSample{}, err
-		}
-		bin, args := pin("1", "nginx", "-c", path, "-e", filepath.Join(e.dir, "floor-nginx.stderr"))
-		p, err = startProc("nginx", nil, bin, args...)
-	case floorH1, floorH1Loop:
-		args := []string{self, "h1proxy", "-listen", addr(port), "-upstream", addr(upPort)}
-		if proxy == floorH1Loop {
-			args = append(args, "-loop")
-		}
-		if scheme == "https" {
-			args = append(args, "-cert", cert, "-key", key)
-		}
-		bin, args := pin("1", args...)
-		p, err = startProc("h1proxy", nil, bin, args...)
-	default:
-		sky, ok := floorSkyFor(proxy)
-		if !ok {
-			return floorSample{}, fmt.Errorf("unknown proxy %q", proxy)
-		}
-		headers = sky.headers()
-		plain, tls := addr(port), addr(freePort())
-		if scheme == "https" {
-			plain, tls = addr(freePort()), addr(port)
-		}
-		dp, err := floorDPArgs(e, upPort, sky, plain, tls, cert, key)
-		if err != nil {
-			return floorSample{}, err
-		}
-		bin, args := pin("1", dp...)
-		p, err = startProc("skyport", nil, bin, args...)
-		if err != nil {
-			return floorSample{}, err
-		}
-	}
+	p, headers, err := startFloorProxy(e, self, cert, key, port, upPort, pinned, scheme, proxy, "")
 	if err != nil {
 		return floorSample{}, err
 	}
@@ -240,7 +206,7 @@ func measureFloor(ctx context.Context, e *env, o options, self, cert, key string
 		return floorSample{}, fmt.Errorf("%w\n%s", err, p.output())
 	}
 	wrk := func(d time.Duration) (wrkResult, error) {
-		bin, args := pin("0", append(append([]string{"wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", d.String(), "--latency"},
+		bin, args := floorPin(pinned, "0", append(append([]string{"wrk", "-t1", "-c", strconv.Itoa(o.conns), "-d", d.String(), "--latency"},
 			wrkHeaders(headers)...), url)...)
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		if err != nil {
@@ -271,6 +237,67 @@ func measureFloor(ctx context.Context, e *env, o options, self, cert, key string
 		s.sysPerReq = countSyscalls(p.cmd.Process.Pid, wrk)
 	}
 	return s, nil
+}
+
+// floorPin is the command that runs args, on cpu alone when pinned.
+func floorPin(pinned bool, cpu string, args ...string) (string, []string) {
+	if !pinned {
+		return args[0], args[1:]
+	}
+	return "taskset", append([]string{"-c", cpu}, args...)
+}
+
+// startFloorProxy starts one of the floor's proxies on port (on CPU 1
+// when pinned) and returns the headers wrk sends it. With pprof set, a
+// Go proxy serves its profiles (/debug/pprof/) there; nginx has none.
+func startFloorProxy(e *env, self, cert, key string, port, upPort int, pinned bool,
+	scheme, proxy, pprof string) (*proc, map[string]string, error) {
+	switch proxy {
+	case floorNginx:
+		if pprof != "" {
+			return nil, nil, fmt.Errorf("nginx serves no Go profile")
+		}
+		conf := floorNginxConf(e.dir, port, upPort, pinned, scheme == "https", cert, key)
+		path := filepath.Join(e.dir, "floor-nginx.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			return nil, nil, err
+		}
+		bin, args := floorPin(pinned, "1", "nginx", "-c", path, "-e", filepath.Join(e.dir, "floor-nginx.stderr"))
+		p, err := startProc("nginx", nil, bin, args...)
+		return p, nil, err
+	case floorH1, floorH1Loop:
+		args := []string{self, "h1proxy", "-listen", addr(port), "-upstream", addr(upPort)}
+		if proxy == floorH1Loop {
+			args = append(args, "-loop")
+		}
+		if scheme == "https" {
+			args = append(args, "-cert", cert, "-key", key)
+		}
+		if pprof != "" {
+			args = append(args, "-pprof", pprof)
+		}
+		bin, args := floorPin(pinned, "1", args...)
+		p, err := startProc("h1proxy", nil, bin, args...)
+		return p, nil, err
+	}
+	sky, ok := floorSkyFor(proxy)
+	if !ok {
+		return nil, nil, fmt.Errorf("unknown proxy %q", proxy)
+	}
+	plain, tls := addr(port), addr(freePort())
+	if scheme == "https" {
+		plain, tls = addr(freePort()), addr(port)
+	}
+	dp, err := floorDPArgs(e, upPort, sky, plain, tls, cert, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pprof != "" {
+		dp = append(dp, "--pprof-listen", pprof)
+	}
+	bin, args := floorPin(pinned, "1", dp...)
+	p, err := startProc("skyport", nil, bin, args...)
+	return p, sky.headers(), err
 }
 
 // floorDPArgs writes the configuration of one of Skyport's rows and

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -33,8 +34,16 @@ func runH1Proxy(args []string) error {
 	cert := fs.String("cert", "", "TLS certificate file (with -key: serve TLS)")
 	key := fs.String("key", "", "TLS key file")
 	onLoop := fs.Bool("loop", false, "serve on dataplane/loop's event loops (one per GOMAXPROCS) and dial the upstream from them")
+	pprofListen := fs.String("pprof", "", "address to serve the runtime profiles (/debug/pprof/) on; empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *pprofListen != "" {
+		stop, err := servePprof(*pprofListen)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	if *onLoop {
 		return runH1ProxyLoop(*listen, *upstream, *cert, *key)
@@ -120,6 +129,20 @@ func runH1ProxyLoop(listen, upstream, cert, key string) error {
 		g.Wait()
 	}
 	return nil
+}
+
+// servePprof serves the runtime profiles on addr until stop.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("-pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
 }
 
 // floorProxy forwards every request to one upstream.

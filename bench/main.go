@@ -50,7 +50,7 @@ func main() {
 	flag.IntVar(&o.conns, "connections", 64, "wrk keep-alive connections")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&o.writes, "writes", 100, "Admin API writes for the propagation and apply rows")
-	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,httplog,floor,gobench,apply,propagation,memory,fleet")
+	flag.StringVar(&skip, "skip", "", "comma-separated sections to skip: proxy,httplog,floor,floorprofile (the floor's profile pass),gobench,apply,propagation,memory,fleet")
 	flag.Parse()
 	o.skip = map[string]bool{}
 	for _, s := range splitComma(skip) {

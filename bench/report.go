@@ -16,6 +16,7 @@ type report struct {
 	machine           string
 	proxy             []proxyRow
 	floor             []floorRow
+	floorProfiles     []floorProfile
 	idle              []idleRow
 	gobench           []goBench
 	inproc            []inprocResult

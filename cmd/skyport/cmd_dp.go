@@ -245,6 +245,9 @@ func runDataPlane(ctx context.Context, o *dpOptions, reg *plugin.Registry, log *
 		if err := loadDeclarative(ctx, releasing, o.DeclarativeConfig); err != nil {
 			return err
 		}
+		// Nothing is served yet: the load's garbage goes back now rather
+		// than during the first requests.
+		releasing.releaseNow()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -25,8 +25,12 @@ const releaseDelay = 2 * time.Second
 // resident that it no longer uses.
 type releasingProxy struct {
 	*proxy.Server
-	mu    sync.Mutex
-	timer *time.Timer
+	// release hands the freed memory back, delay after the last apply;
+	// nil and 0 are releaseMemory and releaseDelay.
+	release func()
+	delay   time.Duration
+	mu      sync.Mutex
+	timer   *time.Timer
 }
 
 var _ dpsync.HashedApplier = (*releasingProxy)(nil)
@@ -49,11 +53,33 @@ func (p *releasingProxy) ApplyHashed(ctx context.Context, cfg *model.Config, has
 func (p *releasingProxy) released() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.timer == nil {
-		p.timer = time.AfterFunc(releaseDelay, releaseMemory)
-	} else {
-		p.timer.Reset(releaseDelay)
+	d := p.delay
+	if d == 0 {
+		d = releaseDelay
 	}
+	if p.timer == nil {
+		p.timer = time.AfterFunc(d, p.releaseFunc())
+	} else {
+		p.timer.Reset(d)
+	}
+}
+
+// releaseNow releases at once what the applies so far freed, and cancels
+// the pending release: for the declarative load, applied before any
+// listener opens, whose release 2 s later would run its two collections
+// and the scavenge during the first seconds of traffic (on one core they
+// held every request then in flight for tens of milliseconds: BENCHMARKS.md,
+// "p99: where the tail comes from").
+func (p *releasingProxy) releaseNow() {
+	p.stopRelease()
+	p.releaseFunc()()
+}
+
+func (p *releasingProxy) releaseFunc() func() {
+	if p.release != nil {
+		return p.release
+	}
+	return releaseMemory
 }
 
 // stopRelease stops a pending release.

@@ -71,16 +71,16 @@ type conn struct {
 	aborter Aborter
 	// cw and dt are nc as a connection an event loop serves (nil on
 	// Go's netpoller, and once detached): the loop watches it for the
-	// client going away (cwStop ends that watch; cwWait says it starts
-	// when the body ends; cwGone says the client went), and Detach
-	// moves it off the loop. cwFn is peerClosed, bound once per pooled
-	// conn.
-	cw     closeWatcher
-	dt     detacher
-	cwStop func()
-	cwFn   func(error)
-	cwWait bool
-	cwGone atomic.Bool
+	// client going away (cwWatch, not 0, is that watch's number, which
+	// StopWatch ends; cwWait says it starts when the body ends; cwGone
+	// says the client went), and Detach moves it off the loop. cwFn is
+	// peerClosed, bound once per pooled conn.
+	cw      closeWatcher
+	dt      detacher
+	cwWatch uint64
+	cwFn    func(error)
+	cwWait  bool
+	cwGone  atomic.Bool
 	// pending is a byte of the next request the watch read.
 	pending     bool
 	pendingByte byte
@@ -220,9 +220,7 @@ func (c *conn) handshake() bool {
 			return false
 		}
 		_ = tc.SetDeadline(time.Time{})
-		c.hijacked = true
-		s.forget(c, http.StateHijacked)
-		s.HTTP2(tc)
+		s.handOff(c, tc)
 		return false
 	default:
 		// acme-tls/1: the handshake was the whole exchange.
@@ -247,9 +245,7 @@ func (c *conn) priorKnowledge(he *headError) bool {
 	}
 	_ = c.nc.SetDeadline(time.Time{})
 	pre := append([]byte(nil), c.buf[:c.w]...)
-	c.hijacked = true
-	s.forget(c, http.StateHijacked)
-	s.HTTP2(&hijackedConn{Conn: c.nc, pre: pre})
+	s.handOff(c, &hijackedConn{Conn: c.nc, pre: pre})
 	return true
 }
 
@@ -497,11 +493,12 @@ func (c *conn) setState(st int32, hook http.ConnState) {
 }
 
 // tell gives the state change to the connection's tracker, or to the
-// server's ConnState.
+// server's ConnState with the accepted connection (the same one each
+// time, TLS or not, as a hook keyed by it needs).
 func (c *conn) tell(st http.ConnState) {
 	if c.tracker != nil {
 		c.tracker(st)
 	} else if c.s.ConnState != nil {
-		c.s.ConnState(c.nc, st)
+		c.s.ConnState(c.raw, st)
 	}
 }

@@ -17,12 +17,13 @@ import (
 
 // loopConn is a connection as an event loop serves it, for h1's side of
 // the contract (dataplane/loop's Conn implements it on epoll): WatchClose
-// arms fn until stop, which the test fires as the loop would when the
-// peer closes; Detach records the move to Go's netpoller.
+// arms fn until StopWatch, which the test fires as the loop would when
+// the peer closes; Detach records the move to Go's netpoller.
 type loopConn struct {
 	net.Conn
 	mu                     sync.Mutex
 	fn                     func(error)
+	watch                  uint64
 	arms, stops, detaches  int
 	armed, detachedSignals chan struct{}
 }
@@ -31,7 +32,7 @@ func newLoopConn(c net.Conn) *loopConn {
 	return &loopConn{Conn: c, armed: make(chan struct{}, 8), detachedSignals: make(chan struct{}, 8)}
 }
 
-func (c *loopConn) WatchClose(fn func(error)) func() {
+func (c *loopConn) WatchClose(fn func(error)) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.detaches > 0 {
@@ -39,13 +40,19 @@ func (c *loopConn) WatchClose(fn func(error)) func() {
 	}
 	c.fn = fn
 	c.arms++
+	c.watch++
 	c.armed <- struct{}{}
-	return func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.fn = nil
-		c.stops++
+	return c.watch
+}
+
+func (c *loopConn) StopWatch(watch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if watch != c.watch {
+		panic("a stale watch stopped")
 	}
+	c.fn = nil
+	c.stops++
 }
 
 func (c *loopConn) Detach() error {
@@ -245,7 +252,7 @@ func TestEventLoopDetach(t *testing.T) {
 			handed := make(chan net.Conn, 1)
 			addr, conns := startLoop(t, &h1.Server{
 				Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) { tc.h(w, r, causes) }),
-				HTTP2:   func(c net.Conn) { handed <- c },
+				HTTP2:   func(c net.Conn, _ func(http.ConnState)) { handed <- c },
 			})
 			conn, err := net.Dial("tcp", addr)
 			require.NoError(t, err)

@@ -40,8 +40,13 @@ type Server struct {
 	// HTTP/2's preface (h2c with prior knowledge), the bytes read so far
 	// replayed first; it owns them from then on (Handoff passes them to
 	// net/http's server). When nil, "h2" is not offered and the preface
-	// is answered 505.
-	HTTP2 func(c net.Conn)
+	// is answered 505. track, when ConnTracker or ConnState is set, is
+	// the connection's tracker (ConnTracker's function, or ConnState
+	// bound to the connection), told its states so far but not
+	// StateHijacked: HTTP2 tells it the states from then on, StateClosed
+	// last (Handoff.ConnState does, for net/http's server), so that the
+	// connection is counted once.
+	HTTP2 func(c net.Conn, track func(http.ConnState))
 	// Refuse writes the answer to a request the server refuses itself
 	// (a bad or oversized head, an unsupported version or expectation, a
 	// body announced past MaxBodySize): status and Kong's message for it.
@@ -190,13 +195,34 @@ func (s *Server) track(c *conn) bool {
 
 // forget stops tracking c, which ends (closed) or leaves (hijacked).
 func (s *Server) forget(c *conn, st http.ConnState) {
+	if s.untrack(c) {
+		c.tell(st)
+	}
+}
+
+// untrack stops tracking c; false when it was not.
+func (s *Server) untrack(c *conn) bool {
 	s.mu.Lock()
 	_, ok := s.conns[c]
 	delete(s.conns, c)
 	s.mu.Unlock()
-	if ok {
-		c.tell(st)
+	return ok
+}
+
+// handOff gives nc, c's connection, to HTTP2 with the tracker that
+// counted it so far, which HTTP2 goes on telling: not StateHijacked then
+// the HTTP/2 server's StateNew, which would count it twice.
+func (s *Server) handOff(c *conn, nc net.Conn) {
+	c.hijacked = true
+	var track func(http.ConnState)
+	if s.untrack(c) {
+		track = c.tracker
+		if track == nil && s.ConnState != nil {
+			hook, raw := s.ConnState, c.raw
+			track = func(st http.ConnState) { hook(raw, st) }
+		}
 	}
+	s.HTTP2(nc, track)
 }
 
 // Shutdown stops accepting, closes idle connections, lets requests in

@@ -127,9 +127,11 @@ func (c *conn) arm() {
 // closeWatcher is a connection that tells when its peer closes or resets
 // it without being read: dataplane/loop's connections, whose event loop
 // sees it. WatchClose arms fn, called at most once, from the loop, until
-// stop; both are called from the connection's own task.
+// StopWatch with the number it returned; both are called from the
+// connection's own task, and neither allocates.
 type closeWatcher interface {
-	WatchClose(fn func(error)) (stop func())
+	WatchClose(fn func(error)) (watch uint64)
+	StopWatch(watch uint64)
 }
 
 // detacher is a connection served by an event loop that can move to Go's
@@ -158,7 +160,7 @@ func (c *conn) loopWatchStart() {
 		// Bound once: the conn is pooled and keeps it.
 		c.cwFn = c.peerClosed
 	}
-	c.cwStop = c.cw.WatchClose(c.cwFn)
+	c.cwWatch = c.cw.WatchClose(c.cwFn)
 }
 
 // peerClosed is the event loop telling the request in flight its client
@@ -172,9 +174,9 @@ func (c *conn) peerClosed(error) {
 // closes the connection after the exchange.
 func (c *conn) loopWatchStop() {
 	c.cwWait = false
-	if c.cwStop != nil {
-		c.cwStop()
-		c.cwStop = nil
+	if c.cwWatch != 0 {
+		c.cw.StopWatch(c.cwWatch)
+		c.cwWatch = 0
 	}
 	if c.cwGone.Swap(false) {
 		c.closeAfter = true
@@ -189,7 +191,7 @@ func (c *conn) detach() error {
 	if dt == nil {
 		return nil
 	}
-	watching := c.cwStop != nil || c.cwWait
+	watching := c.cwWatch != 0 || c.cwWait
 	c.loopWatchStop()
 	c.cw, c.dt = nil, nil
 	if err := dt.Detach(); err != nil {

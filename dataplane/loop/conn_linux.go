@@ -320,22 +320,28 @@ func (c *Conn) Detach() error {
 }
 
 // WatchClose calls fn once, on the loop's goroutine, when the peer hangs
-// up or the connection fails, until stop. A hang-up seen already fires
-// it after the task yields, never from within WatchClose.
-func (c *Conn) WatchClose(fn func(error)) (stop func()) {
-	if c.detached.Load() != nil || c.fd < 0 {
-		return func() {}
-	}
+// up or the connection fails, until StopWatch(watch). A hang-up seen
+// already fires it after the task yields, never from within WatchClose.
+// The watch is a number, not a closure: arming and stopping allocate
+// nothing.
+func (c *Conn) WatchClose(fn func(error)) (watch uint64) {
 	c.watchGen++
-	gen := c.watchGen
+	if c.detached.Load() != nil || c.fd < 0 {
+		return c.watchGen
+	}
 	c.watch = fn
 	if c.hup {
 		c.l.hups = append(c.l.hups, c)
 	}
-	return func() {
-		if c.watchGen == gen && c.detached.Load() == nil {
-			c.watch = nil
-		}
+	return c.watchGen
+}
+
+// StopWatch disarms the watch WatchClose returned; a stale one (a newer
+// watch was armed since) leaves the newer armed, and one that fired or
+// was left behind by Detach does nothing.
+func (c *Conn) StopWatch(watch uint64) {
+	if c.watchGen == watch && c.detached.Load() == nil {
+		c.watch = nil
 	}
 }
 

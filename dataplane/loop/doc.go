@@ -13,11 +13,17 @@
 //
 // # API
 //
-//	Serve(ln *net.TCPListener, n int, serve func(*Conn)) (*Group, error)
+//	Serve(ln *net.TCPListener, n int, serve func(*Conn), opts ...Option) (*Group, error)
 //
 // starts n loops (0: GOMAXPROCS). Each registers a duplicate of ln's
 // descriptor (EPOLLEXCLUSIVE, level-triggered) and accepts on it until
-// EAGAIN; every accepted connection gets a task that calls serve(c) and
+// EAGAIN. An accept that fails otherwise (EMFILE, ENFILE: out of
+// descriptors) would leave the listener readable and the loop spinning:
+// the loop takes the listener out of its epoll set for a pause on its
+// timer heap, 5 ms doubling up to 1 s while accepts keep failing (what
+// net/http's Server.Serve sleeps), serving its connections meanwhile,
+// then puts it back; WithLog(log) has it logged, once a second per loop
+// at most. Every accepted connection gets a task that calls serve(c) and
 // ends when serve returns (serve should Close c; a Conn left open when its
 // loop exits is closed then). A panic escaping serve is re-raised on the
 // loop's goroutine and ends the process, as one escaping a connection's
@@ -36,7 +42,15 @@
 // that dialed it), never for a goroutine the task starts: in race-enabled
 // builds a Read, Write or Dial that would park, or a Detach, from another
 // goroutine fails with ErrNotTask; elsewhere it is undefined (it would
-// resume the task's coroutine from that goroutine). LocalAddr and
+// resume the task's coroutine from that goroutine). The check is not
+// always on because nothing cheap tells goroutines apart: Go gives code
+// no goroutine identity (a stack trace, as the race-enabled check reads,
+// costs microseconds per park; reading the runtime's g takes assembly
+// tied to its private layout), a stack address does not do (stacks move
+// when they grow), and a per-task token would have to come with each
+// call, which net.Conn's methods cannot carry; the loop's own state
+// (which task runs) is what a goroutine the task started finds too, as
+// the task runs while it waits for that goroutine. LocalAddr and
 // RemoteAddr (taken at accept and dial time), SetDeadline,
 // SetReadDeadline, SetWriteDeadline and Close are safe from any
 // goroutine: a deadline moved from elsewhere wakes a task parked on the
@@ -56,18 +70,20 @@
 // are the caller's. After Detach the task must not use other Conns of the
 // loop (an upstream connection dialed there): they need the loop.
 //
-//	(*Conn).WatchClose(fn func(error)) (stop func())
+//	(*Conn).WatchClose(fn func(error)) (watch uint64)
+//	(*Conn).StopWatch(watch uint64)
 //
 // arms a watch: when the loop sees the peer hang up or the connection fail
 // (EPOLLRDHUP, EPOLLHUP, EPOLLERR; bytes of a pipelined request alone do
 // not count), it calls fn once, on the loop's goroutine, with io.EOF or
 // the socket's error; fn must not block (cancel a context, tell an
 // Aborter). A hang-up the loop saw before WatchClose fires fn once the
-// task yields, never from within WatchClose. stop disarms (that watch
-// only: a stale stop leaves a newer watch armed; after fn fired it does
-// nothing); it is for the connection's task. After Detach the watch is
-// gone: fn never fires and stop does nothing. Arming and stopping make
-// no system call.
+// task yields, never from within WatchClose. StopWatch disarms (that
+// watch only: a stale one leaves a newer watch armed; after fn fired it
+// does nothing); both are for the connection's task. After Detach the
+// watch is gone: fn never fires and StopWatch does nothing. Arming and
+// stopping make no system call and allocate nothing (a caller binds fn
+// once per connection).
 //
 //	(*Loop).Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error)
 //

@@ -20,6 +20,7 @@ import (
 type Group struct {
 	loops []*Loop
 	lnfd  int
+	cfg   config
 	// wg counts the loops and the detached tasks still running.
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -46,6 +47,8 @@ type Loop struct {
 	// hups are the conns whose watch was armed after their hang-up
 	// came: fired once the running task yields.
 	hups []*Conn
+	// acc is the listener's pause after accept failures.
+	acc acceptState
 	// tasks counts the tasks the loop still drives.
 	tasks  int
 	events [256]unix.EpollEvent
@@ -60,6 +63,10 @@ type Loop struct {
 	// dead says the loop has exited: a post is carried out by the
 	// poster.
 	dead bool
+	// exitFns are called once the loop exited (OnExit); exitSeq numbers
+	// them.
+	exitFns map[uint64]func()
+	exitSeq uint64
 }
 
 // op is a request posted to the loop by another goroutine.
@@ -102,7 +109,7 @@ type task struct {
 
 // Serve starts n loops (0: GOMAXPROCS) that accept on ln and run serve on
 // each connection accepted.
-func Serve(ln *net.TCPListener, n int, serve func(*Conn)) (*Group, error) {
+func Serve(ln *net.TCPListener, n int, serve func(*Conn), opts ...Option) (*Group, error) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
@@ -120,7 +127,7 @@ func Serve(ln *net.TCPListener, n int, serve func(*Conn)) (*Group, error) {
 	if derr != nil {
 		return nil, fmt.Errorf("loop: duplicating the listener: %w", derr)
 	}
-	g := &Group{lnfd: lnfd}
+	g := &Group{lnfd: lnfd, cfg: newConfig(opts)}
 	for range n {
 		l, err := newLoop(g, serve)
 		if err == nil {
@@ -299,6 +306,8 @@ func (l *Loop) exit() bool {
 		return false
 	}
 	l.dead = true
+	fns := l.exitFns
+	l.exitFns = nil
 	l.mu.Unlock()
 	for _, c := range l.conns {
 		if c != nil {
@@ -307,7 +316,33 @@ func (l *Loop) exit() bool {
 		}
 	}
 	l.closeFDs()
+	for _, fn := range fns {
+		fn()
+	}
 	return true
+}
+
+// OnExit has fn called once the loop exited (its group closed and its
+// last task ended), on the loop's goroutine after it closed the
+// connections it still had (a pool's); fn must not block. ok is false,
+// and fn forgotten, when the loop exited already; cancel forgets fn.
+func (l *Loop) OnExit(fn func()) (cancel func(), ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dead {
+		return nil, false
+	}
+	if l.exitFns == nil {
+		l.exitFns = map[uint64]func(){}
+	}
+	l.exitSeq++
+	id := l.exitSeq
+	l.exitFns[id] = fn
+	return func() {
+		l.mu.Lock()
+		delete(l.exitFns, id)
+		l.mu.Unlock()
+	}, true
 }
 
 func (l *Loop) do(o op) {
@@ -321,10 +356,7 @@ func (l *Loop) do(o op) {
 	case opWake:
 		l.wake(o.c)
 	case opStopAccept:
-		if l.lnfd >= 0 {
-			_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, l.lnfd, nil)
-			l.lnfd = -1
-		}
+		l.stopAccept()
 		close(o.done)
 	}
 }
@@ -357,7 +389,9 @@ func (l *Loop) event(ev *unix.EpollEvent) {
 		_, _ = unix.Read(l.evfd, b[:])
 		return
 	case l.lnfd:
-		l.accept()
+		if !l.acc.paused {
+			l.accept()
+		}
 		return
 	}
 	if fd >= len(l.conns) {
@@ -392,26 +426,6 @@ func (l *Loop) event(ev *unix.EpollEvent) {
 			t.queued = true
 			l.runq = append(l.runq, t)
 		}
-	}
-}
-
-// accept takes the connections waiting on the listener, each into a new
-// task.
-func (l *Loop) accept() {
-	for range 128 {
-		fd, sa, err := unix.Accept4(l.lnfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		if err != nil {
-			// EAGAIN: another loop took it, or none is left; the
-			// others (EMFILE, ECONNABORTED) are the next event's.
-			return
-		}
-		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		c := &Conn{l: l, fd: fd, writable: true, remote: sockaddrToTCP(sa), local: localAddr(fd)}
-		if err := l.register(c); err != nil {
-			unix.Close(fd)
-			continue
-		}
-		l.spawn(c)
 	}
 }
 
@@ -511,6 +525,10 @@ func (l *Loop) fireTimers() {
 			continue // replaced by an earlier one
 		}
 		slot.armed = false
+		if c == l.acc.entry {
+			l.resumeAccept()
+			continue
+		}
 		t := c.waiter
 		if t == nil || t.parked != c || c.waitWrite != e.write || dl == 0 {
 			continue // the next park arms it again

@@ -18,7 +18,14 @@ type Loop struct{}
 type Conn struct{ net.Conn }
 
 // Serve returns ErrUnsupported.
-func Serve(*net.TCPListener, int, func(*Conn)) (*Group, error) { return nil, ErrUnsupported }
+func Serve(*net.TCPListener, int, func(*Conn), ...Option) (*Group, error) {
+	return nil, ErrUnsupported
+}
+
+// acceptFunc is Linux's alone.
+type acceptFunc func()
+
+func accept4() {}
 
 // Close does nothing.
 func (*Group) Close() error { return nil }
@@ -36,4 +43,10 @@ func (*Loop) Dial(netip.AddrPort, time.Duration) (*Conn, error) { return nil, Er
 func (*Conn) Detach() error { return ErrUnsupported }
 
 // WatchClose does nothing.
-func (*Conn) WatchClose(func(error)) func() { return func() {} }
+func (*Conn) WatchClose(func(error)) uint64 { return 0 }
+
+// StopWatch does nothing.
+func (*Conn) StopWatch(uint64) {}
+
+// OnExit reports false: there is no loop to exit.
+func (*Loop) OnExit(func()) (func(), bool) { return nil, false }

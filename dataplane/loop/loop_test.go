@@ -487,8 +487,8 @@ func TestWatchClose(t *testing.T) {
 			done <- err
 			return
 		}
-		stop := c.WatchClose(func(err error) { fired <- err })
-		defer stop()
+		watch := c.WatchClose(func(err error) { fired <- err })
+		defer c.StopWatch(watch)
 		if _, err := c.Write([]byte("ok")); err != nil {
 			done <- err
 			return
@@ -641,7 +641,7 @@ func TestWatchCloseAfterHangUp(t *testing.T) {
 			}
 		}
 		old := c.WatchClose(func(err error) { fired <- fmt.Errorf("the disarmed watch fired: %w", err) })
-		old()
+		c.StopWatch(old)
 		inWatch := true
 		c.WatchClose(func(err error) {
 			if inWatch {
@@ -649,7 +649,7 @@ func TestWatchCloseAfterHangUp(t *testing.T) {
 			}
 			fired <- err
 		})
-		old() // stale: must not disarm the newer watch
+		c.StopWatch(old) // stale: must not disarm the newer watch
 		inWatch = false
 		// The task ends here: the loop fires the watch after it.
 		done <- nil

@@ -5,19 +5,31 @@ package loop
 import (
 	"bytes"
 	"runtime"
-	"strconv"
+	"sync"
 )
+
+// stack is the buffer taskGID reads stack traces into, one for the
+// process, so that the check allocates nothing and allocation counts
+// hold under -race too.
+var stack struct {
+	mu  sync.Mutex
+	buf [64]byte
+}
 
 // taskGID is the calling goroutine's id, read from its stack trace: too
 // slow for every park, cheap beside the race detector.
 func taskGID() int64 {
-	var b [64]byte
-	s := b[:runtime.Stack(b[:], false)]
+	stack.mu.Lock()
+	defer stack.mu.Unlock()
+	s := stack.buf[:runtime.Stack(stack.buf[:], false)]
 	s = bytes.TrimPrefix(s, []byte("goroutine "))
-	if i := bytes.IndexByte(s, ' '); i > 0 {
-		s = s[:i]
+	var id int64
+	for _, d := range s {
+		if d < '0' || d > '9' {
+			break
+		}
+		id = id*10 + int64(d-'0')
 	}
-	id, _ := strconv.ParseInt(string(s), 10, 64)
 	return id
 }
 

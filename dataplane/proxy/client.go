@@ -48,6 +48,9 @@ type h1Client struct {
 	// everyone else.
 	idle   map[poolKey][]*h1Conn
 	closed bool
+	// owners holds, per event loop the client dialed on, what cancels
+	// the drop of its pools when it exits (connOwner.OnExit).
+	owners map[connOwner]func()
 }
 
 // poolKey is a pool of idle connections: those to addr of owner.
@@ -60,10 +63,14 @@ type poolKey struct {
 // (dataplane/loop's Loop): a native request whose client connection it
 // serves sends its upstream request on a connection dialed on that loop
 // (Dial, which parks the task rather than blocking the loop) and pooled
-// apart, since only the loop's tasks may use it. nil stands for Go's
-// netpoller.
+// apart, since only the loop's tasks may use it; when the loop exits
+// (OnExit: its listener closed and its connections ended) the client
+// drops those pools. nil stands for Go's netpoller.
 type connOwner interface {
 	Dial(addr netip.AddrPort, timeout time.Duration) (net.Conn, error)
+	// OnExit has fn called once the owner exited, ok false when it has
+	// already; cancel forgets fn.
+	OnExit(fn func()) (cancel func(), ok bool)
 }
 
 // h1Conn is one upstream connection with its buffers: the request head
@@ -293,6 +300,10 @@ func (c *h1Client) connect(ctx context.Context, ex *exchange, key poolKey) (*h1C
 			}
 		}
 		conn, err = c.ownDial(key.owner, ap)
+		if err == nil && !c.watchOwner(key.owner) {
+			conn.Close()
+			return nil, fmt.Errorf("dialling %s: %w", addr, net.ErrClosed)
+		}
 	} else if ex != nil && ex.guard != nil {
 		conn, err = guardedDial(ctx, ex.guard, c.dial, addr)
 	} else {
@@ -571,7 +582,50 @@ func (c *h1Client) CloseIdleConnections() {
 		}
 		delete(c.idle, key)
 	}
+	for _, cancel := range c.owners {
+		cancel()
+	}
+	c.owners = nil
 	c.closed = true
+}
+
+// watchOwner has the pools of o, an event loop the client dialed on, and
+// their connections dropped when o exits (which closed the connections):
+// otherwise they would stay, as no request of o comes to take or expire
+// them. Done once per loop, when a connection is dialed on it; false
+// when o exited already.
+func (c *h1Client) watchOwner(o connOwner) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.owners[o]; ok || c.closed {
+		return true
+	}
+	cancel, ok := o.OnExit(func() { c.dropOwner(o) })
+	if !ok {
+		return false
+	}
+	if c.owners == nil {
+		c.owners = map[connOwner]func(){}
+	}
+	c.owners[o] = cancel
+	return true
+}
+
+// dropOwner closes and forgets the idle connections of o, an event loop
+// that exited.
+func (c *h1Client) dropOwner(o connOwner) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, list := range c.idle {
+		if key.owner != o {
+			continue
+		}
+		for _, pc := range list {
+			pc.conn.Close()
+		}
+		delete(c.idle, key)
+	}
+	delete(c.owners, o)
 }
 
 // h1Body is a response body, read from the connection as its framing

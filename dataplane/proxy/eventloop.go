@@ -73,6 +73,9 @@ func (o loopOwner) Dial(addr netip.AddrPort, timeout time.Duration) (net.Conn, e
 	return c, nil
 }
 
+// OnExit implements connOwner.
+func (o loopOwner) OnExit(fn func()) (cancel func(), ok bool) { return o.l.OnExit(fn) }
+
 // ownerOf is the event loop serving r's connection, nil when Go's
 // netpoller serves it.
 func ownerOf(r *h1.Request) connOwner {

@@ -24,6 +24,9 @@ func (o dialOwner) Dial(addr netip.AddrPort, timeout time.Duration) (net.Conn, e
 	return net.DialTimeout("tcp", addr.String(), timeout)
 }
 
+// OnExit: the stand-in never exits.
+func (dialOwner) OnExit(func()) (func(), bool) { return func() {}, true }
+
 // TestClientPoolPerOwner: the upstream connections of an event loop's
 // requests are dialed on it and pooled apart, for its requests only;
 // those of Go's netpoller (owner nil) are the client's dial's and never

@@ -26,9 +26,10 @@ type Frontend struct {
 	// ConnState is told each client connection's state changes, as
 	// net/http's Server.ConnState is.
 	ConnState func(net.Conn, http.ConnState)
-	// ConnTracker, when set, tells the HTTP/1.x connections' state
-	// changes instead of ConnState (h1.Server.ConnTracker); those handed
-	// to HTTP/2 are told to ConnState from then on.
+	// ConnTracker, when set, tells the client connections' state
+	// changes instead of ConnState (h1.Server.ConnTracker), those handed
+	// to HTTP/2 included: a connection is counted once, from its accept
+	// to its close, whichever server serves it.
 	ConnTracker func(net.Conn) func(http.ConnState)
 	// ErrorLog receives the HTTP/2 server's errors; nil is the standard
 	// logger, as for net/http.
@@ -153,14 +154,17 @@ func (f *Frontend) setup(addr net.Addr) {
 			// net/http adds to its config's NextProtos.
 			f.h2.TLSConfig = f.TLSConfig.Clone()
 		}
-		f.h2.ConnState, f.h2.ErrorLog = f.ConnState, f.ErrorLog
+		// A connection h1 hands over stays counted by h1's tracker (or
+		// ConnState under its accepted connection): once, not again as
+		// the HTTP/2 server's new one.
+		f.h2.ConnState, f.h2.ErrorLog = f.ho.ConnState(f.ConnState), f.ErrorLog
 		go func() { _ = f.h2.Serve(f.ho) }()
 	})
 }
 
 // serveLoops serves ln on event loops until Shutdown or Close.
 func (f *Frontend) serveLoops(ln *net.TCPListener) error {
-	g, err := loop.Serve(ln, 0, func(c *loop.Conn) { f.h1.ServeConn(c) })
+	g, err := loop.Serve(ln, 0, func(c *loop.Conn) { f.h1.ServeConn(c) }, loop.WithLog(f.h1.Log))
 	if err != nil {
 		return fmt.Errorf("serving %s on event loops: %w", ln.Addr(), err)
 	}

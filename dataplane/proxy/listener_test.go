@@ -31,13 +31,7 @@ func serveProxy(t *testing.T, px *proxy.Server, secure bool) *listener {
 	srv := px.Frontend(nil)
 	l := &listener{addr: ln.Addr().String()}
 	if secure {
-		ca := certstest.NewAuthority(t, "proxy CA")
-		certPEM, keyPEM := ca.Issue(t, "localhost", "localhost", "127.0.0.1", "*.test")
-		cert, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
-		require.NoError(t, err)
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
-			Certificates: []tls.Certificate{cert}}
-		l.roots = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
+		srv.TLSConfig, l.roots = listenerTLS(t)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
@@ -48,6 +42,21 @@ func serveProxy(t *testing.T, px *proxy.Server, secure bool) *listener {
 		}
 	})
 	return l
+}
+
+// listenerTLS is a TLS listener's configuration with ALPN h2 and
+// http/1.1 (as certs.Manager.TLSConfig offers) and a client's that
+// trusts its certificate (for "localhost" and "*.test").
+func listenerTLS(t *testing.T) (server, roots *tls.Config) {
+	t.Helper()
+	ca := certstest.NewAuthority(t, "proxy CA")
+	certPEM, keyPEM := ca.Issue(t, "localhost", "localhost", "127.0.0.1", "*.test")
+	cert, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
+	require.NoError(t, err)
+	server = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
+		Certificates: []tls.Certificate{cert}}
+	roots = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
+	return server, roots
 }
 
 // client returns an HTTP client for the listener speaking the given

@@ -1,0 +1,111 @@
+//go:build linux
+
+package loop
+
+import (
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// acceptFunc takes one connection from the listener lnfd: its descriptor
+// (non-blocking, close-on-exec) and the peer's address.
+type acceptFunc func(lnfd int) (int, unix.Sockaddr, error)
+
+func accept4(lnfd int) (int, unix.Sockaddr, error) {
+	return unix.Accept4(lnfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+}
+
+// acceptState is a loop's side of the listener: whether it is paused
+// after an accept failed, for how long, and what was logged of it.
+type acceptState struct {
+	// paused says the listener left the loop's epoll set until the
+	// pause entry (a Conn of no descriptor, in the timer heap) fires.
+	paused bool
+	pause  time.Duration
+	entry  *Conn
+	// logged is when a failure was last logged; failures counts those
+	// since.
+	logged   time.Time
+	failures int
+}
+
+// accept takes the connections waiting on the listener, each into a new
+// task.
+func (l *Loop) accept() {
+	for range 128 {
+		fd, sa, err := l.g.cfg.accept(l.lnfd)
+		if err != nil {
+			// EAGAIN: another loop took it, or none is left; EINTR and
+			// ECONNABORTED (the connection went before it was taken):
+			// the listener's next readiness tells again. Any other
+			// failure (EMFILE, ENFILE: out of descriptors; ENOBUFS,
+			// ENOMEM) leaves the listener readable, and its readiness
+			// is level-triggered: the loop pauses it rather than spin.
+			if err != unix.EAGAIN && err != unix.EINTR && err != unix.ECONNABORTED {
+				l.pauseAccept(os.NewSyscallError("accept4", err))
+			}
+			return
+		}
+		l.acc.pause = 0
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		c := &Conn{l: l, fd: fd, writable: true, remote: sockaddrToTCP(sa), local: localAddr(fd)}
+		if err := l.register(c); err != nil {
+			unix.Close(fd)
+			continue
+		}
+		l.spawn(c)
+	}
+}
+
+// pauseAccept takes the listener out of the loop's epoll set after an
+// accept failed with err, for a pause that starts at pauseMin and doubles
+// up to pauseMax while accepts keep failing (net/http's Server.Serve
+// sleeps as long), on the loop's timer heap: the loop goes on serving
+// its connections meanwhile, and some of them ending frees descriptors.
+// A failure is logged at most once a second per loop.
+func (l *Loop) pauseAccept(err error) {
+	a := &l.acc
+	cfg := &l.g.cfg
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, l.lnfd, nil)
+	a.paused = true
+	a.pause = min(max(2*a.pause, cfg.pauseMin), cfg.pauseMax)
+	if a.entry == nil {
+		a.entry = &Conn{l: l, fd: -1}
+	}
+	now := time.Now()
+	l.arm(a.entry, false, now.Add(a.pause).UnixNano())
+	a.failures++
+	if now.Sub(a.logged) >= time.Second {
+		cfg.log.Warn("loop: accepting a connection failed; the listener pauses",
+			"error", err, "pause", a.pause, "failures", a.failures)
+		a.logged, a.failures = now, 0
+	}
+}
+
+// resumeAccept puts the paused listener back in the loop's epoll set
+// (its pause entry fired); a listener closed meanwhile stays out.
+func (l *Loop) resumeAccept() {
+	l.acc.paused = false
+	if l.lnfd < 0 {
+		return
+	}
+	if err := l.add(l.lnfd, unix.EPOLLIN|unix.EPOLLEXCLUSIVE); err != nil {
+		l.pauseAccept(err)
+	}
+}
+
+// stopAccept takes the listener out of the loop for good (Group.Close).
+func (l *Loop) stopAccept() {
+	if l.lnfd < 0 {
+		return
+	}
+	if l.acc.paused {
+		l.acc.paused = false
+		l.disarm(l.acc.entry)
+	} else {
+		_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, l.lnfd, nil)
+	}
+	l.lnfd = -1
+}

@@ -1,0 +1,96 @@
+//go:build linux
+
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/dataplane/loop"
+)
+
+// TestLoopExitDropsPool: the upstream connections an event loop's
+// requests left in a client's pool are closed and dropped when the loop
+// exits (its listener closed, its last connection ended), not kept until
+// a request of that loop, which never comes, takes or expires them.
+func TestLoopExitDropsPool(t *testing.T) {
+	t.Parallel()
+	upClosed := make(chan struct{}, 1)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	up.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			upClosed <- struct{}{}
+		}
+	}
+	up.Start()
+	defer up.Close()
+	upAddr := up.Listener.Addr().String()
+	c := newH1Client("http", func(context.Context, string, string) (net.Conn, error) {
+		t.Error("a loop's request dialed on Go's netpoller")
+		return nil, net.ErrClosed
+	})
+	c.ownDial = func(o connOwner, ap netip.AddrPort) (net.Conn, error) { return o.Dial(ap, time.Minute) }
+	defer c.CloseIdleConnections()
+	// pooled counts the idle connections of event loops.
+	pooled := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := 0
+		for key, list := range c.idle {
+			if key.owner != nil {
+				n += len(list)
+			}
+		}
+		return n
+	}
+
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer ln.Close()
+	sent := make(chan error, 1)
+	g, err := loop.Serve(ln, 1, func(lc *loop.Conn) {
+		defer lc.Close()
+		l, _ := loop.Of(lc)
+		res, err := c.send(context.Background(), &exchange{owner: loopOwner{l}}, upAddr, http.MethodGet,
+			rawHead("GET / HTTP/1.1\r\nHost: up\r\n\r\n"), nil)
+		if err == nil {
+			_, err = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		sent <- err
+	})
+	require.NoError(t, err)
+	client, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	select {
+	case err := <-sent:
+		require.NoError(t, err)
+	case <-time.After(time.Minute):
+		t.Fatal("the loop's request was not sent")
+	}
+	require.Equal(t, 1, pooled(), "the loop's upstream connection is pooled")
+
+	require.NoError(t, g.Close())
+	g.Wait()
+	assert.Zero(t, pooled(), "the exited loop's pool was dropped")
+	c.mu.Lock()
+	assert.Empty(t, c.owners, "the exited loop is forgotten")
+	c.mu.Unlock()
+	select {
+	case <-upClosed:
+	case <-time.After(time.Minute):
+		t.Fatal("the upstream connection stayed open")
+	}
+}
