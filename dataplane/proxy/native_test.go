@@ -129,7 +129,7 @@ func TestNativeMatchesAdapter(t *testing.T) {
 	inner := native.h1.Handler.(*h1Handler)
 	inner.native = false
 	native.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
-		if s.serveNative(w, r) {
+		if s.serveNative(w, r, nil) {
 			took.Store(true)
 			return
 		}
