@@ -49,7 +49,7 @@ func TestProfileNotes(t *testing.T) {
 			summary: bucketProfile(t, map[string]int64{bucketSyscalls: 50, bucketScheduler: 20, bucketH1: 20, bucketGC: 10})}
 	}
 	sky := func(t *testing.T) floorProfile {
-		return floorProfile{layout: floorPinned, scheme: "http", proxy: floorSkyport, cpuUS: 52, requests: 80000, seconds: 3, coverage: 0.4,
+		return floorProfile{layout: floorPinned, scheme: "http", proxy: floorSkyport, cpuUS: 52, requests: 90000, seconds: 3, coverage: 0.4,
 			summary: bucketProfile(t, map[string]int64{bucketSyscalls: 40, bucketScheduler: 15, bucketH1: 15, bucketGC: 10,
 				bucketProxy: 10, bucketRouter: 5, bucketStatus: 5})}
 	}
@@ -74,7 +74,7 @@ func TestProfileNotes(t *testing.T) {
 				"p99 over the passes: Skyport 16.00 ms–16.00 ms, nginx 10.00 ms–10.00 ms.",
 				"`wrk -t1 -c64 -d4s`, with `/debug/pprof/profile?seconds=3` taken from 500ms into it.",
 				"#### Profiles: 1 core, http\n\nh1 floor: 46.0 µs CPU per request (90000 requests), 4 samples (a share's standard error at most 25.0 points). " +
-					"Skyport: 52.0 µs CPU per request (80000 requests), 7 samples, 40% of its /proc CPU time over the profile (a share's standard error at most 18.9 points).\n",
+					"Skyport: 52.0 µs CPU per request (90000 requests), 7 samples, 40% of its /proc CPU time over the profile (a share's standard error at most 18.9 points).\n",
 				"| system calls | 50.0% (50.0%) | 23.0 | 40.0% (40.0%) | 20.8 | -2.2 |\n",
 				"| router | 0.0% (0.0%) | 0.0 | 5.0% (5.0%) | 2.6 | +2.6 |\n",
 				"| h1 parsing and writing | 20.0% (70.0%) | 9.2 | 15.0% (65.0%) | 7.8 | -1.4 |\n",
