@@ -1,6 +1,7 @@
 package h1_test
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"net/http"
@@ -228,4 +229,44 @@ func TestWriteHeadRefuses(t *testing.T) {
 	assert.NotContains(t, string(got), "X-Lost")
 	assert.NotContains(t, string(got), "X-Late")
 	assert.True(t, strings.HasSuffix(string(got), "\r\n\r\nok"), "%q", got)
+}
+
+// TestHeaderChecked: a request's header is Checked as the parser took
+// it, and no more once a field is added, until Reset.
+func TestHeaderChecked(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		checked, afterDel, afterAdd bool
+	}
+	got := make(chan step, 1)
+	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+		h := r.Header()
+		var s step
+		s.checked = h.Checked()
+		h.Del("X-A")
+		s.afterDel = h.Checked()
+		h.Add("X-B", "a\r\nb")
+		s.afterAdd = h.Checked()
+		got <- s
+		_, _ = w.WriteString("ok")
+	})})
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	rd := bufio.NewReader(conn)
+	for range 2 {
+		_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-A:  1 \r\nuser-agent: t\r\n\r\n")
+		require.NoError(t, err)
+		res, err := http.ReadResponse(rd, nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		// The second request of the connection starts Checked again.
+		assert.Equal(t, step{checked: true, afterDel: true, afterAdd: false}, <-got)
+	}
+	var h h1.Header
+	h.Set("X-C", "1")
+	assert.False(t, h.Checked())
+	h.Reset()
+	assert.True(t, h.Checked())
 }
