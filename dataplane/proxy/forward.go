@@ -71,7 +71,7 @@ func (s *Server) respond(res *http.Response) error {
 // decorate decorates the upstream's response headers and runs the
 // plugins' header and body filters.
 func (s *Server) decorate(ex *exchange, res *http.Response) error {
-	ex.received = time.Now()
+	ex.received = ex.since()
 	ex.status = res.StatusCode
 	// On an event loop (ex.owner) the loop's task spools the body itself
 	// (loopSpool): the spool's goroutine (fill) would read the upstream
