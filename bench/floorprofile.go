@@ -57,15 +57,16 @@ func floorProfileWrk(secs int) int {
 }
 
 // floorProfileRounds runs measure once for every profiled row of every
-// layout and scheme. A pass that fails is kept with its error, for the
-// report to state: the profile pass never ends the run.
-func floorProfileRounds(measure func(layout, scheme, proxy string) (floorProfile, error)) []floorProfile {
+// layout and scheme, each a profile of secs seconds. A pass that fails is
+// kept with its error, for the report to state: the profile pass never
+// ends the run.
+func floorProfileRounds(secs int, measure func(layout, scheme, proxy string) (floorProfile, error)) []floorProfile {
 	var out []floorProfile
 	for _, layout := range floorLayouts {
 		for _, scheme := range floorSchemes {
 			for _, proxy := range floorProfiled {
 				f, err := measure(layout, scheme, proxy)
-				f.layout, f.scheme, f.proxy, f.err = layout, scheme, proxy, err
+				f.layout, f.scheme, f.proxy, f.seconds, f.err = layout, scheme, proxy, secs, err
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "  profile %-8s %-5s %-8s failed: %v\n", layout, scheme, proxy, err)
 				} else {
@@ -126,7 +127,7 @@ func profileFloor(ctx context.Context, e *env, o options, self, cert, key string
 	if err != nil {
 		return floorProfile{}, err
 	}
-	f := floorProfile{requests: res.Requests, seconds: secs}
+	f := floorProfile{requests: res.Requests}
 	if res.Requests > 0 {
 		f.cpuUS = float64(after-before) * 1e6 / float64(clockTicks) / float64(res.Requests)
 	}

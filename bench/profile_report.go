@@ -125,6 +125,8 @@ func (r *report) profileGap(layout, scheme string) string {
 		w("The floor was not profiled. ")
 	case fp.err != nil:
 		w("The floor's profile failed (%s). ", oneLine(fp.err))
+	case !usable(fp, okF):
+		w("The floor's profile has no samples. ")
 	default:
 		w("Above nginx's %.1f µs, the floor's profile (%.1f µs per request in its pass) has %s; system calls per request: nginx %s, the floor %s. ",
 			ngx.cpuUS, fp.cpuUS, bucketsUS(fp), syscalls(ngx), syscalls(h1))
@@ -134,7 +136,9 @@ func (r *report) profileGap(layout, scheme string) string {
 		w("Skyport was not profiled.")
 	case sp.err != nil:
 		w("Skyport's profile failed (%s).", oneLine(sp.err))
-	case okF && fp.err == nil:
+	case !usable(sp, okS):
+		w("Skyport's profile has no samples.")
+	case usable(fp, okF):
 		w("Above the floor, Skyport's profile (%.1f µs per request in its pass, %+.1f against the floor's pass) has, bucket by bucket: %s; its own code (the proxy, router, plugins and status buckets) %.1f µs of its pass.",
 			sp.cpuUS, sp.cpuUS-fp.cpuUS, bucketDiffs(sp, fp), ownUS(sp))
 	default:
@@ -176,41 +180,32 @@ func (r *report) p99Ranges(layout, scheme string) string {
 // bucketsUS lists a profile's buckets by µs per request, largest first,
 // leaving out those under 0.05 µs.
 func bucketsUS(f floorProfile) string {
-	type part struct {
-		name string
-		us   float64
-	}
-	var parts []part
-	for _, name := range bucketOrder {
-		if us := f.bucketUS(name); us >= 0.05 {
-			parts = append(parts, part{name, us})
-		}
-	}
-	slices.SortStableFunc(parts, func(a, b part) int { return cmp.Compare(b.us, a.us) })
-	out := make([]string, len(parts))
-	for i, p := range parts {
-		out[i] = fmt.Sprintf("%s %.1f µs", p.name, p.us)
-	}
-	return strings.Join(out, ", ")
+	return bucketParts(f.bucketUS, "%s %.1f µs")
 }
 
 // bucketDiffs lists sky's buckets less floor's in µs per request, the
 // largest increase first, leaving out differences under 0.05 µs.
 func bucketDiffs(sky, floor floorProfile) string {
+	return bucketParts(func(name string) float64 { return sky.bucketUS(name) - floor.bucketUS(name) }, "%s %+.1f µs")
+}
+
+// bucketParts lists the buckets by their value of us, largest first, as
+// format of the name and the value, leaving out values within 0.05 of 0.
+func bucketParts(us func(name string) float64, format string) string {
 	type part struct {
 		name string
 		us   float64
 	}
 	var parts []part
 	for _, name := range bucketOrder {
-		if d := sky.bucketUS(name) - floor.bucketUS(name); d >= 0.05 || d <= -0.05 {
-			parts = append(parts, part{name, d})
+		if v := us(name); math.Abs(v) >= 0.05 {
+			parts = append(parts, part{name, v})
 		}
 	}
 	slices.SortStableFunc(parts, func(a, b part) int { return cmp.Compare(b.us, a.us) })
 	out := make([]string, len(parts))
 	for i, p := range parts {
-		out[i] = fmt.Sprintf("%s %+.1f µs", p.name, p.us)
+		out[i] = fmt.Sprintf(format, p.name, p.us)
 	}
 	return strings.Join(out, ", ")
 }
