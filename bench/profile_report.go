@@ -22,7 +22,7 @@ const profileTopN = 10
 // profileMethod says how the profiles were taken and classified.
 func (r *report) profileMethod() string {
 	secs := r.floorProfiles[0].seconds
-	return fmt.Sprintf("This run's CPU profiles: after the measured passes, the h1 floor (`bench h1proxy -pprof`) and Skyport's default row "+
+	return fmt.Sprintf("This run's CPU profiles: after the measured passes, the h1 floor (`bench h1proxy -pprof`, with `-loop` where Skyport's default row serves on event loops: the floor with its connection model) and Skyport's default row "+
 		"(`skyport dp --pprof-listen`) ran once more in each layout and scheme under `wrk -t1 -c%d -d%ds`, "+
 		"with `/debug/pprof/profile?seconds=%d` taken from %s into it. "+
 		"Each sample counts once: for the first of GC and allocation, the runtime scheduler (`findRunnable`, `park_m`, `netpoll` with its `epoll_wait`, futexes), "+
@@ -106,7 +106,7 @@ func (r *report) profileUnmet() string {
 // floor's part and its own, by the rows' medians, then by the profiles.
 func (r *report) profileGap(layout, scheme string) string {
 	ngx, ok1 := r.floorFind(layout, scheme, floorNginx)
-	h1, ok2 := r.floorFind(layout, scheme, floorH1)
+	h1, ok2 := r.floorFind(layout, scheme, skyportFloor(scheme))
 	sky, ok3 := r.floorFind(layout, scheme, floorSkyport)
 	if !ok1 || !ok2 || !ok3 {
 		return ""
@@ -118,7 +118,7 @@ func (r *report) profileGap(layout, scheme string) string {
 	if len(r.floorProfiles) == 0 {
 		return r.withP99(&b, layout, scheme)
 	}
-	fp, okF := r.profileFind(layout, scheme, floorH1)
+	fp, okF := r.profileFind(layout, scheme, skyportFloor(scheme))
 	sp, okS := r.profileFind(layout, scheme, floorSkyport)
 	switch {
 	case !okF:
@@ -226,7 +226,7 @@ func (r *report) profileTables() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	for _, layout := range floorLayouts {
 		for _, scheme := range floorSchemes {
-			fp, okF := r.profileFind(layout, scheme, floorH1)
+			fp, okF := r.profileFind(layout, scheme, skyportFloor(scheme))
 			sp, okS := r.profileFind(layout, scheme, floorSkyport)
 			if !okF && !okS {
 				continue

@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/skyport-gw/skyport/dataplane/proxy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -36,16 +38,18 @@ func bucketProfile(t *testing.T, values map[string]int64) profileSummary {
 // profileReport is a run with one layout and scheme whose Skyport rows
 // miss every goal against nginx (throughput 0.73×, CPU 1.30×, p99 1.6×)
 // and meet the plugins row, with the given profile passes.
+// Its h1 floor row is the one Skyport's default is compared with.
 func profileReport(profiles []floorProfile) *report {
-	return &report{opts: options{conns: 64}, floorProfiles: profiles,
-		floor: floorOf(floorPinned, "http", [3]float64{30000, 40, 10}, [3]float64{27900, 46, 12}, [3]float64{22000, 52, 16},
-			[3]float64{20000, 55, 16}, [3]float64{22000, 52, 16})}
+	floor := floorOf(floorPinned, "http", [3]float64{30000, 40, 10}, [3]float64{27900, 46, 12}, [3]float64{22000, 52, 16},
+		[3]float64{20000, 55, 16}, [3]float64{22000, 52, 16})
+	floor[1].proxy = skyportFloor("http")
+	return &report{opts: options{conns: 64}, floorProfiles: profiles, floor: floor}
 }
 
 func TestProfileNotes(t *testing.T) {
 	t.Parallel()
 	floor := func(t *testing.T) floorProfile {
-		return floorProfile{layout: floorPinned, scheme: "http", proxy: floorH1, cpuUS: 46, requests: 90000, seconds: 3,
+		return floorProfile{layout: floorPinned, scheme: "http", proxy: skyportFloor("http"), cpuUS: 46, requests: 90000, seconds: 3,
 			summary: bucketProfile(t, map[string]int64{bucketSyscalls: 50, bucketScheduler: 20, bucketH1: 20, bucketGC: 10})}
 	}
 	sky := func(t *testing.T) floorProfile {
@@ -163,13 +167,13 @@ func TestFloorProfileRounds(t *testing.T) {
 		switch {
 		case layout == floorPinned && scheme == "http" && proxy == floorSkyport:
 			return floorProfile{cpuUS: 50, requests: 1000}, errors.New("the profile from 127.0.0.1:1 is larger than 8388608 bytes")
-		case layout == floorPinned && scheme == "http" && proxy == floorH1:
+		case layout == floorPinned && scheme == "http" && proxy == skyportFloor("http"):
 			// The first pass, failed before wrk ran: nothing but its error.
 			return floorProfile{}, errors.New("h1proxy exited")
 		}
 		return floorProfile{cpuUS: 40, requests: 1000, summary: summary}, nil
 	})
-	require.Len(t, got, len(floorLayouts)*len(floorSchemes)*len(floorProfiled))
+	require.Len(t, got, len(floorLayouts)*len(floorSchemes)*2)
 	assert.Len(t, ran, len(got))
 	var failed []floorProfile
 	for _, f := range got {
@@ -179,7 +183,7 @@ func TestFloorProfileRounds(t *testing.T) {
 	}
 	require.Len(t, failed, 2)
 	assert.Equal(t, floorProfile{layout: floorPinned, scheme: "http", proxy: floorSkyport, cpuUS: 50, requests: 1000, seconds: 3, err: failed[1].err}, failed[1])
-	assert.Equal(t, floorProfile{layout: floorPinned, scheme: "http", proxy: floorH1, seconds: 3, err: failed[0].err}, failed[0])
+	assert.Equal(t, floorProfile{layout: floorPinned, scheme: "http", proxy: skyportFloor("http"), seconds: 3, err: failed[0].err}, failed[0])
 
 	r := profileReport(got)
 	notes := r.profileNotes()
@@ -204,4 +208,17 @@ func TestProfileKept(t *testing.T) {
 		}
 		assert.True(t, found, name)
 	}
+}
+
+// TestSkyportFloor checks that Skyport's default row is profiled and
+// compared with the h1 floor of its own connection model.
+func TestSkyportFloor(t *testing.T) {
+	t.Parallel()
+	want := floorH1
+	if proxy.DefaultEventLoop && runtime.GOOS == "linux" {
+		want = floorH1Loop
+	}
+	assert.Equal(t, want, skyportFloor("http"), "plain HTTP")
+	assert.Equal(t, floorH1, skyportFloor("https"), "TLS listeners never run on event loops")
+	assert.Equal(t, []string{want, floorSkyport}, floorProfiled("http"))
 }
