@@ -207,3 +207,45 @@ func TestAcceptResumes(t *testing.T) {
 		t.Fatal("the failure was not logged")
 	}
 }
+
+// TestAcceptKeepAlive: a connection a loop accepts has TCP keep-alive on,
+// with the idle time, interval and probe count Go's listeners give the
+// connections they accept.
+func TestAcceptKeepAlive(t *testing.T) {
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type opts struct{ on, idle, intvl, cnt int }
+	got := make(chan opts, 1)
+	g, err := Serve(ln, 1, func(c *Conn) {
+		defer c.Close()
+		var o opts
+		o.on, _ = unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
+		o.idle, _ = unix.GetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE)
+		o.intvl, _ = unix.GetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL)
+		o.cnt, _ = unix.GetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT)
+		got <- o
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = g.Close()
+		_ = ln.Close()
+		g.Wait()
+	})
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case o := <-got:
+		if want := (opts{1, keepAliveIdle, keepAliveInterval, keepAliveCount}); o != want {
+			t.Fatalf("keep-alive options %+v, want %+v", o, want)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the connection was not served")
+	}
+}

@@ -50,6 +50,7 @@ func (l *Loop) accept() {
 		}
 		l.acc.pause = 0
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		keepAlive(fd)
 		c := &Conn{l: l, fd: fd, writable: true, remote: sockaddrToTCP(sa), local: localAddr(fd)}
 		if err := l.register(c); err != nil {
 			unix.Close(fd)
@@ -108,4 +109,25 @@ func (l *Loop) stopAccept() {
 		_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, l.lnfd, nil)
 	}
 	l.lnfd = -1
+}
+
+// The TCP keep-alive of an accepted connection: Go's net sets these on
+// the connections a TCPListener accepts (net.KeepAliveConfig's defaults:
+// idle 15 s, probes every 15 s, 9 of them), so a peer gone without a
+// FIN is found on a loop as it is off one.
+const (
+	keepAliveIdle     = 15 // seconds
+	keepAliveInterval = 15 // seconds
+	keepAliveCount    = 9
+)
+
+// keepAlive turns TCP keep-alive on for fd as Go's listeners do; a
+// failure leaves the connection without it, as Go's does.
+func keepAlive(fd int) {
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) != nil {
+		return
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, keepAliveIdle)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, keepAliveInterval)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, keepAliveCount)
 }

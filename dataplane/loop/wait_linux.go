@@ -60,8 +60,15 @@ func newWaiter(epfd int) (*waiter, error) {
 // pollFor sets w.poll to poll epfd into events.
 func (w *waiter) pollFor(epfd int, events []unix.EpollEvent) {
 	w.poll = func(uintptr) bool {
-		w.n, w.err = pollNow(epfd, events)
-		return w.n > 0 || w.err != nil && w.err != unix.EINTR
+		for {
+			w.n, w.err = pollNow(epfd, events)
+			// EINTR: interrupted before it looked; the readiness that
+			// woke the netpoller is still queued, so look again rather
+			// than park on an edge already taken.
+			if w.err != unix.EINTR {
+				return w.n > 0 || w.err != nil
+			}
+		}
 	}
 }
 
