@@ -255,9 +255,12 @@ type LogEntry struct {
 	UpstreamStatus int
 	// ResponseHeader holds the headers sent to the client.
 	ResponseHeader http.Header
-	// RequestSize is the size of the request as received: request line,
-	// headers and body bytes read.
-	RequestSize int64
+	// RequestSize and ResponseHeaderSize are, on the view (no Request, no
+	// ResponseHeader), the sizes logrecord.RequestSize and the header part
+	// of logrecord.ResponseSize make of the adapted request and of
+	// ResponseHeader: the request line, the Host and the other fields,
+	// the declared body length; each response field's "Name: value\r\n".
+	RequestSize, ResponseHeaderSize int64
 	// Tries are the upstream connection attempts, first to last.
 	Tries []Try
 	// Receive is the time spent relaying the response body.

@@ -41,10 +41,12 @@ type Viewer interface {
 
 // ViewLogger is a Logger whose log phase also runs on the view: LogView
 // reads of its entry only Status, Bytes, the latencies (Upstream, Proxy,
-// Total) and Proxied, all the view's entry has (no Request, no
-// ResponseHeader), and of the context what the other phases left
-// (Route, Service, Consumer, HeaderExit); it keeps neither past the
-// call, as the proxy's native path reuses both (prometheus).
+// Total), Proxied and the sizes (RequestSize, ResponseHeaderSize: read
+// through logrecord's EntryRequestSize and ResponseSize), all the view's
+// entry has (no Request, no ResponseHeader), and of the context what the
+// other phases left (Route, Service, Consumer, HeaderExit); it keeps
+// neither past the call, as the proxy's native path reuses both
+// (prometheus, statsd, datadog).
 type ViewLogger interface {
 	Logger
 	Viewer

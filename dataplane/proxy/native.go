@@ -408,6 +408,7 @@ func (s *Server) finishNative(x *nativeExchange) {
 	if logs {
 		x.entry = plugin.LogEntry{Status: status, Bytes: ex.rec.bytes, Upstream: up, Proxy: px,
 			Total: end.Sub(ex.start), Proxied: !ex.received.IsZero()}
+		x.setSizes(&x.entry)
 		ex.c.plugins.LogView(ex.pc, &x.entry)
 	}
 	if s.opts.AccessLogWriter != nil {
