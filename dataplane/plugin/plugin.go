@@ -261,6 +261,12 @@ type LogEntry struct {
 	// ResponseHeader: the request line, the Host and the other fields,
 	// the declared body length; each response field's "Name: value\r\n".
 	RequestSize, ResponseHeaderSize int64
+	// View is, on the view (no Request), the request's view as the
+	// plugins left it; ResponseFields the response's fields when they
+	// were written from the view rather than from a map (no
+	// ResponseHeader). Neither is kept past the log phase.
+	View           exchange.Request
+	ResponseFields exchange.Header
 	// Tries are the upstream connection attempts, first to last.
 	Tries []Try
 	// Receive is the time spent relaying the response body.

@@ -53,6 +53,18 @@ type ViewLogger interface {
 	LogView(pc *Context, e *LogEntry)
 }
 
+// Recorder is a ViewLogger that writes Kong's log record of its entry
+// (logrecord.Encoder: http-log, file-log): on the view its entry also
+// has View, ResponseHeader (when the response went out through a map)
+// or ResponseFields, RequestID, Scheme, Host, Port, UpstreamURI,
+// UpstreamStatus, Tries and Receive, which the proxy makes only for a
+// request with a Recorder (Set.Records). Neither the entry nor what it
+// points to is kept past the call.
+type Recorder interface {
+	ViewLogger
+	Records()
+}
+
 // onView reports whether h's phases run on the view: it is a Viewer that
 // says so, a ViewAccessor when it has an access phase, and a ViewLogger
 // when it has a log phase.
@@ -315,6 +327,16 @@ func (s *Set) HeaderView(pc *Context, status int) {
 func (s *Set) Logs(pc *Context) bool {
 	for _, r := range pc.resolved {
 		if _, ok := r.handler.(Logger); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Records reports whether a plugin resolved for pc is a Recorder.
+func (s *Set) Records(pc *Context) bool {
+	for _, r := range pc.resolved {
+		if _, ok := r.handler.(Recorder); ok {
 			return true
 		}
 	}

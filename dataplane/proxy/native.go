@@ -29,7 +29,8 @@ import (
 // the local policy, cors, acl, correlation-id but its tracker
 // generator, request-transformer changing neither method, body nor
 // Host, basic-auth, jwt, response-transformer, ip-restriction,
-// request-size-limiting, bot-detection, prometheus: docs/h1.md's
+// request-size-limiting, bot-detection, prometheus, statsd, datadog:
+// docs/h1.md's
 // table), or none, to a
 // plain-HTTP service (on none, or an upstream that does not hash or
 // hashes on what the view holds: nativeHashes), a
@@ -408,7 +409,7 @@ func (s *Server) finishNative(x *nativeExchange) {
 	if logs {
 		x.entry = plugin.LogEntry{Status: status, Bytes: ex.rec.bytes, Upstream: up, Proxy: px,
 			Total: end.Sub(ex.start), Proxied: !ex.received.IsZero()}
-		x.setSizes(&x.entry)
+		x.fillEntry(&x.entry)
 		ex.c.plugins.LogView(ex.pc, &x.entry)
 	}
 	if s.opts.AccessLogWriter != nil {

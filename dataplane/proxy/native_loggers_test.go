@@ -1,8 +1,15 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -23,11 +30,17 @@ import (
 // differ from one request to the next.
 var msLatency = regexp.MustCompile(`(latency:)\d+`)
 
+// listenPort matches the port of a record's url.
+var listenPort = regexp.MustCompile(`:\d+/`)
+
 // TestNativeMatchesAdapterLoggers checks that statsd and datadog, as
 // plugin.ViewLoggers, send on the native path the lines they send on the
 // adapter: the same names, tags, counts and request and response sizes
-// (the latencies aside), for responses relayed as a view, through the
-// map, and plugins' answers.
+// (the latencies aside), and http-log and file-log (plugin.Recorders)
+// the same record (its ids, times, latencies and the listener's port
+// aside; the JSON decoded, as the adapter's header objects come in the
+// map's order), for responses relayed as a view, through the map, and
+// plugins' answers.
 func TestNativeMatchesAdapterLoggers(t *testing.T) {
 	t.Parallel()
 	up := newRecordingUpstream(t)
@@ -38,6 +51,16 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 	datadog, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = datadog.Close() })
+	records := make(chan []byte, 64)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err == nil {
+			records <- body
+		}
+	}))
+	t.Cleanup(collector.Close)
+	logFile := filepath.Join(t.TempDir(), "records.log")
+	written := 0
 
 	svc := model.NewService()
 	svc.ID, svc.Name, svc.Host, svc.Port = "up", ptrTo("up"), upHost, upPort
@@ -63,7 +86,7 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		KeyAuths: []*model.KeyAuth{{Base: model.Base{ID: "alice-key-id"}, Key: "alice-key",
 			Consumer: &model.Ref{ID: "alice-id"}}},
 		Services: []*model.Service{svc},
-		Routes:   []*model.Route{rt("auth", "/auth"), rt("open", "/open"), rt("rt", "/rt")},
+		Routes:   []*model.Route{rt("auth", "/auth"), rt("open", "/open"), rt("rt", "/rt"), rt("hide", "/hide")},
 		Plugins: []*model.Plugin{
 			plug("statsd", "", map[string]any{"host": "127.0.0.1", "port": statsd.LocalAddr().(*net.UDPAddr).Port,
 				"udp_packet_size": 60000}),
@@ -74,8 +97,12 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 					map[string]any{"name": "request_count", "stat_type": "counter", "sample_rate": 1},
 					map[string]any{"name": "latency", "stat_type": "timer", "sample_rate": 1},
 				}}),
+			plug("http-log", "", map[string]any{"http_endpoint": collector.URL + "/logs"}),
+			plug("file-log", "", map[string]any{"path": logFile}),
 			plug("key-auth", "auth", nil),
-			plug("request-transformer", "rt", map[string]any{"add": map[string]any{"headers": []any{"X-Added:a longer value"}},
+			plug("key-auth", "hide", map[string]any{"hide_credentials": true}),
+			plug("request-transformer", "rt", map[string]any{"add": map[string]any{"headers": []any{"X-Added:a longer value"},
+				"querystring": []any{"added:1"}},
 				"remove": map[string]any{"headers": []any{"X-Drop"}}}),
 			plug("response-transformer", "rt", map[string]any{"add": map[string]any{"headers": []any{"X-Served:1"}},
 				"remove": map[string]any{"headers": []any{"X-Up"}}}),
@@ -119,6 +146,53 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
+	// record reads http-log's next record, and file-log's, without what
+	// differs from one request to the next (ids, times, latencies).
+	record := func() map[string]any {
+		t.Helper()
+		var body []byte
+		select {
+		case body = <-records:
+		case <-time.After(20 * time.Second):
+			require.FailNow(t, "no record")
+		}
+		var line []byte
+		require.Eventually(t, func() bool {
+			all, err := os.ReadFile(logFile)
+			if err != nil {
+				return false
+			}
+			lines := bytes.Split(bytes.TrimSuffix(all, []byte("\n")), []byte("\n"))
+			if len(lines) <= written {
+				return false
+			}
+			line = lines[written]
+			return true
+		}, 20*time.Second, 5*time.Millisecond, "file-log's record")
+		written++
+		require.JSONEq(t, string(body), string(line), "http-log's and file-log's records")
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(body, &m), string(body))
+		req := m["request"].(map[string]any)
+		// The data planes listen on ports of their own.
+		req["id"], req["url"] = "ID", listenPort.ReplaceAllString(req["url"].(string), ":PORT/")
+		res := m["response"].(map[string]any)
+		headers := res["headers"].(map[string]any)
+		for _, k := range []string{"x-kong-request-id", "x-kong-upstream-latency", "x-kong-proxy-latency"} {
+			if _, ok := headers[k]; ok {
+				headers[k] = "X"
+			}
+		}
+		m["latencies"], m["started_at"] = "L", "S"
+		if tries, ok := m["tries"].([]any); ok {
+			for _, tr := range tries {
+				for _, k := range []string{"balancer_start", "balancer_start_ns", "balancer_latency", "balancer_latency_ns"} {
+					tr.(map[string]any)[k] = "T"
+				}
+			}
+		}
+		return m
+	}
 	get := func(target, fields string) string {
 		return "GET " + target + " HTTP/1.1\r\nHost: h\r\n" + fields + "\r\n"
 	}
@@ -139,19 +213,28 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		{"transformers", get("/rt/hop", "X-Drop: 1\r\nX-Keep: 2\r\n")},
 		{"transformers, rate limited upstream", get("/rt/ratelimited", "")},
 		{"no route", get("/none", "")},
+		{"fields twice, in other cases", get("/open/x", "X-Dup: a\r\nx-dup: b\r\nX-DUP: c\r\nX-One: 1\r\n")},
+		{"authorization redacted", get("/open/x", "Authorization: Basic eDp5\r\nProxy-Authorization: p\r\n")},
+		{"escaped values and target", get("/open/a%20b?q=%22x%22&r=1&q=2&flag", "X-Quote: \"q\" \\ \xc3\xa9\r\n")},
+		{"empty query", get("/open/x?", "")},
+		{"hidden query key", get("/hide/x?b=2&apikey=alice-key&c=3", "")},
+		{"hidden only query key", get("/hide/x?apikey=alice-key", "")},
+		{"hidden header key", get("/hide/x", "apikey: alice-key\r\n")},
+		{"transformers, query added", get("/rt/x?z=9", "")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took.Store(false)
 			nHead, nRes, nLog := exchangeOnce(t, nativeAddr, tc.req, true, up, nativeLogs)
 			assert.True(t, took.Load() || tc.name == "no route", "native path taken")
-			nStatsd, nDatadog := lines(statsd, 1), lines(datadog, ddMetrics)
+			nStatsd, nDatadog, nRecord := lines(statsd, 1), lines(datadog, ddMetrics), record()
 			aHead, aRes, aLog := exchangeOnce(t, adapterAddr, tc.req, true, up, adapterLogs)
-			aStatsd, aDatadog := lines(statsd, 1), lines(datadog, ddMetrics)
+			aStatsd, aDatadog, aRecord := lines(statsd, 1), lines(datadog, ddMetrics), record()
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
 			assert.Equal(t, aStatsd, nStatsd, "statsd")
 			assert.Equal(t, aDatadog, nDatadog, "datadog")
+			assert.Equal(t, aRecord, nRecord, "http-log's record")
 			assert.Contains(t, strings.Join(nStatsd, "\n"), ".request.size:")
 		})
 	}

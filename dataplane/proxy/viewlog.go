@@ -4,9 +4,48 @@ import (
 	"bytes"
 	"net/http"
 
+	view "github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/h1"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
+
+// fillEntry completes the view's log entry e: its sizes, and for a
+// Recorder (plugin.Set.Records) the rest of what logEntry puts in the
+// adapter's, of the view.
+func (x *nativeExchange) fillEntry(e *plugin.LogEntry) {
+	x.setSizes(e)
+	ex := &x.exchange
+	if !ex.c.plugins.Records(ex.pc) {
+		return
+	}
+	x.strings()
+	e.View = view.H1Request{R: x.r}
+	if x.fw.header != nil {
+		e.ResponseHeader = x.fw.header
+	} else {
+		e.ResponseFields = x.fw.w.Header()
+	}
+	e.RequestID, e.Scheme, e.Host, e.Port = ex.requestID(), ex.scheme, ex.host, ex.port
+	if ex.upstreamPath != "" {
+		// The query the upstream got, as the adapted request's URL has
+		// it once the plugins changed it.
+		q, changed := ex.pc.UpstreamQuery()
+		force := false
+		if !changed {
+			query := x.r.Query()
+			q, force = string(query), query != nil
+		}
+		e.UpstreamURI = ex.upstreamPath
+		if q != "" || force {
+			e.UpstreamURI += "?" + q
+		}
+	}
+	e.Tries = ex.tries
+	if e.Proxied {
+		e.UpstreamStatus = ex.status
+		e.Receive = max(e.Total-e.Proxy-e.Upstream, 0)
+	}
+}
 
 // setSizes sets e's RequestSize and ResponseHeaderSize, the sizes the
 // loggers on the view read (logrecord.EntryRequestSize, ResponseSize),
