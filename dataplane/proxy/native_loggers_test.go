@@ -36,10 +36,10 @@ var listenPort = regexp.MustCompile(`:\d+/`)
 // TestNativeMatchesAdapterLoggers checks that statsd and datadog, as
 // plugin.ViewLoggers, send on the native path the lines they send on the
 // adapter: the same names, tags, counts and request and response sizes
-// (the latencies aside), and http-log and file-log (plugin.Recorders)
-// the same record (its ids, times, latencies and the listener's port
-// aside; the JSON decoded, as the adapter's header objects come in the
-// map's order), for responses relayed as a view, through the map, and
+// (the latencies aside), and http-log, file-log and udp-log
+// (plugin.Recorders) the same record (its ids, times, latencies and the
+// listener's port aside; the JSON decoded, as the adapter's header
+// objects come in the map's order), for responses relayed as a view, through the map, and
 // plugins' answers.
 func TestNativeMatchesAdapterLoggers(t *testing.T) {
 	t.Parallel()
@@ -60,6 +60,9 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 	}))
 	t.Cleanup(collector.Close)
 	logFile := filepath.Join(t.TempDir(), "records.log")
+	udplog, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = udplog.Close() })
 	written := 0
 
 	svc := model.NewService()
@@ -99,6 +102,7 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 				}}),
 			plug("http-log", "", map[string]any{"http_endpoint": collector.URL + "/logs"}),
 			plug("file-log", "", map[string]any{"path": logFile}),
+			plug("udp-log", "", map[string]any{"host": "127.0.0.1", "port": udplog.LocalAddr().(*net.UDPAddr).Port}),
 			plug("key-auth", "auth", nil),
 			plug("key-auth", "hide", map[string]any{"hide_credentials": true}),
 			plug("request-transformer", "rt", map[string]any{"add": map[string]any{"headers": []any{"X-Added:a longer value"},
@@ -171,6 +175,11 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		}, 20*time.Second, 5*time.Millisecond, "file-log's record")
 		written++
 		require.JSONEq(t, string(body), string(line), "http-log's and file-log's records")
+		buf := make([]byte, 64<<10)
+		require.NoError(t, udplog.SetReadDeadline(time.Now().Add(20*time.Second)))
+		k, _, err := udplog.ReadFrom(buf)
+		require.NoError(t, err, "waiting for udp-log's record")
+		require.JSONEq(t, string(body), string(buf[:k]), "http-log's and udp-log's records")
 		var m map[string]any
 		require.NoError(t, json.Unmarshal(body, &m), string(body))
 		req := m["request"].(map[string]any)

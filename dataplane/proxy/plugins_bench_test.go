@@ -1,8 +1,11 @@
 package proxy_test
 
 import (
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -25,7 +28,8 @@ import (
 // with ip-restriction, request-size-limiting, prometheus and that
 // response-transformer (issue 19's fourth round); "loggers" key-auth and
 // rate-limiting with statsd and datadog (their defaults) sending to a
-// socket nobody reads.
+// socket nobody reads; "records" key-auth and rate-limiting with
+// http-log (to a local server) and file-log.
 func BenchmarkProxyH1Plugins(b *testing.B) {
 	const res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 		"Date: Fri, 27 Nov 2026 16:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
@@ -39,6 +43,11 @@ func BenchmarkProxyH1Plugins(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = sinkConn.Close() })
 	sink := sinkConn.LocalAddr().(*net.UDPAddr).Port
+	// collector takes http-log's batches.
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+	}))
+	b.Cleanup(collector.Close)
 	response := map[string]any{
 		"rename":  map[string]any{"headers": []any{"Date:X-Upstream-Date"}},
 		"replace": map[string]any{"headers": []any{"Content-Type:text/plain"}},
@@ -61,6 +70,9 @@ func BenchmarkProxyH1Plugins(b *testing.B) {
 		{"loggers", true, false, []*model.Plugin{
 			benchPlugin(b, "p12", "statsd", map[string]any{"host": "127.0.0.1", "port": sink}),
 			benchPlugin(b, "p13", "datadog", map[string]any{"host": "127.0.0.1", "port": sink})}},
+		{"records", true, false, []*model.Plugin{
+			benchPlugin(b, "p14", "http-log", map[string]any{"http_endpoint": collector.URL}),
+			benchPlugin(b, "p15", "file-log", map[string]any{"path": filepath.Join(b.TempDir(), "records.log")})}},
 	} {
 		cfg := &model.Config{Services: []*model.Service{service("s", host, port, "")},
 			Routes: []*model.Route{route("r", "s", "/api")}}
