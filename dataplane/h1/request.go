@@ -148,7 +148,9 @@ func (r *Request) Context() context.Context { return r.c.requestContext() }
 // uses instead of the request's context, which it then never makes. a is
 // forgotten when the handler returns. Called from the handler's
 // goroutine; when the request's context is canceled already, a is told
-// at once, from it.
+// at once, from it. OnAbort(nil) forgets the Aborter given before and
+// arms nothing: once it returns, that Aborter is not being told and will
+// not be, so the handler may reuse it before it returns.
 func (r *Request) OnAbort(a Aborter) { r.c.onAbort(a) }
 
 // Detach moves the connection off the event loop serving it (a

@@ -30,6 +30,10 @@ type Response struct {
 	length   int64
 	written  int64
 	trailers bool
+	// open: a head begun by WriteHead takes fields (AddField) until
+	// EndHead; hasDate and hasConn say whether its fields had a Date and
+	// a Connection.
+	open, hasDate, hasConn bool
 }
 
 // How the body is framed.
@@ -44,6 +48,7 @@ const (
 func (w *Response) begin() {
 	w.status, w.wroteHeader, w.framing, w.headEnd = 0, false, framePending, 0
 	w.length, w.written, w.trailers = -1, 0, false
+	w.open, w.hasDate, w.hasConn = false, false, false
 }
 
 func (w *Response) reset() {
@@ -73,46 +78,122 @@ func (w *Response) Written() int64 { return w.written }
 // (100, 103 Early Hints) is sent at once, with the current fields for
 // 103, and a final status may follow; later calls are ignored.
 func (w *Response) WriteHeader(status int) {
+	if !w.startHead(status) {
+		return
+	}
+	for i := range w.header.fields {
+		f := &w.header.fields[i]
+		w.addField(f.name, f.value)
+	}
+	w.endHead()
+}
+
+// WriteHead begins the final head with status (a final status, or 101),
+// whose fields the caller then appends one by one with AddField or
+// AddFieldString, straight into the write buffer, and ends with EndHead:
+// WriteHeader without Header's list in between (Header's fields are not
+// sent), for a handler that relays a head it holds as bytes (a proxy's
+// upstream response). The fields are taken as WriteHeader takes
+// Header's: Transfer-Encoding is the server's and dropped, the first
+// valid Content-Length frames the body (any other is dropped), a Date
+// replaces the server's, Connection: close closes the connection after
+// the response; EndHead frames the body as WriteHeader does (no body for
+// HEAD, 101, 204 and 304; Content-Length, else chunked or until close
+// decided by what is written, chunked when trailers are used) and adds
+// Date and Connection when needed. Nothing else of the Response may be
+// used until EndHead (Write, Flush and the handler's return end the head
+// first). WriteHead reports false, writing nothing, for an informational
+// status (use WriteHeader) or once the head was written or the
+// connection hijacked; AddField and EndHead then do nothing.
+func (w *Response) WriteHead(status int) bool {
+	if status >= 100 && status < 200 && status != http.StatusSwitchingProtocols {
+		return false
+	}
+	return w.startHead(status)
+}
+
+// AddField appends the field "name: value" to the head WriteHead began,
+// by WriteHeader's rules (a name that is not a token is dropped, control
+// characters in the value become spaces).
+func (w *Response) AddField(name, value []byte) {
+	if w.open {
+		w.addField(name, value)
+	}
+}
+
+// AddFieldString is AddField with strings.
+func (w *Response) AddFieldString(name, value string) {
+	if w.open {
+		// addField only reads them.
+		w.addField(unsafe.Slice(unsafe.StringData(name), len(name)), unsafe.Slice(unsafe.StringData(value), len(value)))
+	}
+}
+
+// EndHead ends the head WriteHead began.
+func (w *Response) EndHead() {
+	if w.open {
+		w.endHead()
+	}
+}
+
+// startHead begins the head with status in the write buffer and reports
+// true, or reports false when there is nothing to write fields to: the
+// head was written (or the connection hijacked), or status is
+// informational (other than 101) and was sent as it is.
+func (w *Response) startHead(status int) bool {
 	c := w.c
 	if w.wroteHeader || c.hijacked {
-		return
+		return false
 	}
 	if status < 100 || status > 999 {
 		status = http.StatusInternalServerError
 	}
 	if status < 200 && status != http.StatusSwitchingProtocols {
 		w.writeInformational(status)
+		return false
+	}
+	w.status, w.wroteHeader, w.open = status, true, true
+	w.hasDate, w.hasConn = false, false
+	c.out = appendStatusLine(c.outBuf(), status)
+	return true
+}
+
+// addField appends one field of the head being written, noting what
+// framing and persistence read of it.
+func (w *Response) addField(name, value []byte) {
+	c := w.c
+	switch {
+	case equalFold(name, "transfer-encoding"):
 		return
-	}
-	w.status, w.wroteHeader = status, true
-	out := appendStatusLine(c.outBuf(), status)
-	hasDate, hasConn := false, false
-	for i := range w.header.fields {
-		f := &w.header.fields[i]
-		switch {
-		case equalFold(f.name, "transfer-encoding"):
-			continue
-		case equalFold(f.name, "content-length"):
-			n, ok := parseLength(trimOWS(f.value))
-			if !ok || w.length >= 0 {
-				continue
-			}
-			w.length = n
-		case equalFold(f.name, "date"):
-			hasDate = true
-		case equalFold(f.name, "connection"):
-			hasConn = true
-			if hasToken(f.value, "close") {
-				c.closeAfter = true
-			}
+	case equalFold(name, "content-length"):
+		n, ok := parseLength(trimOWS(value))
+		if !ok || w.length >= 0 {
+			return
 		}
-		out = appendField(out, f.name, f.value)
+		w.length = n
+	case equalFold(name, "date"):
+		w.hasDate = true
+	case equalFold(name, "connection"):
+		w.hasConn = true
+		if hasToken(value, "close") {
+			c.closeAfter = true
+		}
 	}
-	if !hasDate {
+	c.out = appendField(c.out, name, value)
+}
+
+// endHead completes the head being written: Date, the framing of the
+// body and, once it is decided, Connection and the blank line.
+func (w *Response) endHead() {
+	c := w.c
+	w.open = false
+	out := c.out
+	if !w.hasDate {
 		out = append(out, "Date: "...)
 		out = append(out, httpDate()...)
 		out = append(out, "\r\n"...)
 	}
+	status, hasConn := w.status, w.hasConn
 	if status == http.StatusSwitchingProtocols {
 		c.closeAfter = true
 		hasConn = true // the handler's Connection: upgrade
@@ -132,6 +213,17 @@ func (w *Response) WriteHeader(status int) {
 		out = w.appendConnection(out)
 	}
 	c.out = append(out, "\r\n"...)
+}
+
+// headWritten makes sure the head is written before body bytes: with
+// 200 when none was, ending one WriteHead began.
+func (w *Response) headWritten() {
+	switch {
+	case !w.wroteHeader:
+		w.WriteHeader(http.StatusOK)
+	case w.open:
+		w.endHead()
+	}
 }
 
 // appendConnection adds the Connection field the persistence needs: close
@@ -166,9 +258,7 @@ func (w *Response) writeInformational(status int) {
 
 // Write writes body bytes, writing the head with 200 first if needed.
 func (w *Response) Write(p []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
+	w.headWritten()
 	c := w.c
 	if c.hijacked {
 		return 0, ErrHijacked
@@ -204,9 +294,7 @@ func (w *Response) Write(p []byte) (int, error) {
 
 // WriteString writes s as Write does.
 func (w *Response) WriteString(s string) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
+	w.headWritten()
 	c := w.c
 	if w.framing == framePending && c.werr == nil && len(c.out)+len(s) <= cap(c.out) {
 		c.out = append(c.out, s...)
@@ -219,9 +307,7 @@ func (w *Response) WriteString(s string) (int, error) {
 
 // Flush sends what is buffered; a body of unknown length becomes chunked.
 func (w *Response) Flush() error {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
+	w.headWritten()
 	if w.c.hijacked {
 		return ErrHijacked
 	}
@@ -258,6 +344,9 @@ func (w *Response) commitStreaming() {
 // finish completes the response when the handler returns.
 func (w *Response) finish() {
 	c := w.c
+	if w.open {
+		w.endHead()
+	}
 	if !w.wroteHeader {
 		if st := StatusOf(c.req.body.err); st != 0 {
 			c.closeAfter = true
@@ -344,6 +433,9 @@ func (w *Response) Hijack() (net.Conn, error) {
 	c := w.c
 	if c.hijacked {
 		return nil, ErrHijacked
+	}
+	if w.open {
+		w.endHead()
 	}
 	if w.framing == framePending && w.wroteHeader {
 		c.out = append(c.out, "\r\n"...)

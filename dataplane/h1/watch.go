@@ -89,9 +89,16 @@ type Aborter interface {
 
 // onAbort registers a for the request in flight and arms the watch.
 // When the request's context was canceled already (the client went away
-// after Context), a is told at once, from the caller's goroutine.
+// after Context), a is told at once, from the caller's goroutine. A nil
+// a forgets the Aborter registered: it is told under abortMu, so none is
+// being told once this returns.
 func (c *conn) onAbort(a Aborter) {
 	c.abortMu.Lock()
+	if a == nil {
+		c.aborter = nil
+		c.abortMu.Unlock()
+		return
+	}
 	if c.ctx != nil && c.ctx.Err() != nil {
 		c.aborter = nil
 		c.abortMu.Unlock()

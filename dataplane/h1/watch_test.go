@@ -365,3 +365,28 @@ func TestOnAbortAfterContext(t *testing.T) {
 		t.Fatal("Abort not called for a request already abandoned")
 	}
 }
+
+// TestOnAbortForget: OnAbort(nil) forgets the Aborter while the handler
+// still runs: the server's close, which tells the Aborter of a request in
+// flight, does not tell it (the handler may then reuse it).
+func TestOnAbortForget(t *testing.T) {
+	t.Parallel()
+	a := &abortRecorder{causes: make(chan error, 2)}
+	forgotten, release := make(chan struct{}), make(chan struct{})
+	s := &h1.Server{Handler: h1.HandlerFunc(func(_ *h1.Response, r *h1.Request) {
+		r.OnAbort(a)
+		r.OnAbort(nil)
+		close(forgotten)
+		<-release
+	})}
+	addr := start(t, s)
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	<-forgotten
+	require.NoError(t, s.Close())
+	close(release)
+	assert.Empty(t, a.causes)
+}

@@ -52,13 +52,15 @@ type Loop struct {
 	// tasks counts the tasks the loop still drives.
 	tasks  int
 	events [256]unix.EpollEvent
+	// waiter parks the loop's goroutine while it has nothing to run.
+	waiter *waiter
 
 	mu  sync.Mutex
 	ops []op
 	// nops mirrors len(ops) for a look without the lock.
 	nops atomic.Int32
-	// sleeping says the loop is, or is about to be, blocked in
-	// epoll_wait: a poster writes the eventfd.
+	// sleeping says the loop is, or is about to be, parked waiting
+	// for events (wait): a poster writes the eventfd.
 	sleeping atomic.Bool
 	// dead says the loop has exited: a post is carried out by the
 	// poster.
@@ -190,10 +192,18 @@ func newLoop(g *Group, serve func(*Conn)) (*Loop, error) {
 		l.closeFDs()
 		return nil, err
 	}
+	if l.waiter, err = newWaiter(epfd); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	l.waiter.pollFor(epfd, l.events[:])
 	return l, nil
 }
 
 func (l *Loop) closeFDs() {
+	if l.waiter != nil {
+		l.waiter.f.Close()
+	}
 	unix.Close(l.epfd)
 	unix.Close(l.evfd)
 }
@@ -281,7 +291,7 @@ func (l *Loop) run() {
 		if timeout == 0 {
 			n, err = pollNow(l.epfd, l.events[:])
 		} else {
-			n, err = unix.EpollWait(l.epfd, l.events[:], timeout)
+			n, err = l.wait(timeout)
 			l.sleeping.Store(false)
 		}
 		if err != nil && !errors.Is(err, unix.EINTR) {

@@ -721,3 +721,70 @@ func TestCloseAfterLoopExit(t *testing.T) {
 	}
 	g.Wait()
 }
+
+// epollFDs counts the process's open epoll descriptors.
+func epollFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && target == "anon_inode:[eventpoll]" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestLoopsWaitAndExit: loops parked on Go's netpoller are woken by a
+// connection, by a deadline and by a Close from another goroutine, and,
+// once they exit, leave no epoll descriptor of theirs open (each
+// registers a duplicate of its own with the netpoller). Earlier tests'
+// descriptors may still be closing, so only a rise counts.
+func TestLoopsWaitAndExit(t *testing.T) {
+	before := epollFDs(t)
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	timedOut := make(chan error, 1)
+	g, err := loop.Serve(ln, 3, func(c *loop.Conn) {
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		_, err := c.Read(make([]byte, 1))
+		timedOut <- err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-timedOut:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("Read past its deadline: %v, want os.ErrDeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a parked loop did not wake for its deadline")
+	}
+	c.Close()
+	closed := make(chan struct{})
+	go func() {
+		_ = g.Close()
+		g.Wait()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("parked loops did not exit after Close")
+	}
+	ln.Close()
+	if after := epollFDs(t); after > before {
+		t.Errorf("%d epoll descriptors open after the loops exited, %d before", after, before)
+	}
+}

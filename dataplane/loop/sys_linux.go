@@ -11,8 +11,8 @@ import (
 // The loop's own system calls on non-blocking descriptors never block,
 // so they skip the runtime's syscall bookkeeping (entersyscall and
 // exitsyscall, and sysmon's retaking of a P that seems blocked): the
-// loop's goroutine keeps its P throughout. epoll_wait with a timeout goes
-// through unix.EpollWait, which does release the P.
+// loop's goroutine keeps its P throughout. A loop with nothing to run
+// parks on Go's netpoller instead (wait_linux.go).
 
 func rawRead(fd int, p []byte) (int, error) {
 	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))

@@ -38,6 +38,9 @@ type compiled struct {
 	// series caches the Observer's Series of each (route, service) the
 	// configuration answered.
 	series sync.Map // seriesKey → Series
+	// gen numbers the configurations of a Server (1, 2, …), for what
+	// remembers an answer of one without holding it (seriesMemo).
+	gen uint64
 }
 
 // seriesKey names the Series of requests matched to route (nil: none)
@@ -45,6 +48,34 @@ type compiled struct {
 type seriesKey struct {
 	route *model.Route
 	svc   *service
+}
+
+// routeMemo remembers what a pooled native exchange looked up for the
+// last route it served, with its configuration's number: the route's
+// service and the Series of the two. The next request of the same
+// connection, which mostly gets the exchange back, finds them there
+// rather than in the configuration's maps (services, series). It keeps
+// the number, not the configuration, so a pooled exchange holds no
+// replaced configuration alive.
+type routeMemo struct {
+	gen uint64
+	key seriesKey
+	// series is key's, nil until observed.
+	series Series
+}
+
+// service returns the service m's route is proxied to in c (nil when c
+// has none of that id): the memo's for the same route of the same
+// configuration, else c's, then remembered.
+func (mm *routeMemo) service(c *compiled, m *router.Match) *service {
+	if mm.gen == c.gen && mm.key.route == m.Route && mm.key.svc != nil {
+		return mm.key.svc
+	}
+	svc := c.services[m.Service.ID]
+	if svc != nil {
+		mm.gen, mm.key, mm.series = c.gen, seriesKey{route: m.Route, svc: svc}, nil
+	}
+	return svc
 }
 
 // resolve returns cfg with its vault references resolved from the data

@@ -29,8 +29,9 @@ import (
 // connection.
 
 // DefaultEventLoop is whether plain-HTTP listeners are served on event
-// loops when neither Options.EventLoop nor SKYPORT_EVENT_LOOP says.
-var DefaultEventLoop = false
+// loops when neither Options.EventLoop nor SKYPORT_EVENT_LOOP says: on
+// (Linux alone has them; elsewhere the setting is ignored).
+var DefaultEventLoop = true
 
 // EventLoopEnv names the environment variable that sets Options.EventLoop
 // when it is "".

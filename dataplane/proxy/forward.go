@@ -71,7 +71,7 @@ func (s *Server) respond(res *http.Response) error {
 // decorate decorates the upstream's response headers and runs the
 // plugins' header and body filters.
 func (s *Server) decorate(ex *exchange, res *http.Response) error {
-	ex.received = time.Now()
+	ex.received = ex.since()
 	ex.status = res.StatusCode
 	// On an event loop (ex.owner) the body is relayed at the client's
 	// pace, unspooled: the spool's goroutine (fill) would read the

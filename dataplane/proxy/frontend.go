@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/skyport-gw/skyport/dataplane/h1"
@@ -141,6 +142,11 @@ func (f *Frontend) Serve(ln net.Listener) error {
 // HTTP/2 server serves what h1 hands over (addr is the listener's).
 func (f *Frontend) setup(addr net.Addr) {
 	f.once.Do(func() {
+		if a, ok := addr.(*net.TCPAddr); ok {
+			if h, ok := f.h1.Handler.(*h1Handler); ok {
+				h.port = listenerPort{num: a.Port, name: strconv.Itoa(a.Port)}
+			}
+		}
 		f.ho = h1.NewHandoff(addr)
 		f.h1.TLSConfig, f.h1.ConnState, f.h1.HTTP2 = f.TLSConfig, f.ConnState, f.ho.Hand
 		f.h1.ConnTracker = f.ConnTracker

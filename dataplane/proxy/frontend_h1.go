@@ -24,6 +24,15 @@ type h1Handler struct {
 	// native: next is px, which serves the requests it can on h1's
 	// request and response directly (serveNative).
 	native bool
+	// port is the listener's, set before it serves (Frontend.setup).
+	port listenerPort
+}
+
+// listenerPort is a listener's port and its decimal name, made once
+// (X-Forwarded-Port, $server_port).
+type listenerPort struct {
+	num  int
+	name string
 }
 
 // frontExchange is what one request's adaptation allocates, at once.
@@ -37,7 +46,7 @@ type frontExchange struct {
 
 // ServeH1 implements h1.Handler.
 func (a *h1Handler) ServeH1(w *h1.Response, r *h1.Request) {
-	if a.native && a.px.serveNative(w, r) {
+	if a.native && a.px.serveNative(w, r, &a.port) {
 		return
 	}
 	// The adapter's work may block (transports, DNS, plugins) and other

@@ -130,10 +130,17 @@ func (s *Server) series(ex *exchange, svc, route string) Series {
 	if ex.match != nil {
 		k.route = ex.match.Route
 	}
-	if v, ok := ex.c.series.Load(k); ok {
-		return v.(Series)
+	m := ex.memo
+	if m != nil && m.gen == ex.c.gen && m.key == k && m.series != nil {
+		return m.series
 	}
-	v, _ := ex.c.series.LoadOrStore(k, s.opts.Observer.Series(svc, route))
+	v, ok := ex.c.series.Load(k)
+	if !ok {
+		v, _ = ex.c.series.LoadOrStore(k, s.opts.Observer.Series(svc, route))
+	}
+	if m != nil {
+		m.gen, m.key, m.series = ex.c.gen, k, v.(Series)
+	}
 	return v.(Series)
 }
 

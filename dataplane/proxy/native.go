@@ -56,10 +56,17 @@ type nativeExchange struct {
 	// exchange the one before put back, and their ClientIP is made once.
 	lastClient netip.Addr
 	lastIP     string
+	// memo is the last route's service and Series, kept across reuse
+	// as lastIP is (exchange.memo points to it).
+	memo routeMemo
 
 	s  *Server
 	r  *h1.Request
 	fw frontWriter
+	// aborts is the request's client-abort guard, registered with h1
+	// (OnAbort) and forgotten (OnAbort(nil)) before the exchange goes
+	// back to the pool.
+	aborts nativeGuard
 	// method is the request method; uri the upstream request-target's
 	// path and query the target's "?query" ("" without one).
 	method, uri string
@@ -89,8 +96,9 @@ var nativePool = sync.Pool{New: func() any { return new(nativeExchange) }}
 // nativeGuard is a native request's client-abort guard (connGuard,
 // h1.Aborter): held is the upstream connection in use (or the dial in
 // progress), closed when h1 tells the request its client went away
-// (gone). It is apart from the exchange, which is reused: h1 may tell
-// it until the handler's return is noticed.
+// (gone). It lives in the exchange, which is reused: h1 is told to
+// forget it (Request.OnAbort(nil), after which h1 is not telling it and
+// will not) before the exchange is freed.
 type nativeGuard struct {
 	mu   sync.Mutex
 	held io.Closer
@@ -163,8 +171,10 @@ func (x *nativeExchange) ipString() {
 }
 
 // serveNative serves r on the native path and reports true, or reports
-// false, having written nothing, for a request the adapter serves.
-func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
+// false, having written nothing, for a request the adapter serves. lp,
+// when not nil, is the listener's port and its name, known to the
+// Frontend (else the port's name is looked up).
+func (s *Server) serveNative(w *h1.Response, r *h1.Request, lp *listenerPort) bool {
 	c := s.cur.Load()
 	if c == nil || s.opts.AccessLog != nil || r.HasBody() || r.Upgrade() {
 		return false
@@ -192,7 +202,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		return false
 	}
 	m := &ex.matched
-	svc := c.services[m.Service.ID]
+	svc := x.memo.service(c, m)
 	ex.scheme = "http"
 	if r.TLS() != nil {
 		ex.scheme = "https"
@@ -214,7 +224,11 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		x.fwdPath, x.logPath = u.EscapedPath(), u.Path
 	}
 
-	ex.port = s.portName(local.Port)
+	if lp != nil && lp.num == local.Port {
+		ex.port = lp.name
+	} else {
+		ex.port = s.portName(local.Port)
+	}
 	if s.opts.AccessLogWriter != nil || svc.pool != nil && svc.pool.Hashing() {
 		x.strings()
 	}
@@ -232,7 +246,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 		pc.Connection, pc.ConnectionRequests = r.Conn()
 	}
 
-	ex.c, ex.match, ex.svc, ex.direct, ex.pc = c, m, svc, true, pc
+	ex.c, ex.match, ex.svc, ex.direct, ex.pc, ex.memo = c, m, svc, true, pc, &x.memo
 	ex.tryAtStart = pc == nil && svc.pool == nil
 	c.inflight.Add(1)
 	defer c.inflight.Add(-1)
@@ -243,6 +257,9 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 			ex.target.Done(ex.received.Sub(ex.sent))
 		}
 		s.finishNative(x)
+		if ex.guard != nil {
+			r.OnAbort(nil)
+		}
 		x.free()
 	}()
 	if pc != nil {
@@ -271,7 +288,7 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 	}
 	// No context per request: h1 tells x when the client goes away, and
 	// x closes the upstream connection (connGuard).
-	g := &nativeGuard{}
+	g := &x.aborts
 	ex.guard = g
 	r.OnAbort(g)
 	ex.owner = ownerOf(r)
@@ -299,12 +316,13 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request) bool {
 }
 
 // free returns x, done with, to nativePool, cleared but for the client
-// address's string; the plugins' states go back to their pools.
+// address's string and the route memo; the plugins' states go back to
+// their pools.
 func (x *nativeExchange) free() {
 	x.pcBuf.Release()
-	client, ip := x.lastClient, x.lastIP
+	client, ip, memo := x.lastClient, x.lastIP, x.memo
 	*x = nativeExchange{}
-	x.lastClient, x.lastIP = client, ip
+	x.lastClient, x.lastIP, x.memo = client, ip, memo
 	nativePool.Put(x)
 }
 
@@ -471,21 +489,35 @@ func (x *nativeExchange) appendForwarded(b, fwdPath []byte) []byte {
 	}
 	var ipb [48]byte
 	ip := x.client.AppendTo(ipb[:0])
-	b = appendJoined(b, "X-Forwarded-For", hdr, xff, ip)
-	b = appendField(b, "X-Real-Ip", ip)
-	b = appendField(b, "X-Forwarded-Proto", ex.scheme)
+	if xff {
+		b = appendJoined(b, "X-Forwarded-For", hdr, xff, ip)
+	} else {
+		b = appendOwn(b, "X-Forwarded-For", ip)
+	}
+	b = appendOwn(b, "X-Real-Ip", ip)
+	b = appendOwn(b, "X-Forwarded-Proto", ex.scheme)
 	b = append(b, "X-Forwarded-Host: "...)
 	start := len(b)
 	b = appendValueEnd(x.appendHost(b), start)
-	b = appendField(b, "X-Forwarded-Port", ex.port)
+	b = appendOwn(b, "X-Forwarded-Port", ex.port)
 	b = appendField(b, "X-Forwarded-Path", fwdPath)
 	if ex.match.Route.StripPath && ex.match.Prefix != "" && ex.match.Prefix != "/" {
 		b = appendField(b, "X-Forwarded-Prefix", ex.match.Prefix)
 	}
 	b = appendJoined(b, "Via", hdr, via, s.via)
 	if s.opts.RequestID {
-		b = appendField(b, headerRequestID, ex.ridBytes())
+		b = appendOwn(b, headerRequestID, ex.ridBytes())
 	}
+	return append(b, "\r\n"...)
+}
+
+// appendOwn appends the field key with a value the proxy made (an
+// address, a scheme, a port number, a request id), which has no line
+// end nor white space to trim: appendField's checks would find nothing.
+func appendOwn[V string | []byte](b []byte, key string, v V) []byte {
+	b = append(b, key...)
+	b = append(b, ": "...)
+	b = append(b, v...)
 	return append(b, "\r\n"...)
 }
 

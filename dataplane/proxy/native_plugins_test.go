@@ -228,7 +228,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		s.viewed = func() { viewed.Store(true) }
 		if native {
 			f.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
-				if s.serveNative(w, r) {
+				if s.serveNative(w, r, nil) {
 					took.Store(true)
 					return
 				}

@@ -85,7 +85,7 @@ func TestNativeExchangeReuse(t *testing.T) {
 		inner.native = false
 		if native {
 			f.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
-				took := s.serveNative(w, r)
+				took := s.serveNative(w, r, nil)
 				if !took {
 					inner.ServeH1(w, r)
 				}

@@ -129,7 +129,7 @@ func TestNativeMatchesAdapter(t *testing.T) {
 	inner := native.h1.Handler.(*h1Handler)
 	inner.native = false
 	native.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
-		if s.serveNative(w, r) {
+		if s.serveNative(w, r, nil) {
 			took.Store(true)
 			return
 		}
@@ -156,6 +156,7 @@ func TestNativeMatchesAdapter(t *testing.T) {
 	}{
 		{"get", "GET /api/items/42 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n", true, false},
 		{"head", "HEAD /api/items HTTP/1.1\r\nHost: example.com\r\n\r\n", true, false},
+		{"fields without a space", "GET /api/items HTTP/1.1\r\nHost:example.com\r\nUser-Agent:wrk\r\nAccept:*/*\r\n\r\n", true, false},
 		{"options", "OPTIONS /api/items HTTP/1.1\r\nHost: Example.COM.\r\n\r\n", true, false},
 		{"http/1.0", "GET /api/items HTTP/1.0\r\nHost: example.com\r\nConnection: keep-alive\r\n\r\n", true, false},
 		{"host with port", "GET /api/items HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", true, false},

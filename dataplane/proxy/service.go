@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -28,6 +29,10 @@ type service struct {
 	// verify says whether the default TLS configuration verifies the
 	// upstream (see tls).
 	verify bool
+	// port is hostPort's port, what net.SplitHostPort gives of it, 0 when
+	// it does not split (see dialed). It fills two bytes the struct had
+	// free before idleClosed.
+	port uint16
 	// idleClosed says closeIdle ran: a client made after it keeps no
 	// connection (see client).
 	idleClosed atomic.Bool
@@ -91,6 +96,11 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 		host = host[1 : len(host)-1]
 	}
 	svc.hostPort = net.JoinHostPort(host, strconv.Itoa(port))
+	if _, p, err := net.SplitHostPort(svc.hostPort); err == nil {
+		if n, err := strconv.Atoi(p); err == nil && n > 0 && n <= math.MaxUint16 {
+			svc.port = uint16(n)
+		}
+	}
 	// hostWithPort's, sharing hostPort's bytes: the host alone (an IPv6
 	// literal in brackets) on the scheme's default port.
 	svc.hostHeader = svc.hostPort
@@ -108,6 +118,21 @@ func compileService(m *model.Service, pools map[string]*upstream.Pool, tc *tls.C
 	svc.verify = m.TLSVerify != nil && *m.TLSVerify
 	svc.grpc = m.Protocol == "grpc" || m.Protocol == "grpcs"
 	return svc, nil
+}
+
+// dialed returns what net.SplitHostPort and strconv.Atoi give of the
+// service's address (hostPort), split once when the service was compiled
+// (port): an attempt records them per request (endTry). false when it
+// did not split; the caller splits then, as before.
+func (svc *service) dialed() (host string, port int, ok bool) {
+	if svc.port == 0 {
+		return "", 0, false
+	}
+	host = svc.hostPort[:strings.LastIndexByte(svc.hostPort, ':')]
+	if strings.HasPrefix(host, "[") {
+		host = host[1 : len(host)-1]
+	}
+	return host, int(svc.port), true
 }
 
 // h1 returns the client that sends the service's HTTP/1.1 requests,

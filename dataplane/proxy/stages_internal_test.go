@@ -66,6 +66,17 @@ func BenchmarkStages(b *testing.B) {
 			s.series(ex, ex.svc.label, m.Route.ID).Observe(http.StatusOK, time.Millisecond, 100*time.Microsecond)
 		})
 	})
+	b.Run("metrics/native", func(b *testing.B) {
+		// As the native path observes: the pooled exchange's memo holds
+		// the route's Series.
+		ex := &exchange{c: c, port: "9080", memo: &routeMemo{}}
+		m := s.route(c, httptest.NewRequest(http.MethodGet, "http://api5000.example.com/v1", nil), ex, "")
+		ex.match, ex.svc = m, c.services[m.Service.ID]
+		b.ReportAllocs()
+		cputime.Loop(b, func() {
+			s.series(ex, ex.svc.label, m.Route.ID).Observe(http.StatusOK, time.Millisecond, 100*time.Microsecond)
+		})
+	})
 	b.Run("access-log", func(b *testing.B) {
 		b.ReportAllocs()
 		ex := &exchange{c: c, clientIP: "127.0.0.1", start: time.Now()}

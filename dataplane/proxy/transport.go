@@ -350,7 +350,7 @@ func (s *Server) attempts(ctx context.Context, ex *exchange, method, key string,
 		if svc.pool != nil {
 			// Picking the target is timed (endTry); without a pool
 			// there is nothing to time, and no second clock read.
-			ex.sent = time.Now()
+			ex.sent = ex.since()
 		}
 		ex.endTry(try, addr)
 		res, err := a.send(addr, host)
@@ -457,6 +457,13 @@ func (ex *exchange) startTry(atStart bool) int {
 func (ex *exchange) endTry(i int, hostPort string) {
 	t := &ex.tries[i]
 	t.Latency = ex.sent.Sub(t.Start)
+	if svc := ex.svc; svc != nil && svc.pool == nil && hostPort == svc.hostPort {
+		// The service's own address, made of its host and port.
+		if host, port, ok := svc.dialed(); ok {
+			t.IP, t.Port = host, port
+			return
+		}
+	}
 	host, port, err := net.SplitHostPort(hostPort)
 	if err != nil {
 		t.IP = hostPort

@@ -86,7 +86,7 @@ func (x *nativeExchange) relayView() {
 	s, ex, v := x.s, &x.exchange, &x.view
 	body := &v.body
 	pc := body.pc
-	ex.received = time.Now()
+	ex.received = ex.since()
 	ex.status = v.head.code
 	if p := ex.svc.pool; p != nil && ex.target != nil {
 		p.Report(ex.target, upstream.Response, v.head.code)
@@ -109,9 +109,15 @@ func (x *nativeExchange) relayView() {
 		ex.c.plugins.HeaderView(ex.pc, v.head.code)
 		set = ex.pc.ResponseFields()
 	}
-	out := x.fw.w.Header()
-	out.Reset()
+	// The head goes straight into h1's write buffer (WriteHead), under
+	// the writer's lock as WriteHeader takes it.
+	w := x.fw.w
+	ex.rec.status = v.head.code
+	x.fw.wrote = true
+	x.fw.lock()
+	w.WriteHead(v.head.code)
 	var via []byte
+	var viab [128]byte
 	server, stream, typed := false, false, false
 	for _, f := range fields {
 		key, value := head[f.name:f.colon], head[f.value:f.end]
@@ -120,6 +126,9 @@ func (x *nativeExchange) relayView() {
 		}
 		switch string(key) {
 		case "Via":
+			if via == nil {
+				via = viab[:0]
+			}
 			via = append(append(via, value...), ", "...)
 			continue
 		case "Server":
@@ -140,31 +149,32 @@ func (x *nativeExchange) relayView() {
 				continue
 			}
 		}
-		out.AddBytes(key, value)
+		w.AddField(key, value)
 	}
 	switch {
 	case len(set) > 0 && setField(set, []byte("Via")):
 	case via != nil:
-		out.AddBytes([]byte("Via"), append(via, s.via...))
+		w.AddField([]byte("Via"), append(via, s.via...))
 	default:
-		out.Add("Via", s.via)
+		w.AddFieldString("Via", s.via)
 	}
 	if !server && (len(set) == 0 || !setField(set, []byte("Server"))) {
-		out.Add("Server", s.server)
+		w.AddFieldString("Server", s.server)
 	}
 	if s.opts.LatencyHeaders {
 		var nb [20]byte
 		if len(set) == 0 || !setField(set, []byte("X-Kong-Upstream-Latency")) {
-			out.AddBytes([]byte("X-Kong-Upstream-Latency"), appendMs(nb[:0], ex.received.Sub(ex.sent)))
+			w.AddField([]byte("X-Kong-Upstream-Latency"), appendMs(nb[:0], ex.received.Sub(ex.sent)))
 		}
 		if len(set) == 0 || !setField(set, []byte("X-Kong-Proxy-Latency")) {
-			out.AddBytes([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
+			w.AddField([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
 		}
 	}
 	stream = sentStream(stream, typed, set)
 	var vb []byte
 	if len(set) > 0 {
-		vb = make([]byte, 0, 64)
+		var b [64]byte
+		vb = b[:0]
 	}
 	for _, f := range set {
 		if f.Deleted() {
@@ -176,15 +186,12 @@ func (x *nativeExchange) relayView() {
 			continue
 		}
 		vb = f.AppendValue(vb[:0])
-		out.AddBytes([]byte(f.Name), vb)
+		w.AddField([]byte(f.Name), vb)
 	}
 	if s.opts.RequestID {
-		out.AddBytes([]byte(headerRequestID), ex.ridBytes())
+		w.AddField([]byte(headerRequestID), ex.ridBytes())
 	}
-	ex.rec.status = v.head.code
-	x.fw.wrote = true
-	x.fw.lock()
-	x.fw.w.WriteHeader(v.head.code)
+	w.EndHead()
 	x.fw.unlock()
 
 	var err error
