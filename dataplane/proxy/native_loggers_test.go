@@ -123,7 +123,7 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		took := &atomic.Bool{}
 		if native {
 			f.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
-				if s.serveNative(w, r) {
+				if s.serveNative(w, r, nil) {
 					took.Store(true)
 					return
 				}

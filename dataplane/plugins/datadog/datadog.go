@@ -202,3 +202,6 @@ func (h *Datadog) send(ctx context.Context, batch [][]byte) error {
 	}
 	return nil
 }
+
+// LogsResponse implements plugin.ResponseLogger.
+func (h *Datadog) LogsResponse() {}

@@ -407,3 +407,6 @@ func pack(lines []string, size int) []string {
 	}
 	return out
 }
+
+// LogsResponse implements plugin.ResponseLogger.
+func (h *StatsD) LogsResponse() {}

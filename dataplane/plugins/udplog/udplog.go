@@ -116,3 +116,6 @@ func (h *UDPLog) send(ctx context.Context, batch [][]byte) error {
 	}
 	return nil
 }
+
+// LogsResponse implements plugin.ResponseLogger.
+func (h *UDPLog) LogsResponse() {}
