@@ -164,7 +164,7 @@ func benchFloor(ctx context.Context, e *env, o options, r *report) error {
 	r.floor = append(r.floor, floorRowsFrom(samples)...)
 	if !o.skip["floorprofile"] {
 		secs := floorProfileSeconds(o.duration)
-		r.floorProfiles = floorProfileRounds(func(layout, scheme, proxy string) (floorProfile, error) {
+		r.floorProfiles = floorProfileRounds(secs, func(layout, scheme, proxy string) (floorProfile, error) {
 			port := upPort
 			if layout == floorPinned {
 				port = upPinnedPort

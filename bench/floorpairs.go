@@ -270,7 +270,7 @@ func (r *report) floorHave(c floorCompare, s, ref floorRow, p pairRatios) string
 		have += fmt.Sprintf("; CPU per request: %.2f", floorPairs(ref, s, metricCPU).median())
 	case c.metric == metricCPU:
 		have += fmt.Sprintf("; medians %.1f against %.1f µs", s.cpuUS, ref.cpuUS)
-		if h1, ok := r.floorFind(s.layout, s.scheme, floorH1); ok {
+		if h1, ok := r.floorFind(s.layout, s.scheme, skyportFloor(s.scheme)); ok {
 			have += fmt.Sprintf("; the h1 floor %.2f×", floorPairs(h1, ref, metricCPU).median())
 		}
 	case c.metric == metricP99:

@@ -7,14 +7,31 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"time"
+
+	"github.com/skyport-gw/skyport/dataplane/proxy"
 )
 
-// floorProfiled are the rows the profile pass runs in every layout and
-// scheme: the h1 floor and Skyport's default row, the two Go proxies
-// whose difference is Skyport's own cost.
-var floorProfiled = []string{floorH1, floorSkyport}
+// floorProfiled are the rows the profile pass runs in a layout and
+// scheme: the h1 floor that serves as Skyport's default does there and
+// Skyport's default row, the two Go proxies whose difference is
+// Skyport's own cost.
+func floorProfiled(scheme string) []string {
+	return []string{skyportFloor(scheme), floorSkyport}
+}
+
+// skyportFloor is the h1 floor row whose connection model Skyport's
+// default row has over scheme: the floor on event loops where the plain
+// listener is served on them by default (TLS never is), else the floor
+// on goroutines.
+func skyportFloor(scheme string) string {
+	if scheme == "http" && proxy.DefaultEventLoop && runtime.GOOS == "linux" {
+		return floorH1Loop
+	}
+	return floorH1
+}
 
 // floorProfile is one profile pass: a Go proxy under the floor's load
 // with a CPU profile taken while wrk runs.
@@ -57,15 +74,16 @@ func floorProfileWrk(secs int) int {
 }
 
 // floorProfileRounds runs measure once for every profiled row of every
-// layout and scheme. A pass that fails is kept with its error, for the
-// report to state: the profile pass never ends the run.
-func floorProfileRounds(measure func(layout, scheme, proxy string) (floorProfile, error)) []floorProfile {
+// layout and scheme, each a profile of secs seconds. A pass that fails is
+// kept with its error, for the report to state: the profile pass never
+// ends the run.
+func floorProfileRounds(secs int, measure func(layout, scheme, proxy string) (floorProfile, error)) []floorProfile {
 	var out []floorProfile
 	for _, layout := range floorLayouts {
 		for _, scheme := range floorSchemes {
-			for _, proxy := range floorProfiled {
+			for _, proxy := range floorProfiled(scheme) {
 				f, err := measure(layout, scheme, proxy)
-				f.layout, f.scheme, f.proxy, f.err = layout, scheme, proxy, err
+				f.layout, f.scheme, f.proxy, f.seconds, f.err = layout, scheme, proxy, secs, err
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "  profile %-8s %-5s %-8s failed: %v\n", layout, scheme, proxy, err)
 				} else {
@@ -126,7 +144,7 @@ func profileFloor(ctx context.Context, e *env, o options, self, cert, key string
 	if err != nil {
 		return floorProfile{}, err
 	}
-	f := floorProfile{requests: res.Requests, seconds: secs}
+	f := floorProfile{requests: res.Requests}
 	if res.Requests > 0 {
 		f.cpuUS = float64(after-before) * 1e6 / float64(clockTicks) / float64(res.Requests)
 	}

@@ -41,7 +41,7 @@ func (r *report) floorGap() string {
 			continue
 		}
 		ngx, ok1 := r.floorFind(sky.layout, sky.scheme, floorNginx)
-		h1, ok2 := r.floorFind(sky.layout, sky.scheme, floorH1)
+		h1, ok2 := r.floorFind(sky.layout, sky.scheme, skyportFloor(sky.scheme))
 		if !ok1 || !ok2 || ngx.cpuUS <= 0 {
 			continue
 		}

@@ -22,7 +22,7 @@ const profileTopN = 10
 // profileMethod says how the profiles were taken and classified.
 func (r *report) profileMethod() string {
 	secs := r.floorProfiles[0].seconds
-	return fmt.Sprintf("This run's CPU profiles: after the measured passes, the h1 floor (`bench h1proxy -pprof`) and Skyport's default row "+
+	return fmt.Sprintf("This run's CPU profiles: after the measured passes, the h1 floor (`bench h1proxy -pprof`, with `-loop` where Skyport's default row serves on event loops: the floor with its connection model) and Skyport's default row "+
 		"(`skyport dp --pprof-listen`) ran once more in each layout and scheme under `wrk -t1 -c%d -d%ds`, "+
 		"with `/debug/pprof/profile?seconds=%d` taken from %s into it. "+
 		"Each sample counts once: for the first of GC and allocation, the runtime scheduler (`findRunnable`, `park_m`, `netpoll` with its `epoll_wait`, futexes), "+
@@ -106,7 +106,7 @@ func (r *report) profileUnmet() string {
 // floor's part and its own, by the rows' medians, then by the profiles.
 func (r *report) profileGap(layout, scheme string) string {
 	ngx, ok1 := r.floorFind(layout, scheme, floorNginx)
-	h1, ok2 := r.floorFind(layout, scheme, floorH1)
+	h1, ok2 := r.floorFind(layout, scheme, skyportFloor(scheme))
 	sky, ok3 := r.floorFind(layout, scheme, floorSkyport)
 	if !ok1 || !ok2 || !ok3 {
 		return ""
@@ -118,13 +118,15 @@ func (r *report) profileGap(layout, scheme string) string {
 	if len(r.floorProfiles) == 0 {
 		return r.withP99(&b, layout, scheme)
 	}
-	fp, okF := r.profileFind(layout, scheme, floorH1)
+	fp, okF := r.profileFind(layout, scheme, skyportFloor(scheme))
 	sp, okS := r.profileFind(layout, scheme, floorSkyport)
 	switch {
 	case !okF:
 		w("The floor was not profiled. ")
 	case fp.err != nil:
 		w("The floor's profile failed (%s). ", oneLine(fp.err))
+	case !usable(fp, okF):
+		w("The floor's profile has no samples. ")
 	default:
 		w("Above nginx's %.1f µs, the floor's profile (%.1f µs per request in its pass) has %s; system calls per request: nginx %s, the floor %s. ",
 			ngx.cpuUS, fp.cpuUS, bucketsUS(fp), syscalls(ngx), syscalls(h1))
@@ -134,7 +136,9 @@ func (r *report) profileGap(layout, scheme string) string {
 		w("Skyport was not profiled.")
 	case sp.err != nil:
 		w("Skyport's profile failed (%s).", oneLine(sp.err))
-	case okF && fp.err == nil:
+	case !usable(sp, okS):
+		w("Skyport's profile has no samples.")
+	case usable(fp, okF):
 		w("Above the floor, Skyport's profile (%.1f µs per request in its pass, %+.1f against the floor's pass) has, bucket by bucket: %s; its own code (the proxy, router, plugins and status buckets) %.1f µs of its pass.",
 			sp.cpuUS, sp.cpuUS-fp.cpuUS, bucketDiffs(sp, fp), ownUS(sp))
 	default:
@@ -176,41 +180,32 @@ func (r *report) p99Ranges(layout, scheme string) string {
 // bucketsUS lists a profile's buckets by µs per request, largest first,
 // leaving out those under 0.05 µs.
 func bucketsUS(f floorProfile) string {
-	type part struct {
-		name string
-		us   float64
-	}
-	var parts []part
-	for _, name := range bucketOrder {
-		if us := f.bucketUS(name); us >= 0.05 {
-			parts = append(parts, part{name, us})
-		}
-	}
-	slices.SortStableFunc(parts, func(a, b part) int { return cmp.Compare(b.us, a.us) })
-	out := make([]string, len(parts))
-	for i, p := range parts {
-		out[i] = fmt.Sprintf("%s %.1f µs", p.name, p.us)
-	}
-	return strings.Join(out, ", ")
+	return bucketParts(f.bucketUS, "%s %.1f µs")
 }
 
 // bucketDiffs lists sky's buckets less floor's in µs per request, the
 // largest increase first, leaving out differences under 0.05 µs.
 func bucketDiffs(sky, floor floorProfile) string {
+	return bucketParts(func(name string) float64 { return sky.bucketUS(name) - floor.bucketUS(name) }, "%s %+.1f µs")
+}
+
+// bucketParts lists the buckets by their value of us, largest first, as
+// format of the name and the value, leaving out values within 0.05 of 0.
+func bucketParts(us func(name string) float64, format string) string {
 	type part struct {
 		name string
 		us   float64
 	}
 	var parts []part
 	for _, name := range bucketOrder {
-		if d := sky.bucketUS(name) - floor.bucketUS(name); d >= 0.05 || d <= -0.05 {
-			parts = append(parts, part{name, d})
+		if v := us(name); math.Abs(v) >= 0.05 {
+			parts = append(parts, part{name, v})
 		}
 	}
 	slices.SortStableFunc(parts, func(a, b part) int { return cmp.Compare(b.us, a.us) })
 	out := make([]string, len(parts))
 	for i, p := range parts {
-		out[i] = fmt.Sprintf("%s %+.1f µs", p.name, p.us)
+		out[i] = fmt.Sprintf(format, p.name, p.us)
 	}
 	return strings.Join(out, ", ")
 }
@@ -231,7 +226,7 @@ func (r *report) profileTables() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	for _, layout := range floorLayouts {
 		for _, scheme := range floorSchemes {
-			fp, okF := r.profileFind(layout, scheme, floorH1)
+			fp, okF := r.profileFind(layout, scheme, skyportFloor(scheme))
 			sp, okS := r.profileFind(layout, scheme, floorSkyport)
 			if !okF && !okS {
 				continue

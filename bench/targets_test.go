@@ -10,7 +10,7 @@ import (
 )
 
 // floorOf is one layout and scheme of the floor section: nginx, the h1
-// floor and Skyport's three rows, each given as requests/s, CPU µs per
+// floor of Skyport's connection model (skyportFloor) and Skyport's three rows, each given as requests/s, CPU µs per
 // request and p99 in ms.
 func floorOf(layout, scheme string, ngx, h1, sky, plugins, routes [3]float64) []floorRow {
 	row := func(proxy string, v [3]float64) floorRow {
@@ -19,7 +19,7 @@ func floorOf(layout, scheme string, ngx, h1, sky, plugins, routes [3]float64) []
 			cpuMin: v[1], cpuMax: v[1], p99: p99, sysPerReq: 6,
 			passes: []floorPass{{pass: 0, rps: v[0], cpuUS: v[1], p99: p99}}}
 	}
-	return []floorRow{row(floorNginx, ngx), row(floorH1, h1), row(floorSkyport, sky),
+	return []floorRow{row(floorNginx, ngx), row(skyportFloor(scheme), h1), row(floorSkyport, sky),
 		row(floorPlugins, plugins), row(floorRoutes, routes)}
 }
 

@@ -1,6 +1,7 @@
 package h1_test
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"net/http"
@@ -79,10 +80,11 @@ var headCases = [...]headCase{
 		noEnd: true, want: []string{"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nDate: " + fixedDate + "\r\n\r\n"}},
 }
 
-// writeHeadCase writes c's response, with WriteHead when direct, else
+// writeHeadCase writes c's response, with WriteHead when direct (and
+// AddValidField for the fields checkedField passes when valid), else
 // with Header and WriteHeader; it reports whether WriteHead took the
 // head.
-func writeHeadCase(w *h1.Response, c *headCase, direct bool) bool {
+func writeHeadCase(w *h1.Response, c *headCase, direct, valid bool) bool {
 	if c.trailer {
 		w.Trailer()
 	}
@@ -90,6 +92,10 @@ func writeHeadCase(w *h1.Response, c *headCase, direct bool) bool {
 	if direct {
 		ok = w.WriteHead(c.status)
 		for _, f := range c.fields {
+			if valid && checkedField(f[0], f[1]) {
+				w.AddValidField([]byte(f[0]), []byte(f[1]))
+				continue
+			}
 			w.AddFieldString(f[0], f[1])
 		}
 		if !c.noEnd {
@@ -110,10 +116,21 @@ func writeHeadCase(w *h1.Response, c *headCase, direct bool) bool {
 	return ok
 }
 
+// checkedField is the check AddValidField's caller makes: the name a
+// token, the value without control characters but HTAB.
+func checkedField(name, value string) bool {
+	if name == "" || strings.ContainsFunc(name, func(r rune) bool {
+		return r > 0x7e || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r)
+	}) {
+		return false
+	}
+	return !strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f })
+}
+
 var dateLine = regexp.MustCompile(`Date: [^\r]*\r\n`)
 
-// TestWriteHead: a head written field by field (WriteHead, AddField,
-// EndHead) goes out byte for byte as the same fields set in Header and
+// TestWriteHead: a head written field by field (WriteHead, AddField or
+// AddValidField, EndHead) goes out byte for byte as the same fields set in Header and
 // written by WriteHeader, with the same framing and persistence.
 func TestWriteHead(t *testing.T) {
 	t.Parallel()
@@ -126,7 +143,8 @@ func TestWriteHead(t *testing.T) {
 			return
 		}
 		c := &headCases[i]
-		if !writeHeadCase(w, c, string(r.Query()) == "head") {
+		q := string(r.Query())
+		if !writeHeadCase(w, c, q == "head" || q == "valid", q == "valid") {
 			refused[i].Store(true)
 		}
 	})})
@@ -158,6 +176,9 @@ func TestWriteHead(t *testing.T) {
 			t.Parallel()
 			viaHeader := get(t, i, c, "")
 			viaHead := get(t, i, c, "?head")
+			// AddValidField, for the fields that pass its caller's
+			// check, writes what AddField does.
+			viaValid := get(t, i, c, "?valid")
 			assert.False(t, refused[i].Load(), "WriteHead refused the head")
 			first, _, kept := strings.Cut(viaHead, "HTTP/1.1 200 OK\r\nX-End: 1\r\n")
 			assert.Equal(t, !c.closes, kept, "the connection was kept")
@@ -168,6 +189,7 @@ func TestWriteHead(t *testing.T) {
 				assert.NotContains(t, first, not)
 			}
 			assert.Equal(t, dateLine.ReplaceAllString(viaHeader, "Date: -\r\n"), dateLine.ReplaceAllString(viaHead, "Date: -\r\n"))
+			assert.Equal(t, dateLine.ReplaceAllString(viaHeader, "Date: -\r\n"), dateLine.ReplaceAllString(viaValid, "Date: -\r\n"))
 		})
 	}
 }
@@ -207,4 +229,44 @@ func TestWriteHeadRefuses(t *testing.T) {
 	assert.NotContains(t, string(got), "X-Lost")
 	assert.NotContains(t, string(got), "X-Late")
 	assert.True(t, strings.HasSuffix(string(got), "\r\n\r\nok"), "%q", got)
+}
+
+// TestHeaderChecked: a request's header is Checked as the parser took
+// it, and no more once a field is added, until Reset.
+func TestHeaderChecked(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		checked, afterDel, afterAdd bool
+	}
+	got := make(chan step, 1)
+	addr := start(t, &h1.Server{Handler: h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+		h := r.Header()
+		var s step
+		s.checked = h.Checked()
+		h.Del("X-A")
+		s.afterDel = h.Checked()
+		h.Add("X-B", "a\r\nb")
+		s.afterAdd = h.Checked()
+		got <- s
+		_, _ = w.WriteString("ok")
+	})})
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	rd := bufio.NewReader(conn)
+	for range 2 {
+		_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-A:  1 \r\nuser-agent: t\r\n\r\n")
+		require.NoError(t, err)
+		res, err := http.ReadResponse(rd, nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		// The second request of the connection starts Checked again.
+		assert.Equal(t, step{checked: true, afterDel: true, afterAdd: false}, <-got)
+	}
+	var h h1.Header
+	h.Set("X-C", "1")
+	assert.False(t, h.Checked())
+	h.Reset()
+	assert.True(t, h.Checked())
 }

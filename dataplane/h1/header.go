@@ -8,6 +8,9 @@ package h1
 type Header struct {
 	fields []field
 	arena  []byte
+	// added says a field was added by Add, AddBytes, Set or SetBytes,
+	// which do not check it.
+	added bool
 }
 
 type field struct {
@@ -29,7 +32,14 @@ func (h *Header) Reset() {
 		h.arena = nil
 	}
 	h.arena = h.arena[:0]
+	h.added = false
 }
+
+// Checked reports whether every field is one the request parser took,
+// which it checked: the name a token, the value without control
+// characters but HTAB and without white space around it. False once Add,
+// AddBytes, Set or SetBytes added a field (until Reset); Del keeps it.
+func (h *Header) Checked() bool { return !h.added }
 
 // Len is the number of fields.
 func (h *Header) Len() int { return len(h.fields) }
@@ -73,11 +83,13 @@ func (h *Header) Count(name string) int {
 
 // Add appends a field, copying name and value.
 func (h *Header) Add(name, value string) {
+	h.added = true
 	h.fields = append(h.fields, field{h.copyString(name), h.copyString(value)})
 }
 
 // AddBytes appends a field, copying name and value.
 func (h *Header) AddBytes(name, value []byte) {
+	h.added = true
 	h.fields = append(h.fields, field{h.copyBytes(name), h.copyBytes(value)})
 }
 

@@ -83,7 +83,7 @@ func (w *Response) WriteHeader(status int) {
 	}
 	for i := range w.header.fields {
 		f := &w.header.fields[i]
-		w.addField(f.name, f.value)
+		w.addField(f.name, f.value, false)
 	}
 	w.endHead()
 }
@@ -117,7 +117,19 @@ func (w *Response) WriteHead(status int) bool {
 // characters in the value become spaces).
 func (w *Response) AddField(name, value []byte) {
 	if w.open {
-		w.addField(name, value)
+		w.addField(name, value, false)
+	}
+}
+
+// AddValidField is AddField for a field its caller checked already: name
+// a token (RFC 9110 section 5.6.2, not empty) and value free of control
+// characters other than HTAB, as a proxy's parser of its upstream's head
+// checks them. It skips AddField's checks of both, and so writes a field
+// that breaks the precondition as it is: a caller that did not check
+// the field uses AddField.
+func (w *Response) AddValidField(name, value []byte) {
+	if w.open {
+		w.addField(name, value, true)
 	}
 }
 
@@ -125,7 +137,7 @@ func (w *Response) AddField(name, value []byte) {
 func (w *Response) AddFieldString(name, value string) {
 	if w.open {
 		// addField only reads them.
-		w.addField(unsafe.Slice(unsafe.StringData(name), len(name)), unsafe.Slice(unsafe.StringData(value), len(value)))
+		w.addField(unsafe.Slice(unsafe.StringData(name), len(name)), unsafe.Slice(unsafe.StringData(value), len(value)), false)
 	}
 }
 
@@ -159,8 +171,9 @@ func (w *Response) startHead(status int) bool {
 }
 
 // addField appends one field of the head being written, noting what
-// framing and persistence read of it.
-func (w *Response) addField(name, value []byte) {
+// framing and persistence read of it; valid says the caller checked
+// name and value (AddValidField).
+func (w *Response) addField(name, value []byte, valid bool) {
 	c := w.c
 	switch {
 	case equalFold(name, "transfer-encoding"):
@@ -178,6 +191,13 @@ func (w *Response) addField(name, value []byte) {
 		if hasToken(value, "close") {
 			c.closeAfter = true
 		}
+	}
+	if valid {
+		c.out = append(c.out, name...)
+		c.out = append(c.out, ": "...)
+		c.out = append(c.out, value...)
+		c.out = append(c.out, "\r\n"...)
+		return
 	}
 	c.out = appendField(c.out, name, value)
 }

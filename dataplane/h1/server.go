@@ -129,8 +129,12 @@ func (s *Server) Serve(ln net.Listener) error {
 			if s.shutting.Load() {
 				return ErrServerClosed
 			}
+			// Out of descriptors (EMFILE, ENFILE) and the like are
+			// temporary: Serve pauses, as net/http's does, rather than
+			// end the listener.
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			var te interface{ Temporary() bool }
+			if errors.As(err, &ne) && ne.Timeout() || errors.As(err, &te) && te.Temporary() {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue

@@ -39,9 +39,19 @@ const (
 // beside the handler. End of stream or an error cancels the request's
 // context (cause ErrClientClosed) and closes the connection after the
 // exchange; a byte (the next pipelined request) is kept for the next
-// request. The read is armed only after watchDelay, on a timer reused for
-// every request of the connection, and only for a request whose handler
-// asked for its context. It lives beside its conn in the pool.
+// request. The read is armed only after watchDelay, and only for a
+// request whose handler asked for its context. It lives beside its conn
+// in the pool.
+//
+// The delay is kept lazily, on one timer for every request of the
+// connection that ticks every watchDelay while requests come, rather
+// than reset and stopped on every request (two updates of the runtime's
+// timer heap): arming a request counts it (seq), and a tick watches the
+// request armed when the tick before it passed (tickSeq), which has run
+// for watchDelay at least and less than twice that. A tick that finds no
+// request armed since the one before stops the timer; the next request
+// starts it, and the first tick after a start watches the request that
+// started it.
 type watch struct {
 	mu    sync.Mutex
 	phase uint8
@@ -53,6 +63,10 @@ type watch struct {
 	running bool
 	done    chan struct{}
 	timer   *time.Timer
+	// seq counts the requests armed; tickSeq is seq when the timer was
+	// started or last ticked. ticking says the timer runs.
+	seq, tickSeq uint64
+	ticking      bool
 	// What the read found: a byte of the next request, or the error
 	// that ended the connection.
 	b   [1]byte
@@ -234,21 +248,34 @@ func (c *conn) watchStart() {
 	w.mu.Lock()
 	w.phase, w.got, w.err = watchArmed, false, nil
 	w.eof, w.off = ended && !off, off
+	w.seq++
+	start := !off && !w.ticking
+	if start {
+		w.ticking, w.tickSeq = true, w.seq
+	}
 	w.mu.Unlock()
-	if !off {
+	if start {
 		w.timer.Reset(watchDelay)
 	}
 }
 
-// watchFire runs when the delay passed: it starts the read when the body
-// has ended, else leaves it to bodyEnded. A late run from an earlier
-// request finds the phase moved on, or arms the current request early.
+// watchFire is the timer's tick. The request armed since the tick before
+// has run for watchDelay: the read starts when its body has ended, else
+// bodyEnded starts it. Otherwise the timer ticks again while requests
+// come (one was armed since the tick before), and stops when none did.
 func (c *conn) watchFire(w *watch) {
 	w.mu.Lock()
-	if w.phase != watchArmed || w.off {
+	if w.phase != watchArmed || w.off || w.seq != w.tickSeq {
+		again := w.seq != w.tickSeq
+		w.tickSeq, w.ticking = w.seq, again
 		w.mu.Unlock()
+		if again {
+			w.timer.Reset(watchDelay)
+		}
 		return
 	}
+	// The request is watched: the timer rests until the next one.
+	w.ticking = false
 	w.phase = watchFired
 	if !w.eof {
 		w.mu.Unlock()
@@ -335,9 +362,8 @@ func (c *conn) watchStop() {
 		_ = c.nc.SetReadDeadline(aLongTimeAgo)
 	}
 	w.mu.Unlock()
-	if phase == watchArmed || phase == watchFired {
-		w.timer.Stop()
-	}
+	// The timer ticks on (watchFire stops it): the next request of a
+	// busy connection finds it running.
 	if !running {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -166,7 +167,14 @@ func TestWatchKeepAlive(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close()
 	rd := bufio.NewReader(conn)
-	for _, path := range []string{"/slow", "/2", "/slow", "/4"} {
+	// Quick requests between the slow ones keep the watch's timer
+	// ticking: each slow one is still watched.
+	paths := []string{"/slow", "/2", "/slow", "/4"}
+	for i := range 20 {
+		paths = append(paths, "/q"+strconv.Itoa(i))
+	}
+	paths = append(paths, "/slow", "/last")
+	for _, path := range paths {
 		_, err = io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
 		require.NoError(t, err)
 		res, body := readResponse(t, conn, rd)

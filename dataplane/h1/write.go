@@ -79,7 +79,7 @@ func (c *conn) writeThrough(p []byte) (int, error) {
 // is left as it is, so a busy keep-alive connection does not reset its
 // timer on every request.
 func (c *conn) readDeadline(d time.Duration) {
-	want := time.Now().Add(d)
+	want := monoNow().Add(d)
 	if !c.nudged.Swap(false) && !c.rdl.IsZero() && !c.rdl.After(want) && want.Sub(c.rdl) < slack(d) {
 		return
 	}
@@ -93,7 +93,7 @@ func (c *conn) writeDeadline() {
 	if d <= 0 {
 		return
 	}
-	want := time.Now().Add(d)
+	want := monoNow().Add(d)
 	if !c.wdl.IsZero() && !c.wdl.After(want) && want.Sub(c.wdl) < slack(d) {
 		return
 	}
@@ -102,3 +102,15 @@ func (c *conn) writeDeadline() {
 }
 
 func slack(d time.Duration) time.Duration { return min(d/16, time.Second) }
+
+// epoch is monoNow's origin.
+var epoch = time.Now()
+
+// monoNow is the current time for a deadline, read from the monotonic
+// clock alone: epoch's wall reading moved by the monotonic time since.
+// time.Now reads both clocks (twice the cost, on every request of a
+// kept-alive connection); a deadline is measured by its monotonic
+// reading (net.Conn's, through time.Until; dataplane/loop's by its
+// wall reading, which drifts from the wall clock only when the wall
+// clock is stepped).
+func monoNow() time.Time { return epoch.Add(time.Since(epoch)) }

@@ -788,3 +788,38 @@ func TestLoopsWaitAndExit(t *testing.T) {
 		t.Errorf("%d epoll descriptors open after the loops exited, %d before", after, before)
 	}
 }
+
+// TestOnExit: a function given to OnExit is called once, when the loop
+// exits (before Wait returns), and not once canceled; OnExit on a loop
+// that exited reports false.
+func TestOnExit(t *testing.T) {
+	t.Parallel()
+	var calls, canceledCalls int
+	loops := make(chan *loop.Loop, 1)
+	addr, g := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		l, _ := loop.Of(c)
+		if _, ok := l.OnExit(func() { calls++ }); !ok {
+			t.Error("OnExit on a running loop reported false")
+		}
+		cancel, ok := l.OnExit(func() { canceledCalls++ })
+		if !ok {
+			t.Error("OnExit on a running loop reported false")
+		} else {
+			cancel()
+		}
+		loops <- l
+	})
+	cc := dial(t, addr)
+	l := <-loops
+	cc.Close()
+	_ = g.Close()
+	g.Wait()
+	// Wait orders the loop's exit, and so the calls, before these reads.
+	if calls != 1 || canceledCalls != 0 {
+		t.Errorf("OnExit's function called %d times, the canceled one %d; want 1 and 0", calls, canceledCalls)
+	}
+	if _, ok := l.OnExit(func() { t.Error("a function given after the exit was called") }); ok {
+		t.Error("OnExit after the loop exited reported true")
+	}
+}

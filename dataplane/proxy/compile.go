@@ -38,10 +38,16 @@ type compiled struct {
 	// series caches the Observer's Series of each (route, service) the
 	// configuration answered.
 	series sync.Map // seriesKey → Series
-	// gen numbers the configurations of a Server (1, 2, …), for what
-	// remembers an answer of one without holding it (seriesMemo).
+	// gen numbers the configurations (1, 2, …) of every Server of the
+	// process (configGens), for what remembers an answer of one without
+	// holding it (routeMemo): the pooled native exchanges serve every
+	// Server, and two Servers given the same model.Config share its
+	// routes.
 	gen uint64
 }
+
+// configGens numbers the configurations compiled (compiled.gen).
+var configGens atomic.Uint64
 
 // seriesKey names the Series of requests matched to route (nil: none)
 // and proxied to svc (nil: none).

@@ -24,9 +24,9 @@ import (
 // the native path may still wait on while on a loop is short and
 // accepted: the locks of rate-limiting's local counters, of the access
 // log's LogWriter and of the upstream pools, and the health checks'
-// reports. A route with response buffering is not spooled on a loop
-// (decorate): the spool's goroutine would read the loop's upstream
-// connection.
+// reports, and a temporary file's reads and writes. A route with
+// response buffering is spooled by the loop's task (loopSpool, decorate):
+// the spool's goroutine would read the loop's upstream connection.
 
 // DefaultEventLoop is whether plain-HTTP listeners are served on event
 // loops when neither Options.EventLoop nor SKYPORT_EVENT_LOOP says: on

@@ -115,3 +115,99 @@ func TestEventLoopSetting(t *testing.T) {
 		assert.Equal(t, tc.on, on, "%q %q", tc.opt, tc.env)
 	}
 }
+
+// exitingOwner is a connOwner that dials on Go's netpoller and exits when
+// the test says, as an event loop does once its listener closed.
+type exitingOwner struct {
+	dials, registered, canceled int
+	exited                      bool
+	onExit                      func()
+}
+
+func (o *exitingOwner) Dial(addr netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+	o.dials++
+	return net.DialTimeout("tcp", addr.String(), timeout)
+}
+
+func (o *exitingOwner) OnExit(fn func()) (func(), bool) {
+	if o.exited {
+		return nil, false
+	}
+	o.registered++
+	o.onExit = fn
+	return func() { o.canceled++ }, true
+}
+
+// exit is the owner's exit: its OnExit function runs once.
+func (o *exitingOwner) exit() {
+	o.exited = true
+	if fn := o.onExit; fn != nil {
+		o.onExit = nil
+		fn()
+	}
+}
+
+// TestClientDropsExitedOwner: the client watches each event loop it
+// dialed on once; when the loop exits its pooled connections are dropped,
+// a loop that exited already gets no connection pooled, and
+// CloseIdleConnections cancels the watches.
+func TestClientDropsExitedOwner(t *testing.T) {
+	t.Parallel()
+	var closed atomic.Int32
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	up.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	up.Start()
+	defer up.Close()
+	addr := up.Listener.Addr().String()
+	c := newH1Client("http", (&net.Dialer{}).DialContext)
+	c.ownDial = func(o connOwner, ap netip.AddrPort) (net.Conn, error) { return o.Dial(ap, time.Second) }
+	send := func(owner connOwner) error {
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+		require.NoError(t, err)
+		res, err := c.send(context.Background(), &exchange{owner: owner}, addr, http.MethodGet, httpHead{req}, req)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(io.LimitReader(res.Body, 64))
+		require.NoError(t, err)
+		require.NoError(t, res.Body.Close())
+		assert.Equal(t, "ok", string(body))
+		return nil
+	}
+	pooled := func(o connOwner) int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := 0
+		for key, list := range c.idle {
+			if key.owner == o {
+				n += len(list)
+			}
+		}
+		return n
+	}
+	a, b := &exitingOwner{}, &exitingOwner{}
+	require.NoError(t, send(a))
+	require.NoError(t, send(a))
+	assert.Equal(t, 1, a.dials, "the pooled connection was not reused")
+	assert.Equal(t, 1, a.registered, "the loop is watched once")
+	assert.Equal(t, 1, pooled(a))
+	a.exit()
+	assert.Equal(t, 0, pooled(a), "the exited loop's pool was kept")
+	require.Eventually(t, func() bool { return closed.Load() == 1 }, time.Minute, time.Millisecond,
+		"the exited loop's pooled connection was not closed")
+	err := send(a)
+	require.ErrorIs(t, err, net.ErrClosed)
+	assert.Equal(t, 2, a.dials)
+	assert.Equal(t, 0, pooled(a), "a connection of an exited loop was pooled")
+	require.NoError(t, send(b))
+	assert.Equal(t, 1, b.registered)
+	c.CloseIdleConnections()
+	assert.Equal(t, 1, b.canceled, "CloseIdleConnections left the loop's watch")
+	assert.Equal(t, 0, a.canceled, "the exited loop's watch was canceled")
+}

@@ -73,11 +73,17 @@ func (s *Server) respond(res *http.Response) error {
 func (s *Server) decorate(ex *exchange, res *http.Response) error {
 	ex.received = ex.since()
 	ex.status = res.StatusCode
-	// On an event loop (ex.owner) the body is relayed at the client's
-	// pace, unspooled: the spool's goroutine (fill) would read the
-	// upstream connection, which only the loop's task may.
-	if ex.match.Route.ResponseBuffering && !ex.grpc && ex.owner == nil {
-		res.Body = s.buffered(res)
+	// On an event loop (ex.owner) the loop's task spools the body itself
+	// (loopSpool): the spool's goroutine (fill) would read the upstream
+	// connection, which only the loop's task may. An event stream is
+	// relayed as it comes there: loopSpool would hold it until its end.
+	if ex.match.Route.ResponseBuffering && !ex.grpc {
+		switch {
+		case ex.owner == nil:
+			res.Body = s.buffered(res)
+		case !eventStreamResponse(res):
+			res.Body = s.loopBuffered(res)
+		}
 	}
 	if p := ex.svc.pool; p != nil && ex.target != nil {
 		p.Report(ex.target, upstream.Response, res.StatusCode)

@@ -448,12 +448,21 @@ func (s *Server) finishNative(x *nativeExchange) {
 func (x *nativeExchange) appendForwarded(b, fwdPath []byte) []byte {
 	s, hdr, ex := x.s, x.r.Header(), &x.exchange
 	conn := hdr.Has("Connection")
+	// The fields h1's parser checked (no plugin added any) have token
+	// names and values with nothing to trim nor replace: they are copied
+	// as they are, the names made canonical only when they are not.
+	checked := hdr.Checked()
 	var kb [64]byte
 	ua, te := false, false
 	var xff, via bool
 	for i := range hdr.Len() {
 		name, value := hdr.At(i)
-		key := appendCanonical(kb[:0], name)
+		var key []byte
+		if checked {
+			key = canonicalToken(kb[:0], name)
+		} else {
+			key = appendCanonical(kb[:0], name)
+		}
 		if conn && named(hdr, key) && string(key) != "Te" {
 			continue
 		}
@@ -480,6 +489,10 @@ func (x *nativeExchange) appendForwarded(b, fwdPath []byte) []byte {
 			}
 		}
 		if hopOrForwarded(string(key)) || unwritten(string(key)) {
+			continue
+		}
+		if checked {
+			b = appendOwn(b, key, value)
 			continue
 		}
 		b = appendField(b, key, value)
@@ -514,7 +527,7 @@ func (x *nativeExchange) appendForwarded(b, fwdPath []byte) []byte {
 // appendOwn appends the field key with a value the proxy made (an
 // address, a scheme, a port number, a request id), which has no line
 // end nor white space to trim: appendField's checks would find nothing.
-func appendOwn[V string | []byte](b []byte, key string, v V) []byte {
+func appendOwn[K, V string | []byte](b []byte, key K, v V) []byte {
 	b = append(b, key...)
 	b = append(b, ": "...)
 	b = append(b, v...)
@@ -653,6 +666,35 @@ func appendCanonical(b, name []byte) []byte {
 	}
 	upper := true
 	for _, c := range name {
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+		upper = c == '-'
+	}
+	return b
+}
+
+// canonicalToken is appendCanonical for a name known to be a token: the
+// name itself when it is in canonical form already (the common case,
+// nothing copied), else its canonical form appended to b.
+func canonicalToken(b, name []byte) []byte {
+	upper := true
+	for i, c := range name {
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return appendCanonicalFrom(append(b, name[:i]...), name[i:], upper)
+		}
+		upper = c == '-'
+	}
+	return name
+}
+
+// appendCanonicalFrom appends the token rest in canonical form, upper
+// saying whether its first byte starts a word.
+func appendCanonicalFrom(b, rest []byte, upper bool) []byte {
+	for _, c := range rest {
 		if upper && 'a' <= c && c <= 'z' {
 			c -= 'a' - 'A'
 		} else if !upper && 'A' <= c && c <= 'Z' {

@@ -75,3 +75,37 @@ func TestSeriesMemo(t *testing.T) {
 		t.Fatalf("memo holds %+v; want configuration %d's %v", memo, c2.gen, b)
 	}
 }
+
+// TestRouteMemoAcrossServers: the pooled native exchanges serve every
+// Server of the process, so a memo made on one Server's configuration
+// never answers for another's, even when both were given the same
+// model.Config (the same routes) as their first.
+func TestRouteMemoAcrossServers(t *testing.T) {
+	t.Parallel()
+	svc := model.NewService()
+	svc.ID, svc.Host, svc.Port = "s", "127.0.0.1", 80
+	cfg := &model.Config{Services: []*model.Service{svc}, Routes: BenchRoutes(1, "s")}
+	current := func() *compiled {
+		t.Helper()
+		s := New(Options{})
+		t.Cleanup(s.Close)
+		if err := s.Apply(context.Background(), cfg, 1, "test"); err != nil {
+			t.Fatal(err)
+		}
+		return s.cur.Load()
+	}
+	a, b := current(), current()
+	var memo routeMemo
+	match := func(c *compiled) *service {
+		t.Helper()
+		var ex exchange
+		ex.matched.Route, ex.matched.Service = cfg.Routes[0], svc
+		return memo.service(c, &ex.matched)
+	}
+	if got := match(a); got != a.services["s"] {
+		t.Fatalf("first Server: service %p, want %p", got, a.services["s"])
+	}
+	if got := match(b); got != b.services["s"] {
+		t.Fatalf("second Server: service %p is the first's (%p); want its own %p", got, a.services["s"], b.services["s"])
+	}
+}

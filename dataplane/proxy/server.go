@@ -121,8 +121,6 @@ type Server struct {
 	// ports caches the decimal names of listener ports (int → string),
 	// for requests on a listener whose Frontend does not know its port.
 	ports sync.Map
-	// gens numbers the configurations compiled (compiled.gen).
-	gens atomic.Uint64
 	// conns numbers the client connections of its Frontends.
 	conns atomic.Uint64
 	// lineTime formats the access log lines' times.
@@ -210,7 +208,7 @@ func (s *Server) ApplyHashed(ctx context.Context, cfg *model.Config, hash string
 		}
 	}
 	c.revision, c.hash, c.source, c.applied = revision, hash, source, time.Now()
-	c.gen = s.gens.Add(1)
+	c.gen = configGens.Add(1)
 	c.start()
 	old := s.cur.Swap(c)
 	s.lastApply.Store(c.applied.UnixNano())

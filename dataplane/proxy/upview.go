@@ -149,7 +149,9 @@ func (x *nativeExchange) relayView() {
 				continue
 			}
 		}
-		w.AddField(key, value)
+		// parseFieldAt checked both (a token, text without control
+		// characters): h1 need not check them again.
+		w.AddValidField(key, value)
 	}
 	switch {
 	case len(set) > 0 && setField(set, []byte("Via")):
@@ -164,10 +166,10 @@ func (x *nativeExchange) relayView() {
 	if s.opts.LatencyHeaders {
 		var nb [20]byte
 		if len(set) == 0 || !setField(set, []byte("X-Kong-Upstream-Latency")) {
-			w.AddField([]byte("X-Kong-Upstream-Latency"), appendMs(nb[:0], ex.received.Sub(ex.sent)))
+			w.AddValidField([]byte("X-Kong-Upstream-Latency"), appendMs(nb[:0], ex.received.Sub(ex.sent)))
 		}
 		if len(set) == 0 || !setField(set, []byte("X-Kong-Proxy-Latency")) {
-			w.AddField([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
+			w.AddValidField([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
 		}
 	}
 	stream = sentStream(stream, typed, set)

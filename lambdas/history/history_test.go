@@ -149,10 +149,11 @@ func (s *pagedStore) ListPage(ctx context.Context, prefix, after string, max int
 	return keys, err
 }
 
-// TestPruneListsRecordsByPage: a Prune lists the oldest records a page
-// at a time, as many as it may remove and read, not the whole history.
-func TestPruneListsRecordsByPage(t *testing.T) {
-	t.Parallel()
+// recordedLog is a log that keeps revisions records, over a pagedStore
+// counting the listings of its identity's records, listing 16 keys a
+// page, with the published revisions 1 to newest recorded.
+func recordedLog(t *testing.T, revisions int, newest int64) (*history.Log, *pagedStore, snapshot.Identity) {
+	t.Helper()
 	ctx := context.Background()
 	dir, err := objstore.NewDir(t.TempDir())
 	require.NoError(t, err)
@@ -160,12 +161,21 @@ func TestPruneListsRecordsByPage(t *testing.T) {
 	records := strings.TrimSuffix(history.Key(id, 1), fmt.Sprintf("%020d.json", 1))
 	objects := &pagedStore{Store: dir, deltas: snapshot.DeltaPrefix(id), records: records}
 	now := time.Unix(1790000000, 0)
-	log := history.New(objects, history.Retention{Revisions: 10, Age: time.Hour}, func() time.Time { return now })
+	log := history.New(objects, history.Retention{Revisions: revisions, Age: time.Hour}, func() time.Time { return now })
 	log.SetDeltaPage(16)
-	const newest = 400
 	for rev := int64(1); rev <= newest; rev++ {
 		require.NoError(t, log.Put(ctx, history.Record{Revision: rev, CreatedAt: now.Unix(), Since: rev - 1, ClusterID: id.ClusterID, Epoch: id.Epoch, State: history.StatePublished}))
 	}
+	return log, objects, id
+}
+
+// TestPruneListsRecordsByPage: a Prune lists the oldest records a page
+// at a time, as many as it may remove and read, not the whole history.
+func TestPruneListsRecordsByPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const newest = 400
+	log, objects, id := recordedLog(t, 10, newest)
 	var pruned int
 	for {
 		n, err := log.Prune(ctx, id, newest, newest)
@@ -193,18 +203,8 @@ func TestPruneListsRecordsByPage(t *testing.T) {
 func TestGetMissingListsOnePage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir, err := objstore.NewDir(t.TempDir())
-	require.NoError(t, err)
-	id := snapshot.Identity{ClusterID: "6f1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6f", Epoch: 1}
-	records := strings.TrimSuffix(history.Key(id, 1), fmt.Sprintf("%020d.json", 1))
-	objects := &pagedStore{Store: dir, deltas: snapshot.DeltaPrefix(id), records: records}
-	now := time.Unix(1790000000, 0)
-	log := history.New(objects, history.Retention{Revisions: 1000, Age: time.Hour}, func() time.Time { return now })
-	log.SetDeltaPage(16)
 	const newest = 200
-	for rev := int64(1); rev <= newest; rev++ {
-		require.NoError(t, log.Put(ctx, history.Record{Revision: rev, CreatedAt: now.Unix(), Since: rev - 1, ClusterID: id.ClusterID, Epoch: id.Epoch, State: history.StatePublished}))
-	}
+	log, objects, id := recordedLog(t, 1000, newest)
 	for rev := int64(1); rev <= 3; rev++ { // pruned by a lifecycle rule: the oldest first
 		require.NoError(t, objects.Delete(ctx, history.Key(id, rev)))
 	}

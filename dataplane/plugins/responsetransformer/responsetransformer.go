@@ -139,13 +139,63 @@ func (t *Transformer) ResponseOnView() bool { return t.onView }
 // HeaderView implements plugin.ViewHeaderFilter: Header's operations on
 // the response's view, for an instance ResponseOnView accepted.
 func (t *Transformer) HeaderView(pc *plugin.Context, _ int) {
-	transform.Fields(&t.headers, pc.ResponseView())
+	transformHeaders(&t.headers, pc.ResponseView())
+}
+
+// transformHeaders applies the header operations o to h as Kong's
+// header_transformer.lua does: remove, rename, replace, add, append,
+// each condition read on the fields as they were before any of them
+// (the handler passes kong.response.get_headers(), a copy taken once):
+// a field removed is still renamed or replaced, one renamed onto is not
+// replaced, nor is one added that was there. A rename without a new
+// name, a replace or add without a value, does nothing; a rename onto
+// the same name (any case) sets then clears it, which removes it.
+func transformHeaders[F plugin.Fields](o *transform.Ops, h F) {
+	var vb [4][]string
+	var pb [16]bool
+	renamed, present := vb[:0], pb[:0]
+	for _, p := range o.Rename {
+		renamed = append(renamed, h.Values(p.Name))
+	}
+	for _, p := range o.Replace {
+		present = append(present, h.Has(p.Name))
+	}
+	for _, p := range o.Add {
+		present = append(present, h.Has(p.Name))
+	}
+	for _, n := range o.Remove {
+		h.Del(n)
+	}
+	for i, p := range o.Rename {
+		if len(renamed[i]) == 0 || p.Value == "" {
+			continue
+		}
+		h.Del(p.Value)
+		for _, v := range renamed[i] {
+			h.Add(p.Value, v)
+		}
+		h.Del(p.Name)
+	}
+	for i, p := range o.Replace {
+		if present[i] && p.Value != "" {
+			h.Set(p.Name, p.Value)
+		}
+	}
+	present = present[len(o.Replace):]
+	for i, p := range o.Add {
+		if !present[i] && p.Value != "" {
+			h.Set(p.Name, p.Value)
+		}
+	}
+	for _, p := range o.Append {
+		h.Add(p.Name, p.Value)
+	}
 }
 
 // Header implements plugin.HeaderFilter. A body about to be rewritten
 // loses its Content-Length.
 func (t *Transformer) Header(pc *plugin.Context, status int, h http.Header) {
-	t.headers.Headers(h)
+	transformHeaders(&t.headers, plugin.HeaderFields(h))
 	if t.NeedsBody(pc, status, h) {
 		h.Del("Content-Length")
 	}

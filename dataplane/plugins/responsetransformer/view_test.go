@@ -148,3 +148,75 @@ func TestResponseOnView(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadersAsKong: the header operations as Kong's
+// header_transformer.lua applies them, on the map and on the view alike:
+// remove, rename, replace, add, append, each condition read on the
+// fields the upstream sent (kong.response.get_headers(), taken before
+// any change), an entry without a value (or a rename without a new
+// name) doing nothing.
+func TestHeadersAsKong(t *testing.T) {
+	t.Parallel()
+	upstream := fields{{"X-A", "a1"}, {"X-A", "a2"}, {"X-B", "b"}, {"Content-Type", "text/plain"}}
+	for _, tc := range []struct {
+		desc string
+		conf map[string]any
+		want http.Header
+	}{
+		{"remove then add: the field was there, nothing added", map[string]any{
+			"remove": map[string]any{"headers": []any{"x-b"}},
+			"add":    map[string]any{"headers": []any{"x-b:new"}},
+		}, http.Header{"X-A": {"a1", "a2"}, "Content-Type": {"text/plain"}}},
+		{"remove then replace: the field was there, set again", map[string]any{
+			"remove":  map[string]any{"headers": []any{"x-b"}},
+			"replace": map[string]any{"headers": []any{"x-b:new"}},
+		}, http.Header{"X-A": {"a1", "a2"}, "X-B": {"new"}, "Content-Type": {"text/plain"}}},
+		{"remove then rename: the values sent are moved", map[string]any{
+			"remove": map[string]any{"headers": []any{"x-a"}},
+			"rename": map[string]any{"headers": []any{"x-a:x-c"}},
+		}, http.Header{"X-C": {"a1", "a2"}, "X-B": {"b"}, "Content-Type": {"text/plain"}}},
+		{"rename then replace the new name: it was not there", map[string]any{
+			"rename":  map[string]any{"headers": []any{"x-a:x-c"}},
+			"replace": map[string]any{"headers": []any{"x-c:new"}},
+		}, http.Header{"X-C": {"a1", "a2"}, "X-B": {"b"}, "Content-Type": {"text/plain"}}},
+		{"rename then add the new name: it was not there, set", map[string]any{
+			"rename": map[string]any{"headers": []any{"x-a:x-c"}},
+			"add":    map[string]any{"headers": []any{"x-c:new", "x-a:back"}},
+		}, http.Header{"X-C": {"new"}, "X-B": {"b"}, "Content-Type": {"text/plain"}}},
+		{"renames read the fields sent", map[string]any{
+			"rename": map[string]any{"headers": []any{"x-a:x-b", "x-b:x-c"}},
+		}, http.Header{"X-C": {"b"}, "Content-Type": {"text/plain"}}},
+		{"rename onto itself removes", map[string]any{
+			"rename": map[string]any{"headers": []any{"x-b:X-B"}},
+		}, http.Header{"X-A": {"a1", "a2"}, "Content-Type": {"text/plain"}}},
+		{"no value nor new name: nothing", map[string]any{
+			"rename":  map[string]any{"headers": []any{"x-a:"}},
+			"replace": map[string]any{"headers": []any{"x-a:"}},
+			"add":     map[string]any{"headers": []any{"x-d:"}},
+		}, http.Header{"X-A": {"a1", "a2"}, "X-B": {"b"}, "Content-Type": {"text/plain"}}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			h := transformer(t, tc.conf)
+			got := upstream.header()
+			h.Header(plugin.NewContext(nil, nil, nil, ""), http.StatusOK, got)
+			require.Equal(t, tc.want, got, "map")
+
+			pc := plugin.NewContext(nil, nil, nil, "")
+			pc.SetUpstreamFields(upstream)
+			h.HeaderView(pc, http.StatusOK)
+			view := upstream.header()
+			for _, f := range pc.ResponseFields() {
+				if !f.Added() {
+					delete(view, f.Name)
+				}
+			}
+			for _, f := range pc.ResponseFields() {
+				if !f.Deleted() {
+					view.Add(f.Name, f.String())
+				}
+			}
+			require.Equal(t, tc.want, view, "view")
+		})
+	}
+}

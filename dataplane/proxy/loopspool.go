@@ -1,0 +1,186 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+)
+
+// loopSpool is spool for a request served on an event loop: the upstream
+// connection is the loop's, which only the connection's own task may
+// read, so no goroutine fills it. The first Read reads the whole body
+// from the task itself, into memory up to ResponseBufferSize, then into a
+// temporary file (removed at creation) up to ResponseTempFileSize, and
+// closes the upstream body, which returns the connection to its loop's
+// pool; only then does the client get the body, at its pace. Past the
+// bounds (or without a temporary file) the rest is read from the upstream
+// at the client's pace, as spool does.
+//
+// Unlike spool, nothing reaches the client before the upstream is done
+// or a bound is reached: a single task cannot wait on the upstream and
+// the client at once. Event streams are not spooled on a loop (decorate).
+// The temporary file's reads and writes block the loop; the disk is
+// accepted as short, as the access log's lock is.
+type loopSpool struct {
+	src   io.ReadCloser
+	s     *Server
+	began bool // the first Read happened
+
+	// mem[head:] are bytes not yet read; the file's bytes between rOff
+	// and wOff come after them, then rest's.
+	mem        []byte
+	head       int
+	file       *os.File
+	rOff, wOff int64
+	// rest is the upstream body when the bounds stopped the fill: read
+	// at the client's pace after the spooled bytes.
+	rest io.ReadCloser
+	// err ended the fill (io.EOF at the body's end), returned once the
+	// spooled bytes are read.
+	err error
+}
+
+// loopBuffered returns res's body behind a loopSpool, or as is when there
+// is nothing to buffer.
+func (s *Server) loopBuffered(res *http.Response) io.ReadCloser {
+	if res.Body == nil || res.Body == http.NoBody || res.StatusCode == http.StatusSwitchingProtocols {
+		return res.Body
+	}
+	return &loopSpool{src: res.Body, s: s}
+}
+
+// eventStreamResponse reports whether res's body is an event stream by
+// its Content-Type, as copyBody reads it.
+func eventStreamResponse(res *http.Response) bool {
+	ct := res.Header["Content-Type"]
+	return len(ct) > 0 && eventStream(ct[0])
+}
+
+// Read returns the spooled bytes, filling the spool first.
+func (sp *loopSpool) Read(p []byte) (int, error) {
+	if !sp.began {
+		sp.began = true
+		n, err := sp.src.Read(p)
+		if err != nil {
+			// The body ended within one read: nothing to spool.
+			sp.err = err
+			_ = sp.src.Close()
+			return n, err
+		}
+		sp.fill(p[:n])
+	}
+	switch {
+	case sp.head < len(sp.mem):
+		n := copy(p, sp.mem[sp.head:])
+		if sp.head += n; sp.head == len(sp.mem) {
+			sp.mem, sp.head = nil, 0
+		}
+		return n, nil
+	case sp.rOff < sp.wOff:
+		n := min(int64(len(p)), sp.wOff-sp.rOff)
+		got, err := sp.file.ReadAt(p[:n], sp.rOff)
+		sp.rOff += int64(got)
+		if sp.rOff == sp.wOff {
+			sp.closeFile()
+		}
+		if got == 0 && err != nil {
+			return 0, fmt.Errorf("reading a buffered response: %w", err)
+		}
+		return got, nil
+	case sp.rest != nil:
+		return sp.rest.Read(p)
+	}
+	return 0, sp.err
+}
+
+// fill reads the upstream body, first the bytes first read, until its end
+// or the bounds.
+func (sp *loopSpool) fill(first []byte) {
+	bp := sp.s.bufs.get()
+	defer sp.s.bufs.put(bp)
+	b := first
+	for {
+		more, err := sp.store(b)
+		if err != nil {
+			// What was not stored cannot come after what was: the body
+			// ends short.
+			sp.err = err
+			_ = sp.src.Close()
+			return
+		}
+		if !more {
+			// A bound: the rest comes at the client's pace.
+			sp.rest = sp.src
+			return
+		}
+		n, rerr := sp.src.Read(*bp)
+		b = (*bp)[:n]
+		if rerr != nil {
+			if _, err := sp.store(b); err != nil {
+				rerr = err
+			}
+			sp.err = rerr
+			_ = sp.src.Close()
+			return
+		}
+	}
+}
+
+// store keeps b after the bytes stored; more is false once a bound is
+// reached (b is kept all the same, past the bound by one read at most).
+func (sp *loopSpool) store(b []byte) (more bool, err error) {
+	l := &sp.s.limits
+	if len(b) == 0 {
+		return true, nil
+	}
+	if sp.file == nil && len(sp.mem)+len(b) <= l.ResponseBufferSize {
+		if sp.mem == nil {
+			sp.mem = make([]byte, 0, l.ResponseBufferSize)
+		}
+		sp.mem = append(sp.mem, b...)
+		return true, nil
+	}
+	if sp.file == nil {
+		f, err := sp.s.tempFile("skyport-response-")
+		if err != nil {
+			sp.s.log.Warn("buffering a response: no temporary file, reading it at the client's pace", "error", err)
+			sp.mem = append(sp.mem, b...)
+			return false, nil
+		}
+		sp.file = f
+	}
+	n, err := sp.file.WriteAt(b, sp.wOff)
+	sp.wOff += int64(n)
+	if err != nil {
+		sp.s.log.Error("buffering a response", "error", err)
+		return false, fmt.Errorf("buffering a response: %w", err)
+	}
+	return sp.wOff < l.ResponseTempFileSize, nil
+}
+
+// Close releases the body: the upstream's when it is still held, the
+// temporary file.
+func (sp *loopSpool) Close() error {
+	if !sp.began {
+		sp.began, sp.err = true, errSpoolClosed
+		return sp.src.Close()
+	}
+	sp.closeFile()
+	sp.mem, sp.head = nil, 0
+	if sp.rest != nil {
+		rest := sp.rest
+		sp.rest, sp.err = nil, errSpoolClosed
+		return rest.Close()
+	}
+	return nil
+}
+
+// closeFile closes the temporary file, read whole or no longer wanted.
+func (sp *loopSpool) closeFile() {
+	if sp.file != nil {
+		_ = sp.file.Close()
+		sp.file = nil
+		sp.rOff, sp.wOff = 0, 0
+	}
+}
