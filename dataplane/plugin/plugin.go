@@ -255,9 +255,18 @@ type LogEntry struct {
 	UpstreamStatus int
 	// ResponseHeader holds the headers sent to the client.
 	ResponseHeader http.Header
-	// RequestSize is the size of the request as received: request line,
-	// headers and body bytes read.
-	RequestSize int64
+	// RequestSize and ResponseHeaderSize are, on the view (no Request, no
+	// ResponseHeader), the sizes logrecord.RequestSize and the header part
+	// of logrecord.ResponseSize make of the adapted request and of
+	// ResponseHeader: the request line, the Host and the other fields,
+	// the declared body length; each response field's "Name: value\r\n".
+	RequestSize, ResponseHeaderSize int64
+	// View is, on the view (no Request), the request's view as the
+	// plugins left it; ResponseFields the response's fields when they
+	// were written from the view rather than from a map (no
+	// ResponseHeader). Neither is kept past the log phase.
+	View           exchange.Request
+	ResponseFields exchange.Header
 	// Tries are the upstream connection attempts, first to last.
 	Tries []Try
 	// Receive is the time spent relaying the response body.

@@ -41,14 +41,37 @@ type Viewer interface {
 
 // ViewLogger is a Logger whose log phase also runs on the view: LogView
 // reads of its entry only Status, Bytes, the latencies (Upstream, Proxy,
-// Total) and Proxied, all the view's entry has (no Request, no
-// ResponseHeader), and of the context what the other phases left
-// (Route, Service, Consumer, HeaderExit); it keeps neither past the
-// call, as the proxy's native path reuses both (prometheus).
+// Total), Proxied and the sizes (RequestSize, ResponseHeaderSize: read
+// through logrecord's EntryRequestSize and ResponseSize), all the view's
+// entry has (no Request, no ResponseHeader), and of the context what the
+// other phases left (Route, Service, Consumer, HeaderExit); it keeps
+// neither past the call, as the proxy's native path reuses both
+// (prometheus, statsd, datadog).
 type ViewLogger interface {
 	Logger
 	Viewer
 	LogView(pc *Context, e *LogEntry)
+}
+
+// ResponseLogger is a ViewLogger that reads the response's fields or
+// their size (statsd, datadog, the Recorders): its request's response
+// goes out through a map (HeadersOnView is false), whose fields the
+// entry has.
+type ResponseLogger interface {
+	ViewLogger
+	LogsResponse()
+}
+
+// Recorder is a ViewLogger that writes Kong's log record of its entry
+// (logrecord.Encoder: http-log, file-log): on the view its entry also
+// has View, ResponseHeader (when the response went out through a map)
+// or ResponseFields, RequestID, Scheme, Host, Port, UpstreamURI,
+// UpstreamStatus, Tries and Receive, which the proxy makes only for a
+// request with a Recorder (Set.Records). Neither the entry nor what it
+// points to is kept past the call.
+type Recorder interface {
+	ViewLogger
+	Records()
 }
 
 // onView reports whether h's phases run on the view: it is a Viewer that
@@ -278,6 +301,9 @@ func (pc *Context) ResponseFields() []Field { return pc.respFields }
 // ResponseViewer whose ResponseOnView says so.
 func (s *Set) HeadersOnView(pc *Context) bool {
 	for _, r := range pc.resolved {
+		if _, ok := r.handler.(ResponseLogger); ok {
+			return false
+		}
 		if v, ok := r.handler.(ResponseViewer); ok {
 			if !v.ResponseOnView() {
 				return false
@@ -313,6 +339,16 @@ func (s *Set) HeaderView(pc *Context, status int) {
 func (s *Set) Logs(pc *Context) bool {
 	for _, r := range pc.resolved {
 		if _, ok := r.handler.(Logger); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Records reports whether a plugin resolved for pc is a Recorder.
+func (s *Set) Records(pc *Context) bool {
+	for _, r := range pc.resolved {
+		if _, ok := r.handler.(Recorder); ok {
 			return true
 		}
 	}

@@ -29,9 +29,9 @@ import (
 // the local policy, cors, acl, correlation-id but its tracker
 // generator, request-transformer changing neither method, body nor
 // Host, basic-auth, jwt, response-transformer, ip-restriction,
-// request-size-limiting, bot-detection, prometheus: docs/h1.md's
-// table), or none, to a
-// plain-HTTP service (on none, or an upstream that does not hash or
+// request-size-limiting, bot-detection, and the loggers prometheus,
+// statsd, datadog, http-log, file-log, udp-log: docs/h1.md's table),
+// or none, to a plain-HTTP service (on none, or an upstream that does not hash or
 // hashes on what the view holds: nativeHashes), a
 // request without a body that h1Client sends (a replayable method, no
 // upgrade), an origin-form target whose path net/http would keep as it
@@ -426,6 +426,7 @@ func (s *Server) finishNative(x *nativeExchange) {
 	if logs {
 		x.entry = plugin.LogEntry{Status: status, Bytes: ex.rec.bytes, Upstream: up, Proxy: px,
 			Total: end.Sub(ex.start), Proxied: !ex.received.IsZero()}
+		x.fillEntry(&x.entry)
 		ex.c.plugins.LogView(ex.pc, &x.entry)
 	}
 	if s.opts.AccessLogWriter != nil {

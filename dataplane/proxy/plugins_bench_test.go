@@ -1,8 +1,11 @@
 package proxy_test
 
 import (
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -23,13 +26,28 @@ import (
 // response-transformer alone renaming, replacing, adding and appending
 // fields of the response, and "every-route" key-auth and rate-limiting
 // with ip-restriction, request-size-limiting, prometheus and that
-// response-transformer (issue 19's fourth round).
+// response-transformer (issue 19's fourth round); "loggers" key-auth and
+// rate-limiting with statsd and datadog (their defaults) sending to a
+// socket nobody reads; "records" key-auth and rate-limiting with
+// http-log (to a local server) and file-log.
 func BenchmarkProxyH1Plugins(b *testing.B) {
 	const res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
 		"Date: Fri, 27 Nov 2026 16:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
 	upAddr := cannedUpstream(b, res)
 	host, p, _ := net.SplitHostPort(upAddr)
 	port, _ := strconv.Atoi(p)
+	// sink takes statsd's and datadog's datagrams, unread.
+	sinkConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sinkConn.Close() })
+	sink := sinkConn.LocalAddr().(*net.UDPAddr).Port
+	// collector takes http-log's batches.
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+	}))
+	b.Cleanup(collector.Close)
 	response := map[string]any{
 		"rename":  map[string]any{"headers": []any{"Date:X-Upstream-Date"}},
 		"replace": map[string]any{"headers": []any{"Content-Type:text/plain"}},
@@ -49,6 +67,12 @@ func BenchmarkProxyH1Plugins(b *testing.B) {
 			benchPlugin(b, "p10", "request-size-limiting", nil),
 			benchPlugin(b, "p11", "prometheus", map[string]any{"status_code_metrics": true, "latency_metrics": true,
 				"bandwidth_metrics": true})}},
+		{"loggers", true, false, []*model.Plugin{
+			benchPlugin(b, "p12", "statsd", map[string]any{"host": "127.0.0.1", "port": sink}),
+			benchPlugin(b, "p13", "datadog", map[string]any{"host": "127.0.0.1", "port": sink})}},
+		{"records", true, false, []*model.Plugin{
+			benchPlugin(b, "p14", "http-log", map[string]any{"http_endpoint": collector.URL}),
+			benchPlugin(b, "p15", "file-log", map[string]any{"path": filepath.Join(b.TempDir(), "records.log")})}},
 	} {
 		cfg := &model.Config{Services: []*model.Service{service("s", host, port, "")},
 			Routes: []*model.Route{route("r", "s", "/api")}}

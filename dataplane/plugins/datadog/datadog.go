@@ -61,9 +61,9 @@ type Datadog struct {
 }
 
 var (
-	_ plugin.Handler = (*Datadog)(nil)
-	_ plugin.Logger  = (*Datadog)(nil)
-	_ io.Closer      = (*Datadog)(nil)
+	_ plugin.Handler    = (*Datadog)(nil)
+	_ plugin.ViewLogger = (*Datadog)(nil)
+	_ io.Closer         = (*Datadog)(nil)
 )
 
 // NewFactory returns the plugin's factory.
@@ -90,6 +90,14 @@ func (h *Datadog) Log(pc *plugin.Context, e *plugin.LogEntry) {
 	}
 }
 
+// OnView implements plugin.Viewer: the metrics are made of the entry's
+// numbers (its sizes read through logrecord) and the context's entities.
+func (h *Datadog) OnView() bool { return true }
+
+// LogView implements plugin.ViewLogger: Log; the lines are made before
+// it returns, of nothing the entry or the context keeps.
+func (h *Datadog) LogView(pc *plugin.Context, e *plugin.LogEntry) { h.Log(pc, e) }
+
 // Close sends what is queued and closes the socket.
 func (h *Datadog) Close() error {
 	err := h.queue.Close()
@@ -112,7 +120,7 @@ var statNames = map[string]string{"request_size": "request.size", "response_size
 // Lines returns the request's DogStatsD lines.
 func (h *Datadog) Lines(pc *plugin.Context, e *plugin.LogEntry) []string {
 	values := map[string]int64{
-		"request_size": logrecord.RequestSize(e.Request), "response_size": logrecord.ResponseSize(e),
+		"request_size": logrecord.EntryRequestSize(e), "response_size": logrecord.ResponseSize(e),
 		"latency": e.Total.Milliseconds(), "kong_latency": e.Proxy.Milliseconds(), "request_count": 1,
 		"upstream_latency": -1,
 	}
@@ -194,3 +202,6 @@ func (h *Datadog) send(ctx context.Context, batch [][]byte) error {
 	}
 	return nil
 }
+
+// LogsResponse implements plugin.ResponseLogger.
+func (h *Datadog) LogsResponse() {}

@@ -42,9 +42,9 @@ type FileLog struct {
 }
 
 var (
-	_ plugin.Handler = (*FileLog)(nil)
-	_ plugin.Logger  = (*FileLog)(nil)
-	_ io.Closer      = (*FileLog)(nil)
+	_ plugin.Handler  = (*FileLog)(nil)
+	_ plugin.Recorder = (*FileLog)(nil)
+	_ io.Closer       = (*FileLog)(nil)
 )
 
 // NewFactory returns the plugin's factory.
@@ -67,6 +67,17 @@ func (h *FileLog) Name() string { return Name }
 func (h *FileLog) Log(pc *plugin.Context, e *plugin.LogEntry) {
 	_ = h.queue.Add(h.enc.Append(make([]byte, 0, 1024), pc, e)) // a refusal is counted
 }
+
+// OnView implements plugin.Viewer: the record is encoded of the view's
+// entry as of the adapter's (logrecord.Encoder).
+func (h *FileLog) OnView() bool { return true }
+
+// LogView implements plugin.ViewLogger: Log; the record is encoded
+// before it returns.
+func (h *FileLog) LogView(pc *plugin.Context, e *plugin.LogEntry) { h.Log(pc, e) }
+
+// Records implements plugin.Recorder.
+func (h *FileLog) Records() {}
 
 // Close writes what is queued and closes the file.
 func (h *FileLog) Close() error {
@@ -112,3 +123,6 @@ func (h *FileLog) moved() bool {
 	open, err := h.f.Stat()
 	return err != nil || !os.SameFile(onDisk, open)
 }
+
+// LogsResponse implements plugin.ResponseLogger.
+func (h *FileLog) LogsResponse() {}

@@ -67,9 +67,9 @@ type HTTPLog struct {
 }
 
 var (
-	_ plugin.Handler = (*HTTPLog)(nil)
-	_ plugin.Logger  = (*HTTPLog)(nil)
-	_ io.Closer      = (*HTTPLog)(nil)
+	_ plugin.Handler  = (*HTTPLog)(nil)
+	_ plugin.Recorder = (*HTTPLog)(nil)
+	_ io.Closer       = (*HTTPLog)(nil)
 )
 
 // NewFactory returns the plugin's factory: queues count into m, delivery
@@ -133,6 +133,17 @@ func (h *HTTPLog) Log(pc *plugin.Context, e *plugin.LogEntry) {
 	}
 }
 
+// OnView implements plugin.Viewer: the record is encoded of the view's
+// entry as of the adapter's (logrecord.Encoder).
+func (h *HTTPLog) OnView() bool { return true }
+
+// LogView implements plugin.ViewLogger: Log; the record is encoded
+// before it returns.
+func (h *HTTPLog) LogView(pc *plugin.Context, e *plugin.LogEntry) { h.Log(pc, e) }
+
+// Records implements plugin.Recorder.
+func (h *HTTPLog) Records() {}
+
 // Close delivers what is queued and stops the queue.
 func (h *HTTPLog) Close() error {
 	err := h.queue.Close()
@@ -186,3 +197,6 @@ func (h *HTTPLog) send(ctx context.Context, batch [][]byte) error {
 func (h *HTTPLog) queueBatches() bool {
 	return h.conf.Queue.MaxBatchSize > 1 || (h.conf.QueueSize != nil && *h.conf.QueueSize > 1)
 }
+
+// LogsResponse implements plugin.ResponseLogger.
+func (h *HTTPLog) LogsResponse() {}

@@ -1,12 +1,15 @@
 package logrecord
 
 import (
+	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/uriargs"
 	"github.com/skyport-gw/skyport/internal/jsontext"
@@ -33,8 +36,21 @@ func (enc *Encoder) entity(key any, v any) []byte {
 	return b
 }
 
-// Append appends the JSON record of pc and e to dst.
+// Append appends the JSON record of pc and e to dst: of e's Request and
+// ResponseHeader, or on the view (no Request) of its View, its
+// ResponseHeader or ResponseFields, and its sizes.
 func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) []byte {
+	var b []byte
+	if e.Request == nil {
+		b = appendViewRequest(dst, pc, e)
+	} else {
+		b = appendRequest(dst, e)
+	}
+	return enc.appendRest(b, pc, e)
+}
+
+// appendRequest writes the record's request of e.Request.
+func appendRequest(dst []byte, e *plugin.LogEntry) []byte {
 	r := e.Request
 	uri := r.RequestURI
 	if uri == "" || uri[0] != '/' {
@@ -62,7 +78,56 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 	b = appendHeaders(b, r.Header, r.Host, true)
 	b = append(b, `,"size":`...)
 	b = strconv.AppendInt(b, RequestSize(r), 10)
-	if t := tlsInfo(r.TLS); t != nil {
+	return appendTLS(b, r.TLS)
+}
+
+// appendViewRequest writes the record's request of e.View as
+// appendRequest writes the adapted request's: its target, the query the
+// plugins left (Context.UpstreamQuery), its fields but Host, grouped by
+// name in their first order, and e.RequestSize.
+func appendViewRequest(dst []byte, pc *plugin.Context, e *plugin.LogEntry) []byte {
+	r := e.View
+	path, query := r.Path(), r.Query()
+	b := append(dst, `{"request":{"id":`...)
+	b = jsontext.AppendString(b, e.RequestID)
+	b = append(b, `,"uri":"`...)
+	b = jsontext.AppendEscaped(b, string(path))
+	if query != nil {
+		b = append(b, '?')
+		b = jsontext.AppendEscaped(b, string(query))
+	}
+	b = append(b, `","url":"`...)
+	b = jsontext.AppendEscaped(b, e.Scheme)
+	b = append(b, "://"...)
+	b = jsontext.AppendEscaped(b, e.Host)
+	if e.Port != "" {
+		b = append(b, ':')
+		b = jsontext.AppendEscaped(b, e.Port)
+	}
+	b = jsontext.AppendEscaped(b, string(path))
+	if query != nil {
+		b = append(b, '?')
+		b = jsontext.AppendEscaped(b, string(query))
+	}
+	b = append(b, '"')
+	b = append(b, `,"querystring":`...)
+	q, changed := pc.UpstreamQuery()
+	if !changed {
+		q = string(query)
+	}
+	b = appendQuery(b, q)
+	b = append(b, `,"method":`...)
+	b = jsontext.AppendString(b, string(r.Method()))
+	b = append(b, `,"headers":`...)
+	b = appendFields(b, r.Header(), string(r.Host()), true)
+	b = append(b, `,"size":`...)
+	b = strconv.AppendInt(b, e.RequestSize, 10)
+	return appendTLS(b, r.TLS())
+}
+
+// appendTLS writes the request's tls object, none without TLS.
+func appendTLS(b []byte, cs *tls.ConnectionState) []byte {
+	if t := tlsInfo(cs); t != nil {
 		b = append(b, `,"tls":{"version":`...)
 		b = jsontext.AppendString(b, t.Version)
 		b = append(b, `,"cipher":`...)
@@ -71,6 +136,11 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 		b = jsontext.AppendString(b, t.ClientVerify)
 		b = append(b, '}')
 	}
+	return b
+}
+
+// appendRest writes what follows the request in the record.
+func (enc *Encoder) appendRest(b []byte, pc *plugin.Context, e *plugin.LogEntry) []byte {
 	b = append(b, `},"upstream_uri":`...)
 	b = jsontext.AppendString(b, e.UpstreamURI)
 	b = append(b, `,"upstream_status":"`...)
@@ -80,7 +150,11 @@ func (enc *Encoder) Append(dst []byte, pc *plugin.Context, e *plugin.LogEntry) [
 	b = append(b, `","response":{"status":`...)
 	b = strconv.AppendInt(b, int64(e.Status), 10)
 	b = append(b, `,"headers":`...)
-	b = appendHeaders(b, e.ResponseHeader, "", false)
+	if e.ResponseHeader != nil || e.ResponseFields == nil {
+		b = appendHeaders(b, e.ResponseHeader, "", false)
+	} else {
+		b = appendFields(b, e.ResponseFields, "", false)
+	}
 	b = append(b, `,"size":`...)
 	b = strconv.AppendInt(b, ResponseSize(e), 10)
 	b = append(b, `},"latencies":{"kong":`...)
@@ -209,6 +283,68 @@ func appendHeaders(b []byte, h http.Header, host string, request bool) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// appendFields is appendHeaders of h's fields, grouped by name (any
+// case) in their first order: the values of a name are listed in the
+// fields' order, as the map's made of them are. A request's Host field
+// is host's.
+func appendFields(b []byte, h exchange.Header, host string, request bool) []byte {
+	b = append(b, '{')
+	first := true
+	if host != "" {
+		b = append(b, `"host":`...)
+		b = jsontext.AppendString(b, host)
+		first = false
+	}
+	n := h.Len()
+	for i := range n {
+		name, value := h.At(i)
+		if request && bytes.EqualFold(name, []byte("Host")) || seenBefore(h, i, name) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendLowerName(b, string(name))
+		b = append(b, ':')
+		if request && (bytes.EqualFold(name, []byte("authorization")) || bytes.EqualFold(name, []byte("proxy-authorization"))) {
+			b = append(b, `"`+Redacted+`"`...)
+			continue
+		}
+		count := 1
+		for j := i + 1; j < n; j++ {
+			if other, _ := h.At(j); bytes.EqualFold(other, name) {
+				count++
+			}
+		}
+		if count == 1 {
+			b = jsontext.AppendString(b, string(value))
+			continue
+		}
+		b = append(b, '[')
+		b = jsontext.AppendString(b, string(value))
+		for j := i + 1; j < n; j++ {
+			if other, v := h.At(j); bytes.EqualFold(other, name) {
+				b = append(b, ',')
+				b = jsontext.AppendString(b, string(v))
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// seenBefore reports whether a field before the i-th of h has name (any
+// case).
+func seenBefore(h exchange.Header, i int, name []byte) bool {
+	for j := range i {
+		if other, _ := h.At(j); bytes.EqualFold(other, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendLowerName writes a header name in lower case, as Kong's headers

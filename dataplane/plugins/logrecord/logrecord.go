@@ -224,10 +224,24 @@ func RequestSize(r *http.Request) int64 {
 	return n
 }
 
+// EntryRequestSize is RequestSize of e's request, or on the view (no
+// Request) the size the proxy made of it alike (LogEntry.RequestSize).
+func EntryRequestSize(e *plugin.LogEntry) int64 {
+	if e.Request == nil {
+		return e.RequestSize
+	}
+	return RequestSize(e.Request)
+}
+
 // ResponseSize is nginx's $bytes_sent: the status line, the headers and
-// the body bytes sent.
+// the body bytes sent. The headers are ResponseHeader's, or on the view
+// (no ResponseHeader) ResponseHeaderSize.
 func ResponseSize(e *plugin.LogEntry) int64 {
-	return int64(len("HTTP/1.1 200 ")+len(http.StatusText(e.Status))+2) + headerSize(e.ResponseHeader) + 2 + e.Bytes
+	fields := e.ResponseHeaderSize
+	if e.ResponseHeader != nil {
+		fields = headerSize(e.ResponseHeader)
+	}
+	return int64(len("HTTP/1.1 200 ")+len(http.StatusText(e.Status))+2) + fields + 2 + e.Bytes
 }
 
 func headerSize(h http.Header) int64 {

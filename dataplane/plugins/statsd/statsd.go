@@ -82,9 +82,9 @@ type StatsD struct {
 }
 
 var (
-	_ plugin.Handler = (*StatsD)(nil)
-	_ plugin.Logger  = (*StatsD)(nil)
-	_ io.Closer      = (*StatsD)(nil)
+	_ plugin.Handler    = (*StatsD)(nil)
+	_ plugin.ViewLogger = (*StatsD)(nil)
+	_ io.Closer         = (*StatsD)(nil)
 )
 
 var rangeRe = regexp.MustCompile(`(\d\d\d)-(\d\d\d)`)
@@ -145,6 +145,14 @@ func (h *StatsD) allowed(status int) bool {
 	return false
 }
 
+// OnView implements plugin.Viewer: the metrics are made of the entry's
+// numbers (its sizes read through logrecord) and the context's entities.
+func (h *StatsD) OnView() bool { return true }
+
+// LogView implements plugin.ViewLogger: Log; the lines are made before
+// it returns, of nothing the entry or the context keeps.
+func (h *StatsD) LogView(pc *plugin.Context, e *plugin.LogEntry) { h.Log(pc, e) }
+
 // Close sends what is queued and closes the socket.
 func (h *StatsD) Close() error {
 	err := h.queue.Close()
@@ -164,7 +172,7 @@ var statTypes = map[string]string{"gauge": "g", "counter": "c", "timer": "ms", "
 func (h *StatsD) Lines(pc *plugin.Context, e *plugin.LogEntry) []string {
 	status := strconv.Itoa(e.Status)
 	values := map[string]int64{
-		"request_size": logrecord.RequestSize(e.Request), "response_size": logrecord.ResponseSize(e),
+		"request_size": logrecord.EntryRequestSize(e), "response_size": logrecord.ResponseSize(e),
 		"latency": e.Total.Milliseconds(), "kong_latency": e.Proxy.Milliseconds(), "request_count": 1,
 		"upstream_latency": -1,
 	}
@@ -399,3 +407,6 @@ func pack(lines []string, size int) []string {
 	}
 	return out
 }
+
+// LogsResponse implements plugin.ResponseLogger.
+func (h *StatsD) LogsResponse() {}

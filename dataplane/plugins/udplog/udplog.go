@@ -41,9 +41,9 @@ type UDPLog struct {
 }
 
 var (
-	_ plugin.Handler = (*UDPLog)(nil)
-	_ plugin.Logger  = (*UDPLog)(nil)
-	_ io.Closer      = (*UDPLog)(nil)
+	_ plugin.Handler  = (*UDPLog)(nil)
+	_ plugin.Recorder = (*UDPLog)(nil)
+	_ io.Closer       = (*UDPLog)(nil)
 )
 
 // NewFactory returns the plugin's factory.
@@ -70,6 +70,17 @@ func (h *UDPLog) Name() string { return Name }
 func (h *UDPLog) Log(pc *plugin.Context, e *plugin.LogEntry) {
 	_ = h.queue.Add(h.enc.Append(make([]byte, 0, 1024), pc, e)) // a refusal is counted
 }
+
+// OnView implements plugin.Viewer: the record is encoded of the view's
+// entry as of the adapter's (logrecord.Encoder).
+func (h *UDPLog) OnView() bool { return true }
+
+// LogView implements plugin.ViewLogger: Log; the record is encoded
+// before it returns.
+func (h *UDPLog) LogView(pc *plugin.Context, e *plugin.LogEntry) { h.Log(pc, e) }
+
+// Records implements plugin.Recorder.
+func (h *UDPLog) Records() {}
 
 // Close sends what is queued and closes the socket.
 func (h *UDPLog) Close() error {
@@ -105,3 +116,6 @@ func (h *UDPLog) send(ctx context.Context, batch [][]byte) error {
 	}
 	return nil
 }
+
+// LogsResponse implements plugin.ResponseLogger.
+func (h *UDPLog) LogsResponse() {}

@@ -1,0 +1,250 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/skyport-gw/skyport/dataplane/h1"
+	"github.com/skyport-gw/skyport/dataplane/plugins"
+	"github.com/skyport-gw/skyport/internal/model"
+	"github.com/skyport-gw/skyport/internal/pluginschema"
+)
+
+// msLatency matches the latencies in statsd's and datadog's lines, which
+// differ from one request to the next.
+var msLatency = regexp.MustCompile(`(latency:)\d+`)
+
+// listenPort matches the port of a record's url.
+var listenPort = regexp.MustCompile(`:\d+/`)
+
+// TestNativeMatchesAdapterLoggers checks that statsd and datadog, as
+// plugin.ViewLoggers, send on the native path the lines they send on the
+// adapter: the same names, tags, counts and request and response sizes
+// (the latencies aside), and http-log, file-log and udp-log
+// (plugin.Recorders) the same record (its ids, times, latencies and the
+// listener's port aside; the JSON decoded, as the adapter's header
+// objects come in the map's order), for responses relayed as a view, through the map, and
+// plugins' answers.
+func TestNativeMatchesAdapterLoggers(t *testing.T) {
+	t.Parallel()
+	up := newRecordingUpstream(t)
+	upHost, upPort := splitAddr(t, up.addr)
+	statsd, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = statsd.Close() })
+	datadog, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = datadog.Close() })
+	records := make(chan []byte, 64)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err == nil {
+			records <- body
+		}
+	}))
+	t.Cleanup(collector.Close)
+	logFile := filepath.Join(t.TempDir(), "records.log")
+	udplog, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = udplog.Close() })
+	written := 0
+
+	svc := model.NewService()
+	svc.ID, svc.Name, svc.Host, svc.Port = "up", ptrTo("up"), upHost, upPort
+	rt := func(id string, paths ...string) *model.Route {
+		r := model.NewRoute()
+		r.ID, r.Name, r.Paths, r.Service = id, &id, paths, &model.Ref{ID: svc.ID}
+		return r
+	}
+	n := 0
+	plug := func(name, route string, conf map[string]any) *model.Plugin {
+		out, errs, _ := pluginschema.Normalize(name, conf)
+		require.Empty(t, errs, name)
+		n++
+		p := &model.Plugin{Base: model.Base{ID: name + "-" + string(rune('a'+n))}, Name: name, Enabled: true, Config: out}
+		if route != "" {
+			p.Route = &model.Ref{ID: route}
+		}
+		return p
+	}
+	const ddMetrics = 4
+	cfg := &model.Config{
+		Consumers: []*model.Consumer{{Base: model.Base{ID: "alice-id"}, Username: ptrTo("alice"), CustomID: ptrTo("a-1")}},
+		KeyAuths: []*model.KeyAuth{{Base: model.Base{ID: "alice-key-id"}, Key: "alice-key",
+			Consumer: &model.Ref{ID: "alice-id"}}},
+		Services: []*model.Service{svc},
+		Routes:   []*model.Route{rt("auth", "/auth"), rt("open", "/open"), rt("rt", "/rt"), rt("hide", "/hide")},
+		Plugins: []*model.Plugin{
+			plug("statsd", "", map[string]any{"host": "127.0.0.1", "port": statsd.LocalAddr().(*net.UDPAddr).Port,
+				"udp_packet_size": 60000}),
+			plug("datadog", "", map[string]any{"host": "127.0.0.1", "port": datadog.LocalAddr().(*net.UDPAddr).Port,
+				"metrics": []any{
+					map[string]any{"name": "request_size", "stat_type": "distribution", "consumer_identifier": "username"},
+					map[string]any{"name": "response_size", "stat_type": "distribution"},
+					map[string]any{"name": "request_count", "stat_type": "counter", "sample_rate": 1},
+					map[string]any{"name": "latency", "stat_type": "timer", "sample_rate": 1},
+				}}),
+			plug("http-log", "", map[string]any{"http_endpoint": collector.URL + "/logs"}),
+			plug("file-log", "", map[string]any{"path": logFile}),
+			plug("udp-log", "", map[string]any{"host": "127.0.0.1", "port": udplog.LocalAddr().(*net.UDPAddr).Port}),
+			plug("key-auth", "auth", nil),
+			plug("key-auth", "hide", map[string]any{"hide_credentials": true}),
+			plug("request-transformer", "rt", map[string]any{"add": map[string]any{"headers": []any{"X-Added:a longer value"},
+				"querystring": []any{"added:1"}},
+				"remove": map[string]any{"headers": []any{"X-Drop"}}}),
+			plug("response-transformer", "rt", map[string]any{"add": map[string]any{"headers": []any{"X-Served:1"}},
+				"remove": map[string]any{"headers": []any{"X-Up"}}}),
+		},
+	}
+	serve := func(native bool) (string, *lockedBuffer, *atomic.Bool) {
+		logs := &lockedBuffer{}
+		s := New(Options{Version: "test", RequestID: true, AccessLogWriter: logs, Registry: plugins.RegistryWith(plugins.Options{})})
+		require.NoError(t, s.Apply(context.Background(), cfg, 1, "test"))
+		t.Cleanup(s.Close)
+		f := s.Frontend(nil)
+		inner := f.h1.Handler.(*h1Handler)
+		inner.native = false
+		took := &atomic.Bool{}
+		if native {
+			f.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+				if s.serveNative(w, r, nil) {
+					took.Store(true)
+					return
+				}
+				inner.ServeH1(w, r)
+			})
+		}
+		return serveFrontend(t, f), logs, took
+	}
+	nativeAddr, nativeLogs, took := serve(true)
+	adapterAddr, adapterLogs, _ := serve(false)
+
+	// lines reads count datagrams from pc, split into lines, latencies
+	// normalised.
+	lines := func(pc net.PacketConn, count int) []string {
+		t.Helper()
+		var out []string
+		buf := make([]byte, 64<<10)
+		for range count {
+			require.NoError(t, pc.SetReadDeadline(time.Now().Add(20*time.Second)))
+			k, _, err := pc.ReadFrom(buf)
+			require.NoError(t, err, "waiting for a datagram")
+			out = append(out, strings.Split(msLatency.ReplaceAllString(string(buf[:k]), "${1}N"), "\n")...)
+		}
+		sort.Strings(out)
+		return out
+	}
+	// record reads http-log's next record, and file-log's, without what
+	// differs from one request to the next (ids, times, latencies).
+	record := func() map[string]any {
+		t.Helper()
+		var body []byte
+		select {
+		case body = <-records:
+		case <-time.After(20 * time.Second):
+			require.FailNow(t, "no record")
+		}
+		var line []byte
+		require.Eventually(t, func() bool {
+			all, err := os.ReadFile(logFile)
+			if err != nil {
+				return false
+			}
+			lines := bytes.Split(bytes.TrimSuffix(all, []byte("\n")), []byte("\n"))
+			if len(lines) <= written {
+				return false
+			}
+			line = lines[written]
+			return true
+		}, 20*time.Second, 5*time.Millisecond, "file-log's record")
+		written++
+		require.JSONEq(t, string(body), string(line), "http-log's and file-log's records")
+		buf := make([]byte, 64<<10)
+		require.NoError(t, udplog.SetReadDeadline(time.Now().Add(20*time.Second)))
+		k, _, err := udplog.ReadFrom(buf)
+		require.NoError(t, err, "waiting for udp-log's record")
+		require.JSONEq(t, string(body), string(buf[:k]), "http-log's and udp-log's records")
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(body, &m), string(body))
+		req := m["request"].(map[string]any)
+		// The data planes listen on ports of their own.
+		req["id"], req["url"] = "ID", listenPort.ReplaceAllString(req["url"].(string), ":PORT/")
+		res := m["response"].(map[string]any)
+		headers := res["headers"].(map[string]any)
+		for _, k := range []string{"x-kong-request-id", "x-kong-upstream-latency", "x-kong-proxy-latency"} {
+			if _, ok := headers[k]; ok {
+				headers[k] = "X"
+			}
+		}
+		m["latencies"], m["started_at"] = "L", "S"
+		if tries, ok := m["tries"].([]any); ok {
+			for _, tr := range tries {
+				for _, k := range []string{"balancer_start", "balancer_start_ns", "balancer_latency", "balancer_latency_ns"} {
+					tr.(map[string]any)[k] = "T"
+				}
+			}
+		}
+		return m
+	}
+	get := func(target, fields string) string {
+		return "GET " + target + " HTTP/1.1\r\nHost: h\r\n" + fields + "\r\n"
+	}
+	for _, tc := range []struct {
+		name, req string
+	}{
+		{"proxied, consumer", get("/auth/x?a=1", "apikey: alice-key\r\nUser-Agent: wrk\r\n")},
+		{"key-auth's answer", get("/auth/x", "Accept: application/json\r\n")},
+		{"invalid key", get("/auth/x", "apikey: nobody\r\n")},
+		{"head", "HEAD /open/headlength HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"not modified", get("/open/notmodified", "If-None-Match: \"x\"\r\n")},
+		{"no content", get("/open/nocontent", "")},
+		{"chunked, through the map", get("/open/chunked", "")},
+		{"hop by hop fields", get("/open/hop", "Connection: keep-alive, X-Drop\r\nX-Drop: 1\r\nKeep-Alive: 5\r\n"+
+			"Te: trailers\r\nProxy-Connection: x\r\n")},
+		{"host in another case", "GET /open/x HTTP/1.1\r\nhOST: h.example\r\nx-lower: v\r\n\r\n"},
+		{"empty length", get("/open/x", "Content-Length: 0\r\n")},
+		{"transformers", get("/rt/hop", "X-Drop: 1\r\nX-Keep: 2\r\n")},
+		{"transformers, rate limited upstream", get("/rt/ratelimited", "")},
+		{"no route", get("/none", "")},
+		{"fields twice, in other cases", get("/open/x", "X-Dup: a\r\nx-dup: b\r\nX-DUP: c\r\nX-One: 1\r\n")},
+		{"authorization redacted", get("/open/x", "Authorization: Basic eDp5\r\nProxy-Authorization: p\r\n")},
+		{"escaped values and target", get("/open/a%20b?q=%22x%22&r=1&q=2&flag", "X-Quote: \"q\" \\ \xc3\xa9\r\n")},
+		{"empty query", get("/open/x?", "")},
+		{"hidden query key", get("/hide/x?b=2&apikey=alice-key&c=3", "")},
+		{"hidden only query key", get("/hide/x?apikey=alice-key", "")},
+		{"hidden header key", get("/hide/x", "apikey: alice-key\r\n")},
+		{"transformers, query added", get("/rt/x?z=9", "")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			took.Store(false)
+			nHead, nRes, nLog := exchangeOnce(t, nativeAddr, tc.req, true, up, nativeLogs)
+			assert.True(t, took.Load() || tc.name == "no route", "native path taken")
+			nStatsd, nDatadog, nRecord := lines(statsd, 1), lines(datadog, ddMetrics), record()
+			aHead, aRes, aLog := exchangeOnce(t, adapterAddr, tc.req, true, up, adapterLogs)
+			aStatsd, aDatadog, aRecord := lines(statsd, 1), lines(datadog, ddMetrics), record()
+			assert.Equal(t, aHead, nHead, "upstream head")
+			assert.Equal(t, aRes, nRes, "response")
+			assert.Equal(t, aLog, nLog, "access log")
+			assert.Equal(t, aStatsd, nStatsd, "statsd")
+			assert.Equal(t, aDatadog, nDatadog, "datadog")
+			assert.Equal(t, aRecord, nRecord, "http-log's record")
+			assert.Contains(t, strings.Join(nStatsd, "\n"), ".request.size:")
+		})
+	}
+}
