@@ -29,9 +29,10 @@ import (
 // the spool's goroutine would read the loop's upstream connection.
 
 // DefaultEventLoop is whether plain-HTTP listeners are served on event
-// loops when neither Options.EventLoop nor SKYPORT_EVENT_LOOP says: on
-// (Linux alone has them; elsewhere the setting is ignored).
-var DefaultEventLoop = true
+// loops when neither Options.EventLoop nor SKYPORT_EVENT_LOOP says: off
+// (docs/h1.md, "Event loops": unpinned, loops waiting on the netpoller
+// left a p99 of hundreds of milliseconds).
+var DefaultEventLoop = false
 
 // EventLoopEnv names the environment variable that sets Options.EventLoop
 // when it is "".
