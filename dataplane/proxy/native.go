@@ -664,17 +664,7 @@ func appendCanonical(b, name []byte) []byte {
 			return append(b, name...)
 		}
 	}
-	upper := true
-	for _, c := range name {
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-		upper = c == '-'
-	}
-	return b
+	return appendCanonicalFrom(b, name, true)
 }
 
 // canonicalToken is appendCanonical for a name known to be a token: the
