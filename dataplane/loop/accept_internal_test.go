@@ -233,13 +233,9 @@ func TestAcceptKeepAlive(t *testing.T) {
 	t.Cleanup(func() {
 		_ = g.Close()
 		_ = ln.Close()
-		g.Wait()
+		waitGroup(t, g)
 	})
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	dialTCP(t, ln.Addr())
 	select {
 	case o := <-got:
 		if want := (opts{1, keepAliveIdle, keepAliveInterval, keepAliveCount}); o != want {
