@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/skyport-gw/skyport/dataplane/h1"
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/pluginschema"
@@ -117,19 +116,7 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		s := New(Options{Version: "test", RequestID: true, AccessLogWriter: logs, Registry: plugins.RegistryWith(plugins.Options{})})
 		require.NoError(t, s.Apply(context.Background(), cfg, 1, "test"))
 		t.Cleanup(s.Close)
-		f := s.Frontend(nil)
-		inner := f.h1.Handler.(*h1Handler)
-		inner.native = false
-		took := &atomic.Bool{}
-		if native {
-			f.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
-				if s.serveNative(w, r, nil) {
-					took.Store(true)
-					return
-				}
-				inner.ServeH1(w, r)
-			})
-		}
+		f, took := tookFrontend(s, native)
 		return serveFrontend(t, f), logs, took
 	}
 	nativeAddr, nativeLogs, took := serve(true)

@@ -221,20 +221,8 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		s := New(Options{Version: "test", RequestID: true, AccessLogWriter: logs, Registry: reg})
 		require.NoError(t, s.Apply(context.Background(), cfg, 1, "test"))
 		t.Cleanup(s.Close)
-		f := s.Frontend(nil)
-		inner := f.h1.Handler.(*h1Handler)
-		inner.native = false
-		took := &atomic.Bool{}
 		s.viewed = func() { viewed.Store(true) }
-		if native {
-			f.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
-				if s.serveNative(w, r, nil) {
-					took.Store(true)
-					return
-				}
-				inner.ServeH1(w, r)
-			})
-		}
+		f, took := tookFrontend(s, native)
 		return serveFrontend(t, f), logs, took
 	}
 	nativeAddr, nativeLogs, took := serve(true)
@@ -541,3 +529,23 @@ func jwtHS256(t *testing.T, secret, claims string) string {
 
 // basic is a Basic credential's encoding.
 func basic(userPass string) string { return base64.StdEncoding.EncodeToString([]byte(userPass)) }
+
+// tookFrontend is a Frontend of s whose requests the adapter serves, or,
+// with native, the native path first where it takes them: took records
+// that it did.
+func tookFrontend(s *Server, native bool) (*Frontend, *atomic.Bool) {
+	f := s.Frontend(nil)
+	inner := f.h1.Handler.(*h1Handler)
+	inner.native = false
+	took := &atomic.Bool{}
+	if native {
+		f.h1.Handler = h1.HandlerFunc(func(w *h1.Response, r *h1.Request) {
+			if s.serveNative(w, r, nil) {
+				took.Store(true)
+				return
+			}
+			inner.ServeH1(w, r)
+		})
+	}
+	return f, took
+}
