@@ -53,19 +53,12 @@ type ViewLogger interface {
 	LogView(pc *Context, e *LogEntry)
 }
 
-// ResponseLogger is a ViewLogger that reads the response's fields or
-// their size (statsd, datadog, the Recorders): its request's response
-// goes out through a map (HeadersOnView is false), whose fields the
-// entry has.
-type ResponseLogger interface {
-	ViewLogger
-	LogsResponse()
-}
-
 // Recorder is a ViewLogger that writes Kong's log record of its entry
-// (logrecord.Encoder: http-log, file-log): on the view its entry also
-// has View, ResponseHeader (when the response went out through a map)
-// or ResponseFields, RequestID, Scheme, Host, Port, UpstreamURI,
+// (logrecord.Encoder: http-log, file-log, udp-log): on the view its
+// entry also has View, ResponseHeader (when the response went out
+// through a map) or ResponseFields (the fields written without one: the
+// upstream's head relayed as a view, the proxy's and the plugins'
+// fields, copied for the entry), RequestID, Scheme, Host, Port, UpstreamURI,
 // UpstreamStatus, Tries and Receive, which the proxy makes only for a
 // request with a Recorder (Set.Records). Neither the entry nor what it
 // points to is kept past the call.
@@ -301,9 +294,6 @@ func (pc *Context) ResponseFields() []Field { return pc.respFields }
 // ResponseViewer whose ResponseOnView says so.
 func (s *Set) HeadersOnView(pc *Context) bool {
 	for _, r := range pc.resolved {
-		if _, ok := r.handler.(ResponseLogger); ok {
-			return false
-		}
 		if v, ok := r.handler.(ResponseViewer); ok {
 			if !v.ResponseOnView() {
 				return false

@@ -81,6 +81,10 @@ type nativeExchange struct {
 	fwdPath, logPath string
 	// view is the upstream's response when read as a view (upview.go).
 	view upView
+	// logFields are the fields relayView wrote, copied for a request
+	// with a Recorder (headNote), which its log entry reads
+	// (LogEntry.ResponseFields); their storage is kept across reuse.
+	logFields h1.Header
 	// client is the client's address; local the listener's. The
 	// exchange's clientIP and host are made of them only when something
 	// reads them as strings (strings); the upstream head is written from
@@ -316,13 +320,14 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request, lp *listenerPort) bo
 }
 
 // free returns x, done with, to nativePool, cleared but for the client
-// address's string and the route memo; the plugins' states go back to
-// their pools.
+// address's string, the route memo and logFields' storage; the plugins'
+// states go back to their pools.
 func (x *nativeExchange) free() {
 	x.pcBuf.Release()
-	client, ip, memo := x.lastClient, x.lastIP, x.memo
+	client, ip, memo, fields := x.lastClient, x.lastIP, x.memo, x.logFields
 	*x = nativeExchange{}
-	x.lastClient, x.lastIP, x.memo = client, ip, memo
+	fields.Reset()
+	x.lastClient, x.lastIP, x.memo, x.logFields = client, ip, memo, fields
 	nativePool.Put(x)
 }
 

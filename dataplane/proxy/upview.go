@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/h1"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/upstream"
 )
@@ -27,6 +28,37 @@ type upView struct {
 	buffering bool
 	// fields are the upstream's fields the plugins read (relayView).
 	fields upFields
+	// wrote says relayView wrote the head; headSize is its fields' size
+	// (each "Name: value\r\n"), which the log entry reports
+	// (LogEntry.ResponseHeaderSize) as the map's would be.
+	wrote    bool
+	headSize int64
+}
+
+// headNote is what relayView notes of each field it writes, for the
+// log entry: the fields' size, and for a request with a Recorder
+// (plugin.Set.Records) the field itself, copied into keep (the
+// exchange's logFields: the upstream's buffer and h1's are reused once
+// the response is relayed, before the loggers run).
+type headNote struct {
+	size int64
+	keep *h1.Header
+}
+
+// add notes the field name: value written.
+func (n *headNote) add(name, value []byte) {
+	n.size += int64(len(name) + 2 + len(value) + 2)
+	if n.keep != nil {
+		n.keep.AddBytes(name, value)
+	}
+}
+
+// addString is add with strings.
+func (n *headNote) addString(name, value string) {
+	n.size += int64(len(name) + 2 + len(value) + 2)
+	if n.keep != nil {
+		n.keep.Add(name, value)
+	}
 }
 
 // upFields is an upstream response's fields as the plugins' header
@@ -82,6 +114,9 @@ func (v *upView) takes(h *respHead, pc *h1Conn) bool {
 // comes after them. The fields go
 // straight from the connection's buffer into h1's response, in the
 // upstream's order; a body at hand whole is written from the buffer too.
+// What the client's response has of them is noted for the log entry
+// (fillEntry): their size, and the fields themselves only for a request
+// with a Recorder, which writes them in Kong's log record.
 func (x *nativeExchange) relayView() {
 	s, ex, v := x.s, &x.exchange, &x.view
 	body := &v.body
@@ -108,6 +143,11 @@ func (x *nativeExchange) relayView() {
 		ex.pc.SetUpstreamFields(&v.fields)
 		ex.c.plugins.HeaderView(ex.pc, v.head.code)
 		set = ex.pc.ResponseFields()
+	}
+	var note headNote
+	if ex.pc != nil && ex.c.plugins.Records(ex.pc) {
+		x.logFields.Reset()
+		note.keep = &x.logFields
 	}
 	// The head goes straight into h1's write buffer (WriteHead), under
 	// the writer's lock as WriteHeader takes it.
@@ -152,24 +192,33 @@ func (x *nativeExchange) relayView() {
 		// parseFieldAt checked both (a token, text without control
 		// characters): h1 need not check them again.
 		w.AddValidField(key, value)
+		note.add(key, value)
 	}
 	switch {
 	case len(set) > 0 && setField(set, []byte("Via")):
 	case via != nil:
-		w.AddField([]byte("Via"), append(via, s.via...))
+		via = append(via, s.via...)
+		w.AddField([]byte("Via"), via)
+		note.add([]byte("Via"), via)
 	default:
 		w.AddFieldString("Via", s.via)
+		note.addString("Via", s.via)
 	}
 	if !server && (len(set) == 0 || !setField(set, []byte("Server"))) {
 		w.AddFieldString("Server", s.server)
+		note.addString("Server", s.server)
 	}
 	if s.opts.LatencyHeaders {
 		var nb [20]byte
 		if len(set) == 0 || !setField(set, []byte("X-Kong-Upstream-Latency")) {
-			w.AddValidField([]byte("X-Kong-Upstream-Latency"), appendMs(nb[:0], ex.received.Sub(ex.sent)))
+			lat := appendMs(nb[:0], ex.received.Sub(ex.sent))
+			w.AddValidField([]byte("X-Kong-Upstream-Latency"), lat)
+			note.add([]byte("X-Kong-Upstream-Latency"), lat)
 		}
 		if len(set) == 0 || !setField(set, []byte("X-Kong-Proxy-Latency")) {
-			w.AddValidField([]byte("X-Kong-Proxy-Latency"), appendMs(nb[:0], ex.sent.Sub(ex.start)))
+			lat := appendMs(nb[:0], ex.sent.Sub(ex.start))
+			w.AddValidField([]byte("X-Kong-Proxy-Latency"), lat)
+			note.add([]byte("X-Kong-Proxy-Latency"), lat)
 		}
 	}
 	stream = sentStream(stream, typed, set)
@@ -189,12 +238,16 @@ func (x *nativeExchange) relayView() {
 		}
 		vb = f.AppendValue(vb[:0])
 		w.AddField([]byte(f.Name), vb)
+		note.add([]byte(f.Name), vb)
 	}
 	if s.opts.RequestID {
-		w.AddField([]byte(headerRequestID), ex.ridBytes())
+		rid := ex.ridBytes()
+		w.AddField([]byte(headerRequestID), rid)
+		note.add([]byte(headerRequestID), rid)
 	}
 	w.EndHead()
 	x.fw.unlock()
+	v.wrote, v.headSize = true, note.size
 
 	var err error
 	if n := body.left; body.framing == bodyLength && n > 0 && n <= int64(pc.br.Buffered()) {

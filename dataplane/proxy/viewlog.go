@@ -20,9 +20,13 @@ func (x *nativeExchange) fillEntry(e *plugin.LogEntry) {
 	}
 	x.strings()
 	e.View = view.H1Request{R: x.r}
-	if x.fw.header != nil {
+	switch {
+	case x.view.wrote:
+		// relayView wrote the head, noting its fields (headNote).
+		e.ResponseFields = &x.logFields
+	case x.fw.header != nil:
 		e.ResponseHeader = x.fw.header
-	} else {
+	default:
 		e.ResponseFields = x.fw.w.Header()
 	}
 	e.RequestID, e.Scheme, e.Host, e.Port = ex.requestID(), ex.scheme, ex.host, ex.port
@@ -52,8 +56,8 @@ func (x *nativeExchange) fillEntry(e *plugin.LogEntry) {
 // as logrecord makes them of the adapted request and of the response's
 // header map: the request line, Host and the other fields as the
 // plugins left them, the declared body length; the response's fields,
-// the map's when it went through one (relay, an answer, an error page),
-// else those relayView wrote.
+// those relayView wrote (the size it noted), else the map's when it
+// went through one (relay, an answer, an error page), else h1's.
 func (x *nativeExchange) setSizes(e *plugin.LogEntry) {
 	r := x.r
 	n := int64(len(r.Method()) + 1 + len(r.Target()) + 1 + len(r.Proto()) + 2)
@@ -73,9 +77,12 @@ func (x *nativeExchange) setSizes(e *plugin.LogEntry) {
 		n += cl
 	}
 	e.RequestSize = n
-	if x.fw.header != nil {
+	switch {
+	case x.view.wrote:
+		e.ResponseHeaderSize = x.view.headSize
+	case x.fw.header != nil:
 		e.ResponseHeaderSize = mapSize(x.fw.header)
-	} else {
+	default:
 		e.ResponseHeaderSize = fieldsSize(x.fw.w.Header())
 	}
 }

@@ -202,6 +202,3 @@ func (h *Datadog) send(ctx context.Context, batch [][]byte) error {
 	}
 	return nil
 }
-
-// LogsResponse implements plugin.ResponseLogger.
-func (h *Datadog) LogsResponse() {}

@@ -123,6 +123,3 @@ func (h *FileLog) moved() bool {
 	open, err := h.f.Stat()
 	return err != nil || !os.SameFile(onDisk, open)
 }
-
-// LogsResponse implements plugin.ResponseLogger.
-func (h *FileLog) LogsResponse() {}

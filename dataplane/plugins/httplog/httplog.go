@@ -197,6 +197,3 @@ func (h *HTTPLog) send(ctx context.Context, batch [][]byte) error {
 func (h *HTTPLog) queueBatches() bool {
 	return h.conf.Queue.MaxBatchSize > 1 || (h.conf.QueueSize != nil && *h.conf.QueueSize > 1)
 }
-
-// LogsResponse implements plugin.ResponseLogger.
-func (h *HTTPLog) LogsResponse() {}

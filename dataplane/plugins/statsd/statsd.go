@@ -407,6 +407,3 @@ func pack(lines []string, size int) []string {
 	}
 	return out
 }
-
-// LogsResponse implements plugin.ResponseLogger.
-func (h *StatsD) LogsResponse() {}

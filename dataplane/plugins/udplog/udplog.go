@@ -116,6 +116,3 @@ func (h *UDPLog) send(ctx context.Context, batch [][]byte) error {
 	}
 	return nil
 }
-
-// LogsResponse implements plugin.ResponseLogger.
-func (h *UDPLog) LogsResponse() {}
