@@ -38,8 +38,10 @@ var listenPort = regexp.MustCompile(`:\d+/`)
 // (the latencies aside), and http-log, file-log and udp-log
 // (plugin.Recorders) the same record (its ids, times, latencies and the
 // listener's port aside; the JSON decoded, as the adapter's header
-// objects come in the map's order), for responses relayed as a view, through the map, and
-// plugins' answers.
+// objects come in the map's order), for responses relayed as a view
+// (the loggers reading the head relayView wrote: its size, and the
+// fields it copied for the records), through the map, and plugins' and
+// the proxy's answers.
 func TestNativeMatchesAdapterLoggers(t *testing.T) {
 	t.Parallel()
 	up := newRecordingUpstream(t)
@@ -71,6 +73,8 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		r.ID, r.Name, r.Paths, r.Service = id, &id, paths, &model.Ref{ID: svc.ID}
 		return r
 	}
+	unbuffered := rt("stream", "/stream")
+	unbuffered.ResponseBuffering = false
 	n := 0
 	plug := func(name, route string, conf map[string]any) *model.Plugin {
 		out, errs, _ := pluginschema.Normalize(name, conf)
@@ -88,7 +92,7 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		KeyAuths: []*model.KeyAuth{{Base: model.Base{ID: "alice-key-id"}, Key: "alice-key",
 			Consumer: &model.Ref{ID: "alice-id"}}},
 		Services: []*model.Service{svc},
-		Routes:   []*model.Route{rt("auth", "/auth"), rt("open", "/open"), rt("rt", "/rt"), rt("hide", "/hide")},
+		Routes:   []*model.Route{rt("auth", "/auth"), rt("open", "/open"), rt("rt", "/rt"), rt("hide", "/hide"), unbuffered},
 		Plugins: []*model.Plugin{
 			plug("statsd", "", map[string]any{"host": "127.0.0.1", "port": statsd.LocalAddr().(*net.UDPAddr).Port,
 				"udp_packet_size": 60000}),
@@ -111,16 +115,18 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 				"remove": map[string]any{"headers": []any{"X-Up"}}}),
 		},
 	}
-	serve := func(native bool) (string, *lockedBuffer, *atomic.Bool) {
+	serve := func(native bool) (string, *lockedBuffer, *atomic.Bool, *atomic.Bool) {
 		logs := &lockedBuffer{}
 		s := New(Options{Version: "test", RequestID: true, AccessLogWriter: logs, Registry: plugins.RegistryWith(plugins.Options{})})
+		viewed := &atomic.Bool{}
+		s.viewed = func() { viewed.Store(true) }
 		require.NoError(t, s.Apply(context.Background(), cfg, 1, "test"))
 		t.Cleanup(s.Close)
 		f, took := tookFrontend(s, native)
-		return serveFrontend(t, f), logs, took
+		return serveFrontend(t, f), logs, took, viewed
 	}
-	nativeAddr, nativeLogs, took := serve(true)
-	adapterAddr, adapterLogs, _ := serve(false)
+	nativeAddr, nativeLogs, took, viewed := serve(true)
+	adapterAddr, adapterLogs, _, _ := serve(false)
 
 	// lines reads count datagrams from pc, split into lines, latencies
 	// normalised.
@@ -192,36 +198,58 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 	get := func(target, fields string) string {
 		return "GET " + target + " HTTP/1.1\r\nHost: h\r\n" + fields + "\r\n"
 	}
+	// view says the native path relays the response as a view
+	// (relayView): the loggers read the head it wrote, with no map.
 	for _, tc := range []struct {
 		name, req string
+		view      bool
 	}{
-		{"proxied, consumer", get("/auth/x?a=1", "apikey: alice-key\r\nUser-Agent: wrk\r\n")},
-		{"key-auth's answer", get("/auth/x", "Accept: application/json\r\n")},
-		{"invalid key", get("/auth/x", "apikey: nobody\r\n")},
-		{"head", "HEAD /open/headlength HTTP/1.1\r\nHost: h\r\n\r\n"},
-		{"not modified", get("/open/notmodified", "If-None-Match: \"x\"\r\n")},
-		{"no content", get("/open/nocontent", "")},
-		{"chunked, through the map", get("/open/chunked", "")},
+		{"proxied, consumer", get("/auth/x?a=1", "apikey: alice-key\r\nUser-Agent: wrk\r\n"), true},
+		{"key-auth's answer", get("/auth/x", "Accept: application/json\r\n"), false},
+		{"invalid key", get("/auth/x", "apikey: nobody\r\n"), false},
+		{"head", "HEAD /open/headlength HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"not modified", get("/open/notmodified", "If-None-Match: \"x\"\r\n"), true},
+		{"no content", get("/open/nocontent", ""), true},
+		{"chunked, through the map", get("/open/chunked", ""), false},
+		{"chunked without trailers, through the map", get("/open/trailers", ""), false},
+		{"head of a chunked response", "HEAD /open/chunked HTTP/1.1\r\nHost: h\r\n\r\n", false},
 		{"hop by hop fields", get("/open/hop", "Connection: keep-alive, X-Drop\r\nX-Drop: 1\r\nKeep-Alive: 5\r\n"+
-			"Te: trailers\r\nProxy-Connection: x\r\n")},
-		{"host in another case", "GET /open/x HTTP/1.1\r\nhOST: h.example\r\nx-lower: v\r\n\r\n"},
-		{"empty length", get("/open/x", "Content-Length: 0\r\n")},
-		{"transformers", get("/rt/hop", "X-Drop: 1\r\nX-Keep: 2\r\n")},
-		{"transformers, rate limited upstream", get("/rt/ratelimited", "")},
-		{"no route", get("/none", "")},
-		{"fields twice, in other cases", get("/open/x", "X-Dup: a\r\nx-dup: b\r\nX-DUP: c\r\nX-One: 1\r\n")},
-		{"authorization redacted", get("/open/x", "Authorization: Basic eDp5\r\nProxy-Authorization: p\r\n")},
-		{"escaped values and target", get("/open/a%20b?q=%22x%22&r=1&q=2&flag", "X-Quote: \"q\" \\ \xc3\xa9\r\n")},
-		{"empty query", get("/open/x?", "")},
-		{"hidden query key", get("/hide/x?b=2&apikey=alice-key&c=3", "")},
-		{"hidden only query key", get("/hide/x?apikey=alice-key", "")},
-		{"hidden header key", get("/hide/x", "apikey: alice-key\r\n")},
-		{"transformers, query added", get("/rt/x?z=9", "")},
+			"Te: trailers\r\nProxy-Connection: x\r\n"), true},
+		{"host in another case", "GET /open/x HTTP/1.1\r\nhOST: h.example\r\nx-lower: v\r\n\r\n", true},
+		{"empty length", get("/open/x", "Content-Length: 0\r\n"), true},
+		{"transformers", get("/rt/hop", "X-Drop: 1\r\nX-Keep: 2\r\n"), true},
+		{"transformers, rate limited upstream", get("/rt/ratelimited", ""), true},
+		{"no route", get("/none", ""), false},
+		{"fields twice, in other cases", get("/open/x", "X-Dup: a\r\nx-dup: b\r\nX-DUP: c\r\nX-One: 1\r\n"), true},
+		{"authorization redacted", get("/open/x", "Authorization: Basic eDp5\r\nProxy-Authorization: p\r\n"), true},
+		{"escaped values and target", get("/open/a%20b?q=%22x%22&r=1&q=2&flag", "X-Quote: \"q\" \\ \xc3\xa9\r\n"), true},
+		{"empty query", get("/open/x?", ""), true},
+		{"hidden query key", get("/hide/x?b=2&apikey=alice-key&c=3", ""), true},
+		{"hidden only query key", get("/hide/x?apikey=alice-key", ""), true},
+		{"hidden header key", get("/hide/x", "apikey: alice-key\r\n"), true},
+		{"transformers, query added", get("/rt/x?z=9", ""), true},
+		{"upstream fields repeated, in other cases", get("/open/viewfields", ""), true},
+		{"upstream fields named by Connection", get("/open/connnames", ""), true},
+		{"upstream fields repeated, transformed", get("/rt/viewfields", ""), true},
+		{"upstream rate limit fields", get("/open/ratelimited", ""), true},
+		{"large head", get("/open/bighead", ""), true},
+		{"large head, transformed", get("/rt/bighead", ""), true},
+		{"large body, buffered", get("/open/bigbody", ""), false},
+		{"large body, unbuffered", get("/stream/bigbody", ""), true},
+		{"event stream with a length", get("/open/events", ""), true},
+		{"line feeds only", get("/open/lfonly", ""), true},
+		{"empty body", get("/open/emptybody", ""), true},
+		{"upgrade refused: 101 unasked for", get("/open/switch", ""), false},
+		{"invalid upstream response", get("/open/invalid", ""), false},
+		{"upgrade asked, not switched", get("/open/x", "Connection: Upgrade\r\nUpgrade: websocket\r\n"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took.Store(false)
+			viewed.Store(false)
 			nHead, nRes, nLog := exchangeOnce(t, nativeAddr, tc.req, true, up, nativeLogs)
-			assert.True(t, took.Load() || tc.name == "no route", "native path taken")
+			adapterOnly := tc.name == "no route" || strings.HasPrefix(tc.name, "upgrade asked")
+			assert.Equal(t, !adapterOnly, took.Load(), "native path taken")
+			assert.Equal(t, tc.view, viewed.Load(), "relayed as a view")
 			nStatsd, nDatadog, nRecord := lines(statsd, 1), lines(datadog, ddMetrics), record()
 			aHead, aRes, aLog := exchangeOnce(t, adapterAddr, tc.req, true, up, adapterLogs)
 			aStatsd, aDatadog, aRecord := lines(statsd, 1), lines(datadog, ddMetrics), record()
@@ -232,6 +260,137 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 			assert.Equal(t, aDatadog, nDatadog, "datadog")
 			assert.Equal(t, aRecord, nRecord, "http-log's record")
 			assert.Contains(t, strings.Join(nStatsd, "\n"), ".request.size:")
+		})
+	}
+}
+
+// TestNativeRecordMatchesWire checks http-log's record of responses the
+// native path relays as a view against the bytes the client got: the
+// record's response.headers are the head's fields (names lowercased,
+// repeated ones as arrays) but those h1 adds itself (Connection, and
+// Date when the upstream sent none), and response.size is the
+// response's length less those, with the proxy's latency fields and
+// request id, a transformer's fields, a large head and bodyless
+// responses among them.
+func TestNativeRecordMatchesWire(t *testing.T) {
+	t.Parallel()
+	up := newRecordingUpstream(t)
+	upHost, upPort := splitAddr(t, up.addr)
+	records := make(chan []byte, 16)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err == nil {
+			records <- body
+		}
+	}))
+	t.Cleanup(collector.Close)
+	svc := model.NewService()
+	svc.ID, svc.Name, svc.Host, svc.Port = "up", ptrTo("up"), upHost, upPort
+	rt := func(id, path string) *model.Route {
+		r := model.NewRoute()
+		r.ID, r.Name, r.Paths, r.Service = id, &id, []string{path}, &model.Ref{ID: svc.ID}
+		return r
+	}
+	plug := func(id, name, route string, conf map[string]any) *model.Plugin {
+		out, errs, _ := pluginschema.Normalize(name, conf)
+		require.Empty(t, errs, name)
+		p := &model.Plugin{Base: model.Base{ID: id}, Name: name, Enabled: true, Config: out}
+		if route != "" {
+			p.Route = &model.Ref{ID: route}
+		}
+		return p
+	}
+	cfg := &model.Config{
+		Services: []*model.Service{svc},
+		Routes:   []*model.Route{rt("open", "/open"), rt("rt", "/rt")},
+		Plugins: []*model.Plugin{
+			plug("log", "http-log", "", map[string]any{"http_endpoint": collector.URL + "/logs"}),
+			plug("tr", "response-transformer", "rt", map[string]any{
+				"add":    map[string]any{"headers": []any{"X-Served:1", "x-rep:d"}},
+				"remove": map[string]any{"headers": []any{"X-Up"}}}),
+		},
+	}
+	s := New(Options{Version: "test", RequestID: true, LatencyHeaders: true, Registry: plugins.RegistryWith(plugins.Options{})})
+	viewed := &atomic.Bool{}
+	s.viewed = func() { viewed.Store(true) }
+	require.NoError(t, s.Apply(context.Background(), cfg, 1, "test"))
+	t.Cleanup(s.Close)
+	f, took := tookFrontend(s, true)
+	addr := serveFrontend(t, f)
+
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/open/x"},
+		{"GET", "/open/viewfields"},
+		{"GET", "/open/connnames"},
+		{"GET", "/open/bighead"},
+		{"GET", "/rt/bighead"},
+		{"GET", "/rt/ratelimited"},
+		{"HEAD", "/open/headlength"},
+		{"GET", "/open/nocontent"},
+		{"GET", "/open/notmodified"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			took.Store(false)
+			viewed.Store(false)
+			conn, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = io.WriteString(conn, tc.method+" "+tc.path+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			require.NoError(t, err)
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(time.Minute)))
+			raw, err := io.ReadAll(io.LimitReader(conn, 1<<20))
+			require.NoError(t, err)
+			var body []byte
+			select {
+			case body = <-records:
+			case <-time.After(time.Minute):
+				require.FailNow(t, "no record")
+			}
+			assert.True(t, took.Load(), "native path taken")
+			assert.True(t, viewed.Load(), "relayed as a view")
+			var rec struct {
+				Response struct {
+					Headers map[string]any `json:"headers"`
+					Size    int64          `json:"size"`
+				} `json:"response"`
+			}
+			require.NoError(t, json.Unmarshal(body, &rec), string(body))
+
+			head, _, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
+			require.True(t, ok, "a head in %q", raw)
+			lines := strings.Split(string(head), "\r\n")[1:]
+			size := int64(len(raw))
+			wire := map[string][]string{}
+			var order []string
+			for _, line := range lines {
+				name, value, ok := strings.Cut(line, ": ")
+				require.True(t, ok, line)
+				key := strings.ToLower(name)
+				_, logged := rec.Response.Headers[key]
+				if key == "connection" || key == "date" && !logged {
+					size -= int64(len(line) + 2) // h1's own
+					continue
+				}
+				if _, ok := wire[key]; !ok {
+					order = append(order, key)
+				}
+				wire[key] = append(wire[key], value)
+			}
+			want := map[string]any{}
+			for _, k := range order {
+				if vs := wire[k]; len(vs) == 1 {
+					want[k] = vs[0]
+				} else {
+					list := make([]any, len(vs))
+					for i, v := range vs {
+						list[i] = v
+					}
+					want[k] = list
+				}
+			}
+			assert.Equal(t, want, rec.Response.Headers, "response.headers")
+			assert.Equal(t, size, rec.Response.Size, "response.size")
+			assert.Contains(t, want, "x-kong-upstream-latency")
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -461,9 +462,25 @@ var cannedResponses = []struct{ word, res string }{
 		"Access-Control-Allow-Credentials: false\r\nAccess-Control-Expose-Headers: X-Up\r\nContent-Length: 2\r\n\r\nok"},
 	{"/headlength", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"},
 	{"/bigbody", "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n" + strings.Repeat("0123456789", 7000)},
+	{"/bighead", bigHead},
 	{"/hang", "hang"},
 	{"/hinthang", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nhang"},
 }
+
+// bigHead is a response whose head is about 20 kB: more fields than h1's
+// headers keep room for, repeated ones in other cases among them.
+var bigHead = func() string {
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nx-rep: a\r\n")
+	for i := range 150 {
+		fmt.Fprintf(&b, "X-Big-%03d: %s\r\n", i, strings.Repeat(string(rune('a'+i%26)), 120))
+		if i%50 == 0 {
+			b.WriteString("X-REP: b\r\nset-cookie: s=1\r\nSet-Cookie: t=2\r\n")
+		}
+	}
+	b.WriteString("X-Rep: c\r\nContent-Length: 2\r\n\r\nok")
+	return b.String()
+}()
 
 func newRecordingUpstream(t *testing.T) *recordingUpstream {
 	t.Helper()
