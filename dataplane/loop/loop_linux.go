@@ -50,7 +50,11 @@ type Loop struct {
 	// acc is the listener's pause after accept failures.
 	acc acceptState
 	// tasks counts the tasks the loop still drives.
-	tasks  int
+	tasks int
+	// rounds counts the loop's rounds (runTasks, once each), for tests
+	// that check an idle loop waits instead of spinning; the loop's
+	// goroutine alone adds to it.
+	rounds atomic.Uint64
 	events [256]unix.EpollEvent
 	// waiter parks the loop's goroutine while it has nothing to run.
 	waiter *waiter
@@ -456,6 +460,7 @@ func (l *Loop) spawn(c *Conn) {
 // runTasks runs every ready task until it parks, detaches or ends; tasks
 // woken meanwhile run in the same round.
 func (l *Loop) runTasks() {
+	l.rounds.Add(1)
 	for i := 0; i < len(l.runq); i++ {
 		t := l.runq[i]
 		l.runq[i] = nil
