@@ -34,12 +34,8 @@ type edge struct {
 	front *proxy.Frontend
 }
 
-func newEdge(t *testing.T, cfg *model.Config, limits proxy.Limits) *edge {
-	t.Helper()
-	return newEdgeOn(t, "off", cfg, limits)
-}
-
-// newEdgeOn is an edge with Options.EventLoop set to eventLoop.
+// newEdgeOn is an edge serving cfg, with Options.EventLoop set to
+// eventLoop.
 func newEdgeOn(t *testing.T, eventLoop string, cfg *model.Config, limits proxy.Limits) *edge {
 	t.Helper()
 	px := proxy.New(proxy.Options{Version: "test", RequestID: true, Log: slog.New(slog.DiscardHandler),
