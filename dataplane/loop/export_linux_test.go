@@ -8,3 +8,9 @@ func (l *Loop) Rounds() uint64 { return l.rounds.Load() }
 
 // Loops are g's loops.
 func (g *Group) Loops() []*Loop { return g.loops }
+
+// ParkCapMin and ParkCapMax bound a loop's park (wait_linux.go).
+const (
+	ParkCapMin = parkCapMin
+	ParkCapMax = parkCapMax
+)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net"
 	"net/http"
 	"net/netip"
@@ -749,13 +750,20 @@ func rounds(g *loop.Group) uint64 {
 	return n
 }
 
-// idleRounds bounds the rounds the loops of TestLoopsWaitAndExit may go
-// while they serve one connection whose task waits for a deadline or a
-// Close: each wakes for an event (the accept, the connection's first
-// edges, the timer, the Close posted), not for the time that passes. A
-// loop that polled instead of waiting would go thousands of rounds while
-// the deadline comes.
-const idleRounds = 40
+// idleRounds bounds the rounds n loops may go in d while they serve one
+// connection of TestLoopsWaitAndExit whose task waits for a deadline or
+// a Close. A loop goes a round for an event (the accept, the
+// connection's first edges, the Close posted), for the deadline, and,
+// with nothing to run, each time its park runs out: parks start at
+// ParkCapMin and double up to ParkCapMax, and start over after a wake
+// that brought events (wait_linux.go); a few such ladders per loop, then
+// one round per ParkCapMax. A slower machine only makes d, and the bound,
+// greater. A loop that polled instead of waiting would go thousands of
+// rounds while the deadline comes.
+func idleRounds(n int, d time.Duration) uint64 {
+	ladder := bits.Len64(uint64(loop.ParkCapMax / loop.ParkCapMin))
+	return uint64(n) * uint64(3*(ladder+1)+int(d/loop.ParkCapMax)+1)
+}
 
 // TestLoopsWaitAndExit: loops with nothing to run wait (on Go's
 // netpoller) instead of polling, whether for a deadline or for nothing,
@@ -782,7 +790,7 @@ func TestLoopsWaitAndExit(t *testing.T) {
 	ended := make(chan error, 1)
 	g, err := loop.Serve(ln, 3, func(c *loop.Conn) {
 		defer c.Close()
-		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		_, err := c.Read(make([]byte, 1))
 		timedOut <- served{c, err}
 		_ = c.SetReadDeadline(time.Time{})
@@ -812,7 +820,7 @@ func TestLoopsWaitAndExit(t *testing.T) {
 		_ = g.Close()
 		<-exited
 	}()
-	start := rounds(g)
+	start, began := rounds(g), time.Now()
 	cc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -830,10 +838,10 @@ func TestLoopsWaitAndExit(t *testing.T) {
 	}
 	// The connection's loop went a round for the accept and one for the
 	// deadline at least: the count counts.
-	n := rounds(g) - start
-	t.Logf("%d rounds while a task waited for its deadline", n)
-	if n < 2 || n > idleRounds {
-		t.Errorf("the loops went %d rounds while a task waited for its deadline, want 2 to %d", n, idleRounds)
+	n, most := rounds(g)-start, idleRounds(len(g.Loops()), time.Since(began))
+	t.Logf("%d rounds while a task waited for its deadline, %d at most", n, most)
+	if n < 2 || n > most {
+		t.Errorf("the loops went %d rounds while a task waited for its deadline, want 2 to %d", n, most)
 	}
 	if err := g.Close(); err != nil {
 		t.Fatal(err)
@@ -857,7 +865,7 @@ func TestLoopsWaitAndExit(t *testing.T) {
 		t.Fatal("the loops exited while a task still ran")
 	default:
 	}
-	mid := rounds(g)
+	mid, began := rounds(g), time.Now()
 	// A Close from another goroutine wakes the task's Read.
 	if err := sc.Close(); err != nil {
 		t.Fatal(err)
@@ -875,10 +883,10 @@ func TestLoopsWaitAndExit(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the loops did not exit after the group closed and the last task ended")
 	}
-	n = rounds(g) - mid
-	t.Logf("%d rounds for a Close and the exit", n)
-	if n > idleRounds {
-		t.Errorf("the loops went %d rounds for a Close and their exit, want at most %d", n, idleRounds)
+	n, most = rounds(g)-mid, idleRounds(len(g.Loops()), time.Since(began))
+	t.Logf("%d rounds for a Close and the exit, %d at most", n, most)
+	if n > most {
+		t.Errorf("the loops went %d rounds for a Close and their exit, want at most %d", n, most)
 	}
 	cc.Close()
 	if after := openFDs(t); len(after) > len(before) {
