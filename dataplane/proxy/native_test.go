@@ -460,6 +460,10 @@ var cannedResponses = []struct{ word, res string }{
 	{"/corsup", "HTTP/1.1 200 OK\r\nVary: Accept\r\nAccess-Control-Allow-Origin: http://up.example\r\n" +
 		"Access-Control-Allow-Credentials: false\r\nAccess-Control-Expose-Headers: X-Up\r\nContent-Length: 2\r\n\r\nok"},
 	{"/headlength", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"},
+	// response-ratelimiting's usage fields, in Kong's forms.
+	{"/kongusage", "HTTP/1.1 200 OK\r\nX-Kong-Limit: videos=2, images=1\r\nX-Up: 1\r\nContent-Length: 2\r\n\r\nok"},
+	{"/lowerusage", "HTTP/1.1 200 OK\r\nx-kong-limit: videos=1\r\nContent-Type: text/plain\r\n" +
+		"x-kong-limit: images=3\r\nx-kong-limit: unknown=5\r\nContent-Length: 2\r\n\r\nok"},
 	{"/bigbody", "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n" + strings.Repeat("0123456789", 7000)},
 	{"/hang", "hang"},
 	{"/hinthang", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nhang"},
