@@ -278,27 +278,18 @@ func tcpLines(t *testing.T) *tcpLog {
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
 	l := &tcpLog{port: ln.Addr().(*net.TCPAddr).Port, lines: make(chan string, 64)}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	// The loggers close their connections when their data planes close.
+	go acceptEach(ln, func(c net.Conn) {
+		defer c.Close()
+		sc := bufio.NewScanner(c)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			select {
+			case l.lines <- sc.Text():
+			case <-done:
 				return
 			}
-			// The loggers close their connections when their data
-			// planes close.
-			go func() {
-				defer c.Close()
-				sc := bufio.NewScanner(c)
-				sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-				for sc.Scan() {
-					select {
-					case l.lines <- sc.Text():
-					case <-done:
-						return
-					}
-				}
-			}()
 		}
-	}()
+	})
 	return l
 }

@@ -475,16 +475,20 @@ func newRecordingUpstream(t *testing.T) *recordingUpstream {
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
 	u := &recordingUpstream{addr: ln.Addr().String()}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go u.serve(c)
-		}
-	}()
+	go acceptEach(ln, u.serve)
 	return u
+}
+
+// acceptEach serves each connection ln accepts with serve, in a
+// goroutine of its own, until ln is closed.
+func acceptEach(ln net.Listener, serve func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go serve(c)
+	}
 }
 
 func (u *recordingUpstream) serve(c net.Conn) {
