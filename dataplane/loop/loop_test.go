@@ -823,3 +823,37 @@ func TestOnExit(t *testing.T) {
 		t.Error("OnExit after the loop exited reported true")
 	}
 }
+
+// TestAcceptSpreads: accepted connections go to the loops in turn,
+// whichever loop's accept took them.
+func TestAcceptSpreads(t *testing.T) {
+	t.Parallel()
+	const loops, perLoop = 3, 4
+	served := make(chan *loop.Loop, loops*perLoop)
+	addr, _ := start(t, loops, func(c *loop.Conn) {
+		defer c.Close()
+		l, _ := loop.Of(c)
+		served <- l
+		_, _ = c.Read(make([]byte, 1)) // until the client closes
+	})
+	for range loops * perLoop {
+		dial(t, addr)
+	}
+	count := map[*loop.Loop]int{}
+	for range loops * perLoop {
+		select {
+		case l := <-served:
+			count[l]++
+		case <-time.After(time.Minute):
+			t.Fatalf("served %d of %d connections", len(count), loops*perLoop)
+		}
+	}
+	if len(count) != loops {
+		t.Fatalf("connections went to %d loops of %d: %v", len(count), loops, count)
+	}
+	for l, n := range count {
+		if n != perLoop {
+			t.Errorf("loop %p serves %d connections, want %d", l, n, perLoop)
+		}
+	}
+}

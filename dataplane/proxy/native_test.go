@@ -97,7 +97,10 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			svc("up", upPort, nil),
 			svc("based", upPort, func(s *model.Service) { s.Path = ptrTo("/base/") }),
 			svc("dead", dead, func(s *model.Service) { s.Retries = 2 }),
-			svc("slow", upPort, func(s *model.Service) { s.ReadTimeout, s.Retries = 200, 0 }),
+			// A second: the 103 of /hinthang must reach the proxy
+			// before the timeout on a loaded machine (200 ms lost it
+			// at load 20).
+			svc("slow", upPort, func(s *model.Service) { s.ReadTimeout, s.Retries = 1000, 0 }),
 		},
 		Routes: []*model.Route{
 			rt("api", "up", nil, "/api"),
