@@ -20,13 +20,15 @@ type Pair struct {
 	Type string
 }
 
-// Pairs parses "name:value" entries as Kong does: the name ends at the
-// first colon; a missing value is empty.
+// Pairs parses "name:value" entries as Kong does (both transformers'
+// iter, the Lua pattern "^([^:]+):*(.-)$"): the name ends at the first
+// colon and every colon after it is skipped, so "x::b" is x and b; a
+// missing value is empty.
 func Pairs(entries []string) []Pair {
 	out := make([]Pair, 0, len(entries))
 	for _, e := range entries {
 		n, v, _ := strings.Cut(e, ":")
-		out = append(out, Pair{Name: n, Value: v})
+		out = append(out, Pair{Name: n, Value: strings.TrimLeft(v, ":")})
 	}
 	return out
 }
