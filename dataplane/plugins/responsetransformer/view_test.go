@@ -201,6 +201,14 @@ func TestHeadersAsKong(t *testing.T) {
 			"add":     map[string]any{"headers": []any{"x-d::d:1"}},
 			"append":  map[string]any{"headers": []any{"x-c::a3"}},
 		}, http.Header{"X-C": {"a1", "a2", "a3"}, "X-B": {"b2"}, "X-D": {"d:1"}, "Content-Type": {"text/plain"}}},
+		// Header names match in any case, as nginx's do.
+		{"names in any case", map[string]any{
+			"remove":  map[string]any{"headers": []any{"X-b"}},
+			"rename":  map[string]any{"headers": []any{"x-A:X-c"}},
+			"replace": map[string]any{"headers": []any{"CONTENT-type:text/html"}},
+			"add":     map[string]any{"headers": []any{"content-TYPE:ignored", "X-B:back"}},
+			"append":  map[string]any{"headers": []any{"X-C:a3", "x-e:e"}},
+		}, http.Header{"X-C": {"a1", "a2", "a3"}, "Content-Type": {"text/html"}, "X-E": {"e"}}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
