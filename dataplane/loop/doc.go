@@ -73,6 +73,15 @@
 // are the caller's. After Detach the task must not use other Conns of the
 // loop (an upstream connection dialed there): they need the loop.
 //
+//	(*Conn).ReadReady() bool
+//
+// tells the connection's task whether a Read would return without
+// parking (bytes or the end are in the socket, an error, the read
+// deadline passed, Close), so that it can do something else first rather
+// than wait: no system call when the last edge's bytes were all read, a
+// one-byte peek (recv MSG_PEEK) otherwise. A detached connection says
+// false.
+//
 //	(*Conn).WatchClose(fn func(error)) (watch uint64)
 //	(*Conn).StopWatch(watch uint64)
 //

@@ -9,26 +9,36 @@ import (
 
 // loopSpool is spool for a request served on an event loop: the upstream
 // connection is the loop's, which only the connection's own task may
-// read, so no goroutine fills it. The first Read reads the whole body
-// from the task itself, into memory up to ResponseBufferSize, then into a
-// temporary file (removed at creation) up to ResponseTempFileSize, and
+// read, so no goroutine fills it. The task fills it itself, in Read:
+// while the upstream has bytes ready (the connection's buffer or the
+// loop's Conn says a read would not wait: h1Body.readReady), it reads
+// them into memory up to ResponseBufferSize, then into a temporary file
+// (removed at creation) up to ResponseTempFileSize; at the body's end it
 // closes the upstream body, which returns the connection to its loop's
-// pool; only then does the client get the body, at its pace. Past the
-// bounds (or without a temporary file) the rest is read from the upstream
-// at the client's pace, as spool does.
+// pool, and the client gets the rest at its pace. A fast upstream is
+// thus freed early from a slow client, as with spool.
 //
-// Unlike spool, nothing reaches the client before the upstream is done
-// or a bound is reached: a single task cannot wait on the upstream and
-// the client at once. Event streams are not spooled on a loop (decorate).
-// The temporary file's reads and writes block the loop; the disk is
-// accepted as short, as the access log's lock is.
+// When the next upstream read would wait, the fill stops and Read
+// returns what has arrived: trickling bodies and long polls reach the
+// client as they come, as spool and nginx's proxy_buffering pass them.
+// Each Read tops the spool up with what is ready, and one that finds it
+// empty waits on the upstream (the client has everything so far). Past
+// the bounds (or without a temporary file) the rest is read from the
+// upstream at the client's pace, as spool does. Event streams are not
+// spooled on a loop (decorate). The temporary file's reads and writes
+// block the loop; the disk is accepted as short, as the access log's lock
+// is.
 type loopSpool struct {
-	src   io.ReadCloser
-	s     *Server
-	began bool // the first Read happened
+	// src is the upstream body while the spool fills from it: nil once
+	// it ended, failed or was closed, or the bounds left it to rest.
+	src io.ReadCloser
+	// rr tells whether a read of src would not wait; nil when src cannot
+	// tell, which makes every fill stop after one read.
+	rr readReadier
+	s  *Server
 
 	// mem[head:] are bytes not yet read; the file's bytes between rOff
-	// and wOff come after them, then rest's.
+	// and wOff come after them, then src's or rest's.
 	mem        []byte
 	head       int
 	file       *os.File
@@ -41,13 +51,18 @@ type loopSpool struct {
 	err error
 }
 
+// readReadier is a body that tells whether its next Read would wait for
+// the upstream (h1Body).
+type readReadier interface{ readReady() bool }
+
 // loopBuffered returns res's body behind a loopSpool, or as is when there
 // is nothing to buffer.
 func (s *Server) loopBuffered(res *http.Response) io.ReadCloser {
 	if res.Body == nil || res.Body == http.NoBody || res.StatusCode == http.StatusSwitchingProtocols {
 		return res.Body
 	}
-	return &loopSpool{src: res.Body, s: s}
+	rr, _ := res.Body.(readReadier)
+	return &loopSpool{src: res.Body, rr: rr, s: s}
 }
 
 // eventStreamResponse reports whether res's body is an event stream by
@@ -57,18 +72,24 @@ func eventStreamResponse(res *http.Response) bool {
 	return len(ct) > 0 && eventStream(ct[0])
 }
 
-// Read returns the spooled bytes, filling the spool first.
+// Read returns the spooled bytes, first filling the spool with what the
+// upstream has ready; with nothing spooled it waits on the upstream.
 func (sp *loopSpool) Read(p []byte) (int, error) {
-	if !sp.began {
-		sp.began = true
-		n, err := sp.src.Read(p)
-		if err != nil {
-			// The body ended within one read: nothing to spool.
-			sp.err = err
-			_ = sp.src.Close()
-			return n, err
+	if sp.src != nil {
+		if sp.head == len(sp.mem) && sp.rOff == sp.wOff {
+			n, err := sp.src.Read(p)
+			if err != nil {
+				sp.end(err)
+				return n, err
+			}
+			if !sp.ready() {
+				// Nothing more yet: what came goes to the client now.
+				return n, nil
+			}
+			sp.fill(p[:n])
+		} else if sp.ready() {
+			sp.fill(nil)
 		}
-		sp.fill(p[:n])
 	}
 	switch {
 	case sp.head < len(sp.mem):
@@ -94,8 +115,18 @@ func (sp *loopSpool) Read(p []byte) (int, error) {
 	return 0, sp.err
 }
 
-// fill reads the upstream body, first the bytes first read, until its end
-// or the bounds.
+// ready reports whether a read of src would not wait.
+func (sp *loopSpool) ready() bool { return sp.rr != nil && sp.rr.readReady() }
+
+// end closes src, which ended (or failed) with err.
+func (sp *loopSpool) end(err error) {
+	sp.err = err
+	_ = sp.src.Close()
+	sp.src = nil
+}
+
+// fill stores first, then reads the upstream body while a read would not
+// wait, until its end or the bounds.
 func (sp *loopSpool) fill(first []byte) {
 	bp := sp.s.bufs.get()
 	defer sp.s.bufs.put(bp)
@@ -105,13 +136,15 @@ func (sp *loopSpool) fill(first []byte) {
 		if err != nil {
 			// What was not stored cannot come after what was: the body
 			// ends short.
-			sp.err = err
-			_ = sp.src.Close()
+			sp.end(err)
 			return
 		}
 		if !more {
 			// A bound: the rest comes at the client's pace.
-			sp.rest = sp.src
+			sp.rest, sp.src = sp.src, nil
+			return
+		}
+		if !sp.ready() {
 			return
 		}
 		n, rerr := sp.src.Read(*bp)
@@ -120,8 +153,7 @@ func (sp *loopSpool) fill(first []byte) {
 			if _, err := sp.store(b); err != nil {
 				rerr = err
 			}
-			sp.err = rerr
-			_ = sp.src.Close()
+			sp.end(rerr)
 			return
 		}
 	}
@@ -162,18 +194,21 @@ func (sp *loopSpool) store(b []byte) (more bool, err error) {
 // Close releases the body: the upstream's when it is still held, the
 // temporary file.
 func (sp *loopSpool) Close() error {
-	if !sp.began {
-		sp.began, sp.err = true, errSpoolClosed
-		return sp.src.Close()
-	}
 	sp.closeFile()
 	sp.mem, sp.head = nil, 0
-	if sp.rest != nil {
-		rest := sp.rest
-		sp.rest, sp.err = nil, errSpoolClosed
-		return rest.Close()
+	held := sp.src
+	if held == nil {
+		held = sp.rest
 	}
-	return nil
+	sp.src, sp.rest = nil, nil
+	if held == nil {
+		if sp.err == nil {
+			sp.err = errSpoolClosed
+		}
+		return nil
+	}
+	sp.err = errSpoolClosed
+	return held.Close()
 }
 
 // closeFile closes the temporary file, read whole or no longer wanted.
