@@ -144,6 +144,26 @@ func (c *Conn) ReadReady() bool {
 	}
 }
 
+// WriteRoom estimates, for the connection's own task, how many bytes a
+// Write would take now without parking: 0 when the last edge left the
+// connection unwritable (or it is closed or detached), else half the
+// socket's send buffer (SO_SNDBUF, which counts the kernel's overhead
+// too) less the bytes queued unacknowledged (SIOCOUTQ).
+func (c *Conn) WriteRoom() int {
+	if c.detached.Load() != nil || c.closed.Load() || !c.writable {
+		return 0
+	}
+	size, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	if err != nil {
+		return 0
+	}
+	queued, err := unix.IoctlGetInt(c.fd, unix.SIOCOUTQ)
+	if err != nil {
+		return 0
+	}
+	return max(0, size/2-queued)
+}
+
 // Write writes p whole, parking the task while the socket's buffer is
 // full, until the write deadline or Close.
 func (c *Conn) Write(p []byte) (int, error) {

@@ -53,3 +53,6 @@ func (*Loop) OnExit(func()) (func(), bool) { return nil, false }
 
 // ReadReady returns false.
 func (*Conn) ReadReady() bool { return false }
+
+// WriteRoom returns 0.
+func (*Conn) WriteRoom() int { return 0 }

@@ -82,7 +82,7 @@ func (s *Server) decorate(ex *exchange, res *http.Response) error {
 		case ex.owner == nil:
 			res.Body = s.buffered(res)
 		case !eventStreamResponse(res):
-			res.Body = s.loopBuffered(res)
+			res.Body = s.loopBuffered(res, ex.client)
 		}
 	}
 	if p := ex.svc.pool; p != nil && ex.target != nil {
