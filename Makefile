@@ -48,9 +48,9 @@ test: ## every test that runs on this machine (unit, race, conformance, integrat
 	@$(MAKE) --no-print-directory test-infra
 
 .PHONY: test-long
-test-long: ## what CI runs besides make test: each fuzz target for LONG_FUZZTIME (1m), the proxy's suite on event loops (SKYPORT_EVENT_LOOP=on), and the measurements
+test-long: ## what CI runs besides make test: each fuzz target for LONG_FUZZTIME (1m), the proxy's suite on goroutines (SKYPORT_EVENT_LOOP=off), and the measurements
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(LONG_FUZZTIME)
-	SKYPORT_EVENT_LOOP=on $(GO) test -count=1 ./dataplane/proxy/
+	SKYPORT_EVENT_LOOP=off $(GO) test -count=1 ./dataplane/proxy/
 	SKYPORT_MEASURE_BOMB_RSS=1 $(GO) test -count=1 -run '^TestDecodeBombPeakRSS$$' -v ./internal/snapshot
 
 .PHONY: test-short

@@ -29,10 +29,11 @@ import (
 // the spool's goroutine would read the loop's upstream connection.
 
 // DefaultEventLoop is whether plain-HTTP listeners are served on event
-// loops when neither Options.EventLoop nor SKYPORT_EVENT_LOOP says: off
-// (docs/h1.md, "Event loops": unpinned, loops waiting on the netpoller
-// left a p99 of hundreds of milliseconds).
-var DefaultEventLoop = false
+// loops when neither Options.EventLoop nor SKYPORT_EVENT_LOOP says: on
+// (Linux alone has them; elsewhere the setting is ignored). It was off
+// while a loop parked on the netpoller could wait hundreds of
+// milliseconds for an M to poll it (docs/h1.md, "Event loops").
+var DefaultEventLoop = true
 
 // EventLoopEnv names the environment variable that sets Options.EventLoop
 // when it is "".
