@@ -51,13 +51,33 @@ func (l *Loop) accept() {
 		l.acc.pause = 0
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		keepAlive(fd)
-		c := &Conn{l: l, fd: fd, writable: true, remote: sockaddrToTCP(sa), local: localAddr(fd)}
-		if err := l.register(c); err != nil {
-			unix.Close(fd)
+		c := &Conn{fd: fd, writable: true, remote: sockaddrToTCP(sa), local: localAddr(fd)}
+		if to := l.g.next(); to != l && to.post(op{kind: opAdopt, c: c}) {
 			continue
 		}
-		l.spawn(c)
+		l.adopt(c)
 	}
+}
+
+// next is the loop the group's next accepted connection goes to, in
+// turn: whichever loop accepts (the listener wakes every loop, and a busy
+// loop, polling more often, would take most), the connections are spread
+// evenly over the loops.
+func (g *Group) next() *Loop {
+	if len(g.loops) == 1 {
+		return g.loops[0]
+	}
+	return g.loops[(g.accepted.Add(1)-1)%uint64(len(g.loops))]
+}
+
+// adopt makes l serve c, a connection accepted by l or a sibling.
+func (l *Loop) adopt(c *Conn) {
+	c.l = l
+	if err := l.register(c); err != nil {
+		unix.Close(c.fd)
+		return
+	}
+	l.spawn(c)
 }
 
 // pauseAccept takes the listener out of the loop's epoll set after an

@@ -27,7 +27,10 @@
 // ends when serve returns (serve should Close c; a Conn left open when its
 // loop exits is closed then). A panic escaping serve is re-raised on the
 // loop's goroutine and ends the process, as one escaping a connection's
-// goroutine would; dataplane/h1 recovers its handlers' own.
+// goroutine would; dataplane/h1 recovers its handlers' own. Whichever
+// loop accepts a connection, the connections go to the loops in turn (a
+// sibling's is posted to it), so a busy loop, which polls the listener
+// more often, does not end up with most of them.
 //
 //	(*Group).Close() error  // stop accepting; not from a task of the group
 //	(*Group).Wait()         // until every loop and detached task has ended

@@ -23,6 +23,11 @@ type Group struct {
 	// wg counts the loops and the detached tasks still running.
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+	// accepted counts the connections accepted (next).
+	accepted atomic.Uint64
+	// nudges readies the nudger goroutine (nudge); nil with one loop,
+	// closed once every loop and detached task ended.
+	nudges chan struct{}
 }
 
 // Loop is one event loop: an epoll instance, its goroutine and the tasks
@@ -49,10 +54,18 @@ type Loop struct {
 	// acc is the listener's pause after accept failures.
 	acc acceptState
 	// tasks counts the tasks the loop still drives.
-	tasks  int
+	tasks int
+	// rounds counts the loop's rounds (runTasks, once each), for tests
+	// that check an idle loop waits instead of spinning; the loop's
+	// goroutine alone adds to it.
+	rounds atomic.Uint64
 	events [256]unix.EpollEvent
-	// waiter parks the loop's goroutine while it has nothing to run.
-	waiter *waiter
+	// waiter parks the loop's goroutine while it has nothing to run;
+	// parkCap bounds a park (wait).
+	waiter  *waiter
+	parkCap time.Duration
+	// nudged is when the loop last nudged the scheduler (nudge).
+	nudged int64
 
 	mu  sync.Mutex
 	ops []op
@@ -83,6 +96,8 @@ const (
 	opClose opKind = iota
 	opWake
 	opStopAccept
+	// opAdopt hands the loop a connection a sibling accepted.
+	opAdopt
 )
 
 // signal is what a task yields to its loop.
@@ -147,9 +162,19 @@ func Serve(ln *net.TCPListener, n int, serve func(*Conn), opts ...Option) (*Grou
 		l.lnfd = lnfd
 		g.loops = append(g.loops, l)
 	}
+	if len(g.loops) > 1 {
+		g.nudges = make(chan struct{})
+		go nudger(g.nudges)
+	}
 	g.wg.Add(len(g.loops))
 	for _, l := range g.loops {
 		go l.run()
+	}
+	if g.nudges != nil {
+		go func() {
+			g.wg.Wait()
+			close(g.nudges)
+		}()
 	}
 	return g, nil
 }
@@ -186,7 +211,7 @@ func newLoop(g *Group, serve func(*Conn)) (*Loop, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("loop: eventfd: %w", err)
 	}
-	l := &Loop{g: g, epfd: epfd, evfd: evfd, lnfd: -1, serve: serve}
+	l := &Loop{g: g, epfd: epfd, evfd: evfd, lnfd: -1, serve: serve, parkCap: parkCapMin}
 	if err := l.add(evfd, unix.EPOLLIN|unix.EPOLLET); err != nil {
 		l.closeFDs()
 		return nil, err
@@ -289,6 +314,9 @@ func (l *Loop) run() {
 		var err error
 		if timeout == 0 {
 			n, err = pollNow(l.epfd, l.events[:])
+			if l.g.nudges != nil {
+				l.nudge(monoNow())
+			}
 		} else {
 			n, err = l.wait(timeout)
 			l.sleeping.Store(false)
@@ -367,6 +395,8 @@ func (l *Loop) do(o op) {
 	case opStopAccept:
 		l.stopAccept()
 		close(o.done)
+	case opAdopt:
+		l.adopt(o.c)
 	}
 }
 
@@ -455,6 +485,7 @@ func (l *Loop) spawn(c *Conn) {
 // runTasks runs every ready task until it parks, detaches or ends; tasks
 // woken meanwhile run in the same round.
 func (l *Loop) runTasks() {
+	l.rounds.Add(1)
 	for i := 0; i < len(l.runq); i++ {
 		t := l.runq[i]
 		l.runq[i] = nil

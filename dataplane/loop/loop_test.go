@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net"
 	"net/http"
 	"net/netip"
@@ -722,70 +723,175 @@ func TestCloseAfterLoopExit(t *testing.T) {
 	g.Wait()
 }
 
-// epollFDs counts the process's open epoll descriptors.
-func epollFDs(t *testing.T) int {
+// openFDs lists the targets of the process's open descriptors (a
+// socket, an anon_inode:[eventpoll], a file's path).
+func openFDs(t *testing.T) []string {
 	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	var targets []string
 	for _, e := range entries {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && target == "anon_inode:[eventpoll]" {
-			n++
+		// The directory's own descriptor is gone by now: no target.
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil {
+			targets = append(targets, target)
 		}
+	}
+	return targets
+}
+
+// rounds is how many rounds g's loops went, all told.
+func rounds(g *loop.Group) uint64 {
+	var n uint64
+	for _, l := range g.Loops() {
+		n += l.Rounds()
 	}
 	return n
 }
 
-// TestLoopsWaitAndExit: loops parked on Go's netpoller are woken by a
-// connection, by a deadline and by a Close from another goroutine, and,
-// once they exit, leave no epoll descriptor of theirs open (each
-// registers a duplicate of its own with the netpoller). Earlier tests'
-// descriptors may still be closing, so only a rise counts.
+// idleRounds bounds the rounds n loops may go in d while they serve one
+// connection of TestLoopsWaitAndExit whose task waits for a deadline or
+// a Close. A loop goes a round for an event (the accept, the
+// connection's first edges, the Close posted), for the deadline, and,
+// with nothing to run, each time its park runs out: parks start at
+// ParkCapMin and double up to ParkCapMax, and start over after a wake
+// that brought events (wait_linux.go); a few such ladders per loop, then
+// one round per ParkCapMax. A slower machine only makes d, and the bound,
+// greater. A loop that polled instead of waiting would go thousands of
+// rounds while the deadline comes.
+func idleRounds(n int, d time.Duration) uint64 {
+	ladder := bits.Len64(uint64(loop.ParkCapMax / loop.ParkCapMin))
+	return uint64(n) * uint64(3*(ladder+1)+int(d/loop.ParkCapMax)+1)
+}
+
+// TestLoopsWaitAndExit: loops with nothing to run wait (on Go's
+// netpoller) instead of polling, whether for a deadline or for nothing,
+// and are woken by a connection, by a deadline and by a Close from
+// another goroutine; a closed group's loop goes on serving its task and
+// exits once that task ends, leaving no descriptor of its own open (its
+// epoll instance, its eventfd, the duplicate of the epoll descriptor the
+// netpoller watches, the listener's duplicate, the connection).
 func TestLoopsWaitAndExit(t *testing.T) {
-	before := epollFDs(t)
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	timedOut := make(chan error, 1)
+	defer ln.Close()
+	// After the listener: the netpoller's own descriptors are open by
+	// now. Earlier tests' descriptors may still be closing, so only a
+	// rise counts.
+	before := openFDs(t)
+	type served struct {
+		c   *loop.Conn
+		err error
+	}
+	timedOut := make(chan served, 1)
+	ended := make(chan error, 1)
 	g, err := loop.Serve(ln, 3, func(c *loop.Conn) {
 		defer c.Close()
-		_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		_, err := c.Read(make([]byte, 1))
-		timedOut <- err
+		timedOut <- served{c, err}
+		_ = c.SetReadDeadline(time.Time{})
+		// Echo until the Conn is closed from another goroutine.
+		b := make([]byte, 1)
+		for {
+			if _, err := c.Read(b); err != nil {
+				ended <- err
+				return
+			}
+			if _, err := c.Write(b); err != nil {
+				ended <- err
+				return
+			}
+		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := net.Dial("tcp", ln.Addr().String())
+	exited := make(chan struct{})
+	go func() {
+		g.Wait()
+		close(exited)
+	}()
+	defer func() {
+		// A failure before the group is closed: end what is left.
+		_ = g.Close()
+		<-exited
+	}()
+	start, began := rounds(g), time.Now()
+	cc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer cc.Close()
+	var sc *loop.Conn
 	select {
-	case err := <-timedOut:
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Errorf("Read past its deadline: %v, want os.ErrDeadlineExceeded", err)
+	case s := <-timedOut:
+		if !errors.Is(s.err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read past its deadline: %v, want os.ErrDeadlineExceeded", s.err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a parked loop did not wake for its deadline")
+		sc = s.c
+	case <-time.After(time.Minute):
+		t.Fatal("a waiting loop did not wake for its deadline")
 	}
-	c.Close()
-	closed := make(chan struct{})
-	go func() {
-		_ = g.Close()
-		g.Wait()
-		close(closed)
-	}()
+	// The connection's loop went a round for the accept and one for the
+	// deadline at least: the count counts.
+	n, most := rounds(g)-start, idleRounds(len(g.Loops()), time.Since(began))
+	t.Logf("%d rounds while a task waited for its deadline, %d at most", n, most)
+	if n < 2 || n > most {
+		t.Errorf("the loops went %d rounds while a task waited for its deadline, want 2 to %d", n, most)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The group is closed; the connection's task still runs on its
+	// loop, which echoes.
+	if err := cc.SetDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.Write([]byte{'x'}); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(cc, b); err != nil || b[0] != 'x' {
+		t.Fatalf("echo after the group closed: %q, %v", b, err)
+	}
+	// The task is alive (waiting for its next byte): its loop has not
+	// exited.
 	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("parked loops did not exit after Close")
+	case <-exited:
+		t.Fatal("the loops exited while a task still ran")
+	default:
 	}
-	ln.Close()
-	if after := epollFDs(t); after > before {
-		t.Errorf("%d epoll descriptors open after the loops exited, %d before", after, before)
+	mid, began := rounds(g), time.Now()
+	// A Close from another goroutine wakes the task's Read.
+	if err := sc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Read of a Conn closed meanwhile: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a Close from another goroutine did not wake the task")
+	}
+	select {
+	case <-exited:
+	case <-time.After(time.Minute):
+		t.Fatal("the loops did not exit after the group closed and the last task ended")
+	}
+	n, most = rounds(g)-mid, idleRounds(len(g.Loops()), time.Since(began))
+	t.Logf("%d rounds for a Close and the exit, %d at most", n, most)
+	if n > most {
+		t.Errorf("the loops went %d rounds for a Close and their exit, want at most %d", n, most)
+	}
+	cc.Close()
+	if after := openFDs(t); len(after) > len(before) {
+		t.Errorf("%d descriptors open after the loops exited, %d before:\nafter:  %v\nbefore: %v",
+			len(after), len(before), after, before)
 	}
 }
 
@@ -821,5 +927,39 @@ func TestOnExit(t *testing.T) {
 	}
 	if _, ok := l.OnExit(func() { t.Error("a function given after the exit was called") }); ok {
 		t.Error("OnExit after the loop exited reported true")
+	}
+}
+
+// TestAcceptSpreads: accepted connections go to the loops in turn,
+// whichever loop's accept took them.
+func TestAcceptSpreads(t *testing.T) {
+	t.Parallel()
+	const loops, perLoop = 3, 4
+	served := make(chan *loop.Loop, loops*perLoop)
+	addr, _ := start(t, loops, func(c *loop.Conn) {
+		defer c.Close()
+		l, _ := loop.Of(c)
+		served <- l
+		_, _ = c.Read(make([]byte, 1)) // until the client closes
+	})
+	for range loops * perLoop {
+		dial(t, addr)
+	}
+	count := map[*loop.Loop]int{}
+	for range loops * perLoop {
+		select {
+		case l := <-served:
+			count[l]++
+		case <-time.After(time.Minute):
+			t.Fatalf("served %d of %d connections", len(count), loops*perLoop)
+		}
+	}
+	if len(count) != loops {
+		t.Fatalf("connections went to %d loops of %d: %v", len(count), loops, count)
+	}
+	for l, n := range count {
+		if n != perLoop {
+			t.Errorf("loop %p serves %d connections, want %d", l, n, perLoop)
+		}
 	}
 }

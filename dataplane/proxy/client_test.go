@@ -143,57 +143,91 @@ func TestUpstreamClosedIdleConnection(t *testing.T) {
 	assert.Equal(t, int64(5), accepted.Load())
 }
 
-// TestUpstreamRequestCanceled: when the client goes away, the upstream
-// connection is closed, waiting for headers or in the middle of the body.
+// TestUpstreamRequestCanceled: a client that goes away ends its upstream
+// request, before the response's head, while its body streams, and while
+// a route that buffers responses still spools it (the upstream has sent
+// part of the body and waits); on goroutines and on event loops. The
+// upstream's read_timeout is longer than the wait: only the client's
+// leaving ends the request in time.
 func TestUpstreamRequestCanceled(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		desc    string
+		desc string
+		// partial: the upstream sends part of its body, then waits.
 		partial bool
+		// spooled: the route buffers the response and the client
+		// leaves without having read any of it. Otherwise, with
+		// partial, the client reads the part, which on an event loop
+		// only a route that does not buffer responses passes on before
+		// the body's end (loopSpool).
+		spooled bool
 	}{
-		{"before the headers", false},
-		{"during the body", true},
+		{desc: "before the headers"},
+		{desc: "during the body", partial: true},
+		{desc: "while the body is spooled", partial: true, spooled: true},
 	}
-	for _, tc := range tests {
-		t.Run(tc.desc, func(t *testing.T) {
-			t.Parallel()
-			canceled := make(chan struct{})
-			started := make(chan struct{})
-			b := newBackend(t, "b", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if tc.partial {
-					w.Header().Set("Content-Length", "100")
-					_, _ = io.WriteString(w, "part")
-					w.(http.Flusher).Flush()
+	for _, fe := range frontends {
+		for _, tc := range tests {
+			t.Run(fe.name+"/"+tc.desc, func(t *testing.T) {
+				t.Parallel()
+				canceled := make(chan struct{})
+				started := make(chan struct{})
+				b := newBackend(t, "b", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if tc.partial {
+						w.Header().Set("Content-Length", "100")
+						_, _ = io.WriteString(w, "part")
+						w.(http.Flusher).Flush()
+					}
+					close(started)
+					<-r.Context().Done()
+					close(canceled)
+				}))
+				svc := service("s", b.host(), b.port(), "")
+				svc.Retries, svc.ReadTimeout = 0, int((10 * time.Minute).Milliseconds())
+				r := route("r", "s", "/")
+				r.ResponseBuffering = tc.spooled || !onLoops(fe.eventLoop)
+				_, front := newProxy(t, &model.Config{Services: []*model.Service{svc}, Routes: []*model.Route{r}},
+					withEventLoop(fe.eventLoop))
+				switch {
+				case tc.spooled:
+					conn, err := net.Dial("tcp", strings.TrimPrefix(front.URL, "http://"))
+					require.NoError(t, err)
+					_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+					require.NoError(t, err)
+					<-started
+					require.NoError(t, conn.Close())
+				case tc.partial:
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					req, err := http.NewRequestWithContext(ctx, http.MethodGet, front.URL+"/", nil)
+					require.NoError(t, err)
+					res, err := http.DefaultClient.Do(req)
+					require.NoError(t, err)
+					buf := make([]byte, 4)
+					_, err = io.ReadFull(res.Body, buf)
+					require.NoError(t, err)
+					assert.Equal(t, "part", string(buf))
+					cancel()
+					res.Body.Close()
+				default:
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					req, err := http.NewRequestWithContext(ctx, http.MethodGet, front.URL+"/", nil)
+					require.NoError(t, err)
+					go func() {
+						<-started
+						cancel()
+					}()
+					_, err = http.DefaultClient.Do(req)
+					require.Error(t, err)
 				}
-				close(started)
-				<-r.Context().Done()
-				close(canceled)
-			}))
-			url := proxyTo(t, b.addr).URL
-			ctx, cancel := context.WithCancel(context.Background())
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
-			require.NoError(t, err)
-			go func() {
-				<-started
-				if tc.partial {
-					return
+				select {
+				case <-canceled:
+				case <-time.After(time.Minute):
+					t.Fatal("the upstream request outlived its client by a minute")
 				}
-				cancel()
-			}()
-			res, err := http.DefaultClient.Do(req)
-			if tc.partial {
-				require.NoError(t, err)
-				buf := make([]byte, 4)
-				_, err = io.ReadFull(res.Body, buf)
-				require.NoError(t, err)
-				assert.Equal(t, "part", string(buf))
-				cancel()
-				res.Body.Close()
-			} else {
-				require.Error(t, err)
-			}
-			<-canceled
-		})
+			})
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -130,6 +131,21 @@ func newProxy(t *testing.T, cfg *model.Config, opts ...func(*proxy.Options)) (*p
 		px.Close()
 	})
 	return px, front
+}
+
+// frontends are the two ways a Frontend serves a plain listener's
+// connections, for the tests that run on each: goroutines on Go's
+// netpoller, and event loops (Options.EventLoop; where they do not run,
+// goroutines again).
+var frontends = []struct{ name, eventLoop string }{{"goroutines", "off"}, {"event loop", "on"}}
+
+// onLoops reports whether a Frontend with Options.EventLoop set to
+// eventLoop serves a plain listener on event loops.
+func onLoops(eventLoop string) bool { return eventLoop == "on" && runtime.GOOS == "linux" }
+
+// withEventLoop sets Options.EventLoop, for newProxy.
+func withEventLoop(eventLoop string) func(*proxy.Options) {
+	return func(o *proxy.Options) { o.EventLoop = eventLoop }
 }
 
 // service returns a service with Kong's defaults pointing at host:port.

@@ -24,7 +24,9 @@ import (
 )
 
 // edge is a proxy served as the data plane serves it: its Frontend on a
-// real listener whose connections are counted.
+// real listener whose connections are counted (ln), unless event loops
+// serve them (edgeOn): loops accept from the listener itself, and ln is
+// nil.
 type edge struct {
 	px    *proxy.Server
 	addr  string
@@ -32,27 +34,39 @@ type edge struct {
 	front *proxy.Frontend
 }
 
-func newEdge(t *testing.T, cfg *model.Config, limits proxy.Limits) *edge {
+// newEdgeOn is an edge serving cfg, with Options.EventLoop set to
+// eventLoop.
+func newEdgeOn(t *testing.T, eventLoop string, cfg *model.Config, limits proxy.Limits) *edge {
 	t.Helper()
 	px := proxy.New(proxy.Options{Version: "test", RequestID: true, Log: slog.New(slog.DiscardHandler),
-		RetireTimeout: 5 * time.Second, Limits: limits})
+		RetireTimeout: 5 * time.Second, Limits: limits, EventLoop: eventLoop})
 	if cfg != nil {
 		require.NoError(t, px.Apply(context.Background(), cfg, 1, "test"))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	cl := &countingListener{Listener: ln}
-	front := px.Frontend(nil)
-	go func() { _ = front.Serve(cl) }()
+	e := &edge{px: px, addr: ln.Addr().String(), front: px.Frontend(nil)}
+	served := ln
+	if !onLoops(eventLoop) {
+		e.ln = &countingListener{Listener: ln}
+		served = e.ln
+	}
+	go func() { _ = e.front.Serve(served) }()
 	t.Cleanup(func() {
-		_ = front.Close()
+		_ = e.front.Close()
 		px.Close()
 	})
-	return &edge{px: px, addr: ln.Addr().String(), ln: cl, front: front}
+	return e
 }
 
 // edgeTo is an edge with one route to addr.
 func edgeTo(t *testing.T, addr string, limits proxy.Limits, routeOpts ...func(*model.Route)) *edge {
+	t.Helper()
+	return edgeOn(t, "off", addr, limits, routeOpts...)
+}
+
+// edgeOn is edgeTo with Options.EventLoop set to eventLoop.
+func edgeOn(t *testing.T, eventLoop, addr string, limits proxy.Limits, routeOpts ...func(*model.Route)) *edge {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
 	require.NoError(t, err)
@@ -63,7 +77,7 @@ func edgeTo(t *testing.T, addr string, limits proxy.Limits, routeOpts ...func(*m
 	for _, f := range routeOpts {
 		f(r)
 	}
-	return newEdge(t, &model.Config{Services: []*model.Service{service("s", host, p, "")}, Routes: []*model.Route{r}}, limits)
+	return newEdgeOn(t, eventLoop, &model.Config{Services: []*model.Service{service("s", host, p, "")}, Routes: []*model.Route{r}}, limits)
 }
 
 // countingListener records, per accepted connection, how many bytes the

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -32,11 +33,15 @@ var msLatency = regexp.MustCompile(`(latency:)\d+`)
 // listenPort matches the port of a record's url.
 var listenPort = regexp.MustCompile(`:\d+/`)
 
+// syslogHead matches what precedes the record in a syslog message: the
+// priority (captured), the time and the tag.
+var syslogHead = regexp.MustCompile(`^<(\d+)>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d kong\[\d+\]: `)
+
 // TestNativeMatchesAdapterLoggers checks that statsd and datadog, as
 // plugin.ViewLoggers, send on the native path the lines they send on the
 // adapter: the same names, tags, counts and request and response sizes
-// (the latencies aside), and http-log, file-log and udp-log
-// (plugin.Recorders) the same record (its ids, times, latencies and the
+// (the latencies aside), and http-log, file-log, udp-log, tcp-log and
+// syslog (plugin.Recorders) the same record (its ids, times, latencies and the
 // listener's port aside; the JSON decoded, as the adapter's header
 // objects come in the map's order), for responses relayed as a view, through the map, and
 // plugins' answers.
@@ -62,6 +67,11 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 	udplog, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = udplog.Close() })
+	tcpRecords := tcpLines(t)
+	syslogPath := filepath.Join(t.TempDir(), "log.sock")
+	syslog, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: syslogPath, Net: "unixgram"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = syslog.Close() })
 	written := 0
 
 	svc := model.NewService()
@@ -102,6 +112,8 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 			plug("http-log", "", map[string]any{"http_endpoint": collector.URL + "/logs"}),
 			plug("file-log", "", map[string]any{"path": logFile}),
 			plug("udp-log", "", map[string]any{"host": "127.0.0.1", "port": udplog.LocalAddr().(*net.UDPAddr).Port}),
+			plug("tcp-log", "", map[string]any{"host": "127.0.0.1", "port": tcpRecords.port}),
+			plug("syslog", "", map[string]any{"client_errors_severity": "warning", "server_errors_severity": "crit"}),
 			plug("key-auth", "auth", nil),
 			plug("key-auth", "hide", map[string]any{"hide_credentials": true}),
 			plug("request-transformer", "rt", map[string]any{"add": map[string]any{"headers": []any{"X-Added:a longer value"},
@@ -113,7 +125,7 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 	}
 	serve := func(native bool) (string, *lockedBuffer, *atomic.Bool) {
 		logs := &lockedBuffer{}
-		s := New(Options{Version: "test", RequestID: true, AccessLogWriter: logs, Registry: plugins.RegistryWith(plugins.Options{})})
+		s := New(Options{Version: "test", RequestID: true, AccessLogWriter: logs, Registry: plugins.RegistryWith(plugins.Options{SyslogSocket: syslogPath})})
 		require.NoError(t, s.Apply(context.Background(), cfg, 1, "test"))
 		t.Cleanup(s.Close)
 		f, took := tookFrontend(s, native)
@@ -167,6 +179,18 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		k, _, err := udplog.ReadFrom(buf)
 		require.NoError(t, err, "waiting for udp-log's record")
 		require.JSONEq(t, string(body), string(buf[:k]), "http-log's and udp-log's records")
+		select {
+		case line := <-tcpRecords.lines:
+			require.JSONEq(t, string(body), line, "http-log's and tcp-log's records")
+		case <-time.After(20 * time.Second):
+			require.FailNow(t, "no tcp-log record")
+		}
+		require.NoError(t, syslog.SetReadDeadline(time.Now().Add(20*time.Second)))
+		k, err = syslog.Read(buf)
+		require.NoError(t, err, "waiting for syslog's message")
+		head := syslogHead.FindSubmatch(buf[:k])
+		require.NotNil(t, head, "syslog's message %q", buf[:k])
+		require.JSONEq(t, string(body), string(buf[len(head[0]):k]), "http-log's and syslog's records")
 		var m map[string]any
 		require.NoError(t, json.Unmarshal(body, &m), string(body))
 		req := m["request"].(map[string]any)
@@ -180,6 +204,8 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 			}
 		}
 		m["latencies"], m["started_at"] = "L", "S"
+		// Not the record's: syslog's priority, compared along with it.
+		m["syslog priority"] = string(head[1])
 		if tries, ok := m["tries"].([]any); ok {
 			for _, tr := range tries {
 				for _, k := range []string{"balancer_start", "balancer_start_ns", "balancer_latency", "balancer_latency_ns"} {
@@ -234,4 +260,36 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 			assert.Contains(t, strings.Join(nStatsd, "\n"), ".request.size:")
 		})
 	}
+}
+
+// tcpLog is a tcp-log server: each line received on any connection,
+// in the order read.
+type tcpLog struct {
+	port  int
+	lines chan string
+}
+
+// tcpLines starts a tcp-log server on a loopback port.
+func tcpLines(t *testing.T) *tcpLog {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	l := &tcpLog{port: ln.Addr().(*net.TCPAddr).Port, lines: make(chan string, 64)}
+	// The loggers close their connections when their data planes close.
+	go acceptEach(ln, func(c net.Conn) {
+		defer c.Close()
+		sc := bufio.NewScanner(c)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			select {
+			case l.lines <- sc.Text():
+			case <-done:
+				return
+			}
+		}
+	})
+	return l
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/skyport-gw/skyport/dataplane/h1"
 	"github.com/skyport-gw/skyport/dataplane/plugins"
 	"github.com/skyport-gw/skyport/dataplane/plugins/prometheus"
+	"github.com/skyport-gw/skyport/dataplane/plugins/proxycache"
 	"github.com/skyport-gw/skyport/dataplane/plugins/ratelimiting"
 	"github.com/skyport-gw/skyport/internal/model"
 	"github.com/skyport-gw/skyport/internal/pluginschema"
@@ -105,7 +106,9 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			rt("corrcl", "/corrcl"), rt("corrvia", "/corrvia"), rt("corrsrv", "/corrsrv"), rt("corrconn", "/corrconn"),
 			rt("corrrid", "/corrrid"), rt("corrct", "/corrct"), rt("corrte", "/corrte"),
 			rt("rthead", "/rthead"), rt("rtproxy", "/rtproxy"), rt("rtjson", "/rtjson"), rt("rtrl", "/rtrl"),
-			rt("ipallow", "/ipallow"), rt("ipdeny", "/ipdeny"), rt("size", "/size"), rt("bot", "/bot"), hashRoute},
+			rt("ipallow", "/ipallow"), rt("ipdeny", "/ipdeny"), rt("size", "/size"), rt("bot", "/bot"),
+			rt("rrl", "/rrl"), rt("usageblock", "/usageblock"), rt("usagehidden", "/usagehidden"),
+			rt("cache", "/cache"), rt("cachecc", "/cachecc"), rt("cachevary", "/cachevary"), rt("cachekey", "/cachekey"), hashRoute},
 		Plugins: []*model.Plugin{
 			plug("key-auth", "auth", "", map[string]any{"key_names": []any{"apikey", "x_key"}}),
 			plug("rate-limiting", "auth", "", map[string]any{"minute": 100, "hour": 1000}),
@@ -207,17 +210,31 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 				"replace": map[string]any{"headers": []any{"ratelimit-limit:hidden"}},
 				"remove":  map[string]any{"headers": []any{"ratelimit-reset"}},
 			}),
+			plug("response-ratelimiting", "rrl", "", map[string]any{"limit_by": "ip",
+				"limits": map[string]any{"videos": map[string]any{"minute": 3}, "images": map[string]any{"minute": 10, "hour": 20}}}),
+			plug("response-ratelimiting", "usageblock", "", map[string]any{"block_on_first_violation": true,
+				"limits": map[string]any{"videos": map[string]any{"minute": 1}}}),
+			plug("response-ratelimiting", "usagehidden", "", map[string]any{"hide_client_headers": true,
+				"header_name": "x-usage", "limits": map[string]any{"videos": map[string]any{"minute": 5}}}),
+			plug("key-auth", "usagehidden", "", nil),
+			plug("proxy-cache", "cache", "", map[string]any{"strategy": "memory"}),
+			plug("proxy-cache", "cachecc", "", map[string]any{"strategy": "memory", "cache_control": true}),
+			plug("proxy-cache", "cachevary", "", map[string]any{"strategy": "memory", "vary_headers": []any{"host", "x_ver"},
+				"vary_query_params": []any{"a"}, "ignore_uri_case": true}),
+			plug("key-auth", "cachekey", "", map[string]any{"hide_credentials": true}),
+			plug("proxy-cache", "cachekey", "", map[string]any{"strategy": "memory"}),
 		},
 	}
 	clock := time.Date(2026, 11, 27, 12, 30, 15, 0, time.UTC)
 	viewed := &atomic.Bool{}
-	checked := 0
+	checked, answered := 0, 0
 	metrics := map[bool]*prometheus.Metrics{}
 	serve := func(native bool) (string, *lockedBuffer, *atomic.Bool) {
 		logs := &lockedBuffer{}
 		metrics[native] = prometheus.NewMetrics()
-		reg := plugins.RegistryWith(plugins.Options{RateLimits: ratelimiting.NewStoreClock(func() time.Time { return clock }),
-			Metrics: metrics[native]})
+		now := func() time.Time { return clock }
+		reg := plugins.RegistryWith(plugins.Options{RateLimits: ratelimiting.NewStoreClock(now), Now: now,
+			ProxyCache: proxycache.NewStore(proxycache.WithClock(now)), Metrics: metrics[native]})
 		s := New(Options{Version: "test", RequestID: true, AccessLogWriter: logs, Registry: reg})
 		require.NoError(t, s.Apply(context.Background(), cfg, 1, "test"))
 		t.Cleanup(s.Close)
@@ -380,6 +397,40 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		{"correlation id named transfer-encoding", get("/corrte/x", ""), true},
 		{"correlation id named content-length", get("/corrcl/x", ""), true},
 		{"correlation id named content-length, sent", get("/corrcl/x", "Content-Length: 0\r\n"), true},
+		{"response ratelimiting, usage", get("/rrl/kongusage", ""), true},
+		{"response ratelimiting, usage in lower case", get("/rrl/lowerusage", ""), true},
+		{"response ratelimiting, used up", get("/rrl/kongusage", ""), true},
+		{"response ratelimiting, no usage", get("/rrl/x", ""), true},
+		{"response ratelimiting, head", "HEAD /rrl/headlength HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"response ratelimiting, chunked", get("/rrl/chunked", ""), true},
+		{"response ratelimiting, block", get("/usageblock/kongusage", ""), true},
+		{"response ratelimiting, blocked", get("/usageblock/x", "Accept: text/html\r\n"), true},
+		{"response ratelimiting, hidden, other field", get("/usagehidden/kongusage", "apikey: bob-key\r\n"), true},
+		{"response ratelimiting, hidden, refused by key-auth", get("/usagehidden/x", ""), true},
+		{"proxy cache, miss", get("/cache/x", ""), true},
+		{"proxy cache, hit", get("/cache/x", ""), true},
+		{"proxy cache, hit, debug", get("/cache/x", "Kong-Debug: 1\r\n"), true},
+		{"proxy cache, query", get("/cache/x?b=2&a=1&a=0&flag", ""), true},
+		{"proxy cache, query reordered", get("/cache/x?flag&a=0&a=1&b=2", ""), true},
+		{"proxy cache, empty query", get("/cache/x?", ""), true},
+		{"proxy cache, empty query again", get("/cache/x?", ""), true},
+		{"proxy cache, other case", get("/cache/X", ""), true},
+		{"proxy cache, trailers", get("/cache/chunked", ""), true},
+		{"proxy cache, trailers again", get("/cache/chunked", ""), true},
+		{"proxy cache, head", "HEAD /cache/headlength HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"proxy cache, not modified", get("/cache/notmodified", ""), true},
+		{"proxy cache, usage fields", get("/cache/kongusage", ""), true},
+		{"proxy cache, vary", get("/cachevary/x?a=1&b=2", "X-Ver: 1\r\n"), true},
+		{"proxy cache, vary, other case and query", get("/cachevary/X?a=1&b=3", "x-ver: 1\r\n"), true},
+		{"proxy cache, vary, other host", "GET /cachevary/x?a=1 HTTP/1.1\r\nHost: other\r\nX-Ver: 1\r\n\r\n", true},
+		{"proxy cache, vary, two versions", get("/cachevary/x?a=1", "X-Ver: 2\r\nX-Ver: 1\r\n"), true},
+		{"proxy cache, cache control, no-store", get("/cachecc/x", "Cache-Control: no-store\r\n"), true},
+		{"proxy cache, cache control, only if cached", get("/cachecc/y", "Cache-Control: only-if-cached\r\n"), true},
+		{"proxy cache, cache control, authorization", get("/cachecc/x", "Authorization: x\r\n"), true},
+		{"proxy cache, cache control", get("/cachecc/x", ""), true},
+		{"proxy cache after a hidden key", get("/cachekey/x?apikey=alice-key&z=1", ""), true},
+		{"proxy cache after a hidden key, hit", get("/cachekey/x?z=1", "apikey: alice-key\r\n"), true},
+		{"proxy cache after a hidden key, refused", get("/cachekey/x?z=1", ""), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			took.Store(false)
@@ -397,6 +448,10 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 			assert.Equal(t, aHead, nHead, "upstream head")
 			assert.Equal(t, aRes, nRes, "response")
 			assert.Equal(t, aLog, nLog, "access log")
+			if want, ok := answeredWith[tc.name]; ok {
+				assert.Contains(t, nRes, want)
+				answered++
+			}
 			if strings.HasPrefix(tc.name, "correlation id named") {
 				// A framing field is never the id: the response is whole.
 				assert.NotRegexp(t, `(?i)(content-length|transfer-encoding|connection): UUID#`, nHead+nRes)
@@ -407,6 +462,7 @@ func TestNativeMatchesAdapterPlugins(t *testing.T) {
 		})
 	}
 	assert.Len(t, relayedAsView, checked, "every case of relayedAsView is in the table")
+	assert.Len(t, answeredWith, answered, "every case of answeredWith is in the table")
 	// The global prometheus instance ran on the view for the requests
 	// the native path took (a ViewLogger) and counted them alike: codes,
 	// sources, consumers, bytes, and as many latencies.
@@ -501,6 +557,16 @@ var relayedAsView = map[string]bool{
 	"ip restriction, allowed":                            true,
 	"ip restriction, denied":                             false, // the plugin's 401
 	"size limiting, a length of 0":                       true,
+	// response-ratelimiting reads and removes the upstream's usage field
+	// and may answer 429 in its header filter: through the map.
+	"response ratelimiting, usage":    false,
+	"response ratelimiting, used up":  false,
+	"response ratelimiting, no usage": false,
+	"response ratelimiting, blocked":  false, // the plugin's 429
+	// proxy-cache buffers the body to store: through the map; a hit is
+	// its answer.
+	"proxy cache, miss": false,
+	"proxy cache, hit":  false,
 	// correlation-id's field named as one the proxy or the framing sets:
 	// the view writes what relay's map ends with.
 	"correlation id named content-length, head": true,
@@ -512,6 +578,31 @@ var relayedAsView = map[string]bool{
 	"correlation id named content-type":         true,
 	"correlation id named transfer-encoding":    true,
 	"correlation id named content-length":       true,
+}
+
+// answeredWith is, for the cases of TestNativeMatchesAdapterPlugins it
+// names, what the response holds (on both paths, compared): that the
+// plugins did what the case is about.
+var answeredWith = map[string]string{
+	"response ratelimiting, usage":               "X-Ratelimit-Remaining-Videos-Minute: 1\r\n",
+	"response ratelimiting, usage in lower case": "X-Ratelimit-Remaining-Images-Minute: 6\r\n",
+	"response ratelimiting, used up":             "HTTP/1.1 429",
+	"response ratelimiting, no usage":            "X-Ratelimit-Remaining-Videos-Minute: 0\r\n",
+	"response ratelimiting, blocked":             "API rate limit exceeded for &#39;videos&#39;",
+	"response ratelimiting, hidden, other field": "X-Kong-Limit: videos=2, images=1\r\n",
+	"proxy cache, miss":                          "X-Cache-Status: Miss\r\n",
+	"proxy cache, hit":                           "X-Cache-Status: Hit\r\n",
+	"proxy cache, hit, debug":                    "X-Cache-Status: Hit\r\n",
+	"proxy cache, query reordered":               "X-Cache-Status: Hit\r\n",
+	"proxy cache, empty query":                   "X-Cache-Status: Miss\r\n",
+	"proxy cache, empty query again":             "X-Cache-Status: Hit\r\n",
+	"proxy cache, trailers again":                "X-Cache-Status: Hit\r\n",
+	"proxy cache, vary, other case and query":    "X-Cache-Status: Hit\r\n",
+	"proxy cache, vary, other host":              "X-Cache-Status: Hit\r\n",
+	"proxy cache, vary, two versions":            "X-Cache-Status: Miss\r\n",
+	"proxy cache, cache control, no-store":       "X-Cache-Status: Bypass\r\n",
+	"proxy cache, cache control, only if cached": "HTTP/1.1 504",
+	"proxy cache after a hidden key, hit":        "X-Cache-Status: Hit\r\n",
 }
 
 // generatedID is the uuid of correlation-id's uuid#counter ids.

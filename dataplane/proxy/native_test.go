@@ -97,7 +97,10 @@ func TestNativeMatchesAdapter(t *testing.T) {
 			svc("up", upPort, nil),
 			svc("based", upPort, func(s *model.Service) { s.Path = ptrTo("/base/") }),
 			svc("dead", dead, func(s *model.Service) { s.Retries = 2 }),
-			svc("slow", upPort, func(s *model.Service) { s.ReadTimeout, s.Retries = 200, 0 }),
+			// A second: the 103 of /hinthang must reach the proxy
+			// before the timeout on a loaded machine (200 ms lost it
+			// at load 20).
+			svc("slow", upPort, func(s *model.Service) { s.ReadTimeout, s.Retries = 1000, 0 }),
 		},
 		Routes: []*model.Route{
 			rt("api", "up", nil, "/api"),
@@ -460,6 +463,10 @@ var cannedResponses = []struct{ word, res string }{
 	{"/corsup", "HTTP/1.1 200 OK\r\nVary: Accept\r\nAccess-Control-Allow-Origin: http://up.example\r\n" +
 		"Access-Control-Allow-Credentials: false\r\nAccess-Control-Expose-Headers: X-Up\r\nContent-Length: 2\r\n\r\nok"},
 	{"/headlength", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"},
+	// response-ratelimiting's usage fields, in Kong's forms.
+	{"/kongusage", "HTTP/1.1 200 OK\r\nX-Kong-Limit: videos=2, images=1\r\nX-Up: 1\r\nContent-Length: 2\r\n\r\nok"},
+	{"/lowerusage", "HTTP/1.1 200 OK\r\nx-kong-limit: videos=1\r\nContent-Type: text/plain\r\n" +
+		"x-kong-limit: images=3\r\nx-kong-limit: unknown=5\r\nContent-Length: 2\r\n\r\nok"},
 	{"/bigbody", "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n" + strings.Repeat("0123456789", 7000)},
 	{"/hang", "hang"},
 	{"/hinthang", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nhang"},
@@ -471,16 +478,20 @@ func newRecordingUpstream(t *testing.T) *recordingUpstream {
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
 	u := &recordingUpstream{addr: ln.Addr().String()}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go u.serve(c)
-		}
-	}()
+	go acceptEach(ln, u.serve)
 	return u
+}
+
+// acceptEach serves each connection ln accepts with serve, in a
+// goroutine of its own, until ln is closed.
+func acceptEach(ln net.Listener, serve func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go serve(c)
+	}
 }
 
 func (u *recordingUpstream) serve(c net.Conn) {

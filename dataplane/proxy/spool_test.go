@@ -55,7 +55,7 @@ func slowClient(t *testing.T, addr string) net.Conn {
 // client has not read it; the client then gets it intact, and the
 // temporary file is gone. With a file bound smaller than the response the
 // upstream is read at the client's pace past the bound, and the response
-// still arrives intact.
+// still arrives intact. On goroutines and on event loops.
 func TestBufferedResponses(t *testing.T) {
 	t.Parallel()
 	const size = 16 << 20
@@ -70,40 +70,42 @@ func TestBufferedResponses(t *testing.T) {
 		{desc: "the upstream is released before the client reads", released: true},
 		{desc: "past the file bound, read at the client's pace", fileSize: 1 << 20},
 	}
-	for _, tt := range tests {
-		t.Run(tt.desc, func(t *testing.T) {
-			t.Parallel()
-			done := make(chan struct{})
-			b := newBackend(t, "big", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				defer close(done)
-				w.Header().Set("Content-Type", "application/octet-stream")
-				_, _ = w.Write(body)
-			}))
-			tmp := t.TempDir()
-			e := edgeTo(t, b.addr, proxy.Limits{TempDir: tmp, ResponseTempFileSize: tt.fileSize})
-			conn := slowClient(t, e.addr)
-			_, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-			require.NoError(t, err)
-			if tt.released {
-				select {
-				case <-done:
-				case <-time.After(10 * time.Second):
-					t.Fatal("the upstream waited for the client")
+	for _, fe := range frontends {
+		for _, tt := range tests {
+			t.Run(fe.name+"/"+tt.desc, func(t *testing.T) {
+				t.Parallel()
+				done := make(chan struct{})
+				b := newBackend(t, "big", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					defer close(done)
+					w.Header().Set("Content-Type", "application/octet-stream")
+					_, _ = w.Write(body)
+				}))
+				tmp := t.TempDir()
+				e := edgeOn(t, fe.eventLoop, b.addr, proxy.Limits{TempDir: tmp, ResponseTempFileSize: tt.fileSize})
+				conn := slowClient(t, e.addr)
+				_, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+				require.NoError(t, err)
+				if tt.released {
+					select {
+					case <-done:
+					case <-time.After(10 * time.Second):
+						t.Fatal("the upstream waited for the client")
+					}
 				}
-			}
-			require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
-			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			require.NoError(t, err)
-			got, err := io.ReadAll(res.Body)
-			require.NoError(t, err)
-			require.Equal(t, size, len(got))
-			require.Equal(t, sha256.Sum256(body), sha256.Sum256(got), "the response arrived intact")
-			<-done
-			eventually(t, "the temporary file closed", func() bool {
-				left, err := os.ReadDir(tmp)
-				return err == nil && len(left) == 0 && openFilesUnder(t, tmp) == 0
+				require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+				res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				require.NoError(t, err)
+				got, err := io.ReadAll(res.Body)
+				require.NoError(t, err)
+				require.Equal(t, size, len(got))
+				require.Equal(t, sha256.Sum256(body), sha256.Sum256(got), "the response arrived intact")
+				<-done
+				eventually(t, "the temporary file closed", func() bool {
+					left, err := os.ReadDir(tmp)
+					return err == nil && len(left) == 0 && openFilesUnder(t, tmp) == 0
+				})
 			})
-		})
+		}
 	}
 }
 
@@ -127,41 +129,52 @@ func openFilesUnder(t *testing.T, dir string) int {
 
 // TestBufferedResponseTrailersAndStreams: buffered responses keep their
 // trailers and what a streaming upstream sent reaches the client before
-// the upstream is done.
+// the upstream is done (on event loops, on a route that does not buffer
+// responses). On goroutines and on event loops.
 func TestBufferedResponseTrailersAndStreams(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	b := newBackend(t, "b", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Trailer", "X-Sum")
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = io.WriteString(w, "part 1\n")
-		w.(http.Flusher).Flush()
-		if r.URL.Path == "/stream" {
-			<-release
-		}
-		_, _ = io.WriteString(w, "part 2\n")
-		w.Header().Set("X-Sum", "42")
-	}))
-	for _, buffering := range []bool{true, false} {
-		e := edgeTo(t, b.addr, proxy.Limits{}, func(r *model.Route) { r.ResponseBuffering = buffering })
-		res, err := http.Get("http://" + e.addr + "/trailers")
-		require.NoError(t, err)
-		got, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		require.NoError(t, err)
-		assert.Equal(t, "part 1\npart 2\n", string(got))
-		assert.Equal(t, "42", res.Trailer.Get("X-Sum"), "buffering %v", buffering)
+	for _, fe := range frontends {
+		t.Run(fe.name, func(t *testing.T) {
+			t.Parallel()
+			release := make(chan struct{})
+			b := newBackend(t, "b", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Trailer", "X-Sum")
+				w.Header().Set("Content-Type", "text/plain")
+				_, _ = io.WriteString(w, "part 1\n")
+				w.(http.Flusher).Flush()
+				if r.URL.Path == "/stream" {
+					<-release
+				}
+				_, _ = io.WriteString(w, "part 2\n")
+				w.Header().Set("X-Sum", "42")
+			}))
+			for _, buffering := range []bool{true, false} {
+				e := edgeOn(t, fe.eventLoop, b.addr, proxy.Limits{}, func(r *model.Route) { r.ResponseBuffering = buffering })
+				res, err := http.Get("http://" + e.addr + "/trailers")
+				require.NoError(t, err)
+				got, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				require.NoError(t, err)
+				assert.Equal(t, "part 1\npart 2\n", string(got))
+				assert.Equal(t, "42", res.Trailer.Get("X-Sum"), "buffering %v", buffering)
+			}
+			// On an event loop a buffered response reaches the client
+			// only once the upstream is done (loopSpool): there, a
+			// streaming upstream streams on a route that does not
+			// buffer.
+			e := edgeOn(t, fe.eventLoop, b.addr, proxy.Limits{},
+				func(r *model.Route) { r.ResponseBuffering = !onLoops(fe.eventLoop) })
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.addr+"/stream", nil)
+			require.NoError(t, err)
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			line, err := bufio.NewReader(res.Body).ReadString('\n')
+			require.NoError(t, err, "the first part arrives while the upstream waits")
+			assert.Equal(t, "part 1\n", line)
+			close(release)
+		})
 	}
-	e := edgeTo(t, b.addr, proxy.Limits{})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.addr+"/stream", nil)
-	require.NoError(t, err)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	line, err := bufio.NewReader(res.Body).ReadString('\n')
-	require.NoError(t, err, "the first part arrives while the upstream waits")
-	assert.Equal(t, "part 1\n", line)
-	close(release)
 }

@@ -3,7 +3,6 @@ package proxycache
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,7 +17,7 @@ const maxArgs = 100
 // the SHA-256, in hex, of the consumer and route, the method, the request
 // line up to its query (or whole, when it has none), the query arguments
 // and the headers that vary the key.
-func (pc *ProxyCache) cacheKey(ctx *plugin.Context, r *http.Request) string {
+func (pc *ProxyCache) cacheKey(ctx *plugin.Context, r request) string {
 	prefix := "default"
 	switch {
 	case ctx.Consumer != nil && ctx.Route != nil:
@@ -27,15 +26,12 @@ func (pc *ProxyCache) cacheKey(ctx *plugin.Context, r *http.Request) string {
 		prefix = ctx.Route.ID
 	}
 	// nginx's $request with everything from the first "?" removed.
-	uri := r.Method + " " + r.RequestURI + " " + r.Proto
-	if i := strings.IndexByte(uri, '?'); i >= 0 {
-		uri = uri[:i]
-	}
+	uri := r.line()
 	if pc.conf.IgnoreURICase {
 		uri = strings.ToLower(uri)
 	}
 	h := sha256.New()
-	for i, part := range []string{prefix, r.Method, uri, pc.paramsKey(r), pc.headersKey(r)} {
+	for i, part := range []string{prefix, r.method(), uri, pc.paramsKey(r.query()), pc.headersKey(r)} {
 		if i > 0 {
 			h.Write([]byte{'|'})
 		}
@@ -91,8 +87,8 @@ func unescape(s string) string {
 
 // paramsKey is params_key: the vary_query_params arguments, or all of
 // them sorted by name when none are configured.
-func (pc *ProxyCache) paramsKey(r *http.Request) string {
-	args := queryArgs(r.URL.RawQuery)
+func (pc *ProxyCache) paramsKey(rawQuery string) string {
+	args := queryArgs(rawQuery)
 	fields := pc.conf.VaryQueryParams
 	if len(fields) == 0 {
 		fields = make([]string, 0, len(args))
@@ -123,13 +119,13 @@ func (pc *ProxyCache) paramsKey(r *http.Request) string {
 
 // headersKey is headers_key: the vary_headers present, looked up without
 // regard to case, several values sorted and joined with ",".
-func (pc *ProxyCache) headersKey(r *http.Request) string {
+func (pc *ProxyCache) headersKey(r request) string {
 	if len(pc.conf.VaryHeaders) == 0 {
 		return ""
 	}
 	parts := make([]string, 0, len(pc.conf.VaryHeaders))
 	for _, f := range pc.conf.VaryHeaders {
-		vs := r.Header.Values(strings.ReplaceAll(f, "_", "-"))
+		vs := r.values(strings.ReplaceAll(f, "_", "-"))
 		switch len(vs) {
 		case 0:
 		case 1:

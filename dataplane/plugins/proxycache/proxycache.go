@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 )
 
@@ -60,6 +61,7 @@ type ProxyCache struct {
 var (
 	_ plugin.Handler      = (*ProxyCache)(nil)
 	_ plugin.Accessor     = (*ProxyCache)(nil)
+	_ plugin.ViewAccessor = (*ProxyCache)(nil)
 	_ plugin.HeaderFilter = (*ProxyCache)(nil)
 	_ plugin.BodyFilter   = (*ProxyCache)(nil)
 	_ plugin.BodyLimiter  = (*ProxyCache)(nil)
@@ -109,10 +111,25 @@ type state struct {
 
 // Access implements plugin.Accessor, as kong/plugins/proxy-cache/handler.lua.
 func (pc *ProxyCache) Access(ctx *plugin.Context, r *http.Request) *plugin.Response {
-	_, debug := r.Header[headerDebug]
-	st := &state{debug: debug, method: r.Method}
+	return pc.access(ctx, httpRequest{r})
+}
+
+// OnView implements plugin.Viewer: the memory strategy needs nothing the
+// view lacks. The header and body filters read the response's map and
+// buffer its body (a plugin.BodyFilter): the native path relays the
+// response through a map, and answers a hit as any plugin's answer.
+func (pc *ProxyCache) OnView() bool { return true }
+
+// AccessView implements plugin.ViewAccessor: Access on the view.
+func (pc *ProxyCache) AccessView(ctx *plugin.Context, r exchange.Request) *plugin.Response {
+	return pc.access(ctx, viewRequest{r: r, pc: ctx})
+}
+
+// access is both access phases.
+func (pc *ProxyCache) access(ctx *plugin.Context, r request) *plugin.Response {
+	st := &state{debug: r.has(headerDebug), method: r.method()}
 	ctx.SetState(st)
-	cc := parseDirectives(r.Header.Values("Cache-Control"))
+	cc := parseDirectives(r.values("Cache-Control"))
 	if !pc.cacheableRequest(r, cc) {
 		st.status = "Bypass"
 		return nil
@@ -199,12 +216,12 @@ func (pc *ProxyCache) show(name string, st *state) bool {
 	return st.debug || pc.conf.ResponseHeaders[name]
 }
 
-func (pc *ProxyCache) cacheableRequest(r *http.Request, cc directives) bool {
-	if !slices.Contains(pc.conf.RequestMethod, r.Method) {
+func (pc *ProxyCache) cacheableRequest(r request, cc directives) bool {
+	if !slices.Contains(pc.conf.RequestMethod, r.method()) {
 		return false
 	}
 	if pc.conf.CacheControl {
-		if _, auth := r.Header["Authorization"]; auth || cc.has("no-store") || cc.has("no-cache") {
+		if r.has("Authorization") || cc.has("no-store") || cc.has("no-cache") {
 			return false
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skyport-gw/skyport/dataplane/exchange"
 	"github.com/skyport-gw/skyport/dataplane/plugin"
 	"github.com/skyport-gw/skyport/dataplane/plugins/counters"
 )
@@ -82,13 +83,16 @@ type ResponseRateLimiting struct {
 	failures        *counters.FailureLog
 	now             func() time.Time
 	remainingHeader map[string]string
+	// local is set for the local policy, whose counters take no context.
+	local bool
 }
 
 var (
 	_ plugin.Handler      = (*ResponseRateLimiting)(nil)
 	_ plugin.Accessor     = (*ResponseRateLimiting)(nil)
+	_ plugin.ViewAccessor = (*ResponseRateLimiting)(nil)
 	_ plugin.HeaderFilter = (*ResponseRateLimiting)(nil)
-	_ plugin.Logger       = (*ResponseRateLimiting)(nil)
+	_ plugin.ViewLogger   = (*ResponseRateLimiting)(nil)
 )
 
 // NewFactory returns the plugin's factory over stores.
@@ -112,7 +116,7 @@ func NewFactory(stores Stores) plugin.Factory {
 		case "cluster":
 			rl.store = stores.Cluster.Store(0)
 		default:
-			rl.store = stores.Local
+			rl.store, rl.local = stores.Local, true
 		}
 		route, service := emptyUUID, emptyUUID
 		if env.Plugin.Route != nil {
@@ -161,6 +165,25 @@ func (rl *ResponseRateLimiting) key(identifier, name, period string, ts time.Tim
 
 // Access implements plugin.Accessor, as response-ratelimiting/access.lua.
 func (rl *ResponseRateLimiting) Access(pc *plugin.Context, r *http.Request) *plugin.Response {
+	return rl.access(r.Context(), pc)
+}
+
+// OnView implements plugin.Viewer: the local policy, whose counters take
+// no context (the shared stores are reached with the adapted request's).
+// The header filter reads and removes the upstream's usage field and may
+// answer 429 instead (Context.ExitInHeader): it is no
+// plugin.ViewHeaderFilter, so the native path relays the response
+// through a map.
+func (rl *ResponseRateLimiting) OnView() bool { return rl.local }
+
+// AccessView implements plugin.ViewAccessor: Access, which reads nothing
+// of the request but the identifier's context fields.
+func (rl *ResponseRateLimiting) AccessView(pc *plugin.Context, _ exchange.Request) *plugin.Response {
+	return rl.access(context.Background(), pc)
+}
+
+// access is both access phases, the counters read with ctx.
+func (rl *ResponseRateLimiting) access(ctx context.Context, pc *plugin.Context) *plugin.Response {
 	if len(rl.limits) == 0 {
 		return nil
 	}
@@ -170,7 +193,7 @@ func (rl *ResponseRateLimiting) Access(pc *plugin.Context, r *http.Request) *plu
 	for i, l := range rl.limits {
 		keys[i] = rl.key(st.identifier, l.name, l.period, st.ts)
 	}
-	used, err := rl.store.Get(r.Context(), keys)
+	used, err := rl.store.Get(ctx, keys)
 	if err != nil {
 		if !rl.conf.FaultTolerant {
 			return plugin.Error(http.StatusInternalServerError, "")
@@ -274,6 +297,10 @@ func (rl *ResponseRateLimiting) parse(values []string) map[string]int64 {
 	}
 	return out
 }
+
+// LogView implements plugin.ViewLogger: Log, which reads of e only its
+// request's context, absent on the view.
+func (rl *ResponseRateLimiting) LogView(pc *plugin.Context, e *plugin.LogEntry) { rl.Log(pc, e) }
 
 // Log implements plugin.Logger, as log.lua: the usage is counted in every
 // period's window.

@@ -53,12 +53,13 @@ type Config struct {
 
 // Syslog is the handler of one plugin instance of one snapshot.
 type Syslog struct {
-	enc      logrecord.Encoder
+	// Sink is the log phase, on the adapter and on the view: its Head
+	// is head.
+	logrecord.Sink
 	conf     Config
 	sockets  []string
 	facility int
 	level    int
-	queue    *logqueue.Queue
 
 	mu     sync.Mutex
 	conn   net.Conn
@@ -66,9 +67,9 @@ type Syslog struct {
 }
 
 var (
-	_ plugin.Handler = (*Syslog)(nil)
-	_ plugin.Logger  = (*Syslog)(nil)
-	_ io.Closer      = (*Syslog)(nil)
+	_ plugin.Handler  = (*Syslog)(nil)
+	_ plugin.Recorder = (*Syslog)(nil)
+	_ io.Closer       = (*Syslog)(nil)
 )
 
 // NewFactory returns the plugin's factory; socket is the local syslog
@@ -84,7 +85,8 @@ func NewFactory(m *logqueue.Metrics, log *slog.Logger, socket string) plugin.Fac
 			return nil, fmt.Errorf("building syslog: %w", err)
 		}
 		h := &Syslog{conf: c, sockets: sockets, facility: facilities[c.Facility], level: level(c.LogLevel)}
-		h.queue = logqueue.New(Name, logqueue.StreamParams(), h.send, m, log)
+		h.Queue = logqueue.New(Name, logqueue.StreamParams(), h.send, m, log)
+		h.Head = h.head
 		return h, nil
 	}
 }
@@ -99,42 +101,45 @@ func level(name string) int {
 // Name implements plugin.Handler.
 func (h *Syslog) Name() string { return Name }
 
-// Log implements plugin.Logger: the message is formatted now, with the
-// severity for the response's status.
-func (h *Syslog) Log(pc *plugin.Context, e *plugin.LogEntry) {
+// head is the Sink's Head: the message of a response is formatted now,
+// with the severity for its status; false when that is less severe than
+// log_level.
+func (h *Syslog) head(b []byte, status int) ([]byte, bool) {
 	sev := h.conf.SuccessfulSeverity
 	switch {
-	case e.Status >= 500:
+	case status >= 500:
 		sev = h.conf.ServerErrorsSeverity
-	case e.Status >= 400:
+	case status >= 400:
 		sev = h.conf.ClientErrorsSeverity
 	}
 	severity := level(sev)
 	if severity > h.level {
-		return
+		return b, false
 	}
-	b := h.enc.Append(make([]byte, 0, 1024), pc, e)
-	_ = h.queue.Add(Format(h.facility*8+severity, time.Now(), os.Getpid(), b)) // a refusal is counted
+	return appendHead(b, h.facility*8+severity, time.Now(), os.Getpid()), true
 }
 
 // Format is a message as syslog(3) writes it to the local socket.
 func Format(priority int, t time.Time, pid int, msg []byte) []byte {
-	out := make([]byte, 0, len(msg)+40)
-	out = append(out, '<')
-	out = strconv.AppendInt(out, int64(priority), 10)
-	out = append(out, '>')
-	out = t.AppendFormat(out, time.Stamp)
-	out = append(out, ' ')
-	out = append(out, Tag...)
-	out = append(out, '[')
-	out = strconv.AppendInt(out, int64(pid), 10)
-	out = append(out, "]: "...)
-	return append(out, msg...)
+	return append(appendHead(make([]byte, 0, len(msg)+40), priority, t, pid), msg...)
+}
+
+// appendHead appends what precedes the text of a message Format makes.
+func appendHead(b []byte, priority int, t time.Time, pid int) []byte {
+	b = append(b, '<')
+	b = strconv.AppendInt(b, int64(priority), 10)
+	b = append(b, '>')
+	b = t.AppendFormat(b, time.Stamp)
+	b = append(b, ' ')
+	b = append(b, Tag...)
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(pid), 10)
+	return append(b, "]: "...)
 }
 
 // Close sends what is queued and closes the socket.
 func (h *Syslog) Close() error {
-	err := h.queue.Close()
+	err := h.Queue.Close()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.drop()

@@ -39,11 +39,11 @@ type Config struct {
 
 // TCPLog is the handler of one plugin instance of one snapshot.
 type TCPLog struct {
-	enc                logrecord.Encoder
+	// Sink is the log phase, on the adapter and on the view.
+	logrecord.Sink
 	addr               string
 	tls                *tls.Config
 	timeout, keepalive time.Duration
-	queue              *logqueue.Queue
 
 	mu       sync.Mutex
 	conn     net.Conn
@@ -51,9 +51,9 @@ type TCPLog struct {
 }
 
 var (
-	_ plugin.Handler = (*TCPLog)(nil)
-	_ plugin.Logger  = (*TCPLog)(nil)
-	_ io.Closer      = (*TCPLog)(nil)
+	_ plugin.Handler  = (*TCPLog)(nil)
+	_ plugin.Recorder = (*TCPLog)(nil)
+	_ io.Closer       = (*TCPLog)(nil)
 )
 
 // NewFactory returns the plugin's factory.
@@ -72,7 +72,7 @@ func NewFactory(m *logqueue.Metrics, log *slog.Logger) plugin.Factory {
 			}
 			h.tls = &tls.Config{ServerName: sni, InsecureSkipVerify: true} //nolint:gosec // Kong's tcp-log does not verify
 		}
-		h.queue = logqueue.New(Name, logqueue.StreamParams(), h.send, m, log)
+		h.Queue = logqueue.New(Name, logqueue.StreamParams(), h.send, m, log)
 		return h, nil
 	}
 }
@@ -87,14 +87,9 @@ func millis(ms float64, def time.Duration) time.Duration {
 // Name implements plugin.Handler.
 func (h *TCPLog) Name() string { return Name }
 
-// Log implements plugin.Logger.
-func (h *TCPLog) Log(pc *plugin.Context, e *plugin.LogEntry) {
-	_ = h.queue.Add(h.enc.Append(make([]byte, 0, 1024), pc, e)) // a refusal is counted
-}
-
 // Close sends what is queued and closes the connection.
 func (h *TCPLog) Close() error {
-	err := h.queue.Close()
+	err := h.Queue.Close()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.drop()
