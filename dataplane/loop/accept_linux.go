@@ -95,7 +95,7 @@ func (l *Loop) pauseAccept(err error) {
 	if a.entry == nil {
 		a.entry = &Conn{l: l, fd: -1}
 	}
-	l.arm(a.entry, false, monoNanos()+int64(a.pause))
+	l.arm(a.entry, false, monoNow()+int64(a.pause))
 	now := time.Now()
 	a.failures++
 	if now.Sub(a.logged) >= time.Second {

@@ -79,7 +79,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, c.opErr("read", net.ErrClosed)
 		}
 		dl := c.rdl.Load()
-		if dl != 0 && dl <= monoNanos() {
+		if dl != 0 && dl <= monoNow() {
 			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		}
 		if len(p) == 0 {
@@ -124,7 +124,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return done, c.opErr("write", net.ErrClosed)
 		}
 		dl := c.wdl.Load()
-		if dl != 0 && dl <= monoNanos() {
+		if dl != 0 && dl <= monoNow() {
 			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		}
 		if c.writable {
@@ -363,10 +363,10 @@ func (l *Loop) Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
 	}
 	var dl int64
 	if timeout > 0 {
-		dl = monoNanos() + int64(timeout)
+		dl = monoNow() + int64(timeout)
 	}
 	for !c.writable {
-		if dl != 0 && dl <= monoNanos() {
+		if dl != 0 && dl <= monoNow() {
 			l.closeFD(c)
 			return fail(os.ErrDeadlineExceeded)
 		}

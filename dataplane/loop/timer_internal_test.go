@@ -66,9 +66,9 @@ func TestDeadlineClock(t *testing.T) {
 	if got := deadlineNanos(time.Unix(1, 0)); got != 1 {
 		t.Errorf("a time long past: %d, want 1", got)
 	}
-	now := monoNanos()
+	now := monoNow()
 	if now <= 0 {
-		t.Fatalf("monoNanos %d, want > 0", now)
+		t.Fatalf("monoNow %d, want > 0", now)
 	}
 	for _, tc := range []struct {
 		name string
@@ -80,7 +80,7 @@ func TestDeadlineClock(t *testing.T) {
 			if !deadlineTime(ns).Equal(dl) {
 				t.Errorf("round trip: %v, want %v", deadlineTime(ns), dl)
 			}
-			if passed := ns <= monoNanos(); passed != (tc.d < 0) {
+			if passed := ns <= monoNow(); passed != (tc.d < 0) {
 				t.Errorf("passed %v for a deadline %v from now", passed, tc.d)
 			}
 			// The same instant as wall-clock nanoseconds alone: within a

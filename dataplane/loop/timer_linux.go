@@ -98,23 +98,19 @@ func (h timerHeap) timeout() int {
 	if len(h) == 0 {
 		return -1
 	}
-	d := h[0].when - monoNanos()
+	d := h[0].when - monoNow()
 	if d <= 0 {
 		return 0
 	}
 	return int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
 }
 
-// epoch is the origin of the loop's deadlines and timer entries.
-var epoch = time.Now()
-
-// monoNanos is the current time on the loop's deadline clock:
+// The loop's deadlines and timer entries are on monoNow's clock:
 // nanoseconds since epoch on the monotonic clock. time.Now reads the
 // wall clock too, which a deadline does not need, on every Read and
 // Write with one; the monotonic clock alone costs about half.
-func monoNanos() int64 { return int64(time.Since(epoch)) }
 
-// deadlineNanos is t on the deadline clock (monoNanos), 0 for the zero
+// deadlineNanos is t on the deadline clock (monoNow), 0 for the zero
 // time (no deadline) and 1 for a time before epoch (long past, and not
 // "none"). A time from time.Now is measured by its monotonic reading, as
 // Go's netpoller measures a deadline (time.Until); another by its wall
