@@ -30,7 +30,9 @@ func startLocalCPAt(t testing.TB, dataDir, admin, cluster string, env []string, 
 	args := append([]string{"local", "--data-dir", dataDir, "--admin-listen", cp.admin,
 		"--cluster-listen", cp.cluster, "--dp=false"}, extra...)
 	cp.proc = start(t, "cp", env, args...)
-	eventually(t, time.Minute, "admin API up", func() error {
+	// Three minutes: with --create on the AWS emulator the tables and
+	// the bucket are made first, slowly on a loaded machine.
+	eventually(t, 3*time.Minute, "admin API up", func() error {
 		_, _, err := request(http.MethodGet, "http://"+cp.admin+"/", nil)
 		return err
 	})

@@ -49,7 +49,7 @@ func TestGoKongDeckWorkflow(t *testing.T) {
 				if testing.Short() {
 					t.Skip("-short: the go-kong run on the DynamoDB emulator is long (make test runs it)")
 				}
-				env = motoserver.Start(t).Env()
+				env = motoserver.Start(t).SerialEnv(t)
 				args = []string{"--backend", "aws", "--table", "skyport-gokong", "--cluster-table", "skyport-gokong-cluster",
 					"--bucket", "s3://skyport-gokong/cp", "--create"}
 			}
@@ -68,7 +68,10 @@ func deckWorkflow(t *testing.T, n size, env, args []string) {
 	cp := startLocalCP(t, t.TempDir(), env, append(args, "--dp=true", "--proxy-listen", proxy,
 		"--proxy-tls-listen", "", "--status-listen", status)...)
 	ctx := context.Background()
-	client, err := kong.NewClient(kong.String("http://"+cp.admin), &http.Client{Timeout: 2 * time.Minute})
+	// A request's bound only catches a hang: on the emulator a write
+	// waits for the nine before it (decK's parallelism) and each is a
+	// few requests to one loaded Python process.
+	client, err := kong.NewClient(kong.String("http://"+cp.admin), &http.Client{Timeout: 5 * time.Minute})
 	require.NoError(t, err)
 
 	// What every client reads first.
@@ -102,7 +105,7 @@ func deckWorkflow(t *testing.T, n size, env, args []string) {
 	require.Empty(t, diffStates(got, again), "a re-sync of the dump is idempotent")
 
 	// The data plane serves what was synced.
-	eventually(t, 2*time.Minute, "the synced route is served", func() error {
+	eventually(t, 3*time.Minute, "the synced route is served", func() error {
 		return served(proxy, "svc-0.example.com", "/svc-0/r0", "gokong")
 	})
 

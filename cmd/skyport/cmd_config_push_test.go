@@ -94,7 +94,7 @@ func TestConfigPushLocal(t *testing.T) {
 func TestConfigPushLocalAWS(t *testing.T) {
 	t.Parallel()
 	moto := motoserver.Start(t)
-	exercisePush(t, moto.Env(), "s3cret", "--backend", "aws", "--create",
+	exercisePush(t, moto.SerialEnv(t), "s3cret", "--backend", "aws", "--create",
 		"--table", "cfg", "--cluster-table", "cluster", "--bucket", "s3://snapshots/local")
 }
 

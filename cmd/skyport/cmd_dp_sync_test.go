@@ -35,11 +35,11 @@ func TestStartSyncFlags(t *testing.T) {
 	}{
 		{desc: "nothing configured", opts: dpOptions{}, wantNone: true},
 		{desc: "declarative alone", opts: dpOptions{DeclarativeConfig: "kong.yml"}, wantNone: true},
-		{desc: "declarative with cp", opts: dpOptions{DeclarativeConfig: "kong.yml", CPURL: "ws://127.0.0.1:8005"}, wantErr: "conflicts"},
+		{desc: "declarative with cp", opts: dpOptions{DeclarativeConfig: "kong.yml", CPURL: "ws://127.0.0.1:1"}, wantErr: "conflicts"},
 		{desc: "no verify key", opts: dpOptions{FallbackURL: dir}, wantErr: "--verify-key is required"},
 		{desc: "bad verify key", opts: dpOptions{FallbackURL: dir, VerifyKey: "not-a-key"}, wantErr: "--verify-key"},
 		{desc: "bad cp url", opts: dpOptions{CPURL: "http://x", VerifyKey: key}, wantErr: "--cp-url"},
-		{desc: "bad cp auth", opts: dpOptions{CPURL: "ws://127.0.0.1:8005", CPAuth: "basic", VerifyKey: key}, wantErr: "--cp-auth"},
+		{desc: "bad cp auth", opts: dpOptions{CPURL: "ws://127.0.0.1:1", CPAuth: "basic", VerifyKey: key}, wantErr: "--cp-auth"},
 		{desc: "bad fallback url", opts: dpOptions{FallbackURL: "ftp://x", VerifyKey: key}, wantErr: "--fallback-url"},
 		{desc: "bad second fallback url", opts: dpOptions{FallbackURL: dir + ",ftp://x", VerifyKey: key}, wantErr: "--fallback-url"},
 		{desc: "fallback in two Regions", opts: dpOptions{FallbackURL: dir + ", " + dir, VerifyKey: key}},

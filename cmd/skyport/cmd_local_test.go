@@ -153,15 +153,21 @@ func (p *localProcess) stop(t *testing.T) {
 	select {
 	case err := <-done:
 		require.NoError(t, err, "skyport local exits cleanly on SIGINT")
-	case <-time.After(time.Minute):
-		t.Fatal("skyport local did not stop within a minute of SIGINT")
+	case <-time.After(waitBudget):
+		t.Fatalf("skyport local did not stop within %s of SIGINT", waitBudget)
 	}
 }
 
-// eventually polls cond every 100ms for up to 60s.
+// waitBudget bounds every wait on a `skyport local`: generous, since on
+// a loaded machine with the AWS emulator (one Python process serving
+// every request) starting, creating tables and publishing each take a
+// multiple of their usual time.
+const waitBudget = 3 * time.Minute
+
+// eventually polls cond every 100ms for up to waitBudget.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitBudget)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)

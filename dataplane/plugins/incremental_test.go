@@ -88,7 +88,7 @@ type gen struct {
 
 func (g *gen) id(prefix string) string {
 	g.n++
-	return fmt.Sprintf("%s000000-0000-4000-8000-%012d", prefix, g.n)
+	return fmt.Sprintf("%s000000-0000-4000-9000-%012d", prefix, g.n)
 }
 
 func (g *gen) initial(t *testing.T) *model.Config {

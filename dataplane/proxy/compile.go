@@ -38,15 +38,19 @@ type compiled struct {
 	// series caches the Observer's Series of each (route, service) the
 	// configuration answered.
 	series sync.Map // seriesKey → Series
-	// gen numbers the configurations (1, 2, …) of every Server of the
-	// process (configGens), for what remembers an answer of one without
-	// holding it (routeMemo): the pooled native exchanges serve every
-	// Server, and two Servers given the same model.Config share its
-	// routes.
+	// gen is the configuration's number, which routeMemo compares: Apply
+	// sets it, once the configuration is compiled and its certificates
+	// loaded, from one counter for the whole process (configGens), so no
+	// two configurations applied to any Servers share one — the pooled
+	// native exchanges serve every Server, and two Servers given the
+	// same model.Config share its routes. A Server's numbers grow but
+	// are not consecutive; one compiled by Check and never applied
+	// keeps 0.
 	gen uint64
 }
 
-// configGens numbers the configurations compiled (compiled.gen).
+// configGens is the last number given to an applied configuration
+// (compiled.gen); the first is 1.
 var configGens atomic.Uint64
 
 // seriesKey names the Series of requests matched to route (nil: none)
@@ -57,12 +61,18 @@ type seriesKey struct {
 }
 
 // routeMemo remembers what a pooled native exchange looked up for the
-// last route it served, with its configuration's number: the route's
-// service and the Series of the two. The next request of the same
-// connection, which mostly gets the exchange back, finds them there
-// rather than in the configuration's maps (services, series). It keeps
-// the number, not the configuration, so a pooled exchange holds no
-// replaced configuration alive.
+// last route it served: the route and its service (service), and the
+// Series of the two once observed (Server.series), with the number of
+// the configuration they came from. A request of the same route under
+// the configuration of that number, mostly the next one of the same
+// connection (which gets the exchange back), finds them there rather
+// than in the configuration's maps (services, series); any other
+// request looks them up there and remembers its own (a route whose
+// service the configuration lacks leaves the memo as it was). It keeps the number rather
+// than a pointer to the compiled configuration, but the route, service
+// and Series it holds are that configuration's: a pooled exchange keeps
+// them reachable after the configuration is replaced, until it serves
+// another route or the pool drops it.
 type routeMemo struct {
 	gen uint64
 	key seriesKey

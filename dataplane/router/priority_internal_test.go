@@ -28,32 +28,32 @@ func TestPriority(t *testing.T) {
 		route func(r *model.Route)
 		want  uint64
 	}{
-		{"plain host", func(r *model.Route) { r.Hosts = []string{"a.com"} }, 0x1000000020000000},
-		{"host with port is plain", func(r *model.Route) { r.Hosts = []string{"a.com:9000"} }, 0x1000000020000000},
-		{"method and prefix", func(r *model.Route) { r.Methods = []string{"GET"}; r.Paths = []string{"/users"} }, 0x40000006},
-		{"wildcard host and method", func(r *model.Route) { r.Hosts = []string{"*.a.com"}; r.Methods = []string{"GET"} }, 0x40000000},
-		{"regex_priority 1", func(r *model.Route) { r.Paths = []string{"~/x"}; r.RegexPriority = 1 }, 0x0008000020080000},
+		{"plain host", func(r *model.Route) { r.Hosts = []string{"a.com"} }, 0x1000_0000_2000_0000},
+		{"host with port is plain", func(r *model.Route) { r.Hosts = []string{"a.com:9000"} }, 0x1000_0000_2000_0000},
+		{"method and prefix", func(r *model.Route) { r.Methods = []string{"GET"}; r.Paths = []string{"/users"} }, 0x4000_0006},
+		{"wildcard host and method", func(r *model.Route) { r.Hosts = []string{"*.a.com"}; r.Methods = []string{"GET"} }, 0x4000_0000},
+		{"regex_priority 1", func(r *model.Route) { r.Paths = []string{"~/x"}; r.RegexPriority = 1 }, 0x0008_0000_2008_0000},
 		{"regex_priority ORed with the header count", func(r *model.Route) {
 			r.Paths = []string{"~/x"}
 			r.RegexPriority = 2
 			r.Headers = map[string][]string{"a": {"b"}}
-		}, 0x0008000040100000},
-		{"regex_priority wraps at 2^13", func(r *model.Route) { r.Paths = []string{"~/x"}; r.RegexPriority = 8192 }, 0x0008000020000000},
-		{"header count capped at 255", func(r *model.Route) { r.Headers = many }, 0x2ff00000},
-		{"prefix length masked to 19 bits", func(r *model.Route) { r.Paths = []string{"/" + strings.Repeat("a", 0x80000)} }, 0x20000001},
+		}, 0x0008_0000_4010_0000},
+		{"regex_priority wraps at 2^13", func(r *model.Route) { r.Paths = []string{"~/x"}; r.RegexPriority = 8192 }, 0x0008_0000_2000_0000},
+		{"header count capped at 255", func(r *model.Route) { r.Headers = many }, 0x2ff0_0000},
+		{"prefix length masked to 19 bits", func(r *model.Route) { r.Paths = []string{"/" + strings.Repeat("a", 0x8_0000)} }, 0x2000_0001},
 		{"plain host, method and regex", func(r *model.Route) {
 			r.Hosts = []string{"a.com"}
 			r.Methods = []string{"GET"}
 			r.Paths = []string{"~/x"}
 			r.RegexPriority = 7
-		}, 0x1008000060380000},
-		{"overflow: negative regex_priority", func(r *model.Route) { r.Paths = []string{"~/x"}; r.RegexPriority = -1 }, 0x80080000fff80000},
+		}, 0x1008_0000_6038_0000},
+		{"overflow: negative regex_priority", func(r *model.Route) { r.Paths = []string{"~/x"}; r.RegexPriority = -1 }, 0x8008_0000_fff8_0000},
 		{"overflow: four fields", func(r *model.Route) {
 			r.Methods = []string{"GET"}
 			r.Hosts = []string{"a.com"}
 			r.Paths = []string{"/abc"}
 			r.Headers = map[string][]string{"a": {"b"}}
-		}, 0x9000000080100004},
+		}, 0x9000_0000_8010_0004},
 	}
 	for _, test := range testCases {
 		t.Run(test.desc, func(t *testing.T) {

@@ -24,7 +24,7 @@ func Example() {
 	}
 	var proxy dpsync.Applier // the proxy's compile-and-swap
 	client, err := dpsync.New(dpsync.Config{
-		CPURL:     "ws://127.0.0.1:8005",
+		CPURL:     "wss://cp.example.com",
 		Fallback:  fallback,
 		Cache:     cache.New("./dp-cache", key),
 		VerifyKey: key,

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/skyport-gw/skyport/internal/model"
 )
 
 // ErrResolve reports a target whose host name did not resolve.
@@ -36,9 +38,10 @@ type Target struct {
 	resolveM sync.Mutex
 }
 
-// parseTarget splits "host:port"; the port defaults to 8000 as in Kong.
+// parseTarget splits "host:port"; the port defaults to Kong's
+// (model.DefaultTargetPort).
 func parseTarget(s string, weight int) (*Target, error) {
-	host, port := s, 8000
+	host, port := s, model.DefaultTargetPort
 	if h, p, err := net.SplitHostPort(s); err == nil {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {

@@ -3,6 +3,7 @@ package upstream_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,7 +55,7 @@ func TestWeightedRoundRobin(t *testing.T) {
 		{"equal", map[string]int{"10.0.0.1:80": 100, "10.0.0.2:80": 100}, map[string]int{"10.0.0.1:80": 50, "10.0.0.2:80": 50}},
 		{"weighted", map[string]int{"10.0.0.1:80": 300, "10.0.0.2:80": 100}, map[string]int{"10.0.0.1:80": 75, "10.0.0.2:80": 25}},
 		{"weight 0 disables", map[string]int{"10.0.0.1:80": 100, "10.0.0.2:80": 0}, map[string]int{"10.0.0.1:80": 100}},
-		{"default port 8000", map[string]int{"10.0.0.1": 100}, map[string]int{"10.0.0.1:8000": 100}},
+		{"default port", map[string]int{"10.0.0.1": 100}, map[string]int{"10.0.0.1:" + defaultPort: 100}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -214,6 +215,9 @@ func TestThreshold(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// defaultPort is a target's port when it names none.
+var defaultPort = strconv.Itoa(model.DefaultTargetPort)
+
 func TestTargetResolution(t *testing.T) {
 	t.Parallel()
 	p := newPool(t, "round-robin", map[string]int{"LOCALHOST:8080": 100, "[::1]": 100})
@@ -226,6 +230,6 @@ func TestTargetResolution(t *testing.T) {
 		got[tg.Name] = addr
 		tg.Done(0)
 	}
-	assert.Equal(t, "[::1]:8000", got["[::1]:8000"])
+	assert.Equal(t, "[::1]:"+defaultPort, got["[::1]:"+defaultPort])
 	assert.Contains(t, []string{"127.0.0.1:8080", "[::1]:8080"}, got["localhost:8080"])
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -320,7 +321,7 @@ func TestFleet(t *testing.T) {
 		tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), props(map[string]any{"Port": port, "Protocol": "TCP"}))
 	}
 	tpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), props(map[string]any{
-		"HealthCheckPath": "/status/ready", "HealthCheckPort": "8100", "HealthCheckProtocol": "HTTP",
+		"HealthCheckPath": "/status/ready", "HealthCheckPort": strconv.Itoa(fleet.StatusPort), "HealthCheckProtocol": "HTTP",
 	}))
 	tpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), props(map[string]any{
 		"PolicyType": "TargetTrackingScaling",

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/skyport-gw/skyport/internal/model"
@@ -103,9 +104,10 @@ func TestTarget(t *testing.T) {
 		{desc: "weight and upstream", mutate: func(tg *model.Target) { tg.Target, tg.Weight, tg.Upstream = "a", 65536, nil },
 			want: map[string]string{"weight": "value should be between 0 and 65535", "upstream": "required field missing"}},
 	})
+	defaultPort := strconv.Itoa(model.DefaultTargetPort)
 	for in, want := range map[string]string{
-		"a.local": "a.local:8000", "A.local:81": "a.local:81", "10.0.0.1": "10.0.0.1:8000",
-		"[::1]": "[::1]:8000", "::1": "[::1]:8000", "[::1]:9": "[::1]:9",
+		"a.local": "a.local:" + defaultPort, "A.local:81": "a.local:81", "10.0.0.1": "10.0.0.1:" + defaultPort,
+		"[::1]": "[::1]:" + defaultPort, "::1": "[::1]:" + defaultPort, "[::1]:9": "[::1]:9",
 	} {
 		tg := fresh()
 		tg.Target = in

@@ -12,8 +12,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,6 +114,33 @@ func (s *Server) Env() []string {
 		"AWS_REGION=" + Region,
 		"AWS_DEFAULT_REGION=" + Region,
 	}
+}
+
+// SerialEnv is Env with the endpoint of a proxy the test runs, which
+// forwards requests to the emulator one at a time, as SerialConfig's
+// client sends them: a child process (the skyport binary) makes
+// concurrent requests from its Admin API, publisher, stream poller and
+// import runner, and without it a stream or a read could see a
+// transaction the emulator has applied in part, where AWS makes each
+// request atomic; the more loaded the machine, the more such requests
+// interleave. The proxy stops at the end of the test.
+func (s *Server) SerialEnv(t testing.TB) []string {
+	t.Helper()
+	target, err := url.Parse(s.Endpoint)
+	if err != nil {
+		t.Fatalf("parsing the emulator's endpoint: %v", err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = &serialTransport{next: http.DefaultTransport}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	env := s.Env()
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL=") {
+			env[i] = "AWS_ENDPOINT_URL=" + srv.URL
+		}
+	}
+	return env
 }
 
 // Reset clears the emulator's state.

@@ -171,6 +171,19 @@ func TestKongValidators(t *testing.T) {
 		{"match_none", "rate-limiting", map[string]any{"minute": 1.0, "limit_by": "path", "path": "/a//b"}, map[string]string{"config.path": "must not have empty segments"}},
 		{"lua pattern", "request-transformer", map[string]any{"http_method": "get"}, map[string]string{"config.http_method": "invalid value: get"}},
 		{"lua pattern on elements", "request-transformer", map[string]any{"add": map[string]any{"headers": []any{"no-colon"}}}, map[string]string{"config.add.headers.1": "invalid value: no-colon"}},
+		// response-transformer's validate_colon_headers on rename.headers:
+		// both names, every colon after the first skipped, are header
+		// names; the other lists only need a colon after a name.
+		{"rename headers: double colon", "response-transformer", map[string]any{"rename": map[string]any{"headers": []any{"x-a::x_b"}},
+			"add": map[string]any{"headers": []any{"x::b", "y:"}, "json": []any{"k::v"}}}, nil},
+		{"rename headers: no new name", "response-transformer", map[string]any{"rename": map[string]any{"headers": []any{"x-a:x-b", "x-a:", "x-a::"}}},
+			map[string]string{"config.rename.headers.2": "'' is not a valid header", "config.rename.headers.3": "'' is not a valid header"}},
+		{"rename headers: bad names", "response-transformer", map[string]any{"rename": map[string]any{"headers": []any{"x a:b", "a:b.c"}}},
+			map[string]string{"config.rename.headers.1": "'x a' is not a valid header", "config.rename.headers.2": "'b.c' is not a valid header"}},
+		{"rename headers: no colon", "response-transformer", map[string]any{"rename": map[string]any{"headers": []any{"x-a"}}},
+			map[string]string{"config.rename.headers.1": "invalid value: x-a"}},
+		{"add: empty name", "response-transformer", map[string]any{"add": map[string]any{"headers": []any{":v"}}},
+			map[string]string{"config.add.headers.1": "invalid value: :v"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

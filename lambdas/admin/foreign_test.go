@@ -146,6 +146,13 @@ func testSchemaValidate(t *testing.T, c *client) {
 	r = c.do("POST", "/schemas/plugins/validate", map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 0}})
 	requireCode(t, r, http.StatusBadRequest, 2)
 	require.Equal(t, map[string]any{"config": map[string]any{"minute": "value must be greater than 0"}}, r.body["fields"])
+	// response-transformer's custom validator on rename.headers
+	// (validate_colon_headers): an entry without a new name.
+	r = c.do("POST", "/schemas/plugins/validate", map[string]any{"name": "response-transformer",
+		"config": map[string]any{"rename": map[string]any{"headers": []any{"x-a::x-b", "x-a:"}}}})
+	requireCode(t, r, http.StatusBadRequest, 2)
+	require.Equal(t, "schema violation (config.rename.headers.2: '' is not a valid header)", r.body["message"])
+	require.Equal(t, map[string]any{"config": map[string]any{"rename": map[string]any{"headers": []any{nil, "'' is not a valid header"}}}}, r.body["fields"])
 
 	r = c.do("POST", "/schemas/routes/validate", map[string]any{"paths": []any{"/r"}, "service": map[string]any{"name": "svc"}})
 	requireCode(t, r, http.StatusBadRequest, 2)

@@ -14,7 +14,7 @@ import (
 )
 
 // carolID is a consumer in no group.
-const carolID = "00000000-0000-4000-8000-0000000000c0"
+const carolID = "00000000-0000-4000-9000-0000000000c0"
 
 func TestACL(t *testing.T) {
 	t.Parallel()

@@ -14,13 +14,13 @@ import (
 func TestIdentityApply(t *testing.T) {
 	t.Parallel()
 	full := &model.Consumer{Username: model.String("alice"), CustomID: model.String("c-1")}
-	full.ID = "d0000000-0000-4000-8000-000000000001"
+	full.ID = "d0000000-0000-4000-9000-000000000001"
 	bare := &model.Consumer{}
-	bare.ID = "d0000000-0000-4000-8000-000000000002"
+	bare.ID = "d0000000-0000-4000-9000-000000000002"
 	empty := &model.Consumer{CustomID: model.String("")}
-	empty.ID = "d0000000-0000-4000-8000-000000000003"
+	empty.ID = "d0000000-0000-4000-9000-000000000003"
 	cred := &model.KeyAuth{Key: "secret"}
-	cred.ID = "e0000000-0000-4000-8000-000000000001"
+	cred.ID = "e0000000-0000-4000-9000-000000000001"
 	tests := []struct {
 		desc       string
 		co         *model.Consumer

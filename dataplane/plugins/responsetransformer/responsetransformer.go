@@ -4,9 +4,10 @@
 package responsetransformer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"mime"
+	"math"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -207,7 +208,9 @@ func (t *Transformer) NeedsBody(_ *plugin.Context, _ int, h http.Header) bool {
 	return !t.json.Empty() && isJSON(h.Get("Content-Type"))
 }
 
-// Body implements plugin.BodyFilter.
+// Body implements plugin.BodyFilter: Kong's transform_json_body
+// (body_transformer.lua). A body that is not a JSON object is left as
+// it is.
 func (t *Transformer) Body(pc *plugin.Context, h http.Header, body []byte) []byte {
 	if t.json.Empty() || !isJSON(h.Get("Content-Type")) {
 		return body
@@ -216,33 +219,174 @@ func (t *Transformer) Body(pc *plugin.Context, h http.Header, body []byte) []byt
 	if json.Unmarshal(body, &obj) != nil || obj == nil {
 		return body
 	}
-	t.json.JSON(obj, cast)
-	out, err := json.Marshal(obj)
-	if err != nil {
+	transformJSON(&t.json, obj)
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(obj) != nil {
 		return body
 	}
-	return out
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
 }
 
+// transformJSON applies the json operations o to obj as Kong's
+// transform_json_body does, with Lua's truthiness: replace sets a
+// member whose value is neither absent nor false (null is a value),
+// add one that is absent or false; a rename without a new name does
+// nothing, a rename onto the same name sets then clears it, which
+// removes it.
+func transformJSON(o *transform.Ops, obj map[string]any) {
+	truthy := func(name string) bool {
+		v, ok := obj[name]
+		return ok && v != false
+	}
+	for _, n := range o.Remove {
+		delete(obj, n)
+	}
+	for _, p := range o.Rename {
+		if v, ok := obj[p.Name]; ok && p.Value != "" {
+			obj[p.Value] = v
+			delete(obj, p.Name)
+		}
+	}
+	for _, p := range o.Replace {
+		if v := jsonValue(p); v != nil && truthy(p.Name) {
+			obj[p.Name] = v
+		}
+	}
+	for _, p := range o.Add {
+		if v := jsonValue(p); v != nil && !truthy(p.Name) {
+			obj[p.Name] = v
+		}
+	}
+	for _, p := range o.Append {
+		if v := jsonValue(p); v != nil {
+			obj[p.Name] = transform.AppendValue(obj[p.Name], v)
+		}
+	}
+}
+
+// isJSON is Kong's is_json_body (header_transformer.lua): one of the
+// comma-separated media types is application/json or application/*+json
+// (kong/tools/mime_type.lua's includes); a media type that does not
+// parse whole counts for nothing.
 func isJSON(ct string) bool {
-	mt, _, _ := mime.ParseMediaType(ct)
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+	for _, mt := range strings.Split(ct, ",") {
+		typ, sub, ok := parseMediaType(strings.TrimSpace(mt))
+		if ok && typ == "application" && (sub == "json" || strings.HasSuffix(sub, "+json")) {
+			return true
+		}
+	}
+	return false
 }
 
-// cast converts a configured value by its json_types entry, as Kong does;
-// an untyped value in double quotes loses them.
-func cast(p transform.Pair) any {
+// parseMediaType is kong/tools/mime_type.lua's parse_mime_type: type
+// "/" subtype (tokens, lowercased), then parameters ";" attribute "="
+// (token or quoted string), spaces and tabs allowed around ";" only;
+// ok is false unless all of s parses.
+func parseMediaType(s string) (typ, sub string, ok bool) {
+	typ, s = cutToken(s)
+	if typ == "" || !strings.HasPrefix(s, "/") {
+		return "", "", false
+	}
+	sub, s = cutToken(s[1:])
+	if sub == "" {
+		return "", "", false
+	}
+	for s != "" {
+		s = strings.TrimLeft(s, " \t")
+		if !strings.HasPrefix(s, ";") {
+			return "", "", false
+		}
+		s = strings.TrimLeft(s[1:], " \t")
+		var attr string
+		if attr, s = cutToken(s); attr == "" || !strings.HasPrefix(s, "=") {
+			return "", "", false
+		}
+		s = s[1:]
+		if val, rest := cutToken(s); val != "" {
+			s = rest
+			continue
+		}
+		if s, ok = cutQuoted(s); !ok {
+			return "", "", false
+		}
+	}
+	return strings.ToLower(typ), strings.ToLower(sub), true
+}
+
+// cutToken splits s after its leading RFC 2045 token (ASCII, no
+// controls, no separators).
+func cutToken(s string) (token, rest string) {
+	i := 0
+	for i < len(s) && s[i] > ' ' && s[i] < 0x7f && !strings.ContainsRune("()<>@,;:\\\"/[]?={}", rune(s[i])) {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+// cutQuoted returns what follows s's leading quoted string, ok false
+// when s does not start with a whole one. As Kong's grammar runs, a
+// backslash is a character like another (its quoted_pair is never
+// reached).
+func cutQuoted(s string) (rest string, ok bool) {
+	if !strings.HasPrefix(s, `"`) {
+		return s, false
+	}
+	for i := 1; i < len(s); i++ {
+		switch {
+		case s[i] == '"':
+			return s[i+1:], true
+		case s[i] < ' ' || s[i] == 0x7f:
+			return s, false
+		}
+	}
+	return s, false
+}
+
+// jsonValue is Kong's json_value: the configured value as cjson encodes
+// a string, its quotes and the escapes of quotes and slashes taken
+// off (so a value in double quotes keeps them, a backslash is doubled),
+// then cast by its json_types entry: number (Lua's tonumber, nil when
+// it does not parse: the entry is skipped), boolean (true for "true"
+// only), else the string. An empty value is Lua's nil, which cjson
+// encodes as null: the string "null" before the cast.
+func jsonValue(p transform.Pair) any {
+	v := "null"
+	if p.Value != "" {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(p.Value) // a string always encodes
+		v = strings.TrimSuffix(b.String(), "\n")
+		v = strings.ReplaceAll(v[1:len(v)-1], `\"`, `"`)
+	}
 	switch p.Type {
 	case "boolean":
-		return p.Value == "true"
+		return v == "true"
 	case "number":
-		if f, err := strconv.ParseFloat(p.Value, 64); err == nil {
+		if f, ok := luaNumber(v); ok {
 			return f
 		}
 		return nil
 	}
-	if len(p.Value) >= 2 && p.Value[0] == '"' && p.Value[len(p.Value)-1] == '"' {
-		return p.Value[1 : len(p.Value)-1]
+	return v
+}
+
+// luaNumber is Lua's tonumber on a string: a decimal or hexadecimal
+// number, spaces around it allowed (no digit separators, unlike Go's).
+func luaNumber(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "_") {
+		return 0, false
 	}
-	return p.Value
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		return f, true
+	}
+	digits := strings.TrimPrefix(s, "-")
+	if !strings.HasPrefix(digits, "0x") && !strings.HasPrefix(digits, "0X") {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(s, 0, 64)
+	return float64(i), err == nil
 }

@@ -153,8 +153,8 @@ func TestResponseOnView(t *testing.T) {
 // header_transformer.lua applies them, on the map and on the view alike:
 // remove, rename, replace, add, append, each condition read on the
 // fields the upstream sent (kong.response.get_headers(), taken before
-// any change), an entry without a value (or a rename without a new
-// name) doing nothing.
+// any change), an entry without a value doing nothing (a rename
+// without a new name is refused by the schema).
 func TestHeadersAsKong(t *testing.T) {
 	t.Parallel()
 	upstream := fields{{"X-A", "a1"}, {"X-A", "a2"}, {"X-B", "b"}, {"Content-Type", "text/plain"}}
@@ -189,11 +189,26 @@ func TestHeadersAsKong(t *testing.T) {
 		{"rename onto itself removes", map[string]any{
 			"rename": map[string]any{"headers": []any{"x-b:X-B"}},
 		}, http.Header{"X-A": {"a1", "a2"}, "Content-Type": {"text/plain"}}},
-		{"no value nor new name: nothing", map[string]any{
-			"rename":  map[string]any{"headers": []any{"x-a:"}},
-			"replace": map[string]any{"headers": []any{"x-a:"}},
+		{"no value: nothing", map[string]any{
+			"replace": map[string]any{"headers": []any{"x-a:", "x-b::"}},
 			"add":     map[string]any{"headers": []any{"x-d:"}},
 		}, http.Header{"X-A": {"a1", "a2"}, "X-B": {"b"}, "Content-Type": {"text/plain"}}},
+		// Kong's iter ("^([^:]+):*(.-)$") skips every colon after the
+		// name: "x::b" is x and b.
+		{"colons after the name are skipped", map[string]any{
+			"rename":  map[string]any{"headers": []any{"x-a::x-c"}},
+			"replace": map[string]any{"headers": []any{"x-b:::b2"}},
+			"add":     map[string]any{"headers": []any{"x-d::d:1"}},
+			"append":  map[string]any{"headers": []any{"x-c::a3"}},
+		}, http.Header{"X-C": {"a1", "a2", "a3"}, "X-B": {"b2"}, "X-D": {"d:1"}, "Content-Type": {"text/plain"}}},
+		// Header names match in any case, as nginx's do.
+		{"names in any case", map[string]any{
+			"remove":  map[string]any{"headers": []any{"X-b"}},
+			"rename":  map[string]any{"headers": []any{"x-A:X-c"}},
+			"replace": map[string]any{"headers": []any{"CONTENT-type:text/html"}},
+			"add":     map[string]any{"headers": []any{"content-TYPE:ignored", "X-B:back"}},
+			"append":  map[string]any{"headers": []any{"X-C:a3", "x-e:e"}},
+		}, http.Header{"X-C": {"a1", "a2", "a3"}, "Content-Type": {"text/html"}, "X-E": {"e"}}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()

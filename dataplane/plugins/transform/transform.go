@@ -20,13 +20,15 @@ type Pair struct {
 	Type string
 }
 
-// Pairs parses "name:value" entries as Kong does: the name ends at the
-// first colon; a missing value is empty.
+// Pairs parses "name:value" entries as Kong does (both transformers'
+// iter, the Lua pattern "^([^:]+):*(.-)$"): the name ends at the first
+// colon and every colon after it is skipped, so "x::b" is x and b; a
+// missing value is empty.
 func Pairs(entries []string) []Pair {
 	out := make([]Pair, 0, len(entries))
 	for _, e := range entries {
 		n, v, _ := strings.Cut(e, ":")
-		out = append(out, Pair{Name: n, Value: v})
+		out = append(out, Pair{Name: n, Value: strings.TrimLeft(v, ":")})
 	}
 	return out
 }
@@ -183,25 +185,30 @@ func (o *Ops) JSON(obj map[string]any, cast func(Pair) any) {
 			// A number that does not parse: Kong skips the entry.
 			continue
 		}
-		obj[p.Name] = appendValue(obj[p.Name], v)
+		obj[p.Name] = AppendValue(obj[p.Name], v)
 	}
 }
 
-// appendValue is Kong's append_value (request-transformer's access.lua,
+// AppendValue is Kong's append_value (request-transformer's access.lua,
 // response-transformer's body_transformer.lua): a string becomes a list
-// of it and v, a list grows, anything else (absent, a number, a boolean)
-// is replaced by a list of v alone.
-func appendValue(cur, v any) any {
+// of it and v, a list grows, anything else (absent, a number, a boolean,
+// null) is replaced by a list of v alone.
+func AppendValue(cur, v any) any {
 	switch cur := cur.(type) {
 	case string:
 		return []any{cur, v}
 	case []any:
 		return append(cur, v)
 	case map[string]any:
-		// A Lua table that is an object: table.insert adds v at index 1,
-		// which cjson cannot encode as an array; the object is kept, and v
-		// with it.
-		return []any{cur, v}
+		// A Lua table that is an object: table.insert puts v at index
+		// 1. cjson encodes a table with only that key as an array, and
+		// one with other keys as an object, the number key as the
+		// string "1".
+		if len(cur) == 0 {
+			return []any{v}
+		}
+		cur["1"] = v
+		return cur
 	}
 	return []any{v}
 }
