@@ -110,7 +110,5 @@ var epoch = time.Now()
 // clock alone: epoch's wall reading moved by the monotonic time since.
 // time.Now reads both clocks (twice the cost, on every request of a
 // kept-alive connection); a deadline is measured by its monotonic
-// reading (net.Conn's, through time.Until; dataplane/loop's by its
-// wall reading, which drifts from the wall clock only when the wall
-// clock is stepped).
+// reading (net.Conn's, through time.Until, and dataplane/loop's).
 func monoNow() time.Time { return epoch.Add(time.Since(epoch)) }

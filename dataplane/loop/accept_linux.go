@@ -95,8 +95,8 @@ func (l *Loop) pauseAccept(err error) {
 	if a.entry == nil {
 		a.entry = &Conn{l: l, fd: -1}
 	}
+	l.arm(a.entry, false, monoNow()+int64(a.pause))
 	now := time.Now()
-	l.arm(a.entry, false, now.Add(a.pause).UnixNano())
 	a.failures++
 	if now.Sub(a.logged) >= time.Second {
 		cfg.log.Warn("loop: accepting a connection failed; the listener pauses",

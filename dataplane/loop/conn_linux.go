@@ -79,7 +79,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, c.opErr("read", net.ErrClosed)
 		}
 		dl := c.rdl.Load()
-		if dl != 0 && dl <= time.Now().UnixNano() {
+		if dl != 0 && dl <= monoNow() {
 			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		}
 		if len(p) == 0 {
@@ -176,7 +176,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return done, c.opErr("write", net.ErrClosed)
 		}
 		dl := c.wdl.Load()
-		if dl != 0 && dl <= time.Now().UnixNano() {
+		if dl != 0 && dl <= monoNow() {
 			return done, c.opErr("write", os.ErrDeadlineExceeded)
 		}
 		if c.writable {
@@ -270,7 +270,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	if d := c.detached.Load(); d != nil {
 		return (*d).SetDeadline(t)
 	}
-	ns := unixNano(t)
+	ns := deadlineNanos(t)
 	c.rdl.Store(ns)
 	c.wdl.Store(ns)
 	return c.deadlineMoved()
@@ -281,7 +281,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	if d := c.detached.Load(); d != nil {
 		return (*d).SetReadDeadline(t)
 	}
-	c.rdl.Store(unixNano(t))
+	c.rdl.Store(deadlineNanos(t))
 	return c.deadlineMoved()
 }
 
@@ -290,7 +290,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if d := c.detached.Load(); d != nil {
 		return (*d).SetWriteDeadline(t)
 	}
-	c.wdl.Store(unixNano(t))
+	c.wdl.Store(deadlineNanos(t))
 	return c.deadlineMoved()
 }
 
@@ -308,17 +308,6 @@ func (c *Conn) deadlineMoved() error {
 
 // parked reads, from any goroutine, whether a task waits on c.
 func (c *Conn) parked() bool { return c.parkedFlag.Load() }
-
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	ns := t.UnixNano()
-	if ns <= 0 {
-		return 1 // long past, and not "none"
-	}
-	return ns
-}
 
 // Detach moves the connection off the loop into an ordinary net.Conn;
 // only the connection's own task calls it. The task then goes on on a
@@ -354,10 +343,10 @@ func (c *Conn) Detach() error {
 		return fmt.Errorf("loop: detach: %w", err)
 	}
 	if ns := c.rdl.Load(); ns != 0 {
-		_ = nc.SetReadDeadline(time.Unix(0, ns))
+		_ = nc.SetReadDeadline(deadlineTime(ns))
 	}
 	if ns := c.wdl.Load(); ns != 0 {
-		_ = nc.SetWriteDeadline(time.Unix(0, ns))
+		_ = nc.SetWriteDeadline(deadlineTime(ns))
 	}
 	c.detached.Store(&nc)
 	if c.closed.Load() {
@@ -426,10 +415,10 @@ func (l *Loop) Dial(addr netip.AddrPort, timeout time.Duration) (*Conn, error) {
 	}
 	var dl int64
 	if timeout > 0 {
-		dl = time.Now().Add(timeout).UnixNano()
+		dl = monoNow() + int64(timeout)
 	}
 	for !c.writable {
-		if dl != 0 && dl <= time.Now().UnixNano() {
+		if dl != 0 && dl <= monoNow() {
 			l.closeFD(c)
 			return fail(os.ErrDeadlineExceeded)
 		}

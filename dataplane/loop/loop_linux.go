@@ -514,7 +514,7 @@ func (l *Loop) runTasks() {
 }
 
 // park suspends the running task until c's event (a read, or a write
-// with write set), a wake, or the deadline dl (Unix nanoseconds, 0: none).
+// with write set), a wake, or the deadline dl (monoNow, 0: none).
 // ErrNotTask: the caller is not the running task's goroutine (checked in
 // race-enabled builds): parking would resume that task's coroutine from
 // the wrong goroutine while the loop goes on with it.
@@ -553,7 +553,7 @@ func (l *Loop) park(c *Conn, write bool, dl int64) error {
 
 // fireTimers wakes the tasks whose deadlines passed.
 func (l *Loop) fireTimers() {
-	now := time.Now().UnixNano()
+	now := monoNow()
 	for len(l.timers) > 0 && l.timers[0].when <= now {
 		e := l.timers.pop()
 		c := e.c

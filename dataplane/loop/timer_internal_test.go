@@ -5,6 +5,7 @@ package loop
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // The heap pops live entries in order, drops a disarmed connection's at
@@ -51,5 +52,44 @@ func TestTimerHeap(t *testing.T) {
 	}
 	if want := len(conns) - len(disarmed); live != want {
 		t.Errorf("%d live entries, want %d", live, want)
+	}
+}
+
+// Deadlines go onto the monotonic deadline clock and back: none stays
+// none, a time before the clock's origin is long past (not none), a time
+// from time.Now keeps its instant, and a wall-clock time without a
+// monotonic reading lands where the monotonic clock will reach it.
+func TestDeadlineClock(t *testing.T) {
+	if got := deadlineNanos(time.Time{}); got != 0 {
+		t.Errorf("zero time: %d, want 0 (none)", got)
+	}
+	if got := deadlineNanos(time.Unix(1, 0)); got != 1 {
+		t.Errorf("a time long past: %d, want 1", got)
+	}
+	now := monoNow()
+	if now <= 0 {
+		t.Fatalf("monoNow %d, want > 0", now)
+	}
+	for _, tc := range []struct {
+		name string
+		d    time.Duration
+	}{{"past", -time.Microsecond}, {"future", time.Hour}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dl := time.Now().Add(tc.d)
+			ns := deadlineNanos(dl)
+			if !deadlineTime(ns).Equal(dl) {
+				t.Errorf("round trip: %v, want %v", deadlineTime(ns), dl)
+			}
+			if passed := ns <= monoNow(); passed != (tc.d < 0) {
+				t.Errorf("passed %v for a deadline %v from now", passed, tc.d)
+			}
+			// The same instant as wall-clock nanoseconds alone: within a
+			// second of the monotonic reading's (the wall clock may be
+			// stepped meanwhile, but not by that much in a test).
+			wall := deadlineNanos(time.Unix(0, dl.UnixNano()))
+			if diff := wall - ns; diff < -int64(time.Second) || diff > int64(time.Second) {
+				t.Errorf("wall-clock deadline %d, monotonic %d", wall, ns)
+			}
+		})
 	}
 }

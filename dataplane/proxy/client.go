@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,11 +43,25 @@ type h1Client struct {
 	maxIdle  int
 	idleTime time.Duration
 
+	// home is the service's own address when its host is dialed (no
+	// upstream; setHome), "" otherwise: the pools of home, the address
+	// of every request of such a service, are reached without the map
+	// and its lock, Go's netpoller's through homePool and each event
+	// loop's through loops. homeIP says an event loop dials home without
+	// resolving it (an IP literal and a port).
+	home     string
+	homeIP   bool
+	homePool *idlePool
+	// loops holds, per event loop that sent to home, its pool of home:
+	// a slice copied on write under mu, scanned without a lock (one
+	// entry per event loop, GOMAXPROCS per listener).
+	loops atomic.Pointer[[]loopPool]
+
 	mu sync.Mutex
-	// idle holds the idle connections per owner and address: an event
-	// loop's are for its tasks only, Go's netpoller's (owner nil) for
-	// everyone else.
-	idle   map[poolKey][]*h1Conn
+	// pools holds every pool of idle connections, per owner and
+	// address: an event loop's are for its tasks only, Go's
+	// netpoller's (owner nil) for everyone else.
+	pools  map[poolKey]*idlePool
 	closed bool
 	// owners holds, per event loop the client dialed on, what cancels
 	// the drop of its pools when it exits (connOwner.OnExit).
@@ -57,6 +72,25 @@ type h1Client struct {
 type poolKey struct {
 	owner connOwner
 	addr  string
+}
+
+// idlePool holds the idle connections to one address of one owner. Its
+// lock is its own: an event loop's pools are locked by the loop's tasks
+// alone, but for CloseIdleConnections, so it is not contended.
+type idlePool struct {
+	key poolKey
+	mu  sync.Mutex
+	// conns are the idle connections, the most recently used last.
+	conns []*h1Conn
+	// closed says the pool keeps nothing more: the client's idle
+	// connections were closed, or its owner exited.
+	closed bool
+}
+
+// loopPool is an event loop's pool of the client's home address.
+type loopPool struct {
+	owner connOwner
+	pool  *idlePool
 }
 
 // connOwner is an event loop serving client connections
@@ -77,8 +111,9 @@ type connOwner interface {
 // is built in wbuf and written at once; a response head is read into
 // head, ends marking its lines (see readHead).
 type h1Conn struct {
-	// key is the pool the connection returns to: its owner and address.
-	key  poolKey
+	// pool is the pool the connection returns to, of its owner and
+	// address.
+	pool *idlePool
 	addr string
 	conn net.Conn
 	// tc is conn, or the connection under TLS, when it is a timeoutConn;
@@ -112,7 +147,60 @@ const maxReuseAttempts = 3
 const maxInline = 16 << 10
 
 func newH1Client(scheme string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *h1Client {
-	return &h1Client{scheme: scheme, dial: dial, maxIdle: 256, idleTime: 60 * time.Second, idle: map[poolKey][]*h1Conn{}}
+	return &h1Client{scheme: scheme, dial: dial, maxIdle: 256, idleTime: 60 * time.Second, pools: map[poolKey]*idlePool{}}
+}
+
+// setHome makes addr the client's home address (h1Client.home), before
+// the client is used.
+func (c *h1Client) setHome(addr string) {
+	key := poolKey{addr: addr}
+	c.home, c.homeIP = addr, ipAddrPort(addr)
+	c.homePool = &idlePool{key: key}
+	c.pools[key] = c.homePool
+}
+
+// loopDials reports whether an event loop dials addr without resolving
+// it: an IP literal and a port.
+func (c *h1Client) loopDials(addr string) bool {
+	if c.home != "" && addr == c.home {
+		return c.homeIP
+	}
+	return ipAddrPort(addr)
+}
+
+// pool returns the pool of key, made when there is none: the home
+// address's without a lock (home, loops), the others' from the map.
+func (c *h1Client) pool(key poolKey) *idlePool {
+	if c.home != "" && key.addr == c.home {
+		if key.owner == nil {
+			return c.homePool
+		}
+		if ls := c.loops.Load(); ls != nil {
+			for i := range *ls {
+				if (*ls)[i].owner == key.owner {
+					return (*ls)[i].pool
+				}
+			}
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.pools[key]
+	if p != nil {
+		return p
+	}
+	// A client closed keeps nothing, in a pool made since too.
+	p = &idlePool{key: key, closed: c.closed}
+	c.pools[key] = p
+	if key.owner != nil && c.home != "" && key.addr == c.home {
+		var ls []loopPool
+		if old := c.loops.Load(); old != nil {
+			ls = append(ls, *old...)
+		}
+		ls = append(ls, loopPool{owner: key.owner, pool: p})
+		c.loops.Store(&ls)
+	}
+	return p
 }
 
 // takes reports whether req can be sent by the client: not an upgrade,
@@ -203,7 +291,7 @@ func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, 
 	if ex != nil {
 		owner = ex.owner
 	}
-	key := poolKey{owner: owner, addr: addr}
+	p := c.pool(poolKey{owner: owner, addr: addr})
 	if req != nil {
 		length, hasBody = outgoing(req)
 		replay = replayable(req, hasBody)
@@ -211,12 +299,12 @@ func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, 
 	for attempt := 0; ; attempt++ {
 		var pc *h1Conn
 		if attempt < maxReuseAttempts {
-			pc = c.reuse(key, now, !replay)
+			pc = c.reuse(p, now, !replay)
 		}
 		reused := pc != nil
 		if pc == nil {
 			var err error
-			if pc, err = c.connect(ctx, ex, key); err != nil {
+			if pc, err = c.connect(ctx, ex, p); err != nil {
 				return nil, err
 			}
 		}
@@ -231,14 +319,14 @@ func (c *h1Client) send(ctx context.Context, ex *exchange, addr, method string, 
 	}
 }
 
-// reuse takes an idle connection to addr, nil when none. A request that
+// reuse takes an idle connection of p, nil when none. A request that
 // cannot be sent again once written (check) gets one the upstream has
 // neither closed nor written to since, as far as a look tells (untouched):
 // what http.Transport learns from the read it keeps pending on every idle
 // connection.
-func (c *h1Client) reuse(key poolKey, now time.Time, check bool) *h1Conn {
+func (c *h1Client) reuse(p *idlePool, now time.Time, check bool) *h1Conn {
 	for {
-		pc := c.get(key, now)
+		pc := c.get(p, now)
 		if pc == nil || !check || pc.untouched() {
 			return pc
 		}
@@ -276,15 +364,16 @@ func (pc *h1Conn) untouched() bool {
 	return n == 0 && isTimeout(err)
 }
 
-// connect dials a new connection to key's address, on its owner when it
-// has one (the address is then an IP literal: the native path detaches
+// connect dials a new connection for p: to its address, on its owner
+// when it has one (the address is then an IP literal: the native path detaches
 // from the loop before any other). On the native path (ex has a guard
 // and ctx is not the request's) a dial of Go's netpoller is canceled
 // when the client goes away, as the request's context cancels it
 // elsewhere; an event loop's ends within the connect timeout.
-func (c *h1Client) connect(ctx context.Context, ex *exchange, key poolKey) (*h1Conn, error) {
+func (c *h1Client) connect(ctx context.Context, ex *exchange, p *idlePool) (*h1Conn, error) {
 	var conn net.Conn
 	var err error
+	key := p.key
 	addr := key.addr
 	if key.owner != nil {
 		ap, perr := netip.ParseAddrPort(addr)
@@ -316,7 +405,7 @@ func (c *h1Client) connect(ctx context.Context, ex *exchange, key poolKey) (*h1C
 	if tc, ok := conn.(*tls.Conn); ok {
 		inner = tc.NetConn()
 	}
-	pc := &h1Conn{key: key, addr: addr, conn: conn, raw: inner, br: bufio.NewReaderSize(conn, 4096)}
+	pc := &h1Conn{pool: p, addr: addr, conn: conn, raw: inner, br: bufio.NewReaderSize(conn, 4096)}
 	if tc, ok := inner.(*timeoutConn); ok {
 		pc.tc, pc.raw = tc, tc.Conn
 	}
@@ -521,23 +610,23 @@ func closedIdle(err error, retry, peeked bool) error {
 	return err
 }
 
-// get takes the most recently used idle connection to addr, closing those
+// get takes the most recently used idle connection of p, closing those
 // idle for too long at now; nil when none.
-func (c *h1Client) get(key poolKey, now time.Time) *h1Conn {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	list := c.idle[key]
+func (c *h1Client) get(p *idlePool, now time.Time) *h1Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.conns
 	for len(list) > 0 {
 		pc := list[len(list)-1]
 		list[len(list)-1] = nil
 		list = list[:len(list)-1]
 		if now.Sub(pc.since) < c.idleTime {
-			c.idle[key] = list
+			p.conns = list
 			return pc
 		}
 		pc.conn.Close()
 	}
-	c.idle[key] = list
+	p.conns = list
 	return nil
 }
 
@@ -556,19 +645,32 @@ func (c *h1Client) put(pc *h1Conn) {
 	} else {
 		pc.since = time.Now()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	list := c.idle[pc.key]
+	p := pc.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.conns
 	for len(list) > 0 && pc.since.Sub(list[0].since) >= c.idleTime {
 		list[0].conn.Close()
+		list[0] = nil
 		list = list[1:]
 	}
-	if c.closed || len(list) >= c.maxIdle {
-		c.idle[pc.key] = list
+	if p.closed || len(list) >= c.maxIdle {
+		p.conns = list
 		pc.conn.Close()
 		return
 	}
-	c.idle[pc.key] = append(list, pc)
+	p.conns = append(list, pc)
+}
+
+// close closes p's idle connections; later ones are closed instead of
+// kept.
+func (p *idlePool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pc := range p.conns {
+		pc.conn.Close()
+	}
+	p.conns, p.closed = nil, true
 }
 
 // CloseIdleConnections closes the idle connections; later ones are closed
@@ -576,11 +678,8 @@ func (c *h1Client) put(pc *h1Conn) {
 func (c *h1Client) CloseIdleConnections() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for key, list := range c.idle {
-		for _, pc := range list {
-			pc.conn.Close()
-		}
-		delete(c.idle, key)
+	for _, p := range c.pools {
+		p.close()
 	}
 	for _, cancel := range c.owners {
 		cancel()
@@ -616,14 +715,21 @@ func (c *h1Client) watchOwner(o connOwner) bool {
 func (c *h1Client) dropOwner(o connOwner) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for key, list := range c.idle {
+	for key, p := range c.pools {
 		if key.owner != o {
 			continue
 		}
-		for _, pc := range list {
-			pc.conn.Close()
+		p.close()
+		delete(c.pools, key)
+	}
+	if old := c.loops.Load(); old != nil {
+		ls := make([]loopPool, 0, len(*old))
+		for _, lp := range *old {
+			if lp.owner != o {
+				ls = append(ls, lp)
+			}
 		}
-		delete(c.idle, key)
+		c.loops.Store(&ls)
 	}
 	delete(c.owners, o)
 }

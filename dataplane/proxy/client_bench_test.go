@@ -50,6 +50,9 @@ func BenchmarkUpstreamExchange(b *testing.B) {
 			conn := &timeoutConn{Conn: &cannedConn{res: tc.res}, read: time.Minute, write: time.Minute}
 			c := newH1Client("http", func(context.Context, string, string) (net.Conn, error) { return conn, nil })
 			req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9080/api/items/42", nil)
+			// As a service's client is made (service.h1): its address is
+			// the client's home.
+			c.setHome(req.URL.Host)
 			req.Header = http.Header{"User-Agent": {"wrk"}, "Accept": {"*/*"}, "X-Forwarded-For": {"127.0.0.1"},
 				"X-Forwarded-Proto": {"http"}, "X-Forwarded-Host": {"localhost"}, "Via": {"1.1 skyport/bench"}}
 			buf := make([]byte, 4096)

@@ -23,7 +23,8 @@ import (
 // writes responses from other goroutines, and its transports block. What
 // the native path may still wait on while on a loop is short and
 // accepted: the locks of rate-limiting's local counters, of the access
-// log's LogWriter and of the upstream pools, and the health checks'
+// log's LogWriter and of the upstream pools (each loop's pool has its
+// own, uncontended), and the health checks'
 // reports, and a temporary file's reads and writes. A route with
 // response buffering is spooled by the loop's task (loopSpool, decorate):
 // the spool's goroutine would read the loop's upstream connection.

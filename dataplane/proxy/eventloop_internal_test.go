@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -153,6 +154,17 @@ func (o *exitingOwner) exit() {
 // CloseIdleConnections cancels the watches.
 func TestClientDropsExitedOwner(t *testing.T) {
 	t.Parallel()
+	// home: the upstream is the client's home address, whose pools are
+	// reached without the map.
+	for _, home := range []bool{false, true} {
+		t.Run(fmt.Sprintf("home=%v", home), func(t *testing.T) {
+			t.Parallel()
+			clientDropsExitedOwner(t, home)
+		})
+	}
+}
+
+func clientDropsExitedOwner(t *testing.T, home bool) {
 	var closed atomic.Int32
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok")
@@ -167,6 +179,9 @@ func TestClientDropsExitedOwner(t *testing.T) {
 	addr := up.Listener.Addr().String()
 	c := newH1Client("http", (&net.Dialer{}).DialContext)
 	c.ownDial = func(o connOwner, ap netip.AddrPort) (net.Conn, error) { return o.Dial(ap, time.Second) }
+	if home {
+		c.setHome(addr)
+	}
 	send := func(owner connOwner) error {
 		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 		require.NoError(t, err)
@@ -180,17 +195,7 @@ func TestClientDropsExitedOwner(t *testing.T) {
 		assert.Equal(t, "ok", string(body))
 		return nil
 	}
-	pooled := func(o connOwner) int {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		n := 0
-		for key, list := range c.idle {
-			if key.owner == o {
-				n += len(list)
-			}
-		}
-		return n
-	}
+	pooled := func(o connOwner) int { return c.idleCount(func(k poolKey) bool { return k.owner == o }) }
 	a, b := &exitingOwner{}, &exitingOwner{}
 	require.NoError(t, send(a))
 	require.NoError(t, send(a))

@@ -4,6 +4,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -24,6 +25,17 @@ import (
 // a request of that loop, which never comes, takes or expires them.
 func TestLoopExitDropsPool(t *testing.T) {
 	t.Parallel()
+	// home: the upstream is the client's home address, whose pools are
+	// reached without the map.
+	for _, home := range []bool{false, true} {
+		t.Run(fmt.Sprintf("home=%v", home), func(t *testing.T) {
+			t.Parallel()
+			loopExitDropsPool(t, home)
+		})
+	}
+}
+
+func loopExitDropsPool(t *testing.T, home bool) {
 	upClosed := make(chan struct{}, 1)
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok")
@@ -41,19 +53,12 @@ func TestLoopExitDropsPool(t *testing.T) {
 		return nil, net.ErrClosed
 	})
 	c.ownDial = func(o connOwner, ap netip.AddrPort) (net.Conn, error) { return o.Dial(ap, time.Minute) }
+	if home {
+		c.setHome(upAddr)
+	}
 	defer c.CloseIdleConnections()
 	// pooled counts the idle connections of event loops.
-	pooled := func() int {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		n := 0
-		for key, list := range c.idle {
-			if key.owner != nil {
-				n += len(list)
-			}
-		}
-		return n
-	}
+	pooled := func() int { return c.idleCount(func(k poolKey) bool { return k.owner != nil }) }
 
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)

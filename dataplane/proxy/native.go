@@ -345,13 +345,14 @@ func (x *nativeExchange) send(addr, host string) (*http.Response, error) {
 		return nil, fmt.Errorf("upstream target's Host %q", host)
 	}
 	x.upHost = host
-	if x.owner != nil && !ipAddrPort(addr) {
+	c := x.svc.h1()
+	if x.owner != nil && !c.loopDials(addr) {
 		// A name to resolve: DNS would block the event loop.
 		if err := x.detach(); err != nil {
 			return nil, err
 		}
 	}
-	return x.svc.h1().send(context.Background(), &x.exchange, addr, x.method, x, nil)
+	return c.send(context.Background(), &x.exchange, addr, x.method, x, nil)
 }
 
 // appendHead implements requestHead: the upstream request's head, as

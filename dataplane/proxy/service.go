@@ -149,6 +149,10 @@ func (svc *service) h1() *h1Client {
 		dial = newTLSDialer(svc, dial)
 	}
 	c := newH1Client(svc.scheme, dial)
+	if svc.pool == nil {
+		// Every request goes to hostPort.
+		c.setHome(svc.hostPort)
+	}
 	if svc.scheme == "http" {
 		c.ownDial = newOwnDialer(svc)
 	}

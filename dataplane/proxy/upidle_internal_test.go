@@ -119,11 +119,12 @@ func TestUpstreamIdleClosed(t *testing.T) {
 				return
 			}
 			// The pooled connection has seen the upstream's close.
-			c.mu.Lock()
-			idle := c.idle[poolKey{addr: addr}]
+			p := c.pool(poolKey{addr: addr})
+			p.mu.Lock()
+			idle := p.conns
 			require.Len(t, idle, 1)
 			raw := idle[0].raw
-			c.mu.Unlock()
+			p.mu.Unlock()
 			waitPeek(t, raw, peek.Closed)
 			roundTrip()
 			assert.Equal(t, int64(2), accepted.Load())
