@@ -112,6 +112,58 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 }
 
+// ReadReady reports, for the connection's own task, whether a Read would
+// return without parking: bytes are in the socket, or its end, an error,
+// the read deadline or Close. It makes no system call unless the last
+// edge left the connection readable; then a one-byte peek tells whether
+// that edge's bytes are all read (and a Read would park). A detached
+// connection cannot tell: false.
+func (c *Conn) ReadReady() bool {
+	if c.detached.Load() != nil {
+		return false
+	}
+	if c.closed.Load() || c.hup {
+		return true
+	}
+	if dl := c.rdl.Load(); dl != 0 && dl <= time.Now().UnixNano() {
+		return true
+	}
+	if !c.readable {
+		return false
+	}
+	for {
+		switch err := rawPeek(c.fd); err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			c.readable = false
+			return false
+		}
+		// Bytes, the end (a peek of 0) or an error a Read reports.
+		return true
+	}
+}
+
+// WriteRoom estimates, for the connection's own task, how many bytes a
+// Write would take now without parking: 0 when the last edge left the
+// connection unwritable (or it is closed or detached), else half the
+// socket's send buffer (SO_SNDBUF, which counts the kernel's overhead
+// too) less the bytes queued unacknowledged (SIOCOUTQ).
+func (c *Conn) WriteRoom() int {
+	if c.detached.Load() != nil || c.closed.Load() || !c.writable {
+		return 0
+	}
+	size, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	if err != nil {
+		return 0
+	}
+	queued, err := unix.IoctlGetInt(c.fd, unix.SIOCOUTQ)
+	if err != nil {
+		return 0
+	}
+	return max(0, size/2-queued)
+}
+
 // Write writes p whole, parking the task while the socket's buffer is
 // full, until the write deadline or Close.
 func (c *Conn) Write(p []byte) (int, error) {

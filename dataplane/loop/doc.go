@@ -73,6 +73,18 @@
 // are the caller's. After Detach the task must not use other Conns of the
 // loop (an upstream connection dialed there): they need the loop.
 //
+//	(*Conn).ReadReady() bool
+//	(*Conn).WriteRoom() int
+//
+// tell the connection's task whether a Read would return without parking
+// (bytes or the end are in the socket, an error, the read deadline
+// passed, Close), and about how many bytes a Write would take without
+// parking, so that it can do something else first rather than wait.
+// ReadReady makes no system call when the last edge's bytes were all
+// read, a one-byte peek (recv MSG_PEEK) otherwise; WriteRoom none when
+// the last edge left the socket full, else two (SO_SNDBUF, SIOCOUTQ). A
+// detached connection says false and 0.
+//
 //	(*Conn).WatchClose(fn func(error)) (watch uint64)
 //	(*Conn).StopWatch(watch uint64)
 //

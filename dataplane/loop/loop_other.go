@@ -50,3 +50,9 @@ func (*Conn) StopWatch(uint64) {}
 
 // OnExit reports false: there is no loop to exit.
 func (*Loop) OnExit(func()) (func(), bool) { return nil, false }
+
+// ReadReady returns false.
+func (*Conn) ReadReady() bool { return false }
+
+// WriteRoom returns 0.
+func (*Conn) WriteRoom() int { return 0 }

@@ -963,3 +963,85 @@ func TestAcceptSpreads(t *testing.T) {
 		}
 	}
 }
+
+// TestReadReadyAndWriteRoom: ReadReady says whether a Read would park,
+// also after a read that filled its buffer and emptied the socket (the
+// peek); writes of what WriteRoom allows never park, and it reaches 0
+// while the client reads nothing (what was written is left unread: a
+// tiny receive buffer drains slowly).
+func TestReadReadyAndWriteRoom(t *testing.T) {
+	type report struct {
+		ready   []bool
+		written int
+		err     error
+	}
+	drained, sent := make(chan struct{}), make(chan struct{})
+	done := make(chan report, 1)
+	addr, _ := start(t, 1, func(c *loop.Conn) {
+		defer c.Close()
+		var r report
+		buf := make([]byte, 64)
+		if _, err := io.ReadFull(c, buf[:3]); err != nil {
+			done <- report{err: err}
+			return
+		}
+		r.ready = append(r.ready, c.ReadReady()) // 7 bytes left
+		if _, err := io.ReadFull(c, buf[:7]); err != nil {
+			done <- report{err: err}
+			return
+		}
+		r.ready = append(r.ready, c.ReadReady()) // all read
+		close(drained)
+		<-sent
+		// "abcd" came: the client waited for its write.
+		if _, err := io.ReadFull(c, buf[:4]); err != nil {
+			done <- report{err: err}
+			return
+		}
+		r.ready = append(r.ready, c.ReadReady()) // a full read emptied the socket
+		for r.written < 64<<20 {
+			room := c.WriteRoom()
+			if room == 0 {
+				break
+			}
+			n, err := c.Write(make([]byte, room))
+			r.written += n
+			if err != nil {
+				r.err = err
+				break
+			}
+		}
+		done <- r
+	})
+	c := dial(t, addr)
+	if err := c.SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-drained:
+	case <-time.After(time.Minute):
+		t.Fatal("the task did not read the first bytes")
+	}
+	if _, err := c.Write([]byte("abcd")); err != nil {
+		t.Fatal(err)
+	}
+	close(sent)
+	var r report
+	select {
+	case r = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("a write WriteRoom allowed parked")
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if want := []bool{true, false, false}; fmt.Sprint(r.ready) != fmt.Sprint(want) {
+		t.Errorf("ReadReady said %v, want %v", r.ready, want)
+	}
+	if r.written == 0 || r.written >= 64<<20 {
+		t.Errorf("wrote %d bytes before WriteRoom said 0", r.written)
+	}
+}

@@ -30,6 +30,18 @@ func rawWrite(fd int, p []byte) (int, error) {
 	return int(r), nil
 }
 
+// rawPeek peeks at one byte of fd without waiting: nil when there is a
+// byte or the end of the stream, the errno otherwise.
+func rawPeek(fd int) error {
+	var b [1]byte
+	_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), 1,
+		unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 // pollNow is epoll_wait with timeout 0.
 func pollNow(epfd int, events []unix.EpollEvent) (int, error) {
 	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)

@@ -155,11 +155,10 @@ func TestUpstreamRequestCanceled(t *testing.T) {
 		desc string
 		// partial: the upstream sends part of its body, then waits.
 		partial bool
-		// spooled: the route buffers the response and the client
-		// leaves without having read any of it. Otherwise, with
-		// partial, the client reads the part, which on an event loop
-		// only a route that does not buffer responses passes on before
-		// the body's end (loopSpool).
+		// spooled: the client leaves without having read any of it.
+		// Otherwise, with partial, the client reads the part, which
+		// the route (buffering responses, Kong's default) passes on
+		// before the body's end, on a loop too (loopSpool).
 		spooled bool
 	}{
 		{desc: "before the headers"},
@@ -185,7 +184,7 @@ func TestUpstreamRequestCanceled(t *testing.T) {
 				svc := service("s", b.host(), b.port(), "")
 				svc.Retries, svc.ReadTimeout = 0, int((10 * time.Minute).Milliseconds())
 				r := route("r", "s", "/")
-				r.ResponseBuffering = tc.spooled || !onLoops(fe.eventLoop)
+				require.True(t, r.ResponseBuffering)
 				_, front := newProxy(t, &model.Config{Services: []*model.Service{svc}, Routes: []*model.Route{r}},
 					withEventLoop(fe.eventLoop))
 				switch {

@@ -76,13 +76,14 @@ func (s *Server) decorate(ex *exchange, res *http.Response) error {
 	// On an event loop (ex.owner) the loop's task spools the body itself
 	// (loopSpool): the spool's goroutine (fill) would read the upstream
 	// connection, which only the loop's task may. An event stream is
-	// relayed as it comes there: loopSpool would hold it until its end.
+	// relayed as it comes there: loopSpool may hold what arrived while
+	// the client's connection is full until the upstream sends more.
 	if ex.match.Route.ResponseBuffering && !ex.grpc {
 		switch {
 		case ex.owner == nil:
 			res.Body = s.buffered(res)
 		case !eventStreamResponse(res):
-			res.Body = s.loopBuffered(res)
+			res.Body = s.loopBuffered(res, ex.client)
 		}
 	}
 	if p := ex.svc.pool; p != nil && ex.target != nil {

@@ -22,9 +22,12 @@ type exchange struct {
 	// native path's, until it detaches), nil on Go's netpoller: the
 	// upstream connection is dialed on it and pooled with its own.
 	owner connOwner
-	c     *compiled
-	svc   *service
-	match *router.Match
+	// client is the client's connection on owner: how much it would
+	// take now without waiting (loopSpool).
+	client writeRoomer
+	c      *compiled
+	svc    *service
+	match  *router.Match
 	// matched holds the router's answer (match points to it).
 	matched router.Match
 	pc      *plugin.Context

@@ -167,7 +167,8 @@ func TestLoopBufferedResponses(t *testing.T) {
 // TestLoopStreams: on an event loop an event stream reaches the client
 // while the upstream waits, on a route that buffers responses (an event
 // stream is not spooled on a loop) and on one that does not; a chunked
-// body on a route that does not buffer streams too.
+// body streams too, on a route that does not buffer and on one that does
+// (loopSpool hands over what arrived when the upstream would wait).
 func TestLoopStreams(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS != "linux" {
@@ -181,6 +182,7 @@ func TestLoopStreams(t *testing.T) {
 		{"event stream, buffered route", "text/event-stream", true},
 		{"event stream, unbuffered route", "text/event-stream; charset=utf-8", false},
 		{"chunked text, unbuffered route", "text/plain", false},
+		{"chunked text, buffered route", "text/plain", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

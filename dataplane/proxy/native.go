@@ -298,6 +298,9 @@ func (s *Server) serveNative(w *h1.Response, r *h1.Request, lp *listenerPort) bo
 	ex.guard = g
 	r.OnAbort(g)
 	ex.owner = ownerOf(r)
+	if ex.owner != nil {
+		ex.client, _ = r.NetConn().(writeRoomer)
+	}
 	if ex.cookie == nil && (pc == nil || c.plugins.HeadersOnView(pc)) {
 		// Without plugins whose response phases need the map (only
 		// ViewHeaderFilters, whose fields relayView writes), or a

@@ -129,8 +129,7 @@ func openFilesUnder(t *testing.T, dir string) int {
 
 // TestBufferedResponseTrailersAndStreams: buffered responses keep their
 // trailers and what a streaming upstream sent reaches the client before
-// the upstream is done (on event loops, on a route that does not buffer
-// responses). On goroutines and on event loops.
+// the upstream is done. On goroutines and on event loops.
 func TestBufferedResponseTrailersAndStreams(t *testing.T) {
 	t.Parallel()
 	for _, fe := range frontends {
@@ -158,12 +157,9 @@ func TestBufferedResponseTrailersAndStreams(t *testing.T) {
 				assert.Equal(t, "part 1\npart 2\n", string(got))
 				assert.Equal(t, "42", res.Trailer.Get("X-Sum"), "buffering %v", buffering)
 			}
-			// On an event loop a buffered response reaches the client
-			// only once the upstream is done (loopSpool): there, a
-			// streaming upstream streams on a route that does not
-			// buffer.
-			e := edgeOn(t, fe.eventLoop, b.addr, proxy.Limits{},
-				func(r *model.Route) { r.ResponseBuffering = !onLoops(fe.eventLoop) })
+			// A streaming upstream streams on a route that buffers, on
+			// an event loop too (loopSpool).
+			e := edgeOn(t, fe.eventLoop, b.addr, proxy.Limits{})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.addr+"/stream", nil)

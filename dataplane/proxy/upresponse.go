@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -386,6 +387,37 @@ func (b *h1Body) readBody(p []byte) (int, error) {
 		return br.Read(p)
 	}
 	return b.readChunked(p)
+}
+
+// readReady reports whether a Read of b would return without waiting
+// for the upstream, for loopSpool: the body is done, or its next bytes
+// (for a chunked body, past the chunk's framing) are in the connection's
+// buffer, or else the connection has bytes (an event loop's Conn tells,
+// ReadReady). A connection that cannot tell (under TLS, or not a loop's)
+// says false: the caller hands over what it has rather than wait.
+func (b *h1Body) readReady() bool {
+	if b.done || b.eof || b.err != nil || b.framing == bodyNone {
+		return true
+	}
+	br := b.pc.br
+	if n := br.Buffered(); n > 0 {
+		if b.framing != bodyChunked || b.left > 0 {
+			return true
+		}
+		buf, _ := br.Peek(n)
+		if b.chunkEnd {
+			buf = buf[min(2, len(buf)):]
+		}
+		// A whole chunk-size line and a byte after it.
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 && i+1 < len(buf) {
+			return true
+		}
+	}
+	if _, ok := b.pc.conn.(*tls.Conn); ok {
+		return false
+	}
+	rr, ok := b.pc.raw.(interface{ ReadReady() bool })
+	return ok && rr.ReadReady()
 }
 
 // readChunked reads a chunked body: chunk data into p, as much as is at
