@@ -46,7 +46,7 @@ type Viewer interface {
 // entry has (no Request, no ResponseHeader), and of the context what the
 // other phases left (Route, Service, Consumer, HeaderExit); it keeps
 // neither past the call, as the proxy's native path reuses both
-// (prometheus, statsd, datadog).
+// (prometheus, statsd, datadog, response-ratelimiting's local policy).
 type ViewLogger interface {
 	Logger
 	Viewer
@@ -54,7 +54,8 @@ type ViewLogger interface {
 }
 
 // Recorder is a ViewLogger that writes Kong's log record of its entry
-// (logrecord.Encoder: http-log, file-log, udp-log): on the view its
+// (logrecord.Encoder: http-log, file-log, udp-log, and tcp-log and
+// syslog through logrecord.Sink): on the view its
 // entry also has View, ResponseHeader (when the response went out
 // through a map) or ResponseFields (the fields written without one: the
 // upstream's head relayed as a view, the proxy's and the plugins'

@@ -193,7 +193,7 @@ func TestUpstreamRequestCanceled(t *testing.T) {
 					require.NoError(t, err)
 					_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 					require.NoError(t, err)
-					<-started
+					waitClosed(t, started, "the upstream request")
 					require.NoError(t, conn.Close())
 				case tc.partial:
 					ctx, cancel := context.WithCancel(context.Background())
@@ -262,9 +262,9 @@ func TestClientAbortLogged(t *testing.T) {
 			require.NoError(t, err)
 			_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
 			require.NoError(t, err)
-			<-started
+			waitClosed(t, started, "the upstream request")
 			require.NoError(t, conn.Close())
-			<-canceled
+			waitClosed(t, canceled, "the upstream request canceled")
 			eventually(t, "the access log line", func() bool { return strings.Contains(logs.String(), `"status":499`) })
 		})
 	}

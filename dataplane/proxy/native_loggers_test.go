@@ -149,7 +149,7 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		var out []string
 		buf := make([]byte, 64<<10)
 		for range count {
-			require.NoError(t, pc.SetReadDeadline(time.Now().Add(20*time.Second)))
+			require.NoError(t, pc.SetReadDeadline(time.Now().Add(time.Minute)))
 			k, _, err := pc.ReadFrom(buf)
 			require.NoError(t, err, "waiting for a datagram")
 			out = append(out, strings.Split(msLatency.ReplaceAllString(string(buf[:k]), "${1}N"), "\n")...)
@@ -164,7 +164,7 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 		var body []byte
 		select {
 		case body = <-records:
-		case <-time.After(20 * time.Second):
+		case <-time.After(time.Minute):
 			require.FailNow(t, "no record")
 		}
 		var line []byte
@@ -181,21 +181,21 @@ func TestNativeMatchesAdapterLoggers(t *testing.T) {
 			}
 			line = lines[written]
 			return true
-		}, 20*time.Second, 5*time.Millisecond, "file-log's record")
+		}, time.Minute, 5*time.Millisecond, "file-log's record")
 		written++
 		require.JSONEq(t, string(body), string(line), "http-log's and file-log's records")
 		buf := make([]byte, 64<<10)
-		require.NoError(t, udplog.SetReadDeadline(time.Now().Add(20*time.Second)))
+		require.NoError(t, udplog.SetReadDeadline(time.Now().Add(time.Minute)))
 		k, _, err := udplog.ReadFrom(buf)
 		require.NoError(t, err, "waiting for udp-log's record")
 		require.JSONEq(t, string(body), string(buf[:k]), "http-log's and udp-log's records")
 		select {
 		case line := <-tcpRecords.lines:
 			require.JSONEq(t, string(body), line, "http-log's and tcp-log's records")
-		case <-time.After(20 * time.Second):
+		case <-time.After(time.Minute):
 			require.FailNow(t, "no tcp-log record")
 		}
-		require.NoError(t, syslog.SetReadDeadline(time.Now().Add(20*time.Second)))
+		require.NoError(t, syslog.SetReadDeadline(time.Now().Add(time.Minute)))
 		k, err = syslog.Read(buf)
 		require.NoError(t, err, "waiting for syslog's message")
 		head := syslogHead.FindSubmatch(buf[:k])

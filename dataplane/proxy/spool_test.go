@@ -88,18 +88,18 @@ func TestBufferedResponses(t *testing.T) {
 				if tt.released {
 					select {
 					case <-done:
-					case <-time.After(10 * time.Second):
+					case <-time.After(time.Minute):
 						t.Fatal("the upstream waited for the client")
 					}
 				}
-				require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+				require.NoError(t, conn.SetReadDeadline(time.Now().Add(time.Minute)))
 				res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 				require.NoError(t, err)
 				got, err := io.ReadAll(res.Body)
 				require.NoError(t, err)
 				require.Equal(t, size, len(got))
 				require.Equal(t, sha256.Sum256(body), sha256.Sum256(got), "the response arrived intact")
-				<-done
+				waitClosed(t, done, "the upstream's handler to end")
 				eventually(t, "the temporary file closed", func() bool {
 					left, err := os.ReadDir(tmp)
 					return err == nil && len(left) == 0 && openFilesUnder(t, tmp) == 0
@@ -160,7 +160,7 @@ func TestBufferedResponseTrailersAndStreams(t *testing.T) {
 			// A streaming upstream streams on a route that buffers, on
 			// an event loop too (loopSpool).
 			e := edgeOn(t, fe.eventLoop, b.addr, proxy.Limits{})
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.addr+"/stream", nil)
 			require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func TestWebSocketPassthrough(t *testing.T) {
 				Routes:   []*model.Route{route("r", "s", "/ws")},
 			}
 			_, front := newProxy(t, cfg, withEventLoop(fe.eventLoop))
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(front.URL, "http")+"/ws", nil)
 			require.NoError(t, err)
@@ -69,6 +70,9 @@ func TestStreaming(t *testing.T) {
 		t.Run(fe.name, func(t *testing.T) {
 			t.Parallel()
 			gotFirst, release := make(chan string, 1), make(chan struct{})
+			// A failure before the upstream is released releases it.
+			releaseOnce := sync.OnceFunc(func() { close(release) })
+			defer releaseOnce()
 			b := newBackend(t, "stream", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				// The request body arrives unbuffered: its first line is read
 				// while the client is still sending.
@@ -107,20 +111,25 @@ func TestStreaming(t *testing.T) {
 			select {
 			case line := <-gotFirst:
 				assert.Equal(t, "first line", line)
-			case <-time.After(5 * time.Second):
+			case <-time.After(time.Minute):
 				t.Fatal("the request body was held back by the proxy")
 			}
 			_, err = pw.Write([]byte("second line\n"))
 			require.NoError(t, err)
 			require.NoError(t, pw.Close())
-			res := <-done
+			var res *http.Response
+			select {
+			case res = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("the response was held back by the proxy")
+			}
 			require.NotNil(t, res)
 			defer res.Body.Close()
 			rd := bufio.NewReader(res.Body)
 			line, err := rd.ReadString('\n')
 			require.NoError(t, err)
 			assert.Equal(t, "chunk 1\n", line, "the first chunk arrives before the response is complete")
-			close(release)
+			releaseOnce()
 			line, err = rd.ReadString('\n')
 			require.NoError(t, err)
 			assert.Equal(t, "chunk 2\n", line)
@@ -176,7 +185,7 @@ func TestStreamingResponses(t *testing.T) {
 				select {
 				case line := <-first:
 					assert.Equal(t, "chunk 1\n", line)
-				case <-time.After(5 * time.Second):
+				case <-time.After(time.Minute):
 					t.Fatal("the first chunk was held back by the proxy")
 				}
 			})

@@ -220,13 +220,23 @@ func (t *Transformer) Body(pc *plugin.Context, h http.Header, body []byte) []byt
 		return body
 	}
 	transformJSON(&t.json, obj)
+	out, err := encodeJSON(obj)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// encodeJSON is v as cjson writes it: json.Marshal without escaping
+// '<', '>' and '&'.
+func encodeJSON(v any) ([]byte, error) {
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
-	if enc.Encode(obj) != nil {
-		return body
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding JSON: %w", err)
 	}
-	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
 
 // transformJSON applies the json operations o to obj as Kong's
@@ -354,12 +364,8 @@ func cutQuoted(s string) (rest string, ok bool) {
 func jsonValue(p transform.Pair) any {
 	v := "null"
 	if p.Value != "" {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(p.Value) // a string always encodes
-		v = strings.TrimSuffix(b.String(), "\n")
-		v = strings.ReplaceAll(v[1:len(v)-1], `\"`, `"`)
+		b, _ := encodeJSON(p.Value) // a string always encodes
+		v = strings.ReplaceAll(string(b[1:len(b)-1]), `\"`, `"`)
 	}
 	switch p.Type {
 	case "boolean":

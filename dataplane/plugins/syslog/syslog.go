@@ -119,12 +119,8 @@ func (h *Syslog) head(b []byte, status int) ([]byte, bool) {
 	return appendHead(b, h.facility*8+severity, time.Now(), os.Getpid()), true
 }
 
-// Format is a message as syslog(3) writes it to the local socket.
-func Format(priority int, t time.Time, pid int, msg []byte) []byte {
-	return append(appendHead(make([]byte, 0, len(msg)+40), priority, t, pid), msg...)
-}
-
-// appendHead appends what precedes the text of a message Format makes.
+// appendHead appends what precedes a message's text as syslog(3) writes
+// it to the local socket: "<priority>Mmm dd hh:mm:ss tag[pid]: ".
 func appendHead(b []byte, priority int, t time.Time, pid int) []byte {
 	b = append(b, '<')
 	b = strconv.AppendInt(b, int64(priority), 10)
