@@ -125,7 +125,7 @@ func (c *Conn) ReadReady() bool {
 	if c.closed.Load() || c.hup {
 		return true
 	}
-	if dl := c.rdl.Load(); dl != 0 && dl <= time.Now().UnixNano() {
+	if dl := c.rdl.Load(); dl != 0 && dl <= monoNow() {
 		return true
 	}
 	if !c.readable {

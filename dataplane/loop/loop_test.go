@@ -991,6 +991,12 @@ func TestReadReadyAndWriteRoom(t *testing.T) {
 			return
 		}
 		r.ready = append(r.ready, c.ReadReady()) // all read
+		// A Read past its deadline returns at once; one before it waits.
+		_ = c.SetReadDeadline(time.Now().Add(-time.Second))
+		r.ready = append(r.ready, c.ReadReady())
+		_ = c.SetReadDeadline(time.Now().Add(time.Hour))
+		r.ready = append(r.ready, c.ReadReady())
+		_ = c.SetReadDeadline(time.Time{})
 		close(drained)
 		<-sent
 		// "abcd" came: the client waited for its write.
@@ -1038,7 +1044,7 @@ func TestReadReadyAndWriteRoom(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	if want := []bool{true, false, false}; fmt.Sprint(r.ready) != fmt.Sprint(want) {
+	if want := []bool{true, false, true, false, false}; fmt.Sprint(r.ready) != fmt.Sprint(want) {
 		t.Errorf("ReadReady said %v, want %v", r.ready, want)
 	}
 	if r.written == 0 || r.written >= 64<<20 {
