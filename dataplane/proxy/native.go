@@ -29,8 +29,8 @@ import (
 // the local policy, cors, acl, correlation-id but its tracker
 // generator, request-transformer changing neither method, body nor
 // Host, basic-auth, jwt, response-transformer, ip-restriction,
-// request-size-limiting, bot-detection, response-ratelimiting and
-// proxy-cache with their local and memory stores, and the loggers
+// request-size-limiting, bot-detection, response-ratelimiting with its
+// local store, and the loggers
 // prometheus, statsd, datadog, http-log, file-log, udp-log, tcp-log,
 // syslog: docs/h1.md's table),
 // or none, to a plain-HTTP service (on none, or an upstream that does not hash or

@@ -114,11 +114,13 @@ func (pc *ProxyCache) Access(ctx *plugin.Context, r *http.Request) *plugin.Respo
 	return pc.access(ctx, httpRequest{r})
 }
 
-// OnView implements plugin.Viewer: the memory strategy needs nothing the
-// view lacks. The header and body filters read the response's map and
-// buffer its body (a plugin.BodyFilter): the native path relays the
-// response through a map, and answers a hit as any plugin's answer.
-func (pc *ProxyCache) OnView() bool { return true }
+// OnView implements plugin.Viewer: false, the adapter path. The memory
+// strategy needs nothing the view lacks (AccessView), but on an event
+// loop a miss too large to keep, streamed with the body filter's bound
+// read ahead, came out cut short on the native path
+// (TestEndToEndProxyCacheLargeBody); until that is understood the
+// plugin's requests take the adapter path.
+func (pc *ProxyCache) OnView() bool { return false }
 
 // AccessView implements plugin.ViewAccessor: Access on the view.
 func (pc *ProxyCache) AccessView(ctx *plugin.Context, r exchange.Request) *plugin.Response {
